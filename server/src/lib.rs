@@ -1,0 +1,1 @@
+//! Wijklog's sync server.

@@ -1,0 +1,1 @@
+//! Wijklog's document model (placeholder until the model lands).

@@ -1,0 +1,3 @@
+//! Cross-component test helpers for Wijklog: start a real `wijklog` process on a
+//! loopback port, talk to it as a client would. The tests live in `tests/tests/`,
+//! the benchmarks in `tests/src/bin/`.
