@@ -1,0 +1,76 @@
+# Wijklog: the two commands a newcomer needs are `make run` and `make test`.
+# Both install what is missing (npm packages from the lock files, the wasm32
+# target, wasm-bindgen-cli at the version in Cargo.lock, Chromium for the browser
+# tests when run as root) and stop with a clear message when they cannot.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_DIRS := pwa tests/node tests/e2e
+BIND ?= 127.0.0.1:8080
+DATA ?= ./data
+WIJKLOG_DEBUG_BIN := target/debug/wijklog
+WIJKLOG_RELEASE_BIN := target/release/wijklog
+
+.PHONY: help run test bench node-deps wasm pwa server-debug server-release \
+        test-rust test-node test-browser chromium clean
+
+help:
+	@echo "make run    build everything and serve Wijklog on http://$(BIND) (data in $(DATA))"
+	@echo "make test   run every test: Rust, wasm in node, interop, browser (headless Chromium)"
+	@echo "make bench  run the benchmarks and print their tables"
+
+node-deps:
+	@scripts/ensure-node-deps.sh $(NODE_DIRS)
+
+wasm:
+	@scripts/build-wasm.sh
+
+pwa: wasm node-deps
+	@echo "==> building the PWA"
+	npm --prefix pwa run build
+
+server-debug:
+	cargo build --workspace --bins
+
+server-release:
+	cargo build --release -p wijklog-server
+
+run: pwa server-release
+	@mkdir -p $(DATA)
+	$(WIJKLOG_RELEASE_BIN) serve --bind $(BIND) --data $(DATA) --static pwa/dist
+
+chromium:
+	@scripts/ensure-chromium.sh >/dev/null
+
+test: test-rust test-node test-browser
+	@echo "==> all test suites passed"
+
+test-rust:
+	@echo "==> Rust tests"
+	cargo test --workspace --no-fail-fast
+
+test-node: wasm node-deps server-debug
+	@echo "==> node tests (wasm fixtures, @automerge/automerge interop)"
+	WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_DEBUG_BIN) node --test --test-concurrency=1 tests/node/
+
+test-browser: pwa server-debug chromium
+	@echo "==> browser tests (headless Chromium, real server)"
+	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_DEBUG_BIN) \
+	  node --test --test-concurrency=1 tests/e2e/
+
+bench: wasm node-deps pwa chromium
+	cargo build --release --workspace --bins --examples
+	@echo "==> native document model"
+	cargo run --release -q -p wijklog-shared --example bench_add_observation
+	@echo "==> wasm document model"
+	node tests/node/bench-wasm.mjs
+	@echo "==> sync server"
+	WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) cargo run --release -q -p wijklog-tests --bin bench_sync
+	@echo "==> PWA in the browser"
+	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) node tests/e2e/bench-tap-to-saved.mjs
+
+clean:
+	cargo clean
+	rm -rf pwa/dist pwa/src/wasm/pkg $(addsuffix /node_modules,$(NODE_DIRS))
