@@ -117,7 +117,15 @@ function buildWalk(actor, opts) {
     d.observations = {};
   });
   doc = A.change(doc, { time: CHANGE_TIME + 60, message: "observations" }, (d) => {
-    for (const [id, obs] of Object.entries(observations)) d.observations[id] = obs;
+    for (const [id, { location, ...obs }] of Object.entries(observations)) {
+      d.observations[id] = obs;
+      if (location) {
+        // @automerge/automerge 3.5.0 stores a Float64 nested inside an assigned
+        // object literal as a map {value}; assigned one by one it is an f64.
+        d.observations[id].location = {};
+        for (const [k, v] of Object.entries(location)) d.observations[id].location[k] = v;
+      }
+    }
   });
   return doc;
 }
