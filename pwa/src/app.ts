@@ -1,0 +1,452 @@
+// The app's state and actions: documents in memory (wasm), the local store,
+// the sync client, the session. Components read `app` and subscribe to
+// changes; every edit goes through `app.edit()`, which resolves only after the
+// change is committed to IndexedDB (then the UI may say "opgeslagen").
+
+import { Doc, SyncState, type NewSession, type NewWalk, type DocKind } from './model/doc';
+import { LocalStore, StoreError, toStoreError, wipeDatabase, type SyncRecord } from './store/db';
+import { SyncClient, type ConnStatus } from './sync/client';
+import { AuthError, login as restLogin, logout as restLogout, refresh as restRefresh, type Session } from './sync/auth';
+import { jwtExpiry, type DocAnnouncement, type ServerUser } from './sync/frames';
+
+/** Compact a document (save() + drop change records) after this many change records. */
+const COMPACT_AFTER = 50;
+/** Refresh the access token this long before it expires. */
+const REFRESH_MARGIN_MS = 30_000;
+
+export type Dialog =
+  | { type: 'logout'; pending: number }
+  | { type: 'logout-waiting' }
+  | { type: 'revoked'; pending: number }
+  | null;
+
+export type SaveState = { kind: 'idle' } | { kind: 'saving' } | { kind: 'saved'; at: number } | { kind: 'error'; error: StoreError };
+
+export type Notice = 'logout.done' | 'login.again' | null;
+
+export class App {
+  store: LocalStore | null = null;
+  session: Session | null = null;
+  docs = new Map<string, Doc>();
+  sync = new Map<string, SyncRecord>();
+  pending = new Map<string, number>();
+  catalogId: string | null = null;
+  conn: ConnStatus = 'offline';
+  saveState: SaveState = { kind: 'idle' };
+  storeError: StoreError | null = null;
+  docErrors = new Map<string, string>();
+  dialog: Dialog = null;
+  notice: Notice = null;
+  authNeeded = false;
+  persistDenied = false;
+  version = 0;
+
+  private client: SyncClient | null = null;
+  private writes: Promise<unknown> = Promise.resolve();
+  private changeCounts = new Map<string, number>();
+  private needsFullSave = new Set<string>();
+  private logoutWhenSent = false;
+  private listeners = new Set<() => void>();
+
+  subscribe(f: () => void): () => void {
+    this.listeners.add(f);
+    return () => this.listeners.delete(f);
+  }
+
+  emit(): void {
+    this.version++;
+    for (const f of this.listeners) f();
+  }
+
+  // ---- boot ------------------------------------------------------------------
+
+  async boot(): Promise<void> {
+    this.store = await LocalStore.open();
+    this.persistDenied = !(await LocalStore.requestPersistence());
+    this.session = await this.store.getMeta<Session>('session');
+    this.catalogId = await this.store.getMeta<string>('catalogId');
+    this.sync = await this.store.loadAllSync();
+    const user = this.session?.user.id;
+    for (const sd of await this.store.loadAllDocs()) {
+      try {
+        const doc = Doc.load(sd.id, sd.saved, sd.changes, user);
+        const actor = this.sync.get(sd.id)?.actor;
+        if (actor) doc.setActorId(actor);
+        this.docs.set(sd.id, doc);
+        this.changeCounts.set(sd.id, sd.changes.length);
+      } catch (e) {
+        this.docErrors.set(sd.id, (e as { code?: string }).code ?? 'invalid_document');
+      }
+    }
+    this.recomputeAllPending();
+    const flush = () => void this.flush();
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') flush();
+    });
+    window.addEventListener('pagehide', flush);
+    if (this.session) this.startSync();
+    this.emit();
+  }
+
+  /** Wait until every queued write is committed. */
+  async flush(): Promise<void> {
+    await this.writes.catch(() => undefined);
+  }
+
+  private enqueue<T>(f: () => Promise<T>): Promise<T> {
+    const p = this.writes.then(f, f);
+    this.writes = p.catch(() => undefined);
+    return p;
+  }
+
+  // ---- session -----------------------------------------------------------------
+
+  get user(): ServerUser | null {
+    return this.session?.user ?? null;
+  }
+
+  async login(username: string, password: string): Promise<void> {
+    const s = await restLogin(username, password, deviceName());
+    if (this.session && this.session.user.id !== s.user.id) {
+      if (this.totalPending() > 0) {
+        void restLogout(s.refreshToken);
+        throw new AuthError('refused', 'wrong_user');
+      }
+      // Another user's data without anything unsent: wipe it first.
+      await this.wipeLocal();
+    }
+    const store = this.requireStore();
+    this.session = s;
+    this.authNeeded = false;
+    this.notice = null;
+    for (const d of this.docs.values()) d.setUser(s.user.id);
+    await this.enqueue(() => store.putMeta('session', s));
+    this.startSync();
+    this.emit();
+  }
+
+  private startSync(): void {
+    this.client?.stop();
+    this.client = new SyncClient({
+      localDocIds: () => [...this.docs.keys()],
+      docFor: (id) => this.docFor(id),
+      accessToken: (force) => this.accessToken(force),
+      newSyncState: () => new SyncState(),
+      onReady: (user, docs) => this.onReady(user, docs),
+      onAnnounce: (d) => this.onAnnounce(d),
+      applyRemote: (id, apply) => this.applyRemote(id, apply),
+      onAck: (id, heads) => this.onAck(id, heads),
+      onServerError: (doc, code) => {
+        this.docErrors.set(doc ?? '', code);
+        this.emit();
+      },
+      onRevoked: () => void this.onRevoked(),
+      onStatus: (s) => {
+        this.conn = s;
+        if (s === 'auth_needed') this.authNeeded = true;
+        this.emit();
+      },
+      hasPending: () => this.totalPending() > 0,
+    });
+    this.client.start();
+  }
+
+  private async accessToken(force: boolean): Promise<string | 'refused'> {
+    const s = this.session;
+    if (!s) return 'refused';
+    const exp = Math.min(s.accessExp, jwtExpiry(s.accessToken) ?? s.accessExp);
+    if (!force && exp - REFRESH_MARGIN_MS > Date.now()) return s.accessToken;
+    try {
+      const next = await restRefresh(s.refreshToken);
+      this.session = next;
+      await this.enqueue(() => this.requireStore().putMeta('session', next));
+      return next.accessToken;
+    } catch (e) {
+      if (e instanceof AuthError && e.kind === 'refused') return 'refused';
+      throw e;
+    }
+  }
+
+  /** Ask for logout: warns when changes are unsent. */
+  requestLogout(): void {
+    const n = this.totalPending();
+    if (n > 0) this.dialog = { type: 'logout', pending: n };
+    else void this.logoutNow();
+    this.emit();
+  }
+
+  waitThenLogout(): void {
+    this.logoutWhenSent = true;
+    this.dialog = { type: 'logout-waiting' };
+    this.client?.connectNow();
+    this.emit();
+  }
+
+  cancelDialog(): void {
+    this.dialog = null;
+    this.logoutWhenSent = false;
+    this.emit();
+  }
+
+  async logoutNow(): Promise<void> {
+    const s = this.session;
+    this.client?.stop();
+    this.client = null;
+    if (s) await restLogout(s.refreshToken);
+    await this.wipeLocal();
+    this.notice = 'logout.done';
+    this.dialog = null;
+    this.emit();
+  }
+
+  private async onRevoked(): Promise<void> {
+    const n = this.totalPending();
+    this.dialog = { type: 'revoked', pending: n };
+    this.client = null;
+    // The device may be lost: wipe at once; the dialog tells the user what happened.
+    await this.wipeLocal();
+    this.dialog = { type: 'revoked', pending: n };
+    this.emit();
+  }
+
+  private async wipeLocal(): Promise<void> {
+    await this.flush();
+    for (const d of this.docs.values()) d.free();
+    this.docs.clear();
+    this.sync.clear();
+    this.pending.clear();
+    this.changeCounts.clear();
+    this.docErrors.clear();
+    this.catalogId = null;
+    this.session = null;
+    this.logoutWhenSent = false;
+    if (this.store) await this.store.wipe();
+    else await wipeDatabase();
+    this.store = await LocalStore.open();
+  }
+
+  // ---- documents ---------------------------------------------------------------
+
+  catalog(): Doc | null {
+    return (this.catalogId && this.docs.get(this.catalogId)) || null;
+  }
+
+  kindOf(id: string): DocKind | null {
+    return this.docs.get(id)?.kind() ?? ((this.sync.get(id)?.kind as DocKind) || null);
+  }
+
+  private docFor(id: string): Doc {
+    let d = this.docs.get(id);
+    if (!d) {
+      d = Doc.empty(id, this.session?.user.id);
+      this.docs.set(id, d);
+      this.syncRec(id).actor = d.actorId();
+    }
+    return d;
+  }
+
+  private syncRec(id: string): SyncRecord {
+    let r = this.sync.get(id);
+    if (!r) {
+      r = { kind: this.docs.get(id)?.kind() ?? '', ackedHeads: [], pendingSince: null };
+      this.sync.set(id, r);
+    }
+    return r;
+  }
+
+  private recomputePending(id: string): number {
+    const d = this.docs.get(id);
+    if (!d) return 0;
+    const r = this.syncRec(id);
+    let n: number;
+    try {
+      n = d.pendingChanges(r.ackedHeads);
+    } catch {
+      n = 0;
+    }
+    this.pending.set(id, n);
+    if (n === 0) r.pendingSince = null;
+    else r.pendingSince ??= Date.now();
+    return n;
+  }
+
+  private recomputeAllPending(): void {
+    for (const id of this.docs.keys()) this.recomputePending(id);
+  }
+
+  totalPending(): number {
+    let n = 0;
+    for (const v of this.pending.values()) n += v;
+    return n;
+  }
+
+  pendingSince(): number | null {
+    let min: number | null = null;
+    for (const [id, n] of this.pending) {
+      const t = this.sync.get(id)?.pendingSince ?? null;
+      if (n > 0 && t !== null && (min === null || t < min)) min = t;
+    }
+    return min;
+  }
+
+  newWalk(init: Omit<NewWalk, 'team'>): Promise<string> {
+    const u = this.requireUser();
+    const id = crypto.randomUUID();
+    const doc = Doc.newWalk(id, this.requireCatalog(), u.id, { ...init, team: u.team ?? '' });
+    return this.adopt(id, doc, 'walk');
+  }
+
+  newSession(init: Omit<NewSession, 'team'>): Promise<string> {
+    const u = this.requireUser();
+    const id = crypto.randomUUID();
+    const doc = Doc.newSpreekuur(id, this.requireCatalog(), u.id, { ...init, team: u.team ?? '' });
+    return this.adopt(id, doc, 'spreekuur');
+  }
+
+  private requireCatalog(): Doc {
+    const c = this.catalog();
+    if (!c) throw new Error('catalog not loaded');
+    return c;
+  }
+
+  private async adopt(id: string, doc: Doc, kind: string): Promise<string> {
+    this.docs.set(id, doc);
+    const r = this.syncRec(id);
+    r.kind = kind;
+    r.actor = doc.actorId();
+    doc.saveIncremental(); // everything so far is in the first save() below
+    this.needsFullSave.add(id);
+    await this.persist(id, new Uint8Array(0));
+    return id;
+  }
+
+  /**
+   * Apply a local edit and commit it to IndexedDB. The returned promise
+   * resolves after the commit (the UI then says "opgeslagen") and rejects with
+   * a StoreError when the device could not store it (shown, never swallowed).
+   */
+  async edit<T>(docId: string, f: (doc: Doc) => T): Promise<T> {
+    const doc = this.docs.get(docId);
+    if (!doc) throw new Error('unknown document');
+    const result = f(doc);
+    await this.persist(docId, doc.saveIncremental());
+    return result;
+  }
+
+  private async persist(docId: string, bytes: Uint8Array): Promise<void> {
+    const doc = this.docs.get(docId);
+    if (!doc) return;
+    this.recomputePending(docId);
+    const rec = { ...this.syncRec(docId) };
+    this.saveState = { kind: 'saving' };
+    this.emit();
+    try {
+      await this.enqueue(async () => {
+        const store = this.requireStore();
+        if (this.needsFullSave.has(docId) || (this.changeCounts.get(docId) ?? 0) >= COMPACT_AFTER) {
+          await store.compact(docId, doc.save());
+          this.needsFullSave.delete(docId);
+          this.changeCounts.set(docId, 0);
+        } else if (bytes.length > 0) {
+          await store.appendChange(docId, bytes);
+          this.changeCounts.set(docId, (this.changeCounts.get(docId) ?? 0) + 1);
+        }
+        await store.putSync(docId, rec);
+      });
+      this.saveState = { kind: 'saved', at: Date.now() };
+      this.storeError = null;
+    } catch (e) {
+      const err = toStoreError(e);
+      // The in-memory change was not stored: the next successful write stores the whole document.
+      this.needsFullSave.add(docId);
+      this.storeError = err;
+      this.saveState = { kind: 'error', error: err };
+      this.emit();
+      throw err;
+    }
+    this.client?.nudge(docId);
+    this.emit();
+  }
+
+  // ---- sync host callbacks -------------------------------------------------------
+
+  private async onReady(user: ServerUser, docs: DocAnnouncement[]): Promise<void> {
+    if (this.session) {
+      this.session = { ...this.session, user };
+      const s = this.session;
+      void this.enqueue(() => this.requireStore().putMeta('session', s)).catch(() => undefined);
+    }
+    for (const d of docs) await this.onAnnounce(d, false);
+    this.emit();
+  }
+
+  private async onAnnounce(d: DocAnnouncement, emit = true): Promise<void> {
+    const r = this.syncRec(d.id);
+    r.kind = d.kind;
+    // The server lists only durably stored heads.
+    r.ackedHeads = d.heads;
+    if (d.kind === 'catalog' && this.catalogId !== d.id) {
+      this.catalogId = d.id;
+      const id = d.id;
+      await this.enqueue(() => this.requireStore().putMeta('catalogId', id)).catch((e) => this.reportStoreError(e));
+    }
+    if (this.docs.has(d.id)) this.recomputePending(d.id);
+    const rec = { ...r };
+    await this.enqueue(() => this.requireStore().putSync(d.id, rec)).catch((e) => this.reportStoreError(e));
+    if (emit) this.emit();
+  }
+
+  private async applyRemote(id: string, apply: (doc: Doc) => void): Promise<void> {
+    const doc = this.docFor(id);
+    const r = this.syncRec(id);
+    const cleanBefore = (this.pending.get(id) ?? this.recomputePending(id)) === 0;
+    const before = doc.heads().join();
+    apply(doc);
+    if (doc.heads().join() === before) return;
+    // Everything we had was on the server and the rest came from the server: all durable.
+    if (cleanBefore) r.ackedHeads = doc.heads();
+    if (!r.kind) r.kind = doc.kind() ?? '';
+    if (r.kind === 'catalog' && !this.catalogId) this.catalogId = id;
+    try {
+      await this.persist(id, doc.saveIncremental());
+    } catch {
+      // already reported by persist(); the server still has these changes
+    }
+  }
+
+  private async onAck(id: string, heads: string[]): Promise<void> {
+    const r = this.syncRec(id);
+    r.ackedHeads = heads;
+    this.recomputePending(id);
+    const rec = { ...r };
+    this.docErrors.delete(id);
+    await this.enqueue(() => this.requireStore().putSync(id, rec)).catch((e) => this.reportStoreError(e));
+    this.emit();
+    if (this.logoutWhenSent && this.totalPending() === 0) await this.logoutNow();
+  }
+
+  private reportStoreError(e: unknown): void {
+    this.storeError = toStoreError(e);
+    this.emit();
+  }
+
+  private requireStore(): LocalStore {
+    if (!this.store) throw new StoreError('unavailable', 'store not open');
+    return this.store;
+  }
+
+  private requireUser(): ServerUser {
+    const u = this.session?.user;
+    if (!u) throw new Error('not logged in');
+    return u;
+  }
+}
+
+function deviceName(): string {
+  const ua = navigator.userAgent;
+  if (/Android/i.test(ua)) return 'Android';
+  if (/iPhone|iPad/i.test(ua)) return 'iOS';
+  return 'Browser';
+}
+
+export const app = new App();

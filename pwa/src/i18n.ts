@@ -1,0 +1,360 @@
+// Every user-visible string of the app, in Dutch (default) and English.
+// Components call t('key', {param}) and never hold literal text of their own.
+// Category, severity and partner labels come from the catalog document.
+
+const nl = {
+  'app.name': 'Wijklog',
+  'app.loading': 'Wijklog wordt geladen…',
+  'app.fatal': 'Wijklog kan niet starten: {msg}',
+  'app.update': 'Nieuwe versie — herladen',
+  'app.update.hint': 'Er is een nieuwe versie klaar. Herlaad als je klaar bent met typen.',
+  'lang.switch': 'English',
+  'lang.label': 'Taal',
+
+  'login.title': 'Inloggen',
+  'login.username': 'Gebruikersnaam',
+  'login.password': 'Wachtwoord',
+  'login.submit': 'Inloggen',
+  'login.busy': 'Bezig met inloggen…',
+  'login.failed': 'Inloggen mislukt: gebruikersnaam of wachtwoord klopt niet.',
+  'login.rate_limited': 'Te veel pogingen. Wacht even en probeer het opnieuw.',
+  'login.offline': 'Geen verbinding met de server. Inloggen kan alleen online.',
+  'login.again': 'Je sessie is verlopen. Log opnieuw in; je niet-verstuurde werk blijft bewaard.',
+  'login.wrong_user': 'Dit toestel bevat niet-verstuurd werk van een andere gebruiker. Log in als die gebruiker.',
+
+  'nav.home': 'Overzicht',
+  'nav.back': 'Terug naar overzicht',
+  'nav.logout': 'Uitloggen',
+
+  'sync.all_sent': 'alles verstuurd',
+  'sync.waiting': '{n} wijzigingen wachten sinds {time}',
+  'sync.waiting_one': '1 wijziging wacht sinds {time}',
+  'sync.online': 'verbonden',
+  'sync.offline': 'geen verbinding',
+  'sync.connecting': 'verbinden…',
+  'sync.auth_needed': 'opnieuw inloggen nodig',
+  'sync.doc_error': 'Fout bij versturen van “{title}”: {code}',
+  'sync.status_label': 'Synchronisatie',
+
+  'store.saved': 'opgeslagen',
+  'store.saving': 'opslaan…',
+  'store.quota': 'Het geheugen van dit toestel is vol. Je laatste wijziging is NIET opgeslagen. Maak ruimte vrij of verstuur eerst je werk.',
+  'store.error': 'Opslaan op dit toestel is mislukt ({code}). Je laatste wijziging is NIET opgeslagen.',
+  'store.persist_denied': 'De browser mag gegevens van Wijklog wissen als het geheugen vol raakt.',
+
+  'home.title': 'Overzicht',
+  'home.hello': 'Hallo {name}',
+  'home.today': 'Vandaag en gepland',
+  'home.recent': 'Recent',
+  'home.none': 'Niets gepland.',
+  'home.none_recent': 'Nog niets.',
+  'home.new_walk': 'Nieuwe wandeling',
+  'home.new_session': 'Nieuw spreekuur',
+  'home.walk': 'Wandeling',
+  'home.session': 'Spreekuur',
+  'home.observations': '{n} waarnemingen',
+  'home.notes': '{n} notities',
+  'home.started': 'bezig',
+  'home.ended': 'afgerond',
+
+  'new.walk.title': 'Nieuwe wandeling',
+  'new.walk.name': 'Titel',
+  'new.walk.wijk': 'Wijk',
+  'new.walk.route': 'Route (optioneel)',
+  'new.walk.planned': 'Gepland op',
+  'new.session.title': 'Nieuw spreekuur',
+  'new.session.location': 'Locatie (buurthuis)',
+  'new.session.wijk': 'Wijk',
+  'new.session.held_on': 'Datum',
+  'new.create': 'Aanmaken',
+  'new.cancel': 'Annuleren',
+
+  'walk.title': 'Wandeling',
+  'walk.start': 'Wandeling starten',
+  'walk.end': 'Wandeling beëindigen',
+  'walk.started_at': 'Gestart om {time}',
+  'walk.ended_at': 'Beëindigd om {time}',
+  'walk.not_started': 'Nog niet gestart',
+  'walk.participants': 'Deelnemers',
+  'walk.participant.name': 'Naam',
+  'walk.participant.org': 'Organisatie',
+  'walk.participant.add': 'Deelnemer toevoegen',
+  'walk.observations': 'Waarnemingen ({n})',
+  'walk.no_observations': 'Nog geen waarnemingen.',
+  'walk.add': 'Waarneming toevoegen',
+  'walk.summary': 'Samenvatting',
+  'walk.summary.save': 'Samenvatting opslaan',
+  'walk.closing': 'Afsluiting',
+  'walk.closing.counts': '{n} waarnemingen, waarvan {urgent} urgent en {positive} positief. {followups} met opvolging.',
+
+  'entry.title': 'Nieuwe waarneming',
+  'entry.category': 'Categorie',
+  'entry.severity': 'Ernst',
+  'entry.text': 'Wat zie je? (optioneel)',
+  'entry.gps': 'Locatie',
+  'entry.gps.waiting': 'GPS zoeken…',
+  'entry.gps.ok': 'GPS ±{m} m',
+  'entry.gps.inaccurate': 'GPS onnauwkeurig (±{m} m). Typ liever een plaatsnaam.',
+  'entry.gps.unavailable': 'Geen GPS. Typ een plaatsnaam.',
+  'entry.place': 'Plaats (straat, herkenningspunt)',
+  'entry.followup': 'Opvolging nodig door',
+  'entry.save': 'Opslaan',
+  'entry.cancel': 'Annuleren',
+  'entry.pick_category': 'Kies eerst een categorie.',
+
+  'obs.edit': 'Bewerken',
+  'obs.delete': 'Verwijderen',
+  'obs.deleted': 'Waarneming verwijderd.',
+  'obs.undo': 'Ongedaan maken',
+  'obs.save': 'Wijziging opslaan',
+  'obs.cancel': 'Annuleren',
+  'obs.text': 'Tekst',
+  'obs.by': 'door {name}',
+  'obs.at': 'om {time}',
+  'obs.place': 'bij {place}',
+  'obs.gps': '±{m} m',
+  'obs.followup': 'Opvolging: {partners}',
+  'obs.invalid': 'Let op: onleesbaar veld ({fields})',
+
+  'session.title': 'Spreekuur',
+  'session.staff': 'Aanwezig',
+  'session.notes': 'Notities ({n})',
+  'session.no_notes': 'Nog geen notities.',
+  'session.add': 'Notitie toevoegen',
+  'session.category': 'Categorie',
+  'session.text': 'Wat vertelt de bewoner?',
+  'session.consent': 'Bewoner geeft toestemming om contactgegevens te bewaren',
+  'session.resident.name': 'Naam bewoner',
+  'session.resident.phone': 'Telefoon',
+  'session.resident.email': 'E-mail',
+  'session.callback': 'Bewoner wil teruggebeld worden',
+  'session.callback.done': 'Teruggebeld',
+  'session.callback.mark_done': 'Terugbellen afgerond',
+  'session.callback.open': 'Terugbellen gevraagd',
+  'session.save': 'Notitie opslaan',
+  'session.contact': 'Contact: {contact}',
+
+  'logout.title': 'Uitloggen',
+  'logout.unsent': 'Er zijn nog {n} wijzigingen niet verstuurd. Als je nu uitlogt, gaan ze verloren.',
+  'logout.wait': 'Wachten tot alles verstuurd is',
+  'logout.anyway': 'Toch uitloggen en wissen',
+  'logout.cancel': 'Annuleren',
+  'logout.waiting': 'Wachten op de server… Je wordt uitgelogd zodra alles verstuurd is.',
+  'logout.done': 'Je bent uitgelogd. De gegevens op dit toestel zijn gewist.',
+
+  'revoked.title': 'Toegang ingetrokken',
+  'revoked.text': 'De toegang van dit toestel is ingetrokken. Alle gegevens op dit toestel worden gewist.',
+  'revoked.unsent': 'Let op: {n} wijzigingen zijn niet verstuurd en gaan verloren.',
+  'revoked.ok': 'Begrepen, wissen',
+
+  'error.generic': 'Er ging iets mis ({code}).',
+  'error.close': 'Sluiten',
+} as const;
+
+export type MsgKey = keyof typeof nl;
+
+const en: Record<MsgKey, string> = {
+  'app.name': 'Wijklog',
+  'app.loading': 'Loading Wijklog…',
+  'app.fatal': 'Wijklog cannot start: {msg}',
+  'app.update': 'New version — reload',
+  'app.update.hint': 'A new version is ready. Reload when you have finished typing.',
+  'lang.switch': 'Nederlands',
+  'lang.label': 'Language',
+
+  'login.title': 'Log in',
+  'login.username': 'Username',
+  'login.password': 'Password',
+  'login.submit': 'Log in',
+  'login.busy': 'Logging in…',
+  'login.failed': 'Login failed: wrong username or password.',
+  'login.rate_limited': 'Too many attempts. Wait a moment and try again.',
+  'login.offline': 'No connection to the server. Logging in needs a connection.',
+  'login.again': 'Your session has expired. Log in again; your unsent work is kept.',
+  'login.wrong_user': 'This device holds unsent work of another user. Log in as that user.',
+
+  'nav.home': 'Overview',
+  'nav.back': 'Back to overview',
+  'nav.logout': 'Log out',
+
+  'sync.all_sent': 'everything sent',
+  'sync.waiting': '{n} changes waiting since {time}',
+  'sync.waiting_one': '1 change waiting since {time}',
+  'sync.online': 'connected',
+  'sync.offline': 'no connection',
+  'sync.connecting': 'connecting…',
+  'sync.auth_needed': 'log in again',
+  'sync.doc_error': 'Error sending “{title}”: {code}',
+  'sync.status_label': 'Synchronisation',
+
+  'store.saved': 'saved',
+  'store.saving': 'saving…',
+  'store.quota': 'This device’s storage is full. Your last change was NOT saved. Free some space or send your work first.',
+  'store.error': 'Saving on this device failed ({code}). Your last change was NOT saved.',
+  'store.persist_denied': 'The browser may clear Wijklog’s data when storage runs low.',
+
+  'home.title': 'Overview',
+  'home.hello': 'Hello {name}',
+  'home.today': 'Today and planned',
+  'home.recent': 'Recent',
+  'home.none': 'Nothing planned.',
+  'home.none_recent': 'Nothing yet.',
+  'home.new_walk': 'New walk',
+  'home.new_session': 'New consultation hour',
+  'home.walk': 'Walk',
+  'home.session': 'Consultation hour',
+  'home.observations': '{n} observations',
+  'home.notes': '{n} notes',
+  'home.started': 'in progress',
+  'home.ended': 'finished',
+
+  'new.walk.title': 'New walk',
+  'new.walk.name': 'Title',
+  'new.walk.wijk': 'Neighbourhood',
+  'new.walk.route': 'Route (optional)',
+  'new.walk.planned': 'Planned for',
+  'new.session.title': 'New consultation hour',
+  'new.session.location': 'Location (community centre)',
+  'new.session.wijk': 'Neighbourhood',
+  'new.session.held_on': 'Date',
+  'new.create': 'Create',
+  'new.cancel': 'Cancel',
+
+  'walk.title': 'Walk',
+  'walk.start': 'Start walk',
+  'walk.end': 'End walk',
+  'walk.started_at': 'Started at {time}',
+  'walk.ended_at': 'Ended at {time}',
+  'walk.not_started': 'Not started yet',
+  'walk.participants': 'Participants',
+  'walk.participant.name': 'Name',
+  'walk.participant.org': 'Organisation',
+  'walk.participant.add': 'Add participant',
+  'walk.observations': 'Observations ({n})',
+  'walk.no_observations': 'No observations yet.',
+  'walk.add': 'Add observation',
+  'walk.summary': 'Summary',
+  'walk.summary.save': 'Save summary',
+  'walk.closing': 'Closing',
+  'walk.closing.counts': '{n} observations, {urgent} urgent and {positive} positive. {followups} need follow-up.',
+
+  'entry.title': 'New observation',
+  'entry.category': 'Category',
+  'entry.severity': 'Severity',
+  'entry.text': 'What do you see? (optional)',
+  'entry.gps': 'Location',
+  'entry.gps.waiting': 'Finding GPS…',
+  'entry.gps.ok': 'GPS ±{m} m',
+  'entry.gps.inaccurate': 'GPS inaccurate (±{m} m). Better type a place name.',
+  'entry.gps.unavailable': 'No GPS. Type a place name.',
+  'entry.place': 'Place (street, landmark)',
+  'entry.followup': 'Follow-up needed by',
+  'entry.save': 'Save',
+  'entry.cancel': 'Cancel',
+  'entry.pick_category': 'Pick a category first.',
+
+  'obs.edit': 'Edit',
+  'obs.delete': 'Delete',
+  'obs.deleted': 'Observation deleted.',
+  'obs.undo': 'Undo',
+  'obs.save': 'Save change',
+  'obs.cancel': 'Cancel',
+  'obs.text': 'Text',
+  'obs.by': 'by {name}',
+  'obs.at': 'at {time}',
+  'obs.place': 'near {place}',
+  'obs.gps': '±{m} m',
+  'obs.followup': 'Follow-up: {partners}',
+  'obs.invalid': 'Note: unreadable field ({fields})',
+
+  'session.title': 'Consultation hour',
+  'session.staff': 'Present',
+  'session.notes': 'Notes ({n})',
+  'session.no_notes': 'No notes yet.',
+  'session.add': 'Add note',
+  'session.category': 'Category',
+  'session.text': 'What does the resident say?',
+  'session.consent': 'Resident consents to storing contact details',
+  'session.resident.name': 'Resident name',
+  'session.resident.phone': 'Phone',
+  'session.resident.email': 'Email',
+  'session.callback': 'Resident wants a call back',
+  'session.callback.done': 'Called back',
+  'session.callback.mark_done': 'Call back done',
+  'session.callback.open': 'Call back requested',
+  'session.save': 'Save note',
+  'session.contact': 'Contact: {contact}',
+
+  'logout.title': 'Log out',
+  'logout.unsent': '{n} changes have not been sent yet. If you log out now, they are lost.',
+  'logout.wait': 'Wait until everything is sent',
+  'logout.anyway': 'Log out anyway and wipe',
+  'logout.cancel': 'Cancel',
+  'logout.waiting': 'Waiting for the server… You will be logged out once everything is sent.',
+  'logout.done': 'You are logged out. The data on this device has been wiped.',
+
+  'revoked.title': 'Access revoked',
+  'revoked.text': 'This device’s access has been revoked. All data on this device will be wiped.',
+  'revoked.unsent': 'Note: {n} changes were not sent and will be lost.',
+  'revoked.ok': 'Understood, wipe',
+
+  'error.generic': 'Something went wrong ({code}).',
+  'error.close': 'Close',
+};
+
+export type Lang = 'nl' | 'en';
+const tables: Record<Lang, Record<MsgKey, string>> = { nl, en };
+const LANG_KEY = 'wijklog.lang';
+
+let current: Lang = readLang();
+const listeners = new Set<() => void>();
+
+function readLang(): Lang {
+  try {
+    const v = globalThis.localStorage?.getItem(LANG_KEY);
+    return v === 'en' ? 'en' : 'nl';
+  } catch {
+    return 'nl';
+  }
+}
+
+export function lang(): Lang {
+  return current;
+}
+
+export function setLang(l: Lang): void {
+  current = l;
+  try {
+    globalThis.localStorage?.setItem(LANG_KEY, l);
+  } catch {
+    // Private mode without storage: the choice lasts for this visit only.
+  }
+  if (typeof document !== 'undefined') document.documentElement.lang = l;
+  for (const f of listeners) f();
+}
+
+export function onLangChange(f: () => void): () => void {
+  listeners.add(f);
+  return () => listeners.delete(f);
+}
+
+/** Translate `key`, replacing `{name}` placeholders with `params`. */
+export function t(key: MsgKey, params: Record<string, string | number> = {}): string {
+  const s = tables[current][key] ?? nl[key];
+  return s.replace(/\{(\w+)\}/g, (m, p: string) => (p in params ? String(params[p]) : m));
+}
+
+/** Local clock time HH:MM of a ms timestamp. */
+export function hhmm(ms: number): string {
+  const d = new Date(ms);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+/** Local date like "ma 30 nov" / "Mon 30 Nov". */
+export function dayLabel(ms: number): string {
+  return new Date(ms).toLocaleDateString(current === 'nl' ? 'nl-NL' : 'en-GB', {
+    weekday: 'short',
+    day: 'numeric',
+    month: 'short',
+  });
+}

@@ -1,0 +1,24 @@
+import { render } from 'preact';
+import './style.css';
+import { loadWasm } from './model/doc';
+import { app } from './app';
+import { Root } from './ui/Root';
+import { t } from './i18n';
+
+async function start(): Promise<void> {
+  const el = document.getElementById('app')!;
+  el.textContent = t('app.loading');
+  try {
+    await loadWasm();
+    await app.boot();
+  } catch (e) {
+    const code = (e as { code?: string }).code ?? (e as Error).name ?? 'error';
+    el.textContent = t('app.fatal', { msg: code });
+    el.setAttribute('role', 'alert');
+    return;
+  }
+  el.textContent = '';
+  render(<Root />, el);
+}
+
+void start();

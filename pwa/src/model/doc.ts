@@ -1,0 +1,360 @@
+// Thin typed adapter over the wasm build of wijklog-shared (pwa/src/wasm/pkg,
+// produced by `make wasm`). Every document read and edit in the app goes
+// through here; there is no automerge code in TypeScript. The read side uses
+// `project()` rows (the contract shared with the server) for observations and
+// notes, and `view()` for document-level fields.
+
+import init, { WijkDoc, SyncState } from '../wasm/pkg/wijklog_shared.js';
+import wasmUrl from '../wasm/pkg/wijklog_shared_bg.wasm?url';
+
+export { SyncState };
+export { concat, minimalSplice } from './text';
+import { concat, minimalSplice } from './text';
+
+let ready: Promise<void> | null = null;
+
+/** Load and instantiate the wasm module once. */
+export function loadWasm(): Promise<void> {
+  ready ??= init({ module_or_path: wasmUrl }).then(() => undefined);
+  return ready;
+}
+
+export type DocKind = 'walk' | 'spreekuur' | 'catalog';
+
+export interface FollowUp {
+  status: string | null;
+  note: string | null;
+  updated_at: number | null;
+  updated_by: string | null;
+}
+
+/** One observation (walk) or note (spreekuur): a projection row. */
+export interface Row {
+  doc_id: string;
+  doc_kind: 'walk' | 'spreekuur';
+  item_id: string;
+  wijk: string | null;
+  team: string | null;
+  doc_title: string | null;
+  created_at: number | null;
+  created_by: string | null;
+  category: string | null;
+  severity: string | null;
+  text: string | null;
+  place: string | null;
+  location: { lat: number; lon: number; accuracy_m: number } | null;
+  photos: string[];
+  follow_up: Record<string, FollowUp>;
+  feedback: { needed: boolean | null; given_at: number | null; channel: string | null; by: string | null } | null;
+  deleted: { at: number | null; by: string | null } | null;
+  resident: { name?: string | null; phone?: string | null; email?: string | null; consent?: boolean | null } | null;
+  callback: { requested?: boolean | null; done_at?: number | null; by?: string | null } | null;
+  invalid: Record<string, string>;
+}
+
+export interface Participant {
+  id: string;
+  name: string;
+  organisation: string;
+}
+
+export interface WalkInfo {
+  kind: 'walk';
+  title: string;
+  wijk: string;
+  route: string;
+  planned_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+  team: string;
+  created_by: string;
+  participants: Participant[];
+  summary: string;
+}
+
+export interface SessionInfo {
+  kind: 'spreekuur';
+  location: string;
+  wijk: string;
+  held_on: number | null;
+  team: string;
+  created_by: string;
+  staff: { id: string; name: string }[];
+}
+
+export interface CatalogEntry {
+  id: string;
+  label: string;
+  color?: string;
+  positive?: boolean;
+  order: number;
+  retired?: boolean;
+}
+
+export interface CatalogInfo {
+  kind: 'catalog';
+  categories: CatalogEntry[];
+  severities: CatalogEntry[];
+  partners: CatalogEntry[];
+  wijken: CatalogEntry[];
+}
+
+/** An error thrown by the document model, with its stable code. */
+export class DocError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DocError';
+  }
+}
+
+function asDocError(e: unknown): DocError {
+  if (e instanceof DocError) return e;
+  const code = (e as { code?: unknown } | null)?.code;
+  const msg = (e as { message?: unknown } | null)?.message;
+  return new DocError(typeof code === 'string' ? code : 'internal', typeof msg === 'string' ? msg : String(e));
+}
+
+function wrap<T>(f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw asDocError(e);
+  }
+}
+
+// ---- tolerant normalisation of view() output ---------------------------------
+
+type Json = Record<string, unknown>;
+const str = (v: unknown): string => (typeof v === 'string' ? v : '');
+const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const obj = (v: unknown): Json => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Json) : {});
+
+/** A map (id -> entry) or a list of entries with `id`, as an array of entries. */
+function entries(v: unknown): Json[] {
+  if (Array.isArray(v)) return v.map(obj);
+  return Object.entries(obj(v)).map(([id, e]) => ({ id, ...obj(e) }));
+}
+
+function catalogEntries(v: unknown): CatalogEntry[] {
+  return entries(v)
+    .map((e) => ({
+      id: str(e.id),
+      label: str(e.label) || str(e.id),
+      color: typeof e.color === 'string' ? e.color : undefined,
+      positive: e.positive === true,
+      order: num(e.order) ?? 0,
+      retired: e.retired === true,
+    }))
+    .filter((e) => e.id)
+    .sort((a, b) => a.order - b.order || a.label.localeCompare(b.label));
+}
+
+export interface NewWalk {
+  title: string;
+  wijk: string;
+  route?: string;
+  planned_at?: number | null;
+  team: string;
+}
+
+export interface NewSession {
+  location: string;
+  wijk: string;
+  held_on: number;
+  team: string;
+}
+
+export interface NewItem {
+  category: string;
+  severity: string;
+  text: string;
+  place?: string | null;
+  location?: { lat: number; lon: number; accuracy_m: number } | null;
+}
+
+/** One automerge document (walk, spreekuur session or catalog). */
+export class Doc {
+  private constructor(
+    readonly id: string,
+    readonly raw: WijkDoc,
+  ) {}
+
+  static newWalk(id: string, catalog: Doc, user: string, init: NewWalk): Doc {
+    return new Doc(id, wrap(() => WijkDoc.newWalk(id, catalog.raw, user, init)));
+  }
+
+  static newSpreekuur(id: string, catalog: Doc, user: string, init: NewSession): Doc {
+    return new Doc(id, wrap(() => WijkDoc.newSpreekuur(id, catalog.raw, user, init)));
+  }
+
+  /** Load saved bytes plus incremental change records (in order). */
+  static load(id: string, saved: Uint8Array | null, changes: Uint8Array[], user?: string): Doc {
+    if (saved) {
+      const d = new Doc(id, wrap(() => WijkDoc.load(id, saved, user)));
+      for (const c of changes) d.loadIncremental(c);
+      return d;
+    }
+    // Never compacted: the change records concatenated form a loadable document.
+    return new Doc(id, wrap(() => WijkDoc.load(id, concat(changes), user)));
+  }
+
+  /** An empty document to receive a server document into. */
+  static empty(id: string, user?: string): Doc {
+    return new Doc(id, wrap(() => WijkDoc.load(id, new Uint8Array(0), user)));
+  }
+
+  /** This replica's automerge actor id (hex); kept per document so pendingChanges counts our changes. */
+  actorId(): string {
+    return this.raw.actorId();
+  }
+  setActorId(actor: string): void {
+    wrap(() => this.raw.setActorId(actor));
+  }
+  setUser(user: string): void {
+    wrap(() => this.raw.setUser(user));
+  }
+
+  kind(): DocKind | null {
+    try {
+      const k = this.raw.kind();
+      return k === 'walk' || k === 'spreekuur' || k === 'catalog' ? k : null;
+    } catch {
+      return null;
+    }
+  }
+
+  save(): Uint8Array {
+    return wrap(() => this.raw.save());
+  }
+  saveIncremental(): Uint8Array {
+    return wrap(() => this.raw.saveIncremental());
+  }
+  loadIncremental(bytes: Uint8Array): void {
+    wrap(() => this.raw.loadIncremental(bytes));
+  }
+  heads(): string[] {
+    return wrap(() => this.raw.heads());
+  }
+  /** Changes made by this replica that `ackedHeads` does not cover. */
+  pendingChanges(ackedHeads: string[]): number {
+    return wrap(() => this.raw.pendingChanges(ackedHeads));
+  }
+  generateSyncMessage(state: SyncState): Uint8Array | undefined {
+    return wrap(() => this.raw.generateSyncMessage(state) ?? undefined);
+  }
+  receiveSyncMessage(state: SyncState, msg: Uint8Array): void {
+    wrap(() => this.raw.receiveSyncMessage(state, msg));
+  }
+
+  rows(): Row[] {
+    if (this.kind() === 'catalog') return [];
+    return wrap(() => this.raw.project() as unknown as Row[]);
+  }
+
+  private viewJson(): Json {
+    return obj(wrap(() => this.raw.view()));
+  }
+
+  walk(): WalkInfo {
+    const v = this.viewJson();
+    return {
+      kind: 'walk',
+      title: str(v.title),
+      wijk: str(v.wijk),
+      route: str(v.route),
+      planned_at: num(v.planned_at),
+      started_at: num(v.started_at),
+      ended_at: num(v.ended_at),
+      team: str(v.team),
+      created_by: str(v.created_by),
+      participants: entries(v.participants).map((p) => ({
+        id: str(p.id),
+        name: str(p.name),
+        organisation: str(p.organisation),
+      })),
+      summary: str(v.summary),
+    };
+  }
+
+  session(): SessionInfo {
+    const v = this.viewJson();
+    return {
+      kind: 'spreekuur',
+      location: str(v.location),
+      wijk: str(v.wijk),
+      held_on: num(v.held_on),
+      team: str(v.team),
+      created_by: str(v.created_by),
+      staff: entries(v.staff).map((s) => ({ id: str(s.id), name: str(s.name) })),
+    };
+  }
+
+  catalog(): CatalogInfo {
+    const v = this.viewJson();
+    return {
+      kind: 'catalog',
+      categories: catalogEntries(v.categories).filter((c) => !c.retired),
+      severities: catalogEntries(v.severities),
+      partners: catalogEntries(v.partners).filter((c) => !c.retired),
+      wijken: catalogEntries(v.wijken).filter((c) => !c.retired),
+    };
+  }
+
+  // ---- typed edits (each one automerge commit, by the document's user, now) ----
+
+  startWalk(): void {
+    wrap(() => this.raw.startWalk());
+  }
+  endWalk(): void {
+    wrap(() => this.raw.endWalk());
+  }
+  addParticipant(name: string, organisation: string): string {
+    return wrap(() => this.raw.addParticipant({ name, organisation }));
+  }
+  addObservation(catalog: Doc, init: NewItem): string {
+    return wrap(() => this.raw.addObservation(catalog.raw, init as Parameters<WijkDoc['addObservation']>[1]));
+  }
+  addNote(catalog: Doc, init: NewItem): string {
+    return wrap(() => this.raw.addNote(catalog.raw, init as Parameters<WijkDoc['addNote']>[1]));
+  }
+  /** Replace an item's text with `next` by one minimal splice (keeps concurrent edits elsewhere). */
+  setText(itemId: string, prev: string, next: string): void {
+    const s = minimalSplice(prev, next);
+    if (s) wrap(() => this.raw.spliceText(itemId, s.pos, s.del, s.insert));
+  }
+  setSummary(prev: string, next: string): void {
+    const s = minimalSplice(prev, next);
+    if (s) wrap(() => this.raw.spliceWalkText('summary', s.pos, s.del, s.insert));
+  }
+  setSeverity(itemId: string, severity: string): void {
+    wrap(() => this.raw.setSeverity(itemId, severity as Parameters<WijkDoc['setSeverity']>[1]));
+  }
+  setFollowUp(catalog: Doc, itemId: string, partner: string, status: 'open' | 'in_behandeling' | 'afgerond', note: string | null): void {
+    wrap(() => this.raw.setFollowUp(catalog.raw, itemId, partner, status, note ?? undefined));
+  }
+  deleteItem(itemId: string): void {
+    wrap(() => this.raw.deleteItem(itemId));
+  }
+  restoreItem(itemId: string): void {
+    wrap(() => this.raw.undeleteItem(itemId));
+  }
+  setResident(itemId: string, resident: { name?: string | null; phone?: string | null; email?: string | null; consent: boolean }): void {
+    wrap(() => this.raw.setResidentContact(itemId, resident));
+  }
+  requestCallback(itemId: string): void {
+    wrap(() => this.raw.requestCallback(itemId));
+  }
+  completeCallback(itemId: string): void {
+    wrap(() => this.raw.completeCallback(itemId));
+  }
+  addStaff(userId: string, name: string): void {
+    wrap(() => this.raw.addStaff(userId, name));
+  }
+
+  free(): void {
+    this.raw.free();
+  }
+}

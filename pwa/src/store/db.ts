@@ -1,0 +1,257 @@
+// Local store of the field app: what is kept where.
+//
+// One IndexedDB database, "wijklog" (version 1), with five object stores:
+//
+//   keys     "main" -> CryptoKey (AES-GCM 256, extractable=false). The only
+//            value that is not encrypted (it cannot be: it is the key).
+//   docs     docId -> { id, rec }   rec = encrypted automerge save() bytes of the
+//            document (walk, spreekuur or catalog) at the last compaction.
+//   changes  auto-increment -> { docId, rec }   rec = encrypted output of one
+//            saveIncremental() after an edit or after applying received sync
+//            messages; index "byDoc" on docId. Loading a document = load(saved)
+//            + loadIncremental(each change in key order). Compaction writes a
+//            fresh save() and deletes that document's change records in ONE
+//            transaction, so a crash leaves either the old or the new state.
+//   sync     docId -> rec: encrypted { ackedHeads: hex[], pendingSince: ms|null,
+//            kind, actor } — the heads the server confirmed as durably stored
+//            (from `ready`, `doc` and `ack` frames). SyncState itself is never
+//            stored: a fresh one starts with every connection.
+//   meta     "session" -> rec: encrypted { access/refresh token, user, device };
+//            "catalogId" -> rec: encrypted catalog document id.
+//
+// Every record is AES-GCM encrypted with a random 12-byte IV; the additional
+// data binds it to "<store>/<key>" so records cannot be swapped around.
+// Every transaction is awaited to completion (`tx.done` settles on complete,
+// error and abort), so a promise returned from here resolves only once the
+// data is committed, and rejects with a StoreError (code "quota" for a full
+// disk) otherwise — callers show that error, they never swallow it.
+// wipe() closes the connection and deletes the whole database.
+
+import { openDB, deleteDB, type IDBPDatabase, type DBSchema } from 'idb';
+import { decryptBytes, decryptJson, encryptBytes, encryptJson, generateKey, type EncRecord } from './crypto';
+
+export const DB_NAME = 'wijklog';
+const DB_VERSION = 1;
+
+interface Schema extends DBSchema {
+  keys: { key: string; value: CryptoKey };
+  docs: { key: string; value: { id: string; rec: EncRecord } };
+  changes: { key: number; value: { docId: string; rec: EncRecord }; indexes: { byDoc: string } };
+  sync: { key: string; value: EncRecord };
+  meta: { key: string; value: EncRecord };
+}
+
+export type StoreErrorCode = 'quota' | 'unavailable' | 'corrupt' | 'aborted' | 'blocked';
+
+/** A storage failure the UI must show. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'StoreError';
+  }
+}
+
+export function toStoreError(e: unknown): StoreError {
+  if (e instanceof StoreError) return e;
+  const name = (e as { name?: string } | null)?.name ?? '';
+  if (name === 'QuotaExceededError') return new StoreError('quota', 'storage quota exceeded');
+  if (name === 'OperationError') return new StoreError('corrupt', 'a stored record could not be decrypted');
+  if (name === 'AbortError') return new StoreError('aborted', 'the storage transaction was aborted');
+  if (name === 'InvalidStateError' || name === 'UnknownError')
+    return new StoreError('unavailable', 'storage is not available');
+  return new StoreError('unavailable', `storage failed (${name || 'unknown'})`);
+}
+
+export interface SyncRecord {
+  kind: string;
+  ackedHeads: string[];
+  /** When the oldest local change that the server has not acked was made. */
+  pendingSince: number | null;
+  /** This device's automerge actor id for the document (hex), restored after load. */
+  actor?: string;
+}
+
+export interface StoredDoc {
+  id: string;
+  saved: Uint8Array | null;
+  changes: Uint8Array[];
+}
+
+export class LocalStore {
+  private constructor(
+    private db: IDBPDatabase<Schema>,
+    private key: CryptoKey,
+  ) {}
+
+  /** Open (creating if needed) the database and the device key. */
+  static async open(): Promise<LocalStore> {
+    let db: IDBPDatabase<Schema>;
+    try {
+      db = await openDB<Schema>(DB_NAME, DB_VERSION, {
+        upgrade(d) {
+          d.createObjectStore('keys');
+          d.createObjectStore('docs', { keyPath: 'id' });
+          const ch = d.createObjectStore('changes', { autoIncrement: true });
+          ch.createIndex('byDoc', 'docId');
+          d.createObjectStore('sync');
+          d.createObjectStore('meta');
+        },
+        blocking() {
+          // Another tab wants to upgrade or delete the database: let it.
+          db.close();
+        },
+      });
+    } catch (e) {
+      throw toStoreError(e);
+    }
+    let key = await settle(db.get('keys', 'main'));
+    if (!key) {
+      const fresh = await generateKey();
+      const tx = db.transaction('keys', 'readwrite');
+      // add() fails if another tab created a key meanwhile; then use theirs.
+      const existing = await tx.store.get('main');
+      if (!existing) await tx.store.add(fresh, 'main');
+      await settle(tx.done);
+      key = existing ?? fresh;
+    }
+    return new LocalStore(db, key);
+  }
+
+  /** Ask the browser not to evict our data. Returns whether it agreed. */
+  static async requestPersistence(): Promise<boolean> {
+    try {
+      if (!navigator.storage?.persist) return false;
+      if (await navigator.storage.persisted()) return true;
+      return await navigator.storage.persist();
+    } catch {
+      return false;
+    }
+  }
+
+  // ---- documents ---------------------------------------------------------
+
+  async loadAllDocs(): Promise<StoredDoc[]> {
+    const tx = this.db.transaction(['docs', 'changes'], 'readonly');
+    const docsP = tx.objectStore('docs').getAll();
+    const chP = tx.objectStore('changes').getAll();
+    const [docs, changes] = await settle(Promise.all([docsP, chP, tx.done]));
+    const byId = new Map<string, StoredDoc>();
+    for (const d of docs) {
+      byId.set(d.id, { id: d.id, saved: await this.dec(d.rec, `docs/${d.id}`), changes: [] });
+    }
+    // getAll() on the auto-increment store returns records in key (= append) order.
+    for (const c of changes) {
+      let entry = byId.get(c.docId);
+      if (!entry) {
+        entry = { id: c.docId, saved: null, changes: [] };
+        byId.set(c.docId, entry);
+      }
+      entry.changes.push(await this.dec(c.rec, `changes/${c.docId}`));
+    }
+    return [...byId.values()];
+  }
+
+  /** Append one incremental change record. Resolves once committed. */
+  async appendChange(docId: string, bytes: Uint8Array): Promise<void> {
+    const rec = await encryptBytes(this.key, bytes, `changes/${docId}`);
+    const tx = this.db.transaction('changes', 'readwrite');
+    await settle(Promise.all([tx.store.add({ docId, rec }), tx.done]));
+  }
+
+  /** Replace a document's stored state by `saved` and drop its change records, atomically. */
+  async compact(docId: string, saved: Uint8Array): Promise<void> {
+    const rec = await encryptBytes(this.key, saved, `docs/${docId}`);
+    const tx = this.db.transaction(['docs', 'changes'], 'readwrite');
+    const work = (async () => {
+      await tx.objectStore('docs').put({ id: docId, rec });
+      const idx = tx.objectStore('changes').index('byDoc');
+      let cursor = await idx.openKeyCursor(IDBKeyRange.only(docId));
+      while (cursor) {
+        await tx.objectStore('changes').delete(cursor.primaryKey);
+        cursor = await cursor.continue();
+      }
+    })();
+    await settle(Promise.all([work, tx.done]));
+  }
+
+  async countChanges(docId: string): Promise<number> {
+    return settle(this.db.countFromIndex('changes', 'byDoc', IDBKeyRange.only(docId)));
+  }
+
+  // ---- sync bookkeeping --------------------------------------------------
+
+  async putSync(docId: string, value: SyncRecord): Promise<void> {
+    const rec = await encryptJson(this.key, value, `sync/${docId}`);
+    const tx = this.db.transaction('sync', 'readwrite');
+    await settle(Promise.all([tx.store.put(rec, docId), tx.done]));
+  }
+
+  async loadAllSync(): Promise<Map<string, SyncRecord>> {
+    const tx = this.db.transaction('sync', 'readonly');
+    const [keys, values] = await settle(Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]));
+    const out = new Map<string, SyncRecord>();
+    for (let i = 0; i < keys.length; i++) {
+      out.set(keys[i], await decryptJson<SyncRecord>(this.key, values[i], `sync/${keys[i]}`).catch(rethrow));
+    }
+    return out;
+  }
+
+  // ---- meta (session, catalog id) ------------------------------------------
+
+  async putMeta(name: string, value: unknown): Promise<void> {
+    const rec = await encryptJson(this.key, value, `meta/${name}`);
+    const tx = this.db.transaction('meta', 'readwrite');
+    await settle(Promise.all([tx.store.put(rec, name), tx.done]));
+  }
+
+  async getMeta<T>(name: string): Promise<T | null> {
+    const rec = await settle(this.db.get('meta', name));
+    if (!rec) return null;
+    return decryptJson<T>(this.key, rec, `meta/${name}`).catch(rethrow);
+  }
+
+  async deleteMeta(name: string): Promise<void> {
+    const tx = this.db.transaction('meta', 'readwrite');
+    await settle(Promise.all([tx.store.delete(name), tx.done]));
+  }
+
+  // ---- wipe ---------------------------------------------------------------
+
+  /** Close the connection and delete the whole database (documents, key, session). */
+  async wipe(): Promise<void> {
+    this.db.close();
+    await wipeDatabase();
+  }
+
+  private async dec(rec: EncRecord, aad: string): Promise<Uint8Array> {
+    return decryptBytes(this.key, rec, aad).catch(rethrow);
+  }
+}
+
+/** Delete the database even when no LocalStore could be opened. */
+export async function wipeDatabase(): Promise<void> {
+  await settle(
+    deleteDB(DB_NAME, {
+      blocked() {
+        // Another tab still has it open; deletion completes once it closes
+        // (our `blocking` handler closes it).
+      },
+    }),
+  );
+}
+
+function rethrow(e: unknown): never {
+  throw toStoreError(e);
+}
+
+/** Await an IndexedDB promise, turning every failure into a StoreError. */
+async function settle<T>(p: Promise<T>): Promise<T> {
+  try {
+    return await p;
+  } catch (e) {
+    throw toStoreError(e);
+  }
+}

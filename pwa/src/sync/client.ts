@@ -1,0 +1,290 @@
+// Sync client: one WebSocket to /api/v1/sync (protocol: docs/sync-protocol.md).
+//
+// - Connects whenever it can; after any close or failure it retries with
+//   exponential backoff plus jitter. navigator.onLine is only a hint: an
+//   "online" event or the page becoming visible triggers an immediate attempt,
+//   but "offline" never stops the retries.
+// - First frame: {"type":"auth","token"}; the token comes from the host, which
+//   refreshes an expired access token first (and reports 'refused' when the
+//   refresh token is no longer accepted: then we stop and the UI asks for the
+//   password, keeping every unsent change).
+// - One SyncState per document per connection, always fresh after reconnect.
+// - Dead sockets: after sending a sync message we expect some frame back within
+//   RESPONSE_TIMEOUT_MS; an open socket with unacked local changes that stays
+//   silent for IDLE_PENDING_MS is also treated as dead. Either closes the socket
+//   and reconnects, which restarts the sync from scratch (safe: sync is
+//   idempotent and the server deduplicates changes).
+// - Frames are processed strictly in arrival order (one promise chain), so the
+//   host's persistence of received changes never interleaves.
+
+import { backoffDelay } from './backoff';
+import { decodeFrame, encodeFrame, parseServerMessage, type DocAnnouncement, type ServerUser } from './frames';
+import type { Doc, SyncState as SyncStateT } from '../model/doc';
+
+export type ConnStatus = 'connecting' | 'online' | 'offline' | 'auth_needed' | 'stopped';
+
+export interface SyncHost {
+  /** Ids of every local document. */
+  localDocIds(): string[];
+  /** The document, creating an empty one if we do not have it yet. */
+  docFor(id: string): Doc;
+  /** A valid access token, refreshed if needed; 'refused' when the user must log in again. */
+  accessToken(forceRefresh: boolean): Promise<string | 'refused'>;
+  /** A fresh SyncState (wasm). */
+  newSyncState(): SyncStateT;
+  onReady(user: ServerUser, docs: DocAnnouncement[]): Promise<void>;
+  onAnnounce(doc: DocAnnouncement): Promise<void>;
+  /** Apply a received sync message (`apply`), then persist what it changed and re-render. */
+  applyRemote(id: string, apply: (doc: Doc) => void): Promise<void>;
+  onAck(id: string, heads: string[]): Promise<void>;
+  onServerError(doc: string | null, code: string): void;
+  onRevoked(): void;
+  onStatus(s: ConnStatus): void;
+  /** Local changes not yet acked (for dead-socket detection). */
+  hasPending(): boolean;
+}
+
+export const RESPONSE_TIMEOUT_MS = 15_000;
+export const IDLE_PENDING_MS = 30_000;
+const CONNECT_TIMEOUT_MS = 10_000;
+const WATCHDOG_MS = 5_000;
+
+export class SyncClient {
+  private ws: WebSocket | null = null;
+  private states = new Map<string, SyncStateT>();
+  private attempt = 0;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private watchdog: ReturnType<typeof setInterval> | null = null;
+  private ready = false;
+  private stopped = true;
+  private awaitingSince: number | null = null;
+  private lastFrameAt = 0;
+  private chain: Promise<void> = Promise.resolve();
+  private status: ConnStatus = 'offline';
+  private readonly onWake = () => this.connectNow();
+  private readonly onVisible = () => {
+    if (document.visibilityState === 'visible') this.connectNow();
+  };
+
+  constructor(
+    private readonly host: SyncHost,
+    private readonly url: string = defaultUrl(),
+  ) {}
+
+  start(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    window.addEventListener('online', this.onWake);
+    document.addEventListener('visibilitychange', this.onVisible);
+    this.watchdog = setInterval(() => this.checkAlive(), WATCHDOG_MS);
+    void this.connect(false);
+  }
+
+  stop(status: ConnStatus = 'stopped'): void {
+    this.stopped = true;
+    window.removeEventListener('online', this.onWake);
+    document.removeEventListener('visibilitychange', this.onVisible);
+    if (this.watchdog) clearInterval(this.watchdog);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.watchdog = this.retryTimer = null;
+    this.closeSocket(1000, 'bye');
+    this.setStatus(status);
+  }
+
+  /** Try right away (e.g. the network came back), resetting the backoff. */
+  connectNow(): void {
+    if (this.stopped || this.ws) return;
+    this.attempt = 0;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    void this.connect(false);
+  }
+
+  /** A local edit happened: send it if connected. */
+  nudge(docId: string): void {
+    if (this.ready) this.sendSync(docId);
+    else this.connectNow();
+  }
+
+  isOnline(): boolean {
+    return this.status === 'online';
+  }
+
+  private setStatus(s: ConnStatus) {
+    if (this.status !== s) {
+      this.status = s;
+      this.host.onStatus(s);
+    }
+  }
+
+  private async connect(forceRefresh: boolean): Promise<void> {
+    if (this.stopped || this.ws) return;
+    this.setStatus('connecting');
+    let token: string | 'refused';
+    try {
+      token = await this.host.accessToken(forceRefresh);
+    } catch {
+      // Network failure while refreshing: just try again later.
+      this.scheduleRetry();
+      return;
+    }
+    if (this.stopped) return;
+    if (token === 'refused') {
+      this.stop('auth_needed');
+      return;
+    }
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(this.url);
+    } catch {
+      this.scheduleRetry();
+      return;
+    }
+    ws.binaryType = 'arraybuffer';
+    this.ws = ws;
+    this.ready = false;
+    this.resetStates();
+    this.awaitingSince = null;
+    const connectTimer = setTimeout(() => {
+      if (this.ws === ws && !this.ready) this.closeSocket(4000, 'connect timeout');
+    }, CONNECT_TIMEOUT_MS);
+    ws.onopen = () => {
+      ws.send(JSON.stringify({ type: 'auth', token }));
+    };
+    ws.onmessage = (ev: MessageEvent) => {
+      if (this.ws !== ws) return;
+      this.lastFrameAt = Date.now();
+      this.awaitingSince = null;
+      const data = ev.data as string | ArrayBuffer;
+      this.chain = this.chain
+        .then(() => (typeof data === 'string' ? this.onText(data) : this.onBinary(data)))
+        .catch(() => {
+          // A frame we could not handle: restart the sync from a clean state.
+          if (this.ws === ws) this.closeSocket(4000, 'client error');
+        });
+    };
+    ws.onerror = () => {
+      // onclose follows and handles the retry.
+    };
+    ws.onclose = (ev: CloseEvent) => {
+      clearTimeout(connectTimer);
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.ready = false;
+      this.resetStates();
+      if (ev.code === 4003) {
+        this.stop('stopped');
+        this.host.onRevoked();
+        return;
+      }
+      if (this.stopped) return;
+      if (ev.code === 4001) {
+        // The server did not accept the access token: refresh before retrying.
+        this.scheduleRetry(true);
+        return;
+      }
+      this.scheduleRetry();
+    };
+  }
+
+  private scheduleRetry(forceRefresh = false): void {
+    if (this.stopped) return;
+    this.setStatus('offline');
+    const delay = backoffDelay(this.attempt++);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      void this.connect(forceRefresh);
+    }, delay);
+  }
+
+  private closeSocket(code: number, reason: string): void {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    this.ready = false;
+    this.resetStates();
+    try {
+      ws.close(code, reason);
+    } catch {
+      // already closing
+    }
+    if (!this.stopped) this.scheduleRetry();
+  }
+
+  private checkAlive(): void {
+    if (!this.ws || !this.ready) return;
+    const now = Date.now();
+    if (this.awaitingSince !== null && now - this.awaitingSince > RESPONSE_TIMEOUT_MS) {
+      this.closeSocket(4000, 'no response');
+    } else if (this.host.hasPending() && now - this.lastFrameAt > IDLE_PENDING_MS) {
+      this.closeSocket(4000, 'idle with pending changes');
+    }
+  }
+
+  private async onText(text: string): Promise<void> {
+    const m = parseServerMessage(text);
+    if (!m) return;
+    switch (m.type) {
+      case 'ready': {
+        this.ready = true;
+        this.attempt = 0;
+        this.setStatus('online');
+        await this.host.onReady(m.user, m.docs);
+        const ids = new Set([...this.host.localDocIds(), ...m.docs.map((d) => d.id)]);
+        for (const id of ids) this.sendSync(id);
+        break;
+      }
+      case 'doc':
+        await this.host.onAnnounce(m);
+        this.sendSync(m.id);
+        break;
+      case 'ack':
+        await this.host.onAck(m.doc, m.heads);
+        break;
+      case 'error':
+        this.host.onServerError(m.doc, m.code);
+        break;
+    }
+  }
+
+  private async onBinary(data: ArrayBuffer): Promise<void> {
+    if (!this.ready) return;
+    const { docId, msg } = decodeFrame(data);
+    const state = this.stateFor(docId);
+    await this.host.applyRemote(docId, (doc) => doc.receiveSyncMessage(state, msg));
+    this.sendSync(docId);
+  }
+
+  private resetStates(): void {
+    for (const s of this.states.values()) s.free();
+    this.states = new Map();
+  }
+
+  private stateFor(id: string): SyncStateT {
+    let s = this.states.get(id);
+    if (!s) {
+      s = this.host.newSyncState();
+      this.states.set(id, s);
+    }
+    return s;
+  }
+
+  private sendSync(docId: string): void {
+    const ws = this.ws;
+    if (!ws || !this.ready || ws.readyState !== WebSocket.OPEN) return;
+    const doc = this.host.docFor(docId);
+    // Send every message the state machine has for this document now.
+    for (let i = 0; i < 16; i++) {
+      const msg = doc.generateSyncMessage(this.stateFor(docId));
+      if (!msg) break;
+      ws.send(encodeFrame(docId, msg));
+      this.awaitingSince ??= Date.now();
+    }
+  }
+}
+
+function defaultUrl(): string {
+  const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${proto}//${location.host}/api/v1/sync`;
+}

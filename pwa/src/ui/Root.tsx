@@ -1,0 +1,191 @@
+import { useEffect, useRef } from 'preact/hooks';
+import { useRegisterSW } from 'virtual:pwa-register/preact';
+import { hhmm, lang, setLang, t } from '../i18n';
+import { useApp, useRoute, go } from './hooks';
+import { Login } from './Login';
+import { Home, NewSession, NewWalk } from './Home';
+import { QuickEntry, WalkScreen } from './Walk';
+import { SessionScreen } from './Session';
+
+export function Root() {
+  const app = useApp();
+  const route = useRoute();
+  const main = useRef<HTMLElement>(null);
+
+  useEffect(() => {
+    // Move focus to the new screen's heading so screen readers announce it.
+    const h = main.current?.querySelector<HTMLElement>('h1');
+    h?.focus();
+  }, [route.name, (route as { id?: string }).id, !!app.session]);
+
+  const loggedIn = !!app.session;
+  let screen;
+  if (!loggedIn || route.name === 'login') screen = <Login />;
+  else if (route.name === 'walk') screen = <WalkScreen id={route.id} />;
+  else if (route.name === 'entry') screen = <QuickEntry id={route.id} />;
+  else if (route.name === 'session') screen = <SessionScreen id={route.id} />;
+  else if (route.name === 'new-walk') screen = <NewWalk />;
+  else if (route.name === 'new-session') screen = <NewSession />;
+  else screen = <Home />;
+
+  return (
+    <div class="shell">
+      <header class="top">
+        <a class="brand" href="#/">
+          {t('app.name')}
+        </a>
+        {loggedIn && <SyncIndicator />}
+        <SaveState />
+        <div class="top-actions">
+          <button type="button" class="btn small ghost" lang={lang() === 'nl' ? 'en' : 'nl'} onClick={() => setLang(lang() === 'nl' ? 'en' : 'nl')}>
+            {t('lang.switch')}
+          </button>
+          {loggedIn && (
+            <button type="button" class="btn small ghost" onClick={() => app.requestLogout()} data-testid="logout">
+              {t('nav.logout')}
+            </button>
+          )}
+        </div>
+      </header>
+      <UpdateBanner />
+      {app.storeError && (
+        <div class="banner error" role="alert" data-testid="store-error">
+          {app.storeError.code === 'quota' ? t('store.quota') : t('store.error', { code: app.storeError.code })}
+        </div>
+      )}
+      {loggedIn && app.authNeeded && route.name !== 'login' && (
+        <div class="banner warn" role="alert">
+          <span>{t('login.again')}</span>
+          <button type="button" class="btn small" onClick={() => go('/login')}>
+            {t('login.submit')}
+          </button>
+        </div>
+      )}
+      {app.notice && !loggedIn && (
+        <div class="banner info" role="status" data-testid="notice">
+          {t(app.notice)}
+        </div>
+      )}
+      <main ref={main} id="main">
+        {screen}
+      </main>
+      <Dialogs />
+    </div>
+  );
+}
+
+export function SyncIndicator() {
+  const app = useApp();
+  const n = app.totalPending();
+  const since = app.pendingSince();
+  const text =
+    n === 0
+      ? t('sync.all_sent')
+      : n === 1
+        ? t('sync.waiting_one', { time: hhmm(since ?? Date.now()) })
+        : t('sync.waiting', { n, time: hhmm(since ?? Date.now()) });
+  const conn =
+    app.conn === 'online'
+      ? t('sync.online')
+      : app.conn === 'connecting'
+        ? t('sync.connecting')
+        : app.conn === 'auth_needed'
+          ? t('sync.auth_needed')
+          : t('sync.offline');
+  return (
+    <div class={`sync ${n === 0 ? 'ok' : 'wait'}`} role="status" aria-live="polite" aria-label={t('sync.status_label')}>
+      <span data-testid="sync-indicator" data-pending={n}>
+        {text}
+      </span>
+      <span class="conn" data-testid="conn" data-conn={app.conn}>
+        {conn}
+      </span>
+    </div>
+  );
+}
+
+function SaveState() {
+  const app = useApp();
+  const s = app.saveState;
+  if (s.kind === 'idle') return <span class="save" data-testid="save-state" data-state="idle" />;
+  return (
+    <span class={`save ${s.kind}`} role="status" data-testid="save-state" data-state={s.kind} data-at={s.kind === 'saved' ? s.at : ''}>
+      {s.kind === 'saving' ? t('store.saving') : s.kind === 'saved' ? t('store.saved') : ''}
+    </span>
+  );
+}
+
+function UpdateBanner() {
+  const {
+    needRefresh: [needRefresh],
+    updateServiceWorker,
+  } = useRegisterSW({ immediate: true });
+  if (!needRefresh) return null;
+  return (
+    <div class="banner info" role="status">
+      <span>{t('app.update.hint')}</span>
+      <button type="button" class="btn small" onClick={() => void updateServiceWorker(true)}>
+        {t('app.update')}
+      </button>
+    </div>
+  );
+}
+
+function Dialogs() {
+  const app = useApp();
+  const d = app.dialog;
+  const first = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    first.current?.focus();
+  }, [d?.type]);
+  if (!d) return null;
+  if (d.type === 'logout')
+    return (
+      <div class="dialog-backdrop">
+        <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="dlg-title" aria-describedby="dlg-text" data-testid="logout-warning">
+          <h2 id="dlg-title">{t('logout.title')}</h2>
+          <p id="dlg-text">{t('logout.unsent', { n: d.pending })}</p>
+          <button ref={first} type="button" class="btn primary" onClick={() => app.waitThenLogout()} data-testid="logout-wait">
+            {t('logout.wait')}
+          </button>
+          <button type="button" class="btn danger" onClick={() => void app.logoutNow()} data-testid="logout-anyway">
+            {t('logout.anyway')}
+          </button>
+          <button type="button" class="btn" onClick={() => app.cancelDialog()}>
+            {t('logout.cancel')}
+          </button>
+        </div>
+      </div>
+    );
+  if (d.type === 'logout-waiting')
+    return (
+      <div class="dialog-backdrop">
+        <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="dlg-title">
+          <h2 id="dlg-title">{t('logout.title')}</h2>
+          <p>{t('logout.waiting')}</p>
+          <SyncIndicatorInline />
+          <button ref={first} type="button" class="btn" onClick={() => app.cancelDialog()}>
+            {t('logout.cancel')}
+          </button>
+        </div>
+      </div>
+    );
+  return (
+    <div class="dialog-backdrop">
+      <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="dlg-title" data-testid="revoked">
+        <h2 id="dlg-title">{t('revoked.title')}</h2>
+        <p>{t('revoked.text')}</p>
+        {d.pending > 0 && <p>{t('revoked.unsent', { n: d.pending })}</p>}
+        <button ref={first} type="button" class="btn primary" onClick={() => app.cancelDialog()}>
+          {t('revoked.ok')}
+        </button>
+      </div>
+    </div>
+  );
+}
+
+function SyncIndicatorInline() {
+  const app = useApp();
+  const n = app.totalPending();
+  return <p>{n === 0 ? t('sync.all_sent') : t('sync.waiting', { n, time: hhmm(app.pendingSince() ?? Date.now()) })}</p>;
+}

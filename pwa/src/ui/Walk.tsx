@@ -1,0 +1,255 @@
+import { useEffect, useState } from 'preact/hooks';
+import { hhmm, t } from '../i18n';
+import { useApp, go } from './hooks';
+import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState } from './Items';
+
+const GPS_WARN_M = 50;
+
+export function WalkScreen({ id }: { id: string }) {
+  const app = useApp();
+  const doc = app.docs.get(id);
+  const [undo, setUndo] = useState<UndoState | null>(null);
+  const [pName, setPName] = useState('');
+  const [pOrg, setPOrg] = useState('');
+  const [summary, setSummary] = useState<string | null>(null);
+  if (!doc || doc.kind() !== 'walk') {
+    return (
+      <section class="screen">
+        <h1 tabIndex={-1}>{t('walk.title')}</h1>
+        <p class="hint">{t('app.loading')}</p>
+        <a class="btn" href="#/">
+          {t('nav.back')}
+        </a>
+      </section>
+    );
+  }
+  const w = doc.walk();
+  const rows = doc.rows();
+  const catalog = app.catalog()?.catalog() ?? null;
+  const live = rows.filter((r) => !r.deleted);
+  const positive = new Set(catalog?.categories.filter((c) => c.positive).map((c) => c.id));
+  const wijk = catalog?.wijken.find((x) => x.id === w.wijk)?.label ?? w.wijk;
+  const err = app.docErrors.get(id);
+
+  const edit = (f: Parameters<typeof app.edit>[1]) => app.edit(id, f).catch(() => undefined);
+
+  return (
+    <section class="screen">
+      <a class="back" href="#/">
+        ← {t('nav.back')}
+      </a>
+      <h1 tabIndex={-1}>{w.title || t('walk.title')}</h1>
+      <p class="hint">
+        {wijk}
+        {w.route ? ` · ${w.route}` : ''}
+      </p>
+      {err && (
+        <p class="banner error" role="alert">
+          {t('sync.doc_error', { title: w.title, code: err })}
+        </p>
+      )}
+      <p data-testid="walk-state">
+        {w.ended_at !== null ? t('walk.ended_at', { time: hhmm(w.ended_at) }) : w.started_at !== null ? t('walk.started_at', { time: hhmm(w.started_at) }) : t('walk.not_started')}
+      </p>
+      <div class="actions">
+        {w.started_at === null && (
+          <button type="button" class="btn primary" onClick={() => edit((d) => d.startWalk())} data-testid="walk-start">
+            {t('walk.start')}
+          </button>
+        )}
+        {w.ended_at === null && (
+          <a class="btn primary big" href={`#/walk/${id}/new`} data-testid="add-observation">
+            + {t('walk.add')}
+          </a>
+        )}
+      </div>
+
+      <h2>{t('walk.observations', { n: live.length })}</h2>
+      {live.length === 0 && <p class="hint">{t('walk.no_observations')}</p>}
+      <ItemList docId={id} rows={rows} catalog={catalog} onDeleted={setUndo} />
+      <UndoToast undo={undo} onDone={() => setUndo(null)} />
+
+      <h2>{t('walk.participants')}</h2>
+      <ul class="plain">
+        {w.participants.map((p) => (
+          <li key={p.id}>
+            {p.name}
+            {p.organisation ? ` (${p.organisation})` : ''}
+          </li>
+        ))}
+      </ul>
+      <form
+        class="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (!pName.trim()) return;
+          await edit((d) => d.addParticipant(pName.trim(), pOrg.trim()));
+          setPName('');
+          setPOrg('');
+        }}
+      >
+        <label for="p-name">{t('walk.participant.name')}</label>
+        <input id="p-name" value={pName} onInput={(e) => setPName(e.currentTarget.value)} />
+        <label for="p-org">{t('walk.participant.org')}</label>
+        <input id="p-org" value={pOrg} onInput={(e) => setPOrg(e.currentTarget.value)} />
+        <button type="submit" class="btn">
+          {t('walk.participant.add')}
+        </button>
+      </form>
+
+      <h2>{t('walk.closing')}</h2>
+      <p data-testid="closing-counts">
+        {t('walk.closing.counts', {
+          n: live.length,
+          urgent: live.filter((r) => r.severity === 'urgent').length,
+          positive: live.filter((r) => r.category && positive.has(r.category)).length,
+          followups: live.filter((r) => Object.keys(r.follow_up ?? {}).length > 0).length,
+        })}
+      </p>
+      <form
+        class="stack"
+        onSubmit={async (e) => {
+          e.preventDefault();
+          if (summary === null) return;
+          await edit((d) => d.setSummary(w.summary, summary));
+          setSummary(null);
+        }}
+      >
+        <label for="summary">{t('walk.summary')}</label>
+        <textarea id="summary" rows={3} value={summary ?? w.summary} onInput={(e) => setSummary(e.currentTarget.value)} />
+        <button type="submit" class="btn">
+          {t('walk.summary.save')}
+        </button>
+      </form>
+      {w.started_at !== null && w.ended_at === null && (
+        <button type="button" class="btn danger" onClick={() => edit((d) => d.endWalk())} data-testid="walk-end">
+          {t('walk.end')}
+        </button>
+      )}
+    </section>
+  );
+}
+
+type Gps = { state: 'waiting' } | { state: 'ok'; lat: number; lon: number; accuracy: number } | { state: 'unavailable' };
+
+function useGps(): Gps {
+  const [gps, setGps] = useState<Gps>({ state: 'waiting' });
+  useEffect(() => {
+    if (!('geolocation' in navigator)) {
+      setGps({ state: 'unavailable' });
+      return;
+    }
+    const watch = navigator.geolocation.watchPosition(
+      (p) => setGps({ state: 'ok', lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy }),
+      () => setGps((g) => (g.state === 'ok' ? g : { state: 'unavailable' })),
+      { enableHighAccuracy: true, maximumAge: 10_000, timeout: 20_000 },
+    );
+    return () => navigator.geolocation.clearWatch(watch);
+  }, []);
+  return gps;
+}
+
+export function QuickEntry({ id }: { id: string }) {
+  const app = useApp();
+  const doc = app.docs.get(id);
+  const catalogDoc = app.catalog();
+  const catalog = catalogDoc?.catalog() ?? null;
+  const gps = useGps();
+  const [category, setCategory] = useState('');
+  const [severity, setSeverity] = useState('');
+  const [text, setText] = useState('');
+  const [place, setPlace] = useState('');
+  const [partners, setPartners] = useState<string[]>([]);
+  const [busy, setBusy] = useState(false);
+  const [missing, setMissing] = useState(false);
+
+  if (!doc || !catalogDoc || !catalog) {
+    return (
+      <section class="screen">
+        <h1 tabIndex={-1}>{t('entry.title')}</h1>
+        <p class="hint">{t('app.loading')}</p>
+      </section>
+    );
+  }
+  const sev = severity || catalog.severities[0]?.id || 'informatief';
+
+  async function save(e: Event) {
+    e.preventDefault();
+    if (!category) {
+      setMissing(true);
+      return;
+    }
+    setBusy(true);
+    try {
+      await app.edit(id, (d) => {
+        const itemId = d.addObservation(catalogDoc!, {
+          category,
+          severity: sev,
+          text: text.trim(),
+          place: place.trim() || null,
+          location: gps.state === 'ok' ? { lat: gps.lat, lon: gps.lon, accuracy_m: gps.accuracy } : null,
+        });
+        for (const p of partners) d.setFollowUp(catalogDoc!, itemId, p, 'open', '');
+      });
+      go(`/walk/${id}`);
+    } catch {
+      // shown by the store error banner; the form keeps its content
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="screen entry">
+      <h1 tabIndex={-1}>{t('entry.title')}</h1>
+      <form onSubmit={save} class="stack">
+        <h2 id="cat-label">{t('entry.category')}</h2>
+        <CategoryButtons catalog={catalog} value={category} onPick={(c) => { setCategory(c); setMissing(false); }} />
+        {missing && (
+          <p class="error-text" role="alert">
+            {t('entry.pick_category')}
+          </p>
+        )}
+        <h2 id="sev-label">{t('entry.severity')}</h2>
+        <SeverityButtons catalog={catalog} value={sev} onPick={setSeverity} />
+        <label for="e-text">{t('entry.text')}</label>
+        <textarea id="e-text" rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} data-testid="entry-text" />
+        <h2>{t('entry.gps')}</h2>
+        <p class={gps.state === 'ok' && gps.accuracy <= GPS_WARN_M ? 'gps ok' : 'gps warn'} role="status" data-testid="gps">
+          {gps.state === 'waiting'
+            ? t('entry.gps.waiting')
+            : gps.state === 'unavailable'
+              ? t('entry.gps.unavailable')
+              : gps.accuracy > GPS_WARN_M
+                ? t('entry.gps.inaccurate', { m: Math.round(gps.accuracy) })
+                : t('entry.gps.ok', { m: Math.round(gps.accuracy) })}
+        </p>
+        <label for="e-place">{t('entry.place')}</label>
+        <input id="e-place" value={place} onInput={(e) => setPlace(e.currentTarget.value)} />
+        <h2 id="fu-label">{t('entry.followup')}</h2>
+        <div class="chips" role="group" aria-labelledby="fu-label">
+          {catalog.partners.map((p) => (
+            <button
+              key={p.id}
+              type="button"
+              class="chip"
+              aria-pressed={partners.includes(p.id)}
+              data-partner={p.id}
+              onClick={() => setPartners((ps) => (ps.includes(p.id) ? ps.filter((x) => x !== p.id) : [...ps, p.id]))}
+            >
+              {p.label}
+            </button>
+          ))}
+        </div>
+        <div class="sticky-actions">
+          <button type="submit" class="btn primary big" disabled={busy} data-testid="entry-save">
+            {t('entry.save')}
+          </button>
+          <a class="btn" href={`#/walk/${id}`}>
+            {t('entry.cancel')}
+          </a>
+        </div>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,50 @@
+import { useEffect, useState } from 'preact/hooks';
+import { app } from '../app';
+import { onLangChange } from '../i18n';
+
+/** Re-render when the app state or the language changes. */
+export function useApp(): typeof app {
+  const [, setV] = useState(0);
+  useEffect(() => {
+    const a = app.subscribe(() => setV((v) => v + 1));
+    const b = onLangChange(() => setV((v) => v + 1));
+    return () => {
+      a();
+      b();
+    };
+  }, []);
+  return app;
+}
+
+export type Route =
+  | { name: 'home' }
+  | { name: 'login' }
+  | { name: 'new-walk' }
+  | { name: 'new-session' }
+  | { name: 'walk'; id: string }
+  | { name: 'entry'; id: string }
+  | { name: 'session'; id: string };
+
+export function parseRoute(hash: string): Route {
+  const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
+  if (parts[0] === 'walk' && parts[1]) return parts[2] === 'new' ? { name: 'entry', id: parts[1] } : { name: 'walk', id: parts[1] };
+  if (parts[0] === 'session' && parts[1]) return { name: 'session', id: parts[1] };
+  if (parts[0] === 'new-walk') return { name: 'new-walk' };
+  if (parts[0] === 'new-session') return { name: 'new-session' };
+  if (parts[0] === 'login') return { name: 'login' };
+  return { name: 'home' };
+}
+
+export function go(path: string): void {
+  location.hash = path;
+}
+
+export function useRoute(): Route {
+  const [r, setR] = useState(() => parseRoute(location.hash));
+  useEffect(() => {
+    const f = () => setR(parseRoute(location.hash));
+    window.addEventListener('hashchange', f);
+    return () => window.removeEventListener('hashchange', f);
+  }, []);
+  return r;
+}

@@ -1,0 +1,338 @@
+// Shared harness for the browser tests: a real `wijklog serve` on a loopback
+// port with a temp data dir, users made with the real CLI, headless Chromium
+// from Debian's package driven by playwright-core, and a TCP proxy per "phone"
+// that can cut the network (existing sockets die, new ones are refused) the
+// way a phone losing signal does.
+
+import { spawn, execFile } from 'node:child_process';
+import { mkdtemp, rm, mkdir, readFile } from 'node:fs/promises';
+import { createServer, connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+export const ROOT = path.resolve(here, '../..');
+export const BIN = process.env.WIJKLOG_BIN || path.join(ROOT, 'target/debug/wijklog');
+export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+export const STATIC = path.join(ROOT, 'pwa/dist');
+export const OUTPUT = path.join(ROOT, 'tests/output');
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-component-update',
+  '--disable-sync',
+];
+export const PASSWORD = 'correct horse battery staple 42';
+
+export function sleep(ms) {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function run(cmd, args, { input, env } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`${path.basename(cmd)} ${args.slice(0, 2).join(' ')} failed: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+    if (input !== undefined) child.stdin.end(input);
+  });
+}
+
+/** A real wijklog server on 127.0.0.1 with its own temp data dir; restartable on the same port. */
+export class Server {
+  constructor(dataDir, env) {
+    this.dataDir = dataDir;
+    this.env = env;
+    this.proc = null;
+    this.port = 0;
+    this.log = '';
+  }
+
+  static async start({ env = {} } = {}) {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'wijklog-e2e-'));
+    const s = new Server(dataDir, env);
+    s.port = await freePort();
+    await s.boot();
+    return s;
+  }
+
+  get origin() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  async boot() {
+    const args = ['serve', '--bind', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--static', STATIC];
+    this.proc = spawn(BIN, args, {
+      env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const onData = (d) => {
+      this.log += d.toString();
+      if (this.log.length > 200_000) this.log = this.log.slice(-100_000);
+    };
+    this.proc.stdout.on('data', onData);
+    this.proc.stderr.on('data', onData);
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (this.proc.exitCode !== null) throw new Error(`wijklog serve exited early:\n${this.log}`);
+      try {
+        const r = await fetch(`${this.origin}/healthz`);
+        if (r.ok) return;
+      } catch {
+        // not up yet
+      }
+      await sleep(100);
+    }
+    throw new Error(`wijklog serve did not become healthy:\n${this.log}`);
+  }
+
+  /** Stop the process (SIGTERM, then SIGKILL after 5 s). */
+  async stop() {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGTERM');
+    const t = setTimeout(() => p.kill('SIGKILL'), 5_000);
+    await exited;
+    clearTimeout(t);
+    this.proc = null;
+  }
+
+  async restart() {
+    await this.stop();
+    await this.boot();
+  }
+
+  async addUser(username, { roles = ['boa'], team = 'team-oost', name = username } = {}) {
+    const args = ['user', 'add', '--username', username, '--name', name, '--data', this.dataDir];
+    for (const r of roles) args.push('--role', r);
+    if (team) args.push('--team', team);
+    await run(BIN, args, { input: `${PASSWORD}\n`, env: this.env });
+  }
+
+  async disableUser(username) {
+    await run(BIN, ['user', 'disable', username, '--data', this.dataDir], { env: this.env });
+  }
+
+  async dispose() {
+    await this.stop();
+    await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * A TCP proxy in front of the server: each phone gets its own, so that its
+ * network can be cut without touching the others. cut() destroys every open
+ * connection (the WebSocket dies like on a lost signal) and refuses new ones.
+ */
+export class Proxy {
+  constructor(targetPort) {
+    this.targetPort = targetPort;
+    this.sockets = new Set();
+    this.up = true;
+    this.server = createServer((client) => {
+      if (!this.up) {
+        client.destroy();
+        return;
+      }
+      const upstream = connect(this.targetPort, '127.0.0.1');
+      this.sockets.add(client);
+      this.sockets.add(upstream);
+      const drop = () => {
+        client.destroy();
+        upstream.destroy();
+        this.sockets.delete(client);
+        this.sockets.delete(upstream);
+      };
+      client.on('error', drop);
+      upstream.on('error', drop);
+      client.on('close', drop);
+      upstream.on('close', drop);
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+  }
+
+  static async start(targetPort) {
+    const p = new Proxy(targetPort);
+    await new Promise((r) => p.server.listen(0, '127.0.0.1', r));
+    p.port = p.server.address().port;
+    return p;
+  }
+
+  get origin() {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  cut() {
+    this.up = false;
+    for (const s of this.sockets) s.destroy();
+    this.sockets.clear();
+  }
+
+  restore() {
+    this.up = true;
+  }
+
+  async close() {
+    this.cut();
+    await new Promise((r) => this.server.close(r));
+  }
+}
+
+export async function launchBrowser() {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
+}
+
+/** A phone-sized context with geolocation granted. */
+export async function newPhone(browser, { origin, offline = false } = {}) {
+  const ctx = await browser.newContext({
+    viewport: { width: 360, height: 740 },
+    deviceScaleFactor: 1,
+    isMobile: true,
+    hasTouch: true,
+    locale: 'nl-NL',
+    timezoneId: 'Europe/Amsterdam',
+    geolocation: { latitude: 52.2995, longitude: 5.2435, accuracy: 12 },
+    permissions: origin ? ['geolocation'] : [],
+    serviceWorkers: 'allow',
+  });
+  if (origin) await ctx.grantPermissions(['geolocation'], { origin });
+  if (offline) await ctx.setOffline(true);
+  return ctx;
+}
+
+/** Open the app, wait until its service worker controls the page (app shell precached). */
+export async function openApp(page, origin) {
+  await page.goto(`${origin}/`);
+  await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, {
+    timeout: 30_000,
+    polling: 200,
+  }).catch(async () => {
+    // First visit: the worker installs, then controls after a reload.
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await page.reload();
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000, polling: 200 });
+  });
+}
+
+export async function login(page, username) {
+  await page.getByLabel('Gebruikersnaam').fill(username);
+  await page.getByLabel('Wachtwoord').fill(PASSWORD);
+  await page.getByRole('button', { name: 'Inloggen' }).click();
+  await page.getByRole('heading', { name: 'Overzicht', level: 1 }).waitFor();
+  // The catalog arrives with the first sync.
+  await waitForCatalog(page);
+}
+
+export async function waitForCatalog(page) {
+  await page.waitForFunction(() => document.querySelector('[data-testid="conn"]')?.getAttribute('data-conn') === 'online', null, {
+    timeout: 30_000,
+  });
+}
+
+export async function createWalk(page, title) {
+  await page.getByRole('link', { name: 'Nieuwe wandeling' }).click();
+  await page.getByLabel('Titel').fill(title);
+  const wijk = page.getByLabel('Wijk');
+  const tag = await wijk.evaluate((el) => el.tagName);
+  if (tag === 'SELECT') await wijk.selectOption({ index: 1 });
+  else await wijk.fill('oostermeent');
+  await page.getByRole('button', { name: 'Aanmaken' }).click();
+  await page.getByRole('heading', { name: title, level: 1 }).waitFor();
+  return page.url().split('/walk/')[1];
+}
+
+/** Quick entry: category button, optional text, save; resolves once the UI says "opgeslagen". */
+export async function addObservation(page, { text = '', category = null } = {}) {
+  await page.getByTestId('add-observation').click();
+  await page.getByRole('heading', { name: 'Nieuwe waarneming' }).waitFor();
+  const btn = category ? page.locator(`[data-category="${category}"]`) : page.locator('[data-category]').first();
+  await btn.click();
+  if (text) await page.getByTestId('entry-text').fill(text);
+  await page.getByTestId('entry-save').click();
+  await page.getByTestId('save-state').filter({ hasText: 'opgeslagen' }).waitFor();
+  await page.getByTestId('items').waitFor();
+}
+
+export async function waitAllSent(page, timeout = 30_000) {
+  await page.getByTestId('sync-indicator').filter({ hasText: 'alles verstuurd' }).waitFor({ timeout });
+}
+
+export async function itemTexts(page) {
+  return page.getByTestId('item-text').allTextContents();
+}
+
+/** Run axe-core in the page; returns serious and critical violations. */
+let axeSource = null;
+export async function axeSerious(page) {
+  axeSource ??= await readFile(path.join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  await page.addScriptTag({ content: axeSource });
+  const res = await page.evaluate(async () => {
+    // eslint-disable-next-line no-undef
+    const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
+  });
+  return res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+}
+
+export async function screenshot(page, name) {
+  const dir = path.join(OUTPUT, 'screenshots');
+  await mkdir(dir, { recursive: true });
+  await page.screenshot({ path: path.join(dir, `${name}.png`), fullPage: false });
+}
+
+/** Everything stored in IndexedDB, as raw bytes per record, read by script in the page. */
+export async function dumpIndexedDb(page) {
+  return page.evaluate(async () => {
+    const dbs = await indexedDB.databases();
+    const out = [];
+    for (const info of dbs) {
+      const db = await new Promise((res, rej) => {
+        const r = indexedDB.open(info.name);
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      for (const storeName of db.objectStoreNames) {
+        const values = await new Promise((res, rej) => {
+          const tx = db.transaction(storeName, 'readonly');
+          const r = tx.objectStore(storeName).getAll();
+          r.onsuccess = () => res(r.result);
+          r.onerror = () => rej(r.error);
+        });
+        for (const v of values) {
+          // Serialise every byte buffer and string in the record.
+          const parts = [];
+          const walk = (x) => {
+            if (x == null) return;
+            if (typeof x === 'string') parts.push(x);
+            else if (x instanceof ArrayBuffer) parts.push(String.fromCharCode(...new Uint8Array(x)));
+            else if (ArrayBuffer.isView(x)) parts.push(String.fromCharCode(...new Uint8Array(x.buffer, x.byteOffset, x.byteLength)));
+            else if (typeof x === 'object' && !(x instanceof CryptoKey)) for (const k of Object.keys(x)) walk(x[k]);
+          };
+          walk(v);
+          out.push({ db: info.name, store: storeName, text: parts.join('|') });
+        }
+      }
+      db.close();
+    }
+    return out;
+  });
+}
