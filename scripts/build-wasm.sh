@@ -61,11 +61,18 @@ fi
 echo "==> cargo build -p wijklog-shared --target wasm32-unknown-unknown --profile release-wasm"
 cargo build -p wijklog-shared --target wasm32-unknown-unknown --profile release-wasm --target-dir "$TARGET_DIR"
 
-# 4. Bindings.
-echo "==> wasm-bindgen --target web --out-dir $OUT_DIR"
+# 4. Bindings. The name section (function names for profilers, about a fifth of
+# the file) is dropped unless WASM_KEEP_NAMES=1.
+strip_flags=(--remove-name-section --remove-producers-section)
+if [ "${WASM_KEEP_NAMES:-0}" = "1" ]; then
+  strip_flags=()
+fi
+echo "==> wasm-bindgen --target web --out-dir $OUT_DIR ${strip_flags[*]}"
 rm -rf "$OUT_DIR"
 mkdir -p "$OUT_DIR"
-wasm-bindgen --target web --out-dir "$OUT_DIR" "$WASM"
+wasm-bindgen --target web "${strip_flags[@]}" --out-dir "$OUT_DIR" "$WASM"
+# The glue is an ES module; say so, so that node loads it as one wherever pkg/ sits.
+printf '{ "type": "module", "private": true }\n' >"$OUT_DIR/package.json"
 
 # 5. Optional size optimisation.
 if command -v wasm-opt >/dev/null 2>&1; then

@@ -1,0 +1,1083 @@
+//! The JavaScript API of the document model (wasm32 only, wasm-bindgen, target web).
+//!
+//! [`WijkDoc`] wraps a [`Document`]; every typed edit of the native crate has a
+//! camelCase method here. Values cross the boundary through serde-wasm-bindgen
+//! as plain JS objects (maps become objects, `None` becomes `null`, timestamps
+//! are numbers of ms since the Unix epoch); bytes are `Uint8Array`s. Every error
+//! is thrown as a JS `Error` whose `code` property is the crate's stable
+//! [`Error::code`] (or one of the codes of this module: `invalid_argument`,
+//! `invalid_heads`, `no_user`, `invalid_actor`) and whose message is the error's
+//! short English sentence.
+//!
+//! Who and when: an edit is made by the document's *user* (set by the
+//! constructors, by `load(id, bytes, user)` or by `setUser`) at `Date.now()`,
+//! unless its last argument, `opts = { by?, at? }`, says otherwise.
+//!
+//! Text positions (`spliceText`, `spliceWalkText`, `spliceFollowUpNote`) are
+//! indices into JavaScript strings: UTF-16 code units. The crate's documents use
+//! [`crate::TEXT_ENCODING`] (`Utf16CodeUnit` in this build), and this module
+//! refuses a position that falls between the two halves of a surrogate pair
+//! (`text_position_inside_character`), so an emoji is never cut in half.
+//!
+//! The TypeScript declarations of the argument and result shapes are in the
+//! `typescript_custom_section` below; the generated `wijklog_shared.d.ts`
+//! uses them in the method signatures.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use automerge::sync;
+use automerge::{ActorId, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+
+use crate::{
+    Catalog, DocId, DocKind, Document, Error, FeedbackChannel, FollowUpStatus, ItemId, Location,
+    NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, ResidentContact, Severity,
+    Timestamp, UserId, WalkText,
+};
+
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** Milliseconds since the Unix epoch, UTC. */
+export type Millis = number;
+export type DocKind = "walk" | "spreekuur" | "catalog";
+export type Severity = "informatief" | "aandacht" | "zorgelijk" | "urgent";
+export type FollowUpStatus = "open" | "in_behandeling" | "afgerond";
+export type FeedbackChannel = "telefoon" | "e-mail" | "persoonlijk" | "brief";
+export type WalkTextField = "title" | "route" | "summary";
+/** `field path -> reason` for every field that could not be read as the contract says. */
+export type InvalidFields = Record<string, string>;
+
+/** Who makes an edit and when; defaults: the document's user and `Date.now()`. */
+export interface EditOptions { by?: string; at?: Millis; }
+
+export interface NewWalk { title: string; wijk: string; route?: string; team: string; planned_at?: Millis | null; }
+export interface NewSpreekuur { location: string; wijk: string; held_on: Millis; team: string; }
+export interface LocationValue { lat: number; lon: number; accuracy_m?: number | null; }
+export interface NewItem {
+  /** Explicit item id (UUID); a random one when absent. */
+  id?: string | null;
+  category: string;
+  severity: Severity;
+  text?: string;
+  place?: string | null;
+  location?: LocationValue | null;
+  feedback_needed?: boolean;
+}
+export interface NewParticipant { id?: string | null; name: string; organisation?: string; }
+export interface ResidentContact { name?: string | null; phone?: string | null; email?: string | null; consent: boolean; }
+export interface NewCategory { id: string; label: string; color: string; positive?: boolean; }
+
+export interface Location { lat: number; lon: number; accuracy_m: number | null; }
+export interface FollowUp { status: FollowUpStatus | null; note: string | null; updated_at: Millis | null; updated_by: string | null; }
+export interface Feedback { needed: boolean | null; given_at: Millis | null; channel: FeedbackChannel | null; by: string | null; }
+export interface Deleted { at: Millis | null; by: string | null; }
+export interface Resident { name: string | null; phone: string | null; email: string | null; consent: boolean | null; consent_at: Millis | null; }
+export interface Callback { requested: boolean | null; done_at: Millis | null; by: string | null; }
+
+/** An observation (walk) or a note (spreekuur). */
+export interface Item {
+  id: string;
+  created_at: Millis | null;
+  created_by: string | null;
+  category: string | null;
+  severity: Severity | null;
+  text: string | null;
+  place: string | null;
+  location: Location | null;
+  photos: string[];
+  follow_up: Record<string, FollowUp>;
+  feedback: Feedback;
+  deleted: Deleted | null;
+  resident: Resident | null;
+  callback: Callback | null;
+  invalid: InvalidFields;
+}
+export interface Participant { name: string | null; organisation: string | null; }
+export interface Staff { name: string | null; }
+
+export interface WalkView {
+  kind: "walk";
+  schema: number | null;
+  title: string | null;
+  wijk: string | null;
+  route: string | null;
+  planned_at: Millis | null;
+  started_at: Millis | null;
+  ended_at: Millis | null;
+  team: string | null;
+  created_by: string | null;
+  participants: Record<string, Participant>;
+  observations: Record<string, Item>;
+  summary: string | null;
+  invalid: InvalidFields;
+}
+export interface SpreekuurView {
+  kind: "spreekuur";
+  schema: number | null;
+  location: string | null;
+  wijk: string | null;
+  held_on: Millis | null;
+  team: string | null;
+  created_by: string | null;
+  staff: Record<string, Staff>;
+  notes: Record<string, Item>;
+  invalid: InvalidFields;
+}
+export interface CategoryEntry { label: string | null; color: string | null; positive: boolean; order: number | null; retired: boolean; }
+export interface SeverityEntry { label: string | null; order: number | null; }
+export interface PartnerEntry { label: string | null; order: number | null; retired: boolean; }
+export interface WijkEntry { label: string | null; bbox: [number, number, number, number] | null; order: number | null; retired: boolean; }
+export interface CatalogView {
+  kind: "catalog";
+  schema: number | null;
+  categories: Record<string, CategoryEntry>;
+  severities: Record<string, SeverityEntry>;
+  partners: Record<string, PartnerEntry>;
+  wijken: Record<string, WijkEntry>;
+  invalid: InvalidFields;
+}
+/** The typed read of a document; `kind` tells which. */
+export type View = WalkView | SpreekuurView | CatalogView;
+
+/** One projected observation or note: what the server stores for review. */
+export interface Row {
+  doc_id: string;
+  doc_kind: "walk" | "spreekuur";
+  item_id: string;
+  wijk: string | null;
+  team: string | null;
+  doc_title: string | null;
+  created_at: Millis | null;
+  created_by: string | null;
+  category: string | null;
+  severity: Severity | null;
+  text: string | null;
+  place: string | null;
+  location: Location | null;
+  photos: string[];
+  follow_up: Record<string, FollowUp>;
+  feedback: Feedback;
+  deleted: Deleted | null;
+  resident: Resident | null;
+  callback: Callback | null;
+  invalid: InvalidFields;
+}
+
+/** Every error thrown by this module is an `Error` with a stable `code`. */
+export interface WijklogError extends Error { code: string; }
+"#;
+
+// ----- errors -----
+
+/// Builds the JS `Error` with a `code` property.
+fn js_error(code: &str, message: &str) -> JsValue {
+    let err = js_sys::Error::new(message);
+    err.set_name("WijklogError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = js_sys::Reflect::set(&err, &JsValue::from_str("code"), &JsValue::from_str(code));
+    err.into()
+}
+
+fn model_error(e: Error) -> JsValue {
+    js_error(e.code(), &e.to_string())
+}
+
+type JsResult<T> = Result<T, JsValue>;
+
+fn model<T>(r: Result<T, Error>) -> JsResult<T> {
+    r.map_err(model_error)
+}
+
+fn invalid_argument(what: &str) -> JsValue {
+    js_error(
+        "invalid_argument",
+        &format!("the argument {what} does not have the expected shape"),
+    )
+}
+
+// ----- values in and out -----
+
+/// Converts a JS argument. It goes through `serde_json::Value` so that the
+/// argument types' `deny_unknown_fields` applies (serde-wasm-bindgen reads only
+/// the fields a struct names) and so that an object property that is `null` or
+/// `undefined` counts as absent, as JS callers expect.
+fn from_js<T: DeserializeOwned>(what: &str, v: JsValue) -> JsResult<T> {
+    let mut json: serde_json::Value =
+        serde_wasm_bindgen::from_value(v).map_err(|_| invalid_argument(what))?;
+    drop_null_properties(&mut json);
+    serde_json::from_value(json).map_err(|_| invalid_argument(what))
+}
+
+fn drop_null_properties(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Object(map) => {
+            map.retain(|_, x| !x.is_null());
+            map.values_mut().for_each(drop_null_properties);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(drop_null_properties),
+        _ => {}
+    }
+}
+
+fn to_js<T: Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
+    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .map_err(|_| js_error("internal", "a value could not be converted to JavaScript"))
+}
+
+/// The optional last argument of every edit.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct EditOptions {
+    #[serde(default)]
+    by: Option<String>,
+    #[serde(default)]
+    at: Option<i64>,
+}
+
+fn now() -> Timestamp {
+    // Date.now() is a whole number of ms well inside the i64 range.
+    Timestamp::from_millis(js_sys::Date::now() as i64)
+}
+
+fn parse_heads(heads: Vec<String>) -> JsResult<Vec<ChangeHash>> {
+    heads
+        .iter()
+        .map(|h| {
+            h.parse::<ChangeHash>()
+                .map_err(|_| js_error("invalid_heads", "a head is not a 64-digit hex change hash"))
+        })
+        .collect()
+}
+
+/// A JS (UTF-16) position must not fall inside a surrogate pair of `text`.
+fn check_utf16_boundary(text: &str, pos: usize) -> JsResult<()> {
+    let mut units = 0usize;
+    for c in text.chars() {
+        if units >= pos {
+            return Ok(());
+        }
+        units += c.len_utf16();
+        if units > pos {
+            return Err(js_error(
+                "text_position_inside_character",
+                "the text position falls inside a character (between the halves of a UTF-16 surrogate pair)",
+            ));
+        }
+    }
+    // At or past the end: the model's own range check reports text_out_of_range.
+    Ok(())
+}
+
+fn child(doc: &impl ReadDoc, obj: &ObjId, key: &str, want: ObjType) -> Option<ObjId> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Object(t), id))) if t == want => Some(id),
+        _ => None,
+    }
+}
+
+// ----- sync state -----
+
+/// The automerge sync state of one document with one peer.
+#[wasm_bindgen]
+#[derive(Debug, Default)]
+pub struct SyncState {
+    inner: sync::State,
+}
+
+#[wasm_bindgen]
+impl SyncState {
+    /// A fresh state (a new connection starts fresh states).
+    #[wasm_bindgen(constructor)]
+    pub fn new() -> SyncState {
+        SyncState {
+            inner: sync::State::new(),
+        }
+    }
+
+    /// The persistent part of the state (the peer's shared heads) as bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        self.inner.encode()
+    }
+
+    /// Restores a state saved with `encode`.
+    pub fn decode(bytes: &[u8]) -> JsResult<SyncState> {
+        sync::State::decode(bytes)
+            .map(|inner| SyncState { inner })
+            .map_err(|_| model_error(Error::InvalidSyncMessage))
+    }
+}
+
+// ----- the document -----
+
+/// One Wijklog document (walk, spreekuur session or catalog).
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct WijkDoc {
+    doc: Document,
+    user: Option<UserId>,
+    /// The catalog read of this document, kept while it is unchanged (every
+    /// `&mut self` method goes through [`WijkDoc::doc_mut`], which drops it).
+    catalog_cache: RefCell<Option<Rc<Catalog>>>,
+}
+
+impl WijkDoc {
+    fn wrap(doc: Document, user: Option<UserId>) -> WijkDoc {
+        WijkDoc {
+            doc,
+            user,
+            catalog_cache: RefCell::new(None),
+        }
+    }
+
+    fn doc_mut(&mut self) -> &mut Document {
+        self.catalog_cache.replace(None);
+        &mut self.doc
+    }
+
+    /// The catalog read model, for edits that validate against it.
+    fn catalog_read(&self) -> JsResult<Rc<Catalog>> {
+        if let Some(c) = self.catalog_cache.borrow().as_ref() {
+            return Ok(Rc::clone(c));
+        }
+        let c = Rc::new(model(self.doc.catalog())?);
+        self.catalog_cache.replace(Some(Rc::clone(&c)));
+        Ok(c)
+    }
+
+    /// Who and when for one edit.
+    fn who_when(&self, opts: Option<JsValue>) -> JsResult<(UserId, Timestamp)> {
+        let opts: EditOptions = match opts {
+            Some(v) if !v.is_undefined() && !v.is_null() => from_js("opts", v)?,
+            _ => EditOptions::default(),
+        };
+        let by = match opts.by {
+            Some(by) => model(UserId::parse(&by))?,
+            None => self.user.clone().ok_or_else(|| {
+                js_error(
+                    "no_user",
+                    "no user is set for this document (setUser or opts.by)",
+                )
+            })?,
+        };
+        let at = opts.at.map_or_else(now, Timestamp::from_millis);
+        Ok((by, at))
+    }
+
+    /// The current text of an item's `text` field, for the surrogate-pair check.
+    fn item_text(&self, item: &ItemId) -> Option<String> {
+        let d = self.doc.automerge();
+        let items_key = match self.doc.kind().ok()? {
+            DocKind::Walk => "observations",
+            DocKind::Spreekuur => "notes",
+            DocKind::Catalog => return None,
+        };
+        let items = child(d, &ROOT, items_key, ObjType::Map)?;
+        let obj = child(d, &items, &item.to_string(), ObjType::Map)?;
+        let text = child(d, &obj, "text", ObjType::Text)?;
+        d.text(&text).ok()
+    }
+
+    fn follow_up_note_text(&self, item: &ItemId, partner: &str) -> Option<String> {
+        let d = self.doc.automerge();
+        let items_key = match self.doc.kind().ok()? {
+            DocKind::Walk => "observations",
+            DocKind::Spreekuur => "notes",
+            DocKind::Catalog => return None,
+        };
+        let items = child(d, &ROOT, items_key, ObjType::Map)?;
+        let obj = child(d, &items, &item.to_string(), ObjType::Map)?;
+        let fu = child(d, &obj, "follow_up", ObjType::Map)?;
+        let entry = child(d, &fu, partner, ObjType::Map)?;
+        let text = child(d, &entry, "note", ObjType::Text)?;
+        d.text(&text).ok()
+    }
+
+    fn walk_text(&self, field: WalkText) -> Option<String> {
+        let key = match field {
+            WalkText::Title => "title",
+            WalkText::Route => "route",
+            WalkText::Summary => "summary",
+        };
+        let d = self.doc.automerge();
+        let text = child(d, &ROOT, key, ObjType::Text)?;
+        d.text(&text).ok()
+    }
+}
+
+fn check_splice(text: Option<String>, pos: usize, del: usize) -> JsResult<()> {
+    if let Some(t) = text {
+        check_utf16_boundary(&t, pos)?;
+        check_utf16_boundary(&t, pos.saturating_add(del))?;
+    }
+    Ok(())
+}
+
+fn parse_item(id: &str) -> JsResult<ItemId> {
+    model(ItemId::parse(id))
+}
+
+#[wasm_bindgen]
+impl WijkDoc {
+    // ----- creating and loading -----
+
+    /// Creates a walk document made by `user`; the wijk must be active in `catalog`.
+    #[wasm_bindgen(js_name = newWalk)]
+    pub fn new_walk(
+        id: &str,
+        catalog: &WijkDoc,
+        user: &str,
+        #[wasm_bindgen(unchecked_param_type = "NewWalk")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Millis")] at: Option<f64>,
+    ) -> JsResult<WijkDoc> {
+        let id = model(DocId::parse(id))?;
+        let user = model(UserId::parse(user))?;
+        let init: NewWalk = from_js("init", init)?;
+        let at = at
+            .map(|ms| millis("at", ms))
+            .transpose()?
+            .unwrap_or_else(now);
+        let doc = model(Document::new_walk(
+            id,
+            &*catalog.catalog_read()?,
+            &user,
+            at,
+            init,
+        ))?;
+        Ok(WijkDoc::wrap(doc, Some(user)))
+    }
+
+    /// Creates a spreekuur document made by `user`; the wijk must be active in `catalog`.
+    #[wasm_bindgen(js_name = newSpreekuur)]
+    pub fn new_spreekuur(
+        id: &str,
+        catalog: &WijkDoc,
+        user: &str,
+        #[wasm_bindgen(unchecked_param_type = "NewSpreekuur")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "Millis")] at: Option<f64>,
+    ) -> JsResult<WijkDoc> {
+        let id = model(DocId::parse(id))?;
+        let user = model(UserId::parse(user))?;
+        let init: NewSpreekuur = from_js("init", init)?;
+        let at = at
+            .map(|ms| millis("at", ms))
+            .transpose()?
+            .unwrap_or_else(now);
+        let doc = model(Document::new_spreekuur(
+            id,
+            &*catalog.catalog_read()?,
+            &user,
+            at,
+            init,
+        ))?;
+        Ok(WijkDoc::wrap(doc, Some(user)))
+    }
+
+    /// Creates the catalog document with the default categories, severities,
+    /// partners and wijken. `user` (optional) becomes the document's user.
+    #[wasm_bindgen(js_name = newCatalog)]
+    pub fn new_catalog(id: &str, user: Option<String>) -> JsResult<WijkDoc> {
+        let id = model(DocId::parse(id))?;
+        let user = user.map(|u| model(UserId::parse(&u))).transpose()?;
+        Ok(WijkDoc::wrap(
+            model(Document::new_catalog_with_defaults(id))?,
+            user,
+        ))
+    }
+
+    /// Loads saved bytes (from `save`, or concatenated changes). `user` (optional)
+    /// becomes the document's user. The content is checked by `kind`/`view`/`project`.
+    pub fn load(id: &str, bytes: &[u8], user: Option<String>) -> JsResult<WijkDoc> {
+        let id = model(DocId::parse(id))?;
+        let user = user.map(|u| model(UserId::parse(&u))).transpose()?;
+        Ok(WijkDoc::wrap(model(Document::load(id, bytes))?, user))
+    }
+
+    // ----- identity, bytes, heads -----
+
+    /// The document id (hyphenated lowercase UUID).
+    #[wasm_bindgen(getter)]
+    pub fn id(&self) -> String {
+        self.doc.id().to_string()
+    }
+
+    /// The user that edits are made by when `opts.by` is absent (undefined when unset).
+    #[wasm_bindgen(getter)]
+    pub fn user(&self) -> Option<String> {
+        self.user.as_ref().map(|u| u.as_str().to_owned())
+    }
+
+    /// Sets the user that edits are made by.
+    #[wasm_bindgen(js_name = setUser)]
+    pub fn set_user(&mut self, user: &str) -> JsResult<()> {
+        self.user = Some(model(UserId::parse(user))?);
+        Ok(())
+    }
+
+    /// This replica's automerge actor id (hex). Persist it per device and
+    /// restore it with `setActorId` after `load`, so that `pendingChanges`
+    /// keeps counting this device's earlier changes.
+    #[wasm_bindgen(js_name = actorId)]
+    pub fn actor_id(&self) -> String {
+        self.doc.automerge().get_actor().to_hex_string()
+    }
+
+    /// Sets this replica's actor id (hex, 1 to 32 bytes).
+    #[wasm_bindgen(js_name = setActorId)]
+    pub fn set_actor_id(&mut self, actor: &str) -> JsResult<()> {
+        let bytes = hex::decode(actor)
+            .ok()
+            .filter(|b| !b.is_empty() && b.len() <= 32)
+            .ok_or_else(|| {
+                js_error(
+                    "invalid_actor",
+                    "an actor id is 1 to 32 bytes written as hex",
+                )
+            })?;
+        self.doc_mut().set_actor(ActorId::from(bytes));
+        Ok(())
+    }
+
+    /// `"walk"`, `"spreekuur"` or `"catalog"`; throws `invalid_document` when the
+    /// root `kind` is missing or unknown.
+    #[wasm_bindgen(unchecked_return_type = "DocKind")]
+    pub fn kind(&self) -> JsResult<String> {
+        Ok(model(self.doc.kind())?.as_str().to_owned())
+    }
+
+    /// The whole document, compressed.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc_mut().save()
+    }
+
+    /// The changes since the last `save` / `saveIncremental` (may be empty).
+    #[wasm_bindgen(js_name = saveIncremental)]
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc_mut().save_incremental()
+    }
+
+    /// Applies changes (from `saveIncremental`, or `save` of a related document);
+    /// returns the number of operations applied.
+    #[wasm_bindgen(js_name = loadIncremental)]
+    pub fn load_incremental(&mut self, bytes: &[u8]) -> JsResult<usize> {
+        model(self.doc_mut().load_incremental(bytes))
+    }
+
+    /// Merges all changes of `other` into this document.
+    pub fn merge(&mut self, other: &mut WijkDoc) -> JsResult<()> {
+        let other = other.doc_mut();
+        model(self.doc_mut().merge(other))
+    }
+
+    /// The current heads, as lowercase hex change hashes.
+    pub fn heads(&mut self) -> Vec<String> {
+        self.doc_mut().heads_hex()
+    }
+
+    /// How many changes made by this replica's actor are not covered by
+    /// `ackedHeads` (heads the server acknowledged). Unknown heads are ignored.
+    #[wasm_bindgen(js_name = pendingChanges)]
+    pub fn pending_changes(
+        &mut self,
+        #[wasm_bindgen(js_name = ackedHeads)] acked_heads: Vec<String>,
+    ) -> JsResult<usize> {
+        let acked = parse_heads(acked_heads)?;
+        Ok(self.doc_mut().pending_changes(&acked))
+    }
+
+    // ----- reading -----
+
+    /// The typed read model (`WalkView`, `SpreekuurView` or `CatalogView`).
+    #[wasm_bindgen(unchecked_return_type = "View")]
+    pub fn view(&self) -> JsResult<JsValue> {
+        to_js(&model(self.doc.view())?)
+    }
+
+    /// One row per observation or note (deleted ones included); none for the catalog.
+    #[wasm_bindgen(unchecked_return_type = "Row[]")]
+    pub fn project(&self) -> JsResult<JsValue> {
+        to_js(&model(self.doc.project())?)
+    }
+
+    // ----- sync -----
+
+    /// The next sync message for the peer whose state is `state`, or undefined
+    /// when there is nothing to send.
+    #[wasm_bindgen(js_name = generateSyncMessage)]
+    pub fn generate_sync_message(&mut self, state: &mut SyncState) -> Option<Vec<u8>> {
+        self.doc_mut().generate_sync_message(&mut state.inner)
+    }
+
+    /// Applies a sync message received from the peer whose state is `state`.
+    #[wasm_bindgen(js_name = receiveSyncMessage)]
+    pub fn receive_sync_message(&mut self, state: &mut SyncState, message: &[u8]) -> JsResult<()> {
+        model(
+            self.doc_mut()
+                .receive_sync_message(&mut state.inner, message),
+        )
+    }
+
+    // ----- walk edits -----
+
+    /// Adds an observation to a walk (category checked against `catalog`); returns its id.
+    #[wasm_bindgen(js_name = addObservation)]
+    pub fn add_observation(
+        &mut self,
+        catalog: &WijkDoc,
+        #[wasm_bindgen(unchecked_param_type = "NewItem")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<String> {
+        let init: NewItem = from_js("init", init)?;
+        let (by, at) = self.who_when(opts)?;
+        let cat = catalog.catalog_read()?;
+        Ok(model(self.doc_mut().add_observation(&cat, &by, at, init))?.to_string())
+    }
+
+    /// Records the start of the walk.
+    #[wasm_bindgen(js_name = startWalk)]
+    pub fn start_walk(
+        &mut self,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().start_walk(&by, at))
+    }
+
+    /// Records the end of the walk (it must have started).
+    #[wasm_bindgen(js_name = endWalk)]
+    pub fn end_walk(
+        &mut self,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().end_walk(&by, at))
+    }
+
+    /// Adds a participant to the walk; returns its id.
+    #[wasm_bindgen(js_name = addParticipant)]
+    pub fn add_participant(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "NewParticipant")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<String> {
+        let init: NewParticipant = from_js("init", init)?;
+        let (by, at) = self.who_when(opts)?;
+        Ok(model(self.doc_mut().add_participant(&by, at, init))?.to_string())
+    }
+
+    /// Splices the walk's title, route or summary (UTF-16 positions).
+    #[wasm_bindgen(js_name = spliceWalkText)]
+    pub fn splice_walk_text(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "WalkTextField")] field: JsValue,
+        pos: usize,
+        del: usize,
+        text: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let field: WalkText = from_js("field", field)?;
+        let (by, at) = self.who_when(opts)?;
+        check_splice(self.walk_text(field), pos, del)?;
+        model(
+            self.doc_mut()
+                .splice_walk_text(&by, at, field, pos, del, text),
+        )
+    }
+
+    // ----- spreekuur edits -----
+
+    /// Adds a note to a spreekuur session (category checked against `catalog`); returns its id.
+    #[wasm_bindgen(js_name = addNote)]
+    pub fn add_note(
+        &mut self,
+        catalog: &WijkDoc,
+        #[wasm_bindgen(unchecked_param_type = "NewItem")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<String> {
+        let init: NewItem = from_js("init", init)?;
+        let (by, at) = self.who_when(opts)?;
+        let cat = catalog.catalog_read()?;
+        Ok(model(self.doc_mut().add_note(&cat, &by, at, init))?.to_string())
+    }
+
+    /// Adds a staff member (by user id) to the session.
+    #[wasm_bindgen(js_name = addStaff)]
+    pub fn add_staff(
+        &mut self,
+        #[wasm_bindgen(js_name = userId)] user_id: &str,
+        name: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let staff = model(UserId::parse(user_id))?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().add_staff(&by, at, &staff, name))
+    }
+
+    /// Records a resident's contact details on a note; refused (`consent_required`) without consent.
+    #[wasm_bindgen(js_name = setResidentContact)]
+    pub fn set_resident_contact(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "ResidentContact")] contact: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let contact: ResidentContact = from_js("contact", contact)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().set_resident_contact(&by, at, &item, contact))
+    }
+
+    /// Removes a resident's name, phone and e-mail from a note (the consent record stays).
+    #[wasm_bindgen(js_name = clearResidentContact)]
+    pub fn clear_resident_contact(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().clear_resident_contact(&by, at, &item))
+    }
+
+    /// Marks that the resident asked to be called back.
+    #[wasm_bindgen(js_name = requestCallback)]
+    pub fn request_callback(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().request_callback(&by, at, &item))
+    }
+
+    /// Marks the call back as done.
+    #[wasm_bindgen(js_name = completeCallback)]
+    pub fn complete_callback(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().complete_callback(&by, at, &item))
+    }
+
+    // ----- item edits -----
+
+    /// Splices an item's text: deletes `del` UTF-16 code units at `pos`, inserts `text`.
+    #[wasm_bindgen(js_name = spliceText)]
+    pub fn splice_text(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        pos: usize,
+        del: usize,
+        text: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        check_splice(self.item_text(&item), pos, del)?;
+        model(self.doc_mut().splice_text(&by, at, &item, pos, del, text))
+    }
+
+    /// Sets an item's category (must be active in `catalog`).
+    #[wasm_bindgen(js_name = setCategory)]
+    pub fn set_category(
+        &mut self,
+        catalog: &WijkDoc,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        category: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        let cat = catalog.catalog_read()?;
+        model(self.doc_mut().set_category(&cat, &by, at, &item, category))
+    }
+
+    /// Sets an item's severity.
+    #[wasm_bindgen(js_name = setSeverity)]
+    pub fn set_severity(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "Severity")] severity: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let severity = model(Severity::parse(severity))?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().set_severity(&by, at, &item, severity))
+    }
+
+    /// Sets an item's GPS location, or removes it with `null`.
+    #[wasm_bindgen(js_name = setLocation)]
+    pub fn set_location(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "LocationValue | null")] location: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let location: Option<Location> = from_js("location", location)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().set_location(&by, at, &item, location))
+    }
+
+    /// Sets an item's place (street, landmark), or removes it with `null` or `""`.
+    #[wasm_bindgen(js_name = setPlace)]
+    pub fn set_place(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        place: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().set_place(&by, at, &item, place.as_deref()))
+    }
+
+    /// Appends a photo reference (`sha256:<64 hex>`) unless it is already there.
+    #[wasm_bindgen(js_name = addPhoto)]
+    pub fn add_photo(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        photo: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().add_photo(&by, at, &item, photo))
+    }
+
+    /// Deletes an item (a tombstone `deleted: {at, by}`; the content stays).
+    #[wasm_bindgen(js_name = deleteItem)]
+    pub fn delete_item(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().delete_item(&by, at, &item))
+    }
+
+    /// Removes the tombstone of a deleted item.
+    #[wasm_bindgen(js_name = undeleteItem)]
+    pub fn undelete_item(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().undelete_item(&by, at, &item))
+    }
+
+    /// Sets a partner's follow-up status; `note` (when a string) replaces the
+    /// follow-up note by a minimal text diff, `null`/undefined leaves it.
+    #[wasm_bindgen(js_name = setFollowUp)]
+    pub fn set_follow_up(
+        &mut self,
+        catalog: &WijkDoc,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        partner: &str,
+        #[wasm_bindgen(unchecked_param_type = "FollowUpStatus")] status: &str,
+        note: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let status = model(FollowUpStatus::parse(status))?;
+        let (by, at) = self.who_when(opts)?;
+        let cat = catalog.catalog_read()?;
+        model(
+            self.doc_mut()
+                .set_follow_up(&cat, &by, at, &item, partner, status, note.as_deref()),
+        )
+    }
+
+    /// Splices the note of an existing follow-up entry (UTF-16 positions).
+    #[wasm_bindgen(js_name = spliceFollowUpNote)]
+    pub fn splice_follow_up_note(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        partner: &str,
+        pos: usize,
+        del: usize,
+        text: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        check_splice(self.follow_up_note_text(&item, partner), pos, del)?;
+        model(
+            self.doc_mut()
+                .splice_follow_up_note(&by, at, &item, partner, pos, del, text),
+        )
+    }
+
+    /// Sets whether the resident must hear back.
+    #[wasm_bindgen(js_name = setFeedbackNeeded)]
+    pub fn set_feedback_needed(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        needed: bool,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().set_feedback_needed(&by, at, &item, needed))
+    }
+
+    /// Records that the resident was told what happened (`givenAt`, `channel`, by the editing user).
+    #[wasm_bindgen(js_name = recordFeedbackGiven)]
+    pub fn record_feedback_given(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "FeedbackChannel")] channel: &str,
+        #[wasm_bindgen(js_name = givenAt, unchecked_param_type = "Millis")] given_at: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let item = parse_item(item_id)?;
+        let channel = model(FeedbackChannel::parse(channel))?;
+        let given_at = millis("givenAt", given_at)?;
+        let (by, at) = self.who_when(opts)?;
+        model(
+            self.doc_mut()
+                .record_feedback_given(&by, at, &item, channel, given_at),
+        )
+    }
+
+    // ----- catalog edits -----
+
+    /// Adds a category (slug id, `#rrggbb` colour); it sorts last.
+    #[wasm_bindgen(js_name = addCategory)]
+    pub fn add_category(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "NewCategory")] category: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let category: NewCategory = from_js("category", category)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().add_category(&by, at, category))
+    }
+
+    /// Changes a category's label.
+    #[wasm_bindgen(js_name = renameCategory)]
+    pub fn rename_category(
+        &mut self,
+        id: &str,
+        label: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().rename_category(&by, at, id, label))
+    }
+
+    /// Changes a category's colour (`#rrggbb`).
+    #[wasm_bindgen(js_name = setCategoryColor)]
+    pub fn set_category_color(
+        &mut self,
+        id: &str,
+        color: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().set_category_color(&by, at, id, color))
+    }
+
+    /// Retires a category (existing items keep it; new edits refuse it).
+    #[wasm_bindgen(js_name = retireCategory)]
+    pub fn retire_category(
+        &mut self,
+        id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().retire_category(&by, at, id))
+    }
+
+    /// Adds a follow-up partner.
+    #[wasm_bindgen(js_name = addPartner)]
+    pub fn add_partner(
+        &mut self,
+        id: &str,
+        label: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().add_partner(&by, at, id, label))
+    }
+
+    /// Changes a partner's label.
+    #[wasm_bindgen(js_name = renamePartner)]
+    pub fn rename_partner(
+        &mut self,
+        id: &str,
+        label: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().rename_partner(&by, at, id, label))
+    }
+
+    /// Retires a partner.
+    #[wasm_bindgen(js_name = retirePartner)]
+    pub fn retire_partner(
+        &mut self,
+        id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().retire_partner(&by, at, id))
+    }
+
+    /// Adds a wijk, with an optional bounding box `[minLon, minLat, maxLon, maxLat]`.
+    #[wasm_bindgen(js_name = addWijk)]
+    pub fn add_wijk(
+        &mut self,
+        id: &str,
+        label: &str,
+        #[wasm_bindgen(unchecked_param_type = "[number, number, number, number] | null")]
+        bbox: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let bbox: Option<[f64; 4]> = from_js("bbox", bbox)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().add_wijk(&by, at, id, label, bbox))
+    }
+
+    /// Changes a wijk's label.
+    #[wasm_bindgen(js_name = renameWijk)]
+    pub fn rename_wijk(
+        &mut self,
+        id: &str,
+        label: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().rename_wijk(&by, at, id, label))
+    }
+
+    /// Retires a wijk.
+    #[wasm_bindgen(js_name = retireWijk)]
+    pub fn retire_wijk(
+        &mut self,
+        id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().retire_wijk(&by, at, id))
+    }
+}
+
+/// A JS number of ms as a timestamp (whole, finite, within ±2^53).
+fn millis(what: &str, v: f64) -> JsResult<Timestamp> {
+    if v.is_finite() && v.fract() == 0.0 && v.abs() <= 9_007_199_254_740_991.0 {
+        Ok(Timestamp::from_millis(v as i64))
+    } else {
+        Err(invalid_argument(what))
+    }
+}
