@@ -61,6 +61,16 @@ export class App {
   // ---- boot ------------------------------------------------------------------
 
   async boot(): Promise<void> {
+    const flush = () => void this.flush();
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') flush();
+    });
+    window.addEventListener('pagehide', flush);
+    // After a logout the database is gone; it is created again only at login.
+    if (!(await LocalStore.exists())) {
+      this.emit();
+      return;
+    }
     this.store = await LocalStore.open();
     this.persistDenied = !(await LocalStore.requestPersistence());
     this.session = await this.store.getMeta<Session>('session');
@@ -79,11 +89,6 @@ export class App {
       }
     }
     this.recomputeAllPending();
-    const flush = () => void this.flush();
-    document.addEventListener('visibilitychange', () => {
-      if (document.visibilityState === 'hidden') flush();
-    });
-    window.addEventListener('pagehide', flush);
     if (this.session) this.startSync();
     this.emit();
   }
@@ -115,7 +120,11 @@ export class App {
       // Another user's data without anything unsent: wipe it first.
       await this.wipeLocal();
     }
-    const store = this.requireStore();
+    if (!this.store) {
+      this.store = await LocalStore.open();
+      this.persistDenied = !(await LocalStore.requestPersistence());
+    }
+    const store = this.store;
     this.session = s;
     this.authNeeded = false;
     this.notice = null;
@@ -151,7 +160,7 @@ export class App {
     this.client.start();
   }
 
-  private async accessToken(force: boolean): Promise<string | 'refused'> {
+  private async accessToken(force: boolean): Promise<string | 'refused' | 'revoked'> {
     const s = this.session;
     if (!s) return 'refused';
     const exp = Math.min(s.accessExp, jwtExpiry(s.accessToken) ?? s.accessExp);
@@ -162,7 +171,8 @@ export class App {
       await this.enqueue(() => this.requireStore().putMeta('session', next));
       return next.accessToken;
     } catch (e) {
-      if (e instanceof AuthError && e.kind === 'refused') return 'refused';
+      // "revoked": the device was signed out or the user disabled: wipe, like close code 4003.
+      if (e instanceof AuthError && e.kind === 'refused') return e.code === 'revoked' ? 'revoked' : 'refused';
       throw e;
     }
   }
@@ -222,7 +232,8 @@ export class App {
     this.logoutWhenSent = false;
     if (this.store) await this.store.wipe();
     else await wipeDatabase();
-    this.store = await LocalStore.open();
+    // Reopened (with a new key) only at the next login, so nothing is left behind.
+    this.store = null;
   }
 
   // ---- documents ---------------------------------------------------------------

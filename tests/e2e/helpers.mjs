@@ -336,3 +336,64 @@ export async function dumpIndexedDb(page) {
     return out;
   });
 }
+
+/**
+ * Chromium as its own process with a persistent profile, reached over CDP, so
+ * a test can kill it with SIGKILL (a real crash: no unload, no flush).
+ */
+export class CrashableBrowser {
+  static async launch(profileDir) {
+    const proc = spawn(CHROMIUM, [...CHROMIUM_ARGS, `--user-data-dir=${profileDir}`, '--remote-debugging-port=0', '--window-size=360,740', 'about:blank'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    const wsUrl = await new Promise((resolve, reject) => {
+      let buf = '';
+      const t = setTimeout(() => reject(new Error(`chromium did not start:\n${buf}`)), 30_000);
+      proc.stderr.on('data', (d) => {
+        buf += d.toString();
+        const m = buf.match(/DevTools listening on (ws:\/\/\S+)/);
+        if (m) {
+          clearTimeout(t);
+          resolve(m[1]);
+        }
+      });
+      proc.once('exit', () => reject(new Error(`chromium exited:\n${buf}`)));
+    });
+    const browser = await chromium.connectOverCDP(wsUrl);
+    const b = new CrashableBrowser();
+    b.proc = proc;
+    b.browser = browser;
+    b.context = browser.contexts()[0];
+    return b;
+  }
+
+  async page() {
+    const p = this.context.pages()[0] ?? (await this.context.newPage());
+    await p.setViewportSize({ width: 360, height: 740 });
+    return p;
+  }
+
+  /** SIGKILL the browser: nothing gets a chance to flush. */
+  async crash() {
+    const exited = new Promise((r) => this.proc.once('exit', r));
+    this.proc.kill('SIGKILL');
+    await exited;
+    await this.browser.close().catch(() => undefined);
+  }
+
+  async close() {
+    await this.browser.close().catch(() => undefined);
+    if (this.proc.exitCode === null) {
+      const exited = new Promise((r) => this.proc.once('exit', r));
+      this.proc.kill('SIGTERM');
+      await exited;
+    }
+  }
+}
+
+/** Create a temp directory that the caller removes. */
+export async function tempDir(prefix) {
+  return mkdtemp(path.join(tmpdir(), prefix));
+}
+
+export { rm };

@@ -120,6 +120,16 @@ export class LocalStore {
     return new LocalStore(db, key);
   }
 
+  /** Whether the database exists (without creating it). */
+  static async exists(): Promise<boolean> {
+    try {
+      if (!indexedDB.databases) return true;
+      return (await indexedDB.databases()).some((d) => d.name === DB_NAME);
+    } catch {
+      return true;
+    }
+  }
+
   /** Ask the browser not to evict our data. Returns whether it agreed. */
   static async requestPersistence(): Promise<boolean> {
     try {

@@ -28,8 +28,11 @@ export interface SyncHost {
   localDocIds(): string[];
   /** The document, creating an empty one if we do not have it yet. */
   docFor(id: string): Doc;
-  /** A valid access token, refreshed if needed; 'refused' when the user must log in again. */
-  accessToken(forceRefresh: boolean): Promise<string | 'refused'>;
+  /**
+   * A valid access token, refreshed if needed; 'refused' when the user must log
+   * in again, 'revoked' when the server says this device may no longer sync.
+   */
+  accessToken(forceRefresh: boolean): Promise<string | 'refused' | 'revoked'>;
   /** A fresh SyncState (wasm). */
   newSyncState(): SyncStateT;
   onReady(user: ServerUser, docs: DocAnnouncement[]): Promise<void>;
@@ -120,7 +123,7 @@ export class SyncClient {
   private async connect(forceRefresh: boolean): Promise<void> {
     if (this.stopped || this.ws) return;
     this.setStatus('connecting');
-    let token: string | 'refused';
+    let token: string | 'refused' | 'revoked';
     try {
       token = await this.host.accessToken(forceRefresh);
     } catch {
@@ -131,6 +134,11 @@ export class SyncClient {
     if (this.stopped) return;
     if (token === 'refused') {
       this.stop('auth_needed');
+      return;
+    }
+    if (token === 'revoked') {
+      this.stop('stopped');
+      this.host.onRevoked();
       return;
     }
     let ws: WebSocket;

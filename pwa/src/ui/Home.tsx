@@ -63,6 +63,7 @@ export function Home() {
     <section class="screen">
       <h1 tabIndex={-1}>{t('home.title')}</h1>
       <p class="hint">{t('home.hello', { name: app.user?.name ?? '' })}</p>
+      {app.persistDenied && <p class="hint">{t('store.persist_denied')}</p>}
       <div class="actions">
         {canWalk && (
           <a class="btn primary" href="#/new-walk">

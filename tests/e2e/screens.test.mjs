@@ -1,0 +1,182 @@
+// Every screen passes axe-core without serious or critical violations, works
+// at phone width, and is photographed at 360x740 for review
+// (tests/output/screenshots/{home,walk,quick-entry,spreekuur}.png).
+// Also: two spreekuur staff online together see each other's notes live, and
+// resident contact fields exist only behind the consent toggle.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Server, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent, axeSerious, screenshot,
+} from './helpers.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start();
+  await server.addUser('boa-sanne', { roles: ['boa', 'spreekuur'], team: 'team-oost', name: 'Sanne' });
+  await server.addUser('oov-omar', { roles: ['spreekuur'], team: 'team-oost', name: 'Omar' });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+async function assertAccessible(page, screen) {
+  const v = await axeSerious(page);
+  assert.deepEqual(v, [], `${screen}: serious/critical axe violations: ${JSON.stringify(v, null, 1)}`);
+}
+
+/** Every visible button, link and form field is at least 48x48 CSS px (checkboxes: their label row). */
+async function assertTouchTargets(page, screen) {
+  const small = await page.evaluate(() => {
+    const out = [];
+    for (const el of document.querySelectorAll('button, a[href], input:not([type="checkbox"]), select, textarea, label.check')) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 && r.height === 0) continue;
+      if (r.height < 47.5 || r.width < 47.5) out.push(`${el.tagName} "${(el.textContent || el.id).trim().slice(0, 30)}" ${Math.round(r.width)}x${Math.round(r.height)}`);
+    }
+    return out;
+  });
+  assert.deepEqual(small, [], `${screen}: touch targets under 48 px`);
+}
+
+/** Nothing sticks out sideways at this width. */
+async function assertNoHorizontalScroll(page, screen) {
+  const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.ok(over <= 0, `${screen}: page scrolls sideways by ${over}px`);
+}
+
+async function check(page, screen) {
+  await assertAccessible(page, screen);
+  await assertTouchTargets(page, screen);
+  await assertNoHorizontalScroll(page, screen);
+}
+
+test('every screen is accessible, usable at 320 and 360 px, and photographed', async () => {
+  const ctx = await newPhone(browser, { origin: server.origin });
+  const page = await ctx.newPage();
+  await openApp(page, server.origin);
+  await page.getByRole('heading', { name: 'Inloggen' }).waitFor();
+  await check(page, 'login');
+  await screenshot(page, 'login');
+
+  await login(page, 'boa-sanne');
+  await check(page, 'home (empty)');
+
+  await page.getByRole('link', { name: 'Nieuwe wandeling' }).click();
+  await page.getByRole('heading', { name: 'Nieuwe wandeling' }).waitFor();
+  await check(page, 'new walk');
+  await page.goto(`${server.origin}/#/`);
+
+  await createWalk(page, 'Wijkschouw Oostermeent');
+  await page.getByTestId('walk-start').click();
+  await page.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor();
+  await addObservation(page, { text: 'Bewoners ruimen samen het pleintje op', category: 'positief_signaal' });
+  await addObservation(page, { text: 'Hangjongeren bij de Roef, harde muziek' });
+  await check(page, 'walk');
+  await screenshot(page, 'walk');
+
+  await page.getByTestId('add-observation').click();
+  await page.getByRole('heading', { name: 'Nieuwe waarneming' }).waitFor();
+  await page.locator('[data-category]').first().click();
+  await page.getByTestId('gps').filter({ hasText: /GPS ±\d+ m/ }).waitFor();
+  await check(page, 'quick entry');
+  await screenshot(page, 'quick-entry');
+  // Large GPS error: the warning shows.
+  await ctx.setGeolocation({ latitude: 52.3, longitude: 5.24, accuracy: 120 });
+  await page.getByTestId('gps').filter({ hasText: 'onnauwkeurig' }).waitFor();
+  await page.getByRole('link', { name: 'Annuleren' }).click();
+
+  // Edit + delete with undo.
+  const item = page.getByTestId('item').filter({ hasText: 'Hangjongeren' });
+  await item.getByTestId('delete').click();
+  await page.getByTestId('undo').waitFor();
+  assert.equal(await page.getByTestId('item').filter({ hasText: 'Hangjongeren' }).count(), 0);
+  await check(page, 'walk with undo toast');
+  await page.getByTestId('undo').click();
+  await page.getByTestId('item').filter({ hasText: 'Hangjongeren' }).waitFor();
+  await page.getByTestId('walk-end').click();
+  await page.getByTestId('walk-state').filter({ hasText: 'Beëindigd' }).waitFor();
+  assert.match(await page.getByTestId('closing-counts').textContent(), /^2 waarnemingen, waarvan 0 urgent en 1 positief/);
+
+  await page.goto(`${server.origin}/#/`);
+  await page.getByRole('heading', { name: 'Overzicht', level: 1 }).waitFor();
+  await check(page, 'home');
+  await screenshot(page, 'home');
+
+  await page.getByRole('link', { name: 'Nieuw spreekuur' }).click();
+  await page.getByRole('heading', { name: 'Nieuw spreekuur' }).waitFor();
+  await check(page, 'new session');
+  await page.getByLabel('Locatie (buurthuis)').fill('Buurthuis de Roef');
+  await page.getByLabel('Wijk').selectOption({ index: 1 });
+  await page.getByRole('button', { name: 'Aanmaken' }).click();
+  await page.getByRole('heading', { name: /Spreekuur: Buurthuis de Roef/ }).waitFor();
+  // Contact fields only behind the consent toggle.
+  assert.equal(await page.getByLabel('Telefoon').count(), 0);
+  await page.getByTestId('consent').check();
+  await page.getByLabel('Telefoon').waitFor();
+  await page.getByLabel('Telefoon').fill('0612345678');
+  await page.locator('[data-category]').first().click();
+  await page.getByTestId('note-text').fill('Bewoner meldt overlast van drugsdealers in portiek');
+  await page.getByLabel('Bewoner wil teruggebeld worden').check();
+  await page.getByTestId('note-save').click();
+  await page.getByTestId('item-text').filter({ hasText: 'portiek' }).waitFor();
+  assert.equal(await page.getByLabel('Telefoon').count(), 0, 'consent resets after saving');
+  await page.getByTestId('item').filter({ hasText: 'Terugbellen gevraagd' }).waitFor();
+  await check(page, 'spreekuur');
+  await screenshot(page, 'spreekuur');
+
+  // English is one tap away and changes every label.
+  await page.getByRole('button', { name: 'English' }).click();
+  await page.getByRole('heading', { name: /Consultation hour: Buurthuis de Roef/ }).waitFor();
+  await page.getByRole('button', { name: 'Nederlands' }).click();
+
+  // 320 px wide still works without sideways scrolling.
+  await page.setViewportSize({ width: 320, height: 640 });
+  await assertNoHorizontalScroll(page, 'spreekuur @320');
+  await page.goto(`${server.origin}/#/`);
+  await assertNoHorizontalScroll(page, 'home @320');
+  await ctx.close();
+});
+
+test('two spreekuur staff online together see each other\'s notes appear live', async () => {
+  const ctxS = await newPhone(browser, { origin: server.origin });
+  const ctxO = await browser.newContext({ viewport: { width: 1024, height: 768 } });
+  try {
+    const s = await ctxS.newPage();
+    const o = await ctxO.newPage();
+    await openApp(s, server.origin);
+    await openApp(o, server.origin);
+    await login(s, 'boa-sanne');
+    await s.getByRole('link', { name: 'Nieuw spreekuur' }).click();
+    await s.getByLabel('Locatie (buurthuis)').fill('Buurthuis Kostmand');
+    await s.getByLabel('Wijk').selectOption({ index: 1 });
+    await s.getByRole('button', { name: 'Aanmaken' }).click();
+    await s.getByRole('heading', { name: /Buurthuis Kostmand/ }).waitFor();
+    await waitAllSent(s);
+    const sessionUrl = s.url().split('#')[1];
+
+    await login(o, 'oov-omar');
+    await o.goto(`${server.origin}/#${sessionUrl}`);
+    await o.getByRole('heading', { name: /Buurthuis Kostmand/ }).waitFor({ timeout: 30_000 });
+
+    await s.locator('[data-category]').first().click();
+    await s.getByTestId('note-text').fill('Sanne: bewoner vraagt om extra verlichting');
+    await s.getByTestId('note-save').click();
+    await o.getByTestId('item-text').filter({ hasText: 'Sanne: bewoner vraagt' }).waitFor({ timeout: 15_000 });
+
+    await o.locator('[data-category]').nth(1).click();
+    await o.getByTestId('note-text').fill('Omar: melding over hondenpoep in park');
+    await o.getByTestId('note-save').click();
+    await s.getByTestId('item-text').filter({ hasText: 'Omar: melding' }).waitFor({ timeout: 15_000 });
+    await waitAllSent(s);
+    await waitAllSent(o);
+  } finally {
+    await ctxS.close();
+    await ctxO.close();
+  }
+});
