@@ -1,0 +1,1409 @@
+//! The [`Document`] wrapper and its typed edits.
+//!
+//! Every edit validates its arguments and the document's current state first,
+//! then writes, then commits one automerge change whose message is the edit's
+//! name and whose time is the `at` argument (in seconds). When a write fails
+//! half-way the pending operations are rolled back, so an edit is all or nothing.
+//! Edits take the acting user and the current time as arguments: the crate
+//! never reads a clock, which keeps it deterministic and wasm-friendly.
+
+use automerge::sync::{self, SyncDoc};
+use automerge::transaction::{CommitOptions, Transactable};
+use automerge::{
+    ActorId, AutoCommit, AutomergeError, ChangeHash, LoadOptions, ObjId, ObjType, ROOT, ReadDoc,
+    ScalarValue, TextEncoding,
+};
+use serde::Deserialize;
+
+use crate::error::{CatalogSection, Error};
+use crate::ids::{
+    DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId, Severity, Timestamp, UserId, is_slug,
+};
+use crate::model::{
+    Catalog, DEFAULT_CATEGORIES, DEFAULT_PARTNERS, DEFAULT_SEVERITIES, DEFAULT_WIJKEN, Location,
+    Spreekuur, View, Walk, doc_kind, expect_kind, is_color,
+};
+use crate::project::{Row, project};
+use crate::read::{Got, get_bool, get_int, get_map, get_text_obj, get_timestamp, map_keys};
+
+/// The text unit of splice positions: UTF-16 code units in the wasm build (like
+/// JavaScript strings), Unicode code points natively.
+pub const TEXT_ENCODING: TextEncoding = if cfg!(target_arch = "wasm32") {
+    TextEncoding::Utf16CodeUnit
+} else {
+    TextEncoding::UnicodeCodePoint
+};
+
+/// The schema version written into every document root.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Arguments of [`Document::new_walk`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewWalk {
+    /// Title (free text, required).
+    pub title: String,
+    /// Wijk id (must be an active catalog wijk).
+    pub wijk: String,
+    /// Route description (free text).
+    #[serde(default)]
+    pub route: String,
+    /// Team id (required).
+    pub team: String,
+    /// Planned start.
+    #[serde(default)]
+    pub planned_at: Option<Timestamp>,
+}
+
+/// Arguments of [`Document::new_spreekuur`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewSpreekuur {
+    /// Where (for example the buurthuis' name; required).
+    pub location: String,
+    /// Wijk id (must be an active catalog wijk).
+    pub wijk: String,
+    /// When the session is held.
+    pub held_on: Timestamp,
+    /// Team id (required).
+    pub team: String,
+}
+
+/// Arguments of [`Document::add_observation`] and [`Document::add_note`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewItem {
+    /// Explicit id (fixtures, tests); a random v4 id when absent.
+    #[serde(default)]
+    pub id: Option<ItemId>,
+    /// Category id (must be an active catalog category).
+    pub category: String,
+    /// Severity.
+    pub severity: Severity,
+    /// Initial text (may be empty).
+    #[serde(default)]
+    pub text: String,
+    /// Street or landmark.
+    #[serde(default)]
+    pub place: Option<String>,
+    /// GPS position.
+    #[serde(default)]
+    pub location: Option<Location>,
+    /// Whether the resident must hear back.
+    #[serde(default)]
+    pub feedback_needed: bool,
+}
+
+/// Arguments of [`Document::add_participant`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewParticipant {
+    /// Explicit id; random v4 when absent.
+    #[serde(default)]
+    pub id: Option<ItemId>,
+    /// Name (required).
+    pub name: String,
+    /// Organisation.
+    #[serde(default)]
+    pub organisation: String,
+}
+
+/// Arguments of [`Document::set_resident_contact`] (personal data).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResidentContact {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// The resident consents to being contacted. Required to be `true`.
+    pub consent: bool,
+}
+
+/// Arguments of [`Document::add_category`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCategory {
+    /// Slug id.
+    pub id: String,
+    /// Label.
+    pub label: String,
+    /// `#rrggbb`.
+    pub color: String,
+    /// A positive signal.
+    #[serde(default)]
+    pub positive: bool,
+}
+
+/// A free-text field of the walk root.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WalkText {
+    /// `title`
+    Title,
+    /// `route`
+    Route,
+    /// `summary`
+    Summary,
+}
+
+impl WalkText {
+    fn key(self) -> &'static str {
+        match self {
+            WalkText::Title => "title",
+            WalkText::Route => "route",
+            WalkText::Summary => "summary",
+        }
+    }
+}
+
+/// One Wijklog document: an automerge document plus its id.
+#[derive(Debug)]
+pub struct Document {
+    id: DocId,
+    doc: AutoCommit,
+}
+
+fn ts(t: Timestamp) -> ScalarValue {
+    ScalarValue::Timestamp(t.as_millis())
+}
+
+fn non_empty(field: &'static str, s: &str) -> Result<(), Error> {
+    if s.trim().is_empty() {
+        Err(Error::EmptyField(field))
+    } else {
+        Ok(())
+    }
+}
+
+fn check_time(t: Timestamp) -> Result<(), Error> {
+    if t.as_millis() < 0 {
+        Err(Error::InvalidTimestamp)
+    } else {
+        Ok(())
+    }
+}
+
+fn check_location(l: &Location) -> Result<(), Error> {
+    let ok = l.lat.is_finite()
+        && l.lon.is_finite()
+        && (-90.0..=90.0).contains(&l.lat)
+        && (-180.0..=180.0).contains(&l.lon)
+        && l.accuracy_m.is_none_or(|a| a.is_finite() && a >= 0.0);
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidLocation)
+    }
+}
+
+fn check_email(s: &str) -> Result<(), Error> {
+    let ok = s.len() <= 254
+        && s.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+        })
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+        && s.matches('@').count() == 1;
+    if ok { Ok(()) } else { Err(Error::InvalidEmail) }
+}
+
+fn check_phone(s: &str) -> Result<(), Error> {
+    let digits = s.chars().filter(char::is_ascii_digit).count();
+    let ok = (6..=20).contains(&digits)
+        && s.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'));
+    if ok { Ok(()) } else { Err(Error::InvalidPhone) }
+}
+
+fn check_photo(s: &str) -> Result<(), Error> {
+    let ok = s
+        .strip_prefix("sha256:")
+        .is_some_and(|h| h.len() == 64 && h.chars().all(|c| matches!(c, '0'..='9' | 'a'..='f')));
+    if ok { Ok(()) } else { Err(Error::InvalidPhoto) }
+}
+
+fn check_bbox(b: &[f64; 4]) -> Result<(), Error> {
+    let [min_lon, min_lat, max_lon, max_lat] = *b;
+    let ok = b.iter().all(|v| v.is_finite())
+        && (-180.0..=180.0).contains(&min_lon)
+        && (-180.0..=180.0).contains(&max_lon)
+        && (-90.0..=90.0).contains(&min_lat)
+        && (-90.0..=90.0).contains(&max_lat)
+        && min_lon <= max_lon
+        && min_lat <= max_lat;
+    if ok { Ok(()) } else { Err(Error::InvalidBbox) }
+}
+
+fn put_text(
+    d: &mut AutoCommit,
+    obj: &ObjId,
+    key: &str,
+    text: &str,
+) -> Result<ObjId, AutomergeError> {
+    let t = d.put_object(obj, key, ObjType::Text)?;
+    if !text.is_empty() {
+        d.splice_text(&t, 0, 0, text)?;
+    }
+    Ok(t)
+}
+
+fn put_location(d: &mut AutoCommit, obj: &ObjId, l: &Location) -> Result<(), AutomergeError> {
+    let loc = d.put_object(obj, "location", ObjType::Map)?;
+    d.put(&loc, "lat", l.lat)?;
+    d.put(&loc, "lon", l.lon)?;
+    if let Some(a) = l.accuracy_m {
+        d.put(&loc, "accuracy_m", a)?;
+    }
+    Ok(())
+}
+
+fn section_key(section: CatalogSection) -> &'static str {
+    match section {
+        CatalogSection::Category => "categories",
+        CatalogSection::Partner => "partners",
+        CatalogSection::Wijk => "wijken",
+    }
+}
+
+impl Document {
+    fn empty(id: DocId) -> Self {
+        Document {
+            id,
+            doc: AutoCommit::new_with_encoding(TEXT_ENCODING),
+        }
+    }
+
+    /// Wraps an existing automerge document (no checks; see [`Document::kind`]).
+    pub fn from_automerge(id: DocId, doc: AutoCommit) -> Self {
+        Document { id, doc }
+    }
+
+    /// Creates a walk document, created by `by` at `at`.
+    pub fn new_walk(
+        id: DocId,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        init: NewWalk,
+    ) -> Result<Self, Error> {
+        non_empty("title", &init.title)?;
+        non_empty("team", &init.team)?;
+        catalog.check_wijk(&init.wijk)?;
+        check_time(at)?;
+        if let Some(p) = init.planned_at {
+            check_time(p)?;
+        }
+        let mut d = Self::empty(id);
+        d.write(at, "new_walk", |doc| {
+            doc.put(ROOT, "kind", DocKind::Walk.as_str())?;
+            doc.put(ROOT, "schema", SCHEMA_VERSION)?;
+            put_text(doc, &ROOT, "title", &init.title)?;
+            doc.put(ROOT, "wijk", init.wijk.as_str())?;
+            put_text(doc, &ROOT, "route", &init.route)?;
+            if let Some(p) = init.planned_at {
+                doc.put(ROOT, "planned_at", ts(p))?;
+            }
+            doc.put(ROOT, "team", init.team.as_str())?;
+            doc.put(ROOT, "created_by", by.as_str())?;
+            doc.put_object(ROOT, "participants", ObjType::Map)?;
+            doc.put_object(ROOT, "observations", ObjType::Map)?;
+            put_text(doc, &ROOT, "summary", "")?;
+            Ok(())
+        })?;
+        Ok(d)
+    }
+
+    /// Creates a spreekuur document, created by `by` at `at`.
+    pub fn new_spreekuur(
+        id: DocId,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        init: NewSpreekuur,
+    ) -> Result<Self, Error> {
+        non_empty("location", &init.location)?;
+        non_empty("team", &init.team)?;
+        catalog.check_wijk(&init.wijk)?;
+        check_time(at)?;
+        check_time(init.held_on)?;
+        let mut d = Self::empty(id);
+        d.write(at, "new_spreekuur", |doc| {
+            doc.put(ROOT, "kind", DocKind::Spreekuur.as_str())?;
+            doc.put(ROOT, "schema", SCHEMA_VERSION)?;
+            doc.put(ROOT, "location", init.location.as_str())?;
+            doc.put(ROOT, "wijk", init.wijk.as_str())?;
+            doc.put(ROOT, "held_on", ts(init.held_on))?;
+            doc.put(ROOT, "team", init.team.as_str())?;
+            doc.put(ROOT, "created_by", by.as_str())?;
+            doc.put_object(ROOT, "staff", ObjType::Map)?;
+            doc.put_object(ROOT, "notes", ObjType::Map)?;
+            Ok(())
+        })?;
+        Ok(d)
+    }
+
+    /// Creates the catalog document with the defaults of [`Catalog::defaults`].
+    /// Its single change has time 0, so it carries no clock reading.
+    pub fn new_catalog_with_defaults(id: DocId) -> Result<Self, Error> {
+        let mut d = Self::empty(id);
+        d.write(Timestamp::from_millis(0), "new_catalog", |doc| {
+            doc.put(ROOT, "kind", DocKind::Catalog.as_str())?;
+            doc.put(ROOT, "schema", SCHEMA_VERSION)?;
+            let cats = doc.put_object(ROOT, "categories", ObjType::Map)?;
+            for (order, &(id, label, color, positive)) in (0i64..).zip(DEFAULT_CATEGORIES) {
+                let e = doc.put_object(&cats, id, ObjType::Map)?;
+                doc.put(&e, "label", label)?;
+                doc.put(&e, "color", color)?;
+                doc.put(&e, "positive", positive)?;
+                doc.put(&e, "order", order)?;
+                doc.put(&e, "retired", false)?;
+            }
+            let sev = doc.put_object(ROOT, "severities", ObjType::Map)?;
+            for (order, &(id, label)) in (0i64..).zip(DEFAULT_SEVERITIES) {
+                let e = doc.put_object(&sev, id, ObjType::Map)?;
+                doc.put(&e, "label", label)?;
+                doc.put(&e, "order", order)?;
+            }
+            let partners = doc.put_object(ROOT, "partners", ObjType::Map)?;
+            for (order, &(id, label)) in (0i64..).zip(DEFAULT_PARTNERS) {
+                let e = doc.put_object(&partners, id, ObjType::Map)?;
+                doc.put(&e, "label", label)?;
+                doc.put(&e, "order", order)?;
+                doc.put(&e, "retired", false)?;
+            }
+            let wijken = doc.put_object(ROOT, "wijken", ObjType::Map)?;
+            for (order, &(id, label)) in (0i64..).zip(DEFAULT_WIJKEN) {
+                let e = doc.put_object(&wijken, id, ObjType::Map)?;
+                doc.put(&e, "label", label)?;
+                doc.put(&e, "order", order)?;
+                doc.put(&e, "retired", false)?;
+            }
+            Ok(())
+        })?;
+        Ok(d)
+    }
+
+    /// Loads a document from bytes written by `save` (or concatenated changes).
+    /// The content is not checked here; [`Document::kind`] and the readers do that.
+    pub fn load(id: DocId, bytes: &[u8]) -> Result<Self, Error> {
+        let doc =
+            AutoCommit::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))
+                .map_err(Error::Load)?;
+        Ok(Document { id, doc })
+    }
+
+    /// The whole document, compressed.
+    pub fn save(&mut self) -> Vec<u8> {
+        self.doc.save()
+    }
+
+    /// The changes since the last `save` / `save_incremental` (may be empty).
+    pub fn save_incremental(&mut self) -> Vec<u8> {
+        self.doc.save_incremental()
+    }
+
+    /// Applies changes (from `save_incremental` or `save` of a related document).
+    /// Returns the number of operations applied.
+    pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<usize, Error> {
+        self.doc
+            .load_incremental(bytes)
+            .map_err(Error::InvalidChange)
+    }
+
+    /// The document's current heads.
+    pub fn heads(&mut self) -> Vec<ChangeHash> {
+        self.doc.get_heads()
+    }
+
+    /// The current heads as lowercase hex strings.
+    pub fn heads_hex(&mut self) -> Vec<String> {
+        self.doc.get_heads().iter().map(|h| h.to_string()).collect()
+    }
+
+    /// Merges the changes of `other` into this document.
+    pub fn merge(&mut self, other: &mut Document) -> Result<(), Error> {
+        self.doc
+            .merge(&mut other.doc)
+            .map(|_| ())
+            .map_err(Error::InvalidChange)
+    }
+
+    /// A copy of this document with a new random actor (same id).
+    pub fn fork(&mut self) -> Document {
+        Document {
+            id: self.id,
+            doc: self.doc.fork(),
+        }
+    }
+
+    /// The document id.
+    pub fn id(&self) -> DocId {
+        self.id
+    }
+
+    /// The document kind (root `kind`).
+    pub fn kind(&self) -> Result<DocKind, Error> {
+        doc_kind(&self.doc)
+    }
+
+    /// The inner automerge document.
+    pub fn automerge(&self) -> &AutoCommit {
+        &self.doc
+    }
+
+    /// The inner automerge document, mutable (for sync plumbing and tests; edits
+    /// made through it bypass validation).
+    pub fn automerge_mut(&mut self) -> &mut AutoCommit {
+        &mut self.doc
+    }
+
+    /// Sets the automerge actor id of this replica.
+    pub fn set_actor(&mut self, actor: ActorId) {
+        self.doc.set_actor(actor);
+    }
+
+    /// Produces the next sync message for the peer whose state is `state`, if any.
+    pub fn generate_sync_message(&mut self, state: &mut sync::State) -> Option<Vec<u8>> {
+        self.doc
+            .sync()
+            .generate_sync_message(state)
+            .map(sync::Message::encode)
+    }
+
+    /// Applies a sync message from the peer whose state is `state`.
+    pub fn receive_sync_message(
+        &mut self,
+        state: &mut sync::State,
+        message: &[u8],
+    ) -> Result<(), Error> {
+        let msg = sync::Message::decode(message).map_err(|_| Error::InvalidSyncMessage)?;
+        self.doc
+            .sync()
+            .receive_sync_message(state, msg)
+            .map_err(Error::InvalidChange)
+    }
+
+    /// How many changes made by this replica's actor are not covered by `acked`
+    /// (heads the server acknowledged). Unknown hashes in `acked` are ignored.
+    pub fn pending_changes(&mut self, acked: &[ChangeHash]) -> usize {
+        let known: Vec<ChangeHash> = acked
+            .iter()
+            .copied()
+            .filter(|h| self.doc.get_change_by_hash(h).is_some())
+            .collect();
+        let actor = self.doc.get_actor().clone();
+        self.doc
+            .get_changes(&known)
+            .iter()
+            .filter(|c| *c.actor_id() == actor)
+            .count()
+    }
+
+    /// The typed read model of the document.
+    pub fn view(&self) -> Result<View, Error> {
+        View::from_doc(&self.doc)
+    }
+
+    /// The walk read model (error if this is not a walk).
+    pub fn walk(&self) -> Result<Walk, Error> {
+        Walk::from_doc(&self.doc)
+    }
+
+    /// The spreekuur read model (error if this is not a spreekuur).
+    pub fn spreekuur(&self) -> Result<Spreekuur, Error> {
+        Spreekuur::from_doc(&self.doc)
+    }
+
+    /// The catalog read model (error if this is not the catalog).
+    pub fn catalog(&self) -> Result<Catalog, Error> {
+        Catalog::from_doc(&self.doc)
+    }
+
+    /// The projection rows (see [`project`]).
+    pub fn project(&self) -> Result<Vec<Row>, Error> {
+        project(self.id, &self.doc)
+    }
+
+    // ----- plumbing -----
+
+    fn write<T>(
+        &mut self,
+        at: Timestamp,
+        name: &'static str,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T, AutomergeError>,
+    ) -> Result<T, Error> {
+        // Anything left pending by direct use of the inner document is committed
+        // separately, so a rollback below only drops this edit's operations.
+        self.doc.commit();
+        match f(&mut self.doc) {
+            Ok(v) => {
+                self.doc.commit_with(
+                    CommitOptions::default()
+                        .with_message(name)
+                        .with_time(at.as_millis().div_euclid(1000)),
+                );
+                Ok(v)
+            }
+            Err(e) => {
+                self.doc.rollback();
+                Err(Error::Automerge(e))
+            }
+        }
+    }
+
+    fn root_map(&self, key: &'static str) -> Result<ObjId, Error> {
+        match get_map(&self.doc, &ROOT, key) {
+            Got::Ok(o) => Ok(o),
+            _ => Err(Error::InvalidDocument(match key {
+                "observations" => "observations is not a map",
+                "notes" => "notes is not a map",
+                "participants" => "participants is not a map",
+                "staff" => "staff is not a map",
+                "categories" => "categories is not a map",
+                "partners" => "partners is not a map",
+                _ => "wijken is not a map",
+            })),
+        }
+    }
+
+    /// The items map of a walk (`observations`) or spreekuur (`notes`).
+    fn items(&self) -> Result<(DocKind, ObjId), Error> {
+        match self.kind()? {
+            DocKind::Walk => Ok((DocKind::Walk, self.root_map("observations")?)),
+            DocKind::Spreekuur => Ok((DocKind::Spreekuur, self.root_map("notes")?)),
+            found @ DocKind::Catalog => Err(Error::WrongKind {
+                expected: DocKind::Walk,
+                found,
+            }),
+        }
+    }
+
+    fn item(&self, id: &ItemId) -> Result<(DocKind, ObjId), Error> {
+        let (kind, items) = self.items()?;
+        match get_map(&self.doc, &items, id.to_string().as_str()) {
+            Got::Ok(o) => Ok((kind, o)),
+            _ => Err(Error::ItemNotFound(*id)),
+        }
+    }
+
+    fn is_deleted(&self, item: &ObjId) -> bool {
+        !matches!(get_map(&self.doc, item, "deleted"), Got::Missing)
+    }
+
+    /// An item that exists and is not deleted.
+    fn live_item(&self, id: &ItemId) -> Result<(DocKind, ObjId), Error> {
+        let (kind, item) = self.item(id)?;
+        if self.is_deleted(&item) {
+            return Err(Error::ItemDeleted(*id));
+        }
+        Ok((kind, item))
+    }
+
+    fn live_note(&self, id: &ItemId) -> Result<ObjId, Error> {
+        self.need(DocKind::Spreekuur)?;
+        Ok(self.live_item(id)?.1)
+    }
+
+    fn need(&self, expected: DocKind) -> Result<(), Error> {
+        expect_kind(&self.doc, expected)
+    }
+
+    fn splice_checked(
+        &mut self,
+        at: Timestamp,
+        name: &'static str,
+        field: &'static str,
+        text: Option<ObjId>,
+        pos: usize,
+        del: usize,
+        insert: &str,
+        also: impl FnOnce(&mut AutoCommit) -> Result<(), AutomergeError>,
+    ) -> Result<(), Error> {
+        let text = text.ok_or(Error::NotText(field))?;
+        let len = self.doc.length(&text);
+        if pos > len || del > len - pos {
+            return Err(Error::TextOutOfRange { len });
+        }
+        let del = isize::try_from(del).map_err(|_| Error::TextOutOfRange { len })?;
+        self.write(at, name, |d| {
+            d.splice_text(&text, pos, del, insert)?;
+            also(d)
+        })
+    }
+
+    fn new_item(
+        &mut self,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        init: NewItem,
+        kind: DocKind,
+    ) -> Result<ItemId, Error> {
+        self.need(kind)?;
+        check_time(at)?;
+        catalog.check_category(&init.category)?;
+        if let Some(l) = &init.location {
+            check_location(l)?;
+        }
+        let place = init
+            .place
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        let (_, items) = self.items()?;
+        let id = init.id.unwrap_or_else(ItemId::new_v4);
+        let key = id.to_string();
+        if !matches!(get_map(&self.doc, &items, key.as_str()), Got::Missing) {
+            return Err(Error::ItemExists(id));
+        }
+        let name = if kind == DocKind::Walk {
+            "add_observation"
+        } else {
+            "add_note"
+        };
+        self.write(at, name, |d| {
+            let item = d.put_object(&items, key.as_str(), ObjType::Map)?;
+            d.put(&item, "created_at", ts(at))?;
+            d.put(&item, "created_by", by.as_str())?;
+            d.put(&item, "category", init.category.as_str())?;
+            d.put(&item, "severity", init.severity.as_str())?;
+            put_text(d, &item, "text", &init.text)?;
+            if let Some(p) = place {
+                d.put(&item, "place", p)?;
+            }
+            if let Some(l) = &init.location {
+                put_location(d, &item, l)?;
+            }
+            d.put_object(&item, "photos", ObjType::List)?;
+            d.put_object(&item, "follow_up", ObjType::Map)?;
+            let fb = d.put_object(&item, "feedback", ObjType::Map)?;
+            d.put(&fb, "needed", init.feedback_needed)?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    // ----- walk edits -----
+
+    /// Adds an observation to a walk; returns its id.
+    pub fn add_observation(
+        &mut self,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        init: NewItem,
+    ) -> Result<ItemId, Error> {
+        self.new_item(catalog, by, at, init, DocKind::Walk)
+    }
+
+    /// Records the start of a walk (`started_at = at`).
+    pub fn start_walk(&mut self, _by: &UserId, at: Timestamp) -> Result<(), Error> {
+        self.need(DocKind::Walk)?;
+        check_time(at)?;
+        if !matches!(get_timestamp(&self.doc, &ROOT, "started_at"), Got::Missing) {
+            return Err(Error::WalkAlreadyStarted);
+        }
+        self.write(at, "start_walk", |d| d.put(ROOT, "started_at", ts(at)))
+    }
+
+    /// Records the end of a walk (`ended_at = at`); the walk must have started.
+    pub fn end_walk(&mut self, _by: &UserId, at: Timestamp) -> Result<(), Error> {
+        self.need(DocKind::Walk)?;
+        check_time(at)?;
+        if matches!(get_timestamp(&self.doc, &ROOT, "started_at"), Got::Missing) {
+            return Err(Error::WalkNotStarted);
+        }
+        if !matches!(get_timestamp(&self.doc, &ROOT, "ended_at"), Got::Missing) {
+            return Err(Error::WalkAlreadyEnded);
+        }
+        self.write(at, "end_walk", |d| d.put(ROOT, "ended_at", ts(at)))
+    }
+
+    /// Adds a participant to a walk; returns its id.
+    pub fn add_participant(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        init: NewParticipant,
+    ) -> Result<ItemId, Error> {
+        self.need(DocKind::Walk)?;
+        non_empty("name", &init.name)?;
+        let map = self.root_map("participants")?;
+        let id = init.id.unwrap_or_else(ItemId::new_v4);
+        let key = id.to_string();
+        if !matches!(get_map(&self.doc, &map, key.as_str()), Got::Missing) {
+            return Err(Error::ItemExists(id));
+        }
+        self.write(at, "add_participant", |d| {
+            let p = d.put_object(&map, key.as_str(), ObjType::Map)?;
+            d.put(&p, "name", init.name.trim())?;
+            d.put(&p, "organisation", init.organisation.trim())?;
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Splices the walk's title, route or summary: deletes `del` units at `pos`, inserts `text`.
+    pub fn splice_walk_text(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        field: WalkText,
+        pos: usize,
+        del: usize,
+        text: &str,
+    ) -> Result<(), Error> {
+        self.need(DocKind::Walk)?;
+        let obj = get_text_obj(&self.doc, &ROOT, field.key());
+        self.splice_checked(
+            at,
+            "splice_walk_text",
+            field.key(),
+            obj,
+            pos,
+            del,
+            text,
+            |_| Ok(()),
+        )
+    }
+
+    // ----- spreekuur edits -----
+
+    /// Adds a note to a spreekuur session; returns its id.
+    pub fn add_note(
+        &mut self,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        init: NewItem,
+    ) -> Result<ItemId, Error> {
+        self.new_item(catalog, by, at, init, DocKind::Spreekuur)
+    }
+
+    /// Adds a staff member (keyed by user id) to a spreekuur session.
+    pub fn add_staff(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        user: &UserId,
+        name: &str,
+    ) -> Result<(), Error> {
+        self.need(DocKind::Spreekuur)?;
+        non_empty("name", name)?;
+        let map = self.root_map("staff")?;
+        if !matches!(get_map(&self.doc, &map, user.as_str()), Got::Missing) {
+            return Err(Error::StaffExists);
+        }
+        self.write(at, "add_staff", |d| {
+            let s = d.put_object(&map, user.as_str(), ObjType::Map)?;
+            d.put(&s, "name", name.trim())?;
+            Ok(())
+        })
+    }
+
+    /// Records the resident's contact details on a note. Refused without consent.
+    /// Empty strings count as absent. `consent_at` is set to `at`.
+    pub fn set_resident_contact(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        contact: ResidentContact,
+    ) -> Result<(), Error> {
+        let note = self.live_note(item)?;
+        if !contact.consent {
+            return Err(Error::ConsentRequired);
+        }
+        let clean = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let (name, phone, email) = (
+            clean(&contact.name),
+            clean(&contact.phone),
+            clean(&contact.email),
+        );
+        if let Some(p) = &phone {
+            check_phone(p)?;
+        }
+        if let Some(e) = &email {
+            check_email(e)?;
+        }
+        let existing = get_map(&self.doc, &note, "resident").ok();
+        self.write(at, "set_resident_contact", |d| {
+            let r = match existing {
+                Some(r) => r,
+                None => d.put_object(&note, "resident", ObjType::Map)?,
+            };
+            for (key, value) in [("name", &name), ("phone", &phone), ("email", &email)] {
+                match value {
+                    Some(v) => d.put(&r, key, v.as_str())?,
+                    None => d.delete(&r, key)?,
+                }
+            }
+            d.put(&r, "consent", true)?;
+            d.put(&r, "consent_at", ts(at))?;
+            Ok(())
+        })
+    }
+
+    /// Removes the resident's name, phone and e-mail from a note (retention);
+    /// the consent record stays. Works on deleted notes too. Note that earlier
+    /// values remain in the document history (see docs/data-model.md).
+    pub fn clear_resident_contact(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+    ) -> Result<(), Error> {
+        self.need(DocKind::Spreekuur)?;
+        let (_, note) = self.item(item)?;
+        let Some(r) = get_map(&self.doc, &note, "resident").ok() else {
+            return Ok(());
+        };
+        let keys = map_keys(&self.doc, &r);
+        self.write(at, "clear_resident_contact", |d| {
+            for key in ["name", "phone", "email"] {
+                if keys.iter().any(|k| k == key) {
+                    d.delete(&r, key)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Marks that the resident asked to be called back.
+    pub fn request_callback(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+    ) -> Result<(), Error> {
+        let note = self.live_note(item)?;
+        let existing = get_map(&self.doc, &note, "callback").ok();
+        self.write(at, "request_callback", |d| {
+            let c = match existing {
+                Some(c) => c,
+                None => d.put_object(&note, "callback", ObjType::Map)?,
+            };
+            d.put(&c, "requested", true)
+        })
+    }
+
+    /// Marks the call back as done by `by` at `at`.
+    pub fn complete_callback(
+        &mut self,
+        by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+    ) -> Result<(), Error> {
+        let note = self.live_note(item)?;
+        let c = match get_map(&self.doc, &note, "callback") {
+            Got::Ok(c) if get_bool(&self.doc, &c, "requested") == Got::Ok(true) => c,
+            _ => return Err(Error::CallbackNotRequested),
+        };
+        if !matches!(get_timestamp(&self.doc, &c, "done_at"), Got::Missing) {
+            return Err(Error::CallbackAlreadyDone);
+        }
+        self.write(at, "complete_callback", |d| {
+            d.put(&c, "done_at", ts(at))?;
+            d.put(&c, "by", by.as_str())
+        })
+    }
+
+    // ----- item edits (observations and notes) -----
+
+    /// Splices an item's text: deletes `del` units at `pos`, inserts `text`.
+    pub fn splice_text(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        pos: usize,
+        del: usize,
+        text: &str,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        let t = get_text_obj(&self.doc, &obj, "text");
+        self.splice_checked(at, "splice_text", "text", t, pos, del, text, |_| Ok(()))
+    }
+
+    /// Sets an item's category (must be active in the catalog).
+    pub fn set_category(
+        &mut self,
+        catalog: &Catalog,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        category: &str,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        catalog.check_category(category)?;
+        self.write(at, "set_category", |d| d.put(&obj, "category", category))
+    }
+
+    /// Sets an item's severity.
+    pub fn set_severity(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        severity: Severity,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        self.write(at, "set_severity", |d| {
+            d.put(&obj, "severity", severity.as_str())
+        })
+    }
+
+    /// Sets (or with `None` removes) an item's GPS location.
+    pub fn set_location(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        location: Option<Location>,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        if let Some(l) = &location {
+            check_location(l)?;
+        }
+        self.write(at, "set_location", |d| match &location {
+            Some(l) => put_location(d, &obj, l),
+            None => d.delete(&obj, "location"),
+        })
+    }
+
+    /// Sets (or with `None` or an empty string removes) an item's place.
+    pub fn set_place(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        place: Option<&str>,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        let place = place.map(str::trim).filter(|p| !p.is_empty());
+        self.write(at, "set_place", |d| match place {
+            Some(p) => d.put(&obj, "place", p),
+            None => d.delete(&obj, "place"),
+        })
+    }
+
+    /// Appends a photo reference (`sha256:<64 hex>`); a reference already present is not added twice.
+    pub fn add_photo(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        photo: &str,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        check_photo(photo)?;
+        let list = get_map_or_list_photos(&self.doc, &obj)?;
+        if let Some(list) = &list {
+            let present = (0..self.doc.length(list))
+                .any(|i| crate::read::get_str(&self.doc, list, i).ok().as_deref() == Some(photo));
+            if present {
+                return Ok(());
+            }
+        }
+        self.write(at, "add_photo", |d| {
+            let list = match list {
+                Some(l) => l,
+                None => d.put_object(&obj, "photos", ObjType::List)?,
+            };
+            let end = d.length(&list);
+            d.insert(&list, end, photo)
+        })
+    }
+
+    /// Deletes an item: writes the tombstone `deleted: {at, by}`; all content stays.
+    pub fn delete_item(&mut self, by: &UserId, at: Timestamp, item: &ItemId) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        self.write(at, "delete_item", |d| {
+            let t = d.put_object(&obj, "deleted", ObjType::Map)?;
+            d.put(&t, "at", ts(at))?;
+            d.put(&t, "by", by.as_str())
+        })
+    }
+
+    /// Removes the tombstone of a deleted item.
+    pub fn undelete_item(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.item(item)?;
+        if !self.is_deleted(&obj) {
+            return Err(Error::NotDeleted(*item));
+        }
+        self.write(at, "undelete_item", |d| d.delete(&obj, "deleted"))
+    }
+
+    /// Sets a partner's follow-up status (and, when `note` is given, replaces
+    /// its note text by a minimal diff). A new entry needs an active partner;
+    /// an existing entry of a since-retired partner can still be updated.
+    #[allow(clippy::too_many_arguments)]
+    pub fn set_follow_up(
+        &mut self,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        partner: &str,
+        status: FollowUpStatus,
+        note: Option<&str>,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        let fu = match get_map(&self.doc, &obj, "follow_up") {
+            Got::Ok(fu) => Some(fu),
+            Got::Missing => None,
+            Got::Invalid(_) => return Err(Error::InvalidDocument("follow_up is not a map")),
+        };
+        let existing = fu
+            .as_ref()
+            .and_then(|fu| get_map(&self.doc, fu, partner).ok());
+        match &existing {
+            Some(_) if catalog.partners.contains_key(partner) => {}
+            _ => catalog.check_partner(partner)?,
+        }
+        let existing_note = existing
+            .as_ref()
+            .and_then(|e| get_text_obj(&self.doc, e, "note"));
+        self.write(at, "set_follow_up", |d| {
+            let fu = match fu {
+                Some(fu) => fu,
+                None => d.put_object(&obj, "follow_up", ObjType::Map)?,
+            };
+            let entry = match existing {
+                Some(e) => e,
+                None => d.put_object(&fu, partner, ObjType::Map)?,
+            };
+            d.put(&entry, "status", status.as_str())?;
+            match (existing_note, note) {
+                (Some(t), Some(n)) => d.update_text(&t, n)?,
+                (Some(_), None) => {}
+                (None, n) => {
+                    put_text(d, &entry, "note", n.unwrap_or(""))?;
+                }
+            }
+            d.put(&entry, "updated_at", ts(at))?;
+            d.put(&entry, "updated_by", by.as_str())
+        })
+    }
+
+    /// Splices the note of an existing follow-up entry (and stamps `updated_at`/`updated_by`).
+    #[allow(clippy::too_many_arguments)]
+    pub fn splice_follow_up_note(
+        &mut self,
+        by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        partner: &str,
+        pos: usize,
+        del: usize,
+        text: &str,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        let entry = get_map(&self.doc, &obj, "follow_up")
+            .ok()
+            .and_then(|fu| get_map(&self.doc, &fu, partner).ok())
+            .ok_or_else(|| Error::NotInCatalog {
+                section: CatalogSection::Partner,
+                id: partner.to_owned(),
+            })?;
+        let t = get_text_obj(&self.doc, &entry, "note");
+        self.splice_checked(
+            at,
+            "splice_follow_up_note",
+            "note",
+            t,
+            pos,
+            del,
+            text,
+            |d| {
+                d.put(&entry, "updated_at", ts(at))?;
+                d.put(&entry, "updated_by", by.as_str())
+            },
+        )
+    }
+
+    /// Sets whether the resident must hear back.
+    pub fn set_feedback_needed(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        needed: bool,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        let fb = self.feedback_map(&obj)?;
+        self.write(at, "set_feedback_needed", |d| {
+            let fb = match fb {
+                Some(fb) => fb,
+                None => d.put_object(&obj, "feedback", ObjType::Map)?,
+            };
+            d.put(&fb, "needed", needed)
+        })
+    }
+
+    /// Records that the resident was told what happened: when (`given_at`),
+    /// how (`channel`) and by whom (`by`). Also sets `needed` to true.
+    pub fn record_feedback_given(
+        &mut self,
+        by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        channel: FeedbackChannel,
+        given_at: Timestamp,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        check_time(given_at)?;
+        let fb = self.feedback_map(&obj)?;
+        self.write(at, "record_feedback_given", |d| {
+            let fb = match fb {
+                Some(fb) => fb,
+                None => d.put_object(&obj, "feedback", ObjType::Map)?,
+            };
+            d.put(&fb, "needed", true)?;
+            d.put(&fb, "given_at", ts(given_at))?;
+            d.put(&fb, "channel", channel.as_str())?;
+            d.put(&fb, "by", by.as_str())
+        })
+    }
+
+    fn feedback_map(&self, obj: &ObjId) -> Result<Option<ObjId>, Error> {
+        match get_map(&self.doc, obj, "feedback") {
+            Got::Ok(fb) => Ok(Some(fb)),
+            Got::Missing => Ok(None),
+            Got::Invalid(_) => Err(Error::InvalidDocument("feedback is not a map")),
+        }
+    }
+
+    // ----- catalog edits -----
+
+    fn catalog_entry(&self, section: CatalogSection, id: &str) -> Result<ObjId, Error> {
+        self.need(DocKind::Catalog)?;
+        let map = self.root_map(section_key(section))?;
+        get_map(&self.doc, &map, id)
+            .ok()
+            .ok_or_else(|| Error::NotInCatalog {
+                section,
+                id: id.to_owned(),
+            })
+    }
+
+    fn add_entry(
+        &mut self,
+        at: Timestamp,
+        name: &'static str,
+        section: CatalogSection,
+        id: &str,
+        label: &str,
+        fill: impl FnOnce(&mut AutoCommit, &ObjId) -> Result<(), AutomergeError>,
+    ) -> Result<(), Error> {
+        self.need(DocKind::Catalog)?;
+        if !is_slug(id) {
+            return Err(Error::InvalidSlug);
+        }
+        non_empty("label", label)?;
+        let map = self.root_map(section_key(section))?;
+        if !matches!(get_map(&self.doc, &map, id), Got::Missing) {
+            return Err(Error::CatalogEntryExists {
+                section,
+                id: id.to_owned(),
+            });
+        }
+        let order = map_keys(&self.doc, &map)
+            .iter()
+            .filter_map(|k| get_map(&self.doc, &map, k.as_str()).ok())
+            .filter_map(|e| get_int(&self.doc, &e, "order").ok())
+            .max()
+            .map_or(0, |m| m + 1);
+        self.write(at, name, |d| {
+            let e = d.put_object(&map, id, ObjType::Map)?;
+            d.put(&e, "label", label.trim())?;
+            d.put(&e, "order", order)?;
+            d.put(&e, "retired", false)?;
+            fill(d, &e)
+        })
+    }
+
+    fn rename_entry(
+        &mut self,
+        at: Timestamp,
+        name: &'static str,
+        section: CatalogSection,
+        id: &str,
+        label: &str,
+    ) -> Result<(), Error> {
+        let e = self.catalog_entry(section, id)?;
+        non_empty("label", label)?;
+        self.write(at, name, |d| d.put(&e, "label", label.trim()))
+    }
+
+    fn retire_entry(
+        &mut self,
+        at: Timestamp,
+        name: &'static str,
+        section: CatalogSection,
+        id: &str,
+    ) -> Result<(), Error> {
+        let e = self.catalog_entry(section, id)?;
+        if get_bool(&self.doc, &e, "retired") == Got::Ok(true) {
+            return Err(Error::Retired {
+                section,
+                id: id.to_owned(),
+            });
+        }
+        self.write(at, name, |d| d.put(&e, "retired", true))
+    }
+
+    /// Adds a category (new id, `#rrggbb` colour); it sorts last.
+    pub fn add_category(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        category: NewCategory,
+    ) -> Result<(), Error> {
+        if !is_color(&category.color) {
+            return Err(Error::InvalidColor);
+        }
+        let (color, positive) = (category.color.clone(), category.positive);
+        self.add_entry(
+            at,
+            "add_category",
+            CatalogSection::Category,
+            &category.id,
+            &category.label,
+            |d, e| {
+                d.put(e, "color", color.as_str())?;
+                d.put(e, "positive", positive)
+            },
+        )
+    }
+
+    /// Changes a category's label.
+    pub fn rename_category(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        label: &str,
+    ) -> Result<(), Error> {
+        self.rename_entry(at, "rename_category", CatalogSection::Category, id, label)
+    }
+
+    /// Changes a category's colour (`#rrggbb`).
+    pub fn set_category_color(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        color: &str,
+    ) -> Result<(), Error> {
+        let e = self.catalog_entry(CatalogSection::Category, id)?;
+        if !is_color(color) {
+            return Err(Error::InvalidColor);
+        }
+        self.write(at, "set_category_color", |d| d.put(&e, "color", color))
+    }
+
+    /// Retires a category: existing items keep it, new edits refuse it.
+    pub fn retire_category(&mut self, _by: &UserId, at: Timestamp, id: &str) -> Result<(), Error> {
+        self.retire_entry(at, "retire_category", CatalogSection::Category, id)
+    }
+
+    /// Adds a follow-up partner.
+    pub fn add_partner(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        label: &str,
+    ) -> Result<(), Error> {
+        self.add_entry(
+            at,
+            "add_partner",
+            CatalogSection::Partner,
+            id,
+            label,
+            |_, _| Ok(()),
+        )
+    }
+
+    /// Changes a partner's label.
+    pub fn rename_partner(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        label: &str,
+    ) -> Result<(), Error> {
+        self.rename_entry(at, "rename_partner", CatalogSection::Partner, id, label)
+    }
+
+    /// Retires a partner.
+    pub fn retire_partner(&mut self, _by: &UserId, at: Timestamp, id: &str) -> Result<(), Error> {
+        self.retire_entry(at, "retire_partner", CatalogSection::Partner, id)
+    }
+
+    /// Adds a wijk, with an optional bounding box `[minLon, minLat, maxLon, maxLat]`.
+    pub fn add_wijk(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        label: &str,
+        bbox: Option<[f64; 4]>,
+    ) -> Result<(), Error> {
+        if let Some(b) = &bbox {
+            check_bbox(b)?;
+        }
+        self.add_entry(at, "add_wijk", CatalogSection::Wijk, id, label, |d, e| {
+            if let Some(b) = bbox {
+                let list = d.put_object(e, "bbox", ObjType::List)?;
+                for (i, v) in b.into_iter().enumerate() {
+                    d.insert(&list, i, v)?;
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Changes a wijk's label.
+    pub fn rename_wijk(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        label: &str,
+    ) -> Result<(), Error> {
+        self.rename_entry(at, "rename_wijk", CatalogSection::Wijk, id, label)
+    }
+
+    /// Retires a wijk.
+    pub fn retire_wijk(&mut self, _by: &UserId, at: Timestamp, id: &str) -> Result<(), Error> {
+        self.retire_entry(at, "retire_wijk", CatalogSection::Wijk, id)
+    }
+}
+
+fn get_map_or_list_photos(doc: &AutoCommit, item: &ObjId) -> Result<Option<ObjId>, Error> {
+    match crate::read::get_list(doc, item, "photos") {
+        Got::Ok(l) => Ok(Some(l)),
+        Got::Missing => Ok(None),
+        Got::Invalid(_) => Err(Error::InvalidDocument("photos is not a list")),
+    }
+}

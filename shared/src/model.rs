@@ -1,0 +1,963 @@
+//! Typed read models of the three document kinds.
+//!
+//! Reading never fails on content: every field that is missing (where the
+//! contract requires it) or malformed is `None` in the model and recorded in
+//! the model's `invalid` map as `path -> reason`. Items whose value is not a map
+//! still appear (with every field `None` and `invalid["item"]` set). Unknown
+//! extra fields are ignored here and stay untouched in the document.
+//! The only errors are about the document as a whole: no root `kind`, or a
+//! kind other than the one asked for.
+
+use std::collections::BTreeMap;
+
+use automerge::{ObjId, ROOT, ReadDoc};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{CatalogSection, Error};
+use crate::ids::{DocKind, FeedbackChannel, FollowUpStatus, Severity};
+use crate::read::{
+    Fields, Got, get_bool, get_f64, get_int, get_list, get_map, get_str, get_text, get_timestamp,
+    map_keys,
+};
+
+/// `path -> reason` for every field that could not be read as the contract says.
+pub type InvalidFields = BTreeMap<String, String>;
+
+/// A GPS position. In documents: a map `{ lat: f64, lon: f64, accuracy_m: f64 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Location {
+    /// Latitude in degrees, -90..=90.
+    pub lat: f64,
+    /// Longitude in degrees, -180..=180.
+    pub lon: f64,
+    /// Accuracy radius in metres (`null` when the document has none).
+    pub accuracy_m: Option<f64>,
+}
+
+/// One partner's follow-up of an item (`follow_up.<partner>`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FollowUp {
+    /// Status.
+    pub status: Option<FollowUpStatus>,
+    /// Free text note.
+    pub note: Option<String>,
+    /// When the status or note was last set (ms).
+    pub updated_at: Option<i64>,
+    /// Who last set it (user id).
+    pub updated_by: Option<String>,
+}
+
+/// Whether the person who raised the item must hear back, and whether they did.
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Feedback {
+    /// Feedback to the resident is needed (absent in the document reads as `false`).
+    pub needed: Option<bool>,
+    /// When feedback was given (ms).
+    pub given_at: Option<i64>,
+    /// How.
+    pub channel: Option<FeedbackChannel>,
+    /// Who gave it (user id).
+    pub by: Option<String>,
+}
+
+/// The tombstone of a deleted item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Deleted {
+    /// When (ms).
+    pub at: Option<i64>,
+    /// Who (user id).
+    pub by: Option<String>,
+}
+
+/// A resident's contact details on a spreekuur note (personal data).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Resident {
+    /// Name.
+    pub name: Option<String>,
+    /// Phone number.
+    pub phone: Option<String>,
+    /// E-mail address.
+    pub email: Option<String>,
+    /// The resident consented to being contacted.
+    pub consent: Option<bool>,
+    /// When consent was recorded (ms).
+    pub consent_at: Option<i64>,
+}
+
+/// A call-back request on a spreekuur note.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Callback {
+    /// A call back was requested.
+    pub requested: Option<bool>,
+    /// When it was done (ms).
+    pub done_at: Option<i64>,
+    /// Who did it (user id).
+    pub by: Option<String>,
+}
+
+/// An observation (walk) or a note (spreekuur).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Item {
+    /// The item's key in its map (normally a UUID).
+    pub id: String,
+    /// When it was created (ms).
+    pub created_at: Option<i64>,
+    /// Who created it (user id).
+    pub created_by: Option<String>,
+    /// Category id (not checked against the catalog when reading).
+    pub category: Option<String>,
+    /// Severity.
+    pub severity: Option<Severity>,
+    /// The free text.
+    pub text: Option<String>,
+    /// Street or landmark.
+    pub place: Option<String>,
+    /// GPS position.
+    pub location: Option<Location>,
+    /// Photo references (`sha256:<hex>`), in list order.
+    pub photos: Vec<String>,
+    /// Follow-up per partner id.
+    pub follow_up: BTreeMap<String, FollowUp>,
+    /// Feedback to the resident.
+    pub feedback: Feedback,
+    /// Tombstone; `None` when not deleted.
+    pub deleted: Option<Deleted>,
+    /// Resident contact (spreekuur notes only).
+    pub resident: Option<Resident>,
+    /// Call back (spreekuur notes only).
+    pub callback: Option<Callback>,
+    /// Invalid fields of this item, paths relative to the item.
+    pub invalid: InvalidFields,
+}
+
+/// An observation of a walk.
+pub type Observation = Item;
+/// A note of a spreekuur session.
+pub type Note = Item;
+
+/// A walk participant.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Participant {
+    /// Name.
+    pub name: Option<String>,
+    /// Organisation.
+    pub organisation: Option<String>,
+}
+
+/// A staff member of a spreekuur session.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Staff {
+    /// Display name.
+    pub name: Option<String>,
+}
+
+/// The read model of a walk document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Walk {
+    /// Always [`DocKind::Walk`].
+    pub kind: DocKind,
+    /// Schema version (1).
+    pub schema: Option<i64>,
+    /// Title.
+    pub title: Option<String>,
+    /// Wijk id.
+    pub wijk: Option<String>,
+    /// Route description.
+    pub route: Option<String>,
+    /// Planned start (ms).
+    pub planned_at: Option<i64>,
+    /// Actual start (ms).
+    pub started_at: Option<i64>,
+    /// End (ms).
+    pub ended_at: Option<i64>,
+    /// Team id.
+    pub team: Option<String>,
+    /// Creator (user id).
+    pub created_by: Option<String>,
+    /// Participants by id.
+    pub participants: BTreeMap<String, Participant>,
+    /// Observations by id.
+    pub observations: BTreeMap<String, Observation>,
+    /// Closing summary.
+    pub summary: Option<String>,
+    /// Invalid root and participant fields (items carry their own).
+    pub invalid: InvalidFields,
+}
+
+/// The read model of a spreekuur document.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Spreekuur {
+    /// Always [`DocKind::Spreekuur`].
+    pub kind: DocKind,
+    /// Schema version (1).
+    pub schema: Option<i64>,
+    /// Where it is held (buurthuis).
+    pub location: Option<String>,
+    /// Wijk id.
+    pub wijk: Option<String>,
+    /// The day/time it is held (ms).
+    pub held_on: Option<i64>,
+    /// Team id.
+    pub team: Option<String>,
+    /// Creator (user id).
+    pub created_by: Option<String>,
+    /// Staff by user id.
+    pub staff: BTreeMap<String, Staff>,
+    /// Notes by id.
+    pub notes: BTreeMap<String, Note>,
+    /// Invalid root and staff fields (items carry their own).
+    pub invalid: InvalidFields,
+}
+
+/// A category of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CategoryEntry {
+    /// Display label.
+    pub label: Option<String>,
+    /// `#rrggbb`.
+    pub color: Option<String>,
+    /// A positive signal (veerkracht) rather than a problem.
+    pub positive: bool,
+    /// Sort order.
+    pub order: Option<i64>,
+    /// Retired: kept for old items, not offered for new ones.
+    pub retired: bool,
+}
+
+/// A severity label of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeverityEntry {
+    /// Display label.
+    pub label: Option<String>,
+    /// Sort order.
+    pub order: Option<i64>,
+}
+
+/// A follow-up partner of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartnerEntry {
+    /// Display label.
+    pub label: Option<String>,
+    /// Sort order.
+    pub order: Option<i64>,
+    /// Retired.
+    pub retired: bool,
+}
+
+/// A wijk of the catalog.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WijkEntry {
+    /// Display label.
+    pub label: Option<String>,
+    /// `[minLon, minLat, maxLon, maxLat]`.
+    pub bbox: Option<[f64; 4]>,
+    /// Sort order.
+    pub order: Option<i64>,
+    /// Retired.
+    pub retired: bool,
+}
+
+/// The read model of the catalog document; edits validate against it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Catalog {
+    /// Always [`DocKind::Catalog`].
+    pub kind: DocKind,
+    /// Schema version (1).
+    pub schema: Option<i64>,
+    /// Categories by id.
+    pub categories: BTreeMap<String, CategoryEntry>,
+    /// Severity labels by severity id.
+    pub severities: BTreeMap<String, SeverityEntry>,
+    /// Partners by id.
+    pub partners: BTreeMap<String, PartnerEntry>,
+    /// Wijken by id.
+    pub wijken: BTreeMap<String, WijkEntry>,
+    /// Invalid fields (paths like `categories.drugs.color`).
+    pub invalid: InvalidFields,
+}
+
+/// The typed read of any document, as the UI gets it from `view()`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum View {
+    /// A walk.
+    Walk(Walk),
+    /// A spreekuur session.
+    Spreekuur(Spreekuur),
+    /// The catalog.
+    Catalog(Catalog),
+}
+
+/// The default categories: `(id, label, colour, positive)`, in order (DOMAIN.md).
+pub(crate) const DEFAULT_CATEGORIES: &[(&str, &str, &str, bool)] = &[
+    ("jeugdoverlast", "Jeugdoverlast", "#e8590c", false),
+    ("drugs", "Drugs", "#862e9c", false),
+    ("vervuiling", "Vervuiling / zwerfafval", "#5c940d", false),
+    ("vernieling", "Vernieling", "#c92a2a", false),
+    ("brandjes", "Brandjes", "#f76707", false),
+    ("verkeer", "Verkeer", "#1971c2", false),
+    ("onbegrepen_gedrag", "Onbegrepen gedrag", "#9c36b5", false),
+    ("woonoverlast", "Woonoverlast", "#a61e4d", false),
+    ("intimidatie", "Intimidatie / bedreiging", "#212529", false),
+    (
+        "discriminatie",
+        "Discriminatie / spanningen",
+        "#5f3dc4",
+        false,
+    ),
+    ("openbare_ruimte", "Openbare ruimte", "#495057", false),
+    ("positief_signaal", "Positief signaal", "#2b8a3e", true),
+];
+
+/// The severity labels, in order.
+pub(crate) const DEFAULT_SEVERITIES: &[(&str, &str)] = &[
+    ("informatief", "Informatief"),
+    ("aandacht", "Aandacht"),
+    ("zorgelijk", "Zorgelijk"),
+    ("urgent", "Urgent"),
+];
+
+/// The default follow-up partners, in order.
+pub(crate) const DEFAULT_PARTNERS: &[(&str, &str)] = &[
+    ("politie", "Politie (wijkagent)"),
+    ("woningcorporatie", "Woningcorporatie"),
+    ("jongerenwerk", "Jongerenwerk (welzijnsorganisatie)"),
+    ("interventieteam", "Interventieteam"),
+    ("ambulant_team", "Ambulant team sociaal domein"),
+    ("ggz_fact", "GGZ / FACT-team"),
+    ("gemeente_oov", "Gemeente OOV"),
+    ("gemeente_openbare_ruimte", "Gemeente openbare ruimte"),
+    ("participatiecoach", "Participatiecoach"),
+    ("school", "School"),
+];
+
+/// The default (demo) wijken, in order.
+pub(crate) const DEFAULT_WIJKEN: &[(&str, &str)] = &[
+    ("stad_en_lande", "Stad en Lande"),
+    ("oostermeent", "Oostermeent"),
+    ("bovenmaten", "Bovenmaten"),
+    ("buitenwijken", "Buitenwijken"),
+    ("centrum", "Centrum"),
+];
+
+impl Catalog {
+    /// The default catalog of DOMAIN.md: 12 categories (incl. `positief_signaal`),
+    /// 4 severities, 10 partners, 5 wijken (no bounding boxes).
+    pub fn defaults() -> Catalog {
+        Catalog {
+            kind: DocKind::Catalog,
+            schema: Some(1),
+            categories: DEFAULT_CATEGORIES
+                .iter()
+                .zip(0i64..)
+                .map(|(&(id, label, color, positive), order)| {
+                    (
+                        id.to_owned(),
+                        CategoryEntry {
+                            label: Some(label.to_owned()),
+                            color: Some(color.to_owned()),
+                            positive,
+                            order: Some(order),
+                            retired: false,
+                        },
+                    )
+                })
+                .collect(),
+            severities: DEFAULT_SEVERITIES
+                .iter()
+                .zip(0i64..)
+                .map(|(&(id, label), order)| {
+                    (
+                        id.to_owned(),
+                        SeverityEntry {
+                            label: Some(label.to_owned()),
+                            order: Some(order),
+                        },
+                    )
+                })
+                .collect(),
+            partners: DEFAULT_PARTNERS
+                .iter()
+                .zip(0i64..)
+                .map(|(&(id, label), order)| {
+                    (
+                        id.to_owned(),
+                        PartnerEntry {
+                            label: Some(label.to_owned()),
+                            order: Some(order),
+                            retired: false,
+                        },
+                    )
+                })
+                .collect(),
+            wijken: DEFAULT_WIJKEN
+                .iter()
+                .zip(0i64..)
+                .map(|(&(id, label), order)| {
+                    (
+                        id.to_owned(),
+                        WijkEntry {
+                            label: Some(label.to_owned()),
+                            bbox: None,
+                            order: Some(order),
+                            retired: false,
+                        },
+                    )
+                })
+                .collect(),
+            invalid: InvalidFields::new(),
+        }
+    }
+
+    /// Reads a catalog document.
+    pub fn from_doc(doc: &impl ReadDoc) -> Result<Catalog, Error> {
+        expect_kind(doc, DocKind::Catalog)?;
+        let mut invalid = InvalidFields::new();
+        let mut f = Fields::new(&mut invalid);
+        let schema = f.req("schema", get_int(doc, &ROOT, "schema"));
+
+        let mut categories = BTreeMap::new();
+        for (id, obj) in entries(doc, &mut f, "categories") {
+            let mut e = f.nested("categories");
+            let mut e = e.nested(&id);
+            let Some(obj) = entry_map(&mut e, obj) else {
+                categories.insert(
+                    id,
+                    CategoryEntry {
+                        label: None,
+                        color: None,
+                        positive: false,
+                        order: None,
+                        retired: false,
+                    },
+                );
+                continue;
+            };
+            let color = e.req("color", get_str(doc, &obj, "color"));
+            let color = match color {
+                Some(c) if is_color(&c) => Some(c),
+                Some(_) => {
+                    e.mark("color", "expected #rrggbb");
+                    None
+                }
+                None => None,
+            };
+            categories.insert(
+                id,
+                CategoryEntry {
+                    label: e.req("label", get_str(doc, &obj, "label")),
+                    color,
+                    positive: e
+                        .opt("positive", get_bool(doc, &obj, "positive"))
+                        .unwrap_or(false),
+                    order: e.opt("order", get_int(doc, &obj, "order")),
+                    retired: e
+                        .opt("retired", get_bool(doc, &obj, "retired"))
+                        .unwrap_or(false),
+                },
+            );
+        }
+
+        let mut severities = BTreeMap::new();
+        for (id, obj) in entries(doc, &mut f, "severities") {
+            let mut e = f.nested("severities");
+            let mut e = e.nested(&id);
+            let Some(obj) = entry_map(&mut e, obj) else {
+                severities.insert(
+                    id,
+                    SeverityEntry {
+                        label: None,
+                        order: None,
+                    },
+                );
+                continue;
+            };
+            severities.insert(
+                id,
+                SeverityEntry {
+                    label: e.req("label", get_str(doc, &obj, "label")),
+                    order: e.opt("order", get_int(doc, &obj, "order")),
+                },
+            );
+        }
+
+        let mut partners = BTreeMap::new();
+        for (id, obj) in entries(doc, &mut f, "partners") {
+            let mut e = f.nested("partners");
+            let mut e = e.nested(&id);
+            let Some(obj) = entry_map(&mut e, obj) else {
+                partners.insert(
+                    id,
+                    PartnerEntry {
+                        label: None,
+                        order: None,
+                        retired: false,
+                    },
+                );
+                continue;
+            };
+            partners.insert(
+                id,
+                PartnerEntry {
+                    label: e.req("label", get_str(doc, &obj, "label")),
+                    order: e.opt("order", get_int(doc, &obj, "order")),
+                    retired: e
+                        .opt("retired", get_bool(doc, &obj, "retired"))
+                        .unwrap_or(false),
+                },
+            );
+        }
+
+        let mut wijken = BTreeMap::new();
+        for (id, obj) in entries(doc, &mut f, "wijken") {
+            let mut e = f.nested("wijken");
+            let mut e = e.nested(&id);
+            let Some(obj) = entry_map(&mut e, obj) else {
+                wijken.insert(
+                    id,
+                    WijkEntry {
+                        label: None,
+                        bbox: None,
+                        order: None,
+                        retired: false,
+                    },
+                );
+                continue;
+            };
+            let bbox = match e.opt("bbox", get_list(doc, &obj, "bbox")) {
+                Some(list) => read_bbox(doc, &list).or_else(|| {
+                    e.mark("bbox", "expected [minLon, minLat, maxLon, maxLat]");
+                    None
+                }),
+                None => None,
+            };
+            wijken.insert(
+                id,
+                WijkEntry {
+                    label: e.req("label", get_str(doc, &obj, "label")),
+                    bbox,
+                    order: e.opt("order", get_int(doc, &obj, "order")),
+                    retired: e
+                        .opt("retired", get_bool(doc, &obj, "retired"))
+                        .unwrap_or(false),
+                },
+            );
+        }
+
+        Ok(Catalog {
+            kind: DocKind::Catalog,
+            schema,
+            categories,
+            severities,
+            partners,
+            wijken,
+            invalid,
+        })
+    }
+
+    /// Ok when `id` is an active (not retired) category.
+    pub fn check_category(&self, id: &str) -> Result<(), Error> {
+        check(
+            CatalogSection::Category,
+            id,
+            self.categories.get(id).map(|e| e.retired),
+        )
+    }
+
+    /// Ok when `id` is an active partner.
+    pub fn check_partner(&self, id: &str) -> Result<(), Error> {
+        check(
+            CatalogSection::Partner,
+            id,
+            self.partners.get(id).map(|e| e.retired),
+        )
+    }
+
+    /// Ok when `id` is an active wijk.
+    pub fn check_wijk(&self, id: &str) -> Result<(), Error> {
+        check(
+            CatalogSection::Wijk,
+            id,
+            self.wijken.get(id).map(|e| e.retired),
+        )
+    }
+}
+
+fn check(section: CatalogSection, id: &str, retired: Option<bool>) -> Result<(), Error> {
+    match retired {
+        None => Err(Error::NotInCatalog {
+            section,
+            id: id.to_owned(),
+        }),
+        Some(true) => Err(Error::Retired {
+            section,
+            id: id.to_owned(),
+        }),
+        Some(false) => Ok(()),
+    }
+}
+
+pub(crate) fn is_color(s: &str) -> bool {
+    s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
+}
+
+fn read_bbox(doc: &impl ReadDoc, list: &ObjId) -> Option<[f64; 4]> {
+    if doc.length(list) != 4 {
+        return None;
+    }
+    let mut out = [0.0; 4];
+    for (i, slot) in out.iter_mut().enumerate() {
+        *slot = get_f64(doc, list, i).ok()?;
+    }
+    Some(out)
+}
+
+/// The entries of the map at root `name` (missing map: none; not a map: recorded).
+fn entries(doc: &impl ReadDoc, f: &mut Fields<'_>, name: &str) -> Vec<(String, Got<ObjId>)> {
+    match f.opt(name, get_map(doc, &ROOT, name)) {
+        Some(obj) => map_keys(doc, &obj)
+            .into_iter()
+            .map(|k| {
+                let got = get_map(doc, &obj, k.as_str());
+                (k, got)
+            })
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+fn entry_map(f: &mut Fields<'_>, got: Got<ObjId>) -> Option<ObjId> {
+    match got {
+        Got::Ok(obj) => Some(obj),
+        Got::Missing => {
+            // An explicit null value at the key.
+            f.mark("", "expected map, found null");
+            None
+        }
+        Got::Invalid(r) => {
+            f.mark("", &r);
+            None
+        }
+    }
+}
+
+/// Reads the root `kind` (string or Text) of any document.
+///
+/// Errors with `invalid_document` when it is absent, not a string, or unknown.
+pub fn doc_kind(doc: &impl ReadDoc) -> Result<DocKind, Error> {
+    match get_str(doc, &ROOT, "kind") {
+        Got::Ok(k) => DocKind::parse(&k).map_err(|_| Error::InvalidDocument("unknown root kind")),
+        Got::Missing => Err(Error::InvalidDocument("no root kind")),
+        Got::Invalid(_) => Err(Error::InvalidDocument("root kind is not a string")),
+    }
+}
+
+pub(crate) fn expect_kind(doc: &impl ReadDoc, expected: DocKind) -> Result<(), Error> {
+    let found = doc_kind(doc)?;
+    if found == expected {
+        Ok(())
+    } else {
+        Err(Error::WrongKind { expected, found })
+    }
+}
+
+impl Walk {
+    /// Reads a walk document.
+    pub fn from_doc(doc: &impl ReadDoc) -> Result<Walk, Error> {
+        expect_kind(doc, DocKind::Walk)?;
+        let mut invalid = InvalidFields::new();
+        let mut f = Fields::new(&mut invalid);
+        let schema = f.req("schema", get_int(doc, &ROOT, "schema"));
+        let title = f.req("title", get_text(doc, &ROOT, "title"));
+        let wijk = f.req("wijk", get_str(doc, &ROOT, "wijk"));
+        let route = f.opt("route", get_text(doc, &ROOT, "route"));
+        let planned_at = f.opt("planned_at", get_timestamp(doc, &ROOT, "planned_at"));
+        let started_at = f.opt("started_at", get_timestamp(doc, &ROOT, "started_at"));
+        let ended_at = f.opt("ended_at", get_timestamp(doc, &ROOT, "ended_at"));
+        let team = f.req("team", get_str(doc, &ROOT, "team"));
+        let created_by = f.req("created_by", get_str(doc, &ROOT, "created_by"));
+        let summary = f.opt("summary", get_text(doc, &ROOT, "summary"));
+
+        let mut participants = BTreeMap::new();
+        if let Some(map) = f.opt("participants", get_map(doc, &ROOT, "participants")) {
+            for id in map_keys(doc, &map) {
+                let mut p = f.nested("participants");
+                let mut p = p.nested(&id);
+                let participant = match get_map(doc, &map, id.as_str()) {
+                    Got::Ok(obj) => Participant {
+                        name: p.req("name", get_str(doc, &obj, "name")),
+                        organisation: p.opt("organisation", get_str(doc, &obj, "organisation")),
+                    },
+                    other => {
+                        entry_map(&mut p, other);
+                        Participant {
+                            name: None,
+                            organisation: None,
+                        }
+                    }
+                };
+                participants.insert(id, participant);
+            }
+        }
+        let observations = read_items(doc, &mut f, "observations", false);
+        Ok(Walk {
+            kind: DocKind::Walk,
+            schema,
+            title,
+            wijk,
+            route,
+            planned_at,
+            started_at,
+            ended_at,
+            team,
+            created_by,
+            participants,
+            observations,
+            summary,
+            invalid,
+        })
+    }
+}
+
+impl Spreekuur {
+    /// Reads a spreekuur document.
+    pub fn from_doc(doc: &impl ReadDoc) -> Result<Spreekuur, Error> {
+        expect_kind(doc, DocKind::Spreekuur)?;
+        let mut invalid = InvalidFields::new();
+        let mut f = Fields::new(&mut invalid);
+        let schema = f.req("schema", get_int(doc, &ROOT, "schema"));
+        let location = f.req("location", get_str(doc, &ROOT, "location"));
+        let wijk = f.req("wijk", get_str(doc, &ROOT, "wijk"));
+        let held_on = f.req("held_on", get_timestamp(doc, &ROOT, "held_on"));
+        let team = f.req("team", get_str(doc, &ROOT, "team"));
+        let created_by = f.req("created_by", get_str(doc, &ROOT, "created_by"));
+        let mut staff = BTreeMap::new();
+        if let Some(map) = f.opt("staff", get_map(doc, &ROOT, "staff")) {
+            for id in map_keys(doc, &map) {
+                let mut s = f.nested("staff");
+                let mut s = s.nested(&id);
+                let member = match get_map(doc, &map, id.as_str()) {
+                    Got::Ok(obj) => Staff {
+                        name: s.req("name", get_str(doc, &obj, "name")),
+                    },
+                    other => {
+                        entry_map(&mut s, other);
+                        Staff { name: None }
+                    }
+                };
+                staff.insert(id, member);
+            }
+        }
+        let notes = read_items(doc, &mut f, "notes", true);
+        Ok(Spreekuur {
+            kind: DocKind::Spreekuur,
+            schema,
+            location,
+            wijk,
+            held_on,
+            team,
+            created_by,
+            staff,
+            notes,
+            invalid,
+        })
+    }
+}
+
+impl View {
+    /// Reads any document into its typed view.
+    pub fn from_doc(doc: &impl ReadDoc) -> Result<View, Error> {
+        Ok(match doc_kind(doc)? {
+            DocKind::Walk => View::Walk(Walk::from_doc(doc)?),
+            DocKind::Spreekuur => View::Spreekuur(Spreekuur::from_doc(doc)?),
+            DocKind::Catalog => View::Catalog(Catalog::from_doc(doc)?),
+        })
+    }
+}
+
+fn read_items(
+    doc: &impl ReadDoc,
+    f: &mut Fields<'_>,
+    name: &str,
+    spreekuur: bool,
+) -> BTreeMap<String, Item> {
+    let mut items = BTreeMap::new();
+    if let Some(map) = f.opt(name, get_map(doc, &ROOT, name)) {
+        for id in map_keys(doc, &map) {
+            let item = match get_map(doc, &map, id.as_str()) {
+                Got::Ok(obj) => read_item(doc, &obj, id.clone(), spreekuur),
+                other => {
+                    let mut invalid = InvalidFields::new();
+                    let reason = match other {
+                        Got::Invalid(r) => r,
+                        _ => "expected map, found null".to_owned(),
+                    };
+                    invalid.insert("item".to_owned(), reason);
+                    empty_item(id.clone(), invalid)
+                }
+            };
+            items.insert(id, item);
+        }
+    }
+    items
+}
+
+fn empty_item(id: String, invalid: InvalidFields) -> Item {
+    Item {
+        id,
+        created_at: None,
+        created_by: None,
+        category: None,
+        severity: None,
+        text: None,
+        place: None,
+        location: None,
+        photos: Vec::new(),
+        follow_up: BTreeMap::new(),
+        feedback: Feedback::default(),
+        deleted: None,
+        resident: None,
+        callback: None,
+        invalid,
+    }
+}
+
+pub(crate) fn read_item(doc: &impl ReadDoc, obj: &ObjId, id: String, spreekuur: bool) -> Item {
+    let mut invalid = InvalidFields::new();
+    let mut f = Fields::new(&mut invalid);
+    let created_at = f.req("created_at", get_timestamp(doc, obj, "created_at"));
+    let created_by = f.req("created_by", get_str(doc, obj, "created_by"));
+    let category = f.req("category", get_str(doc, obj, "category"));
+    let severity = f.req("severity", get_str(doc, obj, "severity"));
+    let severity = f.parsed("severity", severity, Severity::parse);
+    let text = f.req("text", get_text(doc, obj, "text"));
+    let place = f.opt("place", get_str(doc, obj, "place"));
+    let location = f
+        .opt("location", get_map(doc, obj, "location"))
+        .and_then(|loc| {
+            let mut l = f.nested("location");
+            let lat = l.req("lat", get_f64(doc, &loc, "lat"));
+            let lon = l.req("lon", get_f64(doc, &loc, "lon"));
+            let accuracy_m = l.opt("accuracy_m", get_f64(doc, &loc, "accuracy_m"));
+            match (lat, lon) {
+                (Some(lat), Some(lon))
+                    if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
+                {
+                    Some(Location {
+                        lat,
+                        lon,
+                        accuracy_m,
+                    })
+                }
+                (Some(_), Some(_)) => {
+                    l.mark("lat", "out of range");
+                    None
+                }
+                _ => None,
+            }
+        });
+    let mut photos = Vec::new();
+    if let Some(list) = f.opt("photos", get_list(doc, obj, "photos")) {
+        for i in 0..doc.length(&list) {
+            let mut p = f.nested("photos");
+            if let Some(s) = p.req(&i.to_string(), get_str(doc, &list, i)) {
+                photos.push(s);
+            }
+        }
+    }
+    let mut follow_up = BTreeMap::new();
+    if let Some(map) = f.opt("follow_up", get_map(doc, obj, "follow_up")) {
+        for partner in map_keys(doc, &map) {
+            let mut fu = f.nested("follow_up");
+            let mut fu = fu.nested(&partner);
+            let entry = match get_map(doc, &map, partner.as_str()) {
+                Got::Ok(o) => {
+                    let status = fu.req("status", get_str(doc, &o, "status"));
+                    FollowUp {
+                        status: fu.parsed("status", status, FollowUpStatus::parse),
+                        note: fu.opt("note", get_text(doc, &o, "note")),
+                        updated_at: fu.req("updated_at", get_timestamp(doc, &o, "updated_at")),
+                        updated_by: fu.req("updated_by", get_str(doc, &o, "updated_by")),
+                    }
+                }
+                other => {
+                    entry_map(&mut fu, other);
+                    FollowUp {
+                        status: None,
+                        note: None,
+                        updated_at: None,
+                        updated_by: None,
+                    }
+                }
+            };
+            follow_up.insert(partner, entry);
+        }
+    }
+    let feedback = match f.opt("feedback", get_map(doc, obj, "feedback")) {
+        Some(fb) => {
+            let mut b = f.nested("feedback");
+            let needed = match get_bool(doc, &fb, "needed") {
+                Got::Missing => Some(false),
+                got => b.opt("needed", got),
+            };
+            let channel = b.opt("channel", get_str(doc, &fb, "channel"));
+            Feedback {
+                needed,
+                given_at: b.opt("given_at", get_timestamp(doc, &fb, "given_at")),
+                channel: b.parsed("channel", channel, FeedbackChannel::parse),
+                by: b.opt("by", get_str(doc, &fb, "by")),
+            }
+        }
+        None => Feedback {
+            needed: Some(false),
+            ..Feedback::default()
+        },
+    };
+    let deleted = f.opt("deleted", get_map(doc, obj, "deleted")).map(|d| {
+        let mut b = f.nested("deleted");
+        Deleted {
+            at: b.req("at", get_timestamp(doc, &d, "at")),
+            by: b.req("by", get_str(doc, &d, "by")),
+        }
+    });
+    let (resident, callback) = if spreekuur {
+        let resident = f.opt("resident", get_map(doc, obj, "resident")).map(|r| {
+            let mut b = f.nested("resident");
+            Resident {
+                name: b.opt("name", get_str(doc, &r, "name")),
+                phone: b.opt("phone", get_str(doc, &r, "phone")),
+                email: b.opt("email", get_str(doc, &r, "email")),
+                consent: b.req("consent", get_bool(doc, &r, "consent")),
+                consent_at: b.opt("consent_at", get_timestamp(doc, &r, "consent_at")),
+            }
+        });
+        let callback = f.opt("callback", get_map(doc, obj, "callback")).map(|c| {
+            let mut b = f.nested("callback");
+            Callback {
+                requested: b.req("requested", get_bool(doc, &c, "requested")),
+                done_at: b.opt("done_at", get_timestamp(doc, &c, "done_at")),
+                by: b.opt("by", get_str(doc, &c, "by")),
+            }
+        });
+        (resident, callback)
+    } else {
+        (None, None)
+    };
+    Item {
+        id,
+        created_at,
+        created_by,
+        category,
+        severity,
+        text,
+        place,
+        location,
+        photos,
+        follow_up,
+        feedback,
+        deleted,
+        resident,
+        callback,
+        invalid,
+    }
+}
