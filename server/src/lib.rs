@@ -1,1 +1,23 @@
-//! Wijklog's sync server.
+//! Wijklog's sync server: authenticated automerge sync over WebSocket,
+//! durable in SQLite, and the REST API (auth, health, metrics).
+//!
+//! Layout (zero-to-production style): [`startup::Application`] builds the
+//! state and binds the listener; [`routes`] holds the HTTP handlers by
+//! feature; [`storage`] is the [`storage::Store`] trait and its SQLite
+//! implementation; [`auth`] the tokens, passwords and role rules;
+//! [`config`], [`telemetry`] and [`metrics`] the operational parts; [`cli`]
+//! the `wijklog` command line (the binary is a thin `main`).
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod domain;
+pub mod metrics;
+pub mod routes;
+pub mod shutdown;
+pub mod startup;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+#[cfg(feature = "testing")]
+pub mod testing;

@@ -1,0 +1,186 @@
+//! Authentication and authorisation: Argon2id passwords ([`password`]),
+//! HS256 access tokens ([`jwt`]), opaque rotating refresh tokens
+//! ([`refresh`]), login rate limiting ([`rate_limit`]) and the [`Principal`]
+//! with the role rules.
+//!
+//! The sync layer uses [`Authenticator::verify_access`] for the auth frame
+//! and [`Authenticator::session_valid`] to poll open connections
+//! (every `config.auth.session_check_secs`).
+
+pub mod jwt;
+pub mod password;
+mod principal;
+pub mod rate_limit;
+pub mod refresh;
+pub mod secret;
+
+use std::sync::Arc;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+
+pub use jwt::JwtKeys;
+pub use principal::{Principal, UserView};
+
+use crate::storage::{Store, StoreError};
+
+/// Authentication failures, each with a stable code for clients.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No, malformed, expired or otherwise invalid access token.
+    #[error("authentication required")]
+    Unauthenticated(#[source] Option<jwt::TokenError>),
+    /// The token is valid but the user is disabled or the device revoked.
+    #[error("session revoked")]
+    Revoked,
+    /// Wrong username or password.
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Right password, disabled account.
+    #[error("account disabled")]
+    AccountDisabled,
+    /// Too many failed logins.
+    #[error("too many failed logins")]
+    RateLimited {
+        /// Seconds until a retry may succeed.
+        retry_after_secs: u64,
+    },
+    /// Unknown or expired refresh token.
+    #[error("invalid refresh token")]
+    InvalidRefreshToken,
+    /// A used refresh token was presented again: the device is revoked.
+    #[error("refresh token reused")]
+    TokenReused,
+    /// The request body is unusable.
+    #[error("invalid request: {0}")]
+    InvalidRequest(&'static str),
+    /// Anything else (database, blocking pool); details go to the log only.
+    #[error("internal error")]
+    Internal(#[source] anyhow::Error),
+}
+
+impl From<StoreError> for AuthError {
+    fn from(e: StoreError) -> Self {
+        AuthError::Internal(e.into())
+    }
+}
+
+impl AuthError {
+    /// The stable code sent to clients.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::Unauthenticated(_) => "unauthenticated",
+            AuthError::Revoked => "revoked",
+            AuthError::InvalidCredentials => "invalid_credentials",
+            AuthError::AccountDisabled => "account_disabled",
+            AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::InvalidRefreshToken => "invalid_refresh_token",
+            AuthError::TokenReused => "token_reused",
+            AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::Internal(_) => "internal",
+        }
+    }
+
+    /// The sentence sent to clients (never internal details).
+    pub fn message(&self) -> &'static str {
+        match self {
+            AuthError::Unauthenticated(_) => "A valid access token is required.",
+            AuthError::Revoked => "This device was signed out or the account was disabled.",
+            AuthError::InvalidCredentials => "Unknown username or wrong password.",
+            AuthError::AccountDisabled => "This account is disabled.",
+            AuthError::RateLimited { .. } => "Too many failed logins; try again later.",
+            AuthError::InvalidRefreshToken => {
+                "The refresh token is unknown or expired; log in again."
+            }
+            AuthError::TokenReused => {
+                "This refresh token was already used; the device was signed out."
+            }
+            AuthError::InvalidRequest(_) => "The request body is not valid.",
+            AuthError::Internal(_) => "Something went wrong on the server.",
+        }
+    }
+}
+
+/// The JSON error body of every REST endpoint: `{"code","message"}`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    /// Stable code.
+    pub code: String,
+    /// Human sentence.
+    pub message: String,
+}
+
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AuthError::Unauthenticated(_)
+            | AuthError::Revoked
+            | AuthError::InvalidCredentials
+            | AuthError::InvalidRefreshToken
+            | AuthError::TokenReused => StatusCode::UNAUTHORIZED,
+            AuthError::AccountDisabled => StatusCode::FORBIDDEN,
+            AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        crate::telemetry::log_error_chain(self);
+        let mut res = HttpResponse::build(self.status_code());
+        if let AuthError::RateLimited { retry_after_secs } = self {
+            res.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        res.json(ErrorBody {
+            code: self.code().into(),
+            message: self.message().into(),
+        })
+    }
+}
+
+/// Verifies access tokens against the keys and the database.
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    store: Arc<dyn Store>,
+    keys: Arc<JwtKeys>,
+}
+
+impl Authenticator {
+    /// Builds one from the store and the keys.
+    pub fn new(store: Arc<dyn Store>, keys: Arc<JwtKeys>) -> Self {
+        Self { store, keys }
+    }
+
+    /// The signing keys.
+    pub fn keys(&self) -> &JwtKeys {
+        &self.keys
+    }
+
+    /// Full check of an access token: signature, algorithm, claims (no DB),
+    /// then that the user is enabled and the device not revoked (DB, on the
+    /// blocking pool). Safe to call from async code.
+    pub async fn verify_access(&self, token: &str) -> Result<Principal, AuthError> {
+        let principal = self
+            .keys
+            .verify(token)
+            .map_err(|e| AuthError::Unauthenticated(Some(e)))?;
+        if self.session_valid(&principal).await? {
+            Ok(principal)
+        } else {
+            Err(AuthError::Revoked)
+        }
+    }
+
+    /// Whether the principal's session may continue (user enabled, device
+    /// not revoked). Runs the query on the blocking pool; call it
+    /// periodically for open connections.
+    pub async fn session_valid(&self, who: &Principal) -> Result<bool, AuthError> {
+        let store = self.store.clone();
+        let user = who.user_id.clone();
+        let device = who.device_id.clone();
+        tokio::task::spawn_blocking(move || store.session_valid(&user, &device))
+            .await
+            .map_err(|e| AuthError::Internal(e.into()))?
+            .map_err(AuthError::from)
+    }
+}

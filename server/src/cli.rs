@@ -1,0 +1,368 @@
+//! The `wijklog` command line (docs/operations.md).
+//!
+//! ```text
+//! wijklog serve   [--config FILE] [--bind ADDR:PORT] [--data DIR] [--static DIR] [--log-format text|json]
+//! wijklog user add --username U --role R [--role R2] [--team T] [--name N] [--data DIR]   (password on stdin)
+//! wijklog user disable U [--data DIR]
+//! wijklog user enable U [--data DIR]
+//! wijklog backup --to FILE [--data DIR]
+//! wijklog restore --from FILE [--data DIR] [--force]
+//! ```
+//! Every subcommand also takes `--config FILE`; `--data` overrides the
+//! file's `data_dir`, which overrides `WIJKLOG_DATA_DIR`.
+
+use std::io::BufRead;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{Config, LogFormat};
+use crate::domain::Role;
+use crate::startup::Application;
+use crate::storage::{AuditEntry, NewUser, SqliteStore, Store, StoreError};
+
+/// Wijklog's sync server.
+#[derive(Debug, Parser)]
+#[command(name = "wijklog", version, about)]
+pub struct Cli {
+    /// The command.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Clone, Args)]
+pub struct Common {
+    /// Configuration file (TOML; see server/wijklog.example.toml).
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Data directory (database and JWT secret).
+    #[arg(long, value_name = "DIR")]
+    pub data: Option<PathBuf>,
+    /// Log format.
+    #[arg(long, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+        /// Listen address, ADDR:PORT (port 0: any free port).
+        #[arg(long, value_name = "ADDR:PORT")]
+        bind: Option<String>,
+        /// Directory of the built PWA (default pwa/dist).
+        #[arg(long = "static", value_name = "DIR")]
+        static_dir: Option<PathBuf>,
+    },
+    /// Manage accounts.
+    User {
+        /// What to do.
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Create the demo accounts and demo walks (idempotent); prints the logins.
+    Demo {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Copy the database to FILE, consistently, even while the server runs.
+    Backup {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+        /// Destination file (must not exist).
+        #[arg(long, value_name = "FILE")]
+        to: PathBuf,
+    },
+    /// Replace the database with a backup (stop the server first).
+    Restore {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+        /// The backup file.
+        #[arg(long, value_name = "FILE")]
+        from: PathBuf,
+        /// Restore even though a server seems to be running on this data directory.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// `wijklog user ...`.
+#[derive(Debug, Subcommand)]
+pub enum UserAction {
+    /// Create an account; the password is read from the first line of stdin.
+    Add {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+        /// Login name.
+        #[arg(long)]
+        username: String,
+        /// Role (boa, spreekuur, coordinator, admin); repeat for several.
+        #[arg(long = "role", required = true, value_parser = parse_role)]
+        roles: Vec<Role>,
+        /// Team.
+        #[arg(long)]
+        team: Option<String>,
+        /// Display name (default: the username).
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Disable an account: no login, no refresh; open sessions end.
+    Disable {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+        /// Login name.
+        username: String,
+    },
+    /// Re-enable a disabled account (its old devices stay signed out).
+    Enable {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+        /// Login name.
+        username: String,
+    },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).map_err(|e| e.to_string())
+}
+
+/// Loads the configuration and applies the common flags.
+pub fn load_config(common: &Common) -> anyhow::Result<Config> {
+    let mut config = Config::load(common.config.as_deref())?;
+    if let Some(dir) = &common.data {
+        config.data_dir = dir.clone();
+    }
+    if let Some(format) = common.log_format {
+        config.log_format = format;
+    }
+    Ok(config)
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("wijklog: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Runs one command.
+pub fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve {
+            common,
+            bind,
+            static_dir,
+        } => {
+            let mut config = load_config(&common)?;
+            if let Some(bind) = bind {
+                config.bind = bind;
+            }
+            if let Some(dir) = static_dir {
+                config.static_dir = dir;
+            }
+            crate::telemetry::init(config.log_format, &config.log_filter, std::io::stdout);
+            serve(config)
+        }
+        Command::User { action } => user(action),
+        Command::Demo { common } => {
+            let config = load_config(&common)?;
+            init_cli_logs(&config);
+            demo(&config)
+        }
+        Command::Backup { common, to } => {
+            let config = load_config(&common)?;
+            init_cli_logs(&config);
+            backup(&config, &to)
+        }
+        Command::Restore {
+            common,
+            from,
+            force,
+        } => {
+            let config = load_config(&common)?;
+            init_cli_logs(&config);
+            restore(&config, &from, force)
+        }
+    }
+}
+
+fn init_cli_logs(config: &Config) {
+    // Commands print their results on stdout; logs go to stderr.
+    crate::telemetry::init(config.log_format, "warn", std::io::stderr);
+}
+
+/// The lock file a running server holds (exclusive) in its data directory.
+pub fn lock_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("wijklog.lock")
+}
+
+fn serve(config: Config) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(&config.data_dir))
+        .context("opening the lock file")?;
+    if lock.try_lock().is_err() {
+        bail!(
+            "another wijklog server is already running on {}",
+            config.data_dir.display()
+        );
+    }
+    let result = actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(config).await?;
+        println!("wijklog listening on port {}", app.port());
+        app.run_until_stopped().await.context("serving")
+    });
+    drop(lock);
+    result
+}
+
+fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
+    SqliteStore::open_in_dir(&config.data_dir)
+        .with_context(|| format!("opening the database in {}", config.data_dir.display()))
+}
+
+fn user(action: UserAction) -> anyhow::Result<()> {
+    match action {
+        UserAction::Add {
+            common,
+            username,
+            roles,
+            team,
+            name,
+        } => {
+            let config = load_config(&common)?;
+            init_cli_logs(&config);
+            let username = username.trim().to_owned();
+            if username.is_empty() {
+                bail!("the username must not be empty");
+            }
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from stdin")?;
+            let password = line.trim_end_matches(['\n', '\r']);
+            if password.chars().count() < 8 {
+                bail!("the password (first line of stdin) must have at least 8 characters");
+            }
+            let hash = crate::auth::password::hash_password(password)?;
+            let store = open_store(&config)?;
+            let user = match store.create_user(NewUser {
+                display_name: name.unwrap_or_else(|| username.clone()),
+                username: username.clone(),
+                password_hash: hash,
+                roles,
+                team: team.filter(|t| !t.trim().is_empty()),
+            }) {
+                Err(StoreError::AlreadyExists(_)) => {
+                    bail!("a user named {username} already exists")
+                }
+                other => other?,
+            };
+            store.append_audit(AuditEntry {
+                actor: None,
+                action: "user.add".into(),
+                subject: Some(user.id.to_string()),
+                detail: serde_json::json!({"via": "cli", "roles": user.roles}),
+            })?;
+            println!("created user {} (id {})", user.username, user.id);
+            Ok(())
+        }
+        UserAction::Disable { common, username } => set_disabled(&common, &username, true),
+        UserAction::Enable { common, username } => set_disabled(&common, &username, false),
+    }
+}
+
+fn set_disabled(common: &Common, username: &str, disabled: bool) -> anyhow::Result<()> {
+    let config = load_config(common)?;
+    init_cli_logs(&config);
+    let store = open_store(&config)?;
+    let user = match store.set_user_disabled(username, disabled) {
+        Err(StoreError::NotFound(_)) => bail!("no user named {username}"),
+        other => other?,
+    };
+    store.append_audit(AuditEntry {
+        actor: None,
+        action: if disabled {
+            "user.disable"
+        } else {
+            "user.enable"
+        }
+        .into(),
+        subject: Some(user.id.to_string()),
+        detail: serde_json::json!({"via": "cli"}),
+    })?;
+    if disabled {
+        println!("disabled user {} (all devices signed out)", user.username);
+    } else {
+        println!("enabled user {}", user.username);
+    }
+    Ok(())
+}
+
+fn backup(config: &Config, to: &Path) -> anyhow::Result<()> {
+    let src = config.database_path();
+    if !src.is_file() {
+        bail!("no database at {}", src.display());
+    }
+    if to.exists() {
+        bail!("{} already exists; choose a new file", to.display());
+    }
+    crate::storage::backup_database(&src, to).context("backing up")?;
+    println!("backup written to {}", to.display());
+    Ok(())
+}
+
+fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Result<()> {
+    if !from.is_file() {
+        bail!("no backup file at {}", from.display());
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let lock = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(lock_path(&config.data_dir))?;
+    let locked = lock.try_lock().is_ok();
+    if !locked && !force {
+        bail!(
+            "a wijklog server is running on {}; stop it first (or pass --force, then restart it)",
+            config.data_dir.display()
+        );
+    }
+    crate::storage::restore_database(from, &config.database_path()).context("restoring")?;
+    println!(
+        "restored {} into {}",
+        from.display(),
+        config.database_path().display()
+    );
+    Ok(())
+}
+
+/// Creates the demo data (accounts, teams, walks). Idempotent.
+fn demo(config: &Config) -> anyhow::Result<()> {
+    let _ = config;
+    bail!("the demo data needs the document model; not available in this build")
+}

@@ -1,0 +1,409 @@
+//! Configuration: defaults, then one TOML file, then `WIJKLOG_*` environment
+//! variables, then command-line flags (each overriding the one before).
+//!
+//! Every key of the file can be set from the environment:
+//! `WIJKLOG_<KEY>` for top-level keys (`WIJKLOG_BIND`), and
+//! `WIJKLOG_<SECTION>_<KEY>` for keys in a section (`WIJKLOG_LIMITS_MAX_FRAME_BYTES`).
+//! `server/wijklog.example.toml` lists every key with its default.
+//! Secrets are wrapped in [`Secret`], whose `Debug` prints `[redacted]`.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// Configuration errors.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read the configuration file {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file or the merged values are not a valid configuration.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+    /// An environment variable holds a value of the wrong type.
+    #[error("environment variable {var}: expected {expected}")]
+    Env {
+        /// The variable.
+        var: String,
+        /// What was expected.
+        expected: &'static str,
+    },
+}
+
+/// A secret string: never printed by `Debug`, never serialized.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret.
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+    /// The secret itself; keep it out of logs.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("[redacted]")
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Listen address (`ADDR:PORT`; port 0 picks a free port).
+    pub bind: String,
+    /// Data directory: the database (`wijklog.db`) and the JWT secret file.
+    pub data_dir: PathBuf,
+    /// The built PWA, served at `/`.
+    pub static_dir: PathBuf,
+    /// `text` or `json`.
+    pub log_format: LogFormat,
+    /// `tracing` filter (`RUST_LOG` syntax), e.g. `info,wijklog_server=debug`.
+    pub log_filter: String,
+    /// Seconds the server waits for in-flight work on SIGTERM.
+    pub shutdown_timeout_secs: u64,
+    /// Tokens and sessions.
+    pub auth: AuthConfig,
+    /// Login rate limits.
+    pub login_rate_limit: LoginRateLimitConfig,
+    /// Limits on sync input (read by the sync layer).
+    pub limits: Limits,
+}
+
+/// Token settings.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Access token lifetime (seconds).
+    pub access_ttl_secs: u64,
+    /// Refresh token lifetime (days); each refresh starts a new one.
+    pub refresh_ttl_days: u64,
+    /// Clock skew tolerated on `exp`/`nbf` (seconds).
+    pub leeway_secs: u64,
+    /// How often open sync connections re-check that the user is enabled
+    /// and the device not revoked (seconds).
+    pub session_check_secs: u64,
+    /// File holding the JWT signing secret; empty = `<data_dir>/jwt_secret`.
+    /// Created (mode 0600, 32 random bytes) on first start if absent.
+    pub jwt_secret_file: PathBuf,
+    /// The secret itself (e.g. from `WIJKLOG_AUTH_JWT_SECRET` when several
+    /// nodes must share it); overrides the file. At least 32 characters.
+    pub jwt_secret: Option<Secret>,
+}
+
+/// Login rate limiting (see docs/operations.md for the scheme).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LoginRateLimitConfig {
+    /// Window length (seconds) for all counters below.
+    pub window_secs: u64,
+    /// Failed logins allowed per (account, address) pair per window.
+    pub pair_max_failures: u32,
+    /// Failed logins allowed per address (all accounts) per window.
+    pub address_max_failures: u32,
+    /// Failed logins per account (all addresses) per window after which only
+    /// addresses that logged in to that account successfully before may try.
+    pub account_max_failures: u32,
+}
+
+/// Limits on what clients may send (all answered with `too_large`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Largest WebSocket frame accepted (bytes).
+    pub max_frame_bytes: usize,
+    /// Most changes accepted in one sync message.
+    pub max_changes_per_message: usize,
+    /// Largest document (saved size, bytes).
+    pub max_document_bytes: usize,
+    /// Bound on the inflated size of compressed automerge chunks (bytes).
+    pub max_decompressed_bytes: usize,
+    /// Seconds a new sync connection has to send its auth frame.
+    pub auth_timeout_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            static_dir: PathBuf::from("pwa/dist"),
+            log_format: LogFormat::Text,
+            log_filter: "info".into(),
+            shutdown_timeout_secs: 10,
+            auth: AuthConfig::default(),
+            login_rate_limit: LoginRateLimitConfig::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_days: 60,
+            leeway_secs: 5,
+            session_check_secs: 5,
+            jwt_secret_file: PathBuf::new(),
+            jwt_secret: None,
+        }
+    }
+}
+
+impl Default for LoginRateLimitConfig {
+    fn default() -> Self {
+        Self {
+            window_secs: 15 * 60,
+            pair_max_failures: 5,
+            address_max_failures: 50,
+            account_max_failures: 100,
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 4 * 1024 * 1024,
+            max_changes_per_message: 2_000,
+            max_document_bytes: 32 * 1024 * 1024,
+            max_decompressed_bytes: 64 * 1024 * 1024,
+            auth_timeout_secs: 10,
+        }
+    }
+}
+
+impl Config {
+    /// Defaults, overridden by `file` (if given) and then by the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let text = match file {
+            Some(path) => std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.to_owned(),
+                source,
+            })?,
+            None => String::new(),
+        };
+        Self::from_sources(&text, std::env::vars())
+    }
+
+    /// Builds a configuration from TOML text and `(name, value)` variables
+    /// (only `WIJKLOG_*` ones are looked at). Used by [`Config::load`] and tests.
+    pub fn from_sources(
+        toml_text: &str,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut value: toml::Table =
+            toml::from_str(toml_text).map_err(|e| ConfigError::Invalid(e.message().to_owned()))?;
+        let defaults = toml::Table::try_from(Config::default())
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        let env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with("WIJKLOG_"))
+            .collect();
+        let lookup = |name: &str| env.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+        for (key, default) in &defaults {
+            match default {
+                toml::Value::Table(section) => {
+                    let mut keys: Vec<&String> = section.keys().collect();
+                    // Optional keys (absent from the serialized defaults).
+                    let extra = optional_keys(key);
+                    let extra_owned: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+                    keys.extend(extra_owned.iter());
+                    for field in keys {
+                        let var =
+                            format!("WIJKLOG_{}_{}", key.to_uppercase(), field.to_uppercase());
+                        if let Some(raw) = lookup(&var) {
+                            let typed = typed_like(section.get(field), &raw, &var)?;
+                            let table = value
+                                .entry(key.clone())
+                                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                            if let toml::Value::Table(t) = table {
+                                t.insert(field.clone(), typed);
+                            }
+                        }
+                    }
+                }
+                _ => {
+                    let var = format!("WIJKLOG_{}", key.to_uppercase());
+                    if let Some(raw) = lookup(&var) {
+                        value.insert(key.clone(), typed_like(Some(default), &raw, &var)?);
+                    }
+                }
+            }
+        }
+        let config: Config = toml::Value::Table(value)
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::Invalid(e.message().to_owned()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if let Some(secret) = &self.auth.jwt_secret
+            && secret.expose().len() < 32
+        {
+            return Err(ConfigError::Invalid(
+                "auth.jwt_secret must be at least 32 characters".into(),
+            ));
+        }
+        if self.auth.access_ttl_secs == 0 || self.auth.refresh_ttl_days == 0 {
+            return Err(ConfigError::Invalid(
+                "token lifetimes must be positive".into(),
+            ));
+        }
+        let l = &self.limits;
+        if l.max_frame_bytes == 0
+            || l.max_changes_per_message == 0
+            || l.max_document_bytes == 0
+            || l.max_decompressed_bytes == 0
+            || l.auth_timeout_secs == 0
+        {
+            return Err(ConfigError::Invalid("limits must be positive".into()));
+        }
+        Ok(())
+    }
+
+    /// The database file.
+    pub fn database_path(&self) -> PathBuf {
+        crate::storage::database_path(&self.data_dir)
+    }
+
+    /// The JWT secret file.
+    pub fn jwt_secret_path(&self) -> PathBuf {
+        if self.auth.jwt_secret_file.as_os_str().is_empty() {
+            self.data_dir.join("jwt_secret")
+        } else {
+            self.auth.jwt_secret_file.clone()
+        }
+    }
+}
+
+fn optional_keys(section: &str) -> &'static [&'static str] {
+    match section {
+        "auth" => &["jwt_secret"],
+        _ => &[],
+    }
+}
+
+fn typed_like(
+    default: Option<&toml::Value>,
+    raw: &str,
+    var: &str,
+) -> Result<toml::Value, ConfigError> {
+    let err = |expected| ConfigError::Env {
+        var: var.to_owned(),
+        expected,
+    };
+    Ok(match default {
+        Some(toml::Value::Integer(_)) => {
+            toml::Value::Integer(raw.trim().parse().map_err(|_| err("an integer"))?)
+        }
+        Some(toml::Value::Boolean(_)) => {
+            toml::Value::Boolean(raw.trim().parse().map_err(|_| err("true or false"))?)
+        }
+        Some(toml::Value::Float(_)) => {
+            toml::Value::Float(raw.trim().parse().map_err(|_| err("a number"))?)
+        }
+        _ => toml::Value::String(raw.to_owned()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn empty_sources_give_defaults() {
+        let c = Config::from_sources("", env(&[])).expect("config");
+        assert_eq!(c, Config::default());
+        assert_eq!(c.auth.access_ttl_secs, 900);
+        assert_eq!(c.limits.auth_timeout_secs, 10);
+    }
+
+    #[test]
+    fn file_overrides_defaults_and_env_overrides_file() {
+        let file =
+            "bind = \"0.0.0.0:9000\"\n[limits]\nmax_frame_bytes = 1000\nauth_timeout_secs = 3\n";
+        let c = Config::from_sources(
+            file,
+            env(&[
+                ("WIJKLOG_LIMITS_MAX_FRAME_BYTES", "2000"),
+                ("WIJKLOG_LOG_FORMAT", "json"),
+                ("OTHER", "x"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(c.bind, "0.0.0.0:9000");
+        assert_eq!(c.limits.max_frame_bytes, 2000);
+        assert_eq!(c.limits.auth_timeout_secs, 3);
+        assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn env_secret_is_accepted_and_hidden_from_debug() {
+        let secret = "a-very-long-secret-value-of-40-characters!";
+        let c =
+            Config::from_sources("", env(&[("WIJKLOG_AUTH_JWT_SECRET", secret)])).expect("config");
+        assert_eq!(c.auth.jwt_secret.as_ref().map(Secret::expose), Some(secret));
+        let debug = format!("{c:?}");
+        assert!(!debug.contains(secret));
+        assert!(debug.contains("[redacted]"));
+    }
+
+    #[test]
+    fn bad_values_are_clear_errors() {
+        let e = Config::from_sources("", env(&[("WIJKLOG_LIMITS_MAX_FRAME_BYTES", "lots")]))
+            .expect_err("bad");
+        assert!(e.to_string().contains("WIJKLOG_LIMITS_MAX_FRAME_BYTES"));
+        assert!(Config::from_sources("nonsense_key = 1", env(&[])).is_err());
+        assert!(Config::from_sources("[limits]\nmax_frame_bytes = 0", env(&[])).is_err());
+        assert!(Config::from_sources("", env(&[("WIJKLOG_AUTH_JWT_SECRET", "short")])).is_err());
+    }
+
+    #[test]
+    fn example_file_parses_to_the_defaults() {
+        let text = include_str!("../wijklog.example.toml");
+        assert_eq!(
+            Config::from_sources(text, env(&[])).expect("example"),
+            Config::default()
+        );
+    }
+}

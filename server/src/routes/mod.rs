@@ -1,0 +1,42 @@
+//! HTTP routes, split by feature. Versioned API under `/api/v1`.
+
+pub mod auth;
+pub mod health;
+pub mod static_files;
+
+use actix_web::{HttpResponse, web};
+
+use crate::auth::ErrorBody;
+
+/// Registers the REST routes (not the static files, which go last).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(health::healthz)))
+        .service(web::resource("/readyz").route(web::get().to(health::readyz)))
+        .service(web::resource("/metrics").route(web::get().to(health::metrics)))
+        .service(
+            web::scope("/api/v1/auth")
+                .app_data(json_config())
+                .route("/login", web::post().to(auth::login))
+                .route("/refresh", web::post().to(auth::refresh))
+                .route("/logout", web::post().to(auth::logout)),
+        );
+}
+
+/// JSON bodies of the auth endpoints: small, and malformed ones answered
+/// with the usual `{"code","message"}` body.
+fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(16 * 1024)
+        .error_handler(|err, _req| {
+            tracing::info!(error = %err, "malformed JSON body");
+            let body = ErrorBody {
+                code: "invalid_request".into(),
+                message: "The request body is not valid JSON of the expected shape.".into(),
+            };
+            actix_web::error::InternalError::from_response(
+                err,
+                HttpResponse::BadRequest().json(body),
+            )
+            .into()
+        })
+}

@@ -1,0 +1,164 @@
+//! Builds the application: opens the store, loads the JWT secret, seeds the
+//! catalog, binds the listener and registers the routes.
+//!
+//! [`Application::build`] binds at once (port 0 picks a free port; see
+//! [`Application::port`]) and returns; [`Application::run_until_stopped`]
+//! serves until SIGTERM/Ctrl-C or [`crate::shutdown::Shutdown::trigger`],
+//! then shuts down gracefully (see [`crate::shutdown`]).
+//!
+//! Sync layer seam: `register_sync` below is where `crate::sync` adds its
+//! routes and long-lived services (built once here, outside
+//! `HttpServer::new`, from the [`AppState`]).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::auth::JwtKeys;
+use crate::config::Config;
+use crate::routes;
+use crate::routes::static_files::{self, StaticDir};
+use crate::state::AppState;
+use crate::storage::{SqliteStore, Store};
+
+/// A bound, not yet running server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Opens the SQLite store in `config.data_dir` and builds the server.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let data_dir = config.data_dir.clone();
+        let store = tokio::task::spawn_blocking(move || SqliteStore::open_in_dir(&data_dir))
+            .await
+            .context("opening the database")?
+            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
+        Self::build_with_store(config, Arc::new(store)).await
+    }
+
+    /// Builds the server on a given store (tests, other backends).
+    pub async fn build_with_store(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Self> {
+        let secret = crate::auth::secret::load_or_create(&config)?;
+        let keys = JwtKeys::new(
+            &secret,
+            config.auth.access_ttl_secs,
+            config.auth.leeway_secs,
+        )
+        .context("building the JWT keys")?;
+        drop(secret);
+        let state = AppState::new(config, store, keys);
+
+        let listener = TcpListener::bind(&state.config.bind)
+            .with_context(|| format!("binding {}", state.config.bind))?;
+        let port = listener.local_addr()?.port();
+        static_files::check_dir(&state.config.static_dir);
+        let server = run(listener, state.clone())?;
+        tracing::info!(address = %listener_display(&state.config.bind, port), "listening");
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (store, metrics, shutdown signal, ...).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves until a signal or a triggered shutdown, then stops gracefully:
+    /// 1. the shutdown signal is triggered (the sync layer finishes its
+    ///    in-flight commit and closes sockets with 1001 `shutting_down`);
+    /// 2. waits for all [`crate::shutdown::ShutdownGuard`]s (bounded by
+    ///    `shutdown_timeout_secs`);
+    /// 3. stops the HTTP server (no new connections; in-flight requests finish).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let shutdown = self.state.shutdown.clone();
+        let timeout = Duration::from_secs(self.state.config.shutdown_timeout_secs);
+        actix_web::rt::spawn(async move {
+            tokio::select! {
+                _ = wait_for_signal() => tracing::info!("shutdown signal received"),
+                _ = shutdown.triggered() => tracing::info!("shutdown requested"),
+            }
+            shutdown.trigger();
+            if !shutdown.wait_drained(timeout).await {
+                tracing::warn!("shutdown: some tasks did not finish in time");
+            }
+            handle.stop(true).await;
+            tracing::info!("server stopped");
+        });
+        self.server.await
+    }
+}
+
+fn listener_display(bind: &str, port: u16) -> String {
+    match bind.rsplit_once(':') {
+        Some((host, _)) => format!("http://{host}:{port}"),
+        None => format!("http://{bind}"),
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Registers the sync layer's routes. The sync module adds itself here.
+fn register_sync(_cfg: &mut web::ServiceConfig, _state: &AppState) {}
+
+fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+    let data = web::Data::new(state.clone());
+    let static_dir = web::Data::new(StaticDir(state.config.static_dir.clone()));
+    let shutdown_timeout = state.config.shutdown_timeout_secs;
+    let server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::default())
+            .app_data(data.clone())
+            .app_data(static_dir.clone())
+            .configure(routes::configure)
+            .configure(|cfg| register_sync(cfg, &state))
+            .route("/{tail:.*}", web::get().to(static_files::serve))
+            .default_service(web::to(static_files::not_found))
+    })
+    .disable_signals()
+    .shutdown_timeout(shutdown_timeout)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}

@@ -1,0 +1,73 @@
+//! The application state shared by every worker: built once in
+//! [`crate::startup::Application::build`], outside `HttpServer::new`, so all
+//! workers share one store, one limiter, one metrics registry.
+
+use std::sync::Arc;
+
+use crate::auth::rate_limit::LoginRateLimiter;
+use crate::auth::{Authenticator, JwtKeys};
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::shutdown::Shutdown;
+use crate::storage::Store;
+
+/// Shared state; cheap to clone (all `Arc`s). Handlers get it as
+/// `web::Data<AppState>`.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The configuration in effect.
+    pub config: Arc<Config>,
+    /// The storage backend. Blocking: call from `web::block`/`spawn_blocking`.
+    pub store: Arc<dyn Store>,
+    /// Token verification (and the keys to issue tokens).
+    pub auth: Authenticator,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Login rate limiter.
+    pub login_limiter: Arc<LoginRateLimiter>,
+    /// Graceful shutdown signal.
+    pub shutdown: Shutdown,
+}
+
+impl AppState {
+    /// Assembles the state.
+    pub fn new(config: Config, store: Arc<dyn Store>, keys: JwtKeys) -> Self {
+        let login_limiter = Arc::new(LoginRateLimiter::new(config.login_rate_limit.clone()));
+        Self {
+            auth: Authenticator::new(store.clone(), Arc::new(keys)),
+            config: Arc::new(config),
+            store,
+            metrics: Arc::new(Metrics::new()),
+            login_limiter,
+            shutdown: Shutdown::new(),
+        }
+    }
+
+    /// Runs blocking storage work on the blocking pool.
+    pub async fn blocking<T, E>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, BlockingError<E>>
+    where
+        T: Send + 'static,
+        E: Send + 'static,
+    {
+        let store = self.store.clone();
+        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => Err(BlockingError::Inner(e)),
+            Err(join) => Err(BlockingError::Join(join)),
+        }
+    }
+}
+
+/// A blocking task failed: its own error, or it panicked / was cancelled.
+#[derive(Debug, thiserror::Error)]
+pub enum BlockingError<E> {
+    /// The task's error.
+    #[error(transparent)]
+    Inner(E),
+    /// The task panicked or was cancelled.
+    #[error("blocking task failed")]
+    Join(#[source] tokio::task::JoinError),
+}

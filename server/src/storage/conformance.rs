@@ -1,0 +1,805 @@
+//! The storage conformance suite: the behaviour every [`Store`] must have,
+//! written once against the trait. Run it for a backend with
+//! `conformance::run_all(&|| Box::new(MyStore::open_fresh()))`; the factory
+//! must return an empty, migrated store each call. It panics (with the test's
+//! name) on the first violation, so call it from a `#[test]`.
+//!
+//! SQLite runs it in `tests/api/storage.rs`.
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ROOT};
+
+use super::{
+    AuditEntry, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, RefreshOutcome, Store,
+    StoreError, WriteRejected,
+};
+use crate::auth::Principal;
+use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
+
+/// A store factory: each call returns a fresh, empty store.
+pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
+
+/// Runs every conformance test against stores made by `factory`.
+pub fn run_all(factory: Factory<'_>) {
+    let tests: &[(&str, fn(Factory<'_>))] = &[
+        (
+            "commit_creates_document_and_load_rebuilds_it",
+            commit_creates_document_and_load_rebuilds_it,
+        ),
+        (
+            "retried_commit_stores_nothing_new",
+            retried_commit_stores_nothing_new,
+        ),
+        (
+            "group_commit_writes_many_documents_at_once",
+            group_commit_writes_many_documents_at_once,
+        ),
+        (
+            "actor_bound_to_other_user_rejects_only_that_write",
+            actor_bound_to_other_user_rejects_only_that_write,
+        ),
+        (
+            "changes_for_unknown_document_without_create_are_rejected",
+            changes_for_unknown_document_without_create_are_rejected,
+        ),
+        (
+            "create_of_existing_document_with_other_team_is_rejected",
+            create_of_existing_document_with_other_team_is_rejected,
+        ),
+        (
+            "visible_docs_follow_roles_and_teams",
+            visible_docs_follow_roles_and_teams,
+        ),
+        (
+            "projection_rows_are_replaced_and_searchable",
+            projection_rows_are_replaced_and_searchable,
+        ),
+        (
+            "compaction_keeps_uncovered_changes",
+            compaction_keeps_uncovered_changes,
+        ),
+        (
+            "compaction_refuses_garbage_snapshot",
+            compaction_refuses_garbage_snapshot,
+        ),
+        (
+            "users_are_unique_and_found_case_insensitively",
+            users_are_unique_and_found_case_insensitively,
+        ),
+        (
+            "disabling_a_user_ends_their_sessions",
+            disabling_a_user_ends_their_sessions,
+        ),
+        (
+            "refresh_tokens_rotate_and_reuse_revokes_the_family",
+            refresh_tokens_rotate_and_reuse_revokes_the_family,
+        ),
+        (
+            "expired_and_unknown_refresh_tokens_are_refused",
+            expired_and_unknown_refresh_tokens_are_refused,
+        ),
+        ("logout_revokes_the_device", logout_revokes_the_device),
+        (
+            "audit_log_appends_and_lists_newest_first",
+            audit_log_appends_and_lists_newest_first,
+        ),
+        (
+            "ready_check_passes_on_fresh_store",
+            ready_check_passes_on_fresh_store,
+        ),
+    ];
+    for (name, test) in tests {
+        eprintln!("storage conformance: {name}");
+        test(factory);
+    }
+}
+
+fn uid(s: &str) -> UserId {
+    UserId::new(s).expect("non-empty")
+}
+
+fn principal(user: &str, roles: &[Role], team: Option<&str>) -> Principal {
+    Principal {
+        user_id: uid(user),
+        name: user.to_owned(),
+        roles: roles.to_vec(),
+        team: team.map(str::to_owned),
+        device_id: DeviceId::from_string(format!("dev-{user}")),
+    }
+}
+
+/// A walk document with one change per call of `edit`; returns the doc.
+fn walk_doc(actor: &[u8]) -> AutoCommit {
+    let mut doc = AutoCommit::new().with_actor(automerge::ActorId::from(actor));
+    doc.put(ROOT, "kind", "walk").expect("put");
+    doc.put(ROOT, "schema", 1).expect("put");
+    doc.commit();
+    doc
+}
+
+fn edit(doc: &mut AutoCommit, key: &str, value: &str) {
+    doc.put(ROOT, key, value).expect("put");
+    doc.commit();
+}
+
+fn all_changes(doc: &mut AutoCommit) -> Vec<NewChange> {
+    doc.get_changes(&[])
+        .iter()
+        .map(NewChange::from_change)
+        .collect()
+}
+
+fn write(
+    doc_id: DocId,
+    user: &str,
+    kind: DocKind,
+    team: Option<&str>,
+    changes: Vec<NewChange>,
+) -> DocWrite {
+    DocWrite {
+        doc_id,
+        user_id: uid(user),
+        create: Some(NewDoc {
+            kind,
+            owner: uid(user),
+            team: team.map(str::to_owned),
+        }),
+        changes,
+        projection: None,
+    }
+}
+
+fn commit_creates_document_and_load_rebuilds_it(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_random();
+    let mut doc = walk_doc(b"actor-a");
+    edit(&mut doc, "title", "Stad en Lande");
+    let out = store
+        .commit(&[write(
+            id,
+            "u1",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut doc),
+        )])
+        .expect("commit");
+    let applied = out.writes[0].as_ref().expect("applied");
+    assert!(applied.created);
+    assert_eq!(applied.inserted, 2);
+    assert_eq!(applied.duplicates, 0);
+    let meta = store.doc_meta(id).expect("meta").expect("exists");
+    assert_eq!(meta.kind, DocKind::Walk);
+    assert_eq!(meta.owner, uid("u1"));
+    assert_eq!(meta.team.as_deref(), Some("noord"));
+    let rebuilt = store
+        .load_doc(id)
+        .expect("load")
+        .expect("exists")
+        .to_automerge()
+        .expect("rebuild");
+    assert_eq!(rebuilt.get_heads(), doc.get_heads());
+    assert_eq!(
+        store.actor_owner(b"actor-a").expect("owner"),
+        Some(uid("u1"))
+    );
+    assert_eq!(store.actor_owner(b"actor-b").expect("owner"), None);
+    assert!(store.load_doc(DocId::new_random()).expect("load").is_none());
+    assert!(store.doc_meta(DocId::new_random()).expect("meta").is_none());
+}
+
+fn retried_commit_stores_nothing_new(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_random();
+    let mut doc = walk_doc(b"actor-a");
+    let w = write(
+        id,
+        "u1",
+        DocKind::Walk,
+        Some("noord"),
+        all_changes(&mut doc),
+    );
+    store.commit(std::slice::from_ref(&w)).expect("first");
+    let again = store.commit(&[w]).expect("retry");
+    let applied = again.writes[0].as_ref().expect("applied");
+    assert!(!applied.created);
+    assert_eq!(applied.inserted, 0);
+    assert_eq!(applied.duplicates, 1);
+    assert_eq!(store.change_count(id).expect("count"), 1);
+}
+
+fn group_commit_writes_many_documents_at_once(factory: Factory<'_>) {
+    let store = factory();
+    let mut writes = Vec::new();
+    let mut heads = Vec::new();
+    for i in 0..20u8 {
+        let mut doc = walk_doc(&[b'g', i]);
+        edit(&mut doc, "title", "wandeling");
+        heads.push(doc.get_heads());
+        writes.push(write(
+            DocId::new_random(),
+            "u1",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut doc),
+        ));
+    }
+    let out = store.commit(&writes).expect("commit");
+    assert_eq!(out.writes.len(), 20);
+    for (w, h) in writes.iter().zip(heads) {
+        let doc = store
+            .load_doc(w.doc_id)
+            .expect("load")
+            .expect("exists")
+            .to_automerge()
+            .expect("rebuild");
+        assert_eq!(doc.get_heads(), h);
+    }
+}
+
+fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
+    let store = factory();
+    let shared = DocId::new_random();
+    let mut a = walk_doc(b"actor-a");
+    store
+        .commit(&[write(
+            shared,
+            "alice",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut a),
+        )])
+        .expect("alice");
+
+    // Mallory replays a change under alice's actor, in a batch with a good write.
+    let mut forged = a
+        .fork()
+        .with_actor(automerge::ActorId::from(&b"actor-a"[..]));
+    edit(&mut forged, "title", "vervalst");
+    let forged_changes = forged
+        .get_changes(&a.get_heads())
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    let good_id = DocId::new_random();
+    let mut good = walk_doc(b"actor-m");
+    let out = store
+        .commit(&[
+            DocWrite {
+                doc_id: shared,
+                user_id: uid("mallory"),
+                create: None,
+                changes: forged_changes,
+                projection: None,
+            },
+            write(
+                good_id,
+                "mallory",
+                DocKind::Walk,
+                Some("noord"),
+                all_changes(&mut good),
+            ),
+        ])
+        .expect("commit");
+    assert!(matches!(
+        out.writes[0],
+        Err(WriteRejected::ActorBoundToOtherUser { .. })
+    ));
+    assert!(out.writes[1].is_ok(), "the other write must survive");
+    assert_eq!(store.change_count(shared).expect("count"), 1);
+    assert_eq!(store.change_count(good_id).expect("count"), 1);
+    assert_eq!(
+        store.actor_owner(b"actor-a").expect("owner"),
+        Some(uid("alice"))
+    );
+}
+
+fn changes_for_unknown_document_without_create_are_rejected(factory: Factory<'_>) {
+    let store = factory();
+    let mut doc = walk_doc(b"actor-x");
+    let id = DocId::new_random();
+    let out = store
+        .commit(&[DocWrite {
+            doc_id: id,
+            user_id: uid("u1"),
+            create: None,
+            changes: all_changes(&mut doc),
+            projection: None,
+        }])
+        .expect("commit");
+    assert_eq!(out.writes[0], Err(WriteRejected::UnknownDocument));
+    assert!(store.doc_meta(id).expect("meta").is_none());
+    // Nothing of the rejected write stayed behind, not even the actor binding.
+    assert_eq!(store.actor_owner(b"actor-x").expect("owner"), None);
+}
+
+fn create_of_existing_document_with_other_team_is_rejected(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_random();
+    let mut a = walk_doc(b"actor-a");
+    store
+        .commit(&[write(
+            id,
+            "a",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut a),
+        )])
+        .expect("first");
+    let mut b = walk_doc(b"actor-b");
+    let out = store
+        .commit(&[write(
+            id,
+            "b",
+            DocKind::Walk,
+            Some("zuid"),
+            all_changes(&mut b),
+        )])
+        .expect("second");
+    assert_eq!(out.writes[0], Err(WriteRejected::CreateConflict));
+    assert_eq!(
+        store
+            .doc_meta(id)
+            .expect("meta")
+            .expect("exists")
+            .team
+            .as_deref(),
+        Some("noord")
+    );
+    assert_eq!(store.change_count(id).expect("count"), 1);
+}
+
+fn visible_docs_follow_roles_and_teams(factory: Factory<'_>) {
+    let store = factory();
+    let mk = |kind, team: Option<&str>, actor: &[u8]| {
+        let id = DocId::new_random();
+        let mut doc = walk_doc(actor);
+        store
+            .commit(&[write(id, "owner", kind, team, all_changes(&mut doc))])
+            .expect("commit");
+        id
+    };
+    let walk_noord = mk(DocKind::Walk, Some("noord"), b"1");
+    let walk_zuid = mk(DocKind::Walk, Some("zuid"), b"2");
+    let sp_noord = mk(DocKind::Spreekuur, Some("noord"), b"3");
+    let catalog = mk(DocKind::Catalog, None, b"4");
+    let ids = |p: &Principal| {
+        let mut v: Vec<DocId> = store
+            .visible_docs(p)
+            .expect("visible")
+            .into_iter()
+            .map(|m| m.id)
+            .collect();
+        v.sort();
+        v
+    };
+    let sorted = |mut v: Vec<DocId>| {
+        v.sort();
+        v
+    };
+    assert_eq!(
+        ids(&principal("b", &[Role::Boa], Some("noord"))),
+        sorted(vec![walk_noord, catalog])
+    );
+    assert_eq!(
+        ids(&principal(
+            "bs",
+            &[Role::Boa, Role::Spreekuur],
+            Some("noord")
+        )),
+        sorted(vec![walk_noord, sp_noord, catalog])
+    );
+    assert_eq!(
+        ids(&principal("s", &[Role::Spreekuur], Some("zuid"))),
+        sorted(vec![catalog])
+    );
+    assert_eq!(
+        ids(&principal("c", &[Role::Coordinator], None)),
+        sorted(vec![walk_noord, walk_zuid, sp_noord, catalog])
+    );
+    assert_eq!(
+        ids(&principal("a", &[Role::Admin], Some("noord"))),
+        sorted(vec![catalog])
+    );
+    let catalogs: Vec<DocId> = store
+        .docs_of_kind(DocKind::Catalog)
+        .expect("kind")
+        .into_iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(catalogs, vec![catalog]);
+}
+
+fn row(item: &str, text: &str, place: Option<&str>) -> ProjectionRow {
+    ProjectionRow {
+        item_id: item.to_owned(),
+        wijk: Some("oostermeent".into()),
+        category: Some("jeugdoverlast".into()),
+        severity: Some("aandacht".into()),
+        created_at: Some(1_700_000_000_000),
+        created_by: Some("u1".into()),
+        deleted: false,
+        text: text.to_owned(),
+        place: place.map(str::to_owned),
+        row_json: format!("{{\"item_id\":\"{item}\"}}"),
+    }
+}
+
+fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_random();
+    let mut doc = walk_doc(b"p");
+    let mut w = write(
+        id,
+        "u1",
+        DocKind::Walk,
+        Some("noord"),
+        all_changes(&mut doc),
+    );
+    w.projection = Some(vec![
+        row(
+            "a",
+            "groep jongeren bij de bank",
+            Some("winkelcentrum Kostmand"),
+        ),
+        row("b", "zwerfafval", None),
+    ]);
+    store.commit(&[w]).expect("commit");
+    assert_eq!(store.projection_rows(id).expect("rows").len(), 2);
+    let hits = store.search_items("jongeren", 10).expect("search");
+    assert_eq!(hits, vec![(id, "a".to_owned())]);
+    let hits = store.search_items("kostmand", 10).expect("search");
+    assert_eq!(
+        hits,
+        vec![(id, "a".to_owned())],
+        "place is searchable, case-insensitively"
+    );
+    // Input that is FTS5 syntax is searched as words, never parsed.
+    assert!(store.search_items("\"bank OR NEAR(", 10).is_ok());
+
+    let replace = DocWrite {
+        doc_id: id,
+        user_id: uid("u1"),
+        create: None,
+        changes: vec![],
+        projection: Some(vec![row("b", "zwerfafval opgeruimd", None)]),
+    };
+    store.commit(&[replace]).expect("replace");
+    let rows = store.projection_rows(id).expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].text, "zwerfafval opgeruimd");
+    assert!(
+        store
+            .search_items("jongeren", 10)
+            .expect("search")
+            .is_empty(),
+        "old row left the index"
+    );
+    assert_eq!(
+        store.search_items("opgeruimd", 10).expect("search"),
+        vec![(id, "b".to_owned())]
+    );
+}
+
+fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_random();
+    let mut doc = walk_doc(b"c1");
+    edit(&mut doc, "title", "een");
+    store
+        .commit(&[write(
+            id,
+            "u1",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut doc),
+        )])
+        .expect("commit");
+    // The snapshot is taken now; then a concurrent change arrives that it lacks.
+    let snapshot = doc.save();
+    let mut other = doc.fork().with_actor(automerge::ActorId::from(&b"c2"[..]));
+    edit(&mut other, "route", "langs de Roef");
+    let late: Vec<NewChange> = other
+        .get_changes(&doc.get_heads())
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    assert_eq!(late.len(), 1);
+    store
+        .commit(&[DocWrite {
+            doc_id: id,
+            user_id: uid("u1"),
+            create: None,
+            changes: late,
+            projection: None,
+        }])
+        .expect("late");
+    let out = store.compact(id, &snapshot).expect("compact");
+    assert_eq!(out.covered, 2);
+    assert_eq!(out.kept, 1);
+    let stored = store.load_doc(id).expect("load").expect("exists");
+    assert!(stored.snapshot.is_some());
+    assert_eq!(stored.changes.len(), 1);
+    let rebuilt = stored.to_automerge().expect("rebuild");
+    assert_eq!(rebuilt.get_heads(), other.get_heads(), "nothing was lost");
+    // Compaction keeps the history rows; a retried upload is still a no-op.
+    assert_eq!(store.change_count(id).expect("count"), 3);
+    let retry = store
+        .commit(&[write(
+            id,
+            "u1",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut doc),
+        )])
+        .expect("retry");
+    assert_eq!(retry.writes[0].as_ref().expect("ok").inserted, 0);
+    assert_eq!(
+        store
+            .load_doc(id)
+            .expect("load")
+            .expect("exists")
+            .changes
+            .len(),
+        1
+    );
+    // An older snapshot than the stored one is refused.
+    let tiny = walk_doc(b"zz").save();
+    assert!(store.compact(id, &tiny).is_err());
+    let full = other.save();
+    assert_eq!(store.compact(id, &full).expect("compact").covered, 1);
+    let rebuilt = store
+        .load_doc(id)
+        .expect("load")
+        .expect("exists")
+        .to_automerge()
+        .expect("rebuild");
+    assert_eq!(rebuilt.get_heads(), other.get_heads());
+}
+
+fn compaction_refuses_garbage_snapshot(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_random();
+    let mut doc = walk_doc(b"g");
+    store
+        .commit(&[write(
+            id,
+            "u1",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut doc),
+        )])
+        .expect("commit");
+    assert!(matches!(
+        store.compact(id, b"not automerge"),
+        Err(StoreError::InvalidSnapshot(_))
+    ));
+    assert!(matches!(
+        store.compact(DocId::new_random(), &doc.save()),
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store
+            .load_doc(id)
+            .expect("load")
+            .expect("exists")
+            .changes
+            .len(),
+        1
+    );
+}
+
+fn new_user(name: &str, roles: &[Role], team: Option<&str>) -> NewUser {
+    NewUser {
+        username: name.to_owned(),
+        display_name: format!("{name} display"),
+        password_hash: "$argon2id$placeholder-not-checked-by-store".to_owned(),
+        roles: roles.to_vec(),
+        team: team.map(str::to_owned),
+    }
+}
+
+fn users_are_unique_and_found_case_insensitively(factory: Factory<'_>) {
+    let store = factory();
+    let u = store
+        .create_user(new_user(
+            "Anna",
+            &[Role::Boa, Role::Spreekuur],
+            Some("noord"),
+        ))
+        .expect("create");
+    assert_eq!(u.roles, vec![Role::Boa, Role::Spreekuur]);
+    assert!(!u.disabled);
+    let found = store
+        .user_by_username("anna")
+        .expect("lookup")
+        .expect("found");
+    assert_eq!(found.id, u.id);
+    assert_eq!(
+        store
+            .user_by_id(&u.id)
+            .expect("by id")
+            .expect("found")
+            .username,
+        "Anna"
+    );
+    assert!(matches!(
+        store.create_user(new_user("ANNA", &[Role::Boa], None)),
+        Err(StoreError::AlreadyExists(_))
+    ));
+    assert!(store.user_by_username("bert").expect("lookup").is_none());
+    store.set_password_hash("anna", "new-hash").expect("set");
+    assert_eq!(
+        store
+            .user_by_id(&u.id)
+            .expect("by id")
+            .expect("found")
+            .password_hash,
+        "new-hash"
+    );
+    assert!(matches!(
+        store.set_user_disabled("nobody", true),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+fn disabling_a_user_ends_their_sessions(factory: Factory<'_>) {
+    let store = factory();
+    let u = store
+        .create_user(new_user("bert", &[Role::Boa], Some("noord")))
+        .expect("create");
+    let d = store
+        .create_device(&u.id, "telefoon", [1; 32], now_ms() + 60_000)
+        .expect("device");
+    assert!(store.session_valid(&u.id, &d.id).expect("valid"));
+    assert!(
+        !store
+            .session_valid(&uid("someone-else"), &d.id)
+            .expect("valid"),
+        "device belongs to bert"
+    );
+    let disabled = store.set_user_disabled("bert", true).expect("disable");
+    assert!(disabled.disabled);
+    assert!(!store.session_valid(&u.id, &d.id).expect("valid"));
+    assert!(
+        store
+            .device(&d.id)
+            .expect("device")
+            .expect("exists")
+            .revoked_at
+            .is_some()
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token([1; 32], [2; 32], now_ms() + 60_000)
+            .expect("rotate"),
+        RefreshOutcome::Revoked
+    );
+    // Re-enabling does not bring the revoked device back.
+    store.set_user_disabled("bert", false).expect("enable");
+    assert!(!store.session_valid(&u.id, &d.id).expect("valid"));
+    let d2 = store
+        .create_device(&u.id, "laptop", [3; 32], now_ms() + 60_000)
+        .expect("device");
+    assert!(store.session_valid(&u.id, &d2.id).expect("valid"));
+    assert_eq!(store.devices_of(&u.id).expect("devices").len(), 2);
+}
+
+fn refresh_tokens_rotate_and_reuse_revokes_the_family(factory: Factory<'_>) {
+    let store = factory();
+    let u = store
+        .create_user(new_user("carla", &[Role::Boa], Some("noord")))
+        .expect("create");
+    let d = store
+        .create_device(&u.id, "telefoon", [10; 32], now_ms() + 60_000)
+        .expect("device");
+    match store
+        .rotate_refresh_token([10; 32], [11; 32], now_ms() + 60_000)
+        .expect("rotate")
+    {
+        RefreshOutcome::Rotated { user, device } => {
+            assert_eq!(user.id, u.id);
+            assert_eq!(device.id, d.id);
+        }
+        other => panic!("expected rotation, got {other:?}"),
+    }
+    assert!(matches!(
+        store
+            .rotate_refresh_token([11; 32], [12; 32], now_ms() + 60_000)
+            .expect("rotate"),
+        RefreshOutcome::Rotated { .. }
+    ));
+    // [10] was used: presenting it again revokes the device, and with it [12].
+    assert_eq!(
+        store
+            .rotate_refresh_token([10; 32], [13; 32], now_ms() + 60_000)
+            .expect("reuse"),
+        RefreshOutcome::Reused {
+            device_id: d.id.clone()
+        }
+    );
+    assert!(!store.session_valid(&u.id, &d.id).expect("valid"));
+    assert_eq!(
+        store
+            .rotate_refresh_token([12; 32], [14; 32], now_ms() + 60_000)
+            .expect("rotate"),
+        RefreshOutcome::Revoked
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token([13; 32], [15; 32], now_ms() + 60_000)
+            .expect("rotate"),
+        RefreshOutcome::Unknown
+    );
+}
+
+fn expired_and_unknown_refresh_tokens_are_refused(factory: Factory<'_>) {
+    let store = factory();
+    let u = store
+        .create_user(new_user("dirk", &[Role::Boa], Some("noord")))
+        .expect("create");
+    store
+        .create_device(&u.id, "telefoon", [20; 32], now_ms() - 1)
+        .expect("device");
+    assert_eq!(
+        store
+            .rotate_refresh_token([20; 32], [21; 32], now_ms() + 60_000)
+            .expect("rotate"),
+        RefreshOutcome::Expired
+    );
+    assert_eq!(
+        store
+            .rotate_refresh_token([99; 32], [22; 32], now_ms() + 60_000)
+            .expect("rotate"),
+        RefreshOutcome::Unknown
+    );
+}
+
+fn logout_revokes_the_device(factory: Factory<'_>) {
+    let store = factory();
+    let u = store
+        .create_user(new_user("eva", &[Role::Spreekuur], Some("noord")))
+        .expect("create");
+    let d = store
+        .create_device(&u.id, "laptop", [30; 32], now_ms() + 60_000)
+        .expect("device");
+    assert_eq!(
+        store.revoke_by_refresh_token([30; 32]).expect("logout"),
+        Some(d.id.clone())
+    );
+    assert!(!store.session_valid(&u.id, &d.id).expect("valid"));
+    assert_eq!(
+        store.revoke_by_refresh_token([31; 32]).expect("logout"),
+        None
+    );
+    assert!(matches!(
+        store.revoke_device(&DeviceId::from_string("nope".into())),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+fn audit_log_appends_and_lists_newest_first(factory: Factory<'_>) {
+    let store = factory();
+    for action in ["user.add", "user.disable"] {
+        store
+            .append_audit(AuditEntry {
+                actor: None,
+                action: action.into(),
+                subject: Some("u1".into()),
+                detail: serde_json::json!({"via": "cli"}),
+            })
+            .expect("append");
+    }
+    let entries = store.audit_entries(10).expect("list");
+    assert_eq!(entries.len(), 2);
+    assert_eq!(entries[0].entry.action, "user.disable");
+    assert_eq!(entries[1].entry.action, "user.add");
+    assert_eq!(entries[1].entry.detail, serde_json::json!({"via": "cli"}));
+    assert!(entries[0].id > entries[1].id);
+    assert_eq!(store.audit_entries(1).expect("list").len(), 1);
+}
+
+fn ready_check_passes_on_fresh_store(factory: Factory<'_>) {
+    let store = factory();
+    store.check_ready().expect("ready");
+    store.check_ready().expect("ready twice");
+}

@@ -1,0 +1,284 @@
+//! Schema migrations and connection pragmas.
+//!
+//! Migrations are the `.sql` files in `server/migrations/`, compiled in with
+//! `include_str!`. The schema version is `PRAGMA user_version`; migration `n`
+//! (1-based) moves the database from version `n-1` to `n` inside one
+//! `BEGIN IMMEDIATE` transaction. A database whose version is newer than
+//! this binary knows is refused with a clear error (never downgraded).
+
+use rusqlite::{Connection, TransactionBehavior};
+
+/// The migrations, in order. Index `i` upgrades version `i` to `i + 1`.
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_documents",
+        include_str!("../../migrations/0001_documents.sql"),
+    ),
+    (
+        "0002_accounts",
+        include_str!("../../migrations/0002_accounts.sql"),
+    ),
+];
+
+/// The schema version this binary writes.
+pub const LATEST_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// Migration failures.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrationError {
+    /// The file is from a newer wijklog.
+    #[error(
+        "the database has schema version {found}, but this wijklog only knows versions up to \
+         {supported}; it was written by a newer wijklog. Run that version (or restore a backup \
+         made with this one); the database was not changed"
+    )]
+    TooNew {
+        /// Version in the file.
+        found: u32,
+        /// Latest version this binary knows.
+        supported: u32,
+    },
+    /// A migration failed (rolled back).
+    #[error("migration {name} failed (rolled back)")]
+    Failed {
+        /// The migration's file name.
+        name: &'static str,
+        /// The cause.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// Reading or setting the version failed.
+    #[error("could not read the schema version")]
+    Version(#[source] rusqlite::Error),
+}
+
+/// Sets the per-connection pragmas. Every connection passes through here.
+/// `journal_mode=WAL` is persistent in the file; the rest are per connection.
+pub(crate) fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "FULL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
+}
+
+/// Reads `PRAGMA user_version`.
+pub(crate) fn schema_version(conn: &Connection) -> Result<u32, MigrationError> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
+        .map_err(MigrationError::Version)
+}
+
+/// Migrates up to `target` (at most [`LATEST_VERSION`]). Refuses a newer file.
+pub(crate) fn migrate_to(conn: &mut Connection, target: u32) -> Result<u32, MigrationError> {
+    let target = target.min(LATEST_VERSION);
+    let mut version = schema_version(conn)?;
+    if version > LATEST_VERSION {
+        return Err(MigrationError::TooNew {
+            found: version,
+            supported: LATEST_VERSION,
+        });
+    }
+    while version < target {
+        let (name, sql) = MIGRATIONS[version as usize];
+        let next = version + 1;
+        let run = |conn: &mut Connection| -> rusqlite::Result<()> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            // Re-check inside the write lock: another process may have migrated.
+            let current: u32 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if current == version {
+                tx.execute_batch(sql)?;
+                tx.pragma_update(None, "user_version", next)?;
+            }
+            tx.commit()
+        };
+        run(conn).map_err(|source| MigrationError::Failed { name, source })?;
+        version = schema_version(conn)?;
+        if version > LATEST_VERSION {
+            return Err(MigrationError::TooNew {
+                found: version,
+                supported: LATEST_VERSION,
+            });
+        }
+        tracing::info!(migration = name, version, "database migrated");
+    }
+    Ok(version)
+}
+
+/// Migrates to the latest version.
+pub(crate) fn migrate(conn: &mut Connection) -> Result<u32, MigrationError> {
+    migrate_to(conn, LATEST_VERSION)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn open(dir: &tempfile::TempDir) -> Connection {
+        let conn = Connection::open(dir.path().join("t.db")).expect("open");
+        apply_pragmas(&conn).expect("pragmas");
+        conn
+    }
+
+    fn tables(conn: &Connection) -> Vec<String> {
+        let mut stmt = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .expect("prepare");
+        stmt.query_map([], |r| r.get(0))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect()
+    }
+
+    #[test]
+    fn fresh_database_migrates_to_latest_with_pragmas_set() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir);
+        assert_eq!(migrate(&mut conn).expect("migrate"), 2);
+        assert_eq!(schema_version(&conn).expect("version"), 2);
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .expect("mode");
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .expect("sync");
+        assert_eq!(sync, 2, "synchronous=FULL");
+        let fk: i64 = conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .expect("fk");
+        assert_eq!(fk, 1);
+        let t = tables(&conn);
+        for want in [
+            "documents",
+            "changes",
+            "snapshots",
+            "actors",
+            "observations",
+            "notes",
+            "users",
+            "devices",
+            "refresh_tokens",
+            "audit_log",
+        ] {
+            assert!(t.iter().any(|n| n == want), "missing table {want}");
+        }
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir);
+        migrate(&mut conn).expect("first");
+        assert_eq!(migrate(&mut conn).expect("second"), 2);
+    }
+
+    #[test]
+    fn upgrade_0001_to_0002_keeps_documents_and_changes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir);
+        assert_eq!(migrate_to(&mut conn, 1).expect("to v1"), 1);
+        assert!(!tables(&conn).iter().any(|n| n == "users"));
+        conn.execute(
+            "INSERT INTO documents (id, kind, owner, team, created_at) VALUES (?1, 'walk', 'u1', 'noord', 5)",
+            [&[7u8; 16][..]],
+        )
+        .expect("doc");
+        conn.execute(
+            "INSERT INTO changes (doc_id, hash, bytes, user_id, actor, received_at) VALUES (?1, ?2, x'01', 'u1', x'aa', 6)",
+            rusqlite::params![&[7u8; 16][..], &[1u8; 32][..]],
+        )
+        .expect("change");
+        assert_eq!(migrate(&mut conn).expect("to v2"), 2);
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
+            .expect("count");
+        assert_eq!(n, 1);
+        let team: String = conn
+            .query_row("SELECT team FROM documents", [], |r| r.get(0))
+            .expect("team");
+        assert_eq!(team, "noord");
+        assert!(tables(&conn).iter().any(|n| n == "users"));
+    }
+
+    #[test]
+    fn database_newer_than_binary_is_refused_untouched() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir);
+        conn.pragma_update(None, "user_version", 99).expect("set");
+        let err = migrate(&mut conn).expect_err("must refuse");
+        assert!(matches!(
+            err,
+            MigrationError::TooNew {
+                found: 99,
+                supported: 2
+            }
+        ));
+        assert!(err.to_string().contains("newer wijklog"));
+        assert_eq!(schema_version(&conn).expect("version"), 99);
+        assert!(tables(&conn).is_empty());
+    }
+
+    #[test]
+    fn a_failing_migration_rolls_back_completely() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir);
+        // A table that 0001 wants to create already exists: 0001 fails.
+        conn.execute_batch("CREATE TABLE snapshots (x INTEGER)")
+            .expect("pre-existing");
+        let err = migrate(&mut conn).expect_err("must fail");
+        assert!(matches!(
+            err,
+            MigrationError::Failed {
+                name: "0001_documents",
+                ..
+            }
+        ));
+        assert_eq!(schema_version(&conn).expect("version"), 0);
+        assert!(
+            !tables(&conn).iter().any(|n| n == "documents"),
+            "partial migration left behind"
+        );
+    }
+
+    #[test]
+    fn changes_and_audit_log_refuse_rewrites() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir);
+        migrate(&mut conn).expect("migrate");
+        conn.execute(
+            "INSERT INTO documents (id, kind, owner, created_at) VALUES (?1, 'walk', 'u', 1)",
+            [&[1u8; 16][..]],
+        )
+        .expect("doc");
+        conn.execute(
+            "INSERT INTO changes (doc_id, hash, bytes, user_id, actor, received_at) VALUES (?1, ?2, x'01', 'u', x'aa', 6)",
+            rusqlite::params![&[1u8; 16][..], &[2u8; 32][..]],
+        )
+        .expect("change");
+        assert!(conn.execute("DELETE FROM changes", []).is_err());
+        assert!(
+            conn.execute("UPDATE changes SET user_id = 'x'", [])
+                .is_err()
+        );
+        assert!(
+            conn.execute("UPDATE changes SET bytes = x'02'", [])
+                .is_err()
+        );
+        // Compaction may clear bytes, nothing else.
+        assert_eq!(
+            conn.execute("UPDATE changes SET bytes = NULL", [])
+                .expect("clear"),
+            1
+        );
+        conn.execute(
+            "INSERT INTO audit_log (at, action) VALUES (1, 'user.add')",
+            [],
+        )
+        .expect("audit");
+        assert!(
+            conn.execute("UPDATE audit_log SET action = 'x'", [])
+                .is_err()
+        );
+        assert!(conn.execute("DELETE FROM audit_log", []).is_err());
+    }
+}

@@ -1,0 +1,410 @@
+//! The storage layer: one trait, [`Store`], with SQLite ([`SqliteStore`]) as
+//! its implementation, and a conformance suite ([`conformance::run_all`])
+//! written once against the trait so that another backend (PostgreSQL) can be
+//! checked by the same tests.
+//!
+//! The trait is synchronous and object-safe (`Arc<dyn Store>`). Every method
+//! may block on disk I/O: call it from `web::block` / `spawn_blocking`, never
+//! on an async worker thread.
+//!
+//! Documents are stored as automerge changes (append-only, unique on
+//! `(doc_id, hash)`), optionally compacted into a snapshot. [`Store::commit`]
+//! writes many documents in ONE transaction (group commit); each
+//! [`DocWrite`] inside it succeeds or is rejected on its own (a savepoint per
+//! write), so one bad document never sinks the others.
+
+pub mod conformance;
+mod migrations;
+mod sqlite;
+
+use automerge::ChangeHash;
+use serde::{Deserialize, Serialize};
+
+pub use migrations::{LATEST_VERSION, MigrationError};
+pub use sqlite::{SqliteStore, backup_database, database_path, restore_database};
+
+use crate::auth::Principal;
+use crate::domain::{DeviceId, DocId, DocKind, Role, UserId};
+
+/// Errors of the storage layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database file was written by a newer wijklog.
+    #[error(transparent)]
+    Migration(#[from] MigrationError),
+    /// A unique value (username) already exists.
+    #[error("{0} already exists")]
+    AlreadyExists(&'static str),
+    /// The thing to act on does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A snapshot could not be read as an automerge document.
+    #[error("the snapshot is not a loadable automerge document")]
+    InvalidSnapshot(#[source] automerge::AutomergeError),
+    /// A stored value could not be decoded (corruption or a bug).
+    #[error("stored data is malformed: {0}")]
+    Corrupt(String),
+    /// The database engine failed.
+    #[error("database error")]
+    Sqlite(#[from] rusqlite::Error),
+    /// File system error (opening the data directory).
+    #[error("i/o error")]
+    Io(#[from] std::io::Error),
+}
+
+/// Metadata of a stored document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocMeta {
+    /// The document.
+    pub id: DocId,
+    /// Its kind (fixed at creation).
+    pub kind: DocKind,
+    /// The user whose sync created it.
+    pub owner: UserId,
+    /// The creator's team at creation (none for the catalog).
+    pub team: Option<String>,
+    /// Creation time, ms since the Unix epoch.
+    pub created_at: i64,
+}
+
+/// What is needed to rebuild a document: the latest snapshot (if any) and
+/// every stored change it does not cover, in arrival order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredDoc {
+    /// automerge `save()` bytes of the last compaction.
+    pub snapshot: Option<Vec<u8>>,
+    /// Raw bytes of each change not in the snapshot.
+    pub changes: Vec<Vec<u8>>,
+}
+
+impl StoredDoc {
+    /// Rebuilds the automerge document (snapshot, then changes).
+    pub fn to_automerge(&self) -> Result<automerge::Automerge, automerge::AutomergeError> {
+        let mut doc = match &self.snapshot {
+            Some(bytes) => automerge::Automerge::load(bytes)?,
+            None => automerge::Automerge::new(),
+        };
+        for change in &self.changes {
+            doc.load_incremental(change)?;
+        }
+        Ok(doc)
+    }
+}
+
+/// Create a document row (first sync of an unknown document).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewDoc {
+    /// The kind read from the document.
+    pub kind: DocKind,
+    /// Owner: the authenticated user, never the document's content.
+    pub owner: UserId,
+    /// Team: from the token, never from the document's content.
+    pub team: Option<String>,
+}
+
+/// One automerge change to store.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChange {
+    /// The change hash.
+    pub hash: ChangeHash,
+    /// The change's actor id bytes.
+    pub actor: Vec<u8>,
+    /// The change's raw bytes (`Change::raw_bytes`).
+    pub bytes: Vec<u8>,
+}
+
+impl NewChange {
+    /// Takes hash, actor and bytes from an automerge change.
+    pub fn from_change(change: &automerge::Change) -> Self {
+        Self {
+            hash: change.hash(),
+            actor: change.actor_id().to_bytes().to_vec(),
+            bytes: change.raw_bytes().to_vec(),
+        }
+    }
+}
+
+/// One projected observation or note, as stored for the review views.
+/// `row_json` is the `wijklog_shared::Row` JSON; the other fields are its
+/// indexed columns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProjectionRow {
+    /// The observation or note id (uuid text).
+    pub item_id: String,
+    /// The wijk (from the document).
+    pub wijk: Option<String>,
+    /// Category id.
+    pub category: Option<String>,
+    /// Severity id.
+    pub severity: Option<String>,
+    /// Creation time (ms).
+    pub created_at: Option<i64>,
+    /// Creator's user id.
+    pub created_by: Option<String>,
+    /// Tombstoned.
+    pub deleted: bool,
+    /// The free text (full-text indexed).
+    pub text: String,
+    /// The place (full-text indexed).
+    pub place: Option<String>,
+    /// The full projection row as JSON.
+    pub row_json: String,
+}
+
+/// Everything one commit writes for one document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DocWrite {
+    /// The document.
+    pub doc_id: DocId,
+    /// The authenticated user the changes are attributed to.
+    pub user_id: UserId,
+    /// `Some` if the document may be new: creates its row unless it exists.
+    /// If it exists with another kind or team, the write is rejected.
+    pub create: Option<NewDoc>,
+    /// Changes, stored with `INSERT OR IGNORE` (duplicates are no-ops).
+    pub changes: Vec<NewChange>,
+    /// `Some(rows)` replaces all projection rows of the document.
+    pub projection: Option<Vec<ProjectionRow>>,
+}
+
+/// Why one write of a commit was rejected (nothing of it was stored).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WriteRejected {
+    /// A change's actor id is bound to another user.
+    #[error("actor {actor} belongs to another user")]
+    ActorBoundToOtherUser {
+        /// The actor id (hex).
+        actor: String,
+    },
+    /// The document does not exist and the write did not ask to create it.
+    #[error("unknown document")]
+    UnknownDocument,
+    /// The document exists with another kind or team than the create asked for.
+    #[error("the document exists with another kind or team")]
+    CreateConflict,
+}
+
+/// The result of one [`DocWrite`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WriteApplied {
+    /// The document's metadata after the write.
+    pub meta: DocMeta,
+    /// Whether this write created the document row.
+    pub created: bool,
+    /// Changes newly stored.
+    pub inserted: usize,
+    /// Changes that were already stored (no-ops).
+    pub duplicates: usize,
+}
+
+/// The result of [`Store::commit`]: one entry per write, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommitOutcome {
+    /// Per-write results.
+    pub writes: Vec<Result<WriteApplied, WriteRejected>>,
+}
+
+/// The result of [`Store::compact`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompactOutcome {
+    /// Changes whose bytes moved into the snapshot.
+    pub covered: usize,
+    /// Changes the snapshot does not contain (kept as they are).
+    pub kept: usize,
+}
+
+/// A new account.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    /// Login name (unique, case-insensitive).
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// One or more roles.
+    pub roles: Vec<Role>,
+    /// Team, if any.
+    pub team: Option<String>,
+}
+
+/// A stored account.
+#[derive(Clone, PartialEq, Eq)]
+pub struct User {
+    /// Id (JWT `sub`).
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Display name.
+    pub display_name: String,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    /// Roles.
+    pub roles: Vec<Role>,
+    /// Team.
+    pub team: Option<String>,
+    /// Disabled accounts cannot log in or refresh, and their sessions end.
+    pub disabled: bool,
+    /// Creation time (ms).
+    pub created_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Names and hashes stay out of logs.
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("roles", &self.roles)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A device: one login on one phone or laptop.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Device {
+    /// Id (JWT `did`).
+    pub id: DeviceId,
+    /// Its user.
+    pub user_id: UserId,
+    /// Name given at login (e.g. "telefoon").
+    pub name: String,
+    /// Created (ms).
+    pub created_at: i64,
+    /// Last login/refresh (ms).
+    pub last_seen_at: i64,
+    /// Revoked (ms), if so.
+    pub revoked_at: Option<i64>,
+}
+
+/// The result of presenting a refresh token to [`Store::rotate_refresh_token`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RefreshOutcome {
+    /// The token was current: it is now used, the new one is stored.
+    Rotated {
+        /// The user.
+        user: User,
+        /// The device (family).
+        device: Device,
+    },
+    /// The token had been used before: the whole family (device) is now revoked.
+    Reused {
+        /// The revoked device.
+        device_id: DeviceId,
+    },
+    /// Unknown token.
+    Unknown,
+    /// Token expired.
+    Expired,
+    /// The device was revoked or the user disabled.
+    Revoked,
+}
+
+/// One audit log entry to append.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    /// Who did it (None: the command line / the system).
+    pub actor: Option<UserId>,
+    /// What, e.g. `user.add`, `user.disable`, `device.revoke`.
+    pub action: String,
+    /// Id of what was acted on.
+    pub subject: Option<String>,
+    /// JSON details; never secrets or personal data beyond ids.
+    pub detail: serde_json::Value,
+}
+
+/// A stored audit log entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// Sequence number.
+    pub id: i64,
+    /// When (ms).
+    pub at: i64,
+    /// The entry.
+    pub entry: AuditEntry,
+}
+
+/// The storage interface. Object-safe; implementations are `Send + Sync`.
+pub trait Store: Send + Sync + std::fmt::Debug {
+    // ---- documents ----
+
+    /// Metadata of one document, if it exists.
+    fn doc_meta(&self, id: DocId) -> Result<Option<DocMeta>, StoreError>;
+    /// Every document `who` may see (see [`Principal::may_see`]).
+    fn visible_docs(&self, who: &Principal) -> Result<Vec<DocMeta>, StoreError>;
+    /// Every document of one kind (e.g. to find the catalog).
+    fn docs_of_kind(&self, kind: DocKind) -> Result<Vec<DocMeta>, StoreError>;
+    /// Snapshot plus uncovered changes of a document; `None` if unknown.
+    fn load_doc(&self, id: DocId) -> Result<Option<StoredDoc>, StoreError>;
+    /// Group commit: all writes in one durable transaction. A rejected write
+    /// stores nothing of itself and does not affect the others.
+    fn commit(&self, writes: &[DocWrite]) -> Result<CommitOutcome, StoreError>;
+    /// The user an automerge actor id is bound to.
+    fn actor_owner(&self, actor: &[u8]) -> Result<Option<UserId>, StoreError>;
+    /// Stores `snapshot` as the document's snapshot and drops the bytes of
+    /// the stored changes it provably contains (checked by loading it).
+    /// Changes it does not contain are kept.
+    fn compact(&self, id: DocId, snapshot: &[u8]) -> Result<CompactOutcome, StoreError>;
+    /// Number of stored changes of a document (covered ones included).
+    fn change_count(&self, id: DocId) -> Result<u64, StoreError>;
+    /// The projection rows of a document (row JSON), ordered by item id.
+    fn projection_rows(&self, id: DocId) -> Result<Vec<ProjectionRow>, StoreError>;
+    /// Full-text search over observation/note text and place: (doc, item) ids.
+    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError>;
+
+    // ---- accounts ----
+
+    /// Creates an account. `AlreadyExists` if the username is taken.
+    fn create_user(&self, user: NewUser) -> Result<User, StoreError>;
+    /// Looks up by login name (case-insensitive).
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError>;
+    /// Looks up by id.
+    fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError>;
+    /// Disables (true) or re-enables (false) an account; `NotFound` if unknown.
+    /// Disabling also revokes all the user's devices.
+    fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<User, StoreError>;
+    /// Replaces the password hash; `NotFound` if unknown.
+    fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), StoreError>;
+
+    // ---- devices and refresh tokens ----
+
+    /// Creates a device for a fresh login together with its first refresh token.
+    fn create_device(
+        &self,
+        user: &UserId,
+        name: &str,
+        refresh_hash: [u8; 32],
+        refresh_expires_at: i64,
+    ) -> Result<Device, StoreError>;
+    /// Looks up a device.
+    fn device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError>;
+    /// A user's devices.
+    fn devices_of(&self, user: &UserId) -> Result<Vec<Device>, StoreError>;
+    /// Revokes a device and all its refresh tokens. `NotFound` if unknown.
+    fn revoke_device(&self, id: &DeviceId) -> Result<(), StoreError>;
+    /// Presents refresh token `old_hash`; if current, marks it used and
+    /// stores `new_hash`, in one transaction. Reuse revokes the device.
+    fn rotate_refresh_token(
+        &self,
+        old_hash: [u8; 32],
+        new_hash: [u8; 32],
+        new_expires_at: i64,
+    ) -> Result<RefreshOutcome, StoreError>;
+    /// Logout: revokes the device the token belongs to. Returns it, if known.
+    fn revoke_by_refresh_token(&self, hash: [u8; 32]) -> Result<Option<DeviceId>, StoreError>;
+    /// Whether a session may continue: user exists and is enabled, device
+    /// exists, belongs to the user and is not revoked.
+    fn session_valid(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError>;
+
+    // ---- audit ----
+
+    /// Appends to the audit log.
+    fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
+    /// The latest `limit` audit entries, newest first.
+    fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+
+    // ---- health ----
+
+    /// Readiness: migrations done and a write transaction commits.
+    fn check_ready(&self) -> Result<(), StoreError>;
+}

@@ -1,0 +1,974 @@
+//! [`SqliteStore`]: the embedded SQLite backend.
+//!
+//! One writer connection (behind a mutex: SQLite has one writer at a time
+//! anyway) and a small pool of reader connections (WAL lets them read while
+//! the writer commits). Every connection gets the same pragmas
+//! (`migrations::apply_pragmas`): WAL, `synchronous=FULL`, foreign keys,
+//! busy timeout.
+
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use automerge::ChangeHash;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+
+use super::migrations;
+use super::{
+    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite,
+    ProjectionRow, RefreshOutcome, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected,
+};
+use crate::auth::Principal;
+use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
+
+/// How many idle reader connections are kept.
+const MAX_IDLE_READERS: usize = 8;
+
+/// The SQLite store. Cheap to share behind an `Arc`.
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for SqliteStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The database file inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("wijklog.db")
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file at `path`, sets the
+    /// pragmas and runs the migrations. Refuses a database newer than this binary.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut writer = Connection::open(path)?;
+        migrations::apply_pragmas(&writer)?;
+        migrations::migrate(&mut writer)?;
+        Ok(Self {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Opens `wijklog.db` inside `data_dir`.
+    pub fn open_in_dir(data_dir: &Path) -> Result<Self, StoreError> {
+        Self::open(&database_path(data_dir))
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        // A panic while holding the lock leaves the connection usable
+        // (transactions roll back on drop), so poisoning is ignored.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn with_reader<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open(&self.path)?;
+                migrations::apply_pragmas(&c)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+/// Makes a consistent copy of the database at `src` into `dest` with the
+/// SQLite online backup API (safe while a server writes to `src`).
+pub fn backup_database(src: &Path, dest: &Path) -> Result<(), StoreError> {
+    let conn = Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let mut out = Connection::open(dest)?;
+    {
+        let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
+        backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+    }
+    // The copy is a standalone file: no WAL sidecar needed to read it.
+    out.pragma_update(None, "journal_mode", "DELETE")?;
+    let ok: String = out.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if ok != "ok" {
+        return Err(StoreError::Corrupt(
+            "backup failed its integrity check".into(),
+        ));
+    }
+    Ok(())
+}
+
+fn doc_id_from(bytes: Vec<u8>) -> Result<DocId, StoreError> {
+    let arr: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("document id is not 16 bytes".into()))?;
+    Ok(DocId::from_bytes(arr))
+}
+
+fn user_id_from(s: String) -> Result<UserId, StoreError> {
+    UserId::new(s).map_err(|_| StoreError::Corrupt("empty user id".into()))
+}
+
+fn read_meta(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(Vec<u8>, String, String, Option<String>, i64)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+    ))
+}
+
+fn to_meta(raw: (Vec<u8>, String, String, Option<String>, i64)) -> Result<DocMeta, StoreError> {
+    let (id, kind, owner, team, created_at) = raw;
+    Ok(DocMeta {
+        id: doc_id_from(id)?,
+        kind: DocKind::parse(&kind).map_err(|_| StoreError::Corrupt("unknown kind".into()))?,
+        owner: user_id_from(owner)?,
+        team,
+        created_at,
+    })
+}
+
+const META_COLS: &str = "id, kind, owner, team, created_at";
+
+fn meta_on(conn: &Connection, id: DocId) -> Result<Option<DocMeta>, StoreError> {
+    let raw = conn
+        .query_row(
+            &format!("SELECT {META_COLS} FROM documents WHERE id = ?1"),
+            [&id.as_bytes()[..]],
+            read_meta,
+        )
+        .optional()?;
+    raw.map(to_meta).transpose()
+}
+
+fn encode_roles(roles: &[Role]) -> String {
+    serde_json::to_string(&roles.iter().map(Role::as_str).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".into())
+}
+
+fn decode_roles(s: &str) -> Result<Vec<Role>, StoreError> {
+    let names: Vec<String> = serde_json::from_str(s)
+        .map_err(|_| StoreError::Corrupt("roles are not a JSON list".into()))?;
+    names
+        .iter()
+        .map(|n| Role::parse(n).map_err(|_| StoreError::Corrupt("unknown role stored".into())))
+        .collect()
+}
+
+const USER_COLS: &str =
+    "id, username, display_name, password_hash, roles, team, disabled_at, created_at";
+
+fn read_user(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+    ))
+}
+
+type RawUser = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    Option<i64>,
+    i64,
+);
+
+fn to_user(raw: RawUser) -> Result<User, StoreError> {
+    let (id, username, display_name, password_hash, roles, team, disabled_at, created_at) = raw;
+    Ok(User {
+        id: user_id_from(id)?,
+        username,
+        display_name,
+        password_hash,
+        roles: decode_roles(&roles)?,
+        team,
+        disabled: disabled_at.is_some(),
+        created_at,
+    })
+}
+
+fn user_where(conn: &Connection, clause: &str, arg: &str) -> Result<Option<User>, StoreError> {
+    let raw = conn
+        .query_row(
+            &format!("SELECT {USER_COLS} FROM users WHERE {clause}"),
+            [arg],
+            read_user,
+        )
+        .optional()?;
+    raw.map(to_user).transpose()
+}
+
+const DEVICE_COLS: &str = "id, user_id, name, created_at, last_seen_at, revoked_at";
+
+fn read_device(
+    row: &rusqlite::Row<'_>,
+) -> rusqlite::Result<(String, String, String, i64, i64, Option<i64>)> {
+    Ok((
+        row.get(0)?,
+        row.get(1)?,
+        row.get(2)?,
+        row.get(3)?,
+        row.get(4)?,
+        row.get(5)?,
+    ))
+}
+
+fn to_device(raw: (String, String, String, i64, i64, Option<i64>)) -> Result<Device, StoreError> {
+    let (id, user_id, name, created_at, last_seen_at, revoked_at) = raw;
+    Ok(Device {
+        id: DeviceId::from_string(id),
+        user_id: user_id_from(user_id)?,
+        name,
+        created_at,
+        last_seen_at,
+        revoked_at,
+    })
+}
+
+fn device_on(conn: &Connection, id: &str) -> Result<Option<Device>, StoreError> {
+    let raw = conn
+        .query_row(
+            &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = ?1"),
+            [id],
+            read_device,
+        )
+        .optional()?;
+    raw.map(to_device).transpose()
+}
+
+fn revoke_device_on(conn: &Connection, id: &str, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, ?2) WHERE device_id = ?1",
+        params![id, now],
+    )?;
+    conn.execute(
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
+        params![id, now],
+    )
+}
+
+fn projection_table(kind: DocKind) -> Option<&'static str> {
+    match kind {
+        DocKind::Walk => Some("observations"),
+        DocKind::Spreekuur => Some("notes"),
+        DocKind::Catalog => None,
+    }
+}
+
+/// Applies one write inside the caller's savepoint. `Err(Ok(rejection))`
+/// means "roll this write back, tell the caller"; `Err(Err(e))` is a
+/// database failure that aborts the whole commit.
+fn apply_write(
+    tx: &Connection,
+    write: &DocWrite,
+    now: i64,
+) -> Result<WriteApplied, Result<WriteRejected, StoreError>> {
+    let db = |e: rusqlite::Error| Err(StoreError::from(e));
+    let id = write.doc_id.as_bytes();
+    let mut created = false;
+    let meta = match (meta_on(tx, write.doc_id).map_err(Err)?, &write.create) {
+        (Some(meta), Some(new)) => {
+            if meta.kind != new.kind || meta.team != new.team {
+                return Err(Ok(WriteRejected::CreateConflict));
+            }
+            meta
+        }
+        (Some(meta), None) => meta,
+        (None, None) => return Err(Ok(WriteRejected::UnknownDocument)),
+        (None, Some(new)) => {
+            tx.execute(
+                "INSERT INTO documents (id, kind, owner, team, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![&id[..], new.kind.as_str(), new.owner.as_str(), new.team, now],
+            )
+            .map_err(db)?;
+            created = true;
+            DocMeta {
+                id: write.doc_id,
+                kind: new.kind,
+                owner: new.owner.clone(),
+                team: new.team.clone(),
+                created_at: now,
+            }
+        }
+    };
+
+    // Bind actors first: an actor owned by someone else rejects the write.
+    let mut seen_actors: HashSet<&[u8]> = HashSet::new();
+    for change in &write.changes {
+        if !seen_actors.insert(&change.actor) {
+            continue;
+        }
+        let owner: Option<String> = tx
+            .query_row(
+                "SELECT user_id FROM actors WHERE actor_id = ?1",
+                [&change.actor],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        match owner {
+            Some(owner) if owner != write.user_id.as_str() => {
+                return Err(Ok(WriteRejected::ActorBoundToOtherUser {
+                    actor: hex::encode(&change.actor),
+                }));
+            }
+            Some(_) => {}
+            None => {
+                tx.execute(
+                    "INSERT INTO actors (actor_id, user_id, first_seen) VALUES (?1, ?2, ?3)",
+                    params![&change.actor, write.user_id.as_str(), now],
+                )
+                .map_err(db)?;
+            }
+        }
+    }
+
+    let mut inserted = 0;
+    {
+        let mut stmt = tx
+            .prepare_cached(
+                "INSERT OR IGNORE INTO changes (doc_id, hash, bytes, user_id, actor, received_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .map_err(db)?;
+        for change in &write.changes {
+            inserted += stmt
+                .execute(params![
+                    &id[..],
+                    change.hash.as_ref(),
+                    &change.bytes,
+                    write.user_id.as_str(),
+                    &change.actor,
+                    now
+                ])
+                .map_err(db)?;
+        }
+    }
+
+    if let (Some(rows), Some(table)) = (&write.projection, projection_table(meta.kind)) {
+        tx.execute(&format!("DELETE FROM {table} WHERE doc_id = ?1"), [&id[..]])
+            .map_err(db)?;
+        let mut stmt = tx
+            .prepare_cached(&format!(
+                "INSERT INTO {table} (doc_id, item_id, team, wijk, category, severity, created_at, \
+                 created_by, deleted, text, place, row_json) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+            ))
+            .map_err(db)?;
+        for row in rows {
+            stmt.execute(params![
+                &id[..],
+                row.item_id,
+                meta.team,
+                row.wijk,
+                row.category,
+                row.severity,
+                row.created_at,
+                row.created_by,
+                row.deleted,
+                row.text,
+                row.place,
+                row.row_json
+            ])
+            .map_err(db)?;
+        }
+    }
+
+    Ok(WriteApplied {
+        meta,
+        created,
+        inserted,
+        duplicates: write.changes.len() - inserted,
+    })
+}
+
+impl Store for SqliteStore {
+    fn doc_meta(&self, id: DocId) -> Result<Option<DocMeta>, StoreError> {
+        self.with_reader(|c| meta_on(c, id))
+    }
+
+    fn visible_docs(&self, who: &Principal) -> Result<Vec<DocMeta>, StoreError> {
+        self.with_reader(|c| {
+            let raws: Vec<_> = if who.is_coordinator() {
+                let mut stmt = c.prepare_cached(&format!("SELECT {META_COLS} FROM documents ORDER BY created_at, id"))?;
+                stmt.query_map([], read_meta)?.collect::<Result<_, _>>()?
+            } else {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {META_COLS} FROM documents WHERE kind = 'catalog' OR team = ?1 ORDER BY created_at, id"
+                ))?;
+                stmt.query_map([&who.team], read_meta)?.collect::<Result<_, _>>()?
+            };
+            let mut out = Vec::with_capacity(raws.len());
+            for raw in raws {
+                let meta = to_meta(raw)?;
+                if who.may_see(meta.kind, meta.team.as_deref()) {
+                    out.push(meta);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn docs_of_kind(&self, kind: DocKind) -> Result<Vec<DocMeta>, StoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {META_COLS} FROM documents WHERE kind = ?1 ORDER BY created_at, id"
+            ))?;
+            let raws: Vec<_> = stmt
+                .query_map([kind.as_str()], read_meta)?
+                .collect::<Result<_, _>>()?;
+            raws.into_iter().map(to_meta).collect()
+        })
+    }
+
+    fn load_doc(&self, id: DocId) -> Result<Option<StoredDoc>, StoreError> {
+        self.with_reader(|c| {
+            // One read transaction so snapshot and changes are consistent.
+            let tx = c.unchecked_transaction()?;
+            if meta_on(&tx, id)?.is_none() {
+                return Ok(None);
+            }
+            let key = &id.as_bytes()[..];
+            let snapshot: Option<Vec<u8>> = tx
+                .query_row(
+                    "SELECT bytes FROM snapshots WHERE doc_id = ?1",
+                    [key],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            let mut stmt = tx.prepare_cached(
+                "SELECT bytes FROM changes WHERE doc_id = ?1 AND bytes IS NOT NULL ORDER BY seq",
+            )?;
+            let changes = stmt
+                .query_map([key], |r| r.get::<_, Vec<u8>>(0))?
+                .collect::<Result<_, _>>()?;
+            drop(stmt);
+            tx.finish()?;
+            Ok(Some(StoredDoc { snapshot, changes }))
+        })
+    }
+
+    fn commit(&self, writes: &[DocWrite]) -> Result<CommitOutcome, StoreError> {
+        let now = now_ms();
+        let mut conn = self.writer();
+        let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let mut results = Vec::with_capacity(writes.len());
+        for write in writes {
+            let mut sp = tx.savepoint()?;
+            match apply_write(&sp, write, now) {
+                Ok(applied) => {
+                    sp.commit()?;
+                    results.push(Ok(applied));
+                }
+                Err(Ok(rejected)) => {
+                    sp.rollback()?;
+                    sp.commit()?;
+                    results.push(Err(rejected));
+                }
+                Err(Err(e)) => return Err(e),
+            }
+        }
+        tx.commit()?;
+        Ok(CommitOutcome { writes: results })
+    }
+
+    fn actor_owner(&self, actor: &[u8]) -> Result<Option<UserId>, StoreError> {
+        self.with_reader(|c| {
+            let owner: Option<String> = c
+                .query_row(
+                    "SELECT user_id FROM actors WHERE actor_id = ?1",
+                    [actor],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            owner.map(user_id_from).transpose()
+        })
+    }
+
+    fn compact(&self, id: DocId, snapshot: &[u8]) -> Result<CompactOutcome, StoreError> {
+        let doc = automerge::Automerge::load(snapshot).map_err(StoreError::InvalidSnapshot)?;
+        let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+        let heads =
+            serde_json::to_string(&heads).map_err(|_| StoreError::Corrupt("heads".into()))?;
+        let key = &id.as_bytes()[..];
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if meta_on(&tx, id)?.is_none() {
+            return Err(StoreError::NotFound("document"));
+        }
+        let stored: Vec<(i64, Vec<u8>, bool)> = {
+            let mut stmt =
+                tx.prepare("SELECT seq, hash, bytes IS NOT NULL FROM changes WHERE doc_id = ?1")?;
+            stmt.query_map([key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<_, _>>()?
+        };
+        // The previous snapshot's content must also be in the new one.
+        let previous: Option<Vec<u8>> = tx
+            .query_row(
+                "SELECT bytes FROM snapshots WHERE doc_id = ?1",
+                [key],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(prev) = previous {
+            let prev = automerge::Automerge::load(&prev).map_err(StoreError::InvalidSnapshot)?;
+            if prev
+                .get_heads()
+                .iter()
+                .any(|h| doc.get_change_meta_by_hash(h).is_none())
+            {
+                return Err(StoreError::Corrupt(
+                    "the new snapshot does not contain the previous snapshot".into(),
+                ));
+            }
+        }
+        let mut covered = 0;
+        let mut kept = 0;
+        for (seq, hash, has_bytes) in stored {
+            let hash = ChangeHash::try_from(hash.as_slice())
+                .map_err(|_| StoreError::Corrupt("change hash is not 32 bytes".into()))?;
+            if doc.get_change_meta_by_hash(&hash).is_some() {
+                if has_bytes {
+                    tx.execute("UPDATE changes SET bytes = NULL WHERE seq = ?1", [seq])?;
+                    covered += 1;
+                }
+            } else if has_bytes {
+                kept += 1;
+            } else {
+                return Err(StoreError::Corrupt(
+                    "a change already compacted away is missing from the new snapshot".into(),
+                ));
+            }
+        }
+        tx.execute(
+            "INSERT INTO snapshots (doc_id, bytes, heads, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, \
+             created_at = excluded.created_at",
+            params![key, snapshot, heads, now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(CompactOutcome { covered, kept })
+    }
+
+    fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
+        self.with_reader(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM changes WHERE doc_id = ?1",
+                [&id.as_bytes()[..]],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn projection_rows(&self, id: DocId) -> Result<Vec<ProjectionRow>, StoreError> {
+        self.with_reader(|c| {
+            let mut out = Vec::new();
+            for table in ["observations", "notes"] {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT item_id, wijk, category, severity, created_at, created_by, deleted, text, place, row_json \
+                     FROM {table} WHERE doc_id = ?1 ORDER BY item_id"
+                ))?;
+                let rows = stmt.query_map([&id.as_bytes()[..]], |r| {
+                    Ok(ProjectionRow {
+                        item_id: r.get(0)?,
+                        wijk: r.get(1)?,
+                        category: r.get(2)?,
+                        severity: r.get(3)?,
+                        created_at: r.get(4)?,
+                        created_by: r.get(5)?,
+                        deleted: r.get(6)?,
+                        text: r.get(7)?,
+                        place: r.get(8)?,
+                        row_json: r.get(9)?,
+                    })
+                })?;
+                for row in rows {
+                    out.push(row?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError> {
+        // Each word becomes a quoted FTS5 string: user input is never FTS syntax.
+        let fts: Vec<String> = query
+            .split_whitespace()
+            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
+            .collect();
+        if fts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fts = fts.join(" ");
+        self.with_reader(|c| {
+            let mut out = Vec::new();
+            for table in ["observations", "notes"] {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT t.doc_id, t.item_id FROM {table}_fts f JOIN {table} t ON t.rowid = f.rowid \
+                     WHERE {table}_fts MATCH ?1 ORDER BY rank LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![fts, limit], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))?;
+                for row in rows {
+                    let (doc, item) = row?;
+                    out.push((doc_id_from(doc)?, item));
+                }
+            }
+            out.truncate(limit as usize);
+            Ok(out)
+        })
+    }
+
+    fn create_user(&self, user: super::NewUser) -> Result<User, StoreError> {
+        let conn = self.writer();
+        let id = UserId::new_random();
+        let now = now_ms();
+        let res = conn.execute(
+            "INSERT INTO users (id, username, display_name, password_hash, roles, team, created_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id.as_str(), user.username, user.display_name, user.password_hash, encode_roles(&user.roles), user.team, now],
+        );
+        match res {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                return Err(StoreError::AlreadyExists("username"));
+            }
+            Err(e) => return Err(e.into()),
+        }
+        user_where(&conn, "id = ?1", id.as_str())?.ok_or(StoreError::NotFound("user"))
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.with_reader(|c| user_where(c, "username = ?1", username))
+    }
+
+    fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.with_reader(|c| user_where(c, "id = ?1", id.as_str()))
+    }
+
+    fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<User, StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let user =
+            user_where(&tx, "username = ?1", username)?.ok_or(StoreError::NotFound("user"))?;
+        let now = now_ms();
+        if disabled {
+            tx.execute(
+                "UPDATE users SET disabled_at = COALESCE(disabled_at, ?2) WHERE id = ?1",
+                params![user.id.as_str(), now],
+            )?;
+            let ids: Vec<String> = {
+                let mut stmt =
+                    tx.prepare("SELECT id FROM devices WHERE user_id = ?1 AND revoked_at IS NULL")?;
+                stmt.query_map([user.id.as_str()], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
+            };
+            for id in ids {
+                revoke_device_on(&tx, &id, now)?;
+            }
+        } else {
+            tx.execute(
+                "UPDATE users SET disabled_at = NULL WHERE id = ?1",
+                [user.id.as_str()],
+            )?;
+        }
+        let user =
+            user_where(&tx, "id = ?1", user.id.as_str())?.ok_or(StoreError::NotFound("user"))?;
+        tx.commit()?;
+        Ok(user)
+    }
+
+    fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), StoreError> {
+        let conn = self.writer();
+        let n = conn.execute(
+            "UPDATE users SET password_hash = ?2 WHERE username = ?1",
+            params![username, hash],
+        )?;
+        if n == 0 {
+            Err(StoreError::NotFound("user"))
+        } else {
+            Ok(())
+        }
+    }
+
+    fn create_device(
+        &self,
+        user: &UserId,
+        name: &str,
+        refresh_hash: [u8; 32],
+        refresh_expires_at: i64,
+    ) -> Result<Device, StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let id = DeviceId::new_random();
+        let now = now_ms();
+        tx.execute(
+            "INSERT INTO devices (id, user_id, name, created_at, last_seen_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            params![id.as_str(), user.as_str(), name, now],
+        )?;
+        tx.execute(
+            "INSERT INTO refresh_tokens (token_hash, device_id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&refresh_hash[..], id.as_str(), user.as_str(), now, refresh_expires_at],
+        )?;
+        let device = device_on(&tx, id.as_str())?.ok_or(StoreError::NotFound("device"))?;
+        tx.commit()?;
+        Ok(device)
+    }
+
+    fn device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError> {
+        self.with_reader(|c| device_on(c, id.as_str()))
+    }
+
+    fn devices_of(&self, user: &UserId) -> Result<Vec<Device>, StoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {DEVICE_COLS} FROM devices WHERE user_id = ?1 ORDER BY created_at, id"
+            ))?;
+            let raws: Vec<_> = stmt
+                .query_map([user.as_str()], read_device)?
+                .collect::<Result<_, _>>()?;
+            raws.into_iter().map(to_device).collect()
+        })
+    }
+
+    fn revoke_device(&self, id: &DeviceId) -> Result<(), StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if revoke_device_on(&tx, id.as_str(), now_ms())? == 0 {
+            return Err(StoreError::NotFound("device"));
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn rotate_refresh_token(
+        &self,
+        old_hash: [u8; 32],
+        new_hash: [u8; 32],
+        new_expires_at: i64,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let now = now_ms();
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let row: Option<(String, String, i64, Option<i64>)> = tx
+            .query_row(
+                "SELECT device_id, user_id, expires_at, used_at FROM refresh_tokens WHERE token_hash = ?1",
+                [&old_hash[..]],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()?;
+        let Some((device_id, user_id, expires_at, used_at)) = row else {
+            return Ok(RefreshOutcome::Unknown);
+        };
+        let device = device_on(&tx, &device_id)?.ok_or(StoreError::NotFound("device"))?;
+        if device.revoked_at.is_some() {
+            return Ok(RefreshOutcome::Revoked);
+        }
+        if used_at.is_some() {
+            revoke_device_on(&tx, &device_id, now)?;
+            tx.commit()?;
+            return Ok(RefreshOutcome::Reused {
+                device_id: DeviceId::from_string(device_id),
+            });
+        }
+        if expires_at <= now {
+            return Ok(RefreshOutcome::Expired);
+        }
+        let user = user_where(&tx, "id = ?1", &user_id)?.ok_or(StoreError::NotFound("user"))?;
+        if user.disabled {
+            return Ok(RefreshOutcome::Revoked);
+        }
+        tx.execute(
+            "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
+            params![&old_hash[..], now],
+        )?;
+        tx.execute(
+            "INSERT INTO refresh_tokens (token_hash, device_id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![&new_hash[..], device_id, user_id, now, new_expires_at],
+        )?;
+        tx.execute(
+            "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
+            params![device_id, now],
+        )?;
+        let device = device_on(&tx, &device_id)?.ok_or(StoreError::NotFound("device"))?;
+        tx.commit()?;
+        Ok(RefreshOutcome::Rotated { user, device })
+    }
+
+    fn revoke_by_refresh_token(&self, hash: [u8; 32]) -> Result<Option<DeviceId>, StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let device: Option<String> = tx
+            .query_row(
+                "SELECT device_id FROM refresh_tokens WHERE token_hash = ?1",
+                [&hash[..]],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(id) = &device {
+            revoke_device_on(&tx, id, now_ms())?;
+        }
+        tx.commit()?;
+        Ok(device.map(DeviceId::from_string))
+    }
+
+    fn session_valid(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
+        self.with_reader(|c| {
+            let ok: Option<i64> = c
+                .query_row(
+                    "SELECT 1 FROM devices d JOIN users u ON u.id = d.user_id \
+                     WHERE d.id = ?1 AND u.id = ?2 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
+                    params![device.as_str(), user.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            Ok(ok.is_some())
+        })
+    }
+
+    fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        let conn = self.writer();
+        conn.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                now_ms(),
+                entry.actor.as_ref().map(UserId::as_str),
+                entry.action,
+                entry.subject,
+                entry.detail.to_string()
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+            )?;
+            let raws: Vec<(i64, i64, Option<String>, String, Option<String>, String)> = stmt
+                .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+                .collect::<Result<_, _>>()?;
+            raws.into_iter()
+                .map(|(id, at, actor, action, subject, detail)| {
+                    Ok(AuditRecord {
+                        id,
+                        at,
+                        entry: AuditEntry {
+                            actor: actor.map(user_id_from).transpose()?,
+                            action,
+                            subject,
+                            detail: serde_json::from_str(&detail)
+                                .map_err(|_| StoreError::Corrupt("audit detail is not JSON".into()))?,
+                        },
+                    })
+                })
+                .collect()
+        })
+    }
+
+    fn check_ready(&self) -> Result<(), StoreError> {
+        let mut conn = self.writer();
+        let version = migrations::schema_version(&conn)?;
+        if version != migrations::LATEST_VERSION {
+            return Err(StoreError::Corrupt(format!(
+                "schema version {version} is not current"
+            )));
+        }
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        tx.execute(
+            "INSERT INTO readiness (id, checked_at) VALUES (1, ?1) ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+            [now_ms()],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Replaces the database at `dest` with the backup at `src`, through the
+/// SQLite backup API (page by page under SQLite's own locks, so the WAL and
+/// any open reader stay consistent). The backup is checked first
+/// (`integrity_check`, schema version not newer than this binary) and the
+/// result is migrated to the current schema.
+pub fn restore_database(src: &Path, dest: &Path) -> Result<(), StoreError> {
+    let backup = Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let ok: String = backup.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if ok != "ok" {
+        return Err(StoreError::Corrupt(
+            "the backup file fails its integrity check".into(),
+        ));
+    }
+    let version = migrations::schema_version(&backup)?;
+    if version > migrations::LATEST_VERSION {
+        return Err(migrations::MigrationError::TooNew {
+            found: version,
+            supported: migrations::LATEST_VERSION,
+        }
+        .into());
+    }
+    if let Some(parent) = dest.parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
+    }
+    let mut out = Connection::open(dest)?;
+    migrations::apply_pragmas(&out)?;
+    {
+        let run = rusqlite::backup::Backup::new(&backup, &mut out)?;
+        run.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+    }
+    // The backup file is in rollback-journal mode; the live file uses WAL.
+    migrations::apply_pragmas(&out)?;
+    migrations::migrate(&mut out)?;
+    Ok(())
+}

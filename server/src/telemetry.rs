@@ -1,0 +1,45 @@
+//! Logging: `tracing` to stdout, human-readable or JSON.
+//!
+//! HTTP requests get a root span with a request id (tracing-actix-web), so
+//! every line logged while serving a request carries it. Personal data and
+//! tokens are never logged: handlers skip them in `#[instrument]`, and
+//! errors log their cause chain, never request bodies.
+
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::MakeWriter;
+
+use crate::config::LogFormat;
+
+/// Installs the global subscriber (once; later calls are ignored, which
+/// lets tests call it freely). `filter` uses `RUST_LOG` syntax; the
+/// `RUST_LOG` variable, if set, wins.
+pub fn init<W>(format: LogFormat, filter: &str, writer: W)
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(filter));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(writer);
+    let _ = match format {
+        LogFormat::Text => builder.with_target(false).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
+}
+
+/// Logs an error with its whole `source()` chain at `error` level.
+pub fn log_error_chain(err: &(dyn std::error::Error + 'static)) {
+    let mut chain = String::new();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        chain.push_str(": ");
+        chain.push_str(&c.to_string());
+        cause = c.source();
+    }
+    tracing::warn!(error = %err, cause = %chain, "request failed");
+}

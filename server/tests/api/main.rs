@@ -1,0 +1,5 @@
+//! The server's integration tests: one test binary, one module per feature.
+//! `helpers` re-exports `wijklog_server::testing` (spawn_app and clients).
+
+mod helpers;
+mod storage;
