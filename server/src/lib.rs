@@ -18,6 +18,7 @@ pub mod shutdown;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod sync;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;

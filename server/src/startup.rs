@@ -140,19 +140,22 @@ async fn wait_for_signal() {
 }
 
 /// Registers the sync layer's routes. The sync module adds itself here.
-fn register_sync(_cfg: &mut web::ServiceConfig, _state: &AppState) {}
+fn register_sync(cfg: &mut web::ServiceConfig, sync: &web::Data<crate::sync::SyncService>) {
+    crate::sync::configure(cfg, sync.clone());
+}
 
 fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let data = web::Data::new(state.clone());
     let static_dir = web::Data::new(StaticDir(state.config.static_dir.clone()));
     let shutdown_timeout = state.config.shutdown_timeout_secs;
+    let sync = web::Data::new(crate::sync::SyncService::start(&state));
     let server = HttpServer::new(move || {
         App::new()
             .wrap(TracingLogger::default())
             .app_data(data.clone())
             .app_data(static_dir.clone())
             .configure(routes::configure)
-            .configure(|cfg| register_sync(cfg, &state))
+            .configure(|cfg| register_sync(cfg, &sync))
             .route("/{tail:.*}", web::get().to(static_files::serve))
             .default_service(web::to(static_files::not_found))
     })

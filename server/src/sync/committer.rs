@@ -1,0 +1,223 @@
+//! The group committer: one FIFO task that batches the pending writes of all
+//! connections into one [`Store::commit`] transaction, then answers each
+//! write and publishes the committed documents on the [`Hub`].
+//!
+//! Ordering: writes reach the queue while their document's lock is held, so
+//! the writes to one document are committed in the order they were applied,
+//! and a write's heads are covered by what is committed once it succeeds.
+//! When a write fails, its cache entry is evicted and poisoned: writes still
+//! queued for that entry fail too (their heads could cover the lost changes).
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+use tracing::{error, warn};
+
+use super::cache::DocCache;
+use super::core::{CachedDoc, CommitFailure, CommitJob, ConnId};
+use super::hub::{DocEvent, Hub};
+use crate::storage::{DocWrite, Store, WriteRejected};
+
+/// Called with the outcome of a write.
+pub type Reply = Box<dyn FnOnce(Result<(), CommitFailure>) + Send>;
+
+/// One queued write.
+pub struct QueuedWrite {
+    /// The cache entry the changes were applied to.
+    pub entry: Arc<CachedDoc>,
+    /// What to store and the heads it makes durable.
+    pub job: CommitJob,
+    /// The connection that sent the changes (not notified by the hub).
+    pub origin: ConnId,
+    /// Receives the outcome.
+    pub reply: Reply,
+}
+
+impl std::fmt::Debug for QueuedWrite {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueuedWrite")
+            .field("doc", &self.job.write.doc_id)
+            .field("changes", &self.job.write.changes.len())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Observes commits (metrics).
+pub trait CommitObserver: Send + Sync {
+    /// A batch of `writes` writes committed in `elapsed`, storing `inserted` changes.
+    fn batch_committed(&self, writes: usize, inserted: usize, elapsed: Duration);
+    /// A batch failed.
+    fn batch_failed(&self, writes: usize);
+}
+
+/// Batching limits.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchLimits {
+    /// The longest a write waits for others to join its batch.
+    pub max_delay: Duration,
+    /// The most writes in one batch.
+    pub max_batch: usize,
+}
+
+/// The handle connections submit writes to.
+#[derive(Debug, Clone)]
+pub struct Committer {
+    tx: mpsc::UnboundedSender<QueuedWrite>,
+}
+
+impl Committer {
+    /// Starts the committer task on the current tokio runtime. It ends when
+    /// every handle is dropped and the queue is drained.
+    pub fn start(
+        store: Arc<dyn Store>,
+        cache: Arc<DocCache>,
+        hub: Hub,
+        limits: BatchLimits,
+        observer: Arc<dyn CommitObserver>,
+    ) -> (Self, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(run(rx, store, cache, hub, limits, observer));
+        (Self { tx }, task)
+    }
+
+    /// Queues a write. If the committer is gone, the write fails at once.
+    pub fn submit(&self, write: QueuedWrite) {
+        if let Err(mpsc::error::SendError(write)) = self.tx.send(write) {
+            (write.reply)(Err(CommitFailure::Internal));
+        }
+    }
+}
+
+async fn run(
+    mut rx: mpsc::UnboundedReceiver<QueuedWrite>,
+    store: Arc<dyn Store>,
+    cache: Arc<DocCache>,
+    hub: Hub,
+    limits: BatchLimits,
+    observer: Arc<dyn CommitObserver>,
+) {
+    let max_batch = limits.max_batch.max(1);
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        let deadline = tokio::time::Instant::now() + limits.max_delay;
+        while batch.len() < max_batch {
+            match rx.try_recv() {
+                Ok(w) => batch.push(w),
+                Err(mpsc::error::TryRecvError::Disconnected) => break,
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    if limits.max_delay.is_zero() {
+                        break;
+                    }
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(Some(w)) => batch.push(w),
+                        _ => break,
+                    }
+                }
+            }
+        }
+        commit_batch(batch, &store, &cache, &hub, observer.as_ref()).await;
+    }
+}
+
+fn needs_store(write: &DocWrite) -> bool {
+    write.create.is_some() || !write.changes.is_empty() || write.projection.is_some()
+}
+
+async fn commit_batch(
+    batch: Vec<QueuedWrite>,
+    store: &Arc<dyn Store>,
+    cache: &DocCache,
+    hub: &Hub,
+    observer: &dyn CommitObserver,
+) {
+    // Writes whose entry was evicted fail without touching the store.
+    let (live, dead): (Vec<_>, Vec<_>) = batch.into_iter().partition(|w| !w.entry.is_poisoned());
+    for w in dead {
+        (w.reply)(Err(CommitFailure::Internal));
+    }
+    let writes: Vec<DocWrite> = live
+        .iter()
+        .filter(|w| needs_store(&w.job.write))
+        .map(|w| w.job.write.clone())
+        .collect();
+    let n_writes = writes.len();
+    let started = Instant::now();
+    let outcome = if writes.is_empty() {
+        Ok(None)
+    } else {
+        let store = store.clone();
+        match tokio::task::spawn_blocking(move || store.commit(&writes)).await {
+            Ok(Ok(outcome)) => Ok(Some(outcome)),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(_) => Err("commit task panicked".to_owned()),
+        }
+    };
+    let mut results = match outcome {
+        Err(cause) => {
+            error!(writes = n_writes, %cause, "group commit failed");
+            observer.batch_failed(n_writes);
+            for w in live {
+                cache.evict(&w.entry);
+                (w.reply)(Err(CommitFailure::Internal));
+            }
+            return;
+        }
+        Ok(None) => Vec::new().into_iter(),
+        Ok(Some(outcome)) => {
+            let inserted = outcome
+                .writes
+                .iter()
+                .filter_map(|r| r.as_ref().ok())
+                .map(|a| a.inserted)
+                .sum();
+            observer.batch_committed(n_writes, inserted, started.elapsed());
+            outcome.writes.into_iter()
+        }
+    };
+    for w in live {
+        let stored = if needs_store(&w.job.write) {
+            results.next()
+        } else {
+            None
+        };
+        let result = match stored {
+            None if needs_store(&w.job.write) => Err(CommitFailure::Internal),
+            None => Ok(false),
+            Some(Ok(applied)) => Ok(applied.inserted > 0 || applied.created),
+            Some(Err(rejected)) => {
+                warn!(doc = %w.job.write.doc_id, reason = %rejected, "write rejected by the store");
+                Err(match rejected {
+                    WriteRejected::ActorBoundToOtherUser { .. } => CommitFailure::Forbidden,
+                    WriteRejected::UnknownDocument | WriteRejected::CreateConflict => {
+                        CommitFailure::Conflict
+                    }
+                })
+            }
+        };
+        // An earlier write of this batch for the same entry may have failed.
+        let result = if w.entry.is_poisoned() {
+            Err(result.err().unwrap_or(CommitFailure::Internal))
+        } else {
+            result
+        };
+        match result {
+            Ok(changed) => {
+                w.entry.mark_committed(&w.job.heads);
+                if changed {
+                    hub.publish(DocEvent {
+                        doc: w.entry.meta.id,
+                        kind: w.entry.meta.kind,
+                        team: w.entry.meta.team.clone(),
+                        origin: w.origin,
+                    });
+                }
+                (w.reply)(Ok(()));
+            }
+            Err(failure) => {
+                cache.evict(&w.entry);
+                (w.reply)(Err(failure));
+            }
+        }
+    }
+}

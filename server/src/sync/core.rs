@@ -1,0 +1,1434 @@
+//! The sync decisions of one connection, free of sockets and SQLite.
+//!
+//! A [`Session`] is fed [`Event`]s (a frame arrived, a commit finished, a
+//! document changed on another connection, a session check came back) and
+//! answers with [`Effect`]s (send a text or binary frame, close). Everything
+//! it needs from the outside world (the shared document cache, actor
+//! bindings, the group committer) it reaches through the [`SyncContext`]
+//! trait, so the unit tests below drive it with an in-memory context and no
+//! IO at all. The actix handler only moves bytes between the socket and the
+//! session.
+//!
+//! The rules, in the order they are applied to a binary frame:
+//! 1. the connection's message budget (`rate_limited`);
+//! 2. frame size (`too_large`), 16-byte document id (`invalid_message`);
+//! 3. the automerge sync message decodes (`invalid_message`);
+//! 4. its chunks are walked with bounded inflation: change count and
+//!    decompressed size (`too_large`), well-formed changes (`invalid_change`);
+//! 5. access: a known document the user may not see, or may not change when
+//!    the message carries changes, is `forbidden`; an unknown document is
+//!    created only if its changes set a root `kind` the user may create
+//!    (`invalid_document` for no or an unknown kind, `forbidden` otherwise);
+//! 6. every change's actor must be unbound or bound to this user (`forbidden`);
+//! 7. the document's size bound (`too_large`);
+//! 8. apply (`invalid_change` if automerge refuses; the document is evicted
+//!    so that nothing unstored lingers), the kind must not change
+//!    (`invalid_document`);
+//! 9. new changes go to the group committer; after the commit the client
+//!    gets `ack` with the heads then committed, and the reply sync message.
+//!
+//! An error concerns one document: the connection and its other documents
+//! carry on.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use automerge::sync::{Message, State, SyncDoc};
+use automerge::{ActorId, Automerge, ChangeHash, ObjType, ReadDoc, Value};
+
+use super::chunks::{self, ChunkError, ChunkLimits};
+use super::limits::SyncLimits;
+use super::protocol::{self, CLOSE_REVOKED, ClientMessage, DocSummary, ErrorCode, ServerMessage};
+use super::rate::TokenBucket;
+use crate::auth::Principal;
+use crate::domain::{DocId, DocKind, UserId, now_ms};
+use crate::storage::{DocMeta, DocWrite, NewChange, NewDoc, ProjectionRow};
+
+/// Identifies one open connection (for the live hub: skip the origin).
+pub type ConnId = u64;
+/// Identifies one submitted commit of a connection.
+pub type Ticket = u64;
+
+/// One document held in memory, shared by every connection.
+#[derive(Debug)]
+pub struct CachedDoc {
+    /// Its stored metadata (kind, owner, team never change).
+    pub meta: DocMeta,
+    /// Distinguishes this load from later ones after an eviction.
+    pub generation: u64,
+    inner: Mutex<DocInner>,
+    /// Set when the entry is evicted: writes still queued for it must fail,
+    /// since its heads may cover changes that were never stored.
+    poisoned: AtomicBool,
+}
+
+/// The mutable part of a [`CachedDoc`].
+#[derive(Debug)]
+pub struct DocInner {
+    /// The document, possibly with changes whose commit is in flight.
+    pub doc: Automerge,
+    /// Heads of the committed state (what `ready`, `doc` and `ack` report).
+    pub committed_heads: Vec<ChangeHash>,
+    /// Sum of the raw sizes of its changes (for the document size bound).
+    pub size_bytes: u64,
+}
+
+/// A poisoned document lock (a panic while applying); the entry must be evicted.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("document lock poisoned")]
+pub struct Poisoned;
+
+impl CachedDoc {
+    /// Wraps a document loaded from the store (everything in it is committed).
+    pub fn new(meta: DocMeta, generation: u64, doc: Automerge) -> Self {
+        let size_bytes = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().len() as u64)
+            .sum();
+        let committed_heads = doc.get_heads();
+        Self {
+            meta,
+            generation,
+            inner: Mutex::new(DocInner {
+                doc,
+                committed_heads,
+                size_bytes,
+            }),
+            poisoned: AtomicBool::new(false),
+        }
+    }
+
+    /// A new document that is not committed yet (nothing of it is).
+    fn new_uncommitted(meta: DocMeta, generation: u64, doc: Automerge) -> Self {
+        let entry = Self::new(meta, generation, doc);
+        if let Ok(mut inner) = entry.inner.lock() {
+            inner.committed_heads = Vec::new();
+        }
+        entry
+    }
+
+    /// Locks the document. Never hold the guard across an `.await`.
+    pub fn lock(&self) -> Result<MutexGuard<'_, DocInner>, Poisoned> {
+        self.inner.lock().map_err(|_| Poisoned)
+    }
+
+    /// Marks the entry as evicted (see the field `poisoned`).
+    pub fn poison(&self) {
+        self.poisoned.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the entry was evicted.
+    pub fn is_poisoned(&self) -> bool {
+        self.poisoned.load(Ordering::SeqCst)
+    }
+
+    /// Records a successful commit up to `heads` (called by the committer).
+    pub fn mark_committed(&self, heads: &[ChangeHash]) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.committed_heads = heads.to_vec();
+        }
+    }
+
+    /// The committed heads.
+    pub fn committed_heads(&self) -> Result<Vec<ChangeHash>, Poisoned> {
+        Ok(self.lock()?.committed_heads.clone())
+    }
+}
+
+/// The outside world could not answer (store failure); already logged.
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("storage unavailable")]
+pub struct ContextError;
+
+/// A write for the group committer.
+#[derive(Debug, Clone)]
+pub struct CommitJob {
+    /// What to store.
+    pub write: DocWrite,
+    /// The document's heads right after the changes were applied: once this
+    /// job commits, every change up to them is durable (writes to one
+    /// document are committed in the order they were applied).
+    pub heads: Vec<ChangeHash>,
+}
+
+/// Why a submitted commit failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitFailure {
+    /// The store refused the write: an actor is bound to another user.
+    Forbidden,
+    /// The store refused the write: the document exists with another kind or team.
+    Conflict,
+    /// The transaction failed (disk, database); nothing of it was stored.
+    Internal,
+}
+
+/// What the session needs from the server.
+pub trait SyncContext {
+    /// The cached document, loading it from the store on first use; `None`
+    /// if the store does not know it.
+    fn open(&self, id: DocId) -> Result<Option<Arc<CachedDoc>>, ContextError>;
+    /// Caches a newly created document. If another connection created it in
+    /// the meantime, returns that one as the error.
+    fn insert_new(&self, doc: CachedDoc) -> Result<Arc<CachedDoc>, Arc<CachedDoc>>;
+    /// Drops a cached document (it holds changes that were not stored).
+    fn evict(&self, doc: &CachedDoc);
+    /// A fresh generation number for a new cache entry.
+    fn next_generation(&self) -> u64;
+    /// The user an actor is bound to.
+    fn actor_owner(&self, actor: &ActorId) -> Result<Option<UserId>, ContextError>;
+    /// The projection rows of a document (observations or notes), or `None`
+    /// when the document kind has none.
+    fn project(&self, meta: &DocMeta, doc: &Automerge) -> Option<Vec<ProjectionRow>>;
+    /// Queues a write for the group committer; its result comes back as
+    /// [`Event::Committed`] with the same ticket. Called while the document
+    /// lock is held, which keeps the writes to one document in apply order.
+    fn submit(&self, ticket: Ticket, doc: Arc<CachedDoc>, job: CommitJob);
+}
+
+/// Something happened to this connection.
+#[derive(Debug)]
+pub enum Event {
+    /// A text frame from the client.
+    Text(String),
+    /// A binary frame from the client.
+    Binary(Vec<u8>),
+    /// A submitted commit finished.
+    Committed {
+        /// The ticket given to [`SyncContext::submit`].
+        ticket: Ticket,
+        /// Its outcome.
+        result: Result<(), CommitFailure>,
+    },
+    /// Another connection committed changes to a document.
+    DocChanged {
+        /// The document.
+        doc: DocId,
+        /// Its kind.
+        kind: DocKind,
+        /// Its team.
+        team: Option<String>,
+        /// The connection whose changes were committed.
+        origin: ConnId,
+    },
+    /// Live updates were missed (the hub overflowed): resync every open document.
+    Resync,
+    /// The periodic check of user and device came back.
+    SessionChecked {
+        /// Whether the user is enabled and the device not revoked.
+        valid: bool,
+    },
+}
+
+/// What the handler must do.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Send a JSON text frame.
+    Text(ServerMessage),
+    /// Send a binary frame (document id + sync message).
+    Binary(Vec<u8>),
+    /// Close the connection.
+    Close {
+        /// WebSocket close code.
+        code: u16,
+        /// Close reason.
+        reason: &'static str,
+    },
+}
+
+/// What the session tracks per document.
+#[derive(Debug)]
+enum PeerDoc {
+    /// A document the server does not have: the client is told so by a sync
+    /// message from an empty document, and its changes will create it.
+    Unknown { scratch: Automerge, state: State },
+    /// A document in the cache.
+    Known { entry: Arc<CachedDoc>, state: State },
+}
+
+#[derive(Debug)]
+struct Pending {
+    doc: DocId,
+    heads: Vec<ChangeHash>,
+}
+
+/// The sync decisions for one authenticated connection.
+#[derive(Debug)]
+pub struct Session {
+    conn: ConnId,
+    principal: Principal,
+    limits: SyncLimits,
+    bucket: TokenBucket,
+    docs: HashMap<DocId, PeerDoc>,
+    /// Documents the client has been told about (ready, doc) or has synced.
+    known: HashSet<DocId>,
+    pending: HashMap<Ticket, Pending>,
+    next_ticket: Ticket,
+}
+
+/// Parses the first frame; the token on success, the error to send otherwise.
+pub fn parse_auth(text: &str) -> Result<String, ServerMessage> {
+    match serde_json::from_str::<ClientMessage>(text) {
+        Ok(ClientMessage::Auth { token }) => Ok(token),
+        Err(_) => Err(ServerMessage::error(
+            None,
+            ErrorCode::Unauthenticated,
+            "the first frame must be {\"type\":\"auth\",\"token\":\"<access token>\"}",
+        )),
+    }
+}
+
+/// Reads a document's root `kind` (a string or Text). `None` if absent or unknown.
+pub fn read_kind(doc: &Automerge) -> Result<Option<DocKind>, ()> {
+    let kind = match doc.get(automerge::ROOT, "kind") {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => s.to_string(),
+            _ => return Ok(None),
+        },
+        Ok(Some((Value::Object(ObjType::Text), id))) => doc.text(&id).map_err(|_| ())?,
+        Ok(_) => return Ok(None),
+        Err(_) => return Err(()),
+    };
+    Ok(DocKind::parse(&kind).ok())
+}
+
+fn err(doc: Option<DocId>, code: ErrorCode, message: &str) -> Vec<Effect> {
+    vec![Effect::Text(ServerMessage::error(doc, code, message))]
+}
+
+const FORBIDDEN: &str = "you may not access this document";
+
+impl Session {
+    /// A session for an authenticated principal; `ready_docs` are the
+    /// documents listed in `ready`.
+    pub fn new(
+        conn: ConnId,
+        principal: Principal,
+        limits: SyncLimits,
+        ready_docs: &[DocSummary],
+        now: Instant,
+    ) -> Self {
+        let bucket = TokenBucket::new(limits.messages_per_second, limits.message_burst, now);
+        Self {
+            conn,
+            principal,
+            limits,
+            bucket,
+            docs: HashMap::new(),
+            known: ready_docs.iter().map(|d| d.id).collect(),
+            pending: HashMap::new(),
+            next_ticket: 1,
+        }
+    }
+
+    /// The authenticated principal.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// Commits submitted and not yet answered (graceful shutdown waits for them).
+    pub fn pending_commits(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Handles one event.
+    pub fn handle(&mut self, event: Event, ctx: &dyn SyncContext, now: Instant) -> Vec<Effect> {
+        match event {
+            Event::Text(text) => self.on_text(&text, now),
+            Event::Binary(frame) => self.on_binary(&frame, ctx, now),
+            Event::Committed { ticket, result } => self.on_committed(ticket, result),
+            Event::DocChanged {
+                doc,
+                kind,
+                team,
+                origin,
+            } => self.on_doc_changed(doc, kind, team.as_deref(), origin, ctx),
+            Event::Resync => {
+                let ids: Vec<DocId> = self.docs.keys().copied().collect();
+                ids.into_iter().flat_map(|id| self.generate(id)).collect()
+            }
+            Event::SessionChecked { valid } => {
+                if valid {
+                    Vec::new()
+                } else {
+                    vec![Effect::Close {
+                        code: CLOSE_REVOKED,
+                        reason: "revoked",
+                    }]
+                }
+            }
+        }
+    }
+
+    fn on_text(&mut self, text: &str, now: Instant) -> Vec<Effect> {
+        if !self.bucket.take(now) {
+            return err(None, ErrorCode::RateLimited, "too many messages; slow down");
+        }
+        if text.len() > self.limits.max_frame_bytes {
+            return err(None, ErrorCode::TooLarge, "frame larger than the limit");
+        }
+        match serde_json::from_str::<ClientMessage>(text) {
+            Ok(ClientMessage::Auth { .. }) => err(
+                None,
+                ErrorCode::InvalidMessage,
+                "already authenticated; reconnect to use another token",
+            ),
+            Err(_) => err(
+                None,
+                ErrorCode::InvalidMessage,
+                "text frame is not a known JSON message",
+            ),
+        }
+    }
+
+    fn on_binary(&mut self, frame: &[u8], ctx: &dyn SyncContext, now: Instant) -> Vec<Effect> {
+        let doc_hint = protocol::split_frame(frame).ok().map(|(id, _)| id);
+        if !self.bucket.take(now) {
+            return err(
+                doc_hint,
+                ErrorCode::RateLimited,
+                "too many messages; slow down",
+            );
+        }
+        if frame.len() > self.limits.max_frame_bytes {
+            return err(doc_hint, ErrorCode::TooLarge, "frame larger than the limit");
+        }
+        let Ok((doc_id, bytes)) = protocol::split_frame(frame) else {
+            return err(
+                None,
+                ErrorCode::InvalidMessage,
+                "a binary frame must start with the 16-byte document id",
+            );
+        };
+        let Ok(message) = Message::decode(bytes) else {
+            return err(
+                Some(doc_id),
+                ErrorCode::InvalidMessage,
+                "not an automerge sync message",
+            );
+        };
+        let chunk_refs: Vec<&[u8]> = message.changes.iter().collect();
+        let inspection = match chunks::inspect(
+            &chunk_refs,
+            ChunkLimits {
+                max_inflated_bytes: self.limits.max_decompressed_bytes,
+                max_changes: self.limits.max_changes_per_message,
+            },
+        ) {
+            Ok(i) => i,
+            Err(ChunkError::TooLarge(why)) => return err(Some(doc_id), ErrorCode::TooLarge, why),
+            Err(ChunkError::Malformed(_)) => {
+                return err(
+                    Some(doc_id),
+                    ErrorCode::InvalidChange,
+                    "the message's changes are not valid automerge changes",
+                );
+            }
+        };
+        let carries_changes = !message.changes.is_empty();
+
+        // Actor bindings: every change must come from an actor that is free or ours.
+        if carries_changes {
+            let mut seen = HashSet::new();
+            for change in &inspection.changes {
+                if !seen.insert(change.actor.clone()) {
+                    continue;
+                }
+                match ctx.actor_owner(&change.actor) {
+                    Ok(Some(owner)) if owner != self.principal.user_id => {
+                        return err(
+                            Some(doc_id),
+                            ErrorCode::Forbidden,
+                            "a change's actor id belongs to another user",
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(ContextError) => {
+                        return err(
+                            Some(doc_id),
+                            ErrorCode::Internal,
+                            "internal error; retry later",
+                        );
+                    }
+                }
+            }
+        }
+
+        // Always ask the cache: after an eviction it holds a fresh entry.
+        let entry = match ctx.open(doc_id) {
+            Ok(found) => found,
+            Err(ContextError) => {
+                return err(
+                    Some(doc_id),
+                    ErrorCode::Internal,
+                    "internal error; retry later",
+                );
+            }
+        };
+        match entry {
+            Some(entry) => self.sync_known(
+                doc_id,
+                entry,
+                message,
+                inspection.inflated_bytes,
+                carries_changes,
+                ctx,
+            ),
+            None => self.sync_unknown(
+                doc_id,
+                message,
+                inspection.inflated_bytes,
+                carries_changes,
+                ctx,
+            ),
+        }
+    }
+
+    /// A sync message for a document the server has.
+    fn sync_known(
+        &mut self,
+        doc_id: DocId,
+        entry: Arc<CachedDoc>,
+        message: Message,
+        incoming_bytes: u64,
+        carries_changes: bool,
+        ctx: &dyn SyncContext,
+    ) -> Vec<Effect> {
+        let meta = &entry.meta;
+        if !self.principal.may_see(meta.kind, meta.team.as_deref()) {
+            self.docs.remove(&doc_id);
+            return err(Some(doc_id), ErrorCode::Forbidden, FORBIDDEN);
+        }
+        if carries_changes && !self.principal.may_write(meta.kind, meta.team.as_deref()) {
+            return err(
+                Some(doc_id),
+                ErrorCode::Forbidden,
+                "you may read but not change this document",
+            );
+        }
+        self.known.insert(doc_id);
+        // Keep the sync state if it belongs to this cache entry, else start afresh.
+        let mut state = match self.docs.remove(&doc_id) {
+            Some(PeerDoc::Known { entry: old, state }) if Arc::ptr_eq(&old, &entry) => state,
+            _ => State::new(),
+        };
+        let mut guard = match entry.lock() {
+            Ok(g) => g,
+            Err(Poisoned) => {
+                ctx.evict(&entry);
+                return err(
+                    Some(doc_id),
+                    ErrorCode::Internal,
+                    "internal error; retry later",
+                );
+            }
+        };
+        if carries_changes
+            && guard.size_bytes.saturating_add(incoming_bytes) > self.limits.max_document_bytes
+        {
+            drop(guard);
+            self.docs.insert(doc_id, PeerDoc::Known { entry, state });
+            return err(
+                Some(doc_id),
+                ErrorCode::TooLarge,
+                "the document would exceed its size limit",
+            );
+        }
+        let old_heads = guard.doc.get_heads();
+        if guard.doc.receive_sync_message(&mut state, message).is_err() {
+            drop(guard);
+            // automerge may have applied part of the message: forget it all.
+            ctx.evict(&entry);
+            return err(
+                Some(doc_id),
+                ErrorCode::InvalidChange,
+                "the changes could not be applied",
+            );
+        }
+        let new_changes: Vec<NewChange> = guard
+            .doc
+            .get_changes(&old_heads)
+            .iter()
+            .map(|c| NewChange::from_change(c))
+            .collect();
+        if !new_changes.is_empty() {
+            match read_kind(&guard.doc) {
+                Ok(Some(kind)) if kind == meta.kind => {}
+                _ => {
+                    drop(guard);
+                    ctx.evict(&entry);
+                    return err(
+                        Some(doc_id),
+                        ErrorCode::InvalidDocument,
+                        "changes must not remove or change the document's kind",
+                    );
+                }
+            }
+        }
+        if !carries_changes {
+            drop(guard);
+            self.docs.insert(doc_id, PeerDoc::Known { entry, state });
+            return self.generate(doc_id);
+        }
+        guard.size_bytes += new_changes
+            .iter()
+            .map(|c| c.bytes.len() as u64)
+            .sum::<u64>();
+        let projection = if new_changes.is_empty() {
+            None
+        } else {
+            ctx.project(meta, &guard.doc)
+        };
+        let heads = guard.doc.get_heads();
+        let write = DocWrite {
+            doc_id,
+            user_id: self.principal.user_id.clone(),
+            create: None,
+            changes: new_changes,
+            projection,
+        };
+        self.submit(doc_id, &entry, write, heads, ctx);
+        drop(guard);
+        self.docs.insert(doc_id, PeerDoc::Known { entry, state });
+        Vec::new()
+    }
+
+    /// A sync message for a document the server does not have (yet).
+    fn sync_unknown(
+        &mut self,
+        doc_id: DocId,
+        message: Message,
+        incoming_bytes: u64,
+        carries_changes: bool,
+        ctx: &dyn SyncContext,
+    ) -> Vec<Effect> {
+        let (mut scratch, mut state) = match self.docs.remove(&doc_id) {
+            Some(PeerDoc::Unknown { scratch, state }) => (scratch, state),
+            _ => (Automerge::new(), State::new()),
+        };
+        if !carries_changes {
+            // Nothing to create: answer from an empty document, so the client sends its changes.
+            if scratch.receive_sync_message(&mut state, message).is_err() {
+                return err(
+                    Some(doc_id),
+                    ErrorCode::InvalidMessage,
+                    "not a valid sync message",
+                );
+            }
+            self.docs
+                .insert(doc_id, PeerDoc::Unknown { scratch, state });
+            return self.generate(doc_id);
+        }
+        if incoming_bytes > self.limits.max_document_bytes {
+            self.docs
+                .insert(doc_id, PeerDoc::Unknown { scratch, state });
+            return err(
+                Some(doc_id),
+                ErrorCode::TooLarge,
+                "the document would exceed its size limit",
+            );
+        }
+        let mut doc = scratch.clone();
+        let mut trial_state = state.clone();
+        if doc.receive_sync_message(&mut trial_state, message).is_err() {
+            self.docs
+                .insert(doc_id, PeerDoc::Unknown { scratch, state });
+            return err(
+                Some(doc_id),
+                ErrorCode::InvalidChange,
+                "the changes could not be applied",
+            );
+        }
+        if doc.get_heads().is_empty() {
+            // Only changes whose dependencies are missing: keep waiting for them.
+            self.docs.insert(
+                doc_id,
+                PeerDoc::Unknown {
+                    scratch: doc,
+                    state: trial_state,
+                },
+            );
+            return self.generate(doc_id);
+        }
+        let kind = match read_kind(&doc) {
+            Ok(Some(kind)) => kind,
+            _ => {
+                self.docs
+                    .insert(doc_id, PeerDoc::Unknown { scratch, state });
+                return err(
+                    Some(doc_id),
+                    ErrorCode::InvalidDocument,
+                    "a new document must set a root kind of walk, spreekuur or catalog",
+                );
+            }
+        };
+        if !self.principal.may_create(kind) {
+            self.docs
+                .insert(doc_id, PeerDoc::Unknown { scratch, state });
+            return err(Some(doc_id), ErrorCode::Forbidden, FORBIDDEN);
+        }
+        let meta = DocMeta {
+            id: doc_id,
+            kind,
+            owner: self.principal.user_id.clone(),
+            team: self.principal.team_for_new_doc(kind),
+            created_at: now_ms(),
+        };
+        let changes: Vec<NewChange> = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| NewChange::from_change(c))
+            .collect();
+        let heads = doc.get_heads();
+        let projection = ctx.project(&meta, &doc);
+        let create = NewDoc {
+            kind,
+            owner: meta.owner.clone(),
+            team: meta.team.clone(),
+        };
+        let fresh = CachedDoc::new_uncommitted(meta, ctx.next_generation(), doc);
+        let entry = match ctx.insert_new(fresh) {
+            Ok(entry) => entry,
+            Err(_existing) => {
+                // Another connection created it a moment ago: our scratch
+                // state is not its state. Answer with a fresh sync from it;
+                // the client will resend its changes against that document.
+                self.docs.remove(&doc_id);
+                return match ctx.open(doc_id) {
+                    Ok(Some(entry)) => self.restart_known(doc_id, entry),
+                    _ => err(
+                        Some(doc_id),
+                        ErrorCode::Internal,
+                        "internal error; retry later",
+                    ),
+                };
+            }
+        };
+        let guard = match entry.lock() {
+            Ok(g) => g,
+            Err(Poisoned) => {
+                ctx.evict(&entry);
+                return err(
+                    Some(doc_id),
+                    ErrorCode::Internal,
+                    "internal error; retry later",
+                );
+            }
+        };
+        let write = DocWrite {
+            doc_id,
+            user_id: self.principal.user_id.clone(),
+            create: Some(create),
+            changes,
+            projection,
+        };
+        self.submit(doc_id, &entry, write, heads, ctx);
+        drop(guard);
+        self.known.insert(doc_id);
+        self.docs.insert(
+            doc_id,
+            PeerDoc::Known {
+                entry,
+                state: trial_state,
+            },
+        );
+        Vec::new()
+    }
+
+    fn restart_known(&mut self, doc_id: DocId, entry: Arc<CachedDoc>) -> Vec<Effect> {
+        let meta = &entry.meta;
+        if !self.principal.may_see(meta.kind, meta.team.as_deref()) {
+            return err(Some(doc_id), ErrorCode::Forbidden, FORBIDDEN);
+        }
+        self.known.insert(doc_id);
+        self.docs.insert(
+            doc_id,
+            PeerDoc::Known {
+                entry,
+                state: State::new(),
+            },
+        );
+        self.generate(doc_id)
+    }
+
+    fn submit(
+        &mut self,
+        doc_id: DocId,
+        entry: &Arc<CachedDoc>,
+        write: DocWrite,
+        heads: Vec<ChangeHash>,
+        ctx: &dyn SyncContext,
+    ) {
+        let ticket = self.next_ticket;
+        self.next_ticket += 1;
+        self.pending.insert(
+            ticket,
+            Pending {
+                doc: doc_id,
+                heads: heads.clone(),
+            },
+        );
+        ctx.submit(ticket, entry.clone(), CommitJob { write, heads });
+    }
+
+    fn on_committed(&mut self, ticket: Ticket, result: Result<(), CommitFailure>) -> Vec<Effect> {
+        let Some(Pending { doc, heads }) = self.pending.remove(&ticket) else {
+            return Vec::new();
+        };
+        match result {
+            Ok(()) => {
+                let mut out = vec![Effect::Text(ServerMessage::Ack {
+                    doc,
+                    heads: protocol::heads_hex(&heads),
+                })];
+                out.extend(self.generate(doc));
+                out
+            }
+            Err(failure) => {
+                // The committer evicted the document; start this document's sync afresh.
+                self.docs.remove(&doc);
+                let (code, message) = match failure {
+                    CommitFailure::Forbidden => (
+                        ErrorCode::Forbidden,
+                        "a change's actor id belongs to another user",
+                    ),
+                    CommitFailure::Conflict => (ErrorCode::Forbidden, FORBIDDEN),
+                    CommitFailure::Internal => (
+                        ErrorCode::Internal,
+                        "the changes could not be stored; reset this document's sync state and resend",
+                    ),
+                };
+                err(Some(doc), code, message)
+            }
+        }
+    }
+
+    fn on_doc_changed(
+        &mut self,
+        doc_id: DocId,
+        kind: DocKind,
+        team: Option<&str>,
+        origin: ConnId,
+        ctx: &dyn SyncContext,
+    ) -> Vec<Effect> {
+        if origin == self.conn || !self.principal.may_see(kind, team) {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        let current = match self.docs.get(&doc_id) {
+            Some(PeerDoc::Known { entry, .. }) => Some(entry.clone()),
+            _ => None,
+        };
+        let entry = match ctx.open(doc_id) {
+            Ok(Some(entry)) => entry,
+            _ => return out,
+        };
+        let reuse = matches!(&current, Some(c) if Arc::ptr_eq(c, &entry));
+        if !reuse {
+            self.docs.insert(
+                doc_id,
+                PeerDoc::Known {
+                    entry: entry.clone(),
+                    state: State::new(),
+                },
+            );
+        }
+        if self.known.insert(doc_id) {
+            let heads = match entry.committed_heads() {
+                Ok(h) => h,
+                Err(Poisoned) => return out,
+            };
+            out.push(Effect::Text(ServerMessage::Doc {
+                id: doc_id,
+                kind: entry.meta.kind,
+                heads: protocol::heads_hex(&heads),
+            }));
+        }
+        out.extend(self.generate(doc_id));
+        out
+    }
+
+    /// The next sync message for a document, if there is one to send.
+    fn generate(&mut self, doc_id: DocId) -> Vec<Effect> {
+        let message = match self.docs.get_mut(&doc_id) {
+            Some(PeerDoc::Known { entry, state }) => match entry.lock() {
+                Ok(guard) => guard.doc.generate_sync_message(state),
+                Err(Poisoned) => None,
+            },
+            Some(PeerDoc::Unknown { scratch, state }) => scratch.generate_sync_message(state),
+            None => None,
+        };
+        match message {
+            Some(m) => vec![Effect::Binary(protocol::encode_frame(doc_id, &m.encode()))],
+            None => Vec::new(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::cell::{Cell, RefCell};
+
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    use super::*;
+    use crate::domain::{DeviceId, Role};
+
+    /// An in-memory [`SyncContext`]: documents, actor bindings, and the
+    /// writes submitted to the (absent) committer.
+    #[derive(Default)]
+    struct Fake {
+        docs: RefCell<HashMap<DocId, Arc<CachedDoc>>>,
+        owners: RefCell<HashMap<ActorId, UserId>>,
+        submitted: RefCell<Vec<(Ticket, Arc<CachedDoc>, CommitJob)>>,
+        generation: Cell<u64>,
+    }
+
+    impl SyncContext for Fake {
+        fn open(&self, id: DocId) -> Result<Option<Arc<CachedDoc>>, ContextError> {
+            Ok(self.docs.borrow().get(&id).cloned())
+        }
+        fn insert_new(&self, doc: CachedDoc) -> Result<Arc<CachedDoc>, Arc<CachedDoc>> {
+            let mut docs = self.docs.borrow_mut();
+            if let Some(e) = docs.get(&doc.meta.id) {
+                return Err(e.clone());
+            }
+            let e = Arc::new(doc);
+            docs.insert(e.meta.id, e.clone());
+            Ok(e)
+        }
+        fn evict(&self, doc: &CachedDoc) {
+            doc.poison();
+            self.docs.borrow_mut().remove(&doc.meta.id);
+        }
+        fn next_generation(&self) -> u64 {
+            self.generation.set(self.generation.get() + 1);
+            self.generation.get()
+        }
+        fn actor_owner(&self, actor: &ActorId) -> Result<Option<UserId>, ContextError> {
+            Ok(self.owners.borrow().get(actor).cloned())
+        }
+        fn project(&self, _meta: &DocMeta, _doc: &Automerge) -> Option<Vec<ProjectionRow>> {
+            None
+        }
+        fn submit(&self, ticket: Ticket, doc: Arc<CachedDoc>, job: CommitJob) {
+            self.submitted.borrow_mut().push((ticket, doc, job));
+        }
+    }
+
+    impl Fake {
+        /// Plays the committer: every submitted write succeeds, in order.
+        fn commit_all(&self, session: &mut Session, now: Instant) -> Vec<Effect> {
+            let jobs: Vec<_> = self.submitted.borrow_mut().drain(..).collect();
+            let mut out = Vec::new();
+            for (ticket, entry, job) in jobs {
+                for c in &job.write.changes {
+                    let actor = ActorId::from(c.actor.clone());
+                    self.owners
+                        .borrow_mut()
+                        .entry(actor)
+                        .or_insert(job.write.user_id.clone());
+                }
+                entry.mark_committed(&job.heads);
+                out.extend(session.handle(
+                    Event::Committed {
+                        ticket,
+                        result: Ok(()),
+                    },
+                    self,
+                    now,
+                ));
+            }
+            out
+        }
+    }
+
+    fn principal(user: &str, roles: &[Role], team: Option<&str>) -> Principal {
+        Principal {
+            user_id: UserId::new(user).expect("user id"),
+            name: "Test".into(),
+            roles: roles.to_vec(),
+            team: team.map(str::to_owned),
+            device_id: DeviceId::from_string(format!("dev-{user}")),
+        }
+    }
+
+    fn session(conn: ConnId, p: Principal) -> Session {
+        Session::new(conn, p, SyncLimits::default(), &[], Instant::now())
+    }
+
+    fn walk(actor: u8) -> AutoCommit {
+        let mut doc = AutoCommit::new().with_actor(ActorId::from(vec![actor; 16]));
+        doc.put(ROOT, "kind", "walk").expect("put");
+        doc.put(ROOT, "schema", 1).expect("put");
+        doc.commit();
+        doc
+    }
+
+    /// One sync round from the client side: the frame it sends.
+    fn client_frame(id: DocId, doc: &mut AutoCommit, state: &mut State) -> Option<Vec<u8>> {
+        doc.sync()
+            .generate_sync_message(state)
+            .map(|m| protocol::encode_frame(id, &m.encode()))
+    }
+
+    fn client_receive(doc: &mut AutoCommit, state: &mut State, effects: &[Effect]) {
+        for e in effects {
+            if let Effect::Binary(frame) = e {
+                let (_, bytes) = protocol::split_frame(frame).expect("frame");
+                let msg = Message::decode(bytes).expect("message");
+                doc.sync()
+                    .receive_sync_message(state, msg)
+                    .expect("receive");
+            }
+        }
+    }
+
+    fn errors(effects: &[Effect]) -> Vec<(Option<DocId>, ErrorCode)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Text(ServerMessage::Error { doc, code, .. }) => Some((*doc, *code)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn acks(effects: &[Effect]) -> Vec<(DocId, Vec<String>)> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Text(ServerMessage::Ack { doc, heads }) => Some((*doc, heads.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Syncs `doc` with the server session until neither side has anything
+    /// to say, playing the committer in between. Returns every effect.
+    fn sync_until_quiet(
+        id: DocId,
+        doc: &mut AutoCommit,
+        state: &mut State,
+        s: &mut Session,
+        ctx: &Fake,
+    ) -> Vec<Effect> {
+        let now = Instant::now();
+        let mut all = Vec::new();
+        for _ in 0..20 {
+            let Some(frame) = client_frame(id, doc, state) else {
+                break;
+            };
+            let mut effects = s.handle(Event::Binary(frame), ctx, now);
+            effects.extend(ctx.commit_all(s, now));
+            client_receive(doc, state, &effects);
+            all.extend(effects);
+        }
+        all
+    }
+
+    #[test]
+    fn a_boa_creates_a_walk_owned_by_their_token_and_gets_an_ack_after_the_commit() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        // The document's own content claims another team; the token wins.
+        doc.put(ROOT, "team", "zuid").expect("put");
+        doc.commit();
+        let mut state = State::new();
+        let frame = client_frame(id, &mut doc, &mut state).expect("first message");
+        let effects = s.handle(Event::Binary(frame), &ctx, Instant::now());
+        // The first message has no changes (only heads): the server answers.
+        assert!(errors(&effects).is_empty());
+        client_receive(&mut doc, &mut state, &effects);
+        let frame = client_frame(id, &mut doc, &mut state).expect("changes");
+        let effects = s.handle(Event::Binary(frame), &ctx, Instant::now());
+        assert!(acks(&effects).is_empty(), "no ack before the commit");
+        let submitted = ctx.submitted.borrow();
+        assert_eq!(submitted.len(), 1);
+        let write = &submitted[0].2.write;
+        let create = write.create.as_ref().expect("creates the document");
+        assert_eq!(create.kind, DocKind::Walk);
+        assert_eq!(create.owner.as_str(), "ann");
+        assert_eq!(create.team.as_deref(), Some("noord"));
+        assert_eq!(write.changes.len(), 2);
+        drop(submitted);
+        let effects = ctx.commit_all(&mut s, Instant::now());
+        assert_eq!(
+            acks(&effects),
+            vec![(id, protocol::heads_hex(&doc.get_heads()))]
+        );
+    }
+
+    #[test]
+    fn a_document_without_a_known_kind_is_invalid_and_nothing_is_stored() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        for kind in [Some("shopping_list"), None] {
+            let id = DocId::new_random();
+            let mut doc = AutoCommit::new();
+            match kind {
+                Some(k) => doc.put(ROOT, "kind", k).expect("put"),
+                None => doc.put(ROOT, "title", "x").expect("put"),
+            }
+            doc.commit();
+            let effects = sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
+            assert_eq!(
+                errors(&effects),
+                vec![(Some(id), ErrorCode::InvalidDocument)]
+            );
+            assert!(ctx.submitted.borrow().is_empty());
+            assert!(ctx.docs.borrow().is_empty());
+        }
+    }
+
+    #[test]
+    fn only_admins_create_the_catalog() {
+        let ctx = Fake::default();
+        let id = DocId::new_random();
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "kind", "catalog").expect("put");
+        doc.commit();
+        let mut boa = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let effects = sync_until_quiet(id, &mut doc.clone(), &mut State::new(), &mut boa, &ctx);
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::Forbidden)]);
+        let mut admin = session(2, principal("root", &[Role::Admin], None));
+        let effects = sync_until_quiet(id, &mut doc, &mut State::new(), &mut admin, &ctx);
+        assert!(errors(&effects).is_empty());
+        assert_eq!(acks(&effects).len(), 1);
+        // Everyone reads it, but a boa may not change it.
+        let mut copy = doc.fork();
+        copy.put(ROOT, "x", 1).expect("put");
+        copy.commit();
+        let effects = sync_until_quiet(id, &mut copy, &mut State::new(), &mut boa, &ctx);
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::Forbidden)]);
+    }
+
+    #[test]
+    fn another_team_is_refused_and_learns_nothing_of_the_content() {
+        let ctx = Fake::default();
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
+        let mut zed = session(2, principal("zed", &[Role::Boa], Some("zuid")));
+        let mut theirs = AutoCommit::new();
+        let effects = sync_until_quiet(id, &mut theirs, &mut State::new(), &mut zed, &ctx);
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::Forbidden)]);
+        assert!(!effects.iter().any(|e| matches!(e, Effect::Binary(_))));
+        assert!(theirs.get_heads().is_empty());
+        // Live updates skip them too.
+        let live = zed.handle(
+            Event::DocChanged {
+                doc: id,
+                kind: DocKind::Walk,
+                team: Some("noord".into()),
+                origin: 1,
+            },
+            &ctx,
+            Instant::now(),
+        );
+        assert!(live.is_empty());
+    }
+
+    #[test]
+    fn a_change_from_an_actor_bound_to_another_user_is_forbidden() {
+        let ctx = Fake::default();
+        let id = DocId::new_random();
+        let mut doc = walk(7);
+        let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
+        // Bob (same team) edits with Ann's actor id.
+        let mut forged = doc.fork().with_actor(ActorId::from(vec![7u8; 16]));
+        forged.put(ROOT, "title", "forged").expect("put");
+        forged.commit();
+        let mut bob = session(2, principal("bob", &[Role::Boa], Some("noord")));
+        let effects = sync_until_quiet(id, &mut forged, &mut State::new(), &mut bob, &ctx);
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::Forbidden)]);
+        assert!(ctx.submitted.borrow().is_empty());
+        // Nothing of it reached the shared document.
+        let entry = ctx.open(id).expect("ctx").expect("doc");
+        assert_eq!(entry.lock().expect("lock").doc.get_heads(), doc.get_heads());
+    }
+
+    #[test]
+    fn a_retried_upload_stores_nothing_new_but_is_acked() {
+        let ctx = Fake::default();
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
+        // A fresh connection resends everything (the first ack was lost).
+        let mut again = session(2, principal("ann", &[Role::Boa], Some("noord")));
+        let changes: Vec<Vec<u8>> = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let mut msg_state = State::new();
+        let mut msg = doc
+            .sync()
+            .generate_sync_message(&mut msg_state)
+            .expect("msg");
+        msg.changes = automerge::sync::ChunkList::from(changes);
+        let effects = again.handle(
+            Event::Binary(protocol::encode_frame(id, &msg.encode())),
+            &ctx,
+            Instant::now(),
+        );
+        assert!(errors(&effects).is_empty());
+        let submitted: Vec<usize> = ctx
+            .submitted
+            .borrow()
+            .iter()
+            .map(|(_, _, j)| j.write.changes.len())
+            .collect();
+        assert_eq!(submitted, vec![0], "an ordering-only write, no changes");
+        let effects = ctx.commit_all(&mut again, Instant::now());
+        assert_eq!(
+            acks(&effects),
+            vec![(id, protocol::heads_hex(&doc.get_heads()))]
+        );
+    }
+
+    #[test]
+    fn bad_frames_get_their_codes_and_the_session_carries_on() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let id = DocId::new_random();
+        let now = Instant::now();
+        let cases: Vec<(Event, (Option<DocId>, ErrorCode))> = vec![
+            (
+                Event::Binary(vec![1, 2, 3]),
+                (None, ErrorCode::InvalidMessage),
+            ),
+            (
+                Event::Binary(protocol::encode_frame(id, b"garbage")),
+                (Some(id), ErrorCode::InvalidMessage),
+            ),
+            (
+                Event::Text("{not json".into()),
+                (None, ErrorCode::InvalidMessage),
+            ),
+            (
+                Event::Text(r#"{"type":"subscribe"}"#.into()),
+                (None, ErrorCode::InvalidMessage),
+            ),
+        ];
+        for (event, expected) in cases {
+            assert_eq!(errors(&s.handle(event, &ctx, now)), vec![expected]);
+        }
+        // A sync message whose change chunk is corrupt.
+        let mut doc = walk(1);
+        let mut msg = doc
+            .sync()
+            .generate_sync_message(&mut State::new())
+            .expect("msg");
+        let mut bytes = doc.get_changes(&[])[0].raw_bytes().to_vec();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 0xff;
+        msg.changes = automerge::sync::ChunkList::from(vec![bytes]);
+        let effects = s.handle(
+            Event::Binary(protocol::encode_frame(id, &msg.encode())),
+            &ctx,
+            now,
+        );
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::InvalidChange)]);
+        // And the session still syncs a good document.
+        let effects = sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
+        assert!(errors(&effects).is_empty());
+        assert_eq!(acks(&effects).len(), 1);
+    }
+
+    #[test]
+    fn limits_answer_too_large() {
+        let ctx = Fake::default();
+        let limits = SyncLimits {
+            max_frame_bytes: 2000,
+            max_changes_per_message: 3,
+            ..SyncLimits::default()
+        };
+        let p = principal("ann", &[Role::Boa], Some("noord"));
+        let mut s = Session::new(1, p, limits, &[], Instant::now());
+        let id = DocId::new_random();
+        let big = protocol::encode_frame(id, &vec![0x42; 2001]);
+        assert_eq!(
+            errors(&s.handle(Event::Binary(big), &ctx, Instant::now())),
+            vec![(Some(id), ErrorCode::TooLarge)]
+        );
+        let mut doc = walk(1);
+        for i in 0..5 {
+            doc.put(ROOT, "n", i).expect("put");
+            doc.commit();
+        }
+        let effects = sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::TooLarge)]);
+    }
+
+    #[test]
+    fn the_message_budget_answers_rate_limited() {
+        let ctx = Fake::default();
+        let limits = SyncLimits {
+            messages_per_second: 1,
+            message_burst: 2,
+            ..SyncLimits::default()
+        };
+        let t0 = Instant::now();
+        let mut s = Session::new(
+            1,
+            principal("ann", &[Role::Boa], Some("noord")),
+            limits,
+            &[],
+            t0,
+        );
+        let text = || Event::Text("{}".into());
+        assert_eq!(
+            errors(&s.handle(text(), &ctx, t0)),
+            vec![(None, ErrorCode::InvalidMessage)]
+        );
+        assert_eq!(
+            errors(&s.handle(text(), &ctx, t0)),
+            vec![(None, ErrorCode::InvalidMessage)]
+        );
+        assert_eq!(
+            errors(&s.handle(text(), &ctx, t0)),
+            vec![(None, ErrorCode::RateLimited)]
+        );
+        let later = t0 + std::time::Duration::from_secs(1);
+        assert_eq!(
+            errors(&s.handle(text(), &ctx, later)),
+            vec![(None, ErrorCode::InvalidMessage)]
+        );
+    }
+
+    #[test]
+    fn a_failed_commit_is_reported_as_internal_for_that_document_only() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let (a, b) = (DocId::new_random(), DocId::new_random());
+        let mut doc_a = walk(1);
+        let mut state_a = State::new();
+        let now = Instant::now();
+        for _ in 0..2 {
+            if let Some(frame) = client_frame(a, &mut doc_a, &mut state_a) {
+                let effects = s.handle(Event::Binary(frame), &ctx, now);
+                client_receive(&mut doc_a, &mut state_a, &effects);
+            }
+        }
+        let (ticket, entry, _) = ctx.submitted.borrow_mut().pop().expect("a write");
+        ctx.evict(&entry);
+        let effects = s.handle(
+            Event::Committed {
+                ticket,
+                result: Err(CommitFailure::Internal),
+            },
+            &ctx,
+            now,
+        );
+        assert_eq!(errors(&effects), vec![(Some(a), ErrorCode::Internal)]);
+        assert!(acks(&effects).is_empty());
+        let effects = sync_until_quiet(b, &mut walk(2), &mut State::new(), &mut s, &ctx);
+        assert_eq!(acks(&effects).len(), 1);
+        // The client resends document a with a fresh sync state, and it is stored.
+        let effects = sync_until_quiet(a, &mut doc_a, &mut State::new(), &mut s, &ctx);
+        assert_eq!(
+            acks(&effects),
+            vec![(a, protocol::heads_hex(&doc_a.get_heads()))]
+        );
+    }
+
+    #[test]
+    fn changing_the_kind_of_a_document_is_invalid_and_leaves_it_as_it_was() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        let mut state = State::new();
+        sync_until_quiet(id, &mut doc, &mut state, &mut s, &ctx);
+        let before = doc.get_heads();
+        doc.put(ROOT, "kind", "catalog").expect("put");
+        doc.commit();
+        let effects = sync_until_quiet(id, &mut doc, &mut state, &mut s, &ctx);
+        assert_eq!(
+            errors(&effects),
+            vec![(Some(id), ErrorCode::InvalidDocument)]
+        );
+        assert!(ctx.submitted.borrow().is_empty());
+        assert!(
+            ctx.docs.borrow().get(&id).is_none(),
+            "evicted, to be reloaded from the store"
+        );
+        let _ = before;
+    }
+
+    #[test]
+    fn a_teammates_new_walk_is_announced_then_synced_live() {
+        let ctx = Fake::default();
+        let id = DocId::new_random();
+        let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let mut bob = session(2, principal("bob", &[Role::Boa], Some("noord")));
+        let mut doc = walk(1);
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
+        let event = || Event::DocChanged {
+            doc: id,
+            kind: DocKind::Walk,
+            team: Some("noord".into()),
+            origin: 1,
+        };
+        assert!(
+            ann.handle(event(), &ctx, Instant::now()).is_empty(),
+            "origin skipped"
+        );
+        let effects = bob.handle(event(), &ctx, Instant::now());
+        assert!(matches!(
+            &effects[0],
+            Effect::Text(ServerMessage::Doc { id: d, kind: DocKind::Walk, heads })
+                if *d == id && *heads == protocol::heads_hex(&doc.get_heads())
+        ));
+        assert!(matches!(effects[1], Effect::Binary(_)));
+        // Bob's client follows the server's lead and ends with Ann's walk.
+        let mut bobs = AutoCommit::new();
+        let mut state = State::new();
+        client_receive(&mut bobs, &mut state, &effects);
+        sync_until_quiet(id, &mut bobs, &mut state, &mut bob, &ctx);
+        assert_eq!(bobs.get_heads(), doc.get_heads());
+    }
+
+    #[test]
+    fn an_invalid_session_closes_with_revoked() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        assert!(
+            s.handle(Event::SessionChecked { valid: true }, &ctx, Instant::now())
+                .is_empty()
+        );
+        assert_eq!(
+            s.handle(Event::SessionChecked { valid: false }, &ctx, Instant::now()),
+            vec![Effect::Close {
+                code: CLOSE_REVOKED,
+                reason: "revoked"
+            }]
+        );
+    }
+
+    #[test]
+    fn the_first_frame_must_be_auth() {
+        assert_eq!(
+            parse_auth(r#"{"type":"auth","token":"t"}"#),
+            Ok("t".to_owned())
+        );
+        for bad in ["", "{}", r#"{"type":"auth"}"#, "\u{0}"] {
+            assert!(matches!(
+                parse_auth(bad),
+                Err(ServerMessage::Error {
+                    code: ErrorCode::Unauthenticated,
+                    ..
+                })
+            ));
+        }
+    }
+}

@@ -1,0 +1,364 @@
+//! The actix side of `/api/v1/sync`: it authenticates the first frame,
+//! sends `ready`, then only moves bytes between the socket and the
+//! [`Session`] (which makes every decision), runs the session off the async
+//! threads, polls the session's validity and handles graceful shutdown.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason};
+use tokio::sync::{broadcast, mpsc};
+use tracing::{Instrument, debug, info, info_span, warn};
+
+use super::core::{self, Effect, Event, Session};
+use super::protocol::{
+    CLOSE_REVOKED, CLOSE_SHUTTING_DOWN, CLOSE_UNAUTHENTICATED, DocSummary, ErrorCode, ReadyUser,
+    ServerMessage, heads_hex,
+};
+use super::service::{ServerContext, SyncService};
+use crate::auth::{AuthError, Principal};
+
+/// Registers `GET /api/v1/sync`.
+pub fn configure(cfg: &mut web::ServiceConfig, service: web::Data<SyncService>) {
+    cfg.app_data(service)
+        .route("/api/v1/sync", web::get().to(sync_socket));
+}
+
+async fn sync_socket(
+    req: HttpRequest,
+    body: web::Payload,
+    service: web::Data<SyncService>,
+) -> actix_web::Result<HttpResponse> {
+    let (response, ws, stream) = actix_ws::handle(&req, body)?;
+    // The codec accepts frames up to twice the limit so that a frame just
+    // over the limit gets a `too_large` error and the connection survives.
+    let codec_max = service
+        .limits
+        .max_frame_bytes
+        .saturating_mul(2)
+        .max(64 * 1024);
+    let stream = stream
+        .max_frame_size(codec_max)
+        .aggregate_continuations()
+        .max_continuation_size(codec_max);
+    let service = service.get_ref().clone();
+    let conn = service.next_conn_id();
+    let guard = service.app.shutdown.guard();
+    actix_web::rt::spawn(
+        async move {
+            run(service, conn, ws, stream).await;
+            drop(guard);
+        }
+        .instrument(info_span!("sync", conn)),
+    );
+    Ok(response)
+}
+
+/// Sends `effects`; `false` once the connection is closed.
+async fn send_all(
+    service: &SyncService,
+    ws: &mut Option<actix_ws::Session>,
+    effects: Vec<Effect>,
+) -> bool {
+    for effect in effects {
+        let Some(session) = ws.as_mut() else {
+            return false;
+        };
+        let sent = match effect {
+            Effect::Text(message) => {
+                if let ServerMessage::Error { code, .. } = &message {
+                    service.app.metrics.count_error(code.as_str());
+                    debug!(code = code.as_str(), "error sent");
+                }
+                session.text(message.to_json()).await
+            }
+            Effect::Binary(frame) => session.binary(frame).await,
+            Effect::Close { code, reason } => {
+                close(ws, code, reason).await;
+                return false;
+            }
+        };
+        if sent.is_err() {
+            *ws = None;
+            return false;
+        }
+    }
+    true
+}
+
+async fn close(ws: &mut Option<actix_ws::Session>, code: u16, reason: &str) {
+    if let Some(session) = ws.take() {
+        let _ = session
+            .close(Some(CloseReason {
+                code: CloseCode::from(code),
+                description: Some(reason.to_owned()),
+            }))
+            .await;
+    }
+}
+
+/// Refuses the connection: an error message, then close 4001.
+async fn refuse(service: &SyncService, ws: &mut Option<actix_ws::Session>, message: ServerMessage) {
+    send_all(service, ws, vec![Effect::Text(message)]).await;
+    close(ws, CLOSE_UNAUTHENTICATED, "unauthenticated").await;
+}
+
+enum First {
+    Token(String),
+    Refused(ServerMessage),
+    Gone,
+}
+
+async fn first_frame(
+    stream: &mut AggregatedMessageStream,
+    ws: &mut Option<actix_ws::Session>,
+) -> First {
+    loop {
+        match stream.recv().await {
+            Some(Ok(AggregatedMessage::Text(text))) => {
+                return match core::parse_auth(&text) {
+                    Ok(token) => First::Token(token),
+                    Err(message) => First::Refused(message),
+                };
+            }
+            Some(Ok(AggregatedMessage::Binary(_))) => {
+                return First::Refused(ServerMessage::error(
+                    None,
+                    ErrorCode::Unauthenticated,
+                    "authenticate with an auth text frame first",
+                ));
+            }
+            Some(Ok(AggregatedMessage::Ping(p))) => {
+                if let Some(s) = ws.as_mut()
+                    && s.pong(&p).await.is_err()
+                {
+                    return First::Gone;
+                }
+            }
+            Some(Ok(AggregatedMessage::Pong(_))) => {}
+            Some(Ok(AggregatedMessage::Close(_))) | Some(Err(_)) | None => return First::Gone,
+        }
+    }
+}
+
+/// The documents of `ready`: every document the user may see, with the
+/// committed heads (documents are loaded into the cache on the way).
+fn ready_docs(service: &SyncService, who: &Principal) -> Result<Vec<DocSummary>, ()> {
+    let metas = service.store().visible_docs(who).map_err(|e| {
+        warn!(error = ?e, "listing visible documents failed");
+    })?;
+    let mut docs = Vec::with_capacity(metas.len());
+    for meta in metas {
+        let heads = match service.cache.open(meta.id) {
+            Ok(Some(entry)) => entry.committed_heads().map_err(|_| ())?,
+            Ok(None) => continue,
+            Err(e) => {
+                warn!(doc = %meta.id, error = ?e, "loading a document for ready failed");
+                return Err(());
+            }
+        };
+        docs.push(DocSummary {
+            id: meta.id,
+            kind: meta.kind,
+            heads: heads_hex(&heads),
+        });
+    }
+    Ok(docs)
+}
+
+async fn run(
+    service: SyncService,
+    conn: u64,
+    ws: actix_ws::Session,
+    mut stream: AggregatedMessageStream,
+) {
+    let mut ws = Some(ws);
+    if service.app.shutdown.is_triggered() {
+        close(&mut ws, CLOSE_SHUTTING_DOWN, "shutting_down").await;
+        return;
+    }
+
+    // 1. Authenticate within the configured time.
+    let token = match tokio::time::timeout(
+        service.limits.auth_timeout,
+        first_frame(&mut stream, &mut ws),
+    )
+    .await
+    {
+        Err(_) => {
+            let message = ServerMessage::error(
+                None,
+                ErrorCode::Unauthenticated,
+                "no auth frame within the time allowed",
+            );
+            return refuse(&service, &mut ws, message).await;
+        }
+        Ok(First::Gone) => return,
+        Ok(First::Refused(message)) => return refuse(&service, &mut ws, message).await,
+        Ok(First::Token(token)) => token,
+    };
+    let principal = match service.app.auth.verify_access(&token).await {
+        Ok(p) => p,
+        Err(AuthError::Revoked) => {
+            let message = ServerMessage::error(
+                None,
+                ErrorCode::Unauthenticated,
+                AuthError::Revoked.message(),
+            );
+            send_all(&service, &mut ws, vec![Effect::Text(message)]).await;
+            close(&mut ws, CLOSE_REVOKED, "revoked").await;
+            return;
+        }
+        Err(e) => {
+            let message = ServerMessage::error(None, ErrorCode::Unauthenticated, e.message());
+            return refuse(&service, &mut ws, message).await;
+        }
+    };
+    drop(token);
+
+    // 2. Subscribe to live updates before listing, so nothing falls between.
+    let mut hub = service.hub.subscribe();
+    let listing = {
+        let service = service.clone();
+        let who = principal.clone();
+        tokio::task::spawn_blocking(move || ready_docs(&service, &who)).await
+    };
+    let Ok(Ok(docs)) = listing else {
+        let message =
+            ServerMessage::error(None, ErrorCode::Internal, "internal error; reconnect later");
+        send_all(&service, &mut ws, vec![Effect::Text(message)]).await;
+        close(&mut ws, 1011, "internal").await;
+        return;
+    };
+    let view = principal.view();
+    let ready = ServerMessage::Ready {
+        user: ReadyUser {
+            id: view.id,
+            name: view.name,
+            roles: view.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+            team: view.team,
+        },
+        docs: docs.clone(),
+    };
+    if !send_all(&service, &mut ws, vec![Effect::Text(ready)]).await {
+        return;
+    }
+    info!(docs = docs.len(), "sync connection ready");
+    service.app.metrics.sync_connections.inc();
+    let _connected = ConnectedGauge(service.clone());
+
+    // 3. The session loop.
+    let (events_tx, mut events) = mpsc::unbounded_channel();
+    let ctx = Arc::new(ServerContext::new(service.clone(), conn, events_tx));
+    let mut session = Some(Session::new(
+        conn,
+        principal.clone(),
+        service.limits.clone(),
+        &docs,
+        Instant::now(),
+    ));
+    let mut check = tokio::time::interval(service.limits.session_check_interval);
+    check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    check.tick().await;
+    let shutdown = service.app.shutdown.clone();
+
+    loop {
+        let event = tokio::select! {
+            biased;
+            _ = shutdown.triggered() => break,
+            Some(event) = events.recv() => event,
+            frame = stream.recv() => match frame {
+                Some(Ok(AggregatedMessage::Text(text))) => Event::Text(text.to_string()),
+                Some(Ok(AggregatedMessage::Binary(bytes))) => Event::Binary(bytes.to_vec()),
+                Some(Ok(AggregatedMessage::Ping(p))) => {
+                    if let Some(s) = ws.as_mut() && s.pong(&p).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+                Some(Ok(AggregatedMessage::Pong(_))) => continue,
+                Some(Ok(AggregatedMessage::Close(_))) | None => return,
+                Some(Err(e)) => {
+                    // A frame beyond what the codec accepts: the stream cannot continue.
+                    debug!(error = %e, "websocket protocol error");
+                    let message = ServerMessage::error(None, ErrorCode::TooLarge, "frame far larger than the limit");
+                    send_all(&service, &mut ws, vec![Effect::Text(message)]).await;
+                    close(&mut ws, 1009, "too_large").await;
+                    return;
+                }
+            },
+            live = hub.recv() => match live {
+                Ok(e) => Event::DocChanged { doc: e.doc, kind: e.kind, team: e.team, origin: e.origin },
+                Err(broadcast::error::RecvError::Lagged(_)) => Event::Resync,
+                Err(broadcast::error::RecvError::Closed) => continue,
+            },
+            _ = check.tick() => match service.app.auth.session_valid(&principal).await {
+                Ok(valid) => Event::SessionChecked { valid },
+                Err(e) => {
+                    warn!(error = ?e, "session check failed");
+                    continue;
+                }
+            },
+        };
+        let Some(effects) = handle(&mut session, &ctx, event).await else {
+            close(&mut ws, 1011, "internal").await;
+            return;
+        };
+        if !send_all(&service, &mut ws, effects).await {
+            return;
+        }
+    }
+
+    // 4. Graceful shutdown: no new frames; finish and ack the commits in flight.
+    let deadline = tokio::time::Instant::now()
+        + std::time::Duration::from_secs(service.app.config.shutdown_timeout_secs.max(1));
+    while session.as_ref().is_some_and(|s| s.pending_commits() > 0) {
+        let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.recv()).await else {
+            break;
+        };
+        let Some(effects) = handle(&mut session, &ctx, event).await else {
+            break;
+        };
+        if !send_all(&service, &mut ws, effects).await {
+            return;
+        }
+    }
+    close(&mut ws, CLOSE_SHUTTING_DOWN, "shutting_down").await;
+}
+
+/// Runs one event through the session on the blocking pool (applying
+/// changes and loading documents may take a while). `None` if the session
+/// was lost (a panic): the connection must close.
+async fn handle(
+    session: &mut Option<Session>,
+    ctx: &Arc<ServerContext>,
+    event: Event,
+) -> Option<Vec<Effect>> {
+    let mut owned = session.take()?;
+    let ctx = ctx.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let effects = owned.handle(event, ctx.as_ref(), Instant::now());
+        (owned, effects)
+    })
+    .await;
+    match result {
+        Ok((owned, effects)) => {
+            *session = Some(owned);
+            Some(effects)
+        }
+        Err(e) => {
+            warn!(error = %e, "sync session task failed");
+            None
+        }
+    }
+}
+
+/// Decrements the open-connections gauge when the connection ends.
+struct ConnectedGauge(SyncService);
+
+impl Drop for ConnectedGauge {
+    fn drop(&mut self) {
+        self.0.app.metrics.sync_connections.dec();
+    }
+}

@@ -1,0 +1,49 @@
+//! The live hub: after every commit that stored something, the group
+//! committer publishes a [`DocEvent`]; every connection subscribed here
+//! decides (in its session) whether its user may see the document, and if so
+//! pushes a sync message. One hub per process, built outside the
+//! `HttpServer::new` closure so that events cross workers.
+
+use tokio::sync::broadcast;
+
+use super::core::ConnId;
+use crate::domain::{DocId, DocKind};
+
+/// A document changed (or was created) by a commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocEvent {
+    /// The document.
+    pub doc: DocId,
+    /// Its kind.
+    pub kind: DocKind,
+    /// Its team.
+    pub team: Option<String>,
+    /// The connection whose write was committed.
+    pub origin: ConnId,
+}
+
+/// Publish/subscribe of [`DocEvent`]s.
+#[derive(Debug, Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<DocEvent>,
+}
+
+impl Hub {
+    /// A hub buffering up to `capacity` events per slow subscriber; a
+    /// subscriber that falls further behind resyncs all its documents.
+    pub fn new(capacity: usize) -> Self {
+        let (tx, _) = broadcast::channel(capacity.max(16));
+        Self { tx }
+    }
+
+    /// Announces a committed change.
+    pub fn publish(&self, event: DocEvent) {
+        // No subscribers is fine.
+        let _ = self.tx.send(event);
+    }
+
+    /// A new subscription (one per connection).
+    pub fn subscribe(&self) -> broadcast::Receiver<DocEvent> {
+        self.tx.subscribe()
+    }
+}

@@ -1,0 +1,63 @@
+//! The sync server's limits and timings. Built from the platform's
+//! configuration (`[limits]` and `[sync]`), with the defaults documented in
+//! `docs/sync-protocol.md`.
+
+use std::time::Duration;
+
+/// Every bound the sync server enforces, and its timings.
+#[derive(Debug, Clone)]
+pub struct SyncLimits {
+    /// Largest accepted frame (text or binary), in bytes.
+    pub max_frame_bytes: usize,
+    /// Most changes one sync message may carry.
+    pub max_changes_per_message: usize,
+    /// Largest total size of one message's changes once decompressed, in bytes.
+    pub max_decompressed_bytes: u64,
+    /// Largest size of one document (sum of its changes, uncompressed), in bytes.
+    pub max_document_bytes: u64,
+    /// Frames per second a connection may send on average.
+    pub messages_per_second: u32,
+    /// Frames a connection may send in a burst.
+    pub message_burst: u32,
+    /// Time allowed for the `auth` frame.
+    pub auth_timeout: Duration,
+    /// How often the connection checks that the user and device are still valid.
+    pub session_check_interval: Duration,
+    /// Group commit: the longest a write waits for others to join its batch.
+    pub commit_max_delay: Duration,
+    /// Group commit: the most writes in one batch.
+    pub commit_max_batch: usize,
+}
+
+impl Default for SyncLimits {
+    fn default() -> Self {
+        Self {
+            max_frame_bytes: 8 * 1024 * 1024,
+            max_changes_per_message: 5_000,
+            max_decompressed_bytes: 32 * 1024 * 1024,
+            max_document_bytes: 64 * 1024 * 1024,
+            messages_per_second: 50,
+            message_burst: 200,
+            auth_timeout: Duration::from_secs(10),
+            session_check_interval: Duration::from_secs(2),
+            commit_max_delay: Duration::from_millis(2),
+            commit_max_batch: 256,
+        }
+    }
+}
+
+impl SyncLimits {
+    /// The limits configured in `[limits]` and `[auth]`; the rest default.
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        let l = &config.limits;
+        Self {
+            max_frame_bytes: l.max_frame_bytes,
+            max_changes_per_message: l.max_changes_per_message,
+            max_decompressed_bytes: l.max_decompressed_bytes as u64,
+            max_document_bytes: l.max_document_bytes as u64,
+            auth_timeout: Duration::from_secs(l.auth_timeout_secs),
+            session_check_interval: Duration::from_secs(config.auth.session_check_secs.max(1)),
+            ..Self::default()
+        }
+    }
+}

@@ -1,0 +1,165 @@
+//! The long-lived sync services, built once per server (outside the
+//! `HttpServer::new` closure): the document cache, the live hub and the
+//! group committer, plus [`ServerContext`], the [`SyncContext`] the sessions
+//! use.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use automerge::{ActorId, Automerge};
+use tokio::sync::mpsc;
+use tracing::error;
+
+use super::cache::DocCache;
+use super::committer::{BatchLimits, CommitObserver, Committer, QueuedWrite};
+use super::core::{CachedDoc, CommitJob, ConnId, ContextError, Event, SyncContext, Ticket};
+use super::hub::Hub;
+use super::limits::SyncLimits;
+use super::projection;
+use crate::domain::{DocId, UserId};
+use crate::metrics::Metrics;
+use crate::state::AppState;
+use crate::storage::{DocMeta, ProjectionRow, Store};
+
+/// Everything the sync connections share.
+#[derive(Clone)]
+pub struct SyncService {
+    /// The application state (store, auth, metrics, shutdown, config).
+    pub app: AppState,
+    /// Limits and timings.
+    pub limits: SyncLimits,
+    /// The document cache.
+    pub cache: Arc<DocCache>,
+    /// The live hub.
+    pub hub: Hub,
+    /// The group committer.
+    pub committer: Committer,
+    next_conn: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for SyncService {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SyncService")
+            .field("limits", &self.limits)
+            .finish_non_exhaustive()
+    }
+}
+
+struct MetricsObserver(Arc<Metrics>);
+
+impl CommitObserver for MetricsObserver {
+    fn batch_committed(&self, writes: usize, inserted: usize, elapsed: Duration) {
+        self.0.changes_committed.inc_by(inserted as u64);
+        self.0.commit_latency.observe(elapsed.as_secs_f64());
+        self.0.commit_batch_size.observe(writes as f64);
+    }
+    fn batch_failed(&self, writes: usize) {
+        self.0.commit_batch_size.observe(writes as f64);
+    }
+}
+
+impl SyncService {
+    /// Builds the services and starts the group committer on the current
+    /// runtime. Call once, outside `HttpServer::new`.
+    pub fn start(app: &AppState) -> Self {
+        let limits = SyncLimits::from_config(&app.config);
+        let cache = Arc::new(DocCache::new(app.store.clone()));
+        let hub = Hub::new(4096);
+        let (committer, _task) = Committer::start(
+            app.store.clone(),
+            cache.clone(),
+            hub.clone(),
+            BatchLimits {
+                max_delay: limits.commit_max_delay,
+                max_batch: limits.commit_max_batch,
+            },
+            Arc::new(MetricsObserver(app.metrics.clone())),
+        );
+        Self {
+            app: app.clone(),
+            limits,
+            cache,
+            hub,
+            committer,
+            next_conn: Arc::new(AtomicU64::new(1)),
+        }
+    }
+
+    /// A fresh connection id.
+    pub fn next_conn_id(&self) -> ConnId {
+        self.next_conn.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.app.store
+    }
+}
+
+/// The [`SyncContext`] of one connection: the shared services plus the
+/// channel that brings commit results back to this connection.
+pub struct ServerContext {
+    service: SyncService,
+    conn: ConnId,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+impl ServerContext {
+    /// The context of connection `conn`; commit results arrive on `events`.
+    pub fn new(service: SyncService, conn: ConnId, events: mpsc::UnboundedSender<Event>) -> Self {
+        Self {
+            service,
+            conn,
+            events,
+        }
+    }
+}
+
+impl SyncContext for ServerContext {
+    fn open(&self, id: DocId) -> Result<Option<Arc<CachedDoc>>, ContextError> {
+        self.service.cache.open(id).map_err(|e| {
+            error!(doc = %id, error = ?e, "loading a document failed");
+            ContextError
+        })
+    }
+
+    fn insert_new(&self, doc: CachedDoc) -> Result<Arc<CachedDoc>, Arc<CachedDoc>> {
+        self.service.cache.insert_new(doc)
+    }
+
+    fn evict(&self, doc: &CachedDoc) {
+        self.service.cache.evict(doc);
+    }
+
+    fn next_generation(&self) -> u64 {
+        self.service.cache.next_generation()
+    }
+
+    fn actor_owner(&self, actor: &ActorId) -> Result<Option<UserId>, ContextError> {
+        self.service
+            .store()
+            .actor_owner(actor.to_bytes())
+            .map_err(|e| {
+                error!(error = ?e, "reading an actor binding failed");
+                ContextError
+            })
+    }
+
+    fn project(&self, meta: &DocMeta, doc: &Automerge) -> Option<Vec<ProjectionRow>> {
+        projection::rows(meta, doc)
+    }
+
+    fn submit(&self, ticket: Ticket, doc: Arc<CachedDoc>, job: CommitJob) {
+        let events = self.events.clone();
+        self.service.committer.submit(QueuedWrite {
+            entry: doc,
+            job,
+            origin: self.conn,
+            reply: Box::new(move |result| {
+                // The connection may be gone; then nobody waits for the ack.
+                let _ = events.send(Event::Committed { ticket, result });
+            }),
+        });
+    }
+}
