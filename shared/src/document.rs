@@ -411,7 +411,9 @@ impl Document {
     }
 
     /// Applies changes (from `save_incremental` or `save` of a related document).
-    /// Returns the number of operations applied.
+    /// Returns the number of operations applied. As in automerge, a chunk that
+    /// does not parse (a torn write at the end of an append-only file) ends the
+    /// load without an error: the chunks before it are applied, nothing after.
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<usize, Error> {
         self.doc
             .load_incremental(bytes)
