@@ -98,6 +98,8 @@ pub struct Config {
     pub login_rate_limit: LoginRateLimitConfig,
     /// Limits on sync input (read by the sync layer).
     pub limits: Limits,
+    /// Photos: upload limit, garbage collection, thumbnails (see docs/blobs.md).
+    pub blobs: crate::blobs::BlobsConfig,
 }
 
 /// Token settings.
@@ -164,6 +166,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             login_rate_limit: LoginRateLimitConfig::default(),
             limits: Limits::default(),
+            blobs: crate::blobs::BlobsConfig::default(),
         }
     }
 }
@@ -291,6 +294,7 @@ impl Config {
         {
             return Err(ConfigError::Invalid("limits must be positive".into()));
         }
+        self.blobs.validate().map_err(|e| ConfigError::Invalid(e.into()))?;
         Ok(())
     }
 

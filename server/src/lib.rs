@@ -9,6 +9,7 @@
 //! the `wijklog` command line (the binary is a thin `main`).
 
 pub mod auth;
+pub mod blobs;
 pub mod cli;
 pub mod config;
 pub mod domain;

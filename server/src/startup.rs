@@ -63,6 +63,7 @@ impl Application {
         .context("building the JWT keys")?;
         drop(secret);
         let state = AppState::new(config, store, keys);
+        crate::blobs::gc::spawn_periodic(state.blobs.clone(), state.shutdown.clone());
 
         let listener = TcpListener::bind(&state.config.bind)
             .with_context(|| format!("binding {}", state.config.bind))?;

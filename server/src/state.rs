@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::rate_limit::LoginRateLimiter;
 use crate::auth::{Authenticator, JwtKeys};
+use crate::blobs::BlobStore;
 use crate::config::Config;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
@@ -27,12 +28,15 @@ pub struct AppState {
     pub login_limiter: Arc<LoginRateLimiter>,
     /// Graceful shutdown signal.
     pub shutdown: Shutdown,
+    /// Photos (blobs): files under `<data_dir>/blobs`. Blocking.
+    pub blobs: Arc<BlobStore>,
 }
 
 impl AppState {
     /// Assembles the state.
     pub fn new(config: Config, store: Arc<dyn Store>, keys: JwtKeys) -> Self {
         let login_limiter = Arc::new(LoginRateLimiter::new(config.login_rate_limit.clone()));
+        let blobs = Arc::new(BlobStore::new(&config.data_dir, config.blobs.clone()));
         Self {
             auth: Authenticator::new(store.clone(), Arc::new(keys)),
             config: Arc::new(config),
@@ -40,6 +44,7 @@ impl AppState {
             metrics: Arc::new(Metrics::new()),
             login_limiter,
             shutdown: Shutdown::new(),
+            blobs,
         }
     }
 

@@ -1,6 +1,7 @@
 //! HTTP routes, split by feature. Versioned API under `/api/v1`.
 
 pub mod auth;
+pub mod blobs;
 pub mod health;
 pub mod static_files;
 
@@ -20,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/refresh", web::post().to(auth::refresh))
                 .route("/logout", web::post().to(auth::logout)),
         );
+    blobs::configure(cfg);
 }
 
 /// JSON bodies of the auth endpoints: small, and malformed ones answered

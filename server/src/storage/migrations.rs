@@ -18,6 +18,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0002_accounts",
         include_str!("../../migrations/0002_accounts.sql"),
     ),
+    ("0003_blobs", include_str!("../../migrations/0003_blobs.sql")),
 ];
 
 /// The schema version this binary writes.
@@ -133,8 +134,8 @@ mod tests {
     fn fresh_database_migrates_to_latest_with_pragmas_set() {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = open(&dir);
-        assert_eq!(migrate(&mut conn).expect("migrate"), 2);
-        assert_eq!(schema_version(&conn).expect("version"), 2);
+        assert_eq!(migrate(&mut conn).expect("migrate"), LATEST_VERSION);
+        assert_eq!(schema_version(&conn).expect("version"), LATEST_VERSION);
         let mode: String = conn
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .expect("mode");
@@ -169,7 +170,7 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let mut conn = open(&dir);
         migrate(&mut conn).expect("first");
-        assert_eq!(migrate(&mut conn).expect("second"), 2);
+        assert_eq!(migrate(&mut conn).expect("second"), LATEST_VERSION);
     }
 
     #[test]
@@ -188,7 +189,7 @@ mod tests {
             rusqlite::params![&[7u8; 16][..], &[1u8; 32][..]],
         )
         .expect("change");
-        assert_eq!(migrate(&mut conn).expect("to v2"), 2);
+        assert_eq!(migrate_to(&mut conn, 2).expect("to v2"), 2);
         let n: i64 = conn
             .query_row("SELECT count(*) FROM changes", [], |r| r.get(0))
             .expect("count");
@@ -210,7 +211,7 @@ mod tests {
             err,
             MigrationError::TooNew {
                 found: 99,
-                supported: 2
+                supported: LATEST_VERSION
             }
         ));
         assert!(err.to_string().contains("newer wijklog"));

@@ -1,0 +1,211 @@
+//! The blob tables (`blobs`, `blob_refs`, migration 0003), through one
+//! connection of the blob layer's own to the server's database file.
+//! Queries are small; callers run them on the blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde::Serialize;
+
+use super::BlobHash;
+use super::sniff::ImageInfo;
+use crate::domain::{DocKind, UserId};
+
+/// One row of `blobs`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BlobRecord {
+    /// Lowercase hex SHA-256.
+    pub sha256: String,
+    /// Size in bytes.
+    pub size: u64,
+    /// `image/jpeg`, `image/png` or `image/webp`.
+    pub mime: String,
+    /// User id of the first uploader.
+    pub uploaded_by: String,
+    /// First upload (ms since the Unix epoch).
+    pub uploaded_at: i64,
+    /// Width (pixels).
+    pub width: u32,
+    /// Height (pixels).
+    pub height: u32,
+    /// When the last reference disappeared (ms), if it did.
+    pub orphaned_at: Option<i64>,
+}
+
+/// Lazily opened connection to the database file.
+pub(crate) struct BlobDb {
+    path: PathBuf,
+    conn: Mutex<Option<Connection>>,
+}
+
+impl std::fmt::Debug for BlobDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlobDb").field("path", &self.path).finish_non_exhaustive()
+    }
+}
+
+const COLS: &str = "sha256, size, mime, uploaded_by, uploaded_at, width, height, orphaned_at";
+
+fn read_record(r: &rusqlite::Row<'_>) -> rusqlite::Result<BlobRecord> {
+    Ok(BlobRecord {
+        sha256: r.get(0)?,
+        size: u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+        mime: r.get(2)?,
+        uploaded_by: r.get(3)?,
+        uploaded_at: r.get(4)?,
+        width: r.get(5)?,
+        height: r.get(6)?,
+        orphaned_at: r.get(7)?,
+    })
+}
+
+impl BlobDb {
+    /// A handle on the database at `path` (opened at first use; the schema
+    /// must already be migrated, which opening the main store does).
+    pub(crate) fn new(path: &Path) -> Self {
+        Self { path: path.to_owned(), conn: Mutex::new(None) }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+        let mut guard: MutexGuard<'_, Option<Connection>> = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+        if guard.is_none() {
+            let conn = Connection::open(&self.path)?;
+            conn.busy_timeout(Duration::from_secs(5))?;
+            conn.pragma_update(None, "synchronous", "FULL")?;
+            conn.pragma_update(None, "foreign_keys", "ON")?;
+            *guard = Some(conn);
+        }
+        match guard.as_mut() {
+            Some(conn) => f(conn),
+            None => Err(rusqlite::Error::InvalidQuery),
+        }
+    }
+
+    /// Records an upload. `true` if the row is new, `false` if the blob was
+    /// already known (the first uploader and time are kept).
+    pub(crate) fn record(
+        &self,
+        hash: &BlobHash,
+        size: u64,
+        info: &ImageInfo,
+        by: &UserId,
+        now: i64,
+    ) -> rusqlite::Result<bool> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let hex = hash.to_string();
+            let n = tx.execute(
+                "INSERT OR IGNORE INTO blobs (sha256, size, mime, uploaded_by, uploaded_at, width, height, orphaned_at) \
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULL)",
+                params![hex, i64::try_from(size).unwrap_or(i64::MAX), info.kind.mime(), by.as_str(), now, info.width, info.height],
+            )?;
+            tx.commit()?;
+            Ok(n == 1)
+        })
+    }
+
+    /// The row of a blob.
+    pub(crate) fn get(&self, hash: &BlobHash) -> rusqlite::Result<Option<BlobRecord>> {
+        self.with(|c| {
+            c.query_row(&format!("SELECT {COLS} FROM blobs WHERE sha256 = ?1"), [hash.to_string()], read_record)
+                .optional()
+        })
+    }
+
+    /// (kind, team) of every document that references the blob.
+    pub(crate) fn referencing_docs(&self, hash: &BlobHash) -> rusqlite::Result<Vec<(DocKind, Option<String>)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT DISTINCT d.kind, d.team FROM blob_refs r JOIN documents d ON d.id = r.doc_id \
+                 WHERE r.blob = ?1",
+            )?;
+            let rows = stmt.query_map([hash.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?)))?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (kind, team) = row?;
+                // A kind this binary does not know grants nothing.
+                if let Ok(kind) = DocKind::parse(&kind) {
+                    out.push((kind, team));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Number of references (document items) to a blob.
+    pub(crate) fn reference_count(&self, hash: &BlobHash) -> rusqlite::Result<u64> {
+        self.with(|c| {
+            c.query_row("SELECT count(*) FROM blob_refs WHERE blob = ?1", [hash.to_string()], |r| {
+                r.get::<_, i64>(0).map(|n| u64::try_from(n).unwrap_or(0))
+            })
+        })
+    }
+
+    /// Every recorded blob.
+    pub(crate) fn all(&self) -> rusqlite::Result<Vec<BlobRecord>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {COLS} FROM blobs ORDER BY sha256"))?;
+            let rows = stmt.query_map([], read_record)?;
+            rows.collect()
+        })
+    }
+
+    /// Garbage collection, in one IMMEDIATE transaction: selects blobs that
+    /// have no reference, were uploaded at or before `cutoff` and (if they
+    /// lost their last reference) were orphaned at or before `cutoff`; calls
+    /// `delete_file` for each (while the write lock is held, so no upload
+    /// can record the same blob in between) and deletes the rows of those
+    /// whose file is gone. Returns the deleted hashes.
+    pub(crate) fn collect_garbage(
+        &self,
+        cutoff: i64,
+        mut delete_file: impl FnMut(&BlobHash) -> std::io::Result<()>,
+    ) -> rusqlite::Result<Vec<(BlobHash, std::io::Result<()>)>> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let candidates: Vec<String> = {
+                let mut stmt = tx.prepare(
+                    "SELECT sha256 FROM blobs b \
+                     WHERE uploaded_at <= ?1 AND (orphaned_at IS NULL OR orphaned_at <= ?1) \
+                       AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob = b.sha256) \
+                     ORDER BY sha256",
+                )?;
+                stmt.query_map([cutoff], |r| r.get(0))?.collect::<Result<_, _>>()?
+            };
+            let mut out = Vec::new();
+            for hex in candidates {
+                let Ok(hash) = BlobHash::parse(&hex) else { continue };
+                let result = delete_file(&hash);
+                if result.is_ok() {
+                    tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [&hex])?;
+                }
+                out.push((hash, result));
+            }
+            tx.commit()?;
+            Ok(out)
+        })
+    }
+}
+
+/// Every blob hash recorded in a database file (e.g. a backup copy).
+pub(crate) fn hashes_in(db: &Path) -> rusqlite::Result<Vec<(BlobHash, u64)>> {
+    let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let has_table: Option<String> = conn
+        .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'blobs'", [], |r| r.get(0))
+        .optional()?;
+    if has_table.is_none() {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare("SELECT sha256, size FROM blobs ORDER BY sha256")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0))))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (hex, size) = row?;
+        if let Ok(h) = BlobHash::parse(&hex) {
+            out.push((h, size));
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,183 @@
+//! `PUT /api/v1/blobs/{sha256}`, `GET /api/v1/blobs/{sha256}` and
+//! `GET /api/v1/blobs/{sha256}/thumb` (docs/blobs.md, docs/api.md).
+//!
+//! Every request needs `Authorization: Bearer <access token>`. Uploads are
+//! for users who may create content; reads for users who may see a
+//! document that references the blob (anything else is 404, never 403, so
+//! that the existence of a photo is not revealed). Errors are
+//! `{"code","message"}`.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::{self, HeaderValue};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use crate::auth::{AuthError, ErrorBody, Principal};
+use crate::blobs::{BlobError, BlobHash, BlobStore, Uploaded, read_body, sniff::ImageType};
+use crate::domain::now_ms;
+use crate::state::AppState;
+
+/// Errors of the blob endpoints.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobRouteError {
+    /// Missing or invalid access token, revoked session.
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    /// Everything else.
+    #[error(transparent)]
+    Blob(#[from] BlobError),
+}
+
+impl ResponseError for BlobRouteError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            BlobRouteError::Auth(e) => e.status_code(),
+            BlobRouteError::Blob(e) => match e {
+                BlobError::InvalidHash(_) | BlobError::Incomplete => StatusCode::BAD_REQUEST,
+                BlobError::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+                BlobError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                BlobError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+                BlobError::NotFound => StatusCode::NOT_FOUND,
+                BlobError::Forbidden => StatusCode::FORBIDDEN,
+                BlobError::Db(_) | BlobError::Io(_) | BlobError::Thumbnail(_) | BlobError::Join(_) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+            },
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            BlobRouteError::Auth(e) => e.error_response(),
+            BlobRouteError::Blob(e) => {
+                if matches!(self.status_code(), StatusCode::INTERNAL_SERVER_ERROR) {
+                    crate::telemetry::log_error_chain(e);
+                } else {
+                    tracing::info!(code = e.code(), error = %e, "blob request refused");
+                }
+                HttpResponse::build(self.status_code())
+                    .json(ErrorBody { code: e.code().into(), message: e.message().into() })
+            }
+        }
+    }
+}
+
+/// Registers the blob routes under `/api/v1/blobs`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1/blobs")
+            .service(web::resource("/{sha256}").route(web::put().to(upload)).route(web::get().to(download)))
+            .service(web::resource("/{sha256}/thumb").route(web::get().to(thumbnail))),
+    );
+}
+
+/// The caller, from `Authorization: Bearer <token>`.
+async fn principal(req: &HttpRequest, state: &AppState) -> Result<Principal, AuthError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Unauthenticated(None))?;
+    state.auth.verify_access(token).await
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
+) -> Result<T, BlobError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// `PUT /api/v1/blobs/{sha256}`: 201 stored, 200 already stored.
+#[tracing::instrument(name = "blob_upload", skip_all, fields(blob = %path.as_str()))]
+async fn upload(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Payload,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, BlobRouteError> {
+    let who = principal(&req, &state).await?;
+    if !BlobStore::may_upload(&who) {
+        return Err(BlobError::Forbidden.into());
+    }
+    let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
+    let blobs = state.blobs.clone();
+    let max = blobs.config().max_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(BlobError::TooLarge { max }.into());
+    }
+    let (bytes, actual) = read_body(body, max).await?;
+    if actual != hash {
+        return Err(BlobError::HashMismatch.into());
+    }
+    let size = bytes.len();
+    let user = who.user_id.clone();
+    let outcome = blocking(move || blobs.store(&hash, &bytes, &user, now_ms())).await?;
+    let (status, stored) = match outcome {
+        Uploaded::Created => (StatusCode::CREATED, "created"),
+        Uploaded::AlreadyStored => (StatusCode::OK, "already_stored"),
+    };
+    tracing::info!(size, outcome = stored, "blob upload");
+    Ok(HttpResponse::build(status)
+        .insert_header((header::LOCATION, format!("/api/v1/blobs/{hash}")))
+        .json(serde_json::json!({ "sha256": hash.to_string(), "size": size, "status": stored })))
+}
+
+fn etag(hash: &BlobHash, suffix: &str) -> String {
+    format!("\"{hash}{suffix}\"")
+}
+
+fn not_modified(req: &HttpRequest, tag: &str) -> bool {
+    req.headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
+}
+
+fn image_response(req: &HttpRequest, tag: String, mime: &'static str, bytes: Vec<u8>) -> HttpResponse {
+    let unchanged = not_modified(req, &tag);
+    let mut res = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    res.insert_header((header::ETAG, tag))
+        .insert_header((header::CACHE_CONTROL, "private, max-age=31536000, immutable"))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
+        .insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'")));
+    if unchanged { res.finish() } else { res.content_type(mime).body(bytes) }
+}
+
+/// `GET /api/v1/blobs/{sha256}`: the bytes, for users who may see a
+/// document referencing the blob.
+#[tracing::instrument(name = "blob_download", skip_all, fields(blob = %path.as_str()))]
+async fn download(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, BlobRouteError> {
+    let who = principal(&req, &state).await?;
+    let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
+    let blobs = state.blobs.clone();
+    let (record, bytes) = blocking(move || blobs.read(&who, &hash)).await?;
+    let mime = ImageType::from_mime(&record.mime).map(|k| k.mime()).ok_or(BlobError::NotFound)?;
+    Ok(image_response(&req, etag(&hash, ""), mime, bytes))
+}
+
+/// `GET /api/v1/blobs/{sha256}/thumb`: a JPEG whose longest side is at most
+/// `blobs.thumb_px`, same permission as the blob.
+#[tracing::instrument(name = "blob_thumbnail", skip_all, fields(blob = %path.as_str()))]
+async fn thumbnail(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, BlobRouteError> {
+    let who = principal(&req, &state).await?;
+    let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
+    let blobs = state.blobs.clone();
+    let px = blobs.config().thumb_px;
+    let bytes = blocking(move || blobs.thumbnail(&who, &hash)).await?;
+    Ok(image_response(&req, etag(&hash, &format!("-thumb{px}")), "image/jpeg", bytes))
+}
