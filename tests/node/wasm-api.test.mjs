@@ -175,6 +175,32 @@ test("saveIncremental carries only new changes and loadIncremental applies them"
   assert.deepEqual(replica.heads(), walk.heads());
 });
 
+test("concatenated saveIncremental chunks load as a document; empty bytes give an empty document", () => {
+  const { catalog, walk } = setup("eerste");
+  const chunks = [walk.saveIncremental()];
+  walk.addObservation(catalog, { category: "drugs", severity: "zorgelijk", text: "tweede" }, { at: T0 + 4 });
+  chunks.push(walk.saveIncremental());
+  walk.startWalk({ at: T0 + 5 });
+  chunks.push(walk.saveIncremental());
+  const all = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let offset = 0;
+  for (const c of chunks) {
+    all.set(c, offset);
+    offset += c.length;
+  }
+  const loaded = WijkDoc.load(WALK_ID, all);
+  assert.deepEqual(loaded.heads(), walk.heads());
+  assert.deepEqual(loaded.project(), walk.project());
+  assert.equal(loaded.view().started_at, T0 + 5);
+
+  const empty = WijkDoc.load(WALK_ID, new Uint8Array(0), BOA);
+  assert.deepEqual(empty.heads(), []);
+  assert.equal(thrown(() => empty.kind()).code, "invalid_document");
+  empty.loadIncremental(walk.save());
+  assert.equal(empty.kind(), "walk");
+  assert.deepEqual(empty.project(), walk.project());
+});
+
 test("pendingChanges counts this actor's changes not covered by acked heads", () => {
   const { catalog, walk } = setup();
   // newWalk and addObservation: two local changes, nothing acked.
