@@ -238,8 +238,10 @@ export class App {
 
   // ---- documents ---------------------------------------------------------------
 
+  /** The catalog document, once it has arrived (it comes with the first sync). */
   catalog(): Doc | null {
-    return (this.catalogId && this.docs.get(this.catalogId)) || null;
+    const d = this.catalogId ? this.docs.get(this.catalogId) : undefined;
+    return d && d.kind() === 'catalog' ? d : null;
   }
 
   kindOf(id: string): DocKind | null {

@@ -243,9 +243,7 @@ export async function login(page, username) {
 }
 
 export async function waitForCatalog(page) {
-  await page.waitForFunction(() => document.querySelector('[data-testid="conn"]')?.getAttribute('data-conn') === 'online', null, {
-    timeout: 30_000,
-  });
+  await page.locator('.shell[data-catalog="ready"]').waitFor({ timeout: 30_000 });
 }
 
 export async function createWalk(page, title) {

@@ -39,7 +39,8 @@ test('cold start offline: after one visit the app starts with network and server
 
   // Reload, then a true cold start: a fresh page in the same profile.
   await page.reload();
-  await page.getByRole('heading', { name: 'Overzicht', level: 1 }).waitFor();
+  await page.getByRole('heading', { name: 'Avondronde Oostermeent', level: 1 }).waitFor();
+  assert.deepEqual(await itemTexts(page), ['Groep jongeren bij winkelcentrum Oostermeent']);
   await page.close();
   const cold = await ctx.newPage();
   await cold.goto(`${server.origin}/`);

@@ -25,7 +25,8 @@ after(async () => {
 });
 
 async function editText(page, from, to) {
-  const item = page.getByTestId('item').filter({ has: page.getByTestId('item-text').filter({ hasText: from }) });
+  const id = await page.getByTestId('item').filter({ has: page.getByTestId('item-text').filter({ hasText: from }) }).getAttribute('data-item-id');
+  const item = page.locator(`[data-item-id="${id}"]`);
   await item.getByTestId('edit').click();
   await item.getByTestId('edit-text').fill(to);
   await item.getByTestId('edit-save').click();

@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { dayLabel, hhmm, t } from '../i18n';
 import { useApp, go } from './hooks';
+import { StoreError } from '../store/db';
 import type { App } from '../app';
 
 interface Entry {
@@ -134,14 +135,17 @@ export function NewWalk() {
   const [route, setRoute] = useState('');
   const [planned, setPlanned] = useState(() => localInputValue(Date.now()));
   const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (!app.catalog()) return <Waiting title={t('new.walk.title')} />;
   async function submit(e: Event) {
     e.preventDefault();
     setBusy(true);
     try {
       const id = await app.newWalk({ title: title.trim(), wijk, route: route.trim(), planned_at: planned ? new Date(planned).getTime() : null });
       go(`/walk/${id}`);
-    } catch {
-      // shown by the store error banner
+    } catch (err) {
+      // Storage errors are shown by the banner; anything else here.
+      if (!(err instanceof StoreError)) setError((err as { code?: string }).code ?? 'invalid_argument');
     } finally {
       setBusy(false);
     }
@@ -158,6 +162,11 @@ export function NewWalk() {
         <input id="w-route" value={route} onInput={(e) => setRoute(e.currentTarget.value)} />
         <label for="w-planned">{t('new.walk.planned')}</label>
         <input id="w-planned" type="datetime-local" value={planned} onInput={(e) => setPlanned(e.currentTarget.value)} />
+        {error && (
+          <p class="error-text" role="alert">
+            {t('error.generic', { code: error })}
+          </p>
+        )}
         <button type="submit" class="btn primary" disabled={busy}>
           {t('new.create')}
         </button>
@@ -175,14 +184,16 @@ export function NewSession() {
   const [wijk, setWijk] = useState('');
   const [held, setHeld] = useState(() => localInputValue(Date.now()));
   const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  if (!app.catalog()) return <Waiting title={t('new.session.title')} />;
   async function submit(e: Event) {
     e.preventDefault();
     setBusy(true);
     try {
       const id = await app.newSession({ location: location.trim(), wijk, held_on: held ? new Date(held).getTime() : Date.now() });
       go(`/session/${id}`);
-    } catch {
-      // shown by the store error banner
+    } catch (err) {
+      if (!(err instanceof StoreError)) setError((err as { code?: string }).code ?? 'invalid_argument');
     } finally {
       setBusy(false);
     }
@@ -197,6 +208,11 @@ export function NewSession() {
         <WijkSelect id="s-wijk" value={wijk} onChange={setWijk} />
         <label for="s-held">{t('new.session.held_on')}</label>
         <input id="s-held" type="datetime-local" value={held} onInput={(e) => setHeld(e.currentTarget.value)} />
+        {error && (
+          <p class="error-text" role="alert">
+            {t('error.generic', { code: error })}
+          </p>
+        )}
         <button type="submit" class="btn primary" disabled={busy}>
           {t('new.create')}
         </button>
@@ -204,6 +220,18 @@ export function NewSession() {
           {t('new.cancel')}
         </a>
       </form>
+    </section>
+  );
+}
+
+function Waiting({ title }: { title: string }) {
+  return (
+    <section class="screen narrow">
+      <h1 tabIndex={-1}>{title}</h1>
+      <p class="hint">{t('app.loading')}</p>
+      <a class="btn" href="#/">
+        {t('nav.back')}
+      </a>
     </section>
   );
 }

@@ -172,8 +172,7 @@ export function CategoryButtons({ catalog, value, onPick }: { catalog: CatalogIn
           data-category={c.id}
           onClick={() => onPick(c.id)}
         >
-          <span class="swatch" style={{ background: c.color ?? '#555' }} aria-hidden="true" />
-          {c.label}
+          <span lang="nl">{c.label}</span>
         </button>
       ))}
     </div>

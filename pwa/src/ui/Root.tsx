@@ -14,8 +14,9 @@ export function Root() {
 
   useEffect(() => {
     // Move focus to the new screen's heading so screen readers announce it.
+    window.scrollTo(0, 0);
     const h = main.current?.querySelector<HTMLElement>('h1');
-    h?.focus();
+    h?.focus({ preventScroll: true });
   }, [route.name, (route as { id?: string }).id, !!app.session]);
 
   const loggedIn = !!app.session;
@@ -29,17 +30,13 @@ export function Root() {
   else screen = <Home />;
 
   return (
-    <div class="shell">
+    <div class="shell" data-catalog={app.catalog() ? 'ready' : 'missing'}>
       <header class="top">
         <a class="brand" href="#/">
           {t('app.name')}
         </a>
         {loggedIn && <SyncIndicator />}
-        <SaveState />
         <div class="top-actions">
-          <button type="button" class="btn small ghost" lang={lang() === 'nl' ? 'en' : 'nl'} onClick={() => setLang(lang() === 'nl' ? 'en' : 'nl')}>
-            {t('lang.switch')}
-          </button>
           {loggedIn && (
             <button type="button" class="btn small ghost" onClick={() => app.requestLogout()} data-testid="logout">
               {t('nav.logout')}
@@ -69,6 +66,11 @@ export function Root() {
       <main ref={main} id="main">
         {screen}
       </main>
+      <footer class="foot">
+        <button type="button" class="btn small ghost" lang={lang() === 'nl' ? 'en' : 'nl'} onClick={() => setLang(lang() === 'nl' ? 'en' : 'nl')}>
+          {t('lang.switch')}
+        </button>
+      </footer>
       <Dialogs />
     </div>
   );
@@ -97,8 +99,11 @@ export function SyncIndicator() {
       <span data-testid="sync-indicator" data-pending={n}>
         {text}
       </span>
-      <span class="conn" data-testid="conn" data-conn={app.conn}>
-        {conn}
+      <span class="conn">
+        <span data-testid="conn" data-conn={app.conn}>
+          {conn}
+        </span>
+        <SaveState />
       </span>
     </div>
   );
@@ -107,10 +112,9 @@ export function SyncIndicator() {
 function SaveState() {
   const app = useApp();
   const s = app.saveState;
-  if (s.kind === 'idle') return <span class="save" data-testid="save-state" data-state="idle" />;
   return (
-    <span class={`save ${s.kind}`} role="status" data-testid="save-state" data-state={s.kind} data-at={s.kind === 'saved' ? s.at : ''}>
-      {s.kind === 'saving' ? t('store.saving') : s.kind === 'saved' ? t('store.saved') : ''}
+    <span class={`save ${s.kind}`} data-testid="save-state" data-state={s.kind} data-at={s.kind === 'saved' ? s.at : ''}>
+      {s.kind === 'saving' ? ` · ${t('store.saving')}` : s.kind === 'saved' ? ` · ${t('store.saved')}` : ''}
     </span>
   );
 }
