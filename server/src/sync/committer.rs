@@ -149,7 +149,7 @@ async fn commit_batch(
         let store = store.clone();
         match tokio::task::spawn_blocking(move || store.commit(&writes)).await {
             Ok(Ok(outcome)) => Ok(Some(outcome)),
-            Ok(Err(e)) => Err(e.to_string()),
+            Ok(Err(e)) => Err(format!("{e:?}")),
             Err(_) => Err("commit task panicked".to_owned()),
         }
     };

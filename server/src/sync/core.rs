@@ -1349,7 +1349,6 @@ mod tests {
         let mut doc = walk(1);
         let mut state = State::new();
         sync_until_quiet(id, &mut doc, &mut state, &mut s, &ctx);
-        let before = doc.get_heads();
         doc.put(ROOT, "kind", "catalog").expect("put");
         doc.commit();
         let effects = sync_until_quiet(id, &mut doc, &mut state, &mut s, &ctx);
@@ -1362,7 +1361,6 @@ mod tests {
             ctx.docs.borrow().get(&id).is_none(),
             "evicted, to be reloaded from the store"
         );
-        let _ = before;
     }
 
     #[test]

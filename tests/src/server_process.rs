@@ -1,0 +1,193 @@
+//! A real `wijklog serve` process on 127.0.0.1, port 0, with its data in a
+//! directory of the caller's choosing, and the `wijklog user add` command.
+//!
+//! The binary is `$WIJKLOG_BIN` if set; otherwise `cargo build -p
+//! wijklog-server --bin wijklog` is run (a no-op when up to date) and
+//! `target/<profile>/wijklog` is used.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// Path of the `wijklog` binary (built on first use unless `WIJKLOG_BIN` is set).
+pub fn wijklog_bin() -> PathBuf {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("WIJKLOG_BIN") {
+            let bin = PathBuf::from(bin);
+            assert!(
+                bin.is_file(),
+                "WIJKLOG_BIN={} does not exist; build it with `cargo build -p wijklog-server`",
+                bin.display()
+            );
+            return bin;
+        }
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("workspace root")
+            .to_owned();
+        let release = !cfg!(debug_assertions);
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.current_dir(&root)
+            .args(["build", "-q", "-p", "wijklog-server", "--bin", "wijklog"]);
+        if release {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("running cargo build for wijklog");
+        assert!(
+            status.success(),
+            "building the wijklog binary failed; set WIJKLOG_BIN to a built binary"
+        );
+        let bin = root
+            .join("target")
+            .join(if release { "release" } else { "debug" })
+            .join("wijklog");
+        assert!(bin.is_file(), "{} missing after cargo build", bin.display());
+        bin
+    })
+    .clone()
+}
+
+/// Creates an account with `wijklog user add` (password on stdin).
+pub fn add_user(data: &Path, username: &str, password: &str, roles: &[&str], team: Option<&str>) {
+    let mut cmd = Command::new(wijklog_bin());
+    cmd.args(["user", "add", "--username", username, "--data"])
+        .arg(data);
+    for role in roles {
+        cmd.args(["--role", role]);
+    }
+    if let Some(team) = team {
+        cmd.args(["--team", team]);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wijklog user add");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{password}\n").as_bytes())
+        .expect("password");
+    let out = child.wait_with_output().expect("wijklog user add");
+    assert!(
+        out.status.success(),
+        "wijklog user add failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// A running `wijklog serve`.
+#[derive(Debug)]
+pub struct ServerProcess {
+    child: Child,
+    /// `http://127.0.0.1:<port>`.
+    pub base: String,
+    /// The port.
+    pub port: u16,
+}
+
+impl ServerProcess {
+    /// Starts the server on a free port with `data` as its data directory
+    /// and waits for its "listening on port" line. `env` adds environment
+    /// variables (e.g. `WIJKLOG_LIMITS_*`).
+    pub fn start(data: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        let static_dir = data.join("static");
+        std::fs::create_dir_all(&static_dir).expect("static dir");
+        let mut cmd = Command::new(wijklog_bin());
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--data"])
+            .arg(data)
+            .arg("--static")
+            .arg(&static_dir)
+            .env("WIJKLOG_LOG_FILTER", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn wijklog serve");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if !sent && let Some(port) = parse_port(&line) {
+                    let _ = tx.send(port);
+                    sent = true;
+                }
+            }
+        });
+        let port = match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(port) => port,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("wijklog serve did not print its port within 60 s");
+            }
+        };
+        ServerProcess {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            port,
+        }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Peak resident set size (VmHWM) in kB, from /proc.
+    pub fn peak_rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    /// SIGKILL, then reap.
+    pub fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM, then wait up to `timeout` for the exit; true if it exited.
+    pub fn terminate(mut self, timeout: Duration) -> bool {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        false
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads the port from the line `wijklog listening on port <N>`.
+fn parse_port(line: &str) -> Option<u16> {
+    line.strip_prefix("wijklog listening on port ")?
+        .trim()
+        .parse()
+        .ok()
+}
