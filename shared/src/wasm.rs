@@ -319,7 +319,8 @@ pub struct WijkDoc {
     doc: Document,
     user: Option<UserId>,
     /// The catalog read of this document, kept while it is unchanged (every
-    /// `&mut self` method goes through [`WijkDoc::doc_mut`], which drops it).
+    /// method that may change the content goes through [`WijkDoc::doc_mut`],
+    /// which drops it).
     catalog_cache: RefCell<Option<Rc<Catalog>>>,
 }
 
@@ -332,8 +333,15 @@ impl WijkDoc {
         }
     }
 
+    /// The document, for a method that may change its content.
     fn doc_mut(&mut self) -> &mut Document {
         self.catalog_cache.replace(None);
+        &mut self.doc
+    }
+
+    /// The document, for a method that needs `&mut` but leaves the content as
+    /// it is (saving, heads, sync message generation, the actor id).
+    fn doc_same(&mut self) -> &mut Document {
         &mut self.doc
     }
 
@@ -536,7 +544,7 @@ impl WijkDoc {
                     "an actor id is 1 to 32 bytes written as hex",
                 )
             })?;
-        self.doc_mut().set_actor(ActorId::from(bytes));
+        self.doc_same().set_actor(ActorId::from(bytes));
         Ok(())
     }
 
@@ -549,13 +557,13 @@ impl WijkDoc {
 
     /// The whole document, compressed.
     pub fn save(&mut self) -> Vec<u8> {
-        self.doc_mut().save()
+        self.doc_same().save()
     }
 
     /// The changes since the last `save` / `saveIncremental` (may be empty).
     #[wasm_bindgen(js_name = saveIncremental)]
     pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc_mut().save_incremental()
+        self.doc_same().save_incremental()
     }
 
     /// Applies changes (from `saveIncremental`, or `save` of a related document);
@@ -573,7 +581,7 @@ impl WijkDoc {
 
     /// The current heads, as lowercase hex change hashes.
     pub fn heads(&mut self) -> Vec<String> {
-        self.doc_mut().heads_hex()
+        self.doc_same().heads_hex()
     }
 
     /// How many changes made by this replica's actor are not covered by
@@ -584,7 +592,7 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = ackedHeads)] acked_heads: Vec<String>,
     ) -> JsResult<usize> {
         let acked = parse_heads(acked_heads)?;
-        Ok(self.doc_mut().pending_changes(&acked))
+        Ok(self.doc_same().pending_changes(&acked))
     }
 
     // ----- reading -----
@@ -607,7 +615,7 @@ impl WijkDoc {
     /// when there is nothing to send.
     #[wasm_bindgen(js_name = generateSyncMessage)]
     pub fn generate_sync_message(&mut self, state: &mut SyncState) -> Option<Vec<u8>> {
-        self.doc_mut().generate_sync_message(&mut state.inner)
+        self.doc_same().generate_sync_message(&mut state.inner)
     }
 
     /// Applies a sync message received from the peer whose state is `state`.

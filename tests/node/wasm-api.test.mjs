@@ -74,6 +74,25 @@ test("spliceWalkText and spliceFollowUpNote use UTF-16 positions too", () => {
   assert.equal(walk.view().observations[obs].follow_up.politie.note, "👮 morgen bellen");
 });
 
+test("edits validate against the catalog as it is now, also after it changed by sync or incremental load", () => {
+  const { catalog, walk } = setup();
+  walk.addObservation(catalog, { category: "drugs", severity: "aandacht" }, { at: T0 + 2 });
+  catalog.heads(); // reading heads or saving does not change what the catalog says
+  catalog.save();
+
+  // An admin elsewhere retires "drugs"; the change arrives as incremental bytes.
+  const admin = WijkDoc.load(CATALOG_ID, catalog.save(), "admin-2");
+  admin.retireCategory("drugs", { at: T0 + 3 });
+  catalog.loadIncremental(admin.saveIncremental());
+  const e = thrown(() => walk.addObservation(catalog, { category: "drugs", severity: "aandacht" }, { at: T0 + 4 }));
+  assert.equal(e.code, "retired_category");
+
+  // A local catalog edit is seen at once too.
+  catalog.addCategory({ id: "graffiti", label: "Graffiti", color: "#123456" }, { at: T0 + 5 });
+  const id = walk.addObservation(catalog, { category: "graffiti", severity: "informatief" }, { at: T0 + 6 });
+  assert.equal(walk.view().observations[id].category, "graffiti");
+});
+
 test("errors are JS Errors with a stable code and a sentence", () => {
   const { catalog, walk, obs } = setup();
   const e = thrown(() => walk.setCategory(catalog, obs, "graffiti"));
