@@ -7,6 +7,7 @@
 //! wijklog user enable U [--data DIR]
 //! wijklog backup --to FILE [--data DIR]
 //! wijklog restore --from FILE [--data DIR] [--force]
+//! wijklog blobs gc [--data DIR]
 //! ```
 //! Every subcommand also takes `--config FILE`; `--data` overrides the
 //! file's `data_dir`, which overrides `WIJKLOG_DATA_DIR`.
@@ -93,6 +94,12 @@ pub enum Command {
         /// Restore even though a server seems to be running on this data directory.
         #[arg(long)]
         force: bool,
+    },
+    /// Photos: `wijklog blobs gc` deletes unreferenced ones (docs/blobs.md).
+    Blobs {
+        /// What to do.
+        #[command(subcommand)]
+        action: crate::blobs::cli::BlobsAction,
     },
 }
 
@@ -201,6 +208,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             init_cli_logs(&config);
             restore(&config, &from, force)
         }
+        Command::Blobs { action } => crate::blobs::cli::run(action),
     }
 }
 
@@ -330,8 +338,10 @@ fn backup(config: &Config, to: &Path) -> anyhow::Result<()> {
     if to.exists() {
         bail!("{} already exists; choose a new file", to.display());
     }
+    crate::blobs::cli::check_backup_target(to)?;
     crate::storage::backup_database(&src, to).context("backing up")?;
     println!("backup written to {}", to.display());
+    crate::blobs::cli::backup_blobs(config, to)?;
     Ok(())
 }
 
@@ -358,11 +368,27 @@ fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Result<()> {
         from.display(),
         config.database_path().display()
     );
+    crate::blobs::cli::restore_blobs(config, from)?;
     Ok(())
 }
 
 /// Creates the demo data (accounts, teams, walks). Idempotent.
 fn demo(config: &Config) -> anyhow::Result<()> {
-    let _ = config;
-    bail!("the demo data needs the document model; not available in this build")
+    let store = open_store(config)?;
+    let logins = crate::seed::demo(&store, &config.data_dir)?;
+    println!(
+        "Demo accounts (also in {}):",
+        crate::seed::demo_logins_path(&config.data_dir).display()
+    );
+    for l in logins {
+        let roles: Vec<&str> = l.roles.iter().map(Role::as_str).collect();
+        println!(
+            "  {:<20} {:<24} roles: {:<16} team: {}",
+            l.username,
+            l.password,
+            roles.join(","),
+            l.team.as_deref().unwrap_or("-")
+        );
+    }
+    Ok(())
 }

@@ -294,7 +294,9 @@ impl Config {
         {
             return Err(ConfigError::Invalid("limits must be positive".into()));
         }
-        self.blobs.validate().map_err(|e| ConfigError::Invalid(e.into()))?;
+        self.blobs
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.into()))?;
         Ok(())
     }
 

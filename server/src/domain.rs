@@ -1,9 +1,8 @@
-//! Identifiers and enumerations shared by storage, auth and sync.
+//! The server's identifiers and enumerations (storage, auth, sync).
 //!
-//! `DocId`, `DocKind` and `UserId` follow the API agreed for `wijklog-shared`
-//! (docs: INTERFACES). Import them from here (`crate::domain::{DocId, ..}`):
-//! once the shared crate exports them, this module re-exports its types and
-//! nothing else in the server has to change.
+//! `DocId`, `DocKind` and `UserId` mirror the API of `wijklog-shared`'s types
+//! (INTERFACES.md); convert at the boundary with `from_bytes(id.as_bytes())`
+//! and `UserId::parse(id.as_str())` when calling into the document model.
 
 use std::fmt;
 

@@ -15,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod metrics;
 pub mod routes;
+pub mod seed;
 pub mod shutdown;
 pub mod startup;
 pub mod state;

@@ -65,6 +65,13 @@ impl Application {
         let state = AppState::new(config, store, keys);
         crate::blobs::gc::spawn_periodic(state.blobs.clone(), state.shutdown.clone());
 
+        {
+            let store = state.store.clone();
+            tokio::task::spawn_blocking(move || crate::seed::seed_catalog(store.as_ref()))
+                .await
+                .context("seeding the catalog")??;
+        }
+
         let listener = TcpListener::bind(&state.config.bind)
             .with_context(|| format!("binding {}", state.config.bind))?;
         let port = listener.local_addr()?.port();

@@ -32,8 +32,15 @@ where
     };
 }
 
-/// Logs an error with its whole `source()` chain at `error` level.
+/// Logs an error with its whole `source()` chain (the client only gets the
+/// stable code and sentence). tracing-actix-web logs every failed request
+/// too, so this adds the cause chain, at `debug` unless `internal` is set.
 pub fn log_error_chain(err: &(dyn std::error::Error + 'static)) {
+    log_error_chain_at(err, false);
+}
+
+/// As [`log_error_chain`]; `internal` logs at `error` level.
+pub fn log_error_chain_at(err: &(dyn std::error::Error + 'static), internal: bool) {
     let mut chain = String::new();
     let mut cause = err.source();
     while let Some(c) = cause {
@@ -41,5 +48,9 @@ pub fn log_error_chain(err: &(dyn std::error::Error + 'static)) {
         chain.push_str(&c.to_string());
         cause = c.source();
     }
-    tracing::warn!(error = %err, cause = %chain, "request failed");
+    if internal {
+        tracing::error!(error = %err, cause = %chain, "request failed");
+    } else {
+        tracing::debug!(error = %err, cause = %chain, "request refused");
+    }
 }

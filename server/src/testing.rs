@@ -159,7 +159,10 @@ impl TestApp {
         body: Option<Vec<u8>>,
     ) -> Response {
         let method = awc::http::Method::from_bytes(method.as_bytes()).expect("method");
-        let mut req = awc::Client::default().request(method, format!("{}{}", self.address, path));
+        let client = awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(60))
+            .finish();
+        let mut req = client.request(method, format!("{}{}", self.address, path));
         for (k, v) in headers {
             req = req.insert_header((*k, *v));
         }

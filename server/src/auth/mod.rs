@@ -126,7 +126,7 @@ impl ResponseError for AuthError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        crate::telemetry::log_error_chain(self);
+        crate::telemetry::log_error_chain_at(self, matches!(self, AuthError::Internal(_)));
         let mut res = HttpResponse::build(self.status_code());
         if let AuthError::RateLimited { retry_after_secs } = self {
             res.insert_header(("Retry-After", retry_after_secs.to_string()));

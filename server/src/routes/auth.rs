@@ -305,3 +305,37 @@ pub async fn logout(
     }
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// The bearer token of a request (`Authorization: Bearer <token>`).
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
+    let value = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then_some(token.trim())
+}
+
+/// Authenticates a REST request by its bearer access token (signature,
+/// claims, and that the user is enabled and the device not revoked).
+pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Principal, AuthError> {
+    let token = bearer_token(req).ok_or(AuthError::Unauthenticated(None))?;
+    state.auth.verify_access(token).await.map_err(|e| {
+        tracing::info!(error = %e, reason = ?std::error::Error::source(&e).map(ToString::to_string), "access token refused");
+        e
+    })
+}
+
+/// `GET /api/v1/auth/me`: the authenticated user (checks the access token).
+#[tracing::instrument(name = "auth.me", skip_all)]
+pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AuthError> {
+    let who = authenticate(&req, &state)
+        .await
+        .map_err(|e| counted(&state, e))?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(serde_json::json!({"user": UserViewOwned::from(who.view()), "device_id": who.device_id})))
+}

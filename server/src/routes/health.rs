@@ -22,7 +22,7 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     match state.blocking(|store| store.check_ready()).await {
         Ok(()) => HttpResponse::Ok().json(json!({"status": "ready"})),
         Err(e) => {
-            crate::telemetry::log_error_chain(&e);
+            crate::telemetry::log_error_chain_at(&e, true);
             HttpResponse::ServiceUnavailable().json(json!({"status": "not_ready"}))
         }
     }

@@ -19,7 +19,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .app_data(json_config())
                 .route("/login", web::post().to(auth::login))
                 .route("/refresh", web::post().to(auth::refresh))
-                .route("/logout", web::post().to(auth::logout)),
+                .route("/logout", web::post().to(auth::logout))
+                .route("/me", web::get().to(auth::me)),
         );
     blobs::configure(cfg);
 }

@@ -408,3 +408,41 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Readiness: migrations done and a write transaction commits.
     fn check_ready(&self) -> Result<(), StoreError>;
 }
+
+impl ProjectionRow {
+    /// Builds the stored row from a `wijklog_shared` projection row. The
+    /// server's own record of the document's team (`team`) replaces the
+    /// team written in the document.
+    pub fn from_shared(mut row: wijklog_shared::Row, team: Option<String>) -> Result<Self, serde_json::Error> {
+        row.team = team;
+        let row_json = serde_json::to_string(&row)?;
+        Ok(ProjectionRow {
+            severity: row.severity.map(|s| s.as_str().to_owned()),
+            item_id: row.item_id,
+            wijk: row.wijk,
+            category: row.category,
+            created_at: row.created_at,
+            created_by: row.created_by,
+            deleted: row.deleted.is_some(),
+            text: row.text.unwrap_or_default(),
+            place: row.place,
+            row_json,
+        })
+    }
+
+    /// All stored rows of an automerge document (`None` for a catalog).
+    pub fn all_for(
+        meta: &DocMeta,
+        doc: &automerge::Automerge,
+    ) -> Result<Option<Vec<Self>>, wijklog_shared::Error> {
+        if meta.kind == DocKind::Catalog {
+            return Ok(None);
+        }
+        let rows = wijklog_shared::project(wijklog_shared::DocId::from_bytes(meta.id.as_bytes()), doc)?;
+        rows.into_iter()
+            .map(|r| Self::from_shared(r, meta.team.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+            .map_err(|_| wijklog_shared::Error::InvalidDocument("projection row did not serialize"))
+    }
+}

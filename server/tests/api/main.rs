@@ -1,5 +1,9 @@
 //! The server's integration tests: one test binary, one module per feature.
 //! `helpers` re-exports `wijklog_server::testing` (spawn_app and clients).
 
+mod auth;
+mod cli;
+mod health;
 mod helpers;
+mod jwt;
 mod storage;

@@ -1,0 +1,390 @@
+//! The `wijklog` binary: user add/disable, demo, backup and restore, serve
+//! with graceful shutdown on SIGTERM.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use wijklog_server::auth::password::verify_password;
+use wijklog_server::domain::{DocKind, Role};
+use wijklog_server::storage::{SqliteStore, Store};
+
+fn wijklog(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn wijklog");
+    {
+        let mut input = child.stdin.take().expect("stdin");
+        if let Some(s) = stdin {
+            input.write_all(s.as_bytes()).expect("write stdin");
+        }
+    }
+    child.wait_with_output().expect("wait")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn data_arg(dir: &Path) -> String {
+    dir.to_str().expect("utf-8 path").to_owned()
+}
+
+#[test]
+fn user_add_reads_the_password_from_stdin_and_disable_works() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = data_arg(dir.path());
+    let out = wijklog(
+        &[
+            "user",
+            "add",
+            "--username",
+            "anna",
+            "--role",
+            "boa",
+            "--role",
+            "spreekuur",
+            "--team",
+            "noord",
+            "--data",
+            &data,
+        ],
+        Some("een-goed-wachtwoord\n"),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        !text(&out).contains("een-goed-wachtwoord"),
+        "password echoed"
+    );
+
+    let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+    let user = store
+        .user_by_username("anna")
+        .expect("lookup")
+        .expect("created");
+    assert_eq!(user.roles, vec![Role::Boa, Role::Spreekuur]);
+    assert_eq!(user.team.as_deref(), Some("noord"));
+    assert!(verify_password("een-goed-wachtwoord", &user.password_hash));
+    drop(store);
+
+    let dup = wijklog(
+        &[
+            "user",
+            "add",
+            "--username",
+            "ANNA",
+            "--role",
+            "boa",
+            "--data",
+            &data,
+        ],
+        Some("nog-een-wachtwoord\n"),
+    );
+    assert!(!dup.status.success());
+    assert!(text(&dup).contains("already exists"), "{}", text(&dup));
+
+    let out = wijklog(&["user", "disable", "anna", "--data", &data], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+    assert!(
+        store
+            .user_by_username("anna")
+            .expect("lookup")
+            .expect("exists")
+            .disabled
+    );
+    let actions: Vec<String> = store
+        .audit_entries(10)
+        .expect("audit")
+        .into_iter()
+        .map(|a| a.entry.action)
+        .collect();
+    assert_eq!(actions, vec!["user.disable", "user.add"]);
+
+    let missing = wijklog(&["user", "disable", "nobody", "--data", &data], None);
+    assert!(!missing.status.success());
+    assert!(text(&missing).contains("no user named nobody"));
+}
+
+#[test]
+fn user_add_refuses_bad_input() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = data_arg(dir.path());
+    let bad_role = wijklog(
+        &[
+            "user",
+            "add",
+            "--username",
+            "x",
+            "--role",
+            "root",
+            "--data",
+            &data,
+        ],
+        Some("wachtwoord123\n"),
+    );
+    assert!(!bad_role.status.success());
+    let short = wijklog(
+        &[
+            "user",
+            "add",
+            "--username",
+            "x",
+            "--role",
+            "boa",
+            "--data",
+            &data,
+        ],
+        Some("kort\n"),
+    );
+    assert!(!short.status.success());
+    assert!(text(&short).contains("at least 8 characters"));
+    let no_role = wijklog(
+        &["user", "add", "--username", "x", "--data", &data],
+        Some("wachtwoord123\n"),
+    );
+    assert!(!no_role.status.success());
+}
+
+fn parse_logins(out: &str) -> Vec<(String, String)> {
+    out.lines()
+        .filter(|l| l.trim_start().starts_with("demo-"))
+        .map(|l| {
+            let mut parts = l.split_whitespace();
+            (
+                parts.next().expect("user").to_owned(),
+                parts.next().expect("password").to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn demo_is_idempotent_and_its_logins_work() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = data_arg(dir.path());
+    let first = wijklog(&["demo", "--data", &data], None);
+    assert!(first.status.success(), "{}", text(&first));
+    let second = wijklog(&["demo", "--data", &data], None);
+    assert!(second.status.success(), "{}", text(&second));
+    let logins = parse_logins(&String::from_utf8_lossy(&first.stdout));
+    assert_eq!(logins.len(), 6);
+    assert_eq!(
+        logins,
+        parse_logins(&String::from_utf8_lossy(&second.stdout)),
+        "same logins on a rerun"
+    );
+
+    let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+    for (user, password) in &logins {
+        let u = store
+            .user_by_username(user)
+            .expect("lookup")
+            .expect("exists");
+        assert!(verify_password(password, &u.password_hash), "{user}");
+    }
+    let both = store
+        .user_by_username("demo-boa-spreekuur")
+        .expect("lookup")
+        .expect("exists");
+    assert_eq!(both.roles, vec![Role::Boa, Role::Spreekuur]);
+    let walks = store.docs_of_kind(DocKind::Walk).expect("walks");
+    assert_eq!(walks.len(), 5, "one demo walk per wijk, not duplicated");
+    assert_eq!(
+        store
+            .docs_of_kind(DocKind::Spreekuur)
+            .expect("sessions")
+            .len(),
+        1
+    );
+    assert_eq!(
+        store.docs_of_kind(DocKind::Catalog).expect("catalog").len(),
+        1
+    );
+    for walk in &walks {
+        let rows = store.projection_rows(walk.id).expect("rows");
+        assert_eq!(rows.len(), 4, "projected observations");
+        assert!(rows.iter().all(|r| r.row_json.contains(&format!(
+            "\"team\":\"{}\"",
+            walk.team.as_deref().expect("team")
+        ))));
+    }
+    assert!(
+        !store
+            .search_items("lantaarnpalen", 10)
+            .expect("search")
+            .is_empty()
+    );
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+fn start_server(data: &str) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data",
+            data,
+            "--static",
+            "/nonexistent-pwa",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let port = loop {
+        assert!(Instant::now() < deadline, "server did not start");
+        let line = lines.next().expect("server exited early").expect("read");
+        if let Some(rest) = line.strip_prefix("wijklog listening on port ") {
+            break rest.trim().parse().expect("port");
+        }
+    };
+    // Keep draining stdout so the server never blocks on a full pipe.
+    std::thread::spawn(move || for _ in lines {});
+    Server { child, port }
+}
+
+fn http_get(port: u16, path: &str) -> String {
+    use std::io::Read;
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut out = String::new();
+    s.read_to_string(&mut out).expect("read");
+    out
+}
+
+#[test]
+fn serve_backup_restore_and_graceful_sigterm() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = data_arg(&dir.path().join("data"));
+    let added = wijklog(
+        &[
+            "user",
+            "add",
+            "--username",
+            "anna",
+            "--role",
+            "boa",
+            "--team",
+            "noord",
+            "--data",
+            &data,
+        ],
+        Some("een-goed-wachtwoord\n"),
+    );
+    assert!(added.status.success(), "{}", text(&added));
+
+    let mut server = start_server(&data);
+    assert!(http_get(server.port, "/healthz").contains("\"status\":\"ok\""));
+
+    // A second server on the same data directory is refused.
+    let second = wijklog(&["serve", "--bind", "127.0.0.1:0", "--data", &data], None);
+    assert!(!second.status.success());
+    assert!(
+        text(&second).contains("already running"),
+        "{}",
+        text(&second)
+    );
+
+    // Online backup while serving.
+    let backup = dir.path().join("backup.db");
+    let out = wijklog(
+        &[
+            "backup",
+            "--to",
+            backup.to_str().expect("utf-8"),
+            "--data",
+            &data,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let again = wijklog(
+        &[
+            "backup",
+            "--to",
+            backup.to_str().expect("utf-8"),
+            "--data",
+            &data,
+        ],
+        None,
+    );
+    assert!(!again.status.success(), "never overwrites a backup");
+
+    // Restore refuses to touch a running server's database without --force.
+    let out = wijklog(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().expect("utf-8"),
+            "--data",
+            &data,
+        ],
+        None,
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).contains("stop it first"), "{}", text(&out));
+
+    // SIGTERM: the server stops gracefully and exits 0.
+    let pid = server.child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit status {status:?}");
+
+    // Offline restore into a fresh data directory.
+    let fresh = data_arg(&dir.path().join("restored"));
+    let out = wijklog(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().expect("utf-8"),
+            "--data",
+            &fresh,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let store = SqliteStore::open_in_dir(Path::new(&fresh)).expect("open");
+    assert!(store.user_by_username("anna").expect("lookup").is_some());
+    assert_eq!(
+        store.docs_of_kind(DocKind::Catalog).expect("catalog").len(),
+        1,
+        "the seeded catalog came along"
+    );
+}
