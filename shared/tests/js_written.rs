@@ -20,13 +20,22 @@ const DELETED_AT: i64 = 1_767_267_000_000;
 const FEEDBACK_AT: i64 = 1_767_870_000_000;
 const OBS1_TEXT: &str = "Groep jongeren bij de bank, muziek 🎧 en geluidsoverlast bij het café";
 
+const SPREEKUUR_DOC_ID: &str = "4a7d2c0f-9e3b-4f68-8c2d-1b5e8f3a6d92";
+const NOTE_OK: &str = "5b8e3d1a-0f4c-4a79-9d3e-2c6f9a4b7e03";
+const NOTE_BAD: &str = "6c9f4e2b-1a5d-4b8a-8e4f-3d7a0b5c8f14";
+const NOTE_AT: i64 = 1_767_349_800_000;
+const CONSENT_AT: i64 = 1_767_349_900_000;
+
 fn load(name: &str) -> Document {
+    load_as(name, WALK_DOC_ID)
+}
+
+fn load_as(name: &str, id: &str) -> Document {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures/js")
         .join(name);
     let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    Document::load(DocId::parse(WALK_DOC_ID).expect("valid id"), &bytes)
-        .expect("JS-written bytes load")
+    Document::load(DocId::parse(id).expect("valid id"), &bytes).expect("JS-written bytes load")
 }
 
 /// The kind of value stored at `path` (map keys from the root).
@@ -166,4 +175,53 @@ fn a_walk_written_by_js_with_plain_strings_loads_and_projects_the_same_rows() {
     check_rows(&rows);
     assert_eq!(rows, load("walk-contract.bin").project().expect("projects"));
     assert!(doc.walk().expect("walk view").invalid.is_empty());
+}
+
+#[test]
+fn a_spreekuur_written_by_js_projects_its_malformed_note_as_invalid_not_dropped() {
+    let doc = load_as("spreekuur-contract.bin", SPREEKUUR_DOC_ID);
+    assert_eq!(doc.kind().expect("kind"), DocKind::Spreekuur);
+    let rows = doc.project().expect("projects");
+    assert_eq!(rows.len(), 2);
+
+    let ok = &rows[0];
+    assert_eq!(ok.item_id, NOTE_OK);
+    assert_eq!(ok.doc_kind, DocKind::Spreekuur);
+    assert_eq!(ok.doc_title.as_deref(), Some("Buurthuis de Roef"));
+    assert_eq!(ok.wijk.as_deref(), Some("stad_en_lande"));
+    assert_eq!(ok.created_at, Some(NOTE_AT));
+    assert_eq!(ok.severity, Some(Severity::Aandacht));
+    let resident = ok.resident.as_ref().expect("resident");
+    assert_eq!(resident.name.as_deref(), Some("Bewoner A"));
+    assert_eq!(resident.phone.as_deref(), Some("06 1234 5678"));
+    assert_eq!(resident.email, None);
+    assert_eq!(
+        (resident.consent, resident.consent_at),
+        (Some(true), Some(CONSENT_AT))
+    );
+    let callback = ok.callback.as_ref().expect("callback");
+    assert_eq!((callback.requested, callback.done_at), (Some(true), None));
+    assert!(ok.invalid.is_empty(), "{:?}", ok.invalid);
+
+    let bad = &rows[1];
+    assert_eq!(bad.item_id, NOTE_BAD);
+    assert_eq!(bad.text.as_deref(), Some("Te hard gereden"));
+    assert_eq!(bad.category.as_deref(), Some("verkeer"));
+    assert_eq!(
+        (bad.created_at, bad.severity, bad.location),
+        (None, None, None)
+    );
+    let invalid: Vec<(&str, &str)> = bad
+        .invalid
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        invalid,
+        vec![
+            ("created_at", "missing"),
+            ("location", "expected map, found text"),
+            ("severity", "unknown value"),
+        ]
+    );
 }

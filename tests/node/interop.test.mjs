@@ -25,6 +25,12 @@ import {
   FEEDBACK_AT,
   OBS1_TEXT,
   PHOTO,
+  SPREEKUUR_DOC_ID,
+  NOTE_OK,
+  NOTE_BAD,
+  NOTE_AT,
+  CONSENT_AT,
+  NOTE_TEXT,
   makeFixtures,
 } from "./make-js-fixtures.mjs";
 
@@ -136,6 +142,60 @@ test("a walk written by JS with plain strings (stored as Text) and plain numbers
   assert.equal(walk.kind(), "walk");
   assert.deepEqual(walk.project(), EXPECTED_ROWS);
   assert.deepEqual(walk.view().invalid, {}, "unknown extra fields are not errors");
+});
+
+test("a spreekuur written by JS loads in wasm; its malformed note is reported, not dropped", () => {
+  const s = WijkDoc.load(SPREEKUUR_DOC_ID, fixture("spreekuur-contract.bin"));
+  assert.equal(s.kind(), "spreekuur");
+  const common = {
+    doc_id: SPREEKUUR_DOC_ID,
+    doc_kind: "spreekuur",
+    wijk: "stad_en_lande",
+    team: "team-oost",
+    doc_title: "Buurthuis de Roef",
+    created_by: "boa-17",
+    place: null,
+    location: null,
+    photos: [],
+    follow_up: {},
+    deleted: null,
+  };
+  assert.deepEqual(s.project(), [
+    {
+      ...common,
+      item_id: NOTE_OK,
+      created_at: NOTE_AT,
+      category: "woonoverlast",
+      severity: "aandacht",
+      text: NOTE_TEXT,
+      feedback: { needed: true, given_at: null, channel: null, by: null },
+      resident: { name: "Bewoner A", phone: "06 1234 5678", email: null, consent: true, consent_at: CONSENT_AT },
+      callback: { requested: true, done_at: null, by: null },
+      invalid: {},
+    },
+    {
+      ...common,
+      item_id: NOTE_BAD,
+      created_at: null,
+      category: "verkeer",
+      severity: null,
+      text: "Te hard gereden",
+      feedback: { needed: false, given_at: null, channel: null, by: null },
+      resident: null,
+      callback: null,
+      invalid: { created_at: "missing", severity: "unknown value", location: "expected map, found text" },
+    },
+  ]);
+  const view = s.view();
+  assert.deepEqual(view.staff, { "boa-17": { name: "Boa Zeventien" } });
+  assert.deepEqual(view.invalid, {});
+
+  // The well-formed note can be worked on in wasm: the call back is completed.
+  s.setUser("boa-17");
+  s.completeCallback(NOTE_OK, { at: NOTE_AT + 86_400_000 });
+  const back = A.load(s.save());
+  assert.equal(back.notes[NOTE_OK].callback.done_at.getTime(), NOTE_AT + 86_400_000);
+  assert.equal(back.notes[NOTE_BAD].location, "bij de school", "the malformed value is kept as it was");
 });
 
 test("a JS-written walk can be edited in wasm and the unknown fields survive", () => {

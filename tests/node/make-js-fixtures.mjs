@@ -13,6 +13,8 @@
 //   walk-plain.bin     plain JS strings everywhere (3.x stores them as Text) and
 //                      plain numbers (whole numbers become ints), plus unknown extra
 //                      fields: what a naive third-party client writes.
+//   spreekuur-contract.bin  a session per the contract with one well-formed note
+//                      and one malformed note (must be read, not dropped).
 // All content is invented; it names no real person.
 
 import * as A from "@automerge/automerge";
@@ -107,6 +109,61 @@ function walkContent({ s, f, extra }) {
   return root;
 }
 
+export const SPREEKUUR_DOC_ID = "4a7d2c0f-9e3b-4f68-8c2d-1b5e8f3a6d92";
+export const NOTE_OK = "5b8e3d1a-0f4c-4a79-9d3e-2c6f9a4b7e03";
+export const NOTE_BAD = "6c9f4e2b-1a5d-4b8a-8e4f-3d7a0b5c8f14";
+export const STAFF = "boa-17";
+export const HELD_ON = 1767348000000; // 2026-01-02T10:00:00Z
+export const NOTE_AT = 1767349800000;
+export const CONSENT_AT = 1767349900000;
+export const NOTE_TEXT = "Bewoner meldt overlast van brommers 's avonds";
+
+/**
+ * A spreekuur session per the contract (ImmutableString ids and enums), with one
+ * well-formed note (resident contact with consent, call back requested) and one
+ * malformed note: an unknown severity, a location that is text, no created_at.
+ */
+function buildSpreekuur() {
+  const s = (v) => new A.ImmutableString(v);
+  let doc = A.init({ actor: "cc".repeat(16) });
+  doc = A.change(doc, { time: CHANGE_TIME, message: "create spreekuur" }, (d) => {
+    d.kind = s("spreekuur");
+    d.schema = 1;
+    d.location = s("Buurthuis de Roef");
+    d.wijk = s("stad_en_lande");
+    d.held_on = new Date(HELD_ON);
+    d.team = s("team-oost");
+    d.created_by = s(STAFF);
+    d.staff = { [STAFF]: { name: s("Boa Zeventien") } };
+    d.notes = {};
+  });
+  doc = A.change(doc, { time: CHANGE_TIME + 60, message: "notes" }, (d) => {
+    d.notes[NOTE_OK] = {
+      created_at: new Date(NOTE_AT),
+      created_by: s(STAFF),
+      category: s("woonoverlast"),
+      severity: s("aandacht"),
+      text: NOTE_TEXT,
+      photos: [],
+      follow_up: {},
+      feedback: { needed: true },
+      resident: { name: s("Bewoner A"), phone: s("06 1234 5678"), consent: true, consent_at: new Date(CONSENT_AT) },
+      callback: { requested: true },
+    };
+    d.notes[NOTE_BAD] = {
+      created_by: s(STAFF),
+      category: s("verkeer"),
+      severity: s("kritiek"),
+      text: "Te hard gereden",
+      location: "bij de school",
+      photos: [],
+      follow_up: {},
+      feedback: { needed: false },
+    };
+  });
+  return doc;
+}
+
 /** Creates the document in two changes (root, then observations), deterministically. */
 function buildWalk(actor, opts) {
   const content = walkContent(opts);
@@ -140,6 +197,7 @@ export function makeFixtures() {
   return {
     "walk-contract.bin": A.save(contract),
     "walk-plain.bin": A.save(plain),
+    "spreekuur-contract.bin": A.save(buildSpreekuur()),
   };
 }
 
