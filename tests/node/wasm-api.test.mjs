@@ -6,7 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as A from "@automerge/automerge";
 
-import { WijkDoc, thrown } from "./wasm.mjs";
+import { WijkDoc, SyncState, thrown } from "./wasm.mjs";
 
 const CATALOG_ID = "9a1d5c7e-0b2f-4e3a-8c6d-1f2e3a4b5c6d";
 const WALK_ID = "2b3c4d5e-6f70-4182-93a4-b5c6d7e8f901";
@@ -268,4 +268,53 @@ test("a spreekuur session: notes, consent-guarded resident contact and call back
   assert.equal(row.doc_title, "Buurthuis de Roef");
   assert.deepEqual(row.resident, { name: null, phone: "06 1234 5678", email: null, consent: true, consent_at: T0 + 2 });
   assert.deepEqual(row.callback, { requested: true, done_at: T0 + 4, by: BOA });
+});
+
+test("corrupted documents, changes and sync messages are refused with a code, never a wasm trap", () => {
+  const { catalog, walk } = setup("tekst");
+  for (let i = 0; i < 4; i++) {
+    walk.addObservation(catalog, { category: "verkeer", severity: "aandacht", text: `w ${i}` }, { at: T0 + i });
+  }
+  const saved = walk.save();
+  // A sync message that carries changes: exchange heads first.
+  const peer = WijkDoc.load(WALK_ID, new Uint8Array(0));
+  const [sw, sp] = [new SyncState(), new SyncState()];
+  peer.receiveSyncMessage(sp, walk.generateSyncMessage(sw));
+  walk.receiveSyncMessage(sw, peer.generateSyncMessage(sp));
+  const message = walk.generateSyncMessage(sw);
+  peer.free();
+
+  let seed = 20260101; // deterministic pseudo-random bit flips
+  const rnd = (n) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const flip = (bytes) => {
+    const b = bytes.slice();
+    for (let j = 0; j <= rnd(3); j++) b[rnd(b.length)] ^= 1 << rnd(8);
+    return b;
+  };
+  const codes = new Set();
+  const attempt = (f) => {
+    try {
+      f();
+    } catch (e) {
+      assert.equal(typeof e.code, "string", `not a model error: ${e}`);
+      codes.add(e.code);
+    }
+  };
+  for (let i = 0; i < 150; i++) {
+    attempt(() => WijkDoc.load(WALK_ID, flip(saved)).project());
+    attempt(() => WijkDoc.load(WALK_ID, saved.slice(0, rnd(saved.length))).heads());
+    attempt(() => WijkDoc.load(WALK_ID, new Uint8Array(0)).loadIncremental(flip(saved)));
+    attempt(() => {
+      const d = WijkDoc.load(WALK_ID, new Uint8Array(0));
+      const s = new SyncState();
+      d.receiveSyncMessage(s, flip(message));
+      d.generateSyncMessage(s);
+    });
+  }
+  assert.ok(codes.has("invalid_bytes") && codes.has("invalid_change"), [...codes].join(", "));
+  // The module still works afterwards.
+  assert.equal(WijkDoc.load(WALK_ID, saved).project().length, 5);
 });
