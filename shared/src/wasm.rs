@@ -374,35 +374,35 @@ impl WijkDoc {
         Ok((by, at))
     }
 
+    /// The map of an observation or note, for reading its current texts.
+    fn item_obj(&self, item: &ItemId) -> Option<ObjId> {
+        let d = self.doc.automerge();
+        let items_key = match self.doc.kind().ok()? {
+            DocKind::Walk => "observations",
+            DocKind::Spreekuur => "notes",
+            DocKind::Catalog => return None,
+        };
+        let items = child(d, &ROOT, items_key, ObjType::Map)?;
+        child(d, &items, &item.to_string(), ObjType::Map)
+    }
+
     /// The current text of an item's `text` field, for the surrogate-pair check.
     fn item_text(&self, item: &ItemId) -> Option<String> {
         let d = self.doc.automerge();
-        let items_key = match self.doc.kind().ok()? {
-            DocKind::Walk => "observations",
-            DocKind::Spreekuur => "notes",
-            DocKind::Catalog => return None,
-        };
-        let items = child(d, &ROOT, items_key, ObjType::Map)?;
-        let obj = child(d, &items, &item.to_string(), ObjType::Map)?;
-        let text = child(d, &obj, "text", ObjType::Text)?;
+        let text = child(d, &self.item_obj(item)?, "text", ObjType::Text)?;
         d.text(&text).ok()
     }
 
+    /// The current text of a follow-up note, for the surrogate-pair check.
     fn follow_up_note_text(&self, item: &ItemId, partner: &str) -> Option<String> {
         let d = self.doc.automerge();
-        let items_key = match self.doc.kind().ok()? {
-            DocKind::Walk => "observations",
-            DocKind::Spreekuur => "notes",
-            DocKind::Catalog => return None,
-        };
-        let items = child(d, &ROOT, items_key, ObjType::Map)?;
-        let obj = child(d, &items, &item.to_string(), ObjType::Map)?;
-        let fu = child(d, &obj, "follow_up", ObjType::Map)?;
+        let fu = child(d, &self.item_obj(item)?, "follow_up", ObjType::Map)?;
         let entry = child(d, &fu, partner, ObjType::Map)?;
         let text = child(d, &entry, "note", ObjType::Text)?;
         d.text(&text).ok()
     }
 
+    /// The current text of the walk's title, route or summary, for the surrogate-pair check.
     fn walk_text(&self, field: WalkText) -> Option<String> {
         let key = match field {
             WalkText::Title => "title",
@@ -415,6 +415,8 @@ impl WijkDoc {
     }
 }
 
+/// Checks both ends of a splice range against the current text (when the text
+/// cannot be read, the model's own checks report the problem).
 fn check_splice(text: Option<String>, pos: usize, del: usize) -> JsResult<()> {
     if let Some(t) = text {
         check_utf16_boundary(&t, pos)?;
