@@ -27,6 +27,7 @@
 //! ```
 
 pub mod backup;
+pub mod cli;
 mod db;
 pub mod files;
 pub mod gc;

@@ -1,0 +1,95 @@
+//! The blob parts of the command line: `wijklog blobs gc`, and the blob
+//! steps of `wijklog backup` / `wijklog restore` (called from
+//! [`crate::cli`]).
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use clap::Subcommand;
+
+use super::BlobStore;
+use super::backup::{self, BlobCopyReport};
+use crate::cli::{Common, load_config};
+use crate::config::Config;
+
+/// `wijklog blobs ...`.
+#[derive(Debug, Subcommand)]
+pub enum BlobsAction {
+    /// Delete photos that no document has referenced for longer than
+    /// `blobs.gc_grace_secs` (the server also does this periodically).
+    Gc {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+    },
+}
+
+/// Runs a `wijklog blobs` command.
+pub fn run(action: BlobsAction) -> anyhow::Result<()> {
+    match action {
+        BlobsAction::Gc { common } => {
+            let config = load_config(&common)?;
+            crate::telemetry::init(config.log_format, "warn", std::io::stderr);
+            // Opening the main store runs the migrations (the blob tables).
+            crate::storage::SqliteStore::open_in_dir(&config.data_dir)
+                .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
+            let store = BlobStore::new(&config.data_dir, config.blobs.clone());
+            let report = store.collect_garbage(crate::domain::now_ms()).context("collecting garbage")?;
+            println!(
+                "deleted {} unreferenced photo(s), {} stray file(s), {} temp file(s), {} thumbnail(s); {} could not be deleted",
+                report.deleted.len(),
+                report.stray_files,
+                report.temp_files,
+                report.thumbnails,
+                report.failed
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Refuses a backup whose blob directory (`FILE.blobs`) exists already.
+pub fn check_backup_target(to: &Path) -> anyhow::Result<()> {
+    let dir = backup::blobs_dir_for(to);
+    if dir.exists() {
+        bail!("{} already exists; choose a new backup file name", dir.display());
+    }
+    Ok(())
+}
+
+fn describe(report: &BlobCopyReport) -> String {
+    format!("{} photo(s), {} bytes", report.copied, report.bytes)
+}
+
+/// After the database copy `to` is written: copies the photos it records
+/// into `FILE.blobs/`.
+pub fn backup_blobs(config: &Config, to: &Path) -> anyhow::Result<()> {
+    let dir = backup::blobs_dir_for(to);
+    let report = backup::backup_blobs(&config.data_dir, to, &dir).context("backing up the photos")?;
+    println!("photos written to {} ({})", dir.display(), describe(&report));
+    if !report.missing.is_empty() {
+        eprintln!("warning: {} recorded photo(s) were missing or damaged and are not in the backup", report.missing.len());
+    }
+    Ok(())
+}
+
+/// After the database is restored from `from`: puts the photos of
+/// `FILE.blobs/` back (a backup without photos restores none).
+pub fn restore_blobs(config: &Config, from: &Path) -> anyhow::Result<()> {
+    let dir = backup::blobs_dir_for(from);
+    if !dir.is_dir() {
+        println!("no photo directory {} beside the backup; no photos restored", dir.display());
+        return Ok(());
+    }
+    let report = backup::restore_blobs(&dir, &config.data_dir).context("restoring the photos")?;
+    println!(
+        "restored {} from {} ({} already present)",
+        describe(&report),
+        dir.display(),
+        report.already_present
+    );
+    if !report.missing.is_empty() {
+        eprintln!("warning: {} photo(s) recorded in the database are not in the backup", report.missing.len());
+    }
+    Ok(())
+}
