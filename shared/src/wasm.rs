@@ -1,13 +1,16 @@
 //! The JavaScript API of the document model (wasm32 only, wasm-bindgen, target web).
 //!
 //! [`WijkDoc`] wraps a [`Document`]; every typed edit of the native crate has a
-//! camelCase method here. Values cross the boundary through serde-wasm-bindgen
-//! as plain JS objects (maps become objects, `None` becomes `null`, timestamps
-//! are numbers of ms since the Unix epoch); bytes are `Uint8Array`s. Every error
-//! is thrown as a JS `Error` whose `code` property is the crate's stable
-//! [`Error::code`] (or one of the codes of this module: `invalid_argument`,
-//! `invalid_heads`, `no_user`, `invalid_actor`) and whose message is the error's
-//! short English sentence.
+//! camelCase method here. Results go out through serde-wasm-bindgen's
+//! JSON-compatible serializer as plain JS objects (maps become objects, `None`
+//! becomes `null`, timestamps are numbers of ms since the Unix epoch); argument
+//! objects come in through serde-wasm-bindgen and `serde_json::Value` (unknown
+//! properties refused, `null`/`undefined` properties absent); bytes are
+//! `Uint8Array`s. Every error is thrown as a JS `Error` whose `code` property is
+//! the crate's stable [`Error::code`] (or one of this module's codes:
+//! `invalid_argument`, `invalid_heads`, `no_user`, `invalid_actor`,
+//! `text_position_inside_character`, `internal`) and whose message is the
+//! error's short English sentence.
 //!
 //! Who and when: an edit is made by the document's *user* (set by the
 //! constructors, by `load(id, bytes, user)` or by `setUser`) at `Date.now()`,
