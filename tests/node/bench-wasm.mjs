@@ -1,6 +1,8 @@
 // Benchmark of the wasm document model in node (a benchmark, not a test):
-// 1,000 addObservation calls on one walk, and the size of the wasm file raw and
-// gzipped (zlib, level 9). Prints a table. Run after `make wasm`:
+// 1,000 addObservation calls on one walk (the issue's number), then 1,000
+// one-character spliceText calls (typing), view(), project() and save() of the
+// result, and the size of the wasm file raw and gzipped (zlib, level 9).
+// Prints a table. Run after `make wasm`:
 //
 //   node tests/node/bench-wasm.mjs [calls]
 
@@ -53,11 +55,23 @@ for (let i = 0; i < CALLS; i++) {
 }
 const totalMs = performance.now() - started;
 
+// Typing: one-character splices at the end of one observation's text.
+const typed = walk.addObservation(catalog, { category: "verkeer", severity: "aandacht", text: "" }, { at: T0 });
+const typeStart = performance.now();
+for (let i = 0; i < CALLS; i++) walk.spliceText(typed, i, 0, "a", { at: T0 + i });
+const typeMs = performance.now() - typeStart;
+
+const viewStart = performance.now();
+walk.view();
+const viewMs = performance.now() - viewStart;
+const projectStart = performance.now();
+const projected = walk.project();
+const projectMs = performance.now() - projectStart;
+
 const saveStart = performance.now();
 const saved = walk.save();
 const saveMs = performance.now() - saveStart;
-const rows = walk.project().length;
-if (rows !== CALLS) throw new Error(`expected ${CALLS} rows, got ${rows}`);
+if (projected.length !== CALLS + 1) throw new Error(`expected ${CALLS + 1} rows, got ${projected.length}`);
 
 const wasmBytes = readFileSync(WASM_FILE);
 const gz = gzipSync(wasmBytes, { level: constants.Z_BEST_COMPRESSION });
@@ -66,7 +80,10 @@ const table = [
   ["addObservation calls", String(CALLS)],
   ["total (ms)", totalMs.toFixed(1)],
   ["per call (ms)", (totalMs / CALLS).toFixed(3)],
-  [`save() of ${CALLS} observations (ms)`, saveMs.toFixed(1)],
+  [`spliceText, 1 character, x${CALLS} (ms per call)`, (typeMs / CALLS).toFixed(3)],
+  [`view() of ${CALLS + 1} observations (ms)`, viewMs.toFixed(1)],
+  [`project() of ${CALLS + 1} observations (ms)`, projectMs.toFixed(1)],
+  [`save() of ${CALLS + 1} observations (ms)`, saveMs.toFixed(1)],
   ["saved document (bytes)", String(saved.length)],
   ["wasm raw (bytes)", String(wasmBytes.length)],
   ["wasm gzip -9 (bytes)", String(gz.length)],
