@@ -315,3 +315,121 @@ impl<'a> Fields<'a> {
 pub(crate) fn map_keys<D: ReadDoc>(doc: &D, obj: &ObjId) -> Vec<String> {
     doc.keys(obj).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    fn doc() -> AutoCommit {
+        let mut d = AutoCommit::new();
+        d.put(ROOT, "str", "a").unwrap();
+        let t = d.put_object(ROOT, "text", ObjType::Text).unwrap();
+        d.splice_text(&t, 0, 0, "b").unwrap();
+        d.put(ROOT, "null", ScalarValue::Null).unwrap();
+        d.put(ROOT, "int", 7).unwrap();
+        d.put(ROOT, "uint", ScalarValue::Uint(8)).unwrap();
+        d.put(ROOT, "big", ScalarValue::Uint(u64::MAX)).unwrap();
+        d.put(ROOT, "f", 1.5).unwrap();
+        d.put(ROOT, "whole", 3.0).unwrap();
+        d.put(ROOT, "nan", f64::NAN).unwrap();
+        d.put(ROOT, "ts", ScalarValue::Timestamp(9)).unwrap();
+        d.put(ROOT, "counter", ScalarValue::counter(4)).unwrap();
+        d.put(ROOT, "bool", true).unwrap();
+        d.put_object(ROOT, "map", ObjType::Map).unwrap();
+        d.put_object(ROOT, "list", ObjType::List).unwrap();
+        d
+    }
+
+    fn bad<T>(reason: &str) -> Got<T> {
+        Got::Invalid(reason.to_owned())
+    }
+
+    #[test]
+    fn strings_accept_str_and_text() {
+        let d = doc();
+        assert_eq!(get_str(&d, &ROOT, "str"), Got::Ok("a".to_owned()));
+        assert_eq!(get_str(&d, &ROOT, "text"), Got::Ok("b".to_owned()));
+        assert_eq!(get_str(&d, &ROOT, "null"), Got::Missing);
+        assert_eq!(get_str(&d, &ROOT, "absent"), Got::Missing);
+        assert_eq!(get_str(&d, &ROOT, "int"), bad("expected string, found int"));
+        assert_eq!(get_text(&d, &ROOT, "map"), bad("expected text, found map"));
+    }
+
+    #[test]
+    fn numbers_accept_every_whole_representation() {
+        let d = doc();
+        assert_eq!(get_timestamp(&d, &ROOT, "ts"), Got::Ok(9));
+        assert_eq!(get_timestamp(&d, &ROOT, "int"), Got::Ok(7));
+        assert_eq!(get_timestamp(&d, &ROOT, "uint"), Got::Ok(8));
+        assert_eq!(get_timestamp(&d, &ROOT, "whole"), Got::Ok(3));
+        assert_eq!(
+            get_timestamp(&d, &ROOT, "f"),
+            bad("expected timestamp, found float")
+        );
+        assert_eq!(
+            get_timestamp(&d, &ROOT, "big"),
+            bad("timestamp out of range")
+        );
+        assert_eq!(get_int(&d, &ROOT, "counter"), Got::Ok(4));
+        assert_eq!(
+            get_int(&d, &ROOT, "str"),
+            bad("expected integer, found string")
+        );
+        assert_eq!(get_f64(&d, &ROOT, "int"), Got::Ok(7.0));
+        assert_eq!(get_f64(&d, &ROOT, "f"), Got::Ok(1.5));
+        assert_eq!(get_f64(&d, &ROOT, "nan"), bad("expected a finite number"));
+        assert_eq!(get_bool(&d, &ROOT, "bool"), Got::Ok(true));
+        assert_eq!(
+            get_bool(&d, &ROOT, "int"),
+            bad("expected boolean, found int")
+        );
+    }
+
+    #[test]
+    fn objects_are_checked_by_type() {
+        let d = doc();
+        assert!(matches!(get_map(&d, &ROOT, "map"), Got::Ok(_)));
+        assert!(matches!(get_list(&d, &ROOT, "list"), Got::Ok(_)));
+        assert_eq!(get_map(&d, &ROOT, "list"), bad("expected map, found list"));
+        assert_eq!(
+            get_list(&d, &ROOT, "text"),
+            bad("expected list, found text")
+        );
+        assert!(get_text_obj(&d, &ROOT, "text").is_some());
+        assert!(get_text_obj(&d, &ROOT, "str").is_none());
+    }
+
+    #[test]
+    fn fields_record_paths_and_distinguish_required_from_optional() {
+        let d = doc();
+        let mut invalid = BTreeMap::new();
+        let mut f = Fields::new(&mut invalid);
+        assert_eq!(f.req::<String>("a", Got::Missing), None);
+        assert_eq!(f.opt::<String>("b", Got::Missing), None);
+        {
+            let mut n = f.nested("x");
+            let mut n = n.nested("y");
+            assert_eq!(n.opt("c", get_str(&d, &ROOT, "int")), None);
+            n.mark("", "whole entry");
+            assert_eq!(
+                n.parsed("sev", Some("kritiek".to_owned()), crate::Severity::parse),
+                None
+            );
+        }
+        let got: Vec<(&str, &str)> = invalid
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("a", "missing"),
+                ("x.y", "whole entry"),
+                ("x.y.c", "expected string, found int"),
+                ("x.y.sev", "unknown value"),
+            ]
+        );
+    }
+}
