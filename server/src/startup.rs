@@ -159,7 +159,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let sync = web::Data::new(crate::sync::SyncService::start(&state));
     let server = HttpServer::new(move || {
         App::new()
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
             .app_data(data.clone())
             .app_data(static_dir.clone())
             .configure(routes::configure)

@@ -5,6 +5,11 @@
 //! tokens are never logged: handlers skip them in `#[instrument]`, and
 //! errors log their cause chain, never request bodies.
 
+use actix_web::HttpMessage;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use tracing::Span;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -52,5 +57,49 @@ pub fn log_error_chain_at(err: &(dyn std::error::Error + 'static), internal: boo
         tracing::error!(error = %err, cause = %chain, "request failed");
     } else {
         tracing::debug!(error = %err, cause = %chain, "request refused");
+    }
+}
+
+/// The root span of every HTTP request: a request id, the method and the
+/// route *pattern* (never the concrete path or query, the client address,
+/// the user agent or error details, which may carry personal data).
+/// Ends with one `request finished` line carrying the status.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".to_owned());
+        tracing::info_span!(
+            "http",
+            request_id = %request_id,
+            method = %request.method(),
+            route = %route,
+            status = tracing::field::Empty,
+        )
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        let status = match outcome {
+            Ok(response) => response.status().as_u16(),
+            Err(error) => error.as_response_error().status_code().as_u16(),
+        };
+        span.record("status", status);
+        let _entered = span.enter();
+        if status >= 500 {
+            tracing::error!(status, "request finished");
+        } else {
+            tracing::info!(status, "request finished");
+        }
     }
 }

@@ -48,7 +48,7 @@ pub struct AccessClaims {
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// Signature, algorithm, format or a standard claim failed.
-    #[error("token rejected: {0:?}")]
+    #[error("token rejected: {}", describe(.0))]
     Rejected(jsonwebtoken::errors::ErrorKind),
     /// Not an access token.
     #[error("token has the wrong typ")]
@@ -59,6 +59,25 @@ pub enum TokenError {
     /// Signing failed.
     #[error("token could not be signed")]
     Sign(#[source] jsonwebtoken::errors::Error),
+}
+
+/// A log-safe description: never a claim value (JSON and base64 errors can
+/// quote parts of the token).
+fn describe(kind: &jsonwebtoken::errors::ErrorKind) -> &'static str {
+    use jsonwebtoken::errors::ErrorKind as K;
+    match kind {
+        K::InvalidToken => "malformed token",
+        K::InvalidSignature => "bad signature",
+        K::InvalidAlgorithm | K::InvalidAlgorithmName => "algorithm not allowed",
+        K::ExpiredSignature => "expired",
+        K::ImmatureSignature => "not yet valid (nbf)",
+        K::InvalidIssuer => "wrong issuer",
+        K::InvalidAudience => "wrong audience",
+        K::InvalidSubject => "wrong subject",
+        K::MissingRequiredClaim(_) => "missing required claim",
+        K::Json(_) | K::Base64(_) | K::Utf8(_) => "malformed header or claims",
+        _ => "invalid token",
+    }
 }
 
 /// Signs and verifies access tokens with one HS256 secret.

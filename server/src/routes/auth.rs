@@ -175,7 +175,7 @@ pub async fn login(
 
     if let Err(retry_after_secs) = state.login_limiter.check(&username, ip, Instant::now()) {
         state.metrics.login_failures.inc();
-        tracing::warn!(%ip, "login refused by rate limit");
+        tracing::warn!("login refused by rate limit");
         return Err(counted(&state, AuthError::RateLimited { retry_after_secs }));
     }
 
@@ -197,7 +197,7 @@ pub async fn login(
             .login_limiter
             .record_failure(&username, ip, Instant::now());
         state.metrics.login_failures.inc();
-        tracing::info!(%ip, "login failed: invalid credentials");
+        tracing::info!("login failed: invalid credentials");
         return Err(counted(&state, AuthError::InvalidCredentials));
     };
     if user.disabled {
@@ -324,6 +324,7 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Principal, AuthError> {
     let token = bearer_token(req).ok_or(AuthError::Unauthenticated(None))?;
     state.auth.verify_access(token).await.map_err(|e| {
+        // The reason (expired, bad signature, ...) never includes the token.
         tracing::info!(error = %e, reason = ?std::error::Error::source(&e).map(ToString::to_string), "access token refused");
         e
     })

@@ -31,7 +31,8 @@ fn json_config() -> web::JsonConfig {
     web::JsonConfig::default()
         .limit(16 * 1024)
         .error_handler(|err, _req| {
-            tracing::info!(error = %err, "malformed JSON body");
+            // The error text may quote the body (a password), so it is not logged.
+            tracing::info!("malformed JSON body");
             let body = ErrorBody {
                 code: "invalid_request".into(),
                 message: "The request body is not valid JSON of the expected shape.".into(),
