@@ -5,6 +5,7 @@
 //! wijklog user add --username U --role R [--role R2] [--team T] [--name N] [--data DIR]   (password on stdin)
 //! wijklog user disable U [--data DIR]
 //! wijklog user enable U [--data DIR]
+//! wijklog compact [--min-changes N] [--data DIR]
 //! wijklog backup --to FILE [--data DIR]
 //! wijklog restore --from FILE [--data DIR] [--force]
 //! wijklog blobs gc [--data DIR]
@@ -73,6 +74,16 @@ pub enum Command {
         /// Common options.
         #[command(flatten)]
         common: Common,
+    },
+    /// Compact every document with many changes into a snapshot (one pass;
+    /// safe while the server runs).
+    Compact {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
+        /// Compact documents with at least this many uncovered changes.
+        #[arg(long, default_value_t = 1)]
+        min_changes: u64,
     },
     /// Copy the database to FILE, consistently, even while the server runs.
     Backup {
@@ -193,6 +204,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&common)?;
             init_cli_logs(&config);
             demo(&config)
+        }
+        Command::Compact {
+            common,
+            min_changes,
+        } => {
+            let config = load_config(&common)?;
+            init_cli_logs(&config);
+            let store = open_store(&config)?;
+            let report = crate::compaction::run_pass(&store, min_changes)?;
+            println!(
+                "compacted {} documents ({} changes moved into snapshots, {} failed)",
+                report.documents, report.covered, report.failed
+            );
+            if report.failed > 0 {
+                bail!(
+                    "{} documents could not be compacted (see the log)",
+                    report.failed
+                );
+            }
+            Ok(())
         }
         Command::Backup { common, to } => {
             let config = load_config(&common)?;

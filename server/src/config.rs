@@ -98,6 +98,8 @@ pub struct Config {
     pub login_rate_limit: LoginRateLimitConfig,
     /// Limits on sync input (read by the sync layer).
     pub limits: Limits,
+    /// Periodic compaction of documents into snapshots.
+    pub compaction: CompactionConfig,
     /// Photos: upload limit, garbage collection, thumbnails (see docs/blobs.md).
     pub blobs: crate::blobs::BlobsConfig,
 }
@@ -166,7 +168,27 @@ impl Default for Config {
             auth: AuthConfig::default(),
             login_rate_limit: LoginRateLimitConfig::default(),
             limits: Limits::default(),
+            compaction: CompactionConfig::default(),
             blobs: crate::blobs::BlobsConfig::default(),
+        }
+    }
+}
+
+/// Periodic compaction (see `crate::compaction`).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CompactionConfig {
+    /// Seconds between passes; 0 disables the periodic task.
+    pub interval_secs: u64,
+    /// A document is compacted once it has this many changes not in its snapshot.
+    pub min_changes: u64,
+}
+
+impl Default for CompactionConfig {
+    fn default() -> Self {
+        Self {
+            interval_secs: 3600,
+            min_changes: 200,
         }
     }
 }

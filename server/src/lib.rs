@@ -11,6 +11,7 @@
 pub mod auth;
 pub mod blobs;
 pub mod cli;
+pub mod compaction;
 pub mod config;
 pub mod domain;
 pub mod metrics;

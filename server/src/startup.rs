@@ -72,6 +72,13 @@ impl Application {
                 .context("seeding the catalog")??;
         }
 
+        crate::compaction::spawn_periodic(
+            state.store.clone(),
+            Duration::from_secs(state.config.compaction.interval_secs),
+            state.config.compaction.min_changes,
+            state.shutdown.clone(),
+        );
+
         let listener = TcpListener::bind(&state.config.bind)
             .with_context(|| format!("binding {}", state.config.bind))?;
         let port = listener.local_addr()?.port();

@@ -63,6 +63,10 @@ pub fn run_all(factory: Factory<'_>) {
             compaction_refuses_garbage_snapshot,
         ),
         (
+            "uncompacted_docs_lists_candidates",
+            uncompacted_docs_lists_candidates,
+        ),
+        (
             "users_are_unique_and_found_case_insensitively",
             users_are_unique_and_found_case_insensitively,
         ),
@@ -586,6 +590,42 @@ fn compaction_refuses_garbage_snapshot(factory: Factory<'_>) {
             .len(),
         1
     );
+}
+
+fn uncompacted_docs_lists_candidates(factory: Factory<'_>) {
+    let store = factory();
+    let big = DocId::new_random();
+    let mut doc = walk_doc(b"u1");
+    for i in 0..4 {
+        edit(&mut doc, "title", &format!("titel {i}"));
+    }
+    store
+        .commit(&[write(
+            big,
+            "u1",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut doc),
+        )])
+        .expect("commit");
+    let small = DocId::new_random();
+    let mut other = walk_doc(b"u2");
+    store
+        .commit(&[write(
+            small,
+            "u1",
+            DocKind::Walk,
+            Some("noord"),
+            all_changes(&mut other),
+        )])
+        .expect("commit");
+    assert_eq!(
+        store.uncompacted_docs(1).expect("list"),
+        vec![(big, 5), (small, 1)]
+    );
+    assert_eq!(store.uncompacted_docs(2).expect("list"), vec![(big, 5)]);
+    store.compact(big, &doc.save()).expect("compact");
+    assert_eq!(store.uncompacted_docs(1).expect("list"), vec![(small, 1)]);
 }
 
 fn new_user(name: &str, roles: &[Role], team: Option<&str>) -> NewUser {

@@ -347,6 +347,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn compact(&self, id: DocId, snapshot: &[u8]) -> Result<CompactOutcome, StoreError>;
     /// Number of stored changes of a document (covered ones included).
     fn change_count(&self, id: DocId) -> Result<u64, StoreError>;
+    /// Documents with at least `min` changes not yet covered by a snapshot,
+    /// with that count, most first (compaction candidates).
+    fn uncompacted_docs(&self, min: u64) -> Result<Vec<(DocId, u64)>, StoreError>;
     /// The projection rows of a document (row JSON), ordered by item id.
     fn projection_rows(&self, id: DocId) -> Result<Vec<ProjectionRow>, StoreError>;
     /// Full-text search over observation/note text and place: (doc, item) ids.

@@ -609,6 +609,23 @@ impl Store for SqliteStore {
         })
     }
 
+    fn uncompacted_docs(&self, min: u64) -> Result<Vec<(DocId, u64)>, StoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT doc_id, count(*) AS n FROM changes WHERE bytes IS NOT NULL \
+                 GROUP BY doc_id HAVING n >= ?1 ORDER BY n DESC",
+            )?;
+            let raws: Vec<(Vec<u8>, i64)> = stmt
+                .query_map([i64::try_from(min).unwrap_or(i64::MAX)], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?
+                .collect::<Result<_, _>>()?;
+            raws.into_iter()
+                .map(|(id, n)| Ok((doc_id_from(id)?, u64::try_from(n).unwrap_or(0))))
+                .collect()
+        })
+    }
+
     fn projection_rows(&self, id: DocId) -> Result<Vec<ProjectionRow>, StoreError> {
         self.with_reader(|c| {
             let mut out = Vec::new();

@@ -137,3 +137,63 @@ fn opening_a_database_from_a_newer_binary_fails_clearly() {
     let err = SqliteStore::open(&path).expect_err("refused");
     assert!(err.to_string().contains("schema version 999"), "{err}");
 }
+
+#[test]
+fn a_compaction_pass_snapshots_busy_documents_without_changing_them() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+    let user = UserId::new("writer").expect("id");
+    let id = DocId::new_random();
+    let mut doc = automerge::AutoCommit::new();
+    doc.put(automerge::ROOT, "kind", "walk").expect("put");
+    for i in 0..30i64 {
+        doc.put(automerge::ROOT, "n", i).expect("put");
+        doc.commit();
+    }
+    store
+        .commit(&[DocWrite {
+            doc_id: id,
+            user_id: user.clone(),
+            create: Some(NewDoc {
+                kind: DocKind::Walk,
+                owner: user,
+                team: Some("noord".into()),
+            }),
+            changes: doc
+                .get_changes(&[])
+                .iter()
+                .map(NewChange::from_change)
+                .collect(),
+            projection: None,
+        }])
+        .expect("commit");
+    let quiet = one_doc_write(1);
+    store.commit(std::slice::from_ref(&quiet)).expect("commit");
+
+    let report = wijklog_server::compaction::run_pass(&store, 10).expect("pass");
+
+    assert_eq!(report.documents, 1, "only the busy document");
+    assert_eq!(report.covered, 30);
+    let stored = store.load_doc(id).expect("load").expect("exists");
+    assert!(stored.snapshot.is_some());
+    assert!(stored.changes.is_empty());
+    assert_eq!(
+        stored.to_automerge().expect("rebuild").get_heads(),
+        doc.get_heads()
+    );
+    assert_eq!(
+        store
+            .load_doc(quiet.doc_id)
+            .expect("load")
+            .expect("exists")
+            .changes
+            .len(),
+        1
+    );
+    assert_eq!(
+        wijklog_server::compaction::run_pass(&store, 10)
+            .expect("pass")
+            .documents,
+        0
+    );
+}
