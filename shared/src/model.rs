@@ -10,15 +10,22 @@
 
 use std::collections::BTreeMap;
 
-use automerge::{ObjId, ROOT, ReadDoc};
+use automerge::hydrate;
+use automerge::{ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{CatalogSection, Error};
 use crate::ids::{DocKind, FeedbackChannel, FollowUpStatus, Severity};
-use crate::read::{
-    Fields, Got, get_bool, get_f64, get_int, get_list, get_map, get_str, get_text, get_timestamp,
-    map_keys,
-};
+use crate::read::{Fields, Got, get_str, h};
+
+/// The whole document as one hydrated tree (one pass; much faster than a
+/// `get` per field when every field is read).
+fn hydrate_root(doc: &impl ReadDoc) -> Result<hydrate::Map, Error> {
+    match doc.hydrate(ROOT, None)? {
+        hydrate::Value::Map(m) => Ok(m),
+        _ => Err(Error::InvalidDocument("root is not a map")),
+    }
+}
 
 /// `path -> reason` for every field that could not be read as the contract says.
 pub type InvalidFields = BTreeMap<String, String>;
@@ -412,12 +419,14 @@ impl Catalog {
     /// Reads a catalog document.
     pub fn from_doc(doc: &impl ReadDoc) -> Result<Catalog, Error> {
         expect_kind(doc, DocKind::Catalog)?;
+        let root_map = hydrate_root(doc)?;
+        let root = &root_map;
         let mut invalid = InvalidFields::new();
         let mut f = Fields::new(&mut invalid);
-        let schema = f.req("schema", get_int(doc, &ROOT, "schema"));
+        let schema = f.req("schema", h::int(root, "schema"));
 
         let mut categories = BTreeMap::new();
-        for (id, obj) in entries(doc, &mut f, "categories") {
+        for (id, obj) in entries(root, &mut f, "categories") {
             let mut e = f.nested("categories");
             let mut e = e.nested(&id);
             let Some(obj) = entry_map(&mut e, obj) else {
@@ -433,7 +442,7 @@ impl Catalog {
                 );
                 continue;
             };
-            let color = e.req("color", get_str(doc, &obj, "color"));
+            let color = e.req("color", h::str(obj, "color"));
             let color = match color {
                 Some(c) if is_color(&c) => Some(c),
                 Some(_) => {
@@ -445,21 +454,17 @@ impl Catalog {
             categories.insert(
                 id,
                 CategoryEntry {
-                    label: e.req("label", get_str(doc, &obj, "label")),
+                    label: e.req("label", h::str(obj, "label")),
                     color,
-                    positive: e
-                        .opt("positive", get_bool(doc, &obj, "positive"))
-                        .unwrap_or(false),
-                    order: e.opt("order", get_int(doc, &obj, "order")),
-                    retired: e
-                        .opt("retired", get_bool(doc, &obj, "retired"))
-                        .unwrap_or(false),
+                    positive: e.opt("positive", h::bool(obj, "positive")).unwrap_or(false),
+                    order: e.opt("order", h::int(obj, "order")),
+                    retired: e.opt("retired", h::bool(obj, "retired")).unwrap_or(false),
                 },
             );
         }
 
         let mut severities = BTreeMap::new();
-        for (id, obj) in entries(doc, &mut f, "severities") {
+        for (id, obj) in entries(root, &mut f, "severities") {
             let mut e = f.nested("severities");
             let mut e = e.nested(&id);
             let Some(obj) = entry_map(&mut e, obj) else {
@@ -475,14 +480,14 @@ impl Catalog {
             severities.insert(
                 id,
                 SeverityEntry {
-                    label: e.req("label", get_str(doc, &obj, "label")),
-                    order: e.opt("order", get_int(doc, &obj, "order")),
+                    label: e.req("label", h::str(obj, "label")),
+                    order: e.opt("order", h::int(obj, "order")),
                 },
             );
         }
 
         let mut partners = BTreeMap::new();
-        for (id, obj) in entries(doc, &mut f, "partners") {
+        for (id, obj) in entries(root, &mut f, "partners") {
             let mut e = f.nested("partners");
             let mut e = e.nested(&id);
             let Some(obj) = entry_map(&mut e, obj) else {
@@ -499,17 +504,15 @@ impl Catalog {
             partners.insert(
                 id,
                 PartnerEntry {
-                    label: e.req("label", get_str(doc, &obj, "label")),
-                    order: e.opt("order", get_int(doc, &obj, "order")),
-                    retired: e
-                        .opt("retired", get_bool(doc, &obj, "retired"))
-                        .unwrap_or(false),
+                    label: e.req("label", h::str(obj, "label")),
+                    order: e.opt("order", h::int(obj, "order")),
+                    retired: e.opt("retired", h::bool(obj, "retired")).unwrap_or(false),
                 },
             );
         }
 
         let mut wijken = BTreeMap::new();
-        for (id, obj) in entries(doc, &mut f, "wijken") {
+        for (id, obj) in entries(root, &mut f, "wijken") {
             let mut e = f.nested("wijken");
             let mut e = e.nested(&id);
             let Some(obj) = entry_map(&mut e, obj) else {
@@ -524,8 +527,8 @@ impl Catalog {
                 );
                 continue;
             };
-            let bbox = match e.opt("bbox", get_list(doc, &obj, "bbox")) {
-                Some(list) => read_bbox(doc, &list).or_else(|| {
+            let bbox = match e.opt("bbox", h::list(obj, "bbox")) {
+                Some(list) => read_bbox(list).or_else(|| {
                     e.mark("bbox", "expected [minLon, minLat, maxLon, maxLat]");
                     None
                 }),
@@ -534,12 +537,10 @@ impl Catalog {
             wijken.insert(
                 id,
                 WijkEntry {
-                    label: e.req("label", get_str(doc, &obj, "label")),
+                    label: e.req("label", h::str(obj, "label")),
                     bbox,
-                    order: e.opt("order", get_int(doc, &obj, "order")),
-                    retired: e
-                        .opt("retired", get_bool(doc, &obj, "retired"))
-                        .unwrap_or(false),
+                    order: e.opt("order", h::int(obj, "order")),
+                    retired: e.opt("retired", h::bool(obj, "retired")).unwrap_or(false),
                 },
             );
         }
@@ -601,32 +602,33 @@ pub(crate) fn is_color(s: &str) -> bool {
     s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| matches!(c, '0'..='9' | 'a'..='f'))
 }
 
-fn read_bbox(doc: &impl ReadDoc, list: &ObjId) -> Option<[f64; 4]> {
-    if doc.length(list) != 4 {
+fn read_bbox(list: &hydrate::List) -> Option<[f64; 4]> {
+    if list.len() != 4 {
         return None;
     }
     let mut out = [0.0; 4];
-    for (i, slot) in out.iter_mut().enumerate() {
-        *slot = get_f64(doc, list, i).ok()?;
+    for (slot, lv) in out.iter_mut().zip(list.iter()) {
+        *slot = h::v_f64(Some(&lv.value)).ok()?;
     }
     Some(out)
 }
 
 /// The entries of the map at root `name` (missing map: none; not a map: recorded).
-fn entries(doc: &impl ReadDoc, f: &mut Fields<'_>, name: &str) -> Vec<(String, Got<ObjId>)> {
-    match f.opt(name, get_map(doc, &ROOT, name)) {
-        Some(obj) => map_keys(doc, &obj)
+fn entries<'a>(
+    root: &'a hydrate::Map,
+    f: &mut Fields<'_>,
+    name: &str,
+) -> Vec<(String, Got<&'a hydrate::Map>)> {
+    match f.opt(name, h::map(root, name)) {
+        Some(m) => h::entries(m)
             .into_iter()
-            .map(|k| {
-                let got = get_map(doc, &obj, k.as_str());
-                (k, got)
-            })
+            .map(|(k, v)| (k.clone(), h::v_map(Some(v))))
             .collect(),
         None => Vec::new(),
     }
 }
 
-fn entry_map(f: &mut Fields<'_>, got: Got<ObjId>) -> Option<ObjId> {
+fn entry_map<T>(f: &mut Fields<'_>, got: Got<T>) -> Option<T> {
     match got {
         Got::Ok(obj) => Some(obj),
         Got::Missing => {
@@ -665,28 +667,31 @@ impl Walk {
     /// Reads a walk document.
     pub fn from_doc(doc: &impl ReadDoc) -> Result<Walk, Error> {
         expect_kind(doc, DocKind::Walk)?;
+        let root_map = hydrate_root(doc)?;
+        let root = &root_map;
         let mut invalid = InvalidFields::new();
         let mut f = Fields::new(&mut invalid);
-        let schema = f.req("schema", get_int(doc, &ROOT, "schema"));
-        let title = f.req("title", get_text(doc, &ROOT, "title"));
-        let wijk = f.req("wijk", get_str(doc, &ROOT, "wijk"));
-        let route = f.opt("route", get_text(doc, &ROOT, "route"));
-        let planned_at = f.opt("planned_at", get_timestamp(doc, &ROOT, "planned_at"));
-        let started_at = f.opt("started_at", get_timestamp(doc, &ROOT, "started_at"));
-        let ended_at = f.opt("ended_at", get_timestamp(doc, &ROOT, "ended_at"));
-        let team = f.req("team", get_str(doc, &ROOT, "team"));
-        let created_by = f.req("created_by", get_str(doc, &ROOT, "created_by"));
-        let summary = f.opt("summary", get_text(doc, &ROOT, "summary"));
+        let schema = f.req("schema", h::int(root, "schema"));
+        let title = f.req("title", h::text(root, "title"));
+        let wijk = f.req("wijk", h::str(root, "wijk"));
+        let route = f.opt("route", h::text(root, "route"));
+        let planned_at = f.opt("planned_at", h::timestamp(root, "planned_at"));
+        let started_at = f.opt("started_at", h::timestamp(root, "started_at"));
+        let ended_at = f.opt("ended_at", h::timestamp(root, "ended_at"));
+        let team = f.req("team", h::str(root, "team"));
+        let created_by = f.req("created_by", h::str(root, "created_by"));
+        let summary = f.opt("summary", h::text(root, "summary"));
 
         let mut participants = BTreeMap::new();
-        if let Some(map) = f.opt("participants", get_map(doc, &ROOT, "participants")) {
-            for id in map_keys(doc, &map) {
+        if let Some(map) = f.opt("participants", h::map(root, "participants")) {
+            for (id, value) in h::entries(map) {
+                let id = id.clone();
                 let mut p = f.nested("participants");
                 let mut p = p.nested(&id);
-                let participant = match get_map(doc, &map, id.as_str()) {
+                let participant = match h::v_map(Some(value)) {
                     Got::Ok(obj) => Participant {
-                        name: p.req("name", get_str(doc, &obj, "name")),
-                        organisation: p.opt("organisation", get_str(doc, &obj, "organisation")),
+                        name: p.req("name", h::str(obj, "name")),
+                        organisation: p.opt("organisation", h::str(obj, "organisation")),
                     },
                     other => {
                         entry_map(&mut p, other);
@@ -699,7 +704,7 @@ impl Walk {
                 participants.insert(id, participant);
             }
         }
-        let observations = read_items(doc, &mut f, "observations", false);
+        let observations = read_items(root, &mut f, "observations", false);
         Ok(Walk {
             kind: DocKind::Walk,
             schema,
@@ -723,22 +728,25 @@ impl Spreekuur {
     /// Reads a spreekuur document.
     pub fn from_doc(doc: &impl ReadDoc) -> Result<Spreekuur, Error> {
         expect_kind(doc, DocKind::Spreekuur)?;
+        let root_map = hydrate_root(doc)?;
+        let root = &root_map;
         let mut invalid = InvalidFields::new();
         let mut f = Fields::new(&mut invalid);
-        let schema = f.req("schema", get_int(doc, &ROOT, "schema"));
-        let location = f.req("location", get_str(doc, &ROOT, "location"));
-        let wijk = f.req("wijk", get_str(doc, &ROOT, "wijk"));
-        let held_on = f.req("held_on", get_timestamp(doc, &ROOT, "held_on"));
-        let team = f.req("team", get_str(doc, &ROOT, "team"));
-        let created_by = f.req("created_by", get_str(doc, &ROOT, "created_by"));
+        let schema = f.req("schema", h::int(root, "schema"));
+        let location = f.req("location", h::str(root, "location"));
+        let wijk = f.req("wijk", h::str(root, "wijk"));
+        let held_on = f.req("held_on", h::timestamp(root, "held_on"));
+        let team = f.req("team", h::str(root, "team"));
+        let created_by = f.req("created_by", h::str(root, "created_by"));
         let mut staff = BTreeMap::new();
-        if let Some(map) = f.opt("staff", get_map(doc, &ROOT, "staff")) {
-            for id in map_keys(doc, &map) {
+        if let Some(map) = f.opt("staff", h::map(root, "staff")) {
+            for (id, value) in h::entries(map) {
+                let id = id.clone();
                 let mut s = f.nested("staff");
                 let mut s = s.nested(&id);
-                let member = match get_map(doc, &map, id.as_str()) {
+                let member = match h::v_map(Some(value)) {
                     Got::Ok(obj) => Staff {
-                        name: s.req("name", get_str(doc, &obj, "name")),
+                        name: s.req("name", h::str(obj, "name")),
                     },
                     other => {
                         entry_map(&mut s, other);
@@ -748,7 +756,7 @@ impl Spreekuur {
                 staff.insert(id, member);
             }
         }
-        let notes = read_items(doc, &mut f, "notes", true);
+        let notes = read_items(root, &mut f, "notes", true);
         Ok(Spreekuur {
             kind: DocKind::Spreekuur,
             schema,
@@ -776,16 +784,17 @@ impl View {
 }
 
 fn read_items(
-    doc: &impl ReadDoc,
+    root: &hydrate::Map,
     f: &mut Fields<'_>,
     name: &str,
     spreekuur: bool,
 ) -> BTreeMap<String, Item> {
     let mut items = BTreeMap::new();
-    if let Some(map) = f.opt(name, get_map(doc, &ROOT, name)) {
-        for id in map_keys(doc, &map) {
-            let item = match get_map(doc, &map, id.as_str()) {
-                Got::Ok(obj) => read_item(doc, &obj, id.clone(), spreekuur),
+    if let Some(map) = f.opt(name, h::map(root, name)) {
+        for (id, value) in h::entries(map) {
+            let id = id.clone();
+            let item = match h::v_map(Some(value)) {
+                Got::Ok(obj) => read_item(obj, id.clone(), spreekuur),
                 other => {
                     let mut invalid = InvalidFields::new();
                     let reason = match other {
@@ -822,62 +831,61 @@ fn empty_item(id: String, invalid: InvalidFields) -> Item {
     }
 }
 
-pub(crate) fn read_item(doc: &impl ReadDoc, obj: &ObjId, id: String, spreekuur: bool) -> Item {
+pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item {
     let mut invalid = InvalidFields::new();
     let mut f = Fields::new(&mut invalid);
-    let created_at = f.req("created_at", get_timestamp(doc, obj, "created_at"));
-    let created_by = f.req("created_by", get_str(doc, obj, "created_by"));
-    let category = f.req("category", get_str(doc, obj, "category"));
-    let severity = f.req("severity", get_str(doc, obj, "severity"));
+    let created_at = f.req("created_at", h::timestamp(obj, "created_at"));
+    let created_by = f.req("created_by", h::str(obj, "created_by"));
+    let category = f.req("category", h::str(obj, "category"));
+    let severity = f.req("severity", h::str(obj, "severity"));
     let severity = f.parsed("severity", severity, Severity::parse);
-    let text = f.req("text", get_text(doc, obj, "text"));
-    let place = f.opt("place", get_str(doc, obj, "place"));
-    let location = f
-        .opt("location", get_map(doc, obj, "location"))
-        .and_then(|loc| {
-            let mut l = f.nested("location");
-            let lat = l.req("lat", get_f64(doc, &loc, "lat"));
-            let lon = l.req("lon", get_f64(doc, &loc, "lon"));
-            let accuracy_m = l.opt("accuracy_m", get_f64(doc, &loc, "accuracy_m"));
-            match (lat, lon) {
-                (Some(lat), Some(lon))
-                    if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
-                {
-                    Some(Location {
-                        lat,
-                        lon,
-                        accuracy_m,
-                    })
-                }
-                (Some(_), Some(_)) => {
-                    l.mark("lat", "out of range");
-                    None
-                }
-                _ => None,
+    let text = f.req("text", h::text(obj, "text"));
+    let place = f.opt("place", h::str(obj, "place"));
+    let location = f.opt("location", h::map(obj, "location")).and_then(|loc| {
+        let mut l = f.nested("location");
+        let lat = l.req("lat", h::f64(loc, "lat"));
+        let lon = l.req("lon", h::f64(loc, "lon"));
+        let accuracy_m = l.opt("accuracy_m", h::f64(loc, "accuracy_m"));
+        match (lat, lon) {
+            (Some(lat), Some(lon))
+                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
+            {
+                Some(Location {
+                    lat,
+                    lon,
+                    accuracy_m,
+                })
             }
-        });
+            (Some(_), Some(_)) => {
+                l.mark("lat", "out of range");
+                None
+            }
+            _ => None,
+        }
+    });
     let mut photos = Vec::new();
-    if let Some(list) = f.opt("photos", get_list(doc, obj, "photos")) {
-        for i in 0..doc.length(&list) {
+    if let Some(list) = f.opt("photos", h::list(obj, "photos")) {
+        for (i, lv) in list.iter().enumerate() {
             let mut p = f.nested("photos");
-            if let Some(s) = p.req(&i.to_string(), get_str(doc, &list, i)) {
+            if let Some(s) = p.req(&i.to_string(), h::v_str(Some(&lv.value))) {
                 photos.push(s);
             }
         }
     }
     let mut follow_up = BTreeMap::new();
-    if let Some(map) = f.opt("follow_up", get_map(doc, obj, "follow_up")) {
-        for partner in map_keys(doc, &map) {
+    if let Some(map) = f.opt("follow_up", h::map(obj, "follow_up")) {
+        for (partner, value) in h::entries(map) {
+            let partner = partner.clone();
             let mut fu = f.nested("follow_up");
             let mut fu = fu.nested(&partner);
-            let entry = match get_map(doc, &map, partner.as_str()) {
+            let entry = match h::v_map(Some(value)) {
                 Got::Ok(o) => {
-                    let status = fu.req("status", get_str(doc, &o, "status"));
+                    let status = fu.req("status", h::str(o, "status"));
                     FollowUp {
                         status: fu.parsed("status", status, FollowUpStatus::parse),
-                        note: fu.opt("note", get_text(doc, &o, "note")),
-                        updated_at: fu.req("updated_at", get_timestamp(doc, &o, "updated_at")),
-                        updated_by: fu.req("updated_by", get_str(doc, &o, "updated_by")),
+                        note: fu.opt("note", h::text(o, "note")),
+                        updated_at: fu.req("updated_at", h::timestamp(o, "updated_at")),
+                        updated_by: fu.req("updated_by", h::str(o, "updated_by")),
                     }
                 }
                 other => {
@@ -893,19 +901,19 @@ pub(crate) fn read_item(doc: &impl ReadDoc, obj: &ObjId, id: String, spreekuur: 
             follow_up.insert(partner, entry);
         }
     }
-    let feedback = match f.opt("feedback", get_map(doc, obj, "feedback")) {
+    let feedback = match f.opt("feedback", h::map(obj, "feedback")) {
         Some(fb) => {
             let mut b = f.nested("feedback");
-            let needed = match get_bool(doc, &fb, "needed") {
+            let needed = match h::bool(fb, "needed") {
                 Got::Missing => Some(false),
                 got => b.opt("needed", got),
             };
-            let channel = b.opt("channel", get_str(doc, &fb, "channel"));
+            let channel = b.opt("channel", h::str(fb, "channel"));
             Feedback {
                 needed,
-                given_at: b.opt("given_at", get_timestamp(doc, &fb, "given_at")),
+                given_at: b.opt("given_at", h::timestamp(fb, "given_at")),
                 channel: b.parsed("channel", channel, FeedbackChannel::parse),
-                by: b.opt("by", get_str(doc, &fb, "by")),
+                by: b.opt("by", h::str(fb, "by")),
             }
         }
         None => Feedback {
@@ -913,30 +921,30 @@ pub(crate) fn read_item(doc: &impl ReadDoc, obj: &ObjId, id: String, spreekuur: 
             ..Feedback::default()
         },
     };
-    let deleted = f.opt("deleted", get_map(doc, obj, "deleted")).map(|d| {
+    let deleted = f.opt("deleted", h::map(obj, "deleted")).map(|d| {
         let mut b = f.nested("deleted");
         Deleted {
-            at: b.req("at", get_timestamp(doc, &d, "at")),
-            by: b.req("by", get_str(doc, &d, "by")),
+            at: b.req("at", h::timestamp(d, "at")),
+            by: b.req("by", h::str(d, "by")),
         }
     });
     let (resident, callback) = if spreekuur {
-        let resident = f.opt("resident", get_map(doc, obj, "resident")).map(|r| {
+        let resident = f.opt("resident", h::map(obj, "resident")).map(|r| {
             let mut b = f.nested("resident");
             Resident {
-                name: b.opt("name", get_str(doc, &r, "name")),
-                phone: b.opt("phone", get_str(doc, &r, "phone")),
-                email: b.opt("email", get_str(doc, &r, "email")),
-                consent: b.req("consent", get_bool(doc, &r, "consent")),
-                consent_at: b.opt("consent_at", get_timestamp(doc, &r, "consent_at")),
+                name: b.opt("name", h::str(r, "name")),
+                phone: b.opt("phone", h::str(r, "phone")),
+                email: b.opt("email", h::str(r, "email")),
+                consent: b.req("consent", h::bool(r, "consent")),
+                consent_at: b.opt("consent_at", h::timestamp(r, "consent_at")),
             }
         });
-        let callback = f.opt("callback", get_map(doc, obj, "callback")).map(|c| {
+        let callback = f.opt("callback", h::map(obj, "callback")).map(|c| {
             let mut b = f.nested("callback");
             Callback {
-                requested: b.req("requested", get_bool(doc, &c, "requested")),
-                done_at: b.opt("done_at", get_timestamp(doc, &c, "done_at")),
-                by: b.opt("by", get_str(doc, &c, "by")),
+                requested: b.req("requested", h::bool(c, "requested")),
+                done_at: b.opt("done_at", h::timestamp(c, "done_at")),
+                by: b.opt("by", h::str(c, "by")),
             }
         });
         (resident, callback)

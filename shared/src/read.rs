@@ -7,6 +7,11 @@
 //! [`Got::Invalid`] with a short reason otherwise. [`Fields`] turns those into
 //! `Option`s and records the reasons in an `invalid` map (`path -> reason`).
 //! Reasons never contain the offending value (it might be personal data).
+//!
+//! Two front ends share one interpretation of scalars: the `get_*` functions
+//! read single fields from a live document (used by edits), the [`h`] module
+//! reads from a hydrated snapshot (used by the read models, which read every
+//! field: one `hydrate` is several times faster than a `get` per field).
 
 use std::collections::BTreeMap;
 
@@ -29,33 +34,87 @@ impl<T> Got<T> {
     }
 }
 
-fn describe(v: &Value<'_>) -> &'static str {
-    match v {
-        Value::Object(ObjType::Map) => "map",
-        Value::Object(ObjType::Table) => "table",
-        Value::Object(ObjType::List) => "list",
-        Value::Object(ObjType::Text) => "text",
-        Value::Scalar(s) => match s.as_ref() {
-            ScalarValue::Bytes(_) => "bytes",
-            ScalarValue::Str(_) => "string",
-            ScalarValue::Int(_) => "int",
-            ScalarValue::Uint(_) => "uint",
-            ScalarValue::F64(_) => "float",
-            ScalarValue::Counter(_) => "counter",
-            ScalarValue::Timestamp(_) => "timestamp",
-            ScalarValue::Boolean(_) => "boolean",
-            ScalarValue::Unknown { .. } => "unknown scalar",
-            ScalarValue::Null => "null",
-        },
+fn describe_scalar(s: &ScalarValue) -> &'static str {
+    match s {
+        ScalarValue::Bytes(_) => "bytes",
+        ScalarValue::Str(_) => "string",
+        ScalarValue::Int(_) => "int",
+        ScalarValue::Uint(_) => "uint",
+        ScalarValue::F64(_) => "float",
+        ScalarValue::Counter(_) => "counter",
+        ScalarValue::Timestamp(_) => "timestamp",
+        ScalarValue::Boolean(_) => "boolean",
+        ScalarValue::Unknown { .. } => "unknown scalar",
+        ScalarValue::Null => "null",
     }
 }
 
-fn wrong<T>(expected: &str, v: &Value<'_>) -> Got<T> {
-    Got::Invalid(format!("expected {expected}, found {}", describe(v)))
+fn describe_obj(t: ObjType) -> &'static str {
+    match t {
+        ObjType::Map => "map",
+        ObjType::Table => "table",
+        ObjType::List => "list",
+        ObjType::Text => "text",
+    }
 }
 
-fn wrong_scalar<T>(expected: &str, s: &ScalarValue) -> Got<T> {
-    wrong(expected, &Value::Scalar(std::borrow::Cow::Borrowed(s)))
+fn wrong<T>(expected: &str, found: &str) -> Got<T> {
+    Got::Invalid(format!("expected {expected}, found {found}"))
+}
+
+fn scalar_str(s: &ScalarValue) -> Got<String> {
+    match s {
+        ScalarValue::Null => Got::Missing,
+        ScalarValue::Str(s) => Got::Ok(s.to_string()),
+        other => wrong("string", describe_scalar(other)),
+    }
+}
+
+fn scalar_timestamp(s: &ScalarValue) -> Got<i64> {
+    match s {
+        ScalarValue::Null => Got::Missing,
+        ScalarValue::Timestamp(t) | ScalarValue::Int(t) => Got::Ok(*t),
+        ScalarValue::Uint(u) => i64::try_from(*u)
+            .map_or_else(|_| Got::Invalid("timestamp out of range".into()), Got::Ok),
+        ScalarValue::F64(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            Got::Ok(*f as i64)
+        }
+        other => wrong("timestamp", describe_scalar(other)),
+    }
+}
+
+fn scalar_f64(s: &ScalarValue) -> Got<f64> {
+    match s {
+        ScalarValue::Null => Got::Missing,
+        ScalarValue::F64(f) if f.is_finite() => Got::Ok(*f),
+        ScalarValue::F64(_) => Got::Invalid("expected a finite number".into()),
+        ScalarValue::Int(i) => Got::Ok(*i as f64),
+        ScalarValue::Uint(u) => Got::Ok(*u as f64),
+        other => wrong("number", describe_scalar(other)),
+    }
+}
+
+fn scalar_int(s: &ScalarValue) -> Got<i64> {
+    match s {
+        ScalarValue::Null => Got::Missing,
+        ScalarValue::Int(i) => Got::Ok(*i),
+        ScalarValue::Uint(u) => {
+            i64::try_from(*u).map_or_else(|_| Got::Invalid("integer out of range".into()), Got::Ok)
+        }
+        ScalarValue::Counter(c) => Got::Ok(i64::from(c)),
+        ScalarValue::F64(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
+            Got::Ok(*f as i64)
+        }
+        other => wrong("integer", describe_scalar(other)),
+    }
+}
+
+fn scalar_bool(s: &ScalarValue) -> Got<bool> {
+    match s {
+        ScalarValue::Null => Got::Missing,
+        ScalarValue::Boolean(b) => Got::Ok(*b),
+        other => wrong("boolean", describe_scalar(other)),
+    }
 }
 
 /// A property of a map (string key) or list (index).
@@ -86,6 +145,21 @@ fn raw<'d, D: ReadDoc>(doc: &'d D, obj: &ObjId, key: Key<'_>) -> Option<(Value<'
     got.ok().flatten()
 }
 
+/// Reads a scalar with `f`; objects are reported as the wrong type.
+fn scalar_at<'k, D: ReadDoc, T>(
+    doc: &D,
+    obj: &ObjId,
+    key: impl Into<Key<'k>>,
+    expected: &str,
+    f: fn(&ScalarValue) -> Got<T>,
+) -> Got<T> {
+    match raw(doc, obj, key.into()) {
+        None => Got::Missing,
+        Some((Value::Scalar(s), _)) => f(s.as_ref()),
+        Some((Value::Object(t), _)) => wrong(expected, describe_obj(t)),
+    }
+}
+
 /// A string: `Str` or `Text` (JS writes plain strings as Text by default).
 pub(crate) fn get_str<'k, D: ReadDoc>(
     doc: &D,
@@ -94,30 +168,12 @@ pub(crate) fn get_str<'k, D: ReadDoc>(
 ) -> Got<String> {
     match raw(doc, obj, key.into()) {
         None => Got::Missing,
-        Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Null) => Got::Missing,
-        Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Str(_)) => {
-            match s.as_ref() {
-                ScalarValue::Str(s) => Got::Ok(s.to_string()),
-                _ => Got::Invalid("expected string".into()),
-            }
-        }
+        Some((Value::Scalar(s), _)) => scalar_str(s.as_ref()),
         Some((Value::Object(ObjType::Text), id)) => match doc.text(&id) {
             Ok(t) => Got::Ok(t),
             Err(_) => Got::Invalid("unreadable text".into()),
         },
-        Some((v, _)) => wrong("string", &v),
-    }
-}
-
-/// Free text: `Text` or `Str` (an `ImmutableString` from JS).
-pub(crate) fn get_text<'k, D: ReadDoc>(
-    doc: &D,
-    obj: &ObjId,
-    key: impl Into<Key<'k>>,
-) -> Got<String> {
-    match get_str(doc, obj, key) {
-        Got::Invalid(r) => Got::Invalid(r.replace("expected string", "expected text")),
-        other => other,
+        Some((Value::Object(t), _)) => wrong("string", describe_obj(t)),
     }
 }
 
@@ -140,78 +196,40 @@ pub(crate) fn get_timestamp<'k, D: ReadDoc>(
     obj: &ObjId,
     key: impl Into<Key<'k>>,
 ) -> Got<i64> {
-    match raw(doc, obj, key.into()) {
-        None => Got::Missing,
-        Some((Value::Scalar(s), _)) => match s.as_ref() {
-            ScalarValue::Null => Got::Missing,
-            ScalarValue::Timestamp(t) | ScalarValue::Int(t) => Got::Ok(*t),
-            ScalarValue::Uint(u) => i64::try_from(*u)
-                .map_or_else(|_| Got::Invalid("timestamp out of range".into()), Got::Ok),
-            ScalarValue::F64(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                Got::Ok(*f as i64)
-            }
-            other => wrong_scalar("timestamp", other),
-        },
-        Some((v, _)) => wrong("timestamp", &v),
-    }
-}
-
-/// A float: `F64`, `Int` or `Uint` (JS stores whole numbers as ints).
-pub(crate) fn get_f64<'k, D: ReadDoc>(doc: &D, obj: &ObjId, key: impl Into<Key<'k>>) -> Got<f64> {
-    match raw(doc, obj, key.into()) {
-        None => Got::Missing,
-        Some((Value::Scalar(s), _)) => match s.as_ref() {
-            ScalarValue::Null => Got::Missing,
-            ScalarValue::F64(f) if f.is_finite() => Got::Ok(*f),
-            ScalarValue::F64(_) => Got::Invalid("expected a finite number".into()),
-            ScalarValue::Int(i) => Got::Ok(*i as f64),
-            ScalarValue::Uint(u) => Got::Ok(*u as f64),
-            other => wrong_scalar("number", other),
-        },
-        Some((v, _)) => wrong("number", &v),
-    }
+    scalar_at(doc, obj, key, "timestamp", scalar_timestamp)
 }
 
 /// An integer: `Int`, `Uint`, `Counter` or an integral `F64`.
 pub(crate) fn get_int<'k, D: ReadDoc>(doc: &D, obj: &ObjId, key: impl Into<Key<'k>>) -> Got<i64> {
-    match raw(doc, obj, key.into()) {
-        None => Got::Missing,
-        Some((Value::Scalar(s), _)) => match s.as_ref() {
-            ScalarValue::Null => Got::Missing,
-            ScalarValue::Int(i) => Got::Ok(*i),
-            ScalarValue::Uint(u) => i64::try_from(*u)
-                .map_or_else(|_| Got::Invalid("integer out of range".into()), Got::Ok),
-            ScalarValue::Counter(c) => Got::Ok(i64::from(c)),
-            ScalarValue::F64(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
-                Got::Ok(*f as i64)
-            }
-            other => wrong_scalar("integer", other),
-        },
-        Some((v, _)) => wrong("integer", &v),
-    }
+    scalar_at(doc, obj, key, "integer", scalar_int)
 }
 
 /// A boolean (only `Boolean`; `0`/`1` are not guessed at).
 pub(crate) fn get_bool<'k, D: ReadDoc>(doc: &D, obj: &ObjId, key: impl Into<Key<'k>>) -> Got<bool> {
+    scalar_at(doc, obj, key, "boolean", scalar_bool)
+}
+
+fn object_at<'k, D: ReadDoc>(
+    doc: &D,
+    obj: &ObjId,
+    key: impl Into<Key<'k>>,
+    expected: &str,
+    accept: fn(ObjType) -> bool,
+) -> Got<ObjId> {
     match raw(doc, obj, key.into()) {
         None => Got::Missing,
-        Some((Value::Scalar(s), _)) => match s.as_ref() {
-            ScalarValue::Null => Got::Missing,
-            ScalarValue::Boolean(b) => Got::Ok(*b),
-            other => wrong_scalar("boolean", other),
-        },
-        Some((v, _)) => wrong("boolean", &v),
+        Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Null) => Got::Missing,
+        Some((Value::Scalar(s), _)) => wrong(expected, describe_scalar(s.as_ref())),
+        Some((Value::Object(t), id)) if accept(t) => Got::Ok(id),
+        Some((Value::Object(t), _)) => wrong(expected, describe_obj(t)),
     }
 }
 
 /// A map (or a table, which reads the same).
 pub(crate) fn get_map<'k, D: ReadDoc>(doc: &D, obj: &ObjId, key: impl Into<Key<'k>>) -> Got<ObjId> {
-    match raw(doc, obj, key.into()) {
-        None => Got::Missing,
-        Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Null) => Got::Missing,
-        Some((Value::Object(ObjType::Map | ObjType::Table), id)) => Got::Ok(id),
-        Some((v, _)) => wrong("map", &v),
-    }
+    object_at(doc, obj, key, "map", |t| {
+        matches!(t, ObjType::Map | ObjType::Table)
+    })
 }
 
 /// A list.
@@ -220,11 +238,115 @@ pub(crate) fn get_list<'k, D: ReadDoc>(
     obj: &ObjId,
     key: impl Into<Key<'k>>,
 ) -> Got<ObjId> {
-    match raw(doc, obj, key.into()) {
-        None => Got::Missing,
-        Some((Value::Scalar(s), _)) if matches!(s.as_ref(), ScalarValue::Null) => Got::Missing,
-        Some((Value::Object(ObjType::List), id)) => Got::Ok(id),
-        Some((v, _)) => wrong("list", &v),
+    object_at(doc, obj, key, "list", |t| t == ObjType::List)
+}
+
+/// Readers over a hydrated snapshot (`ReadDoc::hydrate`), same rules as above.
+pub(crate) mod h {
+    use automerge::ScalarValue;
+    use automerge::hydrate::{List, Map, Value};
+
+    use super::{
+        Got, describe_scalar, scalar_bool, scalar_f64, scalar_int, scalar_str, scalar_timestamp,
+        wrong,
+    };
+
+    fn describe(v: &Value) -> &'static str {
+        match v {
+            Value::Scalar(s) => describe_scalar(s),
+            Value::Map(_) => "map",
+            Value::List(_) => "list",
+            Value::Text(_) => "text",
+        }
+    }
+
+    fn scalar<T>(v: Option<&Value>, expected: &str, f: fn(&ScalarValue) -> Got<T>) -> Got<T> {
+        match v {
+            None => Got::Missing,
+            Some(Value::Scalar(s)) => f(s),
+            Some(other) => wrong(expected, describe(other)),
+        }
+    }
+
+    /// A string value: `Str` or Text.
+    pub(crate) fn v_str(v: Option<&Value>) -> Got<String> {
+        match v {
+            Some(Value::Text(t)) => Got::Ok(String::from(t)),
+            other => scalar(other, "string", scalar_str),
+        }
+    }
+
+    /// A string field: `Str` or Text.
+    pub(crate) fn str(m: &Map, key: &str) -> Got<String> {
+        v_str(m.get(key))
+    }
+
+    /// A free-text field: Text or `Str`.
+    pub(crate) fn text(m: &Map, key: &str) -> Got<String> {
+        match str(m, key) {
+            Got::Invalid(r) => Got::Invalid(r.replace("expected string", "expected text")),
+            other => other,
+        }
+    }
+
+    /// A timestamp value (ms).
+    pub(crate) fn v_timestamp(v: Option<&Value>) -> Got<i64> {
+        scalar(v, "timestamp", scalar_timestamp)
+    }
+
+    /// A timestamp field (ms).
+    pub(crate) fn timestamp(m: &Map, key: &str) -> Got<i64> {
+        v_timestamp(m.get(key))
+    }
+
+    /// A number value.
+    pub(crate) fn v_f64(v: Option<&Value>) -> Got<f64> {
+        scalar(v, "number", scalar_f64)
+    }
+
+    /// A number field.
+    pub(crate) fn f64(m: &Map, key: &str) -> Got<f64> {
+        v_f64(m.get(key))
+    }
+
+    /// An integer field.
+    pub(crate) fn int(m: &Map, key: &str) -> Got<i64> {
+        scalar(m.get(key), "integer", scalar_int)
+    }
+
+    /// A boolean field.
+    pub(crate) fn bool(m: &Map, key: &str) -> Got<bool> {
+        scalar(m.get(key), "boolean", scalar_bool)
+    }
+
+    /// A map value.
+    pub(crate) fn v_map(v: Option<&Value>) -> Got<&Map> {
+        match v {
+            None | Some(Value::Scalar(ScalarValue::Null)) => Got::Missing,
+            Some(Value::Map(m)) => Got::Ok(m),
+            Some(other) => wrong("map", describe(other)),
+        }
+    }
+
+    /// A map field.
+    pub(crate) fn map<'a>(m: &'a Map, key: &str) -> Got<&'a Map> {
+        v_map(m.get(key))
+    }
+
+    /// A list field.
+    pub(crate) fn list<'a>(m: &'a Map, key: &str) -> Got<&'a List> {
+        match m.get(key) {
+            None | Some(Value::Scalar(ScalarValue::Null)) => Got::Missing,
+            Some(Value::List(l)) => Got::Ok(l),
+            Some(other) => wrong("list", describe(other)),
+        }
+    }
+
+    /// The entries of a map, sorted by key.
+    pub(crate) fn entries(m: &Map) -> Vec<(&String, &Value)> {
+        let mut v: Vec<(&String, &Value)> = m.iter().map(|(k, mv)| (k, &mv.value)).collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v
     }
 }
 
@@ -342,6 +464,13 @@ mod tests {
         d
     }
 
+    fn hydrated(d: &AutoCommit) -> automerge::hydrate::Map {
+        match d.hydrate(ROOT, None).unwrap() {
+            automerge::hydrate::Value::Map(m) => m,
+            other => panic!("root is {other:?}"),
+        }
+    }
+
     fn bad<T>(reason: &str) -> Got<T> {
         Got::Invalid(reason.to_owned())
     }
@@ -354,7 +483,12 @@ mod tests {
         assert_eq!(get_str(&d, &ROOT, "null"), Got::Missing);
         assert_eq!(get_str(&d, &ROOT, "absent"), Got::Missing);
         assert_eq!(get_str(&d, &ROOT, "int"), bad("expected string, found int"));
-        assert_eq!(get_text(&d, &ROOT, "map"), bad("expected text, found map"));
+        let root = hydrated(&d);
+        assert_eq!(h::str(&root, "text"), Got::Ok("b".to_owned()));
+        assert_eq!(h::text(&root, "str"), Got::Ok("a".to_owned()));
+        assert_eq!(h::str(&root, "null"), Got::Missing);
+        assert_eq!(h::str(&root, "int"), bad("expected string, found int"));
+        assert_eq!(h::text(&root, "map"), bad("expected text, found map"));
     }
 
     #[test]
@@ -377,9 +511,17 @@ mod tests {
             get_int(&d, &ROOT, "str"),
             bad("expected integer, found string")
         );
-        assert_eq!(get_f64(&d, &ROOT, "int"), Got::Ok(7.0));
-        assert_eq!(get_f64(&d, &ROOT, "f"), Got::Ok(1.5));
-        assert_eq!(get_f64(&d, &ROOT, "nan"), bad("expected a finite number"));
+        let root = hydrated(&d);
+        assert_eq!(h::f64(&root, "int"), Got::Ok(7.0));
+        assert_eq!(h::f64(&root, "f"), Got::Ok(1.5));
+        assert_eq!(h::f64(&root, "nan"), bad("expected a finite number"));
+        assert_eq!(h::timestamp(&root, "whole"), Got::Ok(3));
+        assert_eq!(
+            h::timestamp(&root, "list"),
+            bad("expected timestamp, found list")
+        );
+        assert_eq!(h::int(&root, "counter"), Got::Ok(4));
+        assert_eq!(h::bool(&root, "bool"), Got::Ok(true));
         assert_eq!(get_bool(&d, &ROOT, "bool"), Got::Ok(true));
         assert_eq!(
             get_bool(&d, &ROOT, "int"),
@@ -399,6 +541,12 @@ mod tests {
         );
         assert!(get_text_obj(&d, &ROOT, "text").is_some());
         assert!(get_text_obj(&d, &ROOT, "str").is_none());
+        let root = hydrated(&d);
+        assert!(matches!(h::map(&root, "map"), Got::Ok(_)));
+        assert!(matches!(h::list(&root, "list"), Got::Ok(_)));
+        assert_eq!(h::map(&root, "null"), Got::Missing);
+        assert_eq!(h::list(&root, "map"), bad("expected list, found map"));
+        assert_eq!(h::map(&root, "str"), bad("expected map, found string"));
     }
 
     #[test]
