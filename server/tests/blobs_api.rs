@@ -64,7 +64,15 @@ async fn put_blob(app: &TestApp, token: &str, hex: &str, body: Vec<u8>) -> Respo
 
 async fn get_path(app: &TestApp, token: Option<&str>, path: &str) -> Response {
     match token {
-        Some(t) => app.request("GET", path, &[("Authorization", &format!("Bearer {t}"))], None).await,
+        Some(t) => {
+            app.request(
+                "GET",
+                path,
+                &[("Authorization", &format!("Bearer {t}"))],
+                None,
+            )
+            .await
+        }
         None => app.request("GET", path, &[], None).await,
     }
 }
@@ -79,7 +87,9 @@ fn blob_files(app: &TestApp) -> Vec<PathBuf> {
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else { return out };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return out;
+    };
     for e in entries {
         let e = e.expect("entry");
         if e.file_type().expect("type").is_dir() {
@@ -135,11 +145,21 @@ async fn walk_with_photos(app: &TestApp, who: &TestUser, team: &str, photos: &[&
         )
         .expect("observation");
     for p in photos {
-        doc.add_photo(&by, Timestamp::from_millis(T0 + 2000), &item, &format!("sha256:{p}")).expect("photo");
+        doc.add_photo(
+            &by,
+            Timestamp::from_millis(T0 + 2000),
+            &item,
+            &format!("sha256:{p}"),
+        )
+        .expect("photo");
     }
     let mut client: SyncClient = connect(app, who).await;
     client.add_doc(id, doc.automerge().clone());
-    assert!(client.sync_until_acked(id, WAIT).await, "walk not acked: {:?}", client.errors);
+    assert!(
+        client.sync_until_acked(id, WAIT).await,
+        "walk not acked: {:?}",
+        client.errors
+    );
     client.close().await;
     id
 }
@@ -168,24 +188,38 @@ async fn people(app: &TestApp) -> People {
 async fn a_new_photo_is_stored_under_its_hash_and_recorded_with_uploader() {
     let app = spawn_app().await;
     let boa = user(&app, "boa-a", &[Role::Boa], Some("noord")).await;
-    for (format, mime) in
-        [(ImageFormat::Jpeg, "image/jpeg"), (ImageFormat::Png, "image/png"), (ImageFormat::WebP, "image/webp")]
-    {
+    for (format, mime) in [
+        (ImageFormat::Jpeg, "image/jpeg"),
+        (ImageFormat::Png, "image/png"),
+        (ImageFormat::WebP, "image/webp"),
+    ] {
         let bytes = image_bytes(format, 40, 30, 7);
         let hex = hex_of(&bytes);
         let before = now_ms();
         let res = put_blob(&app, &boa.token, &hex, bytes.clone()).await;
         assert_eq!(res.status, 201, "{}", res.text());
         assert_eq!(res.json()["sha256"], hex);
-        assert_eq!(std::fs::read(blob_path(&app.data_dir, &hex)).expect("file"), bytes);
-        let record = app.state.blobs.record(&BlobHash::parse(&hex).expect("hash")).expect("db").expect("row");
+        assert_eq!(
+            std::fs::read(blob_path(&app.data_dir, &hex)).expect("file"),
+            bytes
+        );
+        let record = app
+            .state
+            .blobs
+            .record(&BlobHash::parse(&hex).expect("hash"))
+            .expect("db")
+            .expect("row");
         assert_eq!(record.mime, mime);
         assert_eq!(record.size, bytes.len() as u64);
         assert_eq!((record.width, record.height), (40, 30));
         assert_eq!(record.uploaded_by, boa.id);
         assert!(record.uploaded_at >= before && record.uploaded_at <= now_ms());
     }
-    assert_eq!(blob_files(&app).len(), 3, "one file per photo and no temp files");
+    assert_eq!(
+        blob_files(&app).len(),
+        3,
+        "one file per photo and no temp files"
+    );
 }
 
 #[actix_web::test]
@@ -194,8 +228,18 @@ async fn uploading_a_photo_again_succeeds_without_storing_it_twice() {
     let p = people(&app).await;
     let bytes = jpeg(1);
     let hex = hex_of(&bytes);
-    assert_eq!(put_blob(&app, &p.boa_a.token, &hex, bytes.clone()).await.status, 201);
-    let first = app.state.blobs.record(&BlobHash::parse(&hex).expect("hash")).expect("db").expect("row");
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &hex, bytes.clone())
+            .await
+            .status,
+        201
+    );
+    let first = app
+        .state
+        .blobs
+        .record(&BlobHash::parse(&hex).expect("hash"))
+        .expect("db")
+        .expect("row");
 
     let again = put_blob(&app, &p.boa_a.token, &hex, bytes.clone()).await;
     assert_eq!(again.status, 200, "{}", again.text());
@@ -204,7 +248,12 @@ async fn uploading_a_photo_again_succeeds_without_storing_it_twice() {
     assert_eq!(by_other.status, 200);
 
     assert_eq!(blob_files(&app), vec![blob_path(&app.data_dir, &hex)]);
-    let after = app.state.blobs.record(&BlobHash::parse(&hex).expect("hash")).expect("db").expect("row");
+    let after = app
+        .state
+        .blobs
+        .record(&BlobHash::parse(&hex).expect("hash"))
+        .expect("db")
+        .expect("row");
     assert_eq!(after, first, "the first upload stays recorded");
     assert_eq!(app.state.blobs.records().expect("rows").len(), 1);
 }
@@ -217,7 +266,11 @@ async fn a_body_that_does_not_hash_to_the_path_is_refused() {
     let res = put_blob(&app, &boa.token, &other, jpeg(3)).await;
     assert_eq!(res.status, 422);
     assert_eq!(code(&res), "hash_mismatch");
-    assert!(res.json()["message"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(
+        res.json()["message"]
+            .as_str()
+            .is_some_and(|m| !m.is_empty())
+    );
     assert!(blob_files(&app).is_empty());
     assert!(app.state.blobs.records().expect("rows").is_empty());
 }
@@ -241,7 +294,11 @@ async fn a_photo_over_the_size_limit_is_refused() {
     let app = spawn_app_with(|c| c.blobs.max_bytes = 2_000).await;
     let boa = user(&app, "boa-a", &[Role::Boa], Some("noord")).await;
     let big = image_bytes(ImageFormat::Png, 200, 200, 9);
-    assert!(big.len() > 2_000, "test image must exceed the limit ({} bytes)", big.len());
+    assert!(
+        big.len() > 2_000,
+        "test image must exceed the limit ({} bytes)",
+        big.len()
+    );
     let hex = hex_of(&big);
 
     // With a Content-Length: refused before reading the body.
@@ -258,7 +315,12 @@ async fn a_photo_over_the_size_limit_is_refused() {
     // A photo under the limit still goes through.
     let small = image_bytes(ImageFormat::Jpeg, 8, 8, 5);
     assert!(small.len() < 2_000);
-    assert_eq!(put_blob(&app, &boa.token, &hex_of(&small), small.clone()).await.status, 201);
+    assert_eq!(
+        put_blob(&app, &boa.token, &hex_of(&small), small.clone())
+            .await
+            .status,
+        201
+    );
 }
 
 #[actix_web::test]
@@ -290,7 +352,10 @@ async fn a_text_file_named_jpg_is_refused_by_its_content() {
 
     // A GIF is an image, but not one we accept.
     let gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;".to_vec();
-    assert_eq!(put_blob(&app, &boa.token, &hex_of(&gif), gif).await.status, 415);
+    assert_eq!(
+        put_blob(&app, &boa.token, &hex_of(&gif), gif).await.status,
+        415
+    );
     assert!(blob_files(&app).is_empty());
 }
 
@@ -300,7 +365,14 @@ async fn uploads_need_a_token_and_a_role_that_creates_content() {
     let p = people(&app).await;
     let bytes = jpeg(6);
     let hex = hex_of(&bytes);
-    let res = app.request("PUT", &format!("/api/v1/blobs/{hex}"), &[], Some(bytes.clone())).await;
+    let res = app
+        .request(
+            "PUT",
+            &format!("/api/v1/blobs/{hex}"),
+            &[],
+            Some(bytes.clone()),
+        )
+        .await;
     assert_eq!(res.status, 401);
     assert_eq!(code(&res), "unauthenticated");
     let res = put_blob(&app, "not-a-token", &hex, bytes.clone()).await;
@@ -310,7 +382,10 @@ async fn uploads_need_a_token_and_a_role_that_creates_content() {
     assert_eq!(code(&res), "forbidden");
     assert!(blob_files(&app).is_empty());
     for who in [&p.boa_a, &p.spreekuur_a, &p.coordinator] {
-        assert!(matches!(put_blob(&app, &who.token, &hex, bytes.clone()).await.status, 200 | 201));
+        assert!(matches!(
+            put_blob(&app, &who.token, &hex, bytes.clone()).await.status,
+            200 | 201
+        ));
     }
 }
 
@@ -344,7 +419,8 @@ async fn raw_request(port: u16, bytes: &[u8], read_answer: bool) -> String {
     let bytes = bytes.to_vec();
     tokio::task::spawn_blocking(move || {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
-        s.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
         // The server may answer (and close) before everything is sent.
         let _ = s.write_all(&bytes);
         if !read_answer {
@@ -371,13 +447,20 @@ async fn an_upload_cut_off_mid_body_leaves_nothing_and_the_retry_succeeds() {
     raw_request(app.port, &partial, false).await;
     // Give the server time to see the broken connection.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(blob_files(&app).is_empty(), "partial data left: {:?}", blob_files(&app));
+    assert!(
+        blob_files(&app).is_empty(),
+        "partial data left: {:?}",
+        blob_files(&app)
+    );
     assert!(app.state.blobs.records().expect("rows").is_empty());
 
     let retry = put_blob(&app, &boa.token, &hex, bytes.clone()).await;
     assert_eq!(retry.status, 201, "{}", retry.text());
     assert_eq!(blob_files(&app), vec![blob_path(&app.data_dir, &hex)]);
-    assert_eq!(std::fs::read(blob_path(&app.data_dir, &hex)).expect("file"), bytes);
+    assert_eq!(
+        std::fs::read(blob_path(&app.data_dir, &hex)).expect("file"),
+        bytes
+    );
 }
 
 // ---------- read permissions ----------
@@ -388,7 +471,12 @@ async fn a_photo_is_readable_exactly_by_those_who_may_see_a_walk_that_shows_it()
     let p = people(&app).await;
     let bytes = jpeg(20);
     let hex = hex_of(&bytes);
-    assert_eq!(put_blob(&app, &p.boa_a.token, &hex, bytes.clone()).await.status, 201);
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &hex, bytes.clone())
+            .await
+            .status,
+        201
+    );
     let path = format!("/api/v1/blobs/{hex}");
 
     // Uploaded but not yet referenced: nobody may read it.
@@ -413,14 +501,31 @@ async fn a_photo_is_readable_exactly_by_those_who_may_see_a_walk_that_shows_it()
         assert_eq!(code(&res), "not_found");
     }
     let unknown = hex_of(b"never uploaded");
-    let res = get_path(&app, Some(&p.boa_b.token), &format!("/api/v1/blobs/{unknown}")).await;
+    let res = get_path(
+        &app,
+        Some(&p.boa_b.token),
+        &format!("/api/v1/blobs/{unknown}"),
+    )
+    .await;
     assert_eq!((res.status, code(&res)), (404, "not_found".to_owned()));
     assert_eq!(get_path(&app, None, &path).await.status, 401);
 
     // Revalidation with the ETag.
-    let etag = get_path(&app, Some(&p.boa_a.token), &path).await.header("etag").expect("etag").to_owned();
+    let etag = get_path(&app, Some(&p.boa_a.token), &path)
+        .await
+        .header("etag")
+        .expect("etag")
+        .to_owned();
     let res = app
-        .request("GET", &path, &[("Authorization", &format!("Bearer {}", p.boa_a.token)), ("If-None-Match", &etag)], None)
+        .request(
+            "GET",
+            &path,
+            &[
+                ("Authorization", &format!("Bearer {}", p.boa_a.token)),
+                ("If-None-Match", &etag),
+            ],
+            None,
+        )
         .await;
     assert_eq!(res.status, 304);
     assert!(res.body.is_empty());
@@ -434,10 +539,25 @@ async fn a_reference_synced_before_the_upload_makes_the_photo_readable_once_it_a
     let hex = hex_of(&bytes);
     walk_with_photos(&app, &p.boa_b, "zuid", &[&hex]).await;
     let path = format!("/api/v1/blobs/{hex}");
-    assert_eq!(get_path(&app, Some(&p.boa_b.token), &path).await.status, 404, "not uploaded yet");
-    assert_eq!(put_blob(&app, &p.boa_b.token, &hex, bytes.clone()).await.status, 201);
-    assert_eq!(get_path(&app, Some(&p.boa_b.token), &path).await.body, bytes);
-    assert_eq!(get_path(&app, Some(&p.boa_a.token), &path).await.status, 404);
+    assert_eq!(
+        get_path(&app, Some(&p.boa_b.token), &path).await.status,
+        404,
+        "not uploaded yet"
+    );
+    assert_eq!(
+        put_blob(&app, &p.boa_b.token, &hex, bytes.clone())
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        get_path(&app, Some(&p.boa_b.token), &path).await.body,
+        bytes
+    );
+    assert_eq!(
+        get_path(&app, Some(&p.boa_a.token), &path).await.status,
+        404
+    );
 }
 
 // ---------- thumbnails ----------
@@ -448,22 +568,34 @@ async fn the_thumbnail_is_a_jpeg_no_larger_than_thumb_px_and_is_cached() {
     let p = people(&app).await;
     let bytes = image_bytes(ImageFormat::WebP, 800, 600, 30);
     let hex = hex_of(&bytes);
-    assert_eq!(put_blob(&app, &p.boa_a.token, &hex, bytes).await.status, 201);
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &hex, bytes).await.status,
+        201
+    );
     walk_with_photos(&app, &p.boa_a, "noord", &[&hex]).await;
     let path = format!("/api/v1/blobs/{hex}/thumb");
 
     let res = get_path(&app, Some(&p.coordinator.token), &path).await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.header("content-type"), Some("image/jpeg"));
-    let thumb = image::load_from_memory_with_format(&res.body, ImageFormat::Jpeg).expect("thumbnail decodes");
+    let thumb = image::load_from_memory_with_format(&res.body, ImageFormat::Jpeg)
+        .expect("thumbnail decodes");
     assert_eq!((thumb.width(), thumb.height()), (160, 120));
 
-    let cached = app.data_dir.join("thumbs").join("160").join(&hex[..2]).join(format!("{}.jpg", &hex[2..]));
+    let cached = app
+        .data_dir
+        .join("thumbs")
+        .join("160")
+        .join(&hex[..2])
+        .join(format!("{}.jpg", &hex[2..]));
     assert_eq!(std::fs::read(&cached).expect("cached thumbnail"), res.body);
     let again = get_path(&app, Some(&p.coordinator.token), &path).await;
     assert_eq!(again.body, res.body);
 
-    assert_eq!(get_path(&app, Some(&p.boa_b.token), &path).await.status, 404);
+    assert_eq!(
+        get_path(&app, Some(&p.boa_b.token), &path).await.status,
+        404
+    );
 }
 
 // ---------- garbage collection ----------
@@ -479,8 +611,18 @@ async fn an_orphan_is_collected_after_the_grace_period_and_a_referenced_photo_is
     let orphan = jpeg(40);
     let kept = jpeg(41);
     let (orphan_hex, kept_hex) = (hex_of(&orphan), hex_of(&kept));
-    assert_eq!(put_blob(&app, &p.boa_a.token, &orphan_hex, orphan).await.status, 201);
-    assert_eq!(put_blob(&app, &p.boa_a.token, &kept_hex, kept.clone()).await.status, 201);
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &orphan_hex, orphan)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &kept_hex, kept.clone())
+            .await
+            .status,
+        201
+    );
     walk_with_photos(&app, &p.boa_a, "noord", &[&kept_hex]).await;
     let blobs = &app.state.blobs;
 
@@ -489,11 +631,27 @@ async fn an_orphan_is_collected_after_the_grace_period_and_a_referenced_photo_is
     assert!(blob_path(&app.data_dir, &orphan_hex).exists());
 
     let report = blobs.collect_garbage(now_ms() + ms(3601)).expect("gc");
-    assert_eq!(report.deleted, vec![BlobHash::parse(&orphan_hex).expect("hash")]);
+    assert_eq!(
+        report.deleted,
+        vec![BlobHash::parse(&orphan_hex).expect("hash")]
+    );
     assert!(!blob_path(&app.data_dir, &orphan_hex).exists());
-    assert!(blobs.record(&BlobHash::parse(&orphan_hex).expect("hash")).expect("db").is_none());
-    assert!(blob_path(&app.data_dir, &kept_hex).exists(), "referenced photos are never collected");
-    let res = get_path(&app, Some(&p.boa_a.token), &format!("/api/v1/blobs/{kept_hex}")).await;
+    assert!(
+        blobs
+            .record(&BlobHash::parse(&orphan_hex).expect("hash"))
+            .expect("db")
+            .is_none()
+    );
+    assert!(
+        blob_path(&app.data_dir, &kept_hex).exists(),
+        "referenced photos are never collected"
+    );
+    let res = get_path(
+        &app,
+        Some(&p.boa_a.token),
+        &format!("/api/v1/blobs/{kept_hex}"),
+    )
+    .await;
     assert_eq!(res.body, kept);
 }
 
@@ -504,9 +662,20 @@ async fn a_photo_whose_last_reference_went_gets_the_full_grace_period_from_then(
     let bytes = jpeg(42);
     let hex = hex_of(&bytes);
     let hash = BlobHash::parse(&hex).expect("hash");
-    assert_eq!(put_blob(&app, &p.boa_a.token, &hex, bytes).await.status, 201);
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &hex, bytes).await.status,
+        201
+    );
     let walk = walk_with_photos(&app, &p.boa_a, "noord", &[&hex]).await;
-    assert_eq!(app.state.blobs.record(&hash).expect("db").expect("row").orphaned_at, None);
+    assert_eq!(
+        app.state
+            .blobs
+            .record(&hash)
+            .expect("db")
+            .expect("row")
+            .orphaned_at,
+        None
+    );
 
     // The walk's projection loses the photo (as after an edit that removes it):
     // the projection trigger drops the reference and starts the grace period.
@@ -529,12 +698,30 @@ async fn a_photo_whose_last_reference_went_gets_the_full_grace_period_from_then(
         .expect("commit");
     assert!(outcome.writes[0].is_ok(), "{:?}", outcome.writes);
     assert_eq!(app.state.blobs.reference_count(&hash).expect("refs"), 0);
-    let orphaned_at = app.state.blobs.record(&hash).expect("db").expect("row").orphaned_at.expect("orphaned");
-    assert!((orphaned_at - now_ms()).abs() < 60_000, "orphaned now, not at upload");
+    let orphaned_at = app
+        .state
+        .blobs
+        .record(&hash)
+        .expect("db")
+        .expect("row")
+        .orphaned_at
+        .expect("orphaned");
+    assert!(
+        (orphaned_at - now_ms()).abs() < 60_000,
+        "orphaned now, not at upload"
+    );
 
-    let report = app.state.blobs.collect_garbage(orphaned_at + ms(3599)).expect("gc");
+    let report = app
+        .state
+        .blobs
+        .collect_garbage(orphaned_at + ms(3599))
+        .expect("gc");
     assert!(report.deleted.is_empty());
-    let report = app.state.blobs.collect_garbage(orphaned_at + ms(3600)).expect("gc");
+    let report = app
+        .state
+        .blobs
+        .collect_garbage(orphaned_at + ms(3600))
+        .expect("gc");
     assert_eq!(report.deleted, vec![hash]);
     assert!(!blob_path(&app.data_dir, &hex).exists());
 }
@@ -551,7 +738,11 @@ fn wijklog(args: &[&str]) -> Output {
 }
 
 fn text(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[actix_web::test]
@@ -561,8 +752,16 @@ async fn wijklog_blobs_gc_deletes_an_orphan_with_grace_zero() {
     let orphan = jpeg(50);
     let kept = jpeg(51);
     let (orphan_hex, kept_hex) = (hex_of(&orphan), hex_of(&kept));
-    assert_eq!(put_blob(&app, &p.boa_a.token, &orphan_hex, orphan).await.status, 201);
-    assert_eq!(put_blob(&app, &p.boa_a.token, &kept_hex, kept).await.status, 201);
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &orphan_hex, orphan)
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &kept_hex, kept).await.status,
+        201
+    );
     walk_with_photos(&app, &p.boa_a, "noord", &[&kept_hex]).await;
     // The upload time must be strictly in the past for grace 0.
     tokio::time::sleep(Duration::from_millis(5)).await;
@@ -570,10 +769,21 @@ async fn wijklog_blobs_gc_deletes_an_orphan_with_grace_zero() {
     let data = app.data_dir.to_str().expect("utf-8").to_owned();
     let out = wijklog(&["blobs", "gc", "--data", &data]);
     assert!(out.status.success(), "{}", text(&out));
-    assert!(text(&out).contains("deleted 1 unreferenced photo"), "{}", text(&out));
+    assert!(
+        text(&out).contains("deleted 1 unreferenced photo"),
+        "{}",
+        text(&out)
+    );
     assert!(!blob_path(&app.data_dir, &orphan_hex).exists());
     assert!(blob_path(&app.data_dir, &kept_hex).exists());
-    let remaining: Vec<String> = app.state.blobs.records().expect("rows").into_iter().map(|r| r.sha256).collect();
+    let remaining: Vec<String> = app
+        .state
+        .blobs
+        .records()
+        .expect("rows")
+        .into_iter()
+        .map(|r| r.sha256)
+        .collect();
     assert_eq!(remaining, vec![kept_hex]);
 }
 
@@ -583,7 +793,12 @@ async fn backup_includes_the_photos_and_restore_puts_them_back() {
     let p = people(&app).await;
     let photo = image_bytes(ImageFormat::Png, 50, 50, 60);
     let hex = hex_of(&photo);
-    assert_eq!(put_blob(&app, &p.boa_a.token, &hex, photo.clone()).await.status, 201);
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &hex, photo.clone())
+            .await
+            .status,
+        201
+    );
     walk_with_photos(&app, &p.boa_a, "noord", &[&hex]).await;
 
     let out_dir = tempfile::tempdir().expect("tempdir");
@@ -593,7 +808,11 @@ async fn backup_includes_the_photos_and_restore_puts_them_back() {
     let out = wijklog(&["backup", "--to", &file_arg, "--data", &data]);
     assert!(out.status.success(), "{}", text(&out));
     assert!(text(&out).contains("1 photo(s)"), "{}", text(&out));
-    let copy = out_dir.path().join("wijklog-backup.db.blobs").join(&hex[..2]).join(&hex[2..]);
+    let copy = out_dir
+        .path()
+        .join("wijklog-backup.db.blobs")
+        .join(&hex[..2])
+        .join(&hex[2..]);
     assert_eq!(std::fs::read(&copy).expect("photo in the backup"), photo);
 
     // A second backup to the same name is refused (the photo dir exists).
@@ -602,7 +821,13 @@ async fn backup_includes_the_photos_and_restore_puts_them_back() {
     assert!(!out.status.success());
     assert!(text(&out).contains("already exists"), "{}", text(&out));
     assert!(!file.exists(), "refused before writing anything");
-    let out = wijklog(&["backup", "--to", &out_dir.path().join("b2.db").to_string_lossy(), "--data", &data]);
+    let out = wijklog(&[
+        "backup",
+        "--to",
+        &out_dir.path().join("b2.db").to_string_lossy(),
+        "--data",
+        &data,
+    ]);
     assert!(out.status.success(), "{}", text(&out));
 
     // Restore into an empty data directory and serve it.
@@ -611,15 +836,29 @@ async fn backup_includes_the_photos_and_restore_puts_them_back() {
     let b2 = out_dir.path().join("b2.db").to_string_lossy().into_owned();
     let out = wijklog(&["restore", "--from", &b2, "--data", &restored_arg]);
     assert!(out.status.success(), "{}", text(&out));
-    assert_eq!(std::fs::read(blob_path(restored.path(), &hex)).expect("restored photo"), photo);
+    assert_eq!(
+        std::fs::read(blob_path(restored.path(), &hex)).expect("restored photo"),
+        photo
+    );
 
     let restored_path = restored.path().to_owned();
     let app2 = spawn_app_with(move |c| c.data_dir = restored_path).await;
-    let tokens = app2.login("coord", "een-lang-test-wachtwoord").await.expect("login on restored data");
-    let res = get_path(&app2, Some(&tokens.access_token), &format!("/api/v1/blobs/{hex}")).await;
+    let tokens = app2
+        .login("coord", "een-lang-test-wachtwoord")
+        .await
+        .expect("login on restored data");
+    let res = get_path(
+        &app2,
+        Some(&tokens.access_token),
+        &format!("/api/v1/blobs/{hex}"),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.body, photo);
     let store = BlobStore::new(restored.path(), BlobsConfig::default());
-    let record = store.record(&BlobHash::parse(&hex).expect("hash")).expect("db").expect("row restored");
+    let record = store
+        .record(&BlobHash::parse(&hex).expect("hash"))
+        .expect("db")
+        .expect("row restored");
     assert_eq!(record.uploaded_by, p.boa_a.id);
 }

@@ -13,9 +13,9 @@
 
 use std::path::{Path, PathBuf};
 
+use super::BlobHash;
 use super::db::hashes_in;
 use super::files::{self, Layout};
-use super::BlobHash;
 
 /// Backup and restore failures.
 #[derive(Debug, thiserror::Error)]
@@ -65,7 +65,10 @@ pub fn blobs_dir_for(file: &Path) -> PathBuf {
 }
 
 fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
-    move |source| BackupError::Io { path: path.to_owned(), source }
+    move |source| BackupError::Io {
+        path: path.to_owned(),
+        source,
+    }
 }
 
 /// Reads `path` and checks that it hashes to `hash`. `Ok(None)` if the
@@ -81,11 +84,18 @@ fn read_verified(path: &Path, hash: &BlobHash) -> Result<Option<Vec<u8>>, Backup
 
 /// Copies every blob recorded in the database copy `backup_db` from
 /// `data_dir` into `dest` (which must not exist yet).
-pub fn backup_blobs(data_dir: &Path, backup_db: &Path, dest: &Path) -> Result<BlobCopyReport, BackupError> {
+pub fn backup_blobs(
+    data_dir: &Path,
+    backup_db: &Path,
+    dest: &Path,
+) -> Result<BlobCopyReport, BackupError> {
     if dest.exists() {
         return Err(BackupError::Exists(dest.to_owned()));
     }
-    let hashes = hashes_in(backup_db).map_err(|source| BackupError::Db { path: backup_db.to_owned(), source })?;
+    let hashes = hashes_in(backup_db).map_err(|source| BackupError::Db {
+        path: backup_db.to_owned(),
+        source,
+    })?;
     let from = Layout::new(data_dir);
     let to = Layout::with_blob_root(dest, &dest.join("unused"));
     files::create_dir_durable(dest).map_err(io_err(dest))?;
@@ -135,7 +145,10 @@ pub fn restore_blobs(src: &Path, data_dir: &Path) -> Result<BlobCopyReport, Back
         }
     }
     let db = crate::storage::database_path(data_dir);
-    let recorded = hashes_in(&db).map_err(|source| BackupError::Db { path: db.clone(), source })?;
+    let recorded = hashes_in(&db).map_err(|source| BackupError::Db {
+        path: db.clone(),
+        source,
+    })?;
     for (hash, _) in recorded {
         if !to.blob_path(&hash).is_file() && !report.missing.contains(&hash) {
             report.missing.push(hash);
@@ -150,6 +163,9 @@ mod tests {
 
     #[test]
     fn the_blob_directory_sits_beside_the_backup_file() {
-        assert_eq!(blobs_dir_for(Path::new("/b/wijklog-2026.db")), PathBuf::from("/b/wijklog-2026.db.blobs"));
+        assert_eq!(
+            blobs_dir_for(Path::new("/b/wijklog-2026.db")),
+            PathBuf::from("/b/wijklog-2026.db.blobs")
+        );
     }
 }

@@ -31,10 +31,13 @@ pub fn run(action: BlobsAction) -> anyhow::Result<()> {
             let config = load_config(&common)?;
             crate::telemetry::init(config.log_format, "warn", std::io::stderr);
             // Opening the main store runs the migrations (the blob tables).
-            crate::storage::SqliteStore::open_in_dir(&config.data_dir)
-                .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
+            crate::storage::SqliteStore::open_in_dir(&config.data_dir).with_context(|| {
+                format!("opening the database in {}", config.data_dir.display())
+            })?;
             let store = BlobStore::new(&config.data_dir, config.blobs.clone());
-            let report = store.collect_garbage(crate::domain::now_ms()).context("collecting garbage")?;
+            let report = store
+                .collect_garbage(crate::domain::now_ms())
+                .context("collecting garbage")?;
             println!(
                 "deleted {} unreferenced photo(s), {} stray file(s), {} temp file(s), {} thumbnail(s); {} could not be deleted",
                 report.deleted.len(),
@@ -52,7 +55,10 @@ pub fn run(action: BlobsAction) -> anyhow::Result<()> {
 pub fn check_backup_target(to: &Path) -> anyhow::Result<()> {
     let dir = backup::blobs_dir_for(to);
     if dir.exists() {
-        bail!("{} already exists; choose a new backup file name", dir.display());
+        bail!(
+            "{} already exists; choose a new backup file name",
+            dir.display()
+        );
     }
     Ok(())
 }
@@ -65,10 +71,18 @@ fn describe(report: &BlobCopyReport) -> String {
 /// into `FILE.blobs/`.
 pub fn backup_blobs(config: &Config, to: &Path) -> anyhow::Result<()> {
     let dir = backup::blobs_dir_for(to);
-    let report = backup::backup_blobs(&config.data_dir, to, &dir).context("backing up the photos")?;
-    println!("photos written to {} ({})", dir.display(), describe(&report));
+    let report =
+        backup::backup_blobs(&config.data_dir, to, &dir).context("backing up the photos")?;
+    println!(
+        "photos written to {} ({})",
+        dir.display(),
+        describe(&report)
+    );
     if !report.missing.is_empty() {
-        eprintln!("warning: {} recorded photo(s) were missing or damaged and are not in the backup", report.missing.len());
+        eprintln!(
+            "warning: {} recorded photo(s) were missing or damaged and are not in the backup",
+            report.missing.len()
+        );
     }
     Ok(())
 }
@@ -78,7 +92,10 @@ pub fn backup_blobs(config: &Config, to: &Path) -> anyhow::Result<()> {
 pub fn restore_blobs(config: &Config, from: &Path) -> anyhow::Result<()> {
     let dir = backup::blobs_dir_for(from);
     if !dir.is_dir() {
-        println!("no photo directory {} beside the backup; no photos restored", dir.display());
+        println!(
+            "no photo directory {} beside the backup; no photos restored",
+            dir.display()
+        );
         return Ok(());
     }
     let report = backup::restore_blobs(&dir, &config.data_dir).context("restoring the photos")?;
@@ -89,7 +106,10 @@ pub fn restore_blobs(config: &Config, from: &Path) -> anyhow::Result<()> {
         report.already_present
     );
     if !report.missing.is_empty() {
-        eprintln!("warning: {} photo(s) recorded in the database are not in the backup", report.missing.len());
+        eprintln!(
+            "warning: {} photo(s) recorded in the database are not in the backup",
+            report.missing.len()
+        );
     }
     Ok(())
 }

@@ -42,7 +42,9 @@ pub(crate) struct BlobDb {
 
 impl std::fmt::Debug for BlobDb {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BlobDb").field("path", &self.path).finish_non_exhaustive()
+        f.debug_struct("BlobDb")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
     }
 }
 
@@ -65,11 +67,18 @@ impl BlobDb {
     /// A handle on the database at `path` (opened at first use; the schema
     /// must already be migrated, which opening the main store does).
     pub(crate) fn new(path: &Path) -> Self {
-        Self { path: path.to_owned(), conn: Mutex::new(None) }
+        Self {
+            path: path.to_owned(),
+            conn: Mutex::new(None),
+        }
     }
 
-    fn with<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-        let mut guard: MutexGuard<'_, Option<Connection>> = self.conn.lock().unwrap_or_else(|p| p.into_inner());
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        let mut guard: MutexGuard<'_, Option<Connection>> =
+            self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
             let conn = Connection::open(&self.path)?;
             conn.busy_timeout(Duration::from_secs(5))?;
@@ -109,13 +118,20 @@ impl BlobDb {
     /// The row of a blob.
     pub(crate) fn get(&self, hash: &BlobHash) -> rusqlite::Result<Option<BlobRecord>> {
         self.with(|c| {
-            c.query_row(&format!("SELECT {COLS} FROM blobs WHERE sha256 = ?1"), [hash.to_string()], read_record)
-                .optional()
+            c.query_row(
+                &format!("SELECT {COLS} FROM blobs WHERE sha256 = ?1"),
+                [hash.to_string()],
+                read_record,
+            )
+            .optional()
         })
     }
 
     /// (kind, team) of every document that references the blob.
-    pub(crate) fn referencing_docs(&self, hash: &BlobHash) -> rusqlite::Result<Vec<(DocKind, Option<String>)>> {
+    pub(crate) fn referencing_docs(
+        &self,
+        hash: &BlobHash,
+    ) -> rusqlite::Result<Vec<(DocKind, Option<String>)>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT DISTINCT d.kind, d.team FROM blob_refs r JOIN documents d ON d.id = r.doc_id \
@@ -137,16 +153,19 @@ impl BlobDb {
     /// Number of references (document items) to a blob.
     pub(crate) fn reference_count(&self, hash: &BlobHash) -> rusqlite::Result<u64> {
         self.with(|c| {
-            c.query_row("SELECT count(*) FROM blob_refs WHERE blob = ?1", [hash.to_string()], |r| {
-                r.get::<_, i64>(0).map(|n| u64::try_from(n).unwrap_or(0))
-            })
+            c.query_row(
+                "SELECT count(*) FROM blob_refs WHERE blob = ?1",
+                [hash.to_string()],
+                |r| r.get::<_, i64>(0).map(|n| u64::try_from(n).unwrap_or(0)),
+            )
         })
     }
 
     /// Every recorded blob.
     pub(crate) fn all(&self) -> rusqlite::Result<Vec<BlobRecord>> {
         self.with(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {COLS} FROM blobs ORDER BY sha256"))?;
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {COLS} FROM blobs ORDER BY sha256"))?;
             let rows = stmt.query_map([], read_record)?;
             rows.collect()
         })
@@ -172,11 +191,14 @@ impl BlobDb {
                        AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob = b.sha256) \
                      ORDER BY sha256",
                 )?;
-                stmt.query_map([cutoff], |r| r.get(0))?.collect::<Result<_, _>>()?
+                stmt.query_map([cutoff], |r| r.get(0))?
+                    .collect::<Result<_, _>>()?
             };
             let mut out = Vec::new();
             for hex in candidates {
-                let Ok(hash) = BlobHash::parse(&hex) else { continue };
+                let Ok(hash) = BlobHash::parse(&hex) else {
+                    continue;
+                };
                 let result = delete_file(&hash);
                 if result.is_ok() {
                     tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [&hex])?;
@@ -193,13 +215,22 @@ impl BlobDb {
 pub(crate) fn hashes_in(db: &Path) -> rusqlite::Result<Vec<(BlobHash, u64)>> {
     let conn = Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     let has_table: Option<String> = conn
-        .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'blobs'", [], |r| r.get(0))
+        .query_row(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'blobs'",
+            [],
+            |r| r.get(0),
+        )
         .optional()?;
     if has_table.is_none() {
         return Ok(Vec::new());
     }
     let mut stmt = conn.prepare("SELECT sha256, size FROM blobs ORDER BY sha256")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0))))?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            u64::try_from(r.get::<_, i64>(1)?).unwrap_or(0),
+        ))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (hex, size) = row?;
@@ -208,4 +239,105 @@ pub(crate) fn hashes_in(db: &Path) -> rusqlite::Result<Vec<(BlobHash, u64)>> {
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(n: u8) -> String {
+        BlobHash::of(&[n]).to_string()
+    }
+
+    fn refs(c: &Connection) -> Vec<(String, String)> {
+        let mut stmt = c
+            .prepare("SELECT blob, item_id FROM blob_refs ORDER BY blob, item_id")
+            .expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect()
+    }
+
+    fn orphaned_at(c: &Connection, h: &str) -> Option<i64> {
+        c.query_row(
+            "SELECT orphaned_at FROM blobs WHERE sha256 = ?1",
+            [h],
+            |r| r.get(0),
+        )
+        .expect("row")
+    }
+
+    fn row_json(photos: serde_json::Value) -> String {
+        serde_json::json!({"doc_kind": "spreekuur", "photos": photos}).to_string()
+    }
+
+    #[test]
+    fn projection_triggers_keep_references_and_orphan_times() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        crate::storage::SqliteStore::open_in_dir(dir.path()).expect("migrated database");
+        let c = Connection::open(crate::storage::database_path(dir.path())).expect("open");
+        let doc = [3u8; 16];
+        c.execute("INSERT INTO documents (id, kind, owner, team, created_at) VALUES (?1, 'spreekuur', 'u', 'noord', 1)", [&doc[..]])
+            .expect("doc");
+        let (a, b) = (hex(1), hex(2));
+        c.execute(
+            "INSERT INTO blobs (sha256, size, mime, uploaded_by, uploaded_at, width, height) VALUES (?1, 1, 'image/png', 'u', 1, 1, 1)",
+            [&a],
+        )
+        .expect("blob");
+
+        // Only well-formed references count; a duplicate within one item counts once.
+        let photos = serde_json::json!([
+            format!("sha256:{a}"),
+            format!("sha256:{a}"),
+            format!("sha256:{}", b.to_uppercase()),
+            format!("md5:{b}"),
+            b.clone(),
+            42,
+            null
+        ]);
+        c.execute(
+            "INSERT INTO notes (doc_id, item_id, row_json) VALUES (?1, 'n1', ?2)",
+            params![&doc[..], row_json(photos)],
+        )
+        .expect("note");
+        c.execute(
+            "INSERT INTO notes (doc_id, item_id, row_json) VALUES (?1, 'n2', 'not json')",
+            [&doc[..]],
+        )
+        .expect("a malformed row does not break the insert");
+        assert_eq!(refs(&c), vec![(a.clone(), "n1".to_owned())]);
+        assert_eq!(orphaned_at(&c, &a), None);
+
+        // Editing the row moves the reference from a to b: a becomes an orphan.
+        c.execute(
+            "UPDATE notes SET row_json = ?2 WHERE doc_id = ?1 AND item_id = 'n1'",
+            params![
+                &doc[..],
+                row_json(serde_json::json!([format!("sha256:{b}")]))
+            ],
+        )
+        .expect("update");
+        assert_eq!(refs(&c), vec![(b.clone(), "n1".to_owned())]);
+        let orphaned = orphaned_at(&c, &a).expect("orphaned when the last reference went");
+        assert!((orphaned - crate::domain::now_ms()).abs() < 60_000);
+
+        // Referenced again by another item: no longer an orphan.
+        c.execute(
+            "INSERT INTO notes (doc_id, item_id, row_json) VALUES (?1, 'n3', ?2)",
+            params![
+                &doc[..],
+                row_json(serde_json::json!([format!("sha256:{a}")]))
+            ],
+        )
+        .expect("note 3");
+        assert_eq!(orphaned_at(&c, &a), None);
+
+        // Deleting the rows (as a re-projection does) drops the references.
+        c.execute("DELETE FROM notes WHERE doc_id = ?1", [&doc[..]])
+            .expect("delete");
+        assert!(refs(&c).is_empty());
+        assert!(orphaned_at(&c, &a).is_some());
+    }
 }

@@ -36,7 +36,10 @@ impl Layout {
 
     /// A layout with explicit roots (backups keep blobs in `FILE.blobs/`).
     pub fn with_blob_root(blobs: &Path, thumbs: &Path) -> Self {
-        Self { blobs: blobs.to_owned(), thumbs: thumbs.to_owned() }
+        Self {
+            blobs: blobs.to_owned(),
+            thumbs: thumbs.to_owned(),
+        }
     }
 
     /// The blob directory.
@@ -58,7 +61,10 @@ impl Layout {
     /// The cached thumbnail of a blob at `px`.
     pub fn thumb_path(&self, hash: &BlobHash, px: u32) -> PathBuf {
         let hex = hash.to_string();
-        self.thumbs.join(px.to_string()).join(&hex[..2]).join(format!("{}.jpg", &hex[2..]))
+        self.thumbs
+            .join(px.to_string())
+            .join(&hex[..2])
+            .join(format!("{}.jpg", &hex[2..]))
     }
 
     /// Every blob file present (by name; contents are not checked here).
@@ -90,7 +96,10 @@ impl Layout {
         for (_, dir) in subdirs(&self.blobs)? {
             for entry in fs::read_dir(&dir)? {
                 let entry = entry?;
-                let is_temp = entry.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX));
+                let is_temp = entry
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with(TEMP_PREFIX));
                 if is_temp && entry.metadata()?.modified()? < older_than {
                     remove_if_present(&entry.path())?;
                     removed += 1;
@@ -173,15 +182,21 @@ impl Drop for TempFile {
 /// Writes `bytes` to `path` atomically and durably: temp file in the same
 /// directory, write, fsync, rename over `path`, fsync the directory.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let dir = path
-        .parent()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the destination has no directory"))?;
+    let dir = path.parent().ok_or_else(|| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "the destination has no directory",
+        )
+    })?;
     create_dir_durable(dir)?;
     let mut temp = TempFile {
         path: dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple())),
         armed: true,
     };
-    let mut file = OpenOptions::new().write(true).create_new(true).open(&temp.path)?;
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&temp.path)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);
@@ -199,7 +214,10 @@ mod tests {
         let layout = Layout::new(Path::new("/data"));
         let h = BlobHash::of(b"x");
         let hex = h.to_string();
-        assert_eq!(layout.blob_path(&h), PathBuf::from(format!("/data/blobs/{}/{}", &hex[..2], &hex[2..])));
+        assert_eq!(
+            layout.blob_path(&h),
+            PathBuf::from(format!("/data/blobs/{}/{}", &hex[..2], &hex[2..]))
+        );
         assert_eq!(
             layout.thumb_path(&h, 320),
             PathBuf::from(format!("/data/thumbs/320/{}/{}.jpg", &hex[..2], &hex[2..]))
@@ -219,7 +237,10 @@ mod tests {
             .map(|e| e.expect("entry").file_name())
             .collect();
         assert_eq!(names.len(), 1, "only the blob itself: {names:?}");
-        assert_eq!(layout.list_blobs().expect("list"), vec![(h, layout.blob_path(&h))]);
+        assert_eq!(
+            layout.list_blobs().expect("list"),
+            vec![(h, layout.blob_path(&h))]
+        );
     }
 
     #[test]
@@ -229,8 +250,10 @@ mod tests {
         let dest = dir.path().join("sub").join("target");
         fs::create_dir_all(dest.join("occupied")).expect("mkdir");
         assert!(write_atomic(&dest, b"x").is_err());
-        let names: Vec<_> =
-            fs::read_dir(dir.path().join("sub")).expect("ls").map(|e| e.expect("e").file_name()).collect();
+        let names: Vec<_> = fs::read_dir(dir.path().join("sub"))
+            .expect("ls")
+            .map(|e| e.expect("e").file_name())
+            .collect();
         assert_eq!(names, vec![std::ffi::OsString::from("target")]);
     }
 
@@ -242,7 +265,13 @@ mod tests {
         fs::create_dir_all(&sub).expect("mkdir");
         fs::write(sub.join(".tmp-123"), b"partial").expect("temp");
         fs::write(sub.join("not-a-hash"), b"x").expect("other");
-        assert_eq!(layout.sweep_temp_files(SystemTime::UNIX_EPOCH).expect("sweep"), 0, "not old enough");
+        assert_eq!(
+            layout
+                .sweep_temp_files(SystemTime::UNIX_EPOCH)
+                .expect("sweep"),
+            0,
+            "not old enough"
+        );
         let later = SystemTime::now() + std::time::Duration::from_secs(60);
         assert_eq!(layout.sweep_temp_files(later).expect("sweep"), 1);
         assert!(!sub.join(".tmp-123").exists());

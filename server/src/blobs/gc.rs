@@ -39,7 +39,9 @@ pub fn spawn_periodic(store: Arc<BlobStore>, shutdown: Shutdown) {
             let now = crate::domain::now_ms();
             match tokio::task::spawn_blocking(move || store.collect_garbage(now)).await {
                 Ok(Ok(report)) => {
-                    if !report.deleted.is_empty() || report.stray_files + report.temp_files + report.failed > 0 {
+                    if !report.deleted.is_empty()
+                        || report.stray_files + report.temp_files + report.failed > 0
+                    {
                         tracing::info!(
                             deleted = report.deleted.len(),
                             stray_files = report.stray_files,

@@ -55,7 +55,11 @@ pub struct InvalidBlobHash;
 impl BlobHash {
     /// Parses 64 lowercase hex digits (uppercase is refused: one spelling per blob).
     pub fn parse(s: &str) -> Result<Self, InvalidBlobHash> {
-        if s.len() != 64 || !s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+        if s.len() != 64
+            || !s
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        {
             return Err(InvalidBlobHash);
         }
         let mut out = [0u8; 32];
@@ -65,7 +69,9 @@ impl BlobHash {
 
     /// Parses a document's photo reference, `sha256:<64 lowercase hex>`.
     pub fn parse_reference(s: &str) -> Result<Self, InvalidBlobHash> {
-        s.strip_prefix("sha256:").ok_or(InvalidBlobHash).and_then(Self::parse)
+        s.strip_prefix("sha256:")
+            .ok_or(InvalidBlobHash)
+            .and_then(Self::parse)
     }
 
     /// The hash of `bytes`.
@@ -124,7 +130,12 @@ pub struct BlobsConfig {
 
 impl Default for BlobsConfig {
     fn default() -> Self {
-        Self { max_bytes: 10 * 1024 * 1024, gc_grace_secs: 7 * 24 * 3600, gc_interval_secs: 3600, thumb_px: 320 }
+        Self {
+            max_bytes: 10 * 1024 * 1024,
+            gc_grace_secs: 7 * 24 * 3600,
+            gc_interval_secs: 3600,
+            thumb_px: 320,
+        }
     }
 }
 
@@ -197,15 +208,21 @@ impl BlobError {
             BlobError::Incomplete => "incomplete_body",
             BlobError::NotFound => "not_found",
             BlobError::Forbidden => "forbidden",
-            BlobError::Db(_) | BlobError::Io(_) | BlobError::Thumbnail(_) | BlobError::Join(_) => "internal",
+            BlobError::Db(_) | BlobError::Io(_) | BlobError::Thumbnail(_) | BlobError::Join(_) => {
+                "internal"
+            }
         }
     }
 
     /// The sentence sent to clients (never internal details).
     pub fn message(&self) -> &'static str {
         match self {
-            BlobError::InvalidHash(_) => "The blob id must be the SHA-256 of the bytes as 64 lowercase hex digits.",
-            BlobError::HashMismatch => "The SHA-256 of the uploaded bytes does not match the blob id in the path.",
+            BlobError::InvalidHash(_) => {
+                "The blob id must be the SHA-256 of the bytes as 64 lowercase hex digits."
+            }
+            BlobError::HashMismatch => {
+                "The SHA-256 of the uploaded bytes does not match the blob id in the path."
+            }
             BlobError::UnsupportedType(_) => "Only JPEG, PNG and WebP images are accepted.",
             BlobError::TooLarge { .. } => "The photo is larger than the server accepts.",
             BlobError::Incomplete => "The upload was not received completely; send it again.",
@@ -228,7 +245,10 @@ mod tests {
         let h = BlobHash::parse(hex).expect("valid");
         assert_eq!(h.to_string(), hex);
         assert_eq!(h, BlobHash::of(b"test"));
-        assert_eq!(BlobHash::parse_reference(&format!("sha256:{hex}")).ok(), Some(h));
+        assert_eq!(
+            BlobHash::parse_reference(&format!("sha256:{hex}")).ok(),
+            Some(h)
+        );
         assert!(BlobHash::parse(&hex.to_uppercase()).is_err());
         assert!(BlobHash::parse(&hex[1..]).is_err());
         assert!(BlobHash::parse(&format!("{hex}0")).is_err());
@@ -240,9 +260,37 @@ mod tests {
     #[test]
     fn config_validation_refuses_zero_and_huge_values() {
         assert!(BlobsConfig::default().validate().is_ok());
-        assert!(BlobsConfig { max_bytes: 0, ..Default::default() }.validate().is_err());
-        assert!(BlobsConfig { thumb_px: 0, ..Default::default() }.validate().is_err());
-        assert!(BlobsConfig { thumb_px: 10_000, ..Default::default() }.validate().is_err());
-        assert!(BlobsConfig { gc_interval_secs: 0, ..Default::default() }.validate().is_err());
+        assert!(
+            BlobsConfig {
+                max_bytes: 0,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            BlobsConfig {
+                thumb_px: 0,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            BlobsConfig {
+                thumb_px: 10_000,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
+        assert!(
+            BlobsConfig {
+                gc_interval_secs: 0,
+                ..Default::default()
+            }
+            .validate()
+            .is_err()
+        );
     }
 }

@@ -118,14 +118,21 @@ pub fn decode_as(kind: ImageType, bytes: &[u8]) -> Result<DynamicImage, SniffErr
     let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(kind.format());
     reader.limits(decode_limits());
-    reader.decode().map_err(|source| SniffError::Undecodable { mime: kind.mime(), source })
+    reader.decode().map_err(|source| SniffError::Undecodable {
+        mime: kind.mime(),
+        source,
+    })
 }
 
 /// Checks that `bytes` is a JPEG, PNG or WebP that decodes completely.
 pub fn inspect(bytes: &[u8]) -> Result<ImageInfo, SniffError> {
     let kind = magic(bytes).ok_or(SniffError::UnknownType)?;
     let image = decode_as(kind, bytes)?;
-    Ok(ImageInfo { kind, width: image.width(), height: image.height() })
+    Ok(ImageInfo {
+        kind,
+        width: image.width(),
+        height: image.height(),
+    })
 }
 
 #[cfg(test)]
@@ -148,7 +155,14 @@ mod tests {
             (ImageFormat::WebP, ImageType::Webp),
         ] {
             let info = inspect(&encode(format, 31, 17)).expect("decodes");
-            assert_eq!(info, ImageInfo { kind, width: 31, height: 17 });
+            assert_eq!(
+                info,
+                ImageInfo {
+                    kind,
+                    width: 31,
+                    height: 17
+                }
+            );
         }
     }
 
@@ -162,7 +176,13 @@ mod tests {
     fn magic_bytes_followed_by_garbage_are_refused() {
         let mut fake = vec![0xFF, 0xD8, 0xFF, 0xE0];
         fake.extend_from_slice(b"garbage garbage garbage");
-        assert!(matches!(inspect(&fake), Err(SniffError::Undecodable { mime: "image/jpeg", .. })));
+        assert!(matches!(
+            inspect(&fake),
+            Err(SniffError::Undecodable {
+                mime: "image/jpeg",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -177,7 +197,12 @@ mod tests {
         let mut out = Vec::new();
         let wide = MAX_SIDE + 1;
         image::codecs::png::PngEncoder::new(&mut out)
-            .write_image(&vec![0u8; wide as usize], wide, 1, image::ExtendedColorType::L8)
+            .write_image(
+                &vec![0u8; wide as usize],
+                wide,
+                1,
+                image::ExtendedColorType::L8,
+            )
             .expect("encode");
         assert!(matches!(inspect(&out), Err(SniffError::Undecodable { .. })));
     }

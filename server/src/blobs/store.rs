@@ -48,7 +48,10 @@ pub struct BlobStore {
 /// [`BlobError::TooLarge`] as soon as more than `max_bytes` arrived (the
 /// buffer never exceeds the limit). A stream error (connection cut, body
 /// shorter than its `Content-Length`) is [`BlobError::Incomplete`].
-pub async fn read_body<S, B, E>(mut body: S, max_bytes: u64) -> Result<(Vec<u8>, BlobHash), BlobError>
+pub async fn read_body<S, B, E>(
+    mut body: S,
+    max_bytes: u64,
+) -> Result<(Vec<u8>, BlobHash), BlobError>
 where
     S: Stream<Item = Result<B, E>> + Unpin,
     B: AsRef<[u8]>,
@@ -104,9 +107,17 @@ impl BlobStore {
     /// and the content (JPEG/PNG/WebP that decodes), then writes the file
     /// atomically and records the upload. A blob already stored is not
     /// written again.
-    pub fn store(&self, expected: &BlobHash, bytes: &[u8], by: &UserId, now_ms: i64) -> Result<Uploaded, BlobError> {
+    pub fn store(
+        &self,
+        expected: &BlobHash,
+        bytes: &[u8],
+        by: &UserId,
+        now_ms: i64,
+    ) -> Result<Uploaded, BlobError> {
         if bytes.len() as u64 > self.config.max_bytes {
-            return Err(BlobError::TooLarge { max: self.config.max_bytes });
+            return Err(BlobError::TooLarge {
+                max: self.config.max_bytes,
+            });
         }
         if BlobHash::of(bytes) != *expected {
             return Err(BlobError::HashMismatch);
@@ -115,15 +126,22 @@ impl BlobStore {
         let path = self.layout.blob_path(expected);
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let recorded = self.db.get(expected)?.is_some();
-        let file_ok = std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
+        let file_ok =
+            std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
         if recorded && file_ok {
             return Ok(Uploaded::AlreadyStored);
         }
         if !file_ok {
             files::write_atomic(&path, bytes)?;
         }
-        let created = self.db.record(expected, bytes.len() as u64, &info, by, now_ms)?;
-        Ok(if created { Uploaded::Created } else { Uploaded::AlreadyStored })
+        let created = self
+            .db
+            .record(expected, bytes.len() as u64, &info, by, now_ms)?;
+        Ok(if created {
+            Uploaded::Created
+        } else {
+            Uploaded::AlreadyStored
+        })
     }
 
     /// The row of a blob `who` may read: one that some document `who` may
@@ -131,7 +149,10 @@ impl BlobStore {
     pub fn readable(&self, who: &Principal, hash: &BlobHash) -> Result<BlobRecord, BlobError> {
         let record = self.db.get(hash)?.ok_or(BlobError::NotFound)?;
         let docs = self.db.referencing_docs(hash)?;
-        if docs.iter().any(|(kind, team)| who.may_see(*kind, team.as_deref())) {
+        if docs
+            .iter()
+            .any(|(kind, team)| who.may_see(*kind, team.as_deref()))
+        {
             Ok(record)
         } else {
             Err(BlobError::NotFound)
@@ -139,7 +160,11 @@ impl BlobStore {
     }
 
     /// The bytes of a blob `who` may read.
-    pub fn read(&self, who: &Principal, hash: &BlobHash) -> Result<(BlobRecord, Vec<u8>), BlobError> {
+    pub fn read(
+        &self,
+        who: &Principal,
+        hash: &BlobHash,
+    ) -> Result<(BlobRecord, Vec<u8>), BlobError> {
         let record = self.readable(who, hash)?;
         let bytes = read_file(&self.layout.blob_path(hash))?;
         Ok((record, bytes))
@@ -184,16 +209,19 @@ impl BlobStore {
     ///    thumbnails and row are deleted;
     /// 2. blob files without a row (a crash between rename and insert, or
     ///    left over by a restore) last modified before the same cutoff;
-    /// 3. abandoned temp files;
+    /// 3. temp files older than an hour (abandoned by a crash);
     /// 4. cached thumbnails whose blob is gone.
     pub fn collect_garbage(&self, now_ms: i64) -> Result<GcReport, BlobError> {
-        let grace_ms = i64::try_from(self.config.gc_grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
+        let grace_ms =
+            i64::try_from(self.config.gc_grace_secs.saturating_mul(1000)).unwrap_or(i64::MAX);
         let cutoff = now_ms.saturating_sub(grace_ms);
         let cutoff_time = UNIX_EPOCH + Duration::from_millis(u64::try_from(cutoff).unwrap_or(0));
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut report = GcReport::default();
 
-        let results = self.db.collect_garbage(cutoff, |hash| files::remove_if_present(&self.layout.blob_path(hash)))?;
+        let results = self.db.collect_garbage(cutoff, |hash| {
+            files::remove_if_present(&self.layout.blob_path(hash))
+        })?;
         for (hash, result) in results {
             match result {
                 Ok(()) => report.deleted.push(hash),
@@ -210,15 +238,19 @@ impl BlobStore {
             if recorded.contains(&hash.to_string()) {
                 continue;
             }
-            let old = std::fs::metadata(&path).and_then(|m| m.modified()).is_ok_and(|t| t <= cutoff_time);
+            let old = std::fs::metadata(&path)
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t <= cutoff_time);
             if old {
                 files::remove_if_present(&path)?;
                 report.stray_files += 1;
             }
         }
 
-        let temp_cutoff = cutoff_time.min(SystemTime::now() - TEMP_FILE_MAX_AGE);
-        report.temp_files = self.layout.sweep_temp_files(temp_cutoff)?;
+        // A write takes milliseconds: an hour-old temp file is abandoned.
+        report.temp_files = self
+            .layout
+            .sweep_temp_files(SystemTime::now() - TEMP_FILE_MAX_AGE)?;
         report.thumbnails = thumb::sweep_orphans(&self.layout)?;
         Ok(report)
     }
@@ -239,28 +271,44 @@ fn read_file(path: &Path) -> Result<Vec<u8>, BlobError> {
 mod tests {
     use super::*;
 
-    fn chunks(parts: Vec<Result<Vec<u8>, &'static str>>) -> impl Stream<Item = Result<Vec<u8>, &'static str>> + Unpin {
+    fn chunks(
+        parts: Vec<Result<Vec<u8>, &'static str>>,
+    ) -> impl Stream<Item = Result<Vec<u8>, &'static str>> + Unpin {
         futures_util::stream::iter(parts)
     }
 
     #[actix_rt::test]
     async fn body_reader_hashes_what_it_reads() {
-        let (bytes, hash) = read_body(chunks(vec![Ok(b"ab".to_vec()), Ok(b"c".to_vec())]), 3).await.expect("fits");
+        let (bytes, hash) = read_body(chunks(vec![Ok(b"ab".to_vec()), Ok(b"c".to_vec())]), 3)
+            .await
+            .expect("fits");
         assert_eq!(bytes, b"abc");
         assert_eq!(hash, BlobHash::of(b"abc"));
     }
 
     #[actix_rt::test]
     async fn body_reader_stops_at_the_first_byte_over_the_limit() {
-        let err = read_body(chunks(vec![Ok(b"ab".to_vec()), Ok(b"cd".to_vec()), Err("never read")]), 3)
-            .await
-            .expect_err("too large");
+        let err = read_body(
+            chunks(vec![
+                Ok(b"ab".to_vec()),
+                Ok(b"cd".to_vec()),
+                Err("never read"),
+            ]),
+            3,
+        )
+        .await
+        .expect_err("too large");
         assert!(matches!(err, BlobError::TooLarge { max: 3 }));
     }
 
     #[actix_rt::test]
     async fn body_reader_reports_a_cut_connection_as_incomplete() {
-        let err = read_body(chunks(vec![Ok(b"ab".to_vec()), Err("connection reset")]), 100).await.expect_err("cut");
+        let err = read_body(
+            chunks(vec![Ok(b"ab".to_vec()), Err("connection reset")]),
+            100,
+        )
+        .await
+        .expect_err("cut");
         assert!(matches!(err, BlobError::Incomplete));
     }
 }

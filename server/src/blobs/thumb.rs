@@ -19,10 +19,16 @@ pub const JPEG_QUALITY: u8 = 80;
 /// kept as they are.
 pub fn make_thumbnail(kind: ImageType, bytes: &[u8], px: u32) -> Result<Vec<u8>, BlobError> {
     let image = sniff::decode_as(kind, bytes)?;
-    let image = if image.width() > px || image.height() > px { image.thumbnail(px, px) } else { image };
+    let image = if image.width() > px || image.height() > px {
+        image.thumbnail(px, px)
+    } else {
+        image
+    };
     let rgb = image.into_rgb8();
     let mut out = Vec::new();
-    JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY).encode_image(&rgb).map_err(BlobError::Thumbnail)?;
+    JpegEncoder::new_with_quality(&mut out, JPEG_QUALITY)
+        .encode_image(&rgb)
+        .map_err(BlobError::Thumbnail)?;
     Ok(out)
 }
 
@@ -49,8 +55,12 @@ pub fn sweep_orphans(layout: &Layout) -> io::Result<usize> {
             for entry in std::fs::read_dir(prefix_dir.path())? {
                 let entry = entry?;
                 let name = entry.file_name().to_string_lossy().into_owned();
-                let Some(rest) = name.strip_suffix(".jpg") else { continue };
-                let Ok(hash) = BlobHash::parse(&format!("{prefix}{rest}")) else { continue };
+                let Some(rest) = name.strip_suffix(".jpg") else {
+                    continue;
+                };
+                let Ok(hash) = BlobHash::parse(&format!("{prefix}{rest}")) else {
+                    continue;
+                };
                 if !layout.blob_path(&hash).exists() {
                     files::remove_if_present(&entry.path())?;
                     removed += 1;
@@ -78,7 +88,10 @@ mod tests {
     fn large_images_are_scaled_to_fit_keeping_the_aspect_ratio() {
         let thumb = make_thumbnail(ImageType::Png, &png(800, 400), 320).expect("thumb");
         let info = sniff::inspect(&thumb).expect("a JPEG");
-        assert_eq!((info.kind, info.width, info.height), (ImageType::Jpeg, 320, 160));
+        assert_eq!(
+            (info.kind, info.width, info.height),
+            (ImageType::Jpeg, 320, 160)
+        );
     }
 
     #[test]

@@ -38,9 +38,10 @@ impl ResponseError for BlobRouteError {
                 BlobError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 BlobError::NotFound => StatusCode::NOT_FOUND,
                 BlobError::Forbidden => StatusCode::FORBIDDEN,
-                BlobError::Db(_) | BlobError::Io(_) | BlobError::Thumbnail(_) | BlobError::Join(_) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
+                BlobError::Db(_)
+                | BlobError::Io(_)
+                | BlobError::Thumbnail(_)
+                | BlobError::Join(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }
@@ -54,8 +55,10 @@ impl ResponseError for BlobRouteError {
                 } else {
                     tracing::info!(code = e.code(), error = %e, "blob request refused");
                 }
-                HttpResponse::build(self.status_code())
-                    .json(ErrorBody { code: e.code().into(), message: e.message().into() })
+                HttpResponse::build(self.status_code()).json(ErrorBody {
+                    code: e.code().into(),
+                    message: e.message().into(),
+                })
             }
         }
     }
@@ -65,7 +68,11 @@ impl ResponseError for BlobRouteError {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1/blobs")
-            .service(web::resource("/{sha256}").route(web::put().to(upload)).route(web::get().to(download)))
+            .service(
+                web::resource("/{sha256}")
+                    .route(web::put().to(upload))
+                    .route(web::get().to(download)),
+            )
             .service(web::resource("/{sha256}/thumb").route(web::get().to(thumbnail))),
     );
 }
@@ -140,14 +147,36 @@ fn not_modified(req: &HttpRequest, tag: &str) -> bool {
         .is_some_and(|v| v.split(',').any(|t| t.trim() == tag || t.trim() == "*"))
 }
 
-fn image_response(req: &HttpRequest, tag: String, mime: &'static str, bytes: Vec<u8>) -> HttpResponse {
+fn image_response(
+    req: &HttpRequest,
+    tag: String,
+    mime: &'static str,
+    bytes: Vec<u8>,
+) -> HttpResponse {
     let unchanged = not_modified(req, &tag);
-    let mut res = if unchanged { HttpResponse::NotModified() } else { HttpResponse::Ok() };
+    let mut res = if unchanged {
+        HttpResponse::NotModified()
+    } else {
+        HttpResponse::Ok()
+    };
     res.insert_header((header::ETAG, tag))
-        .insert_header((header::CACHE_CONTROL, "private, max-age=31536000, immutable"))
-        .insert_header((header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")))
-        .insert_header((header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("default-src 'none'")));
-    if unchanged { res.finish() } else { res.content_type(mime).body(bytes) }
+        .insert_header((
+            header::CACHE_CONTROL,
+            "private, max-age=31536000, immutable",
+        ))
+        .insert_header((
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        ))
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static("default-src 'none'"),
+        ));
+    if unchanged {
+        res.finish()
+    } else {
+        res.content_type(mime).body(bytes)
+    }
 }
 
 /// `GET /api/v1/blobs/{sha256}`: the bytes, for users who may see a
@@ -162,7 +191,9 @@ async fn download(
     let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
     let blobs = state.blobs.clone();
     let (record, bytes) = blocking(move || blobs.read(&who, &hash)).await?;
-    let mime = ImageType::from_mime(&record.mime).map(|k| k.mime()).ok_or(BlobError::NotFound)?;
+    let mime = ImageType::from_mime(&record.mime)
+        .map(|k| k.mime())
+        .ok_or(BlobError::NotFound)?;
     Ok(image_response(&req, etag(&hash, ""), mime, bytes))
 }
 
@@ -179,5 +210,10 @@ async fn thumbnail(
     let blobs = state.blobs.clone();
     let px = blobs.config().thumb_px;
     let bytes = blocking(move || blobs.thumbnail(&who, &hash)).await?;
-    Ok(image_response(&req, etag(&hash, &format!("-thumb{px}")), "image/jpeg", bytes))
+    Ok(image_response(
+        &req,
+        etag(&hash, &format!("-thumb{px}")),
+        "image/jpeg",
+        bytes,
+    ))
 }
