@@ -282,4 +282,33 @@ mod tests {
         );
         assert!(conn.execute("DELETE FROM audit_log", []).is_err());
     }
+
+    #[test]
+    fn upgrade_0002_to_0003_indexes_photo_references_of_existing_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir);
+        assert_eq!(migrate_to(&mut conn, 2).expect("to v2"), 2);
+        let doc = [5u8; 16];
+        conn.execute(
+            "INSERT INTO documents (id, kind, owner, team, created_at) VALUES (?1, 'walk', 'u1', 'noord', 5)",
+            [&doc[..]],
+        )
+        .expect("doc");
+        let hex = "ab".repeat(32);
+        let row = serde_json::json!({"photos": [format!("sha256:{hex}"), "sha256:nope"]}).to_string();
+        conn.execute(
+            "INSERT INTO observations (doc_id, item_id, row_json) VALUES (?1, 'o1', ?2)",
+            rusqlite::params![&doc[..], row],
+        )
+        .expect("observation");
+        assert_eq!(migrate_to(&mut conn, 3).expect("to v3"), 3);
+        let refs: Vec<(String, String)> = {
+            let mut stmt = conn.prepare("SELECT blob, item_id FROM blob_refs").expect("prepare");
+            stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect()
+        };
+        assert_eq!(refs, vec![(hex, "o1".to_owned())]);
+    }
 }
