@@ -128,6 +128,7 @@ test('every screen is accessible, usable at 320 and 360 px, and photographed', a
   assert.equal(await page.getByLabel('Telefoon').count(), 0, 'consent resets after saving');
   await page.getByTestId('item').filter({ hasText: 'Terugbellen gevraagd' }).waitFor();
   await check(page, 'spreekuur');
+  await page.evaluate(() => window.scrollTo(0, 0));
   await screenshot(page, 'spreekuur');
 
   // English is one tap away and changes every label.
