@@ -8,6 +8,7 @@
 //! [`config`], [`telemetry`] and [`metrics`] the operational parts; [`cli`]
 //! the `wijklog` command line (the binary is a thin `main`).
 
+pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod cli;
@@ -15,6 +16,7 @@ pub mod compaction;
 pub mod config;
 pub mod domain;
 pub mod metrics;
+pub mod review;
 pub mod routes;
 pub mod seed;
 pub mod shutdown;

@@ -30,6 +30,8 @@ pub struct AppState {
     pub shutdown: Shutdown,
     /// Photos (blobs): files under `<data_dir>/blobs`. Blocking.
     pub blobs: Arc<BlobStore>,
+    /// The review and admin queries' own connections to the database file. Blocking.
+    pub review: Arc<crate::review::ReviewDb>,
 }
 
 impl AppState {
@@ -37,6 +39,7 @@ impl AppState {
     pub fn new(config: Config, store: Arc<dyn Store>, keys: JwtKeys) -> Self {
         let login_limiter = Arc::new(LoginRateLimiter::new(config.login_rate_limit.clone()));
         let blobs = Arc::new(BlobStore::new(&config.data_dir, config.blobs.clone()));
+        let review = Arc::new(crate::review::ReviewDb::in_dir(&config.data_dir));
         Self {
             auth: Authenticator::new(store.clone(), Arc::new(keys)),
             config: Arc::new(config),
@@ -45,6 +48,7 @@ impl AppState {
             login_limiter,
             shutdown: Shutdown::new(),
             blobs,
+            review,
         }
     }
 

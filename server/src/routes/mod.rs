@@ -1,9 +1,15 @@
 //! HTTP routes, split by feature. Versioned API under `/api/v1`.
 
+pub mod admin;
 pub mod auth;
 pub mod blobs;
+pub mod export;
 pub mod health;
+pub mod items;
+pub mod openapi;
+pub mod reports;
 pub mod static_files;
+pub mod stats;
 
 use actix_web::{HttpResponse, web};
 
@@ -23,6 +29,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/me", web::get().to(auth::me)),
         );
     blobs::configure(cfg);
+    items::configure(cfg);
+    stats::configure(cfg);
+    export::configure(cfg);
+    reports::configure(cfg);
+    admin::configure(cfg);
+    openapi::configure(cfg);
 }
 
 /// JSON bodies of the auth endpoints: small, and malformed ones answered

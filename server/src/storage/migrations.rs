@@ -19,6 +19,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0002_accounts.sql"),
     ),
     ("0003_blobs", include_str!("../../migrations/0003_blobs.sql")),
+    (
+        "0004_review",
+        include_str!("../../migrations/0004_review.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -1,0 +1,219 @@
+//! Exports of the filtered list: CSV (RFC 4180 via the `csv` crate, UTF-8
+//! with a byte order mark so that Excel reads the accents, CRLF line ends,
+//! one row per observation or note) and GeoJSON (RFC 7946: a
+//! FeatureCollection of Points `[lon, lat]`, only items with a location).
+//!
+//! Resident contact columns are only written when the caller asked for
+//! them with a reason (checked and audited by the route); GeoJSON never
+//! carries them.
+
+use rusqlite::Connection;
+use serde_json::{Value, json};
+
+use super::query::{Filters, Scope, Sort, for_each_item};
+use super::{ReviewError, iso8601};
+
+/// The UTF-8 byte order mark.
+pub const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// CSV columns, in order (without the personal ones).
+pub const CSV_COLUMNS: &[&str] = &[
+    "kind",
+    "doc_id",
+    "item_id",
+    "doc_title",
+    "wijk",
+    "team",
+    "created_at",
+    "created_by",
+    "category",
+    "severity",
+    "text",
+    "place",
+    "lat",
+    "lon",
+    "accuracy_m",
+    "photos",
+    "follow_up",
+    "feedback_needed",
+    "feedback_given_at",
+    "feedback_channel",
+];
+
+/// The extra columns with `include_personal`.
+pub const PERSONAL_COLUMNS: &[&str] = &[
+    "resident_name",
+    "resident_phone",
+    "resident_email",
+    "resident_consent",
+    "callback_requested",
+];
+
+/// What an export wrote.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportSummary {
+    /// Rows / features written.
+    pub count: usize,
+    /// `doc_id/item_id` of the rows whose resident contact details were written.
+    pub personal_items: Vec<String>,
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn time(v: &Value) -> String {
+    v.as_i64().map(iso8601).unwrap_or_default()
+}
+
+/// `partner: status` pairs, `; `-separated, in partner order.
+fn follow_up_summary(row: &Value) -> String {
+    row["follow_up"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(partner, e)| format!("{partner}: {}", text(&e["status"])))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
+fn parse(row_json: &str) -> Result<Value, ReviewError> {
+    serde_json::from_str(row_json)
+        .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))
+}
+
+fn csv_err(e: csv::Error) -> ReviewError {
+    ReviewError::Internal(anyhow::Error::new(e).context("writing CSV"))
+}
+
+/// Writes the CSV export of `filters` for `scope` (newest first).
+pub fn write_csv(
+    conn: &Connection,
+    scope: &Scope,
+    filters: &Filters,
+    include_personal: bool,
+) -> Result<(Vec<u8>, ExportSummary), ReviewError> {
+    let mut out = BOM.to_vec();
+    let mut summary = ExportSummary::default();
+    {
+        let mut w = csv::WriterBuilder::new()
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(&mut out);
+        let mut header: Vec<&str> = CSV_COLUMNS.to_vec();
+        if include_personal {
+            header.extend_from_slice(PERSONAL_COLUMNS);
+        }
+        w.write_record(&header).map_err(csv_err)?;
+        let mut record: Vec<String> = Vec::with_capacity(header.len());
+        for_each_item(conn, scope, filters, Sort::CreatedAt, None, None, |raw| {
+            let row = parse(&raw.row_json)?;
+            record.clear();
+            record.extend([
+                raw.kind.to_owned(),
+                text(&row["doc_id"]),
+                raw.item_id.clone(),
+                text(&row["doc_title"]),
+                text(&row["wijk"]),
+                text(&row["team"]),
+                time(&row["created_at"]),
+                text(&row["created_by"]),
+                text(&row["category"]),
+                text(&row["severity"]),
+                text(&row["text"]),
+                text(&row["place"]),
+                text(&row["location"]["lat"]),
+                text(&row["location"]["lon"]),
+                text(&row["location"]["accuracy_m"]),
+                row["photos"].as_array().map_or(0, Vec::len).to_string(),
+                follow_up_summary(&row),
+                text(&row["feedback"]["needed"]),
+                time(&row["feedback"]["given_at"]),
+                text(&row["feedback"]["channel"]),
+            ]);
+            if include_personal {
+                let r = &row["resident"];
+                if super::query::has_resident_contact(&row) {
+                    summary
+                        .personal_items
+                        .push(format!("{}/{}", text(&row["doc_id"]), raw.item_id));
+                }
+                record.extend([
+                    text(&r["name"]),
+                    text(&r["phone"]),
+                    text(&r["email"]),
+                    text(&r["consent"]),
+                    text(&row["callback"]["requested"]),
+                ]);
+            }
+            w.write_record(&record).map_err(csv_err)?;
+            summary.count += 1;
+            Ok(())
+        })?;
+        w.flush()
+            .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("writing CSV")))?;
+    }
+    Ok((out, summary))
+}
+
+/// Writes the GeoJSON export: every matching item with a location.
+pub fn write_geojson(
+    conn: &Connection,
+    scope: &Scope,
+    filters: &Filters,
+) -> Result<(Value, ExportSummary), ReviewError> {
+    let mut filters = filters.clone();
+    filters.with_location = true;
+    let mut features = Vec::new();
+    for_each_item(conn, scope, &filters, Sort::CreatedAt, None, None, |raw| {
+        let row = parse(&raw.row_json)?;
+        let (Some(lat), Some(lon)) = (
+            row["location"]["lat"].as_f64(),
+            row["location"]["lon"].as_f64(),
+        ) else {
+            return Ok(());
+        };
+        if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
+            return Ok(());
+        }
+        features.push(json!({
+            "type": "Feature",
+            "id": format!("{}/{}", text(&row["doc_id"]), raw.item_id),
+            "geometry": {"type": "Point", "coordinates": [lon, lat]},
+            "properties": {
+                "kind": raw.kind,
+                "doc_id": row["doc_id"],
+                "item_id": raw.item_id,
+                "doc_title": row["doc_title"],
+                "wijk": row["wijk"],
+                "team": row["team"],
+                "created_at": row["created_at"],
+                "category": row["category"],
+                "severity": row["severity"],
+                "text": row["text"],
+                "place": row["place"],
+                "accuracy_m": row["location"]["accuracy_m"],
+                "follow_up": follow_up_summary(&row),
+                "feedback_needed": row["feedback"]["needed"],
+                "feedback_given_at": row["feedback"]["given_at"],
+            }
+        }));
+        Ok(())
+    })?;
+    let summary = ExportSummary {
+        count: features.len(),
+        personal_items: Vec::new(),
+    };
+    Ok((
+        json!({"type": "FeatureCollection", "features": features}),
+        summary,
+    ))
+}

@@ -1,0 +1,145 @@
+//! The coordinators' review layer (issue 5): read-only queries over the
+//! projection tables (`observations`, `notes`, `item_partners`, migration
+//! 0004) — filtered and full-text searched lists with keyset cursors
+//! ([`query`]), period statistics ([`stats`]), CSV and GeoJSON exports
+//! ([`export`]), an item's change history from the stored automerge changes
+//! ([`history`]) and the walk report / document context ([`report`]).
+//!
+//! Visibility follows [`crate::auth::Principal`]: coordinators see every
+//! walk and session, `boa` the walks of their team, `spreekuur` staff the
+//! sessions of their team, admins no content ([`Scope`]). Something a caller
+//! may not see is reported as not found.
+//!
+//! The layer reads the server's database file through connections of its
+//! own ([`ReviewDb`]), the way the blob layer does, so the storage trait
+//! stays about documents and accounts. Every method blocks: call it from
+//! `spawn_blocking`.
+
+pub mod error;
+pub mod export;
+pub mod history;
+pub mod query;
+pub mod report;
+pub mod stats;
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::Connection;
+
+pub use error::ReviewError;
+pub use query::{Filters, ItemPage, Scope, Sort};
+
+use crate::auth::Principal;
+use crate::domain::Role;
+
+/// How many idle connections are kept.
+const MAX_IDLE: usize = 4;
+
+/// Connections of the review layer to the server's database file.
+pub struct ReviewDb {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+}
+
+impl std::fmt::Debug for ReviewDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReviewDb")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ReviewDb {
+    /// For the database file at `path` (opened lazily, per use).
+    pub fn new(path: &Path) -> Self {
+        Self {
+            path: path.to_owned(),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// For `wijklog.db` in a data directory.
+    pub fn in_dir(data_dir: &Path) -> Self {
+        Self::new(&crate::storage::database_path(data_dir))
+    }
+
+    fn open(&self) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(&self.path)?;
+        conn.busy_timeout(Duration::from_secs(5))?;
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        Ok(conn)
+    }
+
+    /// Runs `f` on a pooled connection.
+    pub fn with_conn<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<rusqlite::Error>,
+    {
+        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match pooled {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let out = f(&conn);
+        if !conn.is_autocommit() {
+            // A failed closure left a transaction open: drop the connection.
+            return out;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        if idle.len() < MAX_IDLE {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+/// May this caller use the content endpoints at all (lists, items,
+/// history, walk reports, the feedback work list)?
+pub fn may_read_content(who: &Principal) -> bool {
+    who.is_coordinator() || who.has_role(Role::Boa) || who.has_role(Role::Spreekuur)
+}
+
+/// Milliseconds in a day.
+pub const DAY_MS: i64 = 86_400_000;
+
+/// Formats ms since the Unix epoch as ISO 8601 UTC (`2026-01-31T09:05:00Z`),
+/// with Howard Hinnant's `civil_from_days` algorithm.
+pub fn iso8601(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso8601_formats_known_instants() {
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        // 2026-01-01T00:00:00Z (date -u -d 2026-01-01 +%s → 1767225600)
+        assert_eq!(iso8601(1_767_225_600_000), "2026-01-01T00:00:00Z");
+        // 2024-02-29T23:59:59Z (leap day) = 1709251199
+        assert_eq!(iso8601(1_709_251_199_999), "2024-02-29T23:59:59Z");
+        // 2000-03-01T12:34:56Z = 951914096
+        assert_eq!(iso8601(951_914_096_000), "2000-03-01T12:34:56Z");
+    }
+}

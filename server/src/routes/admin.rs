@@ -1,0 +1,444 @@
+//! Admin endpoints (role `admin` only; every call is audited):
+//! `GET/POST /api/v1/admin/users`, `PATCH /api/v1/admin/users/{id}`,
+//! `POST /api/v1/admin/users/{id}/password`,
+//! `GET /api/v1/admin/users/{id}/devices`,
+//! `POST /api/v1/admin/devices/{id}/revoke` and `GET /api/v1/admin/audit`.
+//!
+//! Disabling an account or revoking a device ends its sessions: access
+//! tokens are checked against the database on every request, and open sync
+//! connections re-check every `auth.session_check_secs` and close with 4003
+//! `revoked`. Role, team and name changes reach the user's tokens at their
+//! next refresh (at most the access token lifetime, 15 minutes).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::items::{audit, blocking, caller, json_ok, query_pairs};
+use crate::admin::{self, AuditFilter};
+use crate::auth::Principal;
+use crate::auth::password::hash_password;
+use crate::domain::{DeviceId, Role, UserId};
+use crate::review::ReviewError;
+use crate::state::AppState;
+use crate::storage::{NewUser, StoreError};
+
+/// Registers the admin routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/admin/users", web::get().to(list_users))
+        .route("/api/v1/admin/users", web::post().to(create_user))
+        .route("/api/v1/admin/users/{id}", web::patch().to(update_user))
+        .route(
+            "/api/v1/admin/users/{id}/password",
+            web::post().to(set_password),
+        )
+        .route("/api/v1/admin/users/{id}/devices", web::get().to(devices))
+        .route(
+            "/api/v1/admin/devices/{id}/revoke",
+            web::post().to(revoke_device),
+        )
+        .route("/api/v1/admin/audit", web::get().to(audit_log));
+}
+
+/// Shortest password an admin may set.
+pub const MIN_PASSWORD_CHARS: usize = 10;
+/// Longest password (Argon2 input bound).
+const MAX_PASSWORD_CHARS: usize = 256;
+
+async fn admin_caller(req: &HttpRequest, state: &AppState) -> Result<Principal, ReviewError> {
+    let who = caller(req, state).await?;
+    if !who.is_admin() {
+        return Err(ReviewError::Forbidden);
+    }
+    Ok(who)
+}
+
+fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ReviewError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(m)) => Ok(m),
+        _ => Err(ReviewError::param(
+            "body",
+            "The request body must be a JSON object.",
+        )),
+    }
+}
+
+fn only_keys(m: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), ReviewError> {
+    if m.keys().any(|k| !allowed.contains(&k.as_str())) {
+        return Err(ReviewError::param(
+            "body",
+            "The request body has a field this endpoint does not know.",
+        ));
+    }
+    Ok(())
+}
+
+fn roles_field(v: &Value) -> Result<Vec<Role>, ReviewError> {
+    let bad = || {
+        ReviewError::param(
+            "roles",
+            "roles must be a non-empty list of boa, spreekuur, coordinator, admin.",
+        )
+    };
+    let list = v.as_array().ok_or_else(bad)?;
+    let mut roles = Vec::new();
+    for r in list {
+        let role = r.as_str().and_then(|s| Role::parse(s).ok()).ok_or_else(bad)?;
+        if !roles.contains(&role) {
+            roles.push(role);
+        }
+    }
+    if roles.is_empty() {
+        return Err(bad());
+    }
+    Ok(roles)
+}
+
+fn text_field(
+    v: &Value,
+    param: &'static str,
+    max: usize,
+    message: &'static str,
+) -> Result<String, ReviewError> {
+    let s = v.as_str().map(str::trim).unwrap_or_default();
+    if s.is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
+        return Err(ReviewError::param(param, message));
+    }
+    Ok(s.to_owned())
+}
+
+fn team_field(v: &Value) -> Result<Option<String>, ReviewError> {
+    match v {
+        Value::Null => Ok(None),
+        other => text_field(
+            other,
+            "team",
+            64,
+            "team must be a non-empty text of at most 64 characters, or null.",
+        )
+        .map(Some),
+    }
+}
+
+fn password_field(v: Option<&Value>) -> Result<String, ReviewError> {
+    let p = v.and_then(Value::as_str).unwrap_or_default();
+    let n = p.chars().count();
+    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
+        return Err(ReviewError::param(
+            "password",
+            "The password must be 10 to 256 characters long.",
+        ));
+    }
+    Ok(p.to_owned())
+}
+
+async fn hash(password: String) -> Result<String, ReviewError> {
+    blocking(move || {
+        hash_password(&password)
+            .map_err(|e| ReviewError::Internal(anyhow::anyhow!("hashing failed: {e:?}")))
+    })
+    .await
+}
+
+/// `GET /api/v1/admin/users`.
+#[tracing::instrument(name = "admin.users.list", skip_all)]
+async fn list_users(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = admin_caller(&req, &state).await?;
+    let db = state.review.clone();
+    let users = blocking(move || db.with_conn(admin::list_accounts)).await?;
+    audit(
+        &state,
+        &who.user_id,
+        "admin.users.list",
+        None,
+        json!({"count": users.len()}),
+    )
+    .await?;
+    Ok(json_ok(&json!({"users": users})))
+}
+
+/// `POST /api/v1/admin/users` `{username, name, password, roles, team?}` → 201.
+#[tracing::instrument(name = "admin.users.create", skip_all)]
+async fn create_user(
+    req: HttpRequest,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = admin_caller(&req, &state).await?;
+    let m = body_object(&body)?;
+    only_keys(&m, &["username", "name", "password", "roles", "team"])?;
+    let username = text_field(
+        m.get("username").unwrap_or(&Value::Null),
+        "username",
+        64,
+        "username must be a non-empty text of at most 64 characters.",
+    )?;
+    if username.chars().any(char::is_whitespace) {
+        return Err(ReviewError::param(
+            "username",
+            "username must not contain spaces.",
+        ));
+    }
+    let name = text_field(
+        m.get("name").unwrap_or(&Value::Null),
+        "name",
+        200,
+        "name must be a non-empty text of at most 200 characters.",
+    )?;
+    let roles = roles_field(m.get("roles").unwrap_or(&Value::Null))?;
+    let team = team_field(m.get("team").unwrap_or(&Value::Null))?;
+    let password_hash = hash(password_field(m.get("password"))?).await?;
+    let store = state.store.clone();
+    let new = NewUser {
+        username,
+        display_name: name,
+        password_hash,
+        roles: roles.clone(),
+        team: team.clone(),
+    };
+    let user = blocking(move || match store.create_user(new) {
+        Ok(u) => Ok(u),
+        Err(StoreError::AlreadyExists(_)) => Err(ReviewError::Conflict {
+            code: "username_taken",
+            message: "This username is already taken.",
+        }),
+        Err(e) => Err(e.into()),
+    })
+    .await?;
+    audit(
+        &state,
+        &who.user_id,
+        "admin.user.create",
+        Some(user.id.to_string()),
+        json!({"roles": roles, "team": team}),
+    )
+    .await?;
+    let db = state.review.clone();
+    let id = user.id.to_string();
+    let view = blocking(move || db.with_conn(|c| admin::account(c, &id)))
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    Ok(HttpResponse::Created()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(view))
+}
+
+/// `PATCH /api/v1/admin/users/{id}` `{name?, roles?, team?, disabled?}`.
+#[tracing::instrument(name = "admin.users.update", skip_all)]
+async fn update_user(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = admin_caller(&req, &state).await?;
+    let id = path.into_inner();
+    let m = body_object(&body)?;
+    only_keys(&m, &["name", "roles", "team", "disabled"])?;
+    let name = m
+        .get("name")
+        .map(|v| {
+            text_field(
+                v,
+                "name",
+                200,
+                "name must be a non-empty text of at most 200 characters.",
+            )
+        })
+        .transpose()?;
+    let roles = m.get("roles").map(roles_field).transpose()?;
+    let team = m.get("team").map(team_field).transpose()?;
+    let disabled = m
+        .get("disabled")
+        .map(|v| {
+            v.as_bool()
+                .ok_or(ReviewError::param("disabled", "disabled must be true or false."))
+        })
+        .transpose()?;
+    let myself = who.user_id.as_str() == id;
+    if myself
+        && (disabled == Some(true) || roles.as_ref().is_some_and(|r| !r.contains(&Role::Admin)))
+    {
+        return Err(ReviewError::Conflict {
+            code: "self_lockout",
+            message: "You cannot disable your own account or remove your own admin role.",
+        });
+    }
+    let db = state.review.clone();
+    let store = state.store.clone();
+    let (uid, n, r, t) = (id.clone(), name.clone(), roles.clone(), team.clone());
+    let view = blocking(move || {
+        let current = db
+            .with_conn(|c| admin::account(c, &uid))?
+            .ok_or(ReviewError::NotFound)?;
+        db.with_conn(|c| {
+            admin::update_account(c, &uid, n.as_deref(), r.as_deref(), t.as_ref().map(|t| t.as_deref()))
+        })?;
+        if let Some(d) = disabled {
+            store.set_user_disabled(&current.username, d)?;
+        }
+        db.with_conn(|c| admin::account(c, &uid))?
+            .ok_or(ReviewError::NotFound)
+    })
+    .await?;
+    let mut detail = json!({"fields": m.keys().collect::<Vec<_>>()});
+    if let Some(r) = &roles {
+        detail["roles"] = json!(r);
+    }
+    if let Some(t) = &team {
+        detail["team"] = json!(t);
+    }
+    if let Some(d) = disabled {
+        detail["disabled"] = d.into();
+    }
+    audit(&state, &who.user_id, "admin.user.update", Some(id), detail).await?;
+    Ok(json_ok(&view))
+}
+
+/// `POST /api/v1/admin/users/{id}/password` `{password}` → 204.
+#[tracing::instrument(name = "admin.users.password", skip_all)]
+async fn set_password(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = admin_caller(&req, &state).await?;
+    let id = path.into_inner();
+    let m = body_object(&body)?;
+    only_keys(&m, &["password"])?;
+    let password = password_field(m.get("password"))?;
+    let store = state.store.clone();
+    let uid = UserId::new(id.clone()).map_err(|_| ReviewError::NotFound)?;
+    let user = blocking(move || store.user_by_id(&uid).map_err(ReviewError::from))
+        .await?
+        .ok_or(ReviewError::NotFound)?;
+    let phc = hash(password).await?;
+    let store = state.store.clone();
+    blocking(move || Ok(store.set_password_hash(&user.username, &phc)?)).await?;
+    audit(&state, &who.user_id, "admin.user.password", Some(id), json!({})).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/admin/users/{id}/devices`.
+#[tracing::instrument(name = "admin.devices.list", skip_all)]
+async fn devices(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = admin_caller(&req, &state).await?;
+    let id = path.into_inner();
+    let uid = UserId::new(id.clone()).map_err(|_| ReviewError::NotFound)?;
+    let store = state.store.clone();
+    let list = blocking(move || {
+        store.user_by_id(&uid)?.ok_or(ReviewError::NotFound)?;
+        Ok(store.devices_of(&uid)?)
+    })
+    .await?;
+    let devices: Vec<Value> = list
+        .iter()
+        .map(|d| {
+            json!({
+                "id": d.id,
+                "name": d.name,
+                "created_at": d.created_at,
+                "last_seen_at": d.last_seen_at,
+                "revoked_at": d.revoked_at,
+            })
+        })
+        .collect();
+    audit(&state, &who.user_id, "admin.devices.list", Some(id), json!({})).await?;
+    Ok(json_ok(&json!({"devices": devices})))
+}
+
+/// `POST /api/v1/admin/devices/{id}/revoke` → 204.
+#[tracing::instrument(name = "admin.devices.revoke", skip_all)]
+async fn revoke_device(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = admin_caller(&req, &state).await?;
+    let id = path.into_inner();
+    let did = DeviceId::from_string(id.clone());
+    let store = state.store.clone();
+    let owner = blocking(move || {
+        let device = store.device(&did)?.ok_or(ReviewError::NotFound)?;
+        store.revoke_device(&did)?;
+        Ok(device.user_id)
+    })
+    .await?;
+    audit(
+        &state,
+        &who.user_id,
+        "admin.device.revoke",
+        Some(id),
+        json!({"user": owner}),
+    )
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// `GET /api/v1/admin/audit?actor=&action=&subject=&from=&to=&before=&limit=`.
+#[tracing::instrument(name = "admin.audit.read", skip_all)]
+async fn audit_log(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = admin_caller(&req, &state).await?;
+    let mut f = AuditFilter {
+        limit: 100,
+        ..AuditFilter::default()
+    };
+    let int = |name: &'static str, v: &str| {
+        v.trim()
+            .parse::<i64>()
+            .map_err(|_| ReviewError::param(name, "Expected an integer."))
+    };
+    for (k, v) in query_pairs(&req)? {
+        match k.as_str() {
+            "actor" => f.actor = Some(v),
+            "action" => f.action = Some(v),
+            "subject" => f.subject = Some(v),
+            "from" => f.from = Some(int("from", &v)?),
+            "to" => f.to = Some(int("to", &v)?),
+            "before" => f.before = Some(int("before", &v)?),
+            "limit" => {
+                f.limit = v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or(ReviewError::param(
+                        "limit",
+                        "limit must be a number from 1 to 1000.",
+                    ))?
+            }
+            _ => {
+                return Err(ReviewError::param(
+                    "query",
+                    "The request has a query parameter this endpoint does not know.",
+                ));
+            }
+        }
+    }
+    let db = state.review.clone();
+    let filter = f.clone();
+    let entries = blocking(move || db.with_conn(|c| admin::audit_entries(c, &filter))).await?;
+    let next_before = (entries.len() == f.limit as usize)
+        .then(|| entries.last().map(|e| e.id))
+        .flatten();
+    audit(
+        &state,
+        &who.user_id,
+        "admin.audit.read",
+        None,
+        json!({"actor": f.actor, "action": f.action, "subject": f.subject, "count": entries.len()}),
+    )
+    .await?;
+    Ok(json_ok(
+        &json!({"entries": entries, "next_before": next_before}),
+    ))
+}

@@ -1,0 +1,248 @@
+//! `GET /api/v1/items` (filtered, searched, cursor-paged list),
+//! `GET /api/v1/items/{doc}/{id}` (one item in full with its document's
+//! context; reading resident contact details is audited),
+//! `GET /api/v1/items/{doc}/{id}/history` and `GET /api/v1/feedback/open`
+//! (the feedback work list). Also the helpers the other review and admin
+//! routes share: authentication, role checks, query parsing, blocking work
+//! and audit entries.
+//!
+//! Roles: coordinators, `boa` and `spreekuur` staff, each limited to what
+//! they may see ([`crate::review::Scope`]); admins get 403. An item the
+//! caller may not see is 404, exactly like one that does not exist.
+
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::json;
+
+use crate::auth::{AuthError, Principal};
+use crate::domain::{DocId, DocKind, UserId, now_ms};
+use crate::review::query::{ListRequest, has_resident_contact, list_items};
+use crate::review::{ReviewError, Scope, history, may_read_content, report};
+use crate::state::AppState;
+use crate::storage::{AuditEntry, DocMeta, Store};
+
+/// Registers the item routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/items", web::get().to(list))
+        .route("/api/v1/items/{doc}/{id}", web::get().to(item))
+        .route("/api/v1/items/{doc}/{id}/history", web::get().to(item_history))
+        .route("/api/v1/feedback/open", web::get().to(feedback_open));
+}
+
+/// The caller, from `Authorization: Bearer <access token>`.
+pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Result<Principal, ReviewError> {
+    let token = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.split_once(' ')
+                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        })
+        .map(|(_, t)| t.trim())
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Unauthenticated(None))?;
+    Ok(state.auth.verify_access(token).await?)
+}
+
+/// The caller, who must be allowed to read content.
+pub(crate) async fn content_reader(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Principal, ReviewError> {
+    let who = caller(req, state).await?;
+    if !may_read_content(&who) {
+        return Err(ReviewError::Forbidden);
+    }
+    Ok(who)
+}
+
+/// The caller, who must be a coordinator.
+pub(crate) async fn coordinator(
+    req: &HttpRequest,
+    state: &AppState,
+) -> Result<Principal, ReviewError> {
+    let who = caller(req, state).await?;
+    if !who.is_coordinator() {
+        return Err(ReviewError::Forbidden);
+    }
+    Ok(who)
+}
+
+/// The query string as name/value pairs (repeated names allowed).
+pub(crate) fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ReviewError> {
+    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+        .map(web::Query::into_inner)
+        .map_err(|_| ReviewError::param("query", "The query string cannot be read."))
+}
+
+/// Runs blocking work (SQLite, automerge) on the blocking pool.
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ReviewError> + Send + 'static,
+) -> Result<T, ReviewError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// Appends an audit entry (blocking pool).
+pub(crate) async fn audit(
+    state: &AppState,
+    actor: &UserId,
+    action: &str,
+    subject: Option<String>,
+    detail: serde_json::Value,
+) -> Result<(), ReviewError> {
+    let store = state.store.clone();
+    let entry = AuditEntry {
+        actor: Some(actor.clone()),
+        action: action.to_owned(),
+        subject,
+        detail,
+    };
+    blocking(move || Ok(store.append_audit(entry)?)).await
+}
+
+fn no_store(mut res: HttpResponse) -> HttpResponse {
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        header::HeaderValue::from_static("no-store"),
+    );
+    res
+}
+
+/// A JSON answer that must not be cached (it is personal to the caller).
+pub(crate) fn json_ok(body: &impl serde::Serialize) -> HttpResponse {
+    no_store(HttpResponse::Ok().json(body))
+}
+
+/// The document `doc` if `who` may see it (else `NotFound`), with `kind`
+/// when given.
+pub(crate) fn visible_doc(
+    store: &dyn Store,
+    who: &Principal,
+    doc: &str,
+    kind: Option<DocKind>,
+) -> Result<DocMeta, ReviewError> {
+    let id = DocId::parse(doc).map_err(|_| ReviewError::NotFound)?;
+    let meta = store.doc_meta(id)?.ok_or(ReviewError::NotFound)?;
+    if meta.kind == DocKind::Catalog
+        || kind.is_some_and(|k| k != meta.kind)
+        || !who.may_see(meta.kind, meta.team.as_deref())
+    {
+        return Err(ReviewError::NotFound);
+    }
+    Ok(meta)
+}
+
+/// `GET /api/v1/items`.
+#[tracing::instrument(name = "items.list", skip_all)]
+async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
+    let who = content_reader(&req, &state).await?;
+    let request = ListRequest::parse(&query_pairs(&req)?)?;
+    let scope = Scope::of(&who);
+    let db = state.review.clone();
+    let page = blocking(move || db.with_conn(|c| list_items(c, &scope, &request))).await?;
+    Ok(json_ok(&page))
+}
+
+/// `GET /api/v1/items/{doc}/{id}`.
+#[tracing::instrument(name = "items.get", skip_all)]
+async fn item(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = content_reader(&req, &state).await?;
+    let (doc, item) = path.into_inner();
+    let store = state.store.clone();
+    let db = state.review.clone();
+    let viewer = who.clone();
+    let (meta, row, context) = blocking(move || {
+        let meta = visible_doc(store.as_ref(), &viewer, &doc, None)?;
+        let row = db
+            .with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
+            .ok_or(ReviewError::NotFound)?;
+        let row: serde_json::Value = serde_json::from_str(&row)
+            .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
+        let am = report::load_automerge(store.as_ref(), meta.id)?;
+        let context = report::context(meta.kind, &am)?;
+        Ok((meta, row, context))
+    })
+    .await?;
+    let item_id = row["item_id"].as_str().unwrap_or_default().to_owned();
+    if has_resident_contact(&row) {
+        audit(
+            &state,
+            &who.user_id,
+            "item.read_personal",
+            Some(format!("{}/{}", meta.id, item_id)),
+            json!({"doc": meta.id, "item": item_id, "kind": meta.kind}),
+        )
+        .await?;
+    }
+    Ok(json_ok(&json!({"item": row, "context": context})))
+}
+
+/// `GET /api/v1/items/{doc}/{id}/history`.
+#[tracing::instrument(name = "items.history", skip_all)]
+async fn item_history(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = content_reader(&req, &state).await?;
+    let (doc, item) = path.into_inner();
+    let store = state.store.clone();
+    let db = state.review.clone();
+    let body = blocking(move || {
+        let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
+        db.with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
+            .ok_or(ReviewError::NotFound)?;
+        let am = report::load_automerge(store.as_ref(), meta.id)?;
+        let key = if meta.kind == DocKind::Walk {
+            "observations"
+        } else {
+            "notes"
+        };
+        let entries = db.with_conn(|c| history::item_history(c, meta.id, &am, key, &item))?;
+        Ok(json!({"doc_id": meta.id, "item_id": item, "entries": entries}))
+    })
+    .await?;
+    Ok(json_ok(&body))
+}
+
+/// `GET /api/v1/feedback/open?limit=`.
+#[tracing::instrument(name = "feedback.open", skip_all)]
+async fn feedback_open(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = content_reader(&req, &state).await?;
+    let mut limit = 200;
+    for (k, v) in query_pairs(&req)? {
+        match k.as_str() {
+            "limit" => {
+                limit = v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=1000).contains(n))
+                    .ok_or(ReviewError::param(
+                        "limit",
+                        "limit must be a number from 1 to 1000.",
+                    ))?
+            }
+            _ => {
+                return Err(ReviewError::param(
+                    "query",
+                    "The request has a query parameter this endpoint does not know.",
+                ));
+            }
+        }
+    }
+    let scope = Scope::of(&who);
+    let db = state.review.clone();
+    let items = blocking(move || {
+        db.with_conn(|c| report::open_feedback(c, &scope, now_ms(), limit))
+    })
+    .await?;
+    Ok(json_ok(&json!({"items": items})))
+}

@@ -1,0 +1,35 @@
+//! `GET /api/v1/walks/{id}/report`: the printable walk report (participants,
+//! route, observations by category with places, action list per partner),
+//! for coordinators and the walk's own team.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::items::{blocking, content_reader, json_ok, visible_doc};
+use crate::domain::DocKind;
+use crate::review::{ReviewError, report};
+use crate::state::AppState;
+
+/// Registers the report route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/walks/{id}/report", web::get().to(walk_report));
+}
+
+/// `GET /api/v1/walks/{id}/report`.
+#[tracing::instrument(name = "walks.report", skip_all)]
+async fn walk_report(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = content_reader(&req, &state).await?;
+    let id = path.into_inner();
+    let store = state.store.clone();
+    let body = blocking(move || {
+        let meta = visible_doc(store.as_ref(), &who, &id, Some(DocKind::Walk))?;
+        let doc = report::load_automerge(store.as_ref(), meta.id)?;
+        let catalog = report::load_catalog(store.as_ref());
+        report::walk_report(meta.id, &doc, &catalog)
+    })
+    .await?;
+    Ok(json_ok(&body))
+}

@@ -1,0 +1,68 @@
+//! `GET /api/v1/stats?from=&to=`: counts per wijk, category and severity for
+//! the period and the previous period of equal length (coordinators only).
+//! Defaults: the 30 days up to now.
+
+use std::collections::BTreeSet;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::items::{blocking, coordinator, json_ok, query_pairs};
+use crate::domain::now_ms;
+use crate::review::{DAY_MS, ReviewError, Scope, report, stats};
+use crate::state::AppState;
+
+/// Registers the stats route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/stats", web::get().to(get_stats));
+}
+
+fn ms(name: &'static str, v: &str) -> Result<i64, ReviewError> {
+    v.trim().parse::<i64>().map_err(|_| {
+        ReviewError::param(
+            name,
+            "A time must be an integer: milliseconds since the Unix epoch.",
+        )
+    })
+}
+
+/// `GET /api/v1/stats`.
+#[tracing::instrument(name = "stats.get", skip_all)]
+async fn get_stats(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = coordinator(&req, &state).await?;
+    let (mut from, mut to) = (None, None);
+    for (k, v) in query_pairs(&req)? {
+        match k.as_str() {
+            "from" => from = Some(ms("from", &v)?),
+            "to" => to = Some(ms("to", &v)?),
+            _ => {
+                return Err(ReviewError::param(
+                    "query",
+                    "The request has a query parameter this endpoint does not know.",
+                ));
+            }
+        }
+    }
+    let to = to.unwrap_or_else(now_ms);
+    let from = from.unwrap_or(to - 30 * DAY_MS);
+    if from >= to {
+        return Err(ReviewError::param("from", "from must be before to."));
+    }
+    let scope = Scope::of(&who);
+    let store = state.store.clone();
+    let db = state.review.clone();
+    let body = blocking(move || {
+        let catalog = report::load_catalog(store.as_ref());
+        let positive: BTreeSet<String> = catalog
+            .categories
+            .iter()
+            .filter(|(_, c)| c.positive)
+            .map(|(id, _)| id.clone())
+            .collect();
+        db.with_conn(|c| stats::stats(c, &scope, from, to, &positive))
+    })
+    .await?;
+    Ok(json_ok(&body))
+}
