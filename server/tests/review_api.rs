@@ -246,67 +246,196 @@ async fn world_with(adjust: impl FnOnce(&mut wijklog_server::config::Config)) ->
     let mut ids = std::collections::HashMap::new();
 
     let mut walk_n = new_walk(&catalog, &boa_n, "noord", "oostermeent", "Avondronde Noord");
-    let a = add(&mut walk_n, &catalog, &boa_n, T0 + DAY, "jeugdoverlast", Severity::Aandacht,
-        "Jongeren bij de Roef", Some((52.37, 5.21)), false);
-    let b = add(&mut walk_n, &catalog, &boa_n, T0 + 2 * DAY, "vervuiling", Severity::Urgent,
-        B_TEXT, None, true);
-    let c = add(&mut walk_n, &catalog, &boa_n, T0 + 3 * DAY, "positief_signaal",
-        Severity::Informatief, "Buurtbewoners ruimen samen op", Some((52.38, 5.22)), false);
-    let h = add(&mut walk_n, &catalog, &boa_n, T0 - 5 * DAY, "jeugdoverlast", Severity::Aandacht,
-        "Eerder: groep op het plein", None, false);
+    let a = add(
+        &mut walk_n,
+        &catalog,
+        &boa_n,
+        T0 + DAY,
+        "jeugdoverlast",
+        Severity::Aandacht,
+        "Jongeren bij de Roef",
+        Some((52.37, 5.21)),
+        false,
+    );
+    let b = add(
+        &mut walk_n,
+        &catalog,
+        &boa_n,
+        T0 + 2 * DAY,
+        "vervuiling",
+        Severity::Urgent,
+        B_TEXT,
+        None,
+        true,
+    );
+    let c = add(
+        &mut walk_n,
+        &catalog,
+        &boa_n,
+        T0 + 3 * DAY,
+        "positief_signaal",
+        Severity::Informatief,
+        "Buurtbewoners ruimen samen op",
+        Some((52.38, 5.22)),
+        false,
+    );
+    let h = add(
+        &mut walk_n,
+        &catalog,
+        &boa_n,
+        T0 - 5 * DAY,
+        "jeugdoverlast",
+        Severity::Aandacht,
+        "Eerder: groep op het plein",
+        None,
+        false,
+    );
     walk_n.commit(&app, &boa_n);
     {
         let uid = coord.uid();
         let doc = walk_n.as_user(&coord);
-        doc.set_follow_up(&catalog, &uid, at(T0 + 8 * DAY), &item_id(&a), "politie",
-            FollowUpStatus::InBehandeling, Some("Wijkagent gaat langs")).expect("follow-up");
-        doc.set_follow_up(&catalog, &uid, at(T0 + 8 * DAY), &item_id(&b),
-            "gemeente_openbare_ruimte", FollowUpStatus::Open, None).expect("follow-up");
+        doc.set_follow_up(
+            &catalog,
+            &uid,
+            at(T0 + 8 * DAY),
+            &item_id(&a),
+            "politie",
+            FollowUpStatus::InBehandeling,
+            Some("Wijkagent gaat langs"),
+        )
+        .expect("follow-up");
+        doc.set_follow_up(
+            &catalog,
+            &uid,
+            at(T0 + 8 * DAY),
+            &item_id(&b),
+            "gemeente_openbare_ruimte",
+            FollowUpStatus::Open,
+            None,
+        )
+        .expect("follow-up");
     }
     walk_n.commit(&app, &coord);
 
     let mut walk_z = new_walk(&catalog, &boa_z, "zuid", "centrum", "Ronde Zuid");
-    let d = add(&mut walk_z, &catalog, &boa_z, T0 + 4 * DAY, "drugs", Severity::Zorgelijk,
-        "Overlast bij café De Hoek", Some((52.36, 5.20)), true);
-    let e = add(&mut walk_z, &catalog, &boa_z, T0 + 5 * DAY, "verkeer", Severity::Aandacht,
-        "Te hard rijden", None, false);
+    let d = add(
+        &mut walk_z,
+        &catalog,
+        &boa_z,
+        T0 + 4 * DAY,
+        "drugs",
+        Severity::Zorgelijk,
+        "Overlast bij café De Hoek",
+        Some((52.36, 5.20)),
+        true,
+    );
+    let e = add(
+        &mut walk_z,
+        &catalog,
+        &boa_z,
+        T0 + 5 * DAY,
+        "verkeer",
+        Severity::Aandacht,
+        "Te hard rijden",
+        None,
+        false,
+    );
     {
         let uid = boa_z.uid();
         let doc = walk_z.as_user(&boa_z);
-        doc.record_feedback_given(&uid, at(T0 + 9 * DAY), &item_id(&d), FeedbackChannel::Telefoon,
-            at(T0 + 9 * DAY)).expect("feedback");
-        doc.delete_item(&uid, at(T0 + 9 * DAY), &item_id(&e)).expect("delete");
+        doc.record_feedback_given(
+            &uid,
+            at(T0 + 9 * DAY),
+            &item_id(&d),
+            FeedbackChannel::Telefoon,
+            at(T0 + 9 * DAY),
+        )
+        .expect("feedback");
+        doc.delete_item(&uid, at(T0 + 9 * DAY), &item_id(&e))
+            .expect("delete");
     }
     walk_z.commit(&app, &boa_z);
 
     let mut session = new_session(&catalog, &sp_n, "noord", "oostermeent");
-    let f = add(&mut session, &catalog, &sp_n, T0 + 6 * DAY, "woonoverlast", Severity::Zorgelijk,
-        "Geluidsoverlast van de buren", None, true);
-    let g = add(&mut session, &catalog, &sp_n, T0 + 7 * DAY, "openbare_ruimte",
-        Severity::Informatief, "Lantaarnpaal kapot", None, false);
+    let f = add(
+        &mut session,
+        &catalog,
+        &sp_n,
+        T0 + 6 * DAY,
+        "woonoverlast",
+        Severity::Zorgelijk,
+        "Geluidsoverlast van de buren",
+        None,
+        true,
+    );
+    let g = add(
+        &mut session,
+        &catalog,
+        &sp_n,
+        T0 + 7 * DAY,
+        "openbare_ruimte",
+        Severity::Informatief,
+        "Lantaarnpaal kapot",
+        None,
+        false,
+    );
     {
         let uid = sp_n.uid();
         let doc = session.as_user(&sp_n);
-        doc.set_resident_contact(&uid, at(T0 + 6 * DAY), &item_id(&f), ResidentContact {
-            name: Some("Jan Jansen".into()),
-            phone: Some("0612345678".into()),
-            email: None,
-            consent: true,
-        }).expect("contact");
+        doc.set_resident_contact(
+            &uid,
+            at(T0 + 6 * DAY),
+            &item_id(&f),
+            ResidentContact {
+                name: Some("Jan Jansen".into()),
+                phone: Some("0612345678".into()),
+                email: None,
+                consent: true,
+            },
+        )
+        .expect("contact");
     }
     session.commit(&app, &sp_n);
     {
         let uid = coord.uid();
         let doc = session.as_user(&coord);
-        doc.set_follow_up(&catalog, &uid, at(T0 + 8 * DAY), &item_id(&g),
-            "gemeente_openbare_ruimte", FollowUpStatus::Afgerond, Some("Gemeld")).expect("fu");
+        doc.set_follow_up(
+            &catalog,
+            &uid,
+            at(T0 + 8 * DAY),
+            &item_id(&g),
+            "gemeente_openbare_ruimte",
+            FollowUpStatus::Afgerond,
+            Some("Gemeld"),
+        )
+        .expect("fu");
     }
     session.commit(&app, &coord);
 
-    for (k, v) in [("A", a), ("B", b), ("C", c), ("D", d), ("E", e), ("F", f), ("G", g), ("H", h)] {
+    for (k, v) in [
+        ("A", a),
+        ("B", b),
+        ("C", c),
+        ("D", d),
+        ("E", e),
+        ("F", f),
+        ("G", g),
+        ("H", h),
+    ] {
         ids.insert(k, v);
     }
-    World { app, coord, boa_n, boa_z, sp_n, admin, walk_n, walk_z, session, ids }
+    World {
+        app,
+        coord,
+        boa_n,
+        boa_z,
+        sp_n,
+        admin,
+        walk_n,
+        walk_z,
+        session,
+        ids,
+    }
 }
 
 async fn get(app: &TestApp, who: Option<&Person>, path: &str) -> Response {
@@ -315,13 +444,20 @@ async fn get(app: &TestApp, who: Option<&Person>, path: &str) -> Response {
     app.request("GET", path, &headers, None).await
 }
 
-async fn send(app: &TestApp, who: Option<&Person>, method: &str, path: &str, body: Value) -> Response {
+async fn send(
+    app: &TestApp,
+    who: Option<&Person>,
+    method: &str,
+    path: &str,
+    body: Value,
+) -> Response {
     let auth = who.map(|p| format!("Bearer {}", p.token));
     let mut headers: Vec<(&str, &str)> = vec![("Content-Type", "application/json")];
     if let Some(a) = &auth {
         headers.push(("Authorization", a.as_str()));
     }
-    app.request(method, path, &headers, Some(body.to_string().into_bytes())).await
+    app.request(method, path, &headers, Some(body.to_string().into_bytes()))
+        .await
 }
 
 impl World {
@@ -332,7 +468,12 @@ impl World {
             .iter()
             .map(|i| {
                 let id = i["item_id"].as_str().expect("item_id");
-                *self.ids.iter().find(|(_, v)| v.as_str() == id).expect("known item").0
+                *self
+                    .ids
+                    .iter()
+                    .find(|(_, v)| v.as_str() == id)
+                    .expect("known item")
+                    .0
             })
             .collect()
     }
@@ -351,13 +492,19 @@ async fn every_filter_selects_exactly_the_matching_items() {
     let c = &w.coord;
     let cases: Vec<(String, Vec<&str>)> = vec![
         ("".into(), vec!["G", "F", "D", "C", "B", "A", "H"]),
-        ("wijk=oostermeent".into(), vec!["G", "F", "C", "B", "A", "H"]),
+        (
+            "wijk=oostermeent".into(),
+            vec!["G", "F", "C", "B", "A", "H"],
+        ),
         ("wijk=centrum".into(), vec!["D"]),
         ("category=vervuiling".into(), vec!["B"]),
         ("category=drugs,verkeer".into(), vec!["D"]),
         ("severity=urgent".into(), vec!["B"]),
         ("severity=zorgelijk".into(), vec!["F", "D"]),
-        (format!("from={}&to={}", T0 + 2 * DAY, T0 + 5 * DAY), vec!["D", "C", "B"]),
+        (
+            format!("from={}&to={}", T0 + 2 * DAY, T0 + 5 * DAY),
+            vec!["D", "C", "B"],
+        ),
         ("team=zuid".into(), vec!["D"]),
         (format!("author={}", w.boa_n.id()), vec!["C", "B", "A", "H"]),
         ("status=open".into(), vec!["B"]),
@@ -365,14 +512,26 @@ async fn every_filter_selects_exactly_the_matching_items() {
         ("status=afgerond".into(), vec!["G"]),
         ("partner=politie".into(), vec!["A"]),
         ("partner=gemeente_openbare_ruimte".into(), vec!["G", "B"]),
-        ("partner=gemeente_openbare_ruimte&status=afgerond".into(), vec!["G"]),
+        (
+            "partner=gemeente_openbare_ruimte&status=afgerond".into(),
+            vec!["G"],
+        ),
         ("partner=politie&status=open".into(), vec![]),
         ("feedback_outstanding=true".into(), vec!["F", "B"]),
-        ("feedback_outstanding=false".into(), vec!["G", "D", "C", "A", "H"]),
+        (
+            "feedback_outstanding=false".into(),
+            vec!["G", "D", "C", "A", "H"],
+        ),
         ("kind=walk".into(), vec!["D", "C", "B", "A", "H"]),
         ("kind=spreekuur".into(), vec!["G", "F"]),
-        ("kind=walk&wijk=oostermeent&severity=aandacht".into(), vec!["A", "H"]),
-        ("sort=severity".into(), vec!["B", "F", "D", "A", "H", "G", "C"]),
+        (
+            "kind=walk&wijk=oostermeent&severity=aandacht".into(),
+            vec!["A", "H"],
+        ),
+        (
+            "sort=severity".into(),
+            vec!["B", "F", "D", "A", "H", "G", "C"],
+        ),
     ];
     for (query, expected) in cases {
         assert_eq!(w.list(c, &query).await, expected, "query {query:?}");
@@ -399,7 +558,10 @@ async fn full_text_search_finds_dutch_words_by_prefix_and_ignores_accents() {
     assert_eq!(w.list(c, "q=cafe").await, vec!["D"]);
     assert_eq!(w.list(c, "q=jongeren%20roef").await, vec!["A"]);
     assert_eq!(w.list(c, "q=geluid").await, vec!["F"]);
-    assert_eq!(w.list(c, "q=marktplein&kind=spreekuur").await, vec!["G", "F"]);
+    assert_eq!(
+        w.list(c, "q=marktplein&kind=spreekuur").await,
+        vec!["G", "F"]
+    );
     assert_eq!(w.list(c, "q=fiets%20caf%C3%A9").await, Vec::<&str>::new());
     // FTS syntax typed by a user is just text, never an error.
     assert_eq!(w.list(c, "q=%22kapot%22%20OR").await, Vec::<&str>::new());
@@ -428,7 +590,11 @@ async fn bad_parameters_get_a_stable_error() {
         let res = get(&w.app, Some(&w.coord), &format!("/api/v1/items?{query}")).await;
         assert_eq!(res.status, 400, "{query}");
         assert_eq!(res.json()["code"], "invalid_parameter", "{query}");
-        assert!(res.json()["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert!(
+            res.json()["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
 }
 
@@ -441,8 +607,17 @@ async fn paging_has_no_duplicates_or_gaps_while_new_items_arrive() {
     let mut original = BTreeSet::new();
     for i in 0..23 {
         // Pairs of items share a timestamp: the tie-break must hold.
-        let id = add(&mut walk, &catalog, &boa, T0 + (i / 2) * 60_000, "verkeer",
-            Severity::Aandacht, &format!("Melding {i}"), None, false);
+        let id = add(
+            &mut walk,
+            &catalog,
+            &boa,
+            T0 + (i / 2) * 60_000,
+            "verkeer",
+            Severity::Aandacht,
+            &format!("Melding {i}"),
+            None,
+            false,
+        );
         original.insert(id);
     }
     walk.commit(&app, &boa);
@@ -467,8 +642,17 @@ async fn paging_has_no_duplicates_or_gaps_while_new_items_arrive() {
         pages += 1;
         // Between pages: newer items arrive and the document is re-projected
         // (all its rows are rewritten).
-        add(&mut walk, &catalog, &boa, T0 + 10_000_000 + pages * 1000, "verkeer",
-            Severity::Urgent, "Nieuw tijdens het bladeren", None, false);
+        add(
+            &mut walk,
+            &catalog,
+            &boa,
+            T0 + 10_000_000 + pages * 1000,
+            "verkeer",
+            Severity::Urgent,
+            "Nieuw tijdens het bladeren",
+            None,
+            false,
+        );
         walk.commit(&app, &boa);
         match body["next_cursor"].as_str() {
             Some(c) => cursor = Some(c.to_owned()),
@@ -479,7 +663,11 @@ async fn paging_has_no_duplicates_or_gaps_while_new_items_arrive() {
     let ids: Vec<&String> = seen.iter().map(|(_, id)| id).collect();
     let unique: BTreeSet<&String> = ids.iter().copied().collect();
     assert_eq!(unique.len(), ids.len(), "no item twice");
-    assert_eq!(ids.len(), 23, "exactly the items that existed when paging began");
+    assert_eq!(
+        ids.len(),
+        23,
+        "exactly the items that existed when paging began"
+    );
     for id in &original {
         assert!(unique.contains(id), "item {id} was skipped");
     }
@@ -490,11 +678,29 @@ async fn paging_has_no_duplicates_or_gaps_while_new_items_arrive() {
 #[actix_web::test]
 async fn a_cursor_of_another_sort_order_is_refused() {
     let w = world().await;
-    let res = get(&w.app, Some(&w.coord), "/api/v1/items?limit=2&sort=severity").await;
-    let cursor = res.json()["next_cursor"].as_str().expect("more pages").to_owned();
-    let res = get(&w.app, Some(&w.coord), &format!("/api/v1/items?limit=2&cursor={cursor}")).await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        "/api/v1/items?limit=2&sort=severity",
+    )
+    .await;
+    let cursor = res.json()["next_cursor"]
+        .as_str()
+        .expect("more pages")
+        .to_owned();
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/items?limit=2&cursor={cursor}"),
+    )
+    .await;
     assert_eq!(res.status, 400);
-    let res = get(&w.app, Some(&w.coord), &format!("/api/v1/items?limit=2&sort=severity&cursor={cursor}")).await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/items?limit=2&sort=severity&cursor={cursor}"),
+    )
+    .await;
     assert_eq!(w.letters(&res.json()["items"]), vec!["D", "A"]);
 }
 
@@ -512,7 +718,11 @@ async fn lists_never_carry_resident_contact_but_the_item_does_and_that_read_is_a
     let g = format!("/api/v1/items/{}/{}", w.session.id(), w.ids["G"]);
     let res = get(&w.app, Some(&w.coord), &g).await;
     assert_eq!(res.status, 200);
-    assert_eq!(w.app.store().audit_entries(1000).expect("audit").len(), before, "no contact: no entry");
+    assert_eq!(
+        w.app.store().audit_entries(1000).expect("audit").len(),
+        before,
+        "no contact: no entry"
+    );
 
     let f = format!("/api/v1/items/{}/{}", w.session.id(), w.ids["F"]);
     let res = get(&w.app, Some(&w.sp_n), &f).await;
@@ -526,18 +736,32 @@ async fn lists_never_carry_resident_contact_but_the_item_does_and_that_read_is_a
         .iter()
         .find(|e| e.entry.action == "item.read_personal")
         .expect("audited");
-    assert_eq!(read.entry.actor.as_ref().map(|a| a.as_str().to_owned()), Some(w.sp_n.id()));
-    assert_eq!(read.entry.subject.as_deref(), Some(format!("{}/{}", w.session.id(), w.ids["F"]).as_str()));
+    assert_eq!(
+        read.entry.actor.as_ref().map(|a| a.as_str().to_owned()),
+        Some(w.sp_n.id())
+    );
+    assert_eq!(
+        read.entry.subject.as_deref(),
+        Some(format!("{}/{}", w.session.id(), w.ids["F"]).as_str())
+    );
 }
 
 #[actix_web::test]
 async fn an_item_comes_with_its_walk_context() {
     let w = world().await;
-    let res = get(&w.app, Some(&w.boa_n), &format!("/api/v1/items/{}/{}", w.walk_n.id(), w.ids["A"])).await;
+    let res = get(
+        &w.app,
+        Some(&w.boa_n),
+        &format!("/api/v1/items/{}/{}", w.walk_n.id(), w.ids["A"]),
+    )
+    .await;
     assert_eq!(res.status, 200);
     let body = res.json();
     assert_eq!(body["item"]["text"], "Jongeren bij de Roef");
-    assert_eq!(body["item"]["follow_up"]["politie"]["status"], "in_behandeling");
+    assert_eq!(
+        body["item"]["follow_up"]["politie"]["status"],
+        "in_behandeling"
+    );
     assert_eq!(body["context"]["title"], "Avondronde Noord");
     assert_eq!(body["context"]["wijk"], "oostermeent");
     assert_eq!(body["context"]["route"], "Markt, Kerkstraat, park");
@@ -556,8 +780,12 @@ async fn an_item_comes_with_its_walk_context() {
 #[actix_web::test]
 async fn history_names_who_changed_which_fields_and_when() {
     let w = world().await;
-    let res = get(&w.app, Some(&w.coord),
-        &format!("/api/v1/items/{}/{}/history", w.walk_n.id(), w.ids["A"])).await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/items/{}/{}/history", w.walk_n.id(), w.ids["A"]),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.text());
     let entries = res.json()["entries"].as_array().expect("entries").clone();
     assert_eq!(entries.len(), 2, "{entries:?}");
@@ -568,8 +796,12 @@ async fn history_names_who_changed_which_fields_and_when() {
     assert_eq!(created["message"], "add_observation");
     assert_eq!(created["time"], T0 + DAY);
     assert!(created["received_at"].as_i64().is_some());
-    let fields: Vec<&str> = created["fields"].as_array().expect("fields").iter()
-        .filter_map(Value::as_str).collect();
+    let fields: Vec<&str> = created["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     for f in ["category", "severity", "text", "created_by"] {
         assert!(fields.contains(&f), "{f} in {fields:?}");
     }
@@ -577,35 +809,83 @@ async fn history_names_who_changed_which_fields_and_when() {
     assert_eq!(follow_up["created"], false);
     assert_eq!(follow_up["user_id"], w.coord.id());
     assert_eq!(follow_up["message"], "set_follow_up");
-    let fields: Vec<&str> = follow_up["fields"].as_array().expect("fields").iter()
-        .filter_map(Value::as_str).collect();
+    let fields: Vec<&str> = follow_up["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
     assert!(fields.contains(&"follow_up.politie.status"), "{fields:?}");
-    assert!(!fields.iter().any(|f| f.starts_with("category")), "{fields:?}");
+    assert!(
+        !fields.iter().any(|f| f.starts_with("category")),
+        "{fields:?}"
+    );
     // The follow-up of item B (same change set, other item) is not in A's history.
-    let res = get(&w.app, Some(&w.coord),
-        &format!("/api/v1/items/{}/{}/history", w.walk_n.id(), w.ids["H"])).await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/items/{}/{}/history", w.walk_n.id(), w.ids["H"]),
+    )
+    .await;
     assert_eq!(res.json()["entries"].as_array().expect("entries").len(), 1);
 }
 
 #[actix_web::test]
 async fn stats_count_the_period_and_the_previous_one_with_positive_signals_apart() {
     let w = world().await;
-    let res = get(&w.app, Some(&w.coord), &format!("/api/v1/stats?from={T0}&to={}", T0 + 10 * DAY)).await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/stats?from={T0}&to={}", T0 + 10 * DAY),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.text());
     let s = res.json();
     assert_eq!(s["previous_from"], T0 - 10 * DAY);
     assert_eq!(s["problems"], json!({"current": 5, "previous": 1}));
     assert_eq!(s["positive"], json!({"current": 1, "previous": 0}));
-    assert_eq!(s["by_wijk"]["oostermeent"], json!({"current": 4, "previous": 1}));
-    assert_eq!(s["by_wijk"]["centrum"], json!({"current": 1, "previous": 0}));
-    assert_eq!(s["positive_by_wijk"]["oostermeent"], json!({"current": 1, "previous": 0}));
-    assert_eq!(s["by_category"]["jeugdoverlast"], json!({"current": 1, "previous": 1}));
-    assert_eq!(s["by_category"]["positief_signaal"], json!({"current": 1, "previous": 0}));
-    assert!(s["by_category"]["verkeer"].is_null(), "deleted items are not counted");
-    assert_eq!(s["by_severity"]["zorgelijk"], json!({"current": 2, "previous": 0}));
-    assert_eq!(s["by_severity"]["aandacht"], json!({"current": 1, "previous": 1}));
-    assert_eq!(s["by_severity"]["informatief"], json!({"current": 1, "previous": 0}));
-    let res = get(&w.app, Some(&w.coord), &format!("/api/v1/stats?from={T0}&to={T0}")).await;
+    assert_eq!(
+        s["by_wijk"]["oostermeent"],
+        json!({"current": 4, "previous": 1})
+    );
+    assert_eq!(
+        s["by_wijk"]["centrum"],
+        json!({"current": 1, "previous": 0})
+    );
+    assert_eq!(
+        s["positive_by_wijk"]["oostermeent"],
+        json!({"current": 1, "previous": 0})
+    );
+    assert_eq!(
+        s["by_category"]["jeugdoverlast"],
+        json!({"current": 1, "previous": 1})
+    );
+    assert_eq!(
+        s["by_category"]["positief_signaal"],
+        json!({"current": 1, "previous": 0})
+    );
+    assert!(
+        s["by_category"]["verkeer"].is_null(),
+        "deleted items are not counted"
+    );
+    assert_eq!(
+        s["by_severity"]["zorgelijk"],
+        json!({"current": 2, "previous": 0})
+    );
+    assert_eq!(
+        s["by_severity"]["aandacht"],
+        json!({"current": 1, "previous": 1})
+    );
+    assert_eq!(
+        s["by_severity"]["informatief"],
+        json!({"current": 1, "previous": 0})
+    );
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/stats?from={T0}&to={T0}"),
+    )
+    .await;
     assert_eq!(res.status, 400);
 }
 
@@ -617,12 +897,20 @@ async fn csv_export_quotes_commas_quotes_and_newlines_and_starts_with_a_bom() {
     assert_eq!(res.header("content-type"), Some("text/csv; charset=utf-8"));
     assert!(res.body.starts_with(b"\xEF\xBB\xBF"), "BOM");
     let mut reader = csv::ReaderBuilder::new().from_reader(&res.body[3..]);
-    let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
     assert!(!header.iter().any(|h| h.starts_with("resident")));
     let col = |name: &str| header.iter().position(|h| h == name).expect("column");
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("parses");
     assert_eq!(rows.len(), 7);
-    let b = rows.iter().find(|r| r[col("item_id")] == w.ids["B"]).expect("row B");
+    let b = rows
+        .iter()
+        .find(|r| r[col("item_id")] == w.ids["B"])
+        .expect("row B");
     assert_eq!(&b[col("text")], B_TEXT);
     assert_eq!(&b[col("created_at")], "2026-01-03T00:00:00Z");
     assert_eq!(&b[col("follow_up")], "gemeente_openbare_ruimte: open");
@@ -631,12 +919,18 @@ async fn csv_export_quotes_commas_quotes_and_newlines_and_starts_with_a_bom() {
     let raw = String::from_utf8(res.body[3..].to_vec()).expect("utf-8");
     assert!(raw.contains("\"Fietsen tegen de gevel, \"\"kapot\"\"\nen vies; zie foto\""));
     assert!(raw.ends_with("\r\n"));
-    let d = rows.iter().find(|r| r[col("item_id")] == w.ids["D"]).expect("row D");
+    let d = rows
+        .iter()
+        .find(|r| r[col("item_id")] == w.ids["D"])
+        .expect("row D");
     assert_eq!(&d[col("text")], "Overlast bij café De Hoek");
     assert!(!raw.contains("Jan Jansen"));
 
     let audit = w.app.store().audit_entries(10).expect("audit");
-    let e = audit.iter().find(|e| e.entry.action == "export.csv").expect("export audited");
+    let e = audit
+        .iter()
+        .find(|e| e.entry.action == "export.csv")
+        .expect("export audited");
     assert_eq!(e.entry.detail["count"], 7);
     assert_eq!(e.entry.detail["include_personal"], false);
 }
@@ -644,27 +938,61 @@ async fn csv_export_quotes_commas_quotes_and_newlines_and_starts_with_a_bom() {
 #[actix_web::test]
 async fn personal_columns_need_a_reason_which_is_audited() {
     let w = world().await;
-    let res = get(&w.app, Some(&w.coord), "/api/v1/export.csv?include_personal=true").await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        "/api/v1/export.csv?include_personal=true",
+    )
+    .await;
     assert_eq!(res.status, 400);
     assert_eq!(res.json()["code"], "invalid_parameter");
-    let res = get(&w.app, Some(&w.coord), "/api/v1/export.csv?include_personal=true&reason=%20%20").await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        "/api/v1/export.csv?include_personal=true&reason=%20%20",
+    )
+    .await;
     assert_eq!(res.status, 400);
-    let res = get(&w.app, Some(&w.coord),
-        "/api/v1/export.csv?include_personal=true&reason=Terugbellen%20wijkoverleg&kind=spreekuur").await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        "/api/v1/export.csv?include_personal=true&reason=Terugbellen%20wijkoverleg&kind=spreekuur",
+    )
+    .await;
     assert_eq!(res.status, 200);
     let mut reader = csv::Reader::from_reader(&res.body[3..]);
-    let header: Vec<String> = reader.headers().expect("header").iter().map(str::to_owned).collect();
-    let name = header.iter().position(|h| h == "resident_name").expect("personal column");
-    let phone = header.iter().position(|h| h == "resident_phone").expect("personal column");
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let name = header
+        .iter()
+        .position(|h| h == "resident_name")
+        .expect("personal column");
+    let phone = header
+        .iter()
+        .position(|h| h == "resident_phone")
+        .expect("personal column");
     let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("parses");
     assert_eq!(rows.len(), 2);
-    assert!(rows.iter().any(|r| &r[name] == "Jan Jansen" && &r[phone] == "0612345678"));
+    assert!(
+        rows.iter()
+            .any(|r| &r[name] == "Jan Jansen" && &r[phone] == "0612345678")
+    );
     let audit = w.app.store().audit_entries(10).expect("audit");
-    let e = audit.iter().find(|e| e.entry.action == "export.csv").expect("audited");
+    let e = audit
+        .iter()
+        .find(|e| e.entry.action == "export.csv")
+        .expect("audited");
     assert_eq!(e.entry.detail["reason"], "Terugbellen wijkoverleg");
     assert_eq!(e.entry.detail["include_personal"], true);
     assert_eq!(e.entry.detail["filters"]["kind"], "spreekuur");
-    assert_eq!(e.entry.detail["personal_items"], json!([format!("{}/{}", w.session.id(), w.ids["F"])]));
+    assert_eq!(
+        e.entry.detail["personal_items"],
+        json!([format!("{}/{}", w.session.id(), w.ids["F"])])
+    );
 }
 
 #[actix_web::test]
@@ -680,45 +1008,97 @@ async fn geojson_export_is_a_valid_feature_collection_of_lon_lat_points() {
     for f in features {
         assert_eq!(f["type"], "Feature");
         assert_eq!(f["geometry"]["type"], "Point");
-        let c = f["geometry"]["coordinates"].as_array().expect("coordinates");
+        let c = f["geometry"]["coordinates"]
+            .as_array()
+            .expect("coordinates");
         assert_eq!(c.len(), 2);
         let (lon, lat) = (c[0].as_f64().expect("lon"), c[1].as_f64().expect("lat"));
         assert!((-180.0..=180.0).contains(&lon) && (-90.0..=90.0).contains(&lat));
         assert!(f["properties"].is_object());
         assert!(f["properties"].get("resident").is_none());
     }
-    let a = features.iter().find(|f| f["properties"]["item_id"] == w.ids["A"].as_str()).expect("A");
-    assert_eq!(a["geometry"]["coordinates"], json!([5.21, 52.37]), "[lon, lat] per RFC 7946");
-    let res = get(&w.app, Some(&w.coord), "/api/v1/export.geojson?wijk=centrum").await;
-    assert_eq!(res.json()["features"].as_array().expect("features").len(), 1);
+    let a = features
+        .iter()
+        .find(|f| f["properties"]["item_id"] == w.ids["A"].as_str())
+        .expect("A");
+    assert_eq!(
+        a["geometry"]["coordinates"],
+        json!([5.21, 52.37]),
+        "[lon, lat] per RFC 7946"
+    );
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        "/api/v1/export.geojson?wijk=centrum",
+    )
+    .await;
+    assert_eq!(
+        res.json()["features"].as_array().expect("features").len(),
+        1
+    );
     let audit = w.app.store().audit_entries(10).expect("audit");
-    assert!(audit.iter().any(|e| e.entry.action == "export.geojson" && e.entry.detail["count"] == 1));
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.entry.action == "export.geojson" && e.entry.detail["count"] == 1)
+    );
 }
 
 #[actix_web::test]
 async fn the_walk_report_groups_observations_and_lists_actions_per_partner() {
     let w = world().await;
-    let res = get(&w.app, Some(&w.boa_n), &format!("/api/v1/walks/{}/report", w.walk_n.id())).await;
+    let res = get(
+        &w.app,
+        Some(&w.boa_n),
+        &format!("/api/v1/walks/{}/report", w.walk_n.id()),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.text());
     let r = res.json();
     assert_eq!(r["title"], "Avondronde Noord");
     assert_eq!(r["wijk_label"], "Oostermeent");
     assert_eq!(r["route"], "Markt, Kerkstraat, park");
     assert_eq!(r["observation_count"], 4);
-    let cats: Vec<&str> = r["categories"].as_array().expect("categories").iter()
-        .map(|c| c["id"].as_str().expect("id")).collect();
-    assert_eq!(cats, vec!["jeugdoverlast", "vervuiling", "positief_signaal"], "catalog order");
-    assert_eq!(r["categories"][0]["items"].as_array().expect("items").len(), 2);
-    assert_eq!(r["categories"][0]["items"][0]["text"], "Eerder: groep op het plein", "oldest first");
+    let cats: Vec<&str> = r["categories"]
+        .as_array()
+        .expect("categories")
+        .iter()
+        .map(|c| c["id"].as_str().expect("id"))
+        .collect();
+    assert_eq!(
+        cats,
+        vec!["jeugdoverlast", "vervuiling", "positief_signaal"],
+        "catalog order"
+    );
+    assert_eq!(
+        r["categories"][0]["items"].as_array().expect("items").len(),
+        2
+    );
+    assert_eq!(
+        r["categories"][0]["items"][0]["text"], "Eerder: groep op het plein",
+        "oldest first"
+    );
     assert_eq!(r["categories"][2]["positive"], true);
-    let partners: Vec<&str> = r["partners"].as_array().expect("partners").iter()
-        .map(|p| p["id"].as_str().expect("id")).collect();
+    let partners: Vec<&str> = r["partners"]
+        .as_array()
+        .expect("partners")
+        .iter()
+        .map(|p| p["id"].as_str().expect("id"))
+        .collect();
     assert_eq!(partners, vec!["politie", "gemeente_openbare_ruimte"]);
     assert_eq!(r["partners"][0]["actions"][0]["status"], "in_behandeling");
-    assert_eq!(r["partners"][0]["actions"][0]["note"], "Wijkagent gaat langs");
+    assert_eq!(
+        r["partners"][0]["actions"][0]["note"],
+        "Wijkagent gaat langs"
+    );
     assert_eq!(r["partners"][0]["label"], "Politie (wijkagent)");
     // A spreekuur session is not a walk.
-    let res = get(&w.app, Some(&w.coord), &format!("/api/v1/walks/{}/report", w.session.id())).await;
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/walks/{}/report", w.session.id()),
+    )
+    .await;
     assert_eq!(res.status, 404);
 }
 
@@ -728,7 +1108,10 @@ async fn the_feedback_work_list_is_oldest_first_with_the_age_in_days() {
     let res = get(&w.app, Some(&w.coord), "/api/v1/feedback/open").await;
     assert_eq!(res.status, 200);
     let items = res.json()["items"].as_array().expect("items").clone();
-    let ids: Vec<&str> = items.iter().map(|i| i["item"]["item_id"].as_str().expect("id")).collect();
+    let ids: Vec<&str> = items
+        .iter()
+        .map(|i| i["item"]["item_id"].as_str().expect("id"))
+        .collect();
     assert_eq!(ids, vec![w.ids["B"].as_str(), w.ids["F"].as_str()]);
     let now = wijklog_server::domain::now_ms();
     assert_eq!(items[0]["age_days"], (now - (T0 + 2 * DAY)) / DAY);
@@ -753,27 +1136,78 @@ async fn every_endpoint_checks_the_role() {
     let devices = format!("/api/v1/admin/users/{}/devices", w.boa_n.id());
     // Expected status per caller: coordinator, boa noord, boa zuid, spreekuur noord, admin, nobody.
     let table: Vec<(&str, String, [u16; 6])> = vec![
-        ("GET", "/api/v1/items".into(), [200, 200, 200, 200, 403, 401]),
+        (
+            "GET",
+            "/api/v1/items".into(),
+            [200, 200, 200, 200, 403, 401],
+        ),
         ("GET", walk_a.clone(), [200, 200, 404, 404, 403, 401]),
         ("GET", walk_d.clone(), [200, 404, 200, 404, 403, 401]),
         ("GET", note_g.clone(), [200, 404, 404, 200, 403, 401]),
         ("GET", hist_a.clone(), [200, 200, 404, 404, 403, 401]),
         ("GET", hist_g.clone(), [200, 404, 404, 200, 403, 401]),
-        ("GET", "/api/v1/feedback/open".into(), [200, 200, 200, 200, 403, 401]),
-        ("GET", "/api/v1/stats".into(), [200, 403, 403, 403, 403, 401]),
-        ("GET", "/api/v1/export.csv".into(), [200, 403, 403, 403, 403, 401]),
-        ("GET", "/api/v1/export.geojson".into(), [200, 403, 403, 403, 403, 401]),
+        (
+            "GET",
+            "/api/v1/feedback/open".into(),
+            [200, 200, 200, 200, 403, 401],
+        ),
+        (
+            "GET",
+            "/api/v1/stats".into(),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            "GET",
+            "/api/v1/export.csv".into(),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            "GET",
+            "/api/v1/export.geojson".into(),
+            [200, 403, 403, 403, 403, 401],
+        ),
         ("GET", report_n.clone(), [200, 200, 404, 404, 403, 401]),
-        ("GET", "/api/v1/admin/users".into(), [403, 403, 403, 403, 200, 401]),
+        (
+            "GET",
+            "/api/v1/admin/users".into(),
+            [403, 403, 403, 403, 200, 401],
+        ),
         ("GET", devices.clone(), [403, 403, 403, 403, 200, 401]),
-        ("GET", "/api/v1/admin/audit".into(), [403, 403, 403, 403, 200, 401]),
+        (
+            "GET",
+            "/api/v1/admin/audit".into(),
+            [403, 403, 403, 403, 200, 401],
+        ),
         // Mutations with a body that would be invalid: the role is checked first.
-        ("POST", "/api/v1/admin/users".into(), [403, 403, 403, 403, 400, 401]),
-        ("PATCH", format!("/api/v1/admin/users/{}", w.boa_z.id()), [403, 403, 403, 403, 400, 401]),
-        ("POST", format!("/api/v1/admin/users/{}/password", w.boa_z.id()), [403, 403, 403, 403, 400, 401]),
-        ("POST", format!("/api/v1/admin/devices/{}/revoke", uuid::Uuid::new_v4()), [403, 403, 403, 403, 404, 401]),
+        (
+            "POST",
+            "/api/v1/admin/users".into(),
+            [403, 403, 403, 403, 400, 401],
+        ),
+        (
+            "PATCH",
+            format!("/api/v1/admin/users/{}", w.boa_z.id()),
+            [403, 403, 403, 403, 400, 401],
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/users/{}/password", w.boa_z.id()),
+            [403, 403, 403, 403, 400, 401],
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/devices/{}/revoke", uuid::Uuid::new_v4()),
+            [403, 403, 403, 403, 404, 401],
+        ),
     ];
-    let callers = [Some(&w.coord), Some(&w.boa_n), Some(&w.boa_z), Some(&w.sp_n), Some(&w.admin), None];
+    let callers = [
+        Some(&w.coord),
+        Some(&w.boa_n),
+        Some(&w.boa_z),
+        Some(&w.sp_n),
+        Some(&w.admin),
+        None,
+    ];
     for (method, path, expected) in &table {
         for (who, want) in callers.iter().zip(expected) {
             let res = if *method == "GET" {
@@ -782,9 +1216,17 @@ async fn every_endpoint_checks_the_role() {
                 send(&w.app, *who, method, path, json!({"bogus": true})).await
             };
             let name = who.map_or("nobody", |p| p.user.username.as_str());
-            assert_eq!(res.status, *want, "{method} {path} as {name}: {}", res.text());
+            assert_eq!(
+                res.status,
+                *want,
+                "{method} {path} as {name}: {}",
+                res.text()
+            );
             if res.status != 200 {
-                assert!(res.json()["code"].is_string(), "{method} {path} as {name}: JSON error");
+                assert!(
+                    res.json()["code"].is_string(),
+                    "{method} {path} as {name}: JSON error"
+                );
             }
         }
     }
@@ -795,99 +1237,270 @@ async fn admins_manage_accounts_and_every_action_is_audited() {
     let w = world().await;
     let a = &w.admin;
     // Create.
-    let res = send(&w.app, Some(a), "POST", "/api/v1/admin/users", json!({
+    let res = send(
+        &w.app,
+        Some(a),
+        "POST",
+        "/api/v1/admin/users",
+        json!({
         "username": "nieuwe-boa", "name": "Nieuwe Boa", "password": "een-lang-wachtwoord",
-        "roles": ["boa"], "team": "noord"})).await;
+        "roles": ["boa"], "team": "noord"}),
+    )
+    .await;
     assert_eq!(res.status, 201, "{}", res.text());
     let created = res.json();
     let id = created["id"].as_str().expect("id").to_owned();
     assert_eq!(created["roles"], json!(["boa"]));
     assert!(created.get("password_hash").is_none());
-    let login = w.app.login("nieuwe-boa", "een-lang-wachtwoord").await.expect("can log in");
+    let login = w
+        .app
+        .login("nieuwe-boa", "een-lang-wachtwoord")
+        .await
+        .expect("can log in");
     // Duplicate, bad roles, short password.
     let res = send(&w.app, Some(a), "POST", "/api/v1/admin/users", json!({
         "username": "NIEUWE-boa", "name": "X", "password": "een-lang-wachtwoord", "roles": ["boa"]})).await;
-    assert_eq!((res.status, res.json()["code"].clone()), (409, json!("username_taken")));
-    let res = send(&w.app, Some(a), "POST", "/api/v1/admin/users", json!({
-        "username": "x", "name": "X", "password": "een-lang-wachtwoord", "roles": ["root"]})).await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (409, json!("username_taken"))
+    );
+    let res = send(
+        &w.app,
+        Some(a),
+        "POST",
+        "/api/v1/admin/users",
+        json!({
+        "username": "x", "name": "X", "password": "een-lang-wachtwoord", "roles": ["root"]}),
+    )
+    .await;
     assert_eq!(res.status, 400);
-    let res = send(&w.app, Some(a), "POST", "/api/v1/admin/users", json!({
-        "username": "y", "name": "Y", "password": "kort", "roles": ["boa"]})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "POST",
+        "/api/v1/admin/users",
+        json!({
+        "username": "y", "name": "Y", "password": "kort", "roles": ["boa"]}),
+    )
+    .await;
     assert_eq!(res.status, 400);
     // Change team and roles.
-    let res = send(&w.app, Some(a), "PATCH", &format!("/api/v1/admin/users/{id}"),
-        json!({"team": "zuid", "roles": ["boa", "spreekuur"], "name": "Boa Zuid"})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "PATCH",
+        &format!("/api/v1/admin/users/{id}"),
+        json!({"team": "zuid", "roles": ["boa", "spreekuur"], "name": "Boa Zuid"}),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.json()["team"], "zuid");
     assert_eq!(res.json()["roles"], json!(["boa", "spreekuur"]));
-    let res = send(&w.app, Some(a), "PATCH", &format!("/api/v1/admin/users/{id}"), json!({"team": null})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "PATCH",
+        &format!("/api/v1/admin/users/{id}"),
+        json!({"team": null}),
+    )
+    .await;
     assert_eq!(res.json()["team"], Value::Null);
     // Devices.
-    let res = get(&w.app, Some(a), &format!("/api/v1/admin/users/{id}/devices")).await;
+    let res = get(
+        &w.app,
+        Some(a),
+        &format!("/api/v1/admin/users/{id}/devices"),
+    )
+    .await;
     let devices = res.json()["devices"].as_array().expect("devices").clone();
     assert_eq!(devices.len(), 1);
     assert_eq!(devices[0]["id"], login.device_id.as_str());
     // Password reset.
-    let res = send(&w.app, Some(a), "POST", &format!("/api/v1/admin/users/{id}/password"),
-        json!({"password": "nog-een-lang-wachtwoord"})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "POST",
+        &format!("/api/v1/admin/users/{id}/password"),
+        json!({"password": "nog-een-lang-wachtwoord"}),
+    )
+    .await;
     assert_eq!(res.status, 204);
-    assert!(w.app.login("nieuwe-boa", "een-lang-wachtwoord").await.is_err());
-    assert!(w.app.login("nieuwe-boa", "nog-een-lang-wachtwoord").await.is_ok());
+    assert!(
+        w.app
+            .login("nieuwe-boa", "een-lang-wachtwoord")
+            .await
+            .is_err()
+    );
+    assert!(
+        w.app
+            .login("nieuwe-boa", "nog-een-lang-wachtwoord")
+            .await
+            .is_ok()
+    );
     // Revoke the first device: its refresh token and access token die.
-    let res = send(&w.app, Some(a), "POST", &format!("/api/v1/admin/devices/{}/revoke", login.device_id), json!({})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "POST",
+        &format!("/api/v1/admin/devices/{}/revoke", login.device_id),
+        json!({}),
+    )
+    .await;
     assert_eq!(res.status, 204);
-    assert_eq!(w.app.refresh(&login.refresh_token).await.map(|_| ()).unwrap_err().status, 401);
-    let res = w.app.request("GET", "/api/v1/items", &[("Authorization", &format!("Bearer {}", login.access_token))], None).await;
-    assert_eq!((res.status, res.json()["code"].clone()), (401, json!("revoked")));
+    assert_eq!(
+        w.app
+            .refresh(&login.refresh_token)
+            .await
+            .map(|_| ())
+            .unwrap_err()
+            .status,
+        401
+    );
+    let res = w
+        .app
+        .request(
+            "GET",
+            "/api/v1/items",
+            &[("Authorization", &format!("Bearer {}", login.access_token))],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (401, json!("revoked"))
+    );
     // Disable.
-    let res = send(&w.app, Some(a), "PATCH", &format!("/api/v1/admin/users/{id}"), json!({"disabled": true})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "PATCH",
+        &format!("/api/v1/admin/users/{id}"),
+        json!({"disabled": true}),
+    )
+    .await;
     assert_eq!(res.json()["disabled"], true);
-    assert!(w.app.login("nieuwe-boa", "nog-een-lang-wachtwoord").await.is_err());
+    assert!(
+        w.app
+            .login("nieuwe-boa", "nog-een-lang-wachtwoord")
+            .await
+            .is_err()
+    );
     // No self-lockout.
-    let res = send(&w.app, Some(a), "PATCH", &format!("/api/v1/admin/users/{}", a.id()), json!({"disabled": true})).await;
-    assert_eq!((res.status, res.json()["code"].clone()), (409, json!("self_lockout")));
-    let res = send(&w.app, Some(a), "PATCH", &format!("/api/v1/admin/users/{}", a.id()), json!({"roles": ["boa"]})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "PATCH",
+        &format!("/api/v1/admin/users/{}", a.id()),
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (409, json!("self_lockout"))
+    );
+    let res = send(
+        &w.app,
+        Some(a),
+        "PATCH",
+        &format!("/api/v1/admin/users/{}", a.id()),
+        json!({"roles": ["boa"]}),
+    )
+    .await;
     assert_eq!(res.status, 409);
     // Unknown user and unknown fields.
-    let res = send(&w.app, Some(a), "PATCH", "/api/v1/admin/users/unknown", json!({"name": "X"})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "PATCH",
+        "/api/v1/admin/users/unknown",
+        json!({"name": "X"}),
+    )
+    .await;
     assert_eq!(res.status, 404);
-    let res = send(&w.app, Some(a), "PATCH", &format!("/api/v1/admin/users/{id}"), json!({"password_hash": "x"})).await;
+    let res = send(
+        &w.app,
+        Some(a),
+        "PATCH",
+        &format!("/api/v1/admin/users/{id}"),
+        json!({"password_hash": "x"}),
+    )
+    .await;
     assert_eq!(res.status, 400);
 
     // The audit log: every action, filterable, newest first.
     let res = get(&w.app, Some(a), "/api/v1/admin/audit?action=admin.").await;
     assert_eq!(res.status, 200);
-    let actions: Vec<String> = res.json()["entries"].as_array().expect("entries").iter()
-        .map(|e| e["action"].as_str().expect("action").to_owned()).collect();
-    assert_eq!(actions, vec![
-        "admin.user.update",   // disabled
-        "admin.device.revoke",
-        "admin.user.password",
-        "admin.devices.list",
-        "admin.user.update",   // team null
-        "admin.user.update",   // team, roles, name
-        "admin.user.create",
-    ]);
-    let res = get(&w.app, Some(a), &format!("/api/v1/admin/audit?subject={id}&limit=2")).await;
+    let actions: Vec<String> = res.json()["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| e["action"].as_str().expect("action").to_owned())
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "admin.user.update", // disabled
+            "admin.device.revoke",
+            "admin.user.password",
+            "admin.devices.list",
+            "admin.user.update", // team null
+            "admin.user.update", // team, roles, name
+            "admin.user.create",
+        ]
+    );
+    let res = get(
+        &w.app,
+        Some(a),
+        &format!("/api/v1/admin/audit?subject={id}&limit=2"),
+    )
+    .await;
     let page = res.json();
     assert_eq!(page["entries"].as_array().expect("entries").len(), 2);
     let before = page["next_before"].as_i64().expect("more");
-    let res = get(&w.app, Some(a), &format!("/api/v1/admin/audit?subject={id}&before={before}")).await;
+    let res = get(
+        &w.app,
+        Some(a),
+        &format!("/api/v1/admin/audit?subject={id}&before={before}"),
+    )
+    .await;
     // create, 2 updates before the page, devices.list, password (the revoke's
     // subject is the device, the disable came after: on the first page).
     assert_eq!(res.json()["entries"].as_array().expect("entries").len(), 4);
-    let res = get(&w.app, Some(a), &format!("/api/v1/admin/audit?actor={}&action=admin.user.create", a.id())).await;
+    let res = get(
+        &w.app,
+        Some(a),
+        &format!(
+            "/api/v1/admin/audit?actor={}&action=admin.user.create",
+            a.id()
+        ),
+    )
+    .await;
     let entries = res.json()["entries"].as_array().expect("entries").clone();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["subject"], id.as_str());
     assert_eq!(entries[0]["detail"]["roles"], json!(["boa"]));
-    let res = get(&w.app, Some(a), &format!("/api/v1/admin/audit?actor={}", w.coord.id())).await;
-    assert!(res.json()["entries"].as_array().expect("entries").iter()
-        .all(|e| e["actor"] == w.coord.id().as_str() && !e["action"].as_str().unwrap_or("").starts_with("admin.")));
+    let res = get(
+        &w.app,
+        Some(a),
+        &format!("/api/v1/admin/audit?actor={}", w.coord.id()),
+    )
+    .await;
+    assert!(
+        res.json()["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .all(|e| e["actor"] == w.coord.id().as_str()
+                && !e["action"].as_str().unwrap_or("").starts_with("admin."))
+    );
     // Nobody changes the audit log through the API.
     for method in ["POST", "PATCH", "PUT", "DELETE"] {
         let res = send(&w.app, Some(a), method, "/api/v1/admin/audit", json!({})).await;
-        assert!(res.status == 404 || res.status == 405, "{method}: {}", res.status);
+        assert!(
+            res.status == 404 || res.status == 405,
+            "{method}: {}",
+            res.status
+        );
     }
 }
 
@@ -901,7 +1514,9 @@ async fn revoking_a_device_closes_its_sync_connection_within_seconds() {
         .await
         .expect("connect");
     ws.send(awc::ws::Message::Text(
-        json!({"type": "auth", "token": w.boa_n.token}).to_string().into(),
+        json!({"type": "auth", "token": w.boa_n.token})
+            .to_string()
+            .into(),
     ))
     .await
     .expect("auth frame");
@@ -912,8 +1527,14 @@ async fn revoking_a_device_closes_its_sync_connection_within_seconds() {
         }
     };
     assert_eq!(ready["type"], "ready");
-    let res = send(&w.app, Some(&w.admin), "POST",
-        &format!("/api/v1/admin/devices/{}/revoke", w.boa_n.device), json!({})).await;
+    let res = send(
+        &w.app,
+        Some(&w.admin),
+        "POST",
+        &format!("/api/v1/admin/devices/{}/revoke", w.boa_n.device),
+        json!({}),
+    )
+    .await;
     assert_eq!(res.status, 204);
     let closed = tokio::time::timeout(std::time::Duration::from_secs(10), async {
         while let Some(frame) = ws.next().await {

@@ -54,7 +54,12 @@ fn concrete(path: &str) -> String {
 /// `{"code":"not_found","message":"Nothing here."}`).
 async fn registered(app: &TestApp, method: &str, path: &str) -> bool {
     let res = app
-        .request(method, &concrete(path), &[("Content-Type", "application/json")], Some(b"{}".to_vec()))
+        .request(
+            method,
+            &concrete(path),
+            &[("Content-Type", "application/json")],
+            Some(b"{}".to_vec()),
+        )
         .await;
     let fallback = res.status == 404 && res.json()["message"] == "Nothing here.";
     !(fallback || res.status == 405)
@@ -77,7 +82,10 @@ fn string_literals_after(line: &str, marker: &str) -> Vec<String> {
 
 /// `/api/v1` paths registered in the server's source.
 fn source_paths(dir: &Path, out: &mut BTreeSet<String>) {
-    let mut entries: Vec<_> = std::fs::read_dir(dir).expect("read dir").flatten().collect();
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .flatten()
+        .collect();
     entries.sort_by_key(|e| e.path());
     for entry in entries {
         let path = entry.path();
@@ -149,7 +157,10 @@ async fn the_openapi_document_is_served_and_matches_the_registered_routes() {
 
     // Registered → documented.
     let mut paths = BTreeSet::new();
-    source_paths(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut paths);
+    source_paths(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut paths,
+    );
     assert!(paths.contains("/api/v1/items/{}/{}/history"), "{paths:?}");
     assert!(paths.contains("/api/v1/auth/login"), "{paths:?}");
     let documented_paths: BTreeSet<(String, String)> =
@@ -196,9 +207,15 @@ async fn every_operation_documents_its_error_body_and_every_reference_resolves()
     for (path, item) in spec["paths"].as_object().expect("paths") {
         for (method, op) in item.as_object().expect("item") {
             assert!(op["summary"].is_string(), "{method} {path} has a summary");
-            assert!(op["responses"].as_object().is_some_and(|r| !r.is_empty()), "{method} {path}");
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{method} {path}"
+            );
             if op.get("security").is_some() {
-                assert!(op["responses"]["401"].is_object(), "{method} {path} documents 401");
+                assert!(
+                    op["responses"]["401"].is_object(),
+                    "{method} {path} documents 401"
+                );
             }
         }
     }

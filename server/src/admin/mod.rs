@@ -79,7 +79,11 @@ pub fn list_accounts(conn: &Connection) -> Result<Vec<AccountView>, ReviewError>
 /// One account.
 pub fn account(conn: &Connection, id: &str) -> Result<Option<AccountView>, ReviewError> {
     Ok(conn
-        .query_row(&format!("{ACCOUNT_SQL} WHERE u.id = ?1"), [id], read_account)
+        .query_row(
+            &format!("{ACCOUNT_SQL} WHERE u.id = ?1"),
+            [id],
+            read_account,
+        )
         .optional()?)
 }
 
@@ -163,8 +167,16 @@ pub fn audit_entries(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditView
     if let Some(a) = &f.action {
         if a.ends_with('*') || a.ends_with('.') {
             let prefix = a.trim_end_matches('*').to_owned();
-            push(" AND length(action) >= ?", V::Integer(prefix.len() as i64), &mut sql);
-            push(" AND substr(action, 1, ?", V::Integer(prefix.len() as i64), &mut sql);
+            push(
+                " AND length(action) >= ?",
+                V::Integer(prefix.len() as i64),
+                &mut sql,
+            );
+            push(
+                " AND substr(action, 1, ?",
+                V::Integer(prefix.len() as i64),
+                &mut sql,
+            );
             push(") = ?", V::Text(prefix), &mut sql);
         } else {
             push(" AND action = ?", V::Text(a.clone()), &mut sql);

@@ -142,9 +142,11 @@ pub fn write_csv(
             if include_personal {
                 let r = &row["resident"];
                 if super::query::has_resident_contact(&row) {
-                    summary
-                        .personal_items
-                        .push(format!("{}/{}", text(&row["doc_id"]), raw.item_id));
+                    summary.personal_items.push(format!(
+                        "{}/{}",
+                        text(&row["doc_id"]),
+                        raw.item_id
+                    ));
                 }
                 record.extend([
                     text(&r["name"]),

@@ -121,11 +121,9 @@ pub fn item_history(
                 Some(n) => n.clone(),
                 None => {
                     let n: Option<String> = conn
-                        .query_row(
-                            "SELECT display_name FROM users WHERE id = ?1",
-                            [u],
-                            |r| r.get(0),
-                        )
+                        .query_row("SELECT display_name FROM users WHERE id = ?1", [u], |r| {
+                            r.get(0)
+                        })
                         .optional()?;
                     names.insert(u.clone(), n.clone());
                     n

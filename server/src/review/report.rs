@@ -26,7 +26,11 @@ pub fn load_automerge(store: &dyn Store, id: DocId) -> Result<Automerge, ReviewE
 /// does not load).
 pub fn load_catalog(store: &dyn Store) -> Catalog {
     let read = || -> Option<Catalog> {
-        let meta = store.docs_of_kind(DocKind::Catalog).ok()?.into_iter().next()?;
+        let meta = store
+            .docs_of_kind(DocKind::Catalog)
+            .ok()?
+            .into_iter()
+            .next()?;
         let doc = load_automerge(store, meta.id).ok()?;
         Catalog::from_doc(&doc).ok()
     };
@@ -186,10 +190,13 @@ pub struct WalkReport {
 }
 
 /// Builds the walk report from the walk document and the catalog.
-pub fn walk_report(id: DocId, doc: &Automerge, catalog: &Catalog) -> Result<WalkReport, ReviewError> {
-    let w = Walk::from_doc(doc).map_err(|e| {
-        ReviewError::Internal(anyhow::anyhow!("walk does not read: {}", e.code()))
-    })?;
+pub fn walk_report(
+    id: DocId,
+    doc: &Automerge,
+    catalog: &Catalog,
+) -> Result<WalkReport, ReviewError> {
+    let w = Walk::from_doc(doc)
+        .map_err(|e| ReviewError::Internal(anyhow::anyhow!("walk does not read: {}", e.code())))?;
     let mut live: Vec<_> = w
         .observations
         .values()

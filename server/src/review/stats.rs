@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::query::Scope;
 use super::ReviewError;
+use super::query::Scope;
 
 /// Current and previous count of one key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]

@@ -82,7 +82,10 @@ fn roles_field(v: &Value) -> Result<Vec<Role>, ReviewError> {
     let list = v.as_array().ok_or_else(bad)?;
     let mut roles = Vec::new();
     for r in list {
-        let role = r.as_str().and_then(|s| Role::parse(s).ok()).ok_or_else(bad)?;
+        let role = r
+            .as_str()
+            .and_then(|s| Role::parse(s).ok())
+            .ok_or_else(bad)?;
         if !roles.contains(&role) {
             roles.push(role);
         }
@@ -253,8 +256,10 @@ async fn update_user(
     let disabled = m
         .get("disabled")
         .map(|v| {
-            v.as_bool()
-                .ok_or(ReviewError::param("disabled", "disabled must be true or false."))
+            v.as_bool().ok_or(ReviewError::param(
+                "disabled",
+                "disabled must be true or false.",
+            ))
         })
         .transpose()?;
     let myself = who.user_id.as_str() == id;
@@ -274,7 +279,13 @@ async fn update_user(
             .with_conn(|c| admin::account(c, &uid))?
             .ok_or(ReviewError::NotFound)?;
         db.with_conn(|c| {
-            admin::update_account(c, &uid, n.as_deref(), r.as_deref(), t.as_ref().map(|t| t.as_deref()))
+            admin::update_account(
+                c,
+                &uid,
+                n.as_deref(),
+                r.as_deref(),
+                t.as_ref().map(|t| t.as_deref()),
+            )
         })?;
         if let Some(d) = disabled {
             store.set_user_disabled(&current.username, d)?;
@@ -318,7 +329,14 @@ async fn set_password(
     let phc = hash(password).await?;
     let store = state.store.clone();
     blocking(move || Ok(store.set_password_hash(&user.username, &phc)?)).await?;
-    audit(&state, &who.user_id, "admin.user.password", Some(id), json!({})).await?;
+    audit(
+        &state,
+        &who.user_id,
+        "admin.user.password",
+        Some(id),
+        json!({}),
+    )
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -350,7 +368,14 @@ async fn devices(
             })
         })
         .collect();
-    audit(&state, &who.user_id, "admin.devices.list", Some(id), json!({})).await?;
+    audit(
+        &state,
+        &who.user_id,
+        "admin.devices.list",
+        Some(id),
+        json!({}),
+    )
+    .await?;
     Ok(json_ok(&json!({"devices": devices})))
 }
 

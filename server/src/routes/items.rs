@@ -25,7 +25,10 @@ use crate::storage::{AuditEntry, DocMeta, Store};
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/items", web::get().to(list))
         .route("/api/v1/items/{doc}/{id}", web::get().to(item))
-        .route("/api/v1/items/{doc}/{id}/history", web::get().to(item_history))
+        .route(
+            "/api/v1/items/{doc}/{id}/history",
+            web::get().to(item_history),
+        )
         .route("/api/v1/feedback/open", web::get().to(feedback_open));
 }
 
@@ -240,9 +243,8 @@ async fn feedback_open(
     }
     let scope = Scope::of(&who);
     let db = state.review.clone();
-    let items = blocking(move || {
-        db.with_conn(|c| report::open_feedback(c, &scope, now_ms(), limit))
-    })
-    .await?;
+    let items =
+        blocking(move || db.with_conn(|c| report::open_feedback(c, &scope, now_ms(), limit)))
+            .await?;
     Ok(json_ok(&json!({"items": items})))
 }
