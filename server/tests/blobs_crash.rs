@@ -176,7 +176,7 @@ async fn killing_the_server_mid_upload_leaves_nothing_and_the_retry_stores_one_c
         files_under(&data.join("blobs"))
     );
 
-    let mut server = start(data);
+    let server = start(data);
     let token = login(&server.base).await;
     assert_eq!(
         put(&server.base, &token, &hex, bytes.clone()).await,
