@@ -225,6 +225,35 @@ fn demo_is_idempotent_and_its_logins_work() {
             .expect("search")
             .is_empty()
     );
+    let heads_before: Vec<_> = walks
+        .iter()
+        .map(|w| {
+            let doc = store.load_doc(w.id).expect("load").expect("exists");
+            doc.to_automerge().expect("doc").get_heads()
+        })
+        .collect();
+    drop(store);
+
+    // 5 walks, 1 spreekuur session, the catalog.
+    let out = wijklog(&["compact", "--data", &data], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("compacted 7 documents"),
+        "{}",
+        text(&out)
+    );
+    let out = wijklog(&["compact", "--data", &data], None);
+    assert!(
+        text(&out).contains("compacted 0 documents"),
+        "{}",
+        text(&out)
+    );
+    let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+    for (walk, heads) in walks.iter().zip(heads_before) {
+        let doc = store.load_doc(walk.id).expect("load").expect("exists");
+        assert!(doc.changes.is_empty() && doc.snapshot.is_some());
+        assert_eq!(doc.to_automerge().expect("doc").get_heads(), heads);
+    }
 }
 
 struct Server {
@@ -347,6 +376,20 @@ fn serve_backup_restore_and_graceful_sigterm() {
     );
     assert!(!out.status.success());
     assert!(text(&out).contains("stop it first"), "{}", text(&out));
+    // --force restores into the live database through the backup API.
+    let out = wijklog(
+        &[
+            "restore",
+            "--from",
+            backup.to_str().expect("utf-8"),
+            "--data",
+            &data,
+            "--force",
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(http_get(server.port, "/readyz").contains("\"status\":\"ready\""));
 
     // SIGTERM: the server stops gracefully and exits 0.
     let pid = server.child.id().to_string();
