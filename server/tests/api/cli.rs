@@ -431,3 +431,122 @@ fn serve_backup_restore_and_graceful_sigterm() {
         "the seeded catalog came along"
     );
 }
+
+#[test]
+fn json_logs_carry_request_ids_and_never_names_passwords_or_tokens() {
+    use std::io::Read;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = data_arg(dir.path());
+    let added = wijklog(
+        &[
+            "user",
+            "add",
+            "--username",
+            "wilhelmina",
+            "--role",
+            "boa",
+            "--team",
+            "noord",
+            "--name",
+            "Wilhelmina Jansen",
+            "--data",
+            &data,
+        ],
+        Some("geheim-wachtwoord-123\n"),
+    );
+    assert!(added.status.success(), "{}", text(&added));
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
+        .args([
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--data",
+            &data,
+            "--log-format",
+            "json",
+        ])
+        .env_remove("RUST_LOG")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let port: u16 = loop {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).expect("read") > 0,
+            "server exited early"
+        );
+        if let Some(rest) = line.strip_prefix("wijklog listening on port ") {
+            break rest.trim().parse().expect("port");
+        }
+    };
+    let login = |password: &str| {
+        let body = format!("{{\"username\":\"wilhelmina\",\"password\":\"{password}\"}}");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        write!(
+            s,
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("write");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read");
+        out
+    };
+    let ok = login("geheim-wachtwoord-123");
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let token = ok
+        .split("\"refresh_token\":\"")
+        .nth(1)
+        .expect("refresh token")
+        .split('"')
+        .next()
+        .expect("end")
+        .to_owned();
+    assert!(login("fout-wachtwoord-456").starts_with("HTTP/1.1 401"));
+    assert!(http_get(port, "/healthz").contains("ok"));
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .expect("kill")
+            .success()
+    );
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).expect("read logs");
+    assert!(child.wait().expect("wait").success());
+
+    let lines: Vec<serde_json::Value> = rest
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    let finished: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "request finished")
+        .collect();
+    assert_eq!(finished.len(), 3, "one line per request:\n{rest}");
+    for line in &finished {
+        let id = line["span"]["request_id"]
+            .as_str()
+            .expect("request_id on the line");
+        assert_eq!(id.len(), 36, "a UUID");
+    }
+    let statuses: Vec<i64> = finished
+        .iter()
+        .map(|l| l["status"].as_i64().expect("status"))
+        .collect();
+    assert_eq!(statuses, vec![200, 401, 200]);
+    for secret in [
+        "geheim-wachtwoord-123",
+        "fout-wachtwoord-456",
+        "Wilhelmina Jansen",
+        "wilhelmina",
+        &token,
+    ] {
+        assert!(
+            !rest.contains(secret),
+            "{secret:?} appeared in the logs:\n{rest}"
+        );
+    }
+}
