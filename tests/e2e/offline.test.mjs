@@ -68,8 +68,9 @@ test('crash safety: an observation saved offline survives SIGKILL of the browser
   const proxy = await Proxy.start(server.port);
   const profile = await tempDir('wijklog-profile-');
   const canary = 'Kanarie7Q drugsafval bij speeltuin Kostmand';
+  let b = null;
   try {
-    let b = await CrashableBrowser.launch(profile);
+    b = await CrashableBrowser.launch(profile);
     await b.context.grantPermissions(['geolocation'], { origin: proxy.origin });
     let page = await b.page();
     await openApp(page, proxy.origin);
@@ -99,6 +100,19 @@ test('crash safety: an observation saved offline survives SIGKILL of the browser
 
     // Reopen, still offline: the observation is there, not yet sent.
     b = await CrashableBrowser.launch(profile);
+    // Record, inside the page and before the app sees them, when ack frames arrive.
+    await b.context.addInitScript(() => {
+      window.__acks = [];
+      const Native = window.WebSocket;
+      window.WebSocket = class extends Native {
+        constructor(...args) {
+          super(...args);
+          this.addEventListener('message', (e) => {
+            if (typeof e.data === 'string' && e.data.includes('"type":"ack"')) window.__acks.push({ t: performance.now(), data: e.data });
+          });
+        }
+      };
+    });
     page = await b.page();
     await page.goto(`${proxy.origin}/#/walk/${walkId}`);
     await page.getByRole('heading', { name: 'Crashronde Centrum', level: 1 }).waitFor();
@@ -106,24 +120,19 @@ test('crash safety: an observation saved offline survives SIGKILL of the browser
     assert.match(await page.getByTestId('sync-indicator').textContent(), /^1 wijziging wacht sinds \d\d:\d\d$/);
 
     // Reconnect and watch the socket: the indicator may turn only after an ack for this walk.
-    const acks = [];
-    page.on('websocket', (ws) => {
-      ws.on('framereceived', (f) => {
-        if (typeof f.payload === 'string' && f.payload.includes('"ack"') && f.payload.includes(walkId)) acks.push(Date.now());
-      });
-    });
     await page.evaluate(() => {
       window.__allSentAt = null;
       const el = document.querySelector('[data-testid="sync-indicator"]');
       new MutationObserver(() => {
-        if (el.textContent === 'alles verstuurd' && window.__allSentAt === null) window.__allSentAt = Date.now();
+        if (el.textContent === 'alles verstuurd' && window.__allSentAt === null) window.__allSentAt = performance.now();
       }).observe(el, { childList: true, characterData: true, subtree: true });
     });
     proxy.restore();
     await waitAllSent(page, 60_000);
-    const allSentAt = await page.evaluate(() => window.__allSentAt);
-    assert.ok(acks.length > 0, 'an ack for the walk arrived');
-    assert.ok(allSentAt >= acks[0], 'indicator turned only after the first ack');
+    const { allSentAt, acks } = await page.evaluate(() => ({ allSentAt: window.__allSentAt, acks: window.__acks }));
+    const walkAcks = acks.filter((a) => a.data.includes(walkId));
+    assert.ok(walkAcks.length > 0, 'an ack for the walk arrived');
+    assert.ok(allSentAt !== null && allSentAt >= walkAcks[0].t, `indicator turned only after the first ack (${allSentAt} vs ${walkAcks[0].t})`);
 
     // The server has it: a coordinator on another browser sees the observation.
     const coordCtx = await newPhone(browser, { origin: server.origin });
@@ -135,6 +144,7 @@ test('crash safety: an observation saved offline survives SIGKILL of the browser
     await coordCtx.close();
     await b.close();
   } finally {
+    await b?.close();
     await proxy.close();
     await rm(profile, { recursive: true, force: true });
   }
