@@ -105,8 +105,9 @@ impl BlobStore {
 
     /// Stores a received body as blob `expected`: checks the size, the hash
     /// and the content (JPEG/PNG/WebP that decodes), then writes the file
-    /// atomically and records the upload. A blob already stored is not
-    /// written again.
+    /// atomically and records the upload. A blob already stored (row and
+    /// file present) is answered after the hash check alone and not written
+    /// again.
     pub fn store(
         &self,
         expected: &BlobHash,
@@ -122,12 +123,21 @@ impl BlobStore {
         if BlobHash::of(bytes) != *expected {
             return Err(BlobError::HashMismatch);
         }
-        let info = sniff::inspect(bytes)?;
         let path = self.layout.blob_path(expected);
+        let present = |len: usize| -> Result<(bool, bool), BlobError> {
+            let recorded = self.db.get(expected)?.is_some();
+            let file_ok =
+                std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == len as u64);
+            Ok((recorded, file_ok))
+        };
+        // Same hash, same bytes: a stored blob passed the content check
+        // already, so a duplicate is answered without decoding it again.
+        if present(bytes.len())? == (true, true) {
+            return Ok(Uploaded::AlreadyStored);
+        }
+        let info = sniff::inspect(bytes)?;
         let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
-        let recorded = self.db.get(expected)?.is_some();
-        let file_ok =
-            std::fs::metadata(&path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
+        let (recorded, file_ok) = present(bytes.len())?;
         if recorded && file_ok {
             return Ok(Uploaded::AlreadyStored);
         }
