@@ -418,9 +418,18 @@ fn table_select(
         Kind::Walk => "walk",
         Kind::Spreekuur => "spreekuur",
     };
+    // With a selective driver (full text, partners) the unary `+` keeps the
+    // planner from scanning the `deleted` index instead of seeking the
+    // driver's rowids.
+    let driven = fts.is_some() || !f.status.is_empty() || !f.partner.is_empty();
+    let deleted = if driven {
+        "+t.deleted = 0"
+    } else {
+        "t.deleted = 0"
+    };
     let mut sql = format!(
         "SELECT '{label}' AS kind, t.doc_id AS doc_id, t.item_id AS item_id, t.sort_at AS sort_at, \
-         t.sev_rank AS sev_rank, t.row_json AS row_json FROM {table} t WHERE t.deleted = 0"
+         t.sev_rank AS sev_rank, t.row_json AS row_json FROM {table} t WHERE {deleted}"
     );
     if let Some(team) = team {
         sql.push_str(" AND t.team = ?");
@@ -440,9 +449,12 @@ fn table_select(
         params.push(Value::Integer(to));
     }
     if !f.status.is_empty() || !f.partner.is_empty() {
-        sql.push_str(
-            " AND EXISTS (SELECT 1 FROM item_partners p WHERE p.doc_id = t.doc_id AND p.item_id = t.item_id",
-        );
+        // Driven by item_partners' (partner, status) index: the candidate
+        // items are looked up by their (doc_id, item_id) key.
+        sql.push_str(&format!(
+            " AND t.rowid IN (SELECT o.rowid FROM item_partners p JOIN {table} o \
+             ON o.doc_id = p.doc_id AND o.item_id = p.item_id WHERE 1 = 1"
+        ));
         in_list("p.partner", &f.partner, &mut sql, params);
         in_list("p.status", &f.status, &mut sql, params);
         sql.push(')');

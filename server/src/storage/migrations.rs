@@ -23,6 +23,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0004_review",
         include_str!("../../migrations/0004_review.sql"),
     ),
+    (
+        "0005_review_stats",
+        include_str!("../../migrations/0005_review_stats.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
