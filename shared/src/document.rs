@@ -396,7 +396,7 @@ impl Document {
     pub fn load(id: DocId, bytes: &[u8]) -> Result<Self, Error> {
         let doc =
             AutoCommit::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))
-                .map_err(Error::Load)?;
+                .map_err(|e| Error::Load(Box::new(e)))?;
         Ok(Document { id, doc })
     }
 
@@ -417,7 +417,7 @@ impl Document {
     pub fn load_incremental(&mut self, bytes: &[u8]) -> Result<usize, Error> {
         self.doc
             .load_incremental(bytes)
-            .map_err(Error::InvalidChange)
+            .map_err(|e| Error::InvalidChange(Box::new(e)))
     }
 
     /// The document's current heads.
@@ -435,7 +435,7 @@ impl Document {
         self.doc
             .merge(&mut other.doc)
             .map(|_| ())
-            .map_err(Error::InvalidChange)
+            .map_err(|e| Error::InvalidChange(Box::new(e)))
     }
 
     /// A copy of this document with a new random actor (same id).
@@ -490,7 +490,7 @@ impl Document {
         self.doc
             .sync()
             .receive_sync_message(state, msg)
-            .map_err(Error::InvalidChange)
+            .map_err(|e| Error::InvalidChange(Box::new(e)))
     }
 
     /// How many changes made by this replica's actor are not covered by `acked`
@@ -556,7 +556,7 @@ impl Document {
             }
             Err(e) => {
                 self.doc.rollback();
-                Err(Error::Automerge(e))
+                Err(Error::from(e))
             }
         }
     }
@@ -618,6 +618,7 @@ impl Document {
         expect_kind(&self.doc, expected)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn splice_checked(
         &mut self,
         at: Timestamp,

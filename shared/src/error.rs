@@ -161,16 +161,22 @@ pub enum Error {
     InvalidTimestamp,
     /// Bytes that are not an automerge document or change.
     #[error("the bytes are not a valid automerge document or change")]
-    Load(#[source] automerge::AutomergeError),
+    Load(#[source] Box<automerge::AutomergeError>),
     /// Changes (from a sync message or incremental bytes) that cannot be applied.
     #[error("the changes cannot be applied to this document")]
-    InvalidChange(#[source] automerge::AutomergeError),
+    InvalidChange(#[source] Box<automerge::AutomergeError>),
     /// A sync message or sync state that cannot be decoded.
     #[error("the sync message or sync state cannot be decoded")]
     InvalidSyncMessage,
     /// An error inside automerge while applying an edit.
     #[error("the document engine refused the operation")]
-    Automerge(#[from] automerge::AutomergeError),
+    Automerge(#[source] Box<automerge::AutomergeError>),
+}
+
+impl From<automerge::AutomergeError> for Error {
+    fn from(e: automerge::AutomergeError) -> Self {
+        Error::Automerge(Box::new(e))
+    }
 }
 
 impl Error {

@@ -302,10 +302,10 @@ fn run(path: &Path) -> Vec<String> {
             }
             (None, Err(e)) => errors.push(format!("{label}: unexpected error {} ({e})", e.code())),
             (None, Ok(returned)) => {
-                if let Some(want) = step.get("returns").and_then(Value::as_str) {
-                    if returned.as_deref() != Some(want) {
-                        errors.push(format!("{label}: returned {returned:?}, expected {want}"));
-                    }
+                if let Some(want) = step.get("returns").and_then(Value::as_str)
+                    && returned.as_deref() != Some(want)
+                {
+                    errors.push(format!("{label}: returned {returned:?}, expected {want}"));
                 }
             }
         }
