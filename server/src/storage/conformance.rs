@@ -19,9 +19,12 @@ use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
 /// A store factory: each call returns a fresh, empty store.
 pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
 
+/// One named conformance test.
+type Case = (&'static str, fn(Factory<'_>));
+
 /// Runs every conformance test against stores made by `factory`.
 pub fn run_all(factory: Factory<'_>) {
-    let tests: &[(&str, fn(Factory<'_>))] = &[
+    let tests: &[Case] = &[
         (
             "commit_creates_document_and_load_rebuilds_it",
             commit_creates_document_and_load_rebuilds_it,

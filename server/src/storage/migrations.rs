@@ -18,7 +18,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0002_accounts",
         include_str!("../../migrations/0002_accounts.sql"),
     ),
-    ("0003_blobs", include_str!("../../migrations/0003_blobs.sql")),
+    (
+        "0003_blobs",
+        include_str!("../../migrations/0003_blobs.sql"),
+    ),
     (
         "0004_review",
         include_str!("../../migrations/0004_review.sql"),
@@ -303,7 +306,8 @@ mod tests {
         )
         .expect("doc");
         let hex = "ab".repeat(32);
-        let row = serde_json::json!({"photos": [format!("sha256:{hex}"), "sha256:nope"]}).to_string();
+        let row =
+            serde_json::json!({"photos": [format!("sha256:{hex}"), "sha256:nope"]}).to_string();
         conn.execute(
             "INSERT INTO observations (doc_id, item_id, row_json) VALUES (?1, 'o1', ?2)",
             rusqlite::params![&doc[..], row],
@@ -311,7 +315,9 @@ mod tests {
         .expect("observation");
         assert_eq!(migrate_to(&mut conn, 3).expect("to v3"), 3);
         let refs: Vec<(String, String)> = {
-            let mut stmt = conn.prepare("SELECT blob, item_id FROM blob_refs").expect("prepare");
+            let mut stmt = conn
+                .prepare("SELECT blob, item_id FROM blob_refs")
+                .expect("prepare");
             stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
                 .expect("query")
                 .map(|r| r.expect("row"))

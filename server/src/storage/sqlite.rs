@@ -133,9 +133,7 @@ fn user_id_from(s: String) -> Result<UserId, StoreError> {
     UserId::new(s).map_err(|_| StoreError::Corrupt("empty user id".into()))
 }
 
-fn read_meta(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(Vec<u8>, String, String, Option<String>, i64)> {
+fn read_meta(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawMeta> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -145,7 +143,7 @@ fn read_meta(
     ))
 }
 
-fn to_meta(raw: (Vec<u8>, String, String, Option<String>, i64)) -> Result<DocMeta, StoreError> {
+fn to_meta(raw: RawMeta) -> Result<DocMeta, StoreError> {
     let (id, kind, owner, team, created_at) = raw;
     Ok(DocMeta {
         id: doc_id_from(id)?,
@@ -183,21 +181,14 @@ fn decode_roles(s: &str) -> Result<Vec<Role>, StoreError> {
         .collect()
 }
 
+type RawAudit = (i64, i64, Option<String>, String, Option<String>, String);
+type RawMeta = (Vec<u8>, String, String, Option<String>, i64);
+type RawDevice = (String, String, String, i64, i64, Option<i64>);
+
 const USER_COLS: &str =
     "id, username, display_name, password_hash, roles, team, disabled_at, created_at";
 
-fn read_user(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(
-    String,
-    String,
-    String,
-    String,
-    String,
-    Option<String>,
-    Option<i64>,
-    i64,
-)> {
+fn read_user(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawUser> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -248,9 +239,7 @@ fn user_where(conn: &Connection, clause: &str, arg: &str) -> Result<Option<User>
 
 const DEVICE_COLS: &str = "id, user_id, name, created_at, last_seen_at, revoked_at";
 
-fn read_device(
-    row: &rusqlite::Row<'_>,
-) -> rusqlite::Result<(String, String, String, i64, i64, Option<i64>)> {
+fn read_device(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawDevice> {
     Ok((
         row.get(0)?,
         row.get(1)?,
@@ -261,7 +250,7 @@ fn read_device(
     ))
 }
 
-fn to_device(raw: (String, String, String, i64, i64, Option<i64>)) -> Result<Device, StoreError> {
+fn to_device(raw: RawDevice) -> Result<Device, StoreError> {
     let (id, user_id, name, created_at, last_seen_at, revoked_at) = raw;
     Ok(Device {
         id: DeviceId::from_string(id),
@@ -913,7 +902,7 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached(
                 "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
             )?;
-            let raws: Vec<(i64, i64, Option<String>, String, Option<String>, String)> = stmt
+            let raws: Vec<RawAudit> = stmt
                 .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
                 .collect::<Result<_, _>>()?;
             raws.into_iter()
