@@ -136,6 +136,7 @@ const nl = {
 
   'logout.title': 'Uitloggen',
   'logout.unsent': 'Er zijn nog {n} wijzigingen niet verstuurd. Als je nu uitlogt, gaan ze verloren.',
+  'logout.unsent_one': 'Er is nog 1 wijziging niet verstuurd. Als je nu uitlogt, gaat die verloren.',
   'logout.wait': 'Wachten tot alles verstuurd is',
   'logout.anyway': 'Toch uitloggen en wissen',
   'logout.cancel': 'Annuleren',
@@ -287,6 +288,7 @@ const en: Record<MsgKey, string> = {
 
   'logout.title': 'Log out',
   'logout.unsent': '{n} changes have not been sent yet. If you log out now, they are lost.',
+  'logout.unsent_one': '1 change has not been sent yet. If you log out now, it is lost.',
   'logout.wait': 'Wait until everything is sent',
   'logout.anyway': 'Log out anyway and wipe',
   'logout.cancel': 'Cancel',

@@ -26,13 +26,17 @@ async function tapToSaved(page, n) {
     document.addEventListener(
       'click',
       (e) => {
-        if (e.target instanceof Element && e.target.closest('[data-testid="entry-save"]')) window.__tap = performance.now();
+        if (e.target instanceof Element && e.target.closest('[data-testid="entry-save"]')) {
+          window.__tap = performance.now();
+          window.__before = document.querySelector('[data-testid="save-state"]')?.getAttribute('data-at') ?? '';
+        }
       },
       { capture: true },
     );
     new MutationObserver(() => {
       const el = document.querySelector('[data-testid="save-state"]');
-      if (window.__tap !== null && window.__saved === null && el?.getAttribute('data-state') === 'saved' && el.textContent === 'opgeslagen')
+      // A new "saved" state (its timestamp differs from the one before the tap) that reads "opgeslagen".
+      if (window.__tap !== null && window.__saved === null && el?.getAttribute('data-state') === 'saved' && el.getAttribute('data-at') !== window.__before && el.textContent.includes('opgeslagen'))
         window.__saved = performance.now();
     }).observe(document.body, { subtree: true, childList: true, attributes: true, characterData: true });
   });
@@ -59,9 +63,9 @@ async function measureLoad(ctx, action) {
     const resp = await req.response().catch(() => null);
     if (!resp || resp.fromServiceWorker()) return;
     if (req.url().includes('/api/')) return;
-    const sizes = await req.sizes().catch(() => null);
     const body = await resp.body().catch(() => Buffer.alloc(0));
-    seen.push({ url: req.url(), wire: sizes ? sizes.responseBodySize + sizes.responseHeadersSize : body.length, raw: body.length, gz: body.length ? gzipSync(body).length : 0 });
+    const enc = (await resp.allHeaders().catch(() => ({})))['content-encoding'] ?? 'identity';
+    seen.push({ url: req.url(), enc, raw: body.length, gz: body.length ? gzipSync(body).length : 0 });
   };
   ctx.on('requestfinished', onFinished);
   await action();
@@ -71,7 +75,12 @@ async function measureLoad(ctx, action) {
   const byUrl = new Map();
   for (const s of seen) byUrl.set(s.url, s);
   const all = [...byUrl.values()];
-  return { requests: all.length, wire: all.reduce((n, s) => n + s.wire, 0), raw: all.reduce((n, s) => n + s.raw, 0), gz: all.reduce((n, s) => n + s.gz, 0) };
+  return {
+    requests: all.length,
+    encodings: [...new Set(all.map((s) => s.enc))].join(',') || '-',
+    raw: all.reduce((n, s) => n + s.raw, 0),
+    gz: all.reduce((n, s) => n + s.gz, 0),
+  };
 }
 
 const kb = (b) => (b / 1024).toFixed(1);
@@ -117,11 +126,12 @@ try {
     const s = stats(xs);
     console.log(`| ${mode.padEnd(7)} | ${String(s.n).padStart(2)} | ${s.min.toFixed(1).padStart(5)} | ${s.p50.toFixed(1).padStart(5)} | ${s.p95.toFixed(1).padStart(5)} | ${s.max.toFixed(1).padStart(5)} |`);
   }
-  console.log('\nTransfer size (static assets; API traffic excluded)');
-  console.log('| load        | requests | as served (KiB) | uncompressed (KiB) | gzipped (KiB) |');
-  console.log('|-------------|---------:|----------------:|-------------------:|--------------:|');
+  console.log('\nTransfer size over the network (static assets incl. service-worker precache; API and sync excluded;');
+  console.log('gzipped = the same bodies gzipped at level 6, what a gzip-serving server or proxy sends)');
+  console.log('| load        | requests | server encoding | uncompressed (KiB) | gzipped (KiB) |');
+  console.log('|-------------|---------:|-----------------|-------------------:|--------------:|');
   for (const [name, m] of [['first load', first], ['repeat load', repeat]]) {
-    console.log(`| ${name.padEnd(11)} | ${String(m.requests).padStart(8)} | ${kb(m.wire).padStart(15)} | ${kb(m.raw).padStart(18)} | ${kb(m.gz).padStart(13)} |`);
+    console.log(`| ${name.padEnd(11)} | ${String(m.requests).padStart(8)} | ${m.encodings.padEnd(15)} | ${kb(m.raw).padStart(18)} | ${kb(m.gz).padStart(13)} |`);
   }
 } finally {
   await browser.close();

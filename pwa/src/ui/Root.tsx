@@ -148,7 +148,7 @@ function Dialogs() {
       <div class="dialog-backdrop">
         <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="dlg-title" aria-describedby="dlg-text" data-testid="logout-warning">
           <h2 id="dlg-title">{t('logout.title')}</h2>
-          <p id="dlg-text">{t('logout.unsent', { n: d.pending })}</p>
+          <p id="dlg-text">{d.pending === 1 ? t('logout.unsent_one') : t('logout.unsent', { n: d.pending })}</p>
           <button ref={first} type="button" class="btn primary" onClick={() => app.waitThenLogout()} data-testid="logout-wait">
             {t('logout.wait')}
           </button>
