@@ -901,8 +901,8 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
             follow_up.insert(partner, entry);
         }
     }
-    let feedback = match f.opt("feedback", h::map(obj, "feedback")) {
-        Some(fb) => {
+    let feedback = match h::map(obj, "feedback") {
+        Got::Ok(fb) => {
             let mut b = f.nested("feedback");
             let needed = match h::bool(fb, "needed") {
                 Got::Missing => Some(false),
@@ -916,10 +916,16 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
                 by: b.opt("by", h::str(fb, "by")),
             }
         }
-        None => Feedback {
+        // Absent: nobody asked for feedback.
+        Got::Missing => Feedback {
             needed: Some(false),
             ..Feedback::default()
         },
+        // Unreadable: every part unknown (null), the reason recorded.
+        Got::Invalid(r) => {
+            f.mark("feedback", &r);
+            Feedback::default()
+        }
     };
     let deleted = f.opt("deleted", h::map(obj, "deleted")).map(|d| {
         let mut b = f.nested("deleted");

@@ -360,3 +360,60 @@ fn a_malformed_catalog_reads_with_invalid_entries() {
     assert_eq!(c.wijken["noord"].bbox, None);
     assert!(c.partners.is_empty());
 }
+
+#[test]
+fn edits_refuse_item_parts_of_the_wrong_type_instead_of_overwriting_them() {
+    let mut d = js_style_walk();
+    let o = obj_at(&d, &["observations", OBS]);
+    d.put(&o, "follow_up", "politie").unwrap();
+    d.put(&o, "feedback", ScalarValue::Int(1)).unwrap();
+    d.put_object(&o, "photos", ObjType::Map).unwrap();
+    d.commit();
+    let mut doc = Document::from_automerge(doc_id(7), d);
+    let id = wijklog_shared::ItemId::parse(OBS).unwrap();
+    let c = Catalog::defaults();
+    let code = |r: Result<(), wijklog_shared::Error>| r.unwrap_err().code();
+    assert_eq!(
+        code(doc.set_follow_up(
+            &c,
+            &boa(),
+            at(1),
+            &id,
+            "politie",
+            FollowUpStatus::Open,
+            None
+        )),
+        "invalid_document"
+    );
+    assert_eq!(
+        code(doc.record_feedback_given(
+            &boa(),
+            at(1),
+            &id,
+            wijklog_shared::FeedbackChannel::Brief,
+            at(0)
+        )),
+        "invalid_document"
+    );
+    assert_eq!(
+        code(doc.set_feedback_needed(&boa(), at(1), &id, true)),
+        "invalid_document"
+    );
+    let photo = format!("sha256:{}", "1".repeat(64));
+    assert_eq!(
+        code(doc.add_photo(&boa(), at(1), &id, &photo)),
+        "invalid_document"
+    );
+    let item = &doc.walk().unwrap().observations[OBS];
+    assert_eq!(item.invalid["follow_up"], "expected map, found string");
+    assert_eq!(item.invalid["feedback"], "expected map, found int");
+    assert_eq!(item.invalid["photos"], "expected list, found map");
+    assert_eq!(
+        item.feedback.needed, None,
+        "unreadable feedback is unknown, not 'not needed'"
+    );
+    // The other fields are still read, and other edits still work.
+    assert_eq!(item.text.as_deref(), Some("Scooters"));
+    doc.set_severity(&boa(), at(2), &id, Severity::Informatief)
+        .unwrap();
+}
