@@ -4,3 +4,4 @@
 
 pub mod server_process;
 pub mod sync_client;
+pub mod walks;

@@ -41,8 +41,10 @@ pub fn wijklog_bin() -> PathBuf {
             status.success(),
             "building the wijklog binary failed; set WIJKLOG_BIN to a built binary"
         );
-        let bin = root
-            .join("target")
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join("target"));
+        let bin = target
             .join(if release { "release" } else { "debug" })
             .join("wijklog");
         assert!(bin.is_file(), "{} missing after cargo build", bin.display());

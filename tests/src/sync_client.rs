@@ -113,23 +113,44 @@ pub async fn login(base: &str, username: &str, password: &str) -> Value {
     body
 }
 
+/// Like [`login`], but `None` on any failure (the server may be gone).
+pub async fn try_login(base: &str, username: &str, password: &str) -> Option<Value> {
+    let mut res = awc::Client::default()
+        .post(format!("{base}/api/v1/auth/login"))
+        .timeout(Duration::from_secs(5))
+        .send_json(
+            &serde_json::json!({"username": username, "password": password, "device_name": "test"}),
+        )
+        .await
+        .ok()?;
+    if res.status().as_u16() != 200 {
+        return None;
+    }
+    res.json().await.ok()
+}
+
 /// Opens a raw WebSocket to `/api/v1/sync` of `base` (`http://host:port`).
 pub async fn open_socket(base: &str) -> Conn {
+    try_open_socket(base).await.expect("websocket connect")
+}
+
+/// Like [`open_socket`], but `None` if the server cannot be reached.
+pub async fn try_open_socket(base: &str) -> Option<Conn> {
     let url = format!("{}/api/v1/sync", base.replacen("http", "ws", 1));
-    let (_res, conn) = awc::Client::builder()
+    let conn = awc::Client::builder()
         .max_http_version(awc::http::Version::HTTP_11)
-        .timeout(Duration::from_secs(30))
+        .timeout(Duration::from_secs(5))
         .finish()
         .ws(url)
         .max_frame_size(256 * 1024 * 1024)
         .connect()
         .await
-        .expect("websocket connect");
-    let (sink, stream) = conn.split();
-    Conn {
+        .ok()?;
+    let (sink, stream) = conn.1.split();
+    Some(Conn {
         sink: Box::pin(sink),
         stream: stream.boxed_local(),
-    }
+    })
 }
 
 /// The heads of a document as lowercase hex, sorted.
@@ -151,6 +172,30 @@ impl SyncClient {
             other => panic!("expected ready, got {other:?}"),
         }
         client
+    }
+
+    /// Like [`SyncClient::connect`], but `None` if the server is gone or
+    /// does not answer `ready`.
+    pub async fn try_connect(base: &str, token: &str) -> Option<SyncClient> {
+        let mut client = SyncClient {
+            conn: Some(try_open_socket(base).await?),
+            ready: Value::Null,
+            docs: HashMap::new(),
+            errors: Vec::new(),
+            announced: Vec::new(),
+            acks: Vec::new(),
+            closed: None,
+        };
+        client
+            .send_text(&serde_json::json!({"type": "auth", "token": token}).to_string())
+            .await;
+        match client.next(Duration::from_secs(10)).await {
+            Some(Incoming::Json(v)) if v["type"] == "ready" => {
+                client.ready = v;
+                Some(client)
+            }
+            _ => None,
+        }
     }
 
     /// Connects without authenticating.
