@@ -254,7 +254,7 @@ pub fn lock_path(data_dir: &Path) -> PathBuf {
 }
 
 fn serve(config: Config) -> anyhow::Result<()> {
-    std::fs::create_dir_all(&config.data_dir)
+    crate::storage::create_private_dir(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
     let lock = std::fs::OpenOptions::new()
         .create(true)
@@ -380,7 +380,7 @@ fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Result<()> {
     if !from.is_file() {
         bail!("no backup file at {}", from.display());
     }
-    std::fs::create_dir_all(&config.data_dir)?;
+    crate::storage::create_private_dir(&config.data_dir)?;
     let lock = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

@@ -304,7 +304,7 @@ pub fn demo(store: &dyn Store, data_dir: &Path) -> anyhow::Result<Vec<DemoLogin>
             team: u.team.map(str::to_owned),
         });
     }
-    std::fs::create_dir_all(data_dir)?;
+    crate::storage::create_private_dir(data_dir)?;
     write_logins(&path, &logins)?;
 
     let user_id = |username: &str| -> anyhow::Result<UserId> {

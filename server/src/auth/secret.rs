@@ -55,7 +55,7 @@ fn load_or_create_file(path: &Path) -> Result<Vec<u8>, SecretError> {
     if let Some(dir) = path.parent()
         && !dir.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(dir).map_err(io)?;
+        crate::storage::create_private_dir(dir).map_err(io)?;
     }
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(|_| SecretError::Rng)?;

@@ -21,7 +21,9 @@ use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
 pub use migrations::{LATEST_VERSION, MigrationError};
-pub use sqlite::{SqliteStore, backup_database, database_path, restore_database};
+pub use sqlite::{
+    SqliteStore, backup_database, create_private_dir, database_path, restore_database,
+};
 
 use crate::auth::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId};

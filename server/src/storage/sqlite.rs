@@ -39,6 +39,20 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
+/// Creates a directory (and missing parents) readable by the owner only
+/// (mode 0700 on Unix): the data directory holds personal data and the JWT
+/// secret. An existing directory is left as it is.
+pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
 /// The database file inside a data directory.
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("wijklog.db")
@@ -51,7 +65,7 @@ impl SqliteStore {
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
         {
-            std::fs::create_dir_all(parent)?;
+            create_private_dir(parent)?;
         }
         let mut writer = Connection::open(path)?;
         migrations::apply_pragmas(&writer)?;
@@ -965,7 +979,7 @@ pub fn restore_database(src: &Path, dest: &Path) -> Result<(), StoreError> {
     if let Some(parent) = dest.parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent)?;
+        create_private_dir(parent)?;
     }
     let mut out = Connection::open(dest)?;
     migrations::apply_pragmas(&out)?;

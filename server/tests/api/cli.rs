@@ -67,6 +67,34 @@ fn user_add_reads_the_password_from_stdin_and_disable_works() {
         "password echoed"
     );
 
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let fresh = dir.path().join("nested/data");
+        let out = wijklog(
+            &[
+                "user",
+                "add",
+                "--username",
+                "x",
+                "--role",
+                "boa",
+                "--data",
+                fresh.to_str().expect("utf-8"),
+            ],
+            Some("wachtwoord123\n"),
+        );
+        assert!(out.status.success(), "{}", text(&out));
+        let mode = std::fs::metadata(&fresh)
+            .expect("meta")
+            .permissions()
+            .mode();
+        assert_eq!(
+            mode & 0o777,
+            0o700,
+            "a data directory wijklog creates is private"
+        );
+    }
     let store = SqliteStore::open_in_dir(dir.path()).expect("open");
     let user = store
         .user_by_username("anna")
