@@ -14,7 +14,7 @@ WIJKLOG_DEBUG_BIN := target/debug/wijklog
 WIJKLOG_RELEASE_BIN := target/release/wijklog
 
 .PHONY: help run test bench node-deps wasm pwa server-debug server-release \
-        test-rust test-node test-browser chromium clean
+        test-rust test-node test-pwa test-browser chromium clean
 
 help:
 	@echo "make run    build everything and serve Wijklog on http://$(BIND) (data in $(DATA))"
@@ -44,7 +44,7 @@ run: pwa server-release
 chromium:
 	@scripts/ensure-chromium.sh >/dev/null
 
-test: test-rust test-node test-browser
+test: test-rust test-node test-pwa test-browser
 	@echo "==> all test suites passed"
 
 test-rust:
@@ -54,6 +54,10 @@ test-rust:
 test-node: wasm node-deps server-debug
 	@echo "==> node tests (wasm fixtures, @automerge/automerge interop)"
 	WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_DEBUG_BIN) node --test --test-concurrency=1 tests/node/
+
+test-pwa: wasm node-deps
+	@echo "==> PWA unit tests (vitest)"
+	npm --prefix pwa test
 
 test-browser: pwa server-debug chromium
 	@echo "==> browser tests (headless Chromium, real server)"
@@ -68,6 +72,10 @@ bench: wasm node-deps pwa chromium
 	node tests/node/bench-wasm.mjs
 	@echo "==> sync server"
 	WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) cargo run --release -q -p wijklog-tests --bin bench_sync
+	@echo "==> coordinator queries on 100,000 items"
+	cargo run --release -q -p wijklog-tests --bin bench_review
+	@echo "==> photo blobs (hashing, sniffing, thumbnails)"
+	cargo run --release -q -p wijklog-server --example blob_bench
 	@echo "==> PWA in the browser"
 	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) node tests/e2e/bench-tap-to-saved.mjs
 
