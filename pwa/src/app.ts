@@ -160,11 +160,22 @@ export class App {
     this.client.start();
   }
 
-  private async accessToken(force: boolean): Promise<string | 'refused' | 'revoked'> {
+  private refreshing: Promise<string | 'refused' | 'revoked'> | null = null;
+
+  private accessToken(force: boolean): Promise<string | 'refused' | 'revoked'> {
     const s = this.session;
-    if (!s) return 'refused';
+    if (!s) return Promise.resolve('refused');
     const exp = Math.min(s.accessExp, jwtExpiry(s.accessToken) ?? s.accessExp);
-    if (!force && exp - REFRESH_MARGIN_MS > Date.now()) return s.accessToken;
+    if (!force && exp - REFRESH_MARGIN_MS > Date.now()) return Promise.resolve(s.accessToken);
+    // One refresh at a time: refresh tokens rotate, and presenting the old one
+    // twice would make the server revoke the whole device.
+    this.refreshing ??= this.refreshNow(s).finally(() => {
+      this.refreshing = null;
+    });
+    return this.refreshing;
+  }
+
+  private async refreshNow(s: Session): Promise<string | 'refused' | 'revoked'> {
     try {
       const next = await restRefresh(s.refreshToken);
       this.session = next;

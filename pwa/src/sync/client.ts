@@ -60,6 +60,8 @@ export class SyncClient {
   private watchdog: ReturnType<typeof setInterval> | null = null;
   private ready = false;
   private stopped = true;
+  /** Between deciding to connect and having a socket (token refresh in flight). */
+  private connecting = false;
   private awaitingSince: number | null = null;
   private lastFrameAt = 0;
   private chain: Promise<void> = Promise.resolve();
@@ -96,7 +98,7 @@ export class SyncClient {
 
   /** Try right away (e.g. the network came back), resetting the backoff. */
   connectNow(): void {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.connecting) return;
     this.attempt = 0;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
@@ -121,16 +123,19 @@ export class SyncClient {
   }
 
   private async connect(forceRefresh: boolean): Promise<void> {
-    if (this.stopped || this.ws) return;
+    if (this.stopped || this.ws || this.connecting) return;
+    this.connecting = true;
     this.setStatus('connecting');
     let token: string | 'refused' | 'revoked';
     try {
       token = await this.host.accessToken(forceRefresh);
     } catch {
       // Network failure while refreshing: just try again later.
+      this.connecting = false;
       this.scheduleRetry();
       return;
     }
+    this.connecting = false;
     if (this.stopped) return;
     if (token === 'refused') {
       this.stop('auth_needed');
