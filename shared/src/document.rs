@@ -15,6 +15,7 @@ use automerge::{
 };
 use serde::Deserialize;
 
+use crate::conflict::{all_maps, fold_into_winner};
 use crate::error::{CatalogSection, Error};
 use crate::ids::{
     DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId, Severity, Timestamp, UserId, is_slug,
@@ -561,6 +562,31 @@ impl Document {
         }
     }
 
+    /// Like [`Self::write`] for edits whose checks need the document as the
+    /// edit's first operations leave it (after folding conflicts).
+    fn write_try<T>(
+        &mut self,
+        at: Timestamp,
+        name: &'static str,
+        f: impl FnOnce(&mut AutoCommit) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.doc.commit();
+        match f(&mut self.doc) {
+            Ok(v) => {
+                self.doc.commit_with(
+                    CommitOptions::default()
+                        .with_message(name)
+                        .with_time(at.as_millis().div_euclid(1000)),
+                );
+                Ok(v)
+            }
+            Err(e) => {
+                self.doc.rollback();
+                Err(e)
+            }
+        }
+    }
+
     fn root_map(&self, key: &'static str) -> Result<ObjId, Error> {
         match get_map(&self.doc, &ROOT, key) {
             Got::Ok(o) => Ok(o),
@@ -845,13 +871,23 @@ impl Document {
         let existing = get_map(&self.doc, &note, "resident").ok();
         self.write(at, "set_resident_contact", |d| {
             let r = match existing {
-                Some(r) => r,
+                Some(_) => fold_into_winner(d, &note, "resident")?
+                    .ok_or(AutomergeError::InvalidOp(ObjType::Map))?,
                 None => d.put_object(&note, "resident", ObjType::Map)?,
             };
+            // A concurrently created contact that lost keeps its differing
+            // values (shown as conflicts); a field left out is removed from all.
+            let losers: Vec<ObjId> = all_maps(d, &note, "resident").into_iter().skip(1).collect();
             for (key, value) in [("name", &name), ("phone", &phone), ("email", &email)] {
                 match value {
                     Some(v) => d.put(&r, key, v.as_str())?,
-                    None => d.delete(&r, key)?,
+                    None => {
+                        for o in std::iter::once(&r).chain(losers.iter()) {
+                            if d.get(o, key)?.is_some() {
+                                d.delete(o, key)?;
+                            }
+                        }
+                    }
                 }
             }
             d.put(&r, "consent", true)?;
@@ -871,14 +907,18 @@ impl Document {
     ) -> Result<(), Error> {
         self.need(DocKind::Spreekuur)?;
         let (_, note) = self.item(item)?;
-        let Some(r) = get_map(&self.doc, &note, "resident").ok() else {
+        // Every concurrently created contact object, not only the one shown.
+        let objects = all_maps(&self.doc, &note, "resident");
+        if objects.is_empty() {
             return Ok(());
-        };
-        let keys = map_keys(&self.doc, &r);
+        }
+        let keys: Vec<Vec<String>> = objects.iter().map(|r| map_keys(&self.doc, r)).collect();
         self.write(at, "clear_resident_contact", |d| {
-            for key in ["name", "phone", "email"] {
-                if keys.iter().any(|k| k == key) {
-                    d.delete(&r, key)?;
+            for (r, keys) in objects.iter().zip(&keys) {
+                for key in ["name", "phone", "email"] {
+                    if keys.iter().any(|k| k == key) {
+                        d.delete(r, key)?;
+                    }
                 }
             }
             Ok(())
@@ -896,7 +936,8 @@ impl Document {
         let existing = get_map(&self.doc, &note, "callback").ok();
         self.write(at, "request_callback", |d| {
             let c = match existing {
-                Some(c) => c,
+                Some(_) => fold_into_winner(d, &note, "callback")?
+                    .ok_or(AutomergeError::InvalidOp(ObjType::Map))?,
                 None => d.put_object(&note, "callback", ObjType::Map)?,
             };
             d.put(&c, "requested", true)
@@ -911,16 +952,18 @@ impl Document {
         item: &ItemId,
     ) -> Result<(), Error> {
         let note = self.live_note(item)?;
-        let c = match get_map(&self.doc, &note, "callback") {
-            Got::Ok(c) if get_bool(&self.doc, &c, "requested") == Got::Ok(true) => c,
-            _ => return Err(Error::CallbackNotRequested),
-        };
-        if !matches!(get_timestamp(&self.doc, &c, "done_at"), Got::Missing) {
-            return Err(Error::CallbackAlreadyDone);
-        }
-        self.write(at, "complete_callback", |d| {
+        self.write_try(at, "complete_callback", |d| {
+            // Fold a concurrently created request first: its fields count too.
+            let c = match fold_into_winner(d, &note, "callback")? {
+                Some(c) if get_bool(d, &c, "requested") == Got::Ok(true) => c,
+                _ => return Err(Error::CallbackNotRequested),
+            };
+            if !matches!(get_timestamp(d, &c, "done_at"), Got::Missing) {
+                return Err(Error::CallbackAlreadyDone);
+            }
             d.put(&c, "done_at", ts(at))?;
-            d.put(&c, "by", by.as_str())
+            d.put(&c, "by", by.as_str())?;
+            Ok(())
         })
     }
 
@@ -1082,18 +1125,17 @@ impl Document {
             Some(_) if catalog.partners.contains_key(partner) => {}
             _ => catalog.check_partner(partner)?,
         }
-        let existing_note = existing
-            .as_ref()
-            .and_then(|e| get_text_obj(&self.doc, e, "note"));
         self.write(at, "set_follow_up", |d| {
             let fu = match fu {
                 Some(fu) => fu,
                 None => d.put_object(&obj, "follow_up", ObjType::Map)?,
             };
             let entry = match existing {
-                Some(e) => e,
+                Some(_) => fold_into_winner(d, &fu, partner)?
+                    .ok_or(AutomergeError::InvalidOp(ObjType::Map))?,
                 None => d.put_object(&fu, partner, ObjType::Map)?,
             };
+            let existing_note = get_text_obj(d, &entry, "note");
             d.put(&entry, "status", status.as_str())?;
             match (existing_note, note) {
                 (Some(t), Some(n)) => d.update_text(&t, n)?,
@@ -1127,20 +1169,25 @@ impl Document {
                 section: CatalogSection::Partner,
                 id: partner.to_owned(),
             })?;
-        let t = get_text_obj(&self.doc, &entry, "note");
-        self.splice_checked(
-            at,
-            "splice_follow_up_note",
-            "note",
-            t,
-            pos,
-            del,
-            text,
-            |d| {
-                d.put(&entry, "updated_at", ts(at))?;
-                d.put(&entry, "updated_by", by.as_str())
-            },
-        )
+        let fu = get_map(&self.doc, &obj, "follow_up").ok();
+        self.write_try(at, "splice_follow_up_note", |d| {
+            // Positions count in the note as read, which includes the text of a
+            // concurrently created entry: fold that in first.
+            let entry = match &fu {
+                Some(fu) => fold_into_winner(d, fu, partner)?.unwrap_or(entry),
+                None => entry,
+            };
+            let t = get_text_obj(d, &entry, "note").ok_or(Error::NotText("note"))?;
+            let len = d.length(&t);
+            if pos > len || del > len - pos {
+                return Err(Error::TextOutOfRange { len });
+            }
+            let del = isize::try_from(del).map_err(|_| Error::TextOutOfRange { len })?;
+            d.splice_text(&t, pos, del, text)?;
+            d.put(&entry, "updated_at", ts(at))?;
+            d.put(&entry, "updated_by", by.as_str())?;
+            Ok(())
+        })
     }
 
     /// Sets whether the resident must hear back.
@@ -1155,7 +1202,7 @@ impl Document {
         let fb = self.feedback_map(&obj)?;
         self.write(at, "set_feedback_needed", |d| {
             let fb = match fb {
-                Some(fb) => fb,
+                Some(fb) => fold_into_winner(d, &obj, "feedback")?.unwrap_or(fb),
                 None => d.put_object(&obj, "feedback", ObjType::Map)?,
             };
             d.put(&fb, "needed", needed)
@@ -1177,7 +1224,7 @@ impl Document {
         let fb = self.feedback_map(&obj)?;
         self.write(at, "record_feedback_given", |d| {
             let fb = match fb {
-                Some(fb) => fb,
+                Some(fb) => fold_into_winner(d, &obj, "feedback")?.unwrap_or(fb),
                 None => d.put_object(&obj, "feedback", ObjType::Map)?,
             };
             d.put(&fb, "needed", true)?;

@@ -61,6 +61,7 @@
 //! # }
 //! ```
 
+mod conflict;
 mod document;
 mod error;
 mod ids;
@@ -70,6 +71,7 @@ mod read;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
+pub use conflict::Conflicts;
 pub use document::{
     Document, NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, ResidentContact,
     SCHEMA_VERSION, TEXT_ENCODING, WalkText,

@@ -14,6 +14,7 @@ use automerge::hydrate;
 use automerge::{ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
 
+use crate::conflict::{Conflicts, merge_items};
 use crate::error::{CatalogSection, Error};
 use crate::ids::{DocKind, FeedbackChannel, FollowUpStatus, Severity};
 use crate::read::{Fields, Got, get_str, h};
@@ -135,6 +136,10 @@ pub struct Item {
     pub callback: Option<Callback>,
     /// Invalid fields of this item, paths relative to the item.
     pub invalid: InvalidFields,
+    /// Values of concurrently created sub-maps that lost to the shown value
+    /// (`path -> values`, e.g. `resident.phone`); absent when there are none.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub conflicts: Conflicts,
 }
 
 /// An observation of a walk.
@@ -667,7 +672,8 @@ impl Walk {
     /// Reads a walk document.
     pub fn from_doc(doc: &impl ReadDoc) -> Result<Walk, Error> {
         expect_kind(doc, DocKind::Walk)?;
-        let root_map = hydrate_root(doc)?;
+        let mut root_map = hydrate_root(doc)?;
+        let conflicts = merge_items(doc, &mut root_map, "observations");
         let root = &root_map;
         let mut invalid = InvalidFields::new();
         let mut f = Fields::new(&mut invalid);
@@ -704,7 +710,7 @@ impl Walk {
                 participants.insert(id, participant);
             }
         }
-        let observations = read_items(root, &mut f, "observations", false);
+        let observations = read_items(root, &mut f, "observations", false, conflicts);
         Ok(Walk {
             kind: DocKind::Walk,
             schema,
@@ -728,7 +734,8 @@ impl Spreekuur {
     /// Reads a spreekuur document.
     pub fn from_doc(doc: &impl ReadDoc) -> Result<Spreekuur, Error> {
         expect_kind(doc, DocKind::Spreekuur)?;
-        let root_map = hydrate_root(doc)?;
+        let mut root_map = hydrate_root(doc)?;
+        let conflicts = merge_items(doc, &mut root_map, "notes");
         let root = &root_map;
         let mut invalid = InvalidFields::new();
         let mut f = Fields::new(&mut invalid);
@@ -756,7 +763,7 @@ impl Spreekuur {
                 staff.insert(id, member);
             }
         }
-        let notes = read_items(root, &mut f, "notes", true);
+        let notes = read_items(root, &mut f, "notes", true, conflicts);
         Ok(Spreekuur {
             kind: DocKind::Spreekuur,
             schema,
@@ -788,6 +795,7 @@ fn read_items(
     f: &mut Fields<'_>,
     name: &str,
     spreekuur: bool,
+    mut conflicts: BTreeMap<String, Conflicts>,
 ) -> BTreeMap<String, Item> {
     let mut items = BTreeMap::new();
     if let Some(map) = f.opt(name, h::map(root, name)) {
@@ -805,6 +813,8 @@ fn read_items(
                     empty_item(id.clone(), invalid)
                 }
             };
+            let mut item = item;
+            item.conflicts = conflicts.remove(&id).unwrap_or_default();
             items.insert(id, item);
         }
     }
@@ -828,6 +838,7 @@ fn empty_item(id: String, invalid: InvalidFields) -> Item {
         resident: None,
         callback: None,
         invalid,
+        conflicts: Conflicts::new(),
     }
 }
 
@@ -973,5 +984,6 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
         resident,
         callback,
         invalid,
+        conflicts: Conflicts::new(),
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use automerge::ReadDoc;
 use serde::Serialize;
 
+use crate::conflict::Conflicts;
 use crate::error::Error;
 use crate::ids::{DocId, DocKind, Severity};
 use crate::model::{
@@ -60,6 +61,10 @@ pub struct Row {
     /// `field_path -> reason` for every invalid field of the item and of the
     /// document fields copied into the row (`wijk`, `team`, `doc_title`).
     pub invalid: InvalidFields,
+    /// Losing values of concurrently created sub-maps (see [`Item::conflicts`]);
+    /// left out of the JSON when empty.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub conflicts: Conflicts,
 }
 
 /// Projects a walk or spreekuur document into rows (a catalog gives no rows).
@@ -156,5 +161,6 @@ fn row(
         resident: item.resident,
         callback: item.callback,
         invalid,
+        conflicts: item.conflicts,
     }
 }

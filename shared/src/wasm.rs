@@ -97,6 +97,8 @@ export interface Item {
   resident: Resident | null;
   callback: Callback | null;
   invalid: InvalidFields;
+  /** Losing values of concurrently created sub-maps, `path -> values`; absent when none. */
+  conflicts?: Record<string, string[]>;
 }
 export interface Participant { name: string | null; organisation: string | null; }
 export interface Staff { name: string | null; }
@@ -167,6 +169,8 @@ export interface Row {
   resident: Resident | null;
   callback: Callback | null;
   invalid: InvalidFields;
+  /** Losing values of concurrently created sub-maps, `path -> values`; absent when none. */
+  conflicts?: Record<string, string[]>;
 }
 
 /** Every error thrown by this module is an `Error` with a stable `code`. */

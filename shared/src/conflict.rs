@@ -1,0 +1,274 @@
+//! Concurrently created sub-maps: nothing typed is lost.
+//!
+//! When two replicas that have not synced both create the same map-valued key
+//! of an item (`follow_up`, `follow_up.<partner>`, `resident`, `callback`,
+//! `feedback`), automerge keeps both map objects as a conflict on that key and
+//! `get` shows only one (the winner, the same on every replica). This module
+//! keeps the losers' content in sight:
+//!
+//! - **Reading** ([`merge_items`]): the read models see one merged map per key:
+//!   every field of the winner; fields the winner lacks, taken from the losers
+//!   (in automerge's order of the conflicting values, so identical on every
+//!   replica); Text fields (a follow-up `note`) read as the winner's text
+//!   followed by each non-empty loser text that the winner's text does not
+//!   already contain, separated by `"\n"`. A loser's scalar that differs from
+//!   the winner's value is listed in the item's `conflicts` (`path -> values`).
+//! - **Healing** ([`fold_into_winner`]): edits that write into such a map first
+//!   copy the losers' absent fields into the winner and append loser Text that
+//!   the winner's Text does not contain. The losing objects stay (automerge can
+//!   only drop them by overwriting the key, which would hide concurrent edits
+//!   of the winner); after folding the reader finds nothing more to add.
+//!
+//! `location` and `deleted` are not merged: a position mixed from two fixes
+//! would be wrong, and a tombstone carries no typed content.
+
+use std::collections::BTreeMap;
+
+use automerge::hydrate::{self, MapValue};
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+
+/// Bookkeeping stamps written by every edit: not listed as conflicts.
+const STAMPS: [&str; 3] = ["updated_at", "updated_by", "consent_at"];
+
+/// Losing scalar values per field path (relative to the item), in automerge's order.
+pub type Conflicts = BTreeMap<String, Vec<String>>;
+
+/// The item keys whose map values are merged.
+const ITEM_SUBMAPS: [&str; 4] = ["follow_up", "feedback", "resident", "callback"];
+
+/// Merges conflicting sub-maps of every item of `root[name]` (a hydrated
+/// snapshot of `doc`) in place; returns the losing scalars per item id.
+pub(crate) fn merge_items(
+    doc: &impl ReadDoc,
+    root: &mut hydrate::Map,
+    name: &str,
+) -> BTreeMap<String, Conflicts> {
+    let mut out = BTreeMap::new();
+    let Some(hydrate::Value::Map(items)) = root.get_mut(name) else {
+        return out;
+    };
+    let mut items_id: Option<ObjId> = None;
+    for (id, item) in items.iter_mut() {
+        let hydrate::Value::Map(item) = &mut item.value else {
+            continue;
+        };
+        let follow_up_conflict = matches!(
+            item.get("follow_up"),
+            Some(hydrate::Value::Map(fu)) if fu.values().any(|v| v.conflict)
+        );
+        let submap_conflict = ITEM_SUBMAPS
+            .iter()
+            .any(|k| item.get_key_value(*k).is_some_and(|(_, v)| v.conflict));
+        if !follow_up_conflict && !submap_conflict {
+            continue;
+        }
+        // Only now look up object ids in the live document.
+        if items_id.is_none() {
+            items_id = map_id(doc, &ROOT, name);
+        }
+        let Some(parent) = &items_id else {
+            return out;
+        };
+        let Some(item_id) = map_id(doc, parent, id) else {
+            continue;
+        };
+        let mut conflicts = Conflicts::new();
+        for key in ITEM_SUBMAPS {
+            merge_key(doc, &item_id, item, key, key, &mut conflicts);
+        }
+        if let (Some(hydrate::Value::Map(fu)), Some(fu_id)) = (
+            item.get_mut("follow_up"),
+            map_id(doc, &item_id, "follow_up"),
+        ) {
+            let mut partners: Vec<String> = fu
+                .iter()
+                .filter(|(_, v)| v.conflict)
+                .map(|(k, _)| k.clone())
+                .collect();
+            partners.sort();
+            for partner in partners {
+                let path = format!("follow_up.{partner}");
+                merge_key(doc, &fu_id, fu, &partner, &path, &mut conflicts);
+            }
+        }
+        if !conflicts.is_empty() {
+            out.insert(id.clone(), conflicts);
+        }
+    }
+    out
+}
+
+/// The map (or table) at `key` of `obj` in the live document.
+fn map_id(doc: &impl ReadDoc, obj: &ObjId, key: &str) -> Option<ObjId> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Object(ObjType::Map | ObjType::Table), id))) => Some(id),
+        _ => None,
+    }
+}
+
+/// The conflicting map objects at `key`: the winner first, then the losers in
+/// automerge's order. Empty when the winner is not a map.
+fn conflicting_maps(doc: &impl ReadDoc, parent: &ObjId, key: &str) -> Vec<ObjId> {
+    let Some(winner) = map_id(doc, parent, key) else {
+        return Vec::new();
+    };
+    let mut ids = vec![winner.clone()];
+    if let Ok(all) = doc.get_all(parent, key) {
+        ids.extend(all.into_iter().filter_map(|(v, id)| {
+            let is_map = matches!(v, Value::Object(ObjType::Map | ObjType::Table));
+            (is_map && id != winner).then_some(id)
+        }));
+    }
+    ids
+}
+
+fn merge_key(
+    doc: &impl ReadDoc,
+    parent_id: &ObjId,
+    parent: &mut hydrate::Map,
+    key: &str,
+    path: &str,
+    conflicts: &mut Conflicts,
+) {
+    if !parent.get_key_value(key).is_some_and(|(_, v)| v.conflict) {
+        return;
+    }
+    let ids = conflicting_maps(doc, parent_id, key);
+    let Some(hydrate::Value::Map(winner)) = parent.get_mut(key) else {
+        return;
+    };
+    for loser in ids.iter().skip(1) {
+        if let Ok(hydrate::Value::Map(l)) = doc.hydrate(loser, None) {
+            merge_map(winner, &l, path, conflicts);
+        }
+    }
+}
+
+fn text_of(v: &hydrate::Value) -> Option<String> {
+    match v {
+        hydrate::Value::Text(t) => Some(String::from(t)),
+        _ => None,
+    }
+}
+
+fn scalar_string(s: &ScalarValue) -> Option<String> {
+    match s {
+        ScalarValue::Str(s) => Some(s.to_string()),
+        ScalarValue::Int(i) | ScalarValue::Timestamp(i) => Some(i.to_string()),
+        ScalarValue::Uint(u) => Some(u.to_string()),
+        ScalarValue::F64(f) => Some(f.to_string()),
+        ScalarValue::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// Appends `loser` to `winner` unless it is empty or already contained.
+fn appended(winner: &str, loser: &str) -> Option<String> {
+    if loser.is_empty() || winner.contains(loser) {
+        None
+    } else if winner.is_empty() {
+        Some(loser.to_owned())
+    } else {
+        Some(format!("{winner}\n{loser}"))
+    }
+}
+
+/// Folds one loser into the hydrated winner (see the module docs).
+fn merge_map(
+    winner: &mut hydrate::Map,
+    loser: &hydrate::Map,
+    path: &str,
+    conflicts: &mut Conflicts,
+) {
+    let mut keys: Vec<&String> = loser.keys().collect();
+    keys.sort();
+    for k in keys {
+        let lv = &loser[k].value;
+        match winner.get_mut(k.as_str()) {
+            None => {
+                winner.insert(
+                    k.clone(),
+                    MapValue {
+                        value: lv.clone(),
+                        conflict: false,
+                    },
+                );
+            }
+            Some(wv) => {
+                if let (Some(wt), Some(lt)) = (text_of(wv), text_of(lv)) {
+                    if let Some(joined) = appended(&wt, &lt) {
+                        // A `Str` reads as free text too; the merged text is not a live object.
+                        *wv = hydrate::Value::Scalar(ScalarValue::Str(joined.into()));
+                    }
+                } else if let (Some(ws), hydrate::Value::Scalar(ls)) = (
+                    match &*wv {
+                        hydrate::Value::Scalar(s) => Some(s),
+                        _ => None,
+                    },
+                    lv,
+                ) {
+                    let stamp = STAMPS.contains(&k.as_str());
+                    if let Some(v) = scalar_string(ls).filter(|_| ws != ls && !stamp) {
+                        let list = conflicts.entry(format!("{path}.{k}")).or_default();
+                        if !list.contains(&v) {
+                            list.push(v);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Copies the losers' fields that the winner at `parent[key]` lacks into it and
+/// appends loser Text the winner's Text does not contain. Returns the winner
+/// (`None` when `key` holds no map). Nested maps of a loser are not copied.
+pub(crate) fn fold_into_winner(
+    d: &mut AutoCommit,
+    parent: &ObjId,
+    key: &str,
+) -> Result<Option<ObjId>, AutomergeError> {
+    let ids = conflicting_maps(d, parent, key);
+    let Some(winner) = ids.first().cloned() else {
+        return Ok(None);
+    };
+    for loser in ids.iter().skip(1) {
+        let mut fields: Vec<String> = d.keys(loser).collect();
+        fields.sort();
+        for k in fields {
+            let lv = d.get(loser, k.as_str())?;
+            let wv = d.get(&winner, k.as_str())?;
+            match (lv, wv) {
+                (Some((Value::Scalar(s), _)), None) => {
+                    let s = s.into_owned();
+                    d.put(&winner, k.as_str(), s)?;
+                }
+                (Some((Value::Object(ObjType::Text), lt)), None) => {
+                    let text = d.text(&lt)?;
+                    let t = d.put_object(&winner, k.as_str(), ObjType::Text)?;
+                    d.splice_text(&t, 0, 0, &text)?;
+                }
+                (
+                    Some((Value::Object(ObjType::Text), lt)),
+                    Some((Value::Object(ObjType::Text), wt)),
+                ) => {
+                    let (l, w) = (d.text(&lt)?, d.text(&wt)?);
+                    if let Some(joined) = appended(&w, &l) {
+                        let tail = &joined[w.len()..];
+                        let len = d.length(&wt);
+                        d.splice_text(&wt, len, 0, tail)?;
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(Some(winner))
+}
+
+/// The conflicting map objects at `parent[key]`, winner first (for edits that
+/// must write into every one of them, like removing contact details).
+pub(crate) fn all_maps(d: &AutoCommit, parent: &ObjId, key: &str) -> Vec<ObjId> {
+    conflicting_maps(d, parent, key)
+}
