@@ -1,0 +1,160 @@
+// Interop with the sync server: a client built only on the official
+// @automerge/automerge package, the `ws` WebSocket library and the documented
+// protocol (docs/sync-protocol.md) logs in over REST, creates a walk in the
+// contract shape, adds observations, syncs until acked; then a Rust client
+// (tests/src/bin/sync_dump.rs) fetches the walk from the server and its
+// projection shows the observations.
+//
+// The server is started here from $WIJKLOG_BIN (default target/debug/wijklog)
+// with --data in a temp dir and --bind 127.0.0.1:0.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { randomUUID } from "node:crypto";
+import * as A from "@automerge/automerge";
+import WebSocket from "ws";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = process.env.WIJKLOG_BIN ?? join(ROOT, "target/debug/wijklog");
+const DUMP = process.env.WIJKLOG_SYNC_DUMP_BIN ?? join(ROOT, "target/debug/sync_dump");
+const PASSWORD = "interop-wachtwoord-lang";
+
+function startServer(data) {
+  return new Promise((resolvePort, reject) => {
+    const child = spawn(BIN, ["serve", "--bind", "127.0.0.1:0", "--data", data, "--static", data], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, WIJKLOG_LOG_FILTER: "warn" },
+    });
+    let buf = "";
+    child.stdout.on("data", (chunk) => {
+      buf += chunk;
+      const m = buf.match(/wijklog listening on port (\d+)/);
+      if (m) resolvePort({ child, port: Number(m[1]) });
+    });
+    child.on("exit", (code) => reject(new Error(`wijklog serve exited with ${code}`)));
+  });
+}
+
+function uuidBytes(id) {
+  return Buffer.from(id.replaceAll("-", ""), "hex");
+}
+
+test("a node client on @automerge/automerge syncs a walk that a Rust client then sees", async (t) => {
+  assert.ok(existsSync(BIN), `${BIN} missing: run cargo build --workspace --bins`);
+  assert.ok(existsSync(DUMP), `${DUMP} missing: run cargo build --workspace --bins`);
+  const data = mkdtempSync(join(tmpdir(), "wijklog-interop-"));
+  execFileSync(BIN, ["user", "add", "--username", "nina", "--role", "boa", "--team", "noord", "--data", data], {
+    input: `${PASSWORD}\n`,
+  });
+  const { child, port } = await startServer(data);
+  t.after(() => {
+    child.kill("SIGKILL");
+    rmSync(data, { recursive: true, force: true });
+  });
+  const base = `http://127.0.0.1:${port}`;
+
+  const login = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "nina", password: PASSWORD, device_name: "node" }),
+  });
+  assert.equal(login.status, 200);
+  const tokens = await login.json();
+  const me = tokens.user.id;
+
+  // The walk, written directly in the contract shape of issue 2.
+  const walkId = randomUUID();
+  const now = Date.now();
+  let doc = A.from({
+    kind: "walk",
+    schema: 1,
+    title: "Interop-ronde",
+    route: "",
+    summary: "",
+    wijk: "oostermeent",
+    team: "noord",
+    created_by: me,
+    participants: {},
+    observations: {},
+  });
+  const obsIds = [randomUUID(), randomUUID()];
+  obsIds.forEach((oid, i) => {
+    doc = A.change(doc, (d) => {
+      d.observations[oid] = {
+        created_at: new Date(now + i),
+        created_by: me,
+        category: "jeugdoverlast",
+        severity: "aandacht",
+        text: `vanuit node ${i}`,
+        photos: [],
+        follow_up: {},
+        feedback: { needed: false },
+      };
+    });
+  });
+
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/sync`);
+  const inbox = [];
+  let wake = () => {};
+  ws.on("message", (data, isBinary) => {
+    inbox.push(isBinary ? { bin: Buffer.from(data) } : { json: JSON.parse(data.toString()) });
+    wake();
+  });
+  await new Promise((r) => ws.on("open", r));
+  const next = async (ms = 10000) => {
+    const deadline = Date.now() + ms;
+    while (inbox.length === 0) {
+      if (Date.now() > deadline) throw new Error("timed out waiting for the server");
+      await new Promise((r) => {
+        wake = r;
+        setTimeout(r, 100);
+      });
+    }
+    return inbox.shift();
+  };
+
+  ws.send(JSON.stringify({ type: "auth", token: tokens.access_token }));
+  const ready = (await next()).json;
+  assert.equal(ready.type, "ready");
+  assert.equal(ready.user.id, me);
+
+  let state = A.initSyncState();
+  const send = () => {
+    const [s, msg] = A.generateSyncMessage(doc, state);
+    state = s;
+    if (msg) ws.send(Buffer.concat([uuidBytes(walkId), Buffer.from(msg)]));
+  };
+  send();
+  const heads = A.getHeads(doc).slice().sort();
+  let acked = false;
+  while (!acked) {
+    const item = await next();
+    if (item.bin) {
+      assert.deepEqual(item.bin.subarray(0, 16), uuidBytes(walkId));
+      [doc, state] = A.receiveSyncMessage(doc, state, new Uint8Array(item.bin.subarray(16)));
+      send();
+    } else if (item.json.type === "ack") {
+      assert.equal(item.json.doc, walkId);
+      acked = [...item.json.heads].sort().join() === heads.join();
+    } else if (item.json.type === "error") {
+      assert.fail(`server error ${item.json.code}: ${item.json.message}`);
+    }
+  }
+  ws.close();
+
+  // A Rust client sees the walk and both observations.
+  const out = execFileSync(DUMP, [base, tokens.access_token, walkId], { encoding: "utf8" });
+  const rows = JSON.parse(out);
+  assert.equal(rows.length, 2);
+  assert.deepEqual(rows.map((r) => r.text).sort(), ["vanuit node 0", "vanuit node 1"]);
+  for (const r of rows) {
+    assert.equal(r.category, "jeugdoverlast");
+    assert.equal(r.severity, "aandacht");
+    assert.equal(r.created_by, me);
+    assert.ok(obsIds.includes(r.item_id));
+  }
+});
