@@ -429,11 +429,35 @@ impl Session {
         };
         let carries_changes = !message.changes.is_empty();
 
-        // Actor bindings: every change must come from an actor that is free or ours.
+        // Always ask the cache: after an eviction it holds a fresh entry.
+        let entry = match ctx.open(doc_id) {
+            Ok(found) => found,
+            Err(ContextError) => {
+                return err(
+                    Some(doc_id),
+                    ErrorCode::Internal,
+                    "internal error; retry later",
+                );
+            }
+        };
+        // Actor bindings: every change the document does not hold yet must come
+        // from an actor that is free or ours. Changes the server already stores
+        // are skipped: automerge's sync resends a small document whole, which
+        // includes other users' changes, and those are no-ops, not forgeries.
         if carries_changes {
+            // One lock: which of the message's changes does the document lack?
+            let is_new: Vec<bool> = match entry.as_ref().map(|e| e.lock()) {
+                Some(Ok(inner)) => inspection
+                    .changes
+                    .iter()
+                    .map(|c| inner.doc.get_change_meta_by_hash(&c.hash).is_none())
+                    .collect(),
+                // Unknown document, or a poisoned entry: every change counts as new.
+                _ => vec![true; inspection.changes.len()],
+            };
             let mut seen = HashSet::new();
-            for change in &inspection.changes {
-                if !seen.insert(change.actor.clone()) {
+            for (change, is_new) in inspection.changes.iter().zip(is_new) {
+                if !is_new || !seen.insert(change.actor.clone()) {
                     continue;
                 }
                 match ctx.actor_owner(&change.actor) {
@@ -456,17 +480,6 @@ impl Session {
             }
         }
 
-        // Always ask the cache: after an eviction it holds a fresh entry.
-        let entry = match ctx.open(doc_id) {
-            Ok(found) => found,
-            Err(ContextError) => {
-                return err(
-                    Some(doc_id),
-                    ErrorCode::Internal,
-                    "internal error; retry later",
-                );
-            }
-        };
         match entry {
             Some(entry) => self.sync_known(
                 doc_id,
@@ -1153,6 +1166,41 @@ mod tests {
         // Nothing of it reached the shared document.
         let entry = ctx.open(id).expect("ctx").expect("doc");
         assert_eq!(entry.lock().expect("lock").doc.get_heads(), doc.get_heads());
+    }
+
+    #[test]
+    fn a_teammate_resending_the_creators_stored_changes_with_an_edit_is_accepted() {
+        let ctx = Fake::default();
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
+        // Bob (same team, his own actor) edits and sends a message that carries
+        // the whole document: Ann's stored changes plus his new one, as
+        // automerge's sync does for a small document.
+        let mut bobs = doc.fork().with_actor(ActorId::from(vec![2u8; 16]));
+        bobs.put(ROOT, "title", "by bob").expect("put");
+        bobs.commit();
+        let all: Vec<Vec<u8>> = bobs
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        assert!(all.len() >= 2, "the message must carry Ann's change too");
+        let mut msg = bobs
+            .sync()
+            .generate_sync_message(&mut State::new())
+            .expect("msg");
+        msg.changes = automerge::sync::ChunkList::from(all);
+        let mut bob = session(2, principal("bob", &[Role::Boa], Some("noord")));
+        let effects = bob.handle(
+            Event::Binary(protocol::encode_frame(id, &msg.encode())),
+            &ctx,
+            Instant::now(),
+        );
+        assert!(errors(&effects).is_empty(), "{:?}", errors(&effects));
+        let entry = ctx.open(id).expect("ctx").expect("doc");
+        assert_eq!(entry.lock().expect("lock").doc.get_heads(), bobs.get_heads());
     }
 
     #[test]
