@@ -9,13 +9,15 @@
 //! - **Reading** ([`merge_items`]): the read models see one merged map per key:
 //!   every field of the winner; fields the winner lacks, taken from the losers
 //!   (in automerge's order of the conflicting values, so identical on every
-//!   replica); Text fields (a follow-up `note`) read as the winner's text
+//!   replica); the free-text field (a follow-up `note`) reads as the winner's text
 //!   followed by each non-empty loser text that the winner's text does not
-//!   already contain, separated by `"\n"`. A loser's scalar that differs from
-//!   the winner's value is listed in the item's `conflicts` (`path -> values`).
+//!   already contain, separated by `"\n"`. Any other field of a loser that
+//!   differs from the winner's (compared as text, so a JS-written Text `phone`
+//!   counts like a `Str`) is listed in the item's `conflicts` (`path ->
+//!   values`), except the stamps `updated_at`, `updated_by` and `consent_at`.
 //! - **Healing** ([`fold_into_winner`]): edits that write into such a map first
-//!   copy the losers' absent fields into the winner and append loser Text that
-//!   the winner's Text does not contain. The losing objects stay (automerge can
+//!   copy the losers' absent fields into the winner and append a loser's `note`
+//!   text that the winner's `note` does not contain. The losing objects stay (automerge can
 //!   only drop them by overwriting the key, which would hide concurrent edits
 //!   of the winner); after folding the reader finds nothing more to add.
 //!
@@ -27,6 +29,9 @@ use std::collections::BTreeMap;
 use automerge::hydrate::{self, MapValue};
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
+
+/// Free-text fields of the merged maps: a loser's text is appended.
+const FREE_TEXT: [&str; 1] = ["note"];
 
 /// Bookkeeping stamps written by every edit: not listed as conflicts.
 const STAMPS: [&str; 3] = ["updated_at", "updated_by", "consent_at"];
@@ -145,9 +150,12 @@ fn merge_key(
     }
 }
 
-fn text_of(v: &hydrate::Value) -> Option<String> {
+/// A value as text: Text, or a scalar written out (JS clients store plain
+/// strings as Text, so any field may be Text).
+fn as_string(v: &hydrate::Value) -> Option<String> {
     match v {
         hydrate::Value::Text(t) => Some(String::from(t)),
+        hydrate::Value::Scalar(s) => scalar_string(s),
         _ => None,
     }
 }
@@ -185,44 +193,35 @@ fn merge_map(
     keys.sort();
     for k in keys {
         let lv = &loser[k].value;
-        match winner.get_mut(k.as_str()) {
-            None => {
-                winner.insert(
-                    k.clone(),
-                    MapValue {
-                        value: lv.clone(),
-                        conflict: false,
-                    },
-                );
+        let Some(wv) = winner.get_mut(k.as_str()) else {
+            winner.insert(
+                k.clone(),
+                MapValue {
+                    value: lv.clone(),
+                    conflict: false,
+                },
+            );
+            continue;
+        };
+        let (Some(w), Some(l)) = (as_string(wv), as_string(lv)) else {
+            continue;
+        };
+        if FREE_TEXT.contains(&k.as_str()) {
+            if let Some(joined) = appended(&w, &l) {
+                // A `Str` reads as free text too; the merged text is not a live object.
+                *wv = hydrate::Value::Scalar(ScalarValue::Str(joined.into()));
             }
-            Some(wv) => {
-                if let (Some(wt), Some(lt)) = (text_of(wv), text_of(lv)) {
-                    if let Some(joined) = appended(&wt, &lt) {
-                        // A `Str` reads as free text too; the merged text is not a live object.
-                        *wv = hydrate::Value::Scalar(ScalarValue::Str(joined.into()));
-                    }
-                } else if let (Some(ws), hydrate::Value::Scalar(ls)) = (
-                    match &*wv {
-                        hydrate::Value::Scalar(s) => Some(s),
-                        _ => None,
-                    },
-                    lv,
-                ) {
-                    let stamp = STAMPS.contains(&k.as_str());
-                    if let Some(v) = scalar_string(ls).filter(|_| ws != ls && !stamp) {
-                        let list = conflicts.entry(format!("{path}.{k}")).or_default();
-                        if !list.contains(&v) {
-                            list.push(v);
-                        }
-                    }
-                }
+        } else if w != l && !STAMPS.contains(&k.as_str()) {
+            let list = conflicts.entry(format!("{path}.{k}")).or_default();
+            if !list.contains(&l) {
+                list.push(l);
             }
         }
     }
 }
 
 /// Copies the losers' fields that the winner at `parent[key]` lacks into it and
-/// appends loser Text the winner's Text does not contain. Returns the winner
+/// appends a loser's free text (`note`) the winner's text does not contain. Returns the winner
 /// (`None` when `key` holds no map). Nested maps of a loser are not copied.
 pub(crate) fn fold_into_winner(
     d: &mut AutoCommit,
@@ -252,7 +251,7 @@ pub(crate) fn fold_into_winner(
                 (
                     Some((Value::Object(ObjType::Text), lt)),
                     Some((Value::Object(ObjType::Text), wt)),
-                ) => {
+                ) if FREE_TEXT.contains(&k.as_str()) => {
                     let (l, w) = (d.text(&lt)?, d.text(&wt)?);
                     if let Some(joined) = appended(&w, &l) {
                         let tail = &joined[w.len()..];

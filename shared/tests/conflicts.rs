@@ -463,3 +463,37 @@ fn concurrent_feedback_maps_keep_the_given_record() {
         "str:telefoon"
     );
 }
+
+#[test]
+fn js_written_text_fields_are_compared_not_concatenated() {
+    // `@automerge/automerge` stores plain strings as Text: a phone typed on two
+    // JS replicas is two Text objects. Only `note` is free text to append.
+    use wijklog_shared::automerge::transaction::Transactable;
+    let cat = Catalog::defaults();
+    let mut s = spreekuur();
+    s.add_note(&cat, &boa(), at(1), item(1, "woonoverlast", "x"))
+        .unwrap();
+    let k = item_id(1).to_string();
+    let note = obj_at(s.automerge(), &["notes", &k]);
+    let (mut a, mut b) = replicas(&mut s);
+    for (d, phone) in [(&mut a, "06 1111 1111"), (&mut b, "06 2222 2222")] {
+        let am = d.automerge_mut();
+        let r = am.put_object(&note, "resident", ObjType::Map).unwrap();
+        let t = am.put_object(&r, "phone", ObjType::Text).unwrap();
+        am.splice_text(&t, 0, 0, phone).unwrap();
+        am.put(&r, "consent", true).unwrap();
+        am.commit();
+    }
+    sync(&mut a, &mut b);
+    let item = the_item(&a);
+    assert_eq!(item, the_item(&b));
+    // `b` (the higher actor) wins.
+    assert_eq!(
+        item.resident.unwrap().phone.as_deref(),
+        Some("06 2222 2222")
+    );
+    assert_eq!(
+        item.conflicts["resident.phone"],
+        vec!["06 1111 1111".to_owned()]
+    );
+}
