@@ -27,6 +27,8 @@ struct Prepared {
     own_doc: AutoCommit,
     shared_doc: AutoCommit,
     changes: usize,
+    /// Hashes of the changes this phone made (own walk and shared walk).
+    mine: Vec<automerge::ChangeHash>,
 }
 
 async fn phone(
@@ -42,16 +44,26 @@ async fn phone(
     client.sync_doc(p.own).await;
     client.sync_doc(shared).await;
     let own = p.own;
+    // Done when every change this phone made is covered by an ack (the
+    // shared walk also receives the other phones' changes).
+    let mine = p.mine;
     let done = client
         .pump_until(Duration::from_secs(300), |c| {
-            let c2 = |id: Uuid| {
+            let covered = |id: Uuid| {
                 c.docs.get(&id).is_some_and(|d| {
                     let mut doc = d.doc.clone();
-                    let acked = d.acked.clone();
-                    !acked.is_empty() && doc.get_changes(&acked).is_empty()
+                    if d.acked.is_empty() {
+                        return false;
+                    }
+                    let uncovered: Vec<_> = doc
+                        .get_changes(&d.acked)
+                        .iter()
+                        .map(|ch| ch.hash())
+                        .collect();
+                    !mine.iter().any(|h| uncovered.contains(h))
                 })
             };
-            c2(own) && c2(shared)
+            covered(own) && covered(shared)
         })
         .await;
     let elapsed = start.elapsed();
@@ -98,12 +110,22 @@ async fn run(n: usize) -> String {
         }
         let mut shared_doc = shared_base.fork();
         shared_doc = add_observation(shared, shared_doc, &user, 1000 + i);
-        let changes = own_doc.get_changes(&[]).len() + 1;
+        let shared_heads = shared_base.get_heads();
+        let mut mine: Vec<automerge::ChangeHash> =
+            own_doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        mine.extend(
+            shared_doc
+                .get_changes(&shared_heads)
+                .iter()
+                .map(|c| c.hash()),
+        );
+        let changes = mine.len();
         prepared.push(Prepared {
             own,
             own_doc,
             shared_doc,
             changes,
+            mine,
         });
     }
     let total_changes: usize = prepared.iter().map(|p| p.changes).sum();
