@@ -543,23 +543,7 @@ impl Document {
         name: &'static str,
         f: impl FnOnce(&mut AutoCommit) -> Result<T, AutomergeError>,
     ) -> Result<T, Error> {
-        // Anything left pending by direct use of the inner document is committed
-        // separately, so a rollback below only drops this edit's operations.
-        self.doc.commit();
-        match f(&mut self.doc) {
-            Ok(v) => {
-                self.doc.commit_with(
-                    CommitOptions::default()
-                        .with_message(name)
-                        .with_time(at.as_millis().div_euclid(1000)),
-                );
-                Ok(v)
-            }
-            Err(e) => {
-                self.doc.rollback();
-                Err(Error::from(e))
-            }
-        }
+        self.write_try(at, name, |doc| f(doc).map_err(Error::from))
     }
 
     /// Like [`Self::write`] for edits whose checks need the document as the
@@ -570,6 +554,8 @@ impl Document {
         name: &'static str,
         f: impl FnOnce(&mut AutoCommit) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        // Anything left pending by direct use of the inner document is committed
+        // separately, so a rollback below only drops this edit's operations.
         self.doc.commit();
         match f(&mut self.doc) {
             Ok(v) => {
