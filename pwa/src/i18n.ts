@@ -1,6 +1,12 @@
 // Every user-visible string of the app, in Dutch (default) and English.
 // Components call t('key', {param}) and never hold literal text of their own.
 // Category, severity and partner labels come from the catalog document.
+// Each area of the app keeps its strings in its own file under ./messages/,
+// merged here into one table per language.
+
+import * as coordinatorMsgs from './messages/coordinator';
+import * as adminMsgs from './messages/admin';
+import * as photosMsgs from './messages/photos';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -152,9 +158,14 @@ const nl = {
   'error.close': 'Sluiten',
 } as const;
 
-export type MsgKey = keyof typeof nl;
+type FieldKey = keyof typeof nl;
+export type MsgKey =
+  | FieldKey
+  | keyof typeof coordinatorMsgs.nl
+  | keyof typeof adminMsgs.nl
+  | keyof typeof photosMsgs.nl;
 
-const en: Record<MsgKey, string> = {
+const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
   'app.loading': 'Loading Wijklog…',
   'app.fatal': 'Wijklog cannot start: {msg}',
@@ -305,7 +316,9 @@ const en: Record<MsgKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const tables: Record<Lang, Record<MsgKey, string>> = { nl, en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en };
+const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 
 let current: Lang = readLang();
@@ -342,7 +355,7 @@ export function onLangChange(f: () => void): () => void {
 
 /** Translate `key`, replacing `{name}` placeholders with `params`. */
 export function t(key: MsgKey, params: Record<string, string | number> = {}): string {
-  const s = tables[current][key] ?? nl[key];
+  const s = tables[current][key] ?? nlAll[key];
   return s.replace(/\{(\w+)\}/g, (m, p: string) => (p in params ? String(params[p]) : m));
 }
 

@@ -6,6 +6,8 @@ import { Login } from './Login';
 import { Home, NewSession, NewWalk } from './Home';
 import { QuickEntry, WalkScreen } from './Walk';
 import { SessionScreen } from './Session';
+import { CoordinatorArea } from './coordinator';
+import { AdminArea } from './admin';
 
 export function Root() {
   const app = useApp();
@@ -27,6 +29,8 @@ export function Root() {
   else if (route.name === 'session') screen = <SessionScreen id={route.id} />;
   else if (route.name === 'new-walk') screen = <NewWalk />;
   else if (route.name === 'new-session') screen = <NewSession />;
+  else if (route.name === 'coord') screen = <CoordinatorArea path={route.path} />;
+  else if (route.name === 'admin') screen = <AdminArea path={route.path} />;
   else screen = <Home />;
 
   return (
@@ -37,6 +41,16 @@ export function Root() {
         </a>
         {loggedIn && <SyncIndicator />}
         <div class="top-actions">
+          {loggedIn && app.user?.roles.includes('coordinator') && (
+            <a class="btn small ghost" href="#/coord" data-testid="nav-coord">
+              {t('coordinator.nav')}
+            </a>
+          )}
+          {loggedIn && app.user?.roles.includes('admin') && (
+            <a class="btn small ghost" href="#/admin" data-testid="nav-admin">
+              {t('admin.nav')}
+            </a>
+          )}
           {loggedIn && (
             <button type="button" class="btn small ghost" onClick={() => app.requestLogout()} data-testid="logout">
               {t('nav.logout')}

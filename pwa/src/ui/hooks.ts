@@ -23,7 +23,11 @@ export type Route =
   | { name: 'new-session' }
   | { name: 'walk'; id: string }
   | { name: 'entry'; id: string }
-  | { name: 'session'; id: string };
+  | { name: 'session'; id: string }
+  /** The coordinator area (issue 5); `path` is the rest of the hash after `coord/`. */
+  | { name: 'coord'; path: string[] }
+  /** The admin area; `path` is the rest of the hash after `admin/`. */
+  | { name: 'admin'; path: string[] };
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
@@ -32,6 +36,8 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'new-walk') return { name: 'new-walk' };
   if (parts[0] === 'new-session') return { name: 'new-session' };
   if (parts[0] === 'login') return { name: 'login' };
+  if (parts[0] === 'coord') return { name: 'coord', path: parts.slice(1) };
+  if (parts[0] === 'admin') return { name: 'admin', path: parts.slice(1) };
   return { name: 'home' };
 }
 

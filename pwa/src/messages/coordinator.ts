@@ -1,0 +1,12 @@
+// Strings of the coordinator part of the app (Dutch first, English beside it).
+// Merged into the one table in ../i18n.ts; keys are prefixed 'coordinator.' by convention.
+
+export const nl = {
+  'coordinator.nav': 'Coördinatie',
+  'coordinator.title': 'Coördinatie',
+} as const;
+
+export const en: Record<keyof typeof nl, string> = {
+  'coordinator.nav': 'Coordination',
+  'coordinator.title': 'Coordination',
+};
