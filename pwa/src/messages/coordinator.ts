@@ -4,9 +4,13 @@
 export const nl = {
   'coordinator.nav': 'Coördinatie',
   'coordinator.title': 'Coördinatie',
+  'coordinator.plan.title': 'Planning',
+  'coordinator.report.title': 'Verslag van de wandeling',
 } as const;
 
 export const en: Record<keyof typeof nl, string> = {
   'coordinator.nav': 'Coordination',
   'coordinator.title': 'Coordination',
+  'coordinator.plan.title': 'Planning',
+  'coordinator.report.title': 'Walk report',
 };
