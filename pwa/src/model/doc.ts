@@ -332,6 +332,20 @@ export class Doc {
   setSeverity(itemId: string, severity: string): void {
     wrap(() => this.raw.setSeverity(itemId, severity as Parameters<WijkDoc['setSeverity']>[1]));
   }
+  setCategory(catalog: Doc, itemId: string, category: string): void {
+    wrap(() => this.raw.setCategory(catalog.raw, itemId, category));
+  }
+  /** Set the place name; an empty string removes it. */
+  setPlace(itemId: string, place: string): void {
+    wrap(() => this.raw.setPlace(itemId, place.trim() ? place.trim() : null));
+  }
+  setLocation(itemId: string, location: { lat: number; lon: number; accuracy_m: number } | null): void {
+    wrap(() => this.raw.setLocation(itemId, location));
+  }
+  /** Reference a photo (`sha256:<hex>`) from an item; a no-op when it is already there. */
+  addPhoto(itemId: string, ref: string): void {
+    wrap(() => this.raw.addPhoto(itemId, ref));
+  }
   setFollowUp(catalog: Doc, itemId: string, partner: string, status: 'open' | 'in_behandeling' | 'afgerond', note: string | null): void {
     wrap(() => this.raw.setFollowUp(catalog.raw, itemId, partner, status, note ?? undefined));
   }

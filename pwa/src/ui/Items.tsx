@@ -3,6 +3,14 @@ import { hhmm, t } from '../i18n';
 import type { CatalogInfo, Row } from '../model/doc';
 import { useApp } from './hooks';
 
+/** The location part of an edit: keep, newly captured, being captured, capture failed, remove. */
+type LocEdit =
+  | { state: 'keep' }
+  | { state: 'searching' }
+  | { state: 'failed' }
+  | { state: 'remove' }
+  | { state: 'new'; lat: number; lon: number; accuracy: number };
+
 /** Undo buffer for the last delete, shown as a toast. */
 export interface UndoState {
   docId: string;
@@ -25,6 +33,10 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(row.text ?? '');
   const [severity, setSeverity] = useState(row.severity ?? '');
+  const [category, setCategory] = useState(row.category ?? '');
+  const [place, setPlace] = useState(row.place ?? '');
+  const [loc, setLoc] = useState<LocEdit>({ state: 'keep' });
+  const isWalk = row.doc_kind === 'walk';
   const cat = catalog?.categories.find((c) => c.id === row.category);
   const sev = catalog?.severities.find((s) => s.id === row.severity);
   const partners = Object.keys(row.follow_up ?? {}).map((p) => catalog?.partners.find((x) => x.id === p)?.label ?? p);
@@ -34,14 +46,32 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
   async function save(e: Event) {
     e.preventDefault();
     try {
+      const catalogDoc = app.catalog();
       await app.edit(docId, (doc) => {
         doc.setText(row.item_id, row.text ?? '', text);
         if (severity && severity !== row.severity) doc.setSeverity(row.item_id, severity);
+        if (category && category !== row.category && catalogDoc) doc.setCategory(catalogDoc, row.item_id, category);
+        if (isWalk && place.trim() !== (row.place ?? '')) doc.setPlace(row.item_id, place);
+        if (isWalk && loc.state === 'new') doc.setLocation(row.item_id, { lat: loc.lat, lon: loc.lon, accuracy_m: loc.accuracy });
+        if (isWalk && loc.state === 'remove') doc.setLocation(row.item_id, null);
       });
       setEditing(false);
     } catch {
       // shown by the store error banner
     }
+  }
+
+  function recapture() {
+    if (!('geolocation' in navigator)) {
+      setLoc({ state: 'failed' });
+      return;
+    }
+    setLoc({ state: 'searching' });
+    navigator.geolocation.getCurrentPosition(
+      (p) => setLoc({ state: 'new', lat: p.coords.latitude, lon: p.coords.longitude, accuracy: p.coords.accuracy }),
+      () => setLoc({ state: 'failed' }),
+      { enableHighAccuracy: true, maximumAge: 0, timeout: 20_000 },
+    );
   }
 
   async function remove() {
@@ -60,7 +90,7 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
   const contact = row.resident ? [row.resident.name, row.resident.phone, row.resident.email].filter(Boolean).join(', ') : '';
 
   return (
-    <li class="item" style={{ borderLeftColor: cat?.color ?? '#555' }} data-testid="item" data-item-id={row.item_id} aria-labelledby={headingId}>
+    <li class="item" style={{ borderLeftColor: cat?.color ?? '#555' }} data-testid="item" data-item-id={row.item_id} data-item-category={row.category ?? ''} data-item-severity={row.severity ?? ''} aria-labelledby={headingId}>
       <div class="item-head">
         <span class="swatch" style={{ background: cat?.color ?? '#555' }} aria-hidden="true" />
         <strong id={headingId}>{cat?.label ?? row.category ?? '?'}</strong>
@@ -97,14 +127,50 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
         <form class="stack" onSubmit={save}>
           <label for={`edit-${row.item_id}`}>{t('obs.text')}</label>
           <textarea id={`edit-${row.item_id}`} rows={3} value={text} onInput={(e) => setText(e.currentTarget.value)} data-testid="edit-text" />
+          {catalog && (
+            <>
+              <h3 id={`ecat-${row.item_id}`}>{t('obs.category')}</h3>
+              <CategoryButtons catalog={catalog} value={category} onPick={setCategory} labelledBy={`ecat-${row.item_id}`} />
+            </>
+          )}
           <label for={`sev-${row.item_id}`}>{t('entry.severity')}</label>
-          <select id={`sev-${row.item_id}`} value={severity} onChange={(e) => setSeverity(e.currentTarget.value)}>
+          <select id={`sev-${row.item_id}`} value={severity} onChange={(e) => setSeverity(e.currentTarget.value)} data-testid="edit-severity">
             {(catalog?.severities ?? []).map((s) => (
               <option key={s.id} value={s.id}>
                 {s.label}
               </option>
             ))}
           </select>
+          {isWalk && (
+            <>
+              <label for={`place-${row.item_id}`}>{t('obs.place_label')}</label>
+              <input id={`place-${row.item_id}`} value={place} onInput={(e) => setPlace(e.currentTarget.value)} data-testid="edit-place" />
+              <h3 id={`eloc-${row.item_id}`}>{t('obs.location')}</h3>
+              <p class="item-meta" role="status" data-testid="edit-location">
+                {loc.state === 'new'
+                  ? t('obs.location.new', { m: Math.round(loc.accuracy) })
+                  : loc.state === 'searching'
+                    ? t('obs.location.searching')
+                    : loc.state === 'failed'
+                      ? t('obs.location.failed')
+                      : loc.state === 'remove'
+                        ? t('obs.location.removed')
+                        : row.location
+                          ? t('obs.location.current', { m: Math.round(row.location.accuracy_m) })
+                          : t('obs.location.none')}
+              </p>
+              <div class="row" role="group" aria-labelledby={`eloc-${row.item_id}`}>
+                <button type="button" class="btn small" onClick={recapture} data-testid="edit-recapture">
+                  {t('obs.location.recapture')}
+                </button>
+                {(row.location || loc.state === 'new') && (
+                  <button type="button" class="btn small" onClick={() => setLoc({ state: 'remove' })}>
+                    {t('obs.location.remove')}
+                  </button>
+                )}
+              </div>
+            </>
+          )}
           <div class="row">
             <button type="submit" class="btn primary" data-testid="edit-save">
               {t('obs.save')}
@@ -123,6 +189,9 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
             onClick={() => {
               setText(row.text ?? '');
               setSeverity(row.severity ?? '');
+              setCategory(row.category ?? '');
+              setPlace(row.place ?? '');
+              setLoc({ state: 'keep' });
               setEditing(true);
             }}
           >
@@ -159,9 +228,9 @@ export function UndoToast({ undo, onDone }: { undo: UndoState | null; onDone: ()
 }
 
 /** Large toggle buttons for picking one category. */
-export function CategoryButtons({ catalog, value, onPick }: { catalog: CatalogInfo; value: string; onPick: (id: string) => void }) {
+export function CategoryButtons({ catalog, value, onPick, labelledBy = 'cat-label' }: { catalog: CatalogInfo; value: string; onPick: (id: string) => void; labelledBy?: string }) {
   return (
-    <div class="cat-grid" role="group" aria-labelledby="cat-label">
+    <div class="cat-grid" role="group" aria-labelledby={labelledBy}>
       {catalog.categories.map((c) => (
         <button
           key={c.id}
