@@ -188,6 +188,25 @@ export class App {
     }
   }
 
+  /**
+   * A valid access token for REST calls (refreshed first when it is nearly
+   * expired, or when `force` is set after a 401); null when the user must log
+   * in again.
+   */
+  async apiToken(force = false): Promise<string | null> {
+    const tok = await this.accessToken(force);
+    return tok === 'refused' || tok === 'revoked' ? null : tok;
+  }
+
+  /**
+   * Sync one document now (creating an empty local replica to receive it if
+   * this device does not hold it yet), e.g. when a coordinator opens an item.
+   */
+  requestDoc(id: string): void {
+    if (!this.client) return;
+    this.client.nudge(id);
+  }
+
   /** Ask for logout: warns when changes are unsent. */
   requestLogout(): void {
     const n = this.totalPending();

@@ -1,0 +1,425 @@
+// #/coord/item/<doc>/<item>: one observation or note in full, its document's
+// context (walk or spreekuur session, GET /api/v1/items/{doc}/{id}), its
+// history (GET .../history), and the follow-up and feedback editors.
+//
+// The editors work on the document itself: the app's local replica of the
+// walk/session (a coordinator's app syncs every document the server lists;
+// if this one is not here yet we ask the sync client for it and wait), edited
+// with the typed wasm edits and synced, so they merge with phone edits.
+
+import { useEffect, useState } from 'preact/hooks';
+import { t, type MsgKey } from '../../i18n';
+import type { Doc, Row } from '../../model/doc';
+import { useApp } from '../hooks';
+import { getHistory, getItem, type History, type ItemDetail } from './api';
+import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, useCatalog, useDocChanges } from './common';
+import { recordFeedbackGiven, setFeedbackNeeded, setFollowUp, setFollowUpNote } from './edits';
+import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
+
+export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
+  const app = useApp();
+  const catalog = useCatalog();
+  const [detail, setDetail] = useState<ItemDetail | null>(null);
+  const [history, setHistory] = useState<History | null>(null);
+  const [error, setError] = useState<unknown>(null);
+
+  async function loadDetail() {
+    try {
+      setDetail(await getItem(docId, itemId));
+      setError(null);
+    } catch (e) {
+      setError(e);
+    }
+  }
+  async function loadHistory() {
+    try {
+      setHistory(await getHistory(docId, itemId));
+    } catch {
+      // the detail's error line already says what is wrong with the server
+    }
+  }
+  useEffect(() => {
+    setDetail(null);
+    setHistory(null);
+    void loadDetail();
+    void loadHistory();
+    if (!app.docs.has(docId)) app.requestDoc(docId);
+  }, [docId, itemId]);
+  // The server's copy (history, context) follows once our edits are acked.
+  useDocChanges(
+    () => {
+      void loadHistory();
+    },
+    docId,
+    1500,
+  );
+  useEffect(() => {
+    const ack = app.pending.get(docId) ?? 0;
+    if (ack === 0 && detail) void loadHistory();
+  }, [app.pending.get(docId) ?? 0]);
+
+  const doc = app.docs.get(docId);
+  let local: Row | null = null;
+  try {
+    local = doc?.rows().find((r) => r.item_id === itemId) ?? null;
+  } catch {
+    local = null;
+  }
+  const row: Row | null = local ?? detail?.item ?? null;
+  const ctx = detail?.context;
+  const isWalk = (row?.doc_kind ?? doc?.kind()) === 'walk';
+  const pending = app.pending.get(docId) ?? 0;
+
+  return (
+    <section class="coord-screen detail" data-testid="detail">
+      <p>
+        <a class="back" href="#/coord/list">
+          ← {t('coordinator.detail.back')}
+        </a>
+      </p>
+      <h1 tabIndex={-1}>
+        {row ? `${labelOf(catalog?.categories, row.category)} · ${labelOf(catalog?.severities, row.severity)}` : t('coordinator.detail.title')}
+      </h1>
+      <ApiErrorLine error={error} />
+      {!row && !error && <p class="hint">{t('coordinator.loading')}</p>}
+      {row && (
+        <div class="detail-grid">
+          <div>
+            <article class="item" style={{ borderLeftColor: colorOf(catalog, row.category) }} aria-labelledby="detail-text-h">
+              <h2 id="detail-text-h" class="sr-only">
+                {t('coordinator.detail.text')}
+              </h2>
+              <p class="item-text" data-testid="detail-text">
+                {row.text?.trim() ? row.text : t('coordinator.list.no_text')}
+              </p>
+              <dl class="facts">
+                <dt>{t('coordinator.col.date')}</dt>
+                <dd>{fmtDateTime(row.created_at)}</dd>
+                <dt>{t('coordinator.detail.author')}</dt>
+                <dd>{authorName(history, row.created_by)}</dd>
+                <dt>{t('coordinator.col.wijk')}</dt>
+                <dd>{labelOf(catalog?.wijken, row.wijk)}</dd>
+                <dt>{t('coordinator.detail.team')}</dt>
+                <dd>{row.team ?? '–'}</dd>
+                {row.place && (
+                  <>
+                    <dt>{t('coordinator.detail.place')}</dt>
+                    <dd>{row.place}</dd>
+                  </>
+                )}
+                {row.location && (
+                  <>
+                    <dt>{t('coordinator.detail.gps')}</dt>
+                    <dd>
+                      {row.location.lat.toFixed(5)}, {row.location.lon.toFixed(5)} (± {Math.round(row.location.accuracy_m ?? 0)} m)
+                    </dd>
+                  </>
+                )}
+                {row.photos.length > 0 && (
+                  <>
+                    <dt>{t('coordinator.detail.photos')}</dt>
+                    <dd>{row.photos.length}</dd>
+                  </>
+                )}
+                {detail?.item.resident && (
+                  <>
+                    <dt>{t('coordinator.detail.resident')}</dt>
+                    <dd data-testid="detail-resident">{[detail.item.resident.name, detail.item.resident.phone, detail.item.resident.email].filter(Boolean).join(', ') || '–'}</dd>
+                  </>
+                )}
+                {row.callback?.requested && (
+                  <>
+                    <dt>{t('coordinator.detail.callback')}</dt>
+                    <dd>{row.callback.done_at ? t('coordinator.detail.callback_done', { date: fmtDateTime(row.callback.done_at) }) : t('coordinator.detail.callback_open')}</dd>
+                  </>
+                )}
+              </dl>
+              {Object.keys(row.invalid ?? {}).length > 0 && <p class="warn-text">{t('coordinator.detail.invalid', { fields: Object.keys(row.invalid).join(', ') })}</p>}
+            </article>
+
+            <h2>{t('coordinator.followup.title')}</h2>
+            {doc && local && catalog ? (
+              <>
+                <FollowUpEditor doc={doc} row={local} />
+                <FeedbackEditor doc={doc} row={local} />
+                <p class="hint" role="status" data-testid="doc-pending" data-pending={pending}>
+                  {pending > 0 ? t('coordinator.detail.pending', { n: pending }) : t('coordinator.detail.synced')}
+                </p>
+              </>
+            ) : (
+              <p class="hint" data-testid="doc-loading">
+                {t('coordinator.detail.doc_loading')}
+              </p>
+            )}
+          </div>
+          <div>
+            <h2>{isWalk ? t('coordinator.kind.walk') : t('coordinator.kind.spreekuur')}</h2>
+            {ctx ? <Context ctx={ctx} isWalk={isWalk} docId={docId} /> : <p class="hint">{t('coordinator.loading')}</p>}
+            <h2>{t('coordinator.history.title')}</h2>
+            <HistoryList history={history} />
+          </div>
+        </div>
+      )}
+    </section>
+  );
+}
+
+function authorName(h: History | null, id: string | null): string {
+  if (!id) return '–';
+  const e = h?.entries.find((x) => x.user_id === id && x.user_name);
+  return e?.user_name ?? id;
+}
+
+function Context({ ctx, isWalk, docId }: { ctx: NonNullable<ItemDetail['context']>; isWalk: boolean; docId: string }) {
+  const catalog = useCatalog();
+  if (isWalk)
+    return (
+      <div data-testid="detail-context">
+        <p>
+          <strong>{ctx.title || '–'}</strong>
+        </p>
+        <dl class="facts">
+          <dt>{t('coordinator.col.wijk')}</dt>
+          <dd>{labelOf(catalog?.wijken, ctx.wijk)}</dd>
+          {ctx.route && (
+            <>
+              <dt>{t('coordinator.ctx.route')}</dt>
+              <dd>{ctx.route}</dd>
+            </>
+          )}
+          <dt>{t('coordinator.ctx.when')}</dt>
+          <dd>{fmtDateTime(ctx.started_at ?? ctx.planned_at ?? null)}</dd>
+          <dt>{t('coordinator.ctx.observations')}</dt>
+          <dd>{ctx.observation_count ?? '–'}</dd>
+          <dt>{t('coordinator.ctx.participants')}</dt>
+          <dd>{(ctx.participants ?? []).map((p) => (p.organisation ? `${p.name} (${p.organisation})` : p.name)).join(', ') || '–'}</dd>
+        </dl>
+        <a class="btn small" href={`#/coord/report/${docId}`} data-testid="report-link">
+          {t('coordinator.report_link')}
+        </a>
+      </div>
+    );
+  return (
+    <div data-testid="detail-context">
+      <p>
+        <strong>{ctx.location || '–'}</strong>
+      </p>
+      <dl class="facts">
+        <dt>{t('coordinator.col.wijk')}</dt>
+        <dd>{labelOf(catalog?.wijken, ctx.wijk)}</dd>
+        <dt>{t('coordinator.ctx.held_on')}</dt>
+        <dd>{fmtDate(ctx.held_on ?? null)}</dd>
+        <dt>{t('coordinator.ctx.notes')}</dt>
+        <dd>{ctx.note_count ?? '–'}</dd>
+        <dt>{t('coordinator.ctx.staff')}</dt>
+        <dd>{(ctx.staff ?? []).map((s) => s.name).join(', ') || '–'}</dd>
+      </dl>
+    </div>
+  );
+}
+
+function HistoryList({ history }: { history: History | null }) {
+  if (!history) return <p class="hint">{t('coordinator.loading')}</p>;
+  if (history.entries.length === 0) return <p class="hint">{t('coordinator.history.empty')}</p>;
+  return (
+    <ol class="history" data-testid="history">
+      {history.entries.map((e) => (
+        <li key={e.hash} data-testid="history-entry" data-message={e.message ?? ''}>
+          <span class="nowrap">{fmtDateTime(e.received_at ?? e.time)}</span> · <strong>{e.user_name ?? e.user_id ?? t('coordinator.history.unknown')}</strong> · {e.created ? t('coordinator.history.created') : (e.message ?? '')}
+          {e.fields.length > 0 && !e.created && <div class="item-meta">{e.fields.join(', ')}</div>}
+        </li>
+      ))}
+    </ol>
+  );
+}
+
+/** The partners assigned to the item, each with status and note; add another partner from the catalog. */
+export function FollowUpEditor({ doc, row }: { doc: Doc; row: Row }) {
+  const app = useApp();
+  const catalog = useCatalog();
+  const [error, setError] = useState<string | null>(null);
+  const [adding, setAdding] = useState({ partner: '', status: 'open' as Status, note: '' });
+  const entries = Object.entries(row.follow_up ?? {});
+  const assigned = new Set(entries.map(([p]) => p));
+  const free = (catalog?.partners ?? []).filter((p) => !assigned.has(p.id));
+
+  async function edit(f: (d: Doc, cat: Doc) => void): Promise<boolean> {
+    const cat = app.catalog();
+    if (!cat) return false;
+    try {
+      await app.edit(doc.id, (d) => f(d, cat));
+      setError(null);
+      return true;
+    } catch (e) {
+      setError((e as { code?: string }).code ?? 'internal');
+      return false;
+    }
+  }
+
+  return (
+    <div class="stack" data-testid="followup-editor">
+      {entries.length === 0 && <p class="hint">{t('coordinator.followup.none')}</p>}
+      {entries.map(([p, fu]) => (
+        <FollowUpRow key={p} partner={p} status={(fu.status ?? 'open') as Status} note={fu.note ?? ''} updated={fu.updated_at} onSave={(status, prevNote, note) => edit((d, cat) => {
+          if (status !== fu.status) setFollowUp(d, cat, row.item_id, p, status, null);
+          setFollowUpNote(d, row.item_id, p, prevNote, note);
+        })} />
+      ))}
+      {free.length > 0 && (
+        <form
+          class="card-form stack"
+          onSubmit={async (e) => {
+            e.preventDefault();
+            if (!adding.partner) return;
+            if (await edit((d, cat) => setFollowUp(d, cat, row.item_id, adding.partner, adding.status, adding.note.trim() ? adding.note : null))) setAdding({ partner: '', status: 'open', note: '' });
+          }}
+          aria-labelledby="fu-add-h"
+        >
+          <h3 id="fu-add-h">{t('coordinator.followup.add')}</h3>
+          <label for="fu-partner">{t('coordinator.followup.partner')}</label>
+          <select id="fu-partner" value={adding.partner} required onChange={(e) => setAdding({ ...adding, partner: e.currentTarget.value })} data-testid="fu-partner">
+            <option value="">{t('coordinator.followup.choose')}</option>
+            {free.map((p) => (
+              <option key={p.id} value={p.id}>
+                {p.label}
+              </option>
+            ))}
+          </select>
+          <label for="fu-status">{t('coordinator.followup.status')}</label>
+          <select id="fu-status" value={adding.status} onChange={(e) => setAdding({ ...adding, status: e.currentTarget.value as Status })} data-testid="fu-status">
+            {STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {t(`coordinator.status.${s}` as MsgKey)}
+              </option>
+            ))}
+          </select>
+          <label for="fu-note">{t('coordinator.followup.note')}</label>
+          <textarea id="fu-note" rows={2} value={adding.note} onInput={(e) => setAdding({ ...adding, note: e.currentTarget.value })} data-testid="fu-note" />
+          <button type="submit" class="btn primary" data-testid="fu-add">
+            {t('coordinator.followup.assign')}
+          </button>
+        </form>
+      )}
+      {error && (
+        <p class="error-text" role="alert">
+          {t('coordinator.edit_error', { code: error })}
+        </p>
+      )}
+    </div>
+  );
+}
+
+function FollowUpRow({ partner, status, note, updated, onSave }: { partner: string; status: Status; note: string; updated: number | null; onSave: (status: Status, prevNote: string, note: string) => Promise<boolean> }) {
+  const catalog = useCatalog();
+  const [s, setS] = useState<Status>(status);
+  const [n, setN] = useState(note);
+  const [base, setBase] = useState(note);
+  // A remote change of the note (or status) while not editing it: take it over.
+  useEffect(() => {
+    if (n === base) setN(note);
+    setBase(note);
+  }, [note]);
+  useEffect(() => setS(status), [status]);
+  const dirty = s !== status || n !== note;
+  const id = `fu-${partner}`;
+  return (
+    <form
+      class="card-form stack"
+      data-testid="fu-entry"
+      data-partner={partner}
+      data-status={status}
+      aria-labelledby={`${id}-h`}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        await onSave(s, note, n);
+      }}
+    >
+      <h3 id={`${id}-h`}>{labelOf(catalog?.partners, partner)}</h3>
+      {updated !== null && <p class="hint">{t('coordinator.followup.updated', { date: fmtDateTime(updated) })}</p>}
+      <label for={`${id}-status`}>{t('coordinator.followup.status')}</label>
+      <select id={`${id}-status`} value={s} onChange={(e) => setS(e.currentTarget.value as Status)} data-testid="fu-entry-status">
+        {STATUSES.map((x) => (
+          <option key={x} value={x}>
+            {t(`coordinator.status.${x}` as MsgKey)}
+          </option>
+        ))}
+      </select>
+      <label for={`${id}-note`}>{t('coordinator.followup.note')}</label>
+      <textarea id={`${id}-note`} rows={2} value={n} onInput={(e) => setN(e.currentTarget.value)} data-testid="fu-entry-note" />
+      <button type="submit" class="btn" disabled={!dirty} data-testid="fu-entry-save">
+        {t('coordinator.save')}
+      </button>
+    </form>
+  );
+}
+
+/** Feedback to the resident: needed or not, and given (channel, date). */
+export function FeedbackEditor({ doc, row, compact = false, onGiven }: { doc: Doc; row: Row; compact?: boolean; onGiven?: () => void }) {
+  const app = useApp();
+  const [channel, setChannel] = useState<Channel>('telefoon');
+  const [day, setDay] = useState(dayOf(Date.now()));
+  const [error, setError] = useState<string | null>(null);
+  const fb = row.feedback;
+  const id = `fb-${row.item_id}`;
+
+  async function edit(f: (d: Doc) => void): Promise<boolean> {
+    try {
+      await app.edit(doc.id, f);
+      setError(null);
+      return true;
+    } catch (e) {
+      setError((e as { code?: string }).code ?? 'internal');
+      return false;
+    }
+  }
+
+  async function give(e: Event) {
+    e.preventDefault();
+    const today = dayOf(Date.now());
+    // Today: now; another day: noon of that day (local time).
+    const at = day === today || !day ? Date.now() : dayStart(day) + 12 * 3600_000;
+    if (await edit((d) => recordFeedbackGiven(d, row.item_id, channel, at))) onGiven?.();
+  }
+
+  return (
+    <div class="stack" data-testid="feedback-editor">
+      {!compact && <h3>{t('coordinator.feedback.title')}</h3>}
+      {!compact && (
+        <label class="check">
+          <input type="checkbox" checked={fb?.needed === true} onChange={(e) => void edit((d) => setFeedbackNeeded(d, row.item_id, e.currentTarget.checked))} data-testid="fb-needed" />
+          <span>{t('coordinator.feedback.needed')}</span>
+        </label>
+      )}
+      {fb?.given_at ? (
+        <p data-testid="fb-given">{t('coordinator.feedback.given', { date: fmtDate(fb.given_at), channel: t(`coordinator.channel.${fb.channel ?? 'telefoon'}` as MsgKey) })}</p>
+      ) : (
+        (fb?.needed || compact) && (
+          <form class="row fb-form" onSubmit={give} aria-label={t('coordinator.feedback.mark')}>
+            <div class="field">
+              <label for={`${id}-ch`}>{t('coordinator.feedback.channel')}</label>
+              <select id={`${id}-ch`} value={channel} onChange={(e) => setChannel(e.currentTarget.value as Channel)} data-testid="fb-channel">
+                {CHANNELS.map((c) => (
+                  <option key={c} value={c}>
+                    {t(`coordinator.channel.${c}` as MsgKey)}
+                  </option>
+                ))}
+              </select>
+            </div>
+            <div class="field">
+              <label for={`${id}-day`}>{t('coordinator.feedback.date')}</label>
+              <input id={`${id}-day`} type="date" value={day} max={dayOf(Date.now())} required onInput={(e) => setDay(e.currentTarget.value)} />
+            </div>
+            <button type="submit" class="btn primary" data-testid="fb-give">
+              {t('coordinator.feedback.mark')}
+            </button>
+          </form>
+        )
+      )}
+      {error && (
+        <p class="error-text" role="alert">
+          {t('coordinator.edit_error', { code: error })}
+        </p>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,159 @@
+// REST client of the coordinator area (docs/api.md, "Review"). Every call
+// carries the app's access token (refreshed by the app when it is nearly
+// expired; after a 401 the call is retried once with a forced refresh).
+// Errors become ApiError with the server's stable `code`.
+
+import { app } from '../../app';
+import type { Row } from '../../model/doc';
+
+/** A list row: the projection row without `resident`, plus whether it has contact details. */
+export type ApiItem = Row & { has_resident_contact?: boolean };
+
+export interface ItemPage {
+  items: ApiItem[];
+  next_cursor: string | null;
+}
+
+export interface Trend {
+  current: number;
+  previous: number;
+}
+
+export interface Stats {
+  from: number;
+  to: number;
+  previous_from: number;
+  problems: Trend;
+  positive: Trend;
+  by_wijk: Record<string, Trend>;
+  by_category: Record<string, Trend>;
+  by_severity: Record<string, Trend>;
+  positive_by_wijk: Record<string, Trend>;
+}
+
+export interface WalkContext {
+  title?: string;
+  wijk?: string;
+  team?: string;
+  route?: string;
+  planned_at?: number | null;
+  started_at?: number | null;
+  ended_at?: number | null;
+  participants?: { name: string; organisation: string }[];
+  observation_count?: number;
+  location?: string;
+  held_on?: number | null;
+  staff?: { name: string }[];
+  note_count?: number;
+}
+
+export interface ItemDetail {
+  item: Row;
+  context: WalkContext;
+}
+
+export interface HistoryEntry {
+  hash: string;
+  user_id: string | null;
+  user_name: string | null;
+  received_at: number | null;
+  time: number | null;
+  message: string | null;
+  created: boolean;
+  fields: string[];
+}
+
+export interface History {
+  doc_id: string;
+  item_id: string;
+  entries: HistoryEntry[];
+}
+
+export interface FeedbackOpen {
+  items: { kind: string; age_days: number; item: ApiItem }[];
+}
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+async function request(path: string): Promise<Response> {
+  let res: Response | null = null;
+  for (const force of [false, true]) {
+    const token = await app.apiToken(force).catch(() => null);
+    if (!token) throw new ApiError(401, 'unauthenticated', 'not logged in');
+    try {
+      res = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
+    } catch {
+      throw new ApiError(0, 'network', 'no connection to the server');
+    }
+    if (res.status !== 401) break;
+  }
+  if (!res) throw new ApiError(0, 'network', 'no connection to the server');
+  if (!res.ok) {
+    let code = 'http_' + res.status;
+    let message = res.statusText;
+    try {
+      const b = (await res.json()) as { code?: unknown; message?: unknown };
+      if (typeof b.code === 'string') code = b.code;
+      if (typeof b.message === 'string') message = b.message;
+    } catch {
+      // not JSON
+    }
+    throw new ApiError(res.status, code, message);
+  }
+  return res;
+}
+
+export async function getJson<T>(path: string): Promise<T> {
+  const res = await request(path);
+  return (await res.json()) as T;
+}
+
+export function listItems(params: URLSearchParams, cursor: string | null, limit = 50): Promise<ItemPage> {
+  const p = new URLSearchParams(params);
+  p.set('limit', String(limit));
+  if (cursor) p.set('cursor', cursor);
+  return getJson<ItemPage>(`/api/v1/items?${p}`);
+}
+
+export function getStats(from: number, to: number): Promise<Stats> {
+  return getJson<Stats>(`/api/v1/stats?from=${from}&to=${to}`);
+}
+
+export function getItem(doc: string, id: string): Promise<ItemDetail> {
+  return getJson<ItemDetail>(`/api/v1/items/${encodeURIComponent(doc)}/${encodeURIComponent(id)}`);
+}
+
+export function getHistory(doc: string, id: string): Promise<History> {
+  return getJson<History>(`/api/v1/items/${encodeURIComponent(doc)}/${encodeURIComponent(id)}/history`);
+}
+
+export function getFeedbackOpen(limit = 1000): Promise<FeedbackOpen> {
+  return getJson<FeedbackOpen>(`/api/v1/feedback/open?limit=${limit}`);
+}
+
+/** Download an export (CSV or GeoJSON) of the filtered list as a file. */
+export async function downloadExport(kind: 'csv' | 'geojson', params: URLSearchParams): Promise<number> {
+  const res = await request(`/api/v1/export.${kind}?${params}`);
+  const blob = await res.blob();
+  const cd = res.headers.get('Content-Disposition') ?? '';
+  const m = /filename="?([^";]+)"?/.exec(cd);
+  const name = m?.[1] ?? `wijklog-export.${kind}`;
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  return blob.size;
+}

@@ -1,0 +1,82 @@
+// Small pieces the coordinator screens share: catalog labels, date
+// formatting, the document-change hook that drives live updates, and the
+// error line for failed API calls.
+
+import { useEffect, useRef } from 'preact/hooks';
+import { app } from '../../app';
+import { lang, t } from '../../i18n';
+import type { CatalogInfo } from '../../model/doc';
+import { ApiError } from './api';
+
+export function useCatalog(): CatalogInfo | null {
+  return app.catalog()?.catalog() ?? null;
+}
+
+export function labelOf(list: { id: string; label: string }[] | undefined, id: string | null | undefined): string {
+  if (!id) return '–';
+  return list?.find((x) => x.id === id)?.label ?? id;
+}
+
+export function colorOf(catalog: CatalogInfo | null, category: string | null | undefined): string {
+  return catalog?.categories.find((c) => c.id === category)?.color ?? '#555555';
+}
+
+export function fmtDateTime(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '–';
+  return new Date(ms).toLocaleString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+}
+
+export function fmtDate(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined) return '–';
+  return new Date(ms).toLocaleDateString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium' });
+}
+
+/** A signature of every walk/spreekuur document's heads (changes when any of them changes). */
+export function docsSignature(only?: string): string {
+  const parts: string[] = [];
+  for (const [id, d] of app.docs) {
+    if (only && id !== only) continue;
+    if (!only && app.kindOf(id) === 'catalog') continue;
+    try {
+      parts.push(id + ':' + d.heads().join(','));
+    } catch {
+      // an unreadable document does not change the signature
+    }
+  }
+  return parts.sort().join(';');
+}
+
+/**
+ * Call `onChange` (debounced) whenever a synced walk or spreekuur document
+ * changes, locally or from the server (the sync client applies the server's
+ * live pushes and the app emits). `only` limits it to one document.
+ */
+export function useDocChanges(onChange: () => void, only?: string, debounceMs = 250): void {
+  const cb = useRef(onChange);
+  cb.current = onChange;
+  useEffect(() => {
+    let last = docsSignature(only);
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const unsub = app.subscribe(() => {
+      const sig = docsSignature(only);
+      if (sig === last) return;
+      last = sig;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => cb.current(), debounceMs);
+    });
+    return () => {
+      unsub();
+      if (timer) clearTimeout(timer);
+    };
+  }, [only, debounceMs]);
+}
+
+export function ApiErrorLine({ error }: { error: unknown }) {
+  if (!error) return null;
+  const code = error instanceof ApiError ? error.code : 'internal';
+  return (
+    <p class="error-text" role="alert" data-testid="api-error">
+      {code === 'network' ? t('coordinator.error.network') : t('coordinator.error.api', { code })}
+    </p>
+  );
+}
