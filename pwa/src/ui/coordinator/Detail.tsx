@@ -218,6 +218,14 @@ function Context({ ctx, isWalk, docId }: { ctx: NonNullable<ItemDetail['context'
   );
 }
 
+const KNOWN_EDITS = new Set(['add_observation', 'add_note', 'add_photo', 'complete_callback', 'delete_item', 'undelete_item', 'record_feedback_given', 'request_callback', 'set_category', 'set_feedback_needed', 'set_follow_up', 'set_location', 'set_place', 'set_resident_contact', 'set_severity', 'splice_follow_up_note', 'splice_text']);
+
+/** A readable name for a typed edit ("set_follow_up" -> "opvolging gewijzigd"); unknown ones as they are. */
+function historyMessage(m: string | null): string {
+  if (!m) return '';
+  return KNOWN_EDITS.has(m) ? t(`coordinator.history.msg.${m}` as MsgKey) : m;
+}
+
 function HistoryList({ history }: { history: History | null }) {
   if (!history) return <p class="hint">{t('coordinator.loading')}</p>;
   if (history.entries.length === 0) return <p class="hint">{t('coordinator.history.empty')}</p>;
@@ -225,7 +233,7 @@ function HistoryList({ history }: { history: History | null }) {
     <ol class="history" data-testid="history">
       {history.entries.map((e) => (
         <li key={e.hash} data-testid="history-entry" data-message={e.message ?? ''}>
-          <span class="nowrap">{fmtDateTime(e.received_at ?? e.time)}</span> · <strong>{e.user_name ?? e.user_id ?? t('coordinator.history.unknown')}</strong> · {e.created ? t('coordinator.history.created') : (e.message ?? '')}
+          <span class="nowrap">{fmtDateTime(e.received_at ?? e.time)}</span> · <strong>{e.user_name ?? e.user_id ?? t('coordinator.history.unknown')}</strong> · {e.created ? t('coordinator.history.created') : historyMessage(e.message)}
           {e.fields.length > 0 && !e.created && <div class="item-meta">{e.fields.join(', ')}</div>}
         </li>
       ))}
