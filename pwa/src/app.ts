@@ -8,6 +8,10 @@ import { LocalStore, StoreError, toStoreError, wipeDatabase, type SyncRecord } f
 import { SyncClient, type ConnStatus } from './sync/client';
 import { AuthError, login as restLogin, logout as restLogout, refresh as restRefresh, type Session } from './sync/auth';
 import { jwtExpiry, type DocAnnouncement, type ServerUser } from './sync/frames';
+import { PhotoUploader } from './photo/uploader';
+import type { ProcessedPhoto } from './photo/process';
+import { clearPhotoUrls } from './photo/urls';
+import type { PhotoInfo } from './store/db';
 
 /** Compact a document (save() + drop change records) after this many change records. */
 const COMPACT_AFTER = 50;
@@ -15,9 +19,9 @@ const COMPACT_AFTER = 50;
 const REFRESH_MARGIN_MS = 30_000;
 
 export type Dialog =
-  | { type: 'logout'; pending: number }
+  | { type: 'logout'; pending: number; photos: number }
   | { type: 'logout-waiting' }
-  | { type: 'revoked'; pending: number }
+  | { type: 'revoked'; pending: number; photos: number }
   | null;
 
 export type SaveState = { kind: 'idle' } | { kind: 'saving' } | { kind: 'saved'; at: number } | { kind: 'error'; error: StoreError };
@@ -40,6 +44,9 @@ export class App {
   authNeeded = false;
   persistDenied = false;
   version = 0;
+  /** The photo outbox (oldest first): processed photos not yet confirmed by the server. */
+  photos: PhotoInfo[] = [];
+  uploader: PhotoUploader | null = null;
 
   private client: SyncClient | null = null;
   private writes: Promise<unknown> = Promise.resolve();
@@ -66,6 +73,7 @@ export class App {
       if (document.visibilityState === 'hidden') flush();
     });
     window.addEventListener('pagehide', flush);
+    window.addEventListener('online', () => this.uploader?.kick());
     // After a logout the database is gone; it is created again only at login.
     if (!(await LocalStore.exists())) {
       this.emit();
@@ -76,6 +84,7 @@ export class App {
     this.session = await this.store.getMeta<Session>('session');
     this.catalogId = await this.store.getMeta<string>('catalogId');
     this.sync = await this.store.loadAllSync();
+    this.photos = await this.store.listPhotos();
     const user = this.session?.user.id;
     for (const sd of await this.store.loadAllDocs()) {
       try {
@@ -89,7 +98,10 @@ export class App {
       }
     }
     this.recomputeAllPending();
-    if (this.session) this.startSync();
+    if (this.session) {
+      this.startSync();
+      this.startUploader();
+    }
     this.emit();
   }
 
@@ -113,7 +125,7 @@ export class App {
   async login(username: string, password: string): Promise<void> {
     const s = await restLogin(username, password, deviceName());
     if (this.session && this.session.user.id !== s.user.id) {
-      if (this.totalPending() > 0) {
+      if (this.unsentWork() > 0) {
         void restLogout(s.refreshToken);
         throw new AuthError('refused', 'wrong_user');
       }
@@ -131,6 +143,7 @@ export class App {
     for (const d of this.docs.values()) d.setUser(s.user.id);
     await this.enqueue(() => store.putMeta('session', s));
     this.startSync();
+    this.startUploader();
     this.emit();
   }
 
@@ -153,6 +166,8 @@ export class App {
       onStatus: (s) => {
         this.conn = s;
         if (s === 'auth_needed') this.authNeeded = true;
+        // The server is reachable again: photos need not wait for their backoff.
+        if (s === 'online') this.uploader?.kick();
         this.emit();
       },
       hasPending: () => this.totalPending() > 0,
@@ -207,10 +222,11 @@ export class App {
     this.client.nudge(id);
   }
 
-  /** Ask for logout: warns when changes are unsent. */
+  /** Ask for logout: warns when changes or photos are unsent. */
   requestLogout(): void {
     const n = this.totalPending();
-    if (n > 0) this.dialog = { type: 'logout', pending: n };
+    const photos = this.photos.length;
+    if (n > 0 || photos > 0) this.dialog = { type: 'logout', pending: n, photos };
     else void this.logoutNow();
     this.emit();
   }
@@ -232,6 +248,7 @@ export class App {
     const s = this.session;
     this.client?.stop();
     this.client = null;
+    this.uploader?.stop();
     if (s) await restLogout(s.refreshToken);
     await this.wipeLocal();
     this.notice = 'logout.done';
@@ -241,16 +258,22 @@ export class App {
 
   private async onRevoked(): Promise<void> {
     const n = this.totalPending();
-    this.dialog = { type: 'revoked', pending: n };
+    const photos = this.photos.length;
+    this.dialog = { type: 'revoked', pending: n, photos };
     this.client = null;
+    this.uploader?.stop();
     // The device may be lost: wipe at once; the dialog tells the user what happened.
     await this.wipeLocal();
-    this.dialog = { type: 'revoked', pending: n };
+    this.dialog = { type: 'revoked', pending: n, photos };
     this.emit();
   }
 
   private async wipeLocal(): Promise<void> {
     await this.flush();
+    this.uploader?.stop();
+    this.uploader = null;
+    this.photos = [];
+    clearPhotoUrls();
     for (const d of this.docs.values()) d.free();
     this.docs.clear();
     this.sync.clear();
@@ -315,6 +338,11 @@ export class App {
 
   private recomputeAllPending(): void {
     for (const id of this.docs.keys()) this.recomputePending(id);
+  }
+
+  /** Changes not acknowledged plus photos not uploaded: what a logout would lose. */
+  unsentWork(): number {
+    return this.totalPending() + this.photos.length;
   }
 
   totalPending(): number {
@@ -465,8 +493,96 @@ export class App {
     this.docErrors.delete(id);
     await this.enqueue(() => this.requireStore().putSync(id, rec)).catch((e) => this.reportStoreError(e));
     this.emit();
-    if (this.logoutWhenSent && this.totalPending() === 0) await this.logoutNow();
+    await this.logoutIfAllSent();
   }
+
+  private async logoutIfAllSent(): Promise<void> {
+    if (this.logoutWhenSent && this.unsentWork() === 0) await this.logoutNow();
+  }
+
+  // ---- photos --------------------------------------------------------------------
+
+  private startUploader(): void {
+    this.uploader?.stop();
+    this.uploader = new PhotoUploader({
+      list: async () => this.photos,
+      read: (sha) => this.requireStore().getPhoto(sha),
+      uploaded: async (sha) => {
+        await this.enqueue(() => this.requireStore().deletePhoto(sha));
+        this.photos = this.photos.filter((p) => p.sha !== sha);
+        this.emit();
+        await this.logoutIfAllSent();
+      },
+      refused: async (info, refusal) => {
+        const next = { ...info, refused: refusal };
+        await this.enqueue(() => this.requireStore().putPhotoInfo(next));
+        this.photos = this.photos.map((p) => (p.sha === info.sha ? next : p));
+        this.emit();
+      },
+      token: (force) => this.apiToken(force),
+      changed: () => this.emit(),
+    });
+    this.uploader.kick();
+  }
+
+  /**
+   * Put processed photos into the encrypted outbox. Resolves once committed;
+   * only then may a document reference them. Rejects with a StoreError (shown).
+   */
+  async savePhotos(photos: ProcessedPhoto[]): Promise<void> {
+    const items = photos.map((p) => ({ info: { sha: p.sha, size: p.bytes.length, addedAt: Date.now(), refused: null }, bytes: p.bytes }));
+    try {
+      await this.enqueue(() => this.requireStore().putPhotos(items));
+    } catch (e) {
+      this.reportStoreError(e);
+      throw toStoreError(e);
+    }
+    for (const it of items) {
+      this.photos = [...this.photos.filter((p) => p.sha !== it.info.sha), it.info];
+    }
+    this.emit();
+    this.uploader?.kick();
+  }
+
+  /** Store a photo and reference it from an existing observation or note. */
+  async attachPhoto(docId: string, itemId: string, photo: ProcessedPhoto): Promise<void> {
+    await this.savePhotos([photo]);
+    await this.edit(docId, (d) => d.addPhoto(itemId, `sha256:${photo.sha}`));
+  }
+
+  /** Where a photo stands on this device: in the outbox (waiting, uploading, refused) or not (sent). */
+  photoState(sha: string): { kind: 'sent' } | { kind: 'waiting' } | { kind: 'uploading' } | { kind: 'refused'; info: PhotoInfo } {
+    const p = this.photos.find((x) => x.sha === sha);
+    if (!p) return { kind: 'sent' };
+    if (p.refused) return { kind: 'refused', info: p };
+    return this.uploader?.current === sha ? { kind: 'uploading' } : { kind: 'waiting' };
+  }
+
+  /** The user asks to send a refused photo again. */
+  async retryPhoto(sha: string): Promise<void> {
+    const p = this.photos.find((x) => x.sha === sha);
+    if (!p) return;
+    const next = { ...p, refused: null };
+    await this.enqueue(() => this.requireStore().putPhotoInfo(next)).catch((e) => this.reportStoreError(e));
+    this.photos = this.photos.map((x) => (x.sha === sha ? next : x));
+    this.emit();
+    this.uploader?.kick();
+  }
+
+  /** The user gives up on a refused photo: it leaves the outbox (the reference in the document stays). */
+  async discardPhoto(sha: string): Promise<void> {
+    await this.enqueue(() => this.requireStore().deletePhoto(sha)).catch((e) => this.reportStoreError(e));
+    this.photos = this.photos.filter((x) => x.sha !== sha);
+    this.emit();
+    await this.logoutIfAllSent();
+  }
+
+  /** The bytes of a photo still in the outbox (for showing it offline), or null. */
+  async localPhoto(sha: string): Promise<Uint8Array | null> {
+    if (!this.store || !this.photos.some((p) => p.sha === sha)) return null;
+    return this.store.getPhoto(sha).catch(() => null);
+  }
+
 
   private reportStoreError(e: unknown): void {
     this.storeError = toStoreError(e);

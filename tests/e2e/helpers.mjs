@@ -120,6 +120,16 @@ export class Server {
     await this.boot();
   }
 
+  /** SIGKILL the server process (a crash: no graceful shutdown) and wait until it is gone. */
+  async kill() {
+    const p = this.proc;
+    if (!p || p.exitCode !== null) return;
+    const exited = new Promise((r) => p.once('exit', r));
+    p.kill('SIGKILL');
+    await exited;
+    this.proc = null;
+  }
+
   async addUser(username, { roles = ['boa'], team = 'team-oost', name = username } = {}) {
     const args = ['user', 'add', '--username', username, '--name', name, '--data', this.dataDir];
     for (const r of roles) args.push('--role', r);
@@ -395,3 +405,14 @@ export async function tempDir(prefix) {
 }
 
 export { rm };
+
+/** Log in over REST (not through the app); returns the access token. */
+export async function restLogin(origin, username) {
+  const r = await fetch(`${origin}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD, device_name: 'e2e' }),
+  });
+  if (!r.ok) throw new Error(`login ${username}: HTTP ${r.status}`);
+  return (await r.json()).access_token;
+}

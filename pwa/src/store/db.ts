@@ -1,6 +1,6 @@
 // Local store of the field app: what is kept where.
 //
-// One IndexedDB database, "wijklog" (version 1), with five object stores:
+// One IndexedDB database, "wijklog" (version 2), with seven object stores:
 //
 //   keys     "main" -> CryptoKey (AES-GCM 256, extractable=false). The only
 //            value that is not encrypted (it cannot be: it is the key).
@@ -18,6 +18,15 @@
 //            stored: a fresh one starts with every connection.
 //   meta     "session" -> rec: encrypted { access/refresh token, user, device };
 //            "catalogId" -> rec: encrypted catalog document id.
+//   photos   sha256 hex -> rec: encrypted bytes of a processed photo (JPEG)
+//            waiting for upload: the photo outbox (added in version 2).
+//   photoInfo sha256 hex -> rec: encrypted { sha, size, addedAt, refused:
+//            {code, message} | null } for the same photo. Both records are
+//            written and deleted in one transaction. A photo leaves the outbox
+//            only when the server confirmed it (201/200) or the user discards it.
+//
+// Upgrades: version 1 -> 2 adds photos + photoInfo and keeps everything else;
+// opening a version-1 database runs only that step (see upgrade() below).
 //
 // Every record is AES-GCM encrypted with a random 12-byte IV; the additional
 // data binds it to "<store>/<key>" so records cannot be swapped around.
@@ -31,7 +40,7 @@ import { openDB, deleteDB, type IDBPDatabase, type DBSchema } from 'idb';
 import { decryptBytes, decryptJson, encryptBytes, encryptJson, generateKey, type EncRecord } from './crypto';
 
 export const DB_NAME = 'wijklog';
-const DB_VERSION = 1;
+const DB_VERSION = 2;
 
 interface Schema extends DBSchema {
   keys: { key: string; value: CryptoKey };
@@ -39,6 +48,25 @@ interface Schema extends DBSchema {
   changes: { key: number; value: { docId: string; rec: EncRecord }; indexes: { byDoc: string } };
   sync: { key: string; value: EncRecord };
   meta: { key: string; value: EncRecord };
+  photos: { key: string; value: EncRecord };
+  photoInfo: { key: string; value: EncRecord };
+}
+
+/** A refusal by the server of an uploaded photo (its error body). */
+export interface PhotoRefusal {
+  code: string;
+  message: string;
+  status: number;
+}
+
+/** What the outbox knows about one photo (without its bytes). */
+export interface PhotoInfo {
+  /** SHA-256 of the bytes, lowercase hex. */
+  sha: string;
+  size: number;
+  addedAt: number;
+  /** Set when the server refused the upload; the photo waits for the user. */
+  refused: PhotoRefusal | null;
 }
 
 export type StoreErrorCode = 'quota' | 'unavailable' | 'corrupt' | 'aborted' | 'blocked';
@@ -91,13 +119,19 @@ export class LocalStore {
     let db: IDBPDatabase<Schema>;
     try {
       db = await openDB<Schema>(DB_NAME, DB_VERSION, {
-        upgrade(d) {
-          d.createObjectStore('keys');
-          d.createObjectStore('docs', { keyPath: 'id' });
-          const ch = d.createObjectStore('changes', { autoIncrement: true });
-          ch.createIndex('byDoc', 'docId');
-          d.createObjectStore('sync');
-          d.createObjectStore('meta');
+        upgrade(d, oldVersion) {
+          if (oldVersion < 1) {
+            d.createObjectStore('keys');
+            d.createObjectStore('docs', { keyPath: 'id' });
+            const ch = d.createObjectStore('changes', { autoIncrement: true });
+            ch.createIndex('byDoc', 'docId');
+            d.createObjectStore('sync');
+            d.createObjectStore('meta');
+          }
+          if (oldVersion < 2) {
+            d.createObjectStore('photos');
+            d.createObjectStore('photoInfo');
+          }
         },
         blocking() {
           // Another tab wants to upgrade or delete the database: let it.
@@ -228,9 +262,57 @@ export class LocalStore {
     await settle(Promise.all([tx.store.delete(name), tx.done]));
   }
 
+  // ---- photo outbox ---------------------------------------------------------
+
+  /** Put photos (bytes + info) into the outbox in one transaction. Resolves once committed. */
+  async putPhotos(items: { info: PhotoInfo; bytes: Uint8Array }[]): Promise<void> {
+    const recs = await Promise.all(
+      items.map(async (p) => ({
+        sha: p.info.sha,
+        bytes: await encryptBytes(this.key, p.bytes, `photos/${p.info.sha}`),
+        info: await encryptJson(this.key, p.info, `photoInfo/${p.info.sha}`),
+      })),
+    );
+    const tx = this.db.transaction(['photos', 'photoInfo'], 'readwrite');
+    const work = recs.flatMap((r) => [tx.objectStore('photos').put(r.bytes, r.sha), tx.objectStore('photoInfo').put(r.info, r.sha)]);
+    await settle(Promise.all([...work, tx.done]));
+  }
+
+  /** Update a photo's info (e.g. mark it refused); a no-op when the photo is gone. */
+  async putPhotoInfo(info: PhotoInfo): Promise<void> {
+    const rec = await encryptJson(this.key, info, `photoInfo/${info.sha}`);
+    const tx = this.db.transaction(['photos', 'photoInfo'], 'readwrite');
+    const work = (async () => {
+      if ((await tx.objectStore('photos').count(info.sha)) > 0) await tx.objectStore('photoInfo').put(rec, info.sha);
+    })();
+    await settle(Promise.all([work, tx.done]));
+  }
+
+  async listPhotos(): Promise<PhotoInfo[]> {
+    const tx = this.db.transaction('photoInfo', 'readonly');
+    const [keys, values] = await settle(Promise.all([tx.store.getAllKeys(), tx.store.getAll(), tx.done]));
+    const out: PhotoInfo[] = [];
+    for (let i = 0; i < keys.length; i++) {
+      out.push(await decryptJson<PhotoInfo>(this.key, values[i], `photoInfo/${keys[i]}`).catch(rethrow));
+    }
+    return out.sort((a, b) => a.addedAt - b.addedAt);
+  }
+
+  /** The bytes of a photo in the outbox, or null when it is not (or no longer) there. */
+  async getPhoto(sha: string): Promise<Uint8Array | null> {
+    const rec = await settle(this.db.get('photos', sha));
+    return rec ? this.dec(rec, `photos/${sha}`) : null;
+  }
+
+  /** Remove a photo from the outbox (uploaded, or discarded by the user). */
+  async deletePhoto(sha: string): Promise<void> {
+    const tx = this.db.transaction(['photos', 'photoInfo'], 'readwrite');
+    await settle(Promise.all([tx.objectStore('photos').delete(sha), tx.objectStore('photoInfo').delete(sha), tx.done]));
+  }
+
   // ---- wipe ---------------------------------------------------------------
 
-  /** Close the connection and delete the whole database (documents, key, session). */
+  /** Close the connection and delete the whole database (documents, photo outbox, key, session). */
   async wipe(): Promise<void> {
     this.db.close();
     await wipeDatabase();

@@ -2,6 +2,8 @@ import { useState } from 'preact/hooks';
 import { hhmm, t } from '../i18n';
 import type { CatalogInfo, Row } from '../model/doc';
 import { useApp } from './hooks';
+import { PhotoPicker } from '../photo/PhotoPicker';
+import { PhotoStrip } from '../photo/Thumbs';
 
 /** The location part of an edit: keep, newly captured, being captured, capture failed, remove. */
 type LocEdit =
@@ -122,6 +124,7 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
           )}
         </p>
       )}
+      <PhotoStrip refs={row.photos ?? []} />
       {invalid.length > 0 && <p class="item-meta warn-text">{t('obs.invalid', { fields: invalid.join(', ') })}</p>}
       {editing ? (
         <form class="stack" onSubmit={save}>
@@ -171,6 +174,8 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
               </div>
             </>
           )}
+          <h3>{t('photos.heading')}</h3>
+          <PhotoPicker onPhoto={(p) => app.attachPhoto(docId, row.item_id, p)} />
           <div class="row">
             <button type="submit" class="btn primary" data-testid="edit-save">
               {t('obs.save')}

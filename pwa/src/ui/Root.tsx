@@ -93,13 +93,18 @@ export function Root() {
 export function SyncIndicator() {
   const app = useApp();
   const n = app.totalPending();
+  const photos = app.photos.length;
   const since = app.pendingSince();
+  // "alles verstuurd" only when every change is acked AND every photo uploaded.
   const text =
-    n === 0
+    n === 0 && photos === 0
       ? t('sync.all_sent')
-      : n === 1
-        ? t('sync.waiting_one', { time: hhmm(since ?? Date.now()) })
-        : t('sync.waiting', { n, time: hhmm(since ?? Date.now()) });
+      : [
+          n === 0 ? '' : n === 1 ? t('sync.waiting_one', { time: hhmm(since ?? Date.now()) }) : t('sync.waiting', { n, time: hhmm(since ?? Date.now()) }),
+          photos === 0 ? '' : photos === 1 ? t('photos.waiting_one') : t('photos.waiting', { n: photos }),
+        ]
+          .filter(Boolean)
+          .join(' · ');
   const conn =
     app.conn === 'online'
       ? t('sync.online')
@@ -109,8 +114,8 @@ export function SyncIndicator() {
           ? t('sync.auth_needed')
           : t('sync.offline');
   return (
-    <div class={`sync ${n === 0 ? 'ok' : 'wait'}`} role="status" aria-live="polite" aria-label={t('sync.status_label')}>
-      <span data-testid="sync-indicator" data-pending={n}>
+    <div class={`sync ${n === 0 && photos === 0 ? 'ok' : 'wait'}`} role="status" aria-live="polite" aria-label={t('sync.status_label')}>
+      <span data-testid="sync-indicator" data-pending={n} data-photos={photos}>
         {text}
       </span>
       <span class="conn">
@@ -162,7 +167,11 @@ function Dialogs() {
       <div class="dialog-backdrop">
         <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="dlg-title" aria-describedby="dlg-text" data-testid="logout-warning">
           <h2 id="dlg-title">{t('logout.title')}</h2>
-          <p id="dlg-text">{d.pending === 1 ? t('logout.unsent_one') : t('logout.unsent', { n: d.pending })}</p>
+          <p id="dlg-text">
+            {[d.pending === 0 ? '' : d.pending === 1 ? t('logout.unsent_one') : t('logout.unsent', { n: d.pending }), d.photos > 0 ? t('photos.logout_unsent', { n: d.photos }) : '']
+              .filter(Boolean)
+              .join(' ')}
+          </p>
           <button ref={first} type="button" class="btn primary" onClick={() => app.waitThenLogout()} data-testid="logout-wait">
             {t('logout.wait')}
           </button>
@@ -194,6 +203,7 @@ function Dialogs() {
         <h2 id="dlg-title">{t('revoked.title')}</h2>
         <p>{t('revoked.text')}</p>
         {d.pending > 0 && <p>{t('revoked.unsent', { n: d.pending })}</p>}
+        {d.photos > 0 && <p>{t('photos.logout_unsent', { n: d.photos })}</p>}
         <button ref={first} type="button" class="btn primary" onClick={() => app.cancelDialog()}>
           {t('revoked.ok')}
         </button>
@@ -204,6 +214,6 @@ function Dialogs() {
 
 function SyncIndicatorInline() {
   const app = useApp();
-  const n = app.totalPending();
+  const n = app.unsentWork();
   return <p>{n === 0 ? t('sync.all_sent') : t('sync.waiting', { n, time: hhmm(app.pendingSince() ?? Date.now()) })}</p>;
 }

@@ -2,6 +2,9 @@ import { useState } from 'preact/hooks';
 import { dayLabel, hhmm, t } from '../i18n';
 import { useApp } from './hooks';
 import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState } from './Items';
+import { PhotoPicker } from '../photo/PhotoPicker';
+import { NewPhotos } from '../photo/Thumbs';
+import type { ProcessedPhoto } from '../photo/process';
 
 export function SessionScreen({ id }: { id: string }) {
   const app = useApp();
@@ -18,6 +21,7 @@ export function SessionScreen({ id }: { id: string }) {
   const [email, setEmail] = useState('');
   const [callback, setCallback] = useState(false);
   const [missing, setMissing] = useState(false);
+  const [photos, setPhotos] = useState<ProcessedPhoto[]>([]);
   const [busy, setBusy] = useState(false);
 
   if (!doc || doc.kind() !== 'spreekuur') {
@@ -47,6 +51,7 @@ export function SessionScreen({ id }: { id: string }) {
     setBusy(true);
     const u = app.user;
     try {
+      if (photos.length > 0) await app.savePhotos(photos);
       await app.edit(id, (d) => {
         if (u && !d.session().staff.some((x) => x.id === u.id)) d.addStaff(u.id, u.name);
         const itemId = d.addNote(catalogDoc, { category, severity: sev, text: text.trim() });
@@ -54,7 +59,9 @@ export function SessionScreen({ id }: { id: string }) {
           d.setResident(itemId, { name: name.trim() || undefined, phone: phone.trim() || undefined, email: email.trim() || undefined, consent: true });
         }
         if (callback) d.requestCallback(itemId);
+        for (const ph of photos) d.addPhoto(itemId, `sha256:${ph.sha}`);
       });
+      setPhotos([]);
       setCategory('');
       setText('');
       setConsent(false);
@@ -118,6 +125,9 @@ export function SessionScreen({ id }: { id: string }) {
               <input id="r-email" type="email" autocomplete="off" value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
             </fieldset>
           )}
+          <h3>{t('photos.heading')}</h3>
+          <PhotoPicker onPhoto={async (p) => setPhotos((ps) => (ps.some((x) => x.sha === p.sha) ? ps : [...ps, p]))} />
+          <NewPhotos photos={photos} onRemove={(sha) => setPhotos((ps) => ps.filter((x) => x.sha !== sha))} />
           <label class="check">
             <input type="checkbox" checked={callback} onChange={(e) => setCallback(e.currentTarget.checked)} />
             {t('session.callback')}

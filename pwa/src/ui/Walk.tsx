@@ -2,6 +2,9 @@ import { useEffect, useState } from 'preact/hooks';
 import { hhmm, t } from '../i18n';
 import { useApp, go } from './hooks';
 import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState } from './Items';
+import { PhotoPicker } from '../photo/PhotoPicker';
+import { NewPhotos } from '../photo/Thumbs';
+import type { ProcessedPhoto } from '../photo/process';
 
 const GPS_WARN_M = 50;
 
@@ -160,6 +163,7 @@ export function QuickEntry({ id }: { id: string }) {
   const [text, setText] = useState('');
   const [place, setPlace] = useState('');
   const [partners, setPartners] = useState<string[]>([]);
+  const [photos, setPhotos] = useState<ProcessedPhoto[]>([]);
   const [busy, setBusy] = useState(false);
   const [missing, setMissing] = useState(false);
 
@@ -181,6 +185,8 @@ export function QuickEntry({ id }: { id: string }) {
     }
     setBusy(true);
     try {
+      // The photos are in the encrypted outbox before the observation references them.
+      if (photos.length > 0) await app.savePhotos(photos);
       await app.edit(id, (d) => {
         const itemId = d.addObservation(catalogDoc!, {
           category,
@@ -190,6 +196,7 @@ export function QuickEntry({ id }: { id: string }) {
           location: gps.state === 'ok' ? { lat: gps.lat, lon: gps.lon, accuracy_m: gps.accuracy } : null,
         });
         for (const p of partners) d.setFollowUp(catalogDoc!, itemId, p, 'open', '');
+        for (const ph of photos) d.addPhoto(itemId, `sha256:${ph.sha}`);
       });
       go(`/walk/${id}`);
     } catch {
@@ -226,6 +233,9 @@ export function QuickEntry({ id }: { id: string }) {
         </p>
         <label for="e-place">{t('entry.place')}</label>
         <input id="e-place" value={place} onInput={(e) => setPlace(e.currentTarget.value)} />
+        <h2>{t('photos.heading')}</h2>
+        <PhotoPicker onPhoto={async (p) => setPhotos((ps) => (ps.some((x) => x.sha === p.sha) ? ps : [...ps, p]))} />
+        <NewPhotos photos={photos} onRemove={(sha) => setPhotos((ps) => ps.filter((x) => x.sha !== sha))} />
         <h2 id="fu-label">{t('entry.followup')}</h2>
         <div class="chips" role="group" aria-labelledby="fu-label">
           {catalog.partners.map((p) => (

@@ -1,0 +1,101 @@
+// Photos of an observation or note: thumbnails (local copy while the photo
+// is in the outbox, otherwise from the server), with the upload state, and
+// for a photo the server refused the reason in Dutch with "Opnieuw
+// proberen" / "Foto weggooien". Also the strip of new, not yet saved photos
+// of the entry forms.
+
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { t, type MsgKey } from '../i18n';
+import { useApp } from '../ui/hooks';
+import type { PhotoRefusal } from '../store/db';
+import type { ProcessedPhoto } from './process';
+import { forgetPhotoUrl, photoUrl } from './urls';
+import './photo.css';
+
+const REF = /^sha256:([0-9a-f]{64})$/;
+
+/** The Dutch (or English) sentence for a refusal. */
+export function refusalText(r: PhotoRefusal): string {
+  const known = ['too_large', 'unsupported_type', 'hash_mismatch', 'invalid_hash', 'forbidden'];
+  const reason = known.includes(r.code) ? t(`photos.refused.${r.code}` as MsgKey) : t('photos.refused.other', { code: r.code });
+  return t('photos.refused', { reason });
+}
+
+function Thumb({ sha, n }: { sha: string; n: number }) {
+  const app = useApp();
+  const [url, setUrl] = useState<string | null>(null);
+  const state = app.photoState(sha);
+  useEffect(() => {
+    let live = true;
+    void photoUrl(sha, 'thumb').then((u) => live && setUrl(u));
+    return () => {
+      live = false;
+    };
+  }, [sha, app.conn, state.kind]);
+  return (
+    <li class="thumb" data-testid="photo" data-sha={sha} data-state={state.kind}>
+      {url ? <img src={url} alt={t('photos.thumb_alt', { n })} width={96} height={96} /> : <span class="thumb-missing">{t('photos.unavailable')}</span>}
+      {state.kind === 'waiting' && <span class="badge">{t('photos.waiting_badge')}</span>}
+      {state.kind === 'uploading' && <span class="badge">{t('photos.uploading_badge')}</span>}
+      {state.kind === 'refused' && state.info.refused && (
+        <div class="refused" role="alert">
+          <p class="error-text" data-testid="photo-refused" data-code={state.info.refused.code}>
+            {refusalText(state.info.refused)}
+          </p>
+          <div class="row wrap">
+            <button type="button" class="btn small" onClick={() => void app.retryPhoto(sha)} data-testid="photo-retry">
+              {t('photos.retry')}
+            </button>
+            <button
+              type="button"
+              class="btn small danger"
+              data-testid="photo-discard"
+              onClick={() => {
+                if (!confirm(t('photos.discard_confirm'))) return;
+                forgetPhotoUrl(sha);
+                void app.discardPhoto(sha);
+              }}
+            >
+              {t('photos.discard')}
+            </button>
+          </div>
+        </div>
+      )}
+    </li>
+  );
+}
+
+/** The photos referenced by an item (`sha256:<hex>`; anything else is ignored). */
+export function PhotoStrip({ refs }: { refs: string[] }) {
+  const shas = refs.map((r) => REF.exec(r)?.[1]).filter((x): x is string => !!x);
+  if (shas.length === 0) return null;
+  return (
+    <ul class="thumbs" aria-label={t('photos.heading')}>
+      {shas.map((sha, i) => (
+        <Thumb key={sha} sha={sha} n={i + 1} />
+      ))}
+    </ul>
+  );
+}
+
+/** New photos of an entry form, shown from their bytes until the form is saved. */
+export function NewPhotos({ photos, onRemove }: { photos: ProcessedPhoto[]; onRemove: (sha: string) => void }) {
+  const urls = useMemo(() => photos.map((p) => URL.createObjectURL(new Blob([p.bytes as Uint8Array<ArrayBuffer>], { type: 'image/jpeg' }))), [photos]);
+  useEffect(() => () => urls.forEach((u) => URL.revokeObjectURL(u)), [urls]);
+  if (photos.length === 0) return null;
+  return (
+    <div>
+      <p class="hint">{t('photos.pending_new', { n: photos.length })}</p>
+      <ul class="thumbs" aria-label={t('photos.heading')}>
+        {photos.map((p, i) => (
+          <li class="thumb" key={p.sha} data-testid="new-photo" data-sha={p.sha}>
+            <img src={urls[i]} alt={t('photos.new_alt', { n: i + 1 })} width={96} height={96} />
+            <button type="button" class="btn small" onClick={() => onRemove(p.sha)}>
+              {t('photos.remove_new')}
+            </button>
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}
