@@ -10,7 +10,7 @@ import { t } from '../../i18n';
 import { listItems, type ApiItem } from './api';
 import { ApiErrorLine, colorOf, labelOf, useCatalog, useDocChanges } from './common';
 import { FilterForm } from './FilterForm';
-import { filtersToApi, filtersToQuery } from './filters';
+import { activeCount, filtersToApi, filtersToQuery } from './filters';
 import { itemKey } from './live';
 import { useHashFilters } from './List';
 import { mapConfig } from './mapConfig';
@@ -61,17 +61,20 @@ export function MapScreen() {
   return (
     <section class="coord-screen">
       <h1 tabIndex={-1}>{t('coordinator.map.title')}</h1>
-      <FilterForm screen="map" filters={filters} authors={[]} teams={[]} />
-      <p class="row">
+      <details class="filters-toggle">
+        <summary>{t('coordinator.f.active', { n: activeCount(filters) })}</summary>
+        <FilterForm screen="map" filters={filters} authors={[]} teams={[]} />
+      </details>
+      <ApiErrorLine error={error} />
+      <div class="row map-bar">
         <a class="btn small" href={`#/coord/list${key ? `?${key}` : ''}`} data-testid="to-list">
           {t('coordinator.map.as_list')}
         </a>
-      </p>
-      <ApiErrorLine error={error} />
-      <p class="hint" role="status" data-testid="map-count" data-count={located.length} data-state={loading ? 'loading' : 'ready'}>
-        {loading ? t('coordinator.loading') : t('coordinator.map.count', { n: located.length, without: rows.length - located.length })}
-        {truncated ? ` ${t('coordinator.map.truncated', { n: MAX_POINTS })}` : ''}
-      </p>
+        <p class="hint" role="status" data-testid="map-count" data-count={located.length} data-state={loading ? 'loading' : 'ready'}>
+          {loading ? t('coordinator.loading') : t('coordinator.map.count', { n: located.length, without: rows.length - located.length })}
+          {truncated ? ` ${t('coordinator.map.truncated', { n: MAX_POINTS })}` : ''}
+        </p>
+      </div>
       <LeafletMap rows={located} />
       <details class="map-list">
         <summary>{t('coordinator.map.points_list')}</summary>
@@ -121,6 +124,9 @@ function LeafletMap({ rows }: { rows: ApiItem[] }) {
     };
   }, []);
 
+  // Redraw only when the points or the category colours change (not on every app event).
+  const colors = (catalog?.categories ?? []).map((c) => `${c.id}=${c.color}`).join(',');
+  const pointsKey = rows.map((r) => `${itemKey(r)}@${r.location?.lat},${r.location?.lon},${r.category}`).join(';');
   useEffect(() => {
     const cur = map.current;
     if (!cur) return;
@@ -150,9 +156,10 @@ function LeafletMap({ rows }: { rows: ApiItem[] }) {
         path.setAttribute('data-key', itemKey(r));
       }
     }
-    if (pts.length === 1) m.setView(pts[0], 16);
-    else if (pts.length > 1) m.fitBounds(L.latLngBounds(pts), { padding: [30, 30], maxZoom: 17 });
-  }, [rows, ready, catalog]);
+    m.invalidateSize();
+    if (pts.length === 1) m.setView(pts[0], 16, { animate: false });
+    else if (pts.length > 1) m.fitBounds(L.latLngBounds(pts), { padding: [30, 30], maxZoom: 17, animate: false });
+  }, [pointsKey, ready, colors]);
 
   return (
     <div>
