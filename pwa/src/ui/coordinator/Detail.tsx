@@ -12,7 +12,7 @@ import { t, type MsgKey } from '../../i18n';
 import type { Doc, Row } from '../../model/doc';
 import { useApp } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
-import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, useCatalog, useDocChanges } from './common';
+import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, useCatalog, useDocChanges } from './common';
 import { recordFeedbackGiven, setFeedbackNeeded, setFollowUp, setFollowUpNote } from './edits';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
 
@@ -59,12 +59,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
   }, [app.pending.get(docId) ?? 0]);
 
   const doc = app.docs.get(docId);
-  let local: Row | null = null;
-  try {
-    local = doc?.rows().find((r) => r.item_id === itemId) ?? null;
-  } catch {
-    local = null;
-  }
+  const local: Row | null = localRow(docId, itemId);
   const row: Row | null = local ?? detail?.item ?? null;
   const ctx = detail?.context;
   const isWalk = (row?.doc_kind ?? doc?.kind()) === 'walk';

@@ -6,10 +6,9 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
-import type { Row } from '../../model/doc';
 import { useApp } from '../hooks';
 import { getFeedbackOpen, type FeedbackOpen } from './api';
-import { ApiErrorLine, colorOf, fmtDate, labelOf, useCatalog, useDocChanges } from './common';
+import { ApiErrorLine, colorOf, fmtDate, labelOf, localRow, useCatalog, useDocChanges } from './common';
 import { FeedbackEditor } from './Detail';
 import { itemKey } from './live';
 
@@ -36,13 +35,6 @@ export function FeedbackScreen() {
   }, [data]);
 
   // Given locally (perhaps not yet on the server): leave the list now.
-  const localRow = (docId: string, itemId: string): Row | null => {
-    try {
-      return app.docs.get(docId)?.rows().find((r) => r.item_id === itemId) ?? null;
-    } catch {
-      return null;
-    }
-  };
   const open = (data?.items ?? []).filter((e) => {
     const l = localRow(e.item.doc_id, e.item.item_id);
     return !(l && (l.feedback?.given_at || l.feedback?.needed === false || l.deleted));

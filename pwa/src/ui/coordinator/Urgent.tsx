@@ -10,7 +10,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import type { Row } from '../../model/doc';
 import { useApp } from '../hooks';
-import { labelOf, useCatalog } from './common';
+import { labelOf, rowsOf, useCatalog } from './common';
 import { itemKey, newUrgent } from './live';
 
 const MAX_AGE_MS = 24 * 3600_000;
@@ -36,12 +36,7 @@ export function UrgentAnnouncer() {
       }
       if (heads.current.get(id) === h) continue;
       heads.current.set(id, h);
-      let rows: Row[];
-      try {
-        rows = doc.rows();
-      } catch {
-        continue;
-      }
+      const rows = rowsOf(id);
       if (first.current) {
         for (const r of rows) if (r.severity === 'urgent') seen.current.add(itemKey(r));
         continue;
