@@ -157,6 +157,7 @@ export class Proxy {
     this.targetPort = targetPort;
     this.sockets = new Set();
     this.up = true;
+    this.bytesUp = 0;
     this.server = createServer((client) => {
       if (!this.up) {
         client.destroy();
@@ -175,6 +176,10 @@ export class Proxy {
       upstream.on('error', drop);
       client.on('close', drop);
       upstream.on('close', drop);
+      // Bytes sent by the browser towards the server (e.g. to see an upload in flight).
+      client.on('data', (d) => {
+        this.bytesUp += d.length;
+      });
       client.pipe(upstream);
       upstream.pipe(client);
     });

@@ -5,9 +5,12 @@
 //   bytes the phone hashed: no APP1/EXIF, longest side 1600, the blurred region
 //   destroyed while the rest matches the original;
 // - the server is SIGKILLed while a large photo is being uploaded (upload
-//   throttled to 96 KiB/s with CDP network emulation, so the body is still in
-//   flight), restarted on the same data dir and port: the phone retries and the
+//   throttled to 96 KiB/s with CDP network emulation; the kill comes once the
+//   phone's proxy has forwarded 128 KiB of the body, so the server is
+//   mid-body), restarted on the same data dir and port: the phone retries and the
 //   server ends with exactly one correct file for that photo;
+// - photos added to an existing observation (edit) and to a spreekuur note;
+// - an IndexedDB database of schema version 1 is upgraded in place to version 2;
 // - an upload the server refuses (server configured with a 1,000,000-byte limit,
 //   photo about 1.4 MB) shows the reason in Dutch and keeps the photo, also
 //   across a reload and a logout attempt, until the user discards it.
@@ -32,7 +35,7 @@ let page;
 
 before(async () => {
   server = await Server.start({ env: { WIJKLOG_BLOBS_MAX_BYTES: String(MAX_BYTES) } });
-  await server.addUser('boa-anna', { roles: ['boa'], team: 'team-oost', name: 'Anna' });
+  await server.addUser('boa-anna', { roles: ['boa', 'spreekuur'], team: 'team-oost', name: 'Anna' });
   await server.addUser('coord-carla', { roles: ['coordinator'], team: null, name: 'Carla' });
   browser = await launchBrowser();
   proxy = await Proxy.start(server.port);
@@ -182,7 +185,14 @@ test('the server is killed in the middle of an upload: the phone retries and the
   const sha = await saveEntry();
   const req = await put;
   assert.ok(req.url().endsWith(sha));
-  // The body is on its way (at 96 KiB/s it needs several seconds): crash the server now.
+  // Wait until at least 128 KiB of the body went through the phone's proxy to the
+  // server (at 96 KiB/s the whole photo needs several seconds), then crash the server.
+  const sentBefore = proxy.bytesUp;
+  const deadline = Date.now() + 30_000;
+  while (proxy.bytesUp - sentBefore < 128 * 1024) {
+    assert.ok(Date.now() < deadline, 'the upload did not start');
+    await new Promise((r) => setTimeout(r, 20));
+  }
   await server.kill();
   const afterKill = await blobFiles();
   assert.equal(afterKill.files.some((f) => f.name === sha), false, 'the upload was still in flight when the server died');
@@ -233,4 +243,94 @@ test('a photo the server refuses shows the reason in Dutch and stays on the phon
   await waitAllSent(page);
   const stored = await blobFiles();
   assert.equal(stored.files.some((f) => f.name === sha), false, 'the refused photo never reached the server');
+});
+
+test('a photo can be added to an existing observation and to a spreekuur note', async () => {
+  const small = await makeJpeg({ width: 800, height: 600, seed: 21, block: 24 });
+  // Existing observation: Bewerken -> Foto kiezen -> redaction -> saved at once.
+  const item = page.getByTestId('item').first();
+  const before = await item.getByTestId('photo').count();
+  await item.getByTestId('edit').click();
+  await item.getByTestId('photo-input-pick').setInputFiles({ name: 'a.jpg', mimeType: 'image/jpeg', buffer: small });
+  await page.getByTestId('redact-save').click();
+  await page.getByTestId('redactor').waitFor({ state: 'detached' });
+  await page.waitForFunction(([id, n]) => document.querySelectorAll(`[data-item-id="${id}"] [data-testid="photo"]`).length === n, [await item.getAttribute('data-item-id'), before + 1]);
+
+  // Spreekuur note.
+  await page.goto(`${proxy.origin}/#/`);
+  await page.getByRole('link', { name: 'Nieuw spreekuur' }).click();
+  await page.getByLabel('Locatie (buurthuis)').fill('Buurthuis de Roef');
+  await page.getByLabel('Wijk').selectOption({ index: 1 });
+  await page.getByRole('button', { name: 'Aanmaken' }).click();
+  await page.getByRole('heading', { name: /Buurthuis de Roef/ }).waitFor();
+  await page.locator('form [data-category="vervuiling"]').click();
+  await page.getByTestId('note-text').fill('Bewoner toont foto van gedumpt afval');
+  await page.getByTestId('photo-input-take').setInputFiles({ name: 'b.jpg', mimeType: 'image/jpeg', buffer: await makeJpeg({ width: 640, height: 480, seed: 22 }) });
+  await page.getByTestId('redact-save').click();
+  const sha = await page.getByTestId('new-photo').getAttribute('data-sha');
+  await page.getByTestId('note-save').click();
+  await page.locator(`[data-testid="item"] [data-testid="photo"][data-sha="${sha}"]`).waitFor();
+  await waitAllSent(page, 60_000);
+  const token = await restLogin(server.origin, 'coord-carla');
+  const res = await fetch(`${server.origin}/api/v1/blobs/${sha}/thumb`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(res.status, 200, 'the note\'s photo reached the server and is visible to the coordinator');
+});
+
+test('a version-1 database of the previous app version is upgraded in place to version 2', async () => {
+  const c = await browser.newContext();
+  try {
+    const p = await c.newPage();
+    await p.goto(`${server.origin}/`);
+    await p.getByRole('heading', { name: 'Inloggen' }).waitFor();
+    // The schema of version 1, as the previous release created it, with a device key and a marker.
+    await p.evaluate(async () => {
+      const db = await new Promise((res, rej) => {
+        const r = indexedDB.open('wijklog', 1);
+        r.onupgradeneeded = () => {
+          const d = r.result;
+          d.createObjectStore('keys');
+          d.createObjectStore('docs', { keyPath: 'id' });
+          d.createObjectStore('changes', { autoIncrement: true }).createIndex('byDoc', 'docId');
+          d.createObjectStore('sync');
+          d.createObjectStore('meta');
+        };
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      const key = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+      await new Promise((res, rej) => {
+        const tx = db.transaction('keys', 'readwrite');
+        tx.objectStore('keys').put(key, 'main');
+        tx.objectStore('keys').put('from-v1', 'marker');
+        tx.oncomplete = res;
+        tx.onerror = () => rej(tx.error);
+      });
+      db.close();
+    });
+    await p.reload();
+    await p.getByRole('heading', { name: 'Inloggen' }).waitFor();
+    const after = await p.evaluate(async () => {
+      const db = await new Promise((res, rej) => {
+        const r = indexedDB.open('wijklog');
+        r.onsuccess = () => res(r.result);
+        r.onerror = () => rej(r.error);
+      });
+      const get = (k) =>
+        new Promise((res) => {
+          const r = db.transaction('keys').objectStore('keys').get(k);
+          r.onsuccess = () => res(r.result);
+        });
+      const out = { version: db.version, stores: [...db.objectStoreNames].sort(), marker: await get('marker'), key: (await get('main'))?.algorithm?.name };
+      db.close();
+      return out;
+    });
+    assert.deepEqual(after, {
+      version: 2,
+      stores: ['changes', 'docs', 'keys', 'meta', 'photoInfo', 'photos', 'sync'],
+      marker: 'from-v1',
+      key: 'AES-GCM',
+    });
+  } finally {
+    await c.close();
+  }
 });

@@ -88,7 +88,7 @@ export function NewPhotos({ photos, onRemove }: { photos: ProcessedPhoto[]; onRe
       <p class="hint">{t('photos.pending_new', { n: photos.length })}</p>
       <ul class="thumbs" aria-label={t('photos.heading')}>
         {photos.map((p, i) => (
-          <li class="thumb" key={p.sha} data-testid="new-photo" data-sha={p.sha}>
+          <li class="thumb" key={p.sha} data-testid="new-photo" data-sha={p.sha} data-size={p.bytes.length} data-width={p.width} data-height={p.height}>
             <img src={urls[i]} alt={t('photos.new_alt', { n: i + 1 })} width={96} height={96} />
             <button type="button" class="btn small" onClick={() => onRemove(p.sha)}>
               {t('photos.remove_new')}
