@@ -14,6 +14,7 @@ import { useApp } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
 import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, useCatalog, useDocChanges } from './common';
 import { recordFeedbackGiven, setFeedbackNeeded, setFollowUp, setFollowUpNote } from './edits';
+import { lastListHref } from './List';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
 
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
@@ -68,7 +69,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
   return (
     <section class="coord-screen detail" data-testid="detail">
       <p>
-        <a class="back" href="#/coord/list">
+        <a class="back" href={lastListHref()}>
           ← {t('coordinator.detail.back')}
         </a>
       </p>

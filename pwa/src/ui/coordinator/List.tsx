@@ -21,9 +21,16 @@ export function useHashFilters(): Filters {
   return useMemo(() => parseFilters(qs), [qs]);
 }
 
+/** The list's last filters, so that "back to the list" returns to the same view. */
+let lastListQuery = '';
+export function lastListHref(): string {
+  return `#/coord/list${lastListQuery ? `?${lastListQuery}` : ''}`;
+}
+
 export function ListScreen() {
   const filters = useHashFilters();
   const key = filtersToQuery(filters);
+  lastListQuery = key;
   const [rows, setRows] = useState<ApiItem[]>([]);
   const [cursor, setCursor] = useState<string | null>(null);
   const [state, setState] = useState<'loading' | 'ready' | 'more'>('loading');

@@ -35,7 +35,8 @@ export function CoordinatorArea({ path }: { path: string[] }) {
   const ref = useRef<HTMLDivElement>(null);
   const screenKey = clean.join('/');
   useEffect(() => {
-    // A new coordinator screen: move focus to its heading (Root does this only between areas).
+    // A new coordinator screen: start at the top and move focus to its heading (Root does this only between areas).
+    window.scrollTo(0, 0);
     ref.current?.querySelector<HTMLElement>('h1')?.focus({ preventScroll: true });
   }, [screenKey]);
 
