@@ -149,6 +149,16 @@ test('a photo taken offline is blurred, stripped and downscaled on the phone; th
   await waitAllSent(page, 60_000);
   assert.equal(await photo.getAttribute('data-state'), 'sent');
   assert.ok(await thumbLoaded(sha));
+  // Sent, so no longer in the outbox: the full-size view comes from GET /api/v1/blobs/{sha} with the token.
+  const full = page.waitForResponse((r) => r.url().endsWith(`/api/v1/blobs/${sha}`) && r.request().method() === 'GET');
+  await photo.getByTestId('photo-open').click();
+  assert.equal((await full).status(), 200);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('[data-testid="photo-full"]');
+    return img && img.complete && img.naturalWidth === 1600;
+  });
+  assert.deepEqual(await axeSerious(page), []);
+  await page.getByTestId('photo-viewer').getByRole('button', { name: 'Sluiten' }).click();
 
   // The coordinator downloads it.
   const token = await restLogin(server.origin, 'coord-carla');

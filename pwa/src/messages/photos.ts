@@ -37,6 +37,7 @@ export const nl = {
   'photos.redact.remove': 'Gekozen vlak weghalen',
   'photos.redact.save': 'Foto opslaan',
   'photos.redact.cancel': 'Annuleren',
+  'photos.close': 'Sluiten',
 } as const;
 
 export const en: Record<keyof typeof nl, string> = {
@@ -75,4 +76,5 @@ export const en: Record<keyof typeof nl, string> = {
   'photos.redact.remove': 'Remove chosen area',
   'photos.redact.save': 'Save photo',
   'photos.redact.cancel': 'Cancel',
+  'photos.close': 'Close',
 };

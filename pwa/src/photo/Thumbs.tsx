@@ -4,7 +4,7 @@
 // proberen" / "Foto weggooien". Also the strip of new, not yet saved photos
 // of the entry forms.
 
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../i18n';
 import { useApp } from '../ui/hooks';
 import type { PhotoRefusal } from '../store/db';
@@ -24,6 +24,7 @@ export function refusalText(r: PhotoRefusal): string {
 function Thumb({ sha, n }: { sha: string; n: number }) {
   const app = useApp();
   const [url, setUrl] = useState<string | null>(null);
+  const [open, setOpen] = useState(false);
   const state = app.photoState(sha);
   useEffect(() => {
     let live = true;
@@ -34,7 +35,14 @@ function Thumb({ sha, n }: { sha: string; n: number }) {
   }, [sha, app.conn, state.kind]);
   return (
     <li class="thumb" data-testid="photo" data-sha={sha} data-state={state.kind}>
-      {url ? <img src={url} alt={t('photos.thumb_alt', { n })} width={96} height={96} /> : <span class="thumb-missing">{t('photos.unavailable')}</span>}
+      {url ? (
+        <button type="button" class="thumb-btn" onClick={() => setOpen(true)} data-testid="photo-open">
+          <img src={url} alt={t('photos.thumb_alt', { n })} width={96} height={96} />
+        </button>
+      ) : (
+        <span class="thumb-missing">{t('photos.unavailable')}</span>
+      )}
+      {open && <PhotoViewer sha={sha} n={n} onClose={() => setOpen(false)} />}
       {state.kind === 'waiting' && <span class="badge">{t('photos.waiting_badge')}</span>}
       {state.kind === 'uploading' && <span class="badge">{t('photos.uploading_badge')}</span>}
       {state.kind === 'refused' && state.info.refused && (
@@ -62,6 +70,31 @@ function Thumb({ sha, n }: { sha: string; n: number }) {
         </div>
       )}
     </li>
+  );
+}
+
+/** The photo at full size (local copy, or GET /api/v1/blobs/{sha}), in a dialog. */
+function PhotoViewer({ sha, n, onClose }: { sha: string; n: number; onClose: () => void }) {
+  const [url, setUrl] = useState<string | null | undefined>(undefined);
+  const close = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    close.current?.focus();
+    let live = true;
+    void photoUrl(sha, 'full').then((u) => live && setUrl(u));
+    return () => {
+      live = false;
+    };
+  }, [sha]);
+  return (
+    <div class="dialog-backdrop" onKeyDown={(e) => e.key === 'Escape' && onClose()}>
+      <div class="dialog photo-view" role="dialog" aria-modal="true" aria-labelledby={`pv-${sha}`} data-testid="photo-viewer">
+        <h2 id={`pv-${sha}`}>{t('photos.thumb_alt', { n })}</h2>
+        {url ? <img src={url} alt={t('photos.thumb_alt', { n })} data-testid="photo-full" /> : <p class="hint">{url === null ? t('photos.unavailable') : t('app.loading')}</p>}
+        <button ref={close} type="button" class="btn" onClick={onClose}>
+          {t('photos.close')}
+        </button>
+      </div>
+    </div>
   );
 }
 
