@@ -3,8 +3,9 @@
 // assertive live region for screen readers. Source: the app's synced
 // documents (the server pushes every change to a coordinator's open sync
 // connection), re-projected only for documents whose heads changed. What was
-// there when the screen opened counts as seen; items older than MAX_AGE_MS
-// are not news (e.g. the first sync of an old walk).
+// there when the area opened counts as seen (read in the background, a few
+// documents per tick); items older than MAX_AGE_MS are not news (e.g. the
+// first sync of an old walk).
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n';
@@ -20,10 +21,35 @@ export function UrgentAnnouncer() {
   const catalog = useCatalog();
   const seen = useRef(new Set<string>());
   const heads = useRef(new Map<string, string>());
-  const first = useRef(true);
+  /** Documents present when the area opened whose urgent items are not yet in `seen`. */
+  const pending = useRef<Set<string> | null>(null);
+  const openedAt = useRef(Date.now());
   const [alerts, setAlerts] = useState<Row[]>([]);
 
+  // Baseline in the background, a few documents per tick (projecting every
+  // document at once would freeze the first render of a large installation).
   useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const step = () => {
+      const todo = pending.current;
+      if (!todo || todo.size === 0) return;
+      const until = performance.now() + 30;
+      for (const id of todo) {
+        for (const r of rowsOf(id)) if (r.severity === 'urgent') seen.current.add(itemKey(r));
+        todo.delete(id);
+        if (performance.now() > until) break;
+      }
+      timer = setTimeout(step, 0);
+    };
+    timer = setTimeout(step, 0);
+    return () => {
+      if (timer) clearTimeout(timer);
+    };
+  }, []);
+
+  useEffect(() => {
+    const firstPass = pending.current === null;
+    if (firstPass) pending.current = new Set();
     const found: Row[] = [];
     for (const [id, doc] of app.docs) {
       const kind = app.kindOf(id);
@@ -36,17 +62,18 @@ export function UrgentAnnouncer() {
       }
       if (heads.current.get(id) === h) continue;
       heads.current.set(id, h);
-      const rows = rowsOf(id);
-      if (first.current) {
-        for (const r of rows) if (r.severity === 'urgent') seen.current.add(itemKey(r));
+      if (firstPass) {
+        pending.current?.add(id);
         continue;
       }
-      for (const r of newUrgent(rows, seen.current, Date.now(), MAX_AGE_MS)) {
+      // Changed before its baseline was taken: only what was created since the area opened is news.
+      const unbaselined = pending.current?.delete(id) ?? false;
+      const since = unbaselined ? openedAt.current : Date.now() - MAX_AGE_MS;
+      for (const r of newUrgent(rowsOf(id), seen.current, Date.now(), Date.now() - since)) {
         seen.current.add(itemKey(r));
         found.push(r);
       }
     }
-    first.current = false;
     if (found.length) setAlerts((a) => [...found, ...a].slice(0, 5));
   }, [app.version]);
 
