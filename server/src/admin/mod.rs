@@ -31,7 +31,7 @@ pub struct AccountView {
     pub disabled: bool,
     /// Created (ms).
     pub created_at: i64,
-    /// Devices that are not revoked.
+    /// Devices that are neither revoked nor signed out.
     pub active_devices: i64,
     /// Latest login or refresh of any device (ms).
     pub last_seen_at: Option<i64>,
@@ -52,7 +52,8 @@ pub fn roles_json(roles: &[Role]) -> String {
 
 const ACCOUNT_SQL: &str = "SELECT u.id, u.username, u.display_name, u.roles, u.team, \
     u.disabled_at IS NOT NULL, u.created_at, \
-    (SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL), \
+    (SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL \
+      AND d.signed_out_at IS NULL), \
     (SELECT max(last_seen_at) FROM devices d WHERE d.user_id = u.id) FROM users u";
 
 fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountView> {

@@ -4,7 +4,7 @@
 //! with the role rules.
 //!
 //! The sync layer uses [`Authenticator::verify_access`] for the auth frame
-//! and [`Authenticator::session_valid`] to poll open connections
+//! and [`Authenticator::session_state`] to poll open connections
 //! (every `config.auth.session_check_secs`).
 
 pub mod jwt;
@@ -22,7 +22,7 @@ use actix_web::{HttpResponse, ResponseError};
 pub use jwt::JwtKeys;
 pub use principal::{Principal, UserView};
 
-use crate::storage::{Store, StoreError};
+use crate::storage::{SessionState, Store, StoreError};
 
 /// Authentication failures, each with a stable code for clients.
 #[derive(Debug, thiserror::Error)]
@@ -33,6 +33,10 @@ pub enum AuthError {
     /// The token is valid but the user is disabled or the device revoked.
     #[error("session revoked")]
     Revoked,
+    /// The device's session was ended (password reset, role or team change):
+    /// log in again; unlike [`AuthError::Revoked`] the device keeps its data.
+    #[error("session ended")]
+    SessionEnded,
     /// Wrong username or password.
     #[error("invalid credentials")]
     InvalidCredentials,
@@ -71,6 +75,7 @@ impl AuthError {
         match self {
             AuthError::Unauthenticated(_) => "unauthenticated",
             AuthError::Revoked => "revoked",
+            AuthError::SessionEnded => "session_ended",
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::AccountDisabled => "account_disabled",
             AuthError::RateLimited { .. } => "rate_limited",
@@ -86,6 +91,9 @@ impl AuthError {
         match self {
             AuthError::Unauthenticated(_) => "A valid access token is required.",
             AuthError::Revoked => "This device was signed out or the account was disabled.",
+            AuthError::SessionEnded => {
+                "Your password or roles were changed by an administrator; log in again."
+            }
             AuthError::InvalidCredentials => "Unknown username or wrong password.",
             AuthError::AccountDisabled => "This account is disabled.",
             AuthError::RateLimited { .. } => "Too many failed logins; try again later.",
@@ -115,6 +123,7 @@ impl ResponseError for AuthError {
         match self {
             AuthError::Unauthenticated(_)
             | AuthError::Revoked
+            | AuthError::SessionEnded
             | AuthError::InvalidCredentials
             | AuthError::InvalidRefreshToken
             | AuthError::TokenReused => StatusCode::UNAUTHORIZED,
@@ -157,28 +166,33 @@ impl Authenticator {
     }
 
     /// Full check of an access token: signature, algorithm, claims (no DB),
-    /// then that the user is enabled and the device not revoked (DB, on the
-    /// blocking pool). Safe to call from async code.
+    /// then that the user is enabled and the device neither revoked nor
+    /// signed out (DB, on the blocking pool). Safe to call from async code.
     pub async fn verify_access(&self, token: &str) -> Result<Principal, AuthError> {
         let principal = self
             .keys
             .verify(token)
             .map_err(|e| AuthError::Unauthenticated(Some(e)))?;
-        if self.session_valid(&principal).await? {
-            Ok(principal)
-        } else {
-            Err(AuthError::Revoked)
+        match self.session_state(&principal).await? {
+            SessionState::Active => Ok(principal),
+            SessionState::SignedOut => Err(AuthError::SessionEnded),
+            SessionState::Revoked => Err(AuthError::Revoked),
         }
     }
 
     /// Whether the principal's session may continue (user enabled, device
-    /// not revoked). Runs the query on the blocking pool; call it
-    /// periodically for open connections.
+    /// not revoked).
     pub async fn session_valid(&self, who: &Principal) -> Result<bool, AuthError> {
+        Ok(self.session_state(who).await? == SessionState::Active)
+    }
+
+    /// The principal's session state (see [`SessionState`]). Runs the query
+    /// on the blocking pool; call it periodically for open connections.
+    pub async fn session_state(&self, who: &Principal) -> Result<SessionState, AuthError> {
         let store = self.store.clone();
         let user = who.user_id.clone();
         let device = who.device_id.clone();
-        tokio::task::spawn_blocking(move || store.session_valid(&user, &device))
+        tokio::task::spawn_blocking(move || store.session_state(&user, &device))
             .await
             .map_err(|e| AuthError::Internal(e.into()))?
             .map_err(AuthError::from)

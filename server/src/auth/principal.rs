@@ -96,11 +96,22 @@ impl Principal {
     }
 
     /// The team recorded for a document this user creates: the token's team
-    /// (never the document's content); none for the catalog.
-    pub fn team_for_new_doc(&self, kind: DocKind) -> Option<String> {
+    /// (never the document's content); none for the catalog. Coordinators
+    /// plan walks and sessions for any team, so for them the team the new
+    /// document names (`doc_team`: non-empty, at most 64 characters, no
+    /// control characters) wins over their own.
+    pub fn team_for_new_doc(&self, kind: DocKind, doc_team: Option<&str>) -> Option<String> {
         match kind {
             DocKind::Catalog => None,
-            DocKind::Walk | DocKind::Spreekuur => self.team.clone(),
+            DocKind::Walk | DocKind::Spreekuur => {
+                let planned = doc_team.map(str::trim).filter(|t| {
+                    !t.is_empty() && t.chars().count() <= 64 && !t.chars().any(char::is_control)
+                });
+                match planned {
+                    Some(t) if self.is_coordinator() => Some(t.to_owned()),
+                    _ => self.team.clone(),
+                }
+            }
         }
     }
 

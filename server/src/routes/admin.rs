@@ -4,11 +4,14 @@
 //! `GET /api/v1/admin/users/{id}/devices`,
 //! `POST /api/v1/admin/devices/{id}/revoke` and `GET /api/v1/admin/audit`.
 //!
-//! Disabling an account or revoking a device ends its sessions: access
+//! Disabling an account or revoking a device revokes its devices: access
 //! tokens are checked against the database on every request, and open sync
 //! connections re-check every `auth.session_check_secs` and close with 4003
-//! `revoked`. Role, team and name changes reach the user's tokens at their
-//! next refresh (at most the access token lifetime, 15 minutes).
+//! `revoked` (the device wipes). Resetting a password and changing roles or
+//! team *sign out* the user's devices instead: their refresh and access
+//! tokens are refused (`session_ended`) and open sync connections close with
+//! 4001, so every device must log in again but keeps its unsent work. A name
+//! change reaches the tokens at their next refresh.
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
@@ -274,7 +277,7 @@ async fn update_user(
     let db = state.review.clone();
     let store = state.store.clone();
     let (uid, n, r, t) = (id.clone(), name.clone(), roles.clone(), team.clone());
-    let view = blocking(move || {
+    let (view, signed_out) = blocking(move || {
         let current = db
             .with_conn(|c| admin::account(c, &uid))?
             .ok_or(ReviewError::NotFound)?;
@@ -287,11 +290,24 @@ async fn update_user(
                 t.as_ref().map(|t| t.as_deref()),
             )
         })?;
+        // New roles or a new team change what the user may see: their
+        // devices must log in again for tokens that say so.
+        let roles_changed = r.as_ref().is_some_and(|r| {
+            r.len() != current.roles.len() || r.iter().any(|x| !current.roles.contains(x))
+        });
+        let team_changed = t.as_ref().is_some_and(|t| *t != current.team);
+        let mut signed_out = 0;
+        if roles_changed || team_changed {
+            let user = UserId::new(uid.clone()).map_err(|_| ReviewError::NotFound)?;
+            signed_out = store.end_sessions(&user)?;
+        }
         if let Some(d) = disabled {
             store.set_user_disabled(&current.username, d)?;
         }
-        db.with_conn(|c| admin::account(c, &uid))?
-            .ok_or(ReviewError::NotFound)
+        let view = db
+            .with_conn(|c| admin::account(c, &uid))?
+            .ok_or(ReviewError::NotFound)?;
+        Ok((view, signed_out))
     })
     .await?;
     let mut detail = json!({"fields": m.keys().collect::<Vec<_>>()});
@@ -304,11 +320,15 @@ async fn update_user(
     if let Some(d) = disabled {
         detail["disabled"] = d.into();
     }
+    if signed_out > 0 {
+        detail["devices_signed_out"] = signed_out.into();
+    }
     audit(&state, &who.user_id, "admin.user.update", Some(id), detail).await?;
     Ok(json_ok(&view))
 }
 
-/// `POST /api/v1/admin/users/{id}/password` `{password}` → 204.
+/// `POST /api/v1/admin/users/{id}/password` `{password}` → 204. Every
+/// device of the user is signed out (must log in again, keeps its data).
 #[tracing::instrument(name = "admin.users.password", skip_all)]
 async fn set_password(
     req: HttpRequest,
@@ -365,6 +385,7 @@ async fn devices(
                 "created_at": d.created_at,
                 "last_seen_at": d.last_seen_at,
                 "revoked_at": d.revoked_at,
+                "signed_out_at": d.signed_out_at,
             })
         })
         .collect();

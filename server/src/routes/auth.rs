@@ -268,6 +268,7 @@ pub async fn refresh(
             Err(counted(&state, AuthError::TokenReused))
         }
         RefreshOutcome::Revoked => Err(counted(&state, AuthError::Revoked)),
+        RefreshOutcome::SignedOut => Err(counted(&state, AuthError::SessionEnded)),
         RefreshOutcome::Unknown | RefreshOutcome::Expired => {
             Err(counted(&state, AuthError::InvalidRefreshToken))
         }

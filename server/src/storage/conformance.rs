@@ -10,8 +10,8 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 
 use super::{
-    AuditEntry, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, RefreshOutcome, Store,
-    StoreError, WriteRejected,
+    AuditEntry, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, RefreshOutcome, SessionState,
+    Store, StoreError, WriteRejected,
 };
 use crate::auth::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
@@ -86,6 +86,10 @@ pub fn run_all(factory: Factory<'_>) {
             expired_and_unknown_refresh_tokens_are_refused,
         ),
         ("logout_revokes_the_device", logout_revokes_the_device),
+        (
+            "a_password_change_signs_out_every_device_without_revoking",
+            a_password_change_signs_out_every_device_without_revoking,
+        ),
         (
             "audit_log_appends_and_lists_newest_first",
             audit_log_appends_and_lists_newest_first,
@@ -816,6 +820,92 @@ fn logout_revokes_the_device(factory: Factory<'_>) {
     );
     assert!(matches!(
         store.revoke_device(&DeviceId::from_string("nope".into())),
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+fn a_password_change_signs_out_every_device_without_revoking(factory: Factory<'_>) {
+    let store = factory();
+    let u = store
+        .create_user(new_user("fleur", &[Role::Boa], Some("noord")))
+        .expect("create");
+    let other = store
+        .create_user(new_user("gijs", &[Role::Boa], Some("noord")))
+        .expect("create");
+    let phone = store
+        .create_device(&u.id, "telefoon", [40; 32], now_ms() + 60_000)
+        .expect("device");
+    let laptop = store
+        .create_device(&u.id, "laptop", [41; 32], now_ms() + 60_000)
+        .expect("device");
+    let lost = store
+        .create_device(&u.id, "kwijt", [42; 32], now_ms() + 60_000)
+        .expect("device");
+    store.revoke_device(&lost.id).expect("revoke");
+    let theirs = store
+        .create_device(&other.id, "telefoon", [43; 32], now_ms() + 60_000)
+        .expect("device");
+    assert_eq!(
+        store.session_state(&u.id, &phone.id).expect("state"),
+        SessionState::Active
+    );
+
+    store.set_password_hash("fleur", "new-hash").expect("set");
+
+    assert_eq!(
+        store
+            .user_by_id(&u.id)
+            .expect("user")
+            .expect("exists")
+            .password_hash,
+        "new-hash"
+    );
+    for d in [&phone, &laptop] {
+        assert_eq!(
+            store.session_state(&u.id, &d.id).expect("state"),
+            SessionState::SignedOut
+        );
+        let d = store.device(&d.id).expect("device").expect("exists");
+        assert!(d.signed_out_at.is_some());
+        assert!(d.revoked_at.is_none(), "signed out, not revoked");
+    }
+    // A revoked device stays revoked; another user's device is untouched.
+    assert_eq!(
+        store.session_state(&u.id, &lost.id).expect("state"),
+        SessionState::Revoked
+    );
+    assert_eq!(
+        store.session_state(&other.id, &theirs.id).expect("state"),
+        SessionState::Active
+    );
+    // The refresh token is refused as signed out, which is not reuse: the
+    // device is not revoked by presenting it again.
+    for _ in 0..2 {
+        assert_eq!(
+            store
+                .rotate_refresh_token([40; 32], [44; 32], now_ms() + 60_000)
+                .expect("rotate"),
+            RefreshOutcome::SignedOut
+        );
+    }
+    assert!(
+        store
+            .device(&phone.id)
+            .expect("device")
+            .expect("exists")
+            .revoked_at
+            .is_none()
+    );
+    // A new login is a new, active device.
+    let again = store
+        .create_device(&u.id, "telefoon", [45; 32], now_ms() + 60_000)
+        .expect("device");
+    assert!(store.session_valid(&u.id, &again.id).expect("valid"));
+    // end_sessions counts only devices it signed out.
+    assert_eq!(store.end_sessions(&u.id).expect("end"), 1);
+    assert_eq!(store.end_sessions(&u.id).expect("end"), 0);
+    assert!(matches!(
+        store.set_password_hash("nobody", "x"),
         Err(StoreError::NotFound(_))
     ));
 }

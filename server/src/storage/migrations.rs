@@ -30,6 +30,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0005_review_stats",
         include_str!("../../migrations/0005_review_stats.sql"),
     ),
+    (
+        "0006_device_sign_out",
+        include_str!("../../migrations/0006_device_sign_out.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -275,8 +275,24 @@ pub struct Device {
     pub created_at: i64,
     /// Last login/refresh (ms).
     pub last_seen_at: i64,
-    /// Revoked (ms), if so.
+    /// Revoked (ms), if so: the device is told to wipe.
     pub revoked_at: Option<i64>,
+    /// Signed out (ms), if so: its session ended (password reset, role or
+    /// team change); it must log in again but keeps its unsent work.
+    pub signed_out_at: Option<i64>,
+}
+
+/// Whether a device's session may continue ([`Store::session_state`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionState {
+    /// User enabled, device neither revoked nor signed out.
+    Active,
+    /// The session ended (password reset, role or team change): log in
+    /// again; the device keeps its data.
+    SignedOut,
+    /// The device was revoked or the user disabled (or either is unknown):
+    /// the device must wipe.
+    Revoked,
 }
 
 /// The result of presenting a refresh token to [`Store::rotate_refresh_token`].
@@ -302,6 +318,8 @@ pub enum RefreshOutcome {
     Expired,
     /// The device was revoked or the user disabled.
     Revoked,
+    /// The device's session was ended (see [`SessionState::SignedOut`]).
+    SignedOut,
 }
 
 /// One audit log entry to append.
@@ -370,8 +388,13 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Disables (true) or re-enables (false) an account; `NotFound` if unknown.
     /// Disabling also revokes all the user's devices.
     fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<User, StoreError>;
-    /// Replaces the password hash; `NotFound` if unknown.
+    /// Replaces the password hash and ends every session of the user (see
+    /// [`Store::end_sessions`]) in the same transaction; `NotFound` if unknown.
     fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), StoreError>;
+    /// Signs out every device of the user that is neither revoked nor
+    /// signed out already: they must log in again (refresh and access
+    /// tokens are refused) but are not told to wipe. Returns how many.
+    fn end_sessions(&self, user: &UserId) -> Result<usize, StoreError>;
 
     // ---- devices and refresh tokens ----
 
@@ -399,9 +422,15 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<RefreshOutcome, StoreError>;
     /// Logout: revokes the device the token belongs to. Returns it, if known.
     fn revoke_by_refresh_token(&self, hash: [u8; 32]) -> Result<Option<DeviceId>, StoreError>;
-    /// Whether a session may continue: user exists and is enabled, device
-    /// exists, belongs to the user and is not revoked.
-    fn session_valid(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError>;
+    /// The state of a session: `Active` when the user exists and is enabled
+    /// and the device exists, belongs to the user and is neither revoked nor
+    /// signed out; `SignedOut` when only the sign-out stands in the way;
+    /// `Revoked` otherwise.
+    fn session_state(&self, user: &UserId, device: &DeviceId) -> Result<SessionState, StoreError>;
+    /// Whether a session may continue ([`Store::session_state`] is `Active`).
+    fn session_valid(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
+        Ok(self.session_state(user, device)? == SessionState::Active)
+    }
 
     // ---- audit ----
 

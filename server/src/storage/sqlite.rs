@@ -16,7 +16,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::migrations;
 use super::{
     AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite,
-    ProjectionRow, RefreshOutcome, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected,
+    ProjectionRow, RefreshOutcome, SessionState, Store, StoreError, StoredDoc, User, WriteApplied,
+    WriteRejected,
 };
 use crate::auth::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
@@ -197,7 +198,7 @@ fn decode_roles(s: &str) -> Result<Vec<Role>, StoreError> {
 
 type RawAudit = (i64, i64, Option<String>, String, Option<String>, String);
 type RawMeta = (Vec<u8>, String, String, Option<String>, i64);
-type RawDevice = (String, String, String, i64, i64, Option<i64>);
+type RawDevice = (String, String, String, i64, i64, Option<i64>, Option<i64>);
 
 const USER_COLS: &str =
     "id, username, display_name, password_hash, roles, team, disabled_at, created_at";
@@ -251,7 +252,7 @@ fn user_where(conn: &Connection, clause: &str, arg: &str) -> Result<Option<User>
     raw.map(to_user).transpose()
 }
 
-const DEVICE_COLS: &str = "id, user_id, name, created_at, last_seen_at, revoked_at";
+const DEVICE_COLS: &str = "id, user_id, name, created_at, last_seen_at, revoked_at, signed_out_at";
 
 fn read_device(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawDevice> {
     Ok((
@@ -261,11 +262,12 @@ fn read_device(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawDevice> {
         row.get(3)?,
         row.get(4)?,
         row.get(5)?,
+        row.get(6)?,
     ))
 }
 
 fn to_device(raw: RawDevice) -> Result<Device, StoreError> {
-    let (id, user_id, name, created_at, last_seen_at, revoked_at) = raw;
+    let (id, user_id, name, created_at, last_seen_at, revoked_at, signed_out_at) = raw;
     Ok(Device {
         id: DeviceId::from_string(id),
         user_id: user_id_from(user_id)?,
@@ -273,6 +275,7 @@ fn to_device(raw: RawDevice) -> Result<Device, StoreError> {
         created_at,
         last_seen_at,
         revoked_at,
+        signed_out_at,
     })
 }
 
@@ -285,6 +288,20 @@ fn device_on(conn: &Connection, id: &str) -> Result<Option<Device>, StoreError> 
         )
         .optional()?;
     raw.map(to_device).transpose()
+}
+
+/// Signs out every live device of `user` (see [`Store::end_sessions`]).
+fn end_sessions_on(conn: &Connection, user: &str, now: i64) -> rusqlite::Result<usize> {
+    conn.execute(
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, ?2) WHERE device_id IN \
+         (SELECT id FROM devices WHERE user_id = ?1 AND revoked_at IS NULL AND signed_out_at IS NULL)",
+        params![user, now],
+    )?;
+    conn.execute(
+        "UPDATE devices SET signed_out_at = ?2 \
+         WHERE user_id = ?1 AND revoked_at IS NULL AND signed_out_at IS NULL",
+        params![user, now],
+    )
 }
 
 fn revoke_device_on(conn: &Connection, id: &str, now: i64) -> rusqlite::Result<usize> {
@@ -749,16 +766,25 @@ impl Store for SqliteStore {
     }
 
     fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), StoreError> {
-        let conn = self.writer();
-        let n = conn.execute(
-            "UPDATE users SET password_hash = ?2 WHERE username = ?1",
-            params![username, hash],
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let user =
+            user_where(&tx, "username = ?1", username)?.ok_or(StoreError::NotFound("user"))?;
+        tx.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![user.id.as_str(), hash],
         )?;
-        if n == 0 {
-            Err(StoreError::NotFound("user"))
-        } else {
-            Ok(())
-        }
+        end_sessions_on(&tx, user.id.as_str(), now_ms())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn end_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let n = end_sessions_on(&tx, user.as_str(), now_ms())?;
+        tx.commit()?;
+        Ok(n)
     }
 
     fn create_device(
@@ -834,6 +860,10 @@ impl Store for SqliteStore {
         if device.revoked_at.is_some() {
             return Ok(RefreshOutcome::Revoked);
         }
+        if device.signed_out_at.is_some() {
+            // Its tokens were marked used when the session ended: not reuse.
+            return Ok(RefreshOutcome::SignedOut);
+        }
         if used_at.is_some() {
             revoke_device_on(&tx, &device_id, now)?;
             tx.commit()?;
@@ -882,17 +912,21 @@ impl Store for SqliteStore {
         Ok(device.map(DeviceId::from_string))
     }
 
-    fn session_valid(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
+    fn session_state(&self, user: &UserId, device: &DeviceId) -> Result<SessionState, StoreError> {
         self.with_reader(|c| {
-            let ok: Option<i64> = c
+            let signed_out: Option<bool> = c
                 .query_row(
-                    "SELECT 1 FROM devices d JOIN users u ON u.id = d.user_id \
+                    "SELECT d.signed_out_at IS NOT NULL FROM devices d JOIN users u ON u.id = d.user_id \
                      WHERE d.id = ?1 AND u.id = ?2 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
                     params![device.as_str(), user.as_str()],
                     |r| r.get(0),
                 )
                 .optional()?;
-            Ok(ok.is_some())
+            Ok(match signed_out {
+                None => SessionState::Revoked,
+                Some(true) => SessionState::SignedOut,
+                Some(false) => SessionState::Active,
+            })
         })
     }
 

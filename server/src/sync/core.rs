@@ -40,11 +40,13 @@ use automerge::{ActorId, Automerge, ChangeHash, ObjType, ReadDoc, Value};
 
 use super::chunks::{self, ChunkError, ChunkLimits};
 use super::limits::SyncLimits;
-use super::protocol::{self, CLOSE_REVOKED, ClientMessage, DocSummary, ErrorCode, ServerMessage};
+use super::protocol::{
+    self, CLOSE_REVOKED, CLOSE_UNAUTHENTICATED, ClientMessage, DocSummary, ErrorCode, ServerMessage,
+};
 use super::rate::TokenBucket;
 use crate::auth::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
-use crate::storage::{DocMeta, DocWrite, NewChange, NewDoc, ProjectionRow};
+use crate::storage::{DocMeta, DocWrite, NewChange, NewDoc, ProjectionRow, SessionState};
 
 /// Identifies one open connection (for the live hub: skip the origin).
 pub type ConnId = u64;
@@ -217,8 +219,9 @@ pub enum Event {
     Resync,
     /// The periodic check of user and device came back.
     SessionChecked {
-        /// Whether the user is enabled and the device not revoked.
-        valid: bool,
+        /// Active, signed out (log in again: close 4001) or revoked
+        /// (device disabled or user disabled: close 4003, the client wipes).
+        state: SessionState,
     },
 }
 
@@ -294,6 +297,18 @@ pub fn read_kind(doc: &Automerge) -> Result<Option<DocKind>, ()> {
     Ok(DocKind::parse(&kind).ok())
 }
 
+/// Reads a root string field (a string or Text); `None` if absent or another type.
+fn read_root_str(doc: &Automerge, key: &str) -> Option<String> {
+    match doc.get(automerge::ROOT, key) {
+        Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
+            automerge::ScalarValue::Str(s) => Some(s.to_string()),
+            _ => None,
+        },
+        Ok(Some((Value::Object(ObjType::Text), id))) => doc.text(&id).ok(),
+        _ => None,
+    }
+}
+
 fn err(doc: Option<DocId>, code: ErrorCode, message: &str) -> Vec<Effect> {
     vec![Effect::Text(ServerMessage::error(doc, code, message))]
 }
@@ -349,16 +364,24 @@ impl Session {
                 let ids: Vec<DocId> = self.docs.keys().copied().collect();
                 ids.into_iter().flat_map(|id| self.generate(id)).collect()
             }
-            Event::SessionChecked { valid } => {
-                if valid {
-                    Vec::new()
-                } else {
-                    vec![Effect::Close {
-                        code: CLOSE_REVOKED,
-                        reason: "revoked",
-                    }]
-                }
-            }
+            Event::SessionChecked { state } => match state {
+                SessionState::Active => Vec::new(),
+                SessionState::SignedOut => vec![
+                    Effect::Text(ServerMessage::error(
+                        None,
+                        ErrorCode::Unauthenticated,
+                        "your session ended; log in again",
+                    )),
+                    Effect::Close {
+                        code: CLOSE_UNAUTHENTICATED,
+                        reason: "unauthenticated",
+                    },
+                ],
+                SessionState::Revoked => vec![Effect::Close {
+                    code: CLOSE_REVOKED,
+                    reason: "revoked",
+                }],
+            },
         }
     }
 
@@ -686,7 +709,9 @@ impl Session {
             id: doc_id,
             kind,
             owner: self.principal.user_id.clone(),
-            team: self.principal.team_for_new_doc(kind),
+            team: self
+                .principal
+                .team_for_new_doc(kind, read_root_str(&doc, "team").as_deref()),
             created_at: now_ms(),
         };
         let changes: Vec<NewChange> = doc
@@ -1119,6 +1144,42 @@ mod tests {
         copy.commit();
         let effects = sync_until_quiet(id, &mut copy, &mut State::new(), &mut boa, &ctx);
         assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::Forbidden)]);
+        // Nor may a coordinator: the catalog is the admins' to change.
+        let mut coord = session(3, principal("cora", &[Role::Coordinator], None));
+        let effects = sync_until_quiet(id, &mut copy, &mut State::new(), &mut coord, &ctx);
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::Forbidden)]);
+        let stored = ctx.docs.borrow().get(&id).cloned().expect("catalog");
+        let heads = stored.lock().expect("lock").doc.get_heads();
+        assert_eq!(heads, doc.get_heads(), "nothing of theirs stored");
+    }
+
+    #[test]
+    fn a_coordinator_plans_a_walk_for_the_team_the_document_names() {
+        let ctx = Fake::default();
+        let mut coord = session(1, principal("cora", &[Role::Coordinator], None));
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        doc.put(ROOT, "team", "zuid").expect("put");
+        doc.commit();
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut coord, &ctx);
+        let stored = ctx.docs.borrow().get(&id).cloned().expect("created");
+        assert_eq!(stored.meta.team.as_deref(), Some("zuid"));
+        assert_eq!(stored.meta.owner.as_str(), "cora");
+        // A boa of that team sees it; a boa of another team does not.
+        let mut zed = session(2, principal("zed", &[Role::Boa], Some("zuid")));
+        let mut theirs = AutoCommit::new();
+        let effects = sync_until_quiet(id, &mut theirs, &mut State::new(), &mut zed, &ctx);
+        assert!(errors(&effects).is_empty());
+        assert_eq!(theirs.get_heads(), doc.get_heads());
+        let mut ann = session(3, principal("ann", &[Role::Boa], Some("noord")));
+        let effects = sync_until_quiet(
+            id,
+            &mut AutoCommit::new(),
+            &mut State::new(),
+            &mut ann,
+            &ctx,
+        );
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::Forbidden)]);
     }
 
     #[test]
@@ -1200,7 +1261,10 @@ mod tests {
         );
         assert!(errors(&effects).is_empty(), "{:?}", errors(&effects));
         let entry = ctx.open(id).expect("ctx").expect("doc");
-        assert_eq!(entry.lock().expect("lock").doc.get_heads(), bobs.get_heads());
+        assert_eq!(
+            entry.lock().expect("lock").doc.get_heads(),
+            bobs.get_heads()
+        );
     }
 
     #[test]
@@ -1448,16 +1512,40 @@ mod tests {
     fn an_invalid_session_closes_with_revoked() {
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
-        assert!(
-            s.handle(Event::SessionChecked { valid: true }, &ctx, Instant::now())
-                .is_empty()
-        );
+        let active = Event::SessionChecked {
+            state: SessionState::Active,
+        };
+        assert!(s.handle(active, &ctx, Instant::now()).is_empty());
+        let revoked = Event::SessionChecked {
+            state: SessionState::Revoked,
+        };
         assert_eq!(
-            s.handle(Event::SessionChecked { valid: false }, &ctx, Instant::now()),
+            s.handle(revoked, &ctx, Instant::now()),
             vec![Effect::Close {
                 code: CLOSE_REVOKED,
                 reason: "revoked"
             }]
+        );
+    }
+
+    #[test]
+    fn a_signed_out_session_closes_with_unauthenticated_so_the_client_keeps_its_data() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let effects = s.handle(
+            Event::SessionChecked {
+                state: SessionState::SignedOut,
+            },
+            &ctx,
+            Instant::now(),
+        );
+        assert_eq!(errors(&effects), vec![(None, ErrorCode::Unauthenticated)]);
+        assert_eq!(
+            effects.last(),
+            Some(&Effect::Close {
+                code: CLOSE_UNAUTHENTICATED,
+                reason: "unauthenticated"
+            })
         );
     }
 

@@ -293,8 +293,8 @@ async fn run(
                 Err(broadcast::error::RecvError::Lagged(_)) => Event::Resync,
                 Err(broadcast::error::RecvError::Closed) => continue,
             },
-            _ = check.tick() => match service.app.auth.session_valid(&principal).await {
-                Ok(valid) => Event::SessionChecked { valid },
+            _ = check.tick() => match service.app.auth.session_state(&principal).await {
+                Ok(state) => Event::SessionChecked { state },
                 Err(e) => {
                     warn!(error = ?e, "session check failed");
                     continue;

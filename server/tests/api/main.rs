@@ -1,6 +1,7 @@
 //! The server's integration tests: one test binary, one module per feature.
 //! `helpers` re-exports `wijklog_server::testing` (spawn_app and clients).
 
+mod admin;
 mod auth;
 mod cli;
 mod health;

@@ -1,0 +1,347 @@
+//! Admin actions that end sessions: a password reset and a role or team
+//! change sign every device of the user out (log in again, keep the data:
+//! refresh and access tokens answer `session_ended`, open sync connections
+//! close with 4001), disabling revokes them (4003, the device wipes), a name
+//! change does neither; and every one of these admin actions is audited.
+
+#[path = "../sync_support/mod.rs"]
+mod sync_support;
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use wijklog_server::domain::Role;
+use wijklog_server::routes::auth::TokenResponse;
+use wijklog_server::testing::{Response, TestApp, spawn_app_with};
+
+use sync_support::{connect, user};
+
+const PW: &str = "een-lang-test-wachtwoord";
+const WAIT: Duration = Duration::from_secs(10);
+
+async fn admin_call(app: &TestApp, token: &str, method: &str, path: &str, body: Value) -> Response {
+    let auth = format!("Bearer {token}");
+    let body = (method != "GET").then(|| body.to_string().into_bytes());
+    app.request(
+        method,
+        path,
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        body,
+    )
+    .await
+}
+
+async fn me(app: &TestApp, access: &str) -> Response {
+    let auth = format!("Bearer {access}");
+    app.request("GET", "/api/v1/auth/me", &[("Authorization", &auth)], None)
+        .await
+}
+
+fn code(res: &Response) -> (u16, String) {
+    (
+        res.status,
+        res.json()["code"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// The admin's `admin.*` audit entries, newest first: (action, subject, detail).
+async fn admin_audit(app: &TestApp, admin: &str, admin_id: &str) -> Vec<(String, String, Value)> {
+    let res = admin_call(
+        app,
+        admin,
+        "GET",
+        &format!("/api/v1/admin/audit?actor={admin_id}&action=admin.user."),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    res.json()["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| {
+            (
+                e["action"].as_str().unwrap_or_default().to_owned(),
+                e["subject"].as_str().unwrap_or_default().to_owned(),
+                e["detail"].clone(),
+            )
+        })
+        .collect()
+}
+
+struct World {
+    app: TestApp,
+    admin: String,
+    admin_id: String,
+    bert_id: String,
+    /// Bert's second device, logged in over REST (keeps its refresh token).
+    laptop: TokenResponse,
+}
+
+async fn world() -> World {
+    let app = spawn_app_with(|c| c.auth.session_check_secs = 1).await;
+    let admin = user(&app, "beheer", &[Role::Admin], None).await;
+    let bert = app.add_user("bert", PW, &[Role::Boa], Some("noord"));
+    let laptop = app.login("bert", PW).await.expect("login");
+    World {
+        admin: admin.token,
+        admin_id: admin.id,
+        bert_id: bert.id.to_string(),
+        laptop,
+        app,
+    }
+}
+
+#[actix_web::test]
+async fn a_password_reset_signs_every_device_out_without_revoking_it() {
+    let w = world().await;
+    let phone = sync_support::TestUser {
+        id: w.bert_id.clone(),
+        token: w.app.login("bert", PW).await.expect("login").access_token,
+        device_id: String::new(),
+    };
+    let mut sync = connect(&w.app, &phone).await;
+    assert_eq!(me(&w.app, &w.laptop.access_token).await.status, 200);
+
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "POST",
+        &format!("/api/v1/admin/users/{}/password", w.bert_id),
+        json!({"password": "een-nieuw-wachtwoord"}),
+    )
+    .await;
+    assert_eq!(res.status, 204, "{}", res.text());
+
+    // The open sync connection is closed as "log in again", not "revoked".
+    sync.pump_until(WAIT, |c| c.closed.is_some()).await;
+    assert_eq!(sync.closed, Some(Some((4001, "unauthenticated".into()))));
+    // The other device's access token and refresh token are refused the same way.
+    assert_eq!(
+        code(&me(&w.app, &w.laptop.access_token).await),
+        (401, "session_ended".into())
+    );
+    let refused = w
+        .app
+        .refresh(&w.laptop.refresh_token)
+        .await
+        .expect_err("refused");
+    assert_eq!(
+        (refused.status, refused.code.as_str()),
+        (401, "session_ended")
+    );
+    // Presenting it again is not treated as token reuse.
+    let again = w
+        .app
+        .refresh(&w.laptop.refresh_token)
+        .await
+        .expect_err("refused");
+    assert_eq!(again.code, "session_ended");
+    // Signed out, not revoked (a revoked device would wipe its unsent work).
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "GET",
+        &format!("/api/v1/admin/users/{}/devices", w.bert_id),
+        Value::Null,
+    )
+    .await;
+    let devices = res.json()["devices"].as_array().expect("devices").clone();
+    assert_eq!(devices.len(), 2);
+    for d in &devices {
+        assert!(d["signed_out_at"].is_i64(), "{d}");
+        assert!(d["revoked_at"].is_null(), "{d}");
+    }
+    // The old password is gone, the new one logs in on a fresh device.
+    assert!(w.app.login("bert", PW).await.is_err());
+    let fresh = w
+        .app
+        .login("bert", "een-nieuw-wachtwoord")
+        .await
+        .expect("login");
+    assert_eq!(me(&w.app, &fresh.access_token).await.status, 200);
+    // Audited, with the admin as actor and never the password.
+    let audit = admin_audit(&w.app, &w.admin, &w.admin_id).await;
+    assert_eq!(audit[0].0, "admin.user.password");
+    assert_eq!(audit[0].1, w.bert_id);
+    assert!(!audit[0].2.to_string().contains("nieuw-wachtwoord"));
+}
+
+#[actix_web::test]
+async fn a_role_or_team_change_signs_the_user_out_and_a_name_change_does_not() {
+    let w = world().await;
+    let user_path = format!("/api/v1/admin/users/{}", w.bert_id);
+
+    // A new name only: the session continues.
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "PATCH",
+        &user_path,
+        json!({"name": "Bert B."}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(me(&w.app, &w.laptop.access_token).await.status, 200);
+    // The same roles and team again: nothing changes, the session continues.
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "PATCH",
+        &user_path,
+        json!({"roles": ["boa"], "team": "noord"}),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(me(&w.app, &w.laptop.access_token).await.status, 200);
+
+    // A new role: every device must log in again (and gets the new role).
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "PATCH",
+        &user_path,
+        json!({"roles": ["boa", "spreekuur"]}),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.json()["active_devices"], 0);
+    assert_eq!(
+        code(&me(&w.app, &w.laptop.access_token).await),
+        (401, "session_ended".into())
+    );
+    let again = w.app.login("bert", PW).await.expect("login");
+    assert_eq!(again.user.roles, vec!["boa", "spreekuur"]);
+
+    // A new team: the same.
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "PATCH",
+        &user_path,
+        json!({"team": "zuid"}),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        code(&me(&w.app, &again.access_token).await),
+        (401, "session_ended".into())
+    );
+    let third = w.app.login("bert", PW).await.expect("login");
+    assert_eq!(third.user.team.as_deref(), Some("zuid"));
+
+    // Disabling revokes (the device is told to wipe), not just signs out.
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "PATCH",
+        &user_path,
+        json!({"disabled": true}),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        code(&me(&w.app, &third.access_token).await),
+        (401, "revoked".into())
+    );
+
+    // Every change is in the audit log, newest first, with what it did.
+    let audit = admin_audit(&w.app, &w.admin, &w.admin_id).await;
+    let actions: Vec<&str> = audit.iter().map(|a| a.0.as_str()).collect();
+    assert_eq!(actions, vec!["admin.user.update"; 5]);
+    assert!(audit.iter().all(|a| a.1 == w.bert_id));
+    assert_eq!(audit[0].2["disabled"], true);
+    assert_eq!(audit[1].2["team"], "zuid");
+    assert_eq!(audit[1].2["devices_signed_out"], 1);
+    assert_eq!(audit[2].2["roles"], json!(["boa", "spreekuur"]));
+    assert_eq!(audit[2].2["devices_signed_out"], 1);
+    assert!(audit[3].2.get("devices_signed_out").is_none());
+    assert!(audit[4].2.get("devices_signed_out").is_none());
+    assert_eq!(audit[4].2["fields"], json!(["name"]));
+}
+
+#[actix_web::test]
+async fn every_admin_call_is_audited_even_reads_and_refusals_are_not_actions() {
+    let w = world().await;
+    let boa = w.app.login("bert", PW).await.expect("login");
+    // A boa calling an admin endpoint is refused and nothing is recorded as done.
+    let res = admin_call(
+        &w.app,
+        &boa.access_token,
+        "GET",
+        "/api/v1/admin/users",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(res.status, 403);
+    let calls = [
+        (
+            "GET",
+            "/api/v1/admin/users".to_owned(),
+            Value::Null,
+            "admin.users.list",
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users".to_owned(),
+            json!({"username": "nina", "name": "Nina", "password": "nog-een-wachtwoord", "roles": ["coordinator"]}),
+            "admin.user.create",
+        ),
+        (
+            "GET",
+            format!("/api/v1/admin/users/{}/devices", w.bert_id),
+            Value::Null,
+            "admin.devices.list",
+        ),
+        (
+            "POST",
+            format!("/api/v1/admin/devices/{}/revoke", boa.device_id),
+            json!({}),
+            "admin.device.revoke",
+        ),
+        (
+            "GET",
+            "/api/v1/admin/audit?limit=5".to_owned(),
+            Value::Null,
+            "admin.audit.read",
+        ),
+    ];
+    for (method, path, body, action) in calls {
+        let res = admin_call(&w.app, &w.admin, method, &path, body).await;
+        assert!(res.status < 300, "{method} {path}: {}", res.text());
+        let res = admin_call(
+            &w.app,
+            &w.admin,
+            "GET",
+            &format!("/api/v1/admin/audit?actor={}&limit=2", w.admin_id),
+            Value::Null,
+        )
+        .await;
+        // Newest first: the call just made (this read is recorded after it answers).
+        let entries = res.json()["entries"].as_array().expect("entries").clone();
+        assert_eq!(entries[0]["action"], action, "{method} {path}");
+        assert_eq!(entries[0]["actor"], w.admin_id.as_str());
+    }
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "GET",
+        &format!("/api/v1/admin/audit?actor={}", w.bert_id),
+        Value::Null,
+    )
+    .await;
+    assert!(
+        res.json()["entries"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .all(|e| !e["action"]
+                .as_str()
+                .unwrap_or_default()
+                .starts_with("admin.")),
+        "the refused call is not an admin action"
+    );
+}
