@@ -89,6 +89,18 @@ export function FilterForm({ screen, filters, authors, teams }: { screen: 'list'
         </div>
         {screen === 'list' && (
           <div class="field">
+            <label for="f-n">{t('coordinator.f.per_page')}</label>
+            <select id="f-n" value={String(f.n)} onChange={(e) => setF({ ...f, n: Number(e.currentTarget.value) })}>
+              {[...new Set([25, 50, 100, 200, f.n])].sort((a, b) => a - b).map((n) => (
+                <option key={n} value={String(n)}>
+                  {n}
+                </option>
+              ))}
+            </select>
+          </div>
+        )}
+        {screen === 'list' && (
+          <div class="field">
             <label for="f-sort">{t('coordinator.f.sort')}</label>
             <select id="f-sort" value={f.sort} onChange={(e) => setF({ ...f, sort: e.currentTarget.value as Filters['sort'] })}>
               <option value="created_at">{t('coordinator.f.sort_new')}</option>

@@ -13,7 +13,6 @@ import { FilterForm } from './FilterForm';
 import { filtersToApi, filtersToQuery, hashQuery, parseFilters, type Filters } from './filters';
 import { itemKey, mergeFresh } from './live';
 
-const PAGE = 50;
 const POLL_MS = 30_000;
 
 export function useHashFilters(): Filters {
@@ -45,7 +44,7 @@ export function ListScreen() {
     setState('loading');
     setError(null);
     try {
-      const page = await listItems(params(), null, PAGE);
+      const page = await listItems(params(), null, filters.n);
       if (g !== gen.current) return;
       setRows(page.items);
       setCursor(page.next_cursor);
@@ -61,7 +60,7 @@ export function ListScreen() {
     const g = gen.current;
     setState('more');
     try {
-      const page = await listItems(params(), cursor, PAGE);
+      const page = await listItems(params(), cursor, filters.n);
       if (g !== gen.current) return;
       setRows((cur) => mergeFresh(cur, page.items, filters.sort).rows);
       setCursor(page.next_cursor);
@@ -75,7 +74,7 @@ export function ListScreen() {
   async function refresh() {
     const g = gen.current;
     try {
-      const page = await listItems(params(), null, PAGE);
+      const page = await listItems(params(), null, filters.n);
       if (g !== gen.current) return;
       setRows((cur) => {
         const m = mergeFresh(cur, page.items, filters.sort);

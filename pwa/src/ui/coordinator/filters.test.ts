@@ -20,12 +20,13 @@ describe('filters in the hash', () => {
       to: '2026-11-30',
       q: 'fiets café',
       sort: 'severity' as const,
+      n: 25,
     };
     expect(parseFilters(filtersToQuery(f))).toEqual(f);
   });
 
   it('drops unknown and malformed values instead of widening or breaking the query', () => {
-    const f = parseFilters('severity=urgent,heel_erg&status=weg&feedback=misschien&kind=boot&from=gisteren&to=2026-13&sort=random');
+    const f = parseFilters('severity=urgent,heel_erg&status=weg&feedback=misschien&kind=boot&from=gisteren&to=2026-13&sort=random&n=5000');
     expect(f).toEqual({ ...emptyFilters(), severity: ['urgent'] });
   });
 
@@ -50,6 +51,7 @@ describe('filters for the API', () => {
     expect(p.get('to')).toBe(String(new Date(2026, 11, 1).getTime()));
     expect(p.get('sort')).toBe('severity');
     expect(p.has('feedback')).toBe(false);
+    expect(filtersToApi(parseFilters('n=20')).toString()).toBe('');
     expect(filtersToApi(parseFilters('sort=severity'), { sort: false }).has('sort')).toBe(false);
   });
 

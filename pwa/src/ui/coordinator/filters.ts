@@ -29,13 +29,17 @@ export interface Filters {
   to: string;
   q: string;
   sort: 'created_at' | 'severity';
+  /** Rows per page of the list (1-500; the API's `limit`); not a filter. */
+  n: number;
 }
+
+export const DEFAULT_PAGE = 50;
 
 const LISTS = ['wijk', 'category', 'severity', 'team', 'author', 'status', 'partner'] as const;
 type ListKey = (typeof LISTS)[number];
 
 export function emptyFilters(): Filters {
-  return { wijk: [], category: [], severity: [], team: [], author: [], status: [], partner: [], feedback: '', kind: '', from: '', to: '', q: '', sort: 'created_at' };
+  return { wijk: [], category: [], severity: [], team: [], author: [], status: [], partner: [], feedback: '', kind: '', from: '', to: '', q: '', sort: 'created_at', n: DEFAULT_PAGE };
 }
 
 const DAY = /^\d{4}-\d{2}-\d{2}$/;
@@ -62,6 +66,8 @@ export function parseFilters(qs: string): Filters {
   f.to = DAY.test(to) ? to : '';
   f.q = (p.get('q') ?? '').slice(0, 500);
   f.sort = p.get('sort') === 'severity' ? 'severity' : 'created_at';
+  const n = Number(p.get('n'));
+  f.n = Number.isInteger(n) && n >= 1 && n <= 500 ? n : DEFAULT_PAGE;
   return f;
 }
 
@@ -75,6 +81,7 @@ export function filtersToQuery(f: Filters): string {
   if (f.to) p.set('to', f.to);
   if (f.q.trim()) p.set('q', f.q.trim());
   if (f.sort !== 'created_at') p.set('sort', f.sort);
+  if (f.n !== DEFAULT_PAGE) p.set('n', String(f.n));
   return p.toString();
 }
 
