@@ -5,6 +5,7 @@
 //! change does neither; and every one of these admin actions is audited.
 
 #[path = "../sync_support/mod.rs"]
+#[allow(unused_imports)] // the shared helpers re-export more than this file uses
 mod sync_support;
 
 use std::time::Duration;
