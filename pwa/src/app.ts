@@ -360,18 +360,45 @@ export class App {
     return min;
   }
 
-  newWalk(init: Omit<NewWalk, 'team'>): Promise<string> {
+  /**
+   * Create a walk. `team` defaults to the user's own; coordinators plan for
+   * any team (the server then takes the team from the document). `setup`
+   * runs further typed edits (e.g. expected participants) before the first save.
+   */
+  newWalk(init: Omit<NewWalk, 'team'> & { team?: string }, setup?: (doc: Doc) => void): Promise<string> {
     const u = this.requireUser();
     const id = crypto.randomUUID();
-    const doc = Doc.newWalk(id, this.requireCatalog(), u.id, { ...init, team: u.team ?? '' });
+    const doc = Doc.newWalk(id, this.requireCatalog(), u.id, { ...init, team: init.team ?? u.team ?? '' });
+    setup?.(doc);
     return this.adopt(id, doc, 'walk');
   }
 
-  newSession(init: Omit<NewSession, 'team'>): Promise<string> {
+  /** Create a spreekuur session (`team` and `setup` as for newWalk). */
+  newSession(init: Omit<NewSession, 'team'> & { team?: string }, setup?: (doc: Doc) => void): Promise<string> {
     const u = this.requireUser();
     const id = crypto.randomUUID();
-    const doc = Doc.newSpreekuur(id, this.requireCatalog(), u.id, { ...init, team: u.team ?? '' });
+    const doc = Doc.newSpreekuur(id, this.requireCatalog(), u.id, { ...init, team: init.team ?? u.team ?? '' });
+    setup?.(doc);
     return this.adopt(id, doc, 'spreekuur');
+  }
+
+  /**
+   * An access token for REST calls (refreshed first when it is nearly
+   * expired, or always with `force`). Throws AuthError('refused') when the
+   * server no longer accepts this device's session.
+   */
+  async restToken(force = false): Promise<string> {
+    const tok = await this.accessToken(force);
+    if (tok === 'revoked') {
+      void this.onRevoked();
+      throw new AuthError('refused', 'revoked');
+    }
+    if (tok === 'refused') {
+      this.authNeeded = true;
+      this.emit();
+      throw new AuthError('refused', 'session_ended');
+    }
+    return tok;
   }
 
   private requireCatalog(): Doc {

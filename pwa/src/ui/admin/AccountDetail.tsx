@@ -1,0 +1,237 @@
+// One account: name, roles and team; password reset; disable/enable; the
+// account's devices (last contact, state) with revoke. A new password or a
+// new role/team signs every device out (log in again, unsent work kept);
+// disabling and revoking make devices wipe at their next contact.
+import { useEffect, useState } from 'preact/hooks';
+import { t } from '../../i18n';
+import { useApp } from '../hooks';
+import { api, type Account, type DeviceRow } from './api';
+import { ConfirmButton, RoleChecks, errorText, when } from './common';
+
+type Msg = { ok: boolean; text: string } | null;
+
+export function AccountDetail({ id }: { id: string }) {
+  const app = useApp();
+  const [account, setAccount] = useState<Account | null>(null);
+  const [devices, setDevices] = useState<DeviceRow[] | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [reload, setReload] = useState(0);
+  const [msg, setMsg] = useState<Msg>(null);
+
+  useEffect(() => {
+    let live = true;
+    Promise.all([api<{ users: Account[] }>('GET', '/api/v1/admin/users'), api<{ devices: DeviceRow[] }>('GET', `/api/v1/admin/users/${encodeURIComponent(id)}/devices`)])
+      .then(([u, d]) => {
+        if (!live) return;
+        setAccount(u.users.find((x) => x.id === id) ?? null);
+        setDevices(d.devices);
+        setError(null);
+      })
+      .catch((e) => live && setError(errorText(e)));
+    return () => {
+      live = false;
+    };
+  }, [id, reload]);
+
+  const refresh = () => setReload((n) => n + 1);
+  const title = account ? t('admin.user.title', { username: account.username }) : t('admin.users.title');
+  return (
+    <section class="screen">
+      <a class="back" href="#/admin">
+        {t('admin.user.back')}
+      </a>
+      <h1 tabIndex={-1}>{title}</h1>
+      {error && (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      {!account && !error && <p class="hint">{t('admin.loading')}</p>}
+      {msg && (
+        <p class={msg.ok ? 'done' : 'error-text'} role={msg.ok ? 'status' : 'alert'} data-testid="admin-user-msg">
+          {msg.text}
+        </p>
+      )}
+      {account && (
+        <>
+          <Details key={`${account.id}-${reload}`} account={account} onSaved={(m) => (setMsg(m), refresh())} />
+          <Password account={account} onDone={(m) => (setMsg(m), refresh())} />
+          <Access account={account} self={app.user?.id === account.id} onDone={(m) => (setMsg(m), refresh())} />
+        </>
+      )}
+      {devices && <Devices devices={devices} onDone={(m) => (setMsg(m), refresh())} />}
+    </section>
+  );
+}
+
+function Details({ account, onSaved }: { account: Account; onSaved: (m: Msg) => void }) {
+  const [name, setName] = useState(account.name);
+  const [roles, setRoles] = useState<string[]>(account.roles);
+  const [team, setTeam] = useState(account.team ?? '');
+  const [busy, setBusy] = useState(false);
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (roles.length === 0) return onSaved({ ok: false, text: t('admin.users.need_role') });
+    setBusy(true);
+    const newTeam = team.trim() ? team.trim() : null;
+    const body: Record<string, unknown> = {};
+    if (name.trim() !== account.name) body.name = name.trim();
+    const sameRoles = roles.length === account.roles.length && roles.every((r) => account.roles.includes(r));
+    if (!sameRoles) body.roles = roles;
+    if (newTeam !== account.team) body.team = newTeam;
+    try {
+      if (Object.keys(body).length > 0) await api('PATCH', `/api/v1/admin/users/${encodeURIComponent(account.id)}`, body);
+      onSaved({ ok: true, text: body.roles !== undefined || body.team !== undefined ? t('admin.user.saved_signed_out') : t('admin.user.saved') });
+    } catch (err) {
+      onSaved({ ok: false, text: errorText(err) });
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <form class="admin-section stack" onSubmit={submit} data-testid="admin-user-details">
+      <h2>{t('admin.user.details')}</h2>
+      <div class="admin-grid">
+        <div>
+          <label for="ud-name">{t('admin.users.name')}</label>
+          <input id="ud-name" required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for="ud-team">{t('admin.users.team')}</label>
+          <input id="ud-team" maxLength={64} value={team} onInput={(e) => setTeam(e.currentTarget.value)} data-testid="admin-user-team" />
+        </div>
+      </div>
+      <RoleChecks idPrefix="ud" value={roles} onChange={setRoles} />
+      <p class="hint">{t('admin.user.roles_note')}</p>
+      <button type="submit" class="btn primary" disabled={busy} data-testid="admin-user-save">
+        {t('admin.user.save')}
+      </button>
+    </form>
+  );
+}
+
+function Password({ account, onDone }: { account: Account; onDone: (m: Msg) => void }) {
+  const [password, setPassword] = useState('');
+  const [busy, setBusy] = useState(false);
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await api('POST', `/api/v1/admin/users/${encodeURIComponent(account.id)}/password`, { password });
+      setPassword('');
+      onDone({ ok: true, text: t('admin.user.reset_done') });
+    } catch (err) {
+      onDone({ ok: false, text: errorText(err) });
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <form class="admin-section stack" onSubmit={submit}>
+      <h2>{t('admin.user.password')}</h2>
+      <label for="ud-password">{t('admin.user.new_password')}</label>
+      <input id="ud-password" type="password" required minLength={10} maxLength={256} autocomplete="new-password" value={password} onInput={(e) => setPassword(e.currentTarget.value)} data-testid="admin-user-password" />
+      <button type="submit" class="btn" disabled={busy} data-testid="admin-user-reset">
+        {t('admin.user.reset')}
+      </button>
+    </form>
+  );
+}
+
+function Access({ account, self, onDone }: { account: Account; self: boolean; onDone: (m: Msg) => void }) {
+  async function setDisabled(disabled: boolean) {
+    try {
+      await api('PATCH', `/api/v1/admin/users/${encodeURIComponent(account.id)}`, { disabled });
+      onDone({ ok: true, text: disabled ? t('admin.user.disabled_now') : t('admin.user.enabled_now') });
+    } catch (err) {
+      onDone({ ok: false, text: errorText(err) });
+    }
+  }
+  return (
+    <div class="admin-section">
+      <h2>{t('admin.user.access')}</h2>
+      <p>
+        {t('admin.users.status')}:{' '}
+        <span class={account.disabled ? 'status-off' : 'status-ok'} data-testid="admin-user-status">
+          {account.disabled ? t('admin.users.disabled') : t('admin.users.active')}
+        </span>
+      </p>
+      {account.disabled ? (
+        <button type="button" class="btn" onClick={() => void setDisabled(false)} data-testid="admin-user-enable">
+          {t('admin.user.enable')}
+        </button>
+      ) : (
+        !self && (
+          <>
+            <p class="hint">{t('admin.user.disable_hint')}</p>
+            <ConfirmButton
+              label={t('admin.user.disable')}
+              question={t('admin.user.confirm_disable', { username: account.username })}
+              onConfirm={() => setDisabled(true)}
+              testid="admin-user-disable"
+            />
+          </>
+        )
+      )}
+    </div>
+  );
+}
+
+function Devices({ devices, onDone }: { devices: DeviceRow[]; onDone: (m: Msg) => void }) {
+  async function revoke(d: DeviceRow) {
+    try {
+      await api('POST', `/api/v1/admin/devices/${encodeURIComponent(d.id)}/revoke`, {});
+      onDone({ ok: true, text: t('admin.devices.revoked_now') });
+    } catch (err) {
+      onDone({ ok: false, text: errorText(err) });
+    }
+  }
+  return (
+    <div class="admin-section">
+      <h2>{t('admin.devices.title')}</h2>
+      {devices.length === 0 ? (
+        <p class="hint">{t('admin.devices.none')}</p>
+      ) : (
+        <div class="admin-table-wrap">
+          <table class="admin-table" data-testid="admin-devices">
+            <thead>
+              <tr>
+                <th scope="col">{t('admin.devices.name')}</th>
+                <th scope="col">{t('admin.devices.created')}</th>
+                <th scope="col">{t('admin.devices.last_sync')}</th>
+                <th scope="col">{t('admin.devices.state')}</th>
+                <th scope="col">
+                  <span class="sr-only">{t('admin.devices.revoke')}</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {devices.map((d) => {
+                const state = d.revoked_at !== null ? 'revoked' : d.signed_out_at !== null ? 'signed_out' : 'active';
+                return (
+                  <tr key={d.id} data-testid="admin-device-row" data-device={d.id} data-state={state}>
+                    <td>{d.name}</td>
+                    <td>{when(d.created_at)}</td>
+                    <td>{when(d.last_seen_at)}</td>
+                    <td class={state === 'active' ? 'status-ok' : 'status-off'}>{t(`admin.devices.${state}`)}</td>
+                    <td>
+                      {state !== 'revoked' && (
+                        <ConfirmButton
+                          label={t('admin.devices.revoke')}
+                          ariaLabel={t('admin.devices.revoke_label', { name: d.name, date: when(d.created_at) })}
+                          question={t('admin.devices.confirm_revoke')}
+                          onConfirm={() => revoke(d)}
+                          testid="admin-device-revoke"
+                        />
+                      )}
+                    </td>
+                  </tr>
+                );
+              })}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,146 @@
+// The audit log (read-only): filter by actor, action and period, newest
+// first, paged with the server's `next_before` cursor. Reading it is itself
+// audited by the server (admin.audit.read).
+import { useEffect, useState } from 'preact/hooks';
+import { t } from '../../i18n';
+import { api, type Account, type AuditEntry } from './api';
+import { errorText, when } from './common';
+
+interface Filter {
+  actor: string;
+  action: string;
+  from: string;
+  to: string;
+}
+
+const PAGE = 50;
+
+function query(f: Filter, before: number | null): string {
+  const q = new URLSearchParams();
+  if (f.actor) q.set('actor', f.actor);
+  if (f.action.trim()) q.set('action', f.action.trim());
+  // Dates are local days: from the start of `from` up to the end of `to`.
+  if (f.from) q.set('from', String(new Date(`${f.from}T00:00`).getTime()));
+  if (f.to) q.set('to', String(new Date(`${f.to}T00:00`).getTime() + 86_400_000));
+  if (before !== null) q.set('before', String(before));
+  q.set('limit', String(PAGE));
+  return `/api/v1/admin/audit?${q.toString()}`;
+}
+
+export function AuditLog() {
+  const [users, setUsers] = useState<Account[]>([]);
+  const [draft, setDraft] = useState<Filter>({ actor: '', action: '', from: '', to: '' });
+  const [filter, setFilter] = useState<Filter>(draft);
+  const [entries, setEntries] = useState<AuditEntry[] | null>(null);
+  const [next, setNext] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  useEffect(() => {
+    api<{ users: Account[] }>('GET', '/api/v1/admin/users')
+      .then((r) => setUsers(r.users))
+      .catch(() => setUsers([]));
+  }, []);
+
+  async function load(f: Filter, before: number | null) {
+    setBusy(true);
+    setError(null);
+    try {
+      const r = await api<{ entries: AuditEntry[]; next_before: number | null }>('GET', query(f, before));
+      setEntries((old) => (before === null ? r.entries : [...(old ?? []), ...r.entries]));
+      setNext(r.next_before);
+    } catch (e) {
+      setError(errorText(e));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  useEffect(() => {
+    void load(filter, null);
+  }, [filter]);
+
+  const names = new Map(users.map((u) => [u.id, `${u.name} (${u.username})`]));
+  const who = (id: string | null) => (id === null ? t('admin.audit.system') : (names.get(id) ?? id));
+
+  return (
+    <section class="screen">
+      <h1 tabIndex={-1}>{t('admin.audit.title')}</h1>
+      <p class="hint">{t('admin.audit.intro')}</p>
+      <form
+        class="admin-section stack"
+        data-testid="admin-audit-filter"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setFilter({ ...draft });
+        }}
+      >
+        <div class="admin-grid">
+          <div>
+            <label for="au-actor">{t('admin.audit.actor')}</label>
+            <select id="au-actor" value={draft.actor} onChange={(e) => setDraft({ ...draft, actor: e.currentTarget.value })}>
+              <option value="">{t('admin.audit.anyone')}</option>
+              {users.map((u) => (
+                <option key={u.id} value={u.id}>
+                  {u.name} ({u.username})
+                </option>
+              ))}
+            </select>
+          </div>
+          <div>
+            <label for="au-action">{t('admin.audit.action')}</label>
+            <input id="au-action" value={draft.action} maxLength={100} onInput={(e) => setDraft({ ...draft, action: e.currentTarget.value })} />
+          </div>
+          <div>
+            <label for="au-from">{t('admin.audit.from')}</label>
+            <input id="au-from" type="date" value={draft.from} onInput={(e) => setDraft({ ...draft, from: e.currentTarget.value })} />
+          </div>
+          <div>
+            <label for="au-to">{t('admin.audit.to')}</label>
+            <input id="au-to" type="date" value={draft.to} onInput={(e) => setDraft({ ...draft, to: e.currentTarget.value })} />
+          </div>
+        </div>
+        <button type="submit" class="btn primary" disabled={busy} data-testid="admin-audit-apply">
+          {t('admin.audit.apply')}
+        </button>
+      </form>
+      {error && (
+        <p class="error-text" role="alert">
+          {error}
+        </p>
+      )}
+      {entries && entries.length === 0 && <p class="hint">{t('admin.audit.none')}</p>}
+      {entries && entries.length > 0 && (
+        <div class="admin-table-wrap">
+          <table class="admin-table" data-testid="admin-audit">
+            <thead>
+              <tr>
+                <th scope="col">{t('admin.audit.at')}</th>
+                <th scope="col">{t('admin.audit.actor')}</th>
+                <th scope="col">{t('admin.audit.action')}</th>
+                <th scope="col">{t('admin.audit.subject')}</th>
+                <th scope="col">{t('admin.audit.detail')}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {entries.map((e) => (
+                <tr key={e.id} data-testid="admin-audit-row" data-action={e.action}>
+                  <td>{when(e.at)}</td>
+                  <td>{who(e.actor)}</td>
+                  <td>{e.action}</td>
+                  <td>{e.subject ? (names.get(e.subject) ?? e.subject) : ''}</td>
+                  <td class="audit-detail">{e.detail && JSON.stringify(e.detail) !== '{}' ? JSON.stringify(e.detail) : ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {next !== null && (
+        <button type="button" class="btn" disabled={busy} onClick={() => void load(filter, next)} data-testid="admin-audit-more">
+          {t('admin.audit.more')}
+        </button>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,258 @@
+// The catalog: categories (colour, positive flag), partners and wijken; add,
+// rename, recolour, retire. Every change is a typed edit of the catalog
+// document through the wasm WijkDoc (app.edit), stored on this device first
+// and synced like any document; phones get it at their next sync. The server
+// accepts catalog changes from admins only.
+import { useState } from 'preact/hooks';
+import { t } from '../../i18n';
+import type { Doc } from '../../model/doc';
+import { useApp } from '../hooks';
+import { ConfirmButton } from './common';
+
+interface Entry {
+  id: string;
+  label: string;
+  color: string;
+  positive: boolean;
+  order: number;
+  retired: boolean;
+}
+
+interface FullCatalog {
+  categories: Entry[];
+  partners: Entry[];
+  wijken: Entry[];
+  severities: Entry[];
+}
+
+type Section = 'categories' | 'partners' | 'wijken';
+
+function entries(v: unknown): Entry[] {
+  const list: Record<string, unknown>[] = Array.isArray(v)
+    ? v.map((e) => (e && typeof e === 'object' ? (e as Record<string, unknown>) : {}))
+    : Object.entries(v && typeof v === 'object' ? (v as Record<string, unknown>) : {}).map(([id, e]) => ({ id, ...(e && typeof e === 'object' ? (e as Record<string, unknown>) : {}) }));
+  return list
+    .map((e) => ({
+      id: typeof e.id === 'string' ? e.id : '',
+      label: typeof e.label === 'string' ? e.label : '',
+      color: typeof e.color === 'string' ? e.color : '#777777',
+      positive: e.positive === true,
+      order: typeof e.order === 'number' ? e.order : 0,
+      retired: e.retired === true,
+    }))
+    .filter((e) => e.id)
+    .sort((a, b) => Number(a.retired) - Number(b.retired) || a.order - b.order || a.label.localeCompare(b.label));
+}
+
+/** The whole catalog, retired entries included (the field app hides them). */
+function fullCatalog(doc: Doc): FullCatalog {
+  const v = (doc.raw.view() ?? {}) as unknown as Record<string, unknown>;
+  return { categories: entries(v.categories), partners: entries(v.partners), wijken: entries(v.wijken), severities: entries(v.severities) };
+}
+
+/** A lowercase slug id from a label: "Stad en Lande" -> "stad_en_lande". */
+export function slug(label: string): string {
+  return label
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 48);
+}
+
+export function CatalogAdmin() {
+  const app = useApp();
+  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const doc = app.catalog();
+  if (!doc || !app.catalogId) {
+    return (
+      <section class="screen">
+        <h1 tabIndex={-1}>{t('admin.catalog.title')}</h1>
+        <p class="hint" data-testid="admin-catalog-waiting">
+          {t('admin.catalog.waiting')}
+        </p>
+      </section>
+    );
+  }
+  const catalogId = app.catalogId;
+  const cat = fullCatalog(doc);
+
+  async function edit(f: (d: Doc) => void): Promise<boolean> {
+    setMsg(null);
+    try {
+      await app.edit(catalogId, f);
+      setMsg({ ok: true, text: t('admin.catalog.saved') });
+      return true;
+    } catch (e) {
+      const code = (e as { code?: unknown } | null)?.code;
+      setMsg({ ok: false, text: t('admin.catalog.error', { code: typeof code === 'string' ? code : 'internal' }) });
+      return false;
+    }
+  }
+
+  return (
+    <section class="screen" data-testid="admin-catalog">
+      <h1 tabIndex={-1}>{t('admin.catalog.title')}</h1>
+      <p class="hint">{t('admin.catalog.intro')}</p>
+      {msg && (
+        <p class={msg.ok ? 'done' : 'error-text'} role={msg.ok ? 'status' : 'alert'} data-testid="admin-catalog-msg">
+          {msg.text}
+        </p>
+      )}
+      <SectionView section="categories" list={cat.categories} edit={edit} />
+      <SectionView section="partners" list={cat.partners} edit={edit} />
+      <SectionView section="wijken" list={cat.wijken} edit={edit} />
+      <div class="admin-section">
+        <h2>{t('admin.catalog.severities')}</h2>
+        <p>{cat.severities.map((s) => s.label).join(' · ')}</p>
+      </div>
+    </section>
+  );
+}
+
+type Edit = (f: (d: Doc) => void) => Promise<boolean>;
+
+function SectionView({ section, list, edit }: { section: Section; list: Entry[]; edit: Edit }) {
+  return (
+    <div class="admin-section" data-testid={`admin-catalog-${section}`}>
+      <h2>{t(`admin.catalog.${section}`)}</h2>
+      <ul class="plain">
+        {list.map((e) => (
+          <EntryRow key={`${e.id}-${e.label}-${e.color}-${e.retired}`} section={section} entry={e} edit={edit} />
+        ))}
+      </ul>
+      <AddForm section={section} edit={edit} />
+    </div>
+  );
+}
+
+function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; edit: Edit }) {
+  const [label, setLabel] = useState(entry.label);
+  const [color, setColor] = useState(entry.color);
+  const base = `cat-${section}-${entry.id}`;
+  const rename = (d: Doc) => {
+    const l = label.trim();
+    if (section === 'categories') d.raw.renameCategory(entry.id, l);
+    else if (section === 'partners') d.raw.renamePartner(entry.id, l);
+    else d.raw.renameWijk(entry.id, l);
+  };
+  const retire = (d: Doc) => {
+    if (section === 'categories') d.raw.retireCategory(entry.id);
+    else if (section === 'partners') d.raw.retirePartner(entry.id);
+    else d.raw.retireWijk(entry.id);
+  };
+  return (
+    <li class={`cat-row${section === 'categories' ? '' : ' partner'}`} data-testid="admin-catalog-entry" data-id={entry.id} data-retired={entry.retired}>
+      {section === 'categories' && <span class="swatch" style={{ background: entry.color }} aria-hidden="true" />}
+      {entry.retired ? (
+        <span class="retired">
+          {entry.label} ({t('admin.catalog.retired')})
+        </span>
+      ) : (
+        <span class="row" style={{ margin: 0 }}>
+          <label class="sr-only" for={`${base}-label`}>
+            {t('admin.catalog.label_of', { label: entry.label })}
+          </label>
+          <input id={`${base}-label`} value={label} maxLength={80} onInput={(e) => setLabel(e.currentTarget.value)} style={{ flex: '1 1 8rem', width: 'auto' }} />
+          <button type="button" class="btn small" disabled={!label.trim() || label.trim() === entry.label} onClick={() => void edit(rename)}>
+            {t('admin.catalog.rename')}
+          </button>
+        </span>
+      )}
+      {section === 'categories' && !entry.retired && (
+        <span class="row" style={{ margin: 0 }}>
+          <label class="sr-only" for={`${base}-color`}>
+            {t('admin.catalog.color_of', { label: entry.label })}
+          </label>
+          <input id={`${base}-color`} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
+          <button type="button" class="btn small" disabled={color.toLowerCase() === entry.color.toLowerCase()} onClick={() => void edit((d) => d.raw.setCategoryColor(entry.id, color.toLowerCase()))}>
+            {t('admin.catalog.recolor')}
+          </button>
+        </span>
+      )}
+      {section === 'categories' && <span>{entry.positive ? t('admin.catalog.positive') : ''}</span>}
+      {!entry.retired && (
+        <ConfirmButton
+          label={t('admin.catalog.retire')}
+          ariaLabel={t('admin.catalog.retire_label', { label: entry.label })}
+          question={t('admin.catalog.confirm_retire', { label: entry.label })}
+          onConfirm={async () => {
+            await edit(retire);
+          }}
+          testid="admin-catalog-retire"
+        />
+      )}
+    </li>
+  );
+}
+
+function AddForm({ section, edit }: { section: Section; edit: Edit }) {
+  const [label, setLabel] = useState('');
+  const [id, setId] = useState('');
+  const [idTouched, setIdTouched] = useState(false);
+  const [color, setColor] = useState('#1565c0');
+  const [positive, setPositive] = useState(false);
+  const p = `add-${section}`;
+  const addLabel = section === 'categories' ? t('admin.catalog.add_category') : section === 'partners' ? t('admin.catalog.add_partner') : t('admin.catalog.add_wijk');
+  const effectiveId = idTouched ? id : slug(label);
+  async function submit(e: Event) {
+    e.preventDefault();
+    const l = label.trim();
+    const ok = await edit((d) => {
+      if (section === 'categories') d.raw.addCategory({ id: effectiveId, label: l, color: color.toLowerCase(), positive });
+      else if (section === 'partners') d.raw.addPartner(effectiveId, l);
+      else d.raw.addWijk(effectiveId, l, null);
+    });
+    if (ok) {
+      setLabel('');
+      setId('');
+      setIdTouched(false);
+      setPositive(false);
+    }
+  }
+  return (
+    <form class="stack" onSubmit={submit} data-testid={`admin-add-${section}`}>
+      <h3>{addLabel}</h3>
+      <div class="admin-grid">
+        <div>
+          <label for={`${p}-label`}>{t('admin.catalog.label')}</label>
+          <input id={`${p}-label`} required maxLength={80} value={label} onInput={(e) => setLabel(e.currentTarget.value)} />
+        </div>
+        <div>
+          <label for={`${p}-id`}>{t('admin.catalog.id')}</label>
+          <input
+            id={`${p}-id`}
+            required
+            pattern="[a-z0-9_]+"
+            maxLength={48}
+            aria-describedby={`${p}-id-hint`}
+            value={effectiveId}
+            onInput={(e) => {
+              setIdTouched(true);
+              setId(e.currentTarget.value);
+            }}
+          />
+          <span id={`${p}-id-hint`} class="hint">
+            {t('admin.catalog.id_hint')}
+          </span>
+        </div>
+        {section === 'categories' && (
+          <div>
+            <label for={`${p}-color`}>{t('admin.catalog.color')}</label>
+            <input id={`${p}-color`} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
+          </div>
+        )}
+      </div>
+      {section === 'categories' && (
+        <label class="check" for={`${p}-positive`}>
+          <input id={`${p}-positive`} type="checkbox" checked={positive} onChange={(e) => setPositive(e.currentTarget.checked)} />
+          {t('admin.catalog.positive')}
+        </label>
+      )}
+      <button type="submit" class="btn primary" data-testid={`admin-add-${section}-submit`}>
+        {addLabel}
+      </button>
+    </form>
+  );
+}
