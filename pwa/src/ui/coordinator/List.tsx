@@ -161,6 +161,14 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
                   </a>
                   <div class="item-meta">
                     {t(`coordinator.kind.${r.doc_kind}` as MsgKey)}: {r.doc_title || '–'}
+                    {r.doc_kind === 'walk' && (
+                      <>
+                        {' · '}
+                        <a href={`#/coord/report/${r.doc_id}`} data-testid="row-report">
+                          {t('coordinator.list.report')}
+                        </a>
+                      </>
+                    )}
                     {r.place ? ` · ${r.place}` : ''}
                     {r.has_resident_contact ? ` · ${t('coordinator.list.has_contact')}` : ''}
                   </div>
