@@ -31,8 +31,12 @@ pwa: wasm node-deps
 	@echo "==> building the PWA"
 	npm --prefix pwa run build
 
+# The debug binaries (wijklog, sync_dump) the node and browser tests drive. Built
+# by the same command as the Rust tests, so after `test-rust` this is a no-op: a
+# plain `cargo build --bins` resolves features without the dev-dependencies and
+# would compile the server a second time.
 server-debug:
-	cargo build --workspace --bins
+	cargo test --workspace --no-run
 
 server-release:
 	cargo build --release -p wijklog-server
