@@ -1,10 +1,244 @@
 // Planning walks and spreekuur sessions ahead (issue 5). Route: #/coord/plan
-import { t } from '../../i18n';
+// A coordinator creates the document here with the wasm constructors
+// (app.newWalk / app.newSession, team chosen by the coordinator; expected
+// participants as add_participant edits), stores it on this device and syncs
+// it; the server files it under that team, so the team's phones list it under
+// "Vandaag en gepland" after their next sync. Below the form: what is planned.
+import { useState } from 'preact/hooks';
+import { dayLabel, hhmm, t } from '../../i18n';
+import { StoreError } from '../../store/db';
+import { useApp } from '../hooks';
+import type { App } from '../../app';
+
+type Kind = 'walk' | 'spreekuur';
+
+interface Planned {
+  id: string;
+  kind: Kind;
+  title: string;
+  wijk: string;
+  team: string;
+  when: number;
+  participants: number;
+}
+
+function localInputValue(ms: number): string {
+  const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
+  return d.toISOString().slice(0, 16);
+}
+
+function tomorrowEvening(): number {
+  const d = new Date();
+  d.setDate(d.getDate() + 1);
+  d.setHours(19, 0, 0, 0);
+  return d.getTime();
+}
+
+/** Walks and sessions planned from today on that have not started. */
+function upcoming(app: App): Planned[] {
+  const today = new Date();
+  today.setHours(0, 0, 0, 0);
+  const out: Planned[] = [];
+  for (const [id, doc] of app.docs) {
+    try {
+      const kind = doc.kind();
+      if (kind === 'walk') {
+        const w = doc.walk();
+        if (w.planned_at !== null && w.planned_at >= today.getTime() && w.started_at === null)
+          out.push({ id, kind, title: w.title, wijk: w.wijk, team: w.team, when: w.planned_at, participants: w.participants.length });
+      } else if (kind === 'spreekuur') {
+        const s = doc.session();
+        if (s.held_on !== null && s.held_on >= today.getTime() && doc.rows().length === 0)
+          out.push({ id, kind, title: s.location, wijk: s.wijk, team: s.team, when: s.held_on, participants: s.staff.length });
+      }
+    } catch {
+      // An unreadable document is not a planned one; the home screen lists it.
+    }
+  }
+  return out.sort((a, b) => a.when - b.when);
+}
+
+/** Teams seen in the documents this coordinator can see, plus their own. */
+function knownTeams(app: App): string[] {
+  const teams = new Set<string>();
+  if (app.user?.team) teams.add(app.user.team);
+  for (const doc of app.docs.values()) {
+    try {
+      const k = doc.kind();
+      const team = k === 'walk' ? doc.walk().team : k === 'spreekuur' ? doc.session().team : '';
+      if (team) teams.add(team);
+    } catch {
+      // skip unreadable documents
+    }
+  }
+  return [...teams].sort();
+}
 
 export function Planning() {
+  const app = useApp();
+  const catalog = app.catalog()?.catalog() ?? null;
+  const wijken = catalog?.wijken ?? [];
+  const wijkLabel = (id: string) => wijken.find((w) => w.id === id)?.label ?? id;
+  const [kind, setKind] = useState<Kind>('walk');
+  const [title, setTitle] = useState('');
+  const [when, setWhen] = useState(() => localInputValue(tomorrowEvening()));
+  const [wijk, setWijk] = useState('');
+  const [route, setRoute] = useState('');
+  const [team, setTeam] = useState(app.user?.team ?? '');
+  const [people, setPeople] = useState<{ name: string; organisation: string }[]>([]);
+  const [pName, setPName] = useState('');
+  const [pOrg, setPOrg] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
+  const list = upcoming(app);
+  const teams = knownTeams(app);
+
+  if (!catalog) {
+    return (
+      <section class="screen">
+        <h1 tabIndex={-1}>{t('coordinator.plan.title')}</h1>
+        <p class="hint">{t('app.loading')}</p>
+      </section>
+    );
+  }
+
+  function addPerson() {
+    if (!pName.trim()) return;
+    setPeople([...people, { name: pName.trim(), organisation: pOrg.trim() }]);
+    setPName('');
+    setPOrg('');
+  }
+
+  async function submit(e: Event) {
+    e.preventDefault();
+    if (!team.trim()) {
+      setMsg({ ok: false, text: t('coordinator.plan.need_team') });
+      return;
+    }
+    setBusy(true);
+    setMsg(null);
+    const at = new Date(when).getTime();
+    try {
+      if (kind === 'walk') {
+        const all = pName.trim() ? [...people, { name: pName.trim(), organisation: pOrg.trim() }] : people;
+        await app.newWalk({ title: title.trim(), wijk, route: route.trim(), planned_at: at, team: team.trim() }, (doc) => {
+          for (const p of all) doc.addParticipant(p.name, p.organisation);
+        });
+      } else {
+        await app.newSession({ location: route.trim(), wijk, held_on: at, team: team.trim() });
+      }
+      setMsg({ ok: true, text: t('coordinator.plan.created', { team: team.trim() }) });
+      setTitle('');
+      setRoute('');
+      setPeople([]);
+      setPName('');
+      setPOrg('');
+    } catch (err) {
+      // Storage errors are shown by the app's banner; anything else here.
+      if (!(err instanceof StoreError)) setMsg({ ok: false, text: t('coordinator.plan.error', { code: (err as { code?: string }).code ?? 'invalid_argument' }) });
+    } finally {
+      setBusy(false);
+    }
+  }
+
   return (
-    <section>
+    <section class="screen">
       <h1 tabIndex={-1}>{t('coordinator.plan.title')}</h1>
+      <p class="hint">{t('coordinator.plan.intro')}</p>
+      <form class="stack card-form" onSubmit={submit} data-testid="plan-form">
+        <fieldset class="seg" style={{ border: 'none', padding: 0 }}>
+          <legend>{t('coordinator.plan.kind')}</legend>
+          {(['walk', 'spreekuur'] as const).map((k) => (
+            <button key={k} type="button" class="seg-btn" aria-pressed={kind === k} onClick={() => setKind(k)} data-testid={`plan-kind-${k}`}>
+              {k === 'walk' ? t('coordinator.plan.kind_walk') : t('coordinator.plan.kind_session')}
+            </button>
+          ))}
+        </fieldset>
+        {kind === 'walk' && (
+          <>
+            <label for="pl-title">{t('coordinator.plan.name')}</label>
+            <input id="pl-title" required maxLength={200} value={title} onInput={(e) => setTitle(e.currentTarget.value)} />
+          </>
+        )}
+        <label for="pl-when">{t('coordinator.plan.when')}</label>
+        <input id="pl-when" type="datetime-local" required value={when} onInput={(e) => setWhen(e.currentTarget.value)} />
+        <label for="pl-wijk">{t('coordinator.plan.wijk')}</label>
+        <select id="pl-wijk" required value={wijk} onChange={(e) => setWijk(e.currentTarget.value)}>
+          <option value="" />
+          {wijken.map((w) => (
+            <option key={w.id} value={w.id}>
+              {w.label}
+            </option>
+          ))}
+        </select>
+        <label for="pl-route">{kind === 'walk' ? t('coordinator.plan.route') : t('coordinator.plan.location')}</label>
+        <input id="pl-route" required={kind === 'spreekuur'} maxLength={500} value={route} onInput={(e) => setRoute(e.currentTarget.value)} />
+        <label for="pl-team">{t('coordinator.plan.team')}</label>
+        <input id="pl-team" required list="pl-teams" maxLength={64} aria-describedby="pl-team-hint" value={team} onInput={(e) => setTeam(e.currentTarget.value)} />
+        <datalist id="pl-teams">
+          {teams.map((x) => (
+            <option key={x} value={x} />
+          ))}
+        </datalist>
+        <span id="pl-team-hint" class="hint">
+          {t('coordinator.plan.team_hint')}
+        </span>
+        {kind === 'walk' && (
+          <fieldset class="stack">
+            <legend>{t('coordinator.plan.participants')}</legend>
+            {people.length > 0 && (
+              <ul class="plain" data-testid="plan-participants">
+                {people.map((p, i) => (
+                  <li key={`${i}-${p.name}`} class="row">
+                    <span>
+                      {p.name}
+                      {p.organisation ? ` (${p.organisation})` : ''}
+                    </span>
+                    <button type="button" class="btn small" onClick={() => setPeople(people.filter((_, j) => j !== i))} aria-label={t('coordinator.plan.remove', { name: p.name })}>
+                      {t('coordinator.plan.remove_short')}
+                    </button>
+                  </li>
+                ))}
+              </ul>
+            )}
+            <label for="pl-pname">{t('coordinator.plan.p_name')}</label>
+            <input id="pl-pname" maxLength={200} value={pName} onInput={(e) => setPName(e.currentTarget.value)} />
+            <label for="pl-porg">{t('coordinator.plan.p_org')}</label>
+            <input id="pl-porg" maxLength={200} value={pOrg} onInput={(e) => setPOrg(e.currentTarget.value)} />
+            <button type="button" class="btn" onClick={addPerson} disabled={!pName.trim()} data-testid="plan-add-participant">
+              {t('coordinator.plan.add_participant')}
+            </button>
+          </fieldset>
+        )}
+        {msg && (
+          <p class={msg.ok ? 'hint' : 'error-text'} role={msg.ok ? 'status' : 'alert'} data-testid="plan-msg">
+            {msg.text}
+          </p>
+        )}
+        <button type="submit" class="btn primary" disabled={busy} data-testid="plan-create">
+          {kind === 'walk' ? t('coordinator.plan.create_walk') : t('coordinator.plan.create_session')}
+        </button>
+      </form>
+      <h2>{t('coordinator.plan.upcoming')}</h2>
+      {list.length === 0 ? (
+        <p class="hint">{t('coordinator.plan.none')}</p>
+      ) : (
+        <ul class="cards" data-testid="plan-upcoming">
+          {list.map((p) => (
+            <li key={p.id} data-testid="plan-item" data-kind={p.kind}>
+              <a class="card" href={p.kind === 'walk' ? `#/walk/${p.id}` : `#/session/${p.id}`}>
+                <span class="card-kind">{p.kind === 'walk' ? t('coordinator.plan.kind_walk') : t('coordinator.plan.kind_session')}</span>
+                <span class="card-title">{p.title || '—'}</span>
+                <span class="card-meta">
+                  {[`${dayLabel(p.when)} ${hhmm(p.when)}`, wijkLabel(p.wijk), p.team, p.kind === 'walk' ? t('coordinator.plan.n_participants', { n: p.participants }) : '']
+                    .filter(Boolean)
+                    .join(' · ')}
+                </span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
     </section>
   );
 }

@@ -1,10 +1,228 @@
 // The printable walk report (issue 5). Route: #/coord/report/<walk id>
-import { t } from '../../i18n';
+// Reads GET /api/v1/walks/{id}/report and lays it out for the wijk meeting:
+// the walk (wijk, route, date, team), participants, observations grouped by
+// category with their places, and the action list per partner. "Afdrukken"
+// calls the browser's print (and so "save as PDF"); the print stylesheet below
+// hides the app's header, navigation and buttons and keeps groups together.
+import { useEffect, useState } from 'preact/hooks';
+import { dayLabel, hhmm, t } from '../../i18n';
+import { useApp } from '../hooks';
+import { api, ApiError } from '../admin/api';
 
-export function WalkReport(_props: { id: string }) {
+interface ReportItem {
+  id: string;
+  created_at: number | null;
+  severity: string | null;
+  text: string | null;
+  place: string | null;
+  location: { lat: number; lon: number; accuracy_m: number | null } | null;
+  photo_count: number;
+}
+
+interface ReportAction {
+  item_id: string;
+  category: string | null;
+  place: string | null;
+  text: string | null;
+  status: string | null;
+  note: string | null;
+}
+
+export interface WalkReportData {
+  id: string;
+  title: string | null;
+  wijk: string | null;
+  wijk_label: string | null;
+  team: string | null;
+  route: string | null;
+  planned_at: number | null;
+  started_at: number | null;
+  ended_at: number | null;
+  summary: string | null;
+  participants: { name: string | null; organisation: string | null }[];
+  categories: { id: string; label: string; positive: boolean; items: ReportItem[] }[];
+  partners: { id: string; label: string; actions: ReportAction[] }[];
+  observation_count: number;
+}
+
+// Print: only the report. The app shell (header, sync state, area
+// navigation, footer, banners) and every button disappear; groups are not
+// split over pages where avoidable; links print as plain text.
+const PRINT_CSS = `
+@media print {
+  @page { margin: 15mm; }
+  header.top, footer.foot, nav, .banner, .no-print, .toast, .dialog-backdrop { display: none !important; }
+  main { max-width: none !important; padding: 0 !important; }
+  body { font-size: 11pt; color: #000; background: #fff; }
+  .report a { color: #000; text-decoration: none; }
+  .report section, .report li { break-inside: avoid; }
+  .report h2 { break-after: avoid; }
+}
+.report table { width: 100%; border-collapse: collapse; }
+.report th, .report td { text-align: left; vertical-align: top; padding: 0.25rem 0.4rem; border-bottom: 1px solid var(--line, #999); }
+.report .report-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1rem; margin: 0.5rem 0; }
+.report .report-meta dt { font-weight: 700; }
+.report .report-meta dd { margin: 0; }
+.report .positive { font-weight: 400; color: #1b5e20; }
+`;
+
+function stamp(ms: number | null): string {
+  if (ms === null) return '—';
+  return `${dayLabel(ms)} ${new Date(ms).getFullYear()} ${hhmm(ms)}`;
+}
+
+export function WalkReport({ id }: { id: string }) {
+  const app = useApp();
+  const [report, setReport] = useState<WalkReportData | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  useEffect(() => {
+    let live = true;
+    setReport(null);
+    setError(null);
+    api<WalkReportData>('GET', `/api/v1/walks/${encodeURIComponent(id)}/report`)
+      .then((r) => live && setReport(r))
+      .catch((e) => live && setError(e instanceof ApiError ? e.code : 'internal'));
+    return () => {
+      live = false;
+    };
+  }, [id]);
+
+  const cat = app.catalog()?.catalog() ?? null;
+  const sevLabel = (s: string | null) => (s ? (cat?.severities.find((x) => x.id === s)?.label ?? s) : '');
+  const catLabel = (c: string | null) => (c ? (report?.categories.find((x) => x.id === c)?.label ?? cat?.categories.find((x) => x.id === c)?.label ?? c) : '');
+  const statusLabel = (s: string | null) =>
+    s === 'open' || s === 'in_behandeling' || s === 'afgerond' ? t(`coordinator.status.${s}`) : (s ?? t('coordinator.report.no_status'));
+
   return (
-    <section>
-      <h1 tabIndex={-1}>{t('coordinator.report.title')}</h1>
-    </section>
+    <article class="screen report" data-testid="walk-report">
+      <style>{PRINT_CSS}</style>
+      <h1 tabIndex={-1}>{report?.title ? t('coordinator.report.heading', { title: report.title }) : t('coordinator.report.title')}</h1>
+      {error && (
+        <p class="error-text" role="alert">
+          {error === 'not_found' ? t('coordinator.report.not_found') : error === 'network' ? t('coordinator.error.network') : t('coordinator.error.api', { code: error })}
+        </p>
+      )}
+      {!report && !error && <p class="hint">{t('coordinator.loading')}</p>}
+      {report && (
+        <>
+          <div class="row no-print">
+            <button type="button" class="btn primary" onClick={() => window.print()} data-testid="report-print">
+              {t('coordinator.report.print')}
+            </button>
+            <a class="btn" href={`#/walk/${report.id}`}>
+              {t('coordinator.report.open_walk')}
+            </a>
+          </div>
+          <dl class="report-meta">
+            <dt>{t('coordinator.report.wijk')}</dt>
+            <dd>{report.wijk_label ?? report.wijk ?? '—'}</dd>
+            <dt>{t('coordinator.report.route')}</dt>
+            <dd>{report.route || '—'}</dd>
+            <dt>{t('coordinator.report.planned')}</dt>
+            <dd>{stamp(report.planned_at)}</dd>
+            <dt>{t('coordinator.report.walked')}</dt>
+            <dd>{report.started_at !== null ? `${stamp(report.started_at)} – ${report.ended_at !== null ? hhmm(report.ended_at) : t('coordinator.report.not_ended')}` : t('coordinator.report.not_started')}</dd>
+            <dt>{t('coordinator.report.team')}</dt>
+            <dd>{report.team ?? '—'}</dd>
+            <dt>{t('coordinator.report.count')}</dt>
+            <dd>{report.observation_count}</dd>
+          </dl>
+
+          <section data-testid="report-participants">
+            <h2>{t('coordinator.report.participants')}</h2>
+            {report.participants.length === 0 ? (
+              <p class="hint">{t('coordinator.report.none')}</p>
+            ) : (
+              <ul>
+                {report.participants.map((p, i) => (
+                  <li key={i} data-testid="report-participant">
+                    {p.name ?? '—'}
+                    {p.organisation ? ` (${p.organisation})` : ''}
+                  </li>
+                ))}
+              </ul>
+            )}
+          </section>
+
+          {report.summary && (
+            <section>
+              <h2>{t('coordinator.report.summary')}</h2>
+              <p style={{ whiteSpace: 'pre-wrap' }}>{report.summary}</p>
+            </section>
+          )}
+
+          <section data-testid="report-categories">
+            <h2>{t('coordinator.report.by_category')}</h2>
+            {report.categories.length === 0 && <p class="hint">{t('coordinator.report.none')}</p>}
+            {report.categories.map((c) => (
+              <section key={c.id} data-testid="report-category" data-category={c.id}>
+                <h3>
+                  {c.label} ({c.items.length}){c.positive && <span class="positive"> · {t('coordinator.report.positive')}</span>}
+                </h3>
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t('coordinator.report.time')}</th>
+                      <th scope="col">{t('coordinator.report.severity')}</th>
+                      <th scope="col">{t('coordinator.report.text')}</th>
+                      <th scope="col">{t('coordinator.report.place')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {c.items.map((o) => (
+                      <tr key={o.id} data-testid="report-item">
+                        <td>{o.created_at !== null ? hhmm(o.created_at) : '—'}</td>
+                        <td>{sevLabel(o.severity)}</td>
+                        <td>
+                          {o.text || '—'}
+                          {o.photo_count > 0 ? ` (${t('coordinator.report.photos', { n: o.photo_count })})` : ''}
+                        </td>
+                        <td>{[o.place, o.location ? `${o.location.lat.toFixed(5)}, ${o.location.lon.toFixed(5)}` : ''].filter(Boolean).join(' · ') || '—'}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </section>
+            ))}
+          </section>
+
+          <section data-testid="report-partners">
+            <h2>{t('coordinator.report.actions')}</h2>
+            {report.partners.length === 0 && <p class="hint">{t('coordinator.report.no_actions')}</p>}
+            {report.partners.map((p) => (
+              <section key={p.id} data-testid="report-partner" data-partner={p.id}>
+                <h3>
+                  {p.label} ({p.actions.length})
+                </h3>
+                <table>
+                  <thead>
+                    <tr>
+                      <th scope="col">{t('coordinator.report.category')}</th>
+                      <th scope="col">{t('coordinator.report.text')}</th>
+                      <th scope="col">{t('coordinator.report.place')}</th>
+                      <th scope="col">{t('coordinator.report.status')}</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {p.actions.map((a) => (
+                      <tr key={a.item_id} data-testid="report-action" data-status={a.status ?? ''}>
+                        <td>{catLabel(a.category)}</td>
+                        <td>
+                          {a.text || '—'}
+                          {a.note ? ` — ${a.note}` : ''}
+                        </td>
+                        <td>{a.place || '—'}</td>
+                        <td>{statusLabel(a.status)}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
+              </section>
+            ))}
+          </section>
+          <p class="hint">{t('coordinator.report.printed_at', { time: stamp(Date.now()) })}</p>
+        </>
+      )}
+    </article>
   );
 }
