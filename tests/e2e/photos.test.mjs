@@ -9,7 +9,8 @@
 //   phone's proxy has forwarded 128 KiB of the body, so the server is
 //   mid-body), restarted on the same data dir and port: the phone retries and the
 //   server ends with exactly one correct file for that photo;
-// - photos added to an existing observation (edit) and to a spreekuur note;
+// - photos added to an existing observation (edit; the area dragged with touch
+//   events) and to a spreekuur note;
 // - an IndexedDB database of schema version 1 is upgraded in place to version 2;
 // - an upload the server refuses (server configured with a 1,000,000-byte limit,
 //   photo about 1.4 MB) shows the reason in Dutch and keeps the photo, also
@@ -21,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  Server, Proxy, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, axeSerious, restLogin,
+  Server, Proxy, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, axeSerious, restLogin, screenshot,
 } from './helpers.mjs';
 import { makeTestJpegInPage, compareRegionsInPage, hasApp1, jpegSize } from './photo-fixtures.mjs';
 
@@ -123,6 +124,7 @@ test('a photo taken offline is blurred, stripped and downscaled on the phone; th
   await page.locator('[data-testid="redact-count"][data-count="1"]').waitFor();
   const violations = await axeSerious(page);
   assert.deepEqual(violations, [], `axe on the redaction screen: ${JSON.stringify(violations)}`);
+  await screenshot(page, 'photo-redact');
 
   const sha = await saveEntry();
   assert.match(sha, /^[0-9a-f]{64}$/);
@@ -262,6 +264,16 @@ test('a photo can be added to an existing observation and to a spreekuur note', 
   const before = await item.getByTestId('photo').count();
   await item.getByTestId('edit').click();
   await item.getByTestId('photo-input-pick').setInputFiles({ name: 'a.jpg', mimeType: 'image/jpeg', buffer: small });
+  // A finger drag (real touch events through CDP; the phone context has touch).
+  const box = await page.getByTestId('redact-canvas').boundingBox();
+  const at = (fx, fy) => [{ x: box.x + fx * box.width, y: box.y + fy * box.height }];
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: at(0.2, 0.2) });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(0.4, 0.4) });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: at(0.6, 0.5) });
+  await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+  await cdp.detach();
+  await page.locator('[data-testid="redact-count"][data-count="1"]').waitFor();
   await page.getByTestId('redact-save').click();
   await page.getByTestId('redactor').waitFor({ state: 'detached' });
   await page.waitForFunction(([id, n]) => document.querySelectorAll(`[data-item-id="${id}"] [data-testid="photo"]`).length === n, [await item.getAttribute('data-item-id'), before + 1]);

@@ -125,4 +125,16 @@ describe('PhotoUploader', () => {
     expect(calls).toBe(0);
     expect(outbox.size).toBe(1);
   });
+
+  it('skips a listed photo whose bytes are gone instead of spinning on it', async () => {
+    const { host, outbox } = fakeHost(['f'.repeat(64), '0'.repeat(64)]);
+    host.read = async (sha) => (sha.startsWith('f') ? null : new Uint8Array([1]));
+    const calls: string[] = [];
+    const up = new PhotoUploader(host, { fetch: async (url) => (calls.push(String(url)), json(201, {})) });
+    up.kick();
+    await up.settled();
+    expect(calls).toEqual([`/api/v1/blobs/${'0'.repeat(64)}`]);
+    expect([...outbox.keys()]).toEqual(['f'.repeat(64)]);
+    expect(up.state).toBe('idle');
+  });
 });

@@ -157,16 +157,21 @@ export class PhotoUploader {
 
   private async loop(): Promise<void> {
     let refreshed = false;
+    // Listed but without bytes (removed meanwhile): skipped for this run.
+    const gone = new Set<string>();
     for (;;) {
       if (this.state === 'stopped') return;
       this.again = false;
-      const next = (await this.host.list()).find((p) => !p.refused);
+      const next = (await this.host.list()).find((p) => !p.refused && !gone.has(p.sha));
       if (!next) {
         this.state = 'idle';
         return;
       }
       const bytes = await this.host.read(next.sha);
-      if (!bytes) continue;
+      if (!bytes) {
+        gone.add(next.sha);
+        continue;
+      }
       const token = await this.host.token(refreshed);
       if (!token) {
         this.state = 'auth_needed';

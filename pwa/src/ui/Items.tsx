@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { hhmm, t } from '../i18n';
 import type { CatalogInfo, Row } from '../model/doc';
 import { useApp } from './hooks';
+import { FollowUpBadge } from './FollowUpBadge';
 import { PhotoPicker } from '../photo/PhotoPicker';
 import { PhotoStrip } from '../photo/Thumbs';
 
@@ -41,7 +42,6 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
   const isWalk = row.doc_kind === 'walk';
   const cat = catalog?.categories.find((c) => c.id === row.category);
   const sev = catalog?.severities.find((s) => s.id === row.severity);
-  const partners = Object.keys(row.follow_up ?? {}).map((p) => catalog?.partners.find((x) => x.id === p)?.label ?? p);
   const invalid = Object.keys(row.invalid ?? {});
   const headingId = `item-${row.item_id}`;
 
@@ -108,7 +108,7 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
           .filter(Boolean)
           .join(' · ')}
       </p>
-      {partners.length > 0 && <p class="item-meta">{t('obs.followup', { partners: partners.join(', ') })}</p>}
+      <FollowUpBadge row={row} catalog={catalog} />
       {contact && <p class="item-meta">{t('session.contact', { contact })}</p>}
       {row.callback?.requested && (
         <p class="item-meta">
