@@ -6,7 +6,7 @@ import { t } from '../../i18n';
 import { api, type Account, type AuditEntry } from './api';
 import { errorText, when } from './common';
 
-interface Filter {
+export interface Filter {
   actor: string;
   action: string;
   from: string;
@@ -15,7 +15,8 @@ interface Filter {
 
 const PAGE = 50;
 
-function query(f: Filter, before: number | null): string {
+/** The audit request for a filter (dates are local days; `to` includes its whole day). */
+export function auditQuery(f: Filter, before: number | null): string {
   const q = new URLSearchParams();
   if (f.actor) q.set('actor', f.actor);
   if (f.action.trim()) q.set('action', f.action.trim());
@@ -46,7 +47,7 @@ export function AuditLog() {
     setBusy(true);
     setError(null);
     try {
-      const r = await api<{ entries: AuditEntry[]; next_before: number | null }>('GET', query(f, before));
+      const r = await api<{ entries: AuditEntry[]; next_before: number | null }>('GET', auditQuery(f, before));
       setEntries((old) => (before === null ? r.entries : [...(old ?? []), ...r.entries]));
       setNext(r.next_before);
     } catch (e) {

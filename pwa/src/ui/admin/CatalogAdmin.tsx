@@ -8,6 +8,7 @@ import { t } from '../../i18n';
 import type { Doc } from '../../model/doc';
 import { useApp } from '../hooks';
 import { ConfirmButton } from './common';
+import { slug } from './slug';
 
 interface Entry {
   id: string;
@@ -50,17 +51,6 @@ function fullCatalog(doc: Doc): FullCatalog {
   return { categories: entries(v.categories), partners: entries(v.partners), wijken: entries(v.wijken), severities: entries(v.severities) };
 }
 
-/** A lowercase slug id from a label: "Stad en Lande" -> "stad_en_lande". */
-export function slug(label: string): string {
-  return label
-    .normalize('NFD')
-    .replace(/[\u0300-\u036f]/g, '')
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, '_')
-    .replace(/^_+|_+$/g, '')
-    .slice(0, 48);
-}
-
 export function CatalogAdmin() {
   const app = useApp();
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
@@ -86,7 +76,13 @@ export function CatalogAdmin() {
       return true;
     } catch (e) {
       const code = (e as { code?: unknown } | null)?.code;
-      setMsg({ ok: false, text: t('admin.catalog.error', { code: typeof code === 'string' ? code : 'internal' }) });
+      const text =
+        code === 'invalid_slug'
+          ? t('admin.catalog.error.invalid_slug')
+          : code === 'catalog_entry_exists'
+            ? t('admin.catalog.error.exists')
+            : t('admin.catalog.error', { code: typeof code === 'string' ? code : 'internal' });
+      setMsg({ ok: false, text });
       return false;
     }
   }
@@ -224,7 +220,7 @@ function AddForm({ section, edit }: { section: Section; edit: Edit }) {
           <input
             id={`${p}-id`}
             required
-            pattern="[a-z0-9_]+"
+            pattern="[a-z][a-z0-9_]*"
             maxLength={48}
             aria-describedby={`${p}-id-hint`}
             value={effectiveId}

@@ -1,0 +1,16 @@
+// Catalog ids are lowercase slugs (docs/data-model.md): made from the label the admin types.
+
+/**
+ * A lowercase slug id from a label: "Stad en Lande" -> "stad_en_lande".
+ * Like wijklog-shared's rule: starts with a letter, then a-z, 0-9, _.
+ */
+export function slug(label: string): string {
+  return label
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .replace(/^[^a-z]+/, '')
+    .slice(0, 48)
+    .replace(/_+$/, '');
+}
