@@ -35,6 +35,8 @@ export function ListScreen() {
   const [state, setState] = useState<'loading' | 'ready' | 'more'>('loading');
   const [error, setError] = useState<unknown>(null);
   const [fresh, setFresh] = useState<Set<string>>(new Set());
+  /** The filters (hash query) the rows on screen were loaded for. */
+  const [loadedKey, setLoadedKey] = useState<string | null>(null);
   const gen = useRef(0);
 
   const params = () => filtersToApi(filters);
@@ -49,6 +51,7 @@ export function ListScreen() {
       setRows(page.items);
       setCursor(page.next_cursor);
       setFresh(new Set());
+      setLoadedKey(key);
     } catch (e) {
       if (g === gen.current) setError(e);
     }
@@ -110,7 +113,7 @@ export function ListScreen() {
         </a>
       </p>
       <ApiErrorLine error={error} />
-      <p class="hint" role="status" data-testid="list-count" data-count={rows.length} data-state={state}>
+      <p class="hint" role="status" data-testid="list-count" data-count={rows.length} data-state={state} data-query={loadedKey ?? ''}>
         {state === 'loading' ? t('coordinator.loading') : cursor ? t('coordinator.list.count_more', { n: rows.length }) : t('coordinator.list.count', { n: rows.length })}
       </p>
       <ItemTable rows={rows} fresh={fresh} />
