@@ -3,7 +3,10 @@
 // - Connects whenever it can; after any close or failure it retries with
 //   exponential backoff plus jitter. navigator.onLine is only a hint: an
 //   "online" event or the page becoming visible triggers an immediate attempt,
-//   but "offline" never stops the retries.
+//   but "offline" never stops the retries. An "online" event also drops the
+//   socket we have: after a network change (no signal -> signal, wifi -> 4G)
+//   an old socket is usually a zombie that would only be noticed by the
+//   response timeouts below, and a retry may be asleep in a long backoff.
 // - First frame: {"type":"auth","token"}; the token comes from the host, which
 //   refreshes an expired access token first (and reports 'refused' when the
 //   refresh token is no longer accepted: then we stop and the UI asks for the
@@ -66,7 +69,7 @@ export class SyncClient {
   private lastFrameAt = 0;
   private chain: Promise<void> = Promise.resolve();
   private status: ConnStatus = 'offline';
-  private readonly onWake = () => this.connectNow();
+  private readonly onWake = () => this.reconnectNow();
   private readonly onVisible = () => {
     if (document.visibilityState === 'visible') this.connectNow();
   };
@@ -103,6 +106,28 @@ export class SyncClient {
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     void this.connect(false);
+  }
+
+  /**
+   * The network came back or changed: drop the current socket (open or still
+   * opening) without waiting for it to time out, and connect at once with the
+   * backoff reset. Sync restarts from fresh states; the server deduplicates.
+   */
+  reconnectNow(): void {
+    if (this.stopped) return;
+    this.attempt = 0;
+    const ws = this.ws;
+    if (ws) {
+      this.ws = null;
+      this.ready = false;
+      this.resetStates();
+      try {
+        ws.close(4000, 'network changed');
+      } catch {
+        // already closing
+      }
+    }
+    this.connectNow();
   }
 
   /** A local edit happened: send it if connected. */
