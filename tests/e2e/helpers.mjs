@@ -248,6 +248,23 @@ export async function openApp(page, origin) {
   });
 }
 
+/**
+ * Like openApp, without its 30 s wait on a fresh context: the worker never
+ * claims the page that installed it (registerType 'prompt', no clientsClaim),
+ * so wait for it to be active (precache complete) and reload once.
+ */
+export async function openAppFast(page, origin) {
+  await page.goto(`${origin}/`);
+  const controlled = await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    return navigator.serviceWorker.controller !== null;
+  });
+  if (!controlled) {
+    await page.reload();
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000, polling: 100 });
+  }
+}
+
 export async function login(page, username) {
   await page.getByLabel('Gebruikersnaam').fill(username);
   await page.getByLabel('Wachtwoord').fill(PASSWORD);
