@@ -37,7 +37,7 @@ export function FilterForm({ screen, filters, authors, teams }: { screen: 'list'
   };
   const toggle = (k: ListKey, id: string, on: boolean) => setF({ ...f, [k]: on ? [...f[k], id] : f[k].filter((x) => x !== id) });
   const group = (k: ListKey, legend: MsgKey, entries: { id: string; label: string }[]) => (
-    <details class="fgroup" open={f[k].length > 0}>
+    <details class="fgroup" open={filters[k].length > 0}>
       <summary>
         {t(legend)}
         {f[k].length > 0 ? ` (${f[k].length})` : ''}
