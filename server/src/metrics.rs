@@ -7,7 +7,13 @@
 //! `wijklog_commit_latency_seconds` (histogram: one observation per group commit),
 //! `wijklog_commit_batch_size` (histogram: documents per group commit),
 //! `wijklog_errors_total{code}` (counter per error code sent to clients, REST and sync),
-//! `wijklog_login_failures_total` (counter).
+//! `wijklog_login_failures_total` (counter),
+//! `wijklog_sync_work_seconds_total{phase}` (counter: time the sync sessions
+//! spent on client frames (`frame`), on live pushes (`push`), on commit
+//! results and acks (`ack`), and inside those on projecting documents
+//! (`project`)), `wijklog_sync_pushes_total` (live updates a connection
+//! handled) and `wijklog_sync_pushes_coalesced_total` (live updates folded
+//! into another push of the same document or skipped as the connection's own).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -22,6 +28,16 @@ pub struct ErrorLabels {
     /// The stable error code (`forbidden`, `too_large`, ...).
     pub code: String,
 }
+
+/// The `phase` label of `wijklog_sync_work_seconds_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct PhaseLabels {
+    /// `frame`, `push`, `ack` or `project`.
+    pub phase: &'static str,
+}
+
+/// A counter of seconds.
+pub type SecondsCounter = Counter<f64, std::sync::atomic::AtomicU64>;
 
 /// All metrics of the server and their registry.
 #[derive(Debug)]
@@ -39,6 +55,12 @@ pub struct Metrics {
     pub errors: Family<ErrorLabels, Counter>,
     /// Failed logins (wrong password, unknown user, rate limited, disabled).
     pub login_failures: Counter,
+    /// Time spent by sync sessions, by phase.
+    pub sync_work: Family<PhaseLabels, SecondsCounter>,
+    /// Live updates handled by connections.
+    pub sync_pushes: Counter,
+    /// Live updates coalesced away.
+    pub sync_pushes_coalesced: Counter,
 }
 
 impl Default for Metrics {
@@ -57,6 +79,24 @@ impl Metrics {
         let commit_batch_size = Histogram::new(exponential_buckets(1.0, 2.0, 12));
         let errors = Family::<ErrorLabels, Counter>::default();
         let login_failures = Counter::default();
+        let sync_work = Family::<PhaseLabels, SecondsCounter>::default();
+        let sync_pushes = Counter::default();
+        let sync_pushes_coalesced = Counter::default();
+        registry.register(
+            "sync_work_seconds",
+            "Time sync sessions spent, by phase (frame, push, ack, project)",
+            sync_work.clone(),
+        );
+        registry.register(
+            "sync_pushes",
+            "Live updates handled by sync connections",
+            sync_pushes.clone(),
+        );
+        registry.register(
+            "sync_pushes_coalesced",
+            "Live updates folded into another push or skipped as the connection's own",
+            sync_pushes_coalesced.clone(),
+        );
         registry.register(
             "sync_connections",
             "Open authenticated sync connections",
@@ -91,7 +131,17 @@ impl Metrics {
             commit_batch_size,
             errors,
             login_failures,
+            sync_work,
+            sync_pushes,
+            sync_pushes_coalesced,
         }
+    }
+
+    /// Adds `elapsed` to a sync phase.
+    pub fn add_sync_work(&self, phase: &'static str, elapsed: std::time::Duration) {
+        self.sync_work
+            .get_or_create(&PhaseLabels { phase })
+            .inc_by(elapsed.as_secs_f64());
     }
 
     /// Counts one error sent to a client.
@@ -123,7 +173,14 @@ mod tests {
         m.count_error("too_large");
         m.login_failures.inc();
         m.commit_batch_size.observe(4.0);
+        m.add_sync_work("push", std::time::Duration::from_millis(250));
+        m.sync_pushes.inc_by(2);
         let text = m.encode().expect("encode");
+        assert!(
+            text.contains("wijklog_sync_work_seconds_total{phase=\"push\"} 0.25"),
+            "{text}"
+        );
+        assert!(text.contains("wijklog_sync_pushes_total 2"));
         assert!(text.contains("wijklog_sync_connections 1"));
         assert!(text.contains("wijklog_changes_committed_total 3"));
         assert!(text.contains("wijklog_errors_total{code=\"too_large\"} 1"));

@@ -58,6 +58,10 @@ pub fn run_all(factory: Factory<'_>) {
             projection_rows_are_replaced_and_searchable,
         ),
         (
+            "the_last_accepted_projection_of_a_commit_is_the_one_stored",
+            the_last_accepted_projection_of_a_commit_is_the_one_stored,
+        ),
+        (
             "compaction_keeps_uncovered_changes",
             compaction_keeps_uncovered_changes,
         ),
@@ -89,6 +93,10 @@ pub fn run_all(factory: Factory<'_>) {
         (
             "a_password_change_signs_out_every_device_without_revoking",
             a_password_change_signs_out_every_device_without_revoking,
+        ),
+        (
+            "touching_a_device_moves_its_last_contact_forward_only",
+            touching_a_device_moves_its_last_contact_forward_only,
         ),
         (
             "audit_log_appends_and_lists_newest_first",
@@ -431,7 +439,8 @@ fn row(item: &str, text: &str, place: Option<&str>) -> ProjectionRow {
         deleted: false,
         text: text.to_owned(),
         place: place.map(str::to_owned),
-        row_json: format!("{{\"item_id\":\"{item}\"}}"),
+        // The full row, as the sync layer stores it (every column's value is in it).
+        row_json: serde_json::json!({"item_id": item, "text": text, "place": place}).to_string(),
     }
 }
 
@@ -489,6 +498,91 @@ fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
         store.search_items("opgeruimd", 10).expect("search"),
         vec![(id, "b".to_owned())]
     );
+}
+
+fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_random();
+    let mut doc = walk_doc(b"pa");
+    let mut first = write(
+        id,
+        "u1",
+        DocKind::Walk,
+        Some("noord"),
+        all_changes(&mut doc),
+    );
+    first.projection = Some(vec![row("a", "eerste", None), row("b", "blijft", None)]);
+    let before = doc.get_heads();
+    edit(&mut doc, "title", "tweede");
+    let second_changes: Vec<NewChange> = doc
+        .get_changes(&before)
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    let mut second = DocWrite {
+        doc_id: id,
+        user_id: uid("u1"),
+        create: None,
+        changes: second_changes,
+        projection: None,
+    };
+    second.projection = Some(vec![
+        row("a", "tweede versie", None),
+        row("b", "blijft", None),
+        row("c", "nieuw", None),
+    ]);
+    // A third write to the same document that the store rejects (an actor
+    // bound to u1, sent by u2): its projection must not be stored.
+    let mut forged = doc.fork().with_actor(automerge::ActorId::from(&b"pa"[..]));
+    let forged_base = forged.get_heads();
+    edit(&mut forged, "title", "vervalst");
+    let third = DocWrite {
+        doc_id: id,
+        user_id: uid("u2"),
+        create: None,
+        changes: forged
+            .get_changes(&forged_base)
+            .iter()
+            .map(NewChange::from_change)
+            .collect(),
+        projection: Some(vec![row("x", "vervalst", None)]),
+    };
+    let out = store.commit(&[first, second, third]).expect("commit");
+    assert!(out.writes[0].is_ok() && out.writes[1].is_ok());
+    assert!(out.writes[2].is_err(), "the forged write is rejected");
+    let mut rows = store.projection_rows(id).expect("rows");
+    rows.sort_by(|x, y| x.item_id.cmp(&y.item_id));
+    let texts: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.item_id.as_str(), r.text.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        vec![("a", "tweede versie"), ("b", "blijft"), ("c", "nieuw")]
+    );
+    assert_eq!(
+        store.search_items("tweede", 10).expect("search"),
+        vec![(id, "a".to_owned())]
+    );
+    assert!(store.search_items("eerste", 10).expect("search").is_empty());
+    assert!(
+        store
+            .search_items("vervalst", 10)
+            .expect("search")
+            .is_empty()
+    );
+    // A later commit without item c removes its row and its index entry.
+    let drop_c = DocWrite {
+        doc_id: id,
+        user_id: uid("u1"),
+        create: None,
+        changes: vec![],
+        projection: Some(vec![row("b", "blijft", None)]),
+    };
+    store.commit(&[drop_c]).expect("commit");
+    let rows = store.projection_rows(id).expect("rows");
+    assert_eq!(rows.len(), 1);
+    assert!(store.search_items("nieuw", 10).expect("search").is_empty());
 }
 
 fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
@@ -908,6 +1002,33 @@ fn a_password_change_signs_out_every_device_without_revoking(factory: Factory<'_
         store.set_password_hash("nobody", "x"),
         Err(StoreError::NotFound(_))
     ));
+}
+
+fn touching_a_device_moves_its_last_contact_forward_only(factory: Factory<'_>) {
+    let store = factory();
+    let u = store
+        .create_user(new_user("hanna", &[Role::Boa], Some("noord")))
+        .expect("create");
+    let d = store
+        .create_device(&u.id, "telefoon", [50; 32], now_ms() + 60_000)
+        .expect("device");
+    let seen = |store: &dyn Store| {
+        store
+            .device(&d.id)
+            .expect("device")
+            .expect("exists")
+            .last_seen_at
+    };
+    let later = d.last_seen_at + 90_000;
+    store.touch_device(&d.id, later).expect("touch");
+    assert_eq!(seen(store.as_ref()), later);
+    store
+        .touch_device(&d.id, later - 30_000)
+        .expect("an older touch");
+    assert_eq!(seen(store.as_ref()), later, "never backwards");
+    store
+        .touch_device(&DeviceId::from_string("unknown".into()), later)
+        .expect("unknown devices are ignored");
 }
 
 fn audit_log_appends_and_lists_newest_first(factory: Factory<'_>) {

@@ -165,7 +165,10 @@ pub struct DocWrite {
     pub create: Option<NewDoc>,
     /// Changes, stored with `INSERT OR IGNORE` (duplicates are no-ops).
     pub changes: Vec<NewChange>,
-    /// `Some(rows)` replaces all projection rows of the document.
+    /// `Some(rows)` makes these the document's projection rows (all of
+    /// them: rows of items not listed are removed). When several accepted
+    /// writes of one commit carry a projection for the same document, only
+    /// the last one is written.
     pub projection: Option<Vec<ProjectionRow>>,
 }
 
@@ -431,6 +434,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn session_valid(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
         Ok(self.session_state(user, device)? == SessionState::Active)
     }
+    /// Records contact from a device (a sync session check, a REST call) at
+    /// `at` (ms): its `last_seen_at` becomes `at` unless it is later already.
+    /// Unknown devices are ignored.
+    fn touch_device(&self, id: &DeviceId, at: i64) -> Result<(), StoreError>;
 
     // ---- audit ----
 

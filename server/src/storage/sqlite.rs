@@ -6,7 +6,7 @@
 //! (`migrations::apply_pragmas`): WAL, `synchronous=FULL`, foreign keys,
 //! busy timeout.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
@@ -413,41 +413,71 @@ fn apply_write(
         }
     }
 
-    if let (Some(rows), Some(table)) = (&write.projection, projection_table(meta.kind)) {
-        tx.execute(&format!("DELETE FROM {table} WHERE doc_id = ?1"), [&id[..]])
-            .map_err(db)?;
-        let mut stmt = tx
-            .prepare_cached(&format!(
-                "INSERT INTO {table} (doc_id, item_id, team, wijk, category, severity, created_at, \
-                 created_by, deleted, text, place, row_json) \
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-            ))
-            .map_err(db)?;
-        for row in rows {
-            stmt.execute(params![
-                &id[..],
-                row.item_id,
-                meta.team,
-                row.wijk,
-                row.category,
-                row.severity,
-                row.created_at,
-                row.created_by,
-                row.deleted,
-                row.text,
-                row.place,
-                row.row_json
-            ])
-            .map_err(db)?;
-        }
-    }
-
     Ok(WriteApplied {
         meta,
         created,
         inserted,
         duplicates: write.changes.len() - inserted,
     })
+}
+
+/// Makes the projection rows of `meta`'s document exactly `rows`, touching
+/// only the rows that differ: an unchanged row (same `row_json`, which holds
+/// every column's value) is left alone, so its full-text index entry and
+/// photo references are not rewritten. A commit to a document with many
+/// items thus costs the changed items, not all of them.
+fn write_projection(
+    tx: &Connection,
+    meta: &DocMeta,
+    rows: &[ProjectionRow],
+) -> rusqlite::Result<()> {
+    let Some(table) = projection_table(meta.kind) else {
+        return Ok(());
+    };
+    let id = meta.id.as_bytes();
+    let mut stored: HashMap<String, String> = {
+        let mut stmt = tx.prepare_cached(&format!(
+            "SELECT item_id, row_json FROM {table} WHERE doc_id = ?1"
+        ))?;
+        stmt.query_map([&id[..]], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?
+    };
+    let mut delete = tx.prepare_cached(&format!(
+        "DELETE FROM {table} WHERE doc_id = ?1 AND item_id = ?2"
+    ))?;
+    let mut insert = tx.prepare_cached(&format!(
+        "INSERT INTO {table} (doc_id, item_id, team, wijk, category, severity, created_at, \
+         created_by, deleted, text, place, row_json) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ))?;
+    for row in rows {
+        match stored.remove(&row.item_id) {
+            Some(json) if json == row.row_json => continue,
+            Some(_) => {
+                delete.execute(params![&id[..], row.item_id])?;
+            }
+            None => {}
+        }
+        insert.execute(params![
+            &id[..],
+            row.item_id,
+            meta.team,
+            row.wijk,
+            row.category,
+            row.severity,
+            row.created_at,
+            row.created_by,
+            row.deleted,
+            row.text,
+            row.place,
+            row.row_json
+        ])?;
+    }
+    // Rows of items the projection no longer has.
+    for item in stored.keys() {
+        delete.execute(params![&id[..], item])?;
+    }
+    Ok(())
 }
 
 impl Store for SqliteStore {
@@ -521,11 +551,18 @@ impl Store for SqliteStore {
         let mut conn = self.writer();
         let mut tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let mut results = Vec::with_capacity(writes.len());
+        // Per document, the last accepted write that carries a projection:
+        // each projection is the whole document's, so only that one is written.
+        let mut projections: Vec<(DocMeta, &[ProjectionRow])> = Vec::new();
         for write in writes {
             let mut sp = tx.savepoint()?;
             match apply_write(&sp, write, now) {
                 Ok(applied) => {
                     sp.commit()?;
+                    if let Some(rows) = &write.projection {
+                        projections.retain(|(meta, _)| meta.id != write.doc_id);
+                        projections.push((applied.meta.clone(), rows.as_slice()));
+                    }
                     results.push(Ok(applied));
                 }
                 Err(Ok(rejected)) => {
@@ -535,6 +572,9 @@ impl Store for SqliteStore {
                 }
                 Err(Err(e)) => return Err(e),
             }
+        }
+        for (meta, rows) in projections {
+            write_projection(&tx, &meta, rows)?;
         }
         tx.commit()?;
         Ok(CommitOutcome { writes: results })
@@ -928,6 +968,15 @@ impl Store for SqliteStore {
                 Some(false) => SessionState::Active,
             })
         })
+    }
+
+    fn touch_device(&self, id: &DeviceId, at: i64) -> Result<(), StoreError> {
+        let conn = self.writer();
+        conn.execute(
+            "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1 AND last_seen_at < ?2",
+            params![id.as_str(), at],
+        )?;
+        Ok(())
     }
 
     fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {

@@ -1,6 +1,7 @@
 //! The group committer: one FIFO task that batches the pending writes of all
 //! connections into one [`Store::commit`] transaction, then answers each
-//! write and publishes the committed documents on the [`Hub`].
+//! write and publishes the committed documents on the [`Hub`]: one event
+//! per changed document per batch, naming every connection that wrote to it.
 //!
 //! Ordering: writes reach the queue while their document's lock is held, so
 //! the writes to one document are committed in the order they were applied,
@@ -175,6 +176,8 @@ async fn commit_batch(
             outcome.writes.into_iter()
         }
     };
+    // One live event per changed document, published after the whole batch.
+    let mut changed_docs: Vec<DocEvent> = Vec::new();
     for w in live {
         let stored = if needs_store(&w.job.write) {
             results.next()
@@ -205,12 +208,20 @@ async fn commit_batch(
             Ok(changed) => {
                 w.entry.mark_committed(&w.job.heads);
                 if changed {
-                    hub.publish(DocEvent {
-                        doc: w.entry.meta.id,
-                        kind: w.entry.meta.kind,
-                        team: w.entry.meta.team.clone(),
-                        origin: w.origin,
-                    });
+                    let id = w.entry.meta.id;
+                    match changed_docs.iter_mut().find(|e| e.doc == id) {
+                        Some(event) => {
+                            if !event.origins.contains(&w.origin) {
+                                event.origins.push(w.origin);
+                            }
+                        }
+                        None => changed_docs.push(DocEvent {
+                            doc: id,
+                            kind: w.entry.meta.kind,
+                            team: w.entry.meta.team.clone(),
+                            origins: vec![w.origin],
+                        }),
+                    }
                 }
                 (w.reply)(Ok(()));
             }
@@ -219,5 +230,8 @@ async fn commit_batch(
                 (w.reply)(Err(failure));
             }
         }
+    }
+    for event in changed_docs {
+        hub.publish(event);
     }
 }

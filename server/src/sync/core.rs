@@ -212,8 +212,8 @@ pub enum Event {
         kind: DocKind,
         /// Its team.
         team: Option<String>,
-        /// The connection whose changes were committed.
-        origin: ConnId,
+        /// The connections whose changes were committed (they are not told).
+        origins: Vec<ConnId>,
     },
     /// Live updates were missed (the hub overflowed): resync every open document.
     Resync,
@@ -309,6 +309,24 @@ fn read_root_str(doc: &Automerge, key: &str) -> Option<String> {
     }
 }
 
+/// Collapses a connection's queued events before they are handled: live
+/// updates caused by the connection's own writes are dropped (it gets its
+/// ack and reply anyway), and of several live updates of one document only
+/// the first stays (one push covers them all, since a push syncs the
+/// document as it is then). Everything else keeps its order.
+pub fn coalesce(conn: ConnId, events: Vec<Event>) -> Vec<Event> {
+    let mut pushed = HashSet::new();
+    events
+        .into_iter()
+        .filter(|event| match event {
+            Event::DocChanged { doc, origins, .. } => {
+                !origins.contains(&conn) && pushed.insert(*doc)
+            }
+            _ => true,
+        })
+        .collect()
+}
+
 fn err(doc: Option<DocId>, code: ErrorCode, message: &str) -> Vec<Effect> {
     vec![Effect::Text(ServerMessage::error(doc, code, message))]
 }
@@ -358,8 +376,8 @@ impl Session {
                 doc,
                 kind,
                 team,
-                origin,
-            } => self.on_doc_changed(doc, kind, team.as_deref(), origin, ctx),
+                origins,
+            } => self.on_doc_changed(doc, kind, team.as_deref(), &origins, ctx),
             Event::Resync => {
                 let ids: Vec<DocId> = self.docs.keys().copied().collect();
                 ids.into_iter().flat_map(|id| self.generate(id)).collect()
@@ -848,10 +866,10 @@ impl Session {
         doc_id: DocId,
         kind: DocKind,
         team: Option<&str>,
-        origin: ConnId,
+        origins: &[ConnId],
         ctx: &dyn SyncContext,
     ) -> Vec<Effect> {
-        if origin == self.conn || !self.principal.may_see(kind, team) {
+        if origins.contains(&self.conn) || !self.principal.may_see(kind, team) {
             return Vec::new();
         }
         let mut out = Vec::new();
@@ -1201,7 +1219,7 @@ mod tests {
                 doc: id,
                 kind: DocKind::Walk,
                 team: Some("noord".into()),
-                origin: 1,
+                origins: vec![1],
             },
             &ctx,
             Instant::now(),
@@ -1487,7 +1505,7 @@ mod tests {
             doc: id,
             kind: DocKind::Walk,
             team: Some("noord".into()),
-            origin: 1,
+            origins: vec![1],
         };
         assert!(
             ann.handle(event(), &ctx, Instant::now()).is_empty(),
@@ -1506,6 +1524,41 @@ mod tests {
         client_receive(&mut bobs, &mut state, &effects);
         sync_until_quiet(id, &mut bobs, &mut state, &mut bob, &ctx);
         assert_eq!(bobs.get_heads(), doc.get_heads());
+    }
+
+    #[test]
+    fn queued_live_updates_collapse_to_one_per_document_and_skip_the_own_writes() {
+        let (x, y) = (DocId::new_random(), DocId::new_random());
+        let live = |doc: DocId, origins: Vec<ConnId>| Event::DocChanged {
+            doc,
+            kind: DocKind::Walk,
+            team: Some("noord".into()),
+            origins,
+        };
+        let events = vec![
+            live(x, vec![7]),
+            Event::Committed {
+                ticket: 1,
+                result: Ok(()),
+            },
+            live(x, vec![2]),
+            live(y, vec![3, 7]),
+            live(x, vec![4]),
+            live(y, vec![5]),
+            Event::Resync,
+        ];
+        let kept: Vec<String> = coalesce(7, events)
+            .iter()
+            .map(|e| match e {
+                Event::DocChanged { doc, origins, .. } => {
+                    format!("{}:{:?}", if *doc == x { "x" } else { "y" }, origins)
+                }
+                Event::Committed { ticket, .. } => format!("committed {ticket}"),
+                Event::Resync => "resync".into(),
+                other => format!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(kept, vec!["committed 1", "x:[2]", "y:[5]", "resync"]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use tokio::sync::{broadcast, mpsc};
 use tracing::{Instrument, debug, info, info_span, warn};
 
 use super::core::{self, Effect, Event, Session};
+use super::hub::DocEvent;
 use super::protocol::{
     CLOSE_REVOKED, CLOSE_SHUTTING_DOWN, CLOSE_UNAUTHENTICATED, DocSummary, ErrorCode, ReadyUser,
     ServerMessage, heads_hex,
@@ -289,7 +290,7 @@ async fn run(
                 }
             },
             live = hub.recv() => match live {
-                Ok(e) => Event::DocChanged { doc: e.doc, kind: e.kind, team: e.team, origin: e.origin },
+                Ok(e) => live_event(e),
                 Err(broadcast::error::RecvError::Lagged(_)) => Event::Resync,
                 Err(broadcast::error::RecvError::Closed) => continue,
             },
@@ -301,7 +302,36 @@ async fn run(
                 }
             },
         };
-        let Some(effects) = handle(&mut session, &ctx, event).await else {
+        // Whatever else is already queued (commit results, live updates) is
+        // handled in the same pass: live updates of one document collapse
+        // into one push, and the session runs once on the blocking pool.
+        let mut batch = vec![event];
+        while batch.len() < MAX_QUEUED_PER_PASS {
+            if let Ok(event) = events.try_recv() {
+                batch.push(event);
+                continue;
+            }
+            match hub.try_recv() {
+                Ok(e) => batch.push(live_event(e)),
+                Err(broadcast::error::TryRecvError::Lagged(_)) => batch.push(Event::Resync),
+                Err(_) => break,
+            }
+        }
+        let queued_pushes = batch
+            .iter()
+            .filter(|e| matches!(e, Event::DocChanged { .. }))
+            .count();
+        let batch = core::coalesce(conn, batch);
+        let pushes = batch
+            .iter()
+            .filter(|e| matches!(e, Event::DocChanged { .. }))
+            .count();
+        let metrics = &service.app.metrics;
+        metrics.sync_pushes.inc_by(pushes as u64);
+        metrics
+            .sync_pushes_coalesced
+            .inc_by((queued_pushes - pushes) as u64);
+        let Some(effects) = handle(&mut session, &ctx, batch).await else {
             close(&mut ws, 1011, "internal").await;
             return;
         };
@@ -317,7 +347,7 @@ async fn run(
         let Ok(Some(event)) = tokio::time::timeout_at(deadline, events.recv()).await else {
             break;
         };
-        let Some(effects) = handle(&mut session, &ctx, event).await else {
+        let Some(effects) = handle(&mut session, &ctx, vec![event]).await else {
             break;
         };
         if !send_all(&service, &mut ws, effects).await {
@@ -327,18 +357,41 @@ async fn run(
     close(&mut ws, CLOSE_SHUTTING_DOWN, "shutting_down").await;
 }
 
-/// Runs one event through the session on the blocking pool (applying
-/// changes and loading documents may take a while). `None` if the session
-/// was lost (a panic): the connection must close.
+/// The most queued events handled in one pass of the session loop.
+const MAX_QUEUED_PER_PASS: usize = 512;
+
+fn live_event(e: DocEvent) -> Event {
+    Event::DocChanged {
+        doc: e.doc,
+        kind: e.kind,
+        team: e.team,
+        origins: e.origins,
+    }
+}
+
+/// Runs events through the session on the blocking pool (applying changes
+/// and loading documents may take a while). `None` if the session was lost
+/// (a panic): the connection must close.
 async fn handle(
     session: &mut Option<Session>,
     ctx: &Arc<ServerContext>,
-    event: Event,
+    events: Vec<Event>,
 ) -> Option<Vec<Effect>> {
     let mut owned = session.take()?;
     let ctx = ctx.clone();
     let result = tokio::task::spawn_blocking(move || {
-        let effects = owned.handle(event, ctx.as_ref(), Instant::now());
+        let now = Instant::now();
+        let mut effects = Vec::new();
+        for event in events {
+            let phase = match &event {
+                Event::DocChanged { .. } | Event::Resync => "push",
+                Event::Committed { .. } => "ack",
+                _ => "frame",
+            };
+            let started = Instant::now();
+            effects.extend(owned.handle(event, ctx.as_ref(), now));
+            ctx.metrics().add_sync_work(phase, started.elapsed());
+        }
         (owned, effects)
     })
     .await;

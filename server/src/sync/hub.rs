@@ -1,8 +1,11 @@
-//! The live hub: after every commit that stored something, the group
-//! committer publishes a [`DocEvent`]; every connection subscribed here
+//! The live hub: after every group commit that stored something, the
+//! committer publishes one [`DocEvent`] per changed document (however many
+//! connections wrote to it in that batch); every connection subscribed here
 //! decides (in its session) whether its user may see the document, and if so
-//! pushes a sync message. One hub per process, built outside the
-//! `HttpServer::new` closure so that events cross workers.
+//! pushes a sync message. A connection that is busy lets events queue up and
+//! handles the queued ones together, one push per document. One hub per
+//! process, built outside the `HttpServer::new` closure so that events cross
+//! workers.
 
 use tokio::sync::broadcast;
 
@@ -18,8 +21,9 @@ pub struct DocEvent {
     pub kind: DocKind,
     /// Its team.
     pub team: Option<String>,
-    /// The connection whose write was committed.
-    pub origin: ConnId,
+    /// The connections whose writes were committed (they get their `ack`
+    /// and the reply sync message anyway, so the hub skips them).
+    pub origins: Vec<ConnId>,
 }
 
 /// Publish/subscribe of [`DocEvent`]s.

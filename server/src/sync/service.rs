@@ -116,6 +116,13 @@ impl ServerContext {
     }
 }
 
+impl ServerContext {
+    /// The server's metrics.
+    pub fn metrics(&self) -> &Metrics {
+        &self.service.app.metrics
+    }
+}
+
 impl SyncContext for ServerContext {
     fn open(&self, id: DocId) -> Result<Option<Arc<CachedDoc>>, ContextError> {
         self.service.cache.open(id).map_err(|e| {
@@ -147,7 +154,10 @@ impl SyncContext for ServerContext {
     }
 
     fn project(&self, meta: &DocMeta, doc: &Automerge) -> Option<Vec<ProjectionRow>> {
-        projection::rows(meta, doc)
+        let started = std::time::Instant::now();
+        let rows = projection::rows(meta, doc);
+        self.metrics().add_sync_work("project", started.elapsed());
+        rows
     }
 
     fn submit(&self, ticket: Ticket, doc: Arc<CachedDoc>, job: CommitJob) {
