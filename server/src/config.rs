@@ -102,6 +102,30 @@ pub struct Config {
     pub compaction: CompactionConfig,
     /// Photos: upload limit, garbage collection, thumbnails (see docs/blobs.md).
     pub blobs: crate::blobs::BlobsConfig,
+    /// The coordinator map's tiles (served to the PWA by `GET /api/v1/client-config`).
+    pub map: MapConfig,
+}
+
+/// The `[map]` section: the base map the coordinator views draw under the points.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct MapConfig {
+    /// Tile URL template (`{z}`, `{x}`, `{y}`), EPSG:3857.
+    pub tile_url: String,
+    /// Attribution shown on the map (may hold simple HTML entities).
+    pub attribution: String,
+    /// Highest zoom level the tiles exist for.
+    pub max_zoom: u8,
+}
+
+impl Default for MapConfig {
+    fn default() -> Self {
+        Self {
+            tile_url: "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png".into(),
+            attribution: "Kaartgegevens &copy; Kadaster".into(),
+            max_zoom: 19,
+        }
+    }
 }
 
 /// Token settings.
@@ -154,6 +178,11 @@ pub struct Limits {
     pub max_decompressed_bytes: usize,
     /// Seconds a new sync connection has to send its auth frame.
     pub auth_timeout_secs: u64,
+    /// Frames per second one sync connection may send on average (token
+    /// bucket); frames beyond the budget are answered `rate_limited`.
+    pub messages_per_second: u32,
+    /// Frames one sync connection may send in a burst (the bucket's size).
+    pub message_burst: u32,
 }
 
 impl Default for Config {
@@ -170,6 +199,7 @@ impl Default for Config {
             limits: Limits::default(),
             compaction: CompactionConfig::default(),
             blobs: crate::blobs::BlobsConfig::default(),
+            map: MapConfig::default(),
         }
     }
 }
@@ -225,6 +255,8 @@ impl Default for Limits {
             max_document_bytes: 32 * 1024 * 1024,
             max_decompressed_bytes: 64 * 1024 * 1024,
             auth_timeout_secs: 10,
+            messages_per_second: 50,
+            message_burst: 200,
         }
     }
 }
@@ -313,8 +345,15 @@ impl Config {
             || l.max_document_bytes == 0
             || l.max_decompressed_bytes == 0
             || l.auth_timeout_secs == 0
+            || l.messages_per_second == 0
+            || l.message_burst == 0
         {
             return Err(ConfigError::Invalid("limits must be positive".into()));
+        }
+        if self.map.tile_url.trim().is_empty() || self.map.max_zoom == 0 || self.map.max_zoom > 24 {
+            return Err(ConfigError::Invalid(
+                "map.tile_url must be set and map.max_zoom between 1 and 24".into(),
+            ));
         }
         self.blobs
             .validate()
@@ -403,6 +442,41 @@ mod tests {
         assert_eq!(c.limits.max_frame_bytes, 2000);
         assert_eq!(c.limits.auth_timeout_secs, 3);
         assert_eq!(c.log_format, LogFormat::Json);
+    }
+
+    #[test]
+    fn the_sync_rate_limit_and_the_map_come_from_the_file_and_the_environment() {
+        let file = "[limits]\nmessages_per_second = 7\nmessage_burst = 9\n[map]\nmax_zoom = 12\n";
+        let c = Config::from_sources(file, env(&[])).expect("config");
+        assert_eq!(
+            (c.limits.messages_per_second, c.limits.message_burst),
+            (7, 9)
+        );
+        assert_eq!(c.map.max_zoom, 12);
+        let c = Config::from_sources(
+            file,
+            env(&[
+                ("WIJKLOG_LIMITS_MESSAGES_PER_SECOND", "500"),
+                ("WIJKLOG_LIMITS_MESSAGE_BURST", "2000"),
+                ("WIJKLOG_MAP_TILE_URL", "https://t.example/{z}/{x}/{y}.png"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(
+            (c.limits.messages_per_second, c.limits.message_burst),
+            (500, 2000)
+        );
+        assert_eq!(c.map.tile_url, "https://t.example/{z}/{x}/{y}.png");
+        let limits = crate::sync::limits::SyncLimits::from_config(&c);
+        assert_eq!(
+            (limits.messages_per_second, limits.message_burst),
+            (500, 2000)
+        );
+        assert!(Config::from_sources("[limits]\nmessage_burst = 0", env(&[])).is_err());
+        assert!(
+            Config::from_sources("", env(&[("WIJKLOG_LIMITS_MESSAGES_PER_SECOND", "-1")])).is_err()
+        );
+        assert!(Config::from_sources("[map]\nmax_zoom = 30", env(&[])).is_err());
     }
 
     #[test]

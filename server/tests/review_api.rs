@@ -1158,6 +1158,16 @@ async fn every_endpoint_checks_the_role() {
         ),
         (
             "GET",
+            "/api/v1/people".into(),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            "GET",
+            "/api/v1/client-config".into(),
+            [200, 200, 200, 200, 200, 200],
+        ),
+        (
+            "GET",
             "/api/v1/export.csv".into(),
             [200, 403, 403, 403, 403, 401],
         ),
@@ -1550,4 +1560,60 @@ async fn revoking_a_device_closes_its_sync_connection_within_seconds() {
     assert_eq!(u16::from(reason.code), 4003);
     assert_eq!(reason.description.as_deref(), Some("revoked"));
     let _ = &w.boa_n.refresh;
+}
+
+#[actix_web::test]
+async fn coordinators_list_people_by_name_without_usernames_or_roles() {
+    let w = world().await;
+    let res = get(&w.app, Some(&w.coord), "/api/v1/people").await;
+    assert_eq!(res.status, 200);
+    let people = res.json()["people"].as_array().expect("people").clone();
+    let ids: Vec<&str> = people.iter().filter_map(|p| p["id"].as_str()).collect();
+    for who in [&w.coord, &w.boa_n, &w.boa_z, &w.sp_n, &w.admin] {
+        assert!(
+            ids.contains(&who.id().as_str()),
+            "{} listed",
+            who.user.username
+        );
+    }
+    let boa = people
+        .iter()
+        .find(|p| p["id"] == w.boa_n.id().as_str())
+        .expect("boa-noord");
+    assert_eq!(boa["team"], "noord");
+    assert_eq!(boa["name"], w.boa_n.user.display_name.as_str());
+    let keys: BTreeSet<&str> = boa
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys, BTreeSet::from(["id", "name", "team"]));
+    assert!(
+        !res.text().contains("boa-noord\""),
+        "no usernames: {}",
+        res.text()
+    );
+}
+
+#[actix_web::test]
+async fn client_config_serves_the_configured_map_tiles_without_a_login() {
+    let app = spawn_app_with(|c| {
+        c.map.tile_url = "https://tiles.example/{z}/{x}/{y}.png".into();
+        c.map.attribution = "Test &copy; tegels".into();
+        c.map.max_zoom = 17;
+    })
+    .await;
+    let res = app.get("/api/v1/client-config").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.json(),
+        json!({"map": {"tile_url": "https://tiles.example/{z}/{x}/{y}.png",
+                       "attribution": "Test &copy; tegels", "max_zoom": 17}})
+    );
+    let default = spawn_app().await.get("/api/v1/client-config").await;
+    assert_eq!(
+        default.json()["map"]["tile_url"],
+        "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
+    );
 }

@@ -470,6 +470,34 @@ async fn flooding_the_connection_gets_rate_limited() {
 }
 
 #[actix_web::test]
+async fn the_configured_message_budget_is_what_the_connection_gets() {
+    // A burst of 5 and one message per second: frames 6.. of a quick burst are refused.
+    let app = spawn_app_with(|c| {
+        c.limits.messages_per_second = 1;
+        c.limits.message_burst = 5;
+    })
+    .await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let mut a = connect(&app, &ann).await;
+    for _ in 0..20 {
+        a.send_text("{}").await;
+    }
+    a.pump_until(WAIT, |c| c.errors.len() >= 20).await;
+    let codes: Vec<&str> = a.errors.iter().map(|e| e.code.as_str()).collect();
+    let limited = codes.iter().filter(|c| **c == "rate_limited").count();
+    // 5 from the burst, at most one or two refilled while the frames arrive.
+    assert!(
+        (13..=15).contains(&limited),
+        "expected ~15 of 20 rate limited, got {limited}: {codes:?}"
+    );
+    assert!(
+        codes[..5].iter().all(|c| *c == "invalid_message"),
+        "{codes:?}"
+    );
+    assert!(a.closed.is_none(), "the connection stays open");
+}
+
+#[actix_web::test]
 async fn a_failed_commit_is_internal_for_that_document_and_others_still_work() {
     let app = spawn_app().await;
     let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;

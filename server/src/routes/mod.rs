@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod auth;
 pub mod blobs;
+pub mod client_config;
 pub mod export;
 pub mod health;
 pub mod items;
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/me", web::get().to(auth::me)),
         );
     blobs::configure(cfg);
+    client_config::configure(cfg);
     items::configure(cfg);
     stats::configure(cfg);
     export::configure(cfg);

@@ -47,7 +47,8 @@ impl Default for SyncLimits {
 }
 
 impl SyncLimits {
-    /// The limits configured in `[limits]` and `[auth]`; the rest default.
+    /// The limits configured in `[limits]` (frame sizes, message budget)
+    /// and `[auth]`; the group-commit timings default.
     pub fn from_config(config: &crate::config::Config) -> Self {
         let l = &config.limits;
         Self {
@@ -55,6 +56,8 @@ impl SyncLimits {
             max_changes_per_message: l.max_changes_per_message,
             max_decompressed_bytes: l.max_decompressed_bytes as u64,
             max_document_bytes: l.max_document_bytes as u64,
+            messages_per_second: l.messages_per_second,
+            message_burst: l.message_burst,
             auth_timeout: Duration::from_secs(l.auth_timeout_secs),
             session_check_interval: Duration::from_secs(config.auth.session_check_secs.max(1)),
             ..Self::default()
