@@ -862,3 +862,69 @@ async fn backup_includes_the_photos_and_restore_puts_them_back() {
         .expect("row restored");
     assert_eq!(record.uploaded_by, p.boa_a.id);
 }
+
+#[actix_web::test]
+async fn a_coordinators_photo_read_is_audited_with_the_items_and_a_boas_is_not() {
+    let app = spawn_app().await;
+    let p = people(&app).await;
+    let bytes = jpeg(31);
+    let hex = hex_of(&bytes);
+    assert_eq!(
+        put_blob(&app, &p.boa_a.token, &hex, bytes).await.status,
+        201
+    );
+    let walk = walk_with_photos(&app, &p.boa_a, "noord", &[&hex]).await;
+    let path = format!("/api/v1/blobs/{hex}");
+    let blob_reads = |app: &TestApp| -> Vec<wijklog_server::storage::AuditEntry> {
+        app.store()
+            .audit_entries(1000)
+            .expect("audit")
+            .into_iter()
+            .map(|r| r.entry)
+            .filter(|e| e.action == "blob.read")
+            .collect()
+    };
+
+    // The boa of the walk's team reads it: not audited.
+    assert_eq!(
+        get_path(&app, Some(&p.boa_a.token), &path).await.status,
+        200
+    );
+    assert!(blob_reads(&app).is_empty());
+
+    // The coordinator reads it: who, which photo, which item.
+    let res = get_path(&app, Some(&p.coordinator.token), &path).await;
+    assert_eq!(res.status, 200);
+    let reads = blob_reads(&app);
+    assert_eq!(reads.len(), 1, "{reads:?}");
+    let entry = &reads[0];
+    assert_eq!(
+        entry.actor.as_ref().map(|a| a.as_str()),
+        Some(p.coordinator.id.as_str())
+    );
+    assert_eq!(entry.subject.as_deref(), Some(hex.as_str()));
+    let items = entry.detail["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{items:?}");
+    assert_eq!(items[0]["doc"], walk.to_string());
+    assert!(items[0]["item"].as_str().is_some_and(|i| !i.is_empty()));
+
+    // A revalidation (304) serves nothing and adds nothing; a refused read neither.
+    let etag = res.header("etag").expect("etag").to_owned();
+    let again = app
+        .request(
+            "GET",
+            &path,
+            &[
+                ("Authorization", &format!("Bearer {}", p.coordinator.token)),
+                ("If-None-Match", &etag),
+            ],
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 304);
+    assert_eq!(
+        get_path(&app, Some(&p.admin.token), &path).await.status,
+        404
+    );
+    assert_eq!(blob_reads(&app).len(), 1);
+}

@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::BlobHash;
 use super::sniff::ImageInfo;
-use crate::domain::{DocKind, UserId};
+use crate::domain::{DocId, DocKind, UserId};
 
 /// One row of `blobs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -145,6 +145,37 @@ impl BlobDb {
                 if let Ok(kind) = DocKind::parse(&kind) {
                     out.push((kind, team));
                 }
+            }
+            Ok(out)
+        })
+    }
+
+    /// Every (document id, kind, team, item id) that references the blob.
+    pub(crate) fn referencing_items(
+        &self,
+        hash: &BlobHash,
+    ) -> rusqlite::Result<Vec<(DocId, DocKind, Option<String>, String)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT r.doc_id, d.kind, d.team, r.item_id FROM blob_refs r \
+                 JOIN documents d ON d.id = r.doc_id WHERE r.blob = ?1 ORDER BY r.doc_id, r.item_id",
+            )?;
+            let rows = stmt.query_map([hash.to_string()], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (id, kind, team, item) = row?;
+                let (Ok(bytes), Ok(kind)) = (<[u8; 16]>::try_from(id.as_slice()), DocKind::parse(&kind))
+                else {
+                    continue;
+                };
+                out.push((DocId::from_bytes(bytes), kind, team, item));
             }
             Ok(out)
         })

@@ -195,6 +195,9 @@ pub enum BlobError {
     /// A blocking task panicked or was cancelled.
     #[error("blocking task failed")]
     Join(#[from] tokio::task::JoinError),
+    /// Writing the audit entry of a read failed (the photo is not served).
+    #[error("audit log error")]
+    Audit(#[from] crate::storage::StoreError),
 }
 
 impl BlobError {
@@ -208,9 +211,11 @@ impl BlobError {
             BlobError::Incomplete => "incomplete_body",
             BlobError::NotFound => "not_found",
             BlobError::Forbidden => "forbidden",
-            BlobError::Db(_) | BlobError::Io(_) | BlobError::Thumbnail(_) | BlobError::Join(_) => {
-                "internal"
-            }
+            BlobError::Db(_)
+            | BlobError::Io(_)
+            | BlobError::Thumbnail(_)
+            | BlobError::Join(_)
+            | BlobError::Audit(_) => "internal",
         }
     }
 
@@ -228,9 +233,11 @@ impl BlobError {
             BlobError::Incomplete => "The upload was not received completely; send it again.",
             BlobError::NotFound => "No such photo, or you may not see it.",
             BlobError::Forbidden => "Your role may not upload photos.",
-            BlobError::Db(_) | BlobError::Io(_) | BlobError::Thumbnail(_) | BlobError::Join(_) => {
-                "Something went wrong on the server."
-            }
+            BlobError::Db(_)
+            | BlobError::Io(_)
+            | BlobError::Thumbnail(_)
+            | BlobError::Join(_)
+            | BlobError::Audit(_) => "Something went wrong on the server.",
         }
     }
 }

@@ -18,7 +18,7 @@ use super::gc::GcReport;
 use super::sniff::{self, ImageType};
 use super::{BlobError, BlobHash, BlobsConfig, thumb};
 use crate::auth::Principal;
-use crate::domain::{DocKind, UserId};
+use crate::domain::{DocId, DocKind, UserId};
 
 /// Temp files older than this are always considered abandoned.
 const TEMP_FILE_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -178,6 +178,22 @@ impl BlobStore {
         let record = self.readable(who, hash)?;
         let bytes = read_file(&self.layout.blob_path(hash))?;
         Ok((record, bytes))
+    }
+
+    /// The document items referencing a blob that `who` may see: (document,
+    /// item id). For the audit log of photo reads.
+    pub fn visible_references(
+        &self,
+        who: &Principal,
+        hash: &BlobHash,
+    ) -> Result<Vec<(DocId, String)>, BlobError> {
+        Ok(self
+            .db
+            .referencing_items(hash)?
+            .into_iter()
+            .filter(|(_, kind, team, _)| who.may_see(*kind, team.as_deref()))
+            .map(|(doc, _, _, item)| (doc, item))
+            .collect())
     }
 
     /// A JPEG thumbnail (longest side at most `thumb_px`) of a blob `who`

@@ -5,7 +5,8 @@
 //! for users who may create content; reads for users who may see a
 //! document that references the blob (anything else is 404, never 403, so
 //! that the existence of a photo is not revealed). Errors are
-//! `{"code","message"}`.
+//! `{"code","message"}`. A coordinator's full-size read is written to the
+//! audit log (`blob.read`: who, which photo, which items reference it).
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
@@ -15,6 +16,7 @@ use crate::auth::{AuthError, ErrorBody, Principal};
 use crate::blobs::{BlobError, BlobHash, BlobStore, Uploaded, read_body, sniff::ImageType};
 use crate::domain::now_ms;
 use crate::state::AppState;
+use crate::storage::AuditEntry;
 
 /// Errors of the blob endpoints.
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +43,8 @@ impl ResponseError for BlobRouteError {
                 BlobError::Db(_)
                 | BlobError::Io(_)
                 | BlobError::Thumbnail(_)
-                | BlobError::Join(_) => StatusCode::INTERNAL_SERVER_ERROR,
+                | BlobError::Join(_)
+                | BlobError::Audit(_) => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }
@@ -189,12 +192,34 @@ async fn download(
 ) -> Result<HttpResponse, BlobRouteError> {
     let who = principal(&req, &state).await?;
     let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
+    let tag = etag(&hash, "");
+    let revalidation = not_modified(&req, &tag);
     let blobs = state.blobs.clone();
-    let (record, bytes) = blocking(move || blobs.read(&who, &hash)).await?;
+    let store = state.store.clone();
+    let (record, bytes) = blocking(move || {
+        let (record, bytes) = blobs.read(&who, &hash)?;
+        // A coordinator reading a photo in full is audited (the photo may
+        // show residents); a 304 revalidation serves nothing new.
+        if who.is_coordinator() && !revalidation {
+            let items: Vec<serde_json::Value> = blobs
+                .visible_references(&who, &hash)?
+                .into_iter()
+                .map(|(doc, item)| serde_json::json!({"doc": doc.to_string(), "item": item}))
+                .collect();
+            store.append_audit(AuditEntry {
+                actor: Some(who.user_id.clone()),
+                action: "blob.read".into(),
+                subject: Some(hash.to_string()),
+                detail: serde_json::json!({ "items": items }),
+            })?;
+        }
+        Ok((record, bytes))
+    })
+    .await?;
     let mime = ImageType::from_mime(&record.mime)
         .map(|k| k.mime())
         .ok_or(BlobError::NotFound)?;
-    Ok(image_response(&req, etag(&hash, ""), mime, bytes))
+    Ok(image_response(&req, tag, mime, bytes))
 }
 
 /// `GET /api/v1/blobs/{sha256}/thumb`: a JPEG whose longest side is at most
