@@ -307,6 +307,38 @@ test('(d) an urgent observation from a phone appears in the open list and is ann
   assert.equal(await coord.getByTestId('urgent-live').getAttribute('aria-live'), 'assertive');
 });
 
+test('(h) every list filter, written in the URL, selects the right rows', async () => {
+  const afval = await serverItem('gedumpte matras');
+  const day = (ms) => new Intl.DateTimeFormat('sv-SE', { timeZone: 'Europe/Amsterdam' }).format(new Date(ms));
+  const today = day(Date.now());
+  const yesterday = day(Date.now() - 86_400_000);
+  const urgent = 'Brandje in container bij de Roef, brandweer gebeld';
+  const edited = `${OBS.verkeer.text}, ook 's avonds`;
+  const all = [OBS.jeugd.text, OBS.afval.text, edited, urgent];
+  const cases = [
+    [`?wijk=${afval.wijk}`, all],
+    ['?wijk=centrum_niet_gebruikt', []],
+    ['?category=verkeer,brandjes', [edited, urgent]],
+    ['?severity=urgent', [urgent]],
+    ['?team=team-oost', all],
+    ['?team=team-west', []],
+    [`?author=${afval.created_by}`, all],
+    ['?status=in_behandeling', [edited]],
+    ['?status=open&partner=gemeente_openbare_ruimte', [OBS.afval.text]],
+    ['?partner=politie', [edited]],
+    ['?feedback=false', all],
+    ['?feedback=true', []],
+    ['?kind=walk', all],
+    ['?kind=spreekuur', []],
+    [`?from=${today}&to=${today}`, all],
+    [`?to=${yesterday}`, []],
+    ['?q=roef', [OBS.jeugd.text, urgent]],
+  ];
+  for (const [hash, expected] of cases) assert.deepEqual((await listFor(hash)).sort(), [...expected].sort(), hash);
+  // Most severe first.
+  assert.equal((await listFor('?sort=severity'))[0], urgent);
+});
+
 /** Click an export button; the downloaded file's text. */
 async function download(testid) {
   const [dl] = await Promise.all([coord.waitForEvent('download'), coord.getByTestId(testid).click()]);

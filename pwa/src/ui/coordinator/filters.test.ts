@@ -30,6 +30,13 @@ describe('filters in the hash', () => {
     expect(f).toEqual({ ...emptyFilters(), severity: ['urgent'] });
   });
 
+  it('keeps commas readable and still reads a comma inside the search text back', () => {
+    const q = filtersToQuery({ ...emptyFilters(), category: ['verkeer', 'drugs'], q: 'fiets, brommer' });
+    expect(q).toBe('category=verkeer,drugs&q=fiets,+brommer');
+    expect(parseFilters(q).q).toBe('fiets, brommer');
+    expect(parseFilters(q).category).toEqual(['verkeer', 'drugs']);
+  });
+
   it('writes nothing for empty filters and counts the set ones', () => {
     expect(filtersToQuery(emptyFilters())).toBe('');
     expect(activeCount(emptyFilters())).toBe(0);

@@ -82,7 +82,8 @@ export function filtersToQuery(f: Filters): string {
   if (f.q.trim()) p.set('q', f.q.trim());
   if (f.sort !== 'created_at') p.set('sort', f.sort);
   if (f.n !== DEFAULT_PAGE) p.set('n', String(f.n));
-  return p.toString();
+  // Commas are fine in a URL fragment and keep a shared link readable.
+  return p.toString().replace(/%2C/gi, ',');
 }
 
 /** Local midnight of a yyyy-mm-dd day, in ms since the epoch. */
