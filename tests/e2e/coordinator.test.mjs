@@ -233,6 +233,10 @@ test('(b) a follow-up set by the coordinator and an offline text edit on the pho
   await coord.getByTestId('fu-entry-status').selectOption('in_behandeling');
   await coord.getByTestId('fu-entry-save').click();
   await coord.locator('[data-testid="fu-entry"][data-partner="politie"][data-status="in_behandeling"]').waitFor();
+  // The note is edited in place (one splice of the note text).
+  await coord.getByTestId('fu-entry-note').fill('Snelheidscontrole aanvragen bij de wijkagent');
+  await coord.getByTestId('fu-entry-save').click();
+  await coord.locator('[data-testid="fu-entry-save"][disabled]').waitFor();
   await waitCoordSynced();
 
   await goOnline();
@@ -247,9 +251,10 @@ test('(b) a follow-up set by the coordinator and an offline text edit on the pho
   const row = await serverItem('Oostermeentlaan');
   assert.equal(row.text, edited);
   assert.equal(row.follow_up.politie.status, 'in_behandeling');
-  assert.equal(row.follow_up.politie.note, 'Snelheidscontrole aanvragen');
+  assert.equal(row.follow_up.politie.note, 'Snelheidscontrole aanvragen bij de wijkagent');
   // The history lists both authors.
   await coord.locator('[data-testid="history-entry"][data-message="set_follow_up"]').first().waitFor({ timeout: 30_000 });
+  await coord.locator('[data-testid="history-entry"][data-message="splice_follow_up_note"]').waitFor();
   const history = await coord.getByTestId('history').textContent();
   assert.match(history, /Bo/);
   assert.match(history, /Cora/);
