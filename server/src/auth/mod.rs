@@ -14,7 +14,9 @@ pub mod rate_limit;
 pub mod refresh;
 pub mod secret;
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
@@ -22,7 +24,11 @@ use actix_web::{HttpResponse, ResponseError};
 pub use jwt::JwtKeys;
 pub use principal::{Principal, UserView};
 
+use crate::domain::{DeviceId, now_ms};
 use crate::storage::{SessionState, Store, StoreError};
+
+/// How often at most a device's contact is written to `devices.last_seen_at`.
+const TOUCH_EVERY: Duration = Duration::from_secs(60);
 
 /// Authentication failures, each with a stable code for clients.
 #[derive(Debug, thiserror::Error)]
@@ -147,17 +153,23 @@ impl ResponseError for AuthError {
     }
 }
 
-/// Verifies access tokens against the keys and the database.
+/// Verifies access tokens against the keys and the database, and records
+/// each device's last contact (at most once per [`TOUCH_EVERY`]).
 #[derive(Debug, Clone)]
 pub struct Authenticator {
     store: Arc<dyn Store>,
     keys: Arc<JwtKeys>,
+    touched: Arc<Mutex<HashMap<DeviceId, Instant>>>,
 }
 
 impl Authenticator {
     /// Builds one from the store and the keys.
     pub fn new(store: Arc<dyn Store>, keys: Arc<JwtKeys>) -> Self {
-        Self { store, keys }
+        Self {
+            store,
+            keys,
+            touched: Arc::default(),
+        }
     }
 
     /// The signing keys.
@@ -188,13 +200,41 @@ impl Authenticator {
 
     /// The principal's session state (see [`SessionState`]). Runs the query
     /// on the blocking pool; call it periodically for open connections.
+    /// An active session counts as contact from the device: its
+    /// `last_seen_at` is brought up to date (at most once a minute), so
+    /// admins see when a phone last synced, not only when it last logged in.
     pub async fn session_state(&self, who: &Principal) -> Result<SessionState, AuthError> {
         let store = self.store.clone();
         let user = who.user_id.clone();
         let device = who.device_id.clone();
-        tokio::task::spawn_blocking(move || store.session_state(&user, &device))
-            .await
-            .map_err(|e| AuthError::Internal(e.into()))?
-            .map_err(AuthError::from)
+        let touched = self.touched.clone();
+        tokio::task::spawn_blocking(move || {
+            let state = store.session_state(&user, &device)?;
+            if state == SessionState::Active && touch_due(&touched, &device) {
+                // Bookkeeping only: a failed write never refuses the session.
+                if let Err(e) = store.touch_device(&device, now_ms()) {
+                    tracing::warn!(error = ?e, device_id = %device, "could not record device contact");
+                }
+            }
+            Ok::<_, StoreError>(state)
+        })
+        .await
+        .map_err(|e| AuthError::Internal(e.into()))?
+        .map_err(AuthError::from)
+    }
+}
+
+/// Whether the device's contact should be written now (and note that it is).
+fn touch_due(touched: &Mutex<HashMap<DeviceId, Instant>>, device: &DeviceId) -> bool {
+    let Ok(mut map) = touched.lock() else {
+        return false;
+    };
+    let now = Instant::now();
+    match map.get(device) {
+        Some(at) if now.duration_since(*at) < TOUCH_EVERY => false,
+        _ => {
+            map.insert(device.clone(), now);
+            true
+        }
     }
 }

@@ -346,3 +346,58 @@ async fn every_admin_call_is_audited_even_reads_and_refusals_are_not_actions() {
         "the refused call is not an admin action"
     );
 }
+
+#[actix_web::test]
+async fn the_device_list_shows_when_a_phone_last_synced_not_only_when_it_logged_in() {
+    let w = world().await;
+    let phone = w.app.login("bert", PW).await.expect("login");
+    // Pretend the login was long ago.
+    let db = rusqlite::Connection::open(w.app.data_dir.join("wijklog.db")).expect("open db");
+    db.execute(
+        "UPDATE devices SET last_seen_at = 1000 WHERE id = ?1",
+        [&phone.device_id],
+    )
+    .expect("backdate");
+    let before = wijklog_server::domain::now_ms();
+
+    // The phone connects to sync: its session is checked at auth (the
+    // answer `ready` comes after that) and then every second here.
+    let sync = connect(
+        &w.app,
+        &sync_support::TestUser {
+            id: w.bert_id.clone(),
+            token: phone.access_token.clone(),
+            device_id: phone.device_id.clone(),
+        },
+    )
+    .await;
+    assert_eq!(sync.ready["type"], "ready");
+
+    let res = admin_call(
+        &w.app,
+        &w.admin,
+        "GET",
+        &format!("/api/v1/admin/users/{}/devices", w.bert_id),
+        Value::Null,
+    )
+    .await;
+    let devices = res.json()["devices"].as_array().expect("devices").clone();
+    let row = devices
+        .iter()
+        .find(|d| d["id"] == phone.device_id.as_str())
+        .expect("the phone");
+    let seen = row["last_seen_at"].as_i64().expect("last_seen_at");
+    assert!(
+        seen >= before,
+        "last contact {seen} is the sync, not the login"
+    );
+    let users = admin_call(&w.app, &w.admin, "GET", "/api/v1/admin/users", Value::Null).await;
+    let bert = users.json()["users"]
+        .as_array()
+        .expect("users")
+        .iter()
+        .find(|u| u["id"] == w.bert_id.as_str())
+        .cloned()
+        .expect("bert");
+    assert!(bert["last_seen_at"].as_i64().expect("seen") >= before);
+}
