@@ -57,16 +57,18 @@ test-rust:
 
 test-node: wasm node-deps server-debug
 	@echo "==> node tests (wasm fixtures, @automerge/automerge interop)"
-	WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_DEBUG_BIN) node --test --test-concurrency=1 tests/node/
+	WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_DEBUG_BIN) node --test --test-concurrency=1 --test-timeout=300000 tests/node/
 
 test-pwa: wasm node-deps
 	@echo "==> PWA unit tests (vitest)"
 	npm --prefix pwa test
 
+# Every node test has 5 minutes (the slowest takes about one): a hang fails with
+# the test's name instead of eating CI's whole budget.
 test-browser: pwa server-debug chromium
 	@echo "==> browser tests (headless Chromium, real server)"
 	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_DEBUG_BIN) \
-	  node --test --test-concurrency=1 tests/e2e/
+	  node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/
 
 bench: wasm node-deps pwa chromium
 	cargo build --release --workspace --bins --examples
