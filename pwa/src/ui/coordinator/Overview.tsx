@@ -1,7 +1,7 @@
 // #/coord/overview?from=&to=: counts per wijk, category and severity for a
 // period, each beside the previous period of equal length (GET
-// /api/v1/stats), with "positief signaal" counted beside the problems. Every
-// count links to the list with the same filters.
+// /api/v1/stats), with "positief signaal" counted beside the problems. The
+// totals and every row name link to the list with the same period and filter.
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
