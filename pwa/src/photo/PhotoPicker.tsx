@@ -48,13 +48,14 @@ export function PhotoPicker({ onPhoto }: { onPhoto: (p: ProcessedPhoto) => Promi
   return (
     <div class="photo-picker">
       <div class="row wrap">
-        <input id={`${id}-take`} class="visually-hidden" type="file" accept="image/*" capture="environment" onChange={picked} data-testid="photo-input-take" />
-        <label class="btn" for={`${id}-take`}>
+        {/* The (transparent) file input covers its label, so the whole button is the input's tap target. */}
+        <label class="btn file-btn" for={`${id}-take`}>
           {t('photos.take')}
+          <input id={`${id}-take`} class="file-input" type="file" accept="image/*" capture="environment" onChange={picked} data-testid="photo-input-take" />
         </label>
-        <input id={`${id}-pick`} class="visually-hidden" type="file" accept="image/*" onChange={picked} data-testid="photo-input-pick" />
-        <label class="btn" for={`${id}-pick`}>
+        <label class="btn file-btn" for={`${id}-pick`}>
           {t('photos.pick')}
+          <input id={`${id}-pick`} class="file-input" type="file" accept="image/*" onChange={picked} data-testid="photo-input-pick" />
         </label>
       </div>
       {error && (
