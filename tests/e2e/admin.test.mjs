@@ -5,8 +5,9 @@
 // in order and build on each other:
 //   (a) the admin creates an account in the UI; that boa logs in on the phone;
 //   (b) the admin adds a category with a colour; the phone shows it as a button;
-//   (c) the coordinator plans a walk (team, participants); the phone lists it
-//       under "Vandaag en gepland";
+//   (c) the coordinator plans a walk (team, participants) and a spreekuur
+//       (staff from the team's accounts); the phone lists the walk under
+//       "Vandaag en gepland";
 //   (d) the walk report shows participants, observations by category and the
 //       per-partner action list; the print layout hides the app shell (PDF too);
 //   (e) a password reset: the phone, with unsent work, is asked to log in
@@ -174,6 +175,15 @@ test('(c) a walk the coordinator plans shows on the team\'s phone under "Vandaag
   await item.waitFor();
   assert.match(await item.textContent(), /team-oost · 2 deelnemers/);
   plannedId = (await item.locator('a').getAttribute('href')).split('/walk/')[1];
+  // A spreekuur session for the same team, staffed from the team's accounts.
+  await coord.getByTestId('plan-kind-spreekuur').click();
+  await form.getByLabel('Locatie (buurthuis)').fill('Buurthuis de Roef');
+  await form.getByLabel('Wijk').selectOption({ label: 'Oostermeent' });
+  await coord.getByTestId('plan-staff').getByLabel(NINA.name).check();
+  await coord.getByTestId('plan-create').click();
+  const session = coord.locator('[data-testid="plan-item"][data-kind="spreekuur"]').filter({ hasText: 'Buurthuis de Roef' });
+  await session.waitFor();
+  assert.match(await session.textContent(), /team-oost · 1 medewerkers/);
   await waitAllSent(coord);
   await assertAccessible(coord, 'planning');
   await shoot(coord, 'planning');

@@ -1,14 +1,22 @@
 // Planning walks and spreekuur sessions ahead (issue 5). Route: #/coord/plan
 // A coordinator creates the document here with the wasm constructors
 // (app.newWalk / app.newSession, team chosen by the coordinator; expected
-// participants as add_participant edits), stores it on this device and syncs
+// participants as add_participant edits; a session's staff, picked from the
+// team's accounts (GET /api/v1/people), as add_staff), stores it on this device and syncs
 // it; the server files it under that team, so the team's phones list it under
 // "Vandaag en gepland" after their next sync. Below the form: what is planned.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { dayLabel, hhmm, t } from '../../i18n';
 import { StoreError } from '../../store/db';
 import { useApp } from '../hooks';
 import type { App } from '../../app';
+import { api } from '../admin/api';
+
+interface Person {
+  id: string;
+  name: string;
+  team: string | null;
+}
 
 type Kind = 'walk' | 'spreekuur';
 
@@ -58,9 +66,9 @@ function upcoming(app: App): Planned[] {
   return out.sort((a, b) => a.when - b.when);
 }
 
-/** Teams seen in the documents this coordinator can see, plus their own. */
-function knownTeams(app: App): string[] {
-  const teams = new Set<string>();
+/** Teams of the accounts and of the documents this coordinator can see, plus their own. */
+function knownTeams(app: App, people: Person[]): string[] {
+  const teams = new Set<string>(people.map((p) => p.team ?? '').filter(Boolean));
   if (app.user?.team) teams.add(app.user.team);
   for (const doc of app.docs.values()) {
     try {
@@ -88,10 +96,19 @@ export function Planning() {
   const [people, setPeople] = useState<{ name: string; organisation: string }[]>([]);
   const [pName, setPName] = useState('');
   const [pOrg, setPOrg] = useState('');
+  const [accounts, setAccounts] = useState<Person[]>([]);
+  const [staff, setStaff] = useState<string[]>([]);
+  useEffect(() => {
+    // Names of the team's accounts for a session's staff; without them the form still works.
+    api<{ people: Person[] }>('GET', '/api/v1/people')
+      .then((r) => setAccounts(r.people))
+      .catch(() => setAccounts([]));
+  }, []);
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const list = upcoming(app);
-  const teams = knownTeams(app);
+  const teams = knownTeams(app, accounts);
+  const teamPeople = accounts.filter((p) => p.team !== null && p.team === team.trim());
 
   if (!catalog) {
     return (
@@ -125,12 +142,16 @@ export function Planning() {
           for (const p of all) doc.addParticipant(p.name, p.organisation);
         });
       } else {
-        await app.newSession({ location: route.trim(), wijk, held_on: at, team: team.trim() });
+        const chosen = teamPeople.filter((p) => staff.includes(p.id));
+        await app.newSession({ location: route.trim(), wijk, held_on: at, team: team.trim() }, (doc) => {
+          for (const p of chosen) doc.addStaff(p.id, p.name);
+        });
       }
       setMsg({ ok: true, text: t('coordinator.plan.created', { team: team.trim() }) });
       setTitle('');
       setRoute('');
       setPeople([]);
+      setStaff([]);
       setPName('');
       setPOrg('');
     } catch (err) {
@@ -210,6 +231,22 @@ export function Planning() {
             </button>
           </fieldset>
         )}
+        {kind === 'spreekuur' && teamPeople.length > 0 && (
+          <fieldset class="stack" data-testid="plan-staff">
+            <legend>{t('coordinator.plan.staff')}</legend>
+            {teamPeople.map((p) => (
+              <label class="check" key={p.id} for={`pl-staff-${p.id}`}>
+                <input
+                  id={`pl-staff-${p.id}`}
+                  type="checkbox"
+                  checked={staff.includes(p.id)}
+                  onChange={(e) => setStaff(e.currentTarget.checked ? [...staff, p.id] : staff.filter((x) => x !== p.id))}
+                />
+                {p.name}
+              </label>
+            ))}
+          </fieldset>
+        )}
         {msg && (
           <p class={msg.ok ? 'hint' : 'error-text'} role={msg.ok ? 'status' : 'alert'} data-testid="plan-msg">
             {msg.text}
@@ -230,7 +267,12 @@ export function Planning() {
                 <span class="card-kind">{p.kind === 'walk' ? t('coordinator.plan.kind_walk') : t('coordinator.plan.kind_session')}</span>
                 <span class="card-title">{p.title || '—'}</span>
                 <span class="card-meta">
-                  {[`${dayLabel(p.when)} ${hhmm(p.when)}`, wijkLabel(p.wijk), p.team, p.kind === 'walk' ? t('coordinator.plan.n_participants', { n: p.participants }) : '']
+                  {[
+                    `${dayLabel(p.when)} ${hhmm(p.when)}`,
+                    wijkLabel(p.wijk),
+                    p.team,
+                    p.kind === 'walk' ? t('coordinator.plan.n_participants', { n: p.participants }) : t('coordinator.plan.n_staff', { n: p.participants }),
+                  ]
                     .filter(Boolean)
                     .join(' · ')}
                 </span>
