@@ -281,17 +281,10 @@ async fn update_user(
         let current = db
             .with_conn(|c| admin::account(c, &uid))?
             .ok_or(ReviewError::NotFound)?;
-        db.with_conn(|c| {
-            admin::update_account(
-                c,
-                &uid,
-                n.as_deref(),
-                r.as_deref(),
-                t.as_ref().map(|t| t.as_deref()),
-            )
-        })?;
         // New roles or a new team change what the user may see: their
-        // devices must log in again for tokens that say so.
+        // devices must log in again for tokens that say so. Signed out
+        // first, so that a failure in between never leaves old tokens
+        // valid under new roles.
         let roles_changed = r.as_ref().is_some_and(|r| {
             r.len() != current.roles.len() || r.iter().any(|x| !current.roles.contains(x))
         });
@@ -301,6 +294,15 @@ async fn update_user(
             let user = UserId::new(uid.clone()).map_err(|_| ReviewError::NotFound)?;
             signed_out = store.end_sessions(&user)?;
         }
+        db.with_conn(|c| {
+            admin::update_account(
+                c,
+                &uid,
+                n.as_deref(),
+                r.as_deref(),
+                t.as_ref().map(|t| t.as_deref()),
+            )
+        })?;
         if let Some(d) = disabled {
             store.set_user_disabled(&current.username, d)?;
         }
