@@ -138,6 +138,10 @@ pub struct AuthConfig {
     pub refresh_ttl_days: u64,
     /// Clock skew tolerated on `exp`/`nbf` (seconds).
     pub leeway_secs: u64,
+    /// Seconds after a refresh during which presenting the just-used refresh
+    /// token again (the answer was lost) rotates again instead of revoking
+    /// the device; 0 disables the grace.
+    pub refresh_reuse_grace_secs: u64,
     /// How often open sync connections re-check that the user is enabled
     /// and the device not revoked (seconds).
     pub session_check_secs: u64,
@@ -229,6 +233,7 @@ impl Default for AuthConfig {
             access_ttl_secs: 15 * 60,
             refresh_ttl_days: 60,
             leeway_secs: 5,
+            refresh_reuse_grace_secs: 60,
             session_check_secs: 5,
             jwt_secret_file: PathBuf::new(),
             jwt_secret: None,

@@ -2,7 +2,9 @@
 //!
 //! Login creates a device (one per login) with its first refresh token;
 //! refresh rotates the token (the old one becomes used; presenting a used
-//! one again revokes the device: `token_reused`); logout revokes the device.
+//! one again revokes the device: `token_reused`, except a retry of the
+//! just-used token within `auth.refresh_reuse_grace_secs`, whose first
+//! answer was lost: that gets a fresh pair); logout revokes the device.
 
 use std::net::IpAddr;
 use std::time::Instant;
@@ -242,9 +244,12 @@ pub async fn refresh(
     };
     let token = refresh::generate().map_err(|e| counted(&state, AuthError::Internal(e.into())))?;
     let (new_hash, expires) = (token.hash, refresh_expiry(&state));
+    let grace_ms = i64::try_from(state.config.auth.refresh_reuse_grace_secs)
+        .unwrap_or(i64::MAX / 1000)
+        .saturating_mul(1000);
     let outcome = state
         .blocking(move |store| {
-            let outcome = store.rotate_refresh_token(old, new_hash, expires)?;
+            let outcome = store.rotate_refresh_token(old, new_hash, expires, grace_ms)?;
             if let RefreshOutcome::Reused { device_id } = &outcome {
                 store.append_audit(AuditEntry {
                     actor: None,

@@ -58,6 +58,10 @@ pub fn run_all(factory: Factory<'_>) {
             projection_rows_are_replaced_and_searchable,
         ),
         (
+            "a_retried_refresh_within_the_grace_window_rotates_without_revoking",
+            a_retried_refresh_within_the_grace_window_rotates_without_revoking,
+        ),
+        (
             "the_last_accepted_projection_of_a_commit_is_the_one_stored",
             the_last_accepted_projection_of_a_commit_is_the_one_stored,
         ),
@@ -811,7 +815,7 @@ fn disabling_a_user_ends_their_sessions(factory: Factory<'_>) {
     );
     assert_eq!(
         store
-            .rotate_refresh_token([1; 32], [2; 32], now_ms() + 60_000)
+            .rotate_refresh_token([1; 32], [2; 32], now_ms() + 60_000, 0)
             .expect("rotate"),
         RefreshOutcome::Revoked
     );
@@ -834,7 +838,7 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_family(factory: Factory<'_>) {
         .create_device(&u.id, "telefoon", [10; 32], now_ms() + 60_000)
         .expect("device");
     match store
-        .rotate_refresh_token([10; 32], [11; 32], now_ms() + 60_000)
+        .rotate_refresh_token([10; 32], [11; 32], now_ms() + 60_000, 0)
         .expect("rotate")
     {
         RefreshOutcome::Rotated { user, device } => {
@@ -845,14 +849,14 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_family(factory: Factory<'_>) {
     }
     assert!(matches!(
         store
-            .rotate_refresh_token([11; 32], [12; 32], now_ms() + 60_000)
+            .rotate_refresh_token([11; 32], [12; 32], now_ms() + 60_000, 0)
             .expect("rotate"),
         RefreshOutcome::Rotated { .. }
     ));
     // [10] was used: presenting it again revokes the device, and with it [12].
     assert_eq!(
         store
-            .rotate_refresh_token([10; 32], [13; 32], now_ms() + 60_000)
+            .rotate_refresh_token([10; 32], [13; 32], now_ms() + 60_000, 0)
             .expect("reuse"),
         RefreshOutcome::Reused {
             device_id: d.id.clone()
@@ -861,16 +865,98 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_family(factory: Factory<'_>) {
     assert!(!store.session_valid(&u.id, &d.id).expect("valid"));
     assert_eq!(
         store
-            .rotate_refresh_token([12; 32], [14; 32], now_ms() + 60_000)
+            .rotate_refresh_token([12; 32], [14; 32], now_ms() + 60_000, 0)
             .expect("rotate"),
         RefreshOutcome::Revoked
     );
     assert_eq!(
         store
-            .rotate_refresh_token([13; 32], [15; 32], now_ms() + 60_000)
+            .rotate_refresh_token([13; 32], [15; 32], now_ms() + 60_000, 0)
             .expect("rotate"),
         RefreshOutcome::Unknown
     );
+}
+
+fn a_retried_refresh_within_the_grace_window_rotates_without_revoking(factory: Factory<'_>) {
+    let store = factory();
+    let grace = 60_000;
+    let exp = || now_ms() + 60_000;
+    let u = store
+        .create_user(new_user("greta", &[Role::Boa], Some("noord")))
+        .expect("create");
+    let d = store
+        .create_device(&u.id, "telefoon", [50; 32], exp())
+        .expect("device");
+    let rotated = |o: RefreshOutcome| matches!(o, RefreshOutcome::Rotated { .. });
+    // [50] -> [51]; the answer is lost, the phone retries [50] twice: each
+    // retry rotates again, the successors it never received stop working,
+    // and the device stays signed in.
+    assert!(rotated(
+        store
+            .rotate_refresh_token([50; 32], [51; 32], exp(), grace)
+            .expect("rotate")
+    ));
+    assert!(rotated(
+        store
+            .rotate_refresh_token([50; 32], [52; 32], exp(), grace)
+            .expect("retry")
+    ));
+    assert!(rotated(
+        store
+            .rotate_refresh_token([50; 32], [53; 32], exp(), grace)
+            .expect("retry")
+    ));
+    assert!(store.session_valid(&u.id, &d.id).expect("valid"));
+    assert_eq!(
+        store
+            .rotate_refresh_token([51; 32], [54; 32], exp(), grace)
+            .expect("lost"),
+        RefreshOutcome::Unknown,
+        "a successor that was replaced by a retry is gone, not a reuse"
+    );
+    assert!(store.session_valid(&u.id, &d.id).expect("valid"));
+    // The phone goes on with [53] -> [55]. Now [50] is no longer the
+    // immediately previous token: presenting it is reuse and revokes.
+    assert!(rotated(
+        store
+            .rotate_refresh_token([53; 32], [55; 32], exp(), grace)
+            .expect("rotate")
+    ));
+    assert_eq!(
+        store
+            .rotate_refresh_token([50; 32], [56; 32], exp(), grace)
+            .expect("old"),
+        RefreshOutcome::Reused {
+            device_id: d.id.clone()
+        }
+    );
+    assert!(!store.session_valid(&u.id, &d.id).expect("valid"));
+    assert_eq!(
+        store
+            .rotate_refresh_token([55; 32], [57; 32], exp(), grace)
+            .expect("after"),
+        RefreshOutcome::Revoked
+    );
+
+    // Outside the window (grace 0 here: the use is already past it), a
+    // retry of the immediately previous token revokes as before.
+    let d2 = store
+        .create_device(&u.id, "laptop", [60; 32], exp())
+        .expect("device");
+    assert!(rotated(
+        store
+            .rotate_refresh_token([60; 32], [61; 32], exp(), grace)
+            .expect("rotate")
+    ));
+    assert_eq!(
+        store
+            .rotate_refresh_token([60; 32], [62; 32], exp(), 0)
+            .expect("late"),
+        RefreshOutcome::Reused {
+            device_id: d2.id.clone()
+        }
+    );
+    assert!(!store.session_valid(&u.id, &d2.id).expect("valid"));
 }
 
 fn expired_and_unknown_refresh_tokens_are_refused(factory: Factory<'_>) {
@@ -883,13 +969,13 @@ fn expired_and_unknown_refresh_tokens_are_refused(factory: Factory<'_>) {
         .expect("device");
     assert_eq!(
         store
-            .rotate_refresh_token([20; 32], [21; 32], now_ms() + 60_000)
+            .rotate_refresh_token([20; 32], [21; 32], now_ms() + 60_000, 0)
             .expect("rotate"),
         RefreshOutcome::Expired
     );
     assert_eq!(
         store
-            .rotate_refresh_token([99; 32], [22; 32], now_ms() + 60_000)
+            .rotate_refresh_token([99; 32], [22; 32], now_ms() + 60_000, 0)
             .expect("rotate"),
         RefreshOutcome::Unknown
     );
@@ -977,7 +1063,7 @@ fn a_password_change_signs_out_every_device_without_revoking(factory: Factory<'_
     for _ in 0..2 {
         assert_eq!(
             store
-                .rotate_refresh_token([40; 32], [44; 32], now_ms() + 60_000)
+                .rotate_refresh_token([40; 32], [44; 32], now_ms() + 60_000, 0)
                 .expect("rotate"),
             RefreshOutcome::SignedOut
         );

@@ -416,12 +416,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Revokes a device and all its refresh tokens. `NotFound` if unknown.
     fn revoke_device(&self, id: &DeviceId) -> Result<(), StoreError>;
     /// Presents refresh token `old_hash`; if current, marks it used and
-    /// stores `new_hash`, in one transaction. Reuse revokes the device.
+    /// stores `new_hash`, in one transaction. Reuse revokes the device,
+    /// except a retry of the device's most recently used token within
+    /// `reuse_grace_ms` of its use (the answer to the first try was lost):
+    /// that rotates again, and the device's unused tokens (successors the
+    /// client never received) are deleted.
     fn rotate_refresh_token(
         &self,
         old_hash: [u8; 32],
         new_hash: [u8; 32],
         new_expires_at: i64,
+        reuse_grace_ms: i64,
     ) -> Result<RefreshOutcome, StoreError>;
     /// Logout: revokes the device the token belongs to. Returns it, if known.
     fn revoke_by_refresh_token(&self, hash: [u8; 32]) -> Result<Option<DeviceId>, StoreError>;

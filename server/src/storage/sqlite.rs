@@ -882,6 +882,7 @@ impl Store for SqliteStore {
         old_hash: [u8; 32],
         new_hash: [u8; 32],
         new_expires_at: i64,
+        reuse_grace_ms: i64,
     ) -> Result<RefreshOutcome, StoreError> {
         let now = now_ms();
         let mut conn = self.writer();
@@ -904,13 +905,28 @@ impl Store for SqliteStore {
             // Its tokens were marked used when the session ended: not reuse.
             return Ok(RefreshOutcome::SignedOut);
         }
-        if used_at.is_some() {
-            revoke_device_on(&tx, &device_id, now)?;
-            tx.commit()?;
-            return Ok(RefreshOutcome::Reused {
-                device_id: DeviceId::from_string(device_id),
-            });
-        }
+        let retry = match used_at {
+            None => false,
+            Some(used) => {
+                // A retry: the device's most recently used token, within the
+                // grace window. Anything else is reuse.
+                let used_since: i64 = tx.query_row(
+                    "SELECT count(*) FROM refresh_tokens \
+                     WHERE device_id = ?1 AND used_at >= ?2 AND token_hash != ?3",
+                    params![&device_id, used, &old_hash[..]],
+                    |r| r.get(0),
+                )?;
+                let retry = now.saturating_sub(used) <= reuse_grace_ms && used_since == 0;
+                if !retry {
+                    revoke_device_on(&tx, &device_id, now)?;
+                    tx.commit()?;
+                    return Ok(RefreshOutcome::Reused {
+                        device_id: DeviceId::from_string(device_id),
+                    });
+                }
+                true
+            }
+        };
         if expires_at <= now {
             return Ok(RefreshOutcome::Expired);
         }
@@ -918,10 +934,18 @@ impl Store for SqliteStore {
         if user.disabled {
             return Ok(RefreshOutcome::Revoked);
         }
-        tx.execute(
-            "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
-            params![&old_hash[..], now],
-        )?;
+        if retry {
+            // The successors the client never received.
+            tx.execute(
+                "DELETE FROM refresh_tokens WHERE device_id = ?1 AND used_at IS NULL",
+                [&device_id],
+            )?;
+        } else {
+            tx.execute(
+                "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
+                params![&old_hash[..], now],
+            )?;
+        }
         tx.execute(
             "INSERT INTO refresh_tokens (token_hash, device_id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![&new_hash[..], device_id, user_id, now, new_expires_at],

@@ -150,8 +150,10 @@ async fn reusing_an_old_refresh_token_revokes_the_whole_family() {
     app.add_user("anna", PW, &[Role::Boa], Some("noord"));
     let first = app.login("anna", PW).await.expect("login");
     let second = app.refresh(&first.refresh_token).await.expect("refresh");
+    let second = app.refresh(&second.refresh_token).await.expect("refresh");
 
-    // An attacker replays the stolen first token.
+    // An attacker replays the stolen first token: not the just-used one, so
+    // even inside the retry grace window it is reuse.
     let reuse = app
         .refresh(&first.refresh_token)
         .await
@@ -187,6 +189,67 @@ async fn reusing_an_old_refresh_token_revokes_the_whole_family() {
     assert!(app.login("anna", PW).await.is_ok());
     let audit = app.store().audit_entries(10).expect("audit");
     assert!(audit.iter().any(|a| a.entry.action == "auth.refresh_reuse"));
+}
+
+#[actix_web::test]
+async fn a_refresh_retried_after_a_lost_answer_gets_a_fresh_pair_and_keeps_the_device() {
+    let app = spawn_app().await;
+    app.add_user("anna", PW, &[Role::Boa], Some("noord"));
+    let first = app.login("anna", PW).await.expect("login");
+    // The answer to this refresh never reaches the phone...
+    let lost = app.refresh(&first.refresh_token).await.expect("refresh");
+    // ...so it retries with the token it still has.
+    let retried = app
+        .refresh(&first.refresh_token)
+        .await
+        .expect("the retry is not reuse");
+    assert_eq!(retried.device_id, first.device_id, "same device");
+    assert_ne!(retried.refresh_token, lost.refresh_token);
+    assert!(
+        app.state
+            .auth
+            .verify_access(&retried.access_token)
+            .await
+            .is_ok()
+    );
+    // The phone carries on with the new pair; the lost token is simply unknown.
+    let next = app.refresh(&retried.refresh_token).await.expect("refresh");
+    assert_eq!(next.device_id, first.device_id);
+    assert_eq!(
+        app.refresh(&lost.refresh_token)
+            .await
+            .expect_err("lost one"),
+        ApiError {
+            status: 401,
+            code: "invalid_refresh_token".into()
+        }
+    );
+    let audit = app.store().audit_entries(50).expect("audit");
+    assert!(!audit.iter().any(|a| a.entry.action == "auth.refresh_reuse"));
+}
+
+#[actix_web::test]
+async fn a_retry_outside_the_grace_window_is_reuse_and_revokes_the_device() {
+    let app = spawn_app_with(|c| c.auth.refresh_reuse_grace_secs = 0).await;
+    app.add_user("anna", PW, &[Role::Boa], Some("noord"));
+    let first = app.login("anna", PW).await.expect("login");
+    let second = app.refresh(&first.refresh_token).await.expect("refresh");
+    assert_eq!(
+        app.refresh(&first.refresh_token).await.expect_err("reuse"),
+        ApiError {
+            status: 401,
+            code: "token_reused".into()
+        }
+    );
+    assert_eq!(
+        app.refresh(&second.refresh_token)
+            .await
+            .expect_err("revoked"),
+        ApiError {
+            status: 401,
+            code: "revoked".into()
+        }
+    );
 }
 
 #[actix_web::test]
