@@ -1,7 +1,8 @@
 // The coordinator area (issue 5) against a real `wijklog serve`: one server,
 // one browser, a boa's phone (behind a TCP proxy that can cut its network)
-// and a coordinator's laptop (1280x800) that may only reach loopback: every
-// other request (the map's background tiles) is aborted and counted.
+// and a coordinator's laptop (1280x800) that may only reach loopback; the
+// server's map tile URL (its client config) points at a loopback port, and
+// every tile request (and anything not on loopback) is aborted and counted.
 // The tests run in order and share the two contexts:
 //   (a) boa logs 3 observations offline, syncs; coordinator filters (category,
 //       full text, URL hash survives a reload), assigns a partner, marks
@@ -17,7 +18,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {
-  Server, Proxy, PASSWORD, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, axeSerious, screenshot,
+  Server, Proxy, PASSWORD, freePort, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, axeSerious, screenshot,
 } from './helpers.mjs';
 
 let server;
@@ -37,8 +38,12 @@ const OBS = {
 };
 const CATEGORY_COLORS = { jeugdoverlast: '#e8590c', vervuiling: '#5c940d', verkeer: '#1971c2', brandjes: '#f76707' };
 
+/** The tile URL the server is configured with (its client config); a loopback port nobody serves. */
+let tileOrigin;
+
 before(async () => {
-  server = await Server.start();
+  tileOrigin = `http://127.0.0.1:${await freePort()}`;
+  server = await Server.start({ env: { WIJKLOG_MAP_TILE_URL: `${tileOrigin}/tiles/{z}/{x}/{y}.png`, WIJKLOG_MAP_ATTRIBUTION: 'Testkaart' } });
   await server.addUser('boa-bo', { roles: ['boa', 'spreekuur'], team: 'team-oost', name: 'Bo' });
   await server.addUser('coord-cora', { roles: ['coordinator'], team: null, name: 'Cora' });
   await server.addUser('admin-ad', { roles: ['admin'], team: null, name: 'Ad' });
@@ -49,9 +54,10 @@ before(async () => {
   // The laptop: no service worker (so every request passes the route below), loopback only.
   coordCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block' });
   await coordCtx.route('**/*', (route) => {
-    const host = new URL(route.request().url()).hostname;
-    if (host === '127.0.0.1' || host === 'localhost') return route.continue();
-    blocked.push(route.request().url());
+    const url = route.request().url();
+    const host = new URL(url).hostname;
+    if ((host === '127.0.0.1' || host === 'localhost') && !url.startsWith(tileOrigin)) return route.continue();
+    blocked.push(url);
     return route.abort('internetdisconnected');
   });
   coord = await coordCtx.newPage();
@@ -274,7 +280,8 @@ test('(c) the map shows a marker per located observation in its category colour 
   // Tiles were asked for and none could load, and the page says so.
   await coord.getByTestId('tiles-failed').waitFor();
   assert.ok(blocked.length > before, 'tile requests were made (and blocked)');
-  assert.ok(blocked.slice(before).every((u) => u.startsWith('https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/')), 'tiles come from the PDOK default');
+  assert.ok(blocked.slice(before).every((u) => /^http:\/\/127\.0\.0\.1:\d+\/tiles\/\d+\/\d+\/\d+\.png$/.test(u) && u.startsWith(tileOrigin)), 'tiles come from the URL the server is configured with');
+  assert.match(await coord.locator('.leaflet-control-attribution').textContent(), /Testkaart/);
   // Filters apply to the map too.
   await coord.goto(`${server.origin}/#/coord/map?category=verkeer`);
   await coord.waitForFunction(() => document.querySelectorAll('path.coord-marker').length === 1);
