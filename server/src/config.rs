@@ -104,6 +104,28 @@ pub struct Config {
     pub blobs: crate::blobs::BlobsConfig,
     /// The coordinator map's tiles (served to the PWA by `GET /api/v1/client-config`).
     pub map: MapConfig,
+    /// The sync server's in-memory document cache.
+    pub cache: CacheConfig,
+}
+
+/// The `[cache]` section: bounds of the in-memory document cache. Documents
+/// nobody has open are dropped, least recently used first, beyond them.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct CacheConfig {
+    /// Most documents kept in memory.
+    pub max_documents: usize,
+    /// Most bytes (sum of the documents' change sizes) kept in memory.
+    pub max_bytes: u64,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        Self {
+            max_documents: 1000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
 }
 
 /// The `[map]` section: the base map the coordinator views draw under the points.
@@ -204,6 +226,7 @@ impl Default for Config {
             compaction: CompactionConfig::default(),
             blobs: crate::blobs::BlobsConfig::default(),
             map: MapConfig::default(),
+            cache: CacheConfig::default(),
         }
     }
 }
@@ -354,6 +377,11 @@ impl Config {
             || l.message_burst == 0
         {
             return Err(ConfigError::Invalid("limits must be positive".into()));
+        }
+        if self.cache.max_documents == 0 || self.cache.max_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "cache.max_documents and cache.max_bytes must be positive".into(),
+            ));
         }
         if self.map.tile_url.trim().is_empty() || self.map.max_zoom == 0 || self.map.max_zoom > 24 {
             return Err(ConfigError::Invalid(

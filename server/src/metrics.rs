@@ -13,7 +13,8 @@
 //! results and acks (`ack`), and inside those on projecting documents
 //! (`project`)), `wijklog_sync_pushes_total` (live updates a connection
 //! handled) and `wijklog_sync_pushes_coalesced_total` (live updates folded
-//! into another push of the same document or skipped as the connection's own).
+//! into another push of the same document or skipped as the connection's own),
+//! `wijklog_sync_cached_documents` (gauge: documents in the sync cache).
 
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -61,6 +62,8 @@ pub struct Metrics {
     pub sync_pushes: Counter,
     /// Live updates coalesced away.
     pub sync_pushes_coalesced: Counter,
+    /// Documents in the sync cache.
+    pub sync_cached_documents: Gauge,
 }
 
 impl Default for Metrics {
@@ -82,6 +85,12 @@ impl Metrics {
         let sync_work = Family::<PhaseLabels, SecondsCounter>::default();
         let sync_pushes = Counter::default();
         let sync_pushes_coalesced = Counter::default();
+        let sync_cached_documents = Gauge::default();
+        registry.register(
+            "sync_cached_documents",
+            "Documents held in the sync server's cache",
+            sync_cached_documents.clone(),
+        );
         registry.register(
             "sync_work_seconds",
             "Time sync sessions spent, by phase (frame, push, ack, project)",
@@ -134,6 +143,7 @@ impl Metrics {
             sync_work,
             sync_pushes,
             sync_pushes_coalesced,
+            sync_cached_documents,
         }
     }
 

@@ -608,3 +608,97 @@ async fn a_message_without_changes_for_an_unknown_document_creates_nothing() {
     assert!(a.errors.is_empty(), "{:?}", a.errors);
     assert!(app.store().doc_meta(doc_id(id)).expect("meta").is_none());
 }
+
+/// The value of a metric line `name value` from `/metrics`.
+async fn metric(app: &wijklog_server::testing::TestApp, name: &str) -> Option<f64> {
+    let text = app.get("/metrics").await.text();
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+async fn wait_until_no_connections(app: &wijklog_server::testing::TestApp) {
+    for _ in 0..200 {
+        if metric(app, "wijklog_sync_connections").await == Some(0.0) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("connections did not close");
+}
+
+#[actix_web::test]
+async fn documents_dropped_from_a_full_cache_are_reloaded_and_still_sync() {
+    // Room for one idle document: every other one is dropped and reloaded.
+    let app = spawn_app_with(|c| c.cache.max_documents = 1).await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let bob = user(&app, "bob", &[Role::Boa], Some("noord")).await;
+    let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
+
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(first, walk(first, &ann.id, "noord", 3));
+    assert!(a.sync_until_acked(first, WAIT).await, "{:?}", a.errors);
+    let ann_copy = a.docs[&first].doc.clone();
+    a.close().await;
+    wait_until_no_connections(&app).await;
+
+    // A second walk while nobody holds the first: the first is dropped.
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(second, walk(second, &ann.id, "noord", 2));
+    assert!(a.sync_until_acked(second, WAIT).await, "{:?}", a.errors);
+    assert_eq!(
+        metric(&app, "wijklog_sync_cached_documents").await,
+        Some(1.0)
+    );
+    a.close().await;
+    wait_until_no_connections(&app).await;
+
+    // Bob syncs the first walk (reloaded from the database), edits it, and
+    // the edit is acked and stored.
+    let mut b = connect(&app, &bob).await;
+    let ready = b.ready_ids();
+    assert!(
+        ready.contains(&first) && ready.contains(&second),
+        "{ready:?}"
+    );
+    b.add_doc(first, AutoCommit::new());
+    b.sync_doc(first).await;
+    assert!(
+        b.pump_until(WAIT, |c| observation_texts(c, first).len() == 3)
+            .await,
+        "bob got {:?}",
+        observation_texts(&b, first)
+    );
+    observe(&mut b, first, &bob.id, 9);
+    assert!(b.sync_until_acked(first, WAIT).await, "{:?}", b.errors);
+    let bob_heads = b.docs.get_mut(&first).expect("held").doc.get_heads();
+    b.close().await;
+    wait_until_no_connections(&app).await;
+
+    // Ann comes back with her old copy and a fresh sync state: she gets
+    // Bob's edit, from yet another reload.
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(first, ann_copy);
+    a.sync_doc(first).await;
+    assert!(
+        a.pump_until(WAIT, |c| observation_texts(c, first).len() == 4)
+            .await,
+        "ann got {:?}",
+        observation_texts(&a, first)
+    );
+    assert_eq!(
+        a.docs.get_mut(&first).expect("held").doc.get_heads(),
+        bob_heads
+    );
+    let stored = app
+        .store()
+        .load_doc(doc_id(first))
+        .expect("load")
+        .expect("stored")
+        .to_automerge()
+        .expect("rebuild");
+    assert_eq!(stored.get_heads(), bob_heads);
+    assert!(a.errors.is_empty() && b.errors.is_empty());
+    assert!(metric(&app, "wijklog_sync_cached_documents").await <= Some(2.0));
+}

@@ -1,10 +1,20 @@
 //! The document cache: one [`CachedDoc`] per document id, shared by every
 //! connection, loaded from the store on first use. Build it once, outside
 //! the `HttpServer::new` closure.
+//!
+//! The cache is bounded ([`CacheLimits`]: documents and bytes). When a load
+//! or a new document takes it over a bound, the least recently used entries
+//! that nobody holds (no connection has the document open, no write for it
+//! is queued: the cache's `Arc` is the only one) are dropped until it fits.
+//! Entries in use are never dropped, so the bound can be exceeded while
+//! many documents are open at once; a dropped document is loaded again from
+//! the store on its next use, exactly like at startup.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+
+use prometheus_client::metrics::gauge::Gauge;
 
 use super::core::CachedDoc;
 use crate::domain::DocId;
@@ -24,21 +34,115 @@ pub enum CacheError {
     Poisoned,
 }
 
+/// The cache's bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheLimits {
+    /// Most documents kept when nobody uses them.
+    pub max_documents: usize,
+    /// Most bytes (sum of the documents' change sizes) kept when nobody uses them.
+    pub max_bytes: u64,
+}
+
+impl Default for CacheLimits {
+    fn default() -> Self {
+        Self {
+            max_documents: 1000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+struct Slot {
+    entry: Arc<CachedDoc>,
+    /// Size when cached or last seen unlocked (bytes).
+    bytes: u64,
+    /// The cache's clock at the last use.
+    used: u64,
+}
+
 /// Document id → cached document.
-#[derive(Debug)]
 pub struct DocCache {
     store: Arc<dyn Store>,
-    entries: Mutex<HashMap<DocId, Arc<CachedDoc>>>,
+    limits: CacheLimits,
+    entries: Mutex<HashMap<DocId, Slot>>,
     generation: AtomicU64,
+    clock: AtomicU64,
+    gauge: Option<Gauge>,
+}
+
+impl std::fmt::Debug for DocCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DocCache")
+            .field("limits", &self.limits)
+            .field("len", &self.len())
+            .finish_non_exhaustive()
+    }
+}
+
+fn size_of(entry: &CachedDoc) -> Option<u64> {
+    entry.try_size_bytes()
 }
 
 impl DocCache {
-    /// An empty cache over `store`.
+    /// An empty cache over `store` with the default bounds.
     pub fn new(store: Arc<dyn Store>) -> Self {
+        Self::with_limits(store, CacheLimits::default(), None)
+    }
+
+    /// An empty cache over `store` with `limits`; `gauge` (if any) follows
+    /// the number of cached documents.
+    pub fn with_limits(store: Arc<dyn Store>, limits: CacheLimits, gauge: Option<Gauge>) -> Self {
         Self {
             store,
+            limits,
             entries: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(1),
+            clock: AtomicU64::new(1),
+            gauge,
+        }
+    }
+
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Drops least recently used entries nobody holds until the cache is
+    /// within its bounds (or only entries in use are left). Called with the
+    /// lock held.
+    fn shrink(&self, entries: &mut HashMap<DocId, Slot>) {
+        for slot in entries.values_mut() {
+            if let Some(bytes) = size_of(&slot.entry) {
+                slot.bytes = bytes;
+            }
+        }
+        let mut bytes: u64 = entries.values().map(|s| s.bytes).sum();
+        if entries.len() > self.limits.max_documents || bytes > self.limits.max_bytes {
+            let mut idle: Vec<(u64, DocId)> = entries
+                .iter()
+                .filter(|(_, s)| Arc::strong_count(&s.entry) == 1)
+                .map(|(id, s)| (s.used, *id))
+                .collect();
+            idle.sort_unstable();
+            for (_, id) in idle {
+                if entries.len() <= self.limits.max_documents && bytes <= self.limits.max_bytes {
+                    break;
+                }
+                if let Some(slot) = entries.remove(&id) {
+                    bytes = bytes.saturating_sub(slot.bytes);
+                }
+            }
+        }
+        if let Some(g) = &self.gauge {
+            g.set(i64::try_from(entries.len()).unwrap_or(i64::MAX));
+        }
+    }
+
+    fn slot(&self, entry: Arc<CachedDoc>) -> Slot {
+        let bytes = size_of(&entry).unwrap_or(0);
+        Slot {
+            entry,
+            bytes,
+            used: self.tick(),
         }
     }
 
@@ -59,7 +163,10 @@ impl DocCache {
 
     /// The cached entry, if any, without touching the store.
     pub fn cached(&self, id: DocId) -> Option<Arc<CachedDoc>> {
-        self.entries.lock().ok()?.get(&id).cloned()
+        let mut entries = self.entries.lock().ok()?;
+        let slot = entries.get_mut(&id)?;
+        slot.used = self.tick();
+        Some(slot.entry.clone())
     }
 
     /// The document, loaded from the store on first use. Blocking: call it
@@ -78,7 +185,14 @@ impl DocCache {
         let fresh = Arc::new(CachedDoc::new(meta, self.next_generation(), doc));
         let mut entries = self.entries.lock().map_err(|_| CacheError::Poisoned)?;
         // Another connection may have loaded or created it meanwhile: keep theirs.
-        Ok(Some(entries.entry(id).or_insert(fresh).clone()))
+        if let Some(slot) = entries.get(&id) {
+            return Ok(Some(slot.entry.clone()));
+        }
+        let slot = self.slot(fresh.clone());
+        entries.insert(id, slot);
+        // The caller holds `fresh`, so it cannot be the one dropped.
+        self.shrink(&mut entries);
+        Ok(Some(fresh))
     }
 
     /// Caches a new document unless one with its id is already cached.
@@ -89,9 +203,11 @@ impl DocCache {
             return Err(fresh);
         };
         if let Some(existing) = entries.get(&id) {
-            return Err(existing.clone());
+            return Err(existing.entry.clone());
         }
-        entries.insert(id, fresh.clone());
+        let slot = self.slot(fresh.clone());
+        entries.insert(id, slot);
+        self.shrink(&mut entries);
         Ok(fresh)
     }
 
@@ -102,9 +218,109 @@ impl DocCache {
         doc.poison();
         if let Ok(mut entries) = self.entries.lock()
             && let Some(current) = entries.get(&doc.meta.id)
-            && current.generation == doc.generation
+            && current.entry.generation == doc.generation
         {
             entries.remove(&doc.meta.id);
+            if let Some(g) = &self.gauge {
+                g.set(i64::try_from(entries.len()).unwrap_or(i64::MAX));
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{DocKind, UserId};
+    use crate::storage::{DocWrite, NewChange, NewDoc, SqliteStore};
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ROOT};
+
+    fn stored_walk(store: &dyn Store, title: &str) -> (DocId, Vec<automerge::ChangeHash>) {
+        let id = DocId::new_random();
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "kind", "walk").expect("put");
+        doc.put(ROOT, "title", title).expect("put");
+        doc.commit();
+        let changes = doc
+            .get_changes(&[])
+            .iter()
+            .map(NewChange::from_change)
+            .collect();
+        let user = UserId::new("u1").expect("user");
+        store
+            .commit(&[DocWrite {
+                doc_id: id,
+                user_id: user.clone(),
+                create: Some(NewDoc {
+                    kind: DocKind::Walk,
+                    owner: user,
+                    team: Some("noord".into()),
+                }),
+                changes,
+                projection: None,
+            }])
+            .expect("commit");
+        (id, doc.get_heads())
+    }
+
+    #[test]
+    fn idle_documents_beyond_the_bound_go_least_recently_used_first_and_held_ones_stay() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(tmp.path()).expect("store"));
+        let docs: Vec<_> = (0..4)
+            .map(|i| stored_walk(store.as_ref(), &format!("w{i}")))
+            .collect();
+        let gauge = Gauge::default();
+        let limits = CacheLimits {
+            max_documents: 2,
+            max_bytes: u64::MAX,
+        };
+        let cache = DocCache::with_limits(store, limits, Some(gauge.clone()));
+
+        let held = cache.open(docs[0].0).expect("open").expect("exists");
+        drop(cache.open(docs[1].0).expect("open"));
+        // docs[0] is held, so loading docs[2] drops the idle docs[1].
+        drop(cache.open(docs[2].0).expect("open"));
+        assert!(cache.cached(docs[1].0).is_none());
+        assert!(cache.cached(docs[0].0).is_some() && cache.cached(docs[2].0).is_some());
+        // Loading docs[3]: docs[0] is held, docs[3] is being returned, so the
+        // idle docs[2] goes although it was used more recently than docs[0].
+        drop(cache.open(docs[3].0).expect("open"));
+        assert_eq!(cache.len(), 2);
+        assert!(
+            cache.cached(docs[0].0).is_some(),
+            "held documents are never dropped"
+        );
+        assert_eq!(gauge.get(), 2);
+        // A dropped document loads again with all its changes.
+        let again = cache.open(docs[1].0).expect("open").expect("exists");
+        assert_eq!(again.committed_heads().expect("heads"), docs[1].1);
+        assert!(!Arc::ptr_eq(&again, &held));
+        drop(held);
+    }
+
+    #[test]
+    fn the_byte_bound_drops_idle_documents_too() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(tmp.path()).expect("store"));
+        let docs: Vec<_> = (0..3)
+            .map(|i| stored_walk(store.as_ref(), &format!("w{i}")))
+            .collect();
+        let cache = DocCache::with_limits(
+            store,
+            CacheLimits {
+                max_documents: 100,
+                max_bytes: 1,
+            },
+            None,
+        );
+        for (id, _) in &docs {
+            drop(cache.open(*id).expect("open"));
+        }
+        // Every document is over one byte: only the last loaded (held while
+        // it was inserted) is left.
+        assert_eq!(cache.len(), 1);
+        assert!(cache.cached(docs[2].0).is_some());
     }
 }

@@ -134,6 +134,11 @@ impl CachedDoc {
         }
     }
 
+    /// The document's size (sum of its changes' sizes), unless it is locked right now.
+    pub fn try_size_bytes(&self) -> Option<u64> {
+        self.inner.try_lock().ok().map(|inner| inner.size_bytes)
+    }
+
     /// The committed heads.
     pub fn committed_heads(&self) -> Result<Vec<ChangeHash>, Poisoned> {
         Ok(self.lock()?.committed_heads.clone())

@@ -11,7 +11,7 @@ use automerge::{ActorId, Automerge};
 use tokio::sync::mpsc;
 use tracing::error;
 
-use super::cache::DocCache;
+use super::cache::{CacheLimits, DocCache};
 use super::committer::{BatchLimits, CommitObserver, Committer, QueuedWrite};
 use super::core::{CachedDoc, CommitJob, ConnId, ContextError, Event, SyncContext, Ticket};
 use super::hub::Hub;
@@ -64,7 +64,14 @@ impl SyncService {
     /// runtime. Call once, outside `HttpServer::new`.
     pub fn start(app: &AppState) -> Self {
         let limits = SyncLimits::from_config(&app.config);
-        let cache = Arc::new(DocCache::new(app.store.clone()));
+        let cache = Arc::new(DocCache::with_limits(
+            app.store.clone(),
+            CacheLimits {
+                max_documents: app.config.cache.max_documents,
+                max_bytes: app.config.cache.max_bytes,
+            },
+            Some(app.metrics.sync_cached_documents.clone()),
+        ));
         let hub = Hub::new(4096);
         let (committer, _task) = Committer::start(
             app.store.clone(),
