@@ -137,4 +137,22 @@ describe('PhotoUploader', () => {
     expect([...outbox.keys()]).toEqual(['f'.repeat(64)]);
     expect(up.state).toBe('idle');
   });
+
+  it('aborts an upload that gets no answer in time and retries it later, keeping the photo', async () => {
+    const { host, outbox } = fakeHost(['1'.repeat(64)]);
+    const timers = manualTimers();
+    const up = new PhotoUploader(host, {
+      timeoutMs: 20,
+      minBytesPerSec: 3000, // 3 bytes: +1 ms
+      setTimer: timers.setTimer,
+      clearTimer: timers.clearTimer,
+      fetch: (_url, init) =>
+        new Promise<Response>((_res, rej) => init?.signal?.addEventListener('abort', () => rej(new DOMException('aborted', 'AbortError')))),
+    });
+    up.kick();
+    await up.settled();
+    expect(up.state).toBe('retry_wait');
+    expect(timers.pending).toHaveLength(1);
+    expect(outbox.size).toBe(1);
+  });
 });

@@ -7,7 +7,8 @@
 // - 200/201: the photo leaves the outbox.
 // - 401: the access token is refreshed once and the photo is tried again; if
 //   the refresh is refused the uploader waits for a new login (kick()).
-// - network error, timeout, 408/425/429, 5xx, 400 incomplete_body: retried
+// - network error, timeout (60 s plus the photo's size at 4 KB/s), 408/425/429,
+//   5xx, 400 incomplete_body: retried
 //   after a backoff delay with jitter (sync/backoff.ts); the outbox is left
 //   as it is, so a reload or a crash in between changes nothing.
 // - any other 4xx (too_large, unsupported_type, hash_mismatch, forbidden, ...):
@@ -38,8 +39,13 @@ export interface UploaderOptions {
   random?: () => number;
   setTimer?: (f: () => void, ms: number) => unknown;
   clearTimer?: (t: unknown) => void;
-  /** Abort one upload after this long (a silently dead connection). */
+  /**
+   * Abort one upload (a silently dead connection) after timeoutMs plus the
+   * time the photo needs at minBytesPerSec, so a slow but working link is
+   * never cut off.
+   */
   timeoutMs?: number;
+  minBytesPerSec?: number;
 }
 
 export type UploaderState = 'idle' | 'uploading' | 'retry_wait' | 'auth_needed' | 'stopped';
@@ -108,7 +114,8 @@ export class PhotoUploader {
       random: opts.random ?? Math.random,
       setTimer: opts.setTimer ?? ((f, ms) => setTimeout(f, ms)),
       clearTimer: opts.clearTimer ?? ((t) => clearTimeout(t as ReturnType<typeof setTimeout>)),
-      timeoutMs: opts.timeoutMs ?? 120_000,
+      timeoutMs: opts.timeoutMs ?? 60_000,
+      minBytesPerSec: opts.minBytesPerSec ?? 4096,
     };
   }
 
@@ -180,7 +187,8 @@ export class PhotoUploader {
       this.state = 'uploading';
       this.current = next.sha;
       this.host.changed();
-      const out = await putPhoto(this.o.fetch, this.o.base, token, next.sha, bytes, this.o.timeoutMs);
+      const timeout = this.o.timeoutMs + Math.ceil((bytes.length / this.o.minBytesPerSec) * 1000);
+      const out = await putPhoto(this.o.fetch, this.o.base, token, next.sha, bytes, timeout);
       if ((this.state as UploaderState) === 'stopped') return;
       if (out.kind === 'ok') {
         this.attempt = 0;
