@@ -177,6 +177,7 @@ test('(a) offline observations are filtered, followed up and fed back by the coo
   assert.match(coord.url(), /#\/coord\/list\?category=verkeer$/);
   assert.deepEqual(await listTexts(), [OBS.verkeer.text]);
   assert.equal(await coord.getByTestId('row-report').getAttribute('href'), `#/coord/report/${walkId}`);
+  await coord.getByTestId('coord-row').filter({ hasText: 'door Bo' }).waitFor(); // author's name (GET /api/v1/people)
 
   // Full text (a word's prefix), then a reload keeps the view.
   await coord.getByTestId('filter-reset').click();
@@ -347,6 +348,14 @@ test('(h) every list filter, written in the URL, selects the right rows', async 
     ['?q=roef', [OBS.jeugd.text, urgent]],
   ];
   for (const [hash, expected] of cases) assert.deepEqual((await listFor(hash)).sort(), [...expected].sort(), hash);
+  // The author filter in the form lists people by name.
+  await listFor('');
+  await coord.locator('summary', { hasText: 'Auteur' }).click();
+  await coord.locator(`[data-filter="author:${afval.created_by}"]`).check();
+  await coord.getByTestId('filter-apply').click();
+  await coord.locator(`[data-testid="list-count"][data-state="ready"][data-query="author=${afval.created_by}"]`).waitFor();
+  assert.deepEqual((await listTexts()).sort(), [...all].sort());
+  assert.match(await coord.locator(`label:has([data-filter="author:${afval.created_by}"])`).textContent(), /^Bo \(team-oost\)$/);
   // Most severe first.
   assert.equal((await listFor('?sort=severity'))[0], urgent);
 });

@@ -12,7 +12,7 @@ import { t, type MsgKey } from '../../i18n';
 import type { Doc, Row } from '../../model/doc';
 import { useApp } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
-import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, useCatalog, useDocChanges } from './common';
+import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
 import { recordFeedbackGiven, setFeedbackNeeded, setFollowUp, setFollowUpNote } from './edits';
 import { lastListHref } from './List';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
@@ -20,6 +20,7 @@ import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from '
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
   const app = useApp();
   const catalog = useCatalog();
+  const people = usePeople();
   const [detail, setDetail] = useState<ItemDetail | null>(null);
   const [history, setHistory] = useState<History | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -92,7 +93,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                 <dt>{t('coordinator.col.date')}</dt>
                 <dd>{fmtDateTime(row.created_at)}</dd>
                 <dt>{t('coordinator.detail.author')}</dt>
-                <dd>{authorName(history, row.created_by)}</dd>
+                <dd>{people.some((p) => p.id === row.created_by) ? personName(people, row.created_by) : authorName(history, row.created_by)}</dd>
                 <dt>{t('coordinator.col.wijk')}</dt>
                 <dd>{labelOf(catalog?.wijken, row.wijk)}</dd>
                 <dt>{t('coordinator.detail.team')}</dt>

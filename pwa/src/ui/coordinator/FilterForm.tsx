@@ -7,12 +7,13 @@ import { t, type MsgKey } from '../../i18n';
 import type { CatalogEntry } from '../../model/doc';
 import { go } from '../hooks';
 import { activeCount, emptyFilters, filtersToQuery, SEVERITIES, STATUSES, type Filters } from './filters';
-import { useCatalog } from './common';
+import { useCatalog, usePeople } from './common';
 
-type ListKey = 'wijk' | 'category' | 'severity' | 'status' | 'partner';
+type ListKey = 'wijk' | 'category' | 'severity' | 'status' | 'partner' | 'team' | 'author';
 
 export function FilterForm({ screen, filters, authors, teams }: { screen: 'list' | 'map'; filters: Filters; authors: string[]; teams: string[] }) {
   const catalog = useCatalog();
+  const people = usePeople();
   const [f, setF] = useState<Filters>(filters);
   const [teamText, setTeamText] = useState(filters.team.join(', '));
   const [authorText, setAuthorText] = useState(filters.author.join(', '));
@@ -33,7 +34,7 @@ export function FilterForm({ screen, filters, authors, teams }: { screen: 'list'
   };
   const submit = (e: Event) => {
     e.preventDefault();
-    apply({ ...f, team: list(teamText), author: list(authorText) });
+    apply(people.length > 0 ? f : { ...f, team: list(teamText), author: list(authorText) });
   };
   const toggle = (k: ListKey, id: string, on: boolean) => setF({ ...f, [k]: on ? [...f[k], id] : f[k].filter((x) => x !== id) });
   const group = (k: ListKey, legend: MsgKey, entries: { id: string; label: string }[]) => (
@@ -117,24 +118,33 @@ export function FilterForm({ screen, filters, authors, teams }: { screen: 'list'
         {group('partner', 'coordinator.f.partner', catalog?.partners ?? [])}
       </div>
       <div class="frow">
-        <div class="field">
-          <label for="f-team">{t('coordinator.f.team')}</label>
-          <input id="f-team" list="f-team-list" value={teamText} onInput={(e) => setTeamText(e.currentTarget.value)} />
-          <datalist id="f-team-list">
-            {teams.map((x) => (
-              <option key={x} value={x} />
-            ))}
-          </datalist>
-        </div>
-        <div class="field">
-          <label for="f-author">{t('coordinator.f.author')}</label>
-          <input id="f-author" list="f-author-list" value={authorText} onInput={(e) => setAuthorText(e.currentTarget.value)} />
-          <datalist id="f-author-list">
-            {authors.map((x) => (
-              <option key={x} value={x} />
-            ))}
-          </datalist>
-        </div>
+        {people.length > 0 ? (
+          <>
+            {group('team', 'coordinator.f.team_group', [...new Set([...people.map((p) => p.team).filter((x): x is string => !!x), ...teams])].sort().map((x) => ({ id: x, label: x })))}
+            {group('author', 'coordinator.f.author_group', [...people].sort((a, b) => a.name.localeCompare(b.name)).map((p) => ({ id: p.id, label: p.team ? `${p.name} (${p.team})` : p.name })))}
+          </>
+        ) : (
+          <>
+            <div class="field">
+              <label for="f-team">{t('coordinator.f.team')}</label>
+              <input id="f-team" list="f-team-list" value={teamText} onInput={(e) => setTeamText(e.currentTarget.value)} />
+              <datalist id="f-team-list">
+                {teams.map((x) => (
+                  <option key={x} value={x} />
+                ))}
+              </datalist>
+            </div>
+            <div class="field">
+              <label for="f-author">{t('coordinator.f.author')}</label>
+              <input id="f-author" list="f-author-list" value={authorText} onInput={(e) => setAuthorText(e.currentTarget.value)} />
+              <datalist id="f-author-list">
+                {authors.map((x) => (
+                  <option key={x} value={x} />
+                ))}
+              </datalist>
+            </div>
+          </>
+        )}
         <div class="row end">
           <button type="submit" class="btn primary" data-testid="filter-apply">
             {t('coordinator.f.apply')}

@@ -8,7 +8,7 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
 import { ApiError, downloadExport, listItems, type ApiItem } from './api';
-import { ApiErrorLine, colorOf, fmtDateTime, labelOf, useCatalog, useDocChanges } from './common';
+import { ApiErrorLine, colorOf, fmtDateTime, labelOf, personName, useCatalog, useDocChanges, usePeople } from './common';
 import { FilterForm } from './FilterForm';
 import { filtersToApi, filtersToQuery, hashQuery, parseFilters, type Filters } from './filters';
 import { itemKey, mergeFresh } from './live';
@@ -129,6 +129,7 @@ export function ListScreen() {
 
 export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string> }) {
   const catalog = useCatalog();
+  const people = usePeople();
   if (rows.length === 0) return <p class="hint">{t('coordinator.list.empty')}</p>;
   return (
     <div class="table-wrap">
@@ -173,6 +174,7 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
                       </>
                     )}
                     {r.place ? ` · ${r.place}` : ''}
+                    {r.created_by ? ` · ${t('coordinator.list.by', { name: personName(people, r.created_by) })}` : ''}
                     {r.has_resident_contact ? ` · ${t('coordinator.list.has_contact')}` : ''}
                   </div>
                 </td>

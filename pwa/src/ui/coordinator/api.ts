@@ -136,6 +136,17 @@ export function getHistory(doc: string, id: string): Promise<History> {
   return getJson<History>(`/api/v1/items/${encodeURIComponent(doc)}/${encodeURIComponent(id)}/history`);
 }
 
+export interface Person {
+  id: string;
+  name: string;
+  team: string | null;
+}
+
+/** Display name and team of every account (coordinators only). */
+export function getPeople(): Promise<{ people: Person[] }> {
+  return getJson<{ people: Person[] }>('/api/v1/people');
+}
+
 export function getFeedbackOpen(limit = 1000): Promise<FeedbackOpen> {
   return getJson<FeedbackOpen>(`/api/v1/feedback/open?limit=${limit}`);
 }

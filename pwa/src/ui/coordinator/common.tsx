@@ -2,11 +2,11 @@
 // formatting, the document-change hook that drives live updates, and the
 // error line for failed API calls.
 
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { app } from '../../app';
 import { lang, t } from '../../i18n';
 import type { CatalogInfo, Row } from '../../model/doc';
-import { ApiError } from './api';
+import { ApiError, getPeople, type Person } from './api';
 
 let catalogCache: { heads: string; info: CatalogInfo } | null = null;
 
@@ -117,4 +117,36 @@ export function ApiErrorLine({ error }: { error: unknown }) {
       {code === 'network' ? t('coordinator.error.network') : t('coordinator.error.api', { code })}
     </p>
   );
+}
+
+let peopleCache: Promise<Person[]> | null = null;
+
+/**
+ * Every account's display name and team (GET /api/v1/people), fetched once
+ * per page load; an empty list until it arrives or when it cannot be read
+ * (then ids are shown instead of names).
+ */
+export function usePeople(): Person[] {
+  const [people, setPeople] = useState<Person[]>([]);
+  useEffect(() => {
+    peopleCache ??= getPeople()
+      .then((r) => r.people)
+      .catch(() => {
+        peopleCache = null;
+        return [];
+      });
+    let live = true;
+    void peopleCache.then((p) => {
+      if (live) setPeople(p);
+    });
+    return () => {
+      live = false;
+    };
+  }, []);
+  return people;
+}
+
+export function personName(people: Person[], id: string | null | undefined): string {
+  if (!id) return '–';
+  return people.find((p) => p.id === id)?.name || id;
 }
