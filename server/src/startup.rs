@@ -15,6 +15,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
+use actix_web::middleware::Compress;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
@@ -166,6 +167,10 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let sync = web::Data::new(crate::sync::SyncService::start(&state));
     let server = HttpServer::new(move || {
         App::new()
+            // gzip/br/zstd by Accept-Encoding for the app shell and JSON;
+            // actix leaves images (the photos), 101 upgrades (the sync
+            // WebSocket) and already-encoded bodies alone.
+            .wrap(Compress::default())
             .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
             .app_data(data.clone())
             .app_data(static_dir.clone())

@@ -4,6 +4,7 @@
 mod admin;
 mod auth;
 mod cli;
+mod compression;
 mod health;
 mod helpers;
 mod jwt;
