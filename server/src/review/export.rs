@@ -94,15 +94,43 @@ fn csv_err(e: csv::Error) -> ReviewError {
     ReviewError::Internal(anyhow::Error::new(e).context("writing CSV"))
 }
 
-/// Writes the CSV export of `filters` for `scope` (newest first).
+/// Writes the CSV export of `filters` for `scope` (newest first) into memory.
 pub fn write_csv(
     conn: &Connection,
     scope: &Scope,
     filters: &Filters,
     include_personal: bool,
 ) -> Result<(Vec<u8>, ExportSummary), ReviewError> {
-    let mut out = BOM.to_vec();
+    let mut out = Vec::new();
     let mut summary = ExportSummary::default();
+    write_csv_to(
+        conn,
+        scope,
+        filters,
+        include_personal,
+        &mut out,
+        &mut summary,
+    )?;
+    Ok((out, summary))
+}
+
+fn io_err(e: std::io::Error) -> ReviewError {
+    ReviewError::Internal(anyhow::Error::new(e).context("writing the export"))
+}
+
+/// Streams the CSV export (BOM, header, one row per item, RFC 4180 with
+/// CRLF) into `out`, row by row: memory stays bounded by one row plus the
+/// writer's buffer. `summary` is filled as rows are written, so it is
+/// meaningful even when writing stops early (the reader went away).
+pub fn write_csv_to<W: std::io::Write>(
+    conn: &Connection,
+    scope: &Scope,
+    filters: &Filters,
+    include_personal: bool,
+    mut out: W,
+    summary: &mut ExportSummary,
+) -> Result<(), ReviewError> {
+    out.write_all(BOM).map_err(io_err)?;
     {
         let mut w = csv::WriterBuilder::new()
             .terminator(csv::Terminator::CRLF)
@@ -163,18 +191,37 @@ pub fn write_csv(
         w.flush()
             .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("writing CSV")))?;
     }
-    Ok((out, summary))
+    out.flush().map_err(io_err)?;
+    Ok(())
 }
 
-/// Writes the GeoJSON export: every matching item with a location.
+/// Writes the GeoJSON export (every matching item with a location) into memory.
 pub fn write_geojson(
     conn: &Connection,
     scope: &Scope,
     filters: &Filters,
 ) -> Result<(Value, ExportSummary), ReviewError> {
+    let mut out = Vec::new();
+    let mut summary = ExportSummary::default();
+    write_geojson_to(conn, scope, filters, &mut out, &mut summary)?;
+    let value = serde_json::from_slice(&out)
+        .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("GeoJSON")))?;
+    Ok((value, summary))
+}
+
+/// Streams the GeoJSON export into `out`, one feature at a time (a
+/// `FeatureCollection`; memory bounded by one feature plus the buffer).
+pub fn write_geojson_to<W: std::io::Write>(
+    conn: &Connection,
+    scope: &Scope,
+    filters: &Filters,
+    mut out: W,
+    summary: &mut ExportSummary,
+) -> Result<(), ReviewError> {
     let mut filters = filters.clone();
     filters.with_location = true;
-    let mut features = Vec::new();
+    out.write_all(br#"{"type":"FeatureCollection","features":["#)
+        .map_err(io_err)?;
     for_each_item(conn, scope, &filters, Sort::CreatedAt, None, None, |raw| {
         let row = parse(&raw.row_json)?;
         let (Some(lat), Some(lon)) = (
@@ -186,7 +233,7 @@ pub fn write_geojson(
         if !(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lon) {
             return Ok(());
         }
-        features.push(json!({
+        let feature = json!({
             "type": "Feature",
             "id": format!("{}/{}", text(&row["doc_id"]), raw.item_id),
             "geometry": {"type": "Point", "coordinates": [lon, lat]},
@@ -207,15 +254,16 @@ pub fn write_geojson(
                 "feedback_needed": row["feedback"]["needed"],
                 "feedback_given_at": row["feedback"]["given_at"],
             }
-        }));
+        });
+        if summary.count > 0 {
+            out.write_all(b",").map_err(io_err)?;
+        }
+        serde_json::to_writer(&mut out, &feature)
+            .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("GeoJSON")))?;
+        summary.count += 1;
         Ok(())
     })?;
-    let summary = ExportSummary {
-        count: features.len(),
-        personal_items: Vec::new(),
-    };
-    Ok((
-        json!({"type": "FeatureCollection", "features": features}),
-        summary,
-    ))
+    out.write_all(b"]}").map_err(io_err)?;
+    out.flush().map_err(io_err)?;
+    Ok(())
 }

@@ -4,15 +4,132 @@
 //! the filters, the row count, and with `include_personal=true` the reason
 //! and the items whose resident contact details were included). Resident
 //! contact columns need `include_personal=true` AND a non-empty `reason`.
+//!
+//! Both are streamed: the query runs on the blocking pool and writes rows
+//! into a bounded channel of 64 KiB chunks, so memory stays small however
+//! many rows match. The audit entry is written when the rows are done (also
+//! when the client went away early, with `complete: false`); the last chunk
+//! is only sent after it is stored, and if it cannot be stored the download
+//! is cut off (the client sees an incomplete transfer, never a silent
+//! unaudited export).
+
+use std::io::Write;
 
 use actix_web::http::header;
+use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
+use tokio::sync::mpsc;
 
-use super::items::{audit, blocking, coordinator, query_pairs};
+use super::items::{coordinator, query_pairs};
+use crate::review::export::ExportSummary;
 use crate::review::query::{Filters, check_names};
 use crate::review::{ReviewError, Scope, export};
 use crate::state::AppState;
+use crate::storage::AuditEntry;
+
+/// Size of the chunks sent to the client.
+const CHUNK: usize = 64 * 1024;
+/// Chunks buffered between the query and the socket.
+const CHUNKS_IN_FLIGHT: usize = 4;
+
+type Chunk = Result<Bytes, std::io::Error>;
+
+/// A `Write` that sends 64 KiB chunks into the response stream. Nothing is
+/// sent on `flush`; the rest goes out with [`ChannelWriter::finish`].
+struct ChannelWriter {
+    tx: mpsc::Sender<Chunk>,
+    buf: Vec<u8>,
+}
+
+impl ChannelWriter {
+    fn new(tx: mpsc::Sender<Chunk>) -> Self {
+        Self {
+            tx,
+            buf: Vec::with_capacity(CHUNK),
+        }
+    }
+
+    fn send(&mut self) -> std::io::Result<()> {
+        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
+        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+            std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
+        })
+    }
+
+    fn finish(mut self) {
+        if !self.buf.is_empty() {
+            let _ = self.send();
+        }
+    }
+
+    /// Ends the stream with an error: the client sees an incomplete download.
+    fn fail(self) {
+        let _ = self
+            .tx
+            .blocking_send(Err(std::io::Error::other("the export failed")));
+    }
+}
+
+impl Write for ChannelWriter {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Runs `write` on the blocking pool into a streamed body; when it is done,
+/// stores the audit entry `action` with the details `detail(summary, complete)`.
+fn stream_export(
+    state: &AppState,
+    who: &crate::auth::Principal,
+    action: &'static str,
+    write: impl FnOnce(
+        &rusqlite::Connection,
+        &mut ChannelWriter,
+        &mut ExportSummary,
+    ) -> Result<(), ReviewError>
+    + Send
+    + 'static,
+    detail: impl FnOnce(&ExportSummary, bool) -> serde_json::Value + Send + 'static,
+) -> impl futures_util::Stream<Item = Chunk> + 'static {
+    let (tx, rx) = mpsc::channel::<Chunk>(CHUNKS_IN_FLIGHT);
+    let db = state.review.clone();
+    let store = state.store.clone();
+    let actor = who.user_id.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut writer = ChannelWriter::new(tx);
+        let mut summary = ExportSummary::default();
+        let written = db.with_conn(|c| write(c, &mut writer, &mut summary));
+        if let Err(e) = &written {
+            tracing::warn!(error = ?e, action, "export stopped");
+        }
+        let audited = store.append_audit(AuditEntry {
+            actor: Some(actor),
+            action: action.to_owned(),
+            subject: None,
+            detail: detail(&summary, written.is_ok()),
+        });
+        match (written, audited) {
+            (Ok(()), Ok(())) => writer.finish(),
+            (_, Err(e)) => {
+                tracing::error!(error = ?e, action, "export not audited: download cut off");
+                writer.fail();
+            }
+            (Err(_), Ok(())) => writer.fail(),
+        }
+    });
+    futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    })
+}
 
 /// Registers the export routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -60,21 +177,28 @@ async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
         return Err(ReviewError::param("reason", "The reason is too long."));
     }
     let scope = Scope::of(&who);
-    let db = state.review.clone();
     let f = filters.clone();
-    let (bytes, summary) =
-        blocking(move || db.with_conn(|c| export::write_csv(c, &scope, &f, include_personal)))
-            .await?;
-    let mut detail = json!({
-        "filters": filters,
-        "count": summary.count,
-        "include_personal": include_personal,
-    });
-    if include_personal {
-        detail["reason"] = reason.into();
-        detail["personal_items"] = summary.personal_items.into();
-    }
-    audit(&state, &who.user_id, "export.csv", None, detail).await?;
+    let body = stream_export(
+        &state,
+        &who,
+        "export.csv",
+        move |c, out, summary| export::write_csv_to(c, &scope, &f, include_personal, out, summary),
+        move |summary, complete| {
+            let mut detail = json!({
+                "filters": filters,
+                "count": summary.count,
+                "include_personal": include_personal,
+            });
+            if !complete {
+                detail["complete"] = false.into();
+            }
+            if include_personal {
+                detail["reason"] = reason.into();
+                detail["personal_items"] = summary.personal_items.clone().into();
+            }
+            detail
+        },
+    );
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
         .insert_header((
@@ -82,7 +206,7 @@ async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
             "attachment; filename=\"wijklog-export.csv\"",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(bytes))
+        .streaming(body))
 }
 
 /// `GET /api/v1/export.geojson`.
@@ -96,18 +220,21 @@ async fn geojson(
     check_names(&params, &[])?;
     let filters = Filters::parse(&params)?;
     let scope = Scope::of(&who);
-    let db = state.review.clone();
     let f = filters.clone();
-    let (body, summary) =
-        blocking(move || db.with_conn(|c| export::write_geojson(c, &scope, &f))).await?;
-    audit(
+    let body = stream_export(
         &state,
-        &who.user_id,
+        &who,
         "export.geojson",
-        None,
-        json!({"filters": filters, "count": summary.count, "include_personal": false}),
-    )
-    .await?;
+        move |c, out, summary| export::write_geojson_to(c, &scope, &f, out, summary),
+        move |summary, complete| {
+            let mut detail =
+                json!({"filters": filters, "count": summary.count, "include_personal": false});
+            if !complete {
+                detail["complete"] = false.into();
+            }
+            detail
+        },
+    );
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/geo+json"))
         .insert_header((
@@ -115,5 +242,52 @@ async fn geojson(
             "attachment; filename=\"wijklog-export.geojson\"",
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(body))
+        .streaming(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_go_out_in_bounded_chunks_and_the_rest_only_on_finish() {
+        let (tx, mut rx) = mpsc::channel::<Chunk>(64);
+        let mut w = ChannelWriter::new(tx);
+        let row = vec![b'x'; 1000];
+        for _ in 0..200 {
+            w.write_all(&row).expect("write");
+        }
+        w.flush().expect("flush");
+        let mut sent = Vec::new();
+        while let Ok(chunk) = rx.try_recv() {
+            sent.push(chunk.expect("chunk").len());
+        }
+        // 200,000 bytes: three full chunks so far, the rest held back.
+        assert_eq!(sent.len(), 3);
+        assert!(
+            sent.iter().all(|n| (CHUNK..CHUNK + 1000).contains(n)),
+            "{sent:?}"
+        );
+        w.finish();
+        let last = rx.try_recv().expect("last").expect("chunk").len();
+        assert_eq!(sent.iter().sum::<usize>() + last, 200_000);
+    }
+
+    #[test]
+    fn a_gone_client_stops_the_writer_and_a_failure_ends_the_stream_with_an_error() {
+        let (tx, rx) = mpsc::channel::<Chunk>(4);
+        drop(rx);
+        let mut w = ChannelWriter::new(tx);
+        let err = w.write_all(&vec![0u8; CHUNK]).expect_err("nobody reads");
+        assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
+
+        let (tx, mut rx) = mpsc::channel::<Chunk>(4);
+        let mut w = ChannelWriter::new(tx);
+        w.write_all(b"a,b\r\n").expect("write");
+        w.fail();
+        assert!(
+            rx.try_recv().expect("item").is_err(),
+            "the held rows are not sent"
+        );
+    }
 }
