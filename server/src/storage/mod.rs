@@ -417,8 +417,9 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn revoke_device(&self, id: &DeviceId) -> Result<(), StoreError>;
     /// Presents refresh token `old_hash`; if current, marks it used and
     /// stores `new_hash`, in one transaction. Reuse revokes the device,
-    /// except a retry of the device's most recently used token within
-    /// `reuse_grace_ms` of its use (the answer to the first try was lost):
+    /// except a retry of the device's most recently used token less than
+    /// `reuse_grace_ms` after its use (the answer to the first try was lost;
+    /// 0 turns the grace off, also within the same millisecond):
     /// that rotates again, and the device's unused tokens (successors the
     /// client never received) are deleted.
     fn rotate_refresh_token(

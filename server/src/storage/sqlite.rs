@@ -908,7 +908,7 @@ impl Store for SqliteStore {
         let retry = match used_at {
             None => false,
             Some(used) => {
-                // A retry: the device's most recently used token, within the
+                // A retry: the device's most recently used token, strictly within the
                 // grace window. Anything else is reuse.
                 let used_since: i64 = tx.query_row(
                     "SELECT count(*) FROM refresh_tokens \
@@ -916,7 +916,7 @@ impl Store for SqliteStore {
                     params![&device_id, used, &old_hash[..]],
                     |r| r.get(0),
                 )?;
-                let retry = now.saturating_sub(used) <= reuse_grace_ms && used_since == 0;
+                let retry = now.saturating_sub(used) < reuse_grace_ms && used_since == 0;
                 if !retry {
                     revoke_device_on(&tx, &device_id, now)?;
                     tx.commit()?;
