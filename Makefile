@@ -84,6 +84,10 @@ bench: wasm node-deps pwa chromium
 	cargo run --release -q -p wijklog-server --example blob_bench
 	@echo "==> PWA in the browser"
 	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) node tests/e2e/bench-tap-to-saved.mjs
+	@echo "==> photos on the device (decode, redact, downscale, encode, hash)"
+	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) node tests/e2e/bench-photo.mjs
+	@echo "==> coordinator screens on 2,000 synced observations"
+	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) node tests/e2e/bench-coordinator.mjs
 
 clean:
 	cargo clean
