@@ -235,17 +235,14 @@ export async function newPhone(browser, { origin, offline = false } = {}) {
 }
 
 /** Open the app, wait until its service worker controls the page (app shell precached). */
+/**
+ * Open the app and make sure the service worker controls the page (so the next
+ * load works offline). The worker never claims the page that installed it
+ * (registerType 'prompt', no clientsClaim), so on a fresh context wait until it
+ * is active (precache complete) and reload once.
+ */
 export async function openApp(page, origin) {
-  await page.goto(`${origin}/`);
-  await page.waitForFunction(() => navigator.serviceWorker && navigator.serviceWorker.controller !== null, null, {
-    timeout: 30_000,
-    polling: 200,
-  }).catch(async () => {
-    // First visit: the worker installs, then controls after a reload.
-    await page.evaluate(() => navigator.serviceWorker.ready);
-    await page.reload();
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000, polling: 200 });
-  });
+  await openAppFast(page, origin);
 }
 
 /**
