@@ -213,7 +213,10 @@ test('(d) the walk report lists participants, observations by category and actio
   }
   await waitAllSent(phone);
 
-  await coord.goto(`${server.origin}/#/coord/report/${plannedId}`);
+  // A coordinator reaches the report from the walk screen.
+  await coord.goto(`${server.origin}/#/walk/${plannedId}`);
+  await coord.getByTestId('walk-report-link').click();
+  await coord.waitForURL(new RegExp(`#/coord/report/${plannedId}$`));
   const report = coord.getByTestId('walk-report');
   await report.getByRole('heading', { name: `Verslag: ${WALK_TITLE}` }).waitFor();
   const participants = await coord.getByTestId('report-participant').allTextContents();

@@ -46,6 +46,13 @@ export function WalkScreen({ id }: { id: string }) {
         {wijk}
         {w.route ? ` · ${w.route}` : ''}
       </p>
+      {app.user?.roles.includes('coordinator') && (
+        <p>
+          <a class="btn small" href={`#/coord/report/${id}`} data-testid="walk-report-link">
+            {t('coordinator.report_link')}
+          </a>
+        </p>
+      )}
       {err && (
         <p class="banner error" role="alert">
           {t('sync.doc_error', { title: w.title, code: err })}
