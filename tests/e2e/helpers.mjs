@@ -234,7 +234,6 @@ export async function newPhone(browser, { origin, offline = false } = {}) {
   return ctx;
 }
 
-/** Open the app, wait until its service worker controls the page (app shell precached). */
 /**
  * Open the app and make sure the service worker controls the page (so the next
  * load works offline). The worker never claims the page that installed it
@@ -242,15 +241,6 @@ export async function newPhone(browser, { origin, offline = false } = {}) {
  * is active (precache complete) and reload once.
  */
 export async function openApp(page, origin) {
-  await openAppFast(page, origin);
-}
-
-/**
- * Like openApp, without its 30 s wait on a fresh context: the worker never
- * claims the page that installed it (registerType 'prompt', no clientsClaim),
- * so wait for it to be active (precache complete) and reload once.
- */
-export async function openAppFast(page, origin) {
   await page.goto(`${origin}/`);
   const controlled = await page.evaluate(async () => {
     await navigator.serviceWorker.ready;

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Server, Proxy, launchBrowser, newPhone, openAppFast, login, createWalk, addObservation, waitAllSent,
+  Server, Proxy, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent,
 } from './helpers.mjs';
 
 let server;
@@ -40,8 +40,8 @@ test('category, severity, place and location edited offline on two phones merge 
   try {
     const a = await ctxA.newPage();
     const b = await ctxB.newPage();
-    await openAppFast(a, pA.origin);
-    await openAppFast(b, pB.origin);
+    await openApp(a, pA.origin);
+    await openApp(b, pB.origin);
     await login(a, 'boa-anna');
     await createWalk(a, 'Wandeling Kostverloren');
     const text = 'Scooter zonder kenteken';
@@ -107,7 +107,7 @@ test('a spreekuur note\'s category edited offline reaches a colleague', async ()
   try {
     const a = await ctxA.newPage();
     const b = await ctxB.newPage();
-    await openAppFast(a, pA.origin);
+    await openApp(a, pA.origin);
     await login(a, 'boa-anna');
     await a.getByRole('link', { name: 'Nieuw spreekuur' }).click();
     await a.getByLabel('Locatie (buurthuis)').fill('Buurthuis de Roef');
@@ -133,7 +133,7 @@ test('a spreekuur note\'s category edited offline reaches a colleague', async ()
     await ctxA.setOffline(false);
     await waitAllSent(a, 60_000);
 
-    await openAppFast(b, server.origin);
+    await openApp(b, server.origin);
     await login(b, 'boa-bram');
     await b.goto(`${server.origin}/#${sessionUrl}`);
     const seen = b.locator('[data-item-category="vervuiling"]');
