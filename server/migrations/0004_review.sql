@@ -1,4 +1,4 @@
--- 0004: the coordinators' review queries (issue 5). Nothing here changes
+-- 0004: the coordinators' review queries. Nothing here changes
 -- how the document commit writes the projection tables: the extra filter
 -- columns are VIRTUAL generated columns computed from `row_json`, and the
 -- follow-up partners of each item live in `item_partners`, kept in step with

@@ -1,7 +1,7 @@
 //! The server's identifiers and enumerations (storage, auth, sync).
 //!
 //! `DocId`, `DocKind` and `UserId` mirror the API of `wijklog-shared`'s types
-//! (INTERFACES.md); convert at the boundary with `from_bytes(id.as_bytes())`
+//! (docs/api.md); convert at the boundary with `from_bytes(id.as_bytes())`
 //! and `UserId::parse(id.as_str())` when calling into the document model.
 
 use std::fmt;

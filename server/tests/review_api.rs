@@ -1,5 +1,5 @@
 //! Integration tests of the coordinators' review API and the admin API
-//! (issue 5): the real server on 127.0.0.1 port 0 with SQLite in a temp
+//! the real server on 127.0.0.1 port 0 with SQLite in a temp
 //! directory; documents are built with wijklog-shared's typed edits and
 //! stored through `Store::commit` with the sync layer's projection, exactly
 //! as a sync commit stores them (each change attributed to its author).

@@ -300,7 +300,7 @@ pub enum View {
     Catalog(Catalog),
 }
 
-/// The default categories: `(id, label, colour, positive)`, in order (DOMAIN.md).
+/// The default categories: `(id, label, colour, positive)`, in order.
 pub(crate) const DEFAULT_CATEGORIES: &[(&str, &str, &str, bool)] = &[
     ("jeugdoverlast", "Jeugdoverlast", "#e8590c", false),
     ("drugs", "Drugs", "#862e9c", false),
@@ -353,7 +353,7 @@ pub(crate) const DEFAULT_WIJKEN: &[(&str, &str)] = &[
 ];
 
 impl Catalog {
-    /// The default catalog of DOMAIN.md: 12 categories (incl. `positief_signaal`),
+    /// The default catalog: 12 categories (incl. `positief_signaal`),
     /// 4 severities, 10 partners, 5 wijken (no bounding boxes).
     pub fn defaults() -> Catalog {
         Catalog {

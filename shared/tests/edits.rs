@@ -1,5 +1,5 @@
 //! Every typed edit: what it writes (checked at the automerge level, against the
-//! contract of issue 2) and every error it can return.
+//! contract in docs/data-model.md) and every error it can return.
 
 mod common;
 

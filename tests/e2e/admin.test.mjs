@@ -1,4 +1,4 @@
-// The admin area, planning and the walk report (issue 5) against a real
+// The admin area, planning and the walk report against a real
 // `wijklog serve`: one server, one browser, three contexts that live for the
 // whole file — an admin's laptop and a coordinator's laptop (1280x800) and a
 // boa's phone behind a TCP proxy (so its network can be cut). The tests run

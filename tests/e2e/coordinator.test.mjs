@@ -1,4 +1,4 @@
-// The coordinator area (issue 5) against a real `wijklog serve`: one server,
+// The coordinator area against a real `wijklog serve`: one server,
 // one browser, a boa's phone (behind a TCP proxy that can cut its network)
 // and a coordinator's laptop (1280x800) that may only reach loopback; the
 // server's map tile URL (its client config) points at a loopback port, and

@@ -1,4 +1,4 @@
-// Editing an existing observation beyond its text (issue 4): category,
+// Editing an existing observation beyond its text: category,
 // severity, place and a re-captured GPS position, made offline on one phone
 // while another phone edits the same observation offline; after reconnecting
 // both phones show every edit merged. Also a spreekuur note's category, edited

@@ -1,4 +1,4 @@
-// Photos (issue 6, the phone's half), against a real server and headless Chromium:
+// Photos (the phone's half), against a real server and headless Chromium:
 // - a photo with an EXIF GPS block, picked through the file input while offline,
 //   blurred with the redaction tool, saved; visible at once from the local copy,
 //   also after a reload; after reconnecting the coordinator downloads exactly the

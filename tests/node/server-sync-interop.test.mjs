@@ -66,7 +66,7 @@ test("a node client on @automerge/automerge syncs a walk that a Rust client then
   const tokens = await login.json();
   const me = tokens.user.id;
 
-  // The walk, written directly in the contract shape of issue 2.
+  // The walk, written directly in the contract shape of docs/data-model.md.
   const walkId = randomUUID();
   const now = Date.now();
   let doc = A.from({

@@ -24,7 +24,7 @@ export type Route =
   | { name: 'walk'; id: string }
   | { name: 'entry'; id: string }
   | { name: 'session'; id: string }
-  /** The coordinator area (issue 5); `path` is the rest of the hash after `coord/`. */
+  /** The coordinator area; `path` is the rest of the hash after `coord/`. */
   | { name: 'coord'; path: string[] }
   /** The admin area; `path` is the rest of the hash after `admin/`. */
   | { name: 'admin'; path: string[] };

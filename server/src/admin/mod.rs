@@ -1,4 +1,4 @@
-//! Account administration for the admin role (issue 5): list accounts,
+//! Account administration for the admin role: list accounts,
 //! change name, roles and team, and read the audit log with filters.
 //!
 //! Creating accounts, passwords, disabling and device revocation go through

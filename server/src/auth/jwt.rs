@@ -1,6 +1,6 @@
 //! Access tokens: HS256 JWTs, algorithm pinned, every claim checked.
 //!
-//! Claims (INTERFACES.md): `iss` "wijklog", `aud` "wijklog-api", `sub` user
+//! Claims (docs/api.md): `iss` "wijklog", `aud` "wijklog-api", `sub` user
 //! id, `name`, `roles`, `team`, `did` device id, `typ` "access", `iat`,
 //! `nbf`, `exp`.
 

@@ -1,6 +1,6 @@
 //! The authenticated caller and what their roles allow.
 //!
-//! The rules (issue 3, DOMAIN.md):
+//! The rules (docs/privacy.md):
 //! - walks: seen, created and edited by `boa` of the walk's team and by coordinators;
 //! - spreekuur sessions: by `spreekuur` staff of the session's team and by coordinators;
 //! - coordinators see (and edit) all content of the municipality;

@@ -1,4 +1,4 @@
-//! The coordinators' review layer (issue 5): read-only queries over the
+//! The coordinators' review layer: read-only queries over the
 //! projection tables (`observations`, `notes`, `item_partners`, migration
 //! 0004) — filtered and full-text searched lists with keyset cursors
 //! ([`query`]), period statistics ([`stats`]), CSV and GeoJSON exports

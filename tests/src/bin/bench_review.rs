@@ -1,4 +1,4 @@
-//! Benchmark of the coordinators' review queries (issue 5) on 100,000
+//! Benchmark of the coordinators' review queries on 100,000
 //! projected items: p50/p95 of a filtered list page, a full-text query and
 //! the stats query, and the time to export everything as CSV.
 //!

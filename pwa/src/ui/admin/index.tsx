@@ -1,4 +1,4 @@
-// The admin area (issue 5): accounts, devices, catalog, audit log. Routes:
+// The admin area: accounts, devices, catalog, audit log. Routes:
 //   #/admin                 accounts (list + new account)
 //   #/admin/user/<id>       one account: details, roles, team, password, access, devices
 //   #/admin/catalog         categories, partners, wijken (edited through the catalog document)

@@ -1,4 +1,4 @@
-// Planning walks and spreekuur sessions ahead (issue 5). Route: #/coord/plan
+// Planning walks and spreekuur sessions ahead. Route: #/coord/plan
 // A coordinator creates the document here with the wasm constructors
 // (app.newWalk / app.newSession, team chosen by the coordinator; expected
 // participants as add_participant edits; a session's staff, picked from the

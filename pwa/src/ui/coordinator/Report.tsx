@@ -1,4 +1,4 @@
-// The printable walk report (issue 5). Route: #/coord/report/<walk id>
+// The printable walk report. Route: #/coord/report/<walk id>
 // Reads GET /api/v1/walks/{id}/report and lays it out for the wijk meeting:
 // the walk (wijk, route, date, team), participants, observations grouped by
 // category with their places, and the action list per partner. "Afdrukken"

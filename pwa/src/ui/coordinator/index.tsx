@@ -1,4 +1,4 @@
-// The coordinator area (issue 5): overview, filtered list, map, item detail,
+// The coordinator area: overview, filtered list, map, item detail,
 // follow-up, feedback work list, walk report, planning. Routes are #/coord/...
 //   #/coord, #/coord/overview?from=&to=   counts per wijk/category/severity with trend
 //   #/coord/list?<filters>                the filtered, searchable, paged list + export
