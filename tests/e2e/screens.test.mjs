@@ -181,3 +181,40 @@ test('two spreekuur staff online together see each other\'s notes appear live', 
     await ctxO.close();
   }
 });
+
+/** PNG width and height from the IHDR chunk. */
+function pngSize(buf) {
+  assert.equal(buf.subarray(1, 4).toString('latin1'), 'PNG', 'not a PNG');
+  return [buf.readUInt32BE(16), buf.readUInt32BE(20)];
+}
+
+test('the app installs: one manifest link, an id, a description, PNG and maskable icons, screenshots', async () => {
+  const html = await (await fetch(`${server.origin}/`)).text();
+  const manifestLinks = html.match(/<link[^>]*rel="manifest"[^>]*>/g) ?? [];
+  assert.equal(manifestLinks.length, 1, `manifest linked ${manifestLinks.length} times`);
+  const touch = html.match(/<link[^>]*rel="apple-touch-icon"[^>]*href="([^"]+)"/);
+  assert.ok(touch, 'no apple-touch-icon link');
+  const [tw, th] = pngSize(Buffer.from(await (await fetch(`${server.origin}${touch[1]}`)).arrayBuffer()));
+  assert.deepEqual([tw, th], [180, 180]);
+
+  const manifest = await (await fetch(`${server.origin}/manifest.webmanifest`)).json();
+  assert.equal(manifest.id, '/');
+  assert.ok(manifest.description.length > 20, 'description missing');
+  const pngIcon = async (icon) => {
+    const res = await fetch(new URL(icon.src, `${server.origin}/`));
+    assert.equal(res.status, 200, `${icon.src}: ${res.status}`);
+    const [w, h] = pngSize(Buffer.from(await res.arrayBuffer()));
+    assert.equal(`${w}x${h}`, icon.sizes, `${icon.src} is ${w}x${h}, manifest says ${icon.sizes}`);
+  };
+  const pngs = manifest.icons.filter((i) => i.type === 'image/png');
+  for (const size of ['192x192', '512x512']) {
+    assert.ok(pngs.some((i) => i.sizes === size && (i.purpose ?? 'any').includes('any')), `no ${size} PNG icon`);
+  }
+  assert.ok(pngs.some((i) => i.purpose === 'maskable'), 'no maskable icon');
+  for (const icon of pngs) await pngIcon(icon);
+  assert.ok(manifest.screenshots.length >= 1, 'no screenshots');
+  for (const shot of manifest.screenshots) {
+    assert.ok(shot.label, `${shot.src} has no label`);
+    await pngIcon(shot);
+  }
+});
