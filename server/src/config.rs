@@ -209,6 +209,20 @@ pub struct Limits {
     pub messages_per_second: u32,
     /// Frames one sync connection may send in a burst (the bucket's size).
     pub message_burst: u32,
+    /// Most automerge operations in one change.
+    pub max_ops_per_change: u64,
+    /// Most operations in all changes of one sync message.
+    pub max_ops_per_message: u64,
+    /// Most operations in one document (all its changes).
+    pub max_ops_per_document: u64,
+    /// Deepest nesting of objects (maps, lists, texts) in a document.
+    pub max_depth: u32,
+    /// Most changes one sync connection may hold that wait for dependencies.
+    pub max_waiting_changes: usize,
+    /// Most documents one user may create.
+    pub max_docs_per_user: u64,
+    /// Most item histories computed at once (more requests wait their turn).
+    pub max_concurrent_history: usize,
 }
 
 impl Default for Config {
@@ -285,6 +299,13 @@ impl Default for Limits {
             auth_timeout_secs: 10,
             messages_per_second: 50,
             message_burst: 200,
+            max_ops_per_change: 100_000,
+            max_ops_per_message: 300_000,
+            max_ops_per_document: 300_000,
+            max_depth: 32,
+            max_waiting_changes: 2_000,
+            max_docs_per_user: 2_000,
+            max_concurrent_history: 2,
         }
     }
 }
@@ -375,6 +396,13 @@ impl Config {
             || l.auth_timeout_secs == 0
             || l.messages_per_second == 0
             || l.message_burst == 0
+            || l.max_ops_per_change == 0
+            || l.max_ops_per_message == 0
+            || l.max_ops_per_document == 0
+            || l.max_depth == 0
+            || l.max_waiting_changes == 0
+            || l.max_docs_per_user == 0
+            || l.max_concurrent_history == 0
         {
             return Err(ConfigError::Invalid("limits must be positive".into()));
         }

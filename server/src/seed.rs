@@ -48,6 +48,7 @@ fn commit_document(
     let out = store.commit(&[DocWrite {
         doc_id: id,
         user_id: owner.clone(),
+        device_id: None,
         create: Some(NewDoc {
             kind,
             owner: owner.clone(),

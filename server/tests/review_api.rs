@@ -97,10 +97,25 @@ impl Doc {
             team: Some(self.team.clone()),
             created_at: 0,
         };
-        let rows = wijklog_server::sync::projection::rows(&meta, am.document()).expect("projects");
+        // Authorship as the sync server derives it: the new changes' actors
+        // are `who`'s, the others are looked up in the store's bindings.
+        let fresh: Vec<Vec<u8>> = changes.iter().map(|c| c.actor.clone()).collect();
+        let store = app.store();
+        let mut owner = |actor: &automerge::ActorId| -> Option<String> {
+            if fresh.contains(&actor.to_bytes().to_vec()) {
+                return Some(who.id().to_string());
+            }
+            store
+                .actor_owner(actor.to_bytes())
+                .expect("binding")
+                .map(|u| u.as_str().to_owned())
+        };
+        let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut owner)
+            .expect("projects");
         let write = DocWrite {
             doc_id: server_id,
             user_id: ServerUserId::new(who.id()).expect("id"),
+            device_id: None,
             create: self.stored.is_empty().then(|| NewDoc {
                 kind: self.kind,
                 owner: ServerUserId::new(who.id()).expect("id"),

@@ -27,6 +27,8 @@
 use std::collections::BTreeMap;
 
 use automerge::hydrate::{self, MapValue};
+
+use crate::snapshot;
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, Value};
 
@@ -80,7 +82,13 @@ pub(crate) fn merge_items(
         };
         let mut conflicts = Conflicts::new();
         for key in ITEM_SUBMAPS {
-            merge_key(doc, &item_id, item, key, key, &mut conflicts);
+            let shape = match key {
+                "follow_up" => snapshot::FOLLOW_UPS,
+                "feedback" => snapshot::FEEDBACK,
+                "resident" => snapshot::RESIDENT,
+                _ => snapshot::CALLBACK,
+            };
+            merge_key(doc, &item_id, item, key, key, shape, &mut conflicts);
         }
         if let (Some(hydrate::Value::Map(fu)), Some(fu_id)) = (
             item.get_mut("follow_up"),
@@ -94,7 +102,15 @@ pub(crate) fn merge_items(
             partners.sort();
             for partner in partners {
                 let path = format!("follow_up.{partner}");
-                merge_key(doc, &fu_id, fu, &partner, &path, &mut conflicts);
+                merge_key(
+                    doc,
+                    &fu_id,
+                    fu,
+                    &partner,
+                    &path,
+                    snapshot::FOLLOW_UP,
+                    &mut conflicts,
+                );
             }
         }
         if !conflicts.is_empty() {
@@ -134,6 +150,7 @@ fn merge_key(
     parent: &mut hydrate::Map,
     key: &str,
     path: &str,
+    shape: snapshot::Shape,
     conflicts: &mut Conflicts,
 ) {
     if !parent.get_key_value(key).is_some_and(|(_, v)| v.conflict) {
@@ -143,10 +160,10 @@ fn merge_key(
     let Some(hydrate::Value::Map(winner)) = parent.get_mut(key) else {
         return;
     };
+    // A loser is read like the winner: only the fields the model knows.
     for loser in ids.iter().skip(1) {
-        if let Ok(hydrate::Value::Map(l)) = doc.hydrate(loser, None) {
-            merge_map(winner, &l, path, conflicts);
-        }
+        let l = snapshot::read_map(doc, loser, shape);
+        merge_map(winner, &l, path, conflicts);
     }
 }
 

@@ -68,6 +68,7 @@ mod ids;
 mod model;
 mod project;
 mod read;
+mod snapshot;
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 

@@ -18,14 +18,13 @@ use crate::conflict::{Conflicts, merge_items};
 use crate::error::{CatalogSection, Error};
 use crate::ids::{DocKind, FeedbackChannel, FollowUpStatus, Severity};
 use crate::read::{Fields, Got, get_str, h};
+use crate::snapshot::{self, Shape};
 
-/// The whole document as one hydrated tree (one pass; much faster than a
-/// `get` per field when every field is read).
-fn hydrate_root(doc: &impl ReadDoc) -> Result<hydrate::Map, Error> {
-    match doc.hydrate(ROOT, None)? {
-        hydrate::Value::Map(m) => Ok(m),
-        _ => Err(Error::InvalidDocument("root is not a map")),
-    }
+/// The fields of the document that `shape` names, as one hydrated tree (one
+/// pass; much faster than a `get` per field when every field is read). Never
+/// recurses over the document's own nesting (see [`crate::snapshot`]).
+fn hydrate_root(doc: &impl ReadDoc, shape: Shape) -> Result<hydrate::Map, Error> {
+    Ok(snapshot::read_map(doc, &ROOT, shape))
 }
 
 /// `path -> reason` for every field that could not be read as the contract says.
@@ -424,7 +423,7 @@ impl Catalog {
     /// Reads a catalog document.
     pub fn from_doc(doc: &impl ReadDoc) -> Result<Catalog, Error> {
         expect_kind(doc, DocKind::Catalog)?;
-        let root_map = hydrate_root(doc)?;
+        let root_map = hydrate_root(doc, snapshot::CATALOG)?;
         let root = &root_map;
         let mut invalid = InvalidFields::new();
         let mut f = Fields::new(&mut invalid);
@@ -672,7 +671,7 @@ impl Walk {
     /// Reads a walk document.
     pub fn from_doc(doc: &impl ReadDoc) -> Result<Walk, Error> {
         expect_kind(doc, DocKind::Walk)?;
-        let mut root_map = hydrate_root(doc)?;
+        let mut root_map = hydrate_root(doc, snapshot::WALK)?;
         let conflicts = merge_items(doc, &mut root_map, "observations");
         let root = &root_map;
         let mut invalid = InvalidFields::new();
@@ -734,7 +733,7 @@ impl Spreekuur {
     /// Reads a spreekuur document.
     pub fn from_doc(doc: &impl ReadDoc) -> Result<Spreekuur, Error> {
         expect_kind(doc, DocKind::Spreekuur)?;
-        let mut root_map = hydrate_root(doc)?;
+        let mut root_map = hydrate_root(doc, snapshot::SPREEKUUR)?;
         let conflicts = merge_items(doc, &mut root_map, "notes");
         let root = &root_map;
         let mut invalid = InvalidFields::new();

@@ -36,6 +36,9 @@ pub enum ReviewError {
         /// Sentence for the client.
         message: &'static str,
     },
+    /// The document holds more operations than a review read may load.
+    #[error("document too large")]
+    DocumentTooLarge,
     /// Database, blocking pool, stored data that does not load.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -76,6 +79,7 @@ impl ReviewError {
             ReviewError::NotFound => "not_found",
             ReviewError::InvalidParam { .. } => "invalid_parameter",
             ReviewError::Conflict { code, .. } => code,
+            ReviewError::DocumentTooLarge => "document_too_large",
             ReviewError::Internal(_) => "internal",
         }
     }
@@ -88,6 +92,9 @@ impl ReviewError {
             ReviewError::NotFound => "Not found.",
             ReviewError::InvalidParam { message, .. } => message,
             ReviewError::Conflict { message, .. } => message,
+            ReviewError::DocumentTooLarge => {
+                "This document has more operations than the server reads at once."
+            }
             ReviewError::Internal(_) => "Something went wrong on the server.",
         }
     }
@@ -101,6 +108,7 @@ impl ResponseError for ReviewError {
             ReviewError::NotFound => StatusCode::NOT_FOUND,
             ReviewError::InvalidParam { .. } => StatusCode::BAD_REQUEST,
             ReviewError::Conflict { .. } => StatusCode::CONFLICT,
+            ReviewError::DocumentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ReviewError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -2,14 +2,17 @@
 //! each (the user the server attributed it to when it was received), when,
 //! and which fields it changed — never the values.
 //!
-//! For every change of the document (in causal order) the patches between
-//! the change's dependencies and the change itself (`Automerge::diff`) are
-//! the change's own effect; the ones under `observations.<item>` (or
-//! `notes.<item>`) name the fields.
+//! One pass over the document's changes in causal order reads each change's
+//! operations: the objects created under `observations.<item>` (or
+//! `notes.<item>`) are remembered with their field path, and every operation
+//! on the item or one of those objects names a field. The work is linear in
+//! the document's operations (an earlier version diffed the document once
+//! per change, which grew with the square of the history).
 
 use std::collections::{BTreeSet, HashMap};
 
-use automerge::{Automerge, PatchAction, Prop};
+use automerge::legacy::{Key, ObjectId, OpType};
+use automerge::{ActorId, Automerge, Change};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
@@ -38,10 +41,87 @@ pub struct HistoryEntry {
     pub fields: Vec<String>,
 }
 
-fn prop_name(p: &Prop) -> Option<&str> {
-    match p {
-        Prop::Map(k) => Some(k.as_str()),
-        Prop::Seq(_) => None,
+/// An object's place relative to the item.
+#[derive(Debug, Clone)]
+enum Place {
+    /// The items map (`observations` or `notes`).
+    Items,
+    /// The item itself.
+    Item,
+    /// An object inside the item, at this field path.
+    Field(String),
+}
+
+/// Follows the objects of one item through the changes.
+struct Tracker<'a> {
+    items_key: &'a str,
+    item: &'a str,
+    objects: HashMap<(u64, ActorId), Place>,
+}
+
+impl<'a> Tracker<'a> {
+    fn new(items_key: &'a str, item: &'a str) -> Self {
+        Self {
+            items_key,
+            item,
+            objects: HashMap::new(),
+        }
+    }
+
+    /// Whether `change` created the item, and the field paths it touched.
+    fn change(&mut self, change: &Change) -> (bool, BTreeSet<String>) {
+        let mut fields = BTreeSet::new();
+        let mut created = false;
+        let start = change.start_op().get();
+        let actor = change.actor_id().clone();
+        for (i, op) in change.decode().operations.into_iter().enumerate() {
+            let place = match &op.obj {
+                ObjectId::Root => None,
+                ObjectId::Id(id) => self.objects.get(&(id.0, id.1.clone())).cloned(),
+            };
+            let key = match &op.key {
+                Key::Map(k) => Some(k.to_string()),
+                Key::Seq(_) => None,
+            };
+            let made = matches!(op.action, OpType::Make(_));
+            let new_place = match (&op.obj, place) {
+                (ObjectId::Root, _) => {
+                    (made && key.as_deref() == Some(self.items_key)).then_some(Place::Items)
+                }
+                (_, Some(Place::Items)) => {
+                    if key.as_deref() == Some(self.item) {
+                        if matches!(op.action, OpType::Delete) {
+                            fields.insert("(removed)".to_owned());
+                        } else {
+                            created = true;
+                        }
+                        made.then_some(Place::Item)
+                    } else {
+                        None
+                    }
+                }
+                (_, Some(Place::Item)) => match key {
+                    Some(k) => {
+                        fields.insert(k.clone());
+                        made.then_some(Place::Field(k))
+                    }
+                    None => None,
+                },
+                (_, Some(Place::Field(path))) => {
+                    let path = match key {
+                        Some(k) => format!("{path}.{k}"),
+                        None => path,
+                    };
+                    fields.insert(path.clone());
+                    made.then_some(Place::Field(path))
+                }
+                (_, None) => None,
+            };
+            if let Some(p) = new_place {
+                self.objects.insert((start + i as u64, actor.clone()), p);
+            }
+        }
+        (created, fields)
     }
 }
 
@@ -72,45 +152,10 @@ pub fn item_history(
     }
     let mut names: HashMap<String, Option<String>> = HashMap::new();
     let mut out = Vec::new();
+    let mut tracker = Tracker::new(items_key, item);
     for change in doc.get_changes(&[]) {
         let hash = change.hash();
-        let patches = doc.diff(change.deps(), &[hash]);
-        let mut fields = BTreeSet::new();
-        let mut created = false;
-        for patch in &patches {
-            let props: Vec<&Prop> = patch.path.iter().map(|(_, p)| p).collect();
-            if props.first().and_then(|p| prop_name(p)) != Some(items_key) {
-                continue;
-            }
-            if props.len() == 1 {
-                match &patch.action {
-                    PatchAction::PutMap { key, .. } if key == item => created = true,
-                    PatchAction::DeleteMap { key } if key == item => {
-                        fields.insert("(removed)".to_owned());
-                    }
-                    _ => {}
-                }
-                continue;
-            }
-            if props.get(1).and_then(|p| prop_name(p)) != Some(item) {
-                continue;
-            }
-            let mut path: Vec<&str> = props[2..].iter().filter_map(|p| prop_name(p)).collect();
-            match &patch.action {
-                PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key } => {
-                    path.push(key.as_str())
-                }
-                PatchAction::Increment { prop, .. } | PatchAction::Conflict { prop } => {
-                    if let Some(k) = prop_name(prop) {
-                        path.push(k)
-                    }
-                }
-                _ => {}
-            }
-            if !path.is_empty() {
-                fields.insert(path.join("."));
-            }
-        }
+        let (created, fields) = tracker.change(&change);
         if !created && fields.is_empty() {
             continue;
         }

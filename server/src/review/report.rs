@@ -14,12 +14,44 @@ use super::ReviewError;
 use crate::domain::{DocId, DocKind};
 use crate::storage::Store;
 
-/// Loads a stored document (snapshot plus changes).
-pub fn load_automerge(store: &dyn Store, id: DocId) -> Result<Automerge, ReviewError> {
+/// Most operations a document loaded for a review read may have: the sync
+/// server's default bound on a document (`limits.max_ops_per_document`).
+/// Documents stored before that bound existed may be larger; they are
+/// refused (`document_too_large`) instead of being loaded into memory.
+pub const MAX_REVIEW_OPS: u64 = 300_000;
+
+/// Loads a stored document (snapshot plus changes), unless it holds more
+/// than `max_ops` operations (counted from the stored bytes without
+/// loading them).
+pub fn load_automerge_bounded(
+    store: &dyn Store,
+    id: DocId,
+    max_ops: u64,
+) -> Result<Automerge, ReviewError> {
     let stored = store.load_doc(id)?.ok_or(ReviewError::NotFound)?;
+    let mut parts: Vec<&[u8]> = stored.changes.iter().map(Vec::as_slice).collect();
+    if let Some(snapshot) = &stored.snapshot {
+        parts.push(snapshot);
+    }
+    match crate::sync::chunks::count_ops(&parts, max_ops, 1 << 30) {
+        Ok(n) if n <= max_ops => {}
+        Ok(_) | Err(crate::sync::chunks::ChunkError::TooLarge(_)) => {
+            return Err(ReviewError::DocumentTooLarge);
+        }
+        Err(e) => {
+            return Err(ReviewError::Internal(
+                anyhow::anyhow!("{e}").context("counting a stored document's operations"),
+            ));
+        }
+    }
     stored
         .to_automerge()
         .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("loading a document")))
+}
+
+/// [`load_automerge_bounded`] with [`MAX_REVIEW_OPS`].
+pub fn load_automerge(store: &dyn Store, id: DocId) -> Result<Automerge, ReviewError> {
+    load_automerge_bounded(store, id, MAX_REVIEW_OPS)
 }
 
 /// The installation's catalog (the defaults when none is stored or it

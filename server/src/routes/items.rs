@@ -157,6 +157,7 @@ async fn item(
     let who = content_reader(&req, &state).await?;
     let (doc, item) = path.into_inner();
     let store = state.store.clone();
+    let max_ops = state.config.limits.max_ops_per_document;
     let db = state.review.clone();
     let viewer = who.clone();
     let (meta, row, context) = blocking(move || {
@@ -166,7 +167,7 @@ async fn item(
             .ok_or(ReviewError::NotFound)?;
         let row: serde_json::Value = serde_json::from_str(&row)
             .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
-        let am = report::load_automerge(store.as_ref(), meta.id)?;
+        let am = report::load_automerge_bounded(store.as_ref(), meta.id, max_ops)?;
         let context = report::context(meta.kind, &am)?;
         Ok((meta, row, context))
     })
@@ -185,6 +186,16 @@ async fn item(
     Ok(json_ok(&json!({"item": row, "context": context})))
 }
 
+/// The process-wide permits for item histories (sized by the first caller's
+/// configuration: one server per process).
+fn history_permits(n: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
+    static PERMITS: std::sync::OnceLock<std::sync::Arc<tokio::sync::Semaphore>> =
+        std::sync::OnceLock::new();
+    PERMITS
+        .get_or_init(|| std::sync::Arc::new(tokio::sync::Semaphore::new(n.max(1))))
+        .clone()
+}
+
 /// `GET /api/v1/items/{doc}/{id}/history`.
 #[tracing::instrument(name = "items.history", skip_all)]
 async fn item_history(
@@ -195,18 +206,26 @@ async fn item_history(
     let who = content_reader(&req, &state).await?;
     let (doc, item) = path.into_inner();
     let store = state.store.clone();
+    let max_ops = state.config.limits.max_ops_per_document;
     let db = state.review.clone();
+    // A global bound on histories computed at once (each loads and walks a
+    // whole document); more requests wait for a permit.
+    let permit = history_permits(state.config.limits.max_concurrent_history)
+        .acquire_owned()
+        .await
+        .map_err(|e| ReviewError::Internal(e.into()))?;
     let body = blocking(move || {
         let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
         db.with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
             .ok_or(ReviewError::NotFound)?;
-        let am = report::load_automerge(store.as_ref(), meta.id)?;
+        let am = report::load_automerge_bounded(store.as_ref(), meta.id, max_ops)?;
         let key = if meta.kind == DocKind::Walk {
             "observations"
         } else {
             "notes"
         };
         let entries = db.with_conn(|c| history::item_history(c, meta.id, &am, key, &item))?;
+        drop(permit);
         Ok(json!({"doc_id": meta.id, "item_id": item, "entries": entries}))
     })
     .await?;

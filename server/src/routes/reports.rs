@@ -24,9 +24,10 @@ async fn walk_report(
     let who = content_reader(&req, &state).await?;
     let id = path.into_inner();
     let store = state.store.clone();
+    let max_ops = state.config.limits.max_ops_per_document;
     let body = blocking(move || {
         let meta = visible_doc(store.as_ref(), &who, &id, Some(DocKind::Walk))?;
-        let doc = report::load_automerge(store.as_ref(), meta.id)?;
+        let doc = report::load_automerge_bounded(store.as_ref(), meta.id, max_ops)?;
         let catalog = report::load_catalog(store.as_ref());
         report::walk_report(meta.id, &doc, &catalog)
     })

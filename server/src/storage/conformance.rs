@@ -162,6 +162,7 @@ fn write(
     DocWrite {
         doc_id,
         user_id: uid(user),
+        device_id: None,
         create: Some(NewDoc {
             kind,
             owner: uid(user),
@@ -290,6 +291,7 @@ fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
             DocWrite {
                 doc_id: shared,
                 user_id: uid("mallory"),
+                device_id: None,
                 create: None,
                 changes: forged_changes,
                 projection: None,
@@ -324,6 +326,7 @@ fn changes_for_unknown_document_without_create_are_rejected(factory: Factory<'_>
         .commit(&[DocWrite {
             doc_id: id,
             user_id: uid("u1"),
+            device_id: None,
             create: None,
             changes: all_changes(&mut doc),
             projection: None,
@@ -483,6 +486,7 @@ fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
     let replace = DocWrite {
         doc_id: id,
         user_id: uid("u1"),
+        device_id: None,
         create: None,
         changes: vec![],
         projection: Some(vec![row("b", "zwerfafval opgeruimd", None)]),
@@ -526,6 +530,7 @@ fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Factory<'
     let mut second = DocWrite {
         doc_id: id,
         user_id: uid("u1"),
+        device_id: None,
         create: None,
         changes: second_changes,
         projection: None,
@@ -543,6 +548,7 @@ fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Factory<'
     let third = DocWrite {
         doc_id: id,
         user_id: uid("u2"),
+        device_id: None,
         create: None,
         changes: forged
             .get_changes(&forged_base)
@@ -579,6 +585,7 @@ fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Factory<'
     let drop_c = DocWrite {
         doc_id: id,
         user_id: uid("u1"),
+        device_id: None,
         create: None,
         changes: vec![],
         projection: Some(vec![row("b", "blijft", None)]),
@@ -617,6 +624,7 @@ fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
         .commit(&[DocWrite {
             doc_id: id,
             user_id: uid("u1"),
+            device_id: None,
             create: None,
             changes: late,
             projection: None,

@@ -160,6 +160,11 @@ pub struct DocWrite {
     pub doc_id: DocId,
     /// The authenticated user the changes are attributed to.
     pub user_id: UserId,
+    /// The device (login) that sent the write, if it came from one. The
+    /// write is rejected unless that device is active (not revoked) and the
+    /// user not disabled, checked in the commit's own transaction, so no
+    /// write committed after a revocation is stored or acknowledged.
+    pub device_id: Option<DeviceId>,
     /// `Some` if the document may be new: creates its row unless it exists.
     /// If it exists with another kind or team, the write is rejected.
     pub create: Option<NewDoc>,
@@ -187,6 +192,9 @@ pub enum WriteRejected {
     /// The document exists with another kind or team than the create asked for.
     #[error("the document exists with another kind or team")]
     CreateConflict,
+    /// The sending device was revoked or its user disabled.
+    #[error("the device was revoked or the user disabled")]
+    SessionRevoked,
 }
 
 /// The result of one [`DocWrite`].
@@ -372,6 +380,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn compact(&self, id: DocId, snapshot: &[u8]) -> Result<CompactOutcome, StoreError>;
     /// Number of stored changes of a document (covered ones included).
     fn change_count(&self, id: DocId) -> Result<u64, StoreError>;
+    /// How many documents `user` created (the per-user document quota).
+    fn docs_owned_by(&self, user: &UserId) -> Result<u64, StoreError>;
     /// Documents with at least `min` changes not yet covered by a snapshot,
     /// with that count, most first (compaction candidates).
     fn uncompacted_docs(&self, min: u64) -> Result<Vec<(DocId, u64)>, StoreError>;

@@ -360,6 +360,23 @@ fn apply_write(
         }
     };
 
+    // The sender must still be allowed to write: checked inside this
+    // transaction, so a revocation committed before it is always seen.
+    if let Some(device) = &write.device_id {
+        let active: Option<i64> = tx
+            .query_row(
+                "SELECT 1 FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE d.id = ?1 AND u.id = ?2 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
+                params![device.as_str(), write.user_id.as_str()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        if active.is_none() {
+            return Err(Ok(WriteRejected::SessionRevoked));
+        }
+    }
+
     // Bind actors first: an actor owned by someone else rejects the write.
     let mut seen_actors: HashSet<&[u8]> = HashSet::new();
     for change in &write.changes {
@@ -656,6 +673,17 @@ impl Store for SqliteStore {
         )?;
         tx.commit()?;
         Ok(CompactOutcome { covered, kept })
+    }
+
+    fn docs_owned_by(&self, user: &UserId) -> Result<u64, StoreError> {
+        self.with_reader(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM documents WHERE owner = ?1",
+                [user.as_str()],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
     }
 
     fn change_count(&self, id: DocId) -> Result<u64, StoreError> {

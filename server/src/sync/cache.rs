@@ -252,6 +252,7 @@ mod tests {
             .commit(&[DocWrite {
                 doc_id: id,
                 user_id: user.clone(),
+                device_id: None,
                 create: Some(NewDoc {
                     kind: DocKind::Walk,
                     owner: user,

@@ -18,10 +18,11 @@ use std::io::Read;
 
 use automerge::{ActorId, Automerge, Change, ChangeHash};
 
+use super::ops;
+
 /// The four magic bytes every automerge chunk starts with.
 const MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-/// Bit 3 of a column specification: the column is DEFLATE-compressed.
-const DEFLATE_BIT: u64 = 0b1000;
+use super::ops::DEFLATE_BIT;
 
 /// Why a message's chunks were refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -35,21 +36,25 @@ pub enum ChunkError {
 }
 
 /// One change found in a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChangeInfo {
     /// The change's hash.
     pub hash: ChangeHash,
     /// The actor that made it.
     pub actor: ActorId,
+    /// The change itself (its operations already counted and within the bounds).
+    pub change: Change,
 }
 
 /// What [`inspect`] found.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Inspection {
     /// Every change the chunks hold (document chunks contribute all of theirs).
     pub changes: Vec<ChangeInfo>,
     /// Size in bytes of all chunks once every compressed part is inflated.
     pub inflated_bytes: u64,
+    /// Operations in all chunks.
+    pub ops: u64,
 }
 
 /// Limits applied by [`inspect`].
@@ -59,7 +64,16 @@ pub struct ChunkLimits {
     pub max_inflated_bytes: u64,
     /// Bound on the number of changes in one message.
     pub max_changes: usize,
+    /// Bound on the operations of one change.
+    pub max_ops_per_change: u64,
+    /// Bound on the operations of all changes of one message.
+    pub max_ops: u64,
 }
+
+/// The message of a refusal for too many operations in one change.
+pub const TOO_MANY_OPS_CHANGE: &str = "a change has more operations than the limit";
+/// The message of a refusal for too many operations in one message.
+pub const TOO_MANY_OPS_MESSAGE: &str = "the message's changes have more operations than the limit";
 
 /// Walks the concatenated chunks `bytes` (an automerge sync message's
 /// `changes`, joined) without ever inflating past `limits.max_inflated_bytes`.
@@ -81,12 +95,22 @@ pub fn inspect(chunks: &[&[u8]], limits: ChunkLimits) -> Result<Inspection, Chun
             match header.chunk_type {
                 1 => {
                     add_size(&mut out, chunk_len as u64, limits)?;
+                    add_ops(
+                        &mut out,
+                        ops::change_ops(data, limits.max_ops_per_change)?,
+                        limits,
+                    )?;
                     push_change(&mut out, chunk.to_vec(), limits)?;
                 }
                 2 => {
                     let budget = remaining(&out, limits);
                     let inflated = inflate_bounded(data, budget)?;
                     add_size(&mut out, inflated.len() as u64, limits)?;
+                    add_ops(
+                        &mut out,
+                        ops::change_ops(&inflated, limits.max_ops_per_change)?,
+                        limits,
+                    )?;
                     let mut plain = Vec::with_capacity(inflated.len() + 16);
                     plain.extend_from_slice(&MAGIC);
                     plain.extend_from_slice(&header.checksum);
@@ -96,18 +120,31 @@ pub fn inspect(chunks: &[&[u8]], limits: ChunkLimits) -> Result<Inspection, Chun
                     push_change(&mut out, plain, limits)?;
                 }
                 0 => {
-                    let size = document_inflated_size(data, remaining(&out, limits))?;
+                    let ops_cap = limits.max_ops.saturating_sub(out.ops);
+                    let (size, ops) =
+                        document_inflated_size(data, remaining(&out, limits), ops_cap)?;
                     add_size(&mut out, size + header.header_len as u64, limits)?;
+                    add_ops(&mut out, 0, limits)?;
+                    if ops > ops_cap {
+                        return Err(ChunkError::TooLarge(TOO_MANY_OPS_MESSAGE));
+                    }
                     let doc = Automerge::load(chunk)
                         .map_err(|_| ChunkError::Malformed("document chunk does not load"))?;
                     let changes = doc.get_changes(&[]);
                     if out.changes.len() + changes.len() > limits.max_changes {
                         return Err(ChunkError::TooLarge("too many changes in one message"));
                     }
-                    out.changes.extend(changes.iter().map(|c| ChangeInfo {
-                        hash: c.hash(),
-                        actor: c.actor_id().clone(),
-                    }));
+                    for c in changes {
+                        if c.len() as u64 > limits.max_ops_per_change {
+                            return Err(ChunkError::TooLarge(TOO_MANY_OPS_CHANGE));
+                        }
+                        add_ops(&mut out, c.len() as u64, limits)?;
+                        out.changes.push(ChangeInfo {
+                            hash: c.hash(),
+                            actor: c.actor_id().clone(),
+                            change: c,
+                        });
+                    }
                 }
                 3 => {
                     return Err(ChunkError::Malformed(
@@ -121,6 +158,36 @@ pub fn inspect(chunks: &[&[u8]], limits: ChunkLimits) -> Result<Inspection, Chun
     Ok(out)
 }
 
+/// The operation count of concatenated chunks (stored changes, a saved
+/// document), without decoding or loading them; counting stops once past
+/// `cap` (the result is then some number above it). Compressed parts are
+/// inflated through readers bounded by `max_inflated_bytes`.
+pub fn count_ops(chunks: &[&[u8]], cap: u64, max_inflated_bytes: u64) -> Result<u64, ChunkError> {
+    let mut total = 0u64;
+    for bytes in chunks {
+        let mut rest: &[u8] = bytes;
+        while !rest.is_empty() && total <= cap {
+            let (header, after) = parse_header(rest)?;
+            let data_len = usize::try_from(header.data_len)
+                .map_err(|_| ChunkError::Malformed("chunk length out of range"))?;
+            if after.len() < data_len {
+                return Err(ChunkError::Malformed("truncated chunk"));
+            }
+            let data = &after[..data_len];
+            rest = &after[data_len..];
+            let left = cap.saturating_sub(total);
+            let n = match header.chunk_type {
+                1 => ops::change_ops(data, left)?,
+                2 => ops::change_ops(&inflate_bounded(data, max_inflated_bytes)?, left)?,
+                0 => document_inflated_size(data, max_inflated_bytes, left)?.1,
+                _ => return Err(ChunkError::Malformed("unknown chunk type")),
+            };
+            total = total.saturating_add(n);
+        }
+    }
+    Ok(total)
+}
+
 fn remaining(out: &Inspection, limits: ChunkLimits) -> u64 {
     limits.max_inflated_bytes.saturating_sub(out.inflated_bytes)
 }
@@ -131,6 +198,17 @@ fn add_size(out: &mut Inspection, n: u64, limits: ChunkLimits) -> Result<(), Chu
         return Err(ChunkError::TooLarge(
             "the message's changes exceed the size limit once decompressed",
         ));
+    }
+    Ok(())
+}
+
+fn add_ops(out: &mut Inspection, n: u64, limits: ChunkLimits) -> Result<(), ChunkError> {
+    if n > limits.max_ops_per_change {
+        return Err(ChunkError::TooLarge(TOO_MANY_OPS_CHANGE));
+    }
+    out.ops = out.ops.saturating_add(n);
+    if out.ops > limits.max_ops {
+        return Err(ChunkError::TooLarge(TOO_MANY_OPS_MESSAGE));
     }
     Ok(())
 }
@@ -148,6 +226,7 @@ fn push_change(
     out.changes.push(ChangeInfo {
         hash: change.hash(),
         actor: change.actor_id().clone(),
+        change,
     });
     Ok(())
 }
@@ -248,9 +327,14 @@ fn inflated_len(data: &[u8], budget: u64) -> Result<u64, ChunkError> {
 }
 
 /// Parses a document chunk's prefix (actors, heads, column metadata) and
-/// returns the size of its data with every compressed column inflated,
-/// inflating each through a bounded reader.
-fn document_inflated_size(data: &[u8], budget: u64) -> Result<u64, ChunkError> {
+/// returns the size of its data with every compressed column inflated
+/// (each through a bounded reader) and its operation count (or some number
+/// above `ops_cap`).
+fn document_inflated_size(
+    data: &[u8],
+    budget: u64,
+    ops_cap: u64,
+) -> Result<(u64, u64), ChunkError> {
     let mut i = data;
     // actors: count, then length-prefixed byte strings
     let (n_actors, used) = read_uleb(i)?;
@@ -273,31 +357,41 @@ fn document_inflated_size(data: &[u8], budget: u64) -> Result<u64, ChunkError> {
         .get(heads_len..)
         .ok_or(ChunkError::Malformed("truncated heads"))?;
     // change columns, then op columns: count, then (spec, len) pairs
-    let mut columns: Vec<(u64, u64)> = Vec::new();
-    for _ in 0..2 {
-        let (n_cols, used) = read_uleb(i)?;
-        i = &i[used..];
-        for _ in 0..n_cols {
-            let (spec, used) = read_uleb(i)?;
-            i = &i[used..];
-            let (len, used) = read_uleb(i)?;
-            i = &i[used..];
-            columns.push((spec, len));
-        }
-    }
+    let m = |ops::Malformed(why)| ChunkError::Malformed(why);
+    let (change_cols, rest) = ops::read_columns(i).map_err(m)?;
+    let (op_cols, rest) = ops::read_columns(rest).map_err(m)?;
+    i = rest;
     let prefix_len = (data.len() - i.len()) as u64;
     let mut total = prefix_len;
     let mut rest_budget = budget.saturating_sub(prefix_len);
-    for (spec, len) in columns {
+    let mut most_ops = 0u64;
+    let n_change_cols = change_cols.len();
+    let columns: Vec<(u64, u64)> = change_cols
+        .into_iter()
+        .chain(op_cols.iter().copied())
+        .collect();
+    for (c, (spec, len)) in columns.iter().copied().enumerate() {
         let len_us = usize::try_from(len).map_err(|_| ChunkError::Malformed("column length"))?;
         let col = i
             .get(..len_us)
             .ok_or(ChunkError::Malformed("truncated column data"))?;
         i = &i[len_us..];
-        let size = if spec & DEFLATE_BIT != 0 {
-            inflated_len(col, rest_budget)?
-        } else {
-            len
+        let op_col = c.checked_sub(n_change_cols);
+        let counted = op_col.filter(|&k| spec & 0b111 != 7 && !ops::nested(&op_cols, k));
+        let size = match (spec & DEFLATE_BIT != 0, counted) {
+            (true, Some(_)) => {
+                let inflated = inflate_bounded(col, rest_budget)?;
+                let rows = ops::column_rows(&inflated, spec & 0b111, ops_cap).map_err(m)?;
+                most_ops = most_ops.max(rows);
+                inflated.len() as u64
+            }
+            (true, None) => inflated_len(col, rest_budget)?,
+            (false, Some(_)) => {
+                let rows = ops::column_rows(col, spec & 0b111, ops_cap).map_err(m)?;
+                most_ops = most_ops.max(rows);
+                len
+            }
+            (false, None) => len,
         };
         if size > rest_budget {
             return Err(ChunkError::TooLarge(
@@ -306,10 +400,13 @@ fn document_inflated_size(data: &[u8], budget: u64) -> Result<u64, ChunkError> {
         }
         rest_budget -= size;
         total += size;
+        if most_ops > ops_cap {
+            return Ok((total, most_ops));
+        }
     }
     // The remainder (head indices) is small and uncompressed.
     total += i.len() as u64;
-    Ok(total)
+    Ok((total, most_ops))
 }
 
 #[cfg(test)]
@@ -323,6 +420,8 @@ mod tests {
     const LIMITS: ChunkLimits = ChunkLimits {
         max_inflated_bytes: 1 << 20,
         max_changes: 1000,
+        max_ops_per_change: u64::MAX,
+        max_ops: u64::MAX,
     };
 
     fn doc_with_changes(n: usize, text_len: usize) -> AutoCommit {
@@ -363,6 +462,8 @@ mod tests {
         let small = ChunkLimits {
             max_inflated_bytes: 1000,
             max_changes: 10,
+            max_ops_per_change: u64::MAX,
+            max_ops: u64::MAX,
         };
         assert!(matches!(
             inspect(&[&compressed], small),
@@ -400,6 +501,8 @@ mod tests {
         let tight = ChunkLimits {
             max_inflated_bytes: 2000,
             max_changes: 1000,
+            max_ops_per_change: u64::MAX,
+            max_ops: u64::MAX,
         };
         assert!(matches!(
             inspect(&[&saved], tight),
@@ -419,6 +522,8 @@ mod tests {
         let limits = ChunkLimits {
             max_inflated_bytes: 1 << 20,
             max_changes: 4,
+            max_ops_per_change: u64::MAX,
+            max_ops: u64::MAX,
         };
         assert_eq!(
             inspect(&refs, limits),

@@ -122,7 +122,12 @@ async fn run(
 }
 
 fn needs_store(write: &DocWrite) -> bool {
-    write.create.is_some() || !write.changes.is_empty() || write.projection.is_some()
+    // A write from a device goes to the store even without changes: its ack
+    // must not be sent if the device was revoked meanwhile.
+    write.create.is_some()
+        || !write.changes.is_empty()
+        || write.projection.is_some()
+        || write.device_id.is_some()
 }
 
 async fn commit_batch(
@@ -195,6 +200,7 @@ async fn commit_batch(
                     WriteRejected::UnknownDocument | WriteRejected::CreateConflict => {
                         CommitFailure::Conflict
                     }
+                    WriteRejected::SessionRevoked => CommitFailure::Revoked,
                 })
             }
         };

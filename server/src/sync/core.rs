@@ -36,7 +36,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use automerge::sync::{Message, State, SyncDoc};
-use automerge::{ActorId, Automerge, ChangeHash, ObjType, ReadDoc, Value};
+use automerge::{ActorId, Automerge, Change, ChangeHash, ObjType, ReadDoc, Value};
 
 use super::chunks::{self, ChunkError, ChunkLimits};
 use super::limits::SyncLimits;
@@ -75,6 +75,12 @@ pub struct DocInner {
     pub committed_heads: Vec<ChangeHash>,
     /// Sum of the raw sizes of its changes (for the document size bound).
     pub size_bytes: u64,
+    /// Sum of its changes' operation counts (for the operation bound).
+    pub ops: u64,
+    /// The users whose changes were applied to this copy since it was
+    /// loaded, by actor (their bindings may not be committed yet); actors
+    /// of stored changes are looked up in the store.
+    pub authors: HashMap<ActorId, UserId>,
 }
 
 /// A poisoned document lock (a panic while applying); the entry must be evicted.
@@ -85,11 +91,12 @@ pub struct Poisoned;
 impl CachedDoc {
     /// Wraps a document loaded from the store (everything in it is committed).
     pub fn new(meta: DocMeta, generation: u64, doc: Automerge) -> Self {
-        let size_bytes = doc
+        let (size_bytes, ops) = doc
             .get_changes(&[])
             .iter()
-            .map(|c| c.raw_bytes().len() as u64)
-            .sum();
+            .fold((0u64, 0u64), |(bytes, ops), c| {
+                (bytes + c.raw_bytes().len() as u64, ops + c.len() as u64)
+            });
         let committed_heads = doc.get_heads();
         Self {
             meta,
@@ -98,6 +105,8 @@ impl CachedDoc {
                 doc,
                 committed_heads,
                 size_bytes,
+                ops,
+                authors: HashMap::new(),
             }),
             poisoned: AtomicBool::new(false),
         }
@@ -170,6 +179,9 @@ pub enum CommitFailure {
     Conflict,
     /// The transaction failed (disk, database); nothing of it was stored.
     Internal,
+    /// The sending device was revoked or its user disabled before the
+    /// write committed: nothing of it was stored, and it is not acked.
+    Revoked,
 }
 
 /// What the session needs from the server.
@@ -186,9 +198,18 @@ pub trait SyncContext {
     fn next_generation(&self) -> u64;
     /// The user an actor is bound to.
     fn actor_owner(&self, actor: &ActorId) -> Result<Option<UserId>, ContextError>;
+    /// How many documents `user` has created (for the per-user quota).
+    fn docs_owned_by(&self, user: &UserId) -> Result<u64, ContextError>;
     /// The projection rows of a document (observations or notes), or `None`
-    /// when the document kind has none.
-    fn project(&self, meta: &DocMeta, doc: &Automerge) -> Option<Vec<ProjectionRow>>;
+    /// when the document kind has none. Authorship comes from the senders of
+    /// the changes: `authors` for changes not yet committed, the store's
+    /// actor bindings for the rest.
+    fn project(
+        &self,
+        meta: &DocMeta,
+        doc: &Automerge,
+        authors: &HashMap<ActorId, UserId>,
+    ) -> Option<Vec<ProjectionRow>>;
     /// Queues a write for the group committer; its result comes back as
     /// [`Event::Committed`] with the same ticket. Called while the document
     /// lock is held, which keeps the writes to one document in apply order.
@@ -274,6 +295,10 @@ pub struct Session {
     known: HashSet<DocId>,
     pending: HashMap<Ticket, Pending>,
     next_ticket: Ticket,
+    /// Changes of this connection whose dependencies have not arrived, per
+    /// document. They are held here, never in the shared document, count
+    /// against `limits.max_waiting_changes` and go with the connection.
+    waiting: HashMap<DocId, Vec<Change>>,
 }
 
 /// Parses the first frame; the token on success, the error to send otherwise.
@@ -358,12 +383,18 @@ impl Session {
             known: ready_docs.iter().map(|d| d.id).collect(),
             pending: HashMap::new(),
             next_ticket: 1,
+            waiting: HashMap::new(),
         }
     }
 
     /// The authenticated principal.
     pub fn principal(&self) -> &Principal {
         &self.principal
+    }
+
+    /// Changes held waiting for their dependencies (all documents).
+    pub fn waiting_changes(&self) -> usize {
+        self.waiting.values().map(Vec::len).sum()
     }
 
     /// Commits submitted and not yet answered (graceful shutdown waits for them).
@@ -461,6 +492,8 @@ impl Session {
             ChunkLimits {
                 max_inflated_bytes: self.limits.max_decompressed_bytes,
                 max_changes: self.limits.max_changes_per_message,
+                max_ops_per_change: self.limits.max_ops_per_change,
+                max_ops: self.limits.max_ops_per_message,
             },
         ) {
             Ok(i) => i,
@@ -526,23 +559,72 @@ impl Session {
             }
         }
 
+        // The changes are applied from the inspected list (see `Incoming`):
+        // the message itself goes to automerge without them.
+        let mut message = message;
+        message.changes = automerge::sync::ChunkList::empty();
+        let incoming = inspection.changes.into_iter().map(|c| c.change).collect();
         match entry {
-            Some(entry) => self.sync_known(
-                doc_id,
-                entry,
-                message,
-                inspection.inflated_bytes,
-                carries_changes,
-                ctx,
-            ),
-            None => self.sync_unknown(
-                doc_id,
-                message,
-                inspection.inflated_bytes,
-                carries_changes,
-                ctx,
-            ),
+            Some(entry) => self.sync_known(doc_id, entry, message, incoming, carries_changes, ctx),
+            None => self.sync_unknown(doc_id, message, incoming, carries_changes, ctx),
         }
+    }
+
+    /// Takes this connection's waiting changes of `doc_id` together with the
+    /// frame's `incoming` ones and decides what may be applied to `doc`:
+    /// the causally ready changes (in an order automerge applies without
+    /// queueing anything) once they pass the depth and operation bounds, and
+    /// the ones still missing a dependency (held by the connection, within
+    /// its bound). On a refusal nothing is applied and the document's waiting
+    /// changes are dropped.
+    fn admit(
+        &mut self,
+        doc_id: DocId,
+        doc: &Automerge,
+        doc_ops: u64,
+        incoming: Vec<Change>,
+    ) -> Result<Admitted, Vec<Effect>> {
+        let mut candidates = self.waiting.remove(&doc_id).unwrap_or_default();
+        candidates.extend(incoming);
+        let (ready, waiting) = causal_split(doc, candidates);
+        match check_depth(doc, &ready, self.limits.max_depth) {
+            Ok(()) => {}
+            Err(DepthError::TooDeep) => {
+                return Err(err(
+                    Some(doc_id),
+                    ErrorCode::TooDeep,
+                    "objects are nested deeper than the limit",
+                ));
+            }
+            Err(DepthError::UnknownObject) => {
+                return Err(err(
+                    Some(doc_id),
+                    ErrorCode::InvalidChange,
+                    "a change refers to an object the document does not have",
+                ));
+            }
+        }
+        let ops: u64 = ready.iter().map(|c| c.len() as u64).sum();
+        if doc_ops.saturating_add(ops) > self.limits.max_ops_per_document {
+            return Err(err(
+                Some(doc_id),
+                ErrorCode::TooLarge,
+                "the document would exceed its operation limit",
+            ));
+        }
+        if !waiting.is_empty() {
+            let held = self.waiting_changes() + waiting.len();
+            if held > self.limits.max_waiting_changes {
+                return Err(err(
+                    Some(doc_id),
+                    ErrorCode::TooLarge,
+                    "too many changes wait for dependencies that never arrived; they were dropped",
+                ));
+            }
+            self.waiting.insert(doc_id, waiting);
+        }
+        let bytes = ready.iter().map(|c| c.raw_bytes().len() as u64).sum();
+        Ok(Admitted { ready, bytes })
     }
 
     /// A sync message for a document the server has.
@@ -550,8 +632,8 @@ impl Session {
         &mut self,
         doc_id: DocId,
         entry: Arc<CachedDoc>,
-        message: Message,
-        incoming_bytes: u64,
+        mut message: Message,
+        incoming: Vec<Change>,
         carries_changes: bool,
         ctx: &dyn SyncContext,
     ) -> Vec<Effect> {
@@ -584,8 +666,20 @@ impl Session {
                 );
             }
         };
+        let admitted = if carries_changes {
+            match self.admit(doc_id, &guard.doc, guard.ops, incoming) {
+                Ok(a) => a,
+                Err(effects) => {
+                    drop(guard);
+                    self.docs.insert(doc_id, PeerDoc::Known { entry, state });
+                    return effects;
+                }
+            }
+        } else {
+            Admitted::default()
+        };
         if carries_changes
-            && guard.size_bytes.saturating_add(incoming_bytes) > self.limits.max_document_bytes
+            && guard.size_bytes.saturating_add(admitted.bytes) > self.limits.max_document_bytes
         {
             drop(guard);
             self.docs.insert(doc_id, PeerDoc::Known { entry, state });
@@ -595,6 +689,7 @@ impl Session {
                 "the document would exceed its size limit",
             );
         }
+        message.changes = admitted.chunks();
         let old_heads = guard.doc.get_heads();
         if guard.doc.receive_sync_message(&mut state, message).is_err() {
             drop(guard);
@@ -606,12 +701,9 @@ impl Session {
                 "the changes could not be applied",
             );
         }
-        let new_changes: Vec<NewChange> = guard
-            .doc
-            .get_changes(&old_heads)
-            .iter()
-            .map(|c| NewChange::from_change(c))
-            .collect();
+        let applied = guard.doc.get_changes(&old_heads);
+        let new_changes: Vec<NewChange> = applied.iter().map(NewChange::from_change).collect();
+        let new_ops: u64 = applied.iter().map(|c| c.len() as u64).sum();
         if !new_changes.is_empty() {
             match read_kind(&guard.doc) {
                 Ok(Some(kind)) if kind == meta.kind => {}
@@ -635,15 +727,22 @@ impl Session {
             .iter()
             .map(|c| c.bytes.len() as u64)
             .sum::<u64>();
+        guard.ops += new_ops;
+        for c in &applied {
+            guard
+                .authors
+                .insert(c.actor_id().clone(), self.principal.user_id.clone());
+        }
         let projection = if new_changes.is_empty() {
             None
         } else {
-            ctx.project(meta, &guard.doc)
+            ctx.project(meta, &guard.doc, &guard.authors)
         };
         let heads = guard.doc.get_heads();
         let write = DocWrite {
             doc_id,
             user_id: self.principal.user_id.clone(),
+            device_id: Some(self.principal.device_id.clone()),
             create: None,
             changes: new_changes,
             projection,
@@ -658,17 +757,18 @@ impl Session {
     fn sync_unknown(
         &mut self,
         doc_id: DocId,
-        message: Message,
-        incoming_bytes: u64,
+        mut message: Message,
+        incoming: Vec<Change>,
         carries_changes: bool,
         ctx: &dyn SyncContext,
     ) -> Vec<Effect> {
-        let (mut scratch, mut state) = match self.docs.remove(&doc_id) {
+        let (scratch, mut state) = match self.docs.remove(&doc_id) {
             Some(PeerDoc::Unknown { scratch, state }) => (scratch, state),
             _ => (Automerge::new(), State::new()),
         };
         if !carries_changes {
             // Nothing to create: answer from an empty document, so the client sends its changes.
+            let mut scratch = scratch;
             if scratch.receive_sync_message(&mut state, message).is_err() {
                 return err(
                     Some(doc_id),
@@ -680,7 +780,16 @@ impl Session {
                 .insert(doc_id, PeerDoc::Unknown { scratch, state });
             return self.generate(doc_id);
         }
-        if incoming_bytes > self.limits.max_document_bytes {
+        let admitted = match self.admit(doc_id, &scratch, 0, incoming) {
+            Ok(a) => a,
+            Err(effects) => {
+                self.docs
+                    .insert(doc_id, PeerDoc::Unknown { scratch, state });
+                return effects;
+            }
+        };
+        if admitted.bytes > self.limits.max_document_bytes {
+            self.waiting.remove(&doc_id);
             self.docs
                 .insert(doc_id, PeerDoc::Unknown { scratch, state });
             return err(
@@ -689,9 +798,11 @@ impl Session {
                 "the document would exceed its size limit",
             );
         }
+        message.changes = admitted.chunks();
         let mut doc = scratch.clone();
         let mut trial_state = state.clone();
         if doc.receive_sync_message(&mut trial_state, message).is_err() {
+            self.waiting.remove(&doc_id);
             self.docs
                 .insert(doc_id, PeerDoc::Unknown { scratch, state });
             return err(
@@ -714,6 +825,7 @@ impl Session {
         let kind = match read_kind(&doc) {
             Ok(Some(kind)) => kind,
             _ => {
+                self.waiting.remove(&doc_id);
                 self.docs
                     .insert(doc_id, PeerDoc::Unknown { scratch, state });
                 return err(
@@ -724,9 +836,33 @@ impl Session {
             }
         };
         if !self.principal.may_create(kind) {
+            self.waiting.remove(&doc_id);
             self.docs
                 .insert(doc_id, PeerDoc::Unknown { scratch, state });
             return err(Some(doc_id), ErrorCode::Forbidden, FORBIDDEN);
+        }
+        match ctx.docs_owned_by(&self.principal.user_id) {
+            Ok(n) if n < self.limits.max_docs_per_user => {}
+            Ok(_) => {
+                self.waiting.remove(&doc_id);
+                self.docs
+                    .insert(doc_id, PeerDoc::Unknown { scratch, state });
+                return err(
+                    Some(doc_id),
+                    ErrorCode::QuotaExceeded,
+                    "you have created as many documents as the quota allows",
+                );
+            }
+            Err(ContextError) => {
+                self.waiting.remove(&doc_id);
+                self.docs
+                    .insert(doc_id, PeerDoc::Unknown { scratch, state });
+                return err(
+                    Some(doc_id),
+                    ErrorCode::Internal,
+                    "internal error; retry later",
+                );
+            }
         }
         let meta = DocMeta {
             id: doc_id,
@@ -740,16 +876,24 @@ impl Session {
         let changes: Vec<NewChange> = doc
             .get_changes(&[])
             .iter()
-            .map(|c| NewChange::from_change(c))
+            .map(NewChange::from_change)
             .collect();
         let heads = doc.get_heads();
-        let projection = ctx.project(&meta, &doc);
+        let authors: HashMap<ActorId, UserId> = doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| (c.actor_id().clone(), self.principal.user_id.clone()))
+            .collect();
+        let projection = ctx.project(&meta, &doc, &authors);
         let create = NewDoc {
             kind,
             owner: meta.owner.clone(),
             team: meta.team.clone(),
         };
         let fresh = CachedDoc::new_uncommitted(meta, ctx.next_generation(), doc);
+        if let Ok(mut inner) = fresh.lock() {
+            inner.authors = authors;
+        }
         let entry = match ctx.insert_new(fresh) {
             Ok(entry) => entry,
             Err(_existing) => {
@@ -781,6 +925,7 @@ impl Session {
         let write = DocWrite {
             doc_id,
             user_id: self.principal.user_id.clone(),
+            device_id: Some(self.principal.device_id.clone()),
             create: Some(create),
             changes,
             projection,
@@ -847,6 +992,20 @@ impl Session {
                 out.extend(self.generate(doc));
                 out
             }
+            Err(CommitFailure::Revoked) => {
+                self.docs.remove(&doc);
+                vec![
+                    Effect::Text(ServerMessage::error(
+                        Some(doc),
+                        ErrorCode::Unauthenticated,
+                        "this device was revoked or the account disabled; nothing was stored",
+                    )),
+                    Effect::Close {
+                        code: CLOSE_REVOKED,
+                        reason: "revoked",
+                    },
+                ]
+            }
             Err(failure) => {
                 // The committer evicted the document; start this document's sync afresh.
                 self.docs.remove(&doc);
@@ -856,7 +1015,7 @@ impl Session {
                         "a change's actor id belongs to another user",
                     ),
                     CommitFailure::Conflict => (ErrorCode::Forbidden, FORBIDDEN),
-                    CommitFailure::Internal => (
+                    CommitFailure::Internal | CommitFailure::Revoked => (
                         ErrorCode::Internal,
                         "the changes could not be stored; reset this document's sync state and resend",
                     ),
@@ -928,6 +1087,121 @@ impl Session {
     }
 }
 
+/// What [`Session::admit`] lets through.
+#[derive(Debug, Default)]
+struct Admitted {
+    /// Causally ready changes, in an order automerge applies without queueing.
+    ready: Vec<Change>,
+    /// Their total size.
+    bytes: u64,
+}
+
+impl Admitted {
+    fn chunks(&self) -> automerge::sync::ChunkList {
+        automerge::sync::ChunkList::from(
+            self.ready
+                .iter()
+                .map(|c| c.raw_bytes().to_vec())
+                .collect::<Vec<_>>(),
+        )
+    }
+}
+
+/// Splits `candidates` into the changes `doc` lacks whose dependencies are
+/// all in `doc` or among those changes (in causal order), and the ones that
+/// still miss a dependency. Duplicates and changes `doc` has are dropped.
+fn causal_split(doc: &Automerge, mut candidates: Vec<Change>) -> (Vec<Change>, Vec<Change>) {
+    let mut seen = HashSet::new();
+    candidates
+        .retain(|c| seen.insert(c.hash()) && doc.get_change_meta_by_hash(&c.hash()).is_none());
+    let index: HashMap<ChangeHash, usize> = candidates
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.hash(), i))
+        .collect();
+    let n = candidates.len();
+    let mut unmet = vec![0usize; n];
+    let mut blocked = vec![false; n];
+    let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, c) in candidates.iter().enumerate() {
+        for dep in c.deps() {
+            if let Some(&j) = index.get(dep) {
+                unmet[i] += 1;
+                dependents[j].push(i);
+            } else if doc.get_change_meta_by_hash(dep).is_none() {
+                blocked[i] = true;
+            }
+        }
+    }
+    let mut queue: Vec<usize> = (0..n).filter(|&i| unmet[i] == 0 && !blocked[i]).collect();
+    let mut order = Vec::with_capacity(n);
+    while let Some(i) = queue.pop() {
+        order.push(i);
+        for &k in &dependents[i] {
+            unmet[k] -= 1;
+            if unmet[k] == 0 && !blocked[k] {
+                queue.push(k);
+            }
+        }
+    }
+    let mut slots: Vec<Option<Change>> = candidates.into_iter().map(Some).collect();
+    let ready: Vec<Change> = order.iter().filter_map(|&i| slots[i].take()).collect();
+    let waiting: Vec<Change> = slots.into_iter().flatten().collect();
+    (ready, waiting)
+}
+
+/// Why [`check_depth`] refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DepthError {
+    /// An object would sit deeper than the limit.
+    TooDeep,
+    /// An object is created inside an object the document does not have.
+    UnknownObject,
+}
+
+/// Checks that applying `ready` (in order) to `doc` creates no object
+/// deeper than `max_depth` (the root is depth 0, an object in it depth 1).
+/// Reads only the changes' operations and, for objects the document already
+/// has, their chain of parents; never recurses.
+fn check_depth(doc: &Automerge, ready: &[Change], max_depth: usize) -> Result<(), DepthError> {
+    use automerge::legacy::ObjectId;
+    let mut known: HashMap<(u64, ActorId), usize> = HashMap::new();
+    for change in ready {
+        let expanded = change.decode();
+        let start = change.start_op().get();
+        for (i, op) in expanded.operations.iter().enumerate() {
+            if !matches!(op.action, automerge::legacy::OpType::Make(_)) {
+                continue;
+            }
+            let parent = match &op.obj {
+                ObjectId::Root => 0,
+                ObjectId::Id(id) => {
+                    let key = (id.0, id.1.clone());
+                    match known.get(&key) {
+                        Some(d) => *d,
+                        None => {
+                            let exid = automerge::ObjId::Id(id.0, id.1.clone(), usize::MAX);
+                            let d = doc
+                                .parents(&exid)
+                                .map_err(|_| DepthError::UnknownObject)?
+                                .take(max_depth + 1)
+                                .count();
+                            known.insert(key, d);
+                            d
+                        }
+                    }
+                }
+            };
+            let depth = parent + 1;
+            if depth > max_depth {
+                return Err(DepthError::TooDeep);
+            }
+            known.insert((start + i as u64, change.actor_id().clone()), depth);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::cell::{Cell, RefCell};
@@ -972,7 +1246,20 @@ mod tests {
         fn actor_owner(&self, actor: &ActorId) -> Result<Option<UserId>, ContextError> {
             Ok(self.owners.borrow().get(actor).cloned())
         }
-        fn project(&self, _meta: &DocMeta, _doc: &Automerge) -> Option<Vec<ProjectionRow>> {
+        fn docs_owned_by(&self, user: &UserId) -> Result<u64, ContextError> {
+            Ok(self
+                .docs
+                .borrow()
+                .values()
+                .filter(|d| &d.meta.owner == user)
+                .count() as u64)
+        }
+        fn project(
+            &self,
+            _meta: &DocMeta,
+            _doc: &Automerge,
+            _authors: &HashMap<ActorId, UserId>,
+        ) -> Option<Vec<ProjectionRow>> {
             None
         }
         fn submit(&self, ticket: Ticket, doc: Arc<CachedDoc>, job: CommitJob) {

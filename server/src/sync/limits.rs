@@ -15,6 +15,18 @@ pub struct SyncLimits {
     pub max_decompressed_bytes: u64,
     /// Largest size of one document (sum of its changes, uncompressed), in bytes.
     pub max_document_bytes: u64,
+    /// Most operations in one change.
+    pub max_ops_per_change: u64,
+    /// Most operations in all changes of one message.
+    pub max_ops_per_message: u64,
+    /// Most operations in one document.
+    pub max_ops_per_document: u64,
+    /// Deepest object nesting (the root is depth 0, its maps depth 1).
+    pub max_depth: usize,
+    /// Most changes a connection holds that wait for their dependencies.
+    pub max_waiting_changes: usize,
+    /// Most documents one user may create.
+    pub max_docs_per_user: u64,
     /// Frames per second a connection may send on average.
     pub messages_per_second: u32,
     /// Frames a connection may send in a burst.
@@ -36,6 +48,12 @@ impl Default for SyncLimits {
             max_changes_per_message: 5_000,
             max_decompressed_bytes: 32 * 1024 * 1024,
             max_document_bytes: 64 * 1024 * 1024,
+            max_ops_per_change: 100_000,
+            max_ops_per_message: 300_000,
+            max_ops_per_document: 300_000,
+            max_depth: 32,
+            max_waiting_changes: 2_000,
+            max_docs_per_user: 2_000,
             messages_per_second: 50,
             message_burst: 200,
             auth_timeout: Duration::from_secs(10),
@@ -56,6 +74,12 @@ impl SyncLimits {
             max_changes_per_message: l.max_changes_per_message,
             max_decompressed_bytes: l.max_decompressed_bytes as u64,
             max_document_bytes: l.max_document_bytes as u64,
+            max_ops_per_change: l.max_ops_per_change,
+            max_ops_per_message: l.max_ops_per_message,
+            max_ops_per_document: l.max_ops_per_document,
+            max_depth: l.max_depth as usize,
+            max_waiting_changes: l.max_waiting_changes,
+            max_docs_per_user: l.max_docs_per_user,
             messages_per_second: l.messages_per_second,
             message_burst: l.message_burst,
             auth_timeout: Duration::from_secs(l.auth_timeout_secs),

@@ -14,6 +14,7 @@ pub mod core;
 pub mod handler;
 pub mod hub;
 pub mod limits;
+pub mod ops;
 pub mod projection;
 pub mod protocol;
 pub mod rate;

@@ -1,22 +1,33 @@
 //! From `wijklog_shared::project` rows to the store's [`ProjectionRow`]s.
-//! The server's own record of the team overrides the document's `team`.
+//! The server's own record of the team overrides the document's `team`, and
+//! the server's own record of who sent each change overrides every
+//! authorship field the document claims (see [`attribute`]).
 
-use automerge::Automerge;
+use std::collections::HashMap;
+
+use automerge::{ActorId, Automerge, ObjId, ObjType, ROOT, ReadDoc, Value};
 use tracing::warn;
 
 use crate::storage::{DocMeta, ProjectionRow};
 
 /// The projection rows of a document, or `None` if it cannot be projected
 /// (no readable kind; the sync core refuses such documents before this).
-pub fn rows(meta: &DocMeta, doc: &Automerge) -> Option<Vec<ProjectionRow>> {
+/// `owner` names the user an actor is bound to (the authenticated sender of
+/// that actor's changes).
+pub fn rows(
+    meta: &DocMeta,
+    doc: &Automerge,
+    owner: &mut dyn FnMut(&ActorId) -> Option<String>,
+) -> Option<Vec<ProjectionRow>> {
     let id = wijklog_shared::DocId::from_bytes(meta.id.as_bytes());
-    let rows = match wijklog_shared::project(id, doc) {
+    let mut rows = match wijklog_shared::project(id, doc) {
         Ok(rows) => rows,
         Err(e) => {
             warn!(doc = %meta.id, code = e.code(), "document could not be projected");
             return None;
         }
     };
+    attribute(doc, &mut rows, owner);
     let mut out = Vec::with_capacity(rows.len());
     for mut row in rows {
         row.team = meta.team.clone();
@@ -43,4 +54,102 @@ pub fn rows(meta: &DocMeta, doc: &Automerge) -> Option<Vec<ProjectionRow>> {
         });
     }
     Some(out)
+}
+
+/// Who wrote what, from the server's records rather than the document.
+struct Authors<'a> {
+    owner: &'a mut dyn FnMut(&ActorId) -> Option<String>,
+    cache: HashMap<ActorId, Option<String>>,
+}
+
+impl Authors<'_> {
+    /// The user who sent the operation `id` (an object's creation or a value's write).
+    fn of(&mut self, id: &ObjId) -> Option<String> {
+        match id {
+            ObjId::Root => None,
+            ObjId::Id(_, actor, _) => {
+                if let Some(user) = self.cache.get(actor) {
+                    return user.clone();
+                }
+                let user = (self.owner)(actor);
+                self.cache.insert(actor.clone(), user.clone());
+                user
+            }
+        }
+    }
+
+    /// The sender of the first of `keys` that `obj` holds.
+    fn of_field(&mut self, doc: &Automerge, obj: Option<&ObjId>, keys: &[&str]) -> Option<String> {
+        let obj = obj?;
+        for key in keys {
+            if let Ok(Some((_, id))) = doc.get(obj, *key) {
+                return self.of(&id);
+            }
+        }
+        None
+    }
+}
+
+fn map_at(doc: &Automerge, obj: &ObjId, key: &str) -> Option<ObjId> {
+    match doc.get(obj, key) {
+        Ok(Some((Value::Object(ObjType::Map | ObjType::Table), id))) => Some(id),
+        _ => None,
+    }
+}
+
+/// Replaces every authorship field of `rows` — `created_by`,
+/// `follow_up.*.updated_by`, `feedback.by`, `deleted.by`, `callback.by` —
+/// by the user bound to the actor of the operation that wrote it: an
+/// item's creator is whoever sent the change that created the item's map,
+/// a follow-up's author whoever sent its `updated_by` (or `status`), and so
+/// on. Since the server binds every actor to the authenticated user who
+/// first sent a change with it and refuses that actor to anyone else, a
+/// client cannot make its changes look like another user's; whatever the
+/// document says is ignored. An author the server cannot name is `null`.
+pub fn attribute(
+    doc: &Automerge,
+    rows: &mut [wijklog_shared::Row],
+    owner: &mut dyn FnMut(&ActorId) -> Option<String>,
+) {
+    let mut authors = Authors {
+        owner,
+        cache: HashMap::new(),
+    };
+    let mut containers: HashMap<&'static str, Option<ObjId>> = HashMap::new();
+    for row in rows {
+        let key = match row.doc_kind {
+            wijklog_shared::DocKind::Walk => "observations",
+            wijklog_shared::DocKind::Spreekuur => "notes",
+            wijklog_shared::DocKind::Catalog => continue,
+        };
+        let items = containers
+            .entry(key)
+            .or_insert_with(|| map_at(doc, &ROOT, key))
+            .clone();
+        let item = items.and_then(|items| map_at(doc, &items, &row.item_id));
+        row.created_by = item.as_ref().and_then(|id| authors.of(id));
+        let follow_ups = item.as_ref().and_then(|i| map_at(doc, i, "follow_up"));
+        for (partner, fu) in row.follow_up.iter_mut() {
+            let entry = follow_ups.as_ref().and_then(|f| map_at(doc, f, partner));
+            fu.updated_by = authors.of_field(
+                doc,
+                entry.as_ref(),
+                &["updated_by", "status", "updated_at", "note"],
+            );
+        }
+        if row.feedback.by.is_some() || row.feedback.given_at.is_some() {
+            let fb = item.as_ref().and_then(|i| map_at(doc, i, "feedback"));
+            row.feedback.by = authors.of_field(doc, fb.as_ref(), &["by", "given_at"]);
+        }
+        if let Some(deleted) = row.deleted.as_mut() {
+            let d = item.as_ref().and_then(|i| map_at(doc, i, "deleted"));
+            deleted.by = authors.of_field(doc, d.as_ref(), &["by", "at"]);
+        }
+        if let Some(callback) = row.callback.as_mut()
+            && (callback.by.is_some() || callback.done_at.is_some())
+        {
+            let c = item.as_ref().and_then(|i| map_at(doc, i, "callback"));
+            callback.by = authors.of_field(doc, c.as_ref(), &["by", "done_at"]);
+        }
+    }
 }

@@ -36,11 +36,15 @@ pub enum ErrorCode {
     RateLimited,
     /// The server failed (for example a failed commit); nothing acked was lost, resend.
     Internal,
+    /// Objects nested deeper than the limit.
+    TooDeep,
+    /// The user created as many documents as the quota allows.
+    QuotaExceeded,
 }
 
 impl ErrorCode {
     /// Every code, in the documented order.
-    pub const ALL: [ErrorCode; 8] = [
+    pub const ALL: [ErrorCode; 10] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::TooLarge,
@@ -49,6 +53,8 @@ impl ErrorCode {
         ErrorCode::InvalidDocument,
         ErrorCode::RateLimited,
         ErrorCode::Internal,
+        ErrorCode::TooDeep,
+        ErrorCode::QuotaExceeded,
     ];
 
     /// The code as sent on the wire.
@@ -62,6 +68,8 @@ impl ErrorCode {
             ErrorCode::InvalidDocument => "invalid_document",
             ErrorCode::RateLimited => "rate_limited",
             ErrorCode::Internal => "internal",
+            ErrorCode::TooDeep => "too_deep",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
         }
     }
 }

@@ -3,6 +3,7 @@
 //! group committer, plus [`ServerContext`], the [`SyncContext`] the sessions
 //! use.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -160,9 +161,34 @@ impl SyncContext for ServerContext {
             })
     }
 
-    fn project(&self, meta: &DocMeta, doc: &Automerge) -> Option<Vec<ProjectionRow>> {
+    fn docs_owned_by(&self, user: &UserId) -> Result<u64, ContextError> {
+        self.service.store().docs_owned_by(user).map_err(|e| {
+            error!(error = ?e, "counting a user's documents failed");
+            ContextError
+        })
+    }
+
+    fn project(
+        &self,
+        meta: &DocMeta,
+        doc: &Automerge,
+        authors: &HashMap<ActorId, UserId>,
+    ) -> Option<Vec<ProjectionRow>> {
         let started = std::time::Instant::now();
-        let rows = projection::rows(meta, doc);
+        let store = self.service.store().clone();
+        let mut owner = |actor: &ActorId| -> Option<String> {
+            if let Some(user) = authors.get(actor) {
+                return Some(user.as_str().to_owned());
+            }
+            match store.actor_owner(actor.to_bytes()) {
+                Ok(user) => user.map(|u| u.as_str().to_owned()),
+                Err(e) => {
+                    error!(error = ?e, "reading an actor binding failed");
+                    None
+                }
+            }
+        };
+        let rows = projection::rows(meta, doc, &mut owner);
         self.metrics().add_sync_work("project", started.elapsed());
         rows
     }

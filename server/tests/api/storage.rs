@@ -31,6 +31,7 @@ fn one_doc_write(n: u32) -> DocWrite {
     DocWrite {
         doc_id: DocId::new_random(),
         user_id: user.clone(),
+        device_id: None,
         create: Some(NewDoc {
             kind: DocKind::Walk,
             owner: user,
@@ -154,6 +155,7 @@ fn a_compaction_pass_snapshots_busy_documents_without_changing_them() {
         .commit(&[DocWrite {
             doc_id: id,
             user_id: user.clone(),
+            device_id: None,
             create: Some(NewDoc {
                 kind: DocKind::Walk,
                 owner: user,

@@ -188,11 +188,15 @@ fn build(store: &SqliteStore, items: usize) -> anyhow::Result<()> {
             team: Some(team.into()),
             created_at: T0,
         };
-        let rows =
-            wijklog_server::sync::projection::rows(&meta, am.document()).context("projection")?;
+        let author = owner.as_str().to_owned();
+        let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut |_| {
+            Some(author.clone())
+        })
+        .context("projection")?;
         let out = store.commit(&[DocWrite {
             doc_id: server_id,
             user_id: owner.clone(),
+            device_id: None,
             create: Some(NewDoc {
                 kind: DocKind::Walk,
                 owner,
