@@ -219,6 +219,8 @@ pub struct Limits {
     pub max_depth: u32,
     /// Most changes one sync connection may hold that wait for dependencies.
     pub max_waiting_changes: usize,
+    /// Most bytes of such changes one sync connection may hold.
+    pub max_waiting_bytes: u64,
     /// Most documents one user may create.
     pub max_docs_per_user: u64,
     /// Most item histories computed at once (more requests wait their turn).
@@ -304,6 +306,7 @@ impl Default for Limits {
             max_ops_per_document: 300_000,
             max_depth: 32,
             max_waiting_changes: 2_000,
+            max_waiting_bytes: 8 * 1024 * 1024,
             max_docs_per_user: 2_000,
             max_concurrent_history: 2,
         }
@@ -401,6 +404,7 @@ impl Config {
             || l.max_ops_per_document == 0
             || l.max_depth == 0
             || l.max_waiting_changes == 0
+            || l.max_waiting_bytes == 0
             || l.max_docs_per_user == 0
             || l.max_concurrent_history == 0
         {

@@ -614,7 +614,15 @@ impl Session {
         }
         if !waiting.is_empty() {
             let held = self.waiting_changes() + waiting.len();
-            if held > self.limits.max_waiting_changes {
+            let held_bytes: u64 = self
+                .waiting
+                .values()
+                .chain(std::iter::once(&waiting))
+                .flatten()
+                .map(|c| c.raw_bytes().len() as u64)
+                .sum();
+            if held > self.limits.max_waiting_changes || held_bytes > self.limits.max_waiting_bytes
+            {
                 return Err(err(
                     Some(doc_id),
                     ErrorCode::TooLarge,
@@ -1207,7 +1215,7 @@ mod tests {
     use std::cell::{Cell, RefCell};
 
     use automerge::transaction::Transactable;
-    use automerge::{AutoCommit, ROOT};
+    use automerge::{AutoCommit, ROOT, ScalarValue};
 
     use super::*;
     use crate::domain::{DeviceId, Role};
@@ -1851,6 +1859,258 @@ mod tests {
             })
             .collect();
         assert_eq!(kept, vec!["committed 1", "x:[2]", "y:[5]", "resync"]);
+    }
+
+    fn session_with(limits: SyncLimits) -> Session {
+        Session::new(
+            1,
+            principal("ann", &[Role::Boa], Some("noord")),
+            limits,
+            &[],
+            Instant::now(),
+        )
+    }
+
+    /// A frame carrying exactly the changes of `doc` made after `since`.
+    fn frame_since(id: DocId, doc: &mut AutoCommit, since: &[ChangeHash]) -> Vec<u8> {
+        let changes: Vec<Vec<u8>> = doc
+            .get_changes(since)
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        let mut msg = doc
+            .sync()
+            .generate_sync_message(&mut State::new())
+            .expect("msg");
+        msg.changes = automerge::sync::ChunkList::from(changes);
+        protocol::encode_frame(id, &msg.encode())
+    }
+
+    #[test]
+    fn objects_nested_deeper_than_the_limit_are_refused_before_they_are_applied() {
+        let ctx = Fake::default();
+        let limits = SyncLimits {
+            max_depth: 8,
+            ..SyncLimits::default()
+        };
+        let mut s = session_with(limits);
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
+        let heads = doc.get_heads();
+        // Depth 8 (the limit) is fine.
+        let before = doc.get_heads();
+        let mut obj = doc.put_object(ROOT, "ok", ObjType::Map).expect("map");
+        for _ in 1..8 {
+            obj = doc.put_object(&obj, "x", ObjType::Map).expect("map");
+        }
+        doc.commit();
+        let effects = s.handle(
+            Event::Binary(frame_since(id, &mut doc, &before)),
+            &ctx,
+            Instant::now(),
+        );
+        assert!(errors(&effects).is_empty(), "{:?}", errors(&effects));
+        ctx.commit_all(&mut s, Instant::now());
+        // One level more, inside an object the server already has: refused.
+        let before = doc.get_heads();
+        doc.put_object(&obj, "x", ObjType::Map).expect("map");
+        doc.commit();
+        let effects = s.handle(
+            Event::Binary(frame_since(id, &mut doc, &before)),
+            &ctx,
+            Instant::now(),
+        );
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::TooDeep)]);
+        assert!(ctx.submitted.borrow().is_empty());
+        let entry = ctx.open(id).expect("ctx").expect("doc");
+        assert_ne!(entry.lock().expect("lock").doc.get_heads(), heads);
+        assert_eq!(entry.lock().expect("lock").doc.get_heads(), before);
+    }
+
+    #[test]
+    fn operation_counts_are_bounded_per_change_message_and_document() {
+        let ctx = Fake::default();
+        let limits = SyncLimits {
+            max_ops_per_change: 100,
+            max_ops_per_message: 150,
+            max_ops_per_document: 250,
+            ..SyncLimits::default()
+        };
+        let mut s = session_with(limits);
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
+        let list = |doc: &mut AutoCommit, key: &str, n: usize| {
+            let l = doc.put_object(ROOT, key, ObjType::List).expect("list");
+            doc.splice(&l, 0, 0, std::iter::repeat_n(ScalarValue::Null, n))
+                .expect("splice");
+            doc.commit();
+        };
+        let send = |s: &mut Session, doc: &mut AutoCommit, before: &[ChangeHash]| {
+            let effects = s.handle(
+                Event::Binary(frame_since(id, doc, before)),
+                &ctx,
+                Instant::now(),
+            );
+            ctx.commit_all(s, Instant::now());
+            errors(&effects)
+        };
+        // One change over the per-change bound.
+        let base = doc.get_heads();
+        let mut big = doc.fork();
+        list(&mut big, "a", 120);
+        assert_eq!(
+            send(&mut s, &mut big, &base),
+            vec![(Some(id), ErrorCode::TooLarge)]
+        );
+        // Two changes within it, together over the per-message bound.
+        let mut two = doc.fork();
+        list(&mut two, "b", 90);
+        list(&mut two, "c", 90);
+        assert_eq!(
+            send(&mut s, &mut two, &base),
+            vec![(Some(id), ErrorCode::TooLarge)]
+        );
+        // Within both, twice: the second passes the document's bound.
+        list(&mut doc, "d", 90);
+        assert!(send(&mut s, &mut doc, &base).is_empty());
+        let before = doc.get_heads();
+        list(&mut doc, "e", 90);
+        assert!(send(&mut s, &mut doc, &before).is_empty());
+        let before = doc.get_heads();
+        list(&mut doc, "f", 90);
+        assert_eq!(
+            send(&mut s, &mut doc, &before),
+            vec![(Some(id), ErrorCode::TooLarge)]
+        );
+    }
+
+    #[test]
+    fn changes_wait_for_their_dependencies_in_the_connection_within_a_bound() {
+        let ctx = Fake::default();
+        let limits = SyncLimits {
+            max_waiting_changes: 3,
+            ..SyncLimits::default()
+        };
+        let mut s = session_with(limits);
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
+        let base = doc.get_heads();
+        doc.put(ROOT, "title", "first").expect("put");
+        doc.commit();
+        let first = doc.get_heads();
+        for i in 0..2 {
+            doc.put(ROOT, "n", i).expect("put");
+            doc.commit();
+        }
+        // The two later changes arrive first: they wait, nothing else happens.
+        let effects = s.handle(
+            Event::Binary(frame_since(id, &mut doc, &first)),
+            &ctx,
+            Instant::now(),
+        );
+        assert!(errors(&effects).is_empty());
+        assert_eq!(s.waiting_changes(), 2);
+        let entry = ctx.open(id).expect("ctx").expect("doc");
+        assert_eq!(entry.lock().expect("lock").doc.get_heads(), base);
+        ctx.commit_all(&mut s, Instant::now());
+        // The missing one arrives: all three are applied and acked.
+        let effects = s.handle(
+            Event::Binary(frame_since(id, &mut doc, &base)),
+            &ctx,
+            Instant::now(),
+        );
+        assert!(errors(&effects).is_empty());
+        let effects = ctx.commit_all(&mut s, Instant::now());
+        assert_eq!(
+            acks(&effects),
+            vec![(id, protocol::heads_hex(&doc.get_heads()))]
+        );
+        assert_eq!(s.waiting_changes(), 0);
+        // More orphans than the bound: refused, and the waiting ones dropped.
+        let mut withheld = doc.fork();
+        withheld.put(ROOT, "title", "never sent").expect("put");
+        withheld.commit();
+        let gap = withheld.get_heads();
+        for i in 0..4 {
+            withheld.put(ROOT, "n", 10 + i).expect("put");
+            withheld.commit();
+        }
+        let effects = s.handle(
+            Event::Binary(frame_since(id, &mut withheld, &gap)),
+            &ctx,
+            Instant::now(),
+        );
+        assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::TooLarge)]);
+        assert_eq!(s.waiting_changes(), 0);
+        assert_eq!(
+            entry.lock().expect("lock").doc.get_heads(),
+            doc.get_heads(),
+            "nothing of them reached the shared document"
+        );
+    }
+
+    #[test]
+    fn a_user_creates_no_more_documents_than_the_quota() {
+        let ctx = Fake::default();
+        let limits = SyncLimits {
+            max_docs_per_user: 2,
+            ..SyncLimits::default()
+        };
+        let mut s = session_with(limits);
+        for round in 0..3u8 {
+            let id = DocId::new_random();
+            let effects = sync_until_quiet(id, &mut walk(round), &mut State::new(), &mut s, &ctx);
+            if round < 2 {
+                assert_eq!(acks(&effects).len(), 1, "{:?}", errors(&effects));
+            } else {
+                assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::QuotaExceeded)]);
+                assert!(acks(&effects).is_empty());
+                assert!(ctx.docs.borrow().get(&id).is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn a_write_the_store_refuses_for_a_revoked_device_is_never_acked() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        let mut state = State::new();
+        let now = Instant::now();
+        let mut submitted = Vec::new();
+        for _ in 0..3 {
+            if let Some(frame) = client_frame(id, &mut doc, &mut state) {
+                let effects = s.handle(Event::Binary(frame), &ctx, now);
+                client_receive(&mut doc, &mut state, &effects);
+            }
+            submitted.extend(ctx.submitted.borrow_mut().drain(..));
+        }
+        let (ticket, _, job) = submitted.pop().expect("a write");
+        assert_eq!(
+            job.write.device_id.as_ref().map(|d| d.as_str().to_owned()),
+            Some("dev-ann".to_owned()),
+            "the write names its device, for the store to check"
+        );
+        let effects = s.handle(
+            Event::Committed {
+                ticket,
+                result: Err(CommitFailure::Revoked),
+            },
+            &ctx,
+            now,
+        );
+        assert!(acks(&effects).is_empty());
+        assert_eq!(
+            effects.last(),
+            Some(&Effect::Close {
+                code: CLOSE_REVOKED,
+                reason: "revoked"
+            })
+        );
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct SyncLimits {
     pub max_depth: usize,
     /// Most changes a connection holds that wait for their dependencies.
     pub max_waiting_changes: usize,
+    /// Most bytes of such changes a connection holds.
+    pub max_waiting_bytes: u64,
     /// Most documents one user may create.
     pub max_docs_per_user: u64,
     /// Frames per second a connection may send on average.
@@ -53,6 +55,7 @@ impl Default for SyncLimits {
             max_ops_per_document: 300_000,
             max_depth: 32,
             max_waiting_changes: 2_000,
+            max_waiting_bytes: 8 * 1024 * 1024,
             max_docs_per_user: 2_000,
             messages_per_second: 50,
             message_burst: 200,
@@ -79,6 +82,7 @@ impl SyncLimits {
             max_ops_per_document: l.max_ops_per_document,
             max_depth: l.max_depth as usize,
             max_waiting_changes: l.max_waiting_changes,
+            max_waiting_bytes: l.max_waiting_bytes,
             max_docs_per_user: l.max_docs_per_user,
             messages_per_second: l.messages_per_second,
             message_burst: l.message_burst,
