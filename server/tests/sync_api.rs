@@ -702,3 +702,127 @@ async fn documents_dropped_from_a_full_cache_are_reloaded_and_still_sync() {
     assert!(a.errors.is_empty() && b.errors.is_empty());
     assert!(metric(&app, "wijklog_sync_cached_documents").await <= Some(2.0));
 }
+
+async fn get_as(
+    app: &wijklog_server::testing::TestApp,
+    who: &TestUser,
+    path: &str,
+) -> (u16, Vec<u8>) {
+    let auth = format!("Bearer {}", who.token);
+    let res = app
+        .request("GET", path, &[("Authorization", auth.as_str())], None)
+        .await;
+    (res.status, res.body)
+}
+
+#[actix_web::test]
+async fn authorship_comes_from_the_sender_never_from_the_document() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let bob = user(&app, "bob", &[Role::Boa], Some("noord")).await;
+    let cora = user(&app, "cora", &[Role::Coordinator], None).await;
+
+    // Bob sends a walk whose observation claims Ann wrote it.
+    let forged = Uuid::new_v4();
+    let mut b = connect(&app, &bob).await;
+    b.add_doc(forged, walk(forged, &ann.id, "noord", 1));
+    assert!(b.sync_until_acked(forged, WAIT).await, "{b:?}");
+
+    // Ann writes one herself; Bob then rewrites its created_by to himself.
+    let real = Uuid::new_v4();
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(real, walk(real, &ann.id, "noord", 1));
+    assert!(a.sync_until_acked(real, WAIT).await, "{a:?}");
+    let mut b2 = connect(&app, &bob).await;
+    b2.add_doc(real, AutoCommit::new());
+    b2.sync_doc(real).await;
+    assert!(
+        b2.pump_until(WAIT, |c| observation_texts(c, real).len() == 1)
+            .await
+    );
+    {
+        let doc = b2.doc(real).expect("held");
+        let (_, obs) = doc.get(ROOT, "observations").expect("get").expect("map");
+        let item = doc.keys(&obs).next().expect("an item");
+        let (_, item_obj) = doc.get(&obs, item.as_str()).expect("get").expect("item");
+        doc.put(&item_obj, "created_by", bob.id.as_str())
+            .expect("put");
+        doc.commit();
+    }
+    assert!(b2.sync_until_acked(real, WAIT).await, "{b2:?}");
+
+    // The item view, the author filter and the CSV all name the sender.
+    let (status, body) = get_as(&app, &cora, "/api/v1/items?limit=100").await;
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let items = list["items"].as_array().expect("items");
+    let by_doc = |d: Uuid| {
+        items
+            .iter()
+            .find(|i| i["doc_id"] == d.to_string())
+            .unwrap_or_else(|| panic!("item of {d} listed: {list}"))
+            .clone()
+    };
+    assert_eq!(by_doc(forged)["created_by"], bob.id.as_str());
+    assert_eq!(by_doc(real)["created_by"], ann.id.as_str());
+    let item_id = by_doc(forged)["item_id"].as_str().expect("id").to_owned();
+    let (status, body) = get_as(&app, &cora, &format!("/api/v1/items/{forged}/{item_id}")).await;
+    assert_eq!(status, 200);
+    let view: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(view["item"]["created_by"], bob.id.as_str());
+
+    let (status, body) = get_as(&app, &cora, &format!("/api/v1/items?author={}", ann.id)).await;
+    assert_eq!(status, 200);
+    let anns: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    let docs: Vec<String> = anns["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|i| i["doc_id"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert_eq!(docs, vec![real.to_string()], "only Ann's own item: {anns}");
+
+    let (status, body) = get_as(&app, &cora, "/api/v1/export.csv").await;
+    assert_eq!(status, 200);
+    let csv = String::from_utf8(body).expect("utf-8");
+    let line = |d: Uuid| {
+        csv.lines()
+            .find(|l| l.contains(&d.to_string()))
+            .unwrap_or_else(|| panic!("a CSV line for {d}: {csv}"))
+            .to_owned()
+    };
+    assert!(line(forged).contains(bob.id.as_str()) && !line(forged).contains(ann.id.as_str()));
+    assert!(line(real).contains(ann.id.as_str()) && !line(real).contains(bob.id.as_str()));
+}
+
+#[actix_web::test]
+async fn no_write_of_a_revoked_device_is_acked_or_stored_after_the_revocation() {
+    // The periodic session check is far away: only the commit itself can
+    // notice the revocation.
+    let app = spawn_app_with(|c| c.auth.session_check_secs = 3600).await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let id = Uuid::new_v4();
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(id, walk(id, &ann.id, "noord", 1));
+    assert!(a.sync_until_acked(id, WAIT).await, "{a:?}");
+    let stored = app.store().change_count(doc_id(id)).expect("count");
+
+    app.store()
+        .revoke_device(&DeviceId::from_string(ann.device_id.clone()))
+        .expect("revoke");
+    observe(&mut a, id, &ann.id, 7);
+    let acks_before = a.acks.len();
+    a.sync_doc(id).await;
+    assert!(
+        a.pump_until(WAIT, |c| c.closed.is_some()).await,
+        "the connection is closed; acks {:?}",
+        a.acks
+    );
+    assert_eq!(a.acks.len(), acks_before, "no ack after the revocation");
+    assert_eq!(a.closed, Some(Some((4003, "revoked".into()))));
+    assert_eq!(
+        app.store().change_count(doc_id(id)).expect("count"),
+        stored,
+        "nothing of the revoked device's write was stored"
+    );
+}
