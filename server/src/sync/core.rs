@@ -267,8 +267,10 @@ pub enum Effect {
     },
 }
 
-/// What the session tracks per document.
+/// What the session tracks per document. (One per document a connection
+/// syncs: the size difference of the variants does not matter.)
 #[derive(Debug)]
+#[allow(clippy::large_enum_variant)]
 enum PeerDoc {
     /// A document the server does not have: the client is told so by a sync
     /// message from an empty document, and its changes will create it.
@@ -313,16 +315,23 @@ pub fn parse_auth(text: &str) -> Result<String, ServerMessage> {
     }
 }
 
+/// The root `kind` could not be read at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the document's kind could not be read")]
+pub struct KindUnreadable;
+
 /// Reads a document's root `kind` (a string or Text). `None` if absent or unknown.
-pub fn read_kind(doc: &Automerge) -> Result<Option<DocKind>, ()> {
+pub fn read_kind(doc: &Automerge) -> Result<Option<DocKind>, KindUnreadable> {
     let kind = match doc.get(automerge::ROOT, "kind") {
         Ok(Some((Value::Scalar(s), _))) => match s.as_ref() {
             automerge::ScalarValue::Str(s) => s.to_string(),
             _ => return Ok(None),
         },
-        Ok(Some((Value::Object(ObjType::Text), id))) => doc.text(&id).map_err(|_| ())?,
+        Ok(Some((Value::Object(ObjType::Text), id))) => {
+            doc.text(&id).map_err(|_| KindUnreadable)?
+        }
         Ok(_) => return Ok(None),
-        Err(_) => return Err(()),
+        Err(_) => return Err(KindUnreadable),
     };
     Ok(DocKind::parse(&kind).ok())
 }
