@@ -106,6 +106,9 @@ pub struct Config {
     pub map: MapConfig,
     /// The sync server's in-memory document cache.
     pub cache: CacheConfig,
+    /// The HTTP listener's limits: timeouts, connection caps, work queues,
+    /// the `/metrics` token (see `crate::edge`, docs/security.md).
+    pub http: crate::edge::HttpConfig,
 }
 
 /// The `[cache]` section: bounds of the in-memory document cache. Documents
@@ -243,6 +246,7 @@ impl Default for Config {
             blobs: crate::blobs::BlobsConfig::default(),
             map: MapConfig::default(),
             cache: CacheConfig::default(),
+            http: crate::edge::HttpConfig::default(),
         }
     }
 }
@@ -423,6 +427,9 @@ impl Config {
         self.blobs
             .validate()
             .map_err(|e| ConfigError::Invalid(e.into()))?;
+        self.http
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.into()))?;
         Ok(())
     }
 
@@ -444,6 +451,7 @@ impl Config {
 fn optional_keys(section: &str) -> &'static [&'static str] {
     match section {
         "auth" => &["jwt_secret"],
+        "http" => &["metrics_token"],
         _ => &[],
     }
 }

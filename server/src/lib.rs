@@ -15,6 +15,7 @@ pub mod cli;
 pub mod compaction;
 pub mod config;
 pub mod domain;
+pub mod edge;
 pub mod metrics;
 pub mod review;
 pub mod routes;

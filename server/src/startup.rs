@@ -15,13 +15,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::dev::Server;
-use actix_web::middleware::Compress;
+use actix_web::middleware::{Compress, from_fn};
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::JwtKeys;
 use crate::config::Config;
+use crate::edge::http::Edge;
 use crate::routes;
 use crate::routes::static_files::{self, StaticDir};
 use crate::state::AppState;
@@ -165,13 +166,22 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let static_dir = web::Data::new(StaticDir(state.config.static_dir.clone()));
     let shutdown_timeout = state.config.shutdown_timeout_secs;
     let sync = web::Data::new(crate::sync::SyncService::start(&state));
+    let http = state.config.http.clone();
+    let edge = web::Data::new(Edge::new(&http));
+    let tile_url = state.config.map.tile_url.clone();
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let server = HttpServer::new(move || {
         App::new()
+            .app_data(edge.clone())
+            // Per-address request cap and body timeouts (crate::edge::http).
+            .wrap(from_fn(crate::edge::http::guard))
             // gzip/br/zstd by Accept-Encoding for the app shell and JSON;
             // actix leaves images (the photos), 101 upgrades (the sync
             // WebSocket) and already-encoded bodies alone.
             .wrap(Compress::default())
             .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
+            // Outermost: every answer, errors of the layers above included.
+            .wrap(crate::edge::http::security_headers(&tile_url))
             .app_data(data.clone())
             .app_data(static_dir.clone())
             .configure(routes::configure)
@@ -181,6 +191,12 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     })
     .disable_signals()
     .shutdown_timeout(shutdown_timeout)
+    .workers(workers)
+    // actix counts connections per worker.
+    .max_connections(http.max_connections.div_ceil(workers).max(1))
+    .client_request_timeout(Duration::from_secs(http.header_timeout_secs))
+    .client_disconnect_timeout(Duration::from_secs(2))
+    .keep_alive(Duration::from_secs(http.keep_alive_secs))
     .listen(listener)?
     .run();
     Ok(server)

@@ -8,6 +8,7 @@ use crate::auth::rate_limit::LoginRateLimiter;
 use crate::auth::{Authenticator, JwtKeys};
 use crate::blobs::BlobStore;
 use crate::config::Config;
+use crate::edge::gate::WorkGate;
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::storage::Store;
@@ -32,6 +33,11 @@ pub struct AppState {
     pub blobs: Arc<BlobStore>,
     /// The review and admin queries' own connections to the database file. Blocking.
     pub review: Arc<crate::review::ReviewDb>,
+    /// Bounds concurrent Argon2id work (logins, password changes): one per
+    /// core, a bounded queue, then 503 `busy`.
+    pub password_gate: Arc<WorkGate>,
+    /// Bounds concurrent image decoding (upload checks, thumbnails).
+    pub decode_gate: Arc<WorkGate>,
 }
 
 impl AppState {
@@ -40,6 +46,14 @@ impl AppState {
         let login_limiter = Arc::new(LoginRateLimiter::new(config.login_rate_limit.clone()));
         let blobs = Arc::new(BlobStore::new(&config.data_dir, config.blobs.clone()));
         let review = Arc::new(crate::review::ReviewDb::in_dir(&config.data_dir));
+        let password_gate = Arc::new(WorkGate::per_core(
+            "password",
+            config.http.max_queued_password_checks,
+        ));
+        let decode_gate = Arc::new(WorkGate::per_core(
+            "image",
+            config.http.max_queued_image_decodes,
+        ));
         Self {
             auth: Authenticator::new(store.clone(), Arc::new(keys)),
             config: Arc::new(config),
@@ -49,6 +63,8 @@ impl AppState {
             shutdown: Shutdown::new(),
             blobs,
             review,
+            password_gate,
+            decode_gate,
         }
     }
 

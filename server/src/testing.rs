@@ -72,14 +72,19 @@ impl Response {
     }
 }
 
+/// The `/metrics` token of test servers ([`TestApp::metrics`] sends it).
+pub const TEST_METRICS_TOKEN: &str = "test-metrics-token-0123456789";
+
 /// A configuration for tests: port 0, the given data dir, tight limits off.
 pub fn test_config(data_dir: PathBuf) -> Config {
-    Config {
+    let mut config = Config {
         bind: "127.0.0.1:0".into(),
         static_dir: data_dir.join("static"),
         data_dir,
         ..Config::default()
-    }
+    };
+    config.http.metrics_token = Some(crate::config::Secret::new(TEST_METRICS_TOKEN.into()));
+    config
 }
 
 /// Starts a server with default test configuration.
@@ -208,6 +213,13 @@ impl TestApp {
     /// GET.
     pub async fn get(&self, path: &str) -> Response {
         self.request("GET", path, &[], None).await
+    }
+
+    /// `GET /metrics` with the test token.
+    pub async fn metrics(&self) -> Response {
+        let auth = format!("Bearer {TEST_METRICS_TOKEN}");
+        self.request("GET", "/metrics", &[("authorization", auth.as_str())], None)
+            .await
     }
 
     fn token_result(res: Response) -> Result<TokenResponse, ApiError> {

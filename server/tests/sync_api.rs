@@ -579,7 +579,7 @@ async fn metrics_count_connections_commits_and_errors() {
     assert!(a.sync_until_acked(id, WAIT).await);
     a.send_text("nope").await;
     next_error(&mut a).await;
-    let text = app.get("/metrics").await.text();
+    let text = app.metrics().await.text();
     assert!(text.contains("wijklog_sync_connections 1"), "{text}");
     assert!(
         text.contains(&format!("wijklog_changes_committed_total {n}")),
@@ -611,7 +611,7 @@ async fn a_message_without_changes_for_an_unknown_document_creates_nothing() {
 
 /// The value of a metric line `name value` from `/metrics`.
 async fn metric(app: &wijklog_server::testing::TestApp, name: &str) -> Option<f64> {
-    let text = app.get("/metrics").await.text();
+    let text = app.metrics().await.text();
     text.lines()
         .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
         .and_then(|l| l.rsplit(' ').next())

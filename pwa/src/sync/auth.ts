@@ -73,8 +73,56 @@ async function sessionFrom(res: Response): Promise<Session> {
   throw new AuthError('refused', code);
 }
 
+// Login-trust tokens (docs/security.md): the server gives one with every
+// successful login; sent back with the next login to the same account, it
+// keeps this device out of the lockout a password-guessing attack on the
+// account triggers for unknown clients. It is no credential (the password
+// is still needed), so it lives in localStorage, per account, and survives
+// logout and the local wipe on purpose.
+const TRUST_KEY = 'wijklog.loginTrust';
+
+function trustStore(): Record<string, string> {
+  try {
+    const raw = globalThis.localStorage?.getItem(TRUST_KEY);
+    const parsed: unknown = raw ? JSON.parse(raw) : {};
+    return parsed && typeof parsed === 'object' ? (parsed as Record<string, string>) : {};
+  } catch {
+    return {};
+  }
+}
+
+function accountKey(username: string): string {
+  return username.trim().toLowerCase();
+}
+
+export function loginTrustFor(username: string): string | undefined {
+  const t = trustStore()[accountKey(username)];
+  return typeof t === 'string' ? t : undefined;
+}
+
+function rememberLoginTrust(username: string, token: unknown): void {
+  if (typeof token !== 'string' || token.length === 0 || token.length > 64) return;
+  try {
+    const all = trustStore();
+    all[accountKey(username)] = token;
+    globalThis.localStorage?.setItem(TRUST_KEY, JSON.stringify(all));
+  } catch {
+    // storage full or unavailable: the next login is simply untrusted
+  }
+}
+
 export async function login(username: string, password: string, deviceName: string): Promise<Session> {
-  return sessionFrom(await post('/api/v1/auth/login', { username, password, device_name: deviceName }));
+  const res = await post('/api/v1/auth/login', {
+    username,
+    password,
+    device_name: deviceName,
+    login_trust: loginTrustFor(username),
+  });
+  if (res.ok) {
+    const body = (await res.clone().json().catch(() => ({}))) as { login_trust?: unknown };
+    rememberLoginTrust(username, body.login_trust);
+  }
+  return sessionFrom(res);
 }
 
 export async function refresh(refreshToken: string): Promise<Session> {

@@ -86,6 +86,10 @@ pub struct JwtKeys {
     decoding: DecodingKey,
     validation: Validation,
     ttl_secs: u64,
+    /// Signs login-trust tokens ([`super::trust`]).
+    trust: super::mac::MacKey,
+    /// Derives refresh-token successors ([`super::refresh::successor`]).
+    successor: super::mac::MacKey,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -120,7 +124,19 @@ impl JwtKeys {
             decoding,
             validation,
             ttl_secs,
+            trust: super::mac::MacKey::derive(secret, "login-trust"),
+            successor: super::mac::MacKey::derive(secret, "refresh-successor"),
         })
+    }
+
+    /// The key of login-trust tokens.
+    pub fn trust_key(&self) -> &super::mac::MacKey {
+        &self.trust
+    }
+
+    /// The key refresh-token successors are derived with.
+    pub fn successor_key(&self) -> &super::mac::MacKey {
+        &self.successor
     }
 
     /// Token lifetime in seconds (`expires_in` of the login answer).

@@ -8,11 +8,13 @@
 //! (every `config.auth.session_check_secs`).
 
 pub mod jwt;
+pub mod mac;
 pub mod password;
 mod principal;
 pub mod rate_limit;
 pub mod refresh;
 pub mod secret;
+pub mod trust;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -61,6 +63,9 @@ pub enum AuthError {
     /// A used refresh token was presented again: the device is revoked.
     #[error("refresh token reused")]
     TokenReused,
+    /// Too many password checks queued (each costs 19 MiB and a core).
+    #[error("server busy")]
+    Busy,
     /// The request body is unusable.
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
@@ -85,6 +90,7 @@ impl AuthError {
             AuthError::InvalidCredentials => "invalid_credentials",
             AuthError::AccountDisabled => "account_disabled",
             AuthError::RateLimited { .. } => "rate_limited",
+            AuthError::Busy => "busy",
             AuthError::InvalidRefreshToken => "invalid_refresh_token",
             AuthError::TokenReused => "token_reused",
             AuthError::InvalidRequest(_) => "invalid_request",
@@ -103,6 +109,7 @@ impl AuthError {
             AuthError::InvalidCredentials => "Unknown username or wrong password.",
             AuthError::AccountDisabled => "This account is disabled.",
             AuthError::RateLimited { .. } => "Too many failed logins; try again later.",
+            AuthError::Busy => "The server is busy checking other logins; try again in a moment.",
             AuthError::InvalidRefreshToken => {
                 "The refresh token is unknown or expired; log in again."
             }
@@ -135,6 +142,7 @@ impl ResponseError for AuthError {
             | AuthError::TokenReused => StatusCode::UNAUTHORIZED,
             AuthError::AccountDisabled => StatusCode::FORBIDDEN,
             AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
             AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -145,6 +153,9 @@ impl ResponseError for AuthError {
         let mut res = HttpResponse::build(self.status_code());
         if let AuthError::RateLimited { retry_after_secs } = self {
             res.insert_header(("Retry-After", retry_after_secs.to_string()));
+        }
+        if let AuthError::Busy = self {
+            res.insert_header(("Retry-After", "2"));
         }
         res.json(ErrorBody {
             code: self.code().into(),

@@ -1,20 +1,31 @@
 //! Login rate limiting that an attacker cannot turn into a lockout.
 //!
-//! Three counters of *failed* logins, each over a fixed window
-//! (`login_rate_limit.window_secs`):
+//! Every login attempt is counted **before** the password is checked
+//! ([`LoginRateLimiter::begin`] reserves it as a failure under one lock, so
+//! 40 parallel guesses against a budget of 5 evaluate 5 passwords, not 40);
+//! a successful login gives its reservation back
+//! ([`LoginRateLimiter::succeeded`]). Three counters, each over a fixed
+//! window (`login_rate_limit.window_secs`):
 //!
-//! 1. per (account, address) pair — `pair_max_failures`: guessing one
-//!    account's password from one address stops quickly, and only that
-//!    address is stopped: the real user elsewhere logs in as usual;
+//! 1. per (account, client) — `pair_max_failures`: the client is the
+//!    login-trust token if the attempt carries a valid one
+//!    ([`super::trust`]), else the address. Guessing one account's password
+//!    from one place stops quickly, and only that place is stopped;
 //! 2. per address — `address_max_failures`: one address spraying many
 //!    accounts is stopped;
-//! 3. per account — `account_max_failures`: a distributed attack on one
-//!    account is stopped for *new* addresses only; addresses that logged in
-//!    to that account successfully before (remembered in memory) may still
-//!    try, so the real user is not locked out.
+//! 3. per account — `account_max_failures` failures from *untrusted*
+//!    clients: a distributed attack on one account then stops every client
+//!    that is not trusted. Trusted are: a client presenting a valid
+//!    login-trust token for the account (the real user's phone or laptop
+//!    that logged in before, also after a server restart, from any
+//!    address), and addresses that logged in to the account successfully
+//!    since the start (remembered in memory). Trusted clients are held
+//!    only by their own pair budget, so the attack cannot lock them out.
 //!
-//! A successful login clears its pair counter. Logged-in devices never need
-//! the login endpoint (they refresh), so they are unaffected either way.
+//! What remains: a brand-new device of the real user, from a new address,
+//! during an ongoing distributed attack on that very account, waits until
+//! the window ends (or an admin helps). Logged-in devices never need the
+//! login endpoint (they refresh), so they are unaffected either way.
 //! The counters live in memory (per process) and reset on restart.
 
 use std::collections::{HashMap, HashSet};
@@ -35,12 +46,33 @@ struct Window {
     failures: u32,
 }
 
+/// Who is trying, within one account: a login-trust token, or an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Client {
+    /// A client presenting a valid login-trust token (its id).
+    Token([u8; 16]),
+    /// Any other client, by address.
+    Address(IpAddr),
+}
+
 #[derive(Debug, Default)]
 struct State {
-    pairs: HashMap<(String, IpAddr), Window>,
+    pairs: HashMap<(String, Client), Window>,
     addresses: HashMap<IpAddr, Window>,
     accounts: HashMap<String, Window>,
     trusted: HashMap<String, HashSet<IpAddr>>,
+}
+
+/// A login attempt counted as a failure until [`LoginRateLimiter::succeeded`]
+/// or [`LoginRateLimiter::cancel`] gives it back.
+#[derive(Debug)]
+#[must_use]
+pub struct Attempt {
+    account: String,
+    addr: IpAddr,
+    client: Client,
+    untrusted: bool,
+    at: Instant,
 }
 
 /// The limiter; shared by all workers.
@@ -51,7 +83,7 @@ pub struct LoginRateLimiter {
 }
 
 fn key(account: &str) -> String {
-    account.trim().to_lowercase()
+    super::trust::account_key(account)
 }
 
 impl LoginRateLimiter {
@@ -79,37 +111,39 @@ impl LoginRateLimiter {
             .max(1)
     }
 
-    /// `Err(retry_after_secs)` if a login for `account` from `addr` must be
-    /// refused now (before the password is even checked).
-    pub fn check(&self, account: &str, addr: IpAddr, now: Instant) -> Result<(), u64> {
+    /// Checks whether a login for `account` from `addr` (with the login-trust
+    /// token id `token`, if a valid one came) may be tried now and, if so,
+    /// counts it as a failure at once. `Err(retry_after_secs)` if refused;
+    /// the password must then not be checked.
+    pub fn begin(
+        &self,
+        account: &str,
+        addr: IpAddr,
+        token: Option<[u8; 16]>,
+        now: Instant,
+    ) -> Result<Attempt, u64> {
         let account = key(account);
-        let s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(w) = self.live(s.pairs.get(&(account.clone(), addr)), now)
+        let client = token.map_or(Client::Address(addr), Client::Token);
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(w) = self.live(s.pairs.get(&(account.clone(), client)), now)
             && w.failures >= self.cfg.pair_max_failures
         {
             return Err(self.retry_after(&w, now));
         }
-        if let Some(w) = self.live(s.addresses.get(&addr), now)
-            && w.failures >= self.cfg.address_max_failures
-        {
-            return Err(self.retry_after(&w, now));
-        }
-        if let Some(w) = self.live(s.accounts.get(&account), now)
-            && w.failures >= self.cfg.account_max_failures
-        {
-            let trusted = s.trusted.get(&account).is_some_and(|t| t.contains(&addr));
-            if !trusted {
+        let trusted = token.is_some() || s.trusted.get(&account).is_some_and(|t| t.contains(&addr));
+        if !trusted {
+            if let Some(w) = self.live(s.addresses.get(&addr), now)
+                && w.failures >= self.cfg.address_max_failures
+            {
+                return Err(self.retry_after(&w, now));
+            }
+            if let Some(w) = self.live(s.accounts.get(&account), now)
+                && w.failures >= self.cfg.account_max_failures
+            {
                 return Err(self.retry_after(&w, now));
             }
         }
-        Ok(())
-    }
-
-    /// Counts a failed login.
-    pub fn record_failure(&self, account: &str, addr: IpAddr, now: Instant) {
-        let account = key(account);
         let window = self.window();
-        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let bump = |w: &mut Window| {
             if now.duration_since(w.start) >= window {
                 *w = Window {
@@ -123,9 +157,11 @@ impl LoginRateLimiter {
             start: now,
             failures: 0,
         };
-        bump(s.pairs.entry((account.clone(), addr)).or_insert(fresh));
+        bump(s.pairs.entry((account.clone(), client)).or_insert(fresh));
         bump(s.addresses.entry(addr).or_insert(fresh));
-        bump(s.accounts.entry(account).or_insert(fresh));
+        if !trusted {
+            bump(s.accounts.entry(account.clone()).or_insert(fresh));
+        }
         if s.pairs.len() + s.addresses.len() + s.accounts.len() > PRUNE_AT {
             s.pairs.retain(|_, w| now.duration_since(w.start) < window);
             s.addresses
@@ -133,18 +169,49 @@ impl LoginRateLimiter {
             s.accounts
                 .retain(|_, w| now.duration_since(w.start) < window);
         }
+        Ok(Attempt {
+            account,
+            addr,
+            client,
+            untrusted: !trusted,
+            at: now,
+        })
     }
 
-    /// Records a successful login: clears the pair, trusts the address for the account.
-    pub fn record_success(&self, account: &str, addr: IpAddr) {
-        let account = key(account);
+    fn give_back(&self, s: &mut State, a: &Attempt) {
+        let window = self.window();
+        let unbump = |w: Option<&mut Window>| {
+            if let Some(w) = w
+                && w.start <= a.at
+                && a.at.duration_since(w.start) < window
+            {
+                w.failures = w.failures.saturating_sub(1);
+            }
+        };
+        unbump(s.pairs.get_mut(&(a.account.clone(), a.client)));
+        unbump(s.addresses.get_mut(&a.addr));
+        if a.untrusted {
+            unbump(s.accounts.get_mut(&a.account));
+        }
+    }
+
+    /// The attempt was never evaluated (the server was busy): not counted.
+    pub fn cancel(&self, attempt: Attempt) {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        s.pairs.remove(&(account.clone(), addr));
-        let trusted = s.trusted.entry(account).or_default();
-        if trusted.len() >= MAX_TRUSTED && !trusted.contains(&addr) {
+        self.give_back(&mut s, &attempt);
+    }
+
+    /// The password was right: the attempt is not a failure, the pair's
+    /// count is cleared and the address trusted for the account.
+    pub fn succeeded(&self, attempt: Attempt) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.give_back(&mut s, &attempt);
+        s.pairs.remove(&(attempt.account.clone(), attempt.client));
+        let trusted = s.trusted.entry(attempt.account).or_default();
+        if trusted.len() >= MAX_TRUSTED && !trusted.contains(&attempt.addr) {
             trusted.clear();
         }
-        trusted.insert(addr);
+        trusted.insert(attempt.addr);
     }
 }
 
@@ -165,24 +232,55 @@ mod tests {
         IpAddr::from([10, 0, 0, n])
     }
 
+    /// A failed attempt: begun and kept.
+    fn fail(l: &LoginRateLimiter, account: &str, addr: IpAddr, t: Instant) {
+        let _counted = l.begin(account, addr, None, t).expect("allowed");
+    }
+
+    #[test]
+    fn attempts_are_counted_before_the_password_is_checked() {
+        let l = limiter();
+        let t = Instant::now();
+        // Three attempts in flight at once (none finished): the fourth is
+        // refused although no failure was recorded after a check yet.
+        let a: Vec<Attempt> = (0..3)
+            .map(|_| l.begin("anna", ip(1), None, t).expect("within budget"))
+            .collect();
+        assert!(l.begin("anna", ip(1), None, t).is_err());
+        // One of them turns out right: its reservation is given back.
+        let mut a = a.into_iter();
+        l.succeeded(a.next().expect("one"));
+        assert!(l.begin("anna", ip(1), None, t).is_ok());
+    }
+
+    #[test]
+    fn a_cancelled_attempt_costs_nothing() {
+        let l = limiter();
+        let t = Instant::now();
+        for _ in 0..10 {
+            let a = l.begin("anna", ip(1), None, t).expect("allowed");
+            l.cancel(a);
+        }
+        assert!(l.begin("anna", ip(1), None, t).is_ok());
+    }
+
     #[test]
     fn pair_limit_blocks_attacker_address_not_the_real_user() {
         let l = limiter();
         let t = Instant::now();
         for _ in 0..3 {
-            assert!(l.check("anna", ip(1), t).is_ok());
-            l.record_failure("anna", ip(1), t);
+            fail(&l, "anna", ip(1), t);
         }
         assert!(
-            l.check("Anna", ip(1), t).is_err(),
+            l.begin("Anna", ip(1), None, t).is_err(),
             "case-insensitive account key"
         );
         assert!(
-            l.check("anna", ip(2), t).is_ok(),
+            l.begin("anna", ip(2), None, t).is_ok(),
             "another address still may log in"
         );
         assert!(
-            l.check("bert", ip(1), t).is_ok(),
+            l.begin("bert", ip(1), None, t).is_ok(),
             "other accounts from the address still may"
         );
     }
@@ -192,25 +290,47 @@ mod tests {
         let l = limiter();
         let t = Instant::now();
         for i in 0..5 {
-            l.record_failure(&format!("user{i}"), ip(1), t);
+            fail(&l, &format!("user{i}"), ip(1), t);
         }
-        assert!(l.check("user9", ip(1), t).is_err());
-        assert!(l.check("user9", ip(2), t).is_ok());
+        assert!(l.begin("user9", ip(1), None, t).is_err());
+        assert!(l.begin("user9", ip(2), None, t).is_ok());
     }
 
     #[test]
-    fn account_budget_spares_addresses_that_logged_in_before() {
+    fn a_distributed_attack_stops_untrusted_clients_but_not_the_real_user() {
         let l = limiter();
         let t = Instant::now();
-        l.record_success("anna", ip(9));
+        let ok = l.begin("anna", ip(9), None, t).expect("first login");
+        l.succeeded(ok);
         for n in 1..=4 {
-            l.record_failure("anna", ip(n), t);
+            fail(&l, "anna", ip(n), t);
         }
-        assert!(l.check("anna", ip(50), t).is_err(), "new address refused");
         assert!(
-            l.check("anna", ip(9), t).is_ok(),
-            "the real user's address still works"
+            l.begin("anna", ip(50), None, t).is_err(),
+            "new address refused"
         );
+        assert!(
+            l.begin("anna", ip(9), None, t).is_ok(),
+            "the address that logged in before still works"
+        );
+        assert!(
+            l.begin("anna", ip(51), Some([7; 16]), t).is_ok(),
+            "a client with a login-trust token works from any address"
+        );
+    }
+
+    #[test]
+    fn a_trust_token_has_its_own_pair_budget() {
+        let l = limiter();
+        let t = Instant::now();
+        for _ in 0..3 {
+            let _ = l.begin("anna", ip(1), Some([1; 16]), t).expect("allowed");
+        }
+        assert!(
+            l.begin("anna", ip(2), Some([1; 16]), t).is_err(),
+            "per token"
+        );
+        assert!(l.begin("anna", ip(2), Some([2; 16]), t).is_ok());
     }
 
     #[test]
@@ -218,15 +338,19 @@ mod tests {
         let l = limiter();
         let t = Instant::now();
         for _ in 0..3 {
-            l.record_failure("anna", ip(1), t);
+            fail(&l, "anna", ip(1), t);
         }
-        assert!(l.check("anna", ip(1), t).is_err());
+        assert!(l.begin("anna", ip(1), None, t).is_err());
         let retry = l
-            .check("anna", ip(1), t + Duration::from_secs(10))
+            .begin("anna", ip(1), None, t + Duration::from_secs(10))
             .expect_err("limited");
         assert_eq!(retry, 50);
-        assert!(l.check("anna", ip(1), t + Duration::from_secs(61)).is_ok());
-        l.record_success("anna", ip(1));
-        assert!(l.check("anna", ip(1), t).is_ok());
+        let late = t + Duration::from_secs(61);
+        let a = l.begin("anna", ip(1), None, late).expect("a new window");
+        l.succeeded(a);
+        for _ in 0..3 {
+            fail(&l, "anna", ip(1), late);
+        }
+        assert!(l.begin("anna", ip(1), None, late).is_err());
     }
 }

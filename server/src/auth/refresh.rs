@@ -1,5 +1,8 @@
-//! Opaque refresh tokens: 32 random bytes, base64url (no padding) to the
-//! client, only their SHA-256 stored.
+//! Opaque refresh tokens: 32 bytes, base64url (no padding) to the client,
+//! only their SHA-256 stored. A login's first token is random; each
+//! rotation's successor is derived from the presented token with a server
+//! key ([`successor`]), so a retry of the same refresh gets the *same*
+//! successor back (idempotent) instead of a second, independent one.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -34,13 +37,29 @@ pub fn generate() -> Result<NewRefreshToken, RngError> {
     })
 }
 
-/// Hashes a token presented by a client; `None` if it is not 32 base64url bytes.
-pub fn hash_presented(token: &str) -> Option<[u8; 32]> {
-    let raw = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
-    if raw.len() != 32 {
+/// The raw bytes of a token presented by a client; `None` if it is not 32
+/// base64url bytes.
+pub fn decode_presented(token: &str) -> Option<[u8; 32]> {
+    if token.len() > 64 {
         return None;
     }
-    Some(Sha256::digest(&raw).into())
+    URL_SAFE_NO_PAD.decode(token.trim()).ok()?.try_into().ok()
+}
+
+/// Hashes a token presented by a client; `None` if it is not 32 base64url bytes.
+pub fn hash_presented(token: &str) -> Option<[u8; 32]> {
+    decode_presented(token).map(|raw| Sha256::digest(raw).into())
+}
+
+/// The successor of a presented token: HMAC(server key, token). Only the
+/// server can compute it, and only from the token itself; the same token
+/// always yields the same successor.
+pub fn successor(key: &super::mac::MacKey, presented: &[u8; 32]) -> NewRefreshToken {
+    let raw = key.sign(&[b"successor", presented]);
+    NewRefreshToken {
+        token: URL_SAFE_NO_PAD.encode(raw),
+        hash: Sha256::digest(raw).into(),
+    }
 }
 
 #[cfg(test)]
@@ -56,5 +75,18 @@ mod tests {
         assert_eq!(hash_presented(&a.token), Some(a.hash));
         assert_eq!(hash_presented("short"), None);
         assert_eq!(hash_presented("!!!not base64!!!"), None);
+    }
+
+    #[test]
+    fn successors_are_deterministic_per_token_and_key() {
+        let key = super::super::mac::MacKey::derive(b"secret", "refresh-successor");
+        let a = decode_presented(&generate().expect("rng").token).expect("32 bytes");
+        let b = decode_presented(&generate().expect("rng").token).expect("32 bytes");
+        assert_eq!(successor(&key, &a).token, successor(&key, &a).token);
+        assert_ne!(successor(&key, &a).token, successor(&key, &b).token);
+        let other = super::super::mac::MacKey::derive(b"other", "refresh-successor");
+        assert_ne!(successor(&key, &a).token, successor(&other, &a).token);
+        let s = successor(&key, &a);
+        assert_eq!(hash_presented(&s.token), Some(s.hash));
     }
 }

@@ -152,7 +152,14 @@ pub fn create_dir_durable(dir: &Path) -> io::Result<()> {
     {
         create_dir_durable(parent)?;
     }
-    match fs::create_dir(dir) {
+    let mut builder = fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        // Photos are personal data: owner only.
+        builder.mode(0o700);
+    }
+    match builder.create(dir) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(()),
         Err(e) => return Err(e),
@@ -193,10 +200,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> io::Result<()> {
         path: dir.join(format!("{TEMP_PREFIX}{}", uuid::Uuid::new_v4().simple())),
         armed: true,
     };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&temp.path)?;
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&temp.path)?;
     file.write_all(bytes)?;
     file.sync_all()?;
     drop(file);

@@ -198,6 +198,9 @@ pub enum BlobError {
     /// Writing the audit entry of a read failed (the photo is not served).
     #[error("audit log error")]
     Audit(#[from] crate::storage::StoreError),
+    /// Every image decoding slot is taken and the queue is full.
+    #[error("image decoding is busy")]
+    Busy,
 }
 
 impl BlobError {
@@ -206,6 +209,10 @@ impl BlobError {
         match self {
             BlobError::InvalidHash(_) => "invalid_hash",
             BlobError::HashMismatch => "hash_mismatch",
+            BlobError::UnsupportedType(sniff::SniffError::TooManyPixels { .. }) => {
+                "image_too_large"
+            }
+            BlobError::Busy => "busy",
             BlobError::UnsupportedType(_) => "unsupported_type",
             BlobError::TooLarge { .. } => "too_large",
             BlobError::Incomplete => "incomplete_body",
@@ -228,7 +235,11 @@ impl BlobError {
             BlobError::HashMismatch => {
                 "The SHA-256 of the uploaded bytes does not match the blob id in the path."
             }
+            BlobError::UnsupportedType(sniff::SniffError::TooManyPixels { .. }) => {
+                "The image has more pixels than the server accepts (at most 4096 x 4096)."
+            }
             BlobError::UnsupportedType(_) => "Only JPEG, PNG and WebP images are accepted.",
+            BlobError::Busy => "The server is busy with other photos; try again in a moment.",
             BlobError::TooLarge { .. } => "The photo is larger than the server accepts.",
             BlobError::Incomplete => "The upload was not received completely; send it again.",
             BlobError::NotFound => "No such photo, or you may not see it.",

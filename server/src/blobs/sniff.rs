@@ -3,9 +3,14 @@
 //!
 //! Two steps: the magic bytes must be those of JPEG (`FF D8 FF`), PNG
 //! (`89 50 4E 47 0D 0A 1A 0A`) or WebP (`RIFF....WEBP`); then the body must
-//! decode completely with the `image` crate under [`decode_limits`], which
-//! refuses images larger than [`MAX_SIDE`] pixels on a side and decoders
-//! asking for more than [`MAX_DECODE_ALLOC`] bytes (decompression bombs).
+//! decode completely with the `image` crate under [`decode_limits`]. Before
+//! any pixel is decoded, the dimensions are read from the header and an
+//! image over [`MAX_SIDE`] pixels on a side or [`MAX_PIXELS`] in total is
+//! refused (a 250 KB PNG can claim 265 MB of pixels: a decompression bomb);
+//! the decoder itself may allocate at most [`MAX_DECODE_ALLOC`] bytes. The
+//! app uploads photos of at most 1600 pixels on the longest side, so the
+//! bounds leave ample room for other clients. How many decodes run at once
+//! is bounded by the server ([`crate::state::AppState::decode_gate`]).
 //!
 //! ```
 //! use wijklog_server::blobs::sniff::{ImageType, magic};
@@ -18,9 +23,11 @@ use std::io::Cursor;
 use image::{DynamicImage, ImageFormat, ImageReader, Limits};
 
 /// Longest accepted image side (pixels).
-pub const MAX_SIDE: u32 = 12_000;
+pub const MAX_SIDE: u32 = 8_192;
+/// Most pixels an accepted image may have (16.8 megapixels, 64 MiB as RGBA).
+pub const MAX_PIXELS: u64 = 4_096 * 4_096;
 /// Most memory a decoder may allocate (bytes).
-pub const MAX_DECODE_ALLOC: u64 = 256 * 1024 * 1024;
+pub const MAX_DECODE_ALLOC: u64 = 96 * 1024 * 1024;
 
 /// The accepted image types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +75,15 @@ pub enum SniffError {
     /// The first bytes are not those of JPEG, PNG or WebP.
     #[error("the content is not JPEG, PNG or WebP")]
     UnknownType,
+    /// The header claims more pixels than [`MAX_SIDE`] / [`MAX_PIXELS`]
+    /// allow; nothing was decoded.
+    #[error("the image is {width} x {height} pixels, more than accepted")]
+    TooManyPixels {
+        /// Claimed width.
+        width: u32,
+        /// Claimed height.
+        height: u32,
+    },
     /// The magic bytes are right but the image does not decode (truncated,
     /// corrupt, or over the size limits).
     #[error("the {mime} content does not decode")]
@@ -113,8 +129,29 @@ pub fn decode_limits() -> Limits {
     limits
 }
 
-/// Decodes `bytes` as `kind` under [`decode_limits`].
+/// The dimensions the header of `bytes` (of type `kind`) claims, read
+/// without decoding any pixel, checked against [`MAX_SIDE`] and [`MAX_PIXELS`].
+pub fn check_dimensions(kind: ImageType, bytes: &[u8]) -> Result<(u32, u32), SniffError> {
+    let mut reader = ImageReader::new(Cursor::new(bytes));
+    reader.set_format(kind.format());
+    // Reading the header allocates nothing; the side limits are checked
+    // below so that an oversized image gets its own error.
+    let (width, height) = reader
+        .into_dimensions()
+        .map_err(|source| SniffError::Undecodable {
+            mime: kind.mime(),
+            source,
+        })?;
+    if width > MAX_SIDE || height > MAX_SIDE || u64::from(width) * u64::from(height) > MAX_PIXELS {
+        return Err(SniffError::TooManyPixels { width, height });
+    }
+    Ok((width, height))
+}
+
+/// Decodes `bytes` as `kind` under [`decode_limits`], after
+/// [`check_dimensions`].
 pub fn decode_as(kind: ImageType, bytes: &[u8]) -> Result<DynamicImage, SniffError> {
+    check_dimensions(kind, bytes)?;
     let mut reader = ImageReader::new(Cursor::new(bytes));
     reader.set_format(kind.format());
     reader.limits(decode_limits());
@@ -204,7 +241,54 @@ mod tests {
                 image::ExtendedColorType::L8,
             )
             .expect("encode");
-        assert!(matches!(inspect(&out), Err(SniffError::Undecodable { .. })));
+        assert!(matches!(
+            inspect(&out),
+            Err(SniffError::TooManyPixels { .. })
+        ));
+    }
+
+    /// A PNG claiming `w` x `h` pixels, all zero: tiny on disk (deflate
+    /// squeezes the zeros), huge once decoded.
+    fn zero_png(w: u32, h: u32) -> Vec<u8> {
+        let mut out = Vec::new();
+        let encoder = image::codecs::png::PngEncoder::new_with_quality(
+            &mut out,
+            image::codecs::png::CompressionType::Best,
+            image::codecs::png::FilterType::NoFilter,
+        );
+        encoder
+            .write_image(
+                &vec![0u8; (w as usize) * (h as usize)],
+                w,
+                h,
+                image::ExtendedColorType::L8,
+            )
+            .expect("encode");
+        out
+    }
+
+    #[test]
+    fn a_decompression_bomb_is_refused_from_its_header_before_decoding() {
+        // 8000 x 8000 is under the side limit but 64 megapixels.
+        let bomb = zero_png(8_000, 8_000);
+        assert!(bomb.len() < 200_000, "small on disk: {}", bomb.len());
+        assert!(matches!(
+            check_dimensions(ImageType::Png, &bomb),
+            Err(SniffError::TooManyPixels {
+                width: 8_000,
+                height: 8_000
+            })
+        ));
+        assert!(matches!(
+            inspect(&bomb),
+            Err(SniffError::TooManyPixels { .. })
+        ));
+        // At the bound it decodes.
+        let ok = zero_png(4_096, 4_096);
+        assert_eq!(
+            check_dimensions(ImageType::Png, &ok).expect("fits"),
+            (4_096, 4_096)
+        );
     }
 
     #[test]

@@ -39,6 +39,14 @@ pub enum ReviewError {
     /// The document holds more operations than a review read may load.
     #[error("document too large")]
     DocumentTooLarge,
+    /// Well-formed but refused by a rule (e.g. a guessable password): 422.
+    #[error("refused: {code}")]
+    Refused {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence for the client.
+        message: &'static str,
+    },
     /// Database, blocking pool, stored data that does not load.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -80,6 +88,7 @@ impl ReviewError {
             ReviewError::InvalidParam { .. } => "invalid_parameter",
             ReviewError::Conflict { code, .. } => code,
             ReviewError::DocumentTooLarge => "document_too_large",
+            ReviewError::Refused { code, .. } => code,
             ReviewError::Internal(_) => "internal",
         }
     }
@@ -95,6 +104,7 @@ impl ReviewError {
             ReviewError::DocumentTooLarge => {
                 "This document has more operations than the server reads at once."
             }
+            ReviewError::Refused { message, .. } => message,
             ReviewError::Internal(_) => "Something went wrong on the server.",
         }
     }
@@ -109,6 +119,7 @@ impl ResponseError for ReviewError {
             ReviewError::InvalidParam { .. } => StatusCode::BAD_REQUEST,
             ReviewError::Conflict { .. } => StatusCode::CONFLICT,
             ReviewError::DocumentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ReviewError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ReviewError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

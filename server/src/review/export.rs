@@ -58,10 +58,22 @@ pub struct ExportSummary {
     pub personal_items: Vec<String>,
 }
 
+/// A cell a spreadsheet would run as a formula (first character `=`, `+`,
+/// `-`, `@`, tab, carriage return, line feed or NUL: OWASP "CSV Injection",
+/// ASVS 1.2.10) gets a leading `'`, which spreadsheets show as text. Applied to
+/// every text that comes from a document or a user; the numbers the server
+/// writes itself (coordinates, counts) are left as numbers.
+pub fn neutralise_formula(cell: &str) -> std::borrow::Cow<'_, str> {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r' | '\n' | '\0') => format!("'{cell}").into(),
+        _ => cell.into(),
+    }
+}
+
 fn text(v: &Value) -> String {
     match v {
         Value::Null => String::new(),
-        Value::String(s) => s.clone(),
+        Value::String(s) => neutralise_formula(s).into_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
         other => other.to_string(),
@@ -82,6 +94,7 @@ fn follow_up_summary(row: &Value) -> String {
                 .collect::<Vec<_>>()
                 .join("; ")
         })
+        .map(|s| neutralise_formula(&s).into_owned())
         .unwrap_or_default()
 }
 
@@ -148,7 +161,7 @@ pub fn write_csv_to<W: std::io::Write>(
             record.extend([
                 raw.kind.to_owned(),
                 text(&row["doc_id"]),
-                raw.item_id.clone(),
+                neutralise_formula(&raw.item_id).into_owned(),
                 text(&row["doc_title"]),
                 text(&row["wijk"]),
                 text(&row["team"]),
@@ -266,4 +279,33 @@ pub fn write_geojson_to<W: std::io::Write>(
     out.write_all(b"]}").map_err(io_err)?;
     out.flush().map_err(io_err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised_and_ordinary_ones_left_alone() {
+        for (raw, want) in [
+            (
+                "=HYPERLINK(\"http://x\",\"klik\")",
+                "'=HYPERLINK(\"http://x\",\"klik\")",
+            ),
+            ("+31 6 1234", "'+31 6 1234"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\t=1"),
+            ("\r=1", "'\r=1"),
+            ("\0x", "'\0x"),
+            ("Losliggende stoeptegel", "Losliggende stoeptegel"),
+            ("a=b", "a=b"),
+            ("", ""),
+        ] {
+            assert_eq!(neutralise_formula(raw), want, "{raw:?}");
+        }
+        // Text from documents is neutralised, numbers the server writes are not.
+        assert_eq!(text(&json!("=1+1")), "'=1+1");
+        assert_eq!(text(&json!(-4.25)), "-4.25");
+    }
 }

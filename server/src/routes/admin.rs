@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::items::{audit, blocking, caller, json_ok, query_pairs};
 use crate::admin::{self, AuditFilter};
 use crate::auth::Principal;
-use crate::auth::password::hash_password;
+use crate::auth::password::{WeakPassword, check_new_password, hash_password};
 use crate::domain::{DeviceId, Role, UserId};
 use crate::review::ReviewError;
 use crate::state::AppState;
@@ -42,10 +42,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/admin/audit", web::get().to(audit_log));
 }
 
-/// Shortest password an admin may set.
-pub const MIN_PASSWORD_CHARS: usize = 10;
-/// Longest password (Argon2 input bound).
-const MAX_PASSWORD_CHARS: usize = 256;
+pub use crate::auth::password::MIN_PASSWORD_CHARS;
 
 async fn admin_caller(req: &HttpRequest, state: &AppState) -> Result<Principal, ReviewError> {
     let who = caller(req, state).await?;
@@ -125,20 +122,33 @@ fn team_field(v: &Value) -> Result<Option<String>, ReviewError> {
     }
 }
 
-fn password_field(v: Option<&Value>) -> Result<String, ReviewError> {
+/// The new password of an account, checked against the password policy
+/// (length, common and breached passwords, the account's own words:
+/// [`check_new_password`]).
+fn password_field(v: Option<&Value>, account_words: &[&str]) -> Result<String, ReviewError> {
     let p = v.and_then(Value::as_str).unwrap_or_default();
-    let n = p.chars().count();
-    if !(MIN_PASSWORD_CHARS..=MAX_PASSWORD_CHARS).contains(&n) {
-        return Err(ReviewError::param(
+    match check_new_password(p, account_words) {
+        Ok(()) => Ok(p.to_owned()),
+        Err(WeakPassword::Length) => Err(ReviewError::param(
             "password",
             "The password must be 10 to 256 characters long.",
-        ));
+        )),
+        Err(WeakPassword::Guessable) => Err(ReviewError::Refused {
+            code: "weak_password",
+            message: "This password is too easy to guess (a common or leaked password, or built from the name); choose a longer phrase.",
+        }),
     }
-    Ok(p.to_owned())
 }
 
-async fn hash(password: String) -> Result<String, ReviewError> {
+/// Hashes on the blocking pool, within the global bound on Argon2 work.
+async fn hash(state: &AppState, password: String) -> Result<String, ReviewError> {
+    let permit = state
+        .password_gate
+        .acquire()
+        .await
+        .map_err(|_| ReviewError::Auth(crate::auth::AuthError::Busy))?;
     blocking(move || {
+        let _permit = permit;
         hash_password(&password)
             .map_err(|e| ReviewError::Internal(anyhow::anyhow!("hashing failed: {e:?}")))
     })
@@ -195,7 +205,8 @@ async fn create_user(
     )?;
     let roles = roles_field(m.get("roles").unwrap_or(&Value::Null))?;
     let team = team_field(m.get("team").unwrap_or(&Value::Null))?;
-    let password_hash = hash(password_field(m.get("password"))?).await?;
+    let password = password_field(m.get("password"), &[&username, &name])?;
+    let password_hash = hash(&state, password).await?;
     let store = state.store.clone();
     let new = NewUser {
         username,
@@ -266,6 +277,19 @@ async fn update_user(
         })
         .transpose()?;
     let myself = who.user_id.as_str() == id;
+    // Admins manage accounts, not content: an admin never grants themselves
+    // a role that reads content (docs/privacy.md, docs/security.md).
+    if myself
+        && roles.as_ref().is_some_and(|r| {
+            r.iter()
+                .any(|role| *role != Role::Admin && !who.roles.contains(role))
+        })
+    {
+        return Err(ReviewError::Conflict {
+            code: "self_grant",
+            message: "You cannot give your own account a role that reads content; another admin must do that.",
+        });
+    }
     if myself
         && (disabled == Some(true) || roles.as_ref().is_some_and(|r| !r.contains(&Role::Admin)))
     {
@@ -342,13 +366,13 @@ async fn set_password(
     let id = path.into_inner();
     let m = body_object(&body)?;
     only_keys(&m, &["password"])?;
-    let password = password_field(m.get("password"))?;
     let store = state.store.clone();
     let uid = UserId::new(id.clone()).map_err(|_| ReviewError::NotFound)?;
     let user = blocking(move || store.user_by_id(&uid).map_err(ReviewError::from))
         .await?
         .ok_or(ReviewError::NotFound)?;
-    let phc = hash(password).await?;
+    let password = password_field(m.get("password"), &[&user.username, &user.display_name])?;
+    let phc = hash(&state, password).await?;
     let store = state.store.clone();
     blocking(move || Ok(store.set_password_hash(&user.username, &phc)?)).await?;
     audit(

@@ -3,18 +3,20 @@
 //! Login creates a device (one per login) with its first refresh token;
 //! refresh rotates the token (the old one becomes used; presenting a used
 //! one again revokes the device: `token_reused`, except a retry of the
-//! just-used token within `auth.refresh_reuse_grace_secs`, whose first
-//! answer was lost: that gets a fresh pair); logout revokes the device.
+//! just-used token within `auth.refresh_reuse_grace_secs` while its
+//! successor is still unused: the first answer was lost, and the retry gets
+//! the *same* successor again, never a second one); logout revokes the device.
 
 use std::net::IpAddr;
 use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
-use crate::auth::password;
 use crate::auth::refresh::{self, NewRefreshToken};
 use crate::auth::{AuthError, Principal, UserView};
+use crate::auth::{password, trust};
 use crate::domain::now_ms;
 use crate::state::{AppState, BlockingError};
 use crate::storage::{AuditEntry, Device, RefreshOutcome, User};
@@ -33,6 +35,11 @@ pub struct LoginRequest {
     pub password: String,
     /// A name for this device ("telefoon Anna"); optional.
     pub device_name: Option<String>,
+    /// The login-trust token an earlier login to this account gave this
+    /// client (exempts it from the account-wide lockout; see
+    /// `crate::auth::rate_limit`); optional.
+    #[serde(default)]
+    pub login_trust: Option<String>,
 }
 
 impl std::fmt::Debug for LoginRequest {
@@ -63,6 +70,10 @@ pub struct TokenResponse {
     pub user: UserViewOwned,
     /// The device (login) id.
     pub device_id: String,
+    /// Login answers only: a login-trust token for this account; the client
+    /// keeps it and sends it with its next login.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login_trust: Option<String>,
 }
 
 /// Owned, deserializable copy of [`UserView`] (for clients and tests).
@@ -118,6 +129,7 @@ fn token_response(
     state: &AppState,
     who: &Principal,
     refresh: NewRefreshToken,
+    login_trust: Option<String>,
 ) -> Result<HttpResponse, AuthError> {
     let keys = state.auth.keys();
     let access = keys.issue(who).map_err(|e| AuthError::Internal(e.into()))?;
@@ -130,6 +142,7 @@ fn token_response(
             refresh_token: refresh.token,
             user: who.view().into(),
             device_id: who.device_id.to_string(),
+            login_trust,
         }))
 }
 
@@ -150,6 +163,7 @@ pub async fn login(
         username,
         password,
         device_name,
+        login_trust,
     } = body.into_inner();
     let username = username.trim().to_owned();
     if username.is_empty()
@@ -174,16 +188,37 @@ pub async fn login(
         device_name
     };
     let ip = client_ip(&req);
+    let trust_id = login_trust
+        .as_deref()
+        .and_then(|t| trust::verify(state.auth.keys().trust_key(), &username, t));
 
-    if let Err(retry_after_secs) = state.login_limiter.check(&username, ip, Instant::now()) {
-        state.metrics.login_failures.inc();
-        tracing::warn!("login refused by rate limit");
-        return Err(counted(&state, AuthError::RateLimited { retry_after_secs }));
-    }
+    // Counted before the password is checked: parallel guesses beyond the
+    // budget are refused here and never reach Argon2.
+    let attempt = match state
+        .login_limiter
+        .begin(&username, ip, trust_id, Instant::now())
+    {
+        Ok(attempt) => attempt,
+        Err(retry_after_secs) => {
+            state.metrics.login_failures.inc();
+            tracing::warn!("login refused by rate limit");
+            return Err(counted(&state, AuthError::RateLimited { retry_after_secs }));
+        }
+    };
+    // One Argon2id at a time per core (19 MiB each), a bounded queue, then 503.
+    let permit = match state.password_gate.acquire().await {
+        Ok(permit) => permit,
+        Err(_) => {
+            state.login_limiter.cancel(attempt);
+            tracing::warn!("login refused: password checks queue full");
+            return Err(counted(&state, AuthError::Busy));
+        }
+    };
 
     let lookup_name = username.clone();
     let checked: Option<User> = state
         .blocking(move |store| {
+            let _permit = permit;
             let user = store.user_by_username(&lookup_name)?;
             let hash = user
                 .as_ref()
@@ -195,22 +230,20 @@ pub async fn login(
         .map_err(|e| counted(&state, internal(e)))?;
 
     let Some(user) = checked else {
-        state
-            .login_limiter
-            .record_failure(&username, ip, Instant::now());
+        // The attempt stays counted as a failure.
+        drop(attempt);
         state.metrics.login_failures.inc();
         tracing::info!("login failed: invalid credentials");
         return Err(counted(&state, AuthError::InvalidCredentials));
     };
     if user.disabled {
-        state
-            .login_limiter
-            .record_failure(&username, ip, Instant::now());
+        drop(attempt);
         state.metrics.login_failures.inc();
         tracing::info!(user_id = %user.id, "login refused: account disabled");
         return Err(counted(&state, AuthError::AccountDisabled));
     }
-    state.login_limiter.record_success(&username, ip);
+    state.login_limiter.succeeded(attempt);
+    let new_trust = trust::issue(state.auth.keys().trust_key(), &username);
 
     let token = refresh::generate().map_err(|e| counted(&state, AuthError::Internal(e.into())))?;
     let (hash, expires) = (token.hash, refresh_expiry(&state));
@@ -229,7 +262,8 @@ pub async fn login(
         .await
         .map_err(|e| counted(&state, internal(e)))?;
     tracing::info!(user_id = %user.id, device_id = %device.id, "login");
-    token_response(&state, &principal_for(&user, &device), token).map_err(|e| counted(&state, e))
+    token_response(&state, &principal_for(&user, &device), token, new_trust)
+        .map_err(|e| counted(&state, e))
 }
 
 /// `POST /api/v1/auth/refresh`.
@@ -239,10 +273,12 @@ pub async fn refresh(
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, AuthError> {
     let state = state.into_inner();
-    let Some(old) = refresh::hash_presented(&body.refresh_token) else {
+    let Some(presented) = refresh::decode_presented(&body.refresh_token) else {
         return Err(counted(&state, AuthError::InvalidRefreshToken));
     };
-    let token = refresh::generate().map_err(|e| counted(&state, AuthError::Internal(e.into())))?;
+    let old: [u8; 32] = Sha256::digest(presented).into();
+    // Derived, not random: a retry of this refresh gets the same successor.
+    let token = refresh::successor(state.auth.keys().successor_key(), &presented);
     let (new_hash, expires) = (token.hash, refresh_expiry(&state));
     let grace_ms = i64::try_from(state.config.auth.refresh_reuse_grace_secs)
         .unwrap_or(i64::MAX / 1000)
@@ -265,7 +301,7 @@ pub async fn refresh(
     match outcome {
         RefreshOutcome::Rotated { user, device } => {
             tracing::info!(user_id = %user.id, device_id = %device.id, "refresh");
-            token_response(&state, &principal_for(&user, &device), token)
+            token_response(&state, &principal_for(&user, &device), token, None)
                 .map_err(|e| counted(&state, e))
         }
         RefreshOutcome::Reused { device_id } => {
@@ -312,17 +348,23 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The bearer token of a request (`Authorization: Bearer <token>`).
+/// The bearer token of a request (`Authorization: Bearer <token>`): the one
+/// parser every endpoint uses. The scheme is case-insensitive (RFC 9110
+/// 11.1: `bearer`, `BEARER` work); an empty token is none.
 pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req
         .headers()
         .get(actix_web::http::header::AUTHORIZATION)?
         .to_str()
         .ok()?;
-    let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then_some(token.trim())
+    parse_bearer(value)
+}
+
+/// The token of an `Authorization` header value with the Bearer scheme.
+pub fn parse_bearer(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
 /// Authenticates a REST request by its bearer access token (signature,

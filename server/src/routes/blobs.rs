@@ -36,7 +36,11 @@ impl ResponseError for BlobRouteError {
             BlobRouteError::Blob(e) => match e {
                 BlobError::InvalidHash(_) | BlobError::Incomplete => StatusCode::BAD_REQUEST,
                 BlobError::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+                BlobError::UnsupportedType(crate::blobs::sniff::SniffError::TooManyPixels {
+                    ..
+                }) => StatusCode::PAYLOAD_TOO_LARGE,
                 BlobError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                BlobError::Busy => StatusCode::SERVICE_UNAVAILABLE,
                 BlobError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
                 BlobError::NotFound => StatusCode::NOT_FOUND,
                 BlobError::Forbidden => StatusCode::FORBIDDEN,
@@ -58,7 +62,11 @@ impl ResponseError for BlobRouteError {
                 } else {
                     tracing::info!(code = e.code(), error = %e, "blob request refused");
                 }
-                HttpResponse::build(self.status_code()).json(ErrorBody {
+                let mut res = HttpResponse::build(self.status_code());
+                if matches!(e, BlobError::Busy) {
+                    res.insert_header((header::RETRY_AFTER, "2"));
+                }
+                res.json(ErrorBody {
                     code: e.code().into(),
                     message: e.message().into(),
                 })
@@ -80,17 +88,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The caller, from `Authorization: Bearer <token>`.
+/// The caller, from `Authorization: Bearer <token>` (scheme case-insensitive,
+/// [`crate::routes::auth::bearer_token`], like every endpoint).
 async fn principal(req: &HttpRequest, state: &AppState) -> Result<Principal, AuthError> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
-        .ok_or(AuthError::Unauthenticated(None))?;
-    state.auth.verify_access(token).await
+    crate::routes::auth::authenticate(req, state).await
 }
 
 async fn blocking<T: Send + 'static>(
@@ -128,7 +129,17 @@ async fn upload(
     }
     let size = bytes.len();
     let user = who.user_id.clone();
-    let outcome = blocking(move || blobs.store(&hash, &bytes, &user, now_ms())).await?;
+    // Checking the content decodes the image: one decode per core at once.
+    let permit = state
+        .decode_gate
+        .acquire()
+        .await
+        .map_err(|_| BlobError::Busy)?;
+    let outcome = blocking(move || {
+        let _permit = permit;
+        blobs.store(&hash, &bytes, &user, now_ms())
+    })
+    .await?;
     let (status, stored) = match outcome {
         Uploaded::Created => (StatusCode::CREATED, "created"),
         Uploaded::AlreadyStored => (StatusCode::OK, "already_stored"),
@@ -234,7 +245,16 @@ async fn thumbnail(
     let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
     let blobs = state.blobs.clone();
     let px = blobs.config().thumb_px;
-    let bytes = blocking(move || blobs.thumbnail(&who, &hash)).await?;
+    let permit = state
+        .decode_gate
+        .acquire()
+        .await
+        .map_err(|_| BlobError::Busy)?;
+    let bytes = blocking(move || {
+        let _permit = permit;
+        blobs.thumbnail(&who, &hash)
+    })
+    .await?;
     Ok(image_response(
         &req,
         etag(&hash, &format!("-thumb{px}")),

@@ -1,9 +1,10 @@
 //! `GET /healthz` (process up), `GET /readyz` (database writable and
 //! migrated), `GET /metrics` (Prometheus text format).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
+use crate::auth::ErrorBody;
 use crate::state::AppState;
 
 /// 200 `{"status":"ok","version"}` while the process runs.
@@ -28,12 +29,35 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
     }
 }
 
-/// The metrics in the Prometheus text format.
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+/// The metrics in the Prometheus text format, for requests bearing
+/// `http.metrics_token`; without a configured token the endpoint does not
+/// exist (404), a wrong or missing token is 401.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    let Some(expected) = &state.config.http.metrics_token else {
+        return HttpResponse::NotFound().json(ErrorBody {
+            code: "not_found".into(),
+            message: "Not found.".into(),
+        });
+    };
+    let given = crate::routes::auth::bearer_token(&req).unwrap_or_default();
+    if !constant_time_eq(given.as_bytes(), expected.expose().as_bytes()) {
+        return HttpResponse::Unauthorized().json(ErrorBody {
+            code: "unauthenticated".into(),
+            message: "GET /metrics needs the configured metrics token.".into(),
+        });
+    }
     match state.metrics.encode() {
         Ok(text) => HttpResponse::Ok()
             .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
             .body(text),
         Err(_) => HttpResponse::InternalServerError().finish(),
     }
+}
+
+/// Byte-wise comparison whose time does not depend on where the inputs differ.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }

@@ -14,7 +14,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use crate::auth::{AuthError, Principal};
+use crate::auth::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
 use crate::review::query::{ListRequest, has_resident_contact, list_items};
 use crate::review::{ReviewError, Scope, history, may_read_content, report};
@@ -32,20 +32,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/feedback/open", web::get().to(feedback_open));
 }
 
-/// The caller, from `Authorization: Bearer <access token>`.
+/// The caller, from `Authorization: Bearer <access token>` (scheme
+/// case-insensitive, [`crate::routes::auth::bearer_token`], like every endpoint).
 pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Result<Principal, ReviewError> {
-    let token = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| {
-            v.split_once(' ')
-                .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
-        })
-        .map(|(_, t)| t.trim())
-        .filter(|t| !t.is_empty())
-        .ok_or(AuthError::Unauthenticated(None))?;
-    Ok(state.auth.verify_access(token).await?)
+    Ok(crate::routes::auth::authenticate(req, state).await?)
 }
 
 /// The caller, who must be allowed to read content.
@@ -72,11 +62,23 @@ pub(crate) async fn coordinator(
     Ok(who)
 }
 
-/// The query string as name/value pairs (repeated names allowed).
+/// The query string as name/value pairs (repeated names allowed). A value
+/// or name with a control character (a NUL byte, a line break) is refused
+/// here, for every endpoint, before it reaches a query or a log line.
 pub(crate) fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ReviewError> {
-    web::Query::<Vec<(String, String)>>::from_query(req.query_string())
+    let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|_| ReviewError::param("query", "The query string cannot be read."))
+        .map_err(|_| ReviewError::param("query", "The query string cannot be read."))?;
+    if pairs
+        .iter()
+        .any(|(k, v)| k.chars().chain(v.chars()).any(char::is_control))
+    {
+        return Err(ReviewError::param(
+            "query",
+            "The query string holds a control character (such as a NUL byte).",
+        ));
+    }
+    Ok(pairs)
 }
 
 /// Runs blocking work (SQLite, automerge) on the blocking pool.

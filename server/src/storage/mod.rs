@@ -426,12 +426,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Revokes a device and all its refresh tokens. `NotFound` if unknown.
     fn revoke_device(&self, id: &DeviceId) -> Result<(), StoreError>;
     /// Presents refresh token `old_hash`; if current, marks it used and
-    /// stores `new_hash`, in one transaction. Reuse revokes the device,
-    /// except a retry of the device's most recently used token less than
-    /// `reuse_grace_ms` after its use (the answer to the first try was lost;
-    /// 0 turns the grace off, also within the same millisecond):
-    /// that rotates again, and the device's unused tokens (successors the
-    /// client never received) are deleted.
+    /// stores `new_hash` (its successor, which the caller derives from the
+    /// token, so a retry names the same one), in one transaction. Reuse
+    /// revokes the device, except a retry of the device's most recently used
+    /// token less than `reuse_grace_ms` after its use (the answer to the first
+    /// try was lost; 0 turns the grace off, also within the same millisecond)
+    /// whose successor `new_hash` is still stored and unused: that answers
+    /// `Rotated` again and changes nothing. A retry whose successor was used
+    /// or is another one is reuse.
     fn rotate_refresh_token(
         &self,
         old_hash: [u8; 32],

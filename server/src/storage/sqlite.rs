@@ -54,6 +54,42 @@ pub fn create_private_dir(path: &Path) -> std::io::Result<()> {
     builder.create(path)
 }
 
+/// Creates the database file with mode 0600 if it does not exist, and takes
+/// group and other permissions away from an existing one and its WAL and
+/// SHM files (SQLite gives those the database file's mode). Not Unix: nothing.
+pub fn make_private(db: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(db)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut name = db.as_os_str().to_owned();
+            name.push(suffix);
+            let file = PathBuf::from(name);
+            match std::fs::metadata(&file) {
+                Ok(m) if m.permissions().mode() & 0o077 != 0 => {
+                    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))?;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = db;
+    Ok(())
+}
+
 /// The database file inside a data directory.
 pub fn database_path(data_dir: &Path) -> PathBuf {
     data_dir.join("wijklog.db")
@@ -68,6 +104,7 @@ impl SqliteStore {
         {
             create_private_dir(parent)?;
         }
+        make_private(path)?;
         let mut writer = Connection::open(path)?;
         migrations::apply_pragmas(&writer)?;
         migrations::migrate(&mut writer)?;
@@ -963,21 +1000,33 @@ impl Store for SqliteStore {
             return Ok(RefreshOutcome::Revoked);
         }
         if retry {
-            // The successors the client never received.
-            tx.execute(
-                "DELETE FROM refresh_tokens WHERE device_id = ?1 AND used_at IS NULL",
-                [&device_id],
-            )?;
+            // The same request again (its answer was lost): the successor,
+            // derived from the presented token, must still be the device's
+            // unused token. Then the client gets it again and nothing
+            // changes; if it is gone or used, this is reuse.
+            let successor_unused: bool = tx.query_row(
+                "SELECT count(*) FROM refresh_tokens \
+                 WHERE token_hash = ?1 AND device_id = ?2 AND used_at IS NULL",
+                params![&new_hash[..], &device_id],
+                |r| r.get::<_, i64>(0),
+            )? > 0;
+            if !successor_unused {
+                revoke_device_on(&tx, &device_id, now)?;
+                tx.commit()?;
+                return Ok(RefreshOutcome::Reused {
+                    device_id: DeviceId::from_string(device_id),
+                });
+            }
         } else {
             tx.execute(
                 "UPDATE refresh_tokens SET used_at = ?2 WHERE token_hash = ?1",
                 params![&old_hash[..], now],
             )?;
+            tx.execute(
+                "INSERT INTO refresh_tokens (token_hash, device_id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![&new_hash[..], device_id, user_id, now, new_expires_at],
+            )?;
         }
-        tx.execute(
-            "INSERT INTO refresh_tokens (token_hash, device_id, user_id, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![&new_hash[..], device_id, user_id, now, new_expires_at],
-        )?;
         tx.execute(
             "UPDATE devices SET last_seen_at = ?2 WHERE id = ?1",
             params![device_id, now],

@@ -66,7 +66,7 @@ async fn wrong_password_and_unknown_user_get_the_same_answer() {
         }
     );
     assert_eq!(unknown, wrong);
-    let metrics = app.get("/metrics").await.text();
+    let metrics = app.metrics().await.text();
     assert!(
         metrics.contains("wijklog_login_failures_total 2"),
         "{metrics}"
@@ -192,19 +192,20 @@ async fn reusing_an_old_refresh_token_revokes_the_whole_family() {
 }
 
 #[actix_web::test]
-async fn a_refresh_retried_after_a_lost_answer_gets_a_fresh_pair_and_keeps_the_device() {
+async fn a_refresh_retried_after_a_lost_answer_gets_the_same_successor_and_keeps_the_device() {
     let app = spawn_app().await;
     app.add_user("anna", PW, &[Role::Boa], Some("noord"));
     let first = app.login("anna", PW).await.expect("login");
     // The answer to this refresh never reaches the phone...
     let lost = app.refresh(&first.refresh_token).await.expect("refresh");
-    // ...so it retries with the token it still has.
+    // ...so it retries with the token it still has, and gets the same
+    // successor again (idempotent), with a valid access token.
     let retried = app
         .refresh(&first.refresh_token)
         .await
         .expect("the retry is not reuse");
     assert_eq!(retried.device_id, first.device_id, "same device");
-    assert_ne!(retried.refresh_token, lost.refresh_token);
+    assert_eq!(retried.refresh_token, lost.refresh_token, "same successor");
     assert!(
         app.state
             .auth
@@ -212,20 +213,33 @@ async fn a_refresh_retried_after_a_lost_answer_gets_a_fresh_pair_and_keeps_the_d
             .await
             .is_ok()
     );
-    // The phone carries on with the new pair; the lost token is simply unknown.
+    // The phone carries on with the successor.
     let next = app.refresh(&retried.refresh_token).await.expect("refresh");
     assert_eq!(next.device_id, first.device_id);
+    let audit = app.store().audit_entries(50).expect("audit");
+    assert!(!audit.iter().any(|a| a.entry.action == "auth.refresh_reuse"));
+    // Once the successor is used, the first token again is reuse (a thief
+    // replaying it): the device is revoked and that is audited.
     assert_eq!(
-        app.refresh(&lost.refresh_token)
+        app.refresh(&first.refresh_token)
             .await
-            .expect_err("lost one"),
+            .expect_err("replay after the successor was used"),
         ApiError {
             status: 401,
-            code: "invalid_refresh_token".into()
+            code: "token_reused".into()
+        }
+    );
+    assert_eq!(
+        app.refresh(&next.refresh_token)
+            .await
+            .expect_err("the family is revoked"),
+        ApiError {
+            status: 401,
+            code: "revoked".into()
         }
     );
     let audit = app.store().audit_entries(50).expect("audit");
-    assert!(!audit.iter().any(|a| a.entry.action == "auth.refresh_reuse"));
+    assert!(audit.iter().any(|a| a.entry.action == "auth.refresh_reuse"));
 }
 
 #[actix_web::test]

@@ -55,7 +55,7 @@ async fn metrics_expose_every_series_in_prometheus_text() {
     app.state.metrics.commit_batch_size.observe(3.0);
     app.state.metrics.count_error("too_large");
 
-    let res = app.get("/metrics").await;
+    let res = app.metrics().await;
 
     assert_eq!(res.status, 200);
     assert!(
