@@ -99,9 +99,35 @@ impl ServerProcess {
     /// and waits for its "listening on port" line. `env` adds environment
     /// variables (e.g. `WIJKLOG_LIMITS_*`).
     pub fn start(data: &Path, env: &[(&str, &str)]) -> ServerProcess {
+        Self::spawn(Command::new(wijklog_bin()), data, env)
+    }
+
+    /// Like [`ServerProcess::start`], but the process may map at most
+    /// `address_space_bytes` of memory (RLIMIT_AS, set with util-linux
+    /// `prlimit`, which execs the server: the pid is the server's). glibc
+    /// keeps few malloc arenas (`MALLOC_ARENA_MAX=2`) so that the limit
+    /// measures memory used rather than address space reserved. Panics if
+    /// `prlimit` is missing: a missing tool is a failure, not a skip.
+    pub fn start_capped(
+        data: &Path,
+        env: &[(&str, &str)],
+        address_space_bytes: u64,
+    ) -> ServerProcess {
+        let prlimit = ["/usr/bin/prlimit", "/bin/prlimit"]
+            .into_iter()
+            .find(|p| Path::new(p).is_file())
+            .expect("prlimit (util-linux) is needed to cap the server's memory");
+        let mut cmd = Command::new(prlimit);
+        cmd.arg(format!("--as={address_space_bytes}"))
+            .arg("--")
+            .arg(wijklog_bin())
+            .env("MALLOC_ARENA_MAX", "2");
+        Self::spawn(cmd, data, env)
+    }
+
+    fn spawn(mut cmd: Command, data: &Path, env: &[(&str, &str)]) -> ServerProcess {
         let static_dir = data.join("static");
         std::fs::create_dir_all(&static_dir).expect("static dir");
-        let mut cmd = Command::new(wijklog_bin());
         cmd.args(["serve", "--bind", "127.0.0.1:0", "--data"])
             .arg(data)
             .arg("--static")
@@ -149,6 +175,23 @@ impl ServerProcess {
         status
             .lines()
             .find(|l| l.starts_with("VmHWM:"))?
+            .split_whitespace()
+            .nth(1)?
+            .parse()
+            .ok()
+    }
+
+    /// Whether the process is still running.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// Current resident set size (VmRSS) in kB, from /proc.
+    pub fn rss_kb(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).ok()?;
+        status
+            .lines()
+            .find(|l| l.starts_with("VmRSS:"))?
             .split_whitespace()
             .nth(1)?
             .parse()
