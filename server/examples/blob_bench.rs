@@ -1,5 +1,5 @@
 //! Benchmark of the photo path on the server: the content check (magic bytes
-//! + full decode), the thumbnail (decode, scale to `thumb_px`, JPEG encode)
+//! and a full decode), the thumbnail (decode, scale to `thumb_px`, JPEG encode)
 //! and a whole upload through `BlobStore::store` (hash, check, atomic write
 //! with fsync, database row), for a typical phone photo after the PWA's
 //! processing (longest side 1600 px, JPEG quality 0.8-ish).

@@ -13,6 +13,9 @@ use super::BlobHash;
 use super::sniff::ImageInfo;
 use crate::domain::{DocId, DocKind, UserId};
 
+/// A reference to a blob: (document, its kind, its team, the item id).
+pub(crate) type ItemRef = (DocId, DocKind, Option<String>, String);
+
 /// One row of `blobs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct BlobRecord {
@@ -151,10 +154,7 @@ impl BlobDb {
     }
 
     /// Every (document id, kind, team, item id) that references the blob.
-    pub(crate) fn referencing_items(
-        &self,
-        hash: &BlobHash,
-    ) -> rusqlite::Result<Vec<(DocId, DocKind, Option<String>, String)>> {
+    pub(crate) fn referencing_items(&self, hash: &BlobHash) -> rusqlite::Result<Vec<ItemRef>> {
         self.with(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT r.doc_id, d.kind, d.team, r.item_id FROM blob_refs r \
