@@ -14,6 +14,9 @@
 //       again; after the login the work is sent;
 //   (f) a revoked device wipes at its next contact;
 //   (g) the audit log screen shows the admin actions;
+//   (h) the admin area refuses other roles;
+//   (i) the coordinators' overview lists the account creation and the
+//       password reset with the acting admin (access changes);
 //   axe-core on every screen of this file, screenshots at 1280x800.
 
 import { test, before, after } from 'node:test';
@@ -341,4 +344,15 @@ test('(h) the admin area refuses other roles', async () => {
   const token = await restLogin(server.origin, 'coord-cora');
   const r = await fetch(`${server.origin}/api/v1/admin/users`, { headers: { Authorization: `Bearer ${token}` } });
   assert.equal(r.status, 403);
+});
+
+test('(i) the coordinators see what the admin did to accounts that can read content', async () => {
+  await coord.goto(`${server.origin}/#/coord/overview`);
+  const changes = coord.getByTestId('access-changes');
+  const reset = changes.locator('li[data-action="admin.user.password"]');
+  await reset.waitFor();
+  assert.match(await reset.textContent(), /Ad Beheer.*nieuw wachtwoord.*Nina de Boa/);
+  const created = changes.locator('li[data-action="admin.user.create"]');
+  assert.match(await created.textContent(), /Ad Beheer.*Nina de Boa.*boa/);
+  await assertAccessible(coord, 'coordinator overview with access changes');
 });

@@ -1,5 +1,6 @@
 //! HTTP routes, split by feature. Versioned API under `/api/v1`.
 
+pub mod access;
 pub mod admin;
 pub mod auth;
 pub mod blobs;
@@ -36,6 +37,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     export::configure(cfg);
     reports::configure(cfg);
     admin::configure(cfg);
+    access::configure(cfg);
     openapi::configure(cfg);
 }
 

@@ -401,3 +401,86 @@ async fn the_device_list_shows_when_a_phone_last_synced_not_only_when_it_logged_
         .expect("bert");
     assert!(bert["last_seen_at"].as_i64().expect("seen") >= before);
 }
+
+#[actix_web::test]
+async fn coordinators_see_every_account_change_that_can_open_content() {
+    let w = world().await;
+    let cora = user(&w.app, "cora", &[Role::Coordinator], None).await;
+    let boa = user(&w.app, "bo", &[Role::Boa], Some("noord")).await;
+    // The admin makes a new coordinator, moves Bert to another team, resets
+    // his password, and renames him (a rename opens nothing).
+    let created = admin_call(
+        &w.app,
+        &w.admin,
+        "POST",
+        "/api/v1/admin/users",
+        json!({"username": "nico", "name": "Nico Nieuw", "password": "zeven-blauwe-reigers-bij-de-sluis", "roles": ["coordinator"]}),
+    )
+    .await;
+    assert_eq!(created.status, 201, "{}", created.text());
+    let bert = format!("/api/v1/admin/users/{}", w.bert_id);
+    for (path, body) in [
+        (bert.clone(), json!({"team": "zuid"})),
+        (
+            format!("{bert}/password"),
+            json!({"password": "paars-fietsen-onder-de-brug"}),
+        ),
+        (bert.clone(), json!({"name": "Bert B."})),
+    ] {
+        let method = if path.ends_with("password") {
+            "POST"
+        } else {
+            "PATCH"
+        };
+        let res = admin_call(&w.app, &w.admin, method, &path, body).await;
+        assert!(res.status < 300, "{path}: {}", res.text());
+    }
+    let res = admin_call(
+        &w.app,
+        &cora.token,
+        "GET",
+        "/api/v1/access-changes",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let changes = res.json()["changes"].as_array().expect("changes").clone();
+    let summary: Vec<(String, String, String)> = changes
+        .iter()
+        .map(|c| {
+            (
+                c["action"].as_str().unwrap_or_default().to_owned(),
+                c["actor"]["id"].as_str().unwrap_or_default().to_owned(),
+                c["subject"]["name"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                "admin.user.password".to_owned(),
+                w.admin_id.clone(),
+                "Bert B.".to_owned()
+            ),
+            (
+                "admin.user.update".to_owned(),
+                w.admin_id.clone(),
+                "Bert B.".to_owned()
+            ),
+            (
+                "admin.user.create".to_owned(),
+                w.admin_id.clone(),
+                "Nico Nieuw".to_owned()
+            ),
+        ],
+        "newest first; the rename is not listed"
+    );
+    assert_eq!(changes[1]["team"], json!("zuid"));
+    assert_eq!(changes[2]["roles"], json!(["coordinator"]));
+    // Only coordinators: a boa and the admin get 403.
+    for token in [&boa.token, &w.admin] {
+        let res = admin_call(&w.app, token, "GET", "/api/v1/access-changes", Value::Null).await;
+        assert_eq!(code(&res), (403, "forbidden".to_owned()));
+    }
+}

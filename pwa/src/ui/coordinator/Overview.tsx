@@ -5,8 +5,8 @@
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
-import { getStats, type Stats, type Trend } from './api';
-import { ApiErrorLine, labelOf, useCatalog, useDocChanges } from './common';
+import { getAccessChanges, getStats, type AccessChange, type Stats, type Trend } from './api';
+import { ApiErrorLine, fmtDateTime, labelOf, useCatalog, useDocChanges } from './common';
 import { dayOf, dayStart, emptyFilters, filtersToQuery, hashQuery, nextDay, type Filters } from './filters';
 import { go } from '../hooks';
 
@@ -145,6 +145,49 @@ export function OverviewScreen() {
             />
           </div>
         </>
+      )}
+      <AccessChanges />
+    </section>
+  );
+}
+
+/**
+ * Account changes by admins that can open content to someone (new accounts,
+ * roles or team changed, passwords reset): admins cannot read content
+ * themselves, and this shows the coordinators every step that could change that.
+ */
+function AccessChanges() {
+  const [changes, setChanges] = useState<AccessChange[] | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    getAccessChanges(20).then(
+      (r) => setChanges(r.changes),
+      (e) => setError(e),
+    );
+  }, []);
+  const who = (w: AccessChange['actor']) => w?.name ?? t('coordinator.access.server');
+  const what = (c: AccessChange): string => {
+    const subject = c.subject?.name ?? '?';
+    if (c.action === 'admin.user.password') return t('coordinator.access.password', { subject });
+    const roles = (c.roles ?? []).join(', ');
+    if (c.action === 'admin.user.create') return t('coordinator.access.create', { subject, roles });
+    if (c.roles) return t('coordinator.access.roles', { subject, roles });
+    return t('coordinator.access.team', { subject, team: c.team ?? t('coordinator.access.no_team') });
+  };
+  return (
+    <section class="access-changes" aria-labelledby="access-title" data-testid="access-changes">
+      <h2 id="access-title">{t('coordinator.access.title')}</h2>
+      <p class="hint">{t('coordinator.access.intro')}</p>
+      <ApiErrorLine error={error} />
+      {changes && changes.length === 0 && <p class="hint">{t('coordinator.access.none')}</p>}
+      {changes && changes.length > 0 && (
+        <ul>
+          {changes.map((c, i) => (
+            <li key={i} data-action={c.action}>
+              <time dateTime={new Date(c.at).toISOString()}>{fmtDateTime(c.at)}</time> — {t('coordinator.access.by', { actor: who(c.actor) })} {what(c)}
+            </li>
+          ))}
+        </ul>
       )}
     </section>
   );

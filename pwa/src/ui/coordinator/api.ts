@@ -147,6 +147,21 @@ export function getPeople(): Promise<{ people: Person[] }> {
   return getJson<{ people: Person[] }>('/api/v1/people');
 }
 
+/** An account change by an admin that can open content (GET /api/v1/access-changes). */
+export interface AccessChange {
+  at: number;
+  action: 'admin.user.create' | 'admin.user.update' | 'admin.user.password';
+  actor: { id: string; name: string | null } | null;
+  subject: { id: string; name: string | null } | null;
+  roles?: string[] | null;
+  team?: string | null;
+}
+
+/** Accounts created, roles or team changed and passwords reset by admins, newest first (coordinators only). */
+export function getAccessChanges(limit = 20): Promise<{ changes: AccessChange[] }> {
+  return getJson<{ changes: AccessChange[] }>(`/api/v1/access-changes?limit=${limit}`);
+}
+
 export function getFeedbackOpen(limit = 1000): Promise<FeedbackOpen> {
   return getJson<FeedbackOpen>(`/api/v1/feedback/open?limit=${limit}`);
 }
