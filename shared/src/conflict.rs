@@ -35,8 +35,15 @@ use automerge::{AutoCommit, AutomergeError, ObjId, ObjType, ROOT, ReadDoc, Scala
 /// Free-text fields of the merged maps: a loser's text is appended.
 const FREE_TEXT: [&str; 1] = ["note"];
 
-/// Bookkeeping stamps written by every edit: not listed as conflicts.
-const STAMPS: [&str; 3] = ["updated_at", "updated_by", "consent_at"];
+/// Bookkeeping stamps written by every edit, and values derived from another
+/// field (`phone_e164` from `phone`): not listed as conflicts.
+const STAMPS: [&str; 5] = [
+    "updated_at",
+    "updated_by",
+    "consent_at",
+    "consent_withdrawn_at",
+    "phone_e164",
+];
 
 /// Losing scalar values per field path (relative to the item), in automerge's order.
 pub type Conflicts = BTreeMap<String, Vec<String>>;

@@ -16,6 +16,7 @@ use automerge::{
 use serde::Deserialize;
 
 use crate::conflict::{all_maps, fold_into_winner};
+use crate::contact::{MAX_CONTACT_CHARS, check_email, check_phone};
 use crate::error::{CatalogSection, Error};
 use crate::ids::{
     DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId, Severity, Timestamp, UserId, is_slug,
@@ -168,6 +169,19 @@ impl WalkText {
 pub struct Document {
     id: DocId,
     doc: AutoCommit,
+    /// The open action, if any (see [`Document::action`]).
+    action: Option<Action>,
+}
+
+/// The edits of an open action: their operations are pending in one automerge
+/// transaction until the action commits.
+#[derive(Debug, Default)]
+struct Action {
+    /// The names of the edits applied so far, in order.
+    names: Vec<&'static str>,
+    /// An edit of this action failed: everything was rolled back and the
+    /// action can only be aborted.
+    failed: bool,
 }
 
 fn ts(t: Timestamp) -> ScalarValue {
@@ -203,26 +217,8 @@ fn check_location(l: &Location) -> Result<(), Error> {
     }
 }
 
-fn check_email(s: &str) -> Result<(), Error> {
-    let ok = s.len() <= 254
-        && s.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
-        && s.matches('@').count() == 1;
-    if ok { Ok(()) } else { Err(Error::InvalidEmail) }
-}
-
-fn check_phone(s: &str) -> Result<(), Error> {
-    let digits = s.chars().filter(char::is_ascii_digit).count();
-    let ok = (6..=20).contains(&digits)
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '+' | '-' | '(' | ')'));
-    if ok { Ok(()) } else { Err(Error::InvalidPhone) }
-}
+/// The personal fields of a note's `resident` map.
+const CONTACT_FIELDS: [&str; 4] = ["name", "phone", "phone_e164", "email"];
 
 fn check_photo(s: &str) -> Result<(), Error> {
     let ok = s
@@ -279,12 +275,17 @@ impl Document {
         Document {
             id,
             doc: AutoCommit::new_with_encoding(TEXT_ENCODING),
+            action: None,
         }
     }
 
     /// Wraps an existing automerge document (no checks; see [`Document::kind`]).
     pub fn from_automerge(id: DocId, doc: AutoCommit) -> Self {
-        Document { id, doc }
+        Document {
+            id,
+            doc,
+            action: None,
+        }
     }
 
     /// Creates a walk document, created by `by` at `at`.
@@ -398,7 +399,7 @@ impl Document {
         let doc =
             AutoCommit::load_with_options(bytes, LoadOptions::new().text_encoding(TEXT_ENCODING))
                 .map_err(|e| Error::Load(Box::new(e)))?;
-        Ok(Document { id, doc })
+        Ok(Document::from_automerge(id, doc))
     }
 
     /// The whole document, compressed.
@@ -441,10 +442,7 @@ impl Document {
 
     /// A copy of this document with a new random actor (same id).
     pub fn fork(&mut self) -> Document {
-        Document {
-            id: self.id,
-            doc: self.doc.fork(),
-        }
+        Document::from_automerge(self.id, self.doc.fork())
     }
 
     /// The document id.
@@ -535,6 +533,91 @@ impl Document {
         project(self.id, &self.doc)
     }
 
+    // ----- actions: several edits as one change -----
+
+    /// Applies several edits as one user action: `f` runs the edits on this
+    /// document; when every one of them succeeds they are committed as ONE
+    /// automerge change (message: the edits' names joined by `,`, consecutive
+    /// repeats once; time: `at`), and when `f` returns an error (its own, or
+    /// an edit's) nothing of it is applied. Edits inside see the effects of
+    /// the earlier ones (an `add_note` and then `set_resident_contact` on it).
+    /// Actions do not nest; `f` must not save, merge or sync the document.
+    pub fn action<T>(
+        &mut self,
+        at: Timestamp,
+        f: impl FnOnce(&mut Document) -> Result<T, Error>,
+    ) -> Result<T, Error> {
+        self.begin_action()?;
+        match f(self) {
+            Ok(v) => {
+                self.commit_action(at)?;
+                Ok(v)
+            }
+            Err(e) => {
+                self.abort_action();
+                Err(e)
+            }
+        }
+    }
+
+    /// Opens an action (the wasm build's `beginAction`; natively use
+    /// [`Document::action`]).
+    pub(crate) fn begin_action(&mut self) -> Result<(), Error> {
+        if self.action.is_some() {
+            return Err(Error::ActionOpen);
+        }
+        // Anything left pending by direct use of the inner document is its own change.
+        self.doc.commit();
+        self.action = Some(Action::default());
+        Ok(())
+    }
+
+    /// Commits the open action as one change; refused (`action_failed`, and
+    /// the action is closed with nothing applied) when one of its edits failed.
+    pub(crate) fn commit_action(&mut self, at: Timestamp) -> Result<(), Error> {
+        let action = self.action.take().ok_or(Error::NoAction)?;
+        if action.failed {
+            self.doc.rollback();
+            return Err(Error::ActionFailed);
+        }
+        let mut names = action.names;
+        names.dedup();
+        if names.is_empty() {
+            self.doc.rollback();
+            return Ok(());
+        }
+        self.doc.commit_with(
+            CommitOptions::default()
+                .with_message(names.join(","))
+                .with_time(at.as_millis().div_euclid(1000)),
+        );
+        Ok(())
+    }
+
+    /// Drops every edit of the open action (a no-op without one).
+    pub(crate) fn abort_action(&mut self) {
+        if self.action.take().is_some() {
+            self.doc.rollback();
+        }
+    }
+
+    /// Whether an action is open.
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn in_action(&self) -> bool {
+        self.action.is_some()
+    }
+
+    /// Marks the open action as failed and drops its edits (an edit refused
+    /// before it wrote anything still fails the whole action).
+    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
+    pub(crate) fn fail_action(&mut self) {
+        if let Some(a) = self.action.as_mut() {
+            a.failed = true;
+            a.names.clear();
+            self.doc.rollback();
+        }
+    }
+
     // ----- plumbing -----
 
     fn write<T>(
@@ -554,6 +637,25 @@ impl Document {
         name: &'static str,
         f: impl FnOnce(&mut AutoCommit) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        if let Some(action) = self.action.as_mut() {
+            // Inside an action: the operations stay pending until the action
+            // commits; a failure drops the whole action.
+            if action.failed {
+                return Err(Error::ActionFailed);
+            }
+            return match f(&mut self.doc) {
+                Ok(v) => {
+                    action.names.push(name);
+                    Ok(v)
+                }
+                Err(e) => {
+                    action.failed = true;
+                    action.names.clear();
+                    self.doc.rollback();
+                    Err(e)
+                }
+            };
+        }
         // Anything left pending by direct use of the inner document is committed
         // separately, so a rollback below only drops this edit's operations.
         self.doc.commit();
@@ -824,8 +926,12 @@ impl Document {
         })
     }
 
-    /// Records the resident's contact details on a note. Refused without consent.
-    /// Empty strings count as absent. `consent_at` is set to `at`.
+    /// Records the resident's contact details on a note, or corrects them
+    /// (the given values replace what is there; a field left out or empty is
+    /// removed). Refused without consent. `consent_at` is set to `at`. The
+    /// phone field is kept as typed and, when the rules of [`crate::contact`]
+    /// derive one, its E.164 form is stored in `phone_e164` (removed when
+    /// none can be derived).
     pub fn set_resident_contact(
         &mut self,
         _by: &UserId,
@@ -848,9 +954,15 @@ impl Document {
             clean(&contact.phone),
             clean(&contact.email),
         );
-        if let Some(p) = &phone {
-            check_phone(p)?;
+        if name.as_deref().is_some_and(|n| {
+            n.chars().count() > MAX_CONTACT_CHARS || n.chars().any(char::is_control)
+        }) {
+            return Err(Error::InvalidName);
         }
+        let phone_e164 = match &phone {
+            Some(p) => check_phone(p)?.e164,
+            None => None,
+        };
         if let Some(e) = &email {
             check_email(e)?;
         }
@@ -864,7 +976,12 @@ impl Document {
             // A concurrently created contact that lost keeps its differing
             // values (shown as conflicts); a field left out is removed from all.
             let losers: Vec<ObjId> = all_maps(d, &note, "resident").into_iter().skip(1).collect();
-            for (key, value) in [("name", &name), ("phone", &phone), ("email", &email)] {
+            for (key, value) in [
+                ("name", &name),
+                ("phone", &phone),
+                ("phone_e164", &phone_e164),
+                ("email", &email),
+            ] {
                 match value {
                     Some(v) => d.put(&r, key, v.as_str())?,
                     None => {
@@ -878,6 +995,9 @@ impl Document {
             }
             d.put(&r, "consent", true)?;
             d.put(&r, "consent_at", ts(at))?;
+            if d.get(&r, "consent_withdrawn_at")?.is_some() {
+                d.delete(&r, "consent_withdrawn_at")?;
+            }
             Ok(())
         })
     }
@@ -891,21 +1011,55 @@ impl Document {
         at: Timestamp,
         item: &ItemId,
     ) -> Result<(), Error> {
+        self.remove_contact(at, item, "clear_resident_contact", false)
+    }
+
+    /// The resident withdraws consent: name, phone and e-mail are removed
+    /// from the note (from every concurrently created copy), `consent`
+    /// becomes `false` and `consent_withdrawn_at` is `at`. Works on deleted
+    /// notes too; a note without contact gets the withdrawal recorded.
+    pub fn withdraw_resident_consent(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+    ) -> Result<(), Error> {
+        self.remove_contact(at, item, "withdraw_resident_consent", true)
+    }
+
+    fn remove_contact(
+        &mut self,
+        at: Timestamp,
+        item: &ItemId,
+        name: &'static str,
+        withdraw: bool,
+    ) -> Result<(), Error> {
         self.need(DocKind::Spreekuur)?;
         let (_, note) = self.item(item)?;
         // Every concurrently created contact object, not only the one shown.
         let objects = all_maps(&self.doc, &note, "resident");
-        if objects.is_empty() {
+        if objects.is_empty() && !withdraw {
             return Ok(());
         }
         let keys: Vec<Vec<String>> = objects.iter().map(|r| map_keys(&self.doc, r)).collect();
-        self.write(at, "clear_resident_contact", |d| {
+        let exists = !objects.is_empty();
+        self.write(at, name, |d| {
             for (r, keys) in objects.iter().zip(&keys) {
-                for key in ["name", "phone", "email"] {
+                for key in CONTACT_FIELDS {
                     if keys.iter().any(|k| k == key) {
                         d.delete(r, key)?;
                     }
                 }
+            }
+            if withdraw {
+                let r = if exists {
+                    fold_into_winner(d, &note, "resident")?
+                        .ok_or(AutomergeError::InvalidOp(ObjType::Map))?
+                } else {
+                    d.put_object(&note, "resident", ObjType::Map)?
+                };
+                d.put(&r, "consent", false)?;
+                d.put(&r, "consent_withdrawn_at", ts(at))?;
             }
             Ok(())
         })

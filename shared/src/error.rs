@@ -70,12 +70,15 @@ pub enum Error {
     /// A photo reference is not `sha256:` followed by 64 lowercase hex digits.
     #[error("a photo reference must be sha256: followed by 64 lowercase hex digits")]
     InvalidPhoto,
-    /// An e-mail address without `@` or with spaces.
+    /// An e-mail address that a mail server would not accept (see `contact::check_email`).
     #[error("the e-mail address is not valid")]
     InvalidEmail,
-    /// A phone number with characters other than digits, spaces, `+`, `-`, `(`, `)` or too few digits.
+    /// A phone field without a recognisable phone number (see `contact::check_phone`).
     #[error("the phone number is not valid")]
     InvalidPhone,
+    /// A resident's name longer than 100 characters or with control characters.
+    #[error("the name is longer than 100 characters or contains control characters")]
+    InvalidName,
     /// A required text argument is empty (after trimming whitespace).
     #[error("the field {0} must not be empty")]
     EmptyField(&'static str),
@@ -168,6 +171,16 @@ pub enum Error {
     /// A sync message or sync state that cannot be decoded.
     #[error("the sync message or sync state cannot be decoded")]
     InvalidSyncMessage,
+    /// `begin_action` while an action is open (actions do not nest), or a
+    /// save, merge or sync while one is open.
+    #[error("an action is already open on this document")]
+    ActionOpen,
+    /// `commit_action` / `abort_action` without an open action.
+    #[error("no action is open on this document")]
+    NoAction,
+    /// An edit of the open action failed, so the whole action was rolled back.
+    #[error("an edit of this action failed; nothing of it was applied")]
+    ActionFailed,
     /// An error inside automerge while applying an edit.
     #[error("the document engine refused the operation")]
     Automerge(#[source] Box<automerge::AutomergeError>),
@@ -197,6 +210,7 @@ impl Error {
             Error::InvalidPhoto => "invalid_photo",
             Error::InvalidEmail => "invalid_email",
             Error::InvalidPhone => "invalid_phone",
+            Error::InvalidName => "invalid_name",
             Error::EmptyField(_) => "empty_field",
             Error::InvalidDocument(_) => "invalid_document",
             Error::WrongKind { .. } => "wrong_kind",
@@ -228,6 +242,9 @@ impl Error {
             Error::Load(_) => "invalid_bytes",
             Error::InvalidChange(_) => "invalid_change",
             Error::InvalidSyncMessage => "invalid_sync_message",
+            Error::ActionOpen => "action_open",
+            Error::NoAction => "no_action",
+            Error::ActionFailed => "action_failed",
             Error::Automerge(_) => "automerge",
         }
     }

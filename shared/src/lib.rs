@@ -62,6 +62,7 @@
 //! ```
 
 mod conflict;
+pub mod contact;
 mod document;
 mod error;
 mod ids;

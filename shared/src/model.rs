@@ -81,14 +81,24 @@ pub struct Deleted {
 pub struct Resident {
     /// Name.
     pub name: Option<String>,
-    /// Phone number.
+    /// Phone number(s), as typed (a second number or a short remark included).
     pub phone: Option<String>,
+    /// The E.164 form of each number in `phone` that has one, joined by a
+    /// space (`"+31355251234 +31612345678"`); absent in documents written
+    /// before it existed and when none can be derived (left out of the JSON
+    /// then, so rows of such notes look as before).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_e164: Option<String>,
     /// E-mail address.
     pub email: Option<String>,
-    /// The resident consented to being contacted.
+    /// The resident consented to being contacted (`false` after a withdrawal).
     pub consent: Option<bool>,
     /// When consent was recorded (ms).
     pub consent_at: Option<i64>,
+    /// When the resident withdrew consent (ms); absent unless withdrawn
+    /// (left out of the JSON then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub consent_withdrawn_at: Option<i64>,
 }
 
 /// A call-back request on a spreekuur note.
@@ -950,9 +960,14 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
             Resident {
                 name: b.opt("name", h::str(r, "name")),
                 phone: b.opt("phone", h::str(r, "phone")),
+                phone_e164: b.opt("phone_e164", h::str(r, "phone_e164")),
                 email: b.opt("email", h::str(r, "email")),
                 consent: b.req("consent", h::bool(r, "consent")),
                 consent_at: b.opt("consent_at", h::timestamp(r, "consent_at")),
+                consent_withdrawn_at: b.opt(
+                    "consent_withdrawn_at",
+                    h::timestamp(r, "consent_withdrawn_at"),
+                ),
             }
         });
         let callback = f.opt("callback", h::map(obj, "callback")).map(|c| {

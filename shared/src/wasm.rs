@@ -77,7 +77,11 @@ export interface Location { lat: number; lon: number; accuracy_m: number | null;
 export interface FollowUp { status: FollowUpStatus | null; note: string | null; updated_at: Millis | null; updated_by: string | null; }
 export interface Feedback { needed: boolean | null; given_at: Millis | null; channel: FeedbackChannel | null; by: string | null; }
 export interface Deleted { at: Millis | null; by: string | null; }
-export interface Resident { name: string | null; phone: string | null; email: string | null; consent: boolean | null; consent_at: Millis | null; }
+export interface Resident { name: string | null; phone: string | null; phone_e164?: string | null; email: string | null; consent: boolean | null; consent_at: Millis | null; consent_withdrawn_at?: Millis | null; }
+/** What `checkPhone` made of a phone field. */
+export interface PhoneCheck { valid: boolean; code: string | null; numbers: string[]; e164: string | null; }
+/** What `checkEmail` made of an e-mail field. */
+export interface EmailCheck { valid: boolean; code: string | null; }
 export interface Callback { requested: boolean | null; done_at: Millis | null; by: string | null; }
 
 /** An observation (walk) or a note (spreekuur). */
@@ -285,6 +289,73 @@ fn child(doc: &impl ReadDoc, obj: &ObjId, key: &str, want: ObjType) -> Option<Ob
     }
 }
 
+// ----- the contact rules (the same as the edits use) -----
+
+#[derive(Serialize)]
+struct PhoneResult {
+    valid: bool,
+    code: Option<&'static str>,
+    numbers: Vec<String>,
+    e164: Option<String>,
+}
+
+#[derive(Serialize)]
+struct EmailResult {
+    valid: bool,
+    code: Option<&'static str>,
+}
+
+/// Checks a phone field with the rules of `setResidentContact` (the value is
+/// trimmed first; an empty one is valid: it means "no phone").
+#[wasm_bindgen(js_name = checkPhone, unchecked_return_type = "PhoneCheck")]
+#[allow(unreachable_pub)] // exported to JavaScript
+pub fn check_phone(value: &str) -> JsResult<JsValue> {
+    let v = value.trim();
+    let r = if v.is_empty() {
+        PhoneResult {
+            valid: true,
+            code: None,
+            numbers: vec![],
+            e164: None,
+        }
+    } else {
+        match crate::contact::check_phone(v) {
+            Ok(c) => PhoneResult {
+                valid: true,
+                code: None,
+                numbers: c.numbers,
+                e164: c.e164,
+            },
+            Err(e) => PhoneResult {
+                valid: false,
+                code: Some(e.code()),
+                numbers: vec![],
+                e164: None,
+            },
+        }
+    };
+    to_js(&r)
+}
+
+/// Checks an e-mail field with the rules of `setResidentContact` (trimmed
+/// first; an empty one is valid).
+#[wasm_bindgen(js_name = checkEmail, unchecked_return_type = "EmailCheck")]
+#[allow(unreachable_pub)] // exported to JavaScript
+pub fn check_email(value: &str) -> JsResult<JsValue> {
+    let v = value.trim();
+    let r = match (v.is_empty(), crate::contact::check_email(v)) {
+        (true, _) | (false, Ok(())) => EmailResult {
+            valid: true,
+            code: None,
+        },
+        (false, Err(e)) => EmailResult {
+            valid: false,
+            code: Some(e.code()),
+        },
+    };
+    to_js(&r)
+}
+
 // ----- sync state -----
 
 /// The automerge sync state of one document with one peer.
@@ -350,6 +421,24 @@ impl WijkDoc {
     /// it is (saving, heads, sync message generation, the actor id).
     fn doc_same(&mut self) -> &mut Document {
         &mut self.doc
+    }
+
+    /// An edit failed: if an action is open, nothing of it may be committed.
+    fn fail_action_on_err<T>(&mut self, r: &JsResult<T>) {
+        if r.is_err() {
+            self.catalog_cache.replace(None);
+            self.doc.fail_action();
+        }
+    }
+
+    /// Refuses saving, merging and syncing while an action is open: its
+    /// edits are pending and must not leave the document half-done.
+    fn no_action(&self) -> JsResult<()> {
+        if self.doc.in_action() {
+            Err(model_error(Error::ActionOpen))
+        } else {
+            Ok(())
+        }
     }
 
     /// The catalog read model, for edits that validate against it.
@@ -564,26 +653,32 @@ impl WijkDoc {
         Ok(model(self.doc.kind())?.as_str().to_owned())
     }
 
-    /// The whole document, compressed.
-    pub fn save(&mut self) -> Vec<u8> {
-        self.doc_same().save()
+    /// The whole document, compressed. Throws `action_open` during an action.
+    pub fn save(&mut self) -> JsResult<Vec<u8>> {
+        self.no_action()?;
+        Ok(self.doc_same().save())
     }
 
     /// The changes since the last `save` / `saveIncremental` (may be empty).
+    /// Throws `action_open` during an action.
     #[wasm_bindgen(js_name = saveIncremental)]
-    pub fn save_incremental(&mut self) -> Vec<u8> {
-        self.doc_same().save_incremental()
+    pub fn save_incremental(&mut self) -> JsResult<Vec<u8>> {
+        self.no_action()?;
+        Ok(self.doc_same().save_incremental())
     }
 
     /// Applies changes (from `saveIncremental`, or `save` of a related document);
     /// returns the number of operations applied.
     #[wasm_bindgen(js_name = loadIncremental)]
     pub fn load_incremental(&mut self, bytes: &[u8]) -> JsResult<usize> {
+        self.no_action()?;
         model(self.doc_mut().load_incremental(bytes))
     }
 
     /// Merges all changes of `other` into this document.
     pub fn merge(&mut self, other: &mut WijkDoc) -> JsResult<()> {
+        self.no_action()?;
+        other.no_action()?;
         let other = other.doc_mut();
         model(self.doc_mut().merge(other))
     }
@@ -623,17 +718,63 @@ impl WijkDoc {
     /// The next sync message for the peer whose state is `state`, or undefined
     /// when there is nothing to send.
     #[wasm_bindgen(js_name = generateSyncMessage)]
-    pub fn generate_sync_message(&mut self, state: &mut SyncState) -> Option<Vec<u8>> {
-        self.doc_same().generate_sync_message(&mut state.inner)
+    pub fn generate_sync_message(&mut self, state: &mut SyncState) -> JsResult<Option<Vec<u8>>> {
+        self.no_action()?;
+        Ok(self.doc_same().generate_sync_message(&mut state.inner))
     }
 
     /// Applies a sync message received from the peer whose state is `state`.
     #[wasm_bindgen(js_name = receiveSyncMessage)]
     pub fn receive_sync_message(&mut self, state: &mut SyncState, message: &[u8]) -> JsResult<()> {
+        self.no_action()?;
         model(
             self.doc_mut()
                 .receive_sync_message(&mut state.inner, message),
         )
+    }
+
+    // ----- actions -----
+
+    /// Opens an action: the edits until `commitAction` become ONE change
+    /// (message: their names joined by `,`), or nothing at all. Any edit
+    /// that throws while the action is open fails the whole action: its
+    /// earlier edits are rolled back at once and `commitAction` throws
+    /// `action_failed`. While it is open, `save`, `saveIncremental`,
+    /// `loadIncremental`, `merge` and the sync methods throw `action_open`.
+    /// Throws `action_open` when one is already open.
+    #[wasm_bindgen(js_name = beginAction)]
+    pub fn begin_action(&mut self) -> JsResult<()> {
+        model(self.doc_mut().begin_action())
+    }
+
+    /// Commits the open action as one change made at `opts.at` (default now).
+    /// Throws `action_failed` (nothing applied, the action closed) when one
+    /// of its edits failed, `no_action` when none is open.
+    #[wasm_bindgen(js_name = commitAction)]
+    pub fn commit_action(
+        &mut self,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let at = match self.who_when(opts) {
+            Ok((_, at)) => at,
+            // No user set: the time still defaults to now.
+            Err(_) => now(),
+        };
+        let r = model(self.doc_mut().commit_action(at));
+        self.catalog_cache.replace(None);
+        r
+    }
+
+    /// Drops every edit of the open action (a no-op when none is open).
+    #[wasm_bindgen(js_name = abortAction)]
+    pub fn abort_action(&mut self) {
+        self.doc_mut().abort_action();
+    }
+
+    /// Whether an action is open.
+    #[wasm_bindgen(js_name = inAction)]
+    pub fn in_action(&self) -> bool {
+        self.doc.in_action()
     }
 
     // ----- walk edits -----
@@ -646,10 +787,14 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewItem")] init: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<String> {
-        let init: NewItem = from_js("init", init)?;
-        let (by, at) = self.who_when(opts)?;
-        let cat = catalog.catalog_read()?;
-        Ok(model(self.doc_mut().add_observation(&cat, &by, at, init))?.to_string())
+        let r = (|| -> JsResult<String> {
+            let init: NewItem = from_js("init", init)?;
+            let (by, at) = self.who_when(opts)?;
+            let cat = catalog.catalog_read()?;
+            Ok(model(self.doc_mut().add_observation(&cat, &by, at, init))?.to_string())
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Records the start of the walk.
@@ -658,8 +803,12 @@ impl WijkDoc {
         &mut self,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().start_walk(&by, at))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().start_walk(&by, at))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Records the end of the walk (it must have started).
@@ -668,8 +817,12 @@ impl WijkDoc {
         &mut self,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().end_walk(&by, at))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().end_walk(&by, at))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Adds a participant to the walk; returns its id.
@@ -679,9 +832,13 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewParticipant")] init: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<String> {
-        let init: NewParticipant = from_js("init", init)?;
-        let (by, at) = self.who_when(opts)?;
-        Ok(model(self.doc_mut().add_participant(&by, at, init))?.to_string())
+        let r = (|| -> JsResult<String> {
+            let init: NewParticipant = from_js("init", init)?;
+            let (by, at) = self.who_when(opts)?;
+            Ok(model(self.doc_mut().add_participant(&by, at, init))?.to_string())
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Splices the walk's title, route or summary (UTF-16 positions).
@@ -694,13 +851,17 @@ impl WijkDoc {
         text: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let field: WalkText = from_js("field", field)?;
-        let (by, at) = self.who_when(opts)?;
-        check_splice(self.walk_text(field), pos, del)?;
-        model(
-            self.doc_mut()
-                .splice_walk_text(&by, at, field, pos, del, text),
-        )
+        let r = (|| -> JsResult<()> {
+            let field: WalkText = from_js("field", field)?;
+            let (by, at) = self.who_when(opts)?;
+            check_splice(self.walk_text(field), pos, del)?;
+            model(
+                self.doc_mut()
+                    .splice_walk_text(&by, at, field, pos, del, text),
+            )
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     // ----- spreekuur edits -----
@@ -713,10 +874,14 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewItem")] init: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<String> {
-        let init: NewItem = from_js("init", init)?;
-        let (by, at) = self.who_when(opts)?;
-        let cat = catalog.catalog_read()?;
-        Ok(model(self.doc_mut().add_note(&cat, &by, at, init))?.to_string())
+        let r = (|| -> JsResult<String> {
+            let init: NewItem = from_js("init", init)?;
+            let (by, at) = self.who_when(opts)?;
+            let cat = catalog.catalog_read()?;
+            Ok(model(self.doc_mut().add_note(&cat, &by, at, init))?.to_string())
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Adds a staff member (by user id) to the session.
@@ -727,9 +892,13 @@ impl WijkDoc {
         name: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let staff = model(UserId::parse(user_id))?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().add_staff(&by, at, &staff, name))
+        let r = (|| -> JsResult<()> {
+            let staff = model(UserId::parse(user_id))?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().add_staff(&by, at, &staff, name))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Records a resident's contact details on a note; refused (`consent_required`) without consent.
@@ -740,10 +909,14 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "ResidentContact")] contact: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let contact: ResidentContact = from_js("contact", contact)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().set_resident_contact(&by, at, &item, contact))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let contact: ResidentContact = from_js("contact", contact)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().set_resident_contact(&by, at, &item, contact))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Removes a resident's name, phone and e-mail from a note (the consent record stays).
@@ -753,9 +926,29 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().clear_resident_contact(&by, at, &item))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().clear_resident_contact(&by, at, &item))
+        })();
+        self.fail_action_on_err(&r);
+        r
+    }
+
+    /// The resident withdraws consent: name, phone and e-mail are removed, `consent` becomes false.
+    #[wasm_bindgen(js_name = withdrawResidentConsent)]
+    pub fn withdraw_resident_consent(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().withdraw_resident_consent(&by, at, &item))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Marks that the resident asked to be called back.
@@ -765,9 +958,13 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().request_callback(&by, at, &item))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().request_callback(&by, at, &item))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Marks the call back as done.
@@ -777,9 +974,13 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().complete_callback(&by, at, &item))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().complete_callback(&by, at, &item))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     // ----- item edits -----
@@ -794,10 +995,14 @@ impl WijkDoc {
         text: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        check_splice(self.item_text(&item), pos, del)?;
-        model(self.doc_mut().splice_text(&by, at, &item, pos, del, text))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            check_splice(self.item_text(&item), pos, del)?;
+            model(self.doc_mut().splice_text(&by, at, &item, pos, del, text))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Sets an item's category (must be active in `catalog`).
@@ -809,10 +1014,14 @@ impl WijkDoc {
         category: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        let cat = catalog.catalog_read()?;
-        model(self.doc_mut().set_category(&cat, &by, at, &item, category))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            let cat = catalog.catalog_read()?;
+            model(self.doc_mut().set_category(&cat, &by, at, &item, category))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Sets an item's severity.
@@ -823,10 +1032,14 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "Severity")] severity: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let severity = model(Severity::parse(severity))?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().set_severity(&by, at, &item, severity))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let severity = model(Severity::parse(severity))?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().set_severity(&by, at, &item, severity))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Sets an item's GPS location, or removes it with `null`.
@@ -837,10 +1050,14 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "LocationValue | null")] location: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let location: Option<Location> = from_js("location", location)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().set_location(&by, at, &item, location))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let location: Option<Location> = from_js("location", location)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().set_location(&by, at, &item, location))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Sets an item's place (street, landmark), or removes it with `null` or `""`.
@@ -851,9 +1068,13 @@ impl WijkDoc {
         place: Option<String>,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().set_place(&by, at, &item, place.as_deref()))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().set_place(&by, at, &item, place.as_deref()))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Appends a photo reference (`sha256:<64 hex>`) unless it is already there.
@@ -864,9 +1085,13 @@ impl WijkDoc {
         photo: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().add_photo(&by, at, &item, photo))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().add_photo(&by, at, &item, photo))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Deletes an item (a tombstone `deleted: {at, by}`; the content stays).
@@ -876,9 +1101,13 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().delete_item(&by, at, &item))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().delete_item(&by, at, &item))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Removes the tombstone of a deleted item.
@@ -888,9 +1117,13 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().undelete_item(&by, at, &item))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().undelete_item(&by, at, &item))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Sets a partner's follow-up status; `note` (when a string) replaces the
@@ -905,14 +1138,23 @@ impl WijkDoc {
         note: Option<String>,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let status = model(FollowUpStatus::parse(status))?;
-        let (by, at) = self.who_when(opts)?;
-        let cat = catalog.catalog_read()?;
-        model(
-            self.doc_mut()
-                .set_follow_up(&cat, &by, at, &item, partner, status, note.as_deref()),
-        )
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let status = model(FollowUpStatus::parse(status))?;
+            let (by, at) = self.who_when(opts)?;
+            let cat = catalog.catalog_read()?;
+            model(self.doc_mut().set_follow_up(
+                &cat,
+                &by,
+                at,
+                &item,
+                partner,
+                status,
+                note.as_deref(),
+            ))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Splices the note of an existing follow-up entry (UTF-16 positions).
@@ -926,13 +1168,17 @@ impl WijkDoc {
         text: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        check_splice(self.follow_up_note_text(&item, partner), pos, del)?;
-        model(
-            self.doc_mut()
-                .splice_follow_up_note(&by, at, &item, partner, pos, del, text),
-        )
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            check_splice(self.follow_up_note_text(&item, partner), pos, del)?;
+            model(
+                self.doc_mut()
+                    .splice_follow_up_note(&by, at, &item, partner, pos, del, text),
+            )
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Sets whether the resident must hear back.
@@ -943,9 +1189,13 @@ impl WijkDoc {
         needed: bool,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().set_feedback_needed(&by, at, &item, needed))
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().set_feedback_needed(&by, at, &item, needed))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Records that the resident was told what happened (`givenAt`, `channel`, by the editing user).
@@ -957,14 +1207,18 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = givenAt, unchecked_param_type = "Millis")] given_at: f64,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let item = parse_item(item_id)?;
-        let channel = model(FeedbackChannel::parse(channel))?;
-        let given_at = millis("givenAt", given_at)?;
-        let (by, at) = self.who_when(opts)?;
-        model(
-            self.doc_mut()
-                .record_feedback_given(&by, at, &item, channel, given_at),
-        )
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let channel = model(FeedbackChannel::parse(channel))?;
+            let given_at = millis("givenAt", given_at)?;
+            let (by, at) = self.who_when(opts)?;
+            model(
+                self.doc_mut()
+                    .record_feedback_given(&by, at, &item, channel, given_at),
+            )
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     // ----- catalog edits -----
@@ -976,9 +1230,13 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewCategory")] category: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let category: NewCategory = from_js("category", category)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().add_category(&by, at, category))
+        let r = (|| -> JsResult<()> {
+            let category: NewCategory = from_js("category", category)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().add_category(&by, at, category))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Changes a category's label.
@@ -989,8 +1247,12 @@ impl WijkDoc {
         label: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().rename_category(&by, at, id, label))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().rename_category(&by, at, id, label))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Changes a category's colour (`#rrggbb`).
@@ -1001,8 +1263,12 @@ impl WijkDoc {
         color: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().set_category_color(&by, at, id, color))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().set_category_color(&by, at, id, color))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Retires a category (existing items keep it; new edits refuse it).
@@ -1012,8 +1278,12 @@ impl WijkDoc {
         id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().retire_category(&by, at, id))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().retire_category(&by, at, id))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Adds a follow-up partner.
@@ -1024,8 +1294,12 @@ impl WijkDoc {
         label: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().add_partner(&by, at, id, label))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().add_partner(&by, at, id, label))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Changes a partner's label.
@@ -1036,8 +1310,12 @@ impl WijkDoc {
         label: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().rename_partner(&by, at, id, label))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().rename_partner(&by, at, id, label))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Retires a partner.
@@ -1047,8 +1325,12 @@ impl WijkDoc {
         id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().retire_partner(&by, at, id))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().retire_partner(&by, at, id))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Adds a wijk, with an optional bounding box `[minLon, minLat, maxLon, maxLat]`.
@@ -1061,9 +1343,13 @@ impl WijkDoc {
         bbox: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let bbox: Option<[f64; 4]> = from_js("bbox", bbox)?;
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().add_wijk(&by, at, id, label, bbox))
+        let r = (|| -> JsResult<()> {
+            let bbox: Option<[f64; 4]> = from_js("bbox", bbox)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().add_wijk(&by, at, id, label, bbox))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Changes a wijk's label.
@@ -1074,8 +1360,12 @@ impl WijkDoc {
         label: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().rename_wijk(&by, at, id, label))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().rename_wijk(&by, at, id, label))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 
     /// Retires a wijk.
@@ -1085,8 +1375,12 @@ impl WijkDoc {
         id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let (by, at) = self.who_when(opts)?;
-        model(self.doc_mut().retire_wijk(&by, at, id))
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().retire_wijk(&by, at, id))
+        })();
+        self.fail_action_on_err(&r);
+        r
     }
 }
 

@@ -140,6 +140,7 @@ fn apply(docs: &mut BTreeMap<String, Document>, step: &Value) -> Result<Option<S
             none(doc.set_resident_contact(&by, at, &item(), contact))
         }
         "clearResidentContact" => none(doc.clear_resident_contact(&by, at, &item())),
+        "withdrawResidentConsent" => none(doc.withdraw_resident_consent(&by, at, &item())),
         "requestCallback" => none(doc.request_callback(&by, at, &item())),
         "completeCallback" => none(doc.complete_callback(&by, at, &item())),
         "spliceText" => none(doc.splice_text(

@@ -266,7 +266,7 @@ test("a spreekuur session: notes, consent-guarded resident contact and call back
   const row = s.project()[0];
   assert.equal(row.doc_kind, "spreekuur");
   assert.equal(row.doc_title, "Buurthuis de Roef");
-  assert.deepEqual(row.resident, { name: null, phone: "06 1234 5678", email: null, consent: true, consent_at: T0 + 2 });
+  assert.deepEqual(row.resident, { name: null, phone: "06 1234 5678", phone_e164: "+31612345678", email: null, consent: true, consent_at: T0 + 2 });
   assert.deepEqual(row.callback, { requested: true, done_at: T0 + 4, by: BOA });
 });
 
@@ -317,4 +317,41 @@ test("corrupted documents, changes and sync messages are refused with a code, ne
   assert.ok(codes.has("invalid_bytes") && codes.has("invalid_change"), [...codes].join(", "));
   // The module still works afterwards.
   assert.equal(WijkDoc.load(WALK_ID, saved).project().length, 5);
+});
+
+test("an action commits all its edits as one change, or none; saving and sync wait for it", () => {
+  const catalog = WijkDoc.newCatalog(CATALOG_ID, "admin-1");
+  const s = WijkDoc.newSpreekuur(SPREEKUUR_ID, catalog, BOA, { location: "Buurthuis", wijk: "centrum", held_on: T0, team: "team-oost" }, T0);
+  const heads = s.heads();
+  s.beginAction();
+  const note = s.addNote(catalog, { category: "woonoverlast", severity: "aandacht", text: "Lawaai" }, { at: T0 + 1 });
+  assert.equal(thrown(() => s.saveIncremental()).code, "action_open");
+  assert.equal(thrown(() => s.beginAction()).code, "action_open");
+  // A refused edit fails the whole action, even when the caller ignores it.
+  assert.equal(thrown(() => s.setResidentContact(note, { phone: "geen", consent: true })).code, "invalid_phone");
+  assert.equal(thrown(() => s.commitAction()).code, "action_failed");
+  assert.equal(s.inAction(), false);
+  assert.deepEqual(s.heads(), heads);
+  assert.equal(s.project().length, 0);
+
+  s.beginAction();
+  const n2 = s.addNote(catalog, { category: "woonoverlast", severity: "aandacht", text: "Lawaai" }, { at: T0 + 2 });
+  s.setResidentContact(n2, { phone: "06.12.34.56.78", email: "jan@example", consent: true }, { at: T0 + 2 });
+  s.requestCallback(n2, { at: T0 + 2 });
+  s.commitAction({ at: T0 + 2 });
+  assert.equal(s.heads().length, 1);
+  assert.notDeepEqual(s.heads(), heads);
+  const row = s.project()[0];
+  assert.equal(row.resident.phone_e164, "+31612345678");
+  assert.equal(row.resident.email, "jan@example");
+  assert.equal(row.callback.requested, true);
+
+  // abortAction drops everything of the open action.
+  const before = s.heads();
+  s.beginAction();
+  s.addNote(catalog, { category: "verkeer", severity: "aandacht", text: "weg" });
+  s.abortAction();
+  assert.deepEqual(s.heads(), before);
+  assert.equal(s.project().length, 1);
+  assert.equal(thrown(() => s.commitAction()).code, "no_action");
 });

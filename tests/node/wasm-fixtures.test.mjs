@@ -34,6 +34,7 @@ const ARGS = {
   addStaff: (a) => [a.user, a.name],
   setResidentContact: (a) => [a.item, a.contact],
   clearResidentContact: (a) => [a.item],
+  withdrawResidentConsent: (a) => [a.item],
   requestCallback: (a) => [a.item],
   completeCallback: (a) => [a.item],
   spliceText: (a) => [a.item, a.pos, a.del, a.text],

@@ -14,7 +14,7 @@ if (!existsSync(WASM_FILE)) {
 const wasm = await import(new URL("wijklog_shared.js", pkgDir).href);
 wasm.initSync({ module: readFileSync(WASM_FILE) });
 
-export const { WijkDoc, SyncState } = wasm;
+export const { WijkDoc, SyncState, checkPhone, checkEmail } = wasm;
 
 /** Runs `fn` and returns the error it throws (fails when it does not throw). */
 export function thrown(fn) {
