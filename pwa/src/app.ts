@@ -419,19 +419,62 @@ export class App {
   }
 
   /**
-   * Apply a local edit and commit it to IndexedDB. The returned promise
-   * resolves after the commit (the UI then says "opgeslagen") and rejects with
-   * a StoreError when the device could not store it (shown, never swallowed).
+   * One user action: apply the edits `f` makes, all or none, and commit them
+   * to IndexedDB in one transaction (with `photos`, the processed photos the
+   * edits reference, in the same transaction). The returned promise resolves
+   * after that commit (only then may the UI say "opgeslagen") and rejects:
+   * - with a DocError when an edit was refused by the model: nothing was
+   *   applied, nothing written;
+   * - with a StoreError when the device could not store it: the document is
+   *   reloaded from what IS stored, so the action is not applied in memory
+   *   either (shown in the header's banner, never swallowed).
+   * In both cases the form keeps its content so the user can correct or retry.
    */
-  async edit<T>(docId: string, f: (doc: Doc) => T): Promise<T> {
+  async edit<T>(docId: string, f: (doc: Doc) => T, opts: { photos?: ProcessedPhoto[] } = {}): Promise<T> {
     const doc = this.docs.get(docId);
     if (!doc) throw new Error('unknown document');
-    const result = f(doc);
-    await this.persist(docId, doc.saveIncremental());
+    const result = doc.action(f);
+    const photos = (opts.photos ?? []).map((p) => ({ info: { sha: p.sha, size: p.bytes.length, addedAt: Date.now(), refused: null }, bytes: p.bytes }));
+    try {
+      await this.persist(docId, doc.saveIncremental(), photos);
+    } catch (e) {
+      await this.revert(docId);
+      throw e;
+    }
+    if (photos.length > 0) {
+      for (const it of photos) this.photos = [...this.photos.filter((p) => p.sha !== it.info.sha), it.info];
+      this.emit();
+      this.uploader?.kick();
+    }
     return result;
   }
 
-  private async persist(docId: string, bytes: Uint8Array): Promise<void> {
+  /**
+   * After a failed write: replace the in-memory document by what IndexedDB
+   * holds, so that what the screen shows is what is stored. If even that
+   * cannot be read, the in-memory document stays and the next successful
+   * write stores it whole.
+   */
+  private async revert(docId: string): Promise<void> {
+    try {
+      const sd = await this.enqueue(() => this.requireStore().loadDoc(docId));
+      const old = this.docs.get(docId);
+      if (!sd || !old) return;
+      const doc = Doc.load(docId, sd.saved, sd.changes, this.session?.user.id);
+      const actor = this.sync.get(docId)?.actor;
+      if (actor) doc.setActorId(actor);
+      this.docs.set(docId, doc);
+      old.free();
+      this.changeCounts.set(docId, sd.changes.length);
+      this.needsFullSave.delete(docId);
+      this.recomputePending(docId);
+    } catch {
+      // keep the in-memory document; needsFullSave is set
+    }
+    this.emit();
+  }
+
+  private async persist(docId: string, bytes: Uint8Array, photos: { info: PhotoInfo; bytes: Uint8Array }[] = []): Promise<void> {
     const doc = this.docs.get(docId);
     if (!doc) return;
     this.recomputePending(docId);
@@ -441,15 +484,14 @@ export class App {
     try {
       await this.enqueue(async () => {
         const store = this.requireStore();
-        if (this.needsFullSave.has(docId) || (this.changeCounts.get(docId) ?? 0) >= COMPACT_AFTER) {
-          await store.compact(docId, doc.save());
+        const full = this.needsFullSave.has(docId) || (this.changeCounts.get(docId) ?? 0) >= COMPACT_AFTER;
+        await store.writeDoc(docId, { saved: full ? doc.save() : undefined, change: full ? undefined : bytes, sync: rec, photos });
+        if (full) {
           this.needsFullSave.delete(docId);
           this.changeCounts.set(docId, 0);
         } else if (bytes.length > 0) {
-          await store.appendChange(docId, bytes);
           this.changeCounts.set(docId, (this.changeCounts.get(docId) ?? 0) + 1);
         }
-        await store.putSync(docId, rec);
       });
       this.saveState = { kind: 'saved', at: Date.now() };
       this.storeError = null;
@@ -573,8 +615,7 @@ export class App {
 
   /** Store a photo and reference it from an existing observation or note. */
   async attachPhoto(docId: string, itemId: string, photo: ProcessedPhoto): Promise<void> {
-    await this.savePhotos([photo]);
-    await this.edit(docId, (d) => d.addPhoto(itemId, `sha256:${photo.sha}`));
+    await this.edit(docId, (d) => d.addPhoto(itemId, `sha256:${photo.sha}`), { photos: [photo] });
   }
 
   /** Where a photo stands on this device: in the outbox (waiting, uploading, refused) or not (sent). */

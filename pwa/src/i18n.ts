@@ -7,6 +7,7 @@
 import * as coordinatorMsgs from './messages/coordinator';
 import * as adminMsgs from './messages/admin';
 import * as photosMsgs from './messages/photos';
+import * as editsMsgs from './messages/edits';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -173,7 +174,8 @@ export type MsgKey =
   | FieldKey
   | keyof typeof coordinatorMsgs.nl
   | keyof typeof adminMsgs.nl
-  | keyof typeof photosMsgs.nl;
+  | keyof typeof photosMsgs.nl
+  | keyof typeof editsMsgs.nl;
 
 const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
@@ -336,8 +338,8 @@ const en: Record<FieldKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl };
-const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en };
 const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 

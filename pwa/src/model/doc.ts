@@ -4,7 +4,7 @@
 // `project()` rows (the contract shared with the server) for observations and
 // notes, and `view()` for document-level fields.
 
-import init, { WijkDoc, SyncState } from '../wasm/pkg/wijklog_shared.js';
+import init, { WijkDoc, SyncState, checkPhone as wasmCheckPhone, checkEmail as wasmCheckEmail } from '../wasm/pkg/wijklog_shared.js';
 import wasmUrl from '../wasm/pkg/wijklog_shared_bg.wasm?url';
 
 export { SyncState };
@@ -47,7 +47,16 @@ export interface Row {
   follow_up: Record<string, FollowUp>;
   feedback: { needed: boolean | null; given_at: number | null; channel: string | null; by: string | null } | null;
   deleted: { at: number | null; by: string | null } | null;
-  resident: { name?: string | null; phone?: string | null; email?: string | null; consent?: boolean | null } | null;
+  resident: {
+    name?: string | null;
+    phone?: string | null;
+    /** E.164 form of each number in `phone` that has one, space-separated. */
+    phone_e164?: string | null;
+    email?: string | null;
+    consent?: boolean | null;
+    consent_at?: number | null;
+    consent_withdrawn_at?: number | null;
+  } | null;
   callback: { requested?: boolean | null; done_at?: number | null; by?: string | null } | null;
   invalid: Record<string, string>;
 }
@@ -123,6 +132,49 @@ function wrap<T>(f: () => T): T {
   } catch (e) {
     throw asDocError(e);
   }
+}
+
+// ---- the contact rules of the model (one source: the wasm build of wijklog-shared) ----
+
+export interface PhoneCheck {
+  valid: boolean;
+  code: string | null;
+  numbers: string[];
+  e164: string | null;
+}
+
+/** Checks a phone field as `setResident` will (empty = valid: no phone). */
+export function checkPhone(value: string): PhoneCheck {
+  return wrap(() => wasmCheckPhone(value) as PhoneCheck);
+}
+
+/** Checks an e-mail field as `setResident` will (empty = valid: no e-mail). */
+export function checkEmail(value: string): { valid: boolean; code: string | null } {
+  return wrap(() => wasmCheckEmail(value) as { valid: boolean; code: string | null });
+}
+
+// ---- test hook: make one edit fail inside the model --------------------------
+//
+// Tests (vitest, and browser tests through `window.__wijklogFailEdit`) name an
+// adapter edit, e.g. 'setResident'; the next calls of that edit pass an invalid
+// argument (an item id that is not a UUID, an unknown category) to the real
+// model, which refuses it, so the whole path of a refused edit is exercised
+// without a mock. `__wijklogEditLog` (an array) records the edits made. Both
+// unset in normal use.
+
+const INVALID_ID = 'not-a-uuid';
+
+function failing(edit: string): boolean {
+  const g = globalThis as { __wijklogFailEdit?: unknown; __wijklogEditLog?: unknown };
+  // Tests may also ask which edits an action makes (an array to append to).
+  if (Array.isArray(g.__wijklogEditLog)) g.__wijklogEditLog.push(edit);
+  const f = g.__wijklogFailEdit;
+  return typeof f === 'string' && f.split(',').includes(edit);
+}
+
+/** The item id to pass to the model for `edit` (an invalid one when the test hook says so). */
+function idFor(edit: string, itemId: string): string {
+  return failing(edit) ? INVALID_ID : itemId;
 }
 
 // ---- tolerant normalisation of view() output ---------------------------------
@@ -303,69 +355,114 @@ export class Doc {
     };
   }
 
-  // ---- typed edits (each one automerge commit, by the document's user, now) ----
+  // ---- actions ---------------------------------------------------------------
+
+  /**
+   * Run the edits of one user action: `f` calls the typed edits below; when
+   * all succeed they are committed as ONE automerge change, and when any of
+   * them (or `f` itself) throws, none is applied and the error is rethrown as
+   * a DocError. Synchronous on purpose: nothing (sync, saving) can run between
+   * the edits. Actions do not nest.
+   */
+  action<T>(f: (doc: Doc) => T): T {
+    wrap(() => this.raw.beginAction());
+    let result: T;
+    try {
+      result = f(this);
+      if (result instanceof Promise) throw new DocError('internal', 'an action must be synchronous');
+    } catch (e) {
+      this.raw.abortAction();
+      throw asDocError(e);
+    }
+    wrap(() => this.raw.commitAction());
+    return result;
+  }
+
+  // ---- typed edits (each one automerge commit, or part of an action) --------
 
   startWalk(): void {
-    wrap(() => this.raw.startWalk());
+    wrap(() => (failing('startWalk') ? this.raw.startWalk({ by: '' }) : this.raw.startWalk()));
   }
   endWalk(): void {
-    wrap(() => this.raw.endWalk());
+    wrap(() => (failing('endWalk') ? this.raw.endWalk({ by: '' }) : this.raw.endWalk()));
   }
   addParticipant(name: string, organisation: string): string {
-    return wrap(() => this.raw.addParticipant({ name, organisation }));
+    return wrap(() => this.raw.addParticipant({ name: failing('addParticipant') ? '' : name, organisation }));
   }
   addObservation(catalog: Doc, init: NewItem): string {
-    return wrap(() => this.raw.addObservation(catalog.raw, init as Parameters<WijkDoc['addObservation']>[1]));
+    const i = failing('addObservation') ? { ...init, category: '' } : init;
+    return wrap(() => this.raw.addObservation(catalog.raw, i as Parameters<WijkDoc['addObservation']>[1]));
   }
   addNote(catalog: Doc, init: NewItem): string {
-    return wrap(() => this.raw.addNote(catalog.raw, init as Parameters<WijkDoc['addNote']>[1]));
+    const i = failing('addNote') ? { ...init, category: '' } : init;
+    return wrap(() => this.raw.addNote(catalog.raw, i as Parameters<WijkDoc['addNote']>[1]));
   }
   /** Replace an item's text with `next` by one minimal splice (keeps concurrent edits elsewhere). */
   setText(itemId: string, prev: string, next: string): void {
     const s = minimalSplice(prev, next);
-    if (s) wrap(() => this.raw.spliceText(itemId, s.pos, s.del, s.insert));
+    if (s) wrap(() => this.raw.spliceText(idFor('setText', itemId), s.pos, s.del, s.insert));
   }
   setSummary(prev: string, next: string): void {
     const s = minimalSplice(prev, next);
-    if (s) wrap(() => this.raw.spliceWalkText('summary', s.pos, s.del, s.insert));
+    if (s) wrap(() => this.raw.spliceWalkText('summary', s.pos, failing('setSummary') ? s.del + 1e6 : s.del, s.insert));
   }
   setSeverity(itemId: string, severity: string): void {
-    wrap(() => this.raw.setSeverity(itemId, severity as Parameters<WijkDoc['setSeverity']>[1]));
+    wrap(() => this.raw.setSeverity(idFor('setSeverity', itemId), severity as Parameters<WijkDoc['setSeverity']>[1]));
   }
   setCategory(catalog: Doc, itemId: string, category: string): void {
-    wrap(() => this.raw.setCategory(catalog.raw, itemId, category));
+    wrap(() => this.raw.setCategory(catalog.raw, idFor('setCategory', itemId), category));
   }
   /** Set the place name; an empty string removes it. */
   setPlace(itemId: string, place: string): void {
-    wrap(() => this.raw.setPlace(itemId, place.trim() ? place.trim() : null));
+    wrap(() => this.raw.setPlace(idFor('setPlace', itemId), place.trim() ? place.trim() : null));
   }
   setLocation(itemId: string, location: { lat: number; lon: number; accuracy_m: number } | null): void {
-    wrap(() => this.raw.setLocation(itemId, location));
+    wrap(() => this.raw.setLocation(idFor('setLocation', itemId), location));
   }
   /** Reference a photo (`sha256:<hex>`) from an item; a no-op when it is already there. */
   addPhoto(itemId: string, ref: string): void {
-    wrap(() => this.raw.addPhoto(itemId, ref));
+    wrap(() => this.raw.addPhoto(idFor('addPhoto', itemId), ref));
   }
   setFollowUp(catalog: Doc, itemId: string, partner: string, status: 'open' | 'in_behandeling' | 'afgerond', note: string | null): void {
-    wrap(() => this.raw.setFollowUp(catalog.raw, itemId, partner, status, note ?? undefined));
+    wrap(() => this.raw.setFollowUp(catalog.raw, idFor('setFollowUp', itemId), partner, status, note ?? undefined));
+  }
+  /** Change a follow-up note by one minimal splice, so a concurrent edit elsewhere in the note survives. */
+  setFollowUpNote(itemId: string, partner: string, prev: string, next: string): void {
+    const s = minimalSplice(prev, next);
+    if (s) wrap(() => this.raw.spliceFollowUpNote(idFor('setFollowUpNote', itemId), partner, s.pos, s.del, s.insert));
+  }
+  setFeedbackNeeded(itemId: string, needed: boolean): void {
+    wrap(() => this.raw.setFeedbackNeeded(idFor('setFeedbackNeeded', itemId), needed));
+  }
+  recordFeedbackGiven(itemId: string, channel: 'telefoon' | 'e-mail' | 'persoonlijk' | 'brief', givenAt: number): void {
+    wrap(() => this.raw.recordFeedbackGiven(idFor('recordFeedbackGiven', itemId), channel, givenAt));
   }
   deleteItem(itemId: string): void {
-    wrap(() => this.raw.deleteItem(itemId));
+    wrap(() => this.raw.deleteItem(idFor('deleteItem', itemId)));
   }
   restoreItem(itemId: string): void {
-    wrap(() => this.raw.undeleteItem(itemId));
+    wrap(() => this.raw.undeleteItem(idFor('restoreItem', itemId)));
   }
+  /**
+   * Record or correct the resident's contact: the given fields replace what
+   * is there, an empty or absent one is removed (phone kept as typed, its
+   * E.164 form derived by the model). Needs consent.
+   */
   setResident(itemId: string, resident: { name?: string | null; phone?: string | null; email?: string | null; consent: boolean }): void {
-    wrap(() => this.raw.setResidentContact(itemId, resident));
+    wrap(() => this.raw.setResidentContact(idFor('setResident', itemId), resident));
+  }
+  /** The resident withdraws consent: name, phone and e-mail are removed. */
+  withdrawConsent(itemId: string): void {
+    wrap(() => this.raw.withdrawResidentConsent(idFor('withdrawConsent', itemId)));
   }
   requestCallback(itemId: string): void {
-    wrap(() => this.raw.requestCallback(itemId));
+    wrap(() => this.raw.requestCallback(idFor('requestCallback', itemId)));
   }
   completeCallback(itemId: string): void {
-    wrap(() => this.raw.completeCallback(itemId));
+    wrap(() => this.raw.completeCallback(idFor('completeCallback', itemId)));
   }
   addStaff(userId: string, name: string): void {
-    wrap(() => this.raw.addStaff(userId, name));
+    wrap(() => this.raw.addStaff(failing('addStaff') ? '' : userId, name));
   }
 
   free(): void {

@@ -198,6 +198,64 @@ export class LocalStore {
     return [...byId.values()];
   }
 
+  /**
+   * The one local write of a user action: the document's new change record
+   * (or, with `saved`, the whole document replacing its records), its sync
+   * record and any photos it references, in ONE transaction. Resolves once
+   * that transaction committed; rejects and leaves everything as it was
+   * otherwise. Everything is encrypted before the transaction opens (an
+   * IndexedDB transaction commits by itself when it waits on anything else).
+   */
+  async writeDoc(
+    docId: string,
+    w: { change?: Uint8Array; saved?: Uint8Array; sync: SyncRecord; photos?: { info: PhotoInfo; bytes: Uint8Array }[] },
+  ): Promise<void> {
+    const change = w.change && w.change.length > 0 ? await encryptBytes(this.key, w.change, `changes/${docId}`) : null;
+    const saved = w.saved ? await encryptBytes(this.key, w.saved, `docs/${docId}`) : null;
+    const sync = await encryptJson(this.key, w.sync, `sync/${docId}`);
+    const photos = await Promise.all(
+      (w.photos ?? []).map(async (p) => ({
+        sha: p.info.sha,
+        bytes: await encryptBytes(this.key, p.bytes, `photos/${p.info.sha}`),
+        info: await encryptJson(this.key, p.info, `photoInfo/${p.info.sha}`),
+      })),
+    );
+    const stores = ['docs', 'changes', 'sync', ...(photos.length > 0 ? ['photos', 'photoInfo'] : [])] as ('docs' | 'changes' | 'sync' | 'photos' | 'photoInfo')[];
+    const tx = this.db.transaction(stores, 'readwrite');
+    const work = (async () => {
+      for (const p of photos) {
+        await tx.objectStore('photos').put(p.bytes, p.sha);
+        await tx.objectStore('photoInfo').put(p.info, p.sha);
+      }
+      if (saved) {
+        await tx.objectStore('docs').put({ id: docId, rec: saved });
+        const idx = tx.objectStore('changes').index('byDoc');
+        let cursor = await idx.openKeyCursor(IDBKeyRange.only(docId));
+        while (cursor) {
+          await tx.objectStore('changes').delete(cursor.primaryKey);
+          cursor = await cursor.continue();
+        }
+      } else if (change) {
+        await tx.objectStore('changes').add({ docId, rec: change });
+      }
+      await tx.objectStore('sync').put(sync, docId);
+    })();
+    await settle(Promise.all([work, tx.done]));
+  }
+
+  /** One document as stored (saved bytes and change records in order), or null. */
+  async loadDoc(docId: string): Promise<StoredDoc | null> {
+    const tx = this.db.transaction(['docs', 'changes'], 'readonly');
+    const docP = tx.objectStore('docs').get(docId);
+    const chP = tx.objectStore('changes').index('byDoc').getAll(IDBKeyRange.only(docId));
+    const [doc, changes] = await settle(Promise.all([docP, chP, tx.done]));
+    if (!doc && changes.length === 0) return null;
+    const out: StoredDoc = { id: docId, saved: doc ? await this.dec(doc.rec, `docs/${docId}`) : null, changes: [] };
+    // The index returns records in primary-key (= append) order within one doc.
+    for (const c of changes) out.changes.push(await this.dec(c.rec, `changes/${docId}`));
+    return out;
+  }
+
   /** Append one incremental change record. Resolves once committed. */
   async appendChange(docId: string, bytes: Uint8Array): Promise<void> {
     const rec = await encryptBytes(this.key, bytes, `changes/${docId}`);

@@ -5,14 +5,11 @@ import { useApp } from './hooks';
 import { FollowUpBadge } from './FollowUpBadge';
 import { PhotoPicker } from '../photo/PhotoPicker';
 import { PhotoStrip } from '../photo/Thumbs';
+import { checkEmail, checkPhone } from '../model/doc';
+import { editError, fieldError, type EditError } from './editError';
+import { ContactFields } from './Contact';
 
-/** The location part of an edit: keep, newly captured, being captured, capture failed, remove. */
-type LocEdit =
-  | { state: 'keep' }
-  | { state: 'searching' }
-  | { state: 'failed' }
-  | { state: 'remove' }
-  | { state: 'new'; lat: number; lon: number; accuracy: number };
+import { editItemAction, type LocEdit } from './actions';
 
 /** Undo buffer for the last delete, shown as a toast. */
 export interface UndoState {
@@ -39,27 +36,52 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
   const [category, setCategory] = useState(row.category ?? '');
   const [place, setPlace] = useState(row.place ?? '');
   const [loc, setLoc] = useState<LocEdit>({ state: 'keep' });
+  const [consent, setConsent] = useState(row.resident?.consent === true);
+  const [rName, setRName] = useState(row.resident?.name ?? '');
+  const [rPhone, setRPhone] = useState(row.resident?.phone ?? '');
+  const [rEmail, setREmail] = useState(row.resident?.email ?? '');
+  const [withdrawing, setWithdrawing] = useState(false);
+  const [error, setError] = useState<EditError | null>(null);
   const isWalk = row.doc_kind === 'walk';
   const cat = catalog?.categories.find((c) => c.id === row.category);
   const sev = catalog?.severities.find((s) => s.id === row.severity);
   const invalid = Object.keys(row.invalid ?? {});
   const headingId = `item-${row.item_id}`;
 
+  const r = row.resident;
+  const contactChanged = !isWalk && consent && (rName.trim() !== (r?.name ?? '') || rPhone.trim() !== (r?.phone ?? '') || rEmail.trim() !== (r?.email ?? '') || r?.consent !== true);
+
   async function save(e: Event) {
     e.preventDefault();
+    if (contactChanged) {
+      const p = checkPhone(rPhone);
+      if (!p.valid) return void setError(fieldError('phone', p.code ?? 'invalid_phone'));
+      const m = checkEmail(rEmail);
+      if (!m.valid) return void setError(fieldError('email', m.code ?? 'invalid_email'));
+    }
+    setError(null);
     try {
       const catalogDoc = app.catalog();
-      await app.edit(docId, (doc) => {
-        doc.setText(row.item_id, row.text ?? '', text);
-        if (severity && severity !== row.severity) doc.setSeverity(row.item_id, severity);
-        if (category && category !== row.category && catalogDoc) doc.setCategory(catalogDoc, row.item_id, category);
-        if (isWalk && place.trim() !== (row.place ?? '')) doc.setPlace(row.item_id, place);
-        if (isWalk && loc.state === 'new') doc.setLocation(row.item_id, { lat: loc.lat, lon: loc.lon, accuracy_m: loc.accuracy });
-        if (isWalk && loc.state === 'remove') doc.setLocation(row.item_id, null);
-      });
+      // One action: every changed field, all or nothing.
+      await app.edit(docId, editItemAction(catalogDoc, row, { text, severity, category, place, loc, contact: contactChanged ? { name: rName, phone: rPhone, email: rEmail } : null }));
       setEditing(false);
-    } catch {
-      // shown by the store error banner
+    } catch (err) {
+      // A refused edit: shown next to its field, nothing applied. A storage failure: the header's banner.
+      setError(editError(err));
+    }
+  }
+
+  async function withdraw() {
+    try {
+      await app.edit(docId, (doc) => doc.withdrawConsent(row.item_id));
+      setWithdrawing(false);
+      setConsent(false);
+      setRName('');
+      setRPhone('');
+      setREmail('');
+      setError(null);
+    } catch (err) {
+      setError(editError(err));
     }
   }
 
@@ -80,16 +102,17 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
     try {
       await app.edit(docId, (doc) => doc.deleteItem(row.item_id));
       onDeleted({ docId, itemId: row.item_id });
-    } catch {
-      // shown by the store error banner
+    } catch (err) {
+      setError(editError(err));
     }
   }
 
   async function callbackDone() {
-    await app.edit(docId, (doc) => doc.completeCallback(row.item_id)).catch(() => undefined);
+    await app.edit(docId, (doc) => doc.completeCallback(row.item_id)).catch((err) => setError(editError(err)));
   }
 
   const contact = row.resident ? [row.resident.name, row.resident.phone, row.resident.email].filter(Boolean).join(', ') : '';
+  const withdrawn = row.resident?.consent === false && row.resident.consent_withdrawn_at != null;
 
   return (
     <li class="item" style={{ borderLeftColor: cat?.color ?? '#555' }} data-testid="item" data-item-id={row.item_id} data-item-category={row.category ?? ''} data-item-severity={row.severity ?? ''} aria-labelledby={headingId}>
@@ -109,7 +132,16 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
           .join(' · ')}
       </p>
       <FollowUpBadge row={row} catalog={catalog} />
-      {contact && <p class="item-meta">{t('session.contact', { contact })}</p>}
+      {contact && (
+        <p class="item-meta" data-testid="item-contact">
+          {t('session.contact', { contact })}
+        </p>
+      )}
+      {!contact && withdrawn && (
+        <p class="item-meta" data-testid="item-contact-withdrawn">
+          {t('contact.withdrawn')}
+        </p>
+      )}
       {row.callback?.requested && (
         <p class="item-meta">
           {row.callback.done_at ? (
@@ -174,8 +206,49 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
               </div>
             </>
           )}
+          {!isWalk && (
+            <>
+              <label class="check">
+                <input type="checkbox" checked={consent} disabled={r?.consent === true} onChange={(e) => setConsent(e.currentTarget.checked)} data-testid="edit-consent" />
+                {t('session.consent')}
+              </label>
+              {consent && (
+                <ContactFields
+                  idPrefix={`c-${row.item_id}`}
+                  name={rName}
+                  phone={rPhone}
+                  email={rEmail}
+                  error={error}
+                  onName={(v) => { setRName(v); setError(null); }}
+                  onPhone={(v) => { setRPhone(v); setError(null); }}
+                  onEmail={(v) => { setREmail(v); setError(null); }}
+                />
+              )}
+              {r?.consent === true && !withdrawing && (
+                <button type="button" class="btn small danger" onClick={() => setWithdrawing(true)} data-testid="contact-withdraw">
+                  {t('contact.withdraw')}
+                </button>
+              )}
+              {withdrawing && (
+                <div class="row" role="group">
+                  <span>{t('contact.withdraw.confirm')}</span>
+                  <button type="button" class="btn small danger" onClick={withdraw} data-testid="contact-withdraw-yes">
+                    {t('contact.withdraw.yes')}
+                  </button>
+                  <button type="button" class="btn small" onClick={() => setWithdrawing(false)}>
+                    {t('obs.cancel')}
+                  </button>
+                </div>
+              )}
+            </>
+          )}
           <h3>{t('photos.heading')}</h3>
           <PhotoPicker onPhoto={(p) => app.attachPhoto(docId, row.item_id, p)} />
+          {error && !['name', 'phone', 'email'].includes(error.field) && (
+            <p class="error-text" role="alert" data-testid="edit-error" data-code={error.code}>
+              {error.text}
+            </p>
+          )}
           <div class="row">
             <button type="submit" class="btn primary" data-testid="edit-save">
               {t('obs.save')}
@@ -187,6 +260,11 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
         </form>
       ) : (
         <div class="row">
+          {error && (
+            <p class="error-text" role="alert" data-testid="item-error" data-code={error.code}>
+              {error.text}
+            </p>
+          )}
           <button
             type="button"
             class="btn small"
@@ -197,6 +275,12 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
               setCategory(row.category ?? '');
               setPlace(row.place ?? '');
               setLoc({ state: 'keep' });
+              setConsent(row.resident?.consent === true);
+              setRName(row.resident?.name ?? '');
+              setRPhone(row.resident?.phone ?? '');
+              setREmail(row.resident?.email ?? '');
+              setWithdrawing(false);
+              setError(null);
               setEditing(true);
             }}
           >

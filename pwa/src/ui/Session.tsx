@@ -5,6 +5,10 @@ import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState }
 import { PhotoPicker } from '../photo/PhotoPicker';
 import { NewPhotos } from '../photo/Thumbs';
 import type { ProcessedPhoto } from '../photo/process';
+import { checkEmail, checkPhone } from '../model/doc';
+import { editError, fieldError, type EditError } from './editError';
+import { ContactFields } from './Contact';
+import { addNoteAction } from './actions';
 
 export function SessionScreen({ id }: { id: string }) {
   const app = useApp();
@@ -23,6 +27,7 @@ export function SessionScreen({ id }: { id: string }) {
   const [missing, setMissing] = useState(false);
   const [photos, setPhotos] = useState<ProcessedPhoto[]>([]);
   const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<EditError | null>(null);
 
   if (!doc || doc.kind() !== 'spreekuur') {
     return (
@@ -48,19 +53,23 @@ export function SessionScreen({ id }: { id: string }) {
       setMissing(true);
       return;
     }
+    // The model's own rules, checked before anything is written.
+    if (consent) {
+      const p = checkPhone(phone);
+      if (!p.valid) return void showError(fieldError('phone', p.code ?? 'invalid_phone'));
+      const m = checkEmail(email);
+      if (!m.valid) return void showError(fieldError('email', m.code ?? 'invalid_email'));
+    }
     setBusy(true);
+    setError(null);
     const u = app.user;
     try {
-      if (photos.length > 0) await app.savePhotos(photos);
-      await app.edit(id, (d) => {
-        if (u && !d.session().staff.some((x) => x.id === u.id)) d.addStaff(u.id, u.name);
-        const itemId = d.addNote(catalogDoc, { category, severity: sev, text: text.trim() });
-        if (consent && (name.trim() || phone.trim() || email.trim())) {
-          d.setResident(itemId, { name: name.trim() || undefined, phone: phone.trim() || undefined, email: email.trim() || undefined, consent: true });
-        }
-        if (callback) d.requestCallback(itemId);
-        for (const ph of photos) d.addPhoto(itemId, `sha256:${ph.sha}`);
-      });
+      // One action: the note, its contact, call back and photos, all or nothing.
+      await app.edit(
+        id,
+        addNoteAction(catalogDoc, { user: u ? { id: u.id, name: u.name } : null, category, severity: sev, text, consent, name, phone, email, callback, photos: photos.map((p) => p.sha) }),
+        { photos },
+      );
       setPhotos([]);
       setCategory('');
       setText('');
@@ -69,11 +78,20 @@ export function SessionScreen({ id }: { id: string }) {
       setPhone('');
       setEmail('');
       setCallback(false);
-    } catch {
-      // shown by the store error banner; the form keeps its content
+    } catch (e) {
+      // A refused edit is shown next to its field; a storage failure by the
+      // header's banner. Either way nothing was applied and the form keeps its content.
+      const er = editError(e);
+      if (er) showError(er);
     } finally {
       setBusy(false);
     }
+  }
+
+  function showError(er: EditError) {
+    setError(er);
+    const target = er.field === 'phone' ? 'r-phone' : er.field === 'email' ? 'r-email' : er.field === 'name' ? 'r-name' : null;
+    if (target) setTimeout(() => document.getElementById(target)?.focus(), 0);
   }
 
   return (
@@ -116,14 +134,16 @@ export function SessionScreen({ id }: { id: string }) {
             {t('session.consent')}
           </label>
           {consent && (
-            <fieldset class="stack">
-              <label for="r-name">{t('session.resident.name')}</label>
-              <input id="r-name" autocomplete="off" value={name} onInput={(e) => setName(e.currentTarget.value)} />
-              <label for="r-phone">{t('session.resident.phone')}</label>
-              <input id="r-phone" type="tel" autocomplete="off" value={phone} onInput={(e) => setPhone(e.currentTarget.value)} />
-              <label for="r-email">{t('session.resident.email')}</label>
-              <input id="r-email" type="email" autocomplete="off" value={email} onInput={(e) => setEmail(e.currentTarget.value)} />
-            </fieldset>
+            <ContactFields
+              idPrefix="r"
+              name={name}
+              phone={phone}
+              email={email}
+              error={error}
+              onName={(v) => { setName(v); setError(null); }}
+              onPhone={(v) => { setPhone(v); setError(null); }}
+              onEmail={(v) => { setEmail(v); setError(null); }}
+            />
           )}
           <h3>{t('photos.heading')}</h3>
           <PhotoPicker onPhoto={async (p) => setPhotos((ps) => (ps.some((x) => x.sha === p.sha) ? ps : [...ps, p]))} />
@@ -132,6 +152,11 @@ export function SessionScreen({ id }: { id: string }) {
             <input type="checkbox" checked={callback} onChange={(e) => setCallback(e.currentTarget.checked)} />
             {t('session.callback')}
           </label>
+          {error && !['name', 'phone', 'email'].includes(error.field) && (
+            <p class="error-text" role="alert" data-testid="form-error" data-code={error.code}>
+              {error.text}
+            </p>
+          )}
           <button type="submit" class="btn primary big" disabled={busy} data-testid="note-save">
             {t('session.save')}
           </button>

@@ -5,6 +5,16 @@ import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState }
 import { PhotoPicker } from '../photo/PhotoPicker';
 import { NewPhotos } from '../photo/Thumbs';
 import type { ProcessedPhoto } from '../photo/process';
+import { editError, type EditError } from './editError';
+import { addObservationAction } from './actions';
+
+function ErrorLine({ error, testid = 'form-error' }: { error: EditError | null; testid?: string }) {
+  return error ? (
+    <p class="error-text" role="alert" data-testid={testid} data-code={error.code}>
+      {error.text}
+    </p>
+  ) : null;
+}
 
 const GPS_WARN_M = 50;
 
@@ -15,6 +25,7 @@ export function WalkScreen({ id }: { id: string }) {
   const [pName, setPName] = useState('');
   const [pOrg, setPOrg] = useState('');
   const [summary, setSummary] = useState<string | null>(null);
+  const [error, setError] = useState<{ where: 'state' | 'participant' | 'summary'; e: EditError } | null>(null);
   if (!doc || doc.kind() !== 'walk') {
     return (
       <section class="screen">
@@ -34,7 +45,19 @@ export function WalkScreen({ id }: { id: string }) {
   const wijk = catalog?.wijken.find((x) => x.id === w.wijk)?.label ?? w.wijk;
   const err = app.docErrors.get(id);
 
-  const edit = (f: Parameters<typeof app.edit>[1]) => app.edit(id, f).catch(() => undefined);
+  /** One action; true when it was stored. A refusal is shown at `where`, a storage failure by the header. */
+  const edit = async (where: 'state' | 'participant' | 'summary', f: Parameters<typeof app.edit>[1]): Promise<boolean> => {
+    try {
+      await app.edit(id, f);
+      setError(null);
+      return true;
+    } catch (e) {
+      const er = editError(e);
+      setError(er ? { where, e: er } : null);
+      return false;
+    }
+  };
+  const errorAt = (where: 'state' | 'participant' | 'summary') => (error?.where === where ? error.e : null);
 
   return (
     <section class="screen">
@@ -63,7 +86,7 @@ export function WalkScreen({ id }: { id: string }) {
       </p>
       <div class="actions">
         {w.started_at === null && (
-          <button type="button" class="btn primary" onClick={() => edit((d) => d.startWalk())} data-testid="walk-start">
+          <button type="button" class="btn primary" onClick={() => void edit('state', (d) => d.startWalk())} data-testid="walk-start">
             {t('walk.start')}
           </button>
         )}
@@ -73,6 +96,8 @@ export function WalkScreen({ id }: { id: string }) {
           </a>
         )}
       </div>
+
+      <ErrorLine error={errorAt('state')} testid="walk-error" />
 
       <h2>{t('walk.observations', { n: live.length })}</h2>
       {live.length === 0 && <p class="hint">{t('walk.no_observations')}</p>}
@@ -93,7 +118,7 @@ export function WalkScreen({ id }: { id: string }) {
         onSubmit={async (e) => {
           e.preventDefault();
           if (!pName.trim()) return;
-          await edit((d) => d.addParticipant(pName.trim(), pOrg.trim()));
+          if (!(await edit('participant', (d) => d.addParticipant(pName.trim(), pOrg.trim())))) return;
           setPName('');
           setPOrg('');
         }}
@@ -102,6 +127,7 @@ export function WalkScreen({ id }: { id: string }) {
         <input id="p-name" value={pName} onInput={(e) => setPName(e.currentTarget.value)} />
         <label for="p-org">{t('walk.participant.org')}</label>
         <input id="p-org" value={pOrg} onInput={(e) => setPOrg(e.currentTarget.value)} />
+        <ErrorLine error={errorAt('participant')} />
         <button type="submit" class="btn">
           {t('walk.participant.add')}
         </button>
@@ -121,18 +147,19 @@ export function WalkScreen({ id }: { id: string }) {
         onSubmit={async (e) => {
           e.preventDefault();
           if (summary === null) return;
-          await edit((d) => d.setSummary(w.summary, summary));
+          if (!(await edit('summary', (d) => d.setSummary(w.summary, summary)))) return;
           setSummary(null);
         }}
       >
         <label for="summary">{t('walk.summary')}</label>
         <textarea id="summary" rows={3} value={summary ?? w.summary} onInput={(e) => setSummary(e.currentTarget.value)} />
+        <ErrorLine error={errorAt('summary')} />
         <button type="submit" class="btn">
           {t('walk.summary.save')}
         </button>
       </form>
       {w.started_at !== null && w.ended_at === null && (
-        <button type="button" class="btn danger" onClick={() => edit((d) => d.endWalk())} data-testid="walk-end">
+        <button type="button" class="btn danger" onClick={() => void edit('state', (d) => d.endWalk())} data-testid="walk-end">
           {t('walk.end')}
         </button>
       )}
@@ -173,6 +200,7 @@ export function QuickEntry({ id }: { id: string }) {
   const [photos, setPhotos] = useState<ProcessedPhoto[]>([]);
   const [busy, setBusy] = useState(false);
   const [missing, setMissing] = useState(false);
+  const [error, setError] = useState<EditError | null>(null);
 
   if (!doc || !catalogDoc || !catalog) {
     return (
@@ -191,23 +219,27 @@ export function QuickEntry({ id }: { id: string }) {
       return;
     }
     setBusy(true);
+    setError(null);
     try {
-      // The photos are in the encrypted outbox before the observation references them.
-      if (photos.length > 0) await app.savePhotos(photos);
-      await app.edit(id, (d) => {
-        const itemId = d.addObservation(catalogDoc!, {
+      // One action: the observation, its follow-up partners and photos (stored
+      // in the outbox in the same IndexedDB transaction), all or nothing.
+      await app.edit(
+        id,
+        addObservationAction(catalogDoc!, {
           category,
           severity: sev,
-          text: text.trim(),
-          place: place.trim() || null,
+          text,
+          place,
           location: gps.state === 'ok' ? { lat: gps.lat, lon: gps.lon, accuracy_m: gps.accuracy } : null,
-        });
-        for (const p of partners) d.setFollowUp(catalogDoc!, itemId, p, 'open', '');
-        for (const ph of photos) d.addPhoto(itemId, `sha256:${ph.sha}`);
-      });
+          partners,
+          photos: photos.map((p) => p.sha),
+        }),
+        { photos },
+      );
       go(`/walk/${id}`);
-    } catch {
-      // shown by the store error banner; the form keeps its content
+    } catch (e) {
+      // A refusal is shown above the save button, a storage failure by the header; the form keeps its content.
+      setError(editError(e));
     } finally {
       setBusy(false);
     }
@@ -258,6 +290,7 @@ export function QuickEntry({ id }: { id: string }) {
             </button>
           ))}
         </div>
+        <ErrorLine error={error} />
         <div class="sticky-actions">
           <button type="submit" class="btn primary big" disabled={busy} data-testid="entry-save">
             {t('entry.save')}

@@ -8,12 +8,14 @@
 // with the typed wasm edits and synced, so they merge with phone edits.
 
 import { useEffect, useState } from 'preact/hooks';
+import { editError } from '../editError';
+import { saveFollowUpAction } from '../actions';
 import { t, type MsgKey } from '../../i18n';
 import type { Doc, Row } from '../../model/doc';
 import { useApp } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
 import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
-import { recordFeedbackGiven, setFeedbackNeeded, setFollowUp, setFollowUpNote } from './edits';
+import { recordFeedbackGiven, setFeedbackNeeded, setFollowUp } from './edits';
 import { lastListHref } from './List';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
 
@@ -215,12 +217,16 @@ function Context({ ctx, isWalk, docId }: { ctx: NonNullable<ItemDetail['context'
   );
 }
 
-const KNOWN_EDITS = new Set(['add_observation', 'add_note', 'add_photo', 'complete_callback', 'delete_item', 'undelete_item', 'record_feedback_given', 'request_callback', 'set_category', 'set_feedback_needed', 'set_follow_up', 'set_location', 'set_place', 'set_resident_contact', 'set_severity', 'splice_follow_up_note', 'splice_text']);
+const KNOWN_EDITS = new Set(['add_observation', 'add_note', 'add_staff', 'withdraw_resident_consent', 'add_photo', 'complete_callback', 'delete_item', 'undelete_item', 'record_feedback_given', 'request_callback', 'set_category', 'set_feedback_needed', 'set_follow_up', 'set_location', 'set_place', 'set_resident_contact', 'set_severity', 'splice_follow_up_note', 'splice_text']);
 
 /** A readable name for a typed edit ("set_follow_up" -> "opvolging gewijzigd"); unknown ones as they are. */
 function historyMessage(m: string | null): string {
   if (!m) return '';
-  return KNOWN_EDITS.has(m) ? t(`coordinator.history.msg.${m}` as MsgKey) : m;
+  // One user action is one change; its message names every edit, joined by ','.
+  return m
+    .split(',')
+    .map((x) => (KNOWN_EDITS.has(x) ? t(`coordinator.history.msg.${x}` as MsgKey) : x))
+    .join(', ');
 }
 
 function HistoryList({ history }: { history: History | null }) {
@@ -256,7 +262,8 @@ export function FollowUpEditor({ doc, row }: { doc: Doc; row: Row }) {
       setError(null);
       return true;
     } catch (e) {
-      setError((e as { code?: string }).code ?? 'internal');
+      // A refused edit in plain words (nothing of the action was applied); a storage failure by its code.
+      setError(editError(e)?.text ?? t('coordinator.edit_error', { code: (e as { code?: string }).code ?? 'internal' }));
       return false;
     }
   }
@@ -265,10 +272,7 @@ export function FollowUpEditor({ doc, row }: { doc: Doc; row: Row }) {
     <div class="stack" data-testid="followup-editor">
       {entries.length === 0 && <p class="hint">{t('coordinator.followup.none')}</p>}
       {entries.map(([p, fu]) => (
-        <FollowUpRow key={p} partner={p} status={(fu.status ?? 'open') as Status} note={fu.note ?? ''} updated={fu.updated_at} onSave={(status, prevNote, note) => edit((d, cat) => {
-          if (status !== fu.status) setFollowUp(d, cat, row.item_id, p, status, null);
-          setFollowUpNote(d, row.item_id, p, prevNote, note);
-        })} />
+        <FollowUpRow key={p} partner={p} status={(fu.status ?? 'open') as Status} note={fu.note ?? ''} updated={fu.updated_at} onSave={(status, prevNote, note) => edit((d, cat) => saveFollowUpAction(cat, row.item_id, p, { status: fu.status, note: prevNote }, { status, note })(d))} />
       ))}
       {free.length > 0 && (
         <form
@@ -307,7 +311,7 @@ export function FollowUpEditor({ doc, row }: { doc: Doc; row: Row }) {
       )}
       {error && (
         <p class="error-text" role="alert">
-          {t('coordinator.edit_error', { code: error })}
+          {error}
         </p>
       )}
     </div>
@@ -373,7 +377,8 @@ export function FeedbackEditor({ doc, row, compact = false, onGiven }: { doc: Do
       setError(null);
       return true;
     } catch (e) {
-      setError((e as { code?: string }).code ?? 'internal');
+      // A refused edit in plain words (nothing of the action was applied); a storage failure by its code.
+      setError(editError(e)?.text ?? t('coordinator.edit_error', { code: (e as { code?: string }).code ?? 'internal' }));
       return false;
     }
   }
@@ -422,7 +427,7 @@ export function FeedbackEditor({ doc, row, compact = false, onGiven }: { doc: Do
       )}
       {error && (
         <p class="error-text" role="alert">
-          {t('coordinator.edit_error', { code: error })}
+          {error}
         </p>
       )}
     </div>

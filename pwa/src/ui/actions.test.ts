@@ -1,0 +1,213 @@
+// Every edit of every multi-edit form, made to fail inside the real wasm
+// model (the adapter's test hook passes it an invalid argument): the action
+// throws the model's error, and the document is exactly as before — same
+// heads, same rows, nothing half-written. Then each form's action succeeds
+// as ONE change. Also: the contact rules of the model as the forms call them.
+
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { initSync, WijkDoc } from '../wasm/pkg/wijklog_shared.js';
+import { checkEmail, checkPhone, Doc, DocError, type Row } from '../model/doc';
+import { addNoteAction, addObservationAction, editItemAction, saveFollowUpAction } from './actions';
+
+const g = globalThis as { __wijklogFailEdit?: string; __wijklogEditLog?: string[] };
+const USER = 'boa-1';
+const CATALOG_ID = '00000000-0000-4000-8000-00000000ca7a';
+const SHA = 'a'.repeat(64);
+
+let catalog: Doc;
+
+beforeAll(() => {
+  const wasm = readFileSync(fileURLToPath(new URL('../wasm/pkg/wijklog_shared_bg.wasm', import.meta.url)));
+  initSync({ module: wasm });
+  const c = WijkDoc.newCatalog(CATALOG_ID, USER);
+  catalog = Doc.load(CATALOG_ID, c.save(), [], USER);
+  c.free();
+});
+
+afterEach(() => {
+  delete g.__wijklogFailEdit;
+  delete g.__wijklogEditLog;
+});
+
+
+function session(): Doc {
+  return Doc.newSpreekuur(crypto.randomUUID(), catalog, USER, { location: 'Buurthuis', wijk: 'centrum', held_on: Date.now(), team: 'team-oost' });
+}
+
+function walk(): Doc {
+  return Doc.newWalk(crypto.randomUUID(), catalog, USER, { title: 'Ronde', wijk: 'centrum', team: 'team-oost' });
+}
+
+/** A fresh copy of `doc` (same actor does not matter: the copy is only compared). */
+function copy(doc: Doc): Doc {
+  return Doc.load(doc.id, doc.save(), [], USER);
+}
+
+function state(d: Doc): string {
+  return JSON.stringify({ heads: d.heads(), rows: d.rows(), view: d.kind() === 'spreekuur' ? d.session() : d.walk() });
+}
+
+/**
+ * Runs `make(doc)` as one action once to learn which edits it makes, then
+ * once per edit with that edit failing: each time the action must throw a
+ * DocError and leave the document exactly as it was.
+ */
+function everyEditFails(name: string, base: Doc, make: (d: Doc) => (d: Doc) => unknown, minEdits: number): string[] {
+  g.__wijklogEditLog = [];
+  const probe = copy(base);
+  probe.action(make(probe));
+  const edits = [...new Set(g.__wijklogEditLog)];
+  delete g.__wijklogEditLog;
+  expect(edits.length, `${name}: edits made`).toBeGreaterThanOrEqual(minEdits);
+  for (const edit of edits) {
+    const d = copy(base);
+    const before = state(d);
+    g.__wijklogFailEdit = edit;
+    let err: unknown = null;
+    try {
+      d.action(make(d));
+    } catch (e) {
+      err = e;
+    }
+    delete g.__wijklogFailEdit;
+    expect(err, `${name}: ${edit} fails`).toBeInstanceOf(DocError);
+    expect(state(d), `${name}: nothing of the action applied when ${edit} fails`).toBe(before);
+    // The document still works: the same action succeeds afterwards.
+    d.action(make(d));
+    expect(d.heads().length).toBe(1);
+  }
+  return edits;
+}
+
+const note = { user: { id: USER, name: 'Bo' }, category: 'woonoverlast', severity: 'aandacht', text: 'Lawaai', consent: true, name: 'Jan', phone: '06.12.34.56.78', email: 'jan@example', callback: true, photos: [SHA] };
+
+describe('one action, all edits or none', () => {
+  it('note form: staff, note, contact, call back, photo', () => {
+    const edits = everyEditFails('note', session(), () => addNoteAction(catalog, note), 5);
+    expect(edits).toEqual(['addStaff', 'addNote', 'setResident', 'requestCallback', 'addPhoto']);
+  });
+
+  it('quick entry: observation, follow-up partners, photo', () => {
+    const edits = everyEditFails(
+      'observation',
+      walk(),
+      () => addObservationAction(catalog, { category: 'verkeer', severity: 'urgent', text: 'Te hard', place: 'Dorpsstraat', location: { lat: 52.2, lon: 5.3, accuracy_m: 8 }, partners: ['politie', 'gemeente_oov'], photos: [SHA] }),
+      3,
+    );
+    expect(edits).toEqual(['addObservation', 'setFollowUp', 'addPhoto']);
+  });
+
+  it('observation edit: text, severity, category, place, position', () => {
+    const w = walk();
+    const id = w.action((d) => d.addObservation(catalog, { category: 'verkeer', severity: 'aandacht', text: 'Oud', place: 'A' }));
+    const row = w.rows().find((r) => r.item_id === id)!;
+    const edits = everyEditFails(
+      'observation edit',
+      w,
+      () => editItemAction(catalog, row, { text: 'Nieuw', severity: 'urgent', category: 'drugs', place: 'B', loc: { state: 'new', lat: 52, lon: 5, accuracy: 3 }, contact: null }),
+      5,
+    );
+    expect(edits).toEqual(['setText', 'setSeverity', 'setCategory', 'setPlace', 'setLocation']);
+  });
+
+  it('note edit: text, category, contact correction', () => {
+    const s = session();
+    const id = s.action(addNoteAction(catalog, { ...note, photos: [] }));
+    const row = s.rows().find((r) => r.item_id === id)!;
+    const edits = everyEditFails(
+      'note edit',
+      s,
+      () => editItemAction(catalog, row, { text: 'Lawaai, ook overdag', severity: row.severity!, category: 'vervuiling', place: '', loc: { state: 'keep' }, contact: { name: 'Jan de Vries', phone: '035-5251234 / 06-12345678', email: 'jan@example' } }),
+      3,
+    );
+    expect(edits).toEqual(['setText', 'setCategory', 'setResident']);
+  });
+
+  it('coordinator follow-up: status and note', () => {
+    const w = walk();
+    const id = w.action((d) => {
+      const i = d.addObservation(catalog, { category: 'verkeer', severity: 'aandacht', text: 'x' });
+      d.setFollowUp(catalog, i, 'politie', 'open', 'Eerste');
+      return i;
+    });
+    const edits = everyEditFails('follow-up', w, () => saveFollowUpAction(catalog, id, 'politie', { status: 'open', note: 'Eerste' }, { status: 'afgerond', note: 'Eerste, klaar' }), 2);
+    expect(edits).toEqual(['setFollowUp', 'setFollowUpNote']);
+  });
+
+  it('a successful action is one change with every edit in it', () => {
+    const s = session();
+    const before = s.heads();
+    const id = s.action(addNoteAction(catalog, note));
+    const heads = s.heads();
+    expect(heads).toHaveLength(1);
+    expect(heads).not.toEqual(before);
+    const row: Row = s.rows().find((r) => r.item_id === id)!;
+    expect(row.resident).toMatchObject({ name: 'Jan', phone: '06.12.34.56.78', phone_e164: '+31612345678', email: 'jan@example', consent: true });
+    expect(row.callback?.requested).toBe(true);
+    expect(row.photos).toEqual([`sha256:${SHA}`]);
+  });
+
+  it('a thrown error of the form itself also applies nothing, and actions do not nest', () => {
+    const s = session();
+    const before = state(s);
+    expect(() =>
+      s.action((d) => {
+        d.addNote(catalog, { category: 'verkeer', severity: 'aandacht', text: 'x' });
+        throw new Error('form bug');
+      }),
+    ).toThrow(DocError);
+    expect(state(s)).toBe(before);
+    expect(() => s.action((d) => d.action(() => 1))).toThrow(/action/);
+    expect(state(s)).toBe(before);
+  });
+
+  it('saving during an open action is refused (the action cannot leak half-done)', () => {
+    const s = session();
+    let code = '';
+    try {
+      s.action((d) => {
+        d.addNote(catalog, { category: 'verkeer', severity: 'aandacht', text: 'x' });
+        d.saveIncremental();
+      });
+    } catch (e) {
+      code = (e as DocError).code;
+    }
+    expect(code).toBe('action_open');
+    expect(s.rows()).toHaveLength(0);
+  });
+
+  it('an error swallowed inside the action still fails the whole action', () => {
+    const s = session();
+    const before = state(s);
+    let code = '';
+    try {
+      s.action((d) => {
+        const id = d.addNote(catalog, { category: 'verkeer', severity: 'aandacht', text: 'x' });
+        try {
+          d.setResident(id, { phone: 'geen', consent: true });
+        } catch {
+          // a form that ignores the refusal
+        }
+      });
+    } catch (e) {
+      code = (e as DocError).code;
+    }
+    expect(code).toBe('action_failed');
+    expect(state(s)).toBe(before);
+  });
+});
+
+describe('contact rules from the model', () => {
+  it('accepts what people type and derives E.164', () => {
+    expect(checkPhone('06.12.34.56.78')).toMatchObject({ valid: true, e164: '+31612345678' });
+    expect(checkPhone('06 1234 5678 (na 17u)')).toMatchObject({ valid: true, e164: '+31612345678' });
+    expect(checkPhone('035-5251234 / 06-12345678')).toMatchObject({ valid: true, e164: '+31355251234 +31612345678' });
+    expect(checkPhone('+31 (0)6 1234 5678').e164).toBe('+31612345678');
+    expect(checkPhone('')).toMatchObject({ valid: true, e164: null });
+    expect(checkPhone('geen')).toMatchObject({ valid: false, code: 'invalid_phone' });
+    expect(checkEmail('jan@example')).toEqual({ valid: true, code: null });
+    expect(checkEmail('jan @example.nl')).toEqual({ valid: false, code: 'invalid_email' });
+  });
+});

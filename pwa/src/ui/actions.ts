@@ -1,0 +1,102 @@
+// The edits of the app's multi-edit forms, as functions of the form's values.
+// Each returns the function app.edit() runs as ONE action (all edits or none;
+// docs/pwa.md, "One action, one write"). The components and the unit tests
+// (actions.test.ts: every edit of every form made to fail) share them, so the
+// tests exercise exactly what the forms write.
+
+import type { Doc, Row } from '../model/doc';
+
+export interface NoteForm {
+  user: { id: string; name: string } | null;
+  category: string;
+  severity: string;
+  text: string;
+  consent: boolean;
+  name: string;
+  phone: string;
+  email: string;
+  callback: boolean;
+  /** SHA-256 hex of the photos (already processed; stored with the action). */
+  photos: string[];
+}
+
+/** Spreekuur "Notitie opslaan": staff, note, contact, call back, photos. */
+export function addNoteAction(catalog: Doc, f: NoteForm): (d: Doc) => string {
+  return (d) => {
+    if (f.user && !d.session().staff.some((x) => x.id === f.user!.id)) d.addStaff(f.user.id, f.user.name);
+    const itemId = d.addNote(catalog, { category: f.category, severity: f.severity, text: f.text.trim() });
+    if (f.consent && (f.name.trim() || f.phone.trim() || f.email.trim())) {
+      d.setResident(itemId, { name: f.name.trim() || undefined, phone: f.phone.trim() || undefined, email: f.email.trim() || undefined, consent: true });
+    }
+    if (f.callback) d.requestCallback(itemId);
+    for (const sha of f.photos) d.addPhoto(itemId, `sha256:${sha}`);
+    return itemId;
+  };
+}
+
+export interface ObservationForm {
+  category: string;
+  severity: string;
+  text: string;
+  place: string;
+  location: { lat: number; lon: number; accuracy_m: number } | null;
+  partners: string[];
+  photos: string[];
+}
+
+/** Quick entry "Opslaan": observation, follow-up partners, photos. */
+export function addObservationAction(catalog: Doc, f: ObservationForm): (d: Doc) => string {
+  return (d) => {
+    const itemId = d.addObservation(catalog, { category: f.category, severity: f.severity, text: f.text.trim(), place: f.place.trim() || null, location: f.location });
+    for (const p of f.partners) d.setFollowUp(catalog, itemId, p, 'open', '');
+    for (const sha of f.photos) d.addPhoto(itemId, `sha256:${sha}`);
+    return itemId;
+  };
+}
+
+export type LocEdit =
+  | { state: 'keep' }
+  | { state: 'searching' }
+  | { state: 'failed' }
+  | { state: 'remove' }
+  | { state: 'new'; lat: number; lon: number; accuracy: number };
+
+export interface ItemEditForm {
+  text: string;
+  severity: string;
+  category: string;
+  place: string;
+  loc: LocEdit;
+  /** The contact to write (a note whose contact changed), or null to leave it. */
+  contact: { name: string; phone: string; email: string } | null;
+}
+
+/** "Bewerken" of an observation or note: only the fields that changed, each by its typed edit. */
+export function editItemAction(catalog: Doc | null, row: Row, f: ItemEditForm): (d: Doc) => void {
+  const isWalk = row.doc_kind === 'walk';
+  return (doc) => {
+    doc.setText(row.item_id, row.text ?? '', f.text);
+    if (f.severity && f.severity !== row.severity) doc.setSeverity(row.item_id, f.severity);
+    if (f.category && f.category !== row.category && catalog) doc.setCategory(catalog, row.item_id, f.category);
+    if (isWalk && f.place.trim() !== (row.place ?? '')) doc.setPlace(row.item_id, f.place);
+    if (isWalk && f.loc.state === 'new') doc.setLocation(row.item_id, { lat: f.loc.lat, lon: f.loc.lon, accuracy_m: f.loc.accuracy });
+    if (isWalk && f.loc.state === 'remove') doc.setLocation(row.item_id, null);
+    if (!isWalk && f.contact) {
+      doc.setResident(row.item_id, { name: f.contact.name.trim() || null, phone: f.contact.phone.trim() || null, email: f.contact.email.trim() || null, consent: true });
+    }
+  };
+}
+
+/** Coordinator: save one follow-up entry (status and note). */
+export function saveFollowUpAction(
+  catalog: Doc,
+  itemId: string,
+  partner: string,
+  was: { status: string | null; note: string },
+  next: { status: 'open' | 'in_behandeling' | 'afgerond'; note: string },
+): (d: Doc) => void {
+  return (d) => {
+    if (next.status !== was.status) d.setFollowUp(catalog, itemId, partner, next.status, null);
+    d.setFollowUpNote(itemId, partner, was.note, next.note);
+  };
+}
