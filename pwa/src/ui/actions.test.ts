@@ -4,8 +4,6 @@
 // heads, same rows, nothing half-written. Then each form's action succeeds
 // as ONE change. Also: the contact rules of the model as the forms call them.
 
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initSync, WijkDoc } from '../wasm/pkg/wijklog_shared.js';
 import { checkEmail, checkPhone, Doc, DocError, type Row } from '../model/doc';
@@ -18,8 +16,11 @@ const SHA = 'a'.repeat(64);
 
 let catalog: Doc;
 
-beforeAll(() => {
-  const wasm = readFileSync(fileURLToPath(new URL('../wasm/pkg/wijklog_shared_bg.wasm', import.meta.url)));
+beforeAll(async () => {
+  // node:fs through a variable: the app's tsconfig has no node types (this file runs in vitest under node).
+  const nodeFs = 'node:fs';
+  const { readFileSync } = (await import(/* @vite-ignore */ nodeFs)) as { readFileSync: (p: URL) => Uint8Array };
+  const wasm = readFileSync(new URL('../wasm/pkg/wijklog_shared_bg.wasm', import.meta.url));
   initSync({ module: wasm });
   const c = WijkDoc.newCatalog(CATALOG_ID, USER);
   catalog = Doc.load(CATALOG_ID, c.save(), [], USER);
