@@ -50,9 +50,11 @@ pub(crate) const FEEDBACK: Shape = Fields(&[
 pub(crate) const RESIDENT: Shape = Fields(&[
     ("name", Leaf),
     ("phone", Leaf),
+    ("phone_e164", Leaf),
     ("email", Leaf),
     ("consent", Leaf),
     ("consent_at", Leaf),
+    ("consent_withdrawn_at", Leaf),
 ]);
 /// `callback`.
 pub(crate) const CALLBACK: Shape = Fields(&[("requested", Leaf), ("done_at", Leaf), ("by", Leaf)]);
