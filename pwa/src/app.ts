@@ -594,25 +594,6 @@ export class App {
     this.uploader.kick();
   }
 
-  /**
-   * Put processed photos into the encrypted outbox. Resolves once committed;
-   * only then may a document reference them. Rejects with a StoreError (shown).
-   */
-  async savePhotos(photos: ProcessedPhoto[]): Promise<void> {
-    const items = photos.map((p) => ({ info: { sha: p.sha, size: p.bytes.length, addedAt: Date.now(), refused: null }, bytes: p.bytes }));
-    try {
-      await this.enqueue(() => this.requireStore().putPhotos(items));
-    } catch (e) {
-      this.reportStoreError(e);
-      throw toStoreError(e);
-    }
-    for (const it of items) {
-      this.photos = [...this.photos.filter((p) => p.sha !== it.info.sha), it.info];
-    }
-    this.emit();
-    this.uploader?.kick();
-  }
-
   /** Store a photo and reference it from an existing observation or note. */
   async attachPhoto(docId: string, itemId: string, photo: ProcessedPhoto): Promise<void> {
     await this.edit(docId, (d) => d.addPhoto(itemId, `sha256:${photo.sha}`), { photos: [photo] });

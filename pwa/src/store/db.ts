@@ -12,6 +12,9 @@
 //            + loadIncremental(each change in key order). Compaction writes a
 //            fresh save() and deletes that document's change records in ONE
 //            transaction, so a crash leaves either the old or the new state.
+//            A local user action is ONE transaction (writeDoc): its change
+//            record (or the compaction), the document's sync record and the
+//            photos it references — all committed, or none.
 //   sync     docId -> rec: encrypted { ackedHeads: hex[], pendingSince: ms|null,
 //            kind, actor } — the heads the server confirmed as durably stored
 //            (from `ready`, `doc` and `ack` frames). SyncState itself is never
@@ -256,29 +259,6 @@ export class LocalStore {
     return out;
   }
 
-  /** Append one incremental change record. Resolves once committed. */
-  async appendChange(docId: string, bytes: Uint8Array): Promise<void> {
-    const rec = await encryptBytes(this.key, bytes, `changes/${docId}`);
-    const tx = this.db.transaction('changes', 'readwrite');
-    await settle(Promise.all([tx.store.add({ docId, rec }), tx.done]));
-  }
-
-  /** Replace a document's stored state by `saved` and drop its change records, atomically. */
-  async compact(docId: string, saved: Uint8Array): Promise<void> {
-    const rec = await encryptBytes(this.key, saved, `docs/${docId}`);
-    const tx = this.db.transaction(['docs', 'changes'], 'readwrite');
-    const work = (async () => {
-      await tx.objectStore('docs').put({ id: docId, rec });
-      const idx = tx.objectStore('changes').index('byDoc');
-      let cursor = await idx.openKeyCursor(IDBKeyRange.only(docId));
-      while (cursor) {
-        await tx.objectStore('changes').delete(cursor.primaryKey);
-        cursor = await cursor.continue();
-      }
-    })();
-    await settle(Promise.all([work, tx.done]));
-  }
-
   async countChanges(docId: string): Promise<number> {
     return settle(this.db.countFromIndex('changes', 'byDoc', IDBKeyRange.only(docId)));
   }
@@ -321,20 +301,6 @@ export class LocalStore {
   }
 
   // ---- photo outbox ---------------------------------------------------------
-
-  /** Put photos (bytes + info) into the outbox in one transaction. Resolves once committed. */
-  async putPhotos(items: { info: PhotoInfo; bytes: Uint8Array }[]): Promise<void> {
-    const recs = await Promise.all(
-      items.map(async (p) => ({
-        sha: p.info.sha,
-        bytes: await encryptBytes(this.key, p.bytes, `photos/${p.info.sha}`),
-        info: await encryptJson(this.key, p.info, `photoInfo/${p.info.sha}`),
-      })),
-    );
-    const tx = this.db.transaction(['photos', 'photoInfo'], 'readwrite');
-    const work = recs.flatMap((r) => [tx.objectStore('photos').put(r.bytes, r.sha), tx.objectStore('photoInfo').put(r.info, r.sha)]);
-    await settle(Promise.all([...work, tx.done]));
-  }
 
   /** Update a photo's info (e.g. mark it refused); a no-op when the photo is gone. */
   async putPhotoInfo(info: PhotoInfo): Promise<void> {
