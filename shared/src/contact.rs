@@ -147,7 +147,7 @@ pub fn check_phone(s: &str) -> Result<PhoneCheck, Error> {
 
 /// Checks an e-mail address (already trimmed, not empty) with the
 /// `email_address` crate (RFC 5321/5322 syntax, see
-/// docs/decisions/0012-contact-validation.md): a local part, one `@`, and a
+/// docs/decisions/0014-contact-validation.md): a local part, one `@`, and a
 /// domain of one or more labels or an address literal. A domain without a
 /// dot (`jan@example`) is valid, as it is for a mail server on an intranet.
 /// A display name (`Jan <jan@example.nl>`) is not an address and is refused.
