@@ -10,7 +10,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, newPhone, openApp, login, waitAllSent, restLogin, axeSerious } from './helpers.mjs';
+import { Server, launchBrowser, newPhone, openApp, login, waitAllSent, restLogin, axeSerious, createWalk } from './helpers.mjs';
 
 let server;
 let browser;
@@ -18,6 +18,7 @@ let browser;
 before(async () => {
   server = await Server.start();
   await server.addUser('oov-sara', { roles: ['spreekuur'], team: 'team-oost', name: 'Sara' });
+  await server.addUser('boa-bo', { roles: ['boa'], team: 'team-oost', name: 'Bo' });
   await server.addUser('coord-cor', { roles: ['coordinator'], team: 'team-oost', name: 'Cor' });
   browser = await launchBrowser();
 });
@@ -241,6 +242,45 @@ test('a refused value is explained at its field and a failing edit leaves nothin
     await el.getByTestId('item-text').filter({ hasText: /^Zonder nummer$/ }).waitFor();
     assert.match(await el.getByTestId('item-contact').textContent(), /06 1234 5678/);
     await waitAllSent(page);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('quick entry: a follow-up partner refused by the model leaves no observation behind', async () => {
+  const ctx = await newPhone(browser, { origin: server.origin });
+  try {
+    const page = await ctx.newPage();
+    await openApp(page, server.origin);
+    await login(page, 'boa-bo');
+    const walkId = await createWalk(page, 'Ronde Stad en Lande');
+    await page.getByTestId('add-observation').click();
+    await page.getByRole('heading', { name: 'Nieuwe waarneming' }).waitFor();
+    const savedAt = await page.getByTestId('save-state').getAttribute('data-at');
+    await page.locator('[data-category="verkeer"]').click();
+    await page.getByTestId('entry-text').fill('Auto op de stoep');
+    await page.locator('[data-partner="politie"]').click();
+    for (const [edit, code] of [['addObservation', 'unknown_category'], ['setFollowUp', 'invalid_item_id']]) {
+      await page.evaluate((e) => {
+        globalThis.__wijklogFailEdit = e;
+      }, edit);
+      await page.getByTestId('entry-save').click();
+      const err = page.locator(`[data-testid="form-error"][data-code="${code}"]`);
+      await err.waitFor();
+      assert.match(await err.textContent(), /Niet opgeslagen/, edit);
+      // Still on the form, with everything typed and picked; no new "opgeslagen".
+      assert.equal(await page.getByTestId('entry-text').inputValue(), 'Auto op de stoep');
+      assert.equal(await page.locator('[data-partner="politie"]').getAttribute('aria-pressed'), 'true');
+      assert.equal(await page.getByTestId('save-state').getAttribute('data-at'), savedAt, edit);
+    }
+    await page.evaluate(() => {
+      delete globalThis.__wijklogFailEdit;
+    });
+    // The walk holds nothing of the refused saves, also after a reload.
+    await page.goto(`${server.origin}/#/walk/${walkId}`);
+    await page.reload();
+    await page.getByText('Nog geen waarnemingen.').waitFor();
+    assert.equal(await page.getByTestId('item').count(), 0);
   } finally {
     await ctx.close();
   }
