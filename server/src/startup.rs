@@ -170,6 +170,7 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     let edge = web::Data::new(Edge::new(&http));
     let tile_url = state.config.map.tile_url.clone();
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let max_connections = connection_cap(http.max_connections);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(edge.clone())
@@ -193,11 +194,70 @@ fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
     .shutdown_timeout(shutdown_timeout)
     .workers(workers)
     // actix counts connections per worker.
-    .max_connections(http.max_connections.div_ceil(workers).max(1))
+    .max_connections(max_connections.div_ceil(workers).max(1))
     .client_request_timeout(Duration::from_secs(http.header_timeout_secs))
     .client_disconnect_timeout(Duration::from_secs(2))
     .keep_alive(Duration::from_secs(http.keep_alive_secs))
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+/// Descriptors kept free for the database, photos, logs and the listener.
+const RESERVED_FDS: u64 = 256;
+
+/// The connection cap actually applied: `configured`, but never more than
+/// the process's file-descriptor limit allows (each connection is one
+/// descriptor; running out of them stalls every client). The soft limit is
+/// first raised to the hard limit.
+fn connection_cap(configured: usize) -> usize {
+    let Some(fds) = raise_fd_limit() else {
+        return configured;
+    };
+    let allowed = usize::try_from(fds.saturating_sub(RESERVED_FDS))
+        .unwrap_or(usize::MAX)
+        .max(16);
+    if configured > allowed {
+        tracing::warn!(
+            configured,
+            allowed,
+            fd_limit = fds,
+            "http.max_connections is above what the file-descriptor limit allows; using the lower value (raise `ulimit -n` / LimitNOFILE)"
+        );
+        allowed
+    } else {
+        configured
+    }
+}
+
+/// Raises RLIMIT_NOFILE's soft limit to its hard limit; the soft limit in
+/// effect afterwards (`None` where there is no such limit).
+fn raise_fd_limit() -> Option<u64> {
+    #[cfg(unix)]
+    {
+        let mut lim = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        // SAFETY: getrlimit/setrlimit only read and write the struct passed.
+        unsafe {
+            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                return None;
+            }
+            if lim.rlim_cur < lim.rlim_max {
+                let raised = libc::rlimit {
+                    rlim_cur: lim.rlim_max,
+                    rlim_max: lim.rlim_max,
+                };
+                if libc::setrlimit(libc::RLIMIT_NOFILE, &raised) == 0 {
+                    lim = raised;
+                }
+            }
+        }
+        Some(lim.rlim_cur)
+    }
+    #[cfg(not(unix))]
+    {
+        None
+    }
 }
