@@ -26,9 +26,18 @@ fn stalled_request_bodies_time_out_and_one_address_cannot_take_every_slot() {
         &[
             ("WIJKLOG_HTTP_BODY_IDLE_TIMEOUT_SECS", "2"),
             ("WIJKLOG_HTTP_MAX_REQUESTS_PER_ADDRESS", "20"),
+            ("WIJKLOG_HTTP_HEADER_TIMEOUT_SECS", "2"),
         ],
     );
     let port = server.port;
+    // Connections whose headers never end are answered 408 and closed too.
+    let mut half_headers = Vec::new();
+    for _ in 0..10 {
+        let mut s = client::connect(port, lo(0, 11, 2));
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+            .expect("write");
+        half_headers.push(s);
+    }
     let attacker = lo(0, 11, 1);
     let mut stalled = Vec::new();
     for _ in 0..60 {
@@ -58,6 +67,13 @@ fn stalled_request_bodies_time_out_and_one_address_cannot_take_every_slot() {
         }
     }
     assert_eq!(timed_out + refused, 60);
+    for mut s in half_headers {
+        // Answered 408 (actix) or closed without an answer: either way the
+        // connection ends instead of waiting forever.
+        if let Some(r) = client::read_reply(&mut s) {
+            assert_eq!(r.status, 408, "{}", r.text());
+        }
+    }
     assert!(
         timed_out <= 20,
         "{timed_out} requests in flight from one address; the cap is 20"
