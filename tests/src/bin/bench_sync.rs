@@ -27,6 +27,8 @@ use wijklog_tests::sync_client::{Incoming, SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
 
 const PASSWORD: &str = "bench-wachtwoord-lang-genoeg";
+/// `/metrics` needs a token (`http.metrics_token`); the benchmark sets one.
+const METRICS_TOKEN: &str = "bench-metrics-token-0123456789";
 const OBSERVATIONS: usize = 20;
 
 struct Prepared {
@@ -157,7 +159,7 @@ async fn prepare_shared(base: &str, token: &str, user: &str) -> (Uuid, AutoCommi
 fn run(n: usize, threads: usize) -> String {
     let tmp = tempfile::tempdir().expect("tempdir");
     add_user(tmp.path(), "boa", PASSWORD, &["boa"], Some("noord"));
-    let server = ServerProcess::start(tmp.path(), &[]);
+    let server = ServerProcess::start(tmp.path(), &[("WIJKLOG_HTTP_METRICS_TOKEN", METRICS_TOKEN)]);
     let base = server.base.clone();
     let (token, user, shared, mut shared_base) = actix_rt::System::new().block_on(async {
         let tokens = login(&base, "boa", PASSWORD).await;
@@ -283,6 +285,7 @@ thread_local! {
 async fn server_phases(base: &str) -> String {
     let text = match awc::Client::default()
         .get(format!("{base}/metrics"))
+        .insert_header(("Authorization", format!("Bearer {METRICS_TOKEN}")))
         .send()
         .await
     {
