@@ -24,7 +24,9 @@ fn stalled_request_bodies_time_out_and_one_address_cannot_take_every_slot() {
     let mut server = start(
         data.path(),
         &[
-            ("WIJKLOG_HTTP_BODY_IDLE_TIMEOUT_SECS", "2"),
+            // Long enough that all 60 requests are in before the first
+            // times out, so that at most 20 can ever have been admitted.
+            ("WIJKLOG_HTTP_BODY_IDLE_TIMEOUT_SECS", "5"),
             ("WIJKLOG_HTTP_MAX_REQUESTS_PER_ADDRESS", "20"),
             ("WIJKLOG_HTTP_HEADER_TIMEOUT_SECS", "2"),
         ],
