@@ -34,8 +34,8 @@ const nl = {
   'nav.logout': 'Uitloggen',
 
   'sync.all_sent': 'alles verstuurd',
-  'sync.waiting': '{n} wijzigingen wachten sinds {time}',
-  'sync.waiting_one': '1 wijziging wacht sinds {time}',
+  'sync.waiting.one': '1 wijziging wacht sinds {time}',
+  'sync.waiting.other': '{n} wijzigingen wachten sinds {time}',
   'sync.online': 'verbonden',
   'sync.offline': 'geen verbinding',
   'sync.connecting': 'verbinden…',
@@ -59,8 +59,10 @@ const nl = {
   'home.new_session': 'Nieuw spreekuur',
   'home.walk': 'Wandeling',
   'home.session': 'Spreekuur',
-  'home.observations': '{n} waarnemingen',
-  'home.notes': '{n} notities',
+  'home.observations.one': '1 waarneming',
+  'home.observations.other': '{n} waarnemingen',
+  'home.notes.one': '1 notitie',
+  'home.notes.other': '{n} notities',
   'home.started': 'bezig',
   'home.ended': 'afgerond',
 
@@ -92,7 +94,8 @@ const nl = {
   'walk.summary': 'Samenvatting',
   'walk.summary.save': 'Samenvatting opslaan',
   'walk.closing': 'Afsluiting',
-  'walk.closing.counts': '{n} waarnemingen, waarvan {urgent} urgent en {positive} positief. {followups} met opvolging.',
+  'walk.closing.counts.one': '1 waarneming, waarvan {urgent} urgent en {positive} positief. {followups} met opvolging.',
+  'walk.closing.counts.other': '{n} waarnemingen, waarvan {urgent} urgent en {positive} positief. {followups} met opvolging.',
 
   'entry.title': 'Nieuwe waarneming',
   'entry.category': 'Categorie',
@@ -152,8 +155,8 @@ const nl = {
   'session.contact': 'Contact: {contact}',
 
   'logout.title': 'Uitloggen',
-  'logout.unsent': 'Er zijn nog {n} wijzigingen niet verstuurd. Als je nu uitlogt, gaan ze verloren.',
-  'logout.unsent_one': 'Er is nog 1 wijziging niet verstuurd. Als je nu uitlogt, gaat die verloren.',
+  'logout.unsent.one': 'Er is nog 1 wijziging niet verstuurd. Als je nu uitlogt, gaat die verloren.',
+  'logout.unsent.other': 'Er zijn nog {n} wijzigingen niet verstuurd. Als je nu uitlogt, gaan ze verloren.',
   'logout.wait': 'Wachten tot alles verstuurd is',
   'logout.anyway': 'Toch uitloggen en wissen',
   'logout.cancel': 'Annuleren',
@@ -162,7 +165,8 @@ const nl = {
 
   'revoked.title': 'Toegang ingetrokken',
   'revoked.text': 'De toegang van dit toestel is ingetrokken. Alle gegevens op dit toestel worden gewist.',
-  'revoked.unsent': 'Let op: {n} wijzigingen zijn niet verstuurd en gaan verloren.',
+  'revoked.unsent.one': 'Let op: 1 wijziging is niet verstuurd en gaat verloren.',
+  'revoked.unsent.other': 'Let op: {n} wijzigingen zijn niet verstuurd en gaan verloren.',
   'revoked.ok': 'Begrepen, wissen',
 
   'error.generic': 'Er ging iets mis ({code}).',
@@ -202,8 +206,8 @@ const en: Record<FieldKey, string> = {
   'nav.logout': 'Log out',
 
   'sync.all_sent': 'everything sent',
-  'sync.waiting': '{n} changes waiting since {time}',
-  'sync.waiting_one': '1 change waiting since {time}',
+  'sync.waiting.one': '1 change waiting since {time}',
+  'sync.waiting.other': '{n} changes waiting since {time}',
   'sync.online': 'connected',
   'sync.offline': 'no connection',
   'sync.connecting': 'connecting…',
@@ -227,8 +231,10 @@ const en: Record<FieldKey, string> = {
   'home.new_session': 'New consultation hour',
   'home.walk': 'Walk',
   'home.session': 'Consultation hour',
-  'home.observations': '{n} observations',
-  'home.notes': '{n} notes',
+  'home.observations.one': '1 observation',
+  'home.observations.other': '{n} observations',
+  'home.notes.one': '1 note',
+  'home.notes.other': '{n} notes',
   'home.started': 'in progress',
   'home.ended': 'finished',
 
@@ -260,7 +266,8 @@ const en: Record<FieldKey, string> = {
   'walk.summary': 'Summary',
   'walk.summary.save': 'Save summary',
   'walk.closing': 'Closing',
-  'walk.closing.counts': '{n} observations, {urgent} urgent and {positive} positive. {followups} need follow-up.',
+  'walk.closing.counts.one': '1 observation, {urgent} urgent and {positive} positive. {followups} need follow-up.',
+  'walk.closing.counts.other': '{n} observations, {urgent} urgent and {positive} positive. {followups} need follow-up.',
 
   'entry.title': 'New observation',
   'entry.category': 'Category',
@@ -320,8 +327,8 @@ const en: Record<FieldKey, string> = {
   'session.contact': 'Contact: {contact}',
 
   'logout.title': 'Log out',
-  'logout.unsent': '{n} changes have not been sent yet. If you log out now, they are lost.',
-  'logout.unsent_one': '1 change has not been sent yet. If you log out now, it is lost.',
+  'logout.unsent.one': '1 change has not been sent yet. If you log out now, it is lost.',
+  'logout.unsent.other': '{n} changes have not been sent yet. If you log out now, they are lost.',
   'logout.wait': 'Wait until everything is sent',
   'logout.anyway': 'Log out anyway and wipe',
   'logout.cancel': 'Cancel',
@@ -330,7 +337,8 @@ const en: Record<FieldKey, string> = {
 
   'revoked.title': 'Access revoked',
   'revoked.text': 'This device’s access has been revoked. All data on this device will be wiped.',
-  'revoked.unsent': 'Note: {n} changes were not sent and will be lost.',
+  'revoked.unsent.one': 'Note: 1 change was not sent and will be lost.',
+  'revoked.unsent.other': 'Note: {n} changes were not sent and will be lost.',
   'revoked.ok': 'Understood, wipe',
 
   'error.generic': 'Something went wrong ({code}).',
@@ -379,6 +387,29 @@ export function onLangChange(f: () => void): () => void {
 export function t(key: MsgKey, params: Record<string, string | number> = {}): string {
   const s = tables[current][key] ?? nlAll[key];
   return s.replace(/\{(\w+)\}/g, (m, p: string) => (p in params ? String(params[p]) : m));
+}
+
+/** The base keys that have plural forms: `key.one` and `key.other` in every table. */
+export type PluralKey = MsgKey extends infer K ? (K extends `${infer B}.other` ? B : never) : never;
+
+const pluralRules: Partial<Record<Lang, Intl.PluralRules>> = {};
+
+function pluralCategory(l: Lang, n: number): Intl.LDMLPluralRule {
+  const rules = (pluralRules[l] ??= new Intl.PluralRules(l === 'nl' ? 'nl-NL' : 'en-GB'));
+  return rules.select(n);
+}
+
+/**
+ * Translate a count with its noun: picks `key.one` or `key.other` by the plural
+ * rules of the current language (Intl.PluralRules), with `{n}` set to `n`. Every
+ * place a number meets a noun goes through here, so "1 waarnemingen" cannot happen.
+ */
+export function tn(key: PluralKey, n: number, params: Record<string, string | number> = {}): string {
+  const table = tables[current];
+  const cat = pluralCategory(current, n);
+  const s = table[`${key}.${cat}` as MsgKey] ?? table[`${key}.other` as MsgKey] ?? nlAll[`${key}.other` as MsgKey];
+  const all: Record<string, string | number> = { ...params, n };
+  return s.replace(/\{(\w+)\}/g, (m, p: string) => (p in all ? String(all[p]) : m));
 }
 
 /** Local clock time HH:MM of a ms timestamp. */

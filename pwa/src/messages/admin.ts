@@ -25,7 +25,8 @@ export const nl = {
   'admin.role.admin': 'beheerder',
 
   'admin.users.title': 'Accounts',
-  'admin.users.count': '{n} accounts',
+  'admin.users.count.one': '1 account',
+  'admin.users.count.other': '{n} accounts',
   'admin.users.new': 'Nieuw account',
   'admin.users.username': 'Gebruikersnaam',
   'admin.users.name': 'Naam',
@@ -147,7 +148,8 @@ export const en: Record<keyof typeof nl, string> = {
   'admin.role.admin': 'administrator',
 
   'admin.users.title': 'Accounts',
-  'admin.users.count': '{n} accounts',
+  'admin.users.count.one': '1 account',
+  'admin.users.count.other': '{n} accounts',
   'admin.users.new': 'New account',
   'admin.users.username': 'Username',
   'admin.users.name': 'Name',

@@ -7,7 +7,7 @@
 // Delete removes it.
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { t } from '../i18n';
+import { t, tn } from '../i18n';
 import { drawRedacted, normRect, targetSize, type Rect } from './process';
 
 /** Longest side of the on-screen preview canvas, in pixels. */
@@ -131,7 +131,7 @@ export function Redactor({ bitmap, busy, onSave, onCancel }: { bitmap: ImageBitm
           onKeyDown={onKey}
         />
         <p role="status" aria-live="polite" data-testid="redact-count" data-count={rects.length}>
-          {t('photos.redact.count', { n: rects.length })}
+          {tn('photos.redact.count', rects.length)}
         </p>
         <div class="row wrap">
           <button type="button" class="btn small" onClick={addCentered} disabled={busy}>

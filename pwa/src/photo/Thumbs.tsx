@@ -5,7 +5,7 @@
 // of the entry forms.
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
-import { t, type MsgKey } from '../i18n';
+import { t, type MsgKey, tn } from '../i18n';
 import { useApp } from '../ui/hooks';
 import type { PhotoRefusal } from '../store/db';
 import type { ProcessedPhoto } from './process';
@@ -118,7 +118,7 @@ export function NewPhotos({ photos, onRemove }: { photos: ProcessedPhoto[]; onRe
   if (photos.length === 0) return null;
   return (
     <div>
-      <p class="hint">{t('photos.pending_new', { n: photos.length })}</p>
+      <p class="hint">{tn('photos.pending_new', photos.length)}</p>
       <ul class="thumbs" aria-label={t('photos.heading')}>
         {photos.map((p, i) => (
           <li class="thumb" key={p.sha} data-testid="new-photo" data-sha={p.sha} data-size={p.bytes.length} data-width={p.width} data-height={p.height}>

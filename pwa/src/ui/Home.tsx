@@ -1,5 +1,5 @@
 import { useState } from 'preact/hooks';
-import { dayLabel, hhmm, t } from '../i18n';
+import { dayLabel, hhmm, t, tn } from '../i18n';
 import { useApp, go } from './hooks';
 import { StoreError } from '../store/db';
 import type { App } from '../app';
@@ -96,7 +96,7 @@ function List({ items, empty, app }: { items: Entry[]; empty: string; app: App }
             <span class="card-title">{e.title || '—'}</span>
             <span class="card-meta">
               {[wijkLabel(app, e.wijk), e.when !== null ? `${dayLabel(e.when)} ${hhmm(e.when)}` : '', e.live ? t('home.started') : e.ended ? t('home.ended') : '',
-                e.kind === 'walk' ? t('home.observations', { n: e.count }) : t('home.notes', { n: e.count })]
+                e.kind === 'walk' ? tn('home.observations', e.count) : tn('home.notes', e.count)]
                 .filter(Boolean)
                 .join(' · ')}
             </span>

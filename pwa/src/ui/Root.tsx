@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { useRegisterSW } from 'virtual:pwa-register/preact';
-import { hhmm, lang, setLang, t } from '../i18n';
+import { hhmm, lang, setLang, t, tn } from '../i18n';
 import { useApp, useRoute, go } from './hooks';
 import { Login } from './Login';
 import { Home, NewSession, NewWalk } from './Home';
@@ -100,8 +100,8 @@ export function SyncIndicator() {
     n === 0 && photos === 0
       ? t('sync.all_sent')
       : [
-          n === 0 ? '' : n === 1 ? t('sync.waiting_one', { time: hhmm(since ?? Date.now()) }) : t('sync.waiting', { n, time: hhmm(since ?? Date.now()) }),
-          photos === 0 ? '' : photos === 1 ? t('photos.waiting_one') : t('photos.waiting', { n: photos }),
+          n === 0 ? '' : tn('sync.waiting', n, { time: hhmm(since ?? Date.now()) }),
+          photos === 0 ? '' : tn('photos.waiting', photos),
         ]
           .filter(Boolean)
           .join(' · ');

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { hhmm, t } from '../i18n';
+import { hhmm, t, tn } from '../i18n';
 import { useApp, go } from './hooks';
 import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState } from './Items';
 import { PhotoPicker } from '../photo/PhotoPicker';
@@ -135,8 +135,7 @@ export function WalkScreen({ id }: { id: string }) {
 
       <h2>{t('walk.closing')}</h2>
       <p data-testid="closing-counts">
-        {t('walk.closing.counts', {
-          n: live.length,
+        {tn('walk.closing.counts', live.length, {
           urgent: live.filter((r) => r.severity === 'urgent').length,
           positive: live.filter((r) => r.category && positive.has(r.category)).length,
           followups: live.filter((r) => Object.keys(r.follow_up ?? {}).length > 0).length,

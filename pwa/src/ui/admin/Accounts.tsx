@@ -1,7 +1,7 @@
 // Accounts: the list (role, team, status, devices, last seen) and a form to
 // create an account with roles, team, name and an initial password.
 import { useEffect, useState } from 'preact/hooks';
-import { t } from '../../i18n';
+import { t, tn } from '../../i18n';
 import { api, type Account } from './api';
 import { RoleChecks, errorText, roleLabel, when } from './common';
 
@@ -35,7 +35,7 @@ export function Accounts() {
       {users && (
         <div class="admin-table-wrap">
           <table class="admin-table" data-testid="admin-users">
-            <caption class="hint">{t('admin.users.count', { n: users.length })}</caption>
+            <caption class="hint">{tn('admin.users.count', users.length)}</caption>
             <thead>
               <tr>
                 <th scope="col">{t('admin.users.username')}</th>

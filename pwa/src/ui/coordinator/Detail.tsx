@@ -10,7 +10,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { editError } from '../editError';
 import { saveFollowUpAction } from '../actions';
-import { t, type MsgKey } from '../../i18n';
+import { t, type MsgKey, tn } from '../../i18n';
 import type { Doc, Row } from '../../model/doc';
 import { useApp } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
@@ -142,7 +142,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                 <FollowUpEditor doc={doc} row={local} />
                 <FeedbackEditor doc={doc} row={local} />
                 <p class="hint" role="status" data-testid="doc-pending" data-pending={pending}>
-                  {pending > 0 ? t('coordinator.detail.pending', { n: pending }) : t('coordinator.detail.synced')}
+                  {pending > 0 ? tn('coordinator.detail.pending', pending) : t('coordinator.detail.synced')}
                 </p>
               </>
             ) : (

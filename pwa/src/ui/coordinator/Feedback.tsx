@@ -5,7 +5,7 @@
 // the list at once; the server's list catches up after the sync.
 
 import { useEffect, useState } from 'preact/hooks';
-import { t, type MsgKey } from '../../i18n';
+import { t, type MsgKey, tn } from '../../i18n';
 import { useApp } from '../hooks';
 import { getFeedbackOpen, type FeedbackOpen } from './api';
 import { ApiErrorLine, colorOf, fmtDate, labelOf, localRow, useCatalog, useDocChanges } from './common';
@@ -58,7 +58,7 @@ export function FeedbackScreen() {
               <div class="item-head">
                 <strong>{labelOf(catalog?.categories, r.category)}</strong>
                 <span class="age" data-testid="feedback-age">
-                  {e.age_days === 1 ? t('coordinator.feedback_list.age_one') : t('coordinator.feedback_list.age', { n: e.age_days })}
+                  {tn('coordinator.feedback_list.age', e.age_days)}
                 </span>
                 <span class="hint">
                   {t(`coordinator.kind.${r.doc_kind}` as MsgKey)}: {r.doc_title || '–'} · {labelOf(catalog?.wijken, r.wijk)} · {fmtDate(r.created_at)}

@@ -3,7 +3,7 @@
 // screens read, so a filtered view can be shared and survives a reload.
 
 import { useEffect, useState } from 'preact/hooks';
-import { t, type MsgKey } from '../../i18n';
+import { t, type MsgKey, tn } from '../../i18n';
 import type { CatalogEntry } from '../../model/doc';
 import { go } from '../hooks';
 import { activeCount, emptyFilters, filtersToQuery, SEVERITIES, STATUSES, type Filters } from './filters';
@@ -162,7 +162,7 @@ export function FilterForm({ screen, filters, authors, teams }: { screen: 'list'
           >
             {t('coordinator.f.reset')}
           </button>
-          <span class="hint">{t('coordinator.f.active', { n: activeCount(filters) })}</span>
+          <span class="hint">{tn('coordinator.f.active', activeCount(filters))}</span>
         </div>
       </div>
     </form>

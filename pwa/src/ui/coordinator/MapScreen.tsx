@@ -6,7 +6,7 @@
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type * as Leaflet from 'leaflet';
-import { t } from '../../i18n';
+import { t, tn } from '../../i18n';
 import { listItems, type ApiItem } from './api';
 import { ApiErrorLine, colorOf, labelOf, useCatalog, useDocChanges } from './common';
 import { FilterForm } from './FilterForm';
@@ -62,7 +62,7 @@ export function MapScreen() {
     <section class="coord-screen">
       <h1 tabIndex={-1}>{t('coordinator.map.title')}</h1>
       <details class="filters-toggle">
-        <summary>{t('coordinator.f.active', { n: activeCount(filters) })}</summary>
+        <summary>{tn('coordinator.f.active', activeCount(filters))}</summary>
         <FilterForm screen="map" filters={filters} authors={[]} teams={[]} />
       </details>
       <ApiErrorLine error={error} />

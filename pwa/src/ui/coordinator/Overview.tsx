@@ -4,7 +4,7 @@
 // totals and every row name link to the list with the same period and filter.
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { t, type MsgKey } from '../../i18n';
+import { t, type MsgKey, tn } from '../../i18n';
 import { getAccessChanges, getStats, type AccessChange, type Stats, type Trend } from './api';
 import { ApiErrorLine, fmtDateTime, labelOf, useCatalog, useDocChanges } from './common';
 import { dayOf, dayStart, emptyFilters, filtersToQuery, hashQuery, nextDay, type Filters } from './filters';
@@ -87,7 +87,7 @@ export function OverviewScreen() {
           </button>
           {[7, 30, 90].map((d) => (
             <button key={d} type="button" class="btn small" onClick={() => preset(d)}>
-              {t('coordinator.overview.last_days', { n: d })}
+              {tn('coordinator.overview.last_days', d)}
             </button>
           ))}
         </div>
@@ -96,7 +96,7 @@ export function OverviewScreen() {
       {!stats && !error && <p class="hint">{t('coordinator.loading')}</p>}
       {stats && (
         <>
-          <p class="hint">{t('coordinator.overview.compared', { n: Math.round((stats.from - stats.previous_from) / DAY_MS) })}</p>
+          <p class="hint">{tn('coordinator.overview.compared', Math.round((stats.from - stats.previous_from) / DAY_MS))}</p>
           <div class="totals">
             <a class="card total" href={listHref({ category: catalog?.categories.filter((c) => !c.positive).map((c) => c.id) ?? [] })} data-testid="total-problems">
               <span class="card-kind">{t('coordinator.overview.problems')}</span>

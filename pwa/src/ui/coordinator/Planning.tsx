@@ -6,7 +6,7 @@
 // it; the server files it under that team, so the team's phones list it under
 // "Vandaag en gepland" after their next sync. Below the form: what is planned.
 import { useEffect, useState } from 'preact/hooks';
-import { dayLabel, hhmm, t } from '../../i18n';
+import { dayLabel, hhmm, t, tn } from '../../i18n';
 import { StoreError } from '../../store/db';
 import { useApp } from '../hooks';
 import type { App } from '../../app';
@@ -271,7 +271,7 @@ export function Planning() {
                     `${dayLabel(p.when)} ${hhmm(p.when)}`,
                     wijkLabel(p.wijk),
                     p.team,
-                    p.kind === 'walk' ? t('coordinator.plan.n_participants', { n: p.participants }) : t('coordinator.plan.n_staff', { n: p.participants }),
+                    p.kind === 'walk' ? tn('coordinator.plan.n_participants', p.participants) : tn('coordinator.plan.n_staff', p.participants),
                   ]
                     .filter(Boolean)
                     .join(' · ')}

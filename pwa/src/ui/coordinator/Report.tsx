@@ -5,7 +5,7 @@
 // calls the browser's print (and so "save as PDF"); the print stylesheet below
 // hides the app's header, navigation and buttons and keeps groups together.
 import { useEffect, useState } from 'preact/hooks';
-import { dayLabel, hhmm, t } from '../../i18n';
+import { dayLabel, hhmm, t, tn } from '../../i18n';
 import { useApp } from '../hooks';
 import { api, ApiError } from '../admin/api';
 
@@ -175,7 +175,7 @@ export function WalkReport({ id }: { id: string }) {
                         <td>{sevLabel(o.severity)}</td>
                         <td>
                           {o.text || '—'}
-                          {o.photo_count > 0 ? ` (${t('coordinator.report.photos', { n: o.photo_count })})` : ''}
+                          {o.photo_count > 0 ? ` (${tn('coordinator.report.photos', o.photo_count)})` : ''}
                         </td>
                         <td>{[o.place, o.location ? `${o.location.lat.toFixed(5)}, ${o.location.lon.toFixed(5)}` : ''].filter(Boolean).join(' · ') || '—'}</td>
                       </tr>

