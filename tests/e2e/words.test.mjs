@@ -43,3 +43,43 @@ test('a walk with one observation says "1 waarneming" at 360 px', async () => {
     await ctx.close();
   }
 });
+
+test('spreekuur: severity resets to the default for the next note', async () => {
+  const ctx = await newPhone(browser, { origin: server.origin });
+  try {
+    const page = await ctx.newPage();
+    await openApp(page, server.origin);
+    await login(page, 'boa-wim');
+    await page.getByRole('link', { name: 'Nieuw spreekuur' }).click();
+    await page.getByLabel('Locatie (buurthuis)').fill('Buurthuis de Kemper');
+    await page.getByLabel('Wijk').selectOption({ index: 1 });
+    await page.getByRole('button', { name: 'Aanmaken' }).click();
+    await page.getByRole('heading', { name: /Buurthuis de Kemper/ }).waitFor();
+
+    const first = await page.locator('[data-severity]').first().getAttribute('data-severity');
+    const urgent = page.locator('[data-severity="urgent"]');
+    assert.equal(await urgent.count(), 1, 'the catalog has an urgent severity');
+    assert.notEqual(first, 'urgent');
+    assert.equal(await page.locator(`[data-severity="${first}"]`).getAttribute('aria-pressed'), 'true');
+
+    await page.locator('[data-category]').first().click();
+    await urgent.click();
+    assert.equal(await urgent.getAttribute('aria-pressed'), 'true');
+    await page.getByTestId('note-text').fill('Urgent: gaslucht in portiek');
+    await page.getByTestId('note-save').click();
+    await page.getByTestId('item-text').filter({ hasText: 'gaslucht' }).waitFor();
+
+    // The next note starts at the default again.
+    assert.equal(await urgent.getAttribute('aria-pressed'), 'false');
+    assert.equal(await page.locator(`[data-severity="${first}"]`).getAttribute('aria-pressed'), 'true');
+    await page.locator('[data-category]').first().click();
+    await page.getByTestId('note-text').fill('Vraag over afvalinzameling');
+    await page.getByTestId('note-save').click();
+    await page.getByTestId('item-text').filter({ hasText: 'afvalinzameling' }).waitFor();
+    const severityOf = (text) => page.getByTestId('item').filter({ hasText: text }).getAttribute('data-item-severity');
+    assert.equal(await severityOf('gaslucht'), 'urgent');
+    assert.equal(await severityOf('afvalinzameling'), first, 'the second note has the default severity');
+  } finally {
+    await ctx.close();
+  }
+});

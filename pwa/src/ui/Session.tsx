@@ -72,6 +72,8 @@ export function SessionScreen({ id }: { id: string }) {
       );
       setPhotos([]);
       setCategory('');
+      // Every note starts at the default severity: one "urgent" must not carry over.
+      setSeverity('');
       setText('');
       setConsent(false);
       setName('');
