@@ -44,6 +44,39 @@ test('a walk with one observation says "1 waarneming" at 360 px', async () => {
   }
 });
 
+test('offline: the header stops saying "verbonden"; "opgeslagen" fades', async () => {
+  const ctx = await newPhone(browser, { origin: server.origin });
+  try {
+    const page = await ctx.newPage();
+    await openApp(page, server.origin);
+    await login(page, 'boa-wim');
+    const conn = page.getByTestId('conn');
+    await page.locator('[data-testid="conn"][data-conn="online"]').waitFor({ timeout: 30_000 });
+    assert.equal(await conn.textContent(), 'verbonden');
+
+    await createWalk(page, 'Ronde Markt');
+    await addObservation(page, { text: 'Fietswrak bij de markt' });
+    await waitAllSent(page);
+    // "opgeslagen" is shown after the save, then goes (a few seconds).
+    await page.waitForFunction(() => document.querySelector('[data-testid="save-state"]').textContent === '', null, { timeout: 10_000, polling: 100 });
+    assert.equal(await page.getByTestId('save-state').getAttribute('data-state'), 'saved');
+
+    await ctx.setOffline(true);
+    // The client's response timeout is 15 s; the offline event is immediate.
+    await page.locator('[data-testid="conn"]:not([data-conn="online"])').waitFor({ timeout: 15_000 });
+    assert.notEqual(await conn.textContent(), 'verbonden');
+    assert.equal(await conn.textContent(), 'geen verbinding');
+    // It stays so while offline (no flapping back to "verbinden…" or "verbonden").
+    await page.waitForTimeout(1500);
+    assert.equal(await conn.textContent(), 'geen verbinding');
+
+    await ctx.setOffline(false);
+    await page.locator('[data-testid="conn"][data-conn="online"]').waitFor({ timeout: 30_000 });
+  } finally {
+    await ctx.close();
+  }
+});
+
 test('spreekuur: severity resets to the default for the next note', async () => {
   const ctx = await newPhone(browser, { origin: server.origin });
   try {

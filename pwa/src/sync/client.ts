@@ -7,6 +7,9 @@
 //   socket we have: after a network change (no signal -> signal, wifi -> 4G)
 //   an old socket is usually a zombie that would only be noticed by the
 //   response timeouts below, and a retry may be asleep in a long backoff.
+//   An "offline" event (navigator.onLine turned false: the device has no
+//   network at all) drops the socket at once and reports 'offline', so the
+//   header never says "verbonden" over a dead network; retries go on.
 // - First frame: {"type":"auth","token"}; the token comes from the host, which
 //   refreshes an expired access token first (and reports 'refused' when the
 //   refresh token is no longer accepted: then we stop and the UI asks for the
@@ -70,6 +73,12 @@ export class SyncClient {
   private chain: Promise<void> = Promise.resolve();
   private status: ConnStatus = 'offline';
   private readonly onWake = () => this.reconnectNow();
+  /** The device lost its network: the socket is dead even if it has not noticed yet. */
+  private readonly onNetworkGone = () => {
+    if (this.stopped) return;
+    if (this.ws) this.closeSocket(4000, 'network gone');
+    else this.setStatus('offline');
+  };
   private readonly onVisible = () => {
     if (document.visibilityState === 'visible') this.connectNow();
   };
@@ -83,6 +92,7 @@ export class SyncClient {
     if (!this.stopped) return;
     this.stopped = false;
     window.addEventListener('online', this.onWake);
+    window.addEventListener('offline', this.onNetworkGone);
     document.addEventListener('visibilitychange', this.onVisible);
     this.watchdog = setInterval(() => this.checkAlive(), WATCHDOG_MS);
     void this.connect(false);
@@ -91,6 +101,7 @@ export class SyncClient {
   stop(status: ConnStatus = 'stopped'): void {
     this.stopped = true;
     window.removeEventListener('online', this.onWake);
+    window.removeEventListener('offline', this.onNetworkGone);
     document.removeEventListener('visibilitychange', this.onVisible);
     if (this.watchdog) clearInterval(this.watchdog);
     if (this.retryTimer) clearTimeout(this.retryTimer);
@@ -150,7 +161,9 @@ export class SyncClient {
   private async connect(forceRefresh: boolean): Promise<void> {
     if (this.stopped || this.ws || this.connecting) return;
     this.connecting = true;
-    this.setStatus('connecting');
+    // Without any network the attempt cannot succeed: keep saying 'offline'
+    // (the attempt still runs; navigator.onLine is only a hint).
+    this.setStatus(navigator.onLine === false ? 'offline' : 'connecting');
     let token: string | 'refused' | 'revoked';
     try {
       token = await this.host.accessToken(forceRefresh);

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { useRegisterSW } from 'virtual:pwa-register/preact';
 import { hhmm, lang, setLang, t, tn } from '../i18n';
 import { useApp, useRoute, go } from './hooks';
@@ -128,12 +128,25 @@ export function SyncIndicator() {
   );
 }
 
+/** How long "opgeslagen" stays in the header after a save. */
+const SAVED_VISIBLE_MS = 4_000;
+
 function SaveState() {
   const app = useApp();
   const s = app.saveState;
+  const savedAt = s.kind === 'saved' ? s.at : 0;
+  // "opgeslagen" is news about the last tap, not a state: it fades after a few
+  // seconds (the attributes stay for tests and the benchmark).
+  const [faded, setFaded] = useState(false);
+  useEffect(() => {
+    setFaded(false);
+    if (!savedAt) return;
+    const timer = setTimeout(() => setFaded(true), Math.max(0, savedAt + SAVED_VISIBLE_MS - Date.now()));
+    return () => clearTimeout(timer);
+  }, [savedAt]);
   return (
-    <span class={`save ${s.kind}`} data-testid="save-state" data-state={s.kind} data-at={s.kind === 'saved' ? s.at : ''}>
-      {s.kind === 'saving' ? ` · ${t('store.saving')}` : s.kind === 'saved' ? ` · ${t('store.saved')}` : ''}
+    <span class={`save ${s.kind}`} data-testid="save-state" data-state={s.kind} data-at={savedAt || ''}>
+      {s.kind === 'saving' ? ` · ${t('store.saving')}` : s.kind === 'saved' && !faded ? ` · ${t('store.saved')}` : ''}
     </span>
   );
 }
@@ -168,7 +181,7 @@ function Dialogs() {
         <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="dlg-title" aria-describedby="dlg-text" data-testid="logout-warning">
           <h2 id="dlg-title">{t('logout.title')}</h2>
           <p id="dlg-text">
-            {[d.pending === 0 ? '' : d.pending === 1 ? t('logout.unsent_one') : t('logout.unsent', { n: d.pending }), d.photos > 0 ? t('photos.logout_unsent', { n: d.photos }) : '']
+            {[d.pending === 0 ? '' : tn('logout.unsent', d.pending), d.photos > 0 ? tn('photos.logout_unsent', d.photos) : '']
               .filter(Boolean)
               .join(' ')}
           </p>
@@ -202,8 +215,8 @@ function Dialogs() {
       <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="dlg-title" data-testid="revoked">
         <h2 id="dlg-title">{t('revoked.title')}</h2>
         <p>{t('revoked.text')}</p>
-        {d.pending > 0 && <p>{t('revoked.unsent', { n: d.pending })}</p>}
-        {d.photos > 0 && <p>{t('photos.logout_unsent', { n: d.photos })}</p>}
+        {d.pending > 0 && <p>{tn('revoked.unsent', d.pending)}</p>}
+        {d.photos > 0 && <p>{tn('photos.logout_unsent', d.photos)}</p>}
         <button ref={first} type="button" class="btn primary" onClick={() => app.cancelDialog()}>
           {t('revoked.ok')}
         </button>
@@ -215,5 +228,5 @@ function Dialogs() {
 function SyncIndicatorInline() {
   const app = useApp();
   const n = app.unsentWork();
-  return <p>{n === 0 ? t('sync.all_sent') : t('sync.waiting', { n, time: hhmm(app.pendingSince() ?? Date.now()) })}</p>;
+  return <p>{n === 0 ? t('sync.all_sent') : tn('sync.waiting', n, { time: hhmm(app.pendingSince() ?? Date.now()) })}</p>;
 }
