@@ -110,3 +110,35 @@ describe('SyncClient and the "online" event', () => {
     expect(FakeSocket.all).toHaveLength(1);
   });
 });
+
+describe('SyncClient and the "offline" event', () => {
+  it('drops the open socket and reports offline at once, then keeps saying offline while retrying', async () => {
+    const statuses: string[] = [];
+    const c = new SyncClient({ ...host(), hasPending: () => false, onStatus: (s) => statuses.push(s) }, 'ws://127.0.0.1:1/api/v1/sync');
+    c.start();
+    await flush();
+    const first = FakeSocket.all[0];
+    first.readyState = FakeSocket.OPEN;
+    first.onopen?.();
+    first.onmessage?.({ data: JSON.stringify({ type: 'ready', user: { id: 'u', name: 'U', roles: ['boa'], team: 't' }, docs: [] }) });
+    await flush();
+    expect(c.isOnline()).toBe(true);
+
+    const orig = Object.getOwnPropertyDescriptor(globalThis, 'navigator');
+    Object.defineProperty(globalThis, 'navigator', { value: { onLine: false }, configurable: true });
+    try {
+      window.dispatchEvent(new Event('offline'));
+      expect(first.closed?.code).toBe(4000);
+      expect(c.isOnline()).toBe(false);
+      expect(statuses.at(-1)).toBe('offline');
+      // A retry while the device has no network does not flip to 'connecting'.
+      c.connectNow();
+      await flush();
+      expect(statuses.at(-1)).toBe('offline');
+    } finally {
+      if (orig) Object.defineProperty(globalThis, 'navigator', orig);
+      else delete g.navigator;
+      c.stop();
+    }
+  });
+});

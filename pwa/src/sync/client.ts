@@ -163,7 +163,7 @@ export class SyncClient {
     this.connecting = true;
     // Without any network the attempt cannot succeed: keep saying 'offline'
     // (the attempt still runs; navigator.onLine is only a hint).
-    this.setStatus(navigator.onLine === false ? 'offline' : 'connecting');
+    this.setStatus(globalThis.navigator?.onLine === false ? 'offline' : 'connecting');
     let token: string | 'refused' | 'revoked';
     try {
       token = await this.host.accessToken(forceRefresh);
