@@ -17,7 +17,7 @@ WIJKLOG_DEBUG_BIN := target/debug/wijklog
 WIJKLOG_RELEASE_BIN := target/release/wijklog
 
 .PHONY: help run test bench node-deps wasm pwa server-debug server-release \
-        test-rust test-node test-pwa test-browser chromium clean
+        test-rust test-node test-pwa test-browser chromium smtp-venv clean
 
 help:
 	@echo "make run    build everything and serve Wijklog on http://$(BIND) (data in $(DATA))"
@@ -51,12 +51,16 @@ run: pwa server-release
 chromium:
 	@scripts/ensure-chromium.sh >/dev/null
 
+# aiosmtpd (a real SMTP server) for the mail tests, in a virtualenv under target/.
+smtp-venv:
+	@scripts/ensure-smtp-sink.sh >/dev/null
+
 test: test-rust test-node test-pwa test-browser
 	@echo "==> all test suites passed"
 
-test-rust:
+test-rust: smtp-venv
 	@echo "==> Rust tests"
-	cargo test --workspace --no-fail-fast
+	WIJKLOG_SMTP_PYTHON=$$(scripts/ensure-smtp-sink.sh) cargo test --workspace --no-fail-fast
 
 test-node: wasm node-deps server-debug
 	@echo "==> node tests (wasm fixtures, @automerge/automerge interop)"
@@ -72,9 +76,10 @@ test-pwa: wasm node-deps
 # treats DIR as a file and fails.
 # Every node test has 5 minutes (the slowest takes about one): a hang fails with
 # the test's name instead of eating CI's whole budget.
-test-browser: pwa server-debug chromium
+test-browser: pwa server-debug chromium smtp-venv
 	@echo "==> browser tests (headless Chromium, real server)"
 	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_DEBUG_BIN) \
+	  WIJKLOG_SMTP_PYTHON=$$(scripts/ensure-smtp-sink.sh) \
 	  node --test --test-concurrency=1 --test-timeout=300000 tests/e2e/*.test.mjs
 
 bench: wasm node-deps pwa chromium

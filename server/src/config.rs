@@ -109,6 +109,8 @@ pub struct Config {
     /// The HTTP listener's limits: timeouts, connection caps, work queues,
     /// the `/metrics` token (see `crate::edge`, docs/security.md).
     pub http: crate::edge::HttpConfig,
+    /// E-mail to residents and partners (off unless `host` is set; see docs/operations.md).
+    pub mail: crate::mail::MailConfig,
 }
 
 /// The `[cache]` section: bounds of the in-memory document cache. Documents
@@ -244,6 +246,7 @@ impl Default for Config {
             limits: Limits::default(),
             compaction: CompactionConfig::default(),
             blobs: crate::blobs::BlobsConfig::default(),
+            mail: crate::mail::MailConfig::default(),
             map: MapConfig::default(),
             cache: CacheConfig::default(),
             http: crate::edge::HttpConfig::default(),
@@ -430,6 +433,7 @@ impl Config {
         self.http
             .validate()
             .map_err(|e| ConfigError::Invalid(e.into()))?;
+        self.mail.validate().map_err(ConfigError::Invalid)?;
         Ok(())
     }
 

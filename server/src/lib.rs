@@ -16,6 +16,7 @@ pub mod compaction;
 pub mod config;
 pub mod domain;
 pub mod edge;
+pub mod mail;
 pub mod metrics;
 pub mod review;
 pub mod routes;
@@ -28,3 +29,5 @@ pub mod sync;
 pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
+#[cfg(feature = "testing")]
+pub mod testing_smtp;

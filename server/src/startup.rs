@@ -85,7 +85,9 @@ impl Application {
             .with_context(|| format!("binding {}", state.config.bind))?;
         let port = listener.local_addr()?.port();
         static_files::check_dir(&state.config.static_dir);
-        let server = run(listener, state.clone())?;
+        let sync = crate::sync::SyncService::start(&state);
+        crate::mail::worker::spawn(sync.clone());
+        let server = run(listener, state.clone(), sync)?;
         tracing::info!(address = %listener_display(&state.config.bind, port), "listening");
         Ok(Self {
             port,
@@ -161,11 +163,15 @@ fn register_sync(cfg: &mut web::ServiceConfig, sync: &web::Data<crate::sync::Syn
     crate::sync::configure(cfg, sync.clone());
 }
 
-fn run(listener: TcpListener, state: AppState) -> anyhow::Result<Server> {
+fn run(
+    listener: TcpListener,
+    state: AppState,
+    sync: crate::sync::SyncService,
+) -> anyhow::Result<Server> {
     let data = web::Data::new(state.clone());
     let static_dir = web::Data::new(StaticDir(state.config.static_dir.clone()));
     let shutdown_timeout = state.config.shutdown_timeout_secs;
-    let sync = web::Data::new(crate::sync::SyncService::start(&state));
+    let sync = web::Data::new(sync);
     let http = state.config.http.clone();
     let edge = web::Data::new(Edge::new(&http));
     let tile_url = state.config.map.tile_url.clone();

@@ -38,11 +38,22 @@ pub struct AppState {
     pub password_gate: Arc<WorkGate>,
     /// Bounds concurrent image decoding (upload checks, thumbnails).
     pub decode_gate: Arc<WorkGate>,
+    /// E-mail: the SMTP client (None = off) and the outbox worker's bell.
+    pub mail: Arc<crate::mail::worker::MailHandle>,
 }
 
 impl AppState {
-    /// Assembles the state.
+    /// Assembles the state. The SMTP credentials come from the environment
+    /// (see [`crate::mail::MailCredentials::from_env`]).
     pub fn new(config: Config, store: Arc<dyn Store>, keys: JwtKeys) -> Self {
+        let mailer = crate::mail::Mailer::from_config(
+            &config.mail,
+            crate::mail::MailCredentials::from_env(),
+        )
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "mail is configured but cannot be used; mail is off");
+            None
+        });
         let login_limiter = Arc::new(LoginRateLimiter::new(config.login_rate_limit.clone()));
         let blobs = Arc::new(BlobStore::new(&config.data_dir, config.blobs.clone()));
         let review = Arc::new(crate::review::ReviewDb::in_dir(&config.data_dir));
@@ -65,6 +76,7 @@ impl AppState {
             review,
             password_gate,
             decode_gate,
+            mail: Arc::new(crate::mail::worker::MailHandle::new(mailer)),
         }
     }
 

@@ -127,6 +127,26 @@ pub struct ResidentContact {
     pub consent: bool,
 }
 
+/// Arguments of [`Document::set_partner_contact`]: how a partner is reached
+/// when an item is forwarded ("doorsturen"). A field that is absent or blank
+/// is removed from the partner.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerContact {
+    /// E-mail address the forwarded items go to.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number (free text: a desk number, extension, hours).
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// Name of the contact person.
+    #[serde(default)]
+    pub contact: Option<String>,
+}
+
+/// Longest partner phone or contact-person text (characters).
+const MAX_PARTNER_FIELD_CHARS: usize = 200;
+
 /// Arguments of [`Document::add_category`].
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -1548,6 +1568,52 @@ impl Document {
     /// Retires a partner.
     pub fn retire_partner(&mut self, _by: &UserId, at: Timestamp, id: &str) -> Result<(), Error> {
         self.retire_entry(at, "retire_partner", CatalogSection::Partner, id)
+    }
+
+    /// Sets a partner's contact fields (e-mail, phone, contact person); a
+    /// field that is absent or blank is removed. The e-mail address follows
+    /// the same rule as a resident's; phone and contact person are free text
+    /// of at most [`MAX_PARTNER_FIELD_CHARS`] characters.
+    pub fn set_partner_contact(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        contact: &PartnerContact,
+    ) -> Result<(), Error> {
+        let e = self.catalog_entry(CatalogSection::Partner, id)?;
+        let clean = |s: &Option<String>| {
+            s.as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+        };
+        let (email, phone, person) = (
+            clean(&contact.email),
+            clean(&contact.phone),
+            clean(&contact.contact),
+        );
+        if let Some(m) = &email {
+            check_email(m)?;
+        }
+        for (field, v) in [("phone", &phone), ("contact", &person)] {
+            if v.as_ref().is_some_and(|v| {
+                v.chars().count() > MAX_PARTNER_FIELD_CHARS || v.chars().any(char::is_control)
+            }) {
+                return Err(Error::FieldTooLong(field));
+            }
+        }
+        let keys = map_keys(&self.doc, &e);
+        self.write(at, "set_partner_contact", |d| {
+            for (key, value) in [("email", &email), ("phone", &phone), ("contact", &person)] {
+                match value {
+                    Some(v) => d.put(&e, key, v.as_str())?,
+                    None if keys.iter().any(|k| k == key) => d.delete(&e, key)?,
+                    None => {}
+                }
+            }
+            Ok(())
+        })
     }
 
     /// Adds a wijk, with an optional bounding box `[minLon, minLat, maxLon, maxLat]`.

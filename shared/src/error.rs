@@ -82,6 +82,9 @@ pub enum Error {
     /// A required text argument is empty (after trimming whitespace).
     #[error("the field {0} must not be empty")]
     EmptyField(&'static str),
+    /// A short text field is too long or holds control characters.
+    #[error("the field {0} is too long or holds control characters")]
+    FieldTooLong(&'static str),
     /// The document is not a valid Wijklog document (no or unknown `kind`, not loadable, ...).
     #[error("invalid document: {0}")]
     InvalidDocument(&'static str),
@@ -212,6 +215,7 @@ impl Error {
             Error::InvalidPhone => "invalid_phone",
             Error::InvalidName => "invalid_name",
             Error::EmptyField(_) => "empty_field",
+            Error::FieldTooLong(_) => "field_too_long",
             Error::InvalidDocument(_) => "invalid_document",
             Error::WrongKind { .. } => "wrong_kind",
             Error::NotInCatalog { section, .. } => match section {

@@ -75,8 +75,8 @@ mod wasm;
 
 pub use conflict::Conflicts;
 pub use document::{
-    Document, NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, ResidentContact,
-    SCHEMA_VERSION, TEXT_ENCODING, WalkText,
+    Document, NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, PartnerContact,
+    ResidentContact, SCHEMA_VERSION, TEXT_ENCODING, WalkText,
 };
 pub use error::{CatalogSection, Error};
 pub use ids::{

@@ -263,6 +263,12 @@ pub struct PartnerEntry {
     pub order: Option<i64>,
     /// Retired.
     pub retired: bool,
+    /// E-mail address items are forwarded to ("doorsturen").
+    pub email: Option<String>,
+    /// Phone number of the partner's desk.
+    pub phone: Option<String>,
+    /// Name of the contact person.
+    pub contact: Option<String>,
 }
 
 /// A wijk of the catalog.
@@ -407,6 +413,9 @@ impl Catalog {
                             label: Some(label.to_owned()),
                             order: Some(order),
                             retired: false,
+                            email: None,
+                            phone: None,
+                            contact: None,
                         },
                     )
                 })
@@ -511,6 +520,9 @@ impl Catalog {
                         label: None,
                         order: None,
                         retired: false,
+                        email: None,
+                        phone: None,
+                        contact: None,
                     },
                 );
                 continue;
@@ -521,6 +533,9 @@ impl Catalog {
                     label: e.req("label", h::str(obj, "label")),
                     order: e.opt("order", h::int(obj, "order")),
                     retired: e.opt("retired", h::bool(obj, "retired")).unwrap_or(false),
+                    email: e.opt("email", h::str(obj, "email")),
+                    phone: e.opt("phone", h::str(obj, "phone")),
+                    contact: e.opt("contact", h::str(obj, "contact")),
                 },
             );
         }

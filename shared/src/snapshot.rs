@@ -138,6 +138,9 @@ pub(crate) const CATALOG: Shape = Fields(&[
             ("label", Leaf),
             ("order", Leaf),
             ("retired", Leaf),
+            ("email", Leaf),
+            ("phone", Leaf),
+            ("contact", Leaf),
         ])),
     ),
     (

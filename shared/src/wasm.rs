@@ -37,8 +37,8 @@ use wasm_bindgen::prelude::*;
 
 use crate::{
     Catalog, DocId, DocKind, Document, Error, FeedbackChannel, FollowUpStatus, ItemId, Location,
-    NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, ResidentContact, Severity,
-    Timestamp, UserId, WalkText,
+    NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, PartnerContact, ResidentContact,
+    Severity, Timestamp, UserId, WalkText,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -137,7 +137,8 @@ export interface SpreekuurView {
 }
 export interface CategoryEntry { label: string | null; color: string | null; positive: boolean; order: number | null; retired: boolean; }
 export interface SeverityEntry { label: string | null; order: number | null; }
-export interface PartnerEntry { label: string | null; order: number | null; retired: boolean; }
+export interface PartnerEntry { label: string | null; order: number | null; retired: boolean; email: string | null; phone: string | null; contact: string | null; }
+export interface PartnerContact { email?: string | null; phone?: string | null; contact?: string | null; }
 export interface WijkEntry { label: string | null; bbox: [number, number, number, number] | null; order: number | null; retired: boolean; }
 export interface CatalogView {
   kind: "catalog";
@@ -1316,6 +1317,19 @@ impl WijkDoc {
         })();
         self.fail_action_on_err(&r);
         r
+    }
+
+    /// Sets a partner's contact fields (e-mail, phone, contact person); blank ones are removed.
+    #[wasm_bindgen(js_name = setPartnerContact)]
+    pub fn set_partner_contact(
+        &mut self,
+        id: &str,
+        #[wasm_bindgen(unchecked_param_type = "PartnerContact")] contact: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let contact: PartnerContact = from_js("contact", contact)?;
+        let (by, at) = self.who_when(opts)?;
+        model(self.doc_mut().set_partner_contact(&by, at, id, &contact))
     }
 
     /// Retires a partner.

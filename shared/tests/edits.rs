@@ -1062,6 +1062,68 @@ fn catalog_categories_are_added_renamed_recoloured_and_retired() {
 }
 
 #[test]
+fn partner_contact_fields_are_set_replaced_and_cleared() {
+    let mut c = Document::new_catalog_with_defaults(doc_id(3)).unwrap();
+    c.set_partner_contact(
+        &boa(),
+        at(1),
+        "politie",
+        &wijklog_shared::PartnerContact {
+            email: Some(" wijkagent@politie.example ".into()),
+            phone: Some("0900-8844 (wijkagent)".into()),
+            contact: Some("Mevrouw De Vries".into()),
+        },
+    )
+    .unwrap();
+    let p = &c.catalog().unwrap().partners["politie"];
+    assert_eq!(p.email.as_deref(), Some("wijkagent@politie.example"));
+    assert_eq!(p.phone.as_deref(), Some("0900-8844 (wijkagent)"));
+    assert_eq!(p.contact.as_deref(), Some("Mevrouw De Vries"));
+    assert_eq!(p.label, Catalog::defaults().partners["politie"].label);
+    // Absent or blank fields are removed; the others replaced.
+    c.set_partner_contact(
+        &boa(),
+        at(2),
+        "politie",
+        &wijklog_shared::PartnerContact {
+            email: Some("team@politie.example".into()),
+            phone: Some("  ".into()),
+            contact: None,
+        },
+    )
+    .unwrap();
+    let cat = c.catalog().unwrap();
+    let p = &cat.partners["politie"];
+    assert_eq!(p.email.as_deref(), Some("team@politie.example"));
+    assert_eq!((p.phone.as_deref(), p.contact.as_deref()), (None, None));
+    assert!(cat.invalid.is_empty(), "{:?}", cat.invalid);
+    // Bad input is refused and changes nothing.
+    let heads = c.heads();
+    let bad = |email: &str, phone: &str| wijklog_shared::PartnerContact {
+        email: Some(email.into()),
+        phone: Some(phone.into()),
+        contact: None,
+    };
+    assert_eq!(
+        code(c.set_partner_contact(&boa(), at(3), "politie", &bad("geen adres", ""))),
+        "invalid_email"
+    );
+    assert_eq!(
+        code(c.set_partner_contact(&boa(), at(3), "politie", &bad("", &"1".repeat(201)))),
+        "field_too_long"
+    );
+    assert_eq!(
+        code(c.set_partner_contact(&boa(), at(3), "politie", &bad("", "06\u{7}"))),
+        "field_too_long"
+    );
+    assert_eq!(
+        code(c.set_partner_contact(&boa(), at(3), "bestaat_niet", &bad("", ""))),
+        "unknown_partner"
+    );
+    assert_eq!(c.heads(), heads);
+}
+
+#[test]
 fn catalog_partners_and_wijken() {
     let mut c = Document::new_catalog_with_defaults(doc_id(3)).unwrap();
     c.add_partner(&boa(), at(1), "brandweer", "Brandweer")

@@ -47,6 +47,14 @@ pub enum ReviewError {
         /// Sentence for the client.
         message: &'static str,
     },
+    /// A feature that is switched off on this server (e.g. mail without SMTP).
+    #[error("unavailable: {code}")]
+    Unavailable {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence for the client.
+        message: &'static str,
+    },
     /// Database, blocking pool, stored data that does not load.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -89,6 +97,7 @@ impl ReviewError {
             ReviewError::Conflict { code, .. } => code,
             ReviewError::DocumentTooLarge => "document_too_large",
             ReviewError::Refused { code, .. } => code,
+            ReviewError::Unavailable { code, .. } => code,
             ReviewError::Internal(_) => "internal",
         }
     }
@@ -105,6 +114,7 @@ impl ReviewError {
                 "This document has more operations than the server reads at once."
             }
             ReviewError::Refused { message, .. } => message,
+            ReviewError::Unavailable { message, .. } => message,
             ReviewError::Internal(_) => "Something went wrong on the server.",
         }
     }
@@ -120,6 +130,7 @@ impl ResponseError for ReviewError {
             ReviewError::Conflict { .. } => StatusCode::CONFLICT,
             ReviewError::DocumentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ReviewError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            ReviewError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ReviewError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -8,6 +8,7 @@ pub mod client_config;
 pub mod export;
 pub mod health;
 pub mod items;
+pub mod mail;
 pub mod openapi;
 pub mod reports;
 pub mod static_files;
@@ -33,6 +34,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     blobs::configure(cfg);
     client_config::configure(cfg);
     items::configure(cfg);
+    mail::configure(cfg);
     stats::configure(cfg);
     export::configure(cfg);
     reports::configure(cfg);

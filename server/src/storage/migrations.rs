@@ -34,6 +34,7 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0006_device_sign_out",
         include_str!("../../migrations/0006_device_sign_out.sql"),
     ),
+    ("0007_mail", include_str!("../../migrations/0007_mail.sql")),
 ];
 
 /// The schema version this binary writes.

@@ -1,0 +1,287 @@
+//! The outbox worker, one task in `serve` (only when mail is configured).
+//!
+//! Loop: write the document edits of sent feedback messages; send every due
+//! message (one SMTP conversation each, in queue order); then sleep until the
+//! next message is due, `poll_ms` passes, a new message is queued
+//! ([`MailHandle::wake`]) or the server shuts down.
+//!
+//! A feedback message marks the item "feedback given, channel e-mail" only
+//! after the SMTP server accepted it: the worker writes that edit into the
+//! item's document itself (a typed edit of `wijklog-shared`, attributed to the
+//! coordinator who sent it, with a fresh actor id), commits it through the
+//! group committer and so pushes it to every open device like any other
+//! change. The outbox row keeps `doc_edit_pending` until the commit succeeded,
+//! so a crash in between only delays the edit.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use automerge::ActorId;
+use tokio::sync::{Notify, oneshot};
+
+use super::outbox::{self, Due, PendingEdit};
+use super::{MailConfig, Mailer, Outgoing};
+use crate::domain::{DocId, UserId, now_ms};
+use crate::review::ReviewDb;
+use crate::storage::{DocWrite, NewChange};
+use crate::sync::SyncService;
+use crate::sync::committer::QueuedWrite;
+use crate::sync::core::CommitJob;
+
+/// What the routes need of mail: the client (None = mail off) and the bell
+/// that wakes the worker.
+#[derive(Debug, Default)]
+pub struct MailHandle {
+    /// The SMTP client; `None` when `[mail] host` is not set.
+    pub mailer: Option<Mailer>,
+    wake: Notify,
+}
+
+impl MailHandle {
+    /// A handle for `mailer`.
+    pub fn new(mailer: Option<Mailer>) -> Self {
+        Self {
+            mailer,
+            wake: Notify::new(),
+        }
+    }
+
+    /// Whether mail is on.
+    pub fn enabled(&self) -> bool {
+        self.mailer.is_some()
+    }
+
+    /// Wakes the worker (a message was queued).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+}
+
+/// Starts the worker when mail is on.
+pub fn spawn(sync: SyncService) {
+    let state = sync.app.clone();
+    let Some(mailer) = state.mail.mailer.clone() else {
+        return;
+    };
+    tokio::spawn(run(sync, mailer));
+}
+
+async fn run(sync: SyncService, mailer: Mailer) {
+    let state = sync.app.clone();
+    let config = state.config.mail.clone();
+    let db = state.review.clone();
+    let shutdown = state.shutdown.clone();
+    tracing::info!("mail worker started");
+    loop {
+        if let Err(e) = apply_pending_edits(&sync, &db).await {
+            tracing::error!(error = ?e, "writing 'feedback given' into a document failed; retried later");
+        }
+        let now = now_ms();
+        let batch = {
+            let db = db.clone();
+            tokio::task::spawn_blocking(move || db.with_conn(|c| outbox::due(c, now, 20))).await
+        };
+        let batch = match batch {
+            Ok(Ok(b)) => b,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "reading the outbox failed");
+                Vec::new()
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "reading the outbox failed");
+                Vec::new()
+            }
+        };
+        let full = batch.len() == 20;
+        for m in batch {
+            send_one(&mailer, &config, &db, m).await;
+        }
+        if full {
+            continue;
+        }
+        let wait = {
+            let db = db.clone();
+            let next = tokio::task::spawn_blocking(move || db.with_conn(outbox::next_due_at))
+                .await
+                .ok()
+                .and_then(Result::ok)
+                .flatten();
+            let poll = config.poll_ms as i64;
+            let until_next = next.map_or(poll, |at| (at - now_ms()).clamp(0, poll));
+            Duration::from_millis(until_next.max(0) as u64)
+        };
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = state.mail.wake.notified() => {}
+            _ = shutdown.triggered() => break,
+        }
+    }
+    tracing::info!("mail worker stopped");
+}
+
+async fn send_one(mailer: &Mailer, config: &MailConfig, db: &Arc<ReviewDb>, m: Due) {
+    let out = Outgoing {
+        message_id: m.message_id.clone(),
+        to: m.recipient.clone(),
+        subject: m.subject.clone(),
+        body: m.body.clone(),
+    };
+    let result = mailer.send(&out).await;
+    let id = m.id;
+    let tries = m.attempts + 1;
+    let max = config.max_attempts;
+    let backoff = config.backoff_ms(tries) as i64;
+    let db = db.clone();
+    let (what, reason) = match &result {
+        Ok(()) => ("sent", None),
+        Err(f) if f.permanent || tries >= max => ("failed", Some(f.reason.clone())),
+        Err(f) => ("retry", Some(f.reason.clone())),
+    };
+    // The outbox id and the outcome only: never the address or the text.
+    match what {
+        "sent" => tracing::info!(
+            outbox_id = id,
+            attempt = tries,
+            "mail accepted by the SMTP server"
+        ),
+        "failed" => tracing::warn!(outbox_id = id, attempt = tries, "mail failed for good"),
+        _ => tracing::info!(
+            outbox_id = id,
+            attempt = tries,
+            retry_in_ms = backoff,
+            "mail not accepted; retrying later"
+        ),
+    }
+    let written = tokio::task::spawn_blocking(move || {
+        db.with_conn(|c| {
+            let now = now_ms();
+            match (what, reason) {
+                ("sent", _) => outbox::mark_sent(c, id, now),
+                ("failed", Some(r)) => outbox::mark_failed(c, id, &r),
+                (_, r) => outbox::mark_retry(c, id, now + backoff, r.as_deref().unwrap_or("")),
+            }
+        })
+    })
+    .await;
+    if !matches!(written, Ok(Ok(()))) {
+        // Left queued: it is sent again (same Message-ID): at-least-once.
+        tracing::error!(outbox_id = id, "recording a send outcome failed");
+    }
+}
+
+async fn apply_pending_edits(sync: &SyncService, db: &Arc<ReviewDb>) -> anyhow::Result<()> {
+    let pending = {
+        let db = db.clone();
+        tokio::task::spawn_blocking(move || db.with_conn(outbox::pending_edits)).await??
+    };
+    for p in pending {
+        let id = p.id;
+        let done = record_feedback(sync, &p).await?;
+        if done {
+            let db = db.clone();
+            tokio::task::spawn_blocking(move || db.with_conn(|c| outbox::edit_done(c, id)))
+                .await??;
+        }
+    }
+    Ok(())
+}
+
+/// Writes "feedback given by e-mail" for a sent message. `Ok(true)` when the
+/// edit is stored or can never be made (document or item gone).
+async fn record_feedback(sync: &SyncService, p: &PendingEdit) -> anyhow::Result<bool> {
+    let Ok(doc_id) = DocId::parse(&p.doc_id) else {
+        return Ok(true);
+    };
+    let (Ok(user), Ok(shared_user), Ok(item)) = (
+        UserId::new(p.created_by.clone()),
+        wijklog_shared::UserId::parse(&p.created_by),
+        wijklog_shared::ItemId::parse(&p.item_id),
+    ) else {
+        return Ok(true);
+    };
+    let cache = sync.cache.clone();
+    let committer = sync.committer.clone();
+    let store = sync.app.store.clone();
+    let sent_at = p.sent_at;
+    let outbox_id = p.id;
+    let rx =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<Option<oneshot::Receiver<_>>> {
+            let Some(entry) = cache.open(doc_id).map_err(|e| anyhow::anyhow!("{e:?}"))? else {
+                return Ok(None);
+            };
+            let mut guard = entry
+                .lock()
+                .map_err(|_| anyhow::anyhow!("document lock poisoned"))?;
+            let old_heads = guard.doc.get_heads();
+            let shared_id = wijklog_shared::DocId::from_bytes(doc_id.as_bytes());
+            let mut doc = wijklog_shared::Document::load(shared_id, &guard.doc.save())?;
+            let actor = ActorId::random();
+            doc.set_actor(actor.clone());
+            let at = wijklog_shared::Timestamp::from_millis(now_ms());
+            if let Err(e) = doc.record_feedback_given(
+                &shared_user,
+                at,
+                &item,
+                wijklog_shared::FeedbackChannel::EMail,
+                wijklog_shared::Timestamp::from_millis(sent_at),
+            ) {
+                // Deleted or gone since: the message went out, there is nothing to mark.
+                tracing::warn!(
+                    outbox_id,
+                    code = e.code(),
+                    "feedback could not be marked in the document"
+                );
+                return Ok(None);
+            }
+            let changes = doc.automerge_mut().get_changes(&old_heads);
+            let new: Vec<NewChange> = changes.iter().map(NewChange::from_change).collect();
+            guard.doc.apply_changes(changes)?;
+            guard.size_bytes += new.iter().map(|c| c.bytes.len() as u64).sum::<u64>();
+            // Authorship comes from the actor bindings; this fresh actor becomes
+            // the coordinator's when the write commits.
+            let sender = user.as_str().to_owned();
+            let mut owner = |a: &ActorId| -> Option<String> {
+                if *a == actor {
+                    return Some(sender.clone());
+                }
+                store
+                    .actor_owner(a.to_bytes())
+                    .ok()
+                    .flatten()
+                    .map(|u| u.as_str().to_owned())
+            };
+            let projection = crate::sync::projection::rows(&entry.meta, &guard.doc, &mut owner);
+            let heads = guard.doc.get_heads();
+            let (tx, rx) = oneshot::channel();
+            // Submitted while the lock is held: keeps the apply order.
+            committer.submit(QueuedWrite {
+                entry: entry.clone(),
+                job: CommitJob {
+                    write: DocWrite {
+                        doc_id,
+                        user_id: user,
+                        // Written by the server itself (no device session).
+                        device_id: None,
+                        create: None,
+                        changes: new,
+                        projection,
+                    },
+                    heads,
+                },
+                origin: 0,
+                reply: Box::new(move |r| {
+                    let _ = tx.send(r);
+                }),
+            });
+            drop(guard);
+            Ok(Some(rx))
+        })
+        .await??;
+    let Some(rx) = rx else {
+        return Ok(true);
+    };
+    match rx.await {
+        Ok(Ok(())) => Ok(true),
+        other => anyhow::bail!("the commit failed: {other:?}"),
+    }
+}

@@ -1,0 +1,702 @@
+//! Messages to residents and partners (see docs/api.md, "Mail"):
+//!
+//! - `GET /api/v1/mail/status`: is e-mail on, is SMS on (any signed-in user).
+//! - `GET /api/v1/mail/templates`: the feedback templates and placeholders
+//!   (coordinators and admins).
+//! - `PUT|DELETE /api/v1/admin/mail/templates/{category}`: edit a template
+//!   (`default` is the one for every category without its own); admins; audited.
+//! - `POST /api/v1/items/{doc}/{id}/feedback-mail`: preview or send feedback
+//!   to the resident (coordinators; needs consent and an e-mail address).
+//! - `POST /api/v1/items/{doc}/{id}/forward`: preview or send a summary of the
+//!   item to a partner; resident contact only when asked with a reason.
+//! - `GET /api/v1/items/{doc}/{id}/messages`: the item's messages and their state.
+//!
+//! A send writes the message to the outbox and its audit entry in one
+//! transaction and answers 202 with the queued message; the worker sends it.
+//! With mail off every preview and send answers 503 `mail_disabled`.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::items::{blocking, caller, content_reader, coordinator, json_ok, visible_doc};
+use crate::domain::{DocKind, now_ms};
+use crate::mail::outbox::{self, AuditInfo, Kind, NewMessage};
+use crate::mail::templates::{self, TemplateError};
+use crate::review::{ReviewError, iso8601, report};
+use crate::state::AppState;
+
+/// Registers the mail routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/mail/status", web::get().to(status))
+        .route("/api/v1/mail/templates", web::get().to(list_templates))
+        .route(
+            "/api/v1/admin/mail/templates/{category}",
+            web::put().to(put_template),
+        )
+        .route(
+            "/api/v1/admin/mail/templates/{category}",
+            web::delete().to(delete_template),
+        )
+        .route(
+            "/api/v1/items/{doc}/{id}/feedback-mail",
+            web::post().to(feedback_mail),
+        )
+        .route("/api/v1/items/{doc}/{id}/forward", web::post().to(forward))
+        .route("/api/v1/items/{doc}/{id}/messages", web::get().to(messages));
+}
+
+fn mail_disabled() -> ReviewError {
+    ReviewError::Unavailable {
+        code: "mail_disabled",
+        message: "E-mail is not configured on this server ([mail] host is empty).",
+    }
+}
+
+/// Longest "what was done" text and coordinator note (characters).
+pub const MAX_DONE_CHARS: usize = 2000;
+/// Longest reason for including resident contact (characters).
+pub const MAX_REASON_CHARS: usize = 500;
+
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ReviewError> {
+    serde_json::from_slice(body).map_err(|_| {
+        ReviewError::param(
+            "body",
+            "The request body is not a JSON object of the expected shape.",
+        )
+    })
+}
+
+/// `GET /api/v1/mail/status`.
+async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
+    caller(&req, &state).await?;
+    Ok(json_ok(&json!({
+        "email": state.mail.enabled(),
+        "sms": crate::mail::sms::configured_provider().is_some(),
+    })))
+}
+
+/// `GET /api/v1/mail/templates`.
+async fn list_templates(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = caller(&req, &state).await?;
+    if !who.is_coordinator() && !who.is_admin() {
+        return Err(ReviewError::Forbidden);
+    }
+    let db = state.review.clone();
+    let list = blocking(move || Ok(db.with_conn(templates::list)?)).await?;
+    let placeholders: Vec<Value> = templates::PLACEHOLDERS
+        .iter()
+        .map(|(n, m)| json!({"name": n, "meaning": m}))
+        .collect();
+    Ok(json_ok(&json!({
+        "templates": list,
+        "placeholders": placeholders,
+    })))
+}
+
+fn template_key(path: &str) -> Result<String, ReviewError> {
+    if path == "default" {
+        return Ok(String::new());
+    }
+    let slug = (1..=64).contains(&path.len())
+        && path
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if slug {
+        Ok(path.to_owned())
+    } else {
+        Err(ReviewError::param(
+            "category",
+            "The category must be a catalog category id or 'default'.",
+        ))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateBody {
+    subject: String,
+    body: String,
+}
+
+/// `PUT /api/v1/admin/mail/templates/{category}`.
+async fn put_template(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = caller(&req, &state).await?;
+    if !who.is_admin() {
+        return Err(ReviewError::Forbidden);
+    }
+    let category = template_key(&path)?;
+    let b: TemplateBody = parse_body(&body)?;
+    templates::check(&b.subject, &b.body).map_err(|e| match e {
+        TemplateError::Empty => {
+            ReviewError::param("body", "Subject and text of a template must not be empty.")
+        }
+        TemplateError::TooLong => ReviewError::param(
+            "body",
+            "The subject may have at most 200 characters, the text at most 10000.",
+        ),
+        TemplateError::UnknownPlaceholder(_) => ReviewError::Conflict {
+            code: "unknown_placeholder",
+            message: "The template uses a {placeholder} that does not exist (see the list of placeholders).",
+        },
+    })?;
+    let store = state.store.clone();
+    if !category.is_empty() {
+        let c = category.clone();
+        let known = blocking(move || {
+            Ok(report::load_catalog(store.as_ref())
+                .categories
+                .contains_key(&c))
+        })
+        .await?;
+        if !known {
+            return Err(ReviewError::param(
+                "category",
+                "There is no category with this id in the catalog.",
+            ));
+        }
+    }
+    let db = state.review.clone();
+    let by = who.user_id.as_str().to_owned();
+    let t = blocking(move || {
+        db.with_conn(|c| {
+            templates::put(c, &category, b.subject.trim(), b.body.trim(), &by, now_ms())?;
+            templates::get(c, &category)
+        })
+        .map_err(ReviewError::from)
+    })
+    .await?;
+    Ok(json_ok(&json!({"template": t})))
+}
+
+/// `DELETE /api/v1/admin/mail/templates/{category}` (not `default`).
+async fn delete_template(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = caller(&req, &state).await?;
+    if !who.is_admin() {
+        return Err(ReviewError::Forbidden);
+    }
+    let category = template_key(&path)?;
+    if category.is_empty() {
+        return Err(ReviewError::Conflict {
+            code: "default_template",
+            message: "The default template cannot be removed; change its text instead.",
+        });
+    }
+    let db = state.review.clone();
+    let by = who.user_id.as_str().to_owned();
+    let removed =
+        blocking(move || Ok(db.with_conn(|c| templates::delete(c, &category, &by, now_ms()))?))
+            .await?;
+    if !removed {
+        return Err(ReviewError::NotFound);
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The item (row JSON) and catalog, for a coordinator.
+struct Loaded {
+    meta: crate::storage::DocMeta,
+    row: Value,
+    catalog: wijklog_shared::Catalog,
+}
+
+async fn load_item(
+    state: &AppState,
+    who: &crate::auth::Principal,
+    doc: String,
+    item: String,
+) -> Result<Loaded, ReviewError> {
+    let store = state.store.clone();
+    let db = state.review.clone();
+    let viewer = who.clone();
+    blocking(move || {
+        let meta = visible_doc(store.as_ref(), &viewer, &doc, None)?;
+        let row = db
+            .with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
+            .ok_or(ReviewError::NotFound)?;
+        let row: Value = serde_json::from_str(&row)
+            .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
+        if !row["deleted"].is_null() {
+            return Err(ReviewError::Conflict {
+                code: "item_deleted",
+                message: "The item was deleted.",
+            });
+        }
+        let catalog = report::load_catalog(store.as_ref());
+        Ok(Loaded { meta, row, catalog })
+    })
+    .await
+}
+
+fn label(map_label: Option<Option<String>>, id: &str) -> String {
+    map_label.flatten().unwrap_or_else(|| id.to_owned())
+}
+
+fn category_label(l: &Loaded) -> String {
+    let id = l.row["category"].as_str().unwrap_or("");
+    if id.is_empty() {
+        return "uw melding".into();
+    }
+    label(l.catalog.categories.get(id).map(|c| c.label.clone()), id)
+}
+
+fn wijk_label(l: &Loaded) -> String {
+    let id = l.row["wijk"].as_str().unwrap_or("");
+    if id.is_empty() {
+        return "uw wijk".into();
+    }
+    label(l.catalog.wijken.get(id).map(|w| w.label.clone()), id)
+}
+
+/// `2026-12-03T..` → `3 december 2026` (the UTC date).
+fn dutch_date(ms: Option<i64>) -> String {
+    const MONTHS: [&str; 12] = [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    let Some(ms) = ms else {
+        return "onbekende datum".into();
+    };
+    let iso = iso8601(ms);
+    let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
+    let m: usize = m.parse().unwrap_or(1);
+    let d: u32 = d.parse().unwrap_or(1);
+    format!("{d} {} {y}", MONTHS[(m.clamp(1, 12)) - 1])
+}
+
+fn bounded_text(
+    v: Option<String>,
+    param: &'static str,
+    max: usize,
+    required: bool,
+    message: &'static str,
+) -> Result<Option<String>, ReviewError> {
+    let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    match &v {
+        None if required => Err(ReviewError::param(param, message)),
+        Some(s)
+            if s.chars().count() > max
+                || s.chars()
+                    .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') =>
+        {
+            Err(ReviewError::param(param, message))
+        }
+        _ => Ok(v),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FeedbackBody {
+    /// What was done (fills `{wat_gedaan}`).
+    done: Option<String>,
+    /// Template: a category id or `default`; absent = the item's category.
+    #[serde(default)]
+    template: Option<String>,
+    /// Only fill in and return the message.
+    #[serde(default)]
+    preview: bool,
+}
+
+/// `POST /api/v1/items/{doc}/{id}/feedback-mail`.
+#[tracing::instrument(name = "mail.feedback", skip_all)]
+async fn feedback_mail(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = coordinator(&req, &state).await?;
+    let b: FeedbackBody = parse_body(&body)?;
+    if !state.mail.enabled() {
+        return Err(mail_disabled());
+    }
+    let done = bounded_text(
+        b.done,
+        "done",
+        MAX_DONE_CHARS,
+        true,
+        "Write what was done (at most 2000 characters).",
+    )?
+    .unwrap_or_default();
+    let (doc, item) = path.into_inner();
+    let l = load_item(&state, &who, doc, item).await?;
+    let resident = &l.row["resident"];
+    if resident["consent"].as_bool() != Some(true) {
+        return Err(ReviewError::Conflict {
+            code: "no_consent",
+            message: "The resident did not consent to being contacted.",
+        });
+    }
+    let Some(to) = resident["email"]
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+    else {
+        return Err(ReviewError::Conflict {
+            code: "no_email",
+            message: "There is no e-mail address of the resident.",
+        });
+    };
+    let category = l.row["category"].as_str().unwrap_or("").to_owned();
+    let wanted = match b.template.as_deref() {
+        None => None,
+        Some(t) => Some(template_key(t)?),
+    };
+    let db = state.review.clone();
+    let lookup = wanted.clone();
+    let cat = category.clone();
+    let template = blocking(move || {
+        db.with_conn(|c| match &lookup {
+            Some(key) => templates::get(c, key),
+            None => templates::for_category(c, &cat).map(Some),
+        })
+        .map_err(ReviewError::from)
+    })
+    .await?
+    .ok_or(ReviewError::param(
+        "template",
+        "There is no template for this category; use 'default'.",
+    ))?;
+    let name = resident["name"]
+        .as_str()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .unwrap_or("bewoner")
+        .to_owned();
+    let values = [
+        ("naam", name),
+        ("categorie", category_label(&l)),
+        ("wijk", wijk_label(&l)),
+        ("datum", dutch_date(l.row["created_at"].as_i64())),
+        ("wat_gedaan", done),
+    ];
+    let subject = templates::fill(&template.subject, &values).replace(['\r', '\n'], " ");
+    let text = templates::fill(&template.body, &values);
+    if b.preview {
+        return Ok(json_ok(&json!({
+            "to": to,
+            "subject": subject,
+            "body": text,
+            "template": if template.category.is_empty() { "default" } else { template.category.as_str() },
+        })));
+    }
+    let item_id = l.row["item_id"].as_str().unwrap_or_default().to_owned();
+    let message = NewMessage {
+        message_id: crate::mail::new_message_id(&mail_domain(&state)),
+        kind: Kind::Feedback,
+        doc_id: Some(l.meta.id.to_string()),
+        item_id: Some(item_id.clone()),
+        partner: None,
+        template: Some(template.category.clone()),
+        with_contact: false,
+        recipient: to,
+        subject,
+        body: text,
+        created_by: Some(who.user_id.as_str().to_owned()),
+        mark_feedback: true,
+    };
+    let audit = AuditInfo {
+        action: "mail.feedback",
+        subject: Some(format!("{}/{}", l.meta.id, item_id)),
+        detail: json!({
+            "doc": l.meta.id,
+            "item": item_id,
+            "kind": l.meta.kind,
+            "template": if template.category.is_empty() { "default" } else { template.category.as_str() },
+        }),
+    };
+    queue(&state, message, audit).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ForwardBody {
+    partner: String,
+    /// A note from the coordinator, added to the summary.
+    #[serde(default)]
+    note: Option<String>,
+    /// Include the resident's contact details (needs `reason`).
+    #[serde(default)]
+    include_contact: bool,
+    /// Why the partner needs the resident's contact details (audited).
+    #[serde(default)]
+    reason: Option<String>,
+    /// Only build and return the message.
+    #[serde(default)]
+    preview: bool,
+}
+
+/// `POST /api/v1/items/{doc}/{id}/forward`.
+#[tracing::instrument(name = "mail.forward", skip_all)]
+async fn forward(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = coordinator(&req, &state).await?;
+    let b: ForwardBody = parse_body(&body)?;
+    if !state.mail.enabled() {
+        return Err(mail_disabled());
+    }
+    let note = bounded_text(
+        b.note,
+        "note",
+        MAX_DONE_CHARS,
+        false,
+        "The note may have at most 2000 characters.",
+    )?;
+    let reason = bounded_text(
+        b.reason,
+        "reason",
+        MAX_REASON_CHARS,
+        b.include_contact,
+        "Give a reason (at most 500 characters) for sending the resident's contact details.",
+    )?;
+    let (doc, item) = path.into_inner();
+    let l = load_item(&state, &who, doc, item).await?;
+    let partner = l
+        .catalog
+        .partners
+        .get(&b.partner)
+        .filter(|p| !p.retired)
+        .ok_or(ReviewError::param(
+            "partner",
+            "There is no active partner with this id in the catalog.",
+        ))?;
+    let Some(to) = partner
+        .email
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+    else {
+        return Err(ReviewError::Conflict {
+            code: "partner_no_email",
+            message: "This partner has no e-mail address in the catalog (an admin can add it).",
+        });
+    };
+    let resident = &l.row["resident"];
+    let contact_lines: Vec<String> = if b.include_contact {
+        if resident["consent"].as_bool() != Some(true) {
+            return Err(ReviewError::Conflict {
+                code: "no_consent",
+                message: "The resident did not consent to being contacted.",
+            });
+        }
+        [("Naam", "name"), ("Telefoon", "phone"), ("E-mail", "email")]
+            .iter()
+            .filter_map(|(label, key)| {
+                resident[*key]
+                    .as_str()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|v| format!("{label}: {}", v.trim()))
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    if b.include_contact && contact_lines.is_empty() {
+        return Err(ReviewError::Conflict {
+            code: "no_contact",
+            message: "There are no contact details of the resident to send.",
+        });
+    }
+    let partner_label = partner.label.clone().unwrap_or_else(|| b.partner.clone());
+    let cat = category_label(&l);
+    let wijk = wijk_label(&l);
+    let subject = format!("Doorgestuurd uit Wijklog: {cat} in {wijk}").replace(['\r', '\n'], " ");
+    let text = forward_text(
+        &l,
+        &who.name,
+        &partner_label,
+        note.as_deref(),
+        &contact_lines,
+        reason.as_deref(),
+    );
+    if b.preview {
+        return Ok(json_ok(
+            &json!({"to": to, "subject": subject, "body": text}),
+        ));
+    }
+    let item_id = l.row["item_id"].as_str().unwrap_or_default().to_owned();
+    let message = NewMessage {
+        message_id: crate::mail::new_message_id(&mail_domain(&state)),
+        kind: Kind::Forward,
+        doc_id: Some(l.meta.id.to_string()),
+        item_id: Some(item_id.clone()),
+        partner: Some(b.partner.clone()),
+        template: None,
+        with_contact: b.include_contact,
+        recipient: to,
+        subject,
+        body: text,
+        created_by: Some(who.user_id.as_str().to_owned()),
+        mark_feedback: false,
+    };
+    let mut detail = json!({
+        "doc": l.meta.id,
+        "item": item_id,
+        "kind": l.meta.kind,
+        "partner": b.partner,
+        "with_contact": b.include_contact,
+    });
+    if let (Some(r), Some(o)) = (&reason, detail.as_object_mut())
+        && b.include_contact
+    {
+        o.insert("reason".into(), r.clone().into());
+    }
+    let audit = AuditInfo {
+        action: if b.include_contact {
+            "mail.forward_with_contact"
+        } else {
+            "mail.forward"
+        },
+        subject: Some(format!("{}/{}", l.meta.id, item_id)),
+        detail,
+    };
+    queue(&state, message, audit).await
+}
+
+fn forward_text(
+    l: &Loaded,
+    sender: &str,
+    partner: &str,
+    note: Option<&str>,
+    contact: &[String],
+    reason: Option<&str>,
+) -> String {
+    let r = &l.row;
+    let mut t = String::new();
+    t.push_str(&format!(
+        "Beste {partner},\n\nVia Wijklog stuurt {sender} u deze melding door.\n\n"
+    ));
+    let kind = if l.meta.kind == DocKind::Walk {
+        "waarneming tijdens een wijkschouw"
+    } else {
+        "notitie van het spreekuur"
+    };
+    t.push_str(&format!("Soort: {kind}\n"));
+    t.push_str(&format!("Onderwerp: {}\n", category_label(l)));
+    if let Some(s) = r["severity"].as_str() {
+        let lbl = label(l.catalog.severities.get(s).map(|e| e.label.clone()), s);
+        t.push_str(&format!("Ernst: {lbl}\n"));
+    }
+    t.push_str(&format!("Wijk: {}\n", wijk_label(l)));
+    if let Some(p) = r["place"].as_str().filter(|p| !p.trim().is_empty()) {
+        t.push_str(&format!("Plek: {}\n", p.trim()));
+    }
+    if let (Some(lat), Some(lon)) = (r["location"]["lat"].as_f64(), r["location"]["lon"].as_f64()) {
+        t.push_str(&format!("Locatie: {lat:.5}, {lon:.5}\n"));
+    }
+    t.push_str(&format!(
+        "Datum: {}\n",
+        dutch_date(r["created_at"].as_i64())
+    ));
+    let text = r["text"].as_str().unwrap_or("").trim();
+    t.push_str("\nWat er gezien of verteld is:\n");
+    t.push_str(if text.is_empty() {
+        "(geen tekst)"
+    } else {
+        text
+    });
+    t.push('\n');
+    if let Some(n) = note {
+        t.push_str("\nToelichting van de coördinator:\n");
+        t.push_str(n);
+        t.push('\n');
+    }
+    if contact.is_empty() {
+        t.push_str("\nDe contactgegevens van de bewoner zijn niet meegestuurd.\n");
+    } else {
+        t.push_str("\nContactgegevens van de bewoner (de bewoner gaf toestemming");
+        if let Some(reason) = reason {
+            t.push_str(&format!("; reden om ze te delen: {reason}"));
+        }
+        t.push_str("):\n");
+        for line in contact {
+            t.push_str(line);
+            t.push('\n');
+        }
+        t.push_str("Gebruik deze gegevens alleen voor deze melding.\n");
+    }
+    t.push_str("\nHeeft u een vraag? Antwoord dan op deze e-mail.\n");
+    t
+}
+
+fn mail_domain(state: &AppState) -> String {
+    state
+        .mail
+        .mailer
+        .as_ref()
+        .map(crate::mail::Mailer::domain)
+        .unwrap_or_else(|| "wijklog.invalid".into())
+}
+
+async fn queue(
+    state: &AppState,
+    message: NewMessage,
+    audit: AuditInfo,
+) -> Result<HttpResponse, ReviewError> {
+    let db = state.review.clone();
+    let doc = message.doc_id.clone().unwrap_or_default();
+    let item = message.item_id.clone().unwrap_or_default();
+    let view = blocking(move || {
+        db.with_conn(|c| {
+            let id = outbox::enqueue(c, &message, &audit, now_ms())?;
+            let all = outbox::for_item(c, &doc, &item)?;
+            Ok::<_, rusqlite::Error>(all.into_iter().find(|m| m.id == id))
+        })
+        .map_err(ReviewError::from)
+    })
+    .await?;
+    state.mail.wake();
+    Ok(HttpResponse::Accepted()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({"message": view})))
+}
+
+/// `GET /api/v1/items/{doc}/{id}/messages`.
+async fn messages(
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = content_reader(&req, &state).await?;
+    let (doc, item) = path.into_inner();
+    let store = state.store.clone();
+    let db = state.review.clone();
+    let list = blocking(move || {
+        let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
+        Ok(db.with_conn(|c| outbox::for_item(c, &meta.id.to_string(), &item))?)
+    })
+    .await?;
+    Ok(json_ok(&json!({
+        "email": state.mail.enabled(),
+        "messages": list,
+    })))
+}

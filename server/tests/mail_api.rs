@@ -1,0 +1,798 @@
+//! Messages to residents and partners against a REAL SMTP server
+//! (aiosmtpd on loopback, started and stopped here): feedback mails with a
+//! filled template to the right resident only, "feedback given by e-mail" in
+//! the document after the server accepted the mail, forwarding to a partner
+//! with and without resident contact, retries while the SMTP server is down,
+//! failure with the reason after the last try, templates, mail switched off.
+
+use std::time::{Duration, Instant};
+
+use automerge::{ActorId, ChangeHash};
+use serde_json::{Value, json};
+use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId};
+use wijklog_server::mail::TlsMode;
+use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User};
+use wijklog_server::testing::{Response, TestApp, spawn_app_with};
+use wijklog_server::testing_smtp::{ReceivedMail, SmtpSink};
+use wijklog_shared::{
+    Catalog, DocId, Document, NewItem, NewSpreekuur, PartnerContact, ResidentContact, Severity,
+    Timestamp, UserId,
+};
+
+const PASSWORD: &str = "een-lang-test-wachtwoord";
+/// 2026-01-01T00:00:00Z.
+const T0: i64 = 1_767_225_600_000;
+const WAIT: Duration = Duration::from_secs(20);
+
+struct Person {
+    user: User,
+    token: String,
+}
+
+impl Person {
+    fn uid(&self) -> UserId {
+        UserId::parse(self.user.id.as_str()).expect("user id")
+    }
+    fn id(&self) -> String {
+        self.user.id.to_string()
+    }
+    fn actor(&self) -> ActorId {
+        let mut bytes = [0u8; 16];
+        for (i, b) in self.user.id.as_str().bytes().enumerate() {
+            bytes[i % 16] ^= b;
+        }
+        ActorId::from(&bytes[..])
+    }
+}
+
+async fn person(app: &TestApp, name: &str, roles: &[Role], team: Option<&str>) -> Person {
+    let user = app.add_user(name, PASSWORD, roles, team);
+    let t = app.login(name, PASSWORD).await.expect("login");
+    Person {
+        user,
+        token: t.access_token,
+    }
+}
+
+/// Commits the changes of `doc` made since `stored` as `who`, like the sync layer.
+fn commit(
+    app: &TestApp,
+    doc: &mut Document,
+    kind: DocKind,
+    team: Option<&str>,
+    stored: &mut Vec<ChangeHash>,
+    who: &Person,
+    create: bool,
+) {
+    let server_id = ServerDocId::from_bytes(doc.id().as_bytes());
+    let am = doc.automerge_mut();
+    let changes: Vec<NewChange> = am
+        .get_changes(stored)
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    let heads = am.get_heads();
+    let owner = ServerUserId::new(who.id()).expect("id");
+    let meta = DocMeta {
+        id: server_id,
+        kind,
+        owner: owner.clone(),
+        team: team.map(str::to_owned),
+        created_at: 0,
+    };
+    // Authorship as the sync server derives it: the new changes' actors are
+    // the sender's, the others are looked up in the store's bindings.
+    let fresh: Vec<Vec<u8>> = changes.iter().map(|c| c.actor.clone()).collect();
+    let sender = who.id().to_string();
+    let mut author = |actor: &automerge::ActorId| -> Option<String> {
+        if fresh.contains(&actor.to_bytes().to_vec()) {
+            return Some(sender.clone());
+        }
+        app.store()
+            .actor_owner(actor.to_bytes())
+            .expect("binding")
+            .map(|u| u.as_str().to_owned())
+    };
+    let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut author);
+    let write = DocWrite {
+        doc_id: server_id,
+        user_id: owner.clone(),
+        device_id: None,
+        create: create.then(|| NewDoc {
+            kind,
+            owner,
+            team: team.map(str::to_owned),
+        }),
+        changes,
+        projection: rows,
+    };
+    let out = app.store().commit(&[write]).expect("commit");
+    out.writes[0].as_ref().expect("write accepted");
+    *stored = heads;
+}
+
+struct World {
+    app: TestApp,
+    sink: SmtpSink,
+    coord: Person,
+    admin: Person,
+    session: String,
+    /// Jan: consent and e-mail.
+    jan: String,
+    /// Piet: consent, phone and e-mail (another resident).
+    piet: String,
+    /// No consent recorded.
+    anon: String,
+}
+
+fn mail_on(sink_port: u16, max_attempts: u32) -> impl FnOnce(&mut wijklog_server::config::Config) {
+    move |c| {
+        c.mail.host = "127.0.0.1".into();
+        c.mail.port = sink_port;
+        c.mail.tls = TlsMode::None;
+        c.mail.from = "Wijkteam <wijkteam@gemeente.example>".into();
+        c.mail.retry_base_ms = 300;
+        c.mail.retry_max_ms = 1000;
+        c.mail.poll_ms = 100;
+        c.mail.timeout_secs = 5;
+        c.mail.max_attempts = max_attempts;
+    }
+}
+
+async fn world(max_attempts: u32) -> World {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(mail_on(sink.port(), max_attempts)).await;
+    world_on(app, sink).await
+}
+
+async fn world_on(app: TestApp, sink: SmtpSink) -> World {
+    let coord = person(&app, "coco", &[Role::Coordinator], None).await;
+    let admin = person(&app, "adam", &[Role::Admin], None).await;
+    let sp = person(&app, "sanne", &[Role::Spreekuur], Some("noord")).await;
+    let catalog = Catalog::defaults();
+    let mut doc = Document::new_spreekuur(
+        DocId::new_v4(),
+        &catalog,
+        &sp.uid(),
+        Timestamp::from_millis(T0),
+        NewSpreekuur {
+            location: "Buurthuis De Schakel".into(),
+            wijk: "oostermeent".into(),
+            held_on: Timestamp::from_millis(T0),
+            team: "noord".into(),
+        },
+    )
+    .expect("session");
+    doc.set_actor(sp.actor());
+    let add = |doc: &mut Document, category: &str, text: &str, contact: Option<ResidentContact>| {
+        let id = doc
+            .add_note(
+                &catalog,
+                &sp.uid(),
+                Timestamp::from_millis(T0 + 3_600_000),
+                NewItem {
+                    id: None,
+                    category: category.into(),
+                    severity: Severity::Aandacht,
+                    text: text.into(),
+                    place: Some("Marktplein".into()),
+                    location: None,
+                    feedback_needed: true,
+                },
+            )
+            .expect("note");
+        if let Some(c) = contact {
+            doc.set_resident_contact(&sp.uid(), Timestamp::from_millis(T0 + 3_600_000), &id, c)
+                .expect("contact");
+        }
+        id.to_string()
+    };
+    let jan = add(
+        &mut doc,
+        "woonoverlast",
+        "Geluidsoverlast van de buren 's nachts",
+        Some(ResidentContact {
+            name: Some("Jan Jansen".into()),
+            phone: None,
+            email: Some("jan@example.nl".into()),
+            consent: true,
+        }),
+    );
+    let piet = add(
+        &mut doc,
+        "openbare_ruimte",
+        "Lantaarnpaal kapot",
+        Some(ResidentContact {
+            name: Some("Piet Pietersen".into()),
+            phone: Some("06 9876 5432".into()),
+            email: Some("piet@voorbeeld.nl".into()),
+            consent: true,
+        }),
+    );
+    let anon = add(&mut doc, "openbare_ruimte", "Losse stoeptegel", None);
+    let mut stored = Vec::new();
+    commit(
+        &app,
+        &mut doc,
+        DocKind::Spreekuur,
+        Some("noord"),
+        &mut stored,
+        &sp,
+        true,
+    );
+    World {
+        session: doc.id().to_string(),
+        app,
+        sink,
+        coord,
+        admin,
+        jan,
+        piet,
+        anon,
+    }
+}
+
+async fn send(app: &TestApp, who: &Person, method: &str, path: &str, body: Value) -> Response {
+    let auth = format!("Bearer {}", who.token);
+    let headers = [
+        ("Content-Type", "application/json"),
+        ("Authorization", auth.as_str()),
+    ];
+    app.request(method, path, &headers, Some(body.to_string().into_bytes()))
+        .await
+}
+
+async fn get(app: &TestApp, who: &Person, path: &str) -> Response {
+    let auth = format!("Bearer {}", who.token);
+    app.request("GET", path, &[("Authorization", auth.as_str())], None)
+        .await
+}
+
+impl World {
+    fn item(&self, id: &str) -> String {
+        format!("/api/v1/items/{}/{}", self.session, id)
+    }
+
+    /// Polls the item's messages until `pred` holds for message `id`.
+    async fn wait_message(&self, item: &str, id: i64, pred: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let res = get(
+                &self.app,
+                &self.coord,
+                &format!("{}/messages", self.item(item)),
+            )
+            .await;
+            assert_eq!(res.status, 200, "{}", res.text());
+            let list = res.json()["messages"].clone();
+            let m = list
+                .as_array()
+                .expect("messages")
+                .iter()
+                .find(|m| m["id"] == id)
+                .cloned()
+                .expect("the message is listed");
+            if pred(&m) {
+                return m;
+            }
+            assert!(Instant::now() < deadline, "message never got there: {m}");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Gives the partner an e-mail address in the catalog (a typed catalog edit).
+    fn partner_email(&self, partner: &str, email: &str) {
+        let store = self.app.store();
+        let meta = store
+            .docs_of_kind(DocKind::Catalog)
+            .expect("catalog")
+            .into_iter()
+            .next()
+            .expect("seeded catalog");
+        let stored = store.load_doc(meta.id).expect("load").expect("stored");
+        let am = stored.to_automerge().expect("automerge");
+        let mut heads = am.get_heads();
+        let mut doc =
+            Document::load(DocId::from_bytes(meta.id.as_bytes()), &am.save()).expect("doc");
+        doc.set_actor(self.admin.actor());
+        doc.set_partner_contact(
+            &self.admin.uid(),
+            Timestamp::from_millis(T0),
+            partner,
+            &PartnerContact {
+                email: Some(email.into()),
+                phone: Some("14 035".into()),
+                contact: Some("Mevrouw De Vries".into()),
+            },
+        )
+        .expect("partner contact");
+        commit(
+            &self.app,
+            &mut doc,
+            DocKind::Catalog,
+            None,
+            &mut heads,
+            &self.admin,
+            false,
+        );
+    }
+}
+
+fn unix(s: &str) -> String {
+    s.replace("\r\n", "\n")
+}
+
+fn assert_no_contact_of_others(m: &ReceivedMail) {
+    for other in ["Piet", "piet@voorbeeld.nl", "9876", "06 9876 5432"] {
+        assert!(
+            !m.body.contains(other),
+            "the mail holds {other:?}: {}",
+            m.body
+        );
+        assert!(!m.subject.contains(other));
+    }
+}
+
+#[actix_web::test]
+async fn feedback_mail_reaches_only_the_resident_with_the_template_filled_and_marks_feedback_given()
+{
+    let w = world(4).await;
+    let path = format!("{}/feedback-mail", w.item(&w.jan));
+    let done = "We hebben met de buren gepraat. Zij houden het 's nachts stil.";
+
+    // Preview: the default template filled in, nothing queued or sent.
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &path,
+        json!({"done": done, "preview": true}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let preview = res.json();
+    assert_eq!(preview["to"], "jan@example.nl");
+    let body = preview["body"].as_str().expect("body");
+    assert!(body.starts_with("Beste Jan Jansen,"), "{body}");
+    assert!(body.contains(done));
+    assert!(body.contains("1 januari 2026"), "{body}");
+    assert!(body.contains("Woonoverlast"), "{body}");
+    assert!(!body.contains('{'), "unfilled placeholder: {body}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(w.sink.messages().is_empty(), "a preview sent mail");
+
+    // Send.
+    let res = send(&w.app, &w.coord, "POST", &path, json!({"done": done})).await;
+    assert_eq!(res.status, 202, "{}", res.text());
+    let queued = res.json()["message"].clone();
+    assert_eq!(queued["status"], "queued");
+    assert_eq!(queued["kind"], "feedback");
+    let message_id = queued["message_id"]
+        .as_str()
+        .expect("message id")
+        .to_owned();
+    assert!(message_id.starts_with('<') && message_id.ends_with("@gemeente.example>"));
+
+    let got = w.sink.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1, "exactly one mail");
+    let m = &got[0];
+    assert_eq!(m.envelope_to, vec!["jan@example.nl".to_owned()]);
+    assert_eq!(m.message_id, message_id);
+    assert_eq!(
+        m.subject,
+        "Wat we gedaan hebben met uw melding over Woonoverlast"
+    );
+    assert_eq!(unix(&m.body).trim_end(), body.trim_end());
+    assert!(m.from.contains("wijkteam@gemeente.example"));
+    assert_no_contact_of_others(m);
+
+    // Sent, and the document says feedback was given by e-mail, by the coordinator.
+    let id = queued["id"].as_i64().expect("id");
+    let sent = w.wait_message(&w.jan, id, |m| m["status"] == "sent").await;
+    assert!(sent["sent_at"].as_i64().is_some());
+    assert_eq!(sent["attempts"], 1);
+    let deadline = Instant::now() + WAIT;
+    let fb = loop {
+        let res = get(&w.app, &w.coord, &w.item(&w.jan)).await;
+        let fb = res.json()["item"]["feedback"].clone();
+        if !fb["given_at"].is_null() {
+            break fb;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "feedback never marked given: {fb}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(fb["channel"], "e-mail");
+    assert_eq!(fb["by"], w.coord.id());
+    assert_eq!(fb["given_at"], sent["sent_at"]);
+
+    // Audited: who, which item, which template; no address, no text.
+    let audit = w.app.store().audit_entries(50).expect("audit");
+    let entry = audit
+        .iter()
+        .find(|a| a.entry.action == "mail.feedback")
+        .expect("mail.feedback audited");
+    assert_eq!(
+        entry.entry.actor.as_ref().map(|a| a.to_string()),
+        Some(w.coord.id())
+    );
+    assert_eq!(entry.entry.detail["item"], w.jan.as_str());
+    assert_eq!(entry.entry.detail["template"], "default");
+    assert_eq!(entry.entry.detail["message_id"], message_id.as_str());
+    let text = entry.entry.detail.to_string();
+    assert!(
+        !text.contains("jan@example.nl") && !text.contains("Jansen") && !text.contains("buren")
+    );
+}
+
+#[actix_web::test]
+async fn feedback_needs_consent_and_an_address_and_a_text() {
+    let w = world(4).await;
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("{}/feedback-mail", w.item(&w.anon)),
+        json!({"done": "Gemaakt"}),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (409, json!("no_consent"))
+    );
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("{}/feedback-mail", w.item(&w.jan)),
+        json!({"done": "  "}),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (400, json!("invalid_parameter"))
+    );
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("{}/feedback-mail", w.item(&w.jan)),
+        json!({"done": "x", "extra": 1}),
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    // Only coordinators send.
+    let res = send(
+        &w.app,
+        &w.admin,
+        "POST",
+        &format!("{}/feedback-mail", w.item(&w.jan)),
+        json!({"done": "x"}),
+    )
+    .await;
+    assert_eq!(res.status, 403);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(w.sink.messages().is_empty());
+}
+
+#[actix_web::test]
+async fn forwarding_sends_a_summary_without_resident_contact_unless_ticked_with_a_reason() {
+    let w = world(4).await;
+    let path = format!("{}/forward", w.item(&w.jan));
+
+    // A partner without an address cannot be mailed.
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &path,
+        json!({"partner": "politie"}),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (409, json!("partner_no_email"))
+    );
+    w.partner_email("politie", "wijkagent@politie.example");
+
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &path,
+        json!({"partner": "politie", "note": "Graag langsgaan bij de buren."}),
+    )
+    .await;
+    assert_eq!(res.status, 202, "{}", res.text());
+    let first = res.json()["message"].clone();
+    assert_eq!(first["partner"], "politie");
+    assert_eq!(first["with_contact"], false);
+
+    // Contact details need a reason.
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &path,
+        json!({"partner": "politie", "include_contact": true}),
+    )
+    .await;
+    assert_eq!(res.status, 400, "{}", res.text());
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &path,
+        json!({"partner": "politie", "include_contact": true, "reason": "De wijkagent wil de bewoner zelf spreken."}),
+    )
+    .await;
+    assert_eq!(res.status, 202, "{}", res.text());
+
+    let got = w.sink.wait_for(2, WAIT).await;
+    assert_eq!(got.len(), 2);
+    let (plain, with) = if got[0].message_id == first["message_id"] {
+        (&got[0], &got[1])
+    } else {
+        (&got[1], &got[0])
+    };
+    for m in [plain, with] {
+        assert_eq!(m.envelope_to, vec!["wijkagent@politie.example".to_owned()]);
+        assert!(
+            m.body.contains("Geluidsoverlast van de buren"),
+            "{}",
+            m.body
+        );
+        assert!(m.subject.contains("Woonoverlast"));
+        assert_no_contact_of_others(m);
+    }
+    assert!(plain.body.contains("Graag langsgaan bij de buren."));
+    assert!(plain.body.contains("niet meegestuurd"));
+    assert!(
+        !plain.body.contains("Jan") && !plain.body.contains("jan@example.nl"),
+        "{}",
+        plain.body
+    );
+    assert!(with.body.contains("Naam: Jan Jansen"), "{}", with.body);
+    assert!(with.body.contains("E-mail: jan@example.nl"));
+    assert!(
+        with.body
+            .contains("De wijkagent wil de bewoner zelf spreken.")
+    );
+
+    // Recorded: the item's messages say forwarded to the partner.
+    let res = get(&w.app, &w.coord, &format!("{}/messages", w.item(&w.jan))).await;
+    let list = res.json()["messages"].clone();
+    assert_eq!(list.as_array().map(Vec::len), Some(2));
+    assert!(
+        list.as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["kind"] == "forward" && m["partner"] == "politie")
+    );
+
+    // Audited, the contact one with its reason.
+    let audit = w.app.store().audit_entries(50).expect("audit");
+    let plain_a = audit
+        .iter()
+        .find(|a| a.entry.action == "mail.forward")
+        .expect("audited");
+    assert_eq!(plain_a.entry.detail["partner"], "politie");
+    assert!(plain_a.entry.detail.get("reason").is_none());
+    let with_a = audit
+        .iter()
+        .find(|a| a.entry.action == "mail.forward_with_contact")
+        .expect("audited with contact");
+    assert_eq!(
+        with_a.entry.detail["reason"],
+        "De wijkagent wil de bewoner zelf spreken."
+    );
+    assert_eq!(with_a.entry.detail["with_contact"], true);
+    // Forwarding does not mark feedback as given.
+    let res = get(&w.app, &w.coord, &w.item(&w.piet)).await;
+    assert!(res.json()["item"]["feedback"]["given_at"].is_null());
+}
+
+#[actix_web::test]
+async fn a_mail_is_retried_while_the_smtp_server_is_down_and_sent_when_it_is_back() {
+    let mut w = world(20).await;
+    w.sink.stop();
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("{}/feedback-mail", w.item(&w.jan)),
+        json!({"done": "De lamp is vervangen."}),
+    )
+    .await;
+    assert_eq!(res.status, 202, "{}", res.text());
+    let queued = res.json()["message"].clone();
+    let id = queued["id"].as_i64().unwrap();
+    // At least two tries failed, with the reason; still queued, not given.
+    let m = w
+        .wait_message(&w.jan, id, |m| m["attempts"].as_i64() >= Some(2))
+        .await;
+    assert_eq!(m["status"], "queued");
+    assert!(
+        m["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{m}"
+    );
+    assert!(m["next_attempt_at"].as_i64().is_some());
+    let item = get(&w.app, &w.coord, &w.item(&w.jan)).await.json();
+    assert!(
+        item["item"]["feedback"]["given_at"].is_null(),
+        "marked before it was sent"
+    );
+
+    w.sink.restart(&[]);
+    let got = w.sink.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].message_id, queued["message_id"].as_str().unwrap());
+    assert!(got[0].body.contains("De lamp is vervangen."));
+    let m = w.wait_message(&w.jan, id, |m| m["status"] == "sent").await;
+    assert!(m["attempts"].as_i64() >= Some(3));
+}
+
+#[actix_web::test]
+async fn after_the_last_try_a_mail_is_failed_with_the_reason_and_feedback_stays_open() {
+    let mut w = world(2).await;
+    w.sink.restart(&["--refuse-first", "5"]);
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("{}/feedback-mail", w.item(&w.jan)),
+        json!({"done": "Opgelost."}),
+    )
+    .await;
+    assert_eq!(res.status, 202);
+    let id = res.json()["message"]["id"].as_i64().unwrap();
+    let m = w
+        .wait_message(&w.jan, id, |m| m["status"] == "failed")
+        .await;
+    assert_eq!(m["attempts"], 2);
+    let reason = m["last_error"].as_str().expect("reason");
+    assert!(reason.contains("451"), "{reason}");
+    assert!(w.sink.messages().is_empty());
+    let item = get(&w.app, &w.coord, &w.item(&w.jan)).await.json();
+    assert!(item["item"]["feedback"]["given_at"].is_null());
+}
+
+#[actix_web::test]
+async fn admins_edit_templates_per_category_and_unknown_placeholders_are_refused() {
+    let w = world(4).await;
+    let res = send(
+        &w.app,
+        &w.admin,
+        "PUT",
+        "/api/v1/admin/mail/templates/woonoverlast",
+        json!({"subject": "Over {categorie}", "body": "Hallo {naam}, {wat_gedan}"}),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["code"].clone()),
+        (409, json!("unknown_placeholder"))
+    );
+    let res = send(
+        &w.app,
+        &w.coord,
+        "PUT",
+        "/api/v1/admin/mail/templates/woonoverlast",
+        json!({"subject": "x", "body": "y"}),
+    )
+    .await;
+    assert_eq!(res.status, 403);
+    let res = send(
+        &w.app,
+        &w.admin,
+        "PUT",
+        "/api/v1/admin/mail/templates/bestaat_niet",
+        json!({"subject": "x", "body": "y"}),
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    let res = send(
+        &w.app,
+        &w.admin,
+        "PUT",
+        "/api/v1/admin/mail/templates/woonoverlast",
+        json!({"subject": "Uw melding over {categorie}", "body": "Hallo {naam},\n\n{wat_gedaan}\n\nGroet"}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+
+    let res = get(&w.app, &w.coord, "/api/v1/mail/templates").await;
+    assert_eq!(res.status, 200);
+    let list = res.json();
+    assert_eq!(list["templates"].as_array().map(Vec::len), Some(2));
+    assert!(
+        list["placeholders"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "wat_gedaan")
+    );
+
+    // Jan's note is woonoverlast: its own template; Piet's uses the default.
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("{}/feedback-mail", w.item(&w.jan)),
+        json!({"done": "Gesprek gevoerd.", "preview": true}),
+    )
+    .await;
+    assert_eq!(
+        res.json()["body"],
+        "Hallo Jan Jansen,\n\nGesprek gevoerd.\n\nGroet"
+    );
+    assert_eq!(res.json()["template"], "woonoverlast");
+    let res = send(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("{}/feedback-mail", w.item(&w.piet)),
+        json!({"done": "Lamp vervangen.", "preview": true}),
+    )
+    .await;
+    assert_eq!(res.json()["template"], "default");
+    assert!(
+        res.json()["body"]
+            .as_str()
+            .unwrap()
+            .starts_with("Beste Piet Pietersen,")
+    );
+
+    let audit = w.app.store().audit_entries(50).expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.entry.action == "mail.template.update"
+                && a.entry.detail["category"] == "woonoverlast")
+    );
+    // The default cannot be removed; a category's own can.
+    let res = send(
+        &w.app,
+        &w.admin,
+        "DELETE",
+        "/api/v1/admin/mail/templates/default",
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 409);
+    let res = send(
+        &w.app,
+        &w.admin,
+        "DELETE",
+        "/api/v1/admin/mail/templates/woonoverlast",
+        json!({}),
+    )
+    .await;
+    assert_eq!(res.status, 204);
+}
+
+#[actix_web::test]
+async fn without_smtp_the_feature_is_off_and_says_so() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(|_| {}).await;
+    let w = world_on(app, sink).await;
+    let res = get(&w.app, &w.coord, "/api/v1/mail/status").await;
+    assert_eq!(res.json(), json!({"email": false, "sms": false}));
+    for (path, body) in [
+        (
+            format!("{}/feedback-mail", w.item(&w.jan)),
+            json!({"done": "x"}),
+        ),
+        (
+            format!("{}/forward", w.item(&w.jan)),
+            json!({"partner": "politie"}),
+        ),
+    ] {
+        let res = send(&w.app, &w.coord, "POST", &path, body).await;
+        assert_eq!(res.status, 503, "{}", res.text());
+        assert_eq!(res.json()["code"], "mail_disabled");
+    }
+    let res = get(&w.app, &w.coord, &format!("{}/messages", w.item(&w.jan))).await;
+    assert_eq!(res.json()["email"], false);
+}
