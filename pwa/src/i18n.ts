@@ -8,6 +8,7 @@ import * as coordinatorMsgs from './messages/coordinator';
 import * as adminMsgs from './messages/admin';
 import * as photosMsgs from './messages/photos';
 import * as editsMsgs from './messages/edits';
+import * as mailMsgs from './messages/mail';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -179,7 +180,8 @@ export type MsgKey =
   | keyof typeof coordinatorMsgs.nl
   | keyof typeof adminMsgs.nl
   | keyof typeof photosMsgs.nl
-  | keyof typeof editsMsgs.nl;
+  | keyof typeof editsMsgs.nl
+  | keyof typeof mailMsgs.nl;
 
 const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
@@ -346,8 +348,8 @@ const en: Record<FieldKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl };
-const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en };
 const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 

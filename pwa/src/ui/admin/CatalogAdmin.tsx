@@ -17,6 +17,9 @@ interface Entry {
   positive: boolean;
   order: number;
   retired: boolean;
+  email: string;
+  phone: string;
+  contact: string;
 }
 
 interface FullCatalog {
@@ -40,6 +43,9 @@ function entries(v: unknown): Entry[] {
       positive: e.positive === true,
       order: typeof e.order === 'number' ? e.order : 0,
       retired: e.retired === true,
+      email: typeof e.email === 'string' ? e.email : '',
+      phone: typeof e.phone === 'string' ? e.phone : '',
+      contact: typeof e.contact === 'string' ? e.contact : '',
     }))
     .filter((e) => e.id)
     .sort((a, b) => Number(a.retired) - Number(b.retired) || a.order - b.order || a.label.localeCompare(b.label));
@@ -79,6 +85,8 @@ export function CatalogAdmin() {
       const text =
         code === 'invalid_slug'
           ? t('admin.catalog.error.invalid_slug')
+          : code === 'invalid_email'
+            ? t('mail.partner.invalid_email')
           : code === 'catalog_entry_exists'
             ? t('admin.catalog.error.exists')
             : t('admin.catalog.error', { code: typeof code === 'string' ? code : 'internal' });
@@ -115,7 +123,7 @@ function SectionView({ section, list, edit }: { section: Section; list: Entry[];
       <h2>{t(`admin.catalog.${section}`)}</h2>
       <ul class="plain">
         {list.map((e) => (
-          <EntryRow key={`${e.id}-${e.label}-${e.color}-${e.retired}`} section={section} entry={e} edit={edit} />
+          <EntryRow key={`${e.id}-${e.label}-${e.color}-${e.retired}-${e.email}-${e.phone}-${e.contact}`} section={section} entry={e} edit={edit} />
         ))}
       </ul>
       <AddForm section={section} edit={edit} />
@@ -168,6 +176,7 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
         </span>
       )}
       {section === 'categories' && <span>{entry.positive ? t('admin.catalog.positive') : ''}</span>}
+      {section === 'partners' && !entry.retired && <PartnerContactForm entry={entry} edit={edit} />}
       {!entry.retired && (
         <ConfirmButton
           label={t('admin.catalog.retire')}
@@ -180,6 +189,44 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
         />
       )}
     </li>
+  );
+}
+
+/** A partner's e-mail address, phone and contact person (used by "doorsturen"). */
+function PartnerContactForm({ entry, edit }: { entry: Entry; edit: Edit }) {
+  const [email, setEmail] = useState(entry.email);
+  const [phone, setPhone] = useState(entry.phone);
+  const [contact, setContact] = useState(entry.contact);
+  const base = `partner-${entry.id}`;
+  const dirty = email !== entry.email || phone !== entry.phone || contact !== entry.contact;
+  return (
+    <form
+      class="admin-grid partner-contact"
+      aria-label={t('mail.partner.contact_of', { label: entry.label })}
+      data-testid="admin-partner-contact"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void edit((d) => d.raw.setPartnerContact(entry.id, { email: email.trim() || null, phone: phone.trim() || null, contact: contact.trim() || null }));
+      }}
+    >
+      <div>
+        <label for={`${base}-email`}>{t('mail.partner.email')}</label>
+        <input id={`${base}-email`} type="email" maxLength={254} value={email} onInput={(e) => setEmail(e.currentTarget.value)} data-testid="admin-partner-email" />
+      </div>
+      <div>
+        <label for={`${base}-phone`}>{t('mail.partner.phone')}</label>
+        <input id={`${base}-phone`} type="tel" maxLength={200} value={phone} onInput={(e) => setPhone(e.currentTarget.value)} />
+      </div>
+      <div>
+        <label for={`${base}-contact`}>{t('mail.partner.contact')}</label>
+        <input id={`${base}-contact`} maxLength={200} value={contact} onInput={(e) => setContact(e.currentTarget.value)} />
+      </div>
+      <div>
+        <button type="submit" class="btn small" disabled={!dirty} data-testid="admin-partner-save">
+          {t('mail.partner.save')}
+        </button>
+      </div>
+    </form>
   );
 }
 

@@ -38,7 +38,7 @@ async function send(method: string, path: string, token: string, body?: unknown)
 }
 
 /** One API call; resolves with the parsed JSON body (undefined for 204). */
-export async function api<T>(method: 'GET' | 'POST' | 'PATCH', path: string, body?: unknown): Promise<T> {
+export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
   let token: string;
   try {
     token = await app.restToken();

@@ -3,6 +3,7 @@
 //   #/admin/user/<id>       one account: details, roles, team, password, access, devices
 //   #/admin/catalog         categories, partners, wijken (edited through the catalog document)
 //   #/admin/audit           the audit log (read-only, filterable, paged)
+//   #/admin/mail            the feedback e-mail templates
 // Everything here is also enforced by the server (admin role only).
 import './admin.css';
 import { t } from '../../i18n';
@@ -11,8 +12,9 @@ import { Accounts } from './Accounts';
 import { AccountDetail } from './AccountDetail';
 import { CatalogAdmin } from './CatalogAdmin';
 import { AuditLog } from './AuditLog';
+import { MailTemplates } from './MailTemplates';
 
-type Tab = 'accounts' | 'catalog' | 'audit';
+type Tab = 'accounts' | 'catalog' | 'audit' | 'mail';
 
 export function AdminArea({ path }: { path: string[] }) {
   const app = useApp();
@@ -26,11 +28,12 @@ export function AdminArea({ path }: { path: string[] }) {
       </section>
     );
   }
-  const tab: Tab = path[0] === 'catalog' ? 'catalog' : path[0] === 'audit' ? 'audit' : 'accounts';
+  const tab: Tab = path[0] === 'catalog' ? 'catalog' : path[0] === 'audit' ? 'audit' : path[0] === 'mail' ? 'mail' : 'accounts';
   let body;
   if (path[0] === 'user' && path[1]) body = <AccountDetail id={path[1]} />;
   else if (tab === 'catalog') body = <CatalogAdmin />;
   else if (tab === 'audit') body = <AuditLog />;
+  else if (tab === 'mail') body = <MailTemplates />;
   else body = <Accounts />;
   return (
     <div class="admin">
@@ -38,6 +41,7 @@ export function AdminArea({ path }: { path: string[] }) {
         <TabLink tab="accounts" current={tab} href="#/admin" />
         <TabLink tab="catalog" current={tab} href="#/admin/catalog" />
         <TabLink tab="audit" current={tab} href="#/admin/audit" />
+        <TabLink tab="mail" current={tab} href="#/admin/mail" />
       </nav>
       {body}
     </div>
@@ -47,7 +51,7 @@ export function AdminArea({ path }: { path: string[] }) {
 function TabLink({ tab, current, href }: { tab: Tab; current: Tab; href: string }) {
   return (
     <a class="btn small" href={href} aria-current={tab === current ? 'page' : undefined} data-testid={`admin-tab-${tab}`}>
-      {t(`admin.tab.${tab}`)}
+      {tab === 'mail' ? t('mail.admin.tab') : t(`admin.tab.${tab}`)}
     </a>
   );
 }

@@ -17,6 +17,7 @@ import { getHistory, getItem, type History, type ItemDetail } from './api';
 import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
 import { recordFeedbackGiven, setFeedbackNeeded, setFollowUp } from './edits';
 import { lastListHref } from './List';
+import { MailPanel } from './Mail';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
 
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
@@ -150,6 +151,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                 {t('coordinator.detail.doc_loading')}
               </p>
             )}
+            {app.user?.roles.includes('coordinator') && <MailPanel docId={docId} itemId={itemId} row={row} resident={detail?.item.resident} />}
           </div>
           <div>
             <h2>{isWalk ? t('coordinator.kind.walk') : t('coordinator.kind.spreekuur')}</h2>
