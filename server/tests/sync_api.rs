@@ -826,3 +826,68 @@ async fn no_write_of_a_revoked_device_is_acked_or_stored_after_the_revocation() 
         "nothing of the revoked device's write was stored"
     );
 }
+
+#[actix_web::test]
+async fn a_stored_document_over_the_operation_bound_is_refused_by_review_reads_not_loaded() {
+    let app = spawn_app_with(|c| c.limits.max_ops_per_document = 5_000).await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let cora = user(&app, "cora", &[Role::Coordinator], None).await;
+    // A walk stored before the bound existed (written to the store directly,
+    // as the sync server of that time did): one item, then 50,000 operations.
+    let id = Uuid::new_v4();
+    let mut doc = walk(id, &ann.id, "noord", 1);
+    let list = doc
+        .put_object(ROOT, "junk", automerge::ObjType::List)
+        .expect("list");
+    doc.splice(
+        &list,
+        0,
+        0,
+        std::iter::repeat_n(automerge::ScalarValue::Null, 50_000),
+    )
+    .expect("splice");
+    doc.commit();
+    let owner = wijklog_server::domain::UserId::new(&ann.id).expect("id");
+    let meta = wijklog_server::storage::DocMeta {
+        id: doc_id(id),
+        kind: wijklog_server::domain::DocKind::Walk,
+        owner: owner.clone(),
+        team: Some("noord".into()),
+        created_at: 0,
+    };
+    let rows = wijklog_server::storage::ProjectionRow::all_for(&meta, doc.document())
+        .expect("rows")
+        .expect("a walk has rows");
+    let item = rows[0].item_id.clone();
+    let write = wijklog_server::storage::DocWrite {
+        doc_id: doc_id(id),
+        user_id: owner.clone(),
+        device_id: None,
+        create: Some(wijklog_server::storage::NewDoc {
+            kind: wijklog_server::domain::DocKind::Walk,
+            owner,
+            team: Some("noord".into()),
+        }),
+        changes: doc
+            .get_changes(&[])
+            .iter()
+            .map(wijklog_server::storage::NewChange::from_change)
+            .collect(),
+        projection: Some(rows),
+    };
+    app.store().commit(&[write]).expect("commit");
+
+    for path in [
+        format!("/api/v1/items/{id}/{item}"),
+        format!("/api/v1/items/{id}/{item}/history"),
+        format!("/api/v1/walks/{id}/report"),
+    ] {
+        let (status, body) = get_as(&app, &cora, &path).await;
+        assert_eq!(status, 413, "{path}: {}", String::from_utf8_lossy(&body));
+        let json: serde_json::Value = serde_json::from_slice(&body).expect("json");
+        assert_eq!(json["code"], "document_too_large", "{path}");
+    }
+    // The list (projection rows) still works.
+    let (status, _) = get_as(&app, &cora, "/api/v1/items").await;
+    assert_eq!(status, 200);
+}
