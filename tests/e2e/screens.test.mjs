@@ -46,8 +46,15 @@ async function assertTouchTargets(page, screen) {
 
 /** Nothing sticks out sideways at this width. */
 async function assertNoHorizontalScroll(page, screen) {
-  const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
-  assert.ok(over <= 0, `${screen}: page scrolls sideways by ${over}px`);
+  const [over, wide] = await page.evaluate(() => {
+    const w = document.documentElement.clientWidth;
+    const wide = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > w + 0.5 || (e.scrollWidth > e.clientWidth + 0.5 && getComputedStyle(e).overflowX === 'visible' && e.clientWidth > 0))
+      .slice(-5)
+      .map((e) => `${e.tagName.toLowerCase()}.${e.className} "${(e.textContent || '').trim().slice(0, 20)}"`);
+    return [document.documentElement.scrollWidth - w, wide];
+  });
+  assert.ok(over <= 0, `${screen}: page scrolls sideways by ${over}px (${wide.join('; ')})`);
 }
 
 async function check(page, screen) {
@@ -142,6 +149,113 @@ test('every screen is accessible, usable at 320 and 360 px, and photographed', a
   await page.goto(`${server.origin}/#/`);
   await assertNoHorizontalScroll(page, 'home @320');
   await ctx.close();
+});
+
+/** Sticky and fixed bars (header, save bar) together, as a share of the viewport height. */
+async function stickyShare(page) {
+  return page.evaluate(() => {
+    let h = 0;
+    const parts = [];
+    for (const el of document.querySelectorAll('body *')) {
+      const pos = getComputedStyle(el).position;
+      if (pos !== 'sticky' && pos !== 'fixed') continue;
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0) continue;
+      h += Math.min(r.height, window.innerHeight);
+      parts.push(`${el.className} ${Math.round(r.height)}px`);
+    }
+    return [h / window.innerHeight, parts.join(', ')];
+  });
+}
+
+/** The header's parts (name, sync state, buttons) do not overlap each other or leave the screen. */
+async function assertHeaderFits(page, screen) {
+  const bad = await page.evaluate(() => {
+    const parts = [...document.querySelectorAll('.top > *, .top-actions > *')].filter((e) => !e.classList.contains('top-actions'));
+    const rects = parts.map((e) => [e.className || e.tagName, e.getBoundingClientRect()]);
+    const out = [];
+    for (const [n, r] of rects) if (r.right > window.innerWidth + 0.5 || r.left < -0.5) out.push(`${n} outside the screen`);
+    for (let i = 0; i < rects.length; i++)
+      for (let j = i + 1; j < rects.length; j++) {
+        const [a, ra] = rects[i];
+        const [b, rb] = rects[j];
+        const w = Math.min(ra.right, rb.right) - Math.max(ra.left, rb.left);
+        const h = Math.min(ra.bottom, rb.bottom) - Math.max(ra.top, rb.top);
+        if (w > 0.5 && h > 0.5) out.push(`${a} overlaps ${b}`);
+      }
+    return out;
+  });
+  assert.deepEqual(bad, [], `${screen}: header`);
+}
+
+/**
+ * No category button's label sticks out of (or is clipped by) its button, and
+ * no word of it is broken over two lines ("Jeugdoverla / st").
+ */
+async function assertCategoryLabelsFit(page, screen) {
+  const over = await page.evaluate(() => {
+    const out = [];
+    for (const b of document.querySelectorAll('[data-category]')) {
+      const br = b.getBoundingClientRect();
+      const span = b.querySelector('span') ?? b;
+      const tr = span.getBoundingClientRect();
+      if (b.scrollWidth > b.clientWidth + 0.5 || tr.right > br.right + 0.5 || tr.left < br.left - 0.5) {
+        out.push(`${b.textContent.trim()}: ${b.scrollWidth} > ${b.clientWidth}`);
+        continue;
+      }
+      const node = span.firstChild;
+      if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+      const re = /\S+/g;
+      let m;
+      while ((m = re.exec(node.data))) {
+        const r = document.createRange();
+        r.setStart(node, m.index);
+        r.setEnd(node, m.index + m[0].length);
+        const tops = new Set([...r.getClientRects()].map((x) => Math.round(x.top)));
+        if (tops.size > 1) out.push(`${b.textContent.trim()}: "${m[0]}" broken over ${tops.size} lines`);
+      }
+    }
+    return out;
+  });
+  assert.deepEqual(over, [], `${screen}: category labels overflow their buttons`);
+}
+
+test('320x640 at 100 % and 200 % text: no sideways scroll, header fits, category labels fit, sticky bars at most 25 %', async () => {
+  const ctx = await newPhone(browser, { origin: server.origin });
+  try {
+    const page = await ctx.newPage();
+    await openApp(page, server.origin);
+    await login(page, 'boa-sanne');
+    await createWalk(page, 'Ronde tekstgrootte');
+    const walkUrl = page.url();
+    await page.setViewportSize({ width: 360, height: 740 });
+    await page.getByTestId('add-observation').click();
+    await page.getByRole('heading', { name: 'Nieuwe waarneming' }).waitFor();
+    await assertCategoryLabelsFit(page, 'quick entry @360');
+    for (const [label, size] of [['100 %', ''], ['200 %', '36px']]) {
+      await page.setViewportSize({ width: 320, height: 640 });
+      // 200 % text: the root font size doubled (every size in the CSS is rem/em).
+      await page.evaluate((s) => { document.documentElement.style.fontSize = s; }, size);
+      for (const [screen, url] of [['home', `${server.origin}/#/`], ['walk', walkUrl]]) {
+        await page.goto(url);
+        await page.evaluate((s) => { document.documentElement.style.fontSize = s; }, size);
+        await page.locator('h1').first().waitFor();
+        await assertNoHorizontalScroll(page, `${screen} @320 ${label}`);
+        await assertHeaderFits(page, `${screen} @320 ${label}`);
+      }
+      await page.getByTestId('add-observation').click();
+      await page.getByRole('heading', { name: 'Nieuwe waarneming' }).waitFor();
+      await assertNoHorizontalScroll(page, `quick entry @320 ${label}`);
+      await assertHeaderFits(page, `quick entry @320 ${label}`);
+      await assertCategoryLabelsFit(page, `quick entry @320 ${label}`);
+      await assertTouchTargets(page, `quick entry @320 ${label}`);
+      const [share, parts] = await stickyShare(page);
+      assert.ok(share <= 0.25, `quick entry @320x640 ${label}: sticky bars take ${Math.round(share * 100)} % of the screen (${parts})`);
+      await page.evaluate(() => { document.documentElement.style.fontSize = ''; });
+    }
+  } finally {
+    await ctx.close();
+  }
 });
 
 test('two spreekuur staff online together see each other\'s notes appear live', async () => {

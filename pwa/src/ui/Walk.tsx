@@ -294,10 +294,10 @@ export function QuickEntry({ id }: { id: string }) {
           <button type="submit" class="btn primary big" disabled={busy} data-testid="entry-save">
             {t('entry.save')}
           </button>
-          <a class="btn" href={`#/walk/${id}`}>
-            {t('entry.cancel')}
-          </a>
         </div>
+        <a class="btn" href={`#/walk/${id}`}>
+          {t('entry.cancel')}
+        </a>
       </form>
     </section>
   );
