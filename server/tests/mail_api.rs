@@ -796,3 +796,95 @@ async fn without_smtp_the_feature_is_off_and_says_so() {
     let res = get(&w.app, &w.coord, &format!("{}/messages", w.item(&w.jan))).await;
     assert_eq!(res.json()["email"], false);
 }
+
+#[actix_web::test]
+async fn coordinators_with_an_address_get_one_daily_digest_of_open_feedback_without_resident_data()
+{
+    let sink = SmtpSink::start();
+    let port = sink.port();
+    // Digest hour 0: today's digest is due at once.
+    let app = spawn_app_with(move |c| {
+        mail_on(port, 4)(c);
+        c.mail.digest_hour_utc = 0;
+    })
+    .await;
+    let w = world_on(app, sink).await;
+    let sp = person(&w.app, "spreekuur2", &[Role::Spreekuur], Some("noord")).await;
+    let path = format!("/api/v1/admin/users/{}/mail-address", w.coord.id());
+
+    // Only admins set addresses; a bad one is refused; each change is audited.
+    let res = send(
+        &w.app,
+        &w.coord,
+        "PUT",
+        &path,
+        json!({"email": "cora@gemeente.example"}),
+    )
+    .await;
+    assert_eq!(res.status, 403);
+    let res = send(
+        &w.app,
+        &w.admin,
+        "PUT",
+        &path,
+        json!({"email": "geen adres"}),
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    let res = send(
+        &w.app,
+        &w.admin,
+        "PUT",
+        &path,
+        json!({"email": "cora@gemeente.example"}),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(
+        get(&w.app, &w.admin, &path).await.json()["email"],
+        "cora@gemeente.example"
+    );
+    // Not a coordinator: no digest even with an address.
+    let res = send(
+        &w.app,
+        &w.admin,
+        "PUT",
+        &format!("/api/v1/admin/users/{}/mail-address", sp.id()),
+        json!({"email": "sp@gemeente.example"}),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    let audit = w.app.store().audit_entries(50).expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.entry.action == "admin.user.mail_address"
+                && a.entry.subject.as_deref() == Some(w.coord.id().as_str()))
+    );
+
+    let got = w.sink.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let m = &got[0];
+    assert_eq!(m.envelope_to, vec!["cora@gemeente.example".to_owned()]);
+    assert_eq!(m.subject, "Wijklog: 3 meldingen wachten op terugkoppeling");
+    let body = unix(&m.body);
+    assert_eq!(body.matches("\n- ").count(), 3, "{body}");
+    assert!(body.contains("Woonoverlast in "), "{body}");
+    for private in [
+        "Jan",
+        "jan@example.nl",
+        "Piet",
+        "piet@",
+        "9876",
+        "Geluidsoverlast",
+        "Lantaarnpaal",
+    ] {
+        assert!(
+            !body.contains(private),
+            "the digest holds {private:?}: {body}"
+        );
+    }
+    // Once a day: later checks queue nothing more.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    assert_eq!(w.sink.messages().len(), 1);
+}

@@ -9,6 +9,7 @@
 //! `WIJKLOG_MAIL_PASSWORD`); they are never read from the file, printed or
 //! logged. Message texts and addresses are never logged either.
 
+pub mod digest;
 pub mod outbox;
 pub mod sms;
 pub mod templates;

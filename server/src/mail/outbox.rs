@@ -78,6 +78,8 @@ pub struct NewMessage {
     pub created_by: Option<String>,
     /// Feedback: write "feedback given by e-mail" into the document once sent.
     pub mark_feedback: bool,
+    /// Digest: the staff member it is for (user id).
+    pub for_user: Option<String>,
 }
 
 /// The audit entry that goes with a queued message.
@@ -102,8 +104,8 @@ pub fn enqueue(
     let tx = conn.unchecked_transaction()?;
     tx.execute(
         "INSERT INTO mail_outbox (message_id, kind, doc_id, item_id, partner, template, with_contact, \
-         recipient, subject, body, created_by, created_at, status, attempts, next_attempt_at, doc_edit_pending) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'queued', 0, ?12, 0)",
+         recipient, subject, body, created_by, created_at, status, attempts, next_attempt_at, doc_edit_pending, for_user) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'queued', 0, ?12, 0, ?13)",
         params![
             m.message_id,
             m.kind.as_str(),
@@ -117,6 +119,7 @@ pub fn enqueue(
             m.body,
             m.created_by,
             now,
+            m.for_user,
         ],
     )?;
     let id = tx.last_insert_rowid();
@@ -341,13 +344,4 @@ pub fn status(conn: &Connection, id: i64) -> rusqlite::Result<Option<String>> {
         |r| r.get(0),
     )
     .optional()
-}
-
-/// Whether a digest for `recipient_user` was queued since `since` (ms).
-pub fn digest_queued_since(conn: &Connection, user: &str, since: i64) -> rusqlite::Result<bool> {
-    conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM mail_outbox WHERE kind = 'digest' AND partner = ?1 AND created_at >= ?2)",
-        params![user, since],
-        |r| r.get(0),
-    )
 }

@@ -72,7 +72,32 @@ async fn run(sync: SyncService, mailer: Mailer) {
     let db = state.review.clone();
     let shutdown = state.shutdown.clone();
     tracing::info!("mail worker started");
+    // The digest check runs at most this often (the query is cheap, but not free).
+    let digest_every =
+        Duration::from_millis(config.poll_ms.saturating_mul(10)).min(Duration::from_secs(60));
+    let mut last_digest: Option<tokio::time::Instant> = None;
     loop {
+        if last_digest.is_none_or(|t| t.elapsed() >= digest_every) {
+            last_digest = Some(tokio::time::Instant::now());
+            let (db, store, domain, hour) = (
+                db.clone(),
+                state.store.clone(),
+                mailer.domain(),
+                config.digest_hour_utc,
+            );
+            let done = tokio::task::spawn_blocking(move || {
+                db.with_conn(|c| {
+                    super::digest::queue_due(c, store.as_ref(), &domain, hour, now_ms())
+                })
+            })
+            .await;
+            match done {
+                Ok(Ok(n)) if n > 0 => tracing::info!(digests = n, "daily digests queued"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::error!(error = %e, "queueing the daily digests failed"),
+                Err(e) => tracing::error!(error = %e, "queueing the daily digests failed"),
+            }
+        }
         if let Err(e) = apply_pending_edits(&sync, &db).await {
             tracing::error!(error = ?e, "writing 'feedback given' into a document failed; retried later");
         }

@@ -43,7 +43,88 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::post().to(feedback_mail),
         )
         .route("/api/v1/items/{doc}/{id}/forward", web::post().to(forward))
-        .route("/api/v1/items/{doc}/{id}/messages", web::get().to(messages));
+        .route("/api/v1/items/{doc}/{id}/messages", web::get().to(messages))
+        .route(
+            "/api/v1/admin/users/{id}/mail-address",
+            web::get().to(get_address),
+        )
+        .route(
+            "/api/v1/admin/users/{id}/mail-address",
+            web::put().to(put_address),
+        );
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddressBody {
+    email: Option<String>,
+}
+
+async fn admin_for_user(
+    req: &HttpRequest,
+    state: &AppState,
+    id: &str,
+) -> Result<crate::auth::Principal, ReviewError> {
+    let who = caller(req, state).await?;
+    if !who.is_admin() {
+        return Err(ReviewError::Forbidden);
+    }
+    let user = crate::domain::UserId::new(id.to_owned()).map_err(|_| ReviewError::NotFound)?;
+    let store = state.store.clone();
+    blocking(move || {
+        store.user_by_id(&user)?.ok_or(ReviewError::NotFound)?;
+        Ok(())
+    })
+    .await?;
+    Ok(who)
+}
+
+/// `GET /api/v1/admin/users/{id}/mail-address`: the address the daily digest goes to.
+async fn get_address(
+    req: HttpRequest,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let id = path.into_inner();
+    admin_for_user(&req, &state, &id).await?;
+    let db = state.review.clone();
+    let email =
+        blocking(move || Ok(db.with_conn(|c| crate::mail::digest::address(c, &id))?)).await?;
+    Ok(json_ok(&json!({"email": email})))
+}
+
+/// `PUT /api/v1/admin/users/{id}/mail-address` `{"email": "..." | null}`; audited.
+async fn put_address(
+    req: HttpRequest,
+    path: web::Path<String>,
+    body: web::Bytes,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let id = path.into_inner();
+    let who = admin_for_user(&req, &state, &id).await?;
+    let b: AddressBody = parse_body(&body)?;
+    let email = b
+        .email
+        .map(|e| e.trim().to_owned())
+        .filter(|e| !e.is_empty());
+    if let Some(e) = &email
+        && (e.chars().count() > 254 || e.parse::<lettre::Address>().is_err())
+    {
+        return Err(ReviewError::param(
+            "email",
+            "The e-mail address is not valid.",
+        ));
+    }
+    let db = state.review.clone();
+    let by = who.user_id.as_str().to_owned();
+    let stored = email.clone();
+    blocking(move || {
+        Ok(db.with_conn(|c| {
+            crate::mail::digest::set_address(c, &id, stored.as_deref(), &by, now_ms())
+        })?)
+    })
+    .await?;
+    Ok(json_ok(&json!({"email": email})))
 }
 
 fn mail_disabled() -> ReviewError {
@@ -418,6 +499,7 @@ async fn feedback_mail(
         body: text,
         created_by: Some(who.user_id.as_str().to_owned()),
         mark_feedback: true,
+        for_user: None,
     };
     let audit = AuditInfo {
         action: "mail.feedback",
@@ -557,6 +639,7 @@ async fn forward(
         body: text,
         created_by: Some(who.user_id.as_str().to_owned()),
         mark_feedback: false,
+        for_user: None,
     };
     let mut detail = json!({
         "doc": l.meta.id,

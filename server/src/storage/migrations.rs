@@ -35,6 +35,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../migrations/0006_device_sign_out.sql"),
     ),
     ("0007_mail", include_str!("../../migrations/0007_mail.sql")),
+    (
+        "0008_mail_digest",
+        include_str!("../../migrations/0008_mail_digest.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
