@@ -128,6 +128,17 @@ test('(a) admin: a partner gets an e-mail address, a category gets its own templ
   const v = await axeSerious(admin);
   assert.deepEqual(v, [], `admin mail: ${JSON.stringify(v, null, 1)}`);
   await screenshot(admin, 'admin-mail-templates');
+
+  // A digest address on an account (the spreekuur worker's: only coordinators
+  // get a digest, so no mail goes out here); it survives a reload.
+  await admin.goto(`${server.origin}/#/admin`);
+  await admin.locator('[data-testid="admin-user-row"][data-username="sp-sanne"]').getByTestId('admin-user-open').click();
+  await admin.getByTestId('admin-user-digest-email').fill('sanne@gemeente.example');
+  await admin.getByTestId('admin-user-digest-save').click();
+  await admin.getByTestId('admin-user-msg').filter({ hasText: 'dagoverzicht opgeslagen' }).waitFor();
+  await admin.reload();
+  await admin.waitForFunction(() => document.querySelector('[data-testid="admin-user-digest-email"]')?.value === 'sanne@gemeente.example', null, { timeout: 10_000, polling: 100 });
+  assert.equal(await admin.getByTestId('admin-user-digest-email').inputValue(), 'sanne@gemeente.example');
 });
 
 test('(b) spreekuur: a note with consent and an e-mail address', async () => {

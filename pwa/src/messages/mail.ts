@@ -71,6 +71,10 @@ export const nl = {
   'mail.partner.save': 'Contact opslaan',
   'mail.partner.contact_of': 'Contactgegevens van {label}',
   'mail.partner.invalid_email': 'Niet opgeslagen: het e-mailadres van de partner klopt niet.',
+  'mail.digest.title': 'Dagoverzicht per e-mail',
+  'mail.digest.hint': 'Een coördinator met een adres krijgt elke ochtend één e-mail met wat nog op terugkoppeling wacht. Leeg laten: geen dagoverzicht.',
+  'mail.digest.save': 'Adres opslaan',
+  'mail.digest.saved': 'Adres voor het dagoverzicht opgeslagen.',
 };
 
 export const en: Record<keyof typeof nl, string> = {
@@ -143,4 +147,8 @@ export const en: Record<keyof typeof nl, string> = {
   'mail.partner.save': 'Save contact',
   'mail.partner.contact_of': 'Contact details of {label}',
   'mail.partner.invalid_email': 'Not saved: the partner’s e-mail address is not valid.',
+  'mail.digest.title': 'Daily digest by e-mail',
+  'mail.digest.hint': 'A coordinator with an address gets one e-mail each morning listing what still waits for feedback. Leave empty: no digest.',
+  'mail.digest.save': 'Save address',
+  'mail.digest.saved': 'Digest address saved.',
 };

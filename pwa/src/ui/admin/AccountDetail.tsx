@@ -57,6 +57,7 @@ export function AccountDetail({ id }: { id: string }) {
           <Details key={`${account.id}-${reload}`} account={account} onSaved={(m) => (setMsg(m), refresh())} />
           <Password account={account} onDone={(m) => (setMsg(m), refresh())} />
           <Access account={account} self={app.user?.id === account.id} onDone={(m) => (setMsg(m), refresh())} />
+          <DigestAddress key={`mail-${account.id}`} account={account} onDone={(m) => setMsg(m)} />
         </>
       )}
       {devices && <Devices devices={devices} onDone={(m) => (setMsg(m), refresh())} />}
@@ -105,6 +106,41 @@ function Details({ account, onSaved }: { account: Account; onSaved: (m: Msg) => 
       <p class="hint">{t('admin.user.roles_note')}</p>
       <button type="submit" class="btn primary" disabled={busy} data-testid="admin-user-save">
         {t('admin.user.save')}
+      </button>
+    </form>
+  );
+}
+
+/** The address the daily digest goes to (coordinators only get one). */
+function DigestAddress({ account, onDone }: { account: Account; onDone: (m: Msg) => void }) {
+  const [email, setEmail] = useState('');
+  const [busy, setBusy] = useState(false);
+  const path = `/api/v1/admin/users/${encodeURIComponent(account.id)}/mail-address`;
+  useEffect(() => {
+    api<{ email: string | null }>('GET', path)
+      .then((r) => setEmail(r.email ?? ''))
+      .catch(() => setEmail(''));
+  }, [account.id]);
+  async function submit(e: Event) {
+    e.preventDefault();
+    setBusy(true);
+    try {
+      await api('PUT', path, { email: email.trim() || null });
+      onDone({ ok: true, text: t('mail.digest.saved') });
+    } catch (err) {
+      onDone({ ok: false, text: errorText(err) });
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <form class="admin-section stack" onSubmit={submit} data-testid="admin-user-digest">
+      <h2>{t('mail.digest.title')}</h2>
+      <p class="hint">{t('mail.digest.hint')}</p>
+      <label for="ud-digest">{t('mail.partner.email')}</label>
+      <input id="ud-digest" type="email" maxLength={254} value={email} onInput={(e) => setEmail(e.currentTarget.value)} data-testid="admin-user-digest-email" />
+      <button type="submit" class="btn" disabled={busy} data-testid="admin-user-digest-save">
+        {t('mail.digest.save')}
       </button>
     </form>
   );
