@@ -864,6 +864,22 @@ impl Document {
         self.write(at, "end_walk", |d| d.put(ROOT, "ended_at", ts(at)))
     }
 
+    /// Reopens an ended walk: removes `ended_at` and records who reopened it
+    /// and when (`reopened_by`, `reopened_at`), in one change named
+    /// `reopen_walk`. Every end and reopen stays in the change history.
+    pub fn reopen_walk(&mut self, by: &UserId, at: Timestamp) -> Result<(), Error> {
+        self.need(DocKind::Walk)?;
+        check_time(at)?;
+        if matches!(get_timestamp(&self.doc, &ROOT, "ended_at"), Got::Missing) {
+            return Err(Error::WalkNotEnded);
+        }
+        self.write(at, "reopen_walk", |d| {
+            d.delete(ROOT, "ended_at")?;
+            d.put(ROOT, "reopened_at", ts(at))?;
+            d.put(ROOT, "reopened_by", by.as_str())
+        })
+    }
+
     /// Adds a participant to a walk; returns its id.
     pub fn add_participant(
         &mut self,

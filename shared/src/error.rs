@@ -141,6 +141,9 @@ pub enum Error {
     /// The walk has already ended.
     #[error("the walk has already ended")]
     WalkAlreadyEnded,
+    /// Reopen of a walk that has not ended.
+    #[error("the walk has not ended, so it cannot be reopened")]
+    WalkNotEnded,
     /// Resident contact details without recorded consent.
     #[error("resident contact details need the resident's consent")]
     ConsentRequired,
@@ -236,6 +239,7 @@ impl Error {
             Error::WalkAlreadyStarted => "walk_already_started",
             Error::WalkNotStarted => "walk_not_started",
             Error::WalkAlreadyEnded => "walk_already_ended",
+            Error::WalkNotEnded => "walk_not_ended",
             Error::ConsentRequired => "consent_required",
             Error::CallbackNotRequested => "callback_not_requested",
             Error::CallbackAlreadyDone => "callback_already_done",

@@ -191,6 +191,10 @@ pub struct Walk {
     pub started_at: Option<i64>,
     /// End (ms).
     pub ended_at: Option<i64>,
+    /// When the walk was last reopened after ending (ms).
+    pub reopened_at: Option<i64>,
+    /// Who last reopened it (user id).
+    pub reopened_by: Option<String>,
     /// Team id.
     pub team: Option<String>,
     /// Creator (user id).
@@ -708,6 +712,8 @@ impl Walk {
         let planned_at = f.opt("planned_at", h::timestamp(root, "planned_at"));
         let started_at = f.opt("started_at", h::timestamp(root, "started_at"));
         let ended_at = f.opt("ended_at", h::timestamp(root, "ended_at"));
+        let reopened_at = f.opt("reopened_at", h::timestamp(root, "reopened_at"));
+        let reopened_by = f.opt("reopened_by", h::str(root, "reopened_by"));
         let team = f.req("team", h::str(root, "team"));
         let created_by = f.req("created_by", h::str(root, "created_by"));
         let summary = f.opt("summary", h::text(root, "summary"));
@@ -744,6 +750,8 @@ impl Walk {
             planned_at,
             started_at,
             ended_at,
+            reopened_at,
+            reopened_by,
             team,
             created_by,
             participants,

@@ -91,6 +91,8 @@ pub(crate) const WALK: Shape = Fields(&[
     ("planned_at", Leaf),
     ("started_at", Leaf),
     ("ended_at", Leaf),
+    ("reopened_at", Leaf),
+    ("reopened_by", Leaf),
     ("team", Leaf),
     ("created_by", Leaf),
     ("summary", Leaf),

@@ -116,6 +116,8 @@ export interface WalkView {
   planned_at: Millis | null;
   started_at: Millis | null;
   ended_at: Millis | null;
+  reopened_at: Millis | null;
+  reopened_by: string | null;
   team: string | null;
   created_by: string | null;
   participants: Record<string, Participant>;
@@ -821,6 +823,20 @@ impl WijkDoc {
         let r = (|| -> JsResult<()> {
             let (by, at) = self.who_when(opts)?;
             model(self.doc_mut().end_walk(&by, at))
+        })();
+        self.fail_action_on_err(&r);
+        r
+    }
+
+    /// Reopens an ended walk (`walk_not_ended` if it has not ended).
+    #[wasm_bindgen(js_name = reopenWalk)]
+    pub fn reopen_walk(
+        &mut self,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().reopen_walk(&by, at))
         })();
         self.fail_action_on_err(&r);
         r

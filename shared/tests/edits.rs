@@ -766,6 +766,41 @@ fn start_and_end_walk() {
 }
 
 #[test]
+fn reopen_walk_clears_the_end_and_records_who_and_when() {
+    let mut w = walk();
+    assert_eq!(code(w.reopen_walk(&boa(), at(1))), "walk_not_ended");
+    w.start_walk(&boa(), at(1)).unwrap();
+    assert_eq!(code(w.reopen_walk(&boa(), at(2))), "walk_not_ended");
+    w.end_walk(&boa(), at(3)).unwrap();
+    w.reopen_walk(&user("coord-1"), at(4)).unwrap();
+    let view = w.walk().unwrap();
+    assert_eq!(view.ended_at, None);
+    assert_eq!(view.started_at, Some(T0 + 1000));
+    assert_eq!(view.reopened_at, Some(T0 + 4000));
+    assert_eq!(view.reopened_by.as_deref(), Some("coord-1"));
+    // It can end again, and the history keeps every end and reopen, named.
+    w.end_walk(&boa(), at(5)).unwrap();
+    assert_eq!(w.walk().unwrap().ended_at, Some(T0 + 5000));
+    let names: Vec<String> = w
+        .automerge_mut()
+        .get_changes(&[])
+        .iter()
+        .filter_map(|c| c.message().map(str::to_owned))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "new_walk",
+            "start_walk",
+            "end_walk",
+            "reopen_walk",
+            "end_walk"
+        ]
+    );
+    assert_eq!(code(spreekuur().reopen_walk(&boa(), at(1))), "wrong_kind");
+}
+
+#[test]
 fn add_participant() {
     let mut w = walk();
     let init = NewParticipant {

@@ -104,6 +104,7 @@ fn apply(docs: &mut BTreeMap<String, Document>, step: &Value) -> Result<Option<S
     match name {
         "startWalk" => none(doc.start_walk(&by, at)),
         "endWalk" => none(doc.end_walk(&by, at)),
+        "reopenWalk" => none(doc.reopen_walk(&by, at)),
         "addParticipant" => {
             let init: NewParticipant = arg(&args, "init");
             doc.add_participant(&by, at, init)

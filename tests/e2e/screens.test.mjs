@@ -107,6 +107,9 @@ test('every screen is accessible, usable at 320 and 360 px, and photographed', a
   await page.getByTestId('undo').click();
   await page.getByTestId('item').filter({ hasText: 'Hangjongeren' }).waitFor();
   await page.getByTestId('walk-end').click();
+  await page.getByTestId('confirm-dialog').waitFor();
+  await check(page, 'walk end confirmation');
+  await page.getByTestId('confirm-yes').click();
   await page.getByTestId('walk-state').filter({ hasText: 'Beëindigd' }).waitFor();
   assert.match(await page.getByTestId('closing-counts').textContent(), /^2 waarnemingen, waarvan 0 urgent en 1 positief/);
 

@@ -2,7 +2,9 @@
 // - a walk with one observation says "1 waarneming" (not "1 waarnemingen");
 // - the header stops saying "verbonden" when the network goes, and
 //   "opgeslagen" fades instead of staying forever;
-// - a spreekuur note's severity resets for the next note.
+// - a spreekuur note's severity resets for the next note;
+// - ending a walk asks first (a dialog), and an ended walk can be reopened by
+//   a boa of the team and by a coordinator, which the walk then shows.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -14,6 +16,7 @@ let browser;
 before(async () => {
   server = await Server.start();
   await server.addUser('boa-wim', { roles: ['boa', 'spreekuur'], team: 'team-oost', name: 'Wim' });
+  await server.addUser('coord-cor', { roles: ['coordinator'], team: 'team-oost', name: 'Cor' });
   browser = await launchBrowser();
 });
 
@@ -114,5 +117,63 @@ test('spreekuur: severity resets to the default for the next note', async () => 
     assert.equal(await severityOf('afvalinzameling'), first, 'the second note has the default severity');
   } finally {
     await ctx.close();
+  }
+});
+
+test('ending a walk asks first; an ended walk is reopened by a coordinator and shows who reopened it', async () => {
+  const ctx = await newPhone(browser, { origin: server.origin });
+  const ctxC = await newPhone(browser, { origin: server.origin });
+  try {
+    const page = await ctx.newPage();
+    await openApp(page, server.origin);
+    await login(page, 'boa-wim');
+    const walkId = await createWalk(page, 'Ronde Stadhuisplein');
+    await page.getByTestId('walk-start').click();
+    await page.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor();
+
+    // One tap does not end the walk: a dialog asks, "Nee" keeps it going.
+    await page.getByTestId('walk-end').click();
+    const dialog = page.getByRole('alertdialog', { name: 'Wandeling beëindigen?' });
+    await dialog.waitFor();
+    assert.match(await page.getByTestId('walk-state').textContent(), /^Gestart/);
+    await page.getByTestId('confirm-no').click();
+    assert.equal(await dialog.count(), 0);
+    assert.match(await page.getByTestId('walk-state').textContent(), /^Gestart/);
+    await page.getByTestId('add-observation').waitFor();
+
+    await page.getByTestId('walk-end').click();
+    await page.getByTestId('confirm-yes').click();
+    await page.getByTestId('walk-state').filter({ hasText: 'Beëindigd' }).waitFor();
+    assert.equal(await page.getByTestId('add-observation').count(), 0);
+    await waitAllSent(page);
+
+    // A coordinator reopens it on another phone; the boa sees it open again.
+    const c = await ctxC.newPage();
+    await openApp(c, server.origin);
+    await login(c, 'coord-cor');
+    await c.goto(`${server.origin}/#/walk/${walkId}`);
+    await c.getByTestId('walk-state').filter({ hasText: 'Beëindigd' }).waitFor({ timeout: 30_000 });
+    await c.getByTestId('walk-reopen').click();
+    await c.getByRole('alertdialog', { name: 'Wandeling heropenen?' }).waitFor();
+    await c.getByTestId('confirm-yes').click();
+    await c.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor();
+    assert.match(await c.getByTestId('walk-reopened').textContent(), /^Heropend om .* door Cor\.$/);
+    await waitAllSent(c);
+
+    await page.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor({ timeout: 15_000 });
+    await page.getByTestId('walk-reopened').waitFor();
+    await page.getByTestId('add-observation').waitFor();
+    // The boa can end it again (and reopen it: a participant may too).
+    await page.getByTestId('walk-end').click();
+    await page.getByTestId('confirm-yes').click();
+    await page.getByTestId('walk-state').filter({ hasText: 'Beëindigd' }).waitFor();
+    await page.getByTestId('walk-reopen').click();
+    await page.getByTestId('confirm-yes').click();
+    await page.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor();
+    assert.match(await page.getByTestId('walk-reopened').textContent(), /door Wim\.$/);
+    await waitAllSent(page);
+  } finally {
+    await ctx.close();
+    await ctxC.close();
   }
 });

@@ -75,6 +75,9 @@ export interface WalkInfo {
   planned_at: number | null;
   started_at: number | null;
   ended_at: number | null;
+  /** Last reopened (after an end), and by whom (user id). */
+  reopened_at: number | null;
+  reopened_by: string | null;
   team: string;
   created_by: string;
   participants: Participant[];
@@ -320,6 +323,8 @@ export class Doc {
       planned_at: num(v.planned_at),
       started_at: num(v.started_at),
       ended_at: num(v.ended_at),
+      reopened_at: num(v.reopened_at),
+      reopened_by: v.reopened_by == null ? null : str(v.reopened_by),
       team: str(v.team),
       created_by: str(v.created_by),
       participants: entries(v.participants).map((p) => ({
@@ -385,6 +390,9 @@ export class Doc {
   }
   endWalk(): void {
     wrap(() => (failing('endWalk') ? this.raw.endWalk({ by: '' }) : this.raw.endWalk()));
+  }
+  reopenWalk(): void {
+    wrap(() => (failing('reopenWalk') ? this.raw.reopenWalk({ by: '' }) : this.raw.reopenWalk()));
   }
   addParticipant(name: string, organisation: string): string {
     return wrap(() => this.raw.addParticipant({ name: failing('addParticipant') ? '' : name, organisation }));

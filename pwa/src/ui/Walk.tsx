@@ -1,5 +1,5 @@
-import { useEffect, useState } from 'preact/hooks';
-import { hhmm, t, tn } from '../i18n';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { dayLabel, hhmm, t, tn } from '../i18n';
 import { useApp, go } from './hooks';
 import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState } from './Items';
 import { PhotoPicker } from '../photo/PhotoPicker';
@@ -26,6 +26,7 @@ export function WalkScreen({ id }: { id: string }) {
   const [pOrg, setPOrg] = useState('');
   const [summary, setSummary] = useState<string | null>(null);
   const [error, setError] = useState<{ where: 'state' | 'participant' | 'summary'; e: EditError } | null>(null);
+  const [confirming, setConfirming] = useState<'end' | 'reopen' | null>(null);
   if (!doc || doc.kind() !== 'walk') {
     return (
       <section class="screen">
@@ -44,6 +45,9 @@ export function WalkScreen({ id }: { id: string }) {
   const positive = new Set(catalog?.categories.filter((c) => c.positive).map((c) => c.id));
   const wijk = catalog?.wijken.find((x) => x.id === w.wijk)?.label ?? w.wijk;
   const err = app.docErrors.get(id);
+  // Who walks (boa) and coordinators may reopen an ended walk; the server only
+  // gives the walk to its team and to coordinators.
+  const canReopen = !!app.user && (app.user.roles.includes('boa') || app.user.roles.includes('coordinator'));
 
   /** One action; true when it was stored. A refusal is shown at `where`, a storage failure by the header. */
   const edit = async (where: 'state' | 'participant' | 'summary', f: Parameters<typeof app.edit>[1]): Promise<boolean> => {
@@ -84,6 +88,11 @@ export function WalkScreen({ id }: { id: string }) {
       <p data-testid="walk-state">
         {w.ended_at !== null ? t('walk.ended_at', { time: hhmm(w.ended_at) }) : w.started_at !== null ? t('walk.started_at', { time: hhmm(w.started_at) }) : t('walk.not_started')}
       </p>
+      {w.reopened_at !== null && (
+        <p class="hint" data-testid="walk-reopened">
+          {t('walk.reopened', { time: `${dayLabel(w.reopened_at)} ${hhmm(w.reopened_at)}`, name: app.user && w.reopened_by === app.user.id ? app.user.name : (w.reopened_by ?? '?') })}
+        </p>
+      )}
       <div class="actions">
         {w.started_at === null && (
           <button type="button" class="btn primary" onClick={() => void edit('state', (d) => d.startWalk())} data-testid="walk-start">
@@ -158,11 +167,58 @@ export function WalkScreen({ id }: { id: string }) {
         </button>
       </form>
       {w.started_at !== null && w.ended_at === null && (
-        <button type="button" class="btn danger" onClick={() => void edit('state', (d) => d.endWalk())} data-testid="walk-end">
+        <button type="button" class="btn danger" onClick={() => setConfirming('end')} data-testid="walk-end">
           {t('walk.end')}
         </button>
       )}
+      {w.ended_at !== null && canReopen && (
+        <button type="button" class="btn" onClick={() => setConfirming('reopen')} data-testid="walk-reopen">
+          {t('walk.reopen')}
+        </button>
+      )}
+      {confirming && (
+        <ConfirmDialog
+          title={t(confirming === 'end' ? 'walk.end.confirm_title' : 'walk.reopen.confirm_title')}
+          text={t(confirming === 'end' ? 'walk.end.confirm_text' : 'walk.reopen.confirm_text')}
+          yes={t(confirming === 'end' ? 'walk.end.confirm_yes' : 'walk.reopen.confirm_yes')}
+          no={t(confirming === 'end' ? 'walk.end.confirm_no' : 'obs.cancel')}
+          danger={confirming === 'end'}
+          onYes={() => {
+            const what = confirming;
+            setConfirming(null);
+            void edit('state', (d) => (what === 'end' ? d.endWalk() : d.reopenWalk()));
+          }}
+          onNo={() => setConfirming(null)}
+        />
+      )}
     </section>
+  );
+}
+
+/** A modal confirmation (not window.confirm): focus starts on the safe choice; Escape says no. */
+function ConfirmDialog(props: { title: string; text: string; yes: string; no: string; danger: boolean; onYes: () => void; onNo: () => void }) {
+  const safe = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    safe.current?.focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key === 'Escape') props.onNo();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
+  return (
+    <div class="dialog-backdrop">
+      <div class="dialog" role="alertdialog" aria-modal="true" aria-labelledby="confirm-title" aria-describedby="confirm-text" data-testid="confirm-dialog">
+        <h2 id="confirm-title">{props.title}</h2>
+        <p id="confirm-text">{props.text}</p>
+        <button type="button" class={`btn ${props.danger ? 'danger' : 'primary'}`} onClick={props.onYes} data-testid="confirm-yes">
+          {props.yes}
+        </button>
+        <button ref={safe} type="button" class="btn" onClick={props.onNo} data-testid="confirm-no">
+          {props.no}
+        </button>
+      </div>
+    </div>
   );
 }
 
