@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent } from './helpers.mjs';
+import { Server, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent, restLogin } from './helpers.mjs';
 
 let server;
 let browser;
@@ -147,6 +147,15 @@ test('ending a walk asks first; an ended walk is reopened by a coordinator and s
     assert.equal(await page.getByTestId('add-observation').count(), 0);
     await waitAllSent(page);
 
+    // The server's walk report (its read of the stored document) says ended.
+    const token = await restLogin(server.origin, 'coord-cor');
+    const report = async () => {
+      const r = await fetch(`${server.origin}/api/v1/walks/${walkId}/report`, { headers: { Authorization: `Bearer ${token}` } });
+      assert.equal(r.status, 200);
+      return r.json();
+    };
+    assert.equal(typeof (await report()).ended_at, 'number');
+
     // A coordinator reopens it on another phone; the boa sees it open again.
     const c = await ctxC.newPage();
     await openApp(c, server.origin);
@@ -159,9 +168,10 @@ test('ending a walk asks first; an ended walk is reopened by a coordinator and s
     await c.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor();
     assert.match(await c.getByTestId('walk-reopened').textContent(), /^Heropend om .* door Cor\.$/);
     await waitAllSent(c);
+    assert.equal((await report()).ended_at, null, 'the server reads the walk as open again');
 
     await page.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor({ timeout: 15_000 });
-    await page.getByTestId('walk-reopened').waitFor();
+    assert.match(await page.getByTestId('walk-reopened').textContent(), /^Heropend om .* door een collega\.$/);
     await page.getByTestId('add-observation').waitFor();
     // The boa can end it again (and reopen it: a participant may too).
     await page.getByTestId('walk-end').click();

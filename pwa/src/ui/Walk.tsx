@@ -90,7 +90,10 @@ export function WalkScreen({ id }: { id: string }) {
       </p>
       {w.reopened_at !== null && (
         <p class="hint" data-testid="walk-reopened">
-          {t('walk.reopened', { time: `${dayLabel(w.reopened_at)} ${hhmm(w.reopened_at)}`, name: app.user && w.reopened_by === app.user.id ? app.user.name : (w.reopened_by ?? '?') })}
+          {/* The document holds the user id; only our own name is known here (the server's history names everyone). */}
+          {app.user && w.reopened_by === app.user.id
+            ? t('walk.reopened', { time: `${dayLabel(w.reopened_at)} ${hhmm(w.reopened_at)}`, name: app.user.name })
+            : t('walk.reopened_other', { time: `${dayLabel(w.reopened_at)} ${hhmm(w.reopened_at)}` })}
         </p>
       )}
       <div class="actions">
