@@ -1059,6 +1059,79 @@ async fn geojson_export_is_a_valid_feature_collection_of_lon_lat_points() {
     );
 }
 
+/// The GeoJSON export never carries resident contact details: a note that
+/// has both contact details and a location is in the export, and none of its
+/// contact values appears anywhere in the bytes.
+#[actix_web::test]
+async fn geojson_export_never_carries_contact_details_of_a_located_note() {
+    let mut w = world().await;
+    let catalog = Catalog::defaults();
+    let located = add(
+        &mut w.session,
+        &catalog,
+        &w.sp_n,
+        T0 + 6 * DAY,
+        "woonoverlast",
+        Severity::Zorgelijk,
+        "Burenruzie aan de Gracht",
+        Some((52.371, 5.211)),
+        true,
+    );
+    {
+        let uid = w.sp_n.uid();
+        let doc = w.session.as_user(&w.sp_n);
+        doc.set_resident_contact(
+            &uid,
+            at(T0 + 6 * DAY),
+            &item_id(&located),
+            ResidentContact {
+                name: Some("Zwaantje Markeerling".into()),
+                phone: Some("0687654321".into()),
+                email: Some("zwaantje.markeer@example.org".into()),
+                consent: true,
+            },
+        )
+        .expect("contact");
+    }
+    w.session.commit(&w.app, &w.sp_n);
+    // The coordinator's item read does show the contact: the markers are real.
+    let read = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/items/{}/{located}", w.session.id()),
+    )
+    .await;
+    assert_eq!(read.status, 200, "{}", read.text());
+    assert!(read.text().contains("Markeerling"), "{}", read.text());
+    // (`include_personal` is not a parameter of this export: 400.)
+    for query in ["", "?kind=spreekuur"] {
+        let res = get(
+            &w.app,
+            Some(&w.coord),
+            &format!("/api/v1/export.geojson{query}"),
+        )
+        .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        let features = res.json()["features"].as_array().expect("features").clone();
+        assert!(
+            features
+                .iter()
+                .any(|f| f["properties"]["item_id"] == located.as_str()),
+            "the located note with contact details is exported"
+        );
+        let body = res.text();
+        for marker in [
+            "Zwaantje",
+            "Markeerling",
+            "0687654321",
+            "zwaantje.markeer@example.org",
+            "markeer@",
+        ] {
+            assert!(!body.contains(marker), "{marker} in the GeoJSON: {body}");
+        }
+    }
+}
+
 #[actix_web::test]
 async fn the_walk_report_groups_observations_and_lists_actions_per_partner() {
     let w = world().await;
