@@ -240,7 +240,7 @@ test('a photo the server refuses shows the reason in Dutch and stays on the phon
   await page.getByTestId('logout').click();
   const warning = page.getByTestId('logout-warning');
   await warning.waitFor();
-  assert.match(await warning.textContent(), /1 foto\('s\) zijn nog niet verstuurd/);
+  assert.match(await warning.textContent(), /Ook 1 foto is nog niet verstuurd en gaat verloren/);
   await warning.getByRole('button', { name: 'Annuleren' }).click();
 
   // Retrying is refused again (the limit did not change); the photo stays.
