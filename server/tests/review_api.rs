@@ -1010,6 +1010,149 @@ async fn personal_columns_need_a_reason_which_is_audited() {
     );
 }
 
+/// `wijklog-meldingen-YYYY-MM-DD.EXT`, with today's date in Amsterdam (the
+/// test's clock and the server's are the same machine's).
+fn dated_attachment(res: &Response, ext: &str) {
+    let cd = res
+        .header("content-disposition")
+        .expect("content-disposition");
+    let name = cd
+        .strip_prefix("attachment; filename=\"wijklog-meldingen-")
+        .and_then(|s| s.strip_suffix(&format!(".{ext}\"")))
+        .unwrap_or_else(|| panic!("not a dated file name: {cd}"));
+    let today = jiff::Timestamp::now()
+        .to_zoned_datetime(jiff::tz::TimeZone::get("Europe/Amsterdam").expect("tz"))
+        .date()
+        .to_string();
+    assert_eq!(name, today, "{cd}");
+}
+
+#[actix_web::test]
+async fn xlsx_export_reads_as_words_with_local_times_and_author_names() {
+    use calamine::{Data, Reader, Xlsx};
+    let w = world().await;
+    let res = get(&w.app, Some(&w.coord), "/api/v1/export.xlsx").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.header("content-type"),
+        Some("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    );
+    dated_attachment(&res, "xlsx");
+    let mut book = Xlsx::new(std::io::Cursor::new(res.body.to_vec())).expect("an xlsx file");
+    assert_eq!(book.sheet_names(), vec!["Meldingen".to_owned()]);
+    let range = book.worksheet_range("Meldingen").expect("the sheet");
+    let rows: Vec<&[Data]> = range.rows().collect();
+    let header: Vec<String> = rows[0].iter().map(|c| c.to_string()).collect();
+    assert_eq!(header[0], "Soort");
+    assert!(!header.iter().any(|h| h.contains("bewoner")), "{header:?}");
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    assert_eq!(rows.len(), 8, "heading + 7 items");
+    let b = rows[1..]
+        .iter()
+        .find(|r| r[col("Item")].to_string() == w.ids["B"])
+        .expect("row B");
+    assert_eq!(b[col("Soort")].to_string(), "waarneming");
+    assert_eq!(b[col("Categorie")].to_string(), "Vervuiling / zwerfafval");
+    assert_eq!(b[col("Ernst")].to_string(), "Urgent");
+    assert_eq!(b[col("Wijk")].to_string(), "Oostermeent");
+    assert_eq!(b[col("Auteur")].to_string(), "boa-noord (test)");
+    assert_eq!(b[col("Tekst")].to_string(), B_TEXT);
+    assert_eq!(
+        b[col("Opvolging")].to_string(),
+        "Gemeente openbare ruimte: open"
+    );
+    assert_eq!(b[col("Terugkoppeling nodig")].to_string(), "ja");
+    // 2026-01-03 00:00 UTC is 01:00 in Amsterdam: Excel serial 46025 + 1/24,
+    // a real date cell.
+    match &b[col("Datum en tijd")] {
+        Data::DateTime(d) => assert!((d.as_f64() - 46_025.041_666).abs() < 1e-5, "{d:?}"),
+        other => panic!("not a date cell: {other:?}"),
+    }
+    let a = rows[1..]
+        .iter()
+        .find(|r| r[col("Item")].to_string() == w.ids["A"])
+        .expect("row A");
+    assert_eq!(a[col("Breedtegraad")], Data::Float(52.37));
+    assert_eq!(
+        a[col("Opvolging")].to_string(),
+        "Politie (wijkagent): in behandeling"
+    );
+
+    let audit = w.app.store().audit_entries(10).expect("audit");
+    let e = audit
+        .iter()
+        .find(|e| e.entry.action == "export.xlsx")
+        .expect("export audited");
+    assert_eq!(e.entry.detail["count"], 7);
+}
+
+#[actix_web::test]
+async fn excel_csv_is_semicolon_separated_with_local_times_decimal_commas_and_reasoned_contact() {
+    let w = world().await;
+    let res = get(&w.app, Some(&w.coord), "/api/v1/export.csv?dialect=excel").await;
+    assert_eq!(res.status, 200);
+    dated_attachment(&res, "csv");
+    assert!(res.body.starts_with(b"\xEF\xBB\xBF"), "BOM");
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(&res.body[3..]);
+    let header: Vec<String> = reader
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let col = |name: &str| header.iter().position(|h| h == name).expect(name);
+    let rows: Vec<csv::StringRecord> = reader.records().collect::<Result<_, _>>().expect("parses");
+    assert_eq!(rows.len(), 7);
+    let a = rows
+        .iter()
+        .find(|r| r[col("Item")] == w.ids["A"])
+        .expect("row A");
+    assert_eq!(&a[col("Datum en tijd")], "02-01-2026 01:00");
+    assert_eq!(&a[col("Breedtegraad")], "52,37");
+    assert_eq!(&a[col("Categorie")], "Jeugdoverlast");
+    let d = rows
+        .iter()
+        .find(|r| r[col("Item")] == w.ids["D"])
+        .expect("row D");
+    assert_eq!(&d[col("Terugkoppeling via")], "telefoon");
+    assert_eq!(&d[col("Terugkoppeling gegeven op")], "10-01-2026 01:00");
+
+    for path in [
+        "/api/v1/export.csv?dialect=excel&include_personal=true",
+        "/api/v1/export.xlsx?include_personal=true",
+    ] {
+        let res = get(&w.app, Some(&w.coord), path).await;
+        assert_eq!(res.status, 400, "{path}");
+        assert_eq!(res.json()["code"], "invalid_parameter");
+    }
+    let res = get(&w.app, Some(&w.coord), "/api/v1/export.csv?dialect=tsv").await;
+    assert_eq!(res.status, 400);
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        "/api/v1/export.csv?dialect=excel&include_personal=true&reason=Terugbellen&kind=spreekuur",
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    let body = String::from_utf8(res.body[3..].to_vec()).expect("utf-8");
+    assert!(body.contains("Jan Jansen"), "contact with a reason");
+    assert!(
+        body.lines()
+            .next()
+            .expect("header")
+            .contains("Naam bewoner")
+    );
+    let audit = w.app.store().audit_entries(10).expect("audit");
+    let e = audit
+        .iter()
+        .find(|e| e.entry.action == "export.csv")
+        .expect("audited");
+    assert_eq!(e.entry.detail["format"], "excel");
+    assert_eq!(e.entry.detail["reason"], "Terugbellen");
+}
+
 #[actix_web::test]
 async fn geojson_export_is_a_valid_feature_collection_of_lon_lat_points() {
     let w = world().await;
@@ -1257,6 +1400,11 @@ async fn every_endpoint_checks_the_role() {
         (
             "GET",
             "/api/v1/export.csv".into(),
+            [200, 403, 403, 403, 403, 401],
+        ),
+        (
+            "GET",
+            "/api/v1/export.xlsx".into(),
             [200, 403, 403, 403, 403, 401],
         ),
         (

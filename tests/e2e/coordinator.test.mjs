@@ -367,9 +367,24 @@ async function download(testid) {
   return readFile(file, 'utf8');
 }
 
-test('(f) the filtered list exports as CSV and GeoJSON; resident contact only with a reason, audited', async () => {
+/** Click an export button; the downloaded file's bytes and the name the browser was given. */
+async function downloadRaw(testid) {
+  const [dl] = await Promise.all([coord.waitForEvent('download'), coord.getByTestId(testid).click()]);
+  return { bytes: await readFile(await dl.path()), name: dl.suggestedFilename() };
+}
+
+test('(f) the filtered list exports as Excel, CSV and GeoJSON; resident contact only with a reason, audited', async () => {
   await listFor('?category=vervuiling');
   await waitRows(1);
+  // For people: a workbook and a semicolon CSV, both with a dated file name.
+  const xlsx = await downloadRaw('export-xlsx');
+  assert.equal(xlsx.bytes.subarray(0, 2).toString('latin1'), 'PK', 'an xlsx (zip) file');
+  assert.match(xlsx.name, /^wijklog-meldingen-\d{4}-\d{2}-\d{2}\.xlsx$/);
+  const excel = await downloadRaw('export-excel-csv');
+  assert.match(excel.name, /^wijklog-meldingen-\d{4}-\d{2}-\d{2}\.csv$/);
+  const excelLines = excel.bytes.toString('utf8').slice(1).trim().split('\r\n');
+  assert.match(excelLines[0], /^Soort;Wandeling of spreekuur;Wijk;/);
+  assert.match(excelLines[1], /^waarneming;.*Vervuiling \/ zwerfafval;.*gedumpte matras/);
   const csv = await download('export-csv');
   assert.ok(csv.startsWith('\uFEFF'), 'CSV starts with a byte order mark');
   const lines = csv.slice(1).trim().split('\r\n');
@@ -395,7 +410,7 @@ test('(f) the filtered list exports as CSV and GeoJSON; resident contact only wi
   const res = await fetch(`${server.origin}/api/v1/admin/audit?action=export*`, { headers: { Authorization: `Bearer ${await tokenFor('admin-ad')}` } });
   const { entries } = await res.json();
   const actions = entries.map((e) => e.action).sort();
-  assert.deepEqual(actions, ['export.csv', 'export.csv', 'export.geojson']);
+  assert.deepEqual(actions, ['export.csv', 'export.csv', 'export.csv', 'export.geojson', 'export.xlsx']);
   assert.ok(entries.some((e) => e.action === 'export.csv' && JSON.stringify(e.detail).includes(reason)), 'reason audited');
 });
 

@@ -20,6 +20,7 @@ pub mod export;
 pub mod history;
 pub mod query;
 pub mod report;
+pub mod sheet;
 pub mod stats;
 
 use std::path::{Path, PathBuf};

@@ -24,7 +24,8 @@ use tokio::sync::mpsc;
 use super::items::{coordinator, query_pairs};
 use crate::review::export::ExportSummary;
 use crate::review::query::{Filters, check_names};
-use crate::review::{ReviewError, Scope, export};
+use crate::review::report::load_catalog;
+use crate::review::{ReviewError, Scope, export, sheet};
 use crate::state::AppState;
 use crate::storage::AuditEntry;
 
@@ -134,22 +135,19 @@ fn stream_export(
 /// Registers the export routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/export.csv", web::get().to(csv))
+        .route("/api/v1/export.xlsx", web::get().to(xlsx))
         .route("/api/v1/export.geojson", web::get().to(geojson));
 }
 
 /// Longest accepted reason.
 const MAX_REASON: usize = 500;
 
-/// `GET /api/v1/export.csv`.
-#[tracing::instrument(name = "export.csv", skip_all)]
-async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
-    let who = coordinator(&req, &state).await?;
-    let params = query_pairs(&req)?;
-    check_names(&params, &["include_personal", "reason"])?;
-    let filters = Filters::parse(&params)?;
+/// `include_personal` and `reason` of an export request: contact details
+/// only with a non-empty reason of at most [`MAX_REASON`] characters.
+fn personal_params(params: &[(String, String)]) -> Result<(bool, String), ReviewError> {
     let mut include_personal = false;
     let mut reason = String::new();
-    for (k, v) in &params {
+    for (k, v) in params {
         match k.as_str() {
             "include_personal" => {
                 include_personal = match v.as_str() {
@@ -176,35 +174,133 @@ async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
     if reason.chars().count() > MAX_REASON {
         return Err(ReviewError::param("reason", "The reason is too long."));
     }
+    Ok((include_personal, reason))
+}
+
+/// The audit details of a list export.
+fn list_detail(
+    filters: Filters,
+    include_personal: bool,
+    reason: String,
+    format: Option<&'static str>,
+) -> impl FnOnce(&ExportSummary, bool) -> serde_json::Value + Send + 'static {
+    move |summary, complete| {
+        let mut detail = json!({
+            "filters": filters,
+            "count": summary.count,
+            "include_personal": include_personal,
+        });
+        if let Some(format) = format {
+            detail["format"] = format.into();
+        }
+        if !complete {
+            detail["complete"] = false.into();
+        }
+        if include_personal {
+            detail["reason"] = reason.into();
+            detail["personal_items"] = summary.personal_items.clone().into();
+        }
+        detail
+    }
+}
+
+/// `attachment; filename="wijklog-meldingen-2026-12-07.EXT"`, dated in local
+/// (Amsterdam) time, so that a second download does not overwrite the first
+/// and the file says when it was made.
+fn attachment(ext: &str) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let date = jiff::Timestamp::from_millisecond(now)
+        .map(|t| t.to_zoned_datetime(sheet::amsterdam()).date().to_string())
+        .unwrap_or_default();
+    format!("attachment; filename=\"wijklog-meldingen-{date}.{ext}\"")
+}
+
+/// `GET /api/v1/export.csv`: RFC 4180 for machines (codes, ids, UTC), or
+/// with `dialect=excel` `;`-separated for a Dutch Excel (words, local time).
+#[tracing::instrument(name = "export.csv", skip_all)]
+async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
+    let who = coordinator(&req, &state).await?;
+    let params = query_pairs(&req)?;
+    check_names(&params, &["include_personal", "reason", "dialect"])?;
+    let filters = Filters::parse(&params)?;
+    let (include_personal, reason) = personal_params(&params)?;
+    let excel = match params
+        .iter()
+        .find(|(k, _)| k == "dialect")
+        .map(|(_, v)| v.as_str())
+    {
+        None | Some("rfc4180") => false,
+        Some("excel") => true,
+        Some(_) => {
+            return Err(ReviewError::param("dialect", "Expected rfc4180 or excel."));
+        }
+    };
     let scope = Scope::of(&who);
     let f = filters.clone();
+    let store = state.store.clone();
     let body = stream_export(
         &state,
         &who,
         "export.csv",
-        move |c, out, summary| export::write_csv_to(c, &scope, &f, include_personal, out, summary),
-        move |summary, complete| {
-            let mut detail = json!({
-                "filters": filters,
-                "count": summary.count,
-                "include_personal": include_personal,
-            });
-            if !complete {
-                detail["complete"] = false.into();
+        move |c, out, summary| {
+            if excel {
+                let labels = sheet::Labels::load(c, load_catalog(&*store))?;
+                sheet::write_excel_csv_to(c, &scope, &f, &labels, include_personal, out, summary)
+            } else {
+                export::write_csv_to(c, &scope, &f, include_personal, out, summary)
             }
-            if include_personal {
-                detail["reason"] = reason.into();
-                detail["personal_items"] = summary.personal_items.clone().into();
-            }
-            detail
         },
+        list_detail(filters, include_personal, reason, excel.then_some("excel")),
     );
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((header::CONTENT_DISPOSITION, attachment("csv")))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(body))
+}
+
+/// `GET /api/v1/export.xlsx`: the list as an Excel workbook (words, local
+/// time, real dates and numbers).
+#[tracing::instrument(name = "export.xlsx", skip_all)]
+async fn xlsx(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
+    let who = coordinator(&req, &state).await?;
+    let params = query_pairs(&req)?;
+    check_names(&params, &["include_personal", "reason"])?;
+    let filters = Filters::parse(&params)?;
+    let (include_personal, reason) = personal_params(&params)?;
+    let scope = Scope::of(&who);
+    let f = filters.clone();
+    let store = state.store.clone();
+    let body = stream_export(
+        &state,
+        &who,
+        "export.xlsx",
+        move |c, out, summary| {
+            let labels = sheet::Labels::load(c, load_catalog(&*store))?;
+            let spool = tempfile::tempfile().map_err(|e| {
+                ReviewError::Internal(anyhow::Error::new(e).context("a temporary file"))
+            })?;
+            sheet::write_xlsx_to(
+                c,
+                &scope,
+                &f,
+                &labels,
+                include_personal,
+                spool,
+                out,
+                summary,
+            )
+        },
+        list_detail(filters, include_personal, reason, None),
+    );
+    Ok(HttpResponse::Ok()
         .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"wijklog-export.csv\"",
+            header::CONTENT_TYPE,
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         ))
+        .insert_header((header::CONTENT_DISPOSITION, attachment("xlsx")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .streaming(body))
 }
@@ -237,10 +333,7 @@ async fn geojson(
     );
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/geo+json"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            "attachment; filename=\"wijklog-export.geojson\"",
-        ))
+        .insert_header((header::CONTENT_DISPOSITION, attachment("geojson")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .streaming(body))
 }

@@ -7,7 +7,7 @@
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
-import { ApiError, downloadExport, listItems, type ApiItem } from './api';
+import { ApiError, downloadExport, listItems, type ApiItem, type ExportKind } from './api';
 import { ApiErrorLine, colorOf, fmtDateTime, labelOf, personName, useCatalog, useDocChanges, usePeople } from './common';
 import { FilterForm } from './FilterForm';
 import { filtersToApi, filtersToQuery, hashQuery, parseFilters, type Filters } from './filters';
@@ -206,9 +206,9 @@ function ExportPanel({ filters }: { filters: Filters }) {
   const [status, setStatus] = useState<{ kind: 'idle' } | { kind: 'busy' } | { kind: 'done'; bytes: number } | { kind: 'error'; error: unknown }>({ kind: 'idle' });
   const needReason = personal && !reason.trim();
 
-  async function run(kind: 'csv' | 'geojson') {
+  async function run(kind: ExportKind) {
     const p = filtersToApi(filters, { sort: false });
-    if (kind === 'csv' && personal) {
+    if (kind !== 'geojson' && personal) {
       if (needReason) return;
       p.set('include_personal', 'true');
       p.set('reason', reason.trim());
@@ -240,6 +240,12 @@ function ExportPanel({ filters }: { filters: Filters }) {
         </div>
       )}
       <div class="row">
+        <button type="button" class="btn primary" disabled={needReason || status.kind === 'busy'} onClick={() => void run('xlsx')} data-testid="export-xlsx">
+          {t('coordinator.export.xlsx')}
+        </button>
+        <button type="button" class="btn" disabled={needReason || status.kind === 'busy'} onClick={() => void run('excel-csv')} data-testid="export-excel-csv">
+          {t('coordinator.export.excel_csv')}
+        </button>
         <button type="button" class="btn" disabled={needReason || status.kind === 'busy'} onClick={() => void run('csv')} data-testid="export-csv">
           {t('coordinator.export.csv')}
         </button>

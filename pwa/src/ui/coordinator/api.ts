@@ -166,13 +166,19 @@ export function getFeedbackOpen(limit = 1000): Promise<FeedbackOpen> {
   return getJson<FeedbackOpen>(`/api/v1/feedback/open?limit=${limit}`);
 }
 
-/** Download an export (CSV or GeoJSON) of the filtered list as a file. */
-export async function downloadExport(kind: 'csv' | 'geojson', params: URLSearchParams): Promise<number> {
-  const res = await request(`/api/v1/export.${kind}?${params}`);
+/** The export formats: a workbook and a `;` CSV for people, CSV and GeoJSON for machines. */
+export type ExportKind = 'xlsx' | 'excel-csv' | 'csv' | 'geojson';
+
+/** Download an export of the filtered list as a file (named by the server, with the date). */
+export async function downloadExport(kind: ExportKind, params: URLSearchParams): Promise<number> {
+  const q = new URLSearchParams(params);
+  if (kind === 'excel-csv') q.set('dialect', 'excel');
+  const ext = kind === 'excel-csv' ? 'csv' : kind;
+  const res = await request(`/api/v1/export.${ext}?${q}`);
   const blob = await res.blob();
   const cd = res.headers.get('Content-Disposition') ?? '';
   const m = /filename="?([^";]+)"?/.exec(cd);
-  const name = m?.[1] ?? `wijklog-export.${kind}`;
+  const name = m?.[1] ?? `wijklog-export.${ext}`;
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

@@ -1,0 +1,527 @@
+//! Exports for people rather than machines: an Excel workbook (`.xlsx`) and a
+//! `;`-separated CSV that a Dutch Excel opens in columns with a double click.
+//!
+//! Both carry the same columns as the machine CSV ([`super::export`]), but
+//! as a person reads them: Dutch column headings, catalog labels instead of
+//! category, severity, partner and wijk ids, authors by name, and times in
+//! the municipality's time zone (Europe/Amsterdam, summer time included)
+//! instead of UTC. The machine CSV and the GeoJSON stay as they are, for
+//! scripts.
+//!
+//! Formula injection: in the workbook every text is written as a string
+//! cell, which a spreadsheet never evaluates; in the `;` CSV every text cell
+//! goes through [`super::export::neutralise_formula`], as in the machine CSV.
+
+use std::collections::HashMap;
+use std::io::{Seek, Write};
+
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use rusqlite::Connection;
+use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
+use serde_json::Value;
+use wijklog_shared::Catalog;
+
+use super::ReviewError;
+use super::export::{BOM, ExportSummary, neutralise_formula};
+use super::query::{Filters, Scope, Sort, for_each_item, has_resident_contact};
+
+/// The time zone of the exports' dates and times.
+pub const TIME_ZONE: &str = "Europe/Amsterdam";
+
+/// Column headings (without the personal ones), in order.
+pub const COLUMNS: &[&str] = &[
+    "Soort",
+    "Wandeling of spreekuur",
+    "Wijk",
+    "Team",
+    "Datum en tijd",
+    "Auteur",
+    "Categorie",
+    "Ernst",
+    "Tekst",
+    "Plaats",
+    "Breedtegraad",
+    "Lengtegraad",
+    "Nauwkeurigheid (m)",
+    "Foto's",
+    "Opvolging",
+    "Terugkoppeling nodig",
+    "Terugkoppeling gegeven op",
+    "Terugkoppeling via",
+    "Document",
+    "Item",
+];
+
+/// The extra headings with resident contact details.
+pub const PERSONAL_COLUMNS: &[&str] = &[
+    "Naam bewoner",
+    "Telefoon bewoner",
+    "E-mail bewoner",
+    "Toestemming",
+    "Wil teruggebeld worden",
+];
+
+/// What turns ids into words: the catalog and the people's display names.
+#[derive(Debug, Clone)]
+pub struct Labels {
+    catalog: Catalog,
+    people: HashMap<String, String>,
+    tz: TimeZone,
+}
+
+impl Labels {
+    /// Labels from `catalog` and the `users` table of `conn`.
+    pub fn load(conn: &Connection, catalog: Catalog) -> Result<Self, ReviewError> {
+        let mut stmt = conn.prepare_cached("SELECT id, display_name FROM users")?;
+        let people = stmt
+            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
+            .collect::<Result<HashMap<_, _>, _>>()?;
+        Ok(Self {
+            catalog,
+            people,
+            tz: amsterdam(),
+        })
+    }
+
+    fn category(&self, id: &str) -> String {
+        self.catalog
+            .categories
+            .get(id)
+            .and_then(|c| c.label.clone())
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn severity(&self, id: &str) -> String {
+        self.catalog
+            .severities
+            .get(id)
+            .and_then(|s| s.label.clone())
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn partner(&self, id: &str) -> String {
+        self.catalog
+            .partners
+            .get(id)
+            .and_then(|p| p.label.clone())
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn wijk(&self, id: &str) -> String {
+        self.catalog
+            .wijken
+            .get(id)
+            .and_then(|w| w.label.clone())
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    fn person(&self, id: &str) -> String {
+        self.people
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
+
+    /// `ms` since the epoch as local (Amsterdam) date and time parts.
+    fn local(&self, ms: i64) -> Option<jiff::civil::DateTime> {
+        let ts = Timestamp::from_millisecond(ms).ok()?;
+        Some(ts.to_zoned_datetime(self.tz.clone()).datetime())
+    }
+
+    /// The local date of `ms`, for file names: `2026-12-07`.
+    pub fn local_date(&self, ms: i64) -> String {
+        self.local(ms)
+            .map(|d| d.date().to_string())
+            .unwrap_or_default()
+    }
+}
+
+/// Europe/Amsterdam from the time zone database bundled into the binary, so
+/// a server without `/usr/share/zoneinfo` still writes local times.
+pub fn amsterdam() -> TimeZone {
+    TimeZone::get(TIME_ZONE).expect("Europe/Amsterdam is in the bundled time zone database")
+}
+
+/// A follow-up status as a word (`in_behandeling` -> `in behandeling`).
+fn status_label(status: &str) -> String {
+    status.replace('_', " ")
+}
+
+fn kind_label(kind: &str) -> &'static str {
+    match kind {
+        "walk" => "waarneming",
+        _ => "notitie",
+    }
+}
+
+fn yes_no(v: &Value) -> &'static str {
+    match v.as_bool() {
+        Some(true) => "ja",
+        Some(false) => "nee",
+        None => "",
+    }
+}
+
+fn str_of(v: &Value) -> &str {
+    v.as_str().unwrap_or("")
+}
+
+/// One cell of a row: text, a number or a local date-time.
+#[derive(Debug, Clone, PartialEq)]
+enum Cell {
+    Text(String),
+    Number(f64),
+    When(jiff::civil::DateTime),
+    Empty,
+}
+
+impl Cell {
+    fn text(s: impl Into<String>) -> Self {
+        let s = s.into();
+        if s.is_empty() {
+            Cell::Empty
+        } else {
+            Cell::Text(s)
+        }
+    }
+}
+
+/// The cells of one projection row, in [`COLUMNS`] (+ [`PERSONAL_COLUMNS`]) order.
+fn cells(
+    labels: &Labels,
+    kind: &str,
+    item_id: &str,
+    row: &Value,
+    include_personal: bool,
+) -> Vec<Cell> {
+    let when = |v: &Value| {
+        v.as_i64()
+            .and_then(|ms| labels.local(ms))
+            .map_or(Cell::Empty, Cell::When)
+    };
+    let number = |v: &Value| v.as_f64().map_or(Cell::Empty, Cell::Number);
+    let follow_up = row["follow_up"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(partner, e)| {
+                    format!(
+                        "{}: {}",
+                        labels.partner(partner),
+                        status_label(str_of(&e["status"]))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default();
+    let mut out = vec![
+        Cell::text(kind_label(kind)),
+        Cell::text(str_of(&row["doc_title"])),
+        Cell::text(
+            row["wijk"]
+                .as_str()
+                .map(|w| labels.wijk(w))
+                .unwrap_or_default(),
+        ),
+        Cell::text(str_of(&row["team"])),
+        when(&row["created_at"]),
+        Cell::text(
+            row["created_by"]
+                .as_str()
+                .map(|u| labels.person(u))
+                .unwrap_or_default(),
+        ),
+        Cell::text(
+            row["category"]
+                .as_str()
+                .map(|c| labels.category(c))
+                .unwrap_or_default(),
+        ),
+        Cell::text(
+            row["severity"]
+                .as_str()
+                .map(|s| labels.severity(s))
+                .unwrap_or_default(),
+        ),
+        Cell::text(str_of(&row["text"])),
+        Cell::text(str_of(&row["place"])),
+        number(&row["location"]["lat"]),
+        number(&row["location"]["lon"]),
+        number(&row["location"]["accuracy_m"]),
+        Cell::Number(row["photos"].as_array().map_or(0, Vec::len) as f64),
+        Cell::text(follow_up),
+        Cell::text(yes_no(&row["feedback"]["needed"])),
+        when(&row["feedback"]["given_at"]),
+        Cell::text(str_of(&row["feedback"]["channel"])),
+        Cell::text(str_of(&row["doc_id"])),
+        Cell::text(item_id),
+    ];
+    if include_personal {
+        let r = &row["resident"];
+        out.extend([
+            Cell::text(str_of(&r["name"])),
+            Cell::text(str_of(&r["phone"])),
+            Cell::text(str_of(&r["email"])),
+            Cell::text(yes_no(&r["consent"])),
+            Cell::text(yes_no(&row["callback"]["requested"])),
+        ]);
+    }
+    out
+}
+
+fn parse(row_json: &str) -> Result<Value, ReviewError> {
+    serde_json::from_str(row_json)
+        .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))
+}
+
+fn headings(include_personal: bool) -> Vec<&'static str> {
+    let mut h = COLUMNS.to_vec();
+    if include_personal {
+        h.extend_from_slice(PERSONAL_COLUMNS);
+    }
+    h
+}
+
+/// Visits every matching item's cells, newest first, filling `summary`.
+fn each_row(
+    conn: &Connection,
+    scope: &Scope,
+    filters: &Filters,
+    labels: &Labels,
+    include_personal: bool,
+    summary: &mut ExportSummary,
+    mut each: impl FnMut(Vec<Cell>) -> Result<(), ReviewError>,
+) -> Result<(), ReviewError> {
+    for_each_item(conn, scope, filters, Sort::CreatedAt, None, None, |raw| {
+        let row = parse(&raw.row_json)?;
+        if include_personal && has_resident_contact(&row) {
+            summary
+                .personal_items
+                .push(format!("{}/{}", str_of(&row["doc_id"]), raw.item_id));
+        }
+        each(cells(
+            labels,
+            raw.kind,
+            &raw.item_id,
+            &row,
+            include_personal,
+        ))?;
+        summary.count += 1;
+        Ok(())
+    })
+}
+
+fn xlsx_err(e: XlsxError) -> ReviewError {
+    ReviewError::Internal(anyhow::Error::new(e).context("writing the workbook"))
+}
+
+fn io_err(e: std::io::Error) -> ReviewError {
+    ReviewError::Internal(anyhow::Error::new(e).context("writing the export"))
+}
+
+/// Writes the workbook: one sheet "Meldingen" with a bold, frozen heading
+/// row, an autofilter, dates as real Excel dates (`dd-mm-jjjj uu:mm`, local
+/// time) and coordinates as numbers. The sheet runs in constant-memory mode
+/// (rows go to a temporary file as they are written) and the workbook is
+/// assembled in `spool`, a temporary file, so memory does not grow with the
+/// number of rows; then the file is copied into `out`.
+#[allow(clippy::too_many_arguments)]
+pub fn write_xlsx_to<W: Write>(
+    conn: &Connection,
+    scope: &Scope,
+    filters: &Filters,
+    labels: &Labels,
+    include_personal: bool,
+    mut spool: std::fs::File,
+    mut out: W,
+    summary: &mut ExportSummary,
+) -> Result<(), ReviewError> {
+    let mut book = Workbook::new();
+    let bold = Format::new().set_bold().set_align(FormatAlign::Top);
+    let date = Format::new().set_num_format("dd-mm-yyyy hh:mm");
+    let wrap = Format::new().set_text_wrap().set_align(FormatAlign::Top);
+    let heads = headings(include_personal);
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_err)?;
+    sheet.set_name("Meldingen").map_err(xlsx_err)?;
+    for (col, h) in heads.iter().enumerate() {
+        let col = col as u16;
+        sheet
+            .write_string_with_format(0, col, *h, &bold)
+            .map_err(xlsx_err)?;
+        let width = match *h {
+            "Tekst" => 60.0,
+            "Opvolging" | "Wandeling of spreekuur" => 30.0,
+            "Datum en tijd" | "Terugkoppeling gegeven op" => 17.0,
+            "Document" | "Item" => 38.0,
+            _ => 16.0,
+        };
+        sheet.set_column_width(col, width).map_err(xlsx_err)?;
+    }
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_err)?;
+    let mut row_no: u32 = 0;
+    each_row(
+        conn,
+        scope,
+        filters,
+        labels,
+        include_personal,
+        summary,
+        |cells| {
+            row_no += 1;
+            for (col, cell) in cells.into_iter().enumerate() {
+                let col = col as u16;
+                match cell {
+                    Cell::Text(s) if heads[col as usize] == "Tekst" => {
+                        sheet
+                            .write_string_with_format(row_no, col, s, &wrap)
+                            .map_err(xlsx_err)?;
+                    }
+                    Cell::Text(s) => {
+                        sheet.write_string(row_no, col, s).map_err(xlsx_err)?;
+                    }
+                    Cell::Number(n) => {
+                        sheet.write_number(row_no, col, n).map_err(xlsx_err)?;
+                    }
+                    Cell::When(d) => {
+                        let t = ExcelDateTime::from_ymd(
+                            d.year() as u16,
+                            d.month() as u8,
+                            d.day() as u8,
+                        )
+                        .and_then(|x| x.and_hms(d.hour() as u16, d.minute() as u8, d.second()))
+                        .map_err(xlsx_err)?;
+                        sheet
+                            .write_datetime_with_format(row_no, col, &t, &date)
+                            .map_err(xlsx_err)?;
+                    }
+                    Cell::Empty => {}
+                }
+            }
+            Ok(())
+        },
+    )?;
+    sheet
+        .autofilter(0, 0, row_no, (heads.len() - 1) as u16)
+        .map_err(xlsx_err)?;
+    book.save_to_writer(&mut spool).map_err(xlsx_err)?;
+    spool.rewind().map_err(io_err)?;
+    std::io::copy(&mut spool, &mut out).map_err(io_err)?;
+    out.flush().map_err(io_err)?;
+    Ok(())
+}
+
+/// Writes the `;`-separated CSV for a Dutch Excel: byte order mark, `;`
+/// between fields, CRLF, headings and values as in the workbook, local
+/// times as `07-12-2026 18:15`, decimal commas, formula cells neutralised.
+pub fn write_excel_csv_to<W: Write>(
+    conn: &Connection,
+    scope: &Scope,
+    filters: &Filters,
+    labels: &Labels,
+    include_personal: bool,
+    mut out: W,
+    summary: &mut ExportSummary,
+) -> Result<(), ReviewError> {
+    out.write_all(BOM).map_err(io_err)?;
+    let csv_err = |e: csv::Error| ReviewError::Internal(anyhow::Error::new(e).context("CSV"));
+    {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(&mut out);
+        w.write_record(headings(include_personal))
+            .map_err(csv_err)?;
+        let mut record: Vec<String> = Vec::new();
+        each_row(
+            conn,
+            scope,
+            filters,
+            labels,
+            include_personal,
+            summary,
+            |cells| {
+                record.clear();
+                record.extend(cells.into_iter().map(|c| match c {
+                    Cell::Text(s) => neutralise_formula(&s).into_owned(),
+                    Cell::Number(n) => n.to_string().replace('.', ","),
+                    Cell::When(d) => d.strftime("%d-%m-%Y %H:%M").to_string(),
+                    Cell::Empty => String::new(),
+                }));
+                w.write_record(&record).map_err(csv_err)
+            },
+        )?;
+        w.flush().map_err(io_err)?;
+    }
+    out.flush().map_err(io_err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn labels() -> Labels {
+        Labels {
+            catalog: Catalog::defaults(),
+            people: HashMap::from([("u-sanne".to_owned(), "Sanne de Vries".to_owned())]),
+            tz: amsterdam(),
+        }
+    }
+
+    #[test]
+    fn local_time_follows_amsterdam_summer_and_winter_time() {
+        let l = labels();
+        // 2026-07-01 10:00 UTC is 12:00 in summer time (UTC+2).
+        let summer = l.local(1_782_900_000_000).expect("valid");
+        assert_eq!(summer.to_string(), "2026-07-01T12:00:00");
+        // 2026-12-07 17:15 UTC is 18:15 in winter time (UTC+1).
+        let winter = l.local(1_796_663_700_000).expect("valid");
+        assert_eq!(winter.to_string(), "2026-12-07T18:15:00");
+        // Just before midnight UTC is already the next day in Amsterdam.
+        assert_eq!(l.local_date(1_796_687_700_000), "2026-12-08");
+    }
+
+    #[test]
+    fn a_row_reads_as_words_not_codes() {
+        let row = json!({
+            "doc_id": "d1", "doc_title": "Ronde Centrum", "wijk": "centrum", "team": "team-oost",
+            "created_at": 1_796_663_700_000_i64, "created_by": "u-sanne",
+            "category": "jeugdoverlast", "severity": "urgent", "text": "=1+1 groep jongeren",
+            "place": "De Roef", "location": {"lat": 52.3, "lon": 5.24, "accuracy_m": 8},
+            "photos": ["sha256:aa"], "follow_up": {"politie": {"status": "open"}},
+            "feedback": {"needed": true},
+            "resident": {"name": "Jan", "phone": "06 1234 5678", "consent": true},
+            "callback": {"requested": true}
+        });
+        let c = cells(&labels(), "walk", "i1", &row, true);
+        assert_eq!(c.len(), COLUMNS.len() + PERSONAL_COLUMNS.len());
+        assert_eq!(c[0], Cell::text("waarneming"));
+        assert_eq!(c[2], Cell::text("Centrum"));
+        assert_eq!(
+            c[4],
+            Cell::When("2026-12-07T18:15:00".parse().expect("datetime"))
+        );
+        assert_eq!(c[5], Cell::text("Sanne de Vries"));
+        assert_eq!(c[6], Cell::text("Jeugdoverlast"));
+        assert_eq!(c[7], Cell::text("Urgent"));
+        assert_eq!(c[10], Cell::Number(52.3));
+        assert_eq!(c[13], Cell::Number(1.0));
+        assert_eq!(c[14], Cell::text("Politie (wijkagent): open"));
+        assert_eq!(c[15], Cell::text("ja"));
+        assert_eq!(c[20], Cell::text("Jan"));
+        assert_eq!(c[24], Cell::text("ja"));
+        // Unknown ids stay readable as themselves.
+        let odd = json!({"category": "onbekend", "created_by": "u-x"});
+        let c = cells(&labels(), "spreekuur", "i2", &odd, false);
+        assert_eq!(c[0], Cell::text("notitie"));
+        assert_eq!(c[5], Cell::text("u-x"));
+        assert_eq!(c[6], Cell::text("onbekend"));
+        assert_eq!(c.len(), COLUMNS.len());
+    }
+}
