@@ -1,10 +1,11 @@
 //! The storage conformance suite: the behaviour every [`Store`] must have,
-//! written once against the trait. Run it for a backend with
-//! `conformance::run_all(&|| Box::new(MyStore::open_fresh()))`; the factory
-//! must return an empty, migrated store each call. It panics (with the test's
-//! name) on the first violation, so call it from a `#[test]`.
+//! written once against the trait. A backend runs it with
+//! `wijklog_server::store_conformance_tests!(fresh_store);` in a test module,
+//! where `fresh_store` returns an empty, migrated store on each call: that
+//! defines one `#[test]` per case. Each case panics on a violation.
 //!
-//! SQLite runs it in `tests/api/storage.rs`.
+//! It is compiled only for tests (`cfg(test)` or the `testing` feature), never
+//! into the release binary. SQLite runs it in `tests/api/storage.rs`.
 
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
@@ -19,102 +20,51 @@ use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
 /// A store factory: each call returns a fresh, empty store.
 pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
 
-/// One named conformance test.
-type Case = (&'static str, fn(Factory<'_>));
-
-/// Runs every conformance test against stores made by `factory`.
-pub fn run_all(factory: Factory<'_>) {
-    let tests: &[Case] = &[
-        (
-            "commit_creates_document_and_load_rebuilds_it",
+/// Defines one `#[test]` per conformance case, each on a fresh store from
+/// `$factory` (a path to a `fn() -> Box<dyn Store>`), so that one failing
+/// case does not hide the others. Every `pub fn` case below is listed here.
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($factory:path) => {
+        $crate::__store_conformance_cases!(
+            $factory;
             commit_creates_document_and_load_rebuilds_it,
-        ),
-        (
-            "retried_commit_stores_nothing_new",
             retried_commit_stores_nothing_new,
-        ),
-        (
-            "group_commit_writes_many_documents_at_once",
             group_commit_writes_many_documents_at_once,
-        ),
-        (
-            "actor_bound_to_other_user_rejects_only_that_write",
             actor_bound_to_other_user_rejects_only_that_write,
-        ),
-        (
-            "changes_for_unknown_document_without_create_are_rejected",
             changes_for_unknown_document_without_create_are_rejected,
-        ),
-        (
-            "create_of_existing_document_with_other_team_is_rejected",
             create_of_existing_document_with_other_team_is_rejected,
-        ),
-        (
-            "visible_docs_follow_roles_and_teams",
             visible_docs_follow_roles_and_teams,
-        ),
-        (
-            "projection_rows_are_replaced_and_searchable",
             projection_rows_are_replaced_and_searchable,
-        ),
-        (
-            "a_retried_refresh_within_the_grace_window_rotates_without_revoking",
             a_retried_refresh_within_the_grace_window_rotates_without_revoking,
-        ),
-        (
-            "the_last_accepted_projection_of_a_commit_is_the_one_stored",
             the_last_accepted_projection_of_a_commit_is_the_one_stored,
-        ),
-        (
-            "compaction_keeps_uncovered_changes",
             compaction_keeps_uncovered_changes,
-        ),
-        (
-            "compaction_refuses_garbage_snapshot",
             compaction_refuses_garbage_snapshot,
-        ),
-        (
-            "uncompacted_docs_lists_candidates",
             uncompacted_docs_lists_candidates,
-        ),
-        (
-            "users_are_unique_and_found_case_insensitively",
             users_are_unique_and_found_case_insensitively,
-        ),
-        (
-            "disabling_a_user_ends_their_sessions",
             disabling_a_user_ends_their_sessions,
-        ),
-        (
-            "refresh_tokens_rotate_and_reuse_revokes_the_family",
             refresh_tokens_rotate_and_reuse_revokes_the_family,
-        ),
-        (
-            "expired_and_unknown_refresh_tokens_are_refused",
             expired_and_unknown_refresh_tokens_are_refused,
-        ),
-        ("logout_revokes_the_device", logout_revokes_the_device),
-        (
-            "a_password_change_signs_out_every_device_without_revoking",
+            logout_revokes_the_device,
             a_password_change_signs_out_every_device_without_revoking,
-        ),
-        (
-            "touching_a_device_moves_its_last_contact_forward_only",
             touching_a_device_moves_its_last_contact_forward_only,
-        ),
-        (
-            "audit_log_appends_and_lists_newest_first",
             audit_log_appends_and_lists_newest_first,
-        ),
-        (
-            "ready_check_passes_on_fresh_store",
             ready_check_passes_on_fresh_store,
-        ),
-    ];
-    for (name, test) in tests {
-        eprintln!("storage conformance: {name}");
-        test(factory);
-    }
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __store_conformance_cases {
+    ($factory:path; $($case:ident),* $(,)?) => {
+        $(
+            #[test]
+            fn $case() {
+                $crate::storage::conformance::$case(&$factory);
+            }
+        )*
+    };
 }
 
 fn uid(s: &str) -> UserId {
@@ -173,7 +123,7 @@ fn write(
     }
 }
 
-fn commit_creates_document_and_load_rebuilds_it(factory: Factory<'_>) {
+pub fn commit_creates_document_and_load_rebuilds_it(factory: Factory<'_>) {
     let store = factory();
     let id = DocId::new_random();
     let mut doc = walk_doc(b"actor-a");
@@ -211,7 +161,7 @@ fn commit_creates_document_and_load_rebuilds_it(factory: Factory<'_>) {
     assert!(store.doc_meta(DocId::new_random()).expect("meta").is_none());
 }
 
-fn retried_commit_stores_nothing_new(factory: Factory<'_>) {
+pub fn retried_commit_stores_nothing_new(factory: Factory<'_>) {
     let store = factory();
     let id = DocId::new_random();
     let mut doc = walk_doc(b"actor-a");
@@ -231,7 +181,7 @@ fn retried_commit_stores_nothing_new(factory: Factory<'_>) {
     assert_eq!(store.change_count(id).expect("count"), 1);
 }
 
-fn group_commit_writes_many_documents_at_once(factory: Factory<'_>) {
+pub fn group_commit_writes_many_documents_at_once(factory: Factory<'_>) {
     let store = factory();
     let mut writes = Vec::new();
     let mut heads = Vec::new();
@@ -260,7 +210,7 @@ fn group_commit_writes_many_documents_at_once(factory: Factory<'_>) {
     }
 }
 
-fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
+pub fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
     let store = factory();
     let shared = DocId::new_random();
     let mut a = walk_doc(b"actor-a");
@@ -318,7 +268,7 @@ fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
     );
 }
 
-fn changes_for_unknown_document_without_create_are_rejected(factory: Factory<'_>) {
+pub fn changes_for_unknown_document_without_create_are_rejected(factory: Factory<'_>) {
     let store = factory();
     let mut doc = walk_doc(b"actor-x");
     let id = DocId::new_random();
@@ -338,7 +288,7 @@ fn changes_for_unknown_document_without_create_are_rejected(factory: Factory<'_>
     assert_eq!(store.actor_owner(b"actor-x").expect("owner"), None);
 }
 
-fn create_of_existing_document_with_other_team_is_rejected(factory: Factory<'_>) {
+pub fn create_of_existing_document_with_other_team_is_rejected(factory: Factory<'_>) {
     let store = factory();
     let id = DocId::new_random();
     let mut a = walk_doc(b"actor-a");
@@ -374,7 +324,7 @@ fn create_of_existing_document_with_other_team_is_rejected(factory: Factory<'_>)
     assert_eq!(store.change_count(id).expect("count"), 1);
 }
 
-fn visible_docs_follow_roles_and_teams(factory: Factory<'_>) {
+pub fn visible_docs_follow_roles_and_teams(factory: Factory<'_>) {
     let store = factory();
     let mk = |kind, team: Option<&str>, actor: &[u8]| {
         let id = DocId::new_random();
@@ -451,7 +401,7 @@ fn row(item: &str, text: &str, place: Option<&str>) -> ProjectionRow {
     }
 }
 
-fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
+pub fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
     let store = factory();
     let id = DocId::new_random();
     let mut doc = walk_doc(b"p");
@@ -508,7 +458,7 @@ fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
     );
 }
 
-fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Factory<'_>) {
+pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Factory<'_>) {
     let store = factory();
     let id = DocId::new_random();
     let mut doc = walk_doc(b"pa");
@@ -596,7 +546,7 @@ fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Factory<'
     assert!(store.search_items("nieuw", 10).expect("search").is_empty());
 }
 
-fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
+pub fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
     let store = factory();
     let id = DocId::new_random();
     let mut doc = walk_doc(b"c1");
@@ -673,7 +623,7 @@ fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
     assert_eq!(rebuilt.get_heads(), other.get_heads());
 }
 
-fn compaction_refuses_garbage_snapshot(factory: Factory<'_>) {
+pub fn compaction_refuses_garbage_snapshot(factory: Factory<'_>) {
     let store = factory();
     let id = DocId::new_random();
     let mut doc = walk_doc(b"g");
@@ -705,7 +655,7 @@ fn compaction_refuses_garbage_snapshot(factory: Factory<'_>) {
     );
 }
 
-fn uncompacted_docs_lists_candidates(factory: Factory<'_>) {
+pub fn uncompacted_docs_lists_candidates(factory: Factory<'_>) {
     let store = factory();
     let big = DocId::new_random();
     let mut doc = walk_doc(b"u1");
@@ -751,7 +701,7 @@ fn new_user(name: &str, roles: &[Role], team: Option<&str>) -> NewUser {
     }
 }
 
-fn users_are_unique_and_found_case_insensitively(factory: Factory<'_>) {
+pub fn users_are_unique_and_found_case_insensitively(factory: Factory<'_>) {
     let store = factory();
     let u = store
         .create_user(new_user(
@@ -795,7 +745,7 @@ fn users_are_unique_and_found_case_insensitively(factory: Factory<'_>) {
     ));
 }
 
-fn disabling_a_user_ends_their_sessions(factory: Factory<'_>) {
+pub fn disabling_a_user_ends_their_sessions(factory: Factory<'_>) {
     let store = factory();
     let u = store
         .create_user(new_user("bert", &[Role::Boa], Some("noord")))
@@ -837,7 +787,7 @@ fn disabling_a_user_ends_their_sessions(factory: Factory<'_>) {
     assert_eq!(store.devices_of(&u.id).expect("devices").len(), 2);
 }
 
-fn refresh_tokens_rotate_and_reuse_revokes_the_family(factory: Factory<'_>) {
+pub fn refresh_tokens_rotate_and_reuse_revokes_the_family(factory: Factory<'_>) {
     let store = factory();
     let u = store
         .create_user(new_user("carla", &[Role::Boa], Some("noord")))
@@ -885,7 +835,7 @@ fn refresh_tokens_rotate_and_reuse_revokes_the_family(factory: Factory<'_>) {
     );
 }
 
-fn a_retried_refresh_within_the_grace_window_rotates_without_revoking(factory: Factory<'_>) {
+pub fn a_retried_refresh_within_the_grace_window_rotates_without_revoking(factory: Factory<'_>) {
     let store = factory();
     let grace = 60_000;
     let exp = || now_ms() + 60_000;
@@ -975,7 +925,7 @@ fn a_retried_refresh_within_the_grace_window_rotates_without_revoking(factory: F
     assert!(!store.session_valid(&u.id, &d3.id).expect("valid"));
 }
 
-fn expired_and_unknown_refresh_tokens_are_refused(factory: Factory<'_>) {
+pub fn expired_and_unknown_refresh_tokens_are_refused(factory: Factory<'_>) {
     let store = factory();
     let u = store
         .create_user(new_user("dirk", &[Role::Boa], Some("noord")))
@@ -997,7 +947,7 @@ fn expired_and_unknown_refresh_tokens_are_refused(factory: Factory<'_>) {
     );
 }
 
-fn logout_revokes_the_device(factory: Factory<'_>) {
+pub fn logout_revokes_the_device(factory: Factory<'_>) {
     let store = factory();
     let u = store
         .create_user(new_user("eva", &[Role::Spreekuur], Some("noord")))
@@ -1020,7 +970,7 @@ fn logout_revokes_the_device(factory: Factory<'_>) {
     ));
 }
 
-fn a_password_change_signs_out_every_device_without_revoking(factory: Factory<'_>) {
+pub fn a_password_change_signs_out_every_device_without_revoking(factory: Factory<'_>) {
     let store = factory();
     let u = store
         .create_user(new_user("fleur", &[Role::Boa], Some("noord")))
@@ -1106,7 +1056,7 @@ fn a_password_change_signs_out_every_device_without_revoking(factory: Factory<'_
     ));
 }
 
-fn touching_a_device_moves_its_last_contact_forward_only(factory: Factory<'_>) {
+pub fn touching_a_device_moves_its_last_contact_forward_only(factory: Factory<'_>) {
     let store = factory();
     let u = store
         .create_user(new_user("hanna", &[Role::Boa], Some("noord")))
@@ -1133,7 +1083,7 @@ fn touching_a_device_moves_its_last_contact_forward_only(factory: Factory<'_>) {
         .expect("unknown devices are ignored");
 }
 
-fn audit_log_appends_and_lists_newest_first(factory: Factory<'_>) {
+pub fn audit_log_appends_and_lists_newest_first(factory: Factory<'_>) {
     let store = factory();
     for action in ["user.add", "user.disable"] {
         store
@@ -1154,7 +1104,7 @@ fn audit_log_appends_and_lists_newest_first(factory: Factory<'_>) {
     assert_eq!(store.audit_entries(1).expect("list").len(), 1);
 }
 
-fn ready_check_passes_on_fresh_store(factory: Factory<'_>) {
+pub fn ready_check_passes_on_fresh_store(factory: Factory<'_>) {
     let store = factory();
     store.check_ready().expect("ready");
     store.check_ready().expect("ready twice");

@@ -1,7 +1,7 @@
 //! The storage layer: one trait, [`Store`], with SQLite ([`SqliteStore`]) as
-//! its implementation, and a conformance suite ([`conformance::run_all`])
-//! written once against the trait so that another backend (PostgreSQL) can be
-//! checked by the same tests.
+//! its implementation, and a conformance suite (`conformance`, only in test
+//! builds: `cfg(test)` or the `testing` feature) written once against the
+//! trait so that another backend (PostgreSQL) can be checked by the same tests.
 //!
 //! The trait is synchronous and object-safe (`Arc<dyn Store>`). Every method
 //! may block on disk I/O: call it from `web::block` / `spawn_blocking`, never
@@ -13,6 +13,7 @@
 //! [`DocWrite`] inside it succeeds or is rejected on its own (a savepoint per
 //! write), so one bad document never sinks the others.
 
+#[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 mod migrations;
 mod sqlite;

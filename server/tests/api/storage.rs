@@ -7,19 +7,28 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use automerge::transaction::Transactable;
 use wijklog_server::domain::{DocId, DocKind, Role, UserId};
 use wijklog_server::storage::{
-    DocWrite, NewChange, NewDoc, SqliteStore, Store, backup_database, conformance, restore_database,
+    DocWrite, NewChange, NewDoc, SqliteStore, Store, backup_database, restore_database,
 };
 
-#[test]
-fn sqlite_store_passes_the_conformance_suite() {
-    let dirs = std::sync::Mutex::new(Vec::new());
-    let factory = || -> Box<dyn Store> {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let store = SqliteStore::open_in_dir(dir.path()).expect("open");
-        dirs.lock().expect("lock").push(dir);
-        Box::new(store)
-    };
-    conformance::run_all(&factory);
+thread_local! {
+    /// The directories of this test thread's stores, removed when the
+    /// thread (one per test) ends, after its store is dropped.
+    static DIRS: std::cell::RefCell<Vec<tempfile::TempDir>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// An empty, migrated SQLite store on disk in its own temporary directory.
+fn fresh_sqlite_store() -> Box<dyn Store> {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open_in_dir(dir.path()).expect("open");
+    DIRS.with(|dirs| dirs.borrow_mut().push(dir));
+    Box::new(store)
+}
+
+/// The conformance suite against SQLite: one test per case.
+mod sqlite_conformance {
+    use super::fresh_sqlite_store;
+
+    wijklog_server::store_conformance_tests!(fresh_sqlite_store);
 }
 
 fn one_doc_write(n: u32) -> DocWrite {
