@@ -17,7 +17,7 @@ WIJKLOG_DEBUG_BIN := target/debug/wijklog
 WIJKLOG_RELEASE_BIN := target/release/wijklog
 
 .PHONY: help run test bench node-deps wasm pwa server-debug server-release \
-        test-rust test-node test-pwa test-browser chromium smtp-venv clean
+        lint test-rust test-node test-pwa test-browser chromium smtp-venv clean
 
 help:
 	@echo "make run    build everything and serve Wijklog on http://$(BIND) (data in $(DATA))"
@@ -55,8 +55,17 @@ chromium:
 smtp-venv:
 	@scripts/ensure-smtp-sink.sh >/dev/null
 
-test: test-rust test-node test-pwa test-browser
+test: lint test-rust test-node test-pwa test-browser
 	@echo "==> all test suites passed"
+
+# Gates that fail fast, before the long suites: formatting, clippy with every
+# warning an error, and the repository standing on its own (no citations of
+# files outside it). The PWA's types are checked by its build (tsc --noEmit).
+lint:
+	@echo "==> lint: rustfmt, clippy -D warnings, self-contained docs"
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	scripts/check-self-contained.sh
 
 test-rust: smtp-venv
 	@echo "==> Rust tests"

@@ -1,4 +1,4 @@
-//! Messages to residents and partners (issue 10): e-mail over SMTP with
+//! Messages to residents and partners: e-mail over SMTP with
 //! `lettre` (docs/decisions/0015-mail-lettre-and-a-durable-outbox.md), a durable outbox in
 //! SQLite ([`outbox`], migration 0007), the worker that sends it with retries
 //! ([`worker`]), the feedback templates ([`templates`]) and the SMS seam
