@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::domain::Role;
 use crate::review::ReviewError;
+use crate::storage::{decode_roles, encode_roles};
 
 /// An account as admins see it (never the password hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -37,19 +38,6 @@ pub struct AccountView {
     pub last_seen_at: Option<i64>,
 }
 
-fn roles_from(s: &str) -> Vec<Role> {
-    serde_json::from_str::<Vec<String>>(s)
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|r| Role::parse(r).ok())
-        .collect()
-}
-
-/// Role names as stored in `users.roles` (a JSON list).
-pub fn roles_json(roles: &[Role]) -> String {
-    serde_json::Value::from(roles.iter().map(Role::as_str).collect::<Vec<_>>()).to_string()
-}
-
 const ACCOUNT_SQL: &str = "SELECT u.id, u.username, u.display_name, u.roles, u.team, \
     u.disabled_at IS NOT NULL, u.created_at, \
     (SELECT count(*) FROM devices d WHERE d.user_id = u.id AND d.revoked_at IS NULL \
@@ -61,7 +49,9 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountView> {
         id: r.get(0)?,
         username: r.get(1)?,
         name: r.get(2)?,
-        roles: roles_from(&r.get::<_, String>(3)?),
+        roles: decode_roles(&r.get::<_, String>(3)?).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(3, rusqlite::types::Type::Text, Box::new(e))
+        })?,
         team: r.get(4)?,
         disabled: r.get(5)?,
         created_at: r.get(6)?,
@@ -105,7 +95,7 @@ pub fn update_account(
         params![
             id,
             name,
-            roles.map(roles_json),
+            roles.map(encode_roles),
             team.is_some(),
             team.flatten()
         ],

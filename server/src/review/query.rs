@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::ReviewError;
 use crate::auth::Principal;
 use crate::domain::Role;
+use crate::storage::fts_query;
 
 /// Largest page.
 pub const MAX_LIMIT: u32 = 500;
@@ -342,19 +343,6 @@ impl Cursor {
     }
 }
 
-/// Turns what the user typed into a safe FTS5 query: every word becomes a
-/// quoted string with a prefix star (`"fiets"*`), all words must match.
-/// Words without a letter or digit are dropped; `None` when nothing is left.
-pub fn fts_query(q: &str) -> Option<String> {
-    let words: Vec<String> = q
-        .split_whitespace()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .take(20)
-        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
-        .collect();
-    (!words.is_empty()).then(|| words.join(" "))
-}
-
 /// One selected projection row.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawItem {
@@ -648,19 +636,6 @@ mod tests {
             .iter()
             .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
             .collect()
-    }
-
-    #[test]
-    fn fts_query_quotes_every_word_and_adds_a_prefix_star() {
-        assert_eq!(
-            fts_query("fiets café").as_deref(),
-            Some("\"fiets\"* \"café\"*")
-        );
-        assert_eq!(
-            fts_query("a\"b OR NEAR(").as_deref(),
-            Some("\"a\"\"b\"* \"OR\"* \"NEAR(\"*")
-        );
-        assert_eq!(fts_query("  -- ** "), None);
     }
 
     #[test]

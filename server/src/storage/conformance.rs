@@ -432,6 +432,14 @@ pub fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
     );
     // Input that is FTS5 syntax is searched as words, never parsed.
     assert!(store.search_items("\"bank OR NEAR(", 10).is_ok());
+    // One rule for search words (`storage::fts_query`): every word is a
+    // prefix, and words without a letter or digit are dropped.
+    assert_eq!(
+        store.search_items("jonger KOST", 10).expect("search"),
+        vec![(id, "a".to_owned())],
+        "prefix words, case-insensitive"
+    );
+    assert!(store.search_items("-- **", 10).expect("search").is_empty());
 
     let replace = DocWrite {
         doc_id: id,

@@ -13,6 +13,7 @@
 //! [`DocWrite`] inside it succeeds or is rejected on its own (a savepoint per
 //! write), so one bad document never sinks the others.
 
+mod codec;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 mod migrations;
@@ -21,6 +22,7 @@ mod sqlite;
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
+pub use codec::{FTS_MAX_WORDS, decode_roles, encode_roles, fts_query};
 pub use migrations::{LATEST_VERSION, MigrationError};
 pub use sqlite::{
     SqliteStore, backup_database, create_private_dir, database_path, restore_database,

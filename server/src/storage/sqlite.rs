@@ -19,8 +19,9 @@ use super::{
     ProjectionRow, RefreshOutcome, SessionState, Store, StoreError, StoredDoc, User, WriteApplied,
     WriteRejected,
 };
+use super::{decode_roles, encode_roles};
 use crate::auth::Principal;
-use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
+use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
 /// How many idle reader connections are kept.
 const MAX_IDLE_READERS: usize = 8;
@@ -217,20 +218,6 @@ fn meta_on(conn: &Connection, id: DocId) -> Result<Option<DocMeta>, StoreError> 
         )
         .optional()?;
     raw.map(to_meta).transpose()
-}
-
-fn encode_roles(roles: &[Role]) -> String {
-    serde_json::to_string(&roles.iter().map(Role::as_str).collect::<Vec<_>>())
-        .unwrap_or_else(|_| "[]".into())
-}
-
-fn decode_roles(s: &str) -> Result<Vec<Role>, StoreError> {
-    let names: Vec<String> = serde_json::from_str(s)
-        .map_err(|_| StoreError::Corrupt("roles are not a JSON list".into()))?;
-    names
-        .iter()
-        .map(|n| Role::parse(n).map_err(|_| StoreError::Corrupt("unknown role stored".into())))
-        .collect()
 }
 
 type RawAudit = (i64, i64, Option<String>, String, Option<String>, String);
@@ -782,15 +769,9 @@ impl Store for SqliteStore {
     }
 
     fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError> {
-        // Each word becomes a quoted FTS5 string: user input is never FTS syntax.
-        let fts: Vec<String> = query
-            .split_whitespace()
-            .map(|w| format!("\"{}\"", w.replace('"', "\"\"")))
-            .collect();
-        if fts.is_empty() {
+        let Some(fts) = super::fts_query(query) else {
             return Ok(Vec::new());
-        }
-        let fts = fts.join(" ");
+        };
         self.with_reader(|c| {
             let mut out = Vec::new();
             for table in ["observations", "notes"] {

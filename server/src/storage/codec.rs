@@ -1,0 +1,96 @@
+//! The storage layer's value rules, each in one place: how roles are stored
+//! in `users.roles` and how what a user typed becomes a full-text query.
+//! The store, the review queries and account administration all use these.
+
+use crate::domain::Role;
+
+use super::StoreError;
+
+/// Roles as stored in `users.roles`: a JSON list of the stable role names,
+/// in the given order (`["boa","coordinator"]`).
+pub fn encode_roles(roles: &[Role]) -> String {
+    serde_json::Value::from(roles.iter().map(Role::as_str).collect::<Vec<_>>()).to_string()
+}
+
+/// Reads `users.roles`. Anything but a JSON list of known role names is
+/// corruption (an error), never silently "no roles".
+pub fn decode_roles(s: &str) -> Result<Vec<Role>, StoreError> {
+    let names: Vec<String> = serde_json::from_str(s)
+        .map_err(|_| StoreError::Corrupt("roles are not a JSON list".into()))?;
+    names
+        .iter()
+        .map(|n| Role::parse(n).map_err(|_| StoreError::Corrupt("unknown role stored".into())))
+        .collect()
+}
+
+/// At most this many words of a search go into one full-text query.
+pub const FTS_MAX_WORDS: usize = 20;
+
+/// Turns what the user typed into a safe FTS5 query: every word becomes a
+/// quoted string with a prefix star (`"fiets"*`), all words must match, so
+/// user input is never FTS syntax. Words without a letter or digit are
+/// dropped, at most [`FTS_MAX_WORDS`] are kept; `None` when nothing is left.
+pub fn fts_query(q: &str) -> Option<String> {
+    let words: Vec<String> = q
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .take(FTS_MAX_WORDS)
+        .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
+        .collect();
+    (!words.is_empty()).then(|| words.join(" "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fts_query_quotes_every_word_and_adds_a_prefix_star() {
+        assert_eq!(
+            fts_query("fiets café").as_deref(),
+            Some("\"fiets\"* \"café\"*")
+        );
+        assert_eq!(
+            fts_query("a\"b OR NEAR(").as_deref(),
+            Some("\"a\"\"b\"* \"OR\"* \"NEAR(\"*")
+        );
+        assert_eq!(fts_query("  -- ** "), None);
+        assert_eq!(fts_query(""), None);
+    }
+
+    #[test]
+    fn fts_query_keeps_at_most_twenty_words() {
+        let q = (0..25)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let fts = fts_query(&q).expect("words");
+        assert_eq!(fts.split(' ').count(), 20);
+        assert!(fts.ends_with("\"w19\"*"));
+    }
+
+    #[test]
+    fn roles_are_stored_as_a_json_list_of_names() {
+        let all = [Role::Boa, Role::Spreekuur, Role::Coordinator, Role::Admin];
+        assert_eq!(
+            encode_roles(&all),
+            r#"["boa","spreekuur","coordinator","admin"]"#
+        );
+        assert_eq!(encode_roles(&[]), "[]");
+        assert_eq!(
+            decode_roles(r#"["boa","spreekuur","coordinator","admin"]"#).expect("decodes"),
+            all
+        );
+        assert_eq!(decode_roles("[]").expect("decodes"), Vec::<Role>::new());
+    }
+
+    #[test]
+    fn stored_roles_that_are_not_known_names_are_corrupt_not_empty() {
+        for bad in [r#"["boa","king"]"#, "boa", "", r#"{"boa":1}"#, r#"["Boa"]"#] {
+            assert!(
+                matches!(decode_roles(bad), Err(StoreError::Corrupt(_))),
+                "{bad:?} must be corrupt"
+            );
+        }
+    }
+}
