@@ -45,6 +45,25 @@ const STAMPS: [&str; 5] = [
     "phone_e164",
 ];
 
+/// Maps keyed by uuid inside a merged map (a call back's `attempts`): the
+/// entries of every copy are kept (union), as for items.
+const UNION_MAPS: [&str; 1] = ["attempts"];
+
+/// Adds the loser's entries that the winner lacks.
+fn union_hydrated(winner: &mut hydrate::Map, loser: &hydrate::Map) {
+    for (k, v) in loser.iter() {
+        if !winner.contains_key(k.as_str()) {
+            winner.insert(
+                k.clone(),
+                MapValue {
+                    value: v.value.clone(),
+                    conflict: false,
+                },
+            );
+        }
+    }
+}
+
 /// Losing scalar values per field path (relative to the item), in automerge's order.
 pub type Conflicts = BTreeMap<String, Vec<String>>;
 
@@ -74,7 +93,11 @@ pub(crate) fn merge_items(
         let submap_conflict = ITEM_SUBMAPS
             .iter()
             .any(|k| item.get_key_value(*k).is_some_and(|(_, v)| v.conflict));
-        if !follow_up_conflict && !submap_conflict {
+        let attempts_conflict = matches!(
+            item.get("callback"),
+            Some(hydrate::Value::Map(c)) if c.get_key_value("attempts").is_some_and(|(_, v)| v.conflict)
+        );
+        if !follow_up_conflict && !submap_conflict && !attempts_conflict {
             continue;
         }
         // Only now look up object ids in the live document.
@@ -96,6 +119,17 @@ pub(crate) fn merge_items(
                 _ => snapshot::CALLBACK,
             };
             merge_key(doc, &item_id, item, key, key, shape, &mut conflicts);
+        }
+        // Attempts maps created concurrently inside the shown call back: union.
+        if let (Some(hydrate::Value::Map(c)), Some(cb_id)) =
+            (item.get_mut("callback"), map_id(doc, &item_id, "callback"))
+            && c.get_key_value("attempts").is_some_and(|(_, v)| v.conflict)
+            && let Some(hydrate::Value::Map(winner)) = c.get_mut("attempts")
+        {
+            for loser in conflicting_maps(doc, &cb_id, "attempts").iter().skip(1) {
+                let l = snapshot::read_map(doc, loser, snapshot::ATTEMPTS);
+                union_hydrated(winner, &l);
+            }
         }
         if let (Some(hydrate::Value::Map(fu)), Some(fu_id)) = (
             item.get_mut("follow_up"),
@@ -227,6 +261,12 @@ fn merge_map(
             );
             continue;
         };
+        if let (hydrate::Value::Map(wm), hydrate::Value::Map(lm)) = (&mut *wv, lv) {
+            if UNION_MAPS.contains(&k.as_str()) {
+                union_hydrated(wm, lm);
+            }
+            continue;
+        }
         let (Some(w), Some(l)) = (as_string(wv), as_string(lv)) else {
             continue;
         };
@@ -294,4 +334,88 @@ pub(crate) fn fold_into_winner(
 /// must write into every one of them, like removing contact details).
 pub(crate) fn all_maps(d: &AutoCommit, parent: &ObjId, key: &str) -> Vec<ObjId> {
     conflicting_maps(d, parent, key)
+}
+
+/// [`fold_into_winner`] for a note's `callback`, which also unions the
+/// losers' `attempts` (maps keyed by attempt id) into the winner's, and the
+/// winner's own concurrently created `attempts` maps ([`fold_attempts`]).
+pub(crate) fn fold_callback(
+    d: &mut AutoCommit,
+    note: &ObjId,
+) -> Result<Option<ObjId>, AutomergeError> {
+    let ids = conflicting_maps(d, note, "callback");
+    let Some(winner) = fold_into_winner(d, note, "callback")? else {
+        return Ok(None);
+    };
+    for loser in ids.iter().skip(1) {
+        for from in conflicting_maps(d, loser, "attempts") {
+            let to = match map_id(d, &winner, "attempts") {
+                Some(to) => to,
+                None => d.put_object(&winner, "attempts", ObjType::Map)?,
+            };
+            union_into(d, &from, &to)?;
+        }
+    }
+    fold_attempts(d, &winner)?;
+    Ok(Some(winner))
+}
+
+/// Unions concurrently created `attempts` maps of a call back into the
+/// winning one; returns it (`None` when there is none).
+pub(crate) fn fold_attempts(
+    d: &mut AutoCommit,
+    callback: &ObjId,
+) -> Result<Option<ObjId>, AutomergeError> {
+    let ids = conflicting_maps(d, callback, "attempts");
+    let Some(winner) = ids.first().cloned() else {
+        return Ok(None);
+    };
+    for loser in ids.iter().skip(1) {
+        union_into(d, loser, &winner)?;
+    }
+    Ok(Some(winner))
+}
+
+/// Copies the entries of map `from` that map `to` lacks (entries that are
+/// maps are copied with their scalar and Text fields).
+fn union_into(d: &mut AutoCommit, from: &ObjId, to: &ObjId) -> Result<(), AutomergeError> {
+    let mut keys: Vec<String> = d.keys(from).collect();
+    keys.sort();
+    for k in keys {
+        if d.get(to, k.as_str())?.is_some() {
+            continue;
+        }
+        match d.get(from, k.as_str())? {
+            Some((Value::Object(ObjType::Map | ObjType::Table), src)) => {
+                let dst = d.put_object(to, k.as_str(), ObjType::Map)?;
+                copy_fields(d, &src, &dst)?;
+            }
+            Some((Value::Scalar(v), _)) => {
+                let v = v.into_owned();
+                d.put(to, k.as_str(), v)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Copies the scalar and Text fields of `src` into the (new) map `dst`.
+fn copy_fields(d: &mut AutoCommit, src: &ObjId, dst: &ObjId) -> Result<(), AutomergeError> {
+    let keys: Vec<String> = d.keys(src).collect();
+    for k in keys {
+        match d.get(src, k.as_str())? {
+            Some((Value::Scalar(v), _)) => {
+                let v = v.into_owned();
+                d.put(dst, k.as_str(), v)?;
+            }
+            Some((Value::Object(ObjType::Text), t)) => {
+                let text = d.text(&t)?;
+                let nt = d.put_object(dst, k.as_str(), ObjType::Text)?;
+                d.splice_text(&nt, 0, 0, &text)?;
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }

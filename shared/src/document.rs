@@ -15,18 +15,21 @@ use automerge::{
 };
 use serde::Deserialize;
 
-use crate::conflict::{all_maps, fold_into_winner};
+use crate::conflict::{all_maps, fold_attempts, fold_callback, fold_into_winner};
 use crate::contact::{MAX_CONTACT_CHARS, check_email, check_phone};
 use crate::error::{CatalogSection, Error};
 use crate::ids::{
-    DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId, Severity, Timestamp, UserId, is_slug,
+    AttemptOutcome, CallbackOutcome, DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId,
+    Severity, Timestamp, UserId, is_slug,
 };
 use crate::model::{
     Catalog, DEFAULT_CATEGORIES, DEFAULT_PARTNERS, DEFAULT_SEVERITIES, DEFAULT_WIJKEN, Location,
-    Spreekuur, View, Walk, doc_kind, expect_kind, is_color,
+    MAX_CALLBACK_DAYS, Spreekuur, View, Walk, doc_kind, expect_kind, is_color,
 };
 use crate::project::{Row, project};
-use crate::read::{Got, get_bool, get_int, get_map, get_text_obj, get_timestamp, map_keys};
+use crate::read::{
+    Got, get_bool, get_int, get_map, get_str, get_text_obj, get_timestamp, map_keys,
+};
 
 /// The text unit of splice positions: UTF-16 code units in the wasm build (like
 /// JavaScript strings), Unicode code points natively.
@@ -146,6 +149,66 @@ pub struct PartnerContact {
 
 /// Longest partner phone or contact-person text (characters).
 const MAX_PARTNER_FIELD_CHARS: usize = 200;
+
+/// Arguments of [`Document::request_callback`].
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackRequest {
+    /// When the call back is due; absent: the request time plus the note's
+    /// category term ([`Catalog::callback_days`]) in working days.
+    #[serde(default)]
+    pub due_at: Option<Timestamp>,
+    /// Who calls back; absent: the session's team.
+    #[serde(default)]
+    pub assignee: Option<UserId>,
+}
+
+/// Arguments of [`Document::log_callback_attempt`].
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAttempt {
+    /// Explicit attempt id (fixtures, tests); a random v4 id when absent.
+    #[serde(default)]
+    pub id: Option<ItemId>,
+    /// When the call was made; absent: the edit's time.
+    #[serde(default)]
+    pub called_at: Option<Timestamp>,
+    /// What came of it.
+    pub outcome: AttemptOutcome,
+    /// A short remark (trimmed; empty = none).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Milliseconds in a day.
+const DAY_MS: i64 = 86_400_000;
+
+/// `t` plus `days` working days (Monday to Friday) at the same time of day.
+/// Days are UTC calendar days; public holidays are not known. A start on a
+/// Saturday or Sunday counts like the Friday before (1 working day: Monday).
+pub fn add_working_days(t: Timestamp, days: u32) -> Timestamp {
+    if days == 0 {
+        return t;
+    }
+    let ms = t.as_millis();
+    let mut day = ms.div_euclid(DAY_MS);
+    let time = ms.rem_euclid(DAY_MS);
+    // 1970-01-01 was a Thursday: (day + 3) mod 7 is 0 on Mondays, 5 and 6 on
+    // the weekend. A weekend start counts like the Friday before it.
+    let weekday = |day: i64| (day + 3).rem_euclid(7);
+    day -= (weekday(day) - 4).max(0);
+    // Whole weeks first (5 working days = 7 calendar days), then the rest
+    // one day at a time: at most 4 working days plus a weekend.
+    day = day.saturating_add(i64::from(days / 5) * 7);
+    let mut left = days % 5;
+    while left > 0 {
+        day += 1;
+        if weekday(day) < 5 {
+            left -= 1;
+        }
+    }
+    Timestamp::from_millis(day.saturating_mul(DAY_MS).saturating_add(time))
+}
 
 /// Arguments of [`Document::add_category`].
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -1101,36 +1164,168 @@ impl Document {
         })
     }
 
-    /// Marks that the resident asked to be called back.
+    /// Records that the resident asked to be called back: a call-back task
+    /// with a due date (given, or the request time plus the note category's
+    /// term in working days) and an assignee (given, or the team). On a note
+    /// that already has a request only `requested` is set again and the given
+    /// due date / assignee are written; a closed task stays closed.
     pub fn request_callback(
+        &mut self,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        request: CallbackRequest,
+    ) -> Result<(), Error> {
+        let note = self.live_note(item)?;
+        check_time(at)?;
+        if let Some(d) = request.due_at {
+            check_time(d)?;
+        }
+        let category = get_str(&self.doc, &note, "category")
+            .ok()
+            .unwrap_or_default();
+        let default_due = add_working_days(at, catalog.callback_days(&category));
+        let existing = self.callback_map(&note)?;
+        self.write(at, "request_callback", |d| {
+            let c = match existing {
+                Some(_) => {
+                    fold_callback(d, &note)?.ok_or(AutomergeError::InvalidOp(ObjType::Map))?
+                }
+                None => d.put_object(&note, "callback", ObjType::Map)?,
+            };
+            d.put(&c, "requested", true)?;
+            if d.get(&c, "requested_at")?.is_none() {
+                d.put(&c, "requested_at", ts(at))?;
+                d.put(&c, "requested_by", by.as_str())?;
+            }
+            match request.due_at {
+                Some(due) => d.put(&c, "due_at", ts(due))?,
+                None if d.get(&c, "due_at")?.is_none() => d.put(&c, "due_at", ts(default_due))?,
+                None => {}
+            }
+            if let Some(a) = &request.assignee {
+                d.put(&c, "assignee", a.as_str())?;
+            }
+            if d.get(&c, "attempts")?.is_none() {
+                // Created with the request, so that attempts logged later on
+                // several devices land in one map (different keys: all kept).
+                d.put_object(&c, "attempts", ObjType::Map)?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The call-back task of a note, folded, for an edit that needs it open.
+    fn open_callback(d: &mut AutoCommit, note: &ObjId) -> Result<ObjId, Error> {
+        let c = match fold_callback(d, note)? {
+            Some(c) if get_bool(d, &c, "requested") == Got::Ok(true) => c,
+            _ => return Err(Error::CallbackNotRequested),
+        };
+        if !matches!(get_timestamp(d, &c, "done_at"), Got::Missing) {
+            return Err(Error::CallbackClosed);
+        }
+        Ok(c)
+    }
+
+    /// Sets the due date of an open call-back task.
+    pub fn set_callback_due(
         &mut self,
         _by: &UserId,
         at: Timestamp,
         item: &ItemId,
+        due_at: Timestamp,
     ) -> Result<(), Error> {
         let note = self.live_note(item)?;
-        let existing = get_map(&self.doc, &note, "callback").ok();
-        self.write(at, "request_callback", |d| {
-            let c = match existing {
-                Some(_) => fold_into_winner(d, &note, "callback")?
-                    .ok_or(AutomergeError::InvalidOp(ObjType::Map))?,
-                None => d.put_object(&note, "callback", ObjType::Map)?,
-            };
-            d.put(&c, "requested", true)
+        check_time(due_at)?;
+        self.write_try(at, "set_callback_due", |d| {
+            let c = Self::open_callback(d, &note)?;
+            d.put(&c, "due_at", ts(due_at))?;
+            Ok(())
         })
     }
 
-    /// Marks the call back as done by `by` at `at`.
-    pub fn complete_callback(
+    /// Assigns an open call-back task to a user, or with `None` to the team.
+    pub fn assign_callback(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        assignee: Option<&UserId>,
+    ) -> Result<(), Error> {
+        let note = self.live_note(item)?;
+        self.write_try(at, "assign_callback", |d| {
+            let c = Self::open_callback(d, &note)?;
+            match assignee {
+                Some(a) => d.put(&c, "assignee", a.as_str())?,
+                None => {
+                    if d.get(&c, "assignee")?.is_some() {
+                        d.delete(&c, "assignee")?;
+                    }
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Logs one attempt to call the resident back (when, by whom, outcome,
+    /// an optional remark); returns the attempt's id. Attempts are a map keyed
+    /// by id: attempts logged on several devices at once are all kept.
+    pub fn log_callback_attempt(
         &mut self,
         by: &UserId,
         at: Timestamp,
         item: &ItemId,
+        attempt: NewAttempt,
+    ) -> Result<ItemId, Error> {
+        let note = self.live_note(item)?;
+        check_time(at)?;
+        let called_at = attempt.called_at.unwrap_or(at);
+        check_time(called_at)?;
+        let id = attempt.id.unwrap_or_else(ItemId::new_v4);
+        let key = id.to_string();
+        let remark = attempt
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
+        self.write_try(at, "log_callback_attempt", |d| {
+            let c = Self::open_callback(d, &note)?;
+            let attempts = match get_map(d, &c, "attempts") {
+                Got::Ok(m) => fold_attempts(d, &c)?.unwrap_or(m),
+                Got::Missing => d.put_object(&c, "attempts", ObjType::Map)?,
+                Got::Invalid(_) => {
+                    return Err(Error::InvalidDocument("callback.attempts is not a map"));
+                }
+            };
+            if d.get(&attempts, key.as_str())?.is_some() {
+                return Err(Error::ItemExists(id));
+            }
+            let a = d.put_object(&attempts, key.as_str(), ObjType::Map)?;
+            d.put(&a, "at", ts(called_at))?;
+            d.put(&a, "by", by.as_str())?;
+            d.put(&a, "outcome", attempt.outcome.as_str())?;
+            if let Some(n) = &remark {
+                put_text(d, &a, "note", n)?;
+            }
+            Ok(())
+        })?;
+        Ok(id)
+    }
+
+    /// Closes the call-back task: `done_at = at`, `by`, and the outcome.
+    pub fn close_callback(
+        &mut self,
+        by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        outcome: Option<CallbackOutcome>,
     ) -> Result<(), Error> {
         let note = self.live_note(item)?;
-        self.write_try(at, "complete_callback", |d| {
+        self.write_try(at, "close_callback", |d| {
             // Fold a concurrently created request first: its fields count too.
-            let c = match fold_into_winner(d, &note, "callback")? {
+            let c = match fold_callback(d, &note)? {
                 Some(c) if get_bool(d, &c, "requested") == Got::Ok(true) => c,
                 _ => return Err(Error::CallbackNotRequested),
             };
@@ -1139,8 +1334,29 @@ impl Document {
             }
             d.put(&c, "done_at", ts(at))?;
             d.put(&c, "by", by.as_str())?;
+            if let Some(o) = outcome {
+                d.put(&c, "outcome", o.as_str())?;
+            }
             Ok(())
         })
+    }
+
+    /// Marks the call back as done by `by` at `at` (a close without outcome).
+    pub fn complete_callback(
+        &mut self,
+        by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+    ) -> Result<(), Error> {
+        self.close_callback(by, at, item, None)
+    }
+
+    fn callback_map(&self, note: &ObjId) -> Result<Option<ObjId>, Error> {
+        match get_map(&self.doc, note, "callback") {
+            Got::Ok(c) => Ok(Some(c)),
+            Got::Missing => Ok(None),
+            Got::Invalid(_) => Err(Error::InvalidDocument("callback is not a map")),
+        }
     }
 
     // ----- item edits (observations and notes) -----
@@ -1545,6 +1761,23 @@ impl Document {
             return Err(Error::InvalidColor);
         }
         self.write(at, "set_category_color", |d| d.put(&e, "color", color))
+    }
+
+    /// Sets a category's call-back term (1..=60 working days).
+    pub fn set_category_callback_days(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        days: u32,
+    ) -> Result<(), Error> {
+        let e = self.catalog_entry(CatalogSection::Category, id)?;
+        if !(1..=MAX_CALLBACK_DAYS).contains(&days) {
+            return Err(Error::InvalidCallbackDays);
+        }
+        self.write(at, "set_category_callback_days", |d| {
+            d.put(&e, "callback_days", i64::from(days))
+        })
     }
 
     /// Retires a category: existing items keep it, new edits refuse it.

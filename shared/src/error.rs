@@ -53,6 +53,17 @@ pub enum Error {
     /// A feedback channel string is not one of the four channels.
     #[error("unknown feedback channel (expected telefoon, e-mail, persoonlijk or brief)")]
     InvalidFeedbackChannel,
+    /// An attempt outcome string is not one of the four outcomes.
+    #[error(
+        "unknown attempt outcome (expected bereikt, niet_bereikt, voicemail or verkeerd_nummer)"
+    )]
+    InvalidAttemptOutcome,
+    /// A call-back outcome string is not one of the three outcomes.
+    #[error("unknown call-back outcome (expected gesproken, niet_bereikbaar or niet_meer_nodig)")]
+    InvalidCallbackOutcome,
+    /// A call-back term outside 1..=60 working days.
+    #[error("a call-back term must be 1 to 60 working days")]
+    InvalidCallbackDays,
     /// A catalog id is not a lowercase slug.
     #[error("a catalog id must be 1-64 characters of a-z, 0-9 and _, starting with a letter")]
     InvalidSlug,
@@ -153,6 +164,9 @@ pub enum Error {
     /// Completing a call back that is already done.
     #[error("the call back is already done")]
     CallbackAlreadyDone,
+    /// Editing a call back that is closed (attempts, due date, assignee).
+    #[error("the call back is closed")]
+    CallbackClosed,
     /// A staff member is already listed for this session.
     #[error("this user is already staff of the session")]
     StaffExists,
@@ -209,6 +223,9 @@ impl Error {
             Error::InvalidSeverity => "invalid_severity",
             Error::InvalidFollowUpStatus => "invalid_follow_up_status",
             Error::InvalidFeedbackChannel => "invalid_feedback_channel",
+            Error::InvalidAttemptOutcome => "invalid_attempt_outcome",
+            Error::InvalidCallbackOutcome => "invalid_callback_outcome",
+            Error::InvalidCallbackDays => "invalid_callback_days",
             Error::InvalidSlug => "invalid_slug",
             Error::InvalidColor => "invalid_color",
             Error::InvalidLocation => "invalid_location",
@@ -243,6 +260,7 @@ impl Error {
             Error::ConsentRequired => "consent_required",
             Error::CallbackNotRequested => "callback_not_requested",
             Error::CallbackAlreadyDone => "callback_already_done",
+            Error::CallbackClosed => "callback_closed",
             Error::StaffExists => "staff_exists",
             Error::TextOutOfRange { .. } => "text_out_of_range",
             Error::NotText(_) => "not_text",

@@ -282,6 +282,32 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// The outcome of one attempt to call a resident back.
+    AttemptOutcome, InvalidAttemptOutcome, {
+        /// Spoke to the resident.
+        Bereikt = "bereikt",
+        /// No answer.
+        NietBereikt = "niet_bereikt",
+        /// Left a voicemail message.
+        Voicemail = "voicemail",
+        /// The number is wrong or not in use.
+        VerkeerdNummer = "verkeerd_nummer",
+    }
+);
+
+string_enum!(
+    /// How a call-back task was closed.
+    CallbackOutcome, InvalidCallbackOutcome, {
+        /// The resident was spoken to.
+        Gesproken = "gesproken",
+        /// The resident could not be reached (after attempts).
+        NietBereikbaar = "niet_bereikbaar",
+        /// No longer needed (resolved otherwise, resident withdrew the request).
+        NietMeerNodig = "niet_meer_nodig",
+    }
+);
+
 /// Checks a catalog id: 1 to 64 characters of `a-z`, `0-9` and `_`, starting with a letter.
 pub(crate) fn is_slug(s: &str) -> bool {
     let mut chars = s.chars();

@@ -75,17 +75,19 @@ mod wasm;
 
 pub use conflict::Conflicts;
 pub use document::{
-    Document, NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, PartnerContact,
-    ResidentContact, SCHEMA_VERSION, TEXT_ENCODING, WalkText,
+    CallbackRequest, Document, NewAttempt, NewCategory, NewItem, NewParticipant, NewSpreekuur,
+    NewWalk, PartnerContact, ResidentContact, SCHEMA_VERSION, TEXT_ENCODING, WalkText,
+    add_working_days,
 };
 pub use error::{CatalogSection, Error};
 pub use ids::{
-    DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId, Severity, Timestamp, UserId,
+    AttemptOutcome, CallbackOutcome, DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId,
+    Severity, Timestamp, UserId,
 };
 pub use model::{
-    Callback, Catalog, CategoryEntry, Deleted, Feedback, FollowUp, InvalidFields, Item, Location,
-    Note, Observation, Participant, PartnerEntry, Resident, SeverityEntry, Spreekuur, Staff, View,
-    Walk, WijkEntry, doc_kind,
+    Attempt, Callback, Catalog, CategoryEntry, DEFAULT_CALLBACK_DAYS, Deleted, Feedback, FollowUp,
+    InvalidFields, Item, Location, MAX_CALLBACK_DAYS, Note, Observation, Participant, PartnerEntry,
+    Resident, SeverityEntry, Spreekuur, Staff, View, Walk, WijkEntry, doc_kind,
 };
 pub use project::{Row, project};
 

@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::conflict::{Conflicts, merge_items};
 use crate::error::{CatalogSection, Error};
-use crate::ids::{DocKind, FeedbackChannel, FollowUpStatus, Severity};
+use crate::ids::{
+    AttemptOutcome, CallbackOutcome, DocKind, FeedbackChannel, FollowUpStatus, Severity,
+};
 use crate::read::{Fields, Got, get_str, h};
 use crate::snapshot::{self, Shape};
 
@@ -101,15 +103,47 @@ pub struct Resident {
     pub consent_withdrawn_at: Option<i64>,
 }
 
-/// A call-back request on a spreekuur note.
+/// One attempt to call the resident back (`callback.attempts.<uuid>`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    /// When the call was made (ms).
+    pub at: Option<i64>,
+    /// Who called (user id).
+    pub by: Option<String>,
+    /// What came of it.
+    pub outcome: Option<AttemptOutcome>,
+    /// A short remark ("belt na 17 uur terug").
+    pub note: Option<String>,
+}
+
+/// A call-back task on a spreekuur note: the resident asked to be called back.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Callback {
     /// A call back was requested.
     pub requested: Option<bool>,
-    /// When it was done (ms).
+    /// When it was requested (ms).
+    pub requested_at: Option<i64>,
+    /// Who recorded the request (user id).
+    pub requested_by: Option<String>,
+    /// When the call back is due (ms).
+    pub due_at: Option<i64>,
+    /// Who calls back: a user id; `None` means the session's team.
+    pub assignee: Option<String>,
+    /// The attempts, by attempt id.
+    pub attempts: BTreeMap<String, Attempt>,
+    /// When the task was closed (ms).
     pub done_at: Option<i64>,
-    /// Who did it (user id).
+    /// Who closed it (user id).
     pub by: Option<String>,
+    /// How it was closed (absent for tasks closed without an outcome).
+    pub outcome: Option<CallbackOutcome>,
+}
+
+impl Callback {
+    /// Requested and not closed.
+    pub fn is_open(&self) -> bool {
+        self.requested == Some(true) && self.done_at.is_none()
+    }
 }
 
 /// An observation (walk) or a note (spreekuur).
@@ -247,7 +281,15 @@ pub struct CategoryEntry {
     pub order: Option<i64>,
     /// Retired: kept for old items, not offered for new ones.
     pub retired: bool,
+    /// Working days within which a requested call back is due; `None` when
+    /// not set (then [`DEFAULT_CALLBACK_DAYS`] applies).
+    pub callback_days: Option<i64>,
 }
+
+/// The call-back term when the category sets none: 5 working days.
+pub const DEFAULT_CALLBACK_DAYS: u32 = 5;
+/// The longest call-back term a category can set.
+pub const MAX_CALLBACK_DAYS: u32 = 60;
 
 /// A severity label of the catalog.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -390,6 +432,7 @@ impl Catalog {
                             positive,
                             order: Some(order),
                             retired: false,
+                            callback_days: None,
                         },
                     )
                 })
@@ -465,6 +508,7 @@ impl Catalog {
                         positive: false,
                         order: None,
                         retired: false,
+                        callback_days: None,
                     },
                 );
                 continue;
@@ -486,6 +530,14 @@ impl Catalog {
                     positive: e.opt("positive", h::bool(obj, "positive")).unwrap_or(false),
                     order: e.opt("order", h::int(obj, "order")),
                     retired: e.opt("retired", h::bool(obj, "retired")).unwrap_or(false),
+                    callback_days: match e.opt("callback_days", h::int(obj, "callback_days")) {
+                        Some(d) if (1..=i64::from(MAX_CALLBACK_DAYS)).contains(&d) => Some(d),
+                        Some(_) => {
+                            e.mark("callback_days", "out of range");
+                            None
+                        }
+                        None => None,
+                    },
                 },
             );
         }
@@ -596,6 +648,16 @@ impl Catalog {
             id,
             self.categories.get(id).map(|e| e.retired),
         )
+    }
+
+    /// The call-back term of a category in working days: its
+    /// `callback_days`, or [`DEFAULT_CALLBACK_DAYS`] (also for unknown ids).
+    pub fn callback_days(&self, category: &str) -> u32 {
+        self.categories
+            .get(category)
+            .and_then(|c| c.callback_days)
+            .and_then(|d| u32::try_from(d).ok())
+            .unwrap_or(DEFAULT_CALLBACK_DAYS)
     }
 
     /// Ok when `id` is an active partner.
@@ -995,10 +1057,46 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
         });
         let callback = f.opt("callback", h::map(obj, "callback")).map(|c| {
             let mut b = f.nested("callback");
+            let mut attempts = BTreeMap::new();
+            if let Some(map) = b.opt("attempts", h::map(c, "attempts")) {
+                for (id, value) in h::entries(map) {
+                    let id = id.clone();
+                    let mut a = b.nested("attempts");
+                    let mut a = a.nested(&id);
+                    let attempt = match h::v_map(Some(value)) {
+                        Got::Ok(o) => {
+                            let outcome = a.req("outcome", h::str(o, "outcome"));
+                            Attempt {
+                                at: a.req("at", h::timestamp(o, "at")),
+                                by: a.req("by", h::str(o, "by")),
+                                outcome: a.parsed("outcome", outcome, AttemptOutcome::parse),
+                                note: a.opt("note", h::text(o, "note")),
+                            }
+                        }
+                        other => {
+                            entry_map(&mut a, other);
+                            Attempt {
+                                at: None,
+                                by: None,
+                                outcome: None,
+                                note: None,
+                            }
+                        }
+                    };
+                    attempts.insert(id, attempt);
+                }
+            }
+            let outcome = b.opt("outcome", h::str(c, "outcome"));
             Callback {
                 requested: b.req("requested", h::bool(c, "requested")),
+                requested_at: b.opt("requested_at", h::timestamp(c, "requested_at")),
+                requested_by: b.opt("requested_by", h::str(c, "requested_by")),
+                due_at: b.opt("due_at", h::timestamp(c, "due_at")),
+                assignee: b.opt("assignee", h::str(c, "assignee")),
+                attempts,
                 done_at: b.opt("done_at", h::timestamp(c, "done_at")),
                 by: b.opt("by", h::str(c, "by")),
+                outcome: b.parsed("outcome", outcome, CallbackOutcome::parse),
             }
         });
         (resident, callback)

@@ -4,12 +4,12 @@
 //! nesting level, so a document nested a few hundred levels deep overflows
 //! the stack, and a document with millions of entries in a field nobody
 //! reads costs as much memory as it has entries. The read models need
-//! neither: they read a fixed set of fields at a fixed depth (at most five
-//! levels: `observations.<id>.follow_up.<partner>.note`).
+//! neither: they read a fixed set of fields at a fixed depth (at most six
+//! levels: `notes.<id>.callback.attempts.<attempt>.note`).
 //!
 //! [`read`] builds the same `hydrate` tree the models already use, guided by
 //! a static [`Shape`] of those fields. It recurses over the *shape* (a
-//! constant, five levels), never over the document: an object where the
+//! constant, six levels), never over the document: an object where the
 //! shape expects a value, or any object below the shape, becomes an empty
 //! placeholder of its type (so the models can still say "expected string,
 //! found map"), and keys the shape does not name are not read at all.
@@ -56,8 +56,25 @@ pub(crate) const RESIDENT: Shape = Fields(&[
     ("consent_at", Leaf),
     ("consent_withdrawn_at", Leaf),
 ]);
+/// `callback.attempts` (attempt id -> attempt).
+pub(crate) const ATTEMPTS: Shape = Entries(&Fields(&[
+    ("at", Leaf),
+    ("by", Leaf),
+    ("outcome", Leaf),
+    ("note", Leaf),
+]));
 /// `callback`.
-pub(crate) const CALLBACK: Shape = Fields(&[("requested", Leaf), ("done_at", Leaf), ("by", Leaf)]);
+pub(crate) const CALLBACK: Shape = Fields(&[
+    ("requested", Leaf),
+    ("requested_at", Leaf),
+    ("requested_by", Leaf),
+    ("due_at", Leaf),
+    ("assignee", Leaf),
+    ("attempts", ATTEMPTS),
+    ("done_at", Leaf),
+    ("by", Leaf),
+    ("outcome", Leaf),
+]);
 /// `follow_up` (partner -> follow-up).
 pub(crate) const FOLLOW_UPS: Shape = Entries(&FOLLOW_UP);
 
@@ -128,6 +145,7 @@ pub(crate) const CATALOG: Shape = Fields(&[
             ("positive", Leaf),
             ("order", Leaf),
             ("retired", Leaf),
+            ("callback_days", Leaf),
         ])),
     ),
     (

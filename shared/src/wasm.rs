@@ -36,9 +36,9 @@ use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
 use crate::{
-    Catalog, DocId, DocKind, Document, Error, FeedbackChannel, FollowUpStatus, ItemId, Location,
-    NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, PartnerContact, ResidentContact,
-    Severity, Timestamp, UserId, WalkText,
+    CallbackOutcome, CallbackRequest, Catalog, DocId, DocKind, Document, Error, FeedbackChannel,
+    FollowUpStatus, ItemId, Location, NewAttempt, NewCategory, NewItem, NewParticipant,
+    NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity, Timestamp, UserId, WalkText,
 };
 
 #[wasm_bindgen(typescript_custom_section)]
@@ -50,6 +50,8 @@ export type Severity = "informatief" | "aandacht" | "zorgelijk" | "urgent";
 export type FollowUpStatus = "open" | "in_behandeling" | "afgerond";
 export type FeedbackChannel = "telefoon" | "e-mail" | "persoonlijk" | "brief";
 export type WalkTextField = "title" | "route" | "summary";
+export type AttemptOutcome = "bereikt" | "niet_bereikt" | "voicemail" | "verkeerd_nummer";
+export type CallbackOutcome = "gesproken" | "niet_bereikbaar" | "niet_meer_nodig";
 /** `field path -> reason` for every field that could not be read as the contract says. */
 export type InvalidFields = Record<string, string>;
 
@@ -72,6 +74,9 @@ export interface NewItem {
 export interface NewParticipant { id?: string | null; name: string; organisation?: string; }
 export interface ResidentContact { name?: string | null; phone?: string | null; email?: string | null; consent: boolean; }
 export interface NewCategory { id: string; label: string; color: string; positive?: boolean; }
+/** A call-back request: due date (default: the category's term in working days) and assignee (default: the team). */
+export interface CallbackRequest { due_at?: Millis | null; assignee?: string | null; }
+export interface NewAttempt { id?: string | null; called_at?: Millis | null; outcome: AttemptOutcome; note?: string | null; }
 
 export interface Location { lat: number; lon: number; accuracy_m: number | null; }
 export interface FollowUp { status: FollowUpStatus | null; note: string | null; updated_at: Millis | null; updated_by: string | null; }
@@ -82,7 +87,19 @@ export interface Resident { name: string | null; phone: string | null; phone_e16
 export interface PhoneCheck { valid: boolean; code: string | null; numbers: string[]; e164: string | null; }
 /** What `checkEmail` made of an e-mail field. */
 export interface EmailCheck { valid: boolean; code: string | null; }
-export interface Callback { requested: boolean | null; done_at: Millis | null; by: string | null; }
+export interface Attempt { at: Millis | null; by: string | null; outcome: AttemptOutcome | null; note: string | null; }
+export interface Callback {
+  requested: boolean | null;
+  requested_at: Millis | null;
+  requested_by: string | null;
+  due_at: Millis | null;
+  /** A user id; null: the session's team. */
+  assignee: string | null;
+  attempts: Record<string, Attempt>;
+  done_at: Millis | null;
+  by: string | null;
+  outcome: CallbackOutcome | null;
+}
 
 /** An observation (walk) or a note (spreekuur). */
 export interface Item {
@@ -137,7 +154,7 @@ export interface SpreekuurView {
   notes: Record<string, Item>;
   invalid: InvalidFields;
 }
-export interface CategoryEntry { label: string | null; color: string | null; positive: boolean; order: number | null; retired: boolean; }
+export interface CategoryEntry { label: string | null; color: string | null; positive: boolean; order: number | null; retired: boolean; callback_days: number | null; }
 export interface SeverityEntry { label: string | null; order: number | null; }
 export interface PartnerEntry { label: string | null; order: number | null; retired: boolean; email: string | null; phone: string | null; contact: string | null; }
 export interface PartnerContact { email?: string | null; phone?: string | null; contact?: string | null; }
@@ -968,23 +985,115 @@ impl WijkDoc {
         r
     }
 
-    /// Marks that the resident asked to be called back.
+    /// Records a call-back request on a note: due date (default: the note
+    /// category's term in `catalog`, in working days) and assignee (default: the team).
     #[wasm_bindgen(js_name = requestCallback)]
     pub fn request_callback(
         &mut self,
+        catalog: &WijkDoc,
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "CallbackRequest")] request: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
         let r = (|| -> JsResult<()> {
             let item = parse_item(item_id)?;
+            let request: CallbackRequest = match request {
+                Some(v) if !v.is_undefined() && !v.is_null() => from_js("request", v)?,
+                _ => CallbackRequest::default(),
+            };
             let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().request_callback(&by, at, &item))
+            let cat = catalog.catalog_read()?;
+            model(
+                self.doc_mut()
+                    .request_callback(&cat, &by, at, &item, request),
+            )
         })();
         self.fail_action_on_err(&r);
         r
     }
 
-    /// Marks the call back as done.
+    /// Sets the due date of an open call back.
+    #[wasm_bindgen(js_name = setCallbackDue)]
+    pub fn set_callback_due(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(js_name = dueAt, unchecked_param_type = "Millis")] due_at: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let due_at = millis("dueAt", due_at)?;
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().set_callback_due(&by, at, &item, due_at))
+        })();
+        self.fail_action_on_err(&r);
+        r
+    }
+
+    /// Assigns an open call back to a user id, or with `null` to the team.
+    #[wasm_bindgen(js_name = assignCallback)]
+    pub fn assign_callback(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        assignee: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let assignee = match assignee {
+                Some(a) => Some(model(UserId::parse(&a))?),
+                None => None,
+            };
+            let (by, at) = self.who_when(opts)?;
+            model(
+                self.doc_mut()
+                    .assign_callback(&by, at, &item, assignee.as_ref()),
+            )
+        })();
+        self.fail_action_on_err(&r);
+        r
+    }
+
+    /// Logs one attempt to call the resident back; returns the attempt id.
+    #[wasm_bindgen(js_name = logCallbackAttempt)]
+    pub fn log_callback_attempt(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "NewAttempt")] attempt: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<String> {
+        let r = (|| -> JsResult<String> {
+            let item = parse_item(item_id)?;
+            let attempt: NewAttempt = from_js("attempt", attempt)?;
+            let (by, at) = self.who_when(opts)?;
+            Ok(model(self.doc_mut().log_callback_attempt(&by, at, &item, attempt))?.to_string())
+        })();
+        self.fail_action_on_err(&r);
+        r
+    }
+
+    /// Closes a call back with an outcome (`null`: no outcome).
+    #[wasm_bindgen(js_name = closeCallback)]
+    pub fn close_callback(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "CallbackOutcome | null")] outcome: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let r = (|| -> JsResult<()> {
+            let item = parse_item(item_id)?;
+            let outcome = match outcome {
+                Some(o) => Some(model(CallbackOutcome::parse(&o))?),
+                None => None,
+            };
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().close_callback(&by, at, &item, outcome))
+        })();
+        self.fail_action_on_err(&r);
+        r
+    }
+
+    /// Marks the call back as done (a close without outcome).
     #[wasm_bindgen(js_name = completeCallback)]
     pub fn complete_callback(
         &mut self,
@@ -1267,6 +1376,22 @@ impl WijkDoc {
         let r = (|| -> JsResult<()> {
             let (by, at) = self.who_when(opts)?;
             model(self.doc_mut().rename_category(&by, at, id, label))
+        })();
+        self.fail_action_on_err(&r);
+        r
+    }
+
+    /// Sets a category's call-back term in working days (1..=60).
+    #[wasm_bindgen(js_name = setCategoryCallbackDays)]
+    pub fn set_category_callback_days(
+        &mut self,
+        id: &str,
+        days: u32,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let r = (|| -> JsResult<()> {
+            let (by, at) = self.who_when(opts)?;
+            model(self.doc_mut().set_category_callback_days(&by, at, id, days))
         })();
         self.fail_action_on_err(&r);
         r

@@ -8,7 +8,8 @@ mod common;
 use common::*;
 use wijklog_shared::automerge::{ActorId, ObjType, ReadDoc, Value};
 use wijklog_shared::{
-    Catalog, Document, Error, FeedbackChannel, FollowUpStatus, Item, ResidentContact, UserId, View,
+    CallbackRequest, Catalog, Document, Error, FeedbackChannel, FollowUpStatus, Item,
+    ResidentContact, UserId, View,
 };
 
 fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> &'static str {
@@ -339,9 +340,23 @@ fn concurrent_callbacks_merge_and_the_done_mark_is_not_lost() {
     let (mut a, mut b) = replicas(&mut s);
     let id = item_id(1);
     // `a` (the lower actor) loses the conflict: its done mark is in the loser.
-    a.request_callback(&user("staff-2"), at(10), &id).unwrap();
+    a.request_callback(
+        &Catalog::defaults(),
+        &user("staff-2"),
+        at(10),
+        &id,
+        CallbackRequest::default(),
+    )
+    .unwrap();
     a.complete_callback(&user("staff-2"), at(12), &id).unwrap();
-    b.request_callback(&boa(), at(11), &id).unwrap();
+    b.request_callback(
+        &Catalog::defaults(),
+        &boa(),
+        at(11),
+        &id,
+        CallbackRequest::default(),
+    )
+    .unwrap();
     sync(&mut a, &mut b);
     let k = item_id(1).to_string();
     assert_eq!(values_at(&a, &["notes", &k, "callback"]), 2);
@@ -366,7 +381,14 @@ fn concurrent_callbacks_merge_and_the_done_mark_is_not_lost() {
         stored(b.automerge(), &["notes", &k, "callback", "by"]),
         "absent"
     );
-    b.request_callback(&boa(), at(21), &id).unwrap();
+    b.request_callback(
+        &Catalog::defaults(),
+        &boa(),
+        at(21),
+        &id,
+        CallbackRequest::default(),
+    )
+    .unwrap();
     assert_eq!(
         stored(b.automerge(), &["notes", &k, "callback", "by"]),
         "str:staff-2"

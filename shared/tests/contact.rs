@@ -19,7 +19,7 @@ use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use wijklog_shared::contact::{check_email, check_phone};
-use wijklog_shared::{Catalog, Document, Error, ResidentContact};
+use wijklog_shared::{CallbackRequest, Catalog, Document, Error, ResidentContact};
 
 /// Phone-like strings: digit groups with the separators people use, `+` and
 /// `00` prefixes, slashes, remarks, and now and then anything at all.
@@ -254,7 +254,13 @@ fn an_action_is_one_change_with_every_edit() {
                     consent: true,
                 },
             )?;
-            d.request_callback(&boa(), at(5), &id)?;
+            d.request_callback(
+                &Catalog::defaults(),
+                &boa(),
+                at(5),
+                &id,
+                CallbackRequest::default(),
+            )?;
             Ok(id)
         })
         .unwrap();
@@ -283,7 +289,13 @@ fn a_failing_edit_applies_nothing_of_the_action() {
     let err = doc
         .action(at(5), |d| {
             let id = d.add_note(&cat, &boa(), at(5), item(1, "verkeer", "Drempel"))?;
-            d.request_callback(&boa(), at(5), &id)?;
+            d.request_callback(
+                &Catalog::defaults(),
+                &boa(),
+                at(5),
+                &id,
+                CallbackRequest::default(),
+            )?;
             d.set_resident_contact(
                 &boa(),
                 at(5),
@@ -305,7 +317,13 @@ fn a_failing_edit_applies_nothing_of_the_action() {
     let err = doc
         .action(at(6), |d| {
             d.add_note(&cat, &boa(), at(6), item(2, "verkeer", "Twee"))?;
-            d.request_callback(&boa(), at(6), &item_id(77))?;
+            d.request_callback(
+                &Catalog::defaults(),
+                &boa(),
+                at(6),
+                &item_id(77),
+                CallbackRequest::default(),
+            )?;
             Ok(())
         })
         .unwrap_err();

@@ -8,8 +8,9 @@ use wijklog_shared::automerge::sync;
 use wijklog_shared::automerge::transaction::Transactable;
 use wijklog_shared::automerge::{ROOT, ReadDoc};
 use wijklog_shared::{
-    Catalog, DocKind, Document, Error, FeedbackChannel, FollowUpStatus, Location, NewCategory,
-    NewParticipant, NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp, WalkText,
+    CallbackRequest, Catalog, DocKind, Document, Error, FeedbackChannel, FollowUpStatus, Location,
+    NewCategory, NewParticipant, NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp,
+    WalkText,
 };
 
 fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> &'static str {
@@ -968,7 +969,14 @@ fn callback_request_and_completion() {
         code(s.complete_callback(&boa(), at(2), &id)),
         "callback_not_requested"
     );
-    s.request_callback(&boa(), at(2), &id).unwrap();
+    s.request_callback(
+        &Catalog::defaults(),
+        &boa(),
+        at(2),
+        &id,
+        CallbackRequest::default(),
+    )
+    .unwrap();
     assert_eq!(
         stored(s.automerge(), &["notes", &k, "callback", "requested"]),
         "bool:true"
@@ -991,7 +999,13 @@ fn callback_request_and_completion() {
         "callback_already_done"
     );
     assert_eq!(
-        code(walk().request_callback(&boa(), at(4), &id)),
+        code(walk().request_callback(
+            &Catalog::defaults(),
+            &boa(),
+            at(4),
+            &id,
+            CallbackRequest::default()
+        )),
         "wrong_kind"
     );
 }

@@ -10,8 +10,9 @@ use std::path::{Path, PathBuf};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use wijklog_shared::{
-    Catalog, DocId, Document, Error, ItemId, Location, NewCategory, NewItem, NewParticipant,
-    NewSpreekuur, NewWalk, ResidentContact, Timestamp, UserId, WalkText,
+    CallbackOutcome, CallbackRequest, Catalog, DocId, Document, Error, ItemId, Location,
+    NewAttempt, NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, ResidentContact,
+    Timestamp, UserId, WalkText,
 };
 
 fn fixture_files() -> Vec<PathBuf> {
@@ -89,7 +90,7 @@ fn apply(docs: &mut BTreeMap<String, Document>, step: &Value) -> Result<Option<S
 
     let cat = if matches!(
         name,
-        "addObservation" | "addNote" | "setCategory" | "setFollowUp"
+        "addObservation" | "addNote" | "setCategory" | "setFollowUp" | "requestCallback"
     ) {
         Some(catalog(docs))
     } else {
@@ -142,8 +143,28 @@ fn apply(docs: &mut BTreeMap<String, Document>, step: &Value) -> Result<Option<S
         }
         "clearResidentContact" => none(doc.clear_resident_contact(&by, at, &item())),
         "withdrawResidentConsent" => none(doc.withdraw_resident_consent(&by, at, &item())),
-        "requestCallback" => none(doc.request_callback(&by, at, &item())),
+        "requestCallback" => {
+            let request: Option<CallbackRequest> = arg(&args, "request");
+            none(doc.request_callback(cat(), &by, at, &item(), request.unwrap_or_default()))
+        }
         "completeCallback" => none(doc.complete_callback(&by, at, &item())),
+        "setCallbackDue" => {
+            let due_at: Timestamp = arg(&args, "due_at");
+            none(doc.set_callback_due(&by, at, &item(), due_at))
+        }
+        "assignCallback" => {
+            let assignee: Option<UserId> = arg(&args, "assignee");
+            none(doc.assign_callback(&by, at, &item(), assignee.as_ref()))
+        }
+        "logCallbackAttempt" => {
+            let attempt: NewAttempt = arg(&args, "attempt");
+            doc.log_callback_attempt(&by, at, &item(), attempt)
+                .map(|id| Some(id.to_string()))
+        }
+        "closeCallback" => {
+            let outcome: Option<CallbackOutcome> = arg(&args, "outcome");
+            none(doc.close_callback(&by, at, &item(), outcome))
+        }
         "spliceText" => none(doc.splice_text(
             &by,
             at,
@@ -228,6 +249,11 @@ fn apply(docs: &mut BTreeMap<String, Document>, step: &Value) -> Result<Option<S
                 "retirePartner" => doc.retire_partner(&by, at, &id),
                 _ => doc.retire_wijk(&by, at, &id),
             })
+        }
+        "setCategoryCallbackDays" => {
+            let id: String = arg(&args, "id");
+            let days: u32 = arg(&args, "days");
+            none(doc.set_category_callback_days(&by, at, &id, days))
         }
         "addPartner" => {
             let id: String = arg(&args, "id");

@@ -170,7 +170,10 @@ test("a spreekuur written by JS loads in wasm; its malformed note is reported, n
       text: NOTE_TEXT,
       feedback: { needed: true, given_at: null, channel: null, by: null },
       resident: { name: "Bewoner A", phone: "06 1234 5678", email: null, consent: true, consent_at: CONSENT_AT },
-      callback: { requested: true, done_at: null, by: null },
+      callback: {
+        requested: true, requested_at: null, requested_by: null, due_at: null, assignee: null,
+        attempts: {}, done_at: null, by: null, outcome: null,
+      },
       invalid: {},
     },
     {

@@ -261,13 +261,29 @@ test("a spreekuur session: notes, consent-guarded resident contact and call back
     "consent_required",
   );
   s.setResidentContact(note, { phone: "06 1234 5678", consent: true }, { at: T0 + 2 });
-  s.requestCallback(note, { at: T0 + 3 });
-  s.completeCallback(note, { at: T0 + 4 });
+  s.requestCallback(catalog, note, undefined, { at: T0 + 3 });
+  const attempt = s.logCallbackAttempt(note, { outcome: "voicemail", note: " Ingesproken " }, { at: T0 + 4 });
+  assert.equal(thrown(() => s.logCallbackAttempt(note, { outcome: "gebeld" })).code, "invalid_argument");
+  assert.equal(thrown(() => s.closeCallback(note, "klaar")).code, "invalid_callback_outcome");
+  assert.equal(thrown(() => s.assignCallback(note, " ")).code, "invalid_user_id");
+  s.closeCallback(note, "gesproken", { at: T0 + 5 });
+  assert.equal(thrown(() => s.logCallbackAttempt(note, { outcome: "bereikt" })).code, "callback_closed");
   const row = s.project()[0];
   assert.equal(row.doc_kind, "spreekuur");
   assert.equal(row.doc_title, "Buurthuis de Roef");
   assert.deepEqual(row.resident, { name: null, phone: "06 1234 5678", phone_e164: "+31612345678", email: null, consent: true, consent_at: T0 + 2 });
-  assert.deepEqual(row.callback, { requested: true, done_at: T0 + 4, by: BOA });
+  // T0 is Thursday 1 January 2026 11:00 UTC: 5 working days later is Thursday 8 January.
+  assert.deepEqual(row.callback, {
+    requested: true,
+    requested_at: T0 + 3,
+    requested_by: BOA,
+    due_at: T0 + 3 + 7 * 86_400_000,
+    assignee: null,
+    attempts: { [attempt]: { at: T0 + 4, by: BOA, outcome: "voicemail", note: "Ingesproken" } },
+    done_at: T0 + 5,
+    by: BOA,
+    outcome: "gesproken",
+  });
 });
 
 test("corrupted documents, changes and sync messages are refused with a code, never a wasm trap", () => {

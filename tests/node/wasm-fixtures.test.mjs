@@ -21,7 +21,7 @@ const files = readdirSync(FIXTURE_DIR)
   .sort();
 
 /** Steps whose first argument is the catalog document named "catalog". */
-const WITH_CATALOG = new Set(["addObservation", "addNote", "setCategory", "setFollowUp"]);
+const WITH_CATALOG = new Set(["addObservation", "addNote", "setCategory", "setFollowUp", "requestCallback"]);
 
 /** The positional arguments of each edit, taken from the step's `args`. */
 const ARGS = {
@@ -35,8 +35,12 @@ const ARGS = {
   setResidentContact: (a) => [a.item, a.contact],
   clearResidentContact: (a) => [a.item],
   withdrawResidentConsent: (a) => [a.item],
-  requestCallback: (a) => [a.item],
+  requestCallback: (a) => [a.item, a.request ?? undefined],
   completeCallback: (a) => [a.item],
+  setCallbackDue: (a) => [a.item, a.due_at],
+  assignCallback: (a) => [a.item, a.assignee ?? null],
+  logCallbackAttempt: (a) => [a.item, a.attempt],
+  closeCallback: (a) => [a.item, a.outcome ?? null],
   spliceText: (a) => [a.item, a.pos, a.del, a.text],
   setCategory: (a) => [a.item, a.category],
   setSeverity: (a) => [a.item, a.severity],
@@ -52,6 +56,7 @@ const ARGS = {
   addCategory: (a) => [a.category],
   renameCategory: (a) => [a.id, a.label],
   setCategoryColor: (a) => [a.id, a.color],
+  setCategoryCallbackDays: (a) => [a.id, a.days],
   retireCategory: (a) => [a.id],
   addPartner: (a) => [a.id, a.label],
   renamePartner: (a) => [a.id, a.label],

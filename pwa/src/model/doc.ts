@@ -57,8 +57,39 @@ export interface Row {
     consent_at?: number | null;
     consent_withdrawn_at?: number | null;
   } | null;
-  callback: { requested?: boolean | null; done_at?: number | null; by?: string | null } | null;
+  callback: Callback | null;
   invalid: Record<string, string>;
+}
+
+export type AttemptOutcome = 'bereikt' | 'niet_bereikt' | 'voicemail' | 'verkeerd_nummer';
+export type CallbackOutcome = 'gesproken' | 'niet_bereikbaar' | 'niet_meer_nodig';
+export const ATTEMPT_OUTCOMES: AttemptOutcome[] = ['bereikt', 'niet_bereikt', 'voicemail', 'verkeerd_nummer'];
+export const CALLBACK_OUTCOMES: CallbackOutcome[] = ['gesproken', 'niet_bereikbaar', 'niet_meer_nodig'];
+
+export interface Attempt {
+  at: number | null;
+  by: string | null;
+  outcome: AttemptOutcome | null;
+  note: string | null;
+}
+
+/** A call-back task on a spreekuur note (docs/data-model.md). */
+export interface Callback {
+  requested?: boolean | null;
+  requested_at?: number | null;
+  requested_by?: string | null;
+  due_at?: number | null;
+  /** A user id; null: the session's team. */
+  assignee?: string | null;
+  attempts?: Record<string, Attempt>;
+  done_at?: number | null;
+  by?: string | null;
+  outcome?: CallbackOutcome | null;
+}
+
+/** Requested and not closed. */
+export function callbackOpen(c: Callback | null | undefined): boolean {
+  return !!c && c.requested === true && (c.done_at === null || c.done_at === undefined);
 }
 
 export interface Participant {
@@ -101,6 +132,8 @@ export interface CatalogEntry {
   positive?: boolean;
   order: number;
   retired?: boolean;
+  /** Categories: the call-back term in working days, null when not set (5 applies). */
+  callback_days?: number | null;
 }
 
 export interface CatalogInfo {
@@ -202,6 +235,7 @@ function catalogEntries(v: unknown): CatalogEntry[] {
       positive: e.positive === true,
       order: num(e.order) ?? 0,
       retired: e.retired === true,
+      callback_days: num(e.callback_days),
     }))
     .filter((e) => e.id)
     .sort((a, b) => a.order - b.order || a.label.localeCompare(b.label));
@@ -463,8 +497,22 @@ export class Doc {
   withdrawConsent(itemId: string): void {
     wrap(() => this.raw.withdrawResidentConsent(idFor('withdrawConsent', itemId)));
   }
-  requestCallback(itemId: string): void {
-    wrap(() => this.raw.requestCallback(idFor('requestCallback', itemId)));
+  /** A call-back request: due date default from the catalog (the category's term in working days), assignee default the team. */
+  requestCallback(catalog: Doc, itemId: string, request?: { due_at?: number | null; assignee?: string | null }): void {
+    wrap(() => this.raw.requestCallback(catalog.raw, idFor('requestCallback', itemId), request));
+  }
+  setCallbackDue(itemId: string, dueAt: number): void {
+    wrap(() => this.raw.setCallbackDue(idFor('setCallbackDue', itemId), dueAt));
+  }
+  /** Assign to a user id, or with null to the team. */
+  assignCallback(itemId: string, assignee: string | null): void {
+    wrap(() => this.raw.assignCallback(idFor('assignCallback', itemId), assignee));
+  }
+  logCallbackAttempt(itemId: string, outcome: AttemptOutcome, note?: string): string {
+    return wrap(() => this.raw.logCallbackAttempt(idFor('logCallbackAttempt', itemId), { outcome, note: note?.trim() ? note.trim() : null }));
+  }
+  closeCallback(itemId: string, outcome: CallbackOutcome | null): void {
+    wrap(() => this.raw.closeCallback(idFor('closeCallback', itemId), outcome));
   }
   completeCallback(itemId: string): void {
     wrap(() => this.raw.completeCallback(idFor('completeCallback', itemId)));

@@ -28,7 +28,7 @@ export function addNoteAction(catalog: Doc, f: NoteForm): (d: Doc) => string {
     if (f.consent && (f.name.trim() || f.phone.trim() || f.email.trim())) {
       d.setResident(itemId, { name: f.name.trim() || undefined, phone: f.phone.trim() || undefined, email: f.email.trim() || undefined, consent: true });
     }
-    if (f.callback) d.requestCallback(itemId);
+    if (f.callback) d.requestCallback(catalog, itemId);
     for (const sha of f.photos) d.addPhoto(itemId, `sha256:${sha}`);
     return itemId;
   };
