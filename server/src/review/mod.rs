@@ -15,6 +15,7 @@
 //! stays about documents and accounts. Every method blocks: call it from
 //! `spawn_blocking`.
 
+pub mod callbacks;
 pub mod error;
 pub mod export;
 pub mod history;

@@ -1,8 +1,9 @@
 //! `GET /api/v1/items` (filtered, searched, cursor-paged list),
 //! `GET /api/v1/items/{doc}/{id}` (one item in full with its document's
 //! context; reading resident contact details is audited),
-//! `GET /api/v1/items/{doc}/{id}/history` and `GET /api/v1/feedback/open`
-//! (the feedback work list). Also the helpers the other review and admin
+//! `GET /api/v1/items/{doc}/{id}/history`, `GET /api/v1/feedback/open`
+//! (the feedback work list) and `GET /api/v1/callbacks` (call backs and
+//! feedback due, with the residents' contacts: audited). Also the helpers the other review and admin
 //! routes share: authentication, role checks, query parsing, blocking work
 //! and audit entries.
 //!
@@ -16,6 +17,7 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
+use crate::review::callbacks::{WorkFilters, work_list as query_work_list};
 use crate::review::query::{ListRequest, has_resident_contact, list_items};
 use crate::review::{ReviewError, Scope, history, may_read_content, report};
 use crate::state::AppState;
@@ -29,7 +31,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             "/api/v1/items/{doc}/{id}/history",
             web::get().to(item_history),
         )
-        .route("/api/v1/feedback/open", web::get().to(feedback_open));
+        .route("/api/v1/feedback/open", web::get().to(feedback_open))
+        .route("/api/v1/callbacks", web::get().to(work_list));
 }
 
 /// The caller, from `Authorization: Bearer <access token>` (scheme
@@ -268,4 +271,54 @@ async fn feedback_open(
         blocking(move || db.with_conn(|c| report::open_feedback(c, &scope, now_ms(), limit)))
             .await?;
     Ok(json_ok(&json!({"items": items})))
+}
+
+/// `GET /api/v1/callbacks?assignee=&wijk=&team=&overdue=&task=&limit=&contacts=`:
+/// open call backs and feedback due, due date first, with the resident's
+/// contact (`tel:` / `mailto:`) unless `contacts=false`. Returning contacts
+/// writes one audit entry (`callbacks.read_personal`) naming the items.
+#[tracing::instrument(name = "callbacks.list", skip_all)]
+async fn work_list(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ReviewError> {
+    let who = content_reader(&req, &state).await?;
+    let mut pairs = query_pairs(&req)?;
+    let mut contacts = true;
+    if let Some(i) = pairs.iter().position(|(k, _)| k == "contacts") {
+        contacts = match pairs.remove(i).1.as_str() {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(ReviewError::param("contacts", "Expected true or false.")),
+        };
+    }
+    let filters = WorkFilters::parse(&pairs)?;
+    let scope = Scope::of(&who);
+    let db = state.review.clone();
+    let now = now_ms();
+    let items =
+        blocking(move || db.with_conn(|c| query_work_list(c, &scope, &filters, now, contacts)))
+            .await?;
+    let read: Vec<String> = items
+        .iter()
+        .filter(|e| e.contact.is_some())
+        .map(|e| {
+            format!(
+                "{}/{}",
+                e.item["doc_id"].as_str().unwrap_or_default(),
+                e.item["item_id"].as_str().unwrap_or_default()
+            )
+        })
+        .collect();
+    if !read.is_empty() {
+        audit(
+            &state,
+            &who.user_id,
+            "callbacks.read_personal",
+            None,
+            json!({"items": read, "count": read.len()}),
+        )
+        .await?;
+    }
+    Ok(json_ok(&json!({"now": now, "items": items})))
 }

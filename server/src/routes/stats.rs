@@ -8,7 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::items::{blocking, coordinator, json_ok, query_pairs};
 use crate::domain::now_ms;
-use crate::review::{DAY_MS, ReviewError, Scope, report, stats};
+use crate::review::{DAY_MS, ReviewError, Scope, callbacks, report, stats};
 use crate::state::AppState;
 
 /// Registers the stats route.
@@ -61,7 +61,15 @@ async fn get_stats(
             .filter(|(_, c)| c.positive)
             .map(|(id, _)| id.clone())
             .collect();
-        db.with_conn(|c| stats::stats(c, &scope, from, to, &positive))
+        db.with_conn(|c| {
+            let stats = stats::stats(c, &scope, from, to, &positive)?;
+            let work = callbacks::counts(c, &scope, now_ms())?;
+            let mut body = serde_json::to_value(stats)
+                .map_err(|e| ReviewError::Internal(anyhow::Error::new(e)))?;
+            body["work_list"] = serde_json::to_value(work)
+                .map_err(|e| ReviewError::Internal(anyhow::Error::new(e)))?;
+            Ok::<_, ReviewError>(body)
+        })
     })
     .await?;
     Ok(json_ok(&body))

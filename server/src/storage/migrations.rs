@@ -39,6 +39,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0008_mail_digest",
         include_str!("../../migrations/0008_mail_digest.sql"),
     ),
+    (
+        "0009_callbacks",
+        include_str!("../../migrations/0009_callbacks.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -16,7 +16,7 @@
 mod codec;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
-mod migrations;
+pub(crate) mod migrations;
 mod sqlite;
 
 use automerge::ChangeHash;

@@ -1,0 +1,561 @@
+//! The "Terugbellen en terugkoppeling" work list:
+//! `GET /api/v1/callbacks`, the work-list counts of `GET /api/v1/stats` and
+//! the reminder query `review::callbacks::for_person`. The real server on
+//! 127.0.0.1 port 0 with SQLite in a temp directory; the documents are made
+//! with wijklog-shared's typed edits and stored with the sync layer's
+//! projection, as a sync commit stores them.
+
+use automerge::{ActorId, ChangeHash};
+use serde_json::Value;
+use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId, now_ms};
+use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User};
+use wijklog_server::testing::{Response, TestApp, spawn_app};
+use wijklog_shared::{
+    AttemptOutcome, CallbackOutcome, CallbackRequest, Catalog, DocId, Document, ItemId, NewAttempt,
+    NewItem, NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp, UserId,
+};
+
+const PASSWORD: &str = "een-lang-test-wachtwoord";
+/// 2026-01-01T00:00:00Z, a Thursday.
+const T0: i64 = 1_767_225_600_000;
+const DAY: i64 = 86_400_000;
+
+struct Person {
+    user: User,
+    token: String,
+}
+
+impl Person {
+    fn uid(&self) -> UserId {
+        UserId::parse(self.user.id.as_str()).expect("user id")
+    }
+    fn id(&self) -> String {
+        self.user.id.to_string()
+    }
+}
+
+async fn person(app: &TestApp, name: &str, roles: &[Role], team: Option<&str>) -> Person {
+    let user = app.add_user(name, PASSWORD, roles, team);
+    let t = app.login(name, PASSWORD).await.expect("login");
+    Person {
+        user,
+        token: t.access_token,
+    }
+}
+
+struct Doc {
+    doc: Document,
+    kind: DocKind,
+    team: String,
+    stored: Vec<ChangeHash>,
+}
+
+impl Doc {
+    fn id(&self) -> String {
+        self.doc.id().to_string()
+    }
+    fn commit(&mut self, app: &TestApp, who: &Person) {
+        let server_id = ServerDocId::from_bytes(self.doc.id().as_bytes());
+        let mut bytes = [0u8; 16];
+        for (i, b) in who.user.id.as_str().bytes().enumerate() {
+            bytes[i % 16] ^= b;
+        }
+        self.doc.set_actor(ActorId::from(&bytes[..]));
+        let am = self.doc.automerge_mut();
+        am.commit();
+        let changes: Vec<NewChange> = am
+            .get_changes(&self.stored)
+            .iter()
+            .map(NewChange::from_change)
+            .collect();
+        let heads = am.get_heads();
+        let owner = ServerUserId::new(who.id()).expect("id");
+        let meta = DocMeta {
+            id: server_id,
+            kind: self.kind,
+            owner: owner.clone(),
+            team: Some(self.team.clone()),
+            created_at: 0,
+        };
+        // Authorship as the sync server derives it: the new changes' actors
+        // are `who`'s, the others are looked up in the store's bindings.
+        let fresh: Vec<Vec<u8>> = changes.iter().map(|c| c.actor.clone()).collect();
+        let store = app.store();
+        let mut author = |actor: &automerge::ActorId| -> Option<String> {
+            if fresh.contains(&actor.to_bytes().to_vec()) {
+                return Some(who.id());
+            }
+            store
+                .actor_owner(actor.to_bytes())
+                .expect("binding")
+                .map(|u| u.as_str().to_owned())
+        };
+        let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut author)
+            .expect("projects");
+        let write = DocWrite {
+            doc_id: server_id,
+            user_id: owner.clone(),
+            device_id: None,
+            create: self.stored.is_empty().then(|| NewDoc {
+                kind: self.kind,
+                owner,
+                team: Some(self.team.clone()),
+            }),
+            changes,
+            projection: Some(rows),
+        };
+        let out = app.store().commit(&[write]).expect("commit");
+        out.writes[0].as_ref().expect("write accepted");
+        self.stored = heads;
+    }
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn session(who: &Person, team: &str, wijk: &str) -> Doc {
+    let doc = Document::new_spreekuur(
+        DocId::new_v4(),
+        &Catalog::defaults(),
+        &who.uid(),
+        at(T0 - DAY),
+        NewSpreekuur {
+            location: format!("Buurthuis {team}"),
+            wijk: wijk.into(),
+            held_on: at(T0),
+            team: team.into(),
+        },
+    )
+    .expect("spreekuur");
+    Doc {
+        doc,
+        kind: DocKind::Spreekuur,
+        team: team.into(),
+        stored: Vec::new(),
+    }
+}
+
+fn note(d: &mut Doc, who: &Person, when: i64, text: &str, feedback: bool) -> ItemId {
+    d.doc
+        .add_note(
+            &Catalog::defaults(),
+            &who.uid(),
+            at(when),
+            NewItem {
+                id: None,
+                category: "woonoverlast".into(),
+                severity: Severity::Aandacht,
+                text: text.into(),
+                place: None,
+                location: None,
+                feedback_needed: feedback,
+            },
+        )
+        .expect("note")
+}
+
+fn request(d: &mut Doc, who: &Person, when: i64, id: &ItemId, due: i64, assignee: Option<&Person>) {
+    d.doc
+        .request_callback(
+            &Catalog::defaults(),
+            &who.uid(),
+            at(when),
+            id,
+            CallbackRequest {
+                due_at: Some(at(due)),
+                assignee: assignee.map(Person::uid),
+            },
+        )
+        .expect("request");
+}
+
+async fn get(app: &TestApp, who: Option<&Person>, path: &str) -> Response {
+    let auth = who.map(|p| format!("Bearer {}", p.token));
+    let headers: Vec<(&str, &str)> = auth.iter().map(|a| ("Authorization", a.as_str())).collect();
+    app.request("GET", path, &headers, None).await
+}
+
+struct World {
+    app: TestApp,
+    coord: Person,
+    sp_n: Person,
+    sp_z: Person,
+    boa_n: Person,
+    admin: Person,
+    noord: Doc,
+    ids: Vec<(&'static str, String)>,
+    now: i64,
+}
+
+impl World {
+    fn name(&self, id: &str) -> &'static str {
+        self.ids
+            .iter()
+            .find(|(_, v)| v == id)
+            .map(|(k, _)| *k)
+            .unwrap_or("?")
+    }
+    /// `task:letter` per entry, in order.
+    async fn list(&self, who: &Person, query: &str) -> Vec<String> {
+        let res = get(&self.app, Some(who), &format!("/api/v1/callbacks?{query}")).await;
+        assert_eq!(res.status, 200, "{query}: {}", res.text());
+        res.json()["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|e| {
+                format!(
+                    "{}:{}",
+                    e["task"].as_str().expect("task"),
+                    self.name(e["item"]["item_id"].as_str().expect("id"))
+                )
+            })
+            .collect()
+    }
+    fn id(&self, letter: &str) -> ItemId {
+        let s = &self
+            .ids
+            .iter()
+            .find(|(k, _)| *k == letter)
+            .expect("letter")
+            .1;
+        ItemId::parse(s).expect("id")
+    }
+}
+
+/// Team noord, session in oostermeent:
+///   P  call back due T0+20d (overdue), team; contact with phone and e-mail
+///   Q  call back due now+5d, assigned to sp_n
+///   R  feedback needed, created T0 (due T0+14d: overdue)
+/// Team zuid, session in centrum:
+///   S  call back due T0+30d (overdue), team
+/// Team noord, walk:
+///   W  feedback needed, created an hour ago (due in about two weeks)
+async fn world() -> World {
+    let app = spawn_app().await;
+    let coord = person(&app, "coord", &[Role::Coordinator], None).await;
+    let sp_n = person(&app, "sp-noord", &[Role::Spreekuur], Some("noord")).await;
+    let sp_z = person(&app, "sp-zuid", &[Role::Spreekuur], Some("zuid")).await;
+    let boa_n = person(&app, "boa-noord", &[Role::Boa], Some("noord")).await;
+    let admin = person(&app, "admin", &[Role::Admin], None).await;
+    let now = now_ms();
+
+    let mut noord = session(&sp_n, "noord", "oostermeent");
+    let p = note(&mut noord, &sp_n, T0 + DAY, "Overlast bovenburen", false);
+    noord
+        .doc
+        .set_resident_contact(
+            &sp_n.uid(),
+            at(T0 + DAY),
+            &p,
+            ResidentContact {
+                name: Some("Jan Jansen".into()),
+                phone: Some("06-1234 5678".into()),
+                email: Some("jan@example.nl".into()),
+                consent: true,
+            },
+        )
+        .expect("contact");
+    request(&mut noord, &sp_n, T0 + DAY, &p, T0 + 20 * DAY, None);
+    let q = note(&mut noord, &sp_n, now - DAY, "Lantaarn kapot", false);
+    request(&mut noord, &sp_n, now - DAY, &q, now + 5 * DAY, Some(&sp_n));
+    let r = note(&mut noord, &sp_n, T0, "Hangjongeren", true);
+    noord.commit(&app, &sp_n);
+
+    let mut zuid = session(&sp_z, "zuid", "centrum");
+    let s = note(
+        &mut zuid,
+        &sp_z,
+        T0 + 2 * DAY,
+        "Parkeren op de stoep",
+        false,
+    );
+    request(&mut zuid, &sp_z, T0 + 2 * DAY, &s, T0 + 30 * DAY, None);
+    zuid.commit(&app, &sp_z);
+
+    let mut walk = Doc {
+        doc: Document::new_walk(
+            DocId::new_v4(),
+            &Catalog::defaults(),
+            &boa_n.uid(),
+            at(now - 2 * 3_600_000),
+            NewWalk {
+                title: "Avondronde".into(),
+                wijk: "oostermeent".into(),
+                route: String::new(),
+                team: "noord".into(),
+                planned_at: None,
+            },
+        )
+        .expect("walk"),
+        kind: DocKind::Walk,
+        team: "noord".into(),
+        stored: Vec::new(),
+    };
+    let w = walk
+        .doc
+        .add_observation(
+            &Catalog::defaults(),
+            &boa_n.uid(),
+            at(now - 3_600_000),
+            NewItem {
+                id: None,
+                category: "verkeer".into(),
+                severity: Severity::Aandacht,
+                text: "Hard rijden".into(),
+                place: None,
+                location: None,
+                feedback_needed: true,
+            },
+        )
+        .expect("observation");
+    walk.commit(&app, &boa_n);
+
+    let ids = vec![
+        ("P", p.to_string()),
+        ("Q", q.to_string()),
+        ("R", r.to_string()),
+        ("S", s.to_string()),
+        ("W", w.to_string()),
+    ];
+    World {
+        app,
+        coord,
+        sp_n,
+        sp_z,
+        boa_n,
+        admin,
+        noord,
+        ids,
+        now,
+    }
+}
+
+#[actix_web::test]
+async fn the_work_list_is_due_date_first_with_the_contact_and_the_read_is_audited() {
+    let w = world().await;
+    let res = get(&w.app, Some(&w.coord), "/api/v1/callbacks").await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    let body = res.json();
+    let items = body["items"].as_array().expect("items").clone();
+    let order: Vec<String> = items
+        .iter()
+        .map(|e| {
+            format!(
+                "{}:{}",
+                e["task"].as_str().unwrap(),
+                w.name(e["item"]["item_id"].as_str().unwrap())
+            )
+        })
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            "feedback:R",
+            "callback:P",
+            "callback:S",
+            "callback:Q",
+            "feedback:W"
+        ]
+    );
+    // Thursday 1 January + 10 working days = Thursday 15 January.
+    assert_eq!(items[0]["due_at"], T0 + 14 * DAY);
+    assert_eq!(items[0]["overdue"], true);
+    assert_eq!(items[1]["due_at"], T0 + 20 * DAY);
+    assert_eq!(items[1]["overdue"], true);
+    assert_eq!(items[3]["overdue"], false);
+    assert_eq!(items[3]["assignee"], w.sp_n.id());
+    assert_eq!(items[1]["assignee"], Value::Null);
+    // The contact with links, only where there is one; the row itself has none.
+    let c = &items[1]["contact"];
+    assert_eq!(c["name"], "Jan Jansen");
+    assert_eq!(c["phone"], "06-1234 5678");
+    assert_eq!(c["tel"], "tel:0612345678");
+    assert_eq!(c["mailto"], "mailto:jan@example.nl");
+    assert!(items[1]["item"].get("resident").is_none());
+    assert_eq!(items[1]["item"]["has_resident_contact"], true);
+    assert!(items[2].get("contact").is_none());
+    assert_eq!(items[4]["kind"], "walk");
+    // The call back's task data travels in the row.
+    assert_eq!(items[1]["item"]["callback"]["requested"], true);
+
+    let entries = w.app.store().audit_entries(1000).expect("audit");
+    let read = entries
+        .iter()
+        .find(|e| e.entry.action == "callbacks.read_personal")
+        .expect("the read of contacts is audited");
+    assert_eq!(
+        read.entry.actor.as_ref().map(|a| a.as_str().to_owned()),
+        Some(w.coord.id())
+    );
+    assert_eq!(
+        read.entry.detail["items"],
+        serde_json::json!([format!("{}/{}", w.noord.id(), w.id("P"))])
+    );
+    let text = serde_json::to_string(&read.entry.detail).unwrap();
+    assert!(
+        !text.contains("Jansen") && !text.contains("1234"),
+        "no personal data in the audit log"
+    );
+
+    // Without contacts: none in the answer, nothing audited.
+    let before = w.app.store().audit_entries(1000).expect("audit").len();
+    let res = get(&w.app, Some(&w.coord), "/api/v1/callbacks?contacts=false").await;
+    assert!(!res.text().contains("Jansen"));
+    assert_eq!(
+        w.app.store().audit_entries(1000).expect("audit").len(),
+        before
+    );
+}
+
+#[actix_web::test]
+async fn each_role_sees_its_own_part_and_admins_none() {
+    let w = world().await;
+    assert_eq!(
+        w.list(&w.sp_n, "").await,
+        vec!["feedback:R", "callback:P", "callback:Q"]
+    );
+    assert_eq!(w.list(&w.sp_z, "").await, vec!["callback:S"]);
+    assert_eq!(w.list(&w.boa_n, "").await, vec!["feedback:W"]);
+    assert_eq!(
+        get(&w.app, Some(&w.admin), "/api/v1/callbacks")
+            .await
+            .status,
+        403
+    );
+    assert_eq!(get(&w.app, None, "/api/v1/callbacks").await.status, 401);
+}
+
+#[actix_web::test]
+async fn every_filter_selects_exactly_the_matching_tasks() {
+    let w = world().await;
+    let c = &w.coord;
+    assert_eq!(
+        w.list(c, "overdue=true").await,
+        vec!["feedback:R", "callback:P", "callback:S"]
+    );
+    assert_eq!(
+        w.list(c, "overdue=false").await,
+        vec!["callback:Q", "feedback:W"]
+    );
+    assert_eq!(
+        w.list(c, &format!("assignee={}", w.sp_n.id())).await,
+        vec!["callback:Q"]
+    );
+    assert_eq!(
+        w.list(c, "assignee=team").await,
+        vec!["feedback:R", "callback:P", "callback:S", "feedback:W"]
+    );
+    assert_eq!(
+        w.list(c, "task=callback").await,
+        vec!["callback:P", "callback:S", "callback:Q"]
+    );
+    assert_eq!(
+        w.list(c, "task=feedback").await,
+        vec!["feedback:R", "feedback:W"]
+    );
+    assert_eq!(w.list(c, "wijk=centrum").await, vec!["callback:S"]);
+    assert_eq!(
+        w.list(c, "team=zuid,noord&task=callback&overdue=true")
+            .await,
+        vec!["callback:P", "callback:S"]
+    );
+    assert_eq!(w.list(c, "limit=2").await, vec!["feedback:R", "callback:P"]);
+    for bad in [
+        "overdue=soms",
+        "task=bellen",
+        "limit=0",
+        "assigne=x",
+        "contacts=misschien",
+    ] {
+        let res = get(&w.app, Some(c), &format!("/api/v1/callbacks?{bad}")).await;
+        assert_eq!(res.status, 400, "{bad}");
+        assert_eq!(res.json()["code"], "invalid_parameter", "{bad}");
+    }
+}
+
+#[actix_web::test]
+async fn an_attempt_keeps_the_task_a_close_removes_it_and_the_counts_follow() {
+    let mut w = world().await;
+    let stats = get(&w.app, Some(&w.coord), "/api/v1/stats").await.json();
+    assert_eq!(
+        stats["work_list"],
+        serde_json::json!({"callbacks_open": 3, "callbacks_overdue": 2, "feedback_open": 2, "feedback_overdue": 1})
+    );
+    let p = w.id("P");
+    let sp = w.sp_n.uid();
+    w.noord
+        .doc
+        .log_callback_attempt(
+            &sp,
+            at(w.now),
+            &p,
+            NewAttempt {
+                id: None,
+                called_at: None,
+                outcome: AttemptOutcome::Voicemail,
+                note: Some("Ingesproken".into()),
+            },
+        )
+        .expect("attempt");
+    w.noord.commit(&w.app, &w.sp_n);
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        "/api/v1/callbacks?task=callback&contacts=false",
+    )
+    .await;
+    let items = res.json()["items"].as_array().expect("items").clone();
+    assert_eq!(w.name(items[0]["item"]["item_id"].as_str().unwrap()), "P");
+    let attempts = items[0]["item"]["callback"]["attempts"]
+        .as_object()
+        .expect("attempts");
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts.values().next().unwrap()["outcome"], "voicemail");
+
+    w.noord
+        .doc
+        .close_callback(&sp, at(w.now), &p, Some(CallbackOutcome::Gesproken))
+        .expect("close");
+    w.noord.commit(&w.app, &w.sp_n);
+    assert_eq!(
+        w.list(&w.coord, "task=callback").await,
+        vec!["callback:S", "callback:Q"]
+    );
+    let stats = get(&w.app, Some(&w.coord), "/api/v1/stats").await.json();
+    assert_eq!(stats["work_list"]["callbacks_open"], 2);
+    assert_eq!(stats["work_list"]["callbacks_overdue"], 1);
+}
+
+#[actix_web::test]
+async fn the_reminder_query_lists_a_persons_own_and_team_call_backs_overdue_first() {
+    let w = world().await;
+    let sp_n = w.sp_n.id();
+    let now = w.now;
+    let mine = w
+        .app
+        .state
+        .review
+        .with_conn(|c| {
+            wijklog_server::review::callbacks::for_person(c, &sp_n, Some("noord"), now, 50)
+        })
+        .expect("query");
+    let names: Vec<&str> = mine
+        .iter()
+        .map(|e| w.name(e.item["item_id"].as_str().unwrap()))
+        .collect();
+    assert_eq!(names, vec!["P", "Q"]);
+    assert!(mine[0].overdue && !mine[1].overdue);
+    assert!(mine.iter().all(|e| e.contact.is_none()));
+    // Without the team: only what is assigned to the person.
+    let own = w
+        .app
+        .state
+        .review
+        .with_conn(|c| wijklog_server::review::callbacks::for_person(c, &sp_n, None, now, 50))
+        .expect("query");
+    assert_eq!(own.len(), 1);
+    assert_eq!(w.name(own[0].item["item_id"].as_str().unwrap()), "Q");
+}
