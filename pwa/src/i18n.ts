@@ -9,6 +9,7 @@ import * as adminMsgs from './messages/admin';
 import * as photosMsgs from './messages/photos';
 import * as editsMsgs from './messages/edits';
 import * as mailMsgs from './messages/mail';
+import * as callbacksMsgs from './messages/callbacks';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -191,7 +192,8 @@ export type MsgKey =
   | keyof typeof adminMsgs.nl
   | keyof typeof photosMsgs.nl
   | keyof typeof editsMsgs.nl
-  | keyof typeof mailMsgs.nl;
+  | keyof typeof mailMsgs.nl
+  | keyof typeof callbacksMsgs.nl;
 
 const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
@@ -368,8 +370,8 @@ const en: Record<FieldKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl };
-const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en };
 const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 

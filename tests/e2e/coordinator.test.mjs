@@ -200,7 +200,10 @@ test('(a) offline observations are filtered, followed up and fed back by the coo
   await coord.getByTestId('coord-nav-feedback').click();
   const entry = coord.getByTestId('feedback-item').filter({ hasText: OBS.afval.text });
   await entry.waitFor();
-  assert.match(await entry.getByTestId('feedback-age').textContent(), /^0 dagen oud$/);
+  // Feedback is due 10 working days after the observation: not late yet.
+  assert.match(await entry.getByTestId('cb-due').textContent(), /^Uiterlijk /);
+  assert.equal(await entry.getAttribute('data-overdue'), 'false');
+  assert.equal(await entry.getAttribute('data-task'), 'feedback');
   await entry.getByTestId('fb-channel').selectOption('telefoon');
   await entry.getByTestId('fb-give').click();
   await entry.waitFor({ state: 'detached' });

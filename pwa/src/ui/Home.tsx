@@ -3,6 +3,7 @@ import { dayLabel, hhmm, t, tn } from '../i18n';
 import { useApp, go } from './hooks';
 import { StoreError } from '../store/db';
 import type { App } from '../app';
+import { MyCallbacks } from './MyCallbacks';
 
 interface Entry {
   id: string;
@@ -77,6 +78,7 @@ export function Home() {
           </a>
         )}
       </div>
+      {roles.includes('spreekuur') && <MyCallbacks />}
       <h2>{t('home.today')}</h2>
       <List items={upcoming} empty={t('home.none')} app={app} />
       <h2>{t('home.recent')}</h2>

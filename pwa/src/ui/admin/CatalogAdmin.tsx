@@ -20,7 +20,12 @@ interface Entry {
   email: string;
   phone: string;
   contact: string;
+  /** Categories: call-back term in working days (null: not set, 5 applies). */
+  callbackDays: number | null;
 }
+
+/** The call-back term when a category sets none (wijklog-shared DEFAULT_CALLBACK_DAYS). */
+const DEFAULT_CALLBACK_DAYS = 5;
 
 interface FullCatalog {
   categories: Entry[];
@@ -46,6 +51,7 @@ function entries(v: unknown): Entry[] {
       email: typeof e.email === 'string' ? e.email : '',
       phone: typeof e.phone === 'string' ? e.phone : '',
       contact: typeof e.contact === 'string' ? e.contact : '',
+      callbackDays: typeof e.callback_days === 'number' ? e.callback_days : null,
     }))
     .filter((e) => e.id)
     .sort((a, b) => Number(a.retired) - Number(b.retired) || a.order - b.order || a.label.localeCompare(b.label));
@@ -123,7 +129,7 @@ function SectionView({ section, list, edit }: { section: Section; list: Entry[];
       <h2>{t(`admin.catalog.${section}`)}</h2>
       <ul class="plain">
         {list.map((e) => (
-          <EntryRow key={`${e.id}-${e.label}-${e.color}-${e.retired}-${e.email}-${e.phone}-${e.contact}`} section={section} entry={e} edit={edit} />
+          <EntryRow key={`${e.id}-${e.label}-${e.color}-${e.retired}-${e.email}-${e.phone}-${e.contact}-${e.callbackDays}`} section={section} entry={e} edit={edit} />
         ))}
       </ul>
       <AddForm section={section} edit={edit} />
@@ -134,7 +140,10 @@ function SectionView({ section, list, edit }: { section: Section; list: Entry[];
 function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; edit: Edit }) {
   const [label, setLabel] = useState(entry.label);
   const [color, setColor] = useState(entry.color);
+  const [days, setDays] = useState(String(entry.callbackDays ?? DEFAULT_CALLBACK_DAYS));
   const base = `cat-${section}-${entry.id}`;
+  const daysNum = Number(days);
+  const daysValid = Number.isInteger(daysNum) && daysNum >= 1 && daysNum <= 60;
   const rename = (d: Doc) => {
     const l = label.trim();
     if (section === 'categories') d.raw.renameCategory(entry.id, l);
@@ -172,6 +181,34 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
           <input id={`${base}-color`} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
           <button type="button" class="btn small" disabled={color.toLowerCase() === entry.color.toLowerCase()} onClick={() => void edit((d) => d.raw.setCategoryColor(entry.id, color.toLowerCase()))}>
             {t('admin.catalog.recolor')}
+          </button>
+        </span>
+      )}
+      {section === 'categories' && !entry.retired && (
+        <span class="row" style={{ margin: 0 }}>
+          <label for={`${base}-days`} title={t('callbacks.catalog.days_of', { label: entry.label })}>
+            {t('callbacks.catalog.days')}
+          </label>
+          <input
+            id={`${base}-days`}
+            type="number"
+            min={1}
+            max={60}
+            step={1}
+            value={days}
+            aria-label={t('callbacks.catalog.days_of', { label: entry.label })}
+            onInput={(e) => setDays(e.currentTarget.value)}
+            style={{ width: '4.5rem' }}
+            data-testid="admin-catalog-days"
+          />
+          <button
+            type="button"
+            class="btn small"
+            disabled={!daysValid || daysNum === (entry.callbackDays ?? DEFAULT_CALLBACK_DAYS)}
+            onClick={() => void edit((d) => d.raw.setCategoryCallbackDays(entry.id, daysNum))}
+            data-testid="admin-catalog-days-save"
+          >
+            {t('callbacks.catalog.save_days')}
           </button>
         </span>
       )}

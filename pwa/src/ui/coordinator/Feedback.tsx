@@ -1,26 +1,48 @@
-// #/coord/feedback: the feedback work list (GET /api/v1/feedback/open):
-// everything where the resident must hear back and has not yet, oldest
-// first, with the age in days; "terugkoppeling gegeven" right there (a typed
-// edit of the document, like the detail screen). An item marked here leaves
-// the list at once; the server's list catches up after the sync.
+// #/coord/feedback: "Terugbellen en terugkoppeling", the one work list of
+// residents who wait for us (GET /api/v1/callbacks): call backs requested at a
+// spreekuur and feedback that is due, the due date first so that late work
+// leads (highlighted). A call back shows the resident's contact as tel: and
+// mailto: links (the server audits that read), its attempts, and the forms to
+// log an attempt, assign and close it; feedback has "terugkoppeling gegeven".
+// Every change is a typed edit of the document (offline-first, merged); a
+// task changed here follows the local document at once, the server's list
+// catches up after the sync. Filters: who, kind, late only, wijk.
 
 import { useEffect, useState } from 'preact/hooks';
-import { t, type MsgKey, tn } from '../../i18n';
+import { t, type MsgKey } from '../../i18n';
+import { callbackOpen } from '../../model/doc';
 import { useApp } from '../hooks';
-import { getFeedbackOpen, type FeedbackOpen } from './api';
-import { ApiErrorLine, colorOf, fmtDate, labelOf, localRow, useCatalog, useDocChanges } from './common';
+import { getWorkList, type WorkItem, type WorkList } from './api';
+import { ApiErrorLine, colorOf, fmtDate, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
 import { FeedbackEditor } from './Detail';
+import { CallbackTask, DueLine } from '../CallbackTask';
 import { itemKey } from './live';
+
+type Who = '' | 'me' | 'team';
+type Task = '' | 'callback' | 'feedback';
 
 export function FeedbackScreen() {
   const app = useApp();
   const catalog = useCatalog();
-  const [data, setData] = useState<FeedbackOpen | null>(null);
+  const people = usePeople();
+  const [data, setData] = useState<WorkList | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [who, setWho] = useState<Who>('');
+  const [task, setTask] = useState<Task>('');
+  const [lateOnly, setLateOnly] = useState(false);
+  const [wijk, setWijk] = useState('');
+
+  const params = new URLSearchParams();
+  if (who === 'me' && app.user) params.set('assignee', app.user.id);
+  if (who === 'team') params.set('assignee', 'team');
+  if (task) params.set('task', task);
+  if (lateOnly) params.set('overdue', 'true');
+  if (wijk) params.set('wijk', wijk);
+  const query = params.toString();
 
   async function load() {
     try {
-      setData(await getFeedbackOpen());
+      setData(await getWorkList(new URLSearchParams(query)));
       setError(null);
     } catch (e) {
       setError(e);
@@ -28,50 +50,115 @@ export function FeedbackScreen() {
   }
   useEffect(() => {
     void load();
-  }, []);
+  }, [query]);
   useDocChanges(() => void load(), undefined, 1000);
   useEffect(() => {
     for (const e of data?.items ?? []) if (!app.docs.has(e.item.doc_id)) app.requestDoc(e.item.doc_id);
   }, [data]);
 
-  // Given locally (perhaps not yet on the server): leave the list now.
+  // Done locally (perhaps not yet on the server): leave the list now.
   const open = (data?.items ?? []).filter((e) => {
     const l = localRow(e.item.doc_id, e.item.item_id);
-    return !(l && (l.feedback?.given_at || l.feedback?.needed === false || l.deleted));
+    if (!l) return true;
+    if (l.deleted) return false;
+    if (e.task === 'callback') return callbackOpen(l.callback);
+    return !(l.feedback?.given_at || l.feedback?.needed === false);
   });
+  const now = data?.now ?? Date.now();
+  const late = open.filter((e) => e.due_at !== null && e.due_at < now).length;
+  const names = (id: string | null | undefined) => personName(people, id);
+  const assignable = people.map((p) => ({ id: p.id, name: p.name || p.id }));
 
   return (
     <section class="coord-screen">
-      <h1 tabIndex={-1}>{t('coordinator.feedback_list.title')}</h1>
-      <p class="hint">{t('coordinator.feedback_list.hint')}</p>
+      <h1 tabIndex={-1}>{t('callbacks.title')}</h1>
+      <p class="hint">{t('callbacks.hint')}</p>
+      <form class="filters frow" aria-label={t('callbacks.title')} onSubmit={(e) => e.preventDefault()}>
+        <div class="field">
+          <label for="wl-who">{t('callbacks.filter.who')}</label>
+          <select id="wl-who" value={who} onChange={(e) => setWho(e.currentTarget.value as Who)} data-testid="wl-who">
+            <option value="">{t('callbacks.filter.all')}</option>
+            <option value="me">{t('callbacks.filter.me')}</option>
+            <option value="team">{t('callbacks.filter.team')}</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="wl-task">{t('callbacks.filter.task')}</label>
+          <select id="wl-task" value={task} onChange={(e) => setTask(e.currentTarget.value as Task)} data-testid="wl-task">
+            <option value="">{t('callbacks.filter.task.all')}</option>
+            <option value="callback">{t('callbacks.task.callback')}</option>
+            <option value="feedback">{t('callbacks.task.feedback')}</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="wl-wijk">{t('callbacks.filter.wijk')}</label>
+          <select id="wl-wijk" value={wijk} onChange={(e) => setWijk(e.currentTarget.value)}>
+            <option value="">{t('callbacks.filter.wijk.all')}</option>
+            {(catalog?.wijken ?? []).map((w) => (
+              <option key={w.id} value={w.id}>
+                {w.label}
+              </option>
+            ))}
+          </select>
+        </div>
+        <label class="check">
+          <input type="checkbox" checked={lateOnly} onChange={(e) => setLateOnly(e.currentTarget.checked)} data-testid="wl-late" />
+          {t('callbacks.filter.overdue')}
+        </label>
+      </form>
       <ApiErrorLine error={error} />
-      <p class="hint" role="status" data-testid="feedback-count" data-count={open.length}>
-        {data ? t('coordinator.feedback_list.count', { n: open.length }) : t('coordinator.loading')}
+      <p class="hint" role="status" data-testid="feedback-count" data-count={open.length} data-late={late}>
+        {data ? (open.length === 0 ? t('callbacks.none') : t('callbacks.count', { n: open.length, late })) : t('coordinator.loading')}
       </p>
       <ol class="cards" data-testid="feedback-list">
-        {open.map((e) => {
-          const r = e.item;
-          const doc = app.docs.get(r.doc_id);
-          const local = localRow(r.doc_id, r.item_id);
-          return (
-            <li key={itemKey(r)} class="item fb-item" style={{ borderLeftColor: colorOf(catalog, r.category) }} data-testid="feedback-item" data-key={itemKey(r)}>
-              <div class="item-head">
-                <strong>{labelOf(catalog?.categories, r.category)}</strong>
-                <span class="age" data-testid="feedback-age">
-                  {tn('coordinator.feedback_list.age', e.age_days)}
-                </span>
-                <span class="hint">
-                  {t(`coordinator.kind.${r.doc_kind}` as MsgKey)}: {r.doc_title || '–'} · {labelOf(catalog?.wijken, r.wijk)} · {fmtDate(r.created_at)}
-                </span>
-              </div>
-              <p class="item-text">
-                <a href={`#/coord/item/${r.doc_id}/${r.item_id}`}>{r.text?.trim() || t('coordinator.list.no_text')}</a>
-              </p>
-              {doc && local ? <FeedbackEditor doc={doc} row={local} compact /> : <p class="hint">{t('coordinator.detail.doc_loading')}</p>}
-            </li>
-          );
-        })}
+        {open.map((e) => (
+          <Entry key={`${e.task}:${itemKey(e.item)}`} e={e} now={now} names={names} assignable={assignable} />
+        ))}
       </ol>
     </section>
+  );
+}
+
+function Entry({ e, now, names, assignable }: { e: WorkItem; now: number; names: (id: string | null | undefined) => string; assignable: { id: string; name: string }[] }) {
+  const app = useApp();
+  const catalog = useCatalog();
+  const r = e.item;
+  const doc = app.docs.get(r.doc_id);
+  const local = localRow(r.doc_id, r.item_id);
+  const late = e.due_at !== null && e.due_at < now;
+  return (
+    <li
+      class={`item fb-item${late ? ' overdue' : ''}`}
+      style={{ borderLeftColor: colorOf(catalog, r.category) }}
+      data-testid="feedback-item"
+      data-task={e.task}
+      data-key={itemKey(r)}
+      data-overdue={late ? 'true' : 'false'}
+    >
+      <div class="item-head">
+        <strong>{t(`callbacks.task.${e.task}` as MsgKey)}</strong>
+        <span>{labelOf(catalog?.categories, r.category)}</span>
+        <span class="hint">
+          {t(`coordinator.kind.${r.doc_kind}` as MsgKey)}: {r.doc_title || '–'} · {labelOf(catalog?.wijken, r.wijk)} · {fmtDate(r.created_at)}
+        </span>
+      </div>
+      <p class="item-text">
+        <a href={`#/coord/item/${r.doc_id}/${r.item_id}`}>{r.text?.trim() || t('coordinator.list.no_text')}</a>
+      </p>
+      {e.task === 'callback' ? (
+        doc && local ? (
+          <CallbackTask docId={r.doc_id} row={local} contact={e.contact ?? null} names={names} assignable={assignable} now={now} />
+        ) : (
+          <p class="hint">{t('callbacks.doc_loading')}</p>
+        )
+      ) : (
+        <>
+          <p class="item-meta">
+            <DueLine due={e.due_at} now={now} />
+          </p>
+          {doc && local ? <FeedbackEditor doc={doc} row={local} compact /> : <p class="hint">{t('coordinator.detail.doc_loading')}</p>}
+        </>
+      )}
+    </li>
   );
 }

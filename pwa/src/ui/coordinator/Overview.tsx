@@ -97,6 +97,18 @@ export function OverviewScreen() {
       {stats && (
         <>
           <p class="hint">{tn('coordinator.overview.compared', Math.round((stats.from - stats.previous_from) / DAY_MS))}</p>
+          {stats.work_list && (
+            <p>
+              <a class="btn" href="#/coord/feedback" data-testid="overview-worklist" data-late={stats.work_list.callbacks_overdue + stats.work_list.feedback_overdue}>
+                {t('callbacks.overview.link', {
+                  open: stats.work_list.callbacks_open,
+                  late: stats.work_list.callbacks_overdue,
+                  fopen: stats.work_list.feedback_open,
+                  flate: stats.work_list.feedback_overdue,
+                })}
+              </a>
+            </p>
+          )}
           <div class="totals">
             <a class="card total" href={listHref({ category: catalog?.categories.filter((c) => !c.positive).map((c) => c.id) ?? [] })} data-testid="total-problems">
               <span class="card-kind">{t('coordinator.overview.problems')}</span>

@@ -29,6 +29,8 @@ export interface Stats {
   by_category: Record<string, Trend>;
   by_severity: Record<string, Trend>;
   positive_by_wijk: Record<string, Trend>;
+  /** Open and late call backs and feedback now (not bound to the period). */
+  work_list?: WorkCounts;
 }
 
 export interface WalkContext {
@@ -71,6 +73,30 @@ export interface History {
 
 export interface FeedbackOpen {
   items: { kind: string; age_days: number; item: ApiItem }[];
+}
+
+/** One entry of the work list (GET /api/v1/callbacks). */
+export interface WorkItem {
+  task: 'callback' | 'feedback';
+  kind: 'walk' | 'spreekuur';
+  due_at: number | null;
+  overdue: boolean;
+  assignee: string | null;
+  item: ApiItem;
+  /** The resident's contact with links (call backs with contact details; the read is audited). */
+  contact?: { name: string | null; phone: string | null; email: string | null; tel: string | null; mailto: string | null };
+}
+
+export interface WorkList {
+  now: number;
+  items: WorkItem[];
+}
+
+export interface WorkCounts {
+  callbacks_open: number;
+  callbacks_overdue: number;
+  feedback_open: number;
+  feedback_overdue: number;
 }
 
 export class ApiError extends Error {
@@ -160,6 +186,13 @@ export interface AccessChange {
 /** Accounts created, roles or team changed and passwords reset by admins, newest first (coordinators only). */
 export function getAccessChanges(limit = 20): Promise<{ changes: AccessChange[] }> {
   return getJson<{ changes: AccessChange[] }>(`/api/v1/access-changes?limit=${limit}`);
+}
+
+/** Call backs and feedback due, due date first (the work list). */
+export function getWorkList(params: URLSearchParams, limit = 500): Promise<WorkList> {
+  const p = new URLSearchParams(params);
+  p.set('limit', String(limit));
+  return getJson<WorkList>(`/api/v1/callbacks?${p}`);
 }
 
 export function getFeedbackOpen(limit = 1000): Promise<FeedbackOpen> {

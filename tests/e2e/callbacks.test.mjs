@@ -1,0 +1,188 @@
+// Call backs as a work list (issue 10) against a real `wijklog serve`, in
+// headless Chromium: a spreekuur worker's phone (behind a TCP proxy that can
+// cut its network) and a coordinator's laptop.
+//   1. Offline, the worker saves two notes with "Bewoner wil teruggebeld
+//      worden" and contact details; "Mijn terugbelverzoeken" on the phone lists
+//      them from the device (tel: link), still offline.
+//   2. Back online the notes reach the server. The coordinator's "Terugbellen
+//      en terugkoppeling" list shows both with their contact; a due date moved
+//      to the past puts that call back first, highlighted as late, and the
+//      overview counts it.
+//   3. The coordinator logs an attempt and closes it; the server's row has
+//      both; the phone shows it closed and no longer lists it as its own.
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Server, Proxy, PASSWORD, launchBrowser, newPhone, openApp, login, waitAllSent, axeSerious, screenshot,
+} from './helpers.mjs';
+
+let server;
+let browser;
+let proxy;
+let phoneCtx;
+let phone;
+let coordCtx;
+let coord;
+
+const NOTE_A = { text: 'Bewoner meldt geluidsoverlast van de bovenburen', name: 'Jan Jansen', phone: '06 1234 5678', category: 'woonoverlast' };
+const NOTE_B = { text: 'Lantaarnpaal bij het speeltuintje is al weken kapot', name: 'Fatima El Amrani', phone: '035-525 12 34', category: 'openbare_ruimte' };
+
+before(async () => {
+  server = await Server.start();
+  await server.addUser('sp-sanne', { roles: ['spreekuur'], team: 'team-oost', name: 'Sanne' });
+  await server.addUser('coord-cora', { roles: ['coordinator'], team: null, name: 'Cora' });
+  browser = await launchBrowser();
+  proxy = await Proxy.start(server.port);
+  phoneCtx = await newPhone(browser, { origin: proxy.origin });
+  phone = await phoneCtx.newPage();
+  coordCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block' });
+  coord = await coordCtx.newPage();
+});
+
+after(async () => {
+  await phoneCtx?.close();
+  await coordCtx?.close();
+  await proxy?.close();
+  await browser?.close();
+  await server?.dispose();
+});
+
+async function token(username) {
+  const res = await fetch(`${server.origin}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ username, password: PASSWORD }),
+  });
+  assert.equal(res.status, 200);
+  return (await res.json()).access_token;
+}
+
+/** The server's work list as the coordinator (REST), without contacts. */
+async function serverWorkList() {
+  const res = await fetch(`${server.origin}/api/v1/callbacks?contacts=false`, { headers: { Authorization: `Bearer ${await token('coord-cora')}` } });
+  assert.equal(res.status, 200);
+  return (await res.json()).items;
+}
+
+async function addNote(note) {
+  await phone.locator(`[data-category="${note.category}"]`).click();
+  await phone.getByTestId('note-text').fill(note.text);
+  await phone.getByTestId('consent').check();
+  await phone.getByLabel('Naam').fill(note.name);
+  await phone.getByLabel('Telefoon').fill(note.phone);
+  await phone.getByLabel('Bewoner wil teruggebeld worden').check();
+  await phone.getByTestId('note-save').click();
+  await phone.getByTestId('item-text').filter({ hasText: note.text }).waitFor();
+  await phone.getByTestId('save-state').filter({ hasText: 'opgeslagen' }).waitFor();
+}
+
+test('a call back requested offline reaches the coordinator, late first; attempt and close reach the phone', async () => {
+  // The worker's phone: log in, create a session (online), then lose the network.
+  await openApp(phone, proxy.origin);
+  await login(phone, 'sp-sanne');
+  await phone.getByRole('link', { name: 'Nieuw spreekuur' }).click();
+  await phone.getByLabel('Locatie (buurthuis)').fill('Buurthuis de Kostmand');
+  await phone.getByLabel('Wijk').selectOption({ index: 1 });
+  await phone.getByRole('button', { name: 'Aanmaken' }).click();
+  await phone.getByRole('heading', { name: /Spreekuur: Buurthuis de Kostmand/ }).waitFor();
+  await waitAllSent(phone, 60_000);
+  const sessionUrl = phone.url();
+
+  proxy.cut();
+  await phoneCtx.setOffline(true);
+  await addNote(NOTE_A);
+  await addNote(NOTE_B);
+  await phone.getByTestId('sync-indicator').filter({ hasText: /wijzigingen wachten sinds/ }).waitFor();
+
+  // Offline, from the documents on the device: the worker's own call backs.
+  await phone.goto(`${proxy.origin}/#/`);
+  const mine = phone.getByTestId('my-callbacks');
+  await mine.locator('[data-testid="my-callback"]').nth(1).waitFor();
+  assert.equal(await mine.getAttribute('data-count'), '2');
+  const a = mine.getByTestId('my-callback').filter({ hasText: NOTE_A.text });
+  assert.equal(await a.getByTestId('cb-tel').getAttribute('href'), 'tel:0612345678');
+  assert.equal(await a.getByTestId('cb-due').getAttribute('data-overdue'), 'false');
+  const v = await axeSerious(phone);
+  assert.deepEqual(v, [], `my call backs: ${JSON.stringify(v, null, 1)}`);
+  await screenshot(phone, 'callbacks-phone-mine');
+
+  // Back online: both notes reach the server.
+  proxy.restore();
+  await phoneCtx.setOffline(false);
+  await waitAllSent(phone, 60_000);
+  const onServer = await serverWorkList();
+  assert.deepEqual(onServer.map((e) => e.task).sort(), ['callback', 'callback']);
+
+  // The coordinator's list: both, with their contact.
+  await coord.goto(`${server.origin}/`);
+  await login(coord, 'coord-cora');
+  await coord.goto(`${server.origin}/#/coord/feedback`);
+  const list = coord.getByTestId('feedback-list');
+  const entryA = list.getByTestId('feedback-item').filter({ hasText: NOTE_A.text });
+  const entryB = list.getByTestId('feedback-item').filter({ hasText: NOTE_B.text });
+  await entryA.getByTestId('cb-task').waitFor({ timeout: 30_000 });
+  await entryB.getByTestId('cb-task').waitFor({ timeout: 30_000 });
+  assert.equal(await entryB.getByTestId('cb-tel').getAttribute('href'), 'tel:0355251234');
+  assert.match(await entryB.getByTestId('cb-contact').textContent(), /Fatima El Amrani/);
+
+  // B becomes late (its due date moved to yesterday): it leads, highlighted.
+  const yesterday = new Date(Date.now() - 86_400_000);
+  const day = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
+  await entryB.getByTestId('cb-due-input').fill(day);
+  await entryB.getByTestId('cb-due-save').click();
+  await entryB.getByTestId('cb-msg').filter({ hasText: 'Opgeslagen.' }).waitFor();
+  await coord.getByTestId('sync-indicator').filter({ hasText: 'alles verstuurd' }).waitFor({ timeout: 30_000 });
+  await coord.waitForFunction(() => {
+    const first = document.querySelector('[data-testid="feedback-item"]');
+    return first && first.getAttribute('data-overdue') === 'true';
+  }, null, { timeout: 30_000 });
+  const first = list.getByTestId('feedback-item').first();
+  assert.match(await first.textContent(), new RegExp(NOTE_B.text));
+  assert.equal(await first.getByTestId('cb-due').getAttribute('data-overdue'), 'true');
+  assert.match(await first.getByTestId('cb-due').textContent(), /Te laat/);
+  assert.equal(await coord.getByTestId('feedback-count').getAttribute('data-late'), '1');
+  const va = await axeSerious(coord);
+  assert.deepEqual(va, [], `work list: ${JSON.stringify(va, null, 1)}`);
+  await screenshot(coord, 'callbacks-coordinator-list');
+
+  // The overview counts it.
+  await coord.goto(`${server.origin}/#/coord/overview`);
+  const link = coord.getByTestId('overview-worklist');
+  await link.waitFor();
+  assert.match(await link.textContent(), /Terugbellen: 2 open, 1 te laat/);
+
+  // Log an attempt, then close with an outcome.
+  await coord.goto(`${server.origin}/#/coord/feedback`);
+  const b = coord.getByTestId('feedback-list').getByTestId('feedback-item').filter({ hasText: NOTE_B.text });
+  await b.getByTestId('cb-task').waitFor({ timeout: 30_000 });
+  await b.getByTestId('cb-attempt-outcome').selectOption('voicemail');
+  await b.getByTestId('cb-attempt-note').fill('Ingesproken, belt terug na vijven');
+  await b.getByTestId('cb-attempt-save').click();
+  await b.getByTestId('cb-msg').filter({ hasText: 'Poging opgeslagen.' }).waitFor();
+  await b.locator('[data-testid="cb-attempt"][data-outcome="voicemail"]').waitFor();
+  await b.getByTestId('cb-close-outcome').selectOption('gesproken');
+  await b.getByTestId('cb-close-save').click();
+  await b.waitFor({ state: 'detached' });
+  await coord.locator('[data-testid="feedback-count"][data-count="1"]').waitFor();
+  await coord.getByTestId('sync-indicator').filter({ hasText: 'alles verstuurd' }).waitFor({ timeout: 30_000 });
+
+  // The server has the attempt and the outcome; the list has only A left.
+  const res = await fetch(`${server.origin}/api/v1/items?q=${encodeURIComponent('Lantaarnpaal')}`, { headers: { Authorization: `Bearer ${await token('coord-cora')}` } });
+  const [row] = (await res.json()).items;
+  assert.equal(row.callback.outcome, 'gesproken');
+  assert.ok(row.callback.done_at > 0);
+  const attempts = Object.values(row.callback.attempts);
+  assert.equal(attempts.length, 1);
+  assert.equal(attempts[0].outcome, 'voicemail');
+  assert.equal(attempts[0].note, 'Ingesproken, belt terug na vijven');
+  assert.deepEqual((await serverWorkList()).map((e) => e.item.text), [NOTE_A.text]);
+
+  // The phone (online) shows B closed, and only A as its own.
+  await phone.goto(`${proxy.origin}/#/`);
+  await phone.locator('[data-testid="my-callbacks"][data-count="1"]').waitFor({ timeout: 30_000 });
+  assert.match(await phone.getByTestId('my-callback').textContent(), new RegExp(NOTE_A.text));
+  await phone.goto(sessionUrl);
+  const itemB = phone.getByTestId('item').filter({ hasText: NOTE_B.text });
+  await itemB.getByText('Teruggebeld').waitFor({ timeout: 30_000 });
+});
