@@ -251,8 +251,8 @@ async fn world() -> World {
             &p,
             ResidentContact {
                 name: Some("Jan Jansen".into()),
-                phone: Some("06-1234 5678".into()),
-                email: Some("jan@example.nl".into()),
+                phone: Some("06 1234 5678 (na 17u)".into()),
+                email: Some("jan@example".into()),
                 consent: true,
             },
         )
@@ -371,9 +371,10 @@ async fn the_work_list_is_due_date_first_with_the_contact_and_the_read_is_audite
     // The contact with links, only where there is one; the row itself has none.
     let c = &items[1]["contact"];
     assert_eq!(c["name"], "Jan Jansen");
-    assert_eq!(c["phone"], "06-1234 5678");
-    assert_eq!(c["tel"], "tel:0612345678");
-    assert_eq!(c["mailto"], "mailto:jan@example.nl");
+    assert_eq!(c["phone"], "06 1234 5678 (na 17u)");
+    // The E.164 form the model derived from what was typed.
+    assert_eq!(c["tel"], "tel:+31612345678");
+    assert_eq!(c["mailto"], "mailto:jan@example");
     assert!(items[1]["item"].get("resident").is_none());
     assert_eq!(items[1]["item"]["has_resident_contact"], true);
     assert!(items[2].get("contact").is_none());

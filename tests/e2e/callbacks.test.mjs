@@ -25,7 +25,7 @@ let phone;
 let coordCtx;
 let coord;
 
-const NOTE_A = { text: 'Bewoner meldt geluidsoverlast van de bovenburen', name: 'Jan Jansen', phone: '06 1234 5678', category: 'woonoverlast' };
+const NOTE_A = { text: 'Bewoner meldt geluidsoverlast van de bovenburen', name: 'Jan Jansen', phone: '06 1234 5678 (na 17u)', category: 'woonoverlast' };
 const NOTE_B = { text: 'Lantaarnpaal bij het speeltuintje is al weken kapot', name: 'Fatima El Amrani', phone: '035-525 12 34', category: 'openbare_ruimte' };
 
 before(async () => {
@@ -101,7 +101,7 @@ test('a call back requested offline reaches the coordinator, late first; attempt
   await mine.locator('[data-testid="my-callback"]').nth(1).waitFor();
   assert.equal(await mine.getAttribute('data-count'), '2');
   const a = mine.getByTestId('my-callback').filter({ hasText: NOTE_A.text });
-  assert.equal(await a.getByTestId('cb-tel').getAttribute('href'), 'tel:0612345678');
+  assert.equal(await a.getByTestId('cb-tel').getAttribute('href'), 'tel:+31612345678');
   assert.equal(await a.getByTestId('cb-due').getAttribute('data-overdue'), 'false');
   const v = await axeSerious(phone);
   assert.deepEqual(v, [], `my call backs: ${JSON.stringify(v, null, 1)}`);
@@ -123,7 +123,7 @@ test('a call back requested offline reaches the coordinator, late first; attempt
   const entryB = list.getByTestId('feedback-item').filter({ hasText: NOTE_B.text });
   await entryA.getByTestId('cb-task').waitFor({ timeout: 30_000 });
   await entryB.getByTestId('cb-task').waitFor({ timeout: 30_000 });
-  assert.equal(await entryB.getByTestId('cb-tel').getAttribute('href'), 'tel:0355251234');
+  assert.equal(await entryB.getByTestId('cb-tel').getAttribute('href'), 'tel:+31355251234');
   assert.match(await entryB.getByTestId('cb-contact').textContent(), /Fatima El Amrani/);
 
   // B becomes late (its due date moved to yesterday): it leads, highlighted.

@@ -353,7 +353,7 @@ test("an action commits all its edits as one change, or none; saving and sync wa
   s.beginAction();
   const n2 = s.addNote(catalog, { category: "woonoverlast", severity: "aandacht", text: "Lawaai" }, { at: T0 + 2 });
   s.setResidentContact(n2, { phone: "06.12.34.56.78", email: "jan@example", consent: true }, { at: T0 + 2 });
-  s.requestCallback(n2, { at: T0 + 2 });
+  s.requestCallback(catalog, n2, undefined, { at: T0 + 2 });
   s.commitAction({ at: T0 + 2 });
   assert.equal(s.heads().length, 1);
   assert.notDeepEqual(s.heads(), heads);

@@ -41,7 +41,10 @@ export function telLink(phone: string | null | undefined): string | null {
 export function contactOf(row: Row): ContactLinks | null {
   const r = row.resident;
   if (!r || !(r.name || r.phone || r.email)) return null;
-  return { name: r.name, phone: r.phone, email: r.email, tel: telLink(r.phone), mailto: r.email ? `mailto:${r.email}` : null };
+  // The model's E.164 form of the first number when it derived one, else the digits as typed.
+  const e164 = (r.phone_e164 ?? '').split(/\s+/)[0] ?? '';
+  const tel = /^\+\d{6,20}$/.test(e164) ? `tel:${e164}` : telLink(r.phone);
+  return { name: r.name, phone: r.phone, email: r.email, tel, mailto: r.email ? `mailto:${r.email}` : null };
 }
 
 function fmt(ms: number | null | undefined): string {

@@ -150,7 +150,8 @@ pub struct Contact {
     pub phone: Option<String>,
     /// E-mail address.
     pub email: Option<String>,
-    /// `tel:` link of the (first) phone number; `null` when none can be made.
+    /// `tel:` link of the (first) phone number: its E.164 form when the
+    /// model derived one, else its digits as typed; `null` when none can be made.
     pub tel: Option<String>,
     /// `mailto:` link.
     pub mailto: Option<String>,
@@ -194,7 +195,14 @@ pub fn contact_of(row: &serde_json::Value) -> Option<Contact> {
     if name.is_none() && phone.is_none() && email.is_none() {
         return None;
     }
-    let tel = phone.as_deref().and_then(tel_link);
+    // The model's E.164 form of the first number when it could derive one,
+    // else the digits of the first number as typed.
+    let e164 = r["phone_e164"]
+        .as_str()
+        .and_then(|v| v.split_whitespace().next())
+        .filter(|v| v.starts_with('+') && v[1..].chars().all(|c| c.is_ascii_digit()))
+        .map(|v| format!("tel:{v}"));
+    let tel = e164.or_else(|| phone.as_deref().and_then(tel_link));
     // The address is percent-encoded only where a URI needs it.
     let mailto = email.as_deref().map(|e| {
         let enc: String = e
