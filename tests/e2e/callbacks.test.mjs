@@ -1,4 +1,4 @@
-// Call backs as a work list (issue 10) against a real `wijklog serve`, in
+// Call backs as a work list against a real `wijklog serve`, in
 // headless Chromium: a spreekuur worker's phone (behind a TCP proxy that can
 // cut its network) and a coordinator's laptop.
 //   1. Offline, the worker saves two notes with "Bewoner wil teruggebeld

@@ -1,4 +1,4 @@
-// Strings of the call-back work list (issue 10): the coordinators'
+// Strings of the call-back work list: the coordinators'
 // "Terugbellen en terugkoppeling" list, the field app's own call backs, the
 // catalog's call-back term. Merged into the one table in ../i18n.ts; keys
 // are prefixed 'callbacks.' by convention. Dutch at B1 level.
