@@ -189,6 +189,9 @@ fn run(
             .wrap(TracingLogger::<crate::telemetry::RequestSpan>::new())
             // Outermost: every answer, errors of the layers above included.
             .wrap(crate::edge::http::security_headers(&tile_url))
+            // Every /api/ answer, errors of every layer included: no-store
+            // unless the route chose its own caching.
+            .wrap(from_fn(crate::edge::http::api_no_store))
             .app_data(data.clone())
             .app_data(static_dir.clone())
             .configure(routes::configure)

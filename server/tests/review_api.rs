@@ -1853,3 +1853,166 @@ async fn client_config_serves_the_configured_map_tiles_without_a_login() {
         "https://service.pdok.nl/brt/achtergrondkaart/wmts/v2_0/standaard/EPSG:3857/{z}/{x}/{y}.png"
     );
 }
+
+/// Every GET answer of the review, admin and mail API (the routes taken
+/// from `server/openapi.json`, so a new route is covered at once) carries
+/// `Cache-Control: no-store`: the 200 answer for the role that may read it,
+/// and the error answers (no token, the wrong role, an unknown id, an unknown
+/// query parameter).
+#[actix_web::test]
+async fn every_review_and_admin_answer_is_no_store() {
+    let w = world().await;
+    let spec: Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.json"))
+            .expect("openapi.json"),
+    )
+    .expect("json");
+    let personal_tags = ["review", "admin", "mail", "auth"];
+    let mut checked = 0;
+    for (path, ops) in spec["paths"].as_object().expect("paths") {
+        let Some(op) = ops.get("get") else { continue };
+        let tags: Vec<&str> = op["tags"]
+            .as_array()
+            .map(|t| t.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        if !tags.iter().any(|t| personal_tags.contains(t)) {
+            continue;
+        }
+        let admin_route = path.starts_with("/api/v1/admin/");
+        let (reader, other) = if admin_route {
+            (&w.admin, &w.coord)
+        } else if path == "/api/v1/auth/me" {
+            (&w.coord, &w.coord)
+        } else {
+            (&w.coord, &w.admin)
+        };
+        let real = path
+            .replace(
+                "/items/{doc}/{id}",
+                &format!("/items/{}/{}", w.session.id(), w.ids["F"]),
+            )
+            .replace("/walks/{id}", &format!("/walks/{}", w.walk_n.id()))
+            .replace("/users/{id}", &format!("/users/{}", w.boa_n.id()));
+        assert!(!real.contains('{'), "no fixture value for {path}");
+        let unknown = path
+            .replace("{doc}", &uuid::Uuid::new_v4().to_string())
+            .replace("{id}", &uuid::Uuid::new_v4().to_string());
+        let mut cases: Vec<(String, Option<&Person>, Option<u16>)> = vec![
+            (real.clone(), Some(reader), Some(200)),
+            (real.clone(), None, Some(401)),
+            (format!("{real}?bogus_param=1"), Some(reader), None),
+        ];
+        if path != "/api/v1/auth/me" {
+            // 403 mostly; some routes (mail status) are open to both roles.
+            cases.push((real.clone(), Some(other), None));
+        }
+        if unknown != real {
+            cases.push((unknown, Some(reader), Some(404)));
+        }
+        for (url, who, want) in cases {
+            let res = get(&w.app, who, &url).await;
+            let name = who.map_or("nobody", |p| p.user.username.as_str());
+            if let Some(want) = want {
+                assert_eq!(res.status, want, "GET {url} as {name}: {}", res.text());
+            }
+            assert_eq!(
+                res.header("cache-control"),
+                Some("no-store"),
+                "GET {url} as {name} ({})",
+                res.status
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 50, "only {checked} answers checked");
+}
+
+/// A client that reads the first part of a large export and hangs up leaves
+/// an audit entry with `complete: false` (and the rows counted so far).
+#[actix_web::test]
+async fn an_export_left_mid_download_is_audited_as_incomplete() {
+    use std::io::{Read, Write};
+    let mut w = world().await;
+    let catalog = Catalog::defaults();
+    // About 16 MB of CSV: far more than the kernel's socket buffers and the
+    // server's chunks in flight hold, so the server is still writing rows
+    // when the client goes. Eight long observations are committed like the
+    // sync layer does, then their projection rows are copied 100 times in
+    // the database (building 800 such documents would take a minute).
+    let long = "Lange beschrijving van de situatie ter plaatse. ".repeat(400);
+    for i in 0..8 {
+        add(
+            &mut w.walk_n,
+            &catalog,
+            &w.boa_n,
+            T0 + DAY + i,
+            "vervuiling",
+            Severity::Aandacht,
+            &long,
+            None,
+            false,
+        );
+    }
+    w.walk_n.commit(&w.app, &w.boa_n);
+    let db = rusqlite::Connection::open(w.app.data_dir.join("wijklog.db")).expect("db");
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("timeout");
+    let copied = db
+        .execute(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 99)
+             INSERT INTO observations
+                 (doc_id, item_id, team, wijk, category, severity, created_at, created_by,
+                  deleted, text, place, row_json)
+             SELECT o.doc_id, o.item_id || '-' || n.i, o.team, o.wijk, o.category, o.severity,
+                    o.created_at, o.created_by, o.deleted, o.text, o.place, o.row_json
+             FROM observations o, n WHERE length(o.text) > 10000",
+            [],
+        )
+        .expect("copy rows");
+    assert_eq!(copied, 8 * 99);
+    let app = w.app.port;
+    let token = w.coord.token.clone();
+    let head = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", app)).expect("connect");
+        write!(
+            s,
+            "GET /api/v1/export.csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        let mut got = Vec::new();
+        let mut buf = [0u8; 16 * 1024];
+        while got.len() < 100 * 1024 {
+            let n = s.read(&mut buf).expect("read");
+            assert!(n > 0, "the export ended before 100 KiB");
+            got.extend_from_slice(&buf[..n]);
+        }
+        // Hang up mid-download (unread bytes make the kernel reset the connection).
+        drop(s);
+        String::from_utf8_lossy(&got[..200]).into_owned()
+    })
+    .await
+    .expect("client");
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    let mut entry = None;
+    for _ in 0..200 {
+        let audit = w.app.store().audit_entries(50).expect("audit");
+        if let Some(e) = audit.iter().find(|e| e.entry.action == "export.csv") {
+            entry = Some(e.entry.detail.clone());
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let detail = entry.expect("the export is audited after the client left");
+    assert_eq!(detail["complete"], false, "{detail}");
+    let count = detail["count"].as_u64().expect("count");
+    assert!(count < 800, "not every row went out: {detail}");
+    // A full download of the same export is audited without `complete`.
+    let res = get(&w.app, Some(&w.coord), "/api/v1/export.csv").await;
+    assert_eq!(res.status, 200);
+    let audit = w.app.store().audit_entries(50).expect("audit");
+    let full = audit
+        .iter()
+        .find(|e| e.entry.action == "export.csv" && e.entry.detail["complete"].is_null())
+        .expect("the full export is audited");
+    assert_eq!(full.entry.detail["count"], 807, "{}", full.entry.detail);
+}

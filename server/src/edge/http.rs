@@ -241,6 +241,25 @@ pub fn content_security_policy(tile_url: &str) -> String {
 }
 
 /// The security headers added to every response that has none of its own.
+/// `Cache-Control: no-store` on every `/api/` answer that does not set its
+/// own caching (errors included: a 401/403/404 of a review or admin route
+/// must not be cached either). Routes that want caching (photos,
+/// client-config) set the header themselves and keep it.
+pub async fn api_no_store(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, Error> {
+    let api = req.path().starts_with("/api/");
+    let mut res = next.call(req).await?;
+    if api && !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            header::HeaderValue::from_static("no-store"),
+        );
+    }
+    Ok(res)
+}
+
 pub fn security_headers(tile_url: &str) -> DefaultHeaders {
     DefaultHeaders::new()
         .add((
