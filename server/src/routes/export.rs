@@ -7,7 +7,9 @@
 //!
 //! Both are streamed: the query runs on the blocking pool and writes rows
 //! into a bounded channel of 64 KiB chunks, so memory stays small however
-//! many rows match. The audit entry is written when the rows are done (also
+//! many rows match (chunks are exactly 64 KiB and each is sent only once a
+//! further byte follows it; at most `CHUNKS_IN_FLIGHT` wait for the socket).
+//! The audit entry is written when the rows are done (also
 //! when the client went away early, with `complete: false`); the last chunk
 //! is only sent after it is stored, and if it cannot be stored the download
 //! is cut off (the client sees an incomplete transfer, never a silent
@@ -36,8 +38,11 @@ const CHUNKS_IN_FLIGHT: usize = 4;
 
 type Chunk = Result<Bytes, std::io::Error>;
 
-/// A `Write` that sends 64 KiB chunks into the response stream. Nothing is
-/// sent on `flush`; the rest goes out with [`ChannelWriter::finish`].
+/// A `Write` that sends chunks of exactly 64 KiB into the response stream,
+/// and only once more bytes follow them: at least the last byte written (the
+/// last 1 byte to 64 KiB) is always held back. Nothing is sent on `flush`;
+/// the held part goes out with [`ChannelWriter::finish`], which runs only
+/// after the audit entry is stored.
 struct ChannelWriter {
     tx: mpsc::Sender<Chunk>,
     buf: Vec<u8>,
@@ -51,16 +56,16 @@ impl ChannelWriter {
         }
     }
 
-    fn send(&mut self) -> std::io::Result<()> {
-        let chunk = Bytes::from(std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK)));
-        self.tx.blocking_send(Ok(chunk)).map_err(|_| {
+    fn send(&self, chunk: Vec<u8>) -> std::io::Result<()> {
+        self.tx.blocking_send(Ok(Bytes::from(chunk))).map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::BrokenPipe, "the client went away")
         })
     }
 
     fn finish(mut self) {
         if !self.buf.is_empty() {
-            let _ = self.send();
+            let rest = std::mem::take(&mut self.buf);
+            let _ = self.send(rest);
         }
     }
 
@@ -75,8 +80,12 @@ impl ChannelWriter {
 impl Write for ChannelWriter {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
+        // `>`, not `>=`: a full chunk waits until at least one more byte
+        // follows, so the end of the export never leaves before `finish`.
+        while self.buf.len() > CHUNK {
+            let rest = self.buf.split_off(CHUNK);
+            let chunk = std::mem::replace(&mut self.buf, rest);
+            self.send(chunk)?;
         }
         Ok(data.len())
     }
@@ -356,14 +365,26 @@ mod tests {
             sent.push(chunk.expect("chunk").len());
         }
         // 200,000 bytes: three full chunks so far, the rest held back.
-        assert_eq!(sent.len(), 3);
-        assert!(
-            sent.iter().all(|n| (CHUNK..CHUNK + 1000).contains(n)),
-            "{sent:?}"
-        );
+        assert_eq!(sent, vec![CHUNK; 3]);
         w.finish();
         let last = rx.try_recv().expect("last").expect("chunk").len();
         assert_eq!(sent.iter().sum::<usize>() + last, 200_000);
+    }
+
+    #[test]
+    fn an_export_of_whole_chunks_still_holds_its_last_chunk_until_finish() {
+        let (tx, mut rx) = mpsc::channel::<Chunk>(64);
+        let mut w = ChannelWriter::new(tx);
+        for _ in 0..3 * CHUNK / 1024 {
+            w.write_all(&[b'y'; 1024]).expect("write");
+        }
+        let mut sent = Vec::new();
+        while let Ok(chunk) = rx.try_recv() {
+            sent.push(chunk.expect("chunk").len());
+        }
+        assert_eq!(sent, vec![CHUNK; 2], "the third chunk waits for finish");
+        w.finish();
+        assert_eq!(rx.try_recv().expect("last").expect("chunk").len(), CHUNK);
     }
 
     #[test]
@@ -371,7 +392,9 @@ mod tests {
         let (tx, rx) = mpsc::channel::<Chunk>(4);
         drop(rx);
         let mut w = ChannelWriter::new(tx);
-        let err = w.write_all(&vec![0u8; CHUNK]).expect_err("nobody reads");
+        let err = w
+            .write_all(&vec![0u8; CHUNK + 1])
+            .expect_err("nobody reads");
         assert_eq!(err.kind(), std::io::ErrorKind::BrokenPipe);
 
         let (tx, mut rx) = mpsc::channel::<Chunk>(4);
