@@ -29,29 +29,13 @@ pub fn rows(
     };
     attribute(doc, &mut rows, owner);
     let mut out = Vec::with_capacity(rows.len());
-    for mut row in rows {
-        row.team = meta.team.clone();
-        let Ok(row_json) = serde_json::to_string(&row) else {
+    for row in rows {
+        // One conversion to the stored row: the same as `ProjectionRow::all_for`.
+        let Ok(row) = ProjectionRow::from_shared(row, meta.team.clone()) else {
             warn!(doc = %meta.id, "projection row did not serialize");
             return None;
         };
-        let severity = row
-            .severity
-            .as_ref()
-            .and_then(|s| serde_json::to_value(s).ok())
-            .and_then(|v| v.as_str().map(str::to_owned));
-        out.push(ProjectionRow {
-            item_id: row.item_id,
-            wijk: row.wijk,
-            category: row.category,
-            severity,
-            created_at: row.created_at,
-            created_by: row.created_by,
-            deleted: row.deleted.is_some(),
-            text: row.text.unwrap_or_default(),
-            place: row.place,
-            row_json,
-        });
+        out.push(row);
     }
     Some(out)
 }
@@ -151,5 +135,89 @@ pub fn attribute(
             let c = item.as_ref().and_then(|i| map_at(doc, i, "callback"));
             callback.by = authors.of_field(doc, c.as_ref(), &["by", "done_at"]);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+    use wijklog_shared::{
+        Catalog, Document, NewItem, NewWalk, Severity, Timestamp, UserId as SharedUserId,
+    };
+
+    use super::rows;
+    use crate::domain::{DocId, DocKind, UserId};
+    use crate::storage::{DocMeta, ProjectionRow};
+
+    /// The sync path (`rows`) and the seed/rebuild path
+    /// (`ProjectionRow::all_for`) store the same row, severity included.
+    #[test]
+    fn sync_and_rebuild_paths_store_the_same_rows_and_severity_names() {
+        let id = DocId::new_random();
+        let shared_id = wijklog_shared::DocId::from_bytes(id.as_bytes());
+        let catalog = Catalog::defaults();
+        let boa = SharedUserId::parse("boa-1").expect("user");
+        let at = Timestamp::from_millis(1_767_225_600_000);
+        let mut walk = Document::new_walk(
+            shared_id,
+            &catalog,
+            &boa,
+            at,
+            NewWalk {
+                title: "Avondronde".into(),
+                wijk: "oostermeent".into(),
+                route: String::new(),
+                team: "team-in-document".into(),
+                planned_at: None,
+            },
+        )
+        .expect("walk");
+        for severity in Severity::ALL {
+            walk.add_observation(
+                &catalog,
+                &boa,
+                at,
+                NewItem {
+                    id: None,
+                    category: "jeugdoverlast".into(),
+                    severity: *severity,
+                    text: format!("ernst {severity}"),
+                    place: Some("de Roef".into()),
+                    location: None,
+                    feedback_needed: false,
+                },
+            )
+            .expect("observation");
+        }
+        let doc = walk.automerge_mut().document().clone();
+        let meta = DocMeta {
+            id,
+            kind: DocKind::Walk,
+            owner: UserId::new("boa-1").expect("user"),
+            team: Some("noord".into()),
+            created_at: 0,
+        };
+        let mut owner = |_: &ActorId| Some("boa-1".to_owned());
+        let synced = rows(&meta, &doc, &mut owner).expect("rows");
+        let rebuilt = ProjectionRow::all_for(&meta, &doc)
+            .expect("projects")
+            .expect("not a catalog");
+        assert_eq!(synced, rebuilt);
+        let mut severities: Vec<_> = synced
+            .iter()
+            .map(|r| (r.text.clone(), r.severity.clone()))
+            .collect();
+        severities.sort();
+        let mut expected: Vec<_> = Severity::ALL
+            .iter()
+            .map(|s| (format!("ernst {s}"), Some(s.as_str().to_owned())))
+            .collect();
+        expected.sort();
+        assert_eq!(severities, expected);
+        assert!(
+            synced
+                .iter()
+                .all(|r| r.row_json.contains("\"team\":\"noord\""))
+        );
     }
 }
