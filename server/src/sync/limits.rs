@@ -1,6 +1,7 @@
 //! The sync server's limits and timings. Built from the platform's
-//! configuration (`[limits]` and `[sync]`), with the defaults documented in
-//! `docs/sync-protocol.md`.
+//! configuration (`[limits]` and `[auth]`) in one place,
+//! [`SyncLimits::from_config`], with the defaults documented in
+//! `docs/sync-protocol.md` §8; only the group-commit timings are fixed.
 
 use std::time::Duration;
 
@@ -43,27 +44,16 @@ pub struct SyncLimits {
     pub commit_max_batch: usize,
 }
 
+/// Group commit: the longest a write waits for others (fixed in this version).
+pub const COMMIT_MAX_DELAY: Duration = Duration::from_millis(2);
+/// Group commit: the most writes in one transaction (fixed in this version).
+pub const COMMIT_MAX_BATCH: usize = 256;
+
 impl Default for SyncLimits {
+    /// The limits of the default configuration: the same numbers as
+    /// `config::Limits::default()`, never a second set.
     fn default() -> Self {
-        Self {
-            max_frame_bytes: 8 * 1024 * 1024,
-            max_changes_per_message: 5_000,
-            max_decompressed_bytes: 32 * 1024 * 1024,
-            max_document_bytes: 64 * 1024 * 1024,
-            max_ops_per_change: 100_000,
-            max_ops_per_message: 300_000,
-            max_ops_per_document: 300_000,
-            max_depth: 32,
-            max_waiting_changes: 2_000,
-            max_waiting_bytes: 8 * 1024 * 1024,
-            max_docs_per_user: 2_000,
-            messages_per_second: 50,
-            message_burst: 200,
-            auth_timeout: Duration::from_secs(10),
-            session_check_interval: Duration::from_secs(2),
-            commit_max_delay: Duration::from_millis(2),
-            commit_max_batch: 256,
-        }
+        Self::from_config(&crate::config::Config::default())
     }
 }
 
@@ -88,7 +78,44 @@ impl SyncLimits {
             message_burst: l.message_burst,
             auth_timeout: Duration::from_secs(l.auth_timeout_secs),
             session_check_interval: Duration::from_secs(config.auth.session_check_secs.max(1)),
-            ..Self::default()
+            commit_max_delay: COMMIT_MAX_DELAY,
+            commit_max_batch: COMMIT_MAX_BATCH,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The defaults are the ones in the table of `docs/sync-protocol.md` §8
+    /// (and `docs/operations.md`); one set, built from the configuration.
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        const MIB: u64 = 1024 * 1024;
+        let l = SyncLimits::default();
+        assert_eq!(l.max_frame_bytes as u64, 4 * MIB);
+        assert_eq!(l.max_changes_per_message, 2_000);
+        assert_eq!(l.max_decompressed_bytes, 64 * MIB);
+        assert_eq!(l.max_document_bytes, 32 * MIB);
+        assert_eq!(l.auth_timeout, Duration::from_secs(10));
+        assert_eq!((l.messages_per_second, l.message_burst), (50, 200));
+        assert_eq!(
+            (
+                l.max_ops_per_change,
+                l.max_ops_per_message,
+                l.max_ops_per_document
+            ),
+            (100_000, 300_000, 300_000)
+        );
+        assert_eq!(l.max_depth, 32);
+        assert_eq!(
+            (l.max_waiting_changes, l.max_waiting_bytes),
+            (2_000, 8 * MIB)
+        );
+        assert_eq!(l.max_docs_per_user, 2_000);
+        assert_eq!(l.session_check_interval, Duration::from_secs(5));
+        assert_eq!(l.commit_max_delay, Duration::from_millis(2));
+        assert_eq!(l.commit_max_batch, 256);
     }
 }
