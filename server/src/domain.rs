@@ -1,8 +1,9 @@
 //! The server's identifiers and enumerations (storage, auth, sync).
 //!
-//! `DocId`, `DocKind` and `UserId` mirror the API of `wijklog-shared`'s types
-//! (docs/api.md); convert at the boundary with `from_bytes(id.as_bytes())`
-//! and `UserId::parse(id.as_str())` when calling into the document model.
+//! `DocKind` is `wijklog-shared`'s own type. `DocId` and `UserId` still
+//! mirror the API of `wijklog-shared`'s types (docs/api.md); convert at the
+//! boundary with `from_bytes(id.as_bytes())` and `UserId::parse(id.as_str())`
+//! when calling into the document model.
 
 use std::fmt;
 
@@ -43,48 +44,9 @@ impl fmt::Display for DocId {
     }
 }
 
-/// The three document kinds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DocKind {
-    /// A wijkveiligheidswandeling.
-    Walk,
-    /// One wijkspreekuur session.
-    Spreekuur,
-    /// The installation's catalog (categories, severities, partners, wijken).
-    Catalog,
-}
-
-/// A string was not a known document kind.
-#[derive(Debug, thiserror::Error)]
-#[error("unknown document kind")]
-pub struct UnknownDocKind;
-
-impl DocKind {
-    /// The stable lowercase name (`walk`, `spreekuur`, `catalog`).
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            DocKind::Walk => "walk",
-            DocKind::Spreekuur => "spreekuur",
-            DocKind::Catalog => "catalog",
-        }
-    }
-    /// Parses the stable lowercase name.
-    pub fn parse(s: &str) -> Result<Self, UnknownDocKind> {
-        match s {
-            "walk" => Ok(DocKind::Walk),
-            "spreekuur" => Ok(DocKind::Spreekuur),
-            "catalog" => Ok(DocKind::Catalog),
-            _ => Err(UnknownDocKind),
-        }
-    }
-}
-
-impl fmt::Display for DocKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+/// The three document kinds (`walk`, `spreekuur`, `catalog`): the document
+/// model's own type, so the server and the documents share one set of names.
+pub use wijklog_shared::DocKind;
 
 /// A user's id (the JWT `sub`): a non-empty string, a UUID for accounts made
 /// by this server.
@@ -220,6 +182,9 @@ mod tests {
     fn kinds_and_roles_parse_their_names_only() {
         assert_eq!(DocKind::parse("spreekuur").ok(), Some(DocKind::Spreekuur));
         assert!(DocKind::parse("Walk").is_err());
+        // One kind type for server and documents, with the same JSON names.
+        let shared: wijklog_shared::DocKind = DocKind::Catalog;
+        assert_eq!(serde_json::to_string(&shared).expect("json"), "\"catalog\"");
         assert_eq!(Role::parse("coordinator").ok(), Some(Role::Coordinator));
         assert!(Role::parse("root").is_err());
         assert!(UserId::new("").is_err());
