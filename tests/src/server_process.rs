@@ -92,6 +92,8 @@ pub struct ServerProcess {
     pub base: String,
     /// The port.
     pub port: u16,
+    /// Every line the server printed on stdout (its log) so far.
+    pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
@@ -141,9 +143,14 @@ impl ServerProcess {
         let mut child = cmd.spawn().expect("spawn wijklog serve");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let keep = log.clone();
         std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Ok(mut kept) = keep.lock() {
+                    kept.push(line.clone());
+                }
                 if !sent && let Some(port) = parse_port(&line) {
                     let _ = tx.send(port);
                     sent = true;
@@ -161,6 +168,7 @@ impl ServerProcess {
             child,
             base: format!("http://127.0.0.1:{port}"),
             port,
+            log,
         }
     }
 
