@@ -15,8 +15,8 @@ use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User};
 use wijklog_server::testing::{Response, TestApp, spawn_app_with};
 use wijklog_server::testing_smtp::{ReceivedMail, SmtpSink};
 use wijklog_shared::{
-    Catalog, DocId, Document, NewItem, NewSpreekuur, PartnerContact, ResidentContact, Severity,
-    Timestamp, UserId,
+    CallbackRequest, Catalog, DocId, Document, NewItem, NewSpreekuur, PartnerContact,
+    ResidentContact, Severity, Timestamp, UserId,
 };
 
 const PASSWORD: &str = "een-lang-test-wachtwoord";
@@ -798,8 +798,8 @@ async fn without_smtp_the_feature_is_off_and_says_so() {
 }
 
 #[actix_web::test]
-async fn coordinators_with_an_address_get_one_daily_digest_of_open_feedback_without_resident_data()
-{
+async fn staff_get_a_daily_digest_of_their_call_backs_and_coordinators_of_open_feedback_without_resident_data()
+ {
     let sink = SmtpSink::start();
     let port = sink.port();
     // Digest hour 0: today's digest is due at once.
@@ -810,6 +810,75 @@ async fn coordinators_with_an_address_get_one_daily_digest_of_open_feedback_with
     .await;
     let w = world_on(app, sink).await;
     let sp = person(&w.app, "spreekuur2", &[Role::Spreekuur], Some("noord")).await;
+    // A call back the team owes a resident, asked on 2026-01-01: due five
+    // working days later, so late now; no feedback needed on that note.
+    {
+        let catalog = Catalog::defaults();
+        let mut doc = Document::new_spreekuur(
+            DocId::new_v4(),
+            &catalog,
+            &sp.uid(),
+            Timestamp::from_millis(T0),
+            NewSpreekuur {
+                location: "Buurthuis De Kruising".into(),
+                wijk: "centrum".into(),
+                held_on: Timestamp::from_millis(T0),
+                team: "noord".into(),
+            },
+        )
+        .expect("session");
+        doc.set_actor(sp.actor());
+        let at = Timestamp::from_millis(T0 + 3_600_000);
+        let id = doc
+            .add_note(
+                &catalog,
+                &sp.uid(),
+                at,
+                NewItem {
+                    id: None,
+                    category: "vernieling".into(),
+                    severity: Severity::Aandacht,
+                    text: "Bushokje vernield, bewoonster Klaasje wil teruggebeld worden".into(),
+                    place: None,
+                    location: None,
+                    feedback_needed: false,
+                },
+            )
+            .expect("note");
+        doc.set_resident_contact(
+            &sp.uid(),
+            at,
+            &id,
+            ResidentContact {
+                name: Some("Klaasje Klaver".into()),
+                phone: Some("06 5555 1234".into()),
+                email: None,
+                consent: true,
+            },
+        )
+        .expect("contact");
+        doc.request_callback(
+            &catalog,
+            &sp.uid(),
+            at,
+            &id,
+            CallbackRequest {
+                due_at: None,
+                assignee: None,
+            },
+        )
+        .expect("call back");
+        let mut stored = Vec::new();
+        commit(
+            &w.app,
+            &mut doc,
+            DocKind::Spreekuur,
+            Some("noord"),
+            &mut stored,
+            &sp,
+            true,
+        );
+    }
     let path = format!("/api/v1/admin/users/{}/mail-address", w.coord.id());
 
     // Only admins set addresses; a bad one is refused; each change is audited.
@@ -844,7 +913,7 @@ async fn coordinators_with_an_address_get_one_daily_digest_of_open_feedback_with
         get(&w.app, &w.admin, &path).await.json()["email"],
         "cora@gemeente.example"
     );
-    // Not a coordinator: no digest even with an address.
+    // Spreekuur staff: a digest of the call backs the team owes, no feedback list.
     let res = send(
         &w.app,
         &w.admin,
@@ -862,29 +931,49 @@ async fn coordinators_with_an_address_get_one_daily_digest_of_open_feedback_with
                 && a.entry.subject.as_deref() == Some(w.coord.id().as_str()))
     );
 
-    let got = w.sink.wait_for(1, WAIT).await;
-    assert_eq!(got.len(), 1, "{got:?}");
-    let m = &got[0];
-    assert_eq!(m.envelope_to, vec!["cora@gemeente.example".to_owned()]);
+    let got = w.sink.wait_for(2, WAIT).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    let m = got
+        .iter()
+        .find(|m| m.envelope_to == vec!["cora@gemeente.example".to_owned()])
+        .expect("the coordinator's digest");
     assert_eq!(m.subject, "Wijklog: 3 meldingen wachten op terugkoppeling");
     let body = unix(&m.body);
     assert_eq!(body.matches("\n- ").count(), 3, "{body}");
     assert!(body.contains("Woonoverlast in "), "{body}");
-    for private in [
-        "Jan",
-        "jan@example.nl",
-        "Piet",
-        "piet@",
-        "9876",
-        "Geluidsoverlast",
-        "Lantaarnpaal",
-    ] {
-        assert!(
-            !body.contains(private),
-            "the digest holds {private:?}: {body}"
-        );
+    let c = got
+        .iter()
+        .find(|m| m.envelope_to == vec!["sp@gemeente.example".to_owned()])
+        .expect("the spreekuur worker's digest");
+    assert_eq!(c.subject, "Wijklog: 1 terugbelverzoek open");
+    let calls = unix(&c.body);
+    assert_eq!(calls.matches("\n- ").count(), 1, "{calls}");
+    assert!(
+        calls.contains("- Vernieling in Centrum (spreekuur), TE LAAT, "),
+        "{calls}"
+    );
+    assert!(calls.contains("waarvan 1 te laat"), "{calls}");
+    assert!(!calls.contains("terugkoppeling nodig"), "{calls}");
+    for (what, body) in [("coordinator", &body), ("spreekuur", &calls)] {
+        for private in [
+            "Jan",
+            "jan@example.nl",
+            "Piet",
+            "piet@",
+            "9876",
+            "Geluidsoverlast",
+            "Lantaarnpaal",
+            "Klaasje",
+            "5555",
+            "Bushokje",
+        ] {
+            assert!(
+                !body.contains(private),
+                "the {what} digest holds {private:?}: {body}"
+            );
+        }
     }
     // Once a day: later checks queue nothing more.
     tokio::time::sleep(Duration::from_millis(2500)).await;
-    assert_eq!(w.sink.messages().len(), 1);
+    assert_eq!(w.sink.messages().len(), 2);
 }

@@ -1,17 +1,20 @@
 //! The daily digest: once a day, after `[mail] digest_hour_utc`, every
-//! coordinator with an e-mail address (set by an admin, table `user_mail`)
-//! whose work list is not empty gets one e-mail listing what waits for
-//! feedback to the resident (needed and not given), oldest first.
+//! active account with an e-mail address (set by an admin, table
+//! `user_mail`) whose work is not empty gets one e-mail:
 //!
-//! The digest is built from the feedback work list only: call-back tasks
-//! with an assignee are not part of this build (see docs/operations.md).
-//! It names category, wijk, kind, date and age of each item and how to find
-//! it in Wijklog — never item texts or resident details.
+//! - its open **call backs**, late ones first: those assigned to it and,
+//!   for spreekuur staff, those of its team that nobody in particular has
+//!   ([`review::callbacks::for_person`](crate::review::callbacks::for_person));
+//! - for coordinators, the items that still **wait for feedback** to the
+//!   resident (needed and not given), oldest first.
+//!
+//! It names category, wijk, kind, due date or age of each item and where to
+//! find it in Wijklog — never item texts or resident details.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::outbox::{self, AuditInfo, Kind, NewMessage};
-use crate::review::{DAY_MS, Scope, report};
+use crate::review::{DAY_MS, Scope, callbacks, report};
 use crate::storage::Store;
 
 /// Most items listed in one digest (the count covers all).
@@ -73,64 +76,153 @@ pub fn queue_due(
         return Ok(0);
     }
     let mut stmt = conn.prepare_cached(
-        "SELECT u.id, m.email, u.roles FROM user_mail m JOIN users u ON u.id = m.user_id \
+        "SELECT u.id, m.email, u.roles, u.team FROM user_mail m JOIN users u ON u.id = m.user_id \
          WHERE u.disabled_at IS NULL AND NOT EXISTS (SELECT 1 FROM mail_outbox o \
          WHERE o.kind = 'digest' AND o.for_user = u.id AND o.created_at >= ?1) ORDER BY u.id",
     )?;
-    let people: Vec<(String, String, String)> = stmt
-        .query_map(params![since], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+    type Person = (String, String, String, Option<String>);
+    let people: Vec<Person> = stmt
+        .query_map(params![since], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
         .collect::<Result<_, _>>()?;
     let mut queued = 0;
-    for (user, email, roles) in people {
-        let coordinator = serde_json::from_str::<Vec<String>>(&roles)
-            .map(|r| r.iter().any(|x| x == "coordinator"))
-            .unwrap_or(false);
-        if !coordinator {
-            continue;
-        }
-        let items = report::open_feedback(conn, &Scope::all(), now, 10_000)
+    let catalog = report::load_catalog(store);
+    let label =
+        |map: Option<Option<String>>, id: &str| map.flatten().unwrap_or_else(|| id.to_owned());
+    let place = |item: &serde_json::Value| {
+        let cat = item["category"].as_str().unwrap_or("");
+        let wijk = item["wijk"].as_str().unwrap_or("");
+        format!(
+            "{} in {}",
+            label(catalog.categories.get(cat).map(|c| c.label.clone()), cat),
+            label(catalog.wijken.get(wijk).map(|w| w.label.clone()), wijk),
+        )
+    };
+    for (user, email, roles, team) in people {
+        let roles = serde_json::from_str::<Vec<String>>(&roles).unwrap_or_default();
+        let coordinator = roles.iter().any(|x| x == "coordinator");
+        let spreekuur = roles.iter().any(|x| x == "spreekuur");
+        // Call backs: assigned to this person; a team's unassigned ones go
+        // to its spreekuur staff.
+        let team_calls = if spreekuur { team.as_deref() } else { None };
+        let calls = callbacks::for_person(conn, &user, team_calls, now, 10_000)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        if items.is_empty() {
+        let items = if coordinator {
+            report::open_feedback(conn, &Scope::all(), now, 10_000)
+                .map_err(|e| anyhow::anyhow!("{e}"))?
+        } else {
+            Vec::new()
+        };
+        if items.is_empty() && calls.is_empty() {
             continue;
         }
-        let catalog = report::load_catalog(store);
-        let label =
-            |map: Option<Option<String>>, id: &str| map.flatten().unwrap_or_else(|| id.to_owned());
-        let mut body = format!(
-            "Goedemorgen,\n\nBij {} {} moet de bewoner nog horen wat er gebeurd is. De oudste eerst:\n\n",
-            items.len(),
-            if items.len() == 1 {
-                "melding"
-            } else {
-                "meldingen"
+        let mut body = String::from("Goedemorgen,\n\n");
+        if !calls.is_empty() {
+            let late = calls.iter().filter(|c| c.overdue).count();
+            body.push_str(&format!(
+                "U hebt {} open {}{}. De eerste eerst:\n\n",
+                calls.len(),
+                if calls.len() == 1 {
+                    "terugbelverzoek"
+                } else {
+                    "terugbelverzoeken"
+                },
+                if late > 0 {
+                    format!(", waarvan {late} te laat")
+                } else {
+                    String::new()
+                }
+            ));
+            for c in calls.iter().take(MAX_LISTED as usize) {
+                let due = match c.due_at {
+                    Some(d) if c.overdue => {
+                        let days = (now - d).div_euclid(DAY_MS).max(0);
+                        format!(
+                            "TE LAAT, {days} {} over de termijn",
+                            if days == 1 { "dag" } else { "dagen" }
+                        )
+                    }
+                    Some(d) => format!("uiterlijk {}", dutch_date(d)),
+                    None => "geen termijn".to_owned(),
+                };
+                body.push_str(&format!("- {} (spreekuur), {due}\n", place(&c.item)));
             }
-        );
-        for e in items.iter().take(MAX_LISTED as usize) {
-            let cat = e.item["category"].as_str().unwrap_or("");
-            let wijk = e.item["wijk"].as_str().unwrap_or("");
-            let kind = if e.kind == "walk" {
-                "wandeling"
-            } else {
-                "spreekuur"
-            };
-            body.push_str(&format!(
-                "- {} in {} ({kind}), {} {} oud\n",
-                label(catalog.categories.get(cat).map(|c| c.label.clone()), cat),
-                label(catalog.wijken.get(wijk).map(|w| w.label.clone()), wijk),
-                e.age_days,
-                if e.age_days == 1 { "dag" } else { "dagen" },
-            ));
+            if calls.len() > MAX_LISTED as usize {
+                body.push_str(&format!(
+                    "- en nog {} meer\n",
+                    calls.len() - MAX_LISTED as usize
+                ));
+            }
+            body.push_str("\nU vindt ze in Wijklog onder Terugbellen en terugkoppeling.\n\n");
         }
-        if items.len() > MAX_LISTED as usize {
+        if !items.is_empty() {
             body.push_str(&format!(
-                "- en nog {} meer\n",
-                items.len() - MAX_LISTED as usize
+                "Bij {} {} moet de bewoner nog horen wat er gebeurd is. De oudste eerst:\n\n",
+                items.len(),
+                if items.len() == 1 {
+                    "melding"
+                } else {
+                    "meldingen"
+                }
             ));
+            for e in items.iter().take(MAX_LISTED as usize) {
+                let kind = if e.kind == "walk" {
+                    "wandeling"
+                } else {
+                    "spreekuur"
+                };
+                body.push_str(&format!(
+                    "- {} ({kind}), {} {} oud\n",
+                    place(&e.item),
+                    e.age_days,
+                    if e.age_days == 1 { "dag" } else { "dagen" },
+                ));
+            }
+            if items.len() > MAX_LISTED as usize {
+                body.push_str(&format!(
+                    "- en nog {} meer\n",
+                    items.len() - MAX_LISTED as usize
+                ));
+            }
+            body.push_str(
+                "\nU vindt ze in Wijklog onder Coördinatie → Terugbellen en terugkoppeling.\n\n",
+            );
         }
         body.push_str(
-            "\nU vindt ze in Wijklog onder Coördinatie → Terugkoppeling.\n\n\
-             Dit is een automatisch bericht van Wijklog; u krijgt het één keer per dag zolang er iets openstaat.\n",
+            "Dit is een automatisch bericht van Wijklog; u krijgt het één keer per dag zolang er iets openstaat.\n",
         );
+        let subject = match (calls.len(), items.len()) {
+            (c, 0) => format!(
+                "Wijklog: {c} {} open",
+                if c == 1 {
+                    "terugbelverzoek"
+                } else {
+                    "terugbelverzoeken"
+                }
+            ),
+            (0, i) => format!(
+                "Wijklog: {i} {} op terugkoppeling",
+                if i == 1 {
+                    "melding wacht"
+                } else {
+                    "meldingen wachten"
+                }
+            ),
+            (c, i) => format!(
+                "Wijklog: {c} {} open, {i} {} op terugkoppeling",
+                if c == 1 {
+                    "terugbelverzoek"
+                } else {
+                    "terugbelverzoeken"
+                },
+                if i == 1 {
+                    "melding wacht"
+                } else {
+                    "meldingen wachten"
+                }
+            ),
+        };
         let message = NewMessage {
             message_id: super::new_message_id(domain),
             kind: Kind::Digest,
@@ -140,15 +232,7 @@ pub fn queue_due(
             template: None,
             with_contact: false,
             recipient: email,
-            subject: format!(
-                "Wijklog: {} {} wachten op terugkoppeling",
-                items.len(),
-                if items.len() == 1 {
-                    "melding"
-                } else {
-                    "meldingen"
-                }
-            ),
+            subject,
             body,
             created_by: None,
             mark_feedback: false,
@@ -160,13 +244,24 @@ pub fn queue_due(
             &AuditInfo {
                 action: "mail.digest",
                 subject: Some(user.clone()),
-                detail: serde_json::json!({"user": user, "items": items.len()}),
+                detail: serde_json::json!({"user": user, "items": items.len(), "callbacks": calls.len()}),
             },
             now,
         )?;
         queued += 1;
     }
     Ok(queued)
+}
+
+/// `dd-mm-jjjj` of `ms` in Europe/Amsterdam.
+fn dutch_date(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            t.to_zoned_datetime(crate::review::sheet::amsterdam())
+                .strftime("%d-%m-%Y")
+                .to_string()
+        })
+        .unwrap_or_default()
 }
 
 #[cfg(test)]
