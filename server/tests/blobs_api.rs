@@ -463,6 +463,35 @@ async fn an_upload_cut_off_mid_body_leaves_nothing_and_the_retry_succeeds() {
     );
 }
 
+#[actix_web::test]
+async fn a_body_that_ends_before_its_content_length_is_answered_incomplete_body() {
+    let app = spawn_app().await;
+    let boa = user(&app, "boa-a", &[Role::Boa], Some("noord")).await;
+    let bytes = image_bytes(ImageFormat::Png, 120, 90, 12);
+    let hex = hex_of(&bytes);
+    // Half the body, then the client closes its sending side (the phone's
+    // network dropped the rest) but still reads the answer.
+    let mut partial = put_head(&hex, &boa.token, bytes.len()).into_bytes();
+    partial.extend_from_slice(&bytes[..bytes.len() / 2]);
+    let port = app.port;
+    let answer = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(5)))
+            .expect("timeout");
+        s.write_all(&partial).expect("send");
+        s.shutdown(std::net::Shutdown::Write).expect("half close");
+        let mut answer = Vec::new();
+        let _ = s.read_to_end(&mut answer);
+        String::from_utf8_lossy(&answer).into_owned()
+    })
+    .await
+    .expect("raw socket task");
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
+    assert!(answer.contains("\"incomplete_body\""), "{answer}");
+    assert!(blob_files(&app).is_empty(), "{:?}", blob_files(&app));
+    assert!(app.state.blobs.records().expect("rows").is_empty());
+}
+
 // ---------- read permissions ----------
 
 #[actix_web::test]

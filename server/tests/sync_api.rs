@@ -891,3 +891,26 @@ async fn a_stored_document_over_the_operation_bound_is_refused_by_review_reads_n
     let (status, _) = get_as(&app, &cora, "/api/v1/items").await;
     assert_eq!(status, 200);
 }
+
+#[actix_web::test]
+async fn a_failing_document_listing_closes_with_1011_internal_and_a_later_connection_works() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    // A real fault in the real database: the documents table is gone while
+    // the server runs (as after a broken restore), so listing the user's
+    // documents fails.
+    let db = rusqlite::Connection::open(app.data_dir.join("wijklog.db")).expect("open db");
+    db.execute_batch("ALTER TABLE documents RENAME TO documents_away")
+        .expect("hide the table");
+    let mut c = SyncClient::connect_unauthenticated(&app.address).await;
+    c.send_text(&serde_json::json!({"type": "auth", "token": ann.token}).to_string())
+        .await;
+    c.pump_until(WAIT, |c| c.closed.is_some()).await;
+    assert_eq!(c.closed, Some(Some((1011, "internal".into()))), "{c:?}");
+    assert_eq!(codes(&c), vec![(None, "internal".to_owned())]);
+    // The fault repaired, the client's reconnect is served as usual.
+    db.execute_batch("ALTER TABLE documents_away RENAME TO documents")
+        .expect("restore the table");
+    let again = connect(&app, &ann).await;
+    assert_eq!(again.ready["type"], "ready");
+}
