@@ -4,6 +4,8 @@
 
 use std::sync::Arc;
 
+use tokio::task::JoinError;
+
 use crate::auth::rate_limit::LoginRateLimiter;
 use crate::auth::{Authenticator, JwtKeys};
 use crate::blobs::BlobStore;
@@ -80,7 +82,10 @@ impl AppState {
         }
     }
 
-    /// Runs blocking storage work on the blocking pool.
+    /// Runs blocking storage work on the blocking pool, handing it the store:
+    /// [`blocking`] with the task's own error kept apart from a panic or
+    /// cancellation ([`BlockingError`]), for callers whose error type has no
+    /// conversion from [`JoinError`] (login and tokens, readiness).
     pub async fn blocking<T, E>(
         &self,
         f: impl FnOnce(&dyn Store) -> Result<T, E> + Send + 'static,
@@ -90,12 +95,23 @@ impl AppState {
         E: Send + 'static,
     {
         let store = self.store.clone();
-        match tokio::task::spawn_blocking(move || f(store.as_ref())).await {
-            Ok(Ok(v)) => Ok(v),
-            Ok(Err(e)) => Err(BlockingError::Inner(e)),
-            Err(join) => Err(BlockingError::Join(join)),
-        }
+        blocking(move || f(store.as_ref()).map_err(BlockingError::Inner)).await
     }
+}
+
+/// Runs blocking work (SQLite, automerge, file I/O, image decoding) on
+/// tokio's blocking pool: the one helper every handler uses. The task's
+/// error is returned as is; a panic or cancellation of the task becomes the
+/// caller's error through its `From<JoinError>` (an internal error for
+/// [`crate::review::ReviewError`] and [`crate::blobs::BlobError`],
+/// [`BlockingError::Join`] for [`AppState::blocking`]), so each caller keeps
+/// its own error mapping.
+pub async fn blocking<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, E>
+where
+    T: Send + 'static,
+    E: From<JoinError> + Send + 'static,
+{
+    tokio::task::spawn_blocking(f).await?
 }
 
 /// A blocking task failed: its own error, or it panicked / was cancelled.
@@ -106,5 +122,11 @@ pub enum BlockingError<E> {
     Inner(E),
     /// The task panicked or was cancelled.
     #[error("blocking task failed")]
-    Join(#[source] tokio::task::JoinError),
+    Join(#[source] JoinError),
+}
+
+impl<E> From<JoinError> for BlockingError<E> {
+    fn from(e: JoinError) -> Self {
+        BlockingError::Join(e)
+    }
 }

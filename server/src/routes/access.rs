@@ -9,9 +9,9 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::items::{blocking, coordinator, json_ok, query_pairs};
+use super::items::{coordinator, json_ok, query_pairs};
 use crate::review::ReviewError;
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 
 /// Registers the route.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -16,13 +16,13 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::items::{audit, blocking, caller, json_ok, query_pairs};
+use super::items::{audit, caller, json_ok, query_pairs};
 use crate::admin::{self, AuditFilter};
 use crate::auth::Principal;
 use crate::auth::password::{WeakPassword, check_new_password, hash_password};
 use crate::domain::{DeviceId, Role, UserId};
 use crate::review::ReviewError;
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 use crate::storage::{NewUser, StoreError};
 
 /// Registers the admin routes.
@@ -301,7 +301,7 @@ async fn update_user(
     let db = state.review.clone();
     let store = state.store.clone();
     let (uid, n, r, t) = (id.clone(), name.clone(), roles.clone(), team.clone());
-    let (view, signed_out) = blocking(move || {
+    let (view, signed_out) = blocking::<_, ReviewError>(move || {
         let current = db
             .with_conn(|c| admin::account(c, &uid))?
             .ok_or(ReviewError::NotFound)?;
@@ -374,7 +374,7 @@ async fn set_password(
     let password = password_field(m.get("password"), &[&user.username, &user.display_name])?;
     let phc = hash(&state, password).await?;
     let store = state.store.clone();
-    blocking(move || Ok(store.set_password_hash(&user.username, &phc)?)).await?;
+    blocking::<_, ReviewError>(move || Ok(store.set_password_hash(&user.username, &phc)?)).await?;
     audit(
         &state,
         &who.user_id,
@@ -397,7 +397,7 @@ async fn devices(
     let id = path.into_inner();
     let uid = UserId::new(id.clone()).map_err(|_| ReviewError::NotFound)?;
     let store = state.store.clone();
-    let list = blocking(move || {
+    let list = blocking::<_, ReviewError>(move || {
         store.user_by_id(&uid)?.ok_or(ReviewError::NotFound)?;
         Ok(store.devices_of(&uid)?)
     })
@@ -437,7 +437,7 @@ async fn revoke_device(
     let id = path.into_inner();
     let did = DeviceId::from_string(id.clone());
     let store = state.store.clone();
-    let owner = blocking(move || {
+    let owner = blocking::<_, ReviewError>(move || {
         let device = store.device(&did)?.ok_or(ReviewError::NotFound)?;
         store.revoke_device(&did)?;
         Ok(device.user_id)

@@ -15,7 +15,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use crate::auth::{AuthError, ErrorBody, Principal};
 use crate::blobs::{BlobError, BlobHash, BlobStore, Uploaded, read_body, sniff::ImageType};
 use crate::domain::now_ms;
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 use crate::storage::AuditEntry;
 
 /// Errors of the blob endpoints.
@@ -92,12 +92,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// [`crate::routes::auth::bearer_token`], like every endpoint).
 async fn principal(req: &HttpRequest, state: &AppState) -> Result<Principal, AuthError> {
     crate::routes::auth::authenticate(req, state).await
-}
-
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, BlobError> + Send + 'static,
-) -> Result<T, BlobError> {
-    tokio::task::spawn_blocking(f).await?
 }
 
 /// `PUT /api/v1/blobs/{sha256}`: 201 stored, 200 already stored.
@@ -207,7 +201,7 @@ async fn download(
     let revalidation = not_modified(&req, &tag);
     let blobs = state.blobs.clone();
     let store = state.store.clone();
-    let (record, bytes) = blocking(move || {
+    let (record, bytes) = blocking::<_, BlobError>(move || {
         let (record, bytes) = blobs.read(&who, &hash)?;
         // A coordinator reading a photo in full is audited (the photo may
         // show residents); a 304 revalidation serves nothing new.

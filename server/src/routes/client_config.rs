@@ -9,9 +9,9 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::items::{blocking, coordinator, json_ok};
+use super::items::{coordinator, json_ok};
 use crate::review::ReviewError;
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 
 /// Registers both routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {

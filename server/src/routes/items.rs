@@ -20,7 +20,7 @@ use crate::domain::{DocId, DocKind, UserId, now_ms};
 use crate::review::callbacks::{WorkFilters, work_list as query_work_list};
 use crate::review::query::{ListRequest, has_resident_contact, list_items};
 use crate::review::{ReviewError, Scope, history, may_read_content, report};
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 use crate::storage::{AuditEntry, DocMeta, Store};
 
 /// Registers the item routes.
@@ -82,13 +82,6 @@ pub(crate) fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, Re
         ));
     }
     Ok(pairs)
-}
-
-/// Runs blocking work (SQLite, automerge) on the blocking pool.
-pub(crate) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, ReviewError> + Send + 'static,
-) -> Result<T, ReviewError> {
-    tokio::task::spawn_blocking(f).await?
 }
 
 /// Appends an audit entry (blocking pool).
@@ -165,7 +158,7 @@ async fn item(
     let max_ops = state.config.limits.max_ops_per_document;
     let db = state.review.clone();
     let viewer = who.clone();
-    let (meta, row, context) = blocking(move || {
+    let (meta, row, context) = blocking::<_, ReviewError>(move || {
         let meta = visible_doc(store.as_ref(), &viewer, &doc, None)?;
         let row = db
             .with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
@@ -219,7 +212,7 @@ async fn item_history(
         .acquire_owned()
         .await
         .map_err(|e| ReviewError::Internal(e.into()))?;
-    let body = blocking(move || {
+    let body = blocking::<_, ReviewError>(move || {
         let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
         db.with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
             .ok_or(ReviewError::NotFound)?;

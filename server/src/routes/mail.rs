@@ -19,12 +19,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::items::{blocking, caller, content_reader, coordinator, json_ok, visible_doc};
+use super::items::{caller, content_reader, coordinator, json_ok, visible_doc};
 use crate::domain::{DocKind, now_ms};
 use crate::mail::outbox::{self, AuditInfo, Kind, NewMessage};
 use crate::mail::templates::{self, TemplateError};
 use crate::review::{ReviewError, iso8601, report};
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 
 /// Registers the mail routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -71,7 +71,7 @@ async fn admin_for_user(
     }
     let user = crate::domain::UserId::new(id.to_owned()).map_err(|_| ReviewError::NotFound)?;
     let store = state.store.clone();
-    blocking(move || {
+    blocking::<_, ReviewError>(move || {
         store.user_by_id(&user)?.ok_or(ReviewError::NotFound)?;
         Ok(())
     })
@@ -88,8 +88,10 @@ async fn get_address(
     let id = path.into_inner();
     admin_for_user(&req, &state, &id).await?;
     let db = state.review.clone();
-    let email =
-        blocking(move || Ok(db.with_conn(|c| crate::mail::digest::address(c, &id))?)).await?;
+    let email = blocking::<_, ReviewError>(move || {
+        Ok(db.with_conn(|c| crate::mail::digest::address(c, &id))?)
+    })
+    .await?;
     Ok(json_ok(&json!({"email": email})))
 }
 
@@ -118,7 +120,7 @@ async fn put_address(
     let db = state.review.clone();
     let by = who.user_id.as_str().to_owned();
     let stored = email.clone();
-    blocking(move || {
+    blocking::<_, ReviewError>(move || {
         Ok(db.with_conn(|c| {
             crate::mail::digest::set_address(c, &id, stored.as_deref(), &by, now_ms())
         })?)
@@ -167,7 +169,7 @@ async fn list_templates(
         return Err(ReviewError::Forbidden);
     }
     let db = state.review.clone();
-    let list = blocking(move || Ok(db.with_conn(templates::list)?)).await?;
+    let list = blocking::<_, ReviewError>(move || Ok(db.with_conn(templates::list)?)).await?;
     let placeholders: Vec<Value> = templates::PLACEHOLDERS
         .iter()
         .map(|(n, m)| json!({"name": n, "meaning": m}))
@@ -232,7 +234,7 @@ async fn put_template(
     let store = state.store.clone();
     if !category.is_empty() {
         let c = category.clone();
-        let known = blocking(move || {
+        let known = blocking::<_, ReviewError>(move || {
             Ok(report::load_catalog(store.as_ref())
                 .categories
                 .contains_key(&c))
@@ -277,9 +279,10 @@ async fn delete_template(
     }
     let db = state.review.clone();
     let by = who.user_id.as_str().to_owned();
-    let removed =
-        blocking(move || Ok(db.with_conn(|c| templates::delete(c, &category, &by, now_ms()))?))
-            .await?;
+    let removed = blocking::<_, ReviewError>(move || {
+        Ok(db.with_conn(|c| templates::delete(c, &category, &by, now_ms()))?)
+    })
+    .await?;
     if !removed {
         return Err(ReviewError::NotFound);
     }
@@ -773,7 +776,7 @@ async fn messages(
     let (doc, item) = path.into_inner();
     let store = state.store.clone();
     let db = state.review.clone();
-    let list = blocking(move || {
+    let list = blocking::<_, ReviewError>(move || {
         let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
         Ok(db.with_conn(|c| outbox::for_item(c, &meta.id.to_string(), &item))?)
     })

@@ -4,10 +4,10 @@
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::items::{blocking, content_reader, json_ok, visible_doc};
+use super::items::{content_reader, json_ok, visible_doc};
 use crate::domain::DocKind;
 use crate::review::{ReviewError, report};
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 
 /// Registers the report route.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -6,10 +6,10 @@ use std::collections::BTreeSet;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::items::{blocking, coordinator, json_ok, query_pairs};
+use super::items::{coordinator, json_ok, query_pairs};
 use crate::domain::now_ms;
 use crate::review::{DAY_MS, ReviewError, Scope, callbacks, report, stats};
-use crate::state::AppState;
+use crate::state::{AppState, blocking};
 
 /// Registers the stats route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
