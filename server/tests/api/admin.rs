@@ -484,3 +484,261 @@ async fn coordinators_see_every_account_change_that_can_open_content() {
         assert_eq!(code(&res), (403, "forbidden".to_owned()));
     }
 }
+
+/// Expected answer: status, code, sentence.
+type Want = (u16, &'static str, &'static str);
+
+/// Every refused admin body gets its own stable answer (status, code and
+/// sentence) and changes nothing: the account list and Bert's account are
+/// the same after all of them.
+#[actix_web::test]
+async fn bad_admin_bodies_get_a_stable_answer_and_change_nothing() {
+    let w = world().await;
+    let bert = format!("/api/v1/admin/users/{}", w.bert_id);
+    let password = format!("{bert}/password");
+    let before = admin_call(&w.app, &w.admin, "GET", "/api/v1/admin/users", Value::Null).await;
+    assert_eq!(before.status, 200, "{}", before.text());
+
+    const NOT_OBJECT: &str = "The request body must be a JSON object.";
+    const UNKNOWN: &str = "The request body has a field this endpoint does not know.";
+    const USERNAME: &str = "username must be a non-empty text of at most 64 characters.";
+    const NAME: &str = "name must be a non-empty text of at most 200 characters.";
+    const ROLES: &str = "roles must be a non-empty list of boa, spreekuur, coordinator, admin.";
+    const TEAM: &str = "team must be a non-empty text of at most 64 characters, or null.";
+    const LENGTH: &str = "The password must be 10 to 256 characters long.";
+    const WEAK: &str = "This password is too easy to guess (a common or leaked password, or built from the name); choose a longer phrase.";
+    let ok = || json!({"username": "nieuw", "name": "Nieuw", "password": PW, "roles": ["boa"], "team": "noord"});
+    let with = |key: &str, v: Value| {
+        let mut b = ok();
+        b[key] = v;
+        b
+    };
+    let without = |key: &str| {
+        let mut b = ok();
+        b.as_object_mut().expect("object").remove(key);
+        b
+    };
+    let invalid = |m: &'static str| (400, "invalid_parameter", m);
+    let cases: Vec<(&str, &str, Value, Want)> = vec![
+        (
+            "POST",
+            "/api/v1/admin/users",
+            json!([]),
+            invalid(NOT_OBJECT),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            json!("x"),
+            invalid(NOT_OBJECT),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("extra", json!(1)),
+            invalid(UNKNOWN),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            without("username"),
+            invalid(USERNAME),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("username", json!("  ")),
+            invalid(USERNAME),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("username", json!(7)),
+            invalid(USERNAME),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("username", json!("a".repeat(65))),
+            invalid(USERNAME),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("username", json!("twee woorden")),
+            invalid("username must not contain spaces."),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            without("name"),
+            invalid(NAME),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("name", json!("a\u{0}b")),
+            invalid(NAME),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("name", json!("a".repeat(201))),
+            invalid(NAME),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            without("roles"),
+            invalid(ROLES),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("roles", json!([])),
+            invalid(ROLES),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("roles", json!(["root"])),
+            invalid(ROLES),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("roles", json!("boa")),
+            invalid(ROLES),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("team", json!("")),
+            invalid(TEAM),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("team", json!(3)),
+            invalid(TEAM),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            without("password"),
+            invalid(LENGTH),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("password", json!("kort")),
+            invalid(LENGTH),
+        ),
+        (
+            "POST",
+            "/api/v1/admin/users",
+            with("password", json!("aaaaaaaaaaaa")),
+            (422, "weak_password", WEAK),
+        ),
+        // The first bad field is the one reported.
+        (
+            "POST",
+            "/api/v1/admin/users",
+            json!({"username": "", "name": "", "roles": []}),
+            invalid(USERNAME),
+        ),
+        ("PATCH", &bert, json!(null), invalid(NOT_OBJECT)),
+        ("PATCH", &bert, json!({"password": PW}), invalid(UNKNOWN)),
+        ("PATCH", &bert, json!({"name": null}), invalid(NAME)),
+        ("PATCH", &bert, json!({"name": ""}), invalid(NAME)),
+        ("PATCH", &bert, json!({"roles": null}), invalid(ROLES)),
+        (
+            "PATCH",
+            &bert,
+            json!({"roles": ["boa", "root"]}),
+            invalid(ROLES),
+        ),
+        ("PATCH", &bert, json!({"team": false}), invalid(TEAM)),
+        (
+            "PATCH",
+            &bert,
+            json!({"disabled": "ja"}),
+            invalid("disabled must be true or false."),
+        ),
+        (
+            "PATCH",
+            &bert,
+            json!({"disabled": null}),
+            invalid("disabled must be true or false."),
+        ),
+        ("POST", &password, json!([PW]), invalid(NOT_OBJECT)),
+        (
+            "POST",
+            &password,
+            json!({"password": PW, "name": "x"}),
+            invalid(UNKNOWN),
+        ),
+        ("POST", &password, json!({}), invalid(LENGTH)),
+        (
+            "POST",
+            &password,
+            json!({"password": null}),
+            invalid(LENGTH),
+        ),
+        (
+            "POST",
+            &password,
+            json!({"password": "bert-bert-bert"}),
+            (422, "weak_password", WEAK),
+        ),
+    ];
+    for (method, path, body, want) in cases {
+        let res = admin_call(&w.app, &w.admin, method, path, body.clone()).await;
+        let got = (
+            res.status,
+            res.json()["code"].as_str().unwrap_or_default().to_owned(),
+            res.json()["message"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        );
+        assert_eq!(
+            got,
+            (want.0, want.1.to_owned(), want.2.to_owned()),
+            "{method} {path} {body}"
+        );
+    }
+    // A body that is not JSON at all.
+    for (method, path) in [
+        ("POST", "/api/v1/admin/users"),
+        ("PATCH", bert.as_str()),
+        ("POST", password.as_str()),
+    ] {
+        let auth = format!("Bearer {}", w.admin);
+        let res = w
+            .app
+            .request(
+                method,
+                path,
+                &[
+                    ("Authorization", &auth),
+                    ("Content-Type", "application/json"),
+                ],
+                Some(b"{username".to_vec()),
+            )
+            .await;
+        assert_eq!(
+            code(&res),
+            (400, "invalid_parameter".to_owned()),
+            "{method} {path}"
+        );
+        assert_eq!(res.json()["message"], NOT_OBJECT);
+    }
+    let after = admin_call(&w.app, &w.admin, "GET", "/api/v1/admin/users", Value::Null).await;
+    assert_eq!(after.json(), before.json());
+    // Bert still logs in with his old password.
+    w.app
+        .login("bert", PW)
+        .await
+        .expect("old password still works");
+}
