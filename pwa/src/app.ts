@@ -28,6 +28,9 @@ export type SaveState = { kind: 'idle' } | { kind: 'saving' } | { kind: 'saved';
 
 export type Notice = 'logout.done' | 'login.again' | null;
 
+/** How long a fix is awaited for an observation saved while GPS was searching. */
+export const LATE_FIX_MS = 60_000;
+
 export class App {
   store: LocalStore | null = null;
   session: Session | null = null;
@@ -54,6 +57,10 @@ export class App {
   private needsFullSave = new Set<string>();
   private logoutWhenSent = false;
   private listeners = new Set<() => void>();
+  /** Observations saved while GPS was still searching, by item id: the fix is attached when it comes. */
+  private lateFixes = new Map<string, { docId: string; stop: () => void }>();
+  /** Per walk: observations whose late fix never came (shown on the walk screen until dismissed). */
+  locationMissing = new Map<string, string[]>();
 
   subscribe(f: () => void): () => void {
     this.listeners.add(f);
@@ -269,6 +276,9 @@ export class App {
   }
 
   private async wipeLocal(): Promise<void> {
+    for (const w of this.lateFixes.values()) w.stop();
+    this.lateFixes.clear();
+    this.locationMissing.clear();
     await this.flush();
     this.uploader?.stop();
     this.uploader = null;
@@ -447,6 +457,81 @@ export class App {
       this.uploader?.kick();
     }
     return result;
+  }
+
+  // ---- late GPS fix -------------------------------------------------------------
+
+  /**
+   * An observation was saved while the quick entry still showed "GPS zoeken…":
+   * wait (at most `timeoutMs`, while the app is open) for a position and attach
+   * it to that same observation as one more action. When none comes (error,
+   * permission denied, timeout), or the edit cannot be stored, the walk screen
+   * says so until dismissed. A location the user set meanwhile is never replaced.
+   */
+  attachLateLocation(docId: string, itemId: string, timeoutMs = LATE_FIX_MS): void {
+    if (this.lateFixes.has(itemId)) return;
+    let done = false;
+    let watch: number | null = null;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const stop = () => {
+      done = true;
+      if (watch !== null) navigator.geolocation.clearWatch(watch);
+      if (timer !== null) clearTimeout(timer);
+      this.lateFixes.delete(itemId);
+    };
+    const fail = () => {
+      if (done) return;
+      stop();
+      this.markLocationMissing(docId, itemId);
+    };
+    this.lateFixes.set(itemId, { docId, stop });
+    if (!('geolocation' in navigator)) return fail();
+    timer = setTimeout(fail, timeoutMs);
+    watch = navigator.geolocation.watchPosition(
+      (p) => {
+        if (done) return;
+        stop();
+        void this.setLateLocation(docId, itemId, { lat: p.coords.latitude, lon: p.coords.longitude, accuracy_m: p.coords.accuracy });
+      },
+      (e) => {
+        // A denied permission will not change while we wait; a timeout or an
+        // unavailable position may still turn into a fix before our deadline.
+        if (e.code === e.PERMISSION_DENIED) fail();
+      },
+      { enableHighAccuracy: true, maximumAge: 10_000, timeout: timeoutMs },
+    );
+    this.emit();
+  }
+
+  /** Whether a late fix is still awaited for this observation. */
+  awaitingLocation(itemId: string): boolean {
+    return this.lateFixes.has(itemId);
+  }
+
+  dismissLocationMissing(docId: string): void {
+    this.locationMissing.delete(docId);
+    this.emit();
+  }
+
+  private markLocationMissing(docId: string, itemId: string): void {
+    const row = this.docs.get(docId)?.rows().find((r) => r.item_id === itemId);
+    // Deleted meanwhile, or the user set a location by hand: nothing to warn about.
+    if (row && !row.deleted && !row.location) {
+      this.locationMissing.set(docId, [...(this.locationMissing.get(docId) ?? []).filter((x) => x !== itemId), itemId]);
+    }
+    this.emit();
+  }
+
+  private async setLateLocation(docId: string, itemId: string, loc: { lat: number; lon: number; accuracy_m: number }): Promise<void> {
+    const row = this.docs.get(docId)?.rows().find((r) => r.item_id === itemId);
+    if (!row || row.deleted || row.location) return this.emit();
+    try {
+      await this.edit(docId, (d) => d.setLocation(itemId, loc));
+      this.emit();
+    } catch {
+      // Refused or not stored: the observation has no location, so say so.
+      this.markLocationMissing(docId, itemId);
+    }
   }
 
   /**

@@ -126,8 +126,8 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
           {row.text}
         </p>
       )}
-      <p class="item-meta">
-        {[row.created_at !== null ? t('obs.at', { time: hhmm(row.created_at) }) : '', row.place ? t('obs.place', { place: row.place }) : '', row.location ? t('obs.gps', { m: Math.round(row.location.accuracy_m) }) : '']
+      <p class="item-meta" data-testid="item-meta">
+        {[row.created_at !== null ? t('obs.at', { time: hhmm(row.created_at) }) : '', row.place ? t('obs.place', { place: row.place }) : '', row.location ? t('obs.gps', { m: Math.round(row.location.accuracy_m) }) : app.awaitingLocation(row.item_id) ? t('obs.location.searching') : '']
           .filter(Boolean)
           .join(' · ')}
       </p>

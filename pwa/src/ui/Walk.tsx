@@ -45,6 +45,8 @@ export function WalkScreen({ id }: { id: string }) {
   const positive = new Set(catalog?.categories.filter((c) => c.positive).map((c) => c.id));
   const wijk = catalog?.wijken.find((x) => x.id === w.wijk)?.label ?? w.wijk;
   const err = app.docErrors.get(id);
+  // Observations saved while GPS was searching whose fix never came (and that still have none).
+  const missingLoc = (app.locationMissing.get(id) ?? []).filter((x) => live.some((r) => r.item_id === x && !r.location));
   // Who walks (boa) and coordinators may reopen an ended walk; the server only
   // gives the walk to its team and to coordinators.
   const canReopen = !!app.user && (app.user.roles.includes('boa') || app.user.roles.includes('coordinator'));
@@ -110,6 +112,14 @@ export function WalkScreen({ id }: { id: string }) {
       </div>
 
       <ErrorLine error={errorAt('state')} testid="walk-error" />
+      {missingLoc.length > 0 && (
+        <div class="banner warn" role="alert" data-testid="location-missing">
+          <p>{tn('walk.location_missing', missingLoc.length)}</p>
+          <button type="button" class="btn small" onClick={() => app.dismissLocationMissing(id)} data-testid="location-missing-dismiss">
+            {t('walk.location_missing.dismiss')}
+          </button>
+        </div>
+      )}
 
       <h2>{t('walk.observations', { n: live.length })}</h2>
       {live.length === 0 && <p class="hint">{t('walk.no_observations')}</p>}
@@ -281,7 +291,8 @@ export function QuickEntry({ id }: { id: string }) {
     try {
       // One action: the observation, its follow-up partners and photos (stored
       // in the outbox in the same IndexedDB transaction), all or nothing.
-      await app.edit(
+      const searching = gps.state === 'waiting';
+      const itemId = await app.edit(
         id,
         addObservationAction(catalogDoc!, {
           category,
@@ -294,6 +305,8 @@ export function QuickEntry({ id }: { id: string }) {
         }),
         { photos },
       );
+      // Saved while GPS was still searching: attach the fix when it comes, or say it did not.
+      if (searching) app.attachLateLocation(id, itemId);
       go(`/walk/${id}`);
     } catch (e) {
       // A refusal is shown above the save button, a storage failure by the header; the form keeps its content.
