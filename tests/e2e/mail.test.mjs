@@ -137,7 +137,7 @@ test('(a) admin: a partner gets an e-mail address, a category gets its own templ
   await admin.getByTestId('admin-user-digest-save').click();
   await admin.getByTestId('admin-user-msg').filter({ hasText: 'dagoverzicht opgeslagen' }).waitFor();
   await admin.reload();
-  await admin.waitForFunction(() => document.querySelector('[data-testid="admin-user-digest-email"]')?.value === 'sanne@gemeente.example', null, { timeout: 10_000, polling: 100 });
+  await admin.waitForFunction(() => document.querySelector('[data-testid="admin-user-digest-email"]')?.value === 'sanne@gemeente.example', null, { timeout: 30_000, polling: 100 });
   assert.equal(await admin.getByTestId('admin-user-digest-email').inputValue(), 'sanne@gemeente.example');
 });
 
