@@ -19,10 +19,8 @@ use rusqlite::types::Value;
 use serde::Serialize;
 
 use super::ReviewError;
-use super::query::{Scope, list_view};
-
-/// Largest page of the work list.
-pub const MAX_LIMIT: u32 = 500;
+pub use super::query::MAX_LIMIT;
+use super::query::{Scope, list_view, parse_limit};
 /// Default page of the work list.
 pub const DEFAULT_LIMIT: u32 = 200;
 
@@ -93,16 +91,7 @@ impl WorkFilters {
                         }
                     })
                 }
-                "limit" => {
-                    f.limit = v
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or(ReviewError::param(
-                            "limit",
-                            "limit must be a number from 1 to 500.",
-                        ))?
-                }
+                "limit" => f.limit = parse_limit(v)?,
                 _ => {
                     return Err(ReviewError::param(
                         "query",

@@ -22,6 +22,17 @@ use crate::storage::fts_query;
 
 /// Largest page.
 pub const MAX_LIMIT: u32 = 500;
+
+/// A `limit` parameter: a whole number from 1 to [`MAX_LIMIT`].
+pub fn parse_limit(v: &str) -> Result<u32, ReviewError> {
+    v.parse::<u32>()
+        .ok()
+        .filter(|n| (1..=MAX_LIMIT).contains(n))
+        .ok_or(ReviewError::param(
+            "limit",
+            "limit must be a number from 1 to 500.",
+        ))
+}
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
 
@@ -277,16 +288,7 @@ impl ListRequest {
                         }
                     }
                 }
-                "limit" => {
-                    req.limit = v
-                        .parse::<u32>()
-                        .ok()
-                        .filter(|n| (1..=MAX_LIMIT).contains(n))
-                        .ok_or(ReviewError::param(
-                            "limit",
-                            "limit must be a number from 1 to 500.",
-                        ))?
-                }
+                "limit" => req.limit = parse_limit(v)?,
                 "cursor" => req.cursor = Some(Cursor::decode(v)?),
                 _ => {}
             }

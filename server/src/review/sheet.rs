@@ -85,35 +85,19 @@ impl Labels {
     }
 
     fn category(&self, id: &str) -> String {
-        self.catalog
-            .categories
-            .get(id)
-            .and_then(|c| c.label.clone())
-            .unwrap_or_else(|| id.to_owned())
+        label(&self.catalog.categories, id, |c| &c.label)
     }
 
     fn severity(&self, id: &str) -> String {
-        self.catalog
-            .severities
-            .get(id)
-            .and_then(|s| s.label.clone())
-            .unwrap_or_else(|| id.to_owned())
+        label(&self.catalog.severities, id, |s| &s.label)
     }
 
     fn partner(&self, id: &str) -> String {
-        self.catalog
-            .partners
-            .get(id)
-            .and_then(|p| p.label.clone())
-            .unwrap_or_else(|| id.to_owned())
+        label(&self.catalog.partners, id, |p| &p.label)
     }
 
     fn wijk(&self, id: &str) -> String {
-        self.catalog
-            .wijken
-            .get(id)
-            .and_then(|w| w.label.clone())
-            .unwrap_or_else(|| id.to_owned())
+        label(&self.catalog.wijken, id, |w| &w.label)
     }
 
     fn person(&self, id: &str) -> String {
@@ -135,6 +119,19 @@ impl Labels {
             .map(|d| d.date().to_string())
             .unwrap_or_default()
     }
+}
+
+/// The catalog label of `id` in `entries`; the id itself when the catalog
+/// does not know it or the entry has no label.
+fn label<E>(
+    entries: &std::collections::BTreeMap<String, E>,
+    id: &str,
+    label_of: impl Fn(&E) -> &Option<String>,
+) -> String {
+    entries
+        .get(id)
+        .and_then(|e| label_of(e).clone())
+        .unwrap_or_else(|| id.to_owned())
 }
 
 /// Europe/Amsterdam from the time zone database bundled into the binary, so
