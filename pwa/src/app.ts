@@ -1,30 +1,32 @@
-// The app's state and actions: documents in memory (wasm), the local store,
-// the sync client, the session. Components read `app` and subscribe to
-// changes; every edit goes through `app.edit()`, which resolves only after the
-// change is committed to IndexedDB (then the UI may say "opgeslagen").
+// The app: wires the session (session/session.ts), the documents
+// (model/repository.ts), the photo outbox (photo/outbox.ts), the REST client
+// (net/api.ts) and the sync client together, and holds what only the screens
+// need (dialogs, notices, the connection state). Components read `app` and
+// subscribe to changes; every edit goes through `app.edit()`, which resolves
+// only after the change is committed to IndexedDB (then the UI may say
+// "opgeslagen").
 
-import { Doc, SyncState, type NewSession, type NewWalk, type DocKind } from './model/doc';
-import { LocalStore, StoreError, toStoreError, wipeDatabase, type SyncRecord } from './store/db';
+import { SyncState, type Doc, type DocKind, type NewSession, type NewWalk } from './model/doc';
+import { DocRepository, type SaveState } from './model/repository';
+import { LocalStore, StoreError, wipeDatabase, type PhotoInfo, type SyncRecord } from './store/db';
+import { WriteQueue } from './store/queue';
 import { SyncClient, type ConnStatus } from './sync/client';
-import { AuthError, login as restLogin, logout as restLogout, refresh as restRefresh, type Session } from './sync/auth';
-import { jwtExpiry, type DocAnnouncement, type ServerUser } from './sync/frames';
-import { PhotoUploader } from './photo/uploader';
+import { AuthError } from './sync/auth';
+import type { DocAnnouncement, ServerUser } from './sync/frames';
+import { SessionAuth, type Session } from './session/session';
+import { Api } from './net/api';
+import { PhotoOutbox, type PhotoState } from './photo/outbox';
+import { PhotoUrls } from './photo/urlCache';
+import type { PhotoUploader } from './photo/uploader';
 import type { ProcessedPhoto } from './photo/process';
-import { clearPhotoUrls } from './photo/urls';
-import type { PhotoInfo } from './store/db';
 
-/** Compact a document (save() + drop change records) after this many change records. */
-const COMPACT_AFTER = 50;
-/** Refresh the access token this long before it expires. */
-const REFRESH_MARGIN_MS = 30_000;
+export type { SaveState };
 
 export type Dialog =
   | { type: 'logout'; pending: number; photos: number }
   | { type: 'logout-waiting' }
   | { type: 'revoked'; pending: number; photos: number }
   | null;
-
-export type SaveState = { kind: 'idle' } | { kind: 'saving' } | { kind: 'saved'; at: number } | { kind: 'error'; error: StoreError };
 
 export type Notice = 'logout.done' | 'login.again' | null;
 
@@ -33,34 +35,82 @@ export const LATE_FIX_MS = 60_000;
 
 export class App {
   store: LocalStore | null = null;
-  session: Session | null = null;
-  docs = new Map<string, Doc>();
-  sync = new Map<string, SyncRecord>();
-  pending = new Map<string, number>();
-  catalogId: string | null = null;
+  readonly queue = new WriteQueue();
+  readonly auth = new SessionAuth({
+    save: (s) => this.queue.run(() => this.requireStore().putMeta('session', s)),
+    revoked: () => void this.onRevoked(),
+    changed: () => this.emit(),
+  });
+  readonly repo = new DocRepository({
+    store: () => this.requireStore(),
+    queue: this.queue,
+    user: () => this.auth.user,
+    changed: () => this.emit(),
+    stored: (id) => this.client?.nudge(id),
+  });
+  readonly outbox = new PhotoOutbox({
+    store: () => this.requireStore(),
+    queue: this.queue,
+    token: (force) => this.auth.uploadToken(force),
+    changed: () => this.emit(),
+    left: () => this.logoutIfAllSent(),
+    storeError: (e) => this.repo.reportStoreError(e),
+  });
+  /** Every REST call that needs the user goes through here. */
+  readonly api = new Api((force) => this.auth.restToken(force));
+  readonly photoUrls = new PhotoUrls({ local: (sha) => this.outbox.local(sha), fetch: (path) => this.api.fetch(path) });
   conn: ConnStatus = 'offline';
-  saveState: SaveState = { kind: 'idle' };
-  storeError: StoreError | null = null;
-  docErrors = new Map<string, string>();
   dialog: Dialog = null;
   notice: Notice = null;
-  authNeeded = false;
   persistDenied = false;
   version = 0;
-  /** The photo outbox (oldest first): processed photos not yet confirmed by the server. */
-  photos: PhotoInfo[] = [];
-  uploader: PhotoUploader | null = null;
+  /** Per walk: observations whose late fix never came (shown on the walk screen until dismissed). */
+  locationMissing = new Map<string, string[]>();
 
   private client: SyncClient | null = null;
-  private writes: Promise<unknown> = Promise.resolve();
-  private changeCounts = new Map<string, number>();
-  private needsFullSave = new Set<string>();
   private logoutWhenSent = false;
   private listeners = new Set<() => void>();
   /** Observations saved while GPS was still searching, by item id: the fix is attached when it comes. */
   private lateFixes = new Map<string, { docId: string; stop: () => void }>();
-  /** Per walk: observations whose late fix never came (shown on the walk screen until dismissed). */
-  locationMissing = new Map<string, string[]>();
+
+  // What the screens read, from the parts that own it.
+  get session(): Session | null {
+    return this.auth.session;
+  }
+  get user(): ServerUser | null {
+    return this.auth.user;
+  }
+  get authNeeded(): boolean {
+    return this.auth.authNeeded;
+  }
+  get docs(): Map<string, Doc> {
+    return this.repo.docs;
+  }
+  get sync(): Map<string, SyncRecord> {
+    return this.repo.sync;
+  }
+  get pending(): Map<string, number> {
+    return this.repo.pending;
+  }
+  get catalogId(): string | null {
+    return this.repo.catalogId;
+  }
+  get docErrors(): Map<string, string> {
+    return this.repo.docErrors;
+  }
+  get saveState(): SaveState {
+    return this.repo.saveState;
+  }
+  get storeError(): StoreError | null {
+    return this.repo.storeError;
+  }
+  /** The photo outbox (oldest first): processed photos not yet confirmed by the server. */
+  get photos(): PhotoInfo[] {
+    return this.outbox.photos;
+  }
+  get uploader(): PhotoUploader | null {
+    return this.outbox.uploader;
+  }
 
   subscribe(f: () => void): () => void {
     this.listeners.add(f);
@@ -80,7 +130,7 @@ export class App {
       if (document.visibilityState === 'hidden') flush();
     });
     window.addEventListener('pagehide', flush);
-    window.addEventListener('online', () => this.uploader?.kick());
+    window.addEventListener('online', () => this.outbox.kick());
     // After a logout the database is gone; it is created again only at login.
     if (!(await LocalStore.exists())) {
       this.emit();
@@ -88,69 +138,42 @@ export class App {
     }
     this.store = await LocalStore.open();
     this.persistDenied = !(await LocalStore.requestPersistence());
-    this.session = await this.store.getMeta<Session>('session');
-    this.catalogId = await this.store.getMeta<string>('catalogId');
-    this.sync = await this.store.loadAllSync();
-    this.photos = await this.store.listPhotos();
-    const user = this.session?.user.id;
-    for (const sd of await this.store.loadAllDocs()) {
-      try {
-        const doc = Doc.load(sd.id, sd.saved, sd.changes, user);
-        const actor = this.sync.get(sd.id)?.actor;
-        if (actor) doc.setActorId(actor);
-        this.docs.set(sd.id, doc);
-        this.changeCounts.set(sd.id, sd.changes.length);
-      } catch (e) {
-        this.docErrors.set(sd.id, (e as { code?: string }).code ?? 'invalid_document');
-      }
-    }
-    this.recomputeAllPending();
+    const store = this.store;
+    this.auth.restore(await store.getMeta<Session>('session'));
+    const catalogId = await store.getMeta<string>('catalogId');
+    const sync = await store.loadAllSync();
+    this.outbox.restore(await store.listPhotos());
+    this.repo.load(await store.loadAllDocs(), sync, catalogId);
     if (this.session) {
       this.startSync();
-      this.startUploader();
+      this.outbox.start();
     }
     this.emit();
   }
 
   /** Wait until every queued write is committed. */
-  async flush(): Promise<void> {
-    await this.writes.catch(() => undefined);
-  }
-
-  private enqueue<T>(f: () => Promise<T>): Promise<T> {
-    const p = this.writes.then(f, f);
-    this.writes = p.catch(() => undefined);
-    return p;
+  flush(): Promise<void> {
+    return this.queue.flush();
   }
 
   // ---- session -----------------------------------------------------------------
 
-  get user(): ServerUser | null {
-    return this.session?.user ?? null;
-  }
-
   async login(username: string, password: string): Promise<void> {
-    const s = await restLogin(username, password, deviceName());
-    if (this.session && this.session.user.id !== s.user.id) {
-      if (this.unsentWork() > 0) {
-        void restLogout(s.refreshToken);
-        throw new AuthError('refused', 'wrong_user');
+    await this.auth.login(username, password, deviceName(), async (s) => {
+      if (this.session && this.session.user.id !== s.user.id) {
+        if (this.unsentWork() > 0) throw new AuthError('refused', 'wrong_user');
+        // Another user's data without anything unsent: wipe it first.
+        await this.wipeLocal();
       }
-      // Another user's data without anything unsent: wipe it first.
-      await this.wipeLocal();
-    }
-    if (!this.store) {
-      this.store = await LocalStore.open();
-      this.persistDenied = !(await LocalStore.requestPersistence());
-    }
-    const store = this.store;
-    this.session = s;
-    this.authNeeded = false;
+      if (!this.store) {
+        this.store = await LocalStore.open();
+        this.persistDenied = !(await LocalStore.requestPersistence());
+      }
+    });
     this.notice = null;
-    for (const d of this.docs.values()) d.setUser(s.user.id);
-    await this.enqueue(() => store.putMeta('session', s));
+    this.repo.setUser(this.auth.session!.user.id);
     this.startSync();
-    this.startUploader();
+    this.outbox.start();
     this.emit();
   }
 
@@ -158,23 +181,30 @@ export class App {
     this.client?.stop();
     this.client = new SyncClient({
       localDocIds: () => [...this.docs.keys()],
-      docFor: (id) => this.docFor(id),
-      accessToken: (force) => this.accessToken(force),
+      docFor: (id) => this.repo.docFor(id),
+      accessToken: (force) => this.auth.accessToken(force),
       newSyncState: () => new SyncState(),
       onReady: (user, docs) => this.onReady(user, docs),
-      onAnnounce: (d) => this.onAnnounce(d),
-      applyRemote: (id, apply) => this.applyRemote(id, apply),
-      onAck: (id, heads) => this.onAck(id, heads),
-      onServerError: (doc, code) => {
-        this.docErrors.set(doc ?? '', code);
+      onAnnounce: async (d) => {
+        await this.repo.announced(d);
         this.emit();
       },
-      onRevoked: () => void this.onRevoked(),
+      applyRemote: (id, apply) => this.repo.applyRemote(id, apply),
+      onAck: async (id, heads) => {
+        await this.repo.acked(id, heads);
+        this.emit();
+        await this.logoutIfAllSent();
+      },
+      onServerError: (doc, code) => {
+        this.repo.serverError(doc, code);
+        this.emit();
+      },
+      onRevoked: () => this.auth.revoked(),
       onStatus: (s) => {
         this.conn = s;
-        if (s === 'auth_needed') this.authNeeded = true;
+        if (s === 'auth_needed') this.auth.authNeeded = true;
         // The server is reachable again: photos need not wait for their backoff.
-        if (s === 'online') this.uploader?.kick();
+        if (s === 'online') this.outbox.kick();
         this.emit();
       },
       hasPending: () => this.totalPending() > 0,
@@ -182,42 +212,10 @@ export class App {
     this.client.start();
   }
 
-  private refreshing: Promise<string | 'refused' | 'revoked'> | null = null;
-
-  private accessToken(force: boolean): Promise<string | 'refused' | 'revoked'> {
-    const s = this.session;
-    if (!s) return Promise.resolve('refused');
-    const exp = Math.min(s.accessExp, jwtExpiry(s.accessToken) ?? s.accessExp);
-    if (!force && exp - REFRESH_MARGIN_MS > Date.now()) return Promise.resolve(s.accessToken);
-    // One refresh at a time: refresh tokens rotate, and presenting the old one
-    // twice would make the server revoke the whole device.
-    this.refreshing ??= this.refreshNow(s).finally(() => {
-      this.refreshing = null;
-    });
-    return this.refreshing;
-  }
-
-  private async refreshNow(s: Session): Promise<string | 'refused' | 'revoked'> {
-    try {
-      const next = await restRefresh(s.refreshToken);
-      this.session = next;
-      await this.enqueue(() => this.requireStore().putMeta('session', next));
-      return next.accessToken;
-    } catch (e) {
-      // "revoked": the device was signed out or the user disabled: wipe, like close code 4003.
-      if (e instanceof AuthError && e.kind === 'refused') return e.code === 'revoked' ? 'revoked' : 'refused';
-      throw e;
-    }
-  }
-
-  /**
-   * A valid access token for REST calls (refreshed first when it is nearly
-   * expired, or when `force` is set after a 401); null when the user must log
-   * in again.
-   */
-  async apiToken(force = false): Promise<string | null> {
-    const tok = await this.accessToken(force);
-    return tok === 'refused' || tok === 'revoked' ? null : tok;
+  private async onReady(user: ServerUser, docs: DocAnnouncement[]): Promise<void> {
+    this.auth.updateUser(user);
+    for (const d of docs) await this.repo.announced(d);
+    this.emit();
   }
 
   /**
@@ -225,8 +223,7 @@ export class App {
    * this device does not hold it yet), e.g. when a coordinator opens an item.
    */
   requestDoc(id: string): void {
-    if (!this.client) return;
-    this.client.nudge(id);
+    this.client?.nudge(id);
   }
 
   /** Ask for logout: warns when changes or photos are unsent. */
@@ -252,23 +249,24 @@ export class App {
   }
 
   async logoutNow(): Promise<void> {
-    const s = this.session;
     this.client?.stop();
     this.client = null;
-    this.uploader?.stop();
-    if (s) await restLogout(s.refreshToken);
+    this.outbox.stop();
+    await this.auth.logout();
     await this.wipeLocal();
     this.notice = 'logout.done';
     this.dialog = null;
     this.emit();
   }
 
+  /** The one reaction to a revoked device (called by the session, once). */
   private async onRevoked(): Promise<void> {
     const n = this.totalPending();
     const photos = this.photos.length;
     this.dialog = { type: 'revoked', pending: n, photos };
+    this.client?.stop();
     this.client = null;
-    this.uploader?.stop();
+    this.outbox.stop();
     // The device may be lost: wipe at once; the dialog tells the user what happened.
     await this.wipeLocal();
     this.dialog = { type: 'revoked', pending: n, photos };
@@ -280,18 +278,10 @@ export class App {
     this.lateFixes.clear();
     this.locationMissing.clear();
     await this.flush();
-    this.uploader?.stop();
-    this.uploader = null;
-    this.photos = [];
-    clearPhotoUrls();
-    for (const d of this.docs.values()) d.free();
-    this.docs.clear();
-    this.sync.clear();
-    this.pending.clear();
-    this.changeCounts.clear();
-    this.docErrors.clear();
-    this.catalogId = null;
-    this.session = null;
+    this.outbox.clear();
+    this.photoUrls.clear();
+    this.repo.clear();
+    this.auth.clear();
     this.logoutWhenSent = false;
     if (this.store) await this.store.wipe();
     else await wipeDatabase();
@@ -299,55 +289,19 @@ export class App {
     this.store = null;
   }
 
+  private async logoutIfAllSent(): Promise<void> {
+    if (this.logoutWhenSent && this.unsentWork() === 0) await this.logoutNow();
+  }
+
   // ---- documents ---------------------------------------------------------------
 
   /** The catalog document, once it has arrived (it comes with the first sync). */
   catalog(): Doc | null {
-    const d = this.catalogId ? this.docs.get(this.catalogId) : undefined;
-    return d && d.kind() === 'catalog' ? d : null;
+    return this.repo.catalog();
   }
 
   kindOf(id: string): DocKind | null {
-    return this.docs.get(id)?.kind() ?? ((this.sync.get(id)?.kind as DocKind) || null);
-  }
-
-  private docFor(id: string): Doc {
-    let d = this.docs.get(id);
-    if (!d) {
-      d = Doc.empty(id, this.session?.user.id);
-      this.docs.set(id, d);
-      this.syncRec(id).actor = d.actorId();
-    }
-    return d;
-  }
-
-  private syncRec(id: string): SyncRecord {
-    let r = this.sync.get(id);
-    if (!r) {
-      r = { kind: this.docs.get(id)?.kind() ?? '', ackedHeads: [], pendingSince: null };
-      this.sync.set(id, r);
-    }
-    return r;
-  }
-
-  private recomputePending(id: string): number {
-    const d = this.docs.get(id);
-    if (!d) return 0;
-    const r = this.syncRec(id);
-    let n: number;
-    try {
-      n = d.pendingChanges(r.ackedHeads);
-    } catch {
-      n = 0;
-    }
-    this.pending.set(id, n);
-    if (n === 0) r.pendingSince = null;
-    else r.pendingSince ??= Date.now();
-    return n;
-  }
-
-  private recomputeAllPending(): void {
-    for (const id of this.docs.keys()) this.recomputePending(id);
+    return this.repo.kindOf(id);
   }
 
   /** Changes not acknowledged plus photos not uploaded: what a logout would lose. */
@@ -356,106 +310,34 @@ export class App {
   }
 
   totalPending(): number {
-    let n = 0;
-    for (const v of this.pending.values()) n += v;
-    return n;
+    return this.repo.totalPending();
   }
 
   pendingSince(): number | null {
-    let min: number | null = null;
-    for (const [id, n] of this.pending) {
-      const t = this.sync.get(id)?.pendingSince ?? null;
-      if (n > 0 && t !== null && (min === null || t < min)) min = t;
-    }
-    return min;
+    return this.repo.pendingSince();
   }
 
-  /**
-   * Create a walk. `team` defaults to the user's own; coordinators plan for
-   * any team (the server then takes the team from the document). `setup`
-   * runs further typed edits (e.g. expected participants) before the first save.
-   */
+  /** Create a walk (model/repository.ts `newWalk`). */
   newWalk(init: Omit<NewWalk, 'team'> & { team?: string }, setup?: (doc: Doc) => void): Promise<string> {
-    const u = this.requireUser();
-    const id = crypto.randomUUID();
-    const doc = Doc.newWalk(id, this.requireCatalog(), u.id, { ...init, team: init.team ?? u.team ?? '' });
-    setup?.(doc);
-    return this.adopt(id, doc, 'walk');
+    return this.repo.newWalk(init, setup);
   }
 
-  /** Create a spreekuur session (`team` and `setup` as for newWalk). */
+  /** Create a spreekuur session (model/repository.ts `newSession`). */
   newSession(init: Omit<NewSession, 'team'> & { team?: string }, setup?: (doc: Doc) => void): Promise<string> {
-    const u = this.requireUser();
-    const id = crypto.randomUUID();
-    const doc = Doc.newSpreekuur(id, this.requireCatalog(), u.id, { ...init, team: init.team ?? u.team ?? '' });
-    setup?.(doc);
-    return this.adopt(id, doc, 'spreekuur');
+    return this.repo.newSession(init, setup);
   }
 
   /**
-   * An access token for REST calls (refreshed first when it is nearly
-   * expired, or always with `force`). Throws AuthError('refused') when the
-   * server no longer accepts this device's session.
-   */
-  async restToken(force = false): Promise<string> {
-    const tok = await this.accessToken(force);
-    if (tok === 'revoked') {
-      void this.onRevoked();
-      throw new AuthError('refused', 'revoked');
-    }
-    if (tok === 'refused') {
-      this.authNeeded = true;
-      this.emit();
-      throw new AuthError('refused', 'session_ended');
-    }
-    return tok;
-  }
-
-  private requireCatalog(): Doc {
-    const c = this.catalog();
-    if (!c) throw new Error('catalog not loaded');
-    return c;
-  }
-
-  private async adopt(id: string, doc: Doc, kind: string): Promise<string> {
-    this.docs.set(id, doc);
-    const r = this.syncRec(id);
-    r.kind = kind;
-    r.actor = doc.actorId();
-    doc.saveIncremental(); // everything so far is in the first save() below
-    this.needsFullSave.add(id);
-    await this.persist(id, new Uint8Array(0));
-    return id;
-  }
-
-  /**
-   * One user action: apply the edits `f` makes, all or none, and commit them
-   * to IndexedDB in one transaction (with `photos`, the processed photos the
-   * edits reference, in the same transaction). The returned promise resolves
-   * after that commit (only then may the UI say "opgeslagen") and rejects:
-   * - with a DocError when an edit was refused by the model: nothing was
-   *   applied, nothing written;
-   * - with a StoreError when the device could not store it: the document is
-   *   reloaded from what IS stored, so the action is not applied in memory
-   *   either (shown in the header's banner, never swallowed).
-   * In both cases the form keeps its content so the user can correct or retry.
+   * One user action (model/repository.ts `edit`): all edits `f` makes or
+   * none, committed with `photos` in one transaction before it resolves;
+   * rejects with a DocError (refused by the model) or a StoreError (not
+   * stored). In both cases the form keeps its content so the user can correct
+   * or retry.
    */
   async edit<T>(docId: string, f: (doc: Doc) => T, opts: { photos?: ProcessedPhoto[] } = {}): Promise<T> {
-    const doc = this.docs.get(docId);
-    if (!doc) throw new Error('unknown document');
-    const result = doc.action(f);
-    const photos = (opts.photos ?? []).map((p) => ({ info: { sha: p.sha, size: p.bytes.length, addedAt: Date.now(), refused: null }, bytes: p.bytes }));
-    try {
-      await this.persist(docId, doc.saveIncremental(), photos);
-    } catch (e) {
-      await this.revert(docId);
-      throw e;
-    }
-    if (photos.length > 0) {
-      for (const it of photos) this.photos = [...this.photos.filter((p) => p.sha !== it.info.sha), it.info];
-      this.emit();
-      this.uploader?.kick();
-    }
+    const photos = (opts.photos ?? []).map((p) => PhotoOutbox.write(p));
+    const result = await this.repo.edit(docId, f, photos);
+    this.outbox.added(photos);
     return result;
   }
 
@@ -534,150 +416,7 @@ export class App {
     }
   }
 
-  /**
-   * After a failed write: replace the in-memory document by what IndexedDB
-   * holds, so that what the screen shows is what is stored. If even that
-   * cannot be read, the in-memory document stays and the next successful
-   * write stores it whole.
-   */
-  private async revert(docId: string): Promise<void> {
-    try {
-      const sd = await this.enqueue(() => this.requireStore().loadDoc(docId));
-      const old = this.docs.get(docId);
-      if (!sd || !old) return;
-      const doc = Doc.load(docId, sd.saved, sd.changes, this.session?.user.id);
-      const actor = this.sync.get(docId)?.actor;
-      if (actor) doc.setActorId(actor);
-      this.docs.set(docId, doc);
-      old.free();
-      this.changeCounts.set(docId, sd.changes.length);
-      this.needsFullSave.delete(docId);
-      this.recomputePending(docId);
-    } catch {
-      // keep the in-memory document; needsFullSave is set
-    }
-    this.emit();
-  }
-
-  private async persist(docId: string, bytes: Uint8Array, photos: { info: PhotoInfo; bytes: Uint8Array }[] = []): Promise<void> {
-    const doc = this.docs.get(docId);
-    if (!doc) return;
-    this.recomputePending(docId);
-    const rec = { ...this.syncRec(docId) };
-    this.saveState = { kind: 'saving' };
-    this.emit();
-    try {
-      await this.enqueue(async () => {
-        const store = this.requireStore();
-        const full = this.needsFullSave.has(docId) || (this.changeCounts.get(docId) ?? 0) >= COMPACT_AFTER;
-        await store.writeDoc(docId, { saved: full ? doc.save() : undefined, change: full ? undefined : bytes, sync: rec, photos });
-        if (full) {
-          this.needsFullSave.delete(docId);
-          this.changeCounts.set(docId, 0);
-        } else if (bytes.length > 0) {
-          this.changeCounts.set(docId, (this.changeCounts.get(docId) ?? 0) + 1);
-        }
-      });
-      this.saveState = { kind: 'saved', at: Date.now() };
-      this.storeError = null;
-    } catch (e) {
-      const err = toStoreError(e);
-      // The in-memory change was not stored: the next successful write stores the whole document.
-      this.needsFullSave.add(docId);
-      this.storeError = err;
-      this.saveState = { kind: 'error', error: err };
-      this.emit();
-      throw err;
-    }
-    this.client?.nudge(docId);
-    this.emit();
-  }
-
-  // ---- sync host callbacks -------------------------------------------------------
-
-  private async onReady(user: ServerUser, docs: DocAnnouncement[]): Promise<void> {
-    if (this.session) {
-      this.session = { ...this.session, user };
-      const s = this.session;
-      void this.enqueue(() => this.requireStore().putMeta('session', s)).catch(() => undefined);
-    }
-    for (const d of docs) await this.onAnnounce(d, false);
-    this.emit();
-  }
-
-  private async onAnnounce(d: DocAnnouncement, emit = true): Promise<void> {
-    const r = this.syncRec(d.id);
-    r.kind = d.kind;
-    // The server lists only durably stored heads.
-    r.ackedHeads = d.heads;
-    if (d.kind === 'catalog' && this.catalogId !== d.id) {
-      this.catalogId = d.id;
-      const id = d.id;
-      await this.enqueue(() => this.requireStore().putMeta('catalogId', id)).catch((e) => this.reportStoreError(e));
-    }
-    if (this.docs.has(d.id)) this.recomputePending(d.id);
-    const rec = { ...r };
-    await this.enqueue(() => this.requireStore().putSync(d.id, rec)).catch((e) => this.reportStoreError(e));
-    if (emit) this.emit();
-  }
-
-  private async applyRemote(id: string, apply: (doc: Doc) => void): Promise<void> {
-    const doc = this.docFor(id);
-    const r = this.syncRec(id);
-    const cleanBefore = (this.pending.get(id) ?? this.recomputePending(id)) === 0;
-    const before = doc.heads().join();
-    apply(doc);
-    if (doc.heads().join() === before) return;
-    // Everything we had was on the server and the rest came from the server: all durable.
-    if (cleanBefore) r.ackedHeads = doc.heads();
-    if (!r.kind) r.kind = doc.kind() ?? '';
-    if (r.kind === 'catalog' && !this.catalogId) this.catalogId = id;
-    try {
-      await this.persist(id, doc.saveIncremental());
-    } catch {
-      // already reported by persist(); the server still has these changes
-    }
-  }
-
-  private async onAck(id: string, heads: string[]): Promise<void> {
-    const r = this.syncRec(id);
-    r.ackedHeads = heads;
-    this.recomputePending(id);
-    const rec = { ...r };
-    this.docErrors.delete(id);
-    await this.enqueue(() => this.requireStore().putSync(id, rec)).catch((e) => this.reportStoreError(e));
-    this.emit();
-    await this.logoutIfAllSent();
-  }
-
-  private async logoutIfAllSent(): Promise<void> {
-    if (this.logoutWhenSent && this.unsentWork() === 0) await this.logoutNow();
-  }
-
   // ---- photos --------------------------------------------------------------------
-
-  private startUploader(): void {
-    this.uploader?.stop();
-    this.uploader = new PhotoUploader({
-      list: async () => this.photos,
-      read: (sha) => this.requireStore().getPhoto(sha),
-      uploaded: async (sha) => {
-        await this.enqueue(() => this.requireStore().deletePhoto(sha));
-        this.photos = this.photos.filter((p) => p.sha !== sha);
-        this.emit();
-        await this.logoutIfAllSent();
-      },
-      refused: async (info, refusal) => {
-        const next = { ...info, refused: refusal };
-        await this.enqueue(() => this.requireStore().putPhotoInfo(next));
-        this.photos = this.photos.map((p) => (p.sha === info.sha ? next : p));
-        this.emit();
-      },
-      token: (force) => this.apiToken(force),
-      changed: () => this.emit(),
-    });
-    this.uploader.kick();
-  }
 
   /** Store a photo and reference it from an existing observation or note. */
   async attachPhoto(docId: string, itemId: string, photo: ProcessedPhoto): Promise<void> {
@@ -685,53 +424,23 @@ export class App {
   }
 
   /** Where a photo stands on this device: in the outbox (waiting, uploading, refused) or not (sent). */
-  photoState(sha: string): { kind: 'sent' } | { kind: 'waiting' } | { kind: 'uploading' } | { kind: 'refused'; info: PhotoInfo } {
-    const p = this.photos.find((x) => x.sha === sha);
-    if (!p) return { kind: 'sent' };
-    if (p.refused) return { kind: 'refused', info: p };
-    return this.uploader?.current === sha ? { kind: 'uploading' } : { kind: 'waiting' };
+  photoState(sha: string): PhotoState {
+    return this.outbox.state(sha);
   }
 
   /** The user asks to send a refused photo again. */
-  async retryPhoto(sha: string): Promise<void> {
-    const p = this.photos.find((x) => x.sha === sha);
-    if (!p) return;
-    const next = { ...p, refused: null };
-    await this.enqueue(() => this.requireStore().putPhotoInfo(next)).catch((e) => this.reportStoreError(e));
-    this.photos = this.photos.map((x) => (x.sha === sha ? next : x));
-    this.emit();
-    this.uploader?.kick();
+  retryPhoto(sha: string): Promise<void> {
+    return this.outbox.retry(sha);
   }
 
   /** The user gives up on a refused photo: it leaves the outbox (the reference in the document stays). */
-  async discardPhoto(sha: string): Promise<void> {
-    await this.enqueue(() => this.requireStore().deletePhoto(sha)).catch((e) => this.reportStoreError(e));
-    this.photos = this.photos.filter((x) => x.sha !== sha);
-    this.emit();
-    await this.logoutIfAllSent();
-  }
-
-  /** The bytes of a photo still in the outbox (for showing it offline), or null. */
-  async localPhoto(sha: string): Promise<Uint8Array | null> {
-    if (!this.store || !this.photos.some((p) => p.sha === sha)) return null;
-    return this.store.getPhoto(sha).catch(() => null);
-  }
-
-
-  private reportStoreError(e: unknown): void {
-    this.storeError = toStoreError(e);
-    this.emit();
+  discardPhoto(sha: string): Promise<void> {
+    return this.outbox.discard(sha);
   }
 
   private requireStore(): LocalStore {
     if (!this.store) throw new StoreError('unavailable', 'store not open');
     return this.store;
-  }
-
-  private requireUser(): ServerUser {
-    const u = this.session?.user;
-    if (!u) throw new Error('not logged in');
-    return u;
   }
 }
 

@@ -5,6 +5,7 @@
 // notes, and `view()` for document-level fields.
 
 import init, { WijkDoc, SyncState, checkPhone as wasmCheckPhone, checkEmail as wasmCheckEmail } from '../wasm/pkg/wijklog_shared.js';
+import type { CatalogView, NewCategory, PartnerContact } from '../wasm/pkg/wijklog_shared.js';
 import wasmUrl from '../wasm/pkg/wijklog_shared_bg.wasm?url';
 
 export { SyncState };
@@ -20,6 +21,7 @@ export function loadWasm(): Promise<void> {
 }
 
 export type DocKind = 'walk' | 'spreekuur' | 'catalog';
+export type CatalogSection = 'categories' | 'partners' | 'wijken';
 
 export interface FollowUp {
   status: string | null;
@@ -268,7 +270,7 @@ export interface NewItem {
 export class Doc {
   private constructor(
     readonly id: string,
-    readonly raw: WijkDoc,
+    private readonly raw: WijkDoc,
   ) {}
 
   static newWalk(id: string, catalog: Doc, user: string, init: NewWalk): Doc {
@@ -519,6 +521,39 @@ export class Doc {
   }
   addStaff(userId: string, name: string): void {
     wrap(() => this.raw.addStaff(failing('addStaff') ? '' : userId, name));
+  }
+
+  // ---- catalog edits (admins) -----------------------------------------------
+
+  /** The catalog as stored, retired entries included (the admin screen; the field app reads `catalog()`). */
+  catalogView(): CatalogView | null {
+    if (this.kind() !== 'catalog') return null;
+    return wrap(() => this.raw.view() as CatalogView);
+  }
+  addCategory(category: NewCategory): void {
+    wrap(() => this.raw.addCategory(category));
+  }
+  addPartner(id: string, label: string): void {
+    wrap(() => this.raw.addPartner(id, label));
+  }
+  addWijk(id: string, label: string): void {
+    wrap(() => this.raw.addWijk(id, label, null));
+  }
+  renameEntry(section: CatalogSection, id: string, label: string): void {
+    wrap(() => (section === 'categories' ? this.raw.renameCategory(id, label) : section === 'partners' ? this.raw.renamePartner(id, label) : this.raw.renameWijk(id, label)));
+  }
+  retireEntry(section: CatalogSection, id: string): void {
+    wrap(() => (section === 'categories' ? this.raw.retireCategory(id) : section === 'partners' ? this.raw.retirePartner(id) : this.raw.retireWijk(id)));
+  }
+  setCategoryColor(id: string, color: string): void {
+    wrap(() => this.raw.setCategoryColor(id, color));
+  }
+  /** The category's call-back term in working days. */
+  setCategoryCallbackDays(id: string, days: number): void {
+    wrap(() => this.raw.setCategoryCallbackDays(id, days));
+  }
+  setPartnerContact(id: string, contact: PartnerContact): void {
+    wrap(() => this.raw.setPartnerContact(id, contact));
   }
 
   free(): void {

@@ -5,7 +5,7 @@
 // accepts catalog changes from admins only.
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n';
-import type { Doc } from '../../model/doc';
+import type { CatalogSection, Doc } from '../../model/doc';
 import { useApp } from '../hooks';
 import { ConfirmButton } from './common';
 import { slug } from './slug';
@@ -34,7 +34,7 @@ interface FullCatalog {
   severities: Entry[];
 }
 
-type Section = 'categories' | 'partners' | 'wijken';
+type Section = CatalogSection;
 
 function entries(v: unknown): Entry[] {
   const list: Record<string, unknown>[] = Array.isArray(v)
@@ -59,7 +59,7 @@ function entries(v: unknown): Entry[] {
 
 /** The whole catalog, retired entries included (the field app hides them). */
 function fullCatalog(doc: Doc): FullCatalog {
-  const v = (doc.raw.view() ?? {}) as unknown as Record<string, unknown>;
+  const v = (doc.catalogView() ?? {}) as Record<string, unknown>;
   return { categories: entries(v.categories), partners: entries(v.partners), wijken: entries(v.wijken), severities: entries(v.severities) };
 }
 
@@ -144,17 +144,8 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
   const base = `cat-${section}-${entry.id}`;
   const daysNum = Number(days);
   const daysValid = Number.isInteger(daysNum) && daysNum >= 1 && daysNum <= 60;
-  const rename = (d: Doc) => {
-    const l = label.trim();
-    if (section === 'categories') d.raw.renameCategory(entry.id, l);
-    else if (section === 'partners') d.raw.renamePartner(entry.id, l);
-    else d.raw.renameWijk(entry.id, l);
-  };
-  const retire = (d: Doc) => {
-    if (section === 'categories') d.raw.retireCategory(entry.id);
-    else if (section === 'partners') d.raw.retirePartner(entry.id);
-    else d.raw.retireWijk(entry.id);
-  };
+  const rename = (d: Doc) => d.renameEntry(section, entry.id, label.trim());
+  const retire = (d: Doc) => d.retireEntry(section, entry.id);
   return (
     <li class={`cat-row${section === 'categories' ? '' : ' partner'}`} data-testid="admin-catalog-entry" data-id={entry.id} data-retired={entry.retired}>
       {section === 'categories' && <span class="swatch" style={{ background: entry.color }} aria-hidden="true" />}
@@ -179,7 +170,7 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
             {t('admin.catalog.color_of', { label: entry.label })}
           </label>
           <input id={`${base}-color`} type="color" value={color} onInput={(e) => setColor(e.currentTarget.value)} />
-          <button type="button" class="btn small" disabled={color.toLowerCase() === entry.color.toLowerCase()} onClick={() => void edit((d) => d.raw.setCategoryColor(entry.id, color.toLowerCase()))}>
+          <button type="button" class="btn small" disabled={color.toLowerCase() === entry.color.toLowerCase()} onClick={() => void edit((d) => d.setCategoryColor(entry.id, color.toLowerCase()))}>
             {t('admin.catalog.recolor')}
           </button>
         </span>
@@ -205,7 +196,7 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
             type="button"
             class="btn small"
             disabled={!daysValid || daysNum === (entry.callbackDays ?? DEFAULT_CALLBACK_DAYS)}
-            onClick={() => void edit((d) => d.raw.setCategoryCallbackDays(entry.id, daysNum))}
+            onClick={() => void edit((d) => d.setCategoryCallbackDays(entry.id, daysNum))}
             data-testid="admin-catalog-days-save"
           >
             {t('callbacks.catalog.save_days')}
@@ -243,7 +234,7 @@ function PartnerContactForm({ entry, edit }: { entry: Entry; edit: Edit }) {
       data-testid="admin-partner-contact"
       onSubmit={(e) => {
         e.preventDefault();
-        void edit((d) => d.raw.setPartnerContact(entry.id, { email: email.trim() || null, phone: phone.trim() || null, contact: contact.trim() || null }));
+        void edit((d) => d.setPartnerContact(entry.id, { email: email.trim() || null, phone: phone.trim() || null, contact: contact.trim() || null }));
       }}
     >
       <div>
@@ -280,9 +271,9 @@ function AddForm({ section, edit }: { section: Section; edit: Edit }) {
     e.preventDefault();
     const l = label.trim();
     const ok = await edit((d) => {
-      if (section === 'categories') d.raw.addCategory({ id: effectiveId, label: l, color: color.toLowerCase(), positive });
-      else if (section === 'partners') d.raw.addPartner(effectiveId, l);
-      else d.raw.addWijk(effectiveId, l, null);
+      if (section === 'categories') d.addCategory({ id: effectiveId, label: l, color: color.toLowerCase(), positive });
+      else if (section === 'partners') d.addPartner(effectiveId, l);
+      else d.addWijk(effectiveId, l);
     });
     if (ok) {
       setLabel('');

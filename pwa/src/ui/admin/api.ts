@@ -1,72 +1,16 @@
-// REST calls of the admin area (docs/api.md "Admin"): JSON in and out, the
-// access token from the app (refreshed when nearly expired, and once more
-// when the server says the token is no longer valid). Errors carry the
-// server's stable code; the UI translates codes, never shows raw messages.
+// REST calls of the admin area (docs/api.md "Admin"): JSON in and out through
+// the app's one REST client (net/api.ts: token, one retry after a 401, one
+// ApiError). Errors carry the server's stable code; the UI translates codes,
+// never shows raw messages.
 
 import { app } from '../../app';
-import { AuthError } from '../../sync/auth';
+import type { Method } from '../../net/api';
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-  ) {
-    super(`api ${status}: ${code}`);
-    this.name = 'ApiError';
-  }
-}
+export { ApiError } from '../../net/api';
 
-const TIMEOUT_MS = 20_000;
-
-async function send(method: string, path: string, token: string, body?: unknown): Promise<Response> {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
-  try {
-    return await fetch(path, {
-      method,
-      headers: body === undefined ? { authorization: `Bearer ${token}` } : { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      cache: 'no-store',
-      credentials: 'omit',
-      signal: ctl.signal,
-    });
-  } catch {
-    throw new ApiError(0, 'network');
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** One API call; resolves with the parsed JSON body (undefined for 204). */
-export async function api<T>(method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
-  let token: string;
-  try {
-    token = await app.restToken();
-  } catch (e) {
-    throw new ApiError(401, e instanceof AuthError ? e.code : 'network');
-  }
-  let res = await send(method, path, token, body);
-  if (res.status === 401) {
-    // The access token may have expired in between: refresh once and retry.
-    try {
-      token = await app.restToken(true);
-    } catch (e) {
-      throw new ApiError(401, e instanceof AuthError ? e.code : 'network');
-    }
-    res = await send(method, path, token, body);
-  }
-  if (res.status === 204) return undefined as T;
-  let json: unknown = null;
-  try {
-    json = await res.json();
-  } catch {
-    // not JSON
-  }
-  if (!res.ok) {
-    const code = (json as { code?: unknown } | null)?.code;
-    throw new ApiError(res.status, typeof code === 'string' ? code : `http_${res.status}`);
-  }
-  return json as T;
+/** One API call (the app's one REST client); resolves with the parsed JSON body (undefined for 204). */
+export function api<T>(method: Method, path: string, body?: unknown): Promise<T> {
+  return app.api.json<T>(method, path, body);
 }
 
 export interface Account {

@@ -15,7 +15,6 @@ import type { Doc, Row } from '../../model/doc';
 import { useApp } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
 import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
-import { recordFeedbackGiven, setFeedbackNeeded, setFollowUp } from './edits';
 import { lastListHref } from './List';
 import { MailPanel } from './Mail';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
@@ -264,8 +263,7 @@ export function FollowUpEditor({ doc, row }: { doc: Doc; row: Row }) {
       setError(null);
       return true;
     } catch (e) {
-      // A refused edit in plain words (nothing of the action was applied); a storage failure by its code.
-      setError(editError(e)?.text ?? t('coordinator.edit_error', { code: (e as { code?: string }).code ?? 'internal' }));
+      setError(editFailure(e));
       return false;
     }
   }
@@ -282,7 +280,7 @@ export function FollowUpEditor({ doc, row }: { doc: Doc; row: Row }) {
           onSubmit={async (e) => {
             e.preventDefault();
             if (!adding.partner) return;
-            if (await edit((d, cat) => setFollowUp(d, cat, row.item_id, adding.partner, adding.status, adding.note.trim() ? adding.note : null))) setAdding({ partner: '', status: 'open', note: '' });
+            if (await edit((d, cat) => d.setFollowUp(cat, row.item_id, adding.partner, adding.status, adding.note.trim() ? adding.note : null))) setAdding({ partner: '', status: 'open', note: '' });
           }}
           aria-labelledby="fu-add-h"
         >
@@ -379,8 +377,7 @@ export function FeedbackEditor({ doc, row, compact = false, onGiven }: { doc: Do
       setError(null);
       return true;
     } catch (e) {
-      // A refused edit in plain words (nothing of the action was applied); a storage failure by its code.
-      setError(editError(e)?.text ?? t('coordinator.edit_error', { code: (e as { code?: string }).code ?? 'internal' }));
+      setError(editFailure(e));
       return false;
     }
   }
@@ -390,7 +387,7 @@ export function FeedbackEditor({ doc, row, compact = false, onGiven }: { doc: Do
     const today = dayOf(Date.now());
     // Today: now; another day: noon of that day (local time).
     const at = day === today || !day ? Date.now() : dayStart(day) + 12 * 3600_000;
-    if (await edit((d) => recordFeedbackGiven(d, row.item_id, channel, at))) onGiven?.();
+    if (await edit((d) => d.recordFeedbackGiven(row.item_id, channel, at))) onGiven?.();
   }
 
   return (
@@ -398,7 +395,7 @@ export function FeedbackEditor({ doc, row, compact = false, onGiven }: { doc: Do
       {!compact && <h3>{t('coordinator.feedback.title')}</h3>}
       {!compact && (
         <label class="check">
-          <input type="checkbox" checked={fb?.needed === true} onChange={(e) => void edit((d) => setFeedbackNeeded(d, row.item_id, e.currentTarget.checked))} data-testid="fb-needed" />
+          <input type="checkbox" checked={fb?.needed === true} onChange={(e) => void edit((d) => d.setFeedbackNeeded(row.item_id, e.currentTarget.checked))} data-testid="fb-needed" />
           <span>{t('coordinator.feedback.needed')}</span>
         </label>
       )}
@@ -434,4 +431,9 @@ export function FeedbackEditor({ doc, row, compact = false, onGiven }: { doc: Do
       )}
     </div>
   );
+}
+
+/** What a failed edit shows: a refused edit in plain words (nothing of the action was applied); a storage failure by its code. */
+function editFailure(e: unknown): string {
+  return editError(e)?.text ?? t('coordinator.edit_error', { code: (e as { code?: string }).code ?? 'internal' });
 }

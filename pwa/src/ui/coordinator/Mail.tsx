@@ -328,17 +328,13 @@ function ForwardMail({ docId, itemId, hasContact, onQueued }: { docId: string; i
 
 /** A partner's e-mail address from the catalog document (null when none). */
 function partnerEmail(id: string): string | null {
-  const c = appCatalogView();
-  const p = (c?.partners as Record<string, { email?: unknown }> | undefined)?.[id];
-  return typeof p?.email === 'string' && p.email.trim() ? p.email : null;
-}
-
-function appCatalogView(): Record<string, unknown> | null {
+  let email: unknown;
   try {
-    return (app.catalog()?.raw.view() ?? null) as Record<string, unknown> | null;
+    email = app.catalog()?.catalogView()?.partners[id]?.email;
   } catch {
     return null;
   }
+  return typeof email === 'string' && email.trim() ? email : null;
 }
 
 function MessageList({ messages }: { messages: MailMessage[] | null }) {

@@ -1,9 +1,10 @@
-// REST client of the coordinator area (docs/api.md, "Review"). Every call
-// carries the app's access token (refreshed by the app when it is nearly
-// expired; after a 401 the call is retried once with a forced refresh).
-// Errors become ApiError with the server's stable `code`.
+// REST calls of the coordinator area (docs/api.md, "Review"), through the
+// app's one REST client (net/api.ts: token, one retry after a 401, one
+// ApiError with the server's stable `code`).
 
 import { app } from '../../app';
+
+export { ApiError } from '../../net/api';
 import type { Row } from '../../model/doc';
 
 /** A list row: the projection row without `resident`, plus whether it has contact details. */
@@ -99,48 +100,9 @@ export interface WorkCounts {
   feedback_overdue: number;
 }
 
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-}
-
-async function request(path: string): Promise<Response> {
-  let res: Response | null = null;
-  for (const force of [false, true]) {
-    const token = await app.apiToken(force).catch(() => null);
-    if (!token) throw new ApiError(401, 'unauthenticated', 'not logged in');
-    try {
-      res = await fetch(path, { headers: { Authorization: `Bearer ${token}` }, cache: 'no-store' });
-    } catch {
-      throw new ApiError(0, 'network', 'no connection to the server');
-    }
-    if (res.status !== 401) break;
-  }
-  if (!res) throw new ApiError(0, 'network', 'no connection to the server');
-  if (!res.ok) {
-    let code = 'http_' + res.status;
-    let message = res.statusText;
-    try {
-      const b = (await res.json()) as { code?: unknown; message?: unknown };
-      if (typeof b.code === 'string') code = b.code;
-      if (typeof b.message === 'string') message = b.message;
-    } catch {
-      // not JSON
-    }
-    throw new ApiError(res.status, code, message);
-  }
-  return res;
-}
-
-export async function getJson<T>(path: string): Promise<T> {
-  const res = await request(path);
-  return (await res.json()) as T;
+/** A GET through the app's one REST client (net/api.ts): the parsed JSON body. */
+export function getJson<T>(path: string): Promise<T> {
+  return app.api.json<T>('GET', path);
 }
 
 export function listItems(params: URLSearchParams, cursor: string | null, limit = 50): Promise<ItemPage> {
@@ -207,7 +169,7 @@ export async function downloadExport(kind: ExportKind, params: URLSearchParams):
   const q = new URLSearchParams(params);
   if (kind === 'excel-csv') q.set('dialect', 'excel');
   const ext = kind === 'excel-csv' ? 'csv' : kind;
-  const res = await request(`/api/v1/export.${ext}?${q}`);
+  const res = await app.api.fetch(`/api/v1/export.${ext}?${q}`);
   const blob = await res.blob();
   const cd = res.headers.get('Content-Disposition') ?? '';
   const m = /filename="?([^";]+)"?/.exec(cd);
