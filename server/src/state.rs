@@ -103,7 +103,7 @@ impl AppState {
 /// tokio's blocking pool: the one helper every handler uses. The task's
 /// error is returned as is; a panic or cancellation of the task becomes the
 /// caller's error through its `From<JoinError>` (an internal error for
-/// [`crate::review::ReviewError`] and [`crate::blobs::BlobError`],
+/// [`crate::edge::ApiError`] and [`crate::blobs::BlobError`],
 /// [`BlockingError::Join`] for [`AppState::blocking`]), so each caller keeps
 /// its own error mapping.
 pub async fn blocking<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, E>

@@ -12,7 +12,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use crate::domain::Role;
-use crate::review::ReviewError;
+use crate::edge::ApiError;
 use crate::storage::{decode_roles, encode_roles};
 
 /// An account as admins see it (never the password hash).
@@ -61,14 +61,14 @@ fn read_account(r: &rusqlite::Row<'_>) -> rusqlite::Result<AccountView> {
 }
 
 /// Every account, by username.
-pub fn list_accounts(conn: &Connection) -> Result<Vec<AccountView>, ReviewError> {
+pub fn list_accounts(conn: &Connection) -> Result<Vec<AccountView>, ApiError> {
     let mut stmt = conn.prepare_cached(&format!("{ACCOUNT_SQL} ORDER BY u.username"))?;
     let rows = stmt.query_map([], read_account)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// One account.
-pub fn account(conn: &Connection, id: &str) -> Result<Option<AccountView>, ReviewError> {
+pub fn account(conn: &Connection, id: &str) -> Result<Option<AccountView>, ApiError> {
     Ok(conn
         .query_row(
             &format!("{ACCOUNT_SQL} WHERE u.id = ?1"),
@@ -85,7 +85,7 @@ pub fn update_account(
     name: Option<&str>,
     roles: Option<&[Role]>,
     team: Option<Option<&str>>,
-) -> Result<(), ReviewError> {
+) -> Result<(), ApiError> {
     let n = conn.execute(
         "UPDATE users SET \
            display_name = coalesce(?2, display_name), \
@@ -101,7 +101,7 @@ pub fn update_account(
         ],
     )?;
     if n == 0 {
-        return Err(ReviewError::NotFound);
+        return Err(ApiError::NotFound);
     }
     Ok(())
 }
@@ -143,7 +143,7 @@ pub struct AuditView {
 }
 
 /// Audit entries, newest first.
-pub fn audit_entries(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditView>, ReviewError> {
+pub fn audit_entries(conn: &Connection, f: &AuditFilter) -> Result<Vec<AuditView>, ApiError> {
     let mut sql =
         String::from("SELECT id, at, actor, action, subject, detail FROM audit_log WHERE 1 = 1");
     use rusqlite::types::Value as V;

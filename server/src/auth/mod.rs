@@ -20,9 +20,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
-
 pub use jwt::JwtKeys;
 pub use principal::{Principal, UserView};
 
@@ -119,48 +116,6 @@ impl AuthError {
             AuthError::InvalidRequest(_) => "The request body is not valid.",
             AuthError::Internal(_) => "Something went wrong on the server.",
         }
-    }
-}
-
-/// The JSON error body of every REST endpoint: `{"code","message"}`.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ErrorBody {
-    /// Stable code.
-    pub code: String,
-    /// Human sentence.
-    pub message: String,
-}
-
-impl ResponseError for AuthError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            AuthError::Unauthenticated(_)
-            | AuthError::Revoked
-            | AuthError::SessionEnded
-            | AuthError::InvalidCredentials
-            | AuthError::InvalidRefreshToken
-            | AuthError::TokenReused => StatusCode::UNAUTHORIZED,
-            AuthError::AccountDisabled => StatusCode::FORBIDDEN,
-            AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        crate::telemetry::log_error_chain_at(self, matches!(self, AuthError::Internal(_)));
-        let mut res = HttpResponse::build(self.status_code());
-        if let AuthError::RateLimited { retry_after_secs } = self {
-            res.insert_header(("Retry-After", retry_after_secs.to_string()));
-        }
-        if let AuthError::Busy = self {
-            res.insert_header(("Retry-After", "2"));
-        }
-        res.json(ErrorBody {
-            code: self.code().into(),
-            message: self.message().into(),
-        })
     }
 }
 

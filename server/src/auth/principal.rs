@@ -55,6 +55,18 @@ impl Principal {
         self.has_role(Role::Admin)
     }
 
+    /// May this user use the content endpoints at all (lists, items,
+    /// history, walk reports, the feedback work list)?
+    pub fn may_read_content(&self) -> bool {
+        self.is_coordinator() || self.has_role(Role::Boa) || self.has_role(Role::Spreekuur)
+    }
+
+    /// May this user upload photos: anyone who may create content (boa,
+    /// spreekuur staff with a team, coordinators). Admins alone may not.
+    pub fn may_upload_photos(&self) -> bool {
+        self.may_create(DocKind::Walk) || self.may_create(DocKind::Spreekuur)
+    }
+
     fn in_team(&self, team: Option<&str>) -> bool {
         matches!((self.team.as_deref(), team), (Some(mine), Some(theirs)) if mine == theirs)
     }

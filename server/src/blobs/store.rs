@@ -18,7 +18,7 @@ use super::gc::GcReport;
 use super::sniff::{self, ImageType};
 use super::{BlobError, BlobHash, BlobsConfig, thumb};
 use crate::auth::Principal;
-use crate::domain::{DocId, DocKind, UserId};
+use crate::domain::{DocId, UserId};
 
 /// Temp files older than this are always considered abandoned.
 const TEMP_FILE_MAX_AGE: Duration = Duration::from_secs(3600);
@@ -95,12 +95,6 @@ impl BlobStore {
     /// Where the files are.
     pub fn layout(&self) -> &Layout {
         &self.layout
-    }
-
-    /// Whether `who` may upload: anyone who may create content (boa,
-    /// spreekuur staff with a team, coordinators). Admins alone may not.
-    pub fn may_upload(who: &Principal) -> bool {
-        who.may_create(DocKind::Walk) || who.may_create(DocKind::Spreekuur)
     }
 
     /// Stores a received body as blob `expected`: checks the size, the hash

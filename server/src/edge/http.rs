@@ -22,7 +22,7 @@ use futures_util::Stream;
 use tokio::time::{Instant, Sleep};
 
 use super::HttpConfig;
-use crate::auth::ErrorBody;
+use crate::edge::ErrorBody;
 
 /// actix's boxed request body stream.
 type BoxedPayload = Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>>;

@@ -9,11 +9,24 @@
 //!   frame-ancestors, Referrer-Policy).
 //! - the listener settings (header timeout, keep-alive, connection cap) are
 //!   applied in [`crate::startup`] from [`HttpConfig`].
+//! - [`caller`]: who is calling ([`crate::auth::Principal`] as an extractor,
+//!   the one bearer-token parser) and the role guards handlers name in
+//!   their arguments.
+//! - [`error`]: [`ApiError`], the one error type of the REST endpoints, and
+//!   its `{"code","message"}` body.
 //!
 //! See docs/security.md and docs/operations.md.
 
+pub mod caller;
+pub mod error;
 pub mod gate;
 pub mod http;
+
+pub use caller::{
+    RequireAdmin, RequireContentReader, RequireCoordinator, RequireCoordinatorOrAdmin,
+    bearer_token, parse_bearer,
+};
+pub use error::{ApiError, ErrorBody};
 
 use serde::{Deserialize, Serialize};
 

@@ -18,9 +18,9 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 use serde::Serialize;
 
-use super::ReviewError;
 pub use super::query::MAX_LIMIT;
 use super::query::{Scope, list_view, parse_limit};
+use crate::edge::ApiError;
 /// Default page of the work list.
 pub const DEFAULT_LIMIT: u32 = 200;
 
@@ -62,7 +62,7 @@ fn list(v: &str) -> Vec<String> {
 
 impl WorkFilters {
     /// Parses the query parameters; unknown names are refused.
-    pub fn parse(params: &[(String, String)]) -> Result<Self, ReviewError> {
+    pub fn parse(params: &[(String, String)]) -> Result<Self, ApiError> {
         let mut f = WorkFilters {
             limit: DEFAULT_LIMIT,
             ..Default::default()
@@ -76,7 +76,7 @@ impl WorkFilters {
                     f.overdue = Some(match v.as_str() {
                         "true" | "1" => true,
                         "false" | "0" => false,
-                        _ => return Err(ReviewError::param("overdue", "Expected true or false.")),
+                        _ => return Err(ApiError::param("overdue", "Expected true or false.")),
                     })
                 }
                 "task" => {
@@ -84,7 +84,7 @@ impl WorkFilters {
                         "callback" => Task::Callback,
                         "feedback" => Task::Feedback,
                         _ => {
-                            return Err(ReviewError::param(
+                            return Err(ApiError::param(
                                 "task",
                                 "task must be callback or feedback.",
                             ));
@@ -93,7 +93,7 @@ impl WorkFilters {
                 }
                 "limit" => f.limit = parse_limit(v)?,
                 _ => {
-                    return Err(ReviewError::param(
+                    return Err(ApiError::param(
                         "query",
                         "The request has a query parameter this endpoint does not know.",
                     ));
@@ -101,7 +101,7 @@ impl WorkFilters {
             }
         }
         if f.assignee.len() + f.wijk.len() + f.team.len() > 200 {
-            return Err(ReviewError::param("query", "Too many filter values."));
+            return Err(ApiError::param("query", "Too many filter values."));
         }
         Ok(f)
     }
@@ -312,7 +312,7 @@ pub fn work_list(
     f: &WorkFilters,
     now: i64,
     contacts: bool,
-) -> Result<Vec<WorkItem>, ReviewError> {
+) -> Result<Vec<WorkItem>, ApiError> {
     let mut params = Vec::new();
     let parts = selects(scope, f, now, &mut params);
     if parts.is_empty() {
@@ -340,7 +340,7 @@ pub fn work_list(
         };
         let contact = if contacts {
             let full: serde_json::Value = serde_json::from_str(&json).map_err(|e| {
-                ReviewError::Internal(anyhow::Error::new(e).context("stored row_json"))
+                ApiError::Internal(anyhow::Error::new(e).context("stored row_json"))
             })?;
             contact_of(&full)
         } else {
@@ -373,9 +373,9 @@ pub struct WorkCounts {
 }
 
 /// The work-list counts for `scope` at `now`.
-pub fn counts(conn: &Connection, scope: &Scope, now: i64) -> Result<WorkCounts, ReviewError> {
+pub fn counts(conn: &Connection, scope: &Scope, now: i64) -> Result<WorkCounts, ApiError> {
     let mut out = WorkCounts::default();
-    let count = |sql: &str, team: &Option<String>| -> Result<(u64, u64), ReviewError> {
+    let count = |sql: &str, team: &Option<String>| -> Result<(u64, u64), ApiError> {
         let mut sql = sql.to_owned();
         if team.is_some() {
             sql.push_str(" AND team = ?2");
@@ -424,7 +424,7 @@ pub fn for_person(
     team: Option<&str>,
     now: i64,
     limit: u32,
-) -> Result<Vec<WorkItem>, ReviewError> {
+) -> Result<Vec<WorkItem>, ApiError> {
     let mut sql = "SELECT 'callback', 'spreekuur', cb_due_at, cb_assignee, doc_id, item_id, \
                    row_json FROM notes WHERE cb_open = 1 AND deleted = 0 AND (cb_assignee = ?1"
         .to_owned();

@@ -10,8 +10,9 @@
 use rusqlite::Connection;
 use serde_json::{Value, json};
 
+use super::iso8601;
 use super::query::{Filters, Scope, Sort, for_each_item};
-use super::{ReviewError, iso8601};
+use crate::edge::ApiError;
 
 /// The UTF-8 byte order mark.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -98,13 +99,13 @@ fn follow_up_summary(row: &Value) -> String {
         .unwrap_or_default()
 }
 
-fn parse(row_json: &str) -> Result<Value, ReviewError> {
+fn parse(row_json: &str) -> Result<Value, ApiError> {
     serde_json::from_str(row_json)
-        .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))
 }
 
-fn csv_err(e: csv::Error) -> ReviewError {
-    ReviewError::Internal(anyhow::Error::new(e).context("writing CSV"))
+fn csv_err(e: csv::Error) -> ApiError {
+    ApiError::Internal(anyhow::Error::new(e).context("writing CSV"))
 }
 
 /// Writes the CSV export of `filters` for `scope` (newest first) into memory.
@@ -113,7 +114,7 @@ pub fn write_csv(
     scope: &Scope,
     filters: &Filters,
     include_personal: bool,
-) -> Result<(Vec<u8>, ExportSummary), ReviewError> {
+) -> Result<(Vec<u8>, ExportSummary), ApiError> {
     let mut out = Vec::new();
     let mut summary = ExportSummary::default();
     write_csv_to(
@@ -127,8 +128,8 @@ pub fn write_csv(
     Ok((out, summary))
 }
 
-fn io_err(e: std::io::Error) -> ReviewError {
-    ReviewError::Internal(anyhow::Error::new(e).context("writing the export"))
+fn io_err(e: std::io::Error) -> ApiError {
+    ApiError::Internal(anyhow::Error::new(e).context("writing the export"))
 }
 
 /// Streams the CSV export (BOM, header, one row per item, RFC 4180 with
@@ -142,7 +143,7 @@ pub fn write_csv_to<W: std::io::Write>(
     include_personal: bool,
     mut out: W,
     summary: &mut ExportSummary,
-) -> Result<(), ReviewError> {
+) -> Result<(), ApiError> {
     out.write_all(BOM).map_err(io_err)?;
     {
         let mut w = csv::WriterBuilder::new()
@@ -202,7 +203,7 @@ pub fn write_csv_to<W: std::io::Write>(
             Ok(())
         })?;
         w.flush()
-            .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("writing CSV")))?;
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("writing CSV")))?;
     }
     out.flush().map_err(io_err)?;
     Ok(())
@@ -213,12 +214,12 @@ pub fn write_geojson(
     conn: &Connection,
     scope: &Scope,
     filters: &Filters,
-) -> Result<(Value, ExportSummary), ReviewError> {
+) -> Result<(Value, ExportSummary), ApiError> {
     let mut out = Vec::new();
     let mut summary = ExportSummary::default();
     write_geojson_to(conn, scope, filters, &mut out, &mut summary)?;
     let value = serde_json::from_slice(&out)
-        .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("GeoJSON")))?;
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("GeoJSON")))?;
     Ok((value, summary))
 }
 
@@ -230,7 +231,7 @@ pub fn write_geojson_to<W: std::io::Write>(
     filters: &Filters,
     mut out: W,
     summary: &mut ExportSummary,
-) -> Result<(), ReviewError> {
+) -> Result<(), ApiError> {
     let mut filters = filters.clone();
     filters.with_location = true;
     out.write_all(br#"{"type":"FeatureCollection","features":["#)
@@ -272,7 +273,7 @@ pub fn write_geojson_to<W: std::io::Write>(
             out.write_all(b",").map_err(io_err)?;
         }
         serde_json::to_writer(&mut out, &feature)
-            .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("GeoJSON")))?;
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("GeoJSON")))?;
         summary.count += 1;
         Ok(())
     })?;

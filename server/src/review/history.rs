@@ -16,8 +16,8 @@ use automerge::{ActorId, Automerge, Change};
 use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 
-use super::ReviewError;
 use crate::domain::DocId;
+use crate::edge::ApiError;
 
 /// One change that touched the item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -133,7 +133,7 @@ pub fn item_history(
     doc: &Automerge,
     items_key: &str,
     item: &str,
-) -> Result<Vec<HistoryEntry>, ReviewError> {
+) -> Result<Vec<HistoryEntry>, ApiError> {
     let mut who: HashMap<Vec<u8>, (String, i64)> = HashMap::new();
     {
         let mut stmt = conn

@@ -16,7 +16,6 @@
 //! `spawn_blocking`.
 
 pub mod callbacks;
-pub mod error;
 pub mod export;
 pub mod history;
 pub mod query;
@@ -30,11 +29,7 @@ use std::time::Duration;
 
 use rusqlite::Connection;
 
-pub use error::ReviewError;
 pub use query::{Filters, ItemPage, Scope, Sort};
-
-use crate::auth::Principal;
-use crate::domain::Role;
 
 /// How many idle connections are kept.
 const MAX_IDLE: usize = 4;
@@ -96,12 +91,6 @@ impl ReviewDb {
         }
         out
     }
-}
-
-/// May this caller use the content endpoints at all (lists, items,
-/// history, walk reports, the feedback work list)?
-pub fn may_read_content(who: &Principal) -> bool {
-    who.is_coordinator() || who.has_role(Role::Boa) || who.has_role(Role::Spreekuur)
 }
 
 /// Milliseconds in a day.

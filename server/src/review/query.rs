@@ -15,20 +15,20 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
-use super::ReviewError;
 use crate::auth::Principal;
 use crate::domain::Role;
+use crate::edge::ApiError;
 use crate::storage::fts_query;
 
 /// Largest page.
 pub const MAX_LIMIT: u32 = 500;
 
 /// A `limit` parameter: a whole number from 1 to [`MAX_LIMIT`].
-pub fn parse_limit(v: &str) -> Result<u32, ReviewError> {
+pub fn parse_limit(v: &str) -> Result<u32, ApiError> {
     v.parse::<u32>()
         .ok()
         .filter(|n| (1..=MAX_LIMIT).contains(n))
-        .ok_or(ReviewError::param(
+        .ok_or(ApiError::param(
             "limit",
             "limit must be a number from 1 to 500.",
         ))
@@ -136,20 +136,20 @@ fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
-fn ms(name: &'static str, v: &str) -> Result<i64, ReviewError> {
+fn ms(name: &'static str, v: &str) -> Result<i64, ApiError> {
     v.trim().parse::<i64>().map_err(|_| {
-        ReviewError::param(
+        ApiError::param(
             name,
             "A time must be an integer: milliseconds since the Unix epoch.",
         )
     })
 }
 
-fn bool_param(name: &'static str, v: &str) -> Result<bool, ReviewError> {
+fn bool_param(name: &'static str, v: &str) -> Result<bool, ApiError> {
     match v {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
-        _ => Err(ReviewError::param(name, "Expected true or false.")),
+        _ => Err(ApiError::param(name, "Expected true or false.")),
     }
 }
 
@@ -169,7 +169,7 @@ pub struct ListRequest {
 impl Filters {
     /// Parses the filter parameters out of `params`; unknown names are
     /// left for the caller (see [`ListRequest::parse`]).
-    pub fn parse(params: &[(String, String)]) -> Result<Self, ReviewError> {
+    pub fn parse(params: &[(String, String)]) -> Result<Self, ApiError> {
         let mut f = Filters::default();
         for (k, v) in params {
             match k.as_str() {
@@ -178,7 +178,7 @@ impl Filters {
                 "severity" => {
                     let s = list(v);
                     if s.iter().any(|s| !SEVERITIES.contains(&s.as_str())) {
-                        return Err(ReviewError::param(
+                        return Err(ApiError::param(
                             "severity",
                             "severity must be informatief, aandacht, zorgelijk or urgent.",
                         ));
@@ -192,7 +192,7 @@ impl Filters {
                 "status" => {
                     let s = list(v);
                     if s.iter().any(|s| !STATUSES.contains(&s.as_str())) {
-                        return Err(ReviewError::param(
+                        return Err(ApiError::param(
                             "status",
                             "status must be open, in_behandeling or afgerond.",
                         ));
@@ -208,16 +208,13 @@ impl Filters {
                         "walk" => Kind::Walk,
                         "spreekuur" => Kind::Spreekuur,
                         _ => {
-                            return Err(ReviewError::param(
-                                "kind",
-                                "kind must be walk or spreekuur.",
-                            ));
+                            return Err(ApiError::param("kind", "kind must be walk or spreekuur."));
                         }
                     })
                 }
                 "q" => {
                     if v.len() > 500 {
-                        return Err(ReviewError::param("q", "The search text is too long."));
+                        return Err(ApiError::param("q", "The search text is too long."));
                     }
                     f.q = Some(v.clone())
                 }
@@ -227,7 +224,7 @@ impl Filters {
         if let (Some(a), Some(b)) = (f.from, f.to)
             && a > b
         {
-            return Err(ReviewError::param("from", "from must not be after to."));
+            return Err(ApiError::param("from", "from must not be after to."));
         }
         Ok(f)
     }
@@ -251,12 +248,12 @@ const FILTER_NAMES: &[&str] = &[
 
 /// Rejects parameters that are neither filters nor in `extra`: a typo must
 /// not silently widen a query (or an export).
-pub fn check_names(params: &[(String, String)], extra: &[&str]) -> Result<(), ReviewError> {
+pub fn check_names(params: &[(String, String)], extra: &[&str]) -> Result<(), ApiError> {
     match params
         .iter()
         .find(|(k, _)| !FILTER_NAMES.contains(&k.as_str()) && !extra.contains(&k.as_str()))
     {
-        Some(_) => Err(ReviewError::param(
+        Some(_) => Err(ApiError::param(
             "query",
             "The request has a query parameter this endpoint does not know.",
         )),
@@ -266,7 +263,7 @@ pub fn check_names(params: &[(String, String)], extra: &[&str]) -> Result<(), Re
 
 impl ListRequest {
     /// Parses `GET /api/v1/items` parameters.
-    pub fn parse(params: &[(String, String)]) -> Result<Self, ReviewError> {
+    pub fn parse(params: &[(String, String)]) -> Result<Self, ApiError> {
         check_names(params, &["sort", "limit", "cursor"])?;
         let filters = Filters::parse(params)?;
         let mut req = ListRequest {
@@ -281,7 +278,7 @@ impl ListRequest {
                         "created_at" => Sort::CreatedAt,
                         "severity" => Sort::Severity,
                         _ => {
-                            return Err(ReviewError::param(
+                            return Err(ApiError::param(
                                 "sort",
                                 "sort must be created_at or severity.",
                             ));
@@ -296,7 +293,7 @@ impl ListRequest {
         if let Some(c) = &req.cursor
             && c.sort != req.sort
         {
-            return Err(ReviewError::param(
+            return Err(ApiError::param(
                 "cursor",
                 "The cursor belongs to another sort order.",
             ));
@@ -333,8 +330,8 @@ impl Cursor {
     }
 
     /// Parses the opaque text form.
-    pub fn decode(s: &str) -> Result<Self, ReviewError> {
-        let bad = || ReviewError::param("cursor", "The cursor is not valid.");
+    pub fn decode(s: &str) -> Result<Self, ApiError> {
+        let bad = || ApiError::param("cursor", "The cursor is not valid.");
         let bytes = URL_SAFE_NO_PAD.decode(s.trim()).map_err(|_| bad())?;
         let c: Cursor = serde_json::from_slice(&bytes).map_err(|_| bad())?;
         let doc = hex::decode(&c.doc).map_err(|_| bad())?;
@@ -545,8 +542,8 @@ pub fn for_each_item(
     sort: Sort,
     after: Option<&Cursor>,
     limit: Option<u32>,
-    mut each: impl FnMut(RawItem) -> Result<(), ReviewError>,
-) -> Result<(), ReviewError> {
+    mut each: impl FnMut(RawItem) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
     let Some((sql, params)) = build(scope, f, sort, after, limit) else {
         return Ok(());
     };
@@ -578,9 +575,9 @@ pub struct ItemPage {
 
 /// Parses a stored row and replaces the resident's contact details by a
 /// flag (lists never carry personal data; reading one item does, audited).
-pub fn list_view(row_json: &str) -> Result<serde_json::Value, ReviewError> {
+pub fn list_view(row_json: &str) -> Result<serde_json::Value, ApiError> {
     let mut v: serde_json::Value = serde_json::from_str(row_json)
-        .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
     let has = has_resident_contact(&v);
     if let Some(obj) = v.as_object_mut() {
         obj.remove("resident");
@@ -601,7 +598,7 @@ pub fn list_items(
     conn: &Connection,
     scope: &Scope,
     req: &ListRequest,
-) -> Result<ItemPage, ReviewError> {
+) -> Result<ItemPage, ApiError> {
     let mut raws = Vec::with_capacity(req.limit as usize + 1);
     for_each_item(
         conn,

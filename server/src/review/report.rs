@@ -10,8 +10,8 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use wijklog_shared::{Catalog, Spreekuur, Walk};
 
-use super::ReviewError;
 use crate::domain::{DocId, DocKind};
+use crate::edge::ApiError;
 use crate::storage::Store;
 
 /// Most operations a document loaded for a review read may have: the sync
@@ -27,8 +27,8 @@ pub fn load_automerge_bounded(
     store: &dyn Store,
     id: DocId,
     max_ops: u64,
-) -> Result<Automerge, ReviewError> {
-    let stored = store.load_doc(id)?.ok_or(ReviewError::NotFound)?;
+) -> Result<Automerge, ApiError> {
+    let stored = store.load_doc(id)?.ok_or(ApiError::NotFound)?;
     let mut parts: Vec<&[u8]> = stored.changes.iter().map(Vec::as_slice).collect();
     if let Some(snapshot) = &stored.snapshot {
         parts.push(snapshot);
@@ -36,21 +36,21 @@ pub fn load_automerge_bounded(
     match crate::sync::chunks::count_ops(&parts, max_ops, 1 << 30) {
         Ok(n) if n <= max_ops => {}
         Ok(_) | Err(crate::sync::chunks::ChunkError::TooLarge(_)) => {
-            return Err(ReviewError::DocumentTooLarge);
+            return Err(ApiError::DocumentTooLarge);
         }
         Err(e) => {
-            return Err(ReviewError::Internal(
+            return Err(ApiError::Internal(
                 anyhow::anyhow!("{e}").context("counting a stored document's operations"),
             ));
         }
     }
     stored
         .to_automerge()
-        .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("loading a document")))
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("loading a document")))
 }
 
 /// [`load_automerge_bounded`] with [`MAX_REVIEW_OPS`].
-pub fn load_automerge(store: &dyn Store, id: DocId) -> Result<Automerge, ReviewError> {
+pub fn load_automerge(store: &dyn Store, id: DocId) -> Result<Automerge, ApiError> {
     load_automerge_bounded(store, id, MAX_REVIEW_OPS)
 }
 
@@ -75,7 +75,7 @@ pub fn item_row(
     kind: DocKind,
     doc: DocId,
     item: &str,
-) -> Result<Option<String>, ReviewError> {
+) -> Result<Option<String>, ApiError> {
     let table = match kind {
         DocKind::Walk => "observations",
         DocKind::Spreekuur => "notes",
@@ -92,9 +92,9 @@ pub fn item_row(
 
 /// The context of an item: its walk (title, wijk, route, times,
 /// participants) or its session (location, wijk, day, staff).
-pub fn context(kind: DocKind, doc: &Automerge) -> Result<Value, ReviewError> {
+pub fn context(kind: DocKind, doc: &Automerge) -> Result<Value, ApiError> {
     let bad = |e: wijklog_shared::Error| {
-        ReviewError::Internal(anyhow::anyhow!("document does not read: {}", e.code()))
+        ApiError::Internal(anyhow::anyhow!("document does not read: {}", e.code()))
     };
     Ok(match kind {
         DocKind::Walk => {
@@ -222,13 +222,9 @@ pub struct WalkReport {
 }
 
 /// Builds the walk report from the walk document and the catalog.
-pub fn walk_report(
-    id: DocId,
-    doc: &Automerge,
-    catalog: &Catalog,
-) -> Result<WalkReport, ReviewError> {
+pub fn walk_report(id: DocId, doc: &Automerge, catalog: &Catalog) -> Result<WalkReport, ApiError> {
     let w = Walk::from_doc(doc)
-        .map_err(|e| ReviewError::Internal(anyhow::anyhow!("walk does not read: {}", e.code())))?;
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("walk does not read: {}", e.code())))?;
     let mut live: Vec<_> = w
         .observations
         .values()
@@ -344,7 +340,7 @@ pub fn open_feedback(
     scope: &super::Scope,
     now: i64,
     limit: u32,
-) -> Result<Vec<OpenFeedback>, ReviewError> {
+) -> Result<Vec<OpenFeedback>, ApiError> {
     let mut out = Vec::new();
     let mut params: Vec<rusqlite::types::Value> = Vec::new();
     let mut parts = Vec::new();

@@ -22,9 +22,9 @@ use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 use serde_json::Value;
 use wijklog_shared::Catalog;
 
-use super::ReviewError;
 use super::export::{BOM, ExportSummary, neutralise_formula};
 use super::query::{Filters, Scope, Sort, for_each_item, has_resident_contact};
+use crate::edge::ApiError;
 
 /// The time zone of the exports' dates and times.
 pub const TIME_ZONE: &str = "Europe/Amsterdam";
@@ -72,7 +72,7 @@ pub struct Labels {
 
 impl Labels {
     /// Labels from `catalog` and the `users` table of `conn`.
-    pub fn load(conn: &Connection, catalog: Catalog) -> Result<Self, ReviewError> {
+    pub fn load(conn: &Connection, catalog: Catalog) -> Result<Self, ApiError> {
         let mut stmt = conn.prepare_cached("SELECT id, display_name FROM users")?;
         let people = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
@@ -268,9 +268,9 @@ fn cells(
     out
 }
 
-fn parse(row_json: &str) -> Result<Value, ReviewError> {
+fn parse(row_json: &str) -> Result<Value, ApiError> {
     serde_json::from_str(row_json)
-        .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))
 }
 
 fn headings(include_personal: bool) -> Vec<&'static str> {
@@ -289,8 +289,8 @@ fn each_row(
     labels: &Labels,
     include_personal: bool,
     summary: &mut ExportSummary,
-    mut each: impl FnMut(Vec<Cell>) -> Result<(), ReviewError>,
-) -> Result<(), ReviewError> {
+    mut each: impl FnMut(Vec<Cell>) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
     for_each_item(conn, scope, filters, Sort::CreatedAt, None, None, |raw| {
         let row = parse(&raw.row_json)?;
         if include_personal && has_resident_contact(&row) {
@@ -310,12 +310,12 @@ fn each_row(
     })
 }
 
-fn xlsx_err(e: XlsxError) -> ReviewError {
-    ReviewError::Internal(anyhow::Error::new(e).context("writing the workbook"))
+fn xlsx_err(e: XlsxError) -> ApiError {
+    ApiError::Internal(anyhow::Error::new(e).context("writing the workbook"))
 }
 
-fn io_err(e: std::io::Error) -> ReviewError {
-    ReviewError::Internal(anyhow::Error::new(e).context("writing the export"))
+fn io_err(e: std::io::Error) -> ApiError {
+    ApiError::Internal(anyhow::Error::new(e).context("writing the export"))
 }
 
 /// Writes the workbook: one sheet "Meldingen" with a bold, frozen heading
@@ -334,7 +334,7 @@ pub fn write_xlsx_to<W: Write>(
     mut spool: std::fs::File,
     mut out: W,
     summary: &mut ExportSummary,
-) -> Result<(), ReviewError> {
+) -> Result<(), ApiError> {
     let mut book = Workbook::new();
     let bold = Format::new().set_bold().set_align(FormatAlign::Top);
     let date = Format::new().set_num_format("dd-mm-yyyy hh:mm");
@@ -422,9 +422,9 @@ pub fn write_excel_csv_to<W: Write>(
     include_personal: bool,
     mut out: W,
     summary: &mut ExportSummary,
-) -> Result<(), ReviewError> {
+) -> Result<(), ApiError> {
     out.write_all(BOM).map_err(io_err)?;
-    let csv_err = |e: csv::Error| ReviewError::Internal(anyhow::Error::new(e).context("CSV"));
+    let csv_err = |e: csv::Error| ApiError::Internal(anyhow::Error::new(e).context("CSV"));
     {
         let mut w = csv::WriterBuilder::new()
             .delimiter(b';')

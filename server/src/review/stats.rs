@@ -8,8 +8,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::ReviewError;
 use super::query::Scope;
+use crate::edge::ApiError;
 
 /// Current and previous count of one key.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -51,7 +51,7 @@ pub fn stats(
     from: i64,
     to: i64,
     positive: &BTreeSet<String>,
-) -> Result<Stats, ReviewError> {
+) -> Result<Stats, ApiError> {
     let previous_from = from - (to - from);
     let mut out = Stats {
         from,

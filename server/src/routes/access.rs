@@ -9,8 +9,8 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
-use super::items::{coordinator, json_ok, query_pairs};
-use crate::review::ReviewError;
+use super::items::{json_ok, query_pairs};
+use crate::edge::{ApiError, RequireCoordinator};
 use crate::state::{AppState, blocking};
 
 /// Registers the route.
@@ -44,7 +44,7 @@ struct Change {
 }
 
 /// The rows, newest first.
-fn changes(conn: &rusqlite::Connection, limit: u32) -> Result<Vec<Change>, ReviewError> {
+fn changes(conn: &rusqlite::Connection, limit: u32) -> Result<Vec<Change>, ApiError> {
     let mut stmt = conn.prepare_cached(
         "SELECT a.at, a.action, a.actor, ua.display_name, a.subject, us.display_name, a.detail \
          FROM audit_log a \
@@ -92,10 +92,10 @@ fn changes(conn: &rusqlite::Connection, limit: u32) -> Result<Vec<Change>, Revie
 /// `GET /api/v1/access-changes?limit=` → `{"changes": [...]}`.
 #[tracing::instrument(name = "access_changes", skip_all)]
 async fn access_changes(
+    _: RequireCoordinator,
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    coordinator(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let mut limit = DEFAULT_LIMIT;
     for (k, v) in query_pairs(&req)? {
         match k.as_str() {
@@ -104,10 +104,10 @@ async fn access_changes(
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or(ReviewError::param("limit", "limit must be 1 to 500."))?;
+                    .ok_or(ApiError::param("limit", "limit must be 1 to 500."))?;
             }
             _ => {
-                return Err(ReviewError::param(
+                return Err(ApiError::param(
                     "query",
                     "The request has a query parameter this endpoint does not know.",
                 ));

@@ -16,12 +16,11 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
-use super::items::{audit, caller, json_ok, query_pairs};
+use super::items::{audit, json_ok, query_pairs};
 use crate::admin::{self, AuditFilter};
-use crate::auth::Principal;
 use crate::auth::password::{WeakPassword, check_new_password, hash_password};
 use crate::domain::{DeviceId, Role, UserId};
-use crate::review::ReviewError;
+use crate::edge::{ApiError, RequireAdmin};
 use crate::state::{AppState, blocking};
 use crate::storage::{NewUser, StoreError};
 
@@ -44,27 +43,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 pub use crate::auth::password::MIN_PASSWORD_CHARS;
 
-async fn admin_caller(req: &HttpRequest, state: &AppState) -> Result<Principal, ReviewError> {
-    let who = caller(req, state).await?;
-    if !who.is_admin() {
-        return Err(ReviewError::Forbidden);
-    }
-    Ok(who)
-}
-
-fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ReviewError> {
+fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        _ => Err(ReviewError::param(
+        _ => Err(ApiError::param(
             "body",
             "The request body must be a JSON object.",
         )),
     }
 }
 
-fn only_keys(m: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), ReviewError> {
+fn only_keys(m: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
     if m.keys().any(|k| !allowed.contains(&k.as_str())) {
-        return Err(ReviewError::param(
+        return Err(ApiError::param(
             "body",
             "The request body has a field this endpoint does not know.",
         ));
@@ -72,9 +63,9 @@ fn only_keys(m: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(),
     Ok(())
 }
 
-fn roles_field(v: &Value) -> Result<Vec<Role>, ReviewError> {
+fn roles_field(v: &Value) -> Result<Vec<Role>, ApiError> {
     let bad = || {
-        ReviewError::param(
+        ApiError::param(
             "roles",
             "roles must be a non-empty list of boa, spreekuur, coordinator, admin.",
         )
@@ -101,15 +92,15 @@ fn text_field(
     param: &'static str,
     max: usize,
     message: &'static str,
-) -> Result<String, ReviewError> {
+) -> Result<String, ApiError> {
     let s = v.as_str().map(str::trim).unwrap_or_default();
     if s.is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
-        return Err(ReviewError::param(param, message));
+        return Err(ApiError::param(param, message));
     }
     Ok(s.to_owned())
 }
 
-fn team_field(v: &Value) -> Result<Option<String>, ReviewError> {
+fn team_field(v: &Value) -> Result<Option<String>, ApiError> {
     match v {
         Value::Null => Ok(None),
         other => text_field(
@@ -125,15 +116,15 @@ fn team_field(v: &Value) -> Result<Option<String>, ReviewError> {
 /// The new password of an account, checked against the password policy
 /// (length, common and breached passwords, the account's own words:
 /// [`check_new_password`]).
-fn password_field(v: Option<&Value>, account_words: &[&str]) -> Result<String, ReviewError> {
+fn password_field(v: Option<&Value>, account_words: &[&str]) -> Result<String, ApiError> {
     let p = v.and_then(Value::as_str).unwrap_or_default();
     match check_new_password(p, account_words) {
         Ok(()) => Ok(p.to_owned()),
-        Err(WeakPassword::Length) => Err(ReviewError::param(
+        Err(WeakPassword::Length) => Err(ApiError::param(
             "password",
             "The password must be 10 to 256 characters long.",
         )),
-        Err(WeakPassword::Guessable) => Err(ReviewError::Refused {
+        Err(WeakPassword::Guessable) => Err(ApiError::Refused {
             code: "weak_password",
             message: "This password is too easy to guess (a common or leaked password, or built from the name); choose a longer phrase.",
         }),
@@ -141,16 +132,16 @@ fn password_field(v: Option<&Value>, account_words: &[&str]) -> Result<String, R
 }
 
 /// Hashes on the blocking pool, within the global bound on Argon2 work.
-async fn hash(state: &AppState, password: String) -> Result<String, ReviewError> {
+async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
     let permit = state
         .password_gate
         .acquire()
         .await
-        .map_err(|_| ReviewError::Auth(crate::auth::AuthError::Busy))?;
+        .map_err(|_| ApiError::Auth(crate::auth::AuthError::Busy))?;
     blocking(move || {
         let _permit = permit;
         hash_password(&password)
-            .map_err(|e| ReviewError::Internal(anyhow::anyhow!("hashing failed: {e:?}")))
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing failed: {e:?}")))
     })
     .await
 }
@@ -158,10 +149,9 @@ async fn hash(state: &AppState, password: String) -> Result<String, ReviewError>
 /// `GET /api/v1/admin/users`.
 #[tracing::instrument(name = "admin.users.list", skip_all)]
 async fn list_users(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = admin_caller(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let db = state.review.clone();
     let users = blocking(move || db.with_conn(admin::list_accounts)).await?;
     audit(
@@ -178,11 +168,10 @@ async fn list_users(
 /// `POST /api/v1/admin/users` `{username, name, password, roles, team?}` → 201.
 #[tracing::instrument(name = "admin.users.create", skip_all)]
 async fn create_user(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = admin_caller(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let m = body_object(&body)?;
     only_keys(&m, &["username", "name", "password", "roles", "team"])?;
     let username = text_field(
@@ -192,7 +181,7 @@ async fn create_user(
         "username must be a non-empty text of at most 64 characters.",
     )?;
     if username.chars().any(char::is_whitespace) {
-        return Err(ReviewError::param(
+        return Err(ApiError::param(
             "username",
             "username must not contain spaces.",
         ));
@@ -217,7 +206,7 @@ async fn create_user(
     };
     let user = blocking(move || match store.create_user(new) {
         Ok(u) => Ok(u),
-        Err(StoreError::AlreadyExists(_)) => Err(ReviewError::Conflict {
+        Err(StoreError::AlreadyExists(_)) => Err(ApiError::Conflict {
             code: "username_taken",
             message: "This username is already taken.",
         }),
@@ -236,7 +225,7 @@ async fn create_user(
     let id = user.id.to_string();
     let view = blocking(move || db.with_conn(|c| admin::account(c, &id)))
         .await?
-        .ok_or(ReviewError::NotFound)?;
+        .ok_or(ApiError::NotFound)?;
     Ok(HttpResponse::Created()
         .insert_header(("Cache-Control", "no-store"))
         .json(view))
@@ -245,12 +234,11 @@ async fn create_user(
 /// `PATCH /api/v1/admin/users/{id}` `{name?, roles?, team?, disabled?}`.
 #[tracing::instrument(name = "admin.users.update", skip_all)]
 async fn update_user(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     path: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = admin_caller(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let m = body_object(&body)?;
     only_keys(&m, &["name", "roles", "team", "disabled"])?;
@@ -270,7 +258,7 @@ async fn update_user(
     let disabled = m
         .get("disabled")
         .map(|v| {
-            v.as_bool().ok_or(ReviewError::param(
+            v.as_bool().ok_or(ApiError::param(
                 "disabled",
                 "disabled must be true or false.",
             ))
@@ -285,7 +273,7 @@ async fn update_user(
                 .any(|role| *role != Role::Admin && !who.roles.contains(role))
         })
     {
-        return Err(ReviewError::Conflict {
+        return Err(ApiError::Conflict {
             code: "self_grant",
             message: "You cannot give your own account a role that reads content; another admin must do that.",
         });
@@ -293,7 +281,7 @@ async fn update_user(
     if myself
         && (disabled == Some(true) || roles.as_ref().is_some_and(|r| !r.contains(&Role::Admin)))
     {
-        return Err(ReviewError::Conflict {
+        return Err(ApiError::Conflict {
             code: "self_lockout",
             message: "You cannot disable your own account or remove your own admin role.",
         });
@@ -301,10 +289,10 @@ async fn update_user(
     let db = state.review.clone();
     let store = state.store.clone();
     let (uid, n, r, t) = (id.clone(), name.clone(), roles.clone(), team.clone());
-    let (view, signed_out) = blocking::<_, ReviewError>(move || {
+    let (view, signed_out) = blocking::<_, ApiError>(move || {
         let current = db
             .with_conn(|c| admin::account(c, &uid))?
-            .ok_or(ReviewError::NotFound)?;
+            .ok_or(ApiError::NotFound)?;
         // New roles or a new team change what the user may see: their
         // devices must log in again for tokens that say so. Signed out
         // first, so that a failure in between never leaves old tokens
@@ -315,7 +303,7 @@ async fn update_user(
         let team_changed = t.as_ref().is_some_and(|t| *t != current.team);
         let mut signed_out = 0;
         if roles_changed || team_changed {
-            let user = UserId::new(uid.clone()).map_err(|_| ReviewError::NotFound)?;
+            let user = UserId::new(uid.clone()).map_err(|_| ApiError::NotFound)?;
             signed_out = store.end_sessions(&user)?;
         }
         db.with_conn(|c| {
@@ -332,7 +320,7 @@ async fn update_user(
         }
         let view = db
             .with_conn(|c| admin::account(c, &uid))?
-            .ok_or(ReviewError::NotFound)?;
+            .ok_or(ApiError::NotFound)?;
         Ok((view, signed_out))
     })
     .await?;
@@ -357,24 +345,23 @@ async fn update_user(
 /// device of the user is signed out (must log in again, keeps its data).
 #[tracing::instrument(name = "admin.users.password", skip_all)]
 async fn set_password(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     path: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = admin_caller(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let m = body_object(&body)?;
     only_keys(&m, &["password"])?;
     let store = state.store.clone();
-    let uid = UserId::new(id.clone()).map_err(|_| ReviewError::NotFound)?;
-    let user = blocking(move || store.user_by_id(&uid).map_err(ReviewError::from))
+    let uid = UserId::new(id.clone()).map_err(|_| ApiError::NotFound)?;
+    let user = blocking(move || store.user_by_id(&uid).map_err(ApiError::from))
         .await?
-        .ok_or(ReviewError::NotFound)?;
+        .ok_or(ApiError::NotFound)?;
     let password = password_field(m.get("password"), &[&user.username, &user.display_name])?;
     let phc = hash(&state, password).await?;
     let store = state.store.clone();
-    blocking::<_, ReviewError>(move || Ok(store.set_password_hash(&user.username, &phc)?)).await?;
+    blocking::<_, ApiError>(move || Ok(store.set_password_hash(&user.username, &phc)?)).await?;
     audit(
         &state,
         &who.user_id,
@@ -389,16 +376,15 @@ async fn set_password(
 /// `GET /api/v1/admin/users/{id}/devices`.
 #[tracing::instrument(name = "admin.devices.list", skip_all)]
 async fn devices(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = admin_caller(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let uid = UserId::new(id.clone()).map_err(|_| ReviewError::NotFound)?;
+    let uid = UserId::new(id.clone()).map_err(|_| ApiError::NotFound)?;
     let store = state.store.clone();
-    let list = blocking::<_, ReviewError>(move || {
-        store.user_by_id(&uid)?.ok_or(ReviewError::NotFound)?;
+    let list = blocking::<_, ApiError>(move || {
+        store.user_by_id(&uid)?.ok_or(ApiError::NotFound)?;
         Ok(store.devices_of(&uid)?)
     })
     .await?;
@@ -429,16 +415,15 @@ async fn devices(
 /// `POST /api/v1/admin/devices/{id}/revoke` → 204.
 #[tracing::instrument(name = "admin.devices.revoke", skip_all)]
 async fn revoke_device(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = admin_caller(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let did = DeviceId::from_string(id.clone());
     let store = state.store.clone();
-    let owner = blocking::<_, ReviewError>(move || {
-        let device = store.device(&did)?.ok_or(ReviewError::NotFound)?;
+    let owner = blocking::<_, ApiError>(move || {
+        let device = store.device(&did)?.ok_or(ApiError::NotFound)?;
         store.revoke_device(&did)?;
         Ok(device.user_id)
     })
@@ -457,10 +442,10 @@ async fn revoke_device(
 /// `GET /api/v1/admin/audit?actor=&action=&subject=&from=&to=&before=&limit=`.
 #[tracing::instrument(name = "admin.audit.read", skip_all)]
 async fn audit_log(
+    RequireAdmin(who): RequireAdmin,
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = admin_caller(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let mut f = AuditFilter {
         limit: 100,
         ..AuditFilter::default()
@@ -468,7 +453,7 @@ async fn audit_log(
     let int = |name: &'static str, v: &str| {
         v.trim()
             .parse::<i64>()
-            .map_err(|_| ReviewError::param(name, "Expected an integer."))
+            .map_err(|_| ApiError::param(name, "Expected an integer."))
     };
     for (k, v) in query_pairs(&req)? {
         match k.as_str() {
@@ -483,13 +468,13 @@ async fn audit_log(
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=1000).contains(n))
-                    .ok_or(ReviewError::param(
+                    .ok_or(ApiError::param(
                         "limit",
                         "limit must be a number from 1 to 1000.",
                     ))?
             }
             _ => {
-                return Err(ReviewError::param(
+                return Err(ApiError::param(
                     "query",
                     "The request has a query parameter this endpoint does not know.",
                 ));

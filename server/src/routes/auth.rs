@@ -18,6 +18,7 @@ use crate::auth::refresh::{self, NewRefreshToken};
 use crate::auth::{AuthError, Principal, UserView};
 use crate::auth::{password, trust};
 use crate::domain::now_ms;
+use crate::edge::ApiError;
 use crate::state::{AppState, BlockingError};
 use crate::storage::{AuditEntry, Device, RefreshOutcome, User};
 
@@ -110,7 +111,9 @@ fn client_ip(req: &HttpRequest) -> IpAddr {
         .unwrap_or(IpAddr::from([0, 0, 0, 0]))
 }
 
-fn counted(state: &AppState, e: AuthError) -> AuthError {
+/// Counts an error sent to a client (`wijklog_errors_total{code}`).
+fn counted(state: &AppState, e: impl Into<ApiError>) -> ApiError {
+    let e = e.into();
     state.metrics.count_error(e.code());
     e
 }
@@ -157,7 +160,7 @@ pub async fn login(
     req: HttpRequest,
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     let state = state.into_inner();
     let LoginRequest {
         username,
@@ -271,7 +274,7 @@ pub async fn login(
 pub async fn refresh(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     let state = state.into_inner();
     let Some(presented) = refresh::decode_presented(&body.refresh_token) else {
         return Err(counted(&state, AuthError::InvalidRefreshToken));
@@ -322,7 +325,7 @@ pub async fn refresh(
 pub async fn logout(
     state: web::Data<AppState>,
     body: web::Json<RefreshRequest>,
-) -> Result<HttpResponse, AuthError> {
+) -> Result<HttpResponse, ApiError> {
     let state = state.into_inner();
     let Some(hash) = refresh::hash_presented(&body.refresh_token) else {
         return Ok(HttpResponse::NoContent().finish());
@@ -348,42 +351,13 @@ pub async fn logout(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// The bearer token of a request (`Authorization: Bearer <token>`): the one
-/// parser every endpoint uses. The scheme is case-insensitive (RFC 9110
-/// 11.1: `bearer`, `BEARER` work); an empty token is none.
-pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
-    let value = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)?
-        .to_str()
-        .ok()?;
-    parse_bearer(value)
-}
-
-/// The token of an `Authorization` header value with the Bearer scheme.
-pub fn parse_bearer(value: &str) -> Option<&str> {
-    let (scheme, token) = value.trim_start().split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
-}
-
-/// Authenticates a REST request by its bearer access token (signature,
-/// claims, and that the user is enabled and the device not revoked).
-pub async fn authenticate(req: &HttpRequest, state: &AppState) -> Result<Principal, AuthError> {
-    let token = bearer_token(req).ok_or(AuthError::Unauthenticated(None))?;
-    state.auth.verify_access(token).await.map_err(|e| {
-        // The reason (expired, bad signature, ...) never includes the token.
-        tracing::info!(error = %e, reason = ?std::error::Error::source(&e).map(ToString::to_string), "access token refused");
-        e
-    })
-}
-
 /// `GET /api/v1/auth/me`: the authenticated user (checks the access token).
 #[tracing::instrument(name = "auth.me", skip_all)]
-pub async fn me(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, AuthError> {
-    let who = authenticate(&req, &state)
-        .await
-        .map_err(|e| counted(&state, e))?;
+pub async fn me(
+    who: Result<Principal, ApiError>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let who = who.map_err(|e| counted(&state, e))?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .json(serde_json::json!({"user": UserViewOwned::from(who.view()), "device_id": who.device_id})))

@@ -10,70 +10,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
-use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::{AuthError, ErrorBody, Principal};
-use crate::blobs::{BlobError, BlobHash, BlobStore, Uploaded, read_body, sniff::ImageType};
+use crate::auth::Principal;
+use crate::blobs::{BlobError, BlobHash, Uploaded, read_body, sniff::ImageType};
 use crate::domain::now_ms;
+use crate::edge::ApiError;
 use crate::state::{AppState, blocking};
 use crate::storage::AuditEntry;
-
-/// Errors of the blob endpoints.
-#[derive(Debug, thiserror::Error)]
-pub enum BlobRouteError {
-    /// Missing or invalid access token, revoked session.
-    #[error(transparent)]
-    Auth(#[from] AuthError),
-    /// Everything else.
-    #[error(transparent)]
-    Blob(#[from] BlobError),
-}
-
-impl ResponseError for BlobRouteError {
-    fn status_code(&self) -> StatusCode {
-        match self {
-            BlobRouteError::Auth(e) => e.status_code(),
-            BlobRouteError::Blob(e) => match e {
-                BlobError::InvalidHash(_) | BlobError::Incomplete => StatusCode::BAD_REQUEST,
-                BlobError::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
-                BlobError::UnsupportedType(crate::blobs::sniff::SniffError::TooManyPixels {
-                    ..
-                }) => StatusCode::PAYLOAD_TOO_LARGE,
-                BlobError::UnsupportedType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                BlobError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-                BlobError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-                BlobError::NotFound => StatusCode::NOT_FOUND,
-                BlobError::Forbidden => StatusCode::FORBIDDEN,
-                BlobError::Db(_)
-                | BlobError::Io(_)
-                | BlobError::Thumbnail(_)
-                | BlobError::Join(_)
-                | BlobError::Audit(_) => StatusCode::INTERNAL_SERVER_ERROR,
-            },
-        }
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        match self {
-            BlobRouteError::Auth(e) => e.error_response(),
-            BlobRouteError::Blob(e) => {
-                if matches!(self.status_code(), StatusCode::INTERNAL_SERVER_ERROR) {
-                    crate::telemetry::log_error_chain(e);
-                } else {
-                    tracing::info!(code = e.code(), error = %e, "blob request refused");
-                }
-                let mut res = HttpResponse::build(self.status_code());
-                if matches!(e, BlobError::Busy) {
-                    res.insert_header((header::RETRY_AFTER, "2"));
-                }
-                res.json(ErrorBody {
-                    code: e.code().into(),
-                    message: e.message().into(),
-                })
-            }
-        }
-    }
-}
 
 /// Registers the blob routes under `/api/v1/blobs`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -88,22 +32,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// The caller, from `Authorization: Bearer <token>` (scheme case-insensitive,
-/// [`crate::routes::auth::bearer_token`], like every endpoint).
-async fn principal(req: &HttpRequest, state: &AppState) -> Result<Principal, AuthError> {
-    crate::routes::auth::authenticate(req, state).await
-}
-
 /// `PUT /api/v1/blobs/{sha256}`: 201 stored, 200 already stored.
 #[tracing::instrument(name = "blob_upload", skip_all, fields(blob = %path.as_str()))]
 async fn upload(
+    who: Principal,
     req: HttpRequest,
     path: web::Path<String>,
     body: web::Payload,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, BlobRouteError> {
-    let who = principal(&req, &state).await?;
-    if !BlobStore::may_upload(&who) {
+) -> Result<HttpResponse, ApiError> {
+    if !who.may_upload_photos() {
         return Err(BlobError::Forbidden.into());
     }
     let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
@@ -191,11 +129,11 @@ fn image_response(
 /// document referencing the blob.
 #[tracing::instrument(name = "blob_download", skip_all, fields(blob = %path.as_str()))]
 async fn download(
+    who: Principal,
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, BlobRouteError> {
-    let who = principal(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
     let tag = etag(&hash, "");
     let revalidation = not_modified(&req, &tag);
@@ -231,11 +169,11 @@ async fn download(
 /// `blobs.thumb_px`, same permission as the blob.
 #[tracing::instrument(name = "blob_thumbnail", skip_all, fields(blob = %path.as_str()))]
 async fn thumbnail(
+    who: Principal,
     req: HttpRequest,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, BlobRouteError> {
-    let who = principal(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
     let blobs = state.blobs.clone();
     let px = blobs.config().thumb_px;

@@ -6,11 +6,11 @@
 //! name. No usernames, roles or account state.
 
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Serialize;
 
-use super::items::{coordinator, json_ok};
-use crate::review::ReviewError;
+use super::items::json_ok;
+use crate::edge::{ApiError, RequireCoordinator};
 use crate::state::{AppState, blocking};
 
 /// Registers both routes.
@@ -60,8 +60,10 @@ struct People {
 
 /// `GET /api/v1/people`.
 #[tracing::instrument(name = "people.list", skip_all)]
-async fn people(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
-    coordinator(&req, &state).await?;
+async fn people(
+    _: RequireCoordinator,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let db = state.review.clone();
     let people = blocking(move || {
         db.with_conn(|c| {
@@ -77,7 +79,7 @@ async fn people(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
                     })
                 })?
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok::<_, ReviewError>(rows)
+            Ok::<_, ApiError>(rows)
         })
     })
     .await?;

@@ -23,11 +23,12 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::items::{coordinator, query_pairs};
+use super::items::query_pairs;
+use crate::edge::{ApiError, RequireCoordinator};
 use crate::review::export::ExportSummary;
 use crate::review::query::{Filters, check_names};
 use crate::review::report::load_catalog;
-use crate::review::{ReviewError, Scope, export, sheet};
+use crate::review::{Scope, export, sheet};
 use crate::state::AppState;
 use crate::storage::AuditEntry;
 
@@ -105,7 +106,7 @@ fn stream_export(
         &rusqlite::Connection,
         &mut ChannelWriter,
         &mut ExportSummary,
-    ) -> Result<(), ReviewError>
+    ) -> Result<(), ApiError>
     + Send
     + 'static,
     detail: impl FnOnce(&ExportSummary, bool) -> serde_json::Value + Send + 'static,
@@ -153,7 +154,7 @@ const MAX_REASON: usize = 500;
 
 /// `include_personal` and `reason` of an export request: contact details
 /// only with a non-empty reason of at most [`MAX_REASON`] characters.
-fn personal_params(params: &[(String, String)]) -> Result<(bool, String), ReviewError> {
+fn personal_params(params: &[(String, String)]) -> Result<(bool, String), ApiError> {
     let mut include_personal = false;
     let mut reason = String::new();
     for (k, v) in params {
@@ -163,7 +164,7 @@ fn personal_params(params: &[(String, String)]) -> Result<(bool, String), Review
                     "true" | "1" => true,
                     "false" | "0" => false,
                     _ => {
-                        return Err(ReviewError::param(
+                        return Err(ApiError::param(
                             "include_personal",
                             "Expected true or false.",
                         ));
@@ -175,13 +176,13 @@ fn personal_params(params: &[(String, String)]) -> Result<(bool, String), Review
         }
     }
     if include_personal && reason.is_empty() {
-        return Err(ReviewError::param(
+        return Err(ApiError::param(
             "reason",
             "Exporting resident contact details needs a reason.",
         ));
     }
     if reason.chars().count() > MAX_REASON {
-        return Err(ReviewError::param("reason", "The reason is too long."));
+        return Err(ApiError::param("reason", "The reason is too long."));
     }
     Ok((include_personal, reason))
 }
@@ -229,8 +230,11 @@ fn attachment(ext: &str) -> String {
 /// `GET /api/v1/export.csv`: RFC 4180 for machines (codes, ids, UTC), or
 /// with `dialect=excel` `;`-separated for a Dutch Excel (words, local time).
 #[tracing::instrument(name = "export.csv", skip_all)]
-async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
-    let who = coordinator(&req, &state).await?;
+async fn csv(
+    RequireCoordinator(who): RequireCoordinator,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let params = query_pairs(&req)?;
     check_names(&params, &["include_personal", "reason", "dialect"])?;
     let filters = Filters::parse(&params)?;
@@ -243,7 +247,7 @@ async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
         None | Some("rfc4180") => false,
         Some("excel") => true,
         Some(_) => {
-            return Err(ReviewError::param("dialect", "Expected rfc4180 or excel."));
+            return Err(ApiError::param("dialect", "Expected rfc4180 or excel."));
         }
     };
     let scope = Scope::of(&who);
@@ -273,8 +277,11 @@ async fn csv(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespons
 /// `GET /api/v1/export.xlsx`: the list as an Excel workbook (words, local
 /// time, real dates and numbers).
 #[tracing::instrument(name = "export.xlsx", skip_all)]
-async fn xlsx(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
-    let who = coordinator(&req, &state).await?;
+async fn xlsx(
+    RequireCoordinator(who): RequireCoordinator,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let params = query_pairs(&req)?;
     check_names(&params, &["include_personal", "reason"])?;
     let filters = Filters::parse(&params)?;
@@ -289,7 +296,7 @@ async fn xlsx(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
         move |c, out, summary| {
             let labels = sheet::Labels::load(c, load_catalog(&*store))?;
             let spool = tempfile::tempfile().map_err(|e| {
-                ReviewError::Internal(anyhow::Error::new(e).context("a temporary file"))
+                ApiError::Internal(anyhow::Error::new(e).context("a temporary file"))
             })?;
             sheet::write_xlsx_to(
                 c,
@@ -317,10 +324,10 @@ async fn xlsx(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
 /// `GET /api/v1/export.geojson`.
 #[tracing::instrument(name = "export.geojson", skip_all)]
 async fn geojson(
+    RequireCoordinator(who): RequireCoordinator,
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = coordinator(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let params = query_pairs(&req)?;
     check_names(&params, &[])?;
     let filters = Filters::parse(&params)?;

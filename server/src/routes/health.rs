@@ -4,7 +4,7 @@
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use crate::auth::ErrorBody;
+use crate::edge::ErrorBody;
 use crate::state::AppState;
 
 /// 200 `{"status":"ok","version"}` while the process runs.
@@ -39,7 +39,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
             message: "Not found.".into(),
         });
     };
-    let given = crate::routes::auth::bearer_token(&req).unwrap_or_default();
+    let given = crate::edge::bearer_token(&req).unwrap_or_default();
     if !constant_time_eq(given.as_bytes(), expected.expose().as_bytes()) {
         return HttpResponse::Unauthorized().json(ErrorBody {
             code: "unauthenticated".into(),

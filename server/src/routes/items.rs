@@ -4,8 +4,7 @@
 //! `GET /api/v1/items/{doc}/{id}/history`, `GET /api/v1/feedback/open`
 //! (the feedback work list) and `GET /api/v1/callbacks` (call backs and
 //! feedback due, with the residents' contacts: audited). Also the helpers the other review and admin
-//! routes share: authentication, role checks, query parsing, blocking work
-//! and audit entries.
+//! routes share: query parsing, visibility and audit entries.
 //!
 //! Roles: coordinators, `boa` and `spreekuur` staff, each limited to what
 //! they may see ([`crate::review::Scope`]); admins get 403. An item the
@@ -17,9 +16,10 @@ use serde_json::json;
 
 use crate::auth::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
+use crate::edge::{ApiError, RequireContentReader};
 use crate::review::callbacks::{WorkFilters, work_list as query_work_list};
 use crate::review::query::{ListRequest, has_resident_contact, list_items};
-use crate::review::{ReviewError, Scope, history, may_read_content, report};
+use crate::review::{Scope, history, report};
 use crate::state::{AppState, blocking};
 use crate::storage::{AuditEntry, DocMeta, Store};
 
@@ -35,48 +35,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/callbacks", web::get().to(work_list));
 }
 
-/// The caller, from `Authorization: Bearer <access token>` (scheme
-/// case-insensitive, [`crate::routes::auth::bearer_token`], like every endpoint).
-pub(crate) async fn caller(req: &HttpRequest, state: &AppState) -> Result<Principal, ReviewError> {
-    Ok(crate::routes::auth::authenticate(req, state).await?)
-}
-
-/// The caller, who must be allowed to read content.
-pub(crate) async fn content_reader(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<Principal, ReviewError> {
-    let who = caller(req, state).await?;
-    if !may_read_content(&who) {
-        return Err(ReviewError::Forbidden);
-    }
-    Ok(who)
-}
-
-/// The caller, who must be a coordinator.
-pub(crate) async fn coordinator(
-    req: &HttpRequest,
-    state: &AppState,
-) -> Result<Principal, ReviewError> {
-    let who = caller(req, state).await?;
-    if !who.is_coordinator() {
-        return Err(ReviewError::Forbidden);
-    }
-    Ok(who)
-}
-
 /// The query string as name/value pairs (repeated names allowed). A value
 /// or name with a control character (a NUL byte, a line break) is refused
 /// here, for every endpoint, before it reaches a query or a log line.
-pub(crate) fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ReviewError> {
+pub(crate) fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, ApiError> {
     let pairs = web::Query::<Vec<(String, String)>>::from_query(req.query_string())
         .map(web::Query::into_inner)
-        .map_err(|_| ReviewError::param("query", "The query string cannot be read."))?;
+        .map_err(|_| ApiError::param("query", "The query string cannot be read."))?;
     if pairs
         .iter()
         .any(|(k, v)| k.chars().chain(v.chars()).any(char::is_control))
     {
-        return Err(ReviewError::param(
+        return Err(ApiError::param(
             "query",
             "The query string holds a control character (such as a NUL byte).",
         ));
@@ -91,7 +61,7 @@ pub(crate) async fn audit(
     action: &str,
     subject: Option<String>,
     detail: serde_json::Value,
-) -> Result<(), ReviewError> {
+) -> Result<(), ApiError> {
     let store = state.store.clone();
     let entry = AuditEntry {
         actor: Some(actor.clone()),
@@ -122,22 +92,25 @@ pub(crate) fn visible_doc(
     who: &Principal,
     doc: &str,
     kind: Option<DocKind>,
-) -> Result<DocMeta, ReviewError> {
-    let id = DocId::parse(doc).map_err(|_| ReviewError::NotFound)?;
-    let meta = store.doc_meta(id)?.ok_or(ReviewError::NotFound)?;
+) -> Result<DocMeta, ApiError> {
+    let id = DocId::parse(doc).map_err(|_| ApiError::NotFound)?;
+    let meta = store.doc_meta(id)?.ok_or(ApiError::NotFound)?;
     if meta.kind == DocKind::Catalog
         || kind.is_some_and(|k| k != meta.kind)
         || !who.may_see(meta.kind, meta.team.as_deref())
     {
-        return Err(ReviewError::NotFound);
+        return Err(ApiError::NotFound);
     }
     Ok(meta)
 }
 
 /// `GET /api/v1/items`.
 #[tracing::instrument(name = "items.list", skip_all)]
-async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
-    let who = content_reader(&req, &state).await?;
+async fn list(
+    RequireContentReader(who): RequireContentReader,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let request = ListRequest::parse(&query_pairs(&req)?)?;
     let scope = Scope::of(&who);
     let db = state.review.clone();
@@ -148,23 +121,22 @@ async fn list(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRespon
 /// `GET /api/v1/items/{doc}/{id}`.
 #[tracing::instrument(name = "items.get", skip_all)]
 async fn item(
-    req: HttpRequest,
+    RequireContentReader(who): RequireContentReader,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = content_reader(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let (doc, item) = path.into_inner();
     let store = state.store.clone();
     let max_ops = state.config.limits.max_ops_per_document;
     let db = state.review.clone();
     let viewer = who.clone();
-    let (meta, row, context) = blocking::<_, ReviewError>(move || {
+    let (meta, row, context) = blocking::<_, ApiError>(move || {
         let meta = visible_doc(store.as_ref(), &viewer, &doc, None)?;
         let row = db
             .with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
-            .ok_or(ReviewError::NotFound)?;
+            .ok_or(ApiError::NotFound)?;
         let row: serde_json::Value = serde_json::from_str(&row)
-            .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
         let am = report::load_automerge_bounded(store.as_ref(), meta.id, max_ops)?;
         let context = report::context(meta.kind, &am)?;
         Ok((meta, row, context))
@@ -197,11 +169,10 @@ fn history_permits(n: usize) -> std::sync::Arc<tokio::sync::Semaphore> {
 /// `GET /api/v1/items/{doc}/{id}/history`.
 #[tracing::instrument(name = "items.history", skip_all)]
 async fn item_history(
-    req: HttpRequest,
+    RequireContentReader(who): RequireContentReader,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = content_reader(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let (doc, item) = path.into_inner();
     let store = state.store.clone();
     let max_ops = state.config.limits.max_ops_per_document;
@@ -211,11 +182,11 @@ async fn item_history(
     let permit = history_permits(state.config.limits.max_concurrent_history)
         .acquire_owned()
         .await
-        .map_err(|e| ReviewError::Internal(e.into()))?;
-    let body = blocking::<_, ReviewError>(move || {
+        .map_err(|e| ApiError::Internal(e.into()))?;
+    let body = blocking::<_, ApiError>(move || {
         let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
         db.with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
-            .ok_or(ReviewError::NotFound)?;
+            .ok_or(ApiError::NotFound)?;
         let am = report::load_automerge_bounded(store.as_ref(), meta.id, max_ops)?;
         let key = if meta.kind == DocKind::Walk {
             "observations"
@@ -233,10 +204,10 @@ async fn item_history(
 /// `GET /api/v1/feedback/open?limit=`.
 #[tracing::instrument(name = "feedback.open", skip_all)]
 async fn feedback_open(
+    RequireContentReader(who): RequireContentReader,
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = content_reader(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let mut limit = 200;
     for (k, v) in query_pairs(&req)? {
         match k.as_str() {
@@ -245,13 +216,13 @@ async fn feedback_open(
                     .parse::<u32>()
                     .ok()
                     .filter(|n| (1..=1000).contains(n))
-                    .ok_or(ReviewError::param(
+                    .ok_or(ApiError::param(
                         "limit",
                         "limit must be a number from 1 to 1000.",
                     ))?
             }
             _ => {
-                return Err(ReviewError::param(
+                return Err(ApiError::param(
                     "query",
                     "The request has a query parameter this endpoint does not know.",
                 ));
@@ -272,17 +243,17 @@ async fn feedback_open(
 /// writes one audit entry (`callbacks.read_personal`) naming the items.
 #[tracing::instrument(name = "callbacks.list", skip_all)]
 async fn work_list(
+    RequireContentReader(who): RequireContentReader,
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = content_reader(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let mut pairs = query_pairs(&req)?;
     let mut contacts = true;
     if let Some(i) = pairs.iter().position(|(k, _)| k == "contacts") {
         contacts = match pairs.remove(i).1.as_str() {
             "true" | "1" => true,
             "false" | "0" => false,
-            _ => return Err(ReviewError::param("contacts", "Expected true or false.")),
+            _ => return Err(ApiError::param("contacts", "Expected true or false.")),
         };
     }
     let filters = WorkFilters::parse(&pairs)?;

@@ -15,15 +15,19 @@
 //! transaction and answers 202 with the queued message; the worker sends it.
 //! With mail off every preview and send answers 503 `mail_disabled`.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::items::{caller, content_reader, coordinator, json_ok, visible_doc};
+use super::items::{json_ok, visible_doc};
+use crate::auth::Principal;
 use crate::domain::{DocKind, now_ms};
+use crate::edge::{
+    ApiError, RequireAdmin, RequireContentReader, RequireCoordinator, RequireCoordinatorOrAdmin,
+};
 use crate::mail::outbox::{self, AuditInfo, Kind, NewMessage};
 use crate::mail::templates::{self, TemplateError};
-use crate::review::{ReviewError, iso8601, report};
+use crate::review::{iso8601, report};
 use crate::state::{AppState, blocking};
 
 /// Registers the mail routes.
@@ -60,50 +64,43 @@ struct AddressBody {
     email: Option<String>,
 }
 
-async fn admin_for_user(
-    req: &HttpRequest,
-    state: &AppState,
-    id: &str,
-) -> Result<crate::auth::Principal, ReviewError> {
-    let who = caller(req, state).await?;
-    if !who.is_admin() {
-        return Err(ReviewError::Forbidden);
-    }
-    let user = crate::domain::UserId::new(id.to_owned()).map_err(|_| ReviewError::NotFound)?;
+/// Checks that the account `id` exists (the caller is an admin).
+async fn account_exists(state: &AppState, id: &str) -> Result<(), ApiError> {
+    let user = crate::domain::UserId::new(id.to_owned()).map_err(|_| ApiError::NotFound)?;
     let store = state.store.clone();
-    blocking::<_, ReviewError>(move || {
-        store.user_by_id(&user)?.ok_or(ReviewError::NotFound)?;
+    blocking::<_, ApiError>(move || {
+        store.user_by_id(&user)?.ok_or(ApiError::NotFound)?;
         Ok(())
     })
-    .await?;
-    Ok(who)
+    .await
 }
 
 /// `GET /api/v1/admin/users/{id}/mail-address`: the address the daily digest goes to.
 async fn get_address(
-    req: HttpRequest,
+    _: RequireAdmin,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    admin_for_user(&req, &state, &id).await?;
+    account_exists(&state, &id).await?;
     let db = state.review.clone();
-    let email = blocking::<_, ReviewError>(move || {
-        Ok(db.with_conn(|c| crate::mail::digest::address(c, &id))?)
-    })
-    .await?;
+    let email =
+        blocking::<_, ApiError>(
+            move || Ok(db.with_conn(|c| crate::mail::digest::address(c, &id))?),
+        )
+        .await?;
     Ok(json_ok(&json!({"email": email})))
 }
 
 /// `PUT /api/v1/admin/users/{id}/mail-address` `{"email": "..." | null}`; audited.
 async fn put_address(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     path: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let who = admin_for_user(&req, &state, &id).await?;
+    account_exists(&state, &id).await?;
     let b: AddressBody = parse_body(&body)?;
     let email = b
         .email
@@ -112,15 +109,12 @@ async fn put_address(
     if let Some(e) = &email
         && (e.chars().count() > 254 || e.parse::<lettre::Address>().is_err())
     {
-        return Err(ReviewError::param(
-            "email",
-            "The e-mail address is not valid.",
-        ));
+        return Err(ApiError::param("email", "The e-mail address is not valid."));
     }
     let db = state.review.clone();
     let by = who.user_id.as_str().to_owned();
     let stored = email.clone();
-    blocking::<_, ReviewError>(move || {
+    blocking::<_, ApiError>(move || {
         Ok(db.with_conn(|c| {
             crate::mail::digest::set_address(c, &id, stored.as_deref(), &by, now_ms())
         })?)
@@ -129,8 +123,8 @@ async fn put_address(
     Ok(json_ok(&json!({"email": email})))
 }
 
-fn mail_disabled() -> ReviewError {
-    ReviewError::Unavailable {
+fn mail_disabled() -> ApiError {
+    ApiError::Unavailable {
         code: "mail_disabled",
         message: "E-mail is not configured on this server ([mail] host is empty).",
     }
@@ -141,9 +135,9 @@ pub const MAX_DONE_CHARS: usize = 2000;
 /// Longest reason for including resident contact (characters).
 pub const MAX_REASON_CHARS: usize = 500;
 
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ReviewError> {
+fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body).map_err(|_| {
-        ReviewError::param(
+        ApiError::param(
             "body",
             "The request body is not a JSON object of the expected shape.",
         )
@@ -151,8 +145,7 @@ fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ReviewEr
 }
 
 /// `GET /api/v1/mail/status`.
-async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ReviewError> {
-    caller(&req, &state).await?;
+async fn status(_: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     Ok(json_ok(&json!({
         "email": state.mail.enabled(),
         "sms": crate::mail::sms::configured_provider().is_some(),
@@ -161,15 +154,11 @@ async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
 
 /// `GET /api/v1/mail/templates`.
 async fn list_templates(
-    req: HttpRequest,
+    _: RequireCoordinatorOrAdmin,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = caller(&req, &state).await?;
-    if !who.is_coordinator() && !who.is_admin() {
-        return Err(ReviewError::Forbidden);
-    }
+) -> Result<HttpResponse, ApiError> {
     let db = state.review.clone();
-    let list = blocking::<_, ReviewError>(move || Ok(db.with_conn(templates::list)?)).await?;
+    let list = blocking::<_, ApiError>(move || Ok(db.with_conn(templates::list)?)).await?;
     let placeholders: Vec<Value> = templates::PLACEHOLDERS
         .iter()
         .map(|(n, m)| json!({"name": n, "meaning": m}))
@@ -180,7 +169,7 @@ async fn list_templates(
     })))
 }
 
-fn template_key(path: &str) -> Result<String, ReviewError> {
+fn template_key(path: &str) -> Result<String, ApiError> {
     if path == "default" {
         return Ok(String::new());
     }
@@ -191,7 +180,7 @@ fn template_key(path: &str) -> Result<String, ReviewError> {
     if slug {
         Ok(path.to_owned())
     } else {
-        Err(ReviewError::param(
+        Err(ApiError::param(
             "category",
             "The category must be a catalog category id or 'default'.",
         ))
@@ -207,26 +196,22 @@ struct TemplateBody {
 
 /// `PUT /api/v1/admin/mail/templates/{category}`.
 async fn put_template(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     path: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = caller(&req, &state).await?;
-    if !who.is_admin() {
-        return Err(ReviewError::Forbidden);
-    }
+) -> Result<HttpResponse, ApiError> {
     let category = template_key(&path)?;
     let b: TemplateBody = parse_body(&body)?;
     templates::check(&b.subject, &b.body).map_err(|e| match e {
         TemplateError::Empty => {
-            ReviewError::param("body", "Subject and text of a template must not be empty.")
+            ApiError::param("body", "Subject and text of a template must not be empty.")
         }
-        TemplateError::TooLong => ReviewError::param(
+        TemplateError::TooLong => ApiError::param(
             "body",
             "The subject may have at most 200 characters, the text at most 10000.",
         ),
-        TemplateError::UnknownPlaceholder(_) => ReviewError::Conflict {
+        TemplateError::UnknownPlaceholder(_) => ApiError::Conflict {
             code: "unknown_placeholder",
             message: "The template uses a {placeholder} that does not exist (see the list of placeholders).",
         },
@@ -234,14 +219,14 @@ async fn put_template(
     let store = state.store.clone();
     if !category.is_empty() {
         let c = category.clone();
-        let known = blocking::<_, ReviewError>(move || {
+        let known = blocking::<_, ApiError>(move || {
             Ok(report::load_catalog(store.as_ref())
                 .categories
                 .contains_key(&c))
         })
         .await?;
         if !known {
-            return Err(ReviewError::param(
+            return Err(ApiError::param(
                 "category",
                 "There is no category with this id in the catalog.",
             ));
@@ -254,7 +239,7 @@ async fn put_template(
             templates::put(c, &category, b.subject.trim(), b.body.trim(), &by, now_ms())?;
             templates::get(c, &category)
         })
-        .map_err(ReviewError::from)
+        .map_err(ApiError::from)
     })
     .await?;
     Ok(json_ok(&json!({"template": t})))
@@ -262,29 +247,25 @@ async fn put_template(
 
 /// `DELETE /api/v1/admin/mail/templates/{category}` (not `default`).
 async fn delete_template(
-    req: HttpRequest,
+    RequireAdmin(who): RequireAdmin,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = caller(&req, &state).await?;
-    if !who.is_admin() {
-        return Err(ReviewError::Forbidden);
-    }
+) -> Result<HttpResponse, ApiError> {
     let category = template_key(&path)?;
     if category.is_empty() {
-        return Err(ReviewError::Conflict {
+        return Err(ApiError::Conflict {
             code: "default_template",
             message: "The default template cannot be removed; change its text instead.",
         });
     }
     let db = state.review.clone();
     let by = who.user_id.as_str().to_owned();
-    let removed = blocking::<_, ReviewError>(move || {
+    let removed = blocking::<_, ApiError>(move || {
         Ok(db.with_conn(|c| templates::delete(c, &category, &by, now_ms()))?)
     })
     .await?;
     if !removed {
-        return Err(ReviewError::NotFound);
+        return Err(ApiError::NotFound);
     }
     Ok(HttpResponse::NoContent().finish())
 }
@@ -301,7 +282,7 @@ async fn load_item(
     who: &crate::auth::Principal,
     doc: String,
     item: String,
-) -> Result<Loaded, ReviewError> {
+) -> Result<Loaded, ApiError> {
     let store = state.store.clone();
     let db = state.review.clone();
     let viewer = who.clone();
@@ -309,11 +290,11 @@ async fn load_item(
         let meta = visible_doc(store.as_ref(), &viewer, &doc, None)?;
         let row = db
             .with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
-            .ok_or(ReviewError::NotFound)?;
+            .ok_or(ApiError::NotFound)?;
         let row: Value = serde_json::from_str(&row)
-            .map_err(|e| ReviewError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
         if !row["deleted"].is_null() {
-            return Err(ReviewError::Conflict {
+            return Err(ApiError::Conflict {
                 code: "item_deleted",
                 message: "The item was deleted.",
             });
@@ -376,16 +357,16 @@ fn bounded_text(
     max: usize,
     required: bool,
     message: &'static str,
-) -> Result<Option<String>, ReviewError> {
+) -> Result<Option<String>, ApiError> {
     let v = v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     match &v {
-        None if required => Err(ReviewError::param(param, message)),
+        None if required => Err(ApiError::param(param, message)),
         Some(s)
             if s.chars().count() > max
                 || s.chars()
                     .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') =>
         {
-            Err(ReviewError::param(param, message))
+            Err(ApiError::param(param, message))
         }
         _ => Ok(v),
     }
@@ -407,12 +388,11 @@ struct FeedbackBody {
 /// `POST /api/v1/items/{doc}/{id}/feedback-mail`.
 #[tracing::instrument(name = "mail.feedback", skip_all)]
 async fn feedback_mail(
-    req: HttpRequest,
+    RequireCoordinator(who): RequireCoordinator,
     path: web::Path<(String, String)>,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = coordinator(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let b: FeedbackBody = parse_body(&body)?;
     if !state.mail.enabled() {
         return Err(mail_disabled());
@@ -429,7 +409,7 @@ async fn feedback_mail(
     let l = load_item(&state, &who, doc, item).await?;
     let resident = &l.row["resident"];
     if resident["consent"].as_bool() != Some(true) {
-        return Err(ReviewError::Conflict {
+        return Err(ApiError::Conflict {
             code: "no_consent",
             message: "The resident did not consent to being contacted.",
         });
@@ -440,7 +420,7 @@ async fn feedback_mail(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
     else {
-        return Err(ReviewError::Conflict {
+        return Err(ApiError::Conflict {
             code: "no_email",
             message: "There is no e-mail address of the resident.",
         });
@@ -458,10 +438,10 @@ async fn feedback_mail(
             Some(key) => templates::get(c, key),
             None => templates::for_category(c, &cat).map(Some),
         })
-        .map_err(ReviewError::from)
+        .map_err(ApiError::from)
     })
     .await?
-    .ok_or(ReviewError::param(
+    .ok_or(ApiError::param(
         "template",
         "There is no template for this category; use 'default'.",
     ))?;
@@ -538,12 +518,11 @@ struct ForwardBody {
 /// `POST /api/v1/items/{doc}/{id}/forward`.
 #[tracing::instrument(name = "mail.forward", skip_all)]
 async fn forward(
-    req: HttpRequest,
+    RequireCoordinator(who): RequireCoordinator,
     path: web::Path<(String, String)>,
     body: web::Bytes,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = coordinator(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let b: ForwardBody = parse_body(&body)?;
     if !state.mail.enabled() {
         return Err(mail_disabled());
@@ -569,7 +548,7 @@ async fn forward(
         .partners
         .get(&b.partner)
         .filter(|p| !p.retired)
-        .ok_or(ReviewError::param(
+        .ok_or(ApiError::param(
             "partner",
             "There is no active partner with this id in the catalog.",
         ))?;
@@ -580,7 +559,7 @@ async fn forward(
         .filter(|s| !s.is_empty())
         .map(str::to_owned)
     else {
-        return Err(ReviewError::Conflict {
+        return Err(ApiError::Conflict {
             code: "partner_no_email",
             message: "This partner has no e-mail address in the catalog (an admin can add it).",
         });
@@ -588,7 +567,7 @@ async fn forward(
     let resident = &l.row["resident"];
     let contact_lines: Vec<String> = if b.include_contact {
         if resident["consent"].as_bool() != Some(true) {
-            return Err(ReviewError::Conflict {
+            return Err(ApiError::Conflict {
                 code: "no_consent",
                 message: "The resident did not consent to being contacted.",
             });
@@ -606,7 +585,7 @@ async fn forward(
         Vec::new()
     };
     if b.include_contact && contact_lines.is_empty() {
-        return Err(ReviewError::Conflict {
+        return Err(ApiError::Conflict {
             code: "no_contact",
             message: "There are no contact details of the resident to send.",
         });
@@ -747,7 +726,7 @@ async fn queue(
     state: &AppState,
     message: NewMessage,
     audit: AuditInfo,
-) -> Result<HttpResponse, ReviewError> {
+) -> Result<HttpResponse, ApiError> {
     let db = state.review.clone();
     let doc = message.doc_id.clone().unwrap_or_default();
     let item = message.item_id.clone().unwrap_or_default();
@@ -757,7 +736,7 @@ async fn queue(
             let all = outbox::for_item(c, &doc, &item)?;
             Ok::<_, rusqlite::Error>(all.into_iter().find(|m| m.id == id))
         })
-        .map_err(ReviewError::from)
+        .map_err(ApiError::from)
     })
     .await?;
     state.mail.wake();
@@ -768,15 +747,14 @@ async fn queue(
 
 /// `GET /api/v1/items/{doc}/{id}/messages`.
 async fn messages(
-    req: HttpRequest,
+    RequireContentReader(who): RequireContentReader,
     path: web::Path<(String, String)>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = content_reader(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let (doc, item) = path.into_inner();
     let store = state.store.clone();
     let db = state.review.clone();
-    let list = blocking::<_, ReviewError>(move || {
+    let list = blocking::<_, ApiError>(move || {
         let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
         Ok(db.with_conn(|c| outbox::for_item(c, &meta.id.to_string(), &item))?)
     })

@@ -16,7 +16,7 @@ pub mod stats;
 
 use actix_web::{HttpResponse, web};
 
-use crate::auth::ErrorBody;
+use crate::edge::ErrorBody;
 
 /// Registers the REST routes (not the static files, which go last).
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -2,11 +2,12 @@
 //! route, observations by category with places, action list per partner),
 //! for coordinators and the walk's own team.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpResponse, web};
 
-use super::items::{content_reader, json_ok, visible_doc};
+use super::items::{json_ok, visible_doc};
 use crate::domain::DocKind;
-use crate::review::{ReviewError, report};
+use crate::edge::{ApiError, RequireContentReader};
+use crate::review::report;
 use crate::state::{AppState, blocking};
 
 /// Registers the report route.
@@ -17,11 +18,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// `GET /api/v1/walks/{id}/report`.
 #[tracing::instrument(name = "walks.report", skip_all)]
 async fn walk_report(
-    req: HttpRequest,
+    RequireContentReader(who): RequireContentReader,
     path: web::Path<String>,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = content_reader(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let store = state.store.clone();
     let max_ops = state.config.limits.max_ops_per_document;

@@ -16,7 +16,7 @@ use actix_files::NamedFile;
 use actix_web::http::header::{CACHE_CONTROL, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::ErrorBody;
+use crate::edge::ErrorBody;
 
 /// Where the PWA is; registered as app data by the startup.
 #[derive(Debug, Clone)]

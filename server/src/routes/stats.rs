@@ -6,9 +6,10 @@ use std::collections::BTreeSet;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use super::items::{coordinator, json_ok, query_pairs};
+use super::items::{json_ok, query_pairs};
 use crate::domain::now_ms;
-use crate::review::{DAY_MS, ReviewError, Scope, callbacks, report, stats};
+use crate::edge::{ApiError, RequireCoordinator};
+use crate::review::{DAY_MS, Scope, callbacks, report, stats};
 use crate::state::{AppState, blocking};
 
 /// Registers the stats route.
@@ -16,9 +17,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/stats", web::get().to(get_stats));
 }
 
-fn ms(name: &'static str, v: &str) -> Result<i64, ReviewError> {
+fn ms(name: &'static str, v: &str) -> Result<i64, ApiError> {
     v.trim().parse::<i64>().map_err(|_| {
-        ReviewError::param(
+        ApiError::param(
             name,
             "A time must be an integer: milliseconds since the Unix epoch.",
         )
@@ -28,17 +29,17 @@ fn ms(name: &'static str, v: &str) -> Result<i64, ReviewError> {
 /// `GET /api/v1/stats`.
 #[tracing::instrument(name = "stats.get", skip_all)]
 async fn get_stats(
+    RequireCoordinator(who): RequireCoordinator,
     req: HttpRequest,
     state: web::Data<AppState>,
-) -> Result<HttpResponse, ReviewError> {
-    let who = coordinator(&req, &state).await?;
+) -> Result<HttpResponse, ApiError> {
     let (mut from, mut to) = (None, None);
     for (k, v) in query_pairs(&req)? {
         match k.as_str() {
             "from" => from = Some(ms("from", &v)?),
             "to" => to = Some(ms("to", &v)?),
             _ => {
-                return Err(ReviewError::param(
+                return Err(ApiError::param(
                     "query",
                     "The request has a query parameter this endpoint does not know.",
                 ));
@@ -48,7 +49,7 @@ async fn get_stats(
     let to = to.unwrap_or_else(now_ms);
     let from = from.unwrap_or(to - 30 * DAY_MS);
     if from >= to {
-        return Err(ReviewError::param("from", "from must be before to."));
+        return Err(ApiError::param("from", "from must be before to."));
     }
     let scope = Scope::of(&who);
     let store = state.store.clone();
@@ -65,10 +66,10 @@ async fn get_stats(
             let stats = stats::stats(c, &scope, from, to, &positive)?;
             let work = callbacks::counts(c, &scope, now_ms())?;
             let mut body = serde_json::to_value(stats)
-                .map_err(|e| ReviewError::Internal(anyhow::Error::new(e)))?;
+                .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
             body["work_list"] = serde_json::to_value(work)
-                .map_err(|e| ReviewError::Internal(anyhow::Error::new(e)))?;
-            Ok::<_, ReviewError>(body)
+                .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+            Ok::<_, ApiError>(body)
         })
     })
     .await?;

@@ -5,6 +5,7 @@ mod admin;
 mod auth;
 mod cli;
 mod compression;
+mod edge;
 mod health;
 mod helpers;
 mod jwt;
