@@ -17,7 +17,7 @@ WIJKLOG_DEBUG_BIN := target/debug/wijklog
 WIJKLOG_RELEASE_BIN := target/release/wijklog
 
 .PHONY: help run test bench node-deps wasm pwa server-debug server-release \
-        lint test-rust test-node test-pwa test-browser chromium smtp-venv clean
+        lint test-rust test-node test-pwa test-browser chromium postgres smtp-venv clean
 
 help:
 	@echo "make run    build everything and serve Wijklog on http://$(BIND) (data in $(DATA))"
@@ -51,6 +51,11 @@ run: pwa server-release
 chromium:
 	@scripts/ensure-chromium.sh >/dev/null
 
+# Debian's PostgreSQL server binaries for the PostgreSQL tests (they start
+# throwaway clusters of their own; nothing here starts a server).
+postgres:
+	@scripts/ensure-postgres.sh >/dev/null
+
 # aiosmtpd (a real SMTP server) for the mail tests, in a virtualenv under target/.
 smtp-venv:
 	@scripts/ensure-smtp-sink.sh >/dev/null
@@ -67,9 +72,9 @@ lint:
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
 	scripts/check-self-contained.sh
 
-test-rust: smtp-venv
+test-rust: smtp-venv postgres
 	@echo "==> Rust tests"
-	WIJKLOG_SMTP_PYTHON=$$(scripts/ensure-smtp-sink.sh) cargo test --workspace --no-fail-fast
+	WIJKLOG_SMTP_PYTHON=$$(scripts/ensure-smtp-sink.sh) WIJKLOG_PG_BIN=$$(scripts/ensure-postgres.sh) cargo test --workspace --no-fail-fast
 
 test-node: wasm node-deps server-debug
 	@echo "==> node tests (wasm fixtures, @automerge/automerge interop)"

@@ -30,4 +30,6 @@ pub mod telemetry;
 #[cfg(feature = "testing")]
 pub mod testing;
 #[cfg(feature = "testing")]
+pub mod testing_pg;
+#[cfg(feature = "testing")]
 pub mod testing_smtp;

@@ -31,13 +31,22 @@ pub const FTS_MAX_WORDS: usize = 20;
 /// user input is never FTS syntax. Words without a letter or digit are
 /// dropped, at most [`FTS_MAX_WORDS`] are kept; `None` when nothing is left.
 pub fn fts_query(q: &str) -> Option<String> {
-    let words: Vec<String> = q
-        .split_whitespace()
-        .filter(|w| w.chars().any(char::is_alphanumeric))
-        .take(FTS_MAX_WORDS)
+    let words: Vec<String> = search_words(q)
+        .iter()
         .map(|w| format!("\"{}\"*", w.replace('"', "\"\"")))
         .collect();
     (!words.is_empty()).then(|| words.join(" "))
+}
+
+/// The words of a search, as every backend uses them: split on white
+/// space, words without a letter or digit dropped, at most
+/// [`FTS_MAX_WORDS`]. Each must match (as a prefix) for an item to be found.
+pub fn search_words(q: &str) -> Vec<String> {
+    q.split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphanumeric))
+        .take(FTS_MAX_WORDS)
+        .map(str::to_owned)
+        .collect()
 }
 
 #[cfg(test)]

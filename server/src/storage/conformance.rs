@@ -36,6 +36,7 @@ macro_rules! store_conformance_tests {
             create_of_existing_document_with_other_team_is_rejected,
             visible_docs_follow_roles_and_teams,
             projection_rows_are_replaced_and_searchable,
+            search_folds_diacritics_matches_prefixes_and_never_parses_input,
             a_retried_refresh_within_the_grace_window_rotates_without_revoking,
             the_last_accepted_projection_of_a_commit_is_the_one_stored,
             compaction_keeps_uncovered_changes,
@@ -463,6 +464,74 @@ pub fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
     assert_eq!(
         store.search_items("opgeruimd", 10).expect("search"),
         vec![(id, "b".to_owned())]
+    );
+}
+
+pub fn search_folds_diacritics_matches_prefixes_and_never_parses_input(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_random();
+    let mut doc = walk_doc(b"s");
+    let mut w = write(
+        id,
+        "u1",
+        DocKind::Walk,
+        Some("noord"),
+        all_changes(&mut doc),
+    );
+    w.projection = Some(vec![
+        row(
+            "a",
+            "Overlast bij het café, één fiets gestolen",
+            Some("Kerkstraat"),
+        ),
+        row("b", "lantaarnpaal kapot", Some("Crêpe-plein")),
+        row("c", "de bank is beklad", None),
+    ]);
+    store.commit(&[w]).expect("commit");
+    let find = |q: &str| -> Vec<String> {
+        let mut items: Vec<String> = store
+            .search_items(q, 10)
+            .unwrap_or_else(|e| panic!("search {q:?} failed: {e}"))
+            .into_iter()
+            .map(|(doc, item)| {
+                assert_eq!(doc, id);
+                item
+            })
+            .collect();
+        items.sort();
+        items
+    };
+    // Diacritics are folded both ways, case is ignored.
+    assert_eq!(find("cafe"), ["a"]);
+    assert_eq!(find("CAFÉ"), ["a"]);
+    assert_eq!(find("een"), ["a"]);
+    assert_eq!(find("crepe"), ["b"]);
+    // Every word is a prefix, and every word must match.
+    assert_eq!(find("lantaarn"), ["b"]);
+    assert_eq!(find("fie gest"), ["a"]);
+    assert_eq!(find("fiets kapot"), Vec::<String>::new());
+    // Common words are searchable too.
+    assert_eq!(find("de bank"), ["c"]);
+    // Query syntax of any backend is searched as words, never parsed.
+    for hostile in [
+        "\"bank OR NEAR(",
+        "bank:*",
+        "bank & !de",
+        "'bank'",
+        "ba\\nk",
+        "(bank | kapot)",
+        "<->",
+        "*",
+    ] {
+        assert!(
+            store.search_items(hostile, 10).is_ok(),
+            "{hostile:?} is searched, not an error"
+        );
+    }
+    assert_eq!(
+        find("bank:*"),
+        ["c"],
+        "punctuation around a word is ignored"
     );
 }
 

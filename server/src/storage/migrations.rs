@@ -75,6 +75,18 @@ pub enum MigrationError {
     /// Reading or setting the version failed.
     #[error("could not read the schema version")]
     Version(#[source] rusqlite::Error),
+    /// A PostgreSQL migration failed (rolled back).
+    #[error("migration {name} failed (rolled back)")]
+    PgFailed {
+        /// The migration's file name.
+        name: &'static str,
+        /// The cause.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// Reading or setting the PostgreSQL schema version failed.
+    #[error("could not read the schema version")]
+    PgVersion(#[source] tokio_postgres::Error),
 }
 
 /// Sets the per-connection pragmas. Every connection passes through here.

@@ -17,13 +17,15 @@ mod codec;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 pub(crate) mod migrations;
+pub mod postgres;
 mod sqlite;
 
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
-pub use codec::{FTS_MAX_WORDS, decode_roles, encode_roles, fts_query};
+pub use codec::{FTS_MAX_WORDS, decode_roles, encode_roles, fts_query, search_words};
 pub use migrations::{LATEST_VERSION, MigrationError};
+pub use postgres::{PG_LATEST_VERSION, PgOptions, PgStore, is_postgres_url, redact_url};
 pub use sqlite::{
     SqliteStore, backup_database, create_private_dir, database_path, restore_database,
 };
@@ -52,6 +54,12 @@ pub enum StoreError {
     /// The database engine failed.
     #[error("database error")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL failed (or the connection to it).
+    #[error("database error")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// No connection to the database could be had in time.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     /// File system error (opening the data directory).
     #[error("i/o error")]
     Io(#[from] std::io::Error),

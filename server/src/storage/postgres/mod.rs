@@ -1,0 +1,1275 @@
+//! [`PgStore`]: the PostgreSQL backend (ADR 0017).
+//!
+//! A deadpool pool of tokio-postgres connections, driven by a small runtime
+//! the store owns; each [`Store`] method runs its queries to completion with
+//! `block_on` from the caller's (blocking) thread, so the trait stays
+//! synchronous, as for SQLite. Every connection runs with
+//! `synchronous_commit = on`: a commit returns after its WAL is flushed, and
+//! only then is anything acknowledged.
+//!
+//! What SQLite's single writer gave for free is explicit here: rows a
+//! decision depends on are locked (`FOR UPDATE` / `FOR SHARE`), inserts that
+//! may race with another node use `ON CONFLICT DO NOTHING` and read back, and
+//! a group commit that loses a deadlock or serialization conflict is run
+//! again whole (nothing of it was stored).
+
+pub(crate) mod migrations;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use automerge::ChangeHash;
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{GenericClient, NoTls, Row};
+
+use super::{
+    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, NewUser,
+    ProjectionRow, RefreshOutcome, SessionState, Store, StoreError, StoredDoc, User, WriteApplied,
+    WriteRejected, decode_roles, encode_roles, search_words,
+};
+use crate::auth::Principal;
+use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
+
+pub use migrations::PG_LATEST_VERSION;
+
+/// How often a group commit that lost a deadlock or serialization conflict
+/// is tried again before the error goes to the caller (who does not ack).
+const COMMIT_ATTEMPTS: u32 = 5;
+
+/// Options of a [`PgStore`].
+#[derive(Debug, Clone)]
+pub struct PgOptions {
+    /// Most connections this node opens.
+    pub max_connections: usize,
+    /// How long a caller waits for a free connection, or for a new one to
+    /// connect, before the call fails.
+    pub wait_timeout: Duration,
+    /// The password, when it is not in the URL (from the environment:
+    /// `WIJKLOG_DATABASE_PASSWORD`). A password in the URL wins.
+    pub password: Option<String>,
+}
+
+impl Default for PgOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 16,
+            wait_timeout: Duration::from_secs(10),
+            password: None,
+        }
+    }
+}
+
+/// Whether a `--database` value names PostgreSQL.
+pub fn is_postgres_url(s: &str) -> bool {
+    s.starts_with("postgres://") || s.starts_with("postgresql://")
+}
+
+/// A database URL with its password replaced by `***`, for logs and errors.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".into();
+    };
+    let (auth, host) = match rest.rsplit_once('@') {
+        Some((auth, host)) => (Some(auth), host),
+        None => (None, rest),
+    };
+    let host = host.split('?').next().unwrap_or(host);
+    match auth {
+        Some(auth) => {
+            let user = auth.split(':').next().unwrap_or("");
+            if auth.contains(':') {
+                format!("{scheme}://{user}:***@{host}")
+            } else {
+                format!("{scheme}://{user}@{host}")
+            }
+        }
+        None => format!("{scheme}://{host}"),
+    }
+}
+
+/// The PostgreSQL store. Cheap to share behind an `Arc`.
+pub struct PgStore {
+    /// Drives the pool's connections; `None` only while dropping.
+    rt: Option<tokio::runtime::Runtime>,
+    pool: Pool,
+    url: String,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("url", &self.url)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        // May run on an async thread (the server's state is dropped there):
+        // shutting down in the background never blocks or panics.
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn pool_error(e: deadpool_postgres::PoolError) -> StoreError {
+    match e {
+        deadpool_postgres::PoolError::Backend(e) => StoreError::Postgres(e),
+        other => StoreError::Unavailable(other.to_string()),
+    }
+}
+
+fn is_retryable(e: &StoreError) -> bool {
+    match e {
+        StoreError::Postgres(e) => matches!(
+            e.code(),
+            Some(c) if *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+        ),
+        _ => false,
+    }
+}
+
+impl PgStore {
+    /// Connects to `url` (`postgres://user[:password]@host[:port]/db`),
+    /// runs the migrations and returns the store. Refuses a database newer
+    /// than this binary. The password may come from `options.password`.
+    pub fn connect(url: &str, options: PgOptions) -> Result<Self, StoreError> {
+        let redacted = redact_url(url);
+        let mut config = tokio_postgres::Config::from_str(url).map_err(|e| {
+            StoreError::Unavailable(format!("the database URL {redacted} is not valid: {e}"))
+        })?;
+        if config.get_password().is_none()
+            && let Some(pw) = &options.password
+        {
+            config.password(pw.as_bytes());
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("wijklog");
+        }
+        // Durability does not depend on the server's or database's default.
+        config.options("-c synchronous_commit=on");
+        config.connect_timeout(options.wait_timeout);
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("wijklog-pg")
+            .enable_all()
+            .build()?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(options.max_connections.max(1))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(options.wait_timeout))
+            .create_timeout(Some(options.wait_timeout))
+            .recycle_timeout(Some(options.wait_timeout))
+            .build()
+            .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let store = PgStore {
+            rt: Some(rt),
+            pool,
+            url: redacted,
+        };
+        store.run(async {
+            let mut client = store.pool.get().await.map_err(pool_error)?;
+            migrations::migrate(&mut client).await?;
+            Ok::<_, StoreError>(())
+        })?;
+        Ok(store)
+    }
+
+    /// The database URL without its password.
+    pub fn redacted_url(&self) -> &str {
+        &self.url
+    }
+
+    /// Runs a future on the store's runtime, blocking the calling thread.
+    /// Panics when called on an async worker thread (the trait's rule).
+    fn run<F: Future>(&self, f: F) -> F::Output {
+        self.rt.as_ref().expect("runtime until drop").block_on(f)
+    }
+
+    /// A pooled connection (inside [`PgStore::run`]).
+    async fn conn(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+
+    /// Runs `f` with a pooled connection.
+    fn with_conn<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: for<'c> AsyncFnOnce(&'c mut Object) -> Result<T, StoreError>,
+    {
+        self.run(async {
+            let mut conn = self.conn().await?;
+            f(&mut conn).await
+        })
+    }
+
+    /// A run-time setting as a pooled session sees it (`SHOW name`); `name`
+    /// must be a plain setting name.
+    pub fn setting(&self, name: &str) -> Result<String, StoreError> {
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(StoreError::Corrupt(format!("not a setting name: {name}")));
+        }
+        self.with_conn(async |c| Ok(c.query_one(&format!("SHOW {name}"), &[]).await?.get(0)))
+    }
+
+    /// The schema version of the database (for `wijklog migrate` and tests).
+    pub fn schema_version(&self) -> Result<u32, StoreError> {
+        self.with_conn(async |c| Ok(migrations::schema_version(c).await?))
+    }
+}
+
+fn doc_id_from(bytes: Vec<u8>) -> Result<DocId, StoreError> {
+    let arr: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("document id is not 16 bytes".into()))?;
+    Ok(DocId::from_bytes(arr))
+}
+
+fn user_id_from(s: String) -> Result<UserId, StoreError> {
+    UserId::new(s).map_err(|_| StoreError::Corrupt("empty user id".into()))
+}
+
+const META_COLS: &str = "id, kind, owner, team, created_at";
+
+fn to_meta(r: &Row) -> Result<DocMeta, StoreError> {
+    let kind: String = r.get(1);
+    Ok(DocMeta {
+        id: doc_id_from(r.get(0))?,
+        kind: DocKind::parse(&kind).map_err(|_| StoreError::Corrupt("unknown kind".into()))?,
+        owner: user_id_from(r.get(2))?,
+        team: r.get(3),
+        created_at: r.get(4),
+    })
+}
+
+async fn meta_on(c: &impl GenericClient, id: DocId) -> Result<Option<DocMeta>, StoreError> {
+    let key = id.as_bytes().to_vec();
+    c.query_opt(
+        &format!("SELECT {META_COLS} FROM documents WHERE id = $1"),
+        &[&key],
+    )
+    .await?
+    .as_ref()
+    .map(to_meta)
+    .transpose()
+}
+
+const USER_COLS: &str =
+    "id, username, display_name, password_hash, roles, team, disabled_at, created_at";
+
+fn to_user(r: &Row) -> Result<User, StoreError> {
+    let roles: String = r.get(4);
+    let disabled_at: Option<i64> = r.get(6);
+    Ok(User {
+        id: user_id_from(r.get(0))?,
+        username: r.get(1),
+        display_name: r.get(2),
+        password_hash: r.get(3),
+        roles: decode_roles(&roles)?,
+        team: r.get(5),
+        disabled: disabled_at.is_some(),
+        created_at: r.get(7),
+    })
+}
+
+/// One user by `clause` (with `$1`), optionally locked `FOR UPDATE`.
+async fn user_where(
+    c: &impl GenericClient,
+    clause: &str,
+    arg: &str,
+    lock: bool,
+) -> Result<Option<User>, StoreError> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    c.query_opt(
+        &format!("SELECT {USER_COLS} FROM users WHERE {clause}{lock}"),
+        &[&arg],
+    )
+    .await?
+    .as_ref()
+    .map(to_user)
+    .transpose()
+}
+
+const BY_USERNAME: &str = "lower(username) = lower($1)";
+
+const DEVICE_COLS: &str = "id, user_id, name, created_at, last_seen_at, revoked_at, signed_out_at";
+
+fn to_device(r: &Row) -> Result<Device, StoreError> {
+    Ok(Device {
+        id: DeviceId::from_string(r.get::<_, String>(0)),
+        user_id: user_id_from(r.get(1))?,
+        name: r.get(2),
+        created_at: r.get(3),
+        last_seen_at: r.get(4),
+        revoked_at: r.get(5),
+        signed_out_at: r.get(6),
+    })
+}
+
+async fn device_on(
+    c: &impl GenericClient,
+    id: &str,
+    lock: bool,
+) -> Result<Option<Device>, StoreError> {
+    let lock = if lock { " FOR UPDATE" } else { "" };
+    c.query_opt(
+        &format!("SELECT {DEVICE_COLS} FROM devices WHERE id = $1{lock}"),
+        &[&id],
+    )
+    .await?
+    .as_ref()
+    .map(to_device)
+    .transpose()
+}
+
+async fn end_sessions_on(c: &impl GenericClient, user: &str, now: i64) -> Result<u64, StoreError> {
+    c.execute(
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE device_id IN \
+         (SELECT id FROM devices WHERE user_id = $1 AND revoked_at IS NULL AND signed_out_at IS NULL)",
+        &[&user, &now],
+    )
+    .await?;
+    Ok(c.execute(
+        "UPDATE devices SET signed_out_at = $2 \
+         WHERE user_id = $1 AND revoked_at IS NULL AND signed_out_at IS NULL",
+        &[&user, &now],
+    )
+    .await?)
+}
+
+async fn revoke_device_on(c: &impl GenericClient, id: &str, now: i64) -> Result<u64, StoreError> {
+    c.execute(
+        "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE device_id = $1",
+        &[&id, &now],
+    )
+    .await?;
+    Ok(c.execute(
+        "UPDATE devices SET revoked_at = COALESCE(revoked_at, $2) WHERE id = $1",
+        &[&id, &now],
+    )
+    .await?)
+}
+
+fn projection_table(kind: DocKind) -> Option<&'static str> {
+    match kind {
+        DocKind::Walk => Some("observations"),
+        DocKind::Spreekuur => Some("notes"),
+        DocKind::Catalog => None,
+    }
+}
+
+/// Applies one write inside the caller's savepoint. `Err(Ok(rejection))`:
+/// roll this write back and tell the caller; `Err(Err(e))`: a database
+/// failure that aborts the whole commit.
+async fn apply_write(
+    tx: &impl GenericClient,
+    write: &DocWrite,
+    now: i64,
+) -> Result<WriteApplied, Result<WriteRejected, StoreError>> {
+    let db = |e: tokio_postgres::Error| Err(StoreError::from(e));
+    let id = write.doc_id.as_bytes().to_vec();
+    let mut created = false;
+    let mut existing = meta_on(tx, write.doc_id).await.map_err(Err)?;
+    if existing.is_none()
+        && let Some(new) = &write.create
+    {
+        // Another node may create the same document at the same moment:
+        // the insert waits for it and then does nothing; read back below.
+        let n = tx
+            .execute(
+                "INSERT INTO documents (id, kind, owner, team, created_at) VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (id) DO NOTHING",
+                &[&id, &new.kind.as_str(), &new.owner.as_str(), &new.team, &now],
+            )
+            .await
+            .map_err(db)?;
+        if n == 1 {
+            created = true;
+            existing = Some(DocMeta {
+                id: write.doc_id,
+                kind: new.kind,
+                owner: new.owner.clone(),
+                team: new.team.clone(),
+                created_at: now,
+            });
+        } else {
+            existing = meta_on(tx, write.doc_id).await.map_err(Err)?;
+        }
+    }
+    let meta = match (existing, &write.create) {
+        (Some(meta), Some(new)) if !created => {
+            if meta.kind != new.kind || meta.team != new.team {
+                return Err(Ok(WriteRejected::CreateConflict));
+            }
+            meta
+        }
+        (Some(meta), _) => meta,
+        (None, _) => return Err(Ok(WriteRejected::UnknownDocument)),
+    };
+
+    // The sender must still be allowed to write. The device and user rows
+    // are share-locked until the commit: a revocation or disabling on any
+    // node either commits first (and is seen here) or waits for this commit.
+    if let Some(device) = &write.device_id {
+        let active = tx
+            .query_opt(
+                "SELECT 1 FROM devices d JOIN users u ON u.id = d.user_id \
+                 WHERE d.id = $1 AND u.id = $2 AND d.revoked_at IS NULL AND u.disabled_at IS NULL \
+                 FOR SHARE OF d, u",
+                &[&device.as_str(), &write.user_id.as_str()],
+            )
+            .await
+            .map_err(db)?;
+        if active.is_none() {
+            return Err(Ok(WriteRejected::SessionRevoked));
+        }
+    }
+
+    // Bind actors first: an actor owned by someone else rejects the write.
+    let mut seen: HashSet<&[u8]> = HashSet::new();
+    for change in &write.changes {
+        if !seen.insert(&change.actor) {
+            continue;
+        }
+        tx.execute(
+            "INSERT INTO actors (actor_id, user_id, first_seen) VALUES ($1, $2, $3) \
+             ON CONFLICT (actor_id) DO NOTHING",
+            &[&change.actor, &write.user_id.as_str(), &now],
+        )
+        .await
+        .map_err(db)?;
+        let owner: String = tx
+            .query_one(
+                "SELECT user_id FROM actors WHERE actor_id = $1",
+                &[&change.actor],
+            )
+            .await
+            .map_err(db)?
+            .get(0);
+        if owner != write.user_id.as_str() {
+            return Err(Ok(WriteRejected::ActorBoundToOtherUser {
+                actor: hex::encode(&change.actor),
+            }));
+        }
+    }
+
+    let hashes: Vec<Vec<u8>> = write
+        .changes
+        .iter()
+        .map(|c| c.hash.as_ref().to_vec())
+        .collect();
+    let bytes: Vec<&[u8]> = write.changes.iter().map(|c| c.bytes.as_slice()).collect();
+    let actors: Vec<&[u8]> = write.changes.iter().map(|c| c.actor.as_slice()).collect();
+    let inserted = if write.changes.is_empty() {
+        0
+    } else {
+        tx.execute(
+            "INSERT INTO changes (doc_id, hash, bytes, user_id, actor, received_at) \
+             SELECT $1, t.h, t.b, $4, t.a, $5 \
+             FROM unnest($2::bytea[], $3::bytea[], $6::bytea[]) WITH ORDINALITY AS t(h, b, a, ord) \
+             ORDER BY t.ord \
+             ON CONFLICT (doc_id, hash) DO NOTHING",
+            &[&id, &hashes, &bytes, &write.user_id.as_str(), &now, &actors],
+        )
+        .await
+        .map_err(db)? as usize
+    };
+    Ok(WriteApplied {
+        meta,
+        created,
+        inserted,
+        duplicates: write.changes.len() - inserted,
+    })
+}
+
+/// Makes the projection rows of `meta`'s document exactly `rows`, touching
+/// only the rows that differ (an unchanged row keeps its search entry). The
+/// document's rows are locked first, so two nodes writing the same
+/// document's projection take turns.
+async fn write_projection(
+    tx: &impl GenericClient,
+    meta: &DocMeta,
+    rows: &[ProjectionRow],
+) -> Result<(), StoreError> {
+    let Some(table) = projection_table(meta.kind) else {
+        return Ok(());
+    };
+    let id = meta.id.as_bytes().to_vec();
+    // Serialize writers of this document's projection (the document row is
+    // never updated otherwise, so this lock blocks nothing else).
+    tx.execute("SELECT 1 FROM documents WHERE id = $1 FOR UPDATE", &[&id])
+        .await?;
+    let mut stored: HashMap<String, String> = tx
+        .query(
+            &format!("SELECT item_id, row_json FROM {table} WHERE doc_id = $1"),
+            &[&id],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    let delete = format!("DELETE FROM {table} WHERE doc_id = $1 AND item_id = $2");
+    let insert = format!(
+        "INSERT INTO {table} (doc_id, item_id, team, wijk, category, severity, created_at, \
+         created_by, deleted, text, place, row_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+    );
+    for row in rows {
+        match stored.remove(&row.item_id) {
+            Some(json) if json == row.row_json => continue,
+            Some(_) => {
+                tx.execute(&delete, &[&id, &row.item_id]).await?;
+            }
+            None => {}
+        }
+        tx.execute(
+            &insert,
+            &[
+                &id,
+                &row.item_id,
+                &meta.team,
+                &row.wijk,
+                &row.category,
+                &row.severity,
+                &row.created_at,
+                &row.created_by,
+                &row.deleted,
+                &row.text,
+                &row.place,
+                &row.row_json,
+            ],
+        )
+        .await?;
+    }
+    for item in stored.keys() {
+        tx.execute(&delete, &[&id, item]).await?;
+    }
+    Ok(())
+}
+
+/// One group commit in one transaction (see [`Store::commit`]).
+async fn commit_once(conn: &mut Object, writes: &[DocWrite]) -> Result<CommitOutcome, StoreError> {
+    let now = now_ms();
+    let mut tx = conn.transaction().await?;
+    let mut results = Vec::with_capacity(writes.len());
+    let mut projections: Vec<(DocMeta, &[ProjectionRow])> = Vec::new();
+    for write in writes {
+        let sp = tx.savepoint("w").await?;
+        match apply_write(&*sp, write, now).await {
+            Ok(applied) => {
+                sp.commit().await?;
+                if let Some(rows) = &write.projection {
+                    projections.retain(|(meta, _)| meta.id != write.doc_id);
+                    projections.push((applied.meta.clone(), rows.as_slice()));
+                }
+                results.push(Ok(applied));
+            }
+            Err(Ok(rejected)) => {
+                sp.rollback().await?;
+                results.push(Err(rejected));
+            }
+            Err(Err(e)) => return Err(e),
+        }
+    }
+    for (meta, rows) in projections {
+        write_projection(&*tx, &meta, rows).await?;
+    }
+    tx.commit().await?;
+    Ok(CommitOutcome { writes: results })
+}
+
+impl Store for PgStore {
+    fn doc_meta(&self, id: DocId) -> Result<Option<DocMeta>, StoreError> {
+        self.with_conn(async |c| meta_on(&***c, id).await)
+    }
+
+    fn visible_docs(&self, who: &Principal) -> Result<Vec<DocMeta>, StoreError> {
+        self.with_conn(async |c| {
+            let rows = if who.is_coordinator() {
+                c.query(
+                    &format!("SELECT {META_COLS} FROM documents ORDER BY created_at, id"),
+                    &[],
+                )
+                .await?
+            } else {
+                c.query(
+                    &format!(
+                        "SELECT {META_COLS} FROM documents WHERE kind = 'catalog' OR team = $1 \
+                         ORDER BY created_at, id"
+                    ),
+                    &[&who.team],
+                )
+                .await?
+            };
+            let mut out = Vec::with_capacity(rows.len());
+            for r in &rows {
+                let meta = to_meta(r)?;
+                if who.may_see(meta.kind, meta.team.as_deref()) {
+                    out.push(meta);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    fn docs_of_kind(&self, kind: DocKind) -> Result<Vec<DocMeta>, StoreError> {
+        self.with_conn(async |c| {
+            c.query(
+                &format!(
+                    "SELECT {META_COLS} FROM documents WHERE kind = $1 ORDER BY created_at, id"
+                ),
+                &[&kind.as_str()],
+            )
+            .await?
+            .iter()
+            .map(to_meta)
+            .collect()
+        })
+    }
+
+    fn load_doc(&self, id: DocId) -> Result<Option<StoredDoc>, StoreError> {
+        self.with_conn(async |c| {
+            // One snapshot of the database, so snapshot and changes agree.
+            let tx = c
+                .build_transaction()
+                .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+                .read_only(true)
+                .start()
+                .await?;
+            if meta_on(&*tx, id).await?.is_none() {
+                return Ok(None);
+            }
+            let key = id.as_bytes().to_vec();
+            let snapshot: Option<Vec<u8>> = tx
+                .query_opt("SELECT bytes FROM snapshots WHERE doc_id = $1", &[&key])
+                .await?
+                .map(|r| r.get(0));
+            let changes = tx
+                .query(
+                    "SELECT bytes FROM changes WHERE doc_id = $1 AND bytes IS NOT NULL ORDER BY seq",
+                    &[&key],
+                )
+                .await?
+                .iter()
+                .map(|r| r.get::<_, Vec<u8>>(0))
+                .collect();
+            tx.commit().await?;
+            Ok(Some(StoredDoc { snapshot, changes }))
+        })
+    }
+
+    fn commit(&self, writes: &[DocWrite]) -> Result<CommitOutcome, StoreError> {
+        self.with_conn(async |c| {
+            let mut attempt = 1;
+            loop {
+                match commit_once(c, writes).await {
+                    Err(e) if attempt < COMMIT_ATTEMPTS && is_retryable(&e) => {
+                        attempt += 1;
+                        tracing::debug!(attempt, "group commit conflicted with another; retrying");
+                        tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+                    }
+                    other => return other,
+                }
+            }
+        })
+    }
+
+    fn actor_owner(&self, actor: &[u8]) -> Result<Option<UserId>, StoreError> {
+        self.with_conn(async |c| {
+            c.query_opt("SELECT user_id FROM actors WHERE actor_id = $1", &[&actor])
+                .await?
+                .map(|r| user_id_from(r.get(0)))
+                .transpose()
+        })
+    }
+
+    fn compact(&self, id: DocId, snapshot: &[u8]) -> Result<CompactOutcome, StoreError> {
+        let doc = automerge::Automerge::load(snapshot).map_err(StoreError::InvalidSnapshot)?;
+        let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+        let heads =
+            serde_json::to_string(&heads).map_err(|_| StoreError::Corrupt("heads".into()))?;
+        let key = id.as_bytes().to_vec();
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            // One compaction of a document at a time, on any node.
+            if tx
+                .query_opt("SELECT 1 FROM documents WHERE id = $1 FOR UPDATE", &[&key])
+                .await?
+                .is_none()
+            {
+                return Err(StoreError::NotFound("document"));
+            }
+            let stored: Vec<(i64, Vec<u8>, bool)> = tx
+                .query(
+                    "SELECT seq, hash, bytes IS NOT NULL FROM changes WHERE doc_id = $1",
+                    &[&key],
+                )
+                .await?
+                .iter()
+                .map(|r| (r.get(0), r.get(1), r.get(2)))
+                .collect();
+            let previous: Option<Vec<u8>> = tx
+                .query_opt("SELECT bytes FROM snapshots WHERE doc_id = $1", &[&key])
+                .await?
+                .map(|r| r.get(0));
+            if let Some(prev) = previous {
+                let prev =
+                    automerge::Automerge::load(&prev).map_err(StoreError::InvalidSnapshot)?;
+                if prev
+                    .get_heads()
+                    .iter()
+                    .any(|h| doc.get_change_meta_by_hash(h).is_none())
+                {
+                    return Err(StoreError::Corrupt(
+                        "the new snapshot does not contain the previous snapshot".into(),
+                    ));
+                }
+            }
+            let mut covered = 0;
+            let mut kept = 0;
+            let mut clear: Vec<i64> = Vec::new();
+            for (seq, hash, has_bytes) in stored {
+                let hash = ChangeHash::try_from(hash.as_slice())
+                    .map_err(|_| StoreError::Corrupt("change hash is not 32 bytes".into()))?;
+                if doc.get_change_meta_by_hash(&hash).is_some() {
+                    if has_bytes {
+                        clear.push(seq);
+                        covered += 1;
+                    }
+                } else if has_bytes {
+                    kept += 1;
+                } else {
+                    return Err(StoreError::Corrupt(
+                        "a change already compacted away is missing from the new snapshot".into(),
+                    ));
+                }
+            }
+            if !clear.is_empty() {
+                tx.execute(
+                    "UPDATE changes SET bytes = NULL WHERE seq = ANY($1)",
+                    &[&clear],
+                )
+                .await?;
+            }
+            tx.execute(
+                "INSERT INTO snapshots (doc_id, bytes, heads, created_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, \
+                 created_at = excluded.created_at",
+                &[&key, &snapshot, &heads, &now_ms()],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(CompactOutcome { covered, kept })
+        })
+    }
+
+    fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
+        let key = id.as_bytes().to_vec();
+        self.with_conn(async |c| {
+            let n: i64 = c
+                .query_one("SELECT count(*) FROM changes WHERE doc_id = $1", &[&key])
+                .await?
+                .get(0);
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn docs_owned_by(&self, user: &UserId) -> Result<u64, StoreError> {
+        self.with_conn(async |c| {
+            let n: i64 = c
+                .query_one(
+                    "SELECT count(*) FROM documents WHERE owner = $1",
+                    &[&user.as_str()],
+                )
+                .await?
+                .get(0);
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn uncompacted_docs(&self, min: u64) -> Result<Vec<(DocId, u64)>, StoreError> {
+        let min = i64::try_from(min).unwrap_or(i64::MAX);
+        self.with_conn(async |c| {
+            c.query(
+                "SELECT doc_id, count(*) AS n FROM changes WHERE bytes IS NOT NULL \
+                 GROUP BY doc_id HAVING count(*) >= $1 ORDER BY n DESC, doc_id",
+                &[&min],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                Ok((
+                    doc_id_from(r.get(0))?,
+                    u64::try_from(r.get::<_, i64>(1)).unwrap_or(0),
+                ))
+            })
+            .collect()
+        })
+    }
+
+    fn projection_rows(&self, id: DocId) -> Result<Vec<ProjectionRow>, StoreError> {
+        let key = id.as_bytes().to_vec();
+        self.with_conn(async |c| {
+            let mut out = Vec::new();
+            for table in ["observations", "notes"] {
+                let rows = c
+                    .query(
+                        &format!(
+                            "SELECT item_id, wijk, category, severity, created_at, created_by, \
+                             deleted, text, place, row_json FROM {table} WHERE doc_id = $1 \
+                             ORDER BY item_id COLLATE \"C\""
+                        ),
+                        &[&key],
+                    )
+                    .await?;
+                out.extend(rows.iter().map(|r| ProjectionRow {
+                    item_id: r.get(0),
+                    wijk: r.get(1),
+                    category: r.get(2),
+                    severity: r.get(3),
+                    created_at: r.get(4),
+                    created_by: r.get(5),
+                    deleted: r.get(6),
+                    text: r.get(7),
+                    place: r.get(8),
+                    row_json: r.get(9),
+                }));
+            }
+            Ok(out)
+        })
+    }
+
+    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError> {
+        let words = search_words(query);
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = i64::from(limit);
+        self.with_conn(async |c| {
+            let mut out = Vec::new();
+            for table in ["observations", "notes"] {
+                let rows = c
+                    .query(
+                        &format!(
+                            "SELECT t.doc_id, t.item_id FROM {table} t, \
+                             wijklog_prefix_query($1::text[]) q \
+                             WHERE q IS NOT NULL AND t.fts @@ q \
+                             ORDER BY ts_rank(t.fts, q) DESC, t.doc_id, t.item_id LIMIT $2"
+                        ),
+                        &[&words, &limit],
+                    )
+                    .await?;
+                for r in &rows {
+                    out.push((doc_id_from(r.get(0))?, r.get::<_, String>(1)));
+                }
+            }
+            out.truncate(limit as usize);
+            Ok(out)
+        })
+    }
+
+    fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
+        let id = UserId::new_random();
+        let now = now_ms();
+        let roles = encode_roles(&user.roles);
+        self.with_conn(async |c| {
+            let res = c
+                .execute(
+                    "INSERT INTO users (id, username, display_name, password_hash, roles, team, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    &[
+                        &id.as_str(),
+                        &user.username,
+                        &user.display_name,
+                        &user.password_hash,
+                        &roles,
+                        &user.team,
+                        &now,
+                    ],
+                )
+                .await;
+            match res {
+                Ok(_) => {}
+                Err(e) if e.code() == Some(&SqlState::UNIQUE_VIOLATION) => {
+                    return Err(StoreError::AlreadyExists("username"));
+                }
+                Err(e) => return Err(e.into()),
+            }
+            user_where(&***c, "id = $1", id.as_str(), false)
+                .await?
+                .ok_or(StoreError::NotFound("user"))
+        })
+    }
+
+    fn user_by_username(&self, username: &str) -> Result<Option<User>, StoreError> {
+        self.with_conn(async |c| user_where(&***c, BY_USERNAME, username, false).await)
+    }
+
+    fn user_by_id(&self, id: &UserId) -> Result<Option<User>, StoreError> {
+        self.with_conn(async |c| user_where(&***c, "id = $1", id.as_str(), false).await)
+    }
+
+    fn set_user_disabled(&self, username: &str, disabled: bool) -> Result<User, StoreError> {
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            let user = user_where(&*tx, BY_USERNAME, username, true)
+                .await?
+                .ok_or(StoreError::NotFound("user"))?;
+            let now = now_ms();
+            if disabled {
+                tx.execute(
+                    "UPDATE users SET disabled_at = COALESCE(disabled_at, $2) WHERE id = $1",
+                    &[&user.id.as_str(), &now],
+                )
+                .await?;
+                let ids: Vec<String> = tx
+                    .query(
+                        "SELECT id FROM devices WHERE user_id = $1 AND revoked_at IS NULL ORDER BY id",
+                        &[&user.id.as_str()],
+                    )
+                    .await?
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect();
+                for id in ids {
+                    revoke_device_on(&*tx, &id, now).await?;
+                }
+            } else {
+                tx.execute(
+                    "UPDATE users SET disabled_at = NULL WHERE id = $1",
+                    &[&user.id.as_str()],
+                )
+                .await?;
+            }
+            let user = user_where(&*tx, "id = $1", user.id.as_str(), false)
+                .await?
+                .ok_or(StoreError::NotFound("user"))?;
+            tx.commit().await?;
+            Ok(user)
+        })
+    }
+
+    fn set_password_hash(&self, username: &str, hash: &str) -> Result<(), StoreError> {
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            let user = user_where(&*tx, BY_USERNAME, username, true)
+                .await?
+                .ok_or(StoreError::NotFound("user"))?;
+            tx.execute(
+                "UPDATE users SET password_hash = $2 WHERE id = $1",
+                &[&user.id.as_str(), &hash],
+            )
+            .await?;
+            end_sessions_on(&*tx, user.id.as_str(), now_ms()).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn end_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            let n = end_sessions_on(&*tx, user.as_str(), now_ms()).await?;
+            tx.commit().await?;
+            Ok(n as usize)
+        })
+    }
+
+    fn create_device(
+        &self,
+        user: &UserId,
+        name: &str,
+        refresh_hash: [u8; 32],
+        refresh_expires_at: i64,
+    ) -> Result<Device, StoreError> {
+        let id = DeviceId::new_random();
+        let now = now_ms();
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            tx.execute(
+                "INSERT INTO devices (id, user_id, name, created_at, last_seen_at) VALUES ($1, $2, $3, $4, $4)",
+                &[&id.as_str(), &user.as_str(), &name, &now],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO refresh_tokens (token_hash, device_id, user_id, created_at, expires_at) \
+                 VALUES ($1, $2, $3, $4, $5)",
+                &[&&refresh_hash[..], &id.as_str(), &user.as_str(), &now, &refresh_expires_at],
+            )
+            .await?;
+            let device = device_on(&*tx, id.as_str(), false)
+                .await?
+                .ok_or(StoreError::NotFound("device"))?;
+            tx.commit().await?;
+            Ok(device)
+        })
+    }
+
+    fn device(&self, id: &DeviceId) -> Result<Option<Device>, StoreError> {
+        self.with_conn(async |c| device_on(&***c, id.as_str(), false).await)
+    }
+
+    fn devices_of(&self, user: &UserId) -> Result<Vec<Device>, StoreError> {
+        self.with_conn(async |c| {
+            c.query(
+                &format!(
+                    "SELECT {DEVICE_COLS} FROM devices WHERE user_id = $1 ORDER BY created_at, id"
+                ),
+                &[&user.as_str()],
+            )
+            .await?
+            .iter()
+            .map(to_device)
+            .collect()
+        })
+    }
+
+    fn revoke_device(&self, id: &DeviceId) -> Result<(), StoreError> {
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            if revoke_device_on(&*tx, id.as_str(), now_ms()).await? == 0 {
+                return Err(StoreError::NotFound("device"));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+    }
+
+    fn rotate_refresh_token(
+        &self,
+        old_hash: [u8; 32],
+        new_hash: [u8; 32],
+        new_expires_at: i64,
+        reuse_grace_ms: i64,
+    ) -> Result<RefreshOutcome, StoreError> {
+        let now = now_ms();
+        let old: &[u8] = &old_hash;
+        let new: &[u8] = &new_hash;
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            // The token row is locked: two nodes presenting the same token
+            // take turns, and the second sees the first one's use.
+            let Some(row) = tx
+                .query_opt(
+                    "SELECT device_id, user_id, expires_at, used_at FROM refresh_tokens \
+                     WHERE token_hash = $1 FOR UPDATE",
+                    &[&old],
+                )
+                .await?
+            else {
+                return Ok(RefreshOutcome::Unknown);
+            };
+            let device_id: String = row.get(0);
+            let user_id: String = row.get(1);
+            let expires_at: i64 = row.get(2);
+            let used_at: Option<i64> = row.get(3);
+            let device = device_on(&*tx, &device_id, true)
+                .await?
+                .ok_or(StoreError::NotFound("device"))?;
+            if device.revoked_at.is_some() {
+                return Ok(RefreshOutcome::Revoked);
+            }
+            if device.signed_out_at.is_some() {
+                return Ok(RefreshOutcome::SignedOut);
+            }
+            let retry = match used_at {
+                None => false,
+                Some(used) => {
+                    let used_since: i64 = tx
+                        .query_one(
+                            "SELECT count(*) FROM refresh_tokens \
+                             WHERE device_id = $1 AND used_at >= $2 AND token_hash <> $3",
+                            &[&device_id, &used, &old],
+                        )
+                        .await?
+                        .get(0);
+                    let retry = now.saturating_sub(used) < reuse_grace_ms && used_since == 0;
+                    if !retry {
+                        revoke_device_on(&*tx, &device_id, now).await?;
+                        tx.commit().await?;
+                        return Ok(RefreshOutcome::Reused {
+                            device_id: DeviceId::from_string(device_id),
+                        });
+                    }
+                    true
+                }
+            };
+            if expires_at <= now {
+                return Ok(RefreshOutcome::Expired);
+            }
+            let user = user_where(&*tx, "id = $1", &user_id, false)
+                .await?
+                .ok_or(StoreError::NotFound("user"))?;
+            if user.disabled {
+                return Ok(RefreshOutcome::Revoked);
+            }
+            if retry {
+                let successor_unused: i64 = tx
+                    .query_one(
+                        "SELECT count(*) FROM refresh_tokens \
+                         WHERE token_hash = $1 AND device_id = $2 AND used_at IS NULL",
+                        &[&new, &device_id],
+                    )
+                    .await?
+                    .get(0);
+                if successor_unused == 0 {
+                    revoke_device_on(&*tx, &device_id, now).await?;
+                    tx.commit().await?;
+                    return Ok(RefreshOutcome::Reused {
+                        device_id: DeviceId::from_string(device_id),
+                    });
+                }
+            } else {
+                tx.execute(
+                    "UPDATE refresh_tokens SET used_at = $2 WHERE token_hash = $1",
+                    &[&old, &now],
+                )
+                .await?;
+                tx.execute(
+                    "INSERT INTO refresh_tokens (token_hash, device_id, user_id, created_at, expires_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                    &[&new, &device_id, &user_id, &now, &new_expires_at],
+                )
+                .await?;
+            }
+            tx.execute(
+                "UPDATE devices SET last_seen_at = $2 WHERE id = $1",
+                &[&device_id, &now],
+            )
+            .await?;
+            let device = device_on(&*tx, &device_id, false)
+                .await?
+                .ok_or(StoreError::NotFound("device"))?;
+            tx.commit().await?;
+            Ok(RefreshOutcome::Rotated { user, device })
+        })
+    }
+
+    fn revoke_by_refresh_token(&self, hash: [u8; 32]) -> Result<Option<DeviceId>, StoreError> {
+        let hash: &[u8] = &hash;
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            let device: Option<String> = tx
+                .query_opt(
+                    "SELECT device_id FROM refresh_tokens WHERE token_hash = $1 FOR UPDATE",
+                    &[&hash],
+                )
+                .await?
+                .map(|r| r.get(0));
+            if let Some(id) = &device {
+                revoke_device_on(&*tx, id, now_ms()).await?;
+            }
+            tx.commit().await?;
+            Ok(device.map(DeviceId::from_string))
+        })
+    }
+
+    fn session_state(&self, user: &UserId, device: &DeviceId) -> Result<SessionState, StoreError> {
+        self.with_conn(async |c| {
+            let signed_out: Option<bool> = c
+                .query_opt(
+                    "SELECT d.signed_out_at IS NOT NULL FROM devices d JOIN users u ON u.id = d.user_id \
+                     WHERE d.id = $1 AND u.id = $2 AND d.revoked_at IS NULL AND u.disabled_at IS NULL",
+                    &[&device.as_str(), &user.as_str()],
+                )
+                .await?
+                .map(|r| r.get(0));
+            Ok(match signed_out {
+                None => SessionState::Revoked,
+                Some(true) => SessionState::SignedOut,
+                Some(false) => SessionState::Active,
+            })
+        })
+    }
+
+    fn touch_device(&self, id: &DeviceId, at: i64) -> Result<(), StoreError> {
+        self.with_conn(async |c| {
+            c.execute(
+                "UPDATE devices SET last_seen_at = $2 WHERE id = $1 AND last_seen_at < $2",
+                &[&id.as_str(), &at],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
+        let detail = entry.detail.to_string();
+        self.with_conn(async |c| {
+            c.execute(
+                "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+                &[
+                    &now_ms(),
+                    &entry.actor.as_ref().map(UserId::as_str),
+                    &entry.action,
+                    &entry.subject,
+                    &detail,
+                ],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+
+    fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let limit = i64::from(limit);
+        self.with_conn(async |c| {
+            c.query(
+                "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+                &[&limit],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                let detail: String = r.get(5);
+                Ok(AuditRecord {
+                    id: r.get(0),
+                    at: r.get(1),
+                    entry: AuditEntry {
+                        actor: r.get::<_, Option<String>>(2).map(user_id_from).transpose()?,
+                        action: r.get(3),
+                        subject: r.get(4),
+                        detail: serde_json::from_str(&detail)
+                            .map_err(|_| StoreError::Corrupt("audit detail is not JSON".into()))?,
+                    },
+                })
+            })
+            .collect()
+        })
+    }
+
+    fn check_ready(&self) -> Result<(), StoreError> {
+        self.with_conn(async |c| {
+            let version = migrations::schema_version(c).await?;
+            if version != PG_LATEST_VERSION {
+                return Err(StoreError::Corrupt(format!(
+                    "schema version {version} is not current"
+                )));
+            }
+            // An ack means "flushed": refuse to serve if it would not.
+            let sync: String = c.query_one("SHOW synchronous_commit", &[]).await?.get(0);
+            if sync != "on" && sync != "remote_apply" && sync != "remote_write" {
+                return Err(StoreError::Corrupt(format!(
+                    "synchronous_commit is {sync}, not on"
+                )));
+            }
+            c.execute(
+                "INSERT INTO readiness (id, checked_at) VALUES (1, $1) \
+                 ON CONFLICT (id) DO UPDATE SET checked_at = excluded.checked_at",
+                &[&now_ms()],
+            )
+            .await?;
+            Ok(())
+        })
+    }
+}
