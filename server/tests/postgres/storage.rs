@@ -260,6 +260,26 @@ fn two_nodes_writing_the_same_documents_and_actors_at_once_agree() {
     let hb = run(b.clone(), docs.clone(), barrier, true);
     let oa = ha.join().expect("node a");
     let ob = hb.join().expect("node b");
+    // And one new document at a time, many times: both nodes see no row,
+    // both insert, one waits for the other.
+    for round in 0..40 {
+        let doc = DocId::new_random();
+        let barrier = Arc::new(Barrier::new(2));
+        let go = |store: Arc<PgStore>, barrier: Arc<Barrier>| {
+            std::thread::spawn(move || {
+                let w = walk_write(doc, "u1", b"shared-actor", round);
+                barrier.wait();
+                store.commit(&[w]).expect("commit")
+            })
+        };
+        let x = go(a.clone(), barrier.clone());
+        let y = go(b.clone(), barrier);
+        let (x, y) = (x.join().expect("a"), y.join().expect("b"));
+        let x = x.writes[0].as_ref().expect("accepted on a");
+        let y = y.writes[0].as_ref().expect("accepted on b");
+        assert_eq!(usize::from(x.created) + usize::from(y.created), 1);
+        assert_eq!(x.inserted + y.inserted, 1);
+    }
     let mut created = 0;
     let mut inserted = 0;
     for w in oa.writes.iter().chain(ob.writes.iter()) {
@@ -294,38 +314,41 @@ fn a_refresh_token_presented_on_two_nodes_at_once_rotates_once() {
             team: Some("noord".into()),
         })
         .expect("user");
-    let far = wijklog_server::domain::now_ms() + 3_600_000;
-    let device = a
-        .create_device(&user.id, "telefoon", [1; 32], far)
-        .expect("device");
-    let barrier = Arc::new(Barrier::new(2));
-    let present = |store: Arc<PgStore>, barrier: Arc<Barrier>, successor: u8| {
-        std::thread::spawn(move || {
-            barrier.wait();
-            // Grace 0: any second use is reuse.
-            store
-                .rotate_refresh_token([1; 32], [successor; 32], far, 0)
-                .expect("rotate")
-        })
-    };
-    let ra = present(a.clone(), barrier.clone(), 2);
-    let rb = present(b.clone(), barrier, 3);
-    let outcomes = [ra.join().expect("a"), rb.join().expect("b")];
-    let rotated = outcomes
-        .iter()
-        .filter(|o| matches!(o, RefreshOutcome::Rotated { .. }))
-        .count();
-    let reused = outcomes
-        .iter()
-        .filter(|o| matches!(o, RefreshOutcome::Reused { .. }))
-        .count();
-    assert_eq!((rotated, reused), (1, 1), "{outcomes:?}");
-    assert!(
-        a.device(&device.id)
-            .expect("device")
-            .expect("known")
-            .revoked_at
-            .is_some(),
-        "the reuse revoked the family"
-    );
+    // Several rounds: the window between reading and using the token is short.
+    for round in 1..=5u8 {
+        let far = wijklog_server::domain::now_ms() + 3_600_000;
+        let device = a
+            .create_device(&user.id, "telefoon", [round; 32], far)
+            .expect("device");
+        let barrier = Arc::new(Barrier::new(2));
+        let present = |store: Arc<PgStore>, barrier: Arc<Barrier>, successor: u8, token: u8| {
+            std::thread::spawn(move || {
+                barrier.wait();
+                // Grace 0: any second use is reuse.
+                store
+                    .rotate_refresh_token([token; 32], [successor; 32], far, 0)
+                    .expect("rotate")
+            })
+        };
+        let ra = present(a.clone(), barrier.clone(), round + 100, round);
+        let rb = present(b.clone(), barrier, round + 200, round);
+        let outcomes = [ra.join().expect("a"), rb.join().expect("b")];
+        let rotated = outcomes
+            .iter()
+            .filter(|o| matches!(o, RefreshOutcome::Rotated { .. }))
+            .count();
+        let reused = outcomes
+            .iter()
+            .filter(|o| matches!(o, RefreshOutcome::Reused { .. }))
+            .count();
+        assert_eq!((rotated, reused), (1, 1), "{outcomes:?}");
+        assert!(
+            a.device(&device.id)
+                .expect("device")
+                .expect("known")
+                .revoked_at
+                .is_some(),
+            "the reuse revoked the family"
+        );
+    }
 }
