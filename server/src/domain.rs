@@ -1,13 +1,19 @@
-//! The server's identifiers and enumerations (storage, auth, sync).
+//! The server's identifiers and enumerations (storage, auth, sync), and the
+//! caller with the role rules ([`Principal`]): what every other module may
+//! use, importing nothing of the server's own.
 //!
 //! `DocKind` is `wijklog-shared`'s own type. `DocId` and `UserId` still
 //! mirror the API of `wijklog-shared`'s types (docs/api.md); convert at the
 //! boundary with `from_bytes(id.as_bytes())` and `UserId::parse(id.as_str())`
 //! when calling into the document model.
 
+mod principal;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
+
+pub use principal::{Principal, UserView};
 
 /// A document's id: a UUID, 16 raw bytes on the wire and in SQLite.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -7,7 +7,7 @@
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use super::Principal;
+use crate::domain::Principal;
 use crate::domain::{DeviceId, Role, UserId};
 
 /// Token issuer.

@@ -1,7 +1,7 @@
 //! Authentication and authorisation: Argon2id passwords ([`password`]),
 //! HS256 access tokens ([`jwt`]), opaque rotating refresh tokens
-//! ([`refresh`]), login rate limiting ([`rate_limit`]) and the [`Principal`]
-//! with the role rules.
+//! ([`refresh`]) and login rate limiting ([`rate_limit`]). The caller and
+//! the role rules are the domain's [`Principal`].
 //!
 //! The sync layer uses [`Authenticator::verify_access`] for the auth frame
 //! and [`Authenticator::session_state`] to poll open connections
@@ -10,7 +10,6 @@
 pub mod jwt;
 pub mod mac;
 pub mod password;
-mod principal;
 pub mod rate_limit;
 pub mod refresh;
 pub mod secret;
@@ -21,9 +20,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 pub use jwt::JwtKeys;
-pub use principal::{Principal, UserView};
 
-use crate::domain::{DeviceId, now_ms};
+use crate::domain::{DeviceId, Principal, now_ms};
 use crate::storage::{SessionState, Store, StoreError};
 
 /// How often at most a device's contact is written to `devices.last_seen_at`.

@@ -9,7 +9,7 @@
 //!   atomic write (temp file in the same directory, fsync, rename, fsync dir).
 //! - [`BlobStore`]: upload, read, thumbnails (cached under `<data>/thumbs/`),
 //!   read permission (a blob is readable by whoever may see a document that
-//!   references it: `blob_refs` + [`crate::auth::Principal::may_see`]).
+//!   references it: `blob_refs` + [`crate::domain::Principal::may_see`]).
 //! - [`gc`]: deletes blobs unreferenced for longer than the grace period,
 //!   periodically in the server and via `wijklog blobs gc`.
 //! - [`backup`]: `wijklog backup --to FILE` copies the blobs into the

@@ -17,7 +17,7 @@ use super::files::{self, Layout};
 use super::gc::GcReport;
 use super::sniff::{self, ImageType};
 use super::{BlobError, BlobHash, BlobsConfig, thumb};
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::{DocId, UserId};
 
 /// Temp files older than this are always considered abandoned.

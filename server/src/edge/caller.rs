@@ -20,7 +20,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::error::ApiError;
-use crate::auth::{AuthError, Principal};
+use crate::auth::AuthError;
+use crate::domain::Principal;
 use crate::state::AppState;
 
 /// The token of an `Authorization` header value with the Bearer scheme: the

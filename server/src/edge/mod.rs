@@ -9,7 +9,7 @@
 //!   frame-ancestors, Referrer-Policy).
 //! - the listener settings (header timeout, keep-alive, connection cap) are
 //!   applied in [`crate::startup`] from [`HttpConfig`].
-//! - [`caller`]: who is calling ([`crate::auth::Principal`] as an extractor,
+//! - [`caller`]: who is calling ([`crate::domain::Principal`] as an extractor,
 //!   the one bearer-token parser) and the role guards handlers name in
 //!   their arguments.
 //! - [`error`]: [`ApiError`], the one error type of the REST endpoints, and

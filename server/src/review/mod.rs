@@ -5,7 +5,7 @@
 //! ([`export`]), an item's change history from the stored automerge changes
 //! ([`history`]) and the walk report / document context ([`report`]).
 //!
-//! Visibility follows [`crate::auth::Principal`]: coordinators see every
+//! Visibility follows [`crate::domain::Principal`]: coordinators see every
 //! walk and session, `boa` the walks of their team, `spreekuur` staff the
 //! sessions of their team, admins no content ([`Scope`]). Something a caller
 //! may not see is reported as not found.

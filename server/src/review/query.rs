@@ -15,7 +15,7 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::Role;
 use crate::edge::ApiError;
 use crate::storage::fts_query;

@@ -14,10 +14,11 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::auth::AuthError;
 use crate::auth::refresh::{self, NewRefreshToken};
-use crate::auth::{AuthError, Principal, UserView};
 use crate::auth::{password, trust};
 use crate::domain::now_ms;
+use crate::domain::{Principal, UserView};
 use crate::edge::ApiError;
 use crate::state::{AppState, BlockingError};
 use crate::storage::{AuditEntry, Device, RefreshOutcome, User};

@@ -12,8 +12,8 @@ use actix_web::http::StatusCode;
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::auth::Principal;
 use crate::blobs::{BlobError, BlobHash, Uploaded, read_body, sniff::ImageType};
+use crate::domain::Principal;
 use crate::domain::now_ms;
 use crate::edge::ApiError;
 use crate::state::{AppState, blocking};

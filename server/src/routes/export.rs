@@ -100,7 +100,7 @@ impl Write for ChannelWriter {
 /// stores the audit entry `action` with the details `detail(summary, complete)`.
 fn stream_export(
     state: &AppState,
-    who: &crate::auth::Principal,
+    who: &crate::domain::Principal,
     action: &'static str,
     write: impl FnOnce(
         &rusqlite::Connection,

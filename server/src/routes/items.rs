@@ -14,7 +14,7 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::json;
 
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
 use crate::edge::{ApiError, RequireContentReader};
 use crate::review::callbacks::{WorkFilters, work_list as query_work_list};

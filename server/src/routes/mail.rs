@@ -20,7 +20,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::items::{json_ok, visible_doc};
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::{DocKind, now_ms};
 use crate::edge::{
     ApiError, RequireAdmin, RequireContentReader, RequireCoordinator, RequireCoordinatorOrAdmin,
@@ -279,7 +279,7 @@ struct Loaded {
 
 async fn load_item(
     state: &AppState,
-    who: &crate::auth::Principal,
+    who: &crate::domain::Principal,
     doc: String,
     item: String,
 ) -> Result<Loaded, ApiError> {

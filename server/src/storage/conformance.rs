@@ -14,7 +14,7 @@ use super::{
     AuditEntry, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, RefreshOutcome, SessionState,
     Store, StoreError, WriteRejected,
 };
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
 
 /// A store factory: each call returns a fresh, empty store.

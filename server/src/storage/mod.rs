@@ -30,7 +30,7 @@ pub use sqlite::{
     SqliteStore, backup_database, create_private_dir, database_path, restore_database,
 };
 
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId};
 
 /// Errors of the storage layer.

@@ -20,7 +20,7 @@ use super::{
     WriteRejected,
 };
 use super::{decode_roles, encode_roles};
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
 /// How many idle reader connections are kept.

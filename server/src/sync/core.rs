@@ -44,7 +44,7 @@ use super::protocol::{
     self, CLOSE_REVOKED, CLOSE_UNAUTHENTICATED, ClientMessage, DocSummary, ErrorCode, ServerMessage,
 };
 use super::rate::TokenBucket;
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
 use crate::storage::{DocMeta, DocWrite, NewChange, NewDoc, ProjectionRow, SessionState};
 

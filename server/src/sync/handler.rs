@@ -18,7 +18,8 @@ use super::protocol::{
     ServerMessage, heads_hex,
 };
 use super::service::{ServerContext, SyncService};
-use crate::auth::{AuthError, Principal};
+use crate::auth::AuthError;
+use crate::domain::Principal;
 
 /// Registers `GET /api/v1/sync`.
 pub fn configure(cfg: &mut web::ServiceConfig, service: web::Data<SyncService>) {

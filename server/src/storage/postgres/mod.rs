@@ -30,7 +30,7 @@ use super::{
     ProjectionRow, RefreshOutcome, SessionState, Store, StoreError, StoredDoc, User, WriteApplied,
     WriteRejected, decode_roles, encode_roles, search_words,
 };
-use crate::auth::Principal;
+use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
 pub use migrations::PG_LATEST_VERSION;

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::domain::{DeviceId, DocKind, Role, UserId};
+use super::{DeviceId, DocKind, Role, UserId};
 
 /// Who is calling: built from a verified access token.
 #[derive(Debug, Clone, PartialEq, Eq)]
