@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use image::codecs::jpeg::JpegEncoder;
 use image::{ImageFormat, RgbImage};
 use wijklog_server::blobs::sniff::{self, ImageType};
-use wijklog_server::blobs::{BlobHash, BlobStore, BlobsConfig, thumb};
+use wijklog_server::blobs::{BlobHash, BlobStore, thumb};
+use wijklog_server::config::BlobsConfig;
 use wijklog_server::domain::{UserId, now_ms};
 use wijklog_server::storage::SqliteStore;
 

@@ -6,11 +6,27 @@
 //! `WIJKLOG_<SECTION>_<KEY>` for keys in a section (`WIJKLOG_LIMITS_MAX_FRAME_BYTES`).
 //! `server/wijklog.example.toml` lists every key with its default.
 //! Secrets are wrapped in [`Secret`], whose `Debug` prints `[redacted]`.
+//!
+//! Every section's type is defined here (the larger ones in submodules), so
+//! the configuration imports none of the modules it configures.
+
+mod blobs;
+mod http;
+mod mail;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
+
+pub use blobs::BlobsConfig;
+pub use http::HttpConfig;
+pub use mail::{MailConfig, TlsMode};
+
+/// The database file inside a data directory.
+pub fn database_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("wijklog.db")
+}
 
 /// Configuration errors.
 #[derive(Debug, thiserror::Error)]
@@ -101,16 +117,16 @@ pub struct Config {
     /// Periodic compaction of documents into snapshots.
     pub compaction: CompactionConfig,
     /// Photos: upload limit, garbage collection, thumbnails (see docs/blobs.md).
-    pub blobs: crate::blobs::BlobsConfig,
+    pub blobs: BlobsConfig,
     /// The coordinator map's tiles (served to the PWA by `GET /api/v1/client-config`).
     pub map: MapConfig,
     /// The sync server's in-memory document cache.
     pub cache: CacheConfig,
     /// The HTTP listener's limits: timeouts, connection caps, work queues,
     /// the `/metrics` token (see `crate::edge`, docs/security.md).
-    pub http: crate::edge::HttpConfig,
+    pub http: HttpConfig,
     /// E-mail to residents and partners (off unless `host` is set; see docs/operations.md).
-    pub mail: crate::mail::MailConfig,
+    pub mail: MailConfig,
 }
 
 /// The `[cache]` section: bounds of the in-memory document cache. Documents
@@ -245,11 +261,11 @@ impl Default for Config {
             login_rate_limit: LoginRateLimitConfig::default(),
             limits: Limits::default(),
             compaction: CompactionConfig::default(),
-            blobs: crate::blobs::BlobsConfig::default(),
-            mail: crate::mail::MailConfig::default(),
+            blobs: BlobsConfig::default(),
+            mail: MailConfig::default(),
             map: MapConfig::default(),
             cache: CacheConfig::default(),
-            http: crate::edge::HttpConfig::default(),
+            http: HttpConfig::default(),
         }
     }
 }
@@ -439,7 +455,7 @@ impl Config {
 
     /// The database file.
     pub fn database_path(&self) -> PathBuf {
-        crate::storage::database_path(&self.data_dir)
+        database_path(&self.data_dir)
     }
 
     /// The JWT secret file.
@@ -544,11 +560,6 @@ mod tests {
             (500, 2000)
         );
         assert_eq!(c.map.tile_url, "https://t.example/{z}/{x}/{y}.png");
-        let limits = crate::sync::limits::SyncLimits::from_config(&c);
-        assert_eq!(
-            (limits.messages_per_second, limits.message_burst),
-            (500, 2000)
-        );
         assert!(Config::from_sources("[limits]\nmessage_burst = 0", env(&[])).is_err());
         assert!(
             Config::from_sources("", env(&[("WIJKLOG_LIMITS_MESSAGES_PER_SECOND", "-1")])).is_err()

@@ -13,7 +13,8 @@ use std::time::Duration;
 
 use image::{ImageFormat, RgbImage};
 use uuid::Uuid;
-use wijklog_server::blobs::{BlobHash, BlobStore, BlobsConfig};
+use wijklog_server::blobs::{BlobHash, BlobStore};
+use wijklog_server::config::BlobsConfig;
 use wijklog_server::domain::{DocId, Role, UserId, now_ms};
 use wijklog_server::storage::DocWrite;
 use wijklog_server::testing::{Response, TestApp, spawn_app, spawn_app_with};

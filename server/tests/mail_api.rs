@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use automerge::{ActorId, ChangeHash};
 use serde_json::{Value, json};
+use wijklog_server::config::TlsMode;
 use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId};
-use wijklog_server::mail::TlsMode;
 use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User};
 use wijklog_server::testing::{Response, TestApp, spawn_app_with};
 use wijklog_server::testing_smtp::{ReceivedMail, SmtpSink};

@@ -16,7 +16,8 @@ use super::db::{BlobDb, BlobRecord};
 use super::files::{self, Layout};
 use super::gc::GcReport;
 use super::sniff::{self, ImageType};
-use super::{BlobError, BlobHash, BlobsConfig, thumb};
+use super::{BlobError, BlobHash, thumb};
+use crate::config::BlobsConfig;
 use crate::domain::Principal;
 use crate::domain::{DocId, UserId};
 

@@ -21,7 +21,7 @@ use actix_web::{Error, HttpResponse, web};
 use futures_util::Stream;
 use tokio::time::{Instant, Sleep};
 
-use super::HttpConfig;
+use crate::config::HttpConfig;
 use crate::edge::ErrorBody;
 
 /// actix's boxed request body stream.

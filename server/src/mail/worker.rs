@@ -20,7 +20,8 @@ use automerge::ActorId;
 use tokio::sync::{Notify, oneshot};
 
 use super::outbox::{self, Due, PendingEdit};
-use super::{MailConfig, Mailer, Outgoing};
+use super::{Mailer, Outgoing};
+use crate::config::MailConfig;
 use crate::domain::{DocId, UserId, now_ms};
 use crate::review::ReviewDb;
 use crate::storage::{DocWrite, NewChange};

@@ -91,10 +91,9 @@ pub fn make_private(db: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The database file inside a data directory.
-pub fn database_path(data_dir: &Path) -> PathBuf {
-    data_dir.join("wijklog.db")
-}
+/// The database file inside a data directory (the data directory's layout
+/// is the configuration's).
+pub use crate::config::database_path;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path`, sets the

@@ -118,4 +118,13 @@ mod tests {
         assert_eq!(l.commit_max_delay, Duration::from_millis(2));
         assert_eq!(l.commit_max_batch, 256);
     }
+
+    #[test]
+    fn the_message_rate_comes_from_the_configuration() {
+        let mut c = crate::config::Config::default();
+        c.limits.messages_per_second = 500;
+        c.limits.message_burst = 2000;
+        let l = SyncLimits::from_config(&c);
+        assert_eq!((l.messages_per_second, l.message_burst), (500, 2000));
+    }
 }
