@@ -17,6 +17,7 @@ use serde::Deserialize;
 
 use crate::conflict::{all_maps, fold_attempts, fold_callback, fold_into_winner};
 use crate::contact::{MAX_CONTACT_CHARS, check_email, check_phone};
+use crate::erase::{EraseBasis, EraseWhat, is_erased};
 use crate::error::{CatalogSection, Error};
 use crate::ids::{
     AttemptOutcome, CallbackOutcome, DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId,
@@ -302,6 +303,62 @@ fn check_location(l: &Location) -> Result<(), Error> {
 
 /// The personal fields of a note's `resident` map.
 const CONTACT_FIELDS: [&str; 4] = ["name", "phone", "phone_e164", "email"];
+
+/// Removes from the map `obj` (at `path` below an item) every value an
+/// erasure of `what` covers ([`crate::erase::is_erased`]), in every
+/// concurrently written copy: scalars are deleted, text and lists whose
+/// contents are covered are replaced by new empty ones, maps are cleaned
+/// and deleted when cleaning emptied them. Returns whether anything was removed.
+fn clean_erased(
+    d: &mut AutoCommit,
+    obj: &ObjId,
+    path: &mut Vec<String>,
+    what: EraseWhat,
+) -> Result<bool, AutomergeError> {
+    let mut removed = false;
+    for key in map_keys(d, obj) {
+        path.push(key.clone());
+        let (scalar_erased, contents_erased) = {
+            let mut rest: Vec<Option<&str>> = path.iter().map(|s| Some(s.as_str())).collect();
+            let scalar = is_erased(what, &rest);
+            rest.push(None);
+            (scalar, is_erased(what, &rest))
+        };
+        let values: Vec<(automerge::Value<'static>, ObjId)> = d
+            .get_all(obj, key.as_str())?
+            .into_iter()
+            .map(|(v, id)| (v.to_owned(), id))
+            .collect();
+        let mut delete = false;
+        let mut replace: Option<ObjType> = None;
+        for (value, id) in values {
+            match value {
+                automerge::Value::Scalar(_) => delete |= scalar_erased,
+                automerge::Value::Object(ObjType::Map | ObjType::Table) => {
+                    let cleaned = clean_erased(d, &id, path, what)?;
+                    removed |= cleaned;
+                    if cleaned && d.keys(&id).next().is_none() {
+                        delete = true;
+                    }
+                }
+                automerge::Value::Object(t @ (ObjType::Text | ObjType::List)) => {
+                    if d.length(&id) > 0 && contents_erased {
+                        replace = Some(t);
+                    }
+                }
+            }
+        }
+        path.pop();
+        if delete {
+            d.delete(obj, key.as_str())?;
+            removed = true;
+        } else if let Some(t) = replace {
+            d.put_object(obj, key.as_str(), t)?;
+            removed = true;
+        }
+    }
+    Ok(removed)
+}
 
 fn check_photo(s: &str) -> Result<(), Error> {
     let ok = s
@@ -797,9 +854,20 @@ impl Document {
         !matches!(get_map(&self.doc, item, "deleted"), Got::Missing)
     }
 
-    /// An item that exists and is not deleted.
+    /// Whether `what` of the item was erased (`erased.<what>` present).
+    fn is_erased(&self, item: &ObjId, what: EraseWhat) -> bool {
+        match get_map(&self.doc, item, "erased") {
+            Got::Ok(erased) => !matches!(get_map(&self.doc, &erased, what.as_str()), Got::Missing),
+            _ => false,
+        }
+    }
+
+    /// An item that exists, is not deleted and whose content was not erased.
     fn live_item(&self, id: &ItemId) -> Result<(DocKind, ObjId), Error> {
         let (kind, item) = self.item(id)?;
+        if self.is_erased(&item, EraseWhat::Item) {
+            return Err(Error::ItemErased(*id));
+        }
         if self.is_deleted(&item) {
             return Err(Error::ItemDeleted(*id));
         }
@@ -1039,6 +1107,9 @@ impl Document {
         contact: ResidentContact,
     ) -> Result<(), Error> {
         let note = self.live_note(item)?;
+        if self.is_erased(&note, EraseWhat::Contact) {
+            return Err(Error::ItemErased(*item));
+        }
         if !contact.consent {
             return Err(Error::ConsentRequired);
         }
@@ -1463,6 +1534,50 @@ impl Document {
             };
             let end = d.length(&list);
             d.insert(&list, end, photo)
+        })
+    }
+
+    /// Erases a resident's contact details (`Contact`, notes only) or an
+    /// item's content (`Item`) from the current state, and records the
+    /// erasure in the item as `erased.<what>: { at, by, basis }`. Works on
+    /// deleted items. Only the current state: the history still holds the
+    /// values until it is rewritten ([`crate::erase::rewrite_history`]).
+    /// Idempotent: values already gone are not touched again, and a second
+    /// erasure of the same kind only writes what is still visible.
+    pub fn erase(
+        &mut self,
+        by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        what: EraseWhat,
+        basis: EraseBasis,
+    ) -> Result<(), Error> {
+        check_time(at)?;
+        let (kind, obj) = self.item(item)?;
+        if what == EraseWhat::Contact && kind != DocKind::Spreekuur {
+            return Err(Error::WrongKind {
+                expected: DocKind::Spreekuur,
+                found: kind,
+            });
+        }
+        let recorded = self.is_erased(&obj, what);
+        let name = match what {
+            EraseWhat::Contact => "erase_contact",
+            EraseWhat::Item => "erase_item",
+        };
+        self.write(at, name, |d| {
+            clean_erased(d, &obj, &mut Vec::new(), what)?;
+            if !recorded {
+                let erased = match get_map(d, &obj, "erased") {
+                    Got::Ok(m) => m,
+                    _ => d.put_object(&obj, "erased", ObjType::Map)?,
+                };
+                let e = d.put_object(&erased, what.as_str(), ObjType::Map)?;
+                d.put(&e, "at", ts(at))?;
+                d.put(&e, "by", by.as_str())?;
+                d.put(&e, "basis", basis.as_str())?;
+            }
+            Ok(())
         })
     }
 

@@ -140,6 +140,10 @@ pub enum Error {
     /// The item is deleted; only undelete applies to it.
     #[error("item {0} is deleted")]
     ItemDeleted(ItemId),
+    /// The item's content (or, for contact edits, its contact details) was
+    /// erased; it cannot be edited any more.
+    #[error("the data of item {0} was erased")]
+    ItemErased(ItemId),
     /// Undelete of an item that is not deleted.
     #[error("item {0} is not deleted")]
     NotDeleted(ItemId),
@@ -252,6 +256,7 @@ impl Error {
             Error::ItemNotFound(_) => "item_not_found",
             Error::ItemExists(_) => "item_exists",
             Error::ItemDeleted(_) => "item_deleted",
+            Error::ItemErased(_) => "item_erased",
             Error::NotDeleted(_) => "not_deleted",
             Error::WalkAlreadyStarted => "walk_already_started",
             Error::WalkNotStarted => "walk_not_started",

@@ -64,6 +64,7 @@
 mod conflict;
 pub mod contact;
 mod document;
+pub mod erase;
 mod error;
 mod ids;
 mod model;
@@ -85,9 +86,10 @@ pub use ids::{
     Severity, Timestamp, UserId,
 };
 pub use model::{
-    Attempt, Callback, Catalog, CategoryEntry, DEFAULT_CALLBACK_DAYS, Deleted, Feedback, FollowUp,
-    InvalidFields, Item, Location, MAX_CALLBACK_DAYS, Note, Observation, Participant, PartnerEntry,
-    Resident, SeverityEntry, Spreekuur, Staff, View, Walk, WijkEntry, doc_kind,
+    Attempt, Callback, Catalog, CategoryEntry, DEFAULT_CALLBACK_DAYS, Deleted, Erased, Erasure,
+    Feedback, FollowUp, InvalidFields, Item, Location, MAX_CALLBACK_DAYS, Note, Observation,
+    Participant, PartnerEntry, Resident, SeverityEntry, Spreekuur, Staff, View, Walk, WijkEntry,
+    doc_kind,
 };
 pub use project::{Row, project};
 

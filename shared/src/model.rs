@@ -78,6 +78,28 @@ pub struct Deleted {
     pub by: Option<String>,
 }
 
+/// One recorded erasure of an item (`erased.contact` / `erased.item`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Erasure {
+    /// When (ms).
+    pub at: Option<i64>,
+    /// Who (user id).
+    pub by: Option<String>,
+    /// `verzoek` (on request) or `bewaartermijn` (retention period passed).
+    pub basis: Option<String>,
+}
+
+/// What of an item was erased (see `docs/privacy.md`).
+#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+pub struct Erased {
+    /// The resident's contact details were erased.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Erasure>,
+    /// The item's content was erased.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item: Option<Erasure>,
+}
+
 /// A resident's contact details on a spreekuur note (personal data).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resident {
@@ -177,6 +199,9 @@ pub struct Item {
     pub resident: Option<Resident>,
     /// Call back (spreekuur notes only).
     pub callback: Option<Callback>,
+    /// What of the item was erased; left out of the JSON when nothing was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erased: Option<Erased>,
     /// Invalid fields of this item, paths relative to the item.
     pub invalid: InvalidFields,
     /// Values of concurrently created sub-maps that lost to the shown value
@@ -931,6 +956,7 @@ fn empty_item(id: String, invalid: InvalidFields) -> Item {
         deleted: None,
         resident: None,
         callback: None,
+        erased: None,
         invalid,
         conflicts: Conflicts::new(),
     }
@@ -1039,6 +1065,22 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
             by: b.req("by", h::str(d, "by")),
         }
     });
+    let erased = f.opt("erased", h::map(obj, "erased")).map(|e| {
+        let mut b = f.nested("erased");
+        let mut one = |what: &str| {
+            b.opt(what, h::map(e, what)).map(|m| {
+                let mut c = b.nested(what);
+                Erasure {
+                    at: c.req("at", h::timestamp(m, "at")),
+                    by: c.opt("by", h::str(m, "by")),
+                    basis: c.opt("basis", h::str(m, "basis")),
+                }
+            })
+        };
+        let contact = one("contact");
+        let item = one("item");
+        Erased { contact, item }
+    });
     let (resident, callback) = if spreekuur {
         let resident = f.opt("resident", h::map(obj, "resident")).map(|r| {
             let mut b = f.nested("resident");
@@ -1118,6 +1160,7 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
         deleted,
         resident,
         callback,
+        erased,
         invalid,
         conflicts: Conflicts::new(),
     }

@@ -13,8 +13,8 @@ use crate::conflict::Conflicts;
 use crate::error::Error;
 use crate::ids::{DocId, DocKind, Severity};
 use crate::model::{
-    Callback, Deleted, Feedback, FollowUp, InvalidFields, Item, Location, Resident, Spreekuur,
-    Walk, doc_kind,
+    Callback, Deleted, Erased, Feedback, FollowUp, InvalidFields, Item, Location, Resident,
+    Spreekuur, Walk, doc_kind,
 };
 
 /// One observation (walk) or note (spreekuur), flattened with its document's context.
@@ -58,6 +58,9 @@ pub struct Row {
     pub resident: Option<Resident>,
     /// Call back (spreekuur only).
     pub callback: Option<Callback>,
+    /// What of the item was erased; left out of the JSON when nothing was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erased: Option<Erased>,
     /// `field_path -> reason` for every invalid field of the item and of the
     /// document fields copied into the row (`wijk`, `team`, `doc_title`).
     pub invalid: InvalidFields,
@@ -160,6 +163,7 @@ fn row(
         deleted: item.deleted,
         resident: item.resident,
         callback: item.callback,
+        erased: item.erased,
         invalid,
         conflicts: item.conflicts,
     }

@@ -96,7 +96,13 @@ pub(crate) const ITEM: Shape = Fields(&[
     ("deleted", Fields(&[("at", Leaf), ("by", Leaf)])),
     ("resident", RESIDENT),
     ("callback", CALLBACK),
+    ("erased", ERASED),
 ]);
+
+/// One erasure record.
+const ERASURE: Shape = Fields(&[("at", Leaf), ("by", Leaf), ("basis", Leaf)]);
+/// `erased` of an item.
+const ERASED: Shape = Fields(&[("contact", ERASURE), ("item", ERASURE)]);
 
 /// A walk document.
 pub(crate) const WALK: Shape = Fields(&[

@@ -82,6 +82,10 @@ export interface Location { lat: number; lon: number; accuracy_m: number | null;
 export interface FollowUp { status: FollowUpStatus | null; note: string | null; updated_at: Millis | null; updated_by: string | null; }
 export interface Feedback { needed: boolean | null; given_at: Millis | null; channel: FeedbackChannel | null; by: string | null; }
 export interface Deleted { at: Millis | null; by: string | null; }
+/** One recorded erasure: when, by whom, `verzoek` or `bewaartermijn`. */
+export interface Erasure { at: Millis | null; by: string | null; basis: string | null; }
+/** What of an item was erased. */
+export interface Erased { contact?: Erasure; item?: Erasure; }
 export interface Resident { name: string | null; phone: string | null; phone_e164?: string | null; email: string | null; consent: boolean | null; consent_at: Millis | null; consent_withdrawn_at?: Millis | null; }
 /** What `checkPhone` made of a phone field. */
 export interface PhoneCheck { valid: boolean; code: string | null; numbers: string[]; e164: string | null; }
@@ -117,6 +121,8 @@ export interface Item {
   deleted: Deleted | null;
   resident: Resident | null;
   callback: Callback | null;
+  /** What of the item was erased; absent when nothing was. */
+  erased?: Erased;
   invalid: InvalidFields;
   /** Losing values of concurrently created sub-maps, `path -> values`; absent when none. */
   conflicts?: Record<string, string[]>;
@@ -192,6 +198,8 @@ export interface Row {
   deleted: Deleted | null;
   resident: Resident | null;
   callback: Callback | null;
+  /** What of the item was erased; absent when nothing was. */
+  erased?: Erased;
   invalid: InvalidFields;
   /** Losing values of concurrently created sub-maps, `path -> values`; absent when none. */
   conflicts?: Record<string, string[]>;
