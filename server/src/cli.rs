@@ -13,6 +13,8 @@
 //! Every subcommand also takes `--config FILE`; `--data` overrides the
 //! file's `data_dir`, which overrides `WIJKLOG_DATA_DIR`.
 
+mod blobs;
+
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -110,7 +112,7 @@ pub enum Command {
     Blobs {
         /// What to do.
         #[command(subcommand)]
-        action: crate::blobs::cli::BlobsAction,
+        action: blobs::BlobsAction,
     },
 }
 
@@ -241,7 +243,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             init_cli_logs(&config);
             restore(&config, &from, force)
         }
-        Command::Blobs { action } => crate::blobs::cli::run(action),
+        Command::Blobs { action } => blobs::run(action),
     }
 }
 
@@ -372,10 +374,10 @@ fn backup(config: &Config, to: &Path) -> anyhow::Result<()> {
     if to.exists() {
         bail!("{} already exists; choose a new file", to.display());
     }
-    crate::blobs::cli::check_backup_target(to)?;
+    blobs::check_backup_target(to)?;
     crate::storage::backup_database(&src, to).context("backing up")?;
     println!("backup written to {}", to.display());
-    crate::blobs::cli::backup_blobs(config, to)?;
+    blobs::backup_blobs(config, to)?;
     Ok(())
 }
 
@@ -402,7 +404,7 @@ fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Result<()> {
         from.display(),
         config.database_path().display()
     );
-    crate::blobs::cli::restore_blobs(config, from)?;
+    blobs::restore_blobs(config, from)?;
     Ok(())
 }
 

@@ -27,7 +27,6 @@
 //! ```
 
 pub mod backup;
-pub mod cli;
 mod db;
 pub mod files;
 pub mod gc;

@@ -1,15 +1,14 @@
-//! The blob parts of the command line: `wijklog blobs gc`, and the blob
-//! steps of `wijklog backup` / `wijklog restore` (called from
-//! [`crate::cli`]).
+//! The photo parts of the command line: `wijklog blobs gc`, and the photo
+//! steps of `wijklog backup` / `wijklog restore` (over [`crate::blobs`]).
 
 use std::path::Path;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 
-use super::BlobStore;
-use super::backup::{self, BlobCopyReport};
-use crate::cli::{Common, load_config};
+use super::{Common, load_config};
+use crate::blobs::BlobStore;
+use crate::blobs::backup::{self, BlobCopyReport};
 use crate::config::Config;
 
 /// `wijklog blobs ...`.
