@@ -1,17 +1,23 @@
 #!/usr/bin/env bash
-# Builds the wasm32 module of wijklog-shared into pwa/src/wasm/pkg/ (wasm-bindgen,
-# target web): wijklog_shared.js, wijklog_shared.d.ts, wijklog_shared_bg.wasm.
+# Builds the wasm32 module of the document model (the crate wijklog-shared-wasm in
+# shared-wasm/, the JavaScript binding of wijklog-shared) into pwa/src/wasm/pkg/
+# (wasm-bindgen, target web): wijklog_shared.js, wijklog_shared.d.ts,
+# wijklog_shared_bg.wasm.
 #
 # Installs what is missing and can be installed: the wasm32-unknown-unknown rustup
 # target and wasm-bindgen-cli at exactly the wasm-bindgen version locked in
 # Cargo.lock (the CLI and the library must match). Runs wasm-opt -Oz when it is on
 # PATH and skips that step otherwise (binaryen is never downloaded).
+#
+# WASM_TARGET_DIR (default target/wasm) is cargo's target directory for the wasm32
+# build; it is kept apart from target/ so that the release-wasm profile's
+# dependencies do not evict the native ones.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 OUT_DIR=pwa/src/wasm/pkg
-TARGET_DIR=target/wasm
-WASM=$TARGET_DIR/wasm32-unknown-unknown/release-wasm/wijklog_shared.wasm
+TARGET_DIR=${WASM_TARGET_DIR:-target/wasm}
+WASM=$TARGET_DIR/wasm32-unknown-unknown/release-wasm/wijklog_shared_wasm.wasm
 
 die() {
   echo "error: $*" >&2
@@ -58,19 +64,20 @@ fi
 # 3. Compile. getrandom 0.4 (automerge's random actor ids) selects its browser
 # backend through its wasm_js feature, enabled by automerge's "wasm" feature; no
 # RUSTFLAGS are needed.
-echo "==> cargo build -p wijklog-shared --target wasm32-unknown-unknown --profile release-wasm"
-cargo build -p wijklog-shared --target wasm32-unknown-unknown --profile release-wasm --target-dir "$TARGET_DIR"
+echo "==> cargo build -p wijklog-shared-wasm --target wasm32-unknown-unknown --profile release-wasm"
+cargo build -p wijklog-shared-wasm --target wasm32-unknown-unknown --profile release-wasm --target-dir "$TARGET_DIR"
 
 # 4. Bindings. The name section (function names for profilers, about a fifth of
-# the file) is dropped unless WASM_KEEP_NAMES=1.
+# the file) is dropped unless WASM_KEEP_NAMES=1. The JS module is named after the
+# document model (wijklog_shared.js), not after the binding crate.
 strip_flags=(--remove-name-section --remove-producers-section)
 if [ "${WASM_KEEP_NAMES:-0}" = "1" ]; then
   strip_flags=()
 fi
-echo "==> wasm-bindgen --target web --out-dir $OUT_DIR ${strip_flags[*]}"
+echo "==> wasm-bindgen --target web --out-name wijklog_shared --out-dir $OUT_DIR ${strip_flags[*]}"
 rm -rf "$OUT_DIR"
 mkdir -p "$OUT_DIR"
-wasm-bindgen --target web "${strip_flags[@]}" --out-dir "$OUT_DIR" "$WASM"
+wasm-bindgen --target web "${strip_flags[@]}" --out-name wijklog_shared --out-dir "$OUT_DIR" "$WASM"
 # The glue is an ES module; say so, so that node loads it as one wherever pkg/ sits.
 printf '{ "type": "module", "private": true }\n' >"$OUT_DIR/package.json"
 

@@ -700,9 +700,11 @@ impl Document {
         }
     }
 
-    /// Opens an action (the wasm build's `beginAction`; natively use
-    /// [`Document::action`]).
-    pub(crate) fn begin_action(&mut self) -> Result<(), Error> {
+    /// Opens an action, for bindings that cannot pass a closure (the wasm
+    /// crate's `beginAction`); natively use [`Document::action`]. Every edit
+    /// until [`Document::commit_action`] or [`Document::abort_action`] belongs
+    /// to it.
+    pub fn begin_action(&mut self) -> Result<(), Error> {
         if self.action.is_some() {
             return Err(Error::ActionOpen);
         }
@@ -714,7 +716,7 @@ impl Document {
 
     /// Commits the open action as one change; refused (`action_failed`, and
     /// the action is closed with nothing applied) when one of its edits failed.
-    pub(crate) fn commit_action(&mut self, at: Timestamp) -> Result<(), Error> {
+    pub fn commit_action(&mut self, at: Timestamp) -> Result<(), Error> {
         let action = self.action.take().ok_or(Error::NoAction)?;
         if action.failed {
             self.doc.rollback();
@@ -735,22 +737,22 @@ impl Document {
     }
 
     /// Drops every edit of the open action (a no-op without one).
-    pub(crate) fn abort_action(&mut self) {
+    pub fn abort_action(&mut self) {
         if self.action.take().is_some() {
             self.doc.rollback();
         }
     }
 
     /// Whether an action is open.
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn in_action(&self) -> bool {
+    pub fn in_action(&self) -> bool {
         self.action.is_some()
     }
 
     /// Marks the open action as failed and drops its edits (an edit refused
-    /// before it wrote anything still fails the whole action).
-    #[cfg_attr(not(target_arch = "wasm32"), allow(dead_code))]
-    pub(crate) fn fail_action(&mut self) {
+    /// before it wrote anything still fails the whole action). Bindings call
+    /// it when an edit inside an action returned an error that their caller
+    /// may catch; [`Document::action`] needs no such call.
+    pub fn fail_action(&mut self) {
         if let Some(a) = self.action.as_mut() {
             a.failed = true;
             a.names.clear();

@@ -71,8 +71,6 @@ mod model;
 mod project;
 mod read;
 mod snapshot;
-#[cfg(target_arch = "wasm32")]
-mod wasm;
 
 pub use conflict::Conflicts;
 pub use document::{

@@ -18,7 +18,7 @@
 //!
 //! Text positions (`spliceText`, `spliceWalkText`, `spliceFollowUpNote`) are
 //! indices into JavaScript strings: UTF-16 code units. The crate's documents use
-//! [`crate::TEXT_ENCODING`] (`Utf16CodeUnit` in this build), and this module
+//! [`wijklog_shared::TEXT_ENCODING`] (`Utf16CodeUnit` in this build), and this module
 //! refuses a position that falls between the two halves of a surrogate pair
 //! (`text_position_inside_character`), so an emoji is never cut in half.
 //!
@@ -29,13 +29,13 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use automerge::sync;
-use automerge::{ActorId, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+use wijklog_shared::automerge::sync;
+use wijklog_shared::automerge::{ActorId, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
 
-use crate::{
+use wijklog_shared::{
     CallbackOutcome, CallbackRequest, Catalog, DocId, DocKind, Document, Error, FeedbackChannel,
     FollowUpStatus, ItemId, Location, NewAttempt, NewCategory, NewItem, NewParticipant,
     NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity, Timestamp, UserId, WalkText,
@@ -347,7 +347,7 @@ pub fn check_phone(value: &str) -> JsResult<JsValue> {
             e164: None,
         }
     } else {
-        match crate::contact::check_phone(v) {
+        match wijklog_shared::contact::check_phone(v) {
             Ok(c) => PhoneResult {
                 valid: true,
                 code: None,
@@ -371,7 +371,7 @@ pub fn check_phone(value: &str) -> JsResult<JsValue> {
 #[allow(unreachable_pub)] // exported to JavaScript
 pub fn check_email(value: &str) -> JsResult<JsValue> {
     let v = value.trim();
-    let r = match (v.is_empty(), crate::contact::check_email(v)) {
+    let r = match (v.is_empty(), wijklog_shared::contact::check_email(v)) {
         (true, _) | (false, Ok(())) => EmailResult {
             valid: true,
             code: None,
