@@ -1,23 +1,28 @@
 //! The `wijklog` command line (docs/operations.md).
 //!
 //! ```text
-//! wijklog serve   [--config FILE] [--bind ADDR:PORT] [--data DIR] [--static DIR] [--log-format text|json]
-//! wijklog user add --username U --role R [--role R2] [--team T] [--name N] [--data DIR]   (password on stdin)
-//! wijklog user disable U [--data DIR]
-//! wijklog user enable U [--data DIR]
-//! wijklog compact [--min-changes N] [--data DIR]
-//! wijklog backup --to FILE [--data DIR]
+//! wijklog serve   [--config FILE] [--bind ADDR:PORT] [--data DIR] [--database URL] [--static DIR] [--log-format text|json]
+//! wijklog migrate [--data DIR] [--database URL]
+//! wijklog user add --username U --role R [--role R2] [--team T] [--name N] [--data DIR] [--database URL]   (password on stdin)
+//! wijklog user disable U [--data DIR] [--database URL]
+//! wijklog user enable U [--data DIR] [--database URL]
+//! wijklog demo [--data DIR] [--database URL]
+//! wijklog compact [--min-changes N] [--data DIR] [--database URL]
+//! wijklog backup --to FILE [--data DIR]          (SQLite; PostgreSQL: pg_dump)
 //! wijklog restore --from FILE [--data DIR] [--force]
 //! wijklog blobs gc [--data DIR]
 //! ```
 //! Every subcommand also takes `--config FILE`; `--data` overrides the
-//! file's `data_dir`, which overrides `WIJKLOG_DATA_DIR`.
+//! file's `data_dir`, which overrides `WIJKLOG_DATA_DIR`; `--database URL`
+//! likewise overrides `database.url` and `WIJKLOG_DATABASE_URL` (the
+//! password comes from `WIJKLOG_DATABASE_PASSWORD`).
 
 mod blobs;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Parser, Subcommand};
@@ -25,7 +30,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::config::{Config, LogFormat};
 use crate::domain::Role;
 use crate::startup::Application;
-use crate::storage::{AuditEntry, NewUser, SqliteStore, Store, StoreError};
+use crate::storage::{AuditEntry, NewUser, Store, StoreError};
 
 /// Wijklog's sync server.
 #[derive(Debug, Parser)]
@@ -42,9 +47,14 @@ pub struct Common {
     /// Configuration file (TOML; see server/wijklog.example.toml).
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Data directory (database and JWT secret).
+    /// Data directory (SQLite database, JWT secret, photos).
     #[arg(long, value_name = "DIR")]
     pub data: Option<PathBuf>,
+    /// PostgreSQL database instead of SQLite in the data directory,
+    /// `postgres://user@host:port/db`; the password from
+    /// `WIJKLOG_DATABASE_PASSWORD`.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
     /// Log format.
     #[arg(long, value_enum)]
     pub log_format: Option<LogFormat>,
@@ -64,6 +74,13 @@ pub enum Command {
         /// Directory of the built PWA (default pwa/dist).
         #[arg(long = "static", value_name = "DIR")]
         static_dir: Option<PathBuf>,
+    },
+    /// Bring the database's schema up to this version and exit (serve does
+    /// it too; refuses a database written by a newer wijklog).
+    Migrate {
+        /// Common options.
+        #[command(flatten)]
+        common: Common,
     },
     /// Manage accounts.
     User {
@@ -87,7 +104,8 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         min_changes: u64,
     },
-    /// Copy the database to FILE, consistently, even while the server runs.
+    /// Copy the SQLite database to FILE, consistently, even while the server
+    /// runs (on PostgreSQL: pg_dump, see docs/operations.md).
     Backup {
         /// Common options.
         #[command(flatten)]
@@ -165,6 +183,15 @@ pub fn load_config(common: &Common) -> anyhow::Result<Config> {
     if let Some(dir) = &common.data {
         config.data_dir = dir.clone();
     }
+    if let Some(url) = &common.database {
+        if !crate::storage::is_postgres_url(url) {
+            bail!(
+                "--database takes a postgres:// URL (SQLite is chosen with --data DIR), got {}",
+                crate::storage::redact_url(url)
+            );
+        }
+        config.database.url = url.clone();
+    }
     if let Some(format) = common.log_format {
         config.log_format = format;
     }
@@ -203,6 +230,11 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             crate::telemetry::init(config.log_format, &config.log_filter, std::io::stdout);
             serve(config)
         }
+        Command::Migrate { common } => {
+            let config = load_config(&common)?;
+            init_cli_logs(&config);
+            migrate(&config)
+        }
         Command::User { action } => user(action),
         Command::Demo { common } => {
             let config = load_config(&common)?;
@@ -216,7 +248,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let config = load_config(&common)?;
             init_cli_logs(&config);
             let store = open_store(&config)?;
-            let report = crate::compaction::run_pass(&store, min_changes)?;
+            let report = crate::compaction::run_pass(store.as_ref(), min_changes)?;
             println!(
                 "compacted {} documents ({} changes moved into snapshots, {} failed)",
                 report.documents, report.covered, report.failed
@@ -266,10 +298,21 @@ fn serve(config: Config) -> anyhow::Result<()> {
         .write(true)
         .open(lock_path(&config.data_dir))
         .context("opening the lock file")?;
+    // One server per SQLite file; on PostgreSQL several nodes share the
+    // database, and only a data directory of its own per node is locked.
     if lock.try_lock().is_err() {
         bail!(
             "another wijklog server is already running on {}",
             config.data_dir.display()
+        );
+    }
+    if config.database.is_postgres()
+        && config.auth.jwt_secret.is_none()
+        && config.auth.jwt_secret_file.as_os_str().is_empty()
+    {
+        bail!(
+            "on PostgreSQL every node must sign tokens with the same secret: set \
+             WIJKLOG_AUTH_JWT_SECRET (or auth.jwt_secret_file to a file all nodes share)"
         );
     }
     let result = actix_web::rt::System::new().block_on(async move {
@@ -281,9 +324,47 @@ fn serve(config: Config) -> anyhow::Result<()> {
     result
 }
 
-fn open_store(config: &Config) -> anyhow::Result<SqliteStore> {
-    SqliteStore::open_in_dir(&config.data_dir)
-        .with_context(|| format!("opening the database in {}", config.data_dir.display()))
+fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    crate::startup::open_store(config)
+}
+
+/// `wijklog migrate`: opening the store migrates it; prints the version.
+fn migrate(config: &Config) -> anyhow::Result<()> {
+    if config.database.is_postgres() {
+        let store = crate::storage::PgStore::connect(
+            &config.database.url,
+            crate::storage::PgOptions::from_config(&config.database),
+        )
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                crate::storage::redact_url(&config.database.url)
+            )
+        })?;
+        println!(
+            "PostgreSQL database {} is at schema version {}",
+            store.redacted_url(),
+            store.schema_version()?
+        );
+    } else {
+        crate::startup::open_store(config)?;
+        println!(
+            "SQLite database {} is at schema version {}",
+            config.database_path().display(),
+            crate::storage::LATEST_VERSION
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a file-level command (backup, restore, blobs gc) on PostgreSQL.
+pub(crate) fn refuse_on_postgres(config: &Config, what: &str, instead: &str) -> anyhow::Result<()> {
+    if config.database.is_postgres() {
+        bail!(
+            "{what} works on the SQLite data directory; this installation uses PostgreSQL: {instead}"
+        );
+    }
+    Ok(())
 }
 
 fn user(action: UserAction) -> anyhow::Result<()> {
@@ -367,6 +448,11 @@ fn set_disabled(common: &Common, username: &str, disabled: bool) -> anyhow::Resu
 }
 
 fn backup(config: &Config, to: &Path) -> anyhow::Result<()> {
+    refuse_on_postgres(
+        config,
+        "wijklog backup",
+        "back it up with pg_dump (docs/operations.md, \"PostgreSQL\")",
+    )?;
     let src = config.database_path();
     if !src.is_file() {
         bail!("no database at {}", src.display());
@@ -382,6 +468,11 @@ fn backup(config: &Config, to: &Path) -> anyhow::Result<()> {
 }
 
 fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Result<()> {
+    refuse_on_postgres(
+        config,
+        "wijklog restore",
+        "restore a pg_dump with pg_restore (docs/operations.md, \"PostgreSQL\")",
+    )?;
     if !from.is_file() {
         bail!("no backup file at {}", from.display());
     }
@@ -411,7 +502,7 @@ fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Result<()> {
 /// Creates the demo data (accounts, teams, walks). Idempotent.
 fn demo(config: &Config) -> anyhow::Result<()> {
     let store = open_store(config)?;
-    let logins = crate::seed::demo(&store, &config.data_dir)?;
+    let logins = crate::seed::demo(store.as_ref(), &config.data_dir)?;
     println!(
         "Demo accounts (also in {}):",
         crate::seed::demo_logins_path(&config.data_dir).display()

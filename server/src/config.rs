@@ -11,6 +11,7 @@
 //! the configuration imports none of the modules it configures.
 
 mod blobs;
+mod database;
 mod http;
 mod mail;
 
@@ -20,6 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 pub use blobs::BlobsConfig;
+pub use database::{DatabaseConfig, is_postgres_url, redact_url};
 pub use http::HttpConfig;
 pub use mail::{MailConfig, TlsMode};
 
@@ -127,6 +129,8 @@ pub struct Config {
     pub http: HttpConfig,
     /// E-mail to residents and partners (off unless `host` is set; see docs/operations.md).
     pub mail: MailConfig,
+    /// Where the data lives: SQLite in `data_dir` (the default) or PostgreSQL.
+    pub database: DatabaseConfig,
 }
 
 /// The `[cache]` section: bounds of the in-memory document cache. Documents
@@ -266,6 +270,7 @@ impl Default for Config {
             map: MapConfig::default(),
             cache: CacheConfig::default(),
             http: HttpConfig::default(),
+            database: DatabaseConfig::default(),
         }
     }
 }
@@ -450,6 +455,7 @@ impl Config {
             .validate()
             .map_err(|e| ConfigError::Invalid(e.into()))?;
         self.mail.validate().map_err(ConfigError::Invalid)?;
+        self.database.validate()?;
         Ok(())
     }
 
@@ -472,6 +478,7 @@ fn optional_keys(section: &str) -> &'static [&'static str] {
     match section {
         "auth" => &["jwt_secret"],
         "http" => &["metrics_token"],
+        "database" => &["password"],
         _ => &[],
     }
 }
@@ -586,6 +593,42 @@ mod tests {
         assert!(Config::from_sources("nonsense_key = 1", env(&[])).is_err());
         assert!(Config::from_sources("[limits]\nmax_frame_bytes = 0", env(&[])).is_err());
         assert!(Config::from_sources("", env(&[("WIJKLOG_AUTH_JWT_SECRET", "short")])).is_err());
+    }
+
+    #[test]
+    fn the_database_comes_from_the_file_or_the_environment_and_its_password_is_hidden() {
+        let c = Config::from_sources(
+            "[database]\nurl = \"postgres://w@db.example/wijklog\"\nmax_connections = 4",
+            env(&[("WIJKLOG_DATABASE_PASSWORD", "pw-from-env-123")]),
+        )
+        .expect("config");
+        assert!(c.database.is_postgres());
+        assert_eq!(c.database.url, "postgres://w@db.example/wijklog");
+        assert_eq!(c.database.max_connections, 4);
+        assert_eq!(
+            c.database.password.as_ref().map(Secret::expose),
+            Some("pw-from-env-123")
+        );
+        let c = Config::from_sources(
+            "",
+            env(&[(
+                "WIJKLOG_DATABASE_URL",
+                "postgresql://w:pw-in-url-456@127.0.0.1:5433/x",
+            )]),
+        )
+        .expect("config");
+        assert!(c.database.is_postgres());
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("pw-in-url-456"), "{shown}");
+        assert!(
+            shown.contains("postgresql://w:***@127.0.0.1:5433/x"),
+            "{shown}"
+        );
+        assert!(!Config::default().database.is_postgres());
+        let e = Config::from_sources("[database]\nurl = \"mysql://x\"", env(&[]))
+            .expect_err("not postgres");
+        assert!(e.to_string().contains("postgres://"), "{e}");
+        assert!(Config::from_sources("[database]\nmax_connections = 0", env(&[])).is_err());
     }
 
     #[test]

@@ -26,7 +26,7 @@ use crate::edge::http::Edge;
 use crate::routes;
 use crate::routes::static_files::{self, StaticDir};
 use crate::state::AppState;
-use crate::storage::{SqliteStore, Store};
+use crate::storage::{PgStore, SqliteStore, Store};
 
 /// A bound, not yet running server.
 pub struct Application {
@@ -44,14 +44,14 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Opens the SQLite store in `config.data_dir` and builds the server.
+    /// Opens the store the configuration names ([`open_store`]) and builds
+    /// the server.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let data_dir = config.data_dir.clone();
-        let store = tokio::task::spawn_blocking(move || SqliteStore::open_in_dir(&data_dir))
+        let opened = config.clone();
+        let store = tokio::task::spawn_blocking(move || open_store(&opened))
             .await
-            .context("opening the database")?
-            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
-        Self::build_with_store(config, Arc::new(store)).await
+            .context("opening the database")??;
+        Self::build_with_store(config, store).await
     }
 
     /// Builds the server on a given store (tests, other backends).
@@ -65,7 +65,15 @@ impl Application {
         .context("building the JWT keys")?;
         drop(secret);
         let state = AppState::new(config, store, keys);
-        crate::blobs::gc::spawn_periodic(state.blobs.clone(), state.shutdown.clone());
+        let postgres = state.config.database.is_postgres();
+        if postgres {
+            tracing::warn!(
+                "on PostgreSQL this version serves sync, accounts and health; review, exports, \
+                 statistics, mail and photos answer 503 sqlite_only (docs/operations.md)"
+            );
+        } else {
+            crate::blobs::gc::spawn_periodic(state.blobs.clone(), state.shutdown.clone());
+        }
 
         {
             let store = state.store.clone();
@@ -86,7 +94,9 @@ impl Application {
         let port = listener.local_addr()?.port();
         static_files::check_dir(&state.config.static_dir);
         let sync = crate::sync::SyncService::start(&state);
-        crate::mail::worker::spawn(sync.clone());
+        if !postgres {
+            crate::mail::worker::spawn(sync.clone());
+        }
         let server = run(listener, state.clone(), sync)?;
         tracing::info!(address = %listener_display(&state.config.bind, port), "listening");
         Ok(Self {
@@ -129,6 +139,29 @@ impl Application {
             tracing::info!("server stopped");
         });
         self.server.await
+    }
+}
+
+/// Opens (and migrates) the store the configuration names: PostgreSQL when
+/// `database.url` is set, else SQLite in `data_dir`. Blocks: call it from a
+/// blocking thread.
+pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    if config.database.is_postgres() {
+        let store = PgStore::connect(
+            &config.database.url,
+            crate::storage::PgOptions::from_config(&config.database),
+        )
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                crate::storage::redact_url(&config.database.url)
+            )
+        })?;
+        Ok(Arc::new(store))
+    } else {
+        let store = SqliteStore::open_in_dir(&config.data_dir)
+            .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;
+        Ok(Arc::new(store))
     }
 }
 

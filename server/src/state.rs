@@ -58,7 +58,11 @@ impl AppState {
         });
         let login_limiter = Arc::new(LoginRateLimiter::new(config.login_rate_limit.clone()));
         let blobs = Arc::new(BlobStore::new(&config.data_dir, config.blobs.clone()));
-        let review = Arc::new(crate::review::ReviewDb::in_dir(&config.data_dir));
+        let review = Arc::new(if config.database.is_postgres() {
+            crate::review::ReviewDb::sqlite_only()
+        } else {
+            crate::review::ReviewDb::in_dir(&config.data_dir)
+        });
         let password_gate = Arc::new(WorkGate::per_core(
             "password",
             config.http.max_queued_password_checks,

@@ -29,6 +29,11 @@ pub fn run(action: BlobsAction) -> anyhow::Result<()> {
         BlobsAction::Gc { common } => {
             let config = load_config(&common)?;
             crate::telemetry::init(config.log_format, "warn", std::io::stderr);
+            crate::cli::refuse_on_postgres(
+                &config,
+                "wijklog blobs gc",
+                "photos are not kept on PostgreSQL installations in this version",
+            )?;
             // Opening the main store runs the migrations (the blob tables).
             crate::storage::SqliteStore::open_in_dir(&config.data_dir).with_context(|| {
                 format!("opening the database in {}", config.data_dir.display())

@@ -78,7 +78,19 @@ pub enum ApiError {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
+        if crate::review::SqliteOnly::is(&e) {
+            return crate::review::SqliteOnly.into();
+        }
         ApiError::Internal(e.into())
+    }
+}
+
+impl From<crate::review::SqliteOnly> for ApiError {
+    fn from(_: crate::review::SqliteOnly) -> Self {
+        ApiError::Unavailable {
+            code: "sqlite_only",
+            message: "This part of Wijklog is not available yet on an installation that runs on PostgreSQL.",
+        }
     }
 }
 
@@ -86,6 +98,9 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(_) => ApiError::NotFound,
+            StoreError::Sqlite(e) if crate::review::SqliteOnly::is(&e) => {
+                crate::review::SqliteOnly.into()
+            }
             other => ApiError::Internal(other.into()),
         }
     }

@@ -36,8 +36,29 @@ const MAX_IDLE: usize = 4;
 
 /// Connections of the review layer to the server's database file.
 pub struct ReviewDb {
-    path: PathBuf,
+    /// `None` on PostgreSQL, where this layer does not run yet.
+    path: Option<PathBuf>,
     idle: Mutex<Vec<Connection>>,
+}
+
+/// A layer that still reads the SQLite file directly was used on a
+/// PostgreSQL installation (answered 503 `sqlite_only`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("this part of Wijklog runs on SQLite only in this version")]
+pub struct SqliteOnly;
+
+impl SqliteOnly {
+    /// The error [`ReviewDb::with_conn`] hands its caller on PostgreSQL: a
+    /// rusqlite error carrying [`SqliteOnly`], so every caller's existing
+    /// conversion from rusqlite errors keeps working.
+    pub fn as_rusqlite() -> rusqlite::Error {
+        rusqlite::Error::ToSqlConversionFailure(Box::new(SqliteOnly))
+    }
+
+    /// Whether a rusqlite error is [`SqliteOnly::as_rusqlite`].
+    pub fn is(e: &rusqlite::Error) -> bool {
+        matches!(e, rusqlite::Error::ToSqlConversionFailure(inner) if inner.is::<SqliteOnly>())
+    }
 }
 
 impl std::fmt::Debug for ReviewDb {
@@ -52,7 +73,15 @@ impl ReviewDb {
     /// For the database file at `path` (opened lazily, per use).
     pub fn new(path: &Path) -> Self {
         Self {
-            path: path.to_owned(),
+            path: Some(path.to_owned()),
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// For a PostgreSQL installation: every use fails with [`SqliteOnly`].
+    pub fn sqlite_only() -> Self {
+        Self {
+            path: None,
             idle: Mutex::new(Vec::new()),
         }
     }
@@ -62,23 +91,26 @@ impl ReviewDb {
         Self::new(&crate::storage::database_path(data_dir))
     }
 
-    fn open(&self) -> rusqlite::Result<Connection> {
-        let conn = Connection::open(&self.path)?;
+    fn open(path: &Path) -> rusqlite::Result<Connection> {
+        let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(conn)
     }
 
-    /// Runs `f` on a pooled connection.
+    /// Runs `f` on a pooled connection ([`SqliteOnly`] on PostgreSQL).
     pub fn with_conn<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
     where
         E: From<rusqlite::Error>,
     {
+        let Some(path) = &self.path else {
+            return Err(SqliteOnly::as_rusqlite().into());
+        };
         let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,
-            None => self.open()?,
+            None => Self::open(path)?,
         };
         let out = f(&conn);
         if !conn.is_autocommit() {

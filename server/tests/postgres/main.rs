@@ -1,5 +1,6 @@
 //! The PostgreSQL backend against a real PostgreSQL 15: one throwaway cluster
 //! per test process (`wijklog_server::testing_pg`), one database per test.
 
+mod cli;
 mod cluster;
 mod storage;

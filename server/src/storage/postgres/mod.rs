@@ -62,31 +62,16 @@ impl Default for PgOptions {
     }
 }
 
-/// Whether a `--database` value names PostgreSQL.
-pub fn is_postgres_url(s: &str) -> bool {
-    s.starts_with("postgres://") || s.starts_with("postgresql://")
-}
+pub use crate::config::{is_postgres_url, redact_url};
 
-/// A database URL with its password replaced by `***`, for logs and errors.
-pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return "***".into();
-    };
-    let (auth, host) = match rest.rsplit_once('@') {
-        Some((auth, host)) => (Some(auth), host),
-        None => (None, rest),
-    };
-    let host = host.split('?').next().unwrap_or(host);
-    match auth {
-        Some(auth) => {
-            let user = auth.split(':').next().unwrap_or("");
-            if auth.contains(':') {
-                format!("{scheme}://{user}:***@{host}")
-            } else {
-                format!("{scheme}://{user}@{host}")
-            }
+impl PgOptions {
+    /// The options of the `[database]` section.
+    pub fn from_config(config: &crate::config::DatabaseConfig) -> Self {
+        Self {
+            max_connections: config.max_connections,
+            wait_timeout: Duration::from_secs(config.wait_timeout_secs),
+            password: config.password.as_ref().map(|p| p.expose().to_owned()),
         }
-        None => format!("{scheme}://{host}"),
     }
 }
 
