@@ -14,6 +14,7 @@ mod blobs;
 mod database;
 mod http;
 mod mail;
+mod sync;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ pub use blobs::BlobsConfig;
 pub use database::{DatabaseConfig, is_postgres_url, redact_url};
 pub use http::HttpConfig;
 pub use mail::{MailConfig, TlsMode};
+pub use sync::SyncConfig;
 
 /// The database file inside a data directory.
 pub fn database_path(data_dir: &Path) -> PathBuf {
@@ -131,6 +133,8 @@ pub struct Config {
     pub mail: MailConfig,
     /// Where the data lives: SQLite in `data_dir` (the default) or PostgreSQL.
     pub database: DatabaseConfig,
+    /// The sync scope: which documents each device holds (see docs/sync-protocol.md).
+    pub sync: SyncConfig,
 }
 
 /// The `[cache]` section: bounds of the in-memory document cache. Documents
@@ -271,6 +275,7 @@ impl Default for Config {
             cache: CacheConfig::default(),
             http: HttpConfig::default(),
             database: DatabaseConfig::default(),
+            sync: SyncConfig::default(),
         }
     }
 }
@@ -456,6 +461,9 @@ impl Config {
             .map_err(|e| ConfigError::Invalid(e.into()))?;
         self.mail.validate().map_err(ConfigError::Invalid)?;
         self.database.validate()?;
+        self.sync
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.into()))?;
         Ok(())
     }
 

@@ -56,6 +56,7 @@ fn commit_document(
         }),
         changes,
         projection,
+        schedule: crate::sync::scope::schedule_of(kind, &am),
     }])?;
     match out.writes.into_iter().next() {
         Some(Ok(applied)) => Ok(applied.meta),

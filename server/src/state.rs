@@ -42,6 +42,8 @@ pub struct AppState {
     pub decode_gate: Arc<WorkGate>,
     /// E-mail: the SMTP client (None = off) and the outbox worker's bell.
     pub mail: Arc<crate::mail::worker::MailHandle>,
+    /// The clock of the sync scope rule (tests move it forward).
+    pub scope_clock: crate::sync::scope::ScopeClock,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
             password_gate,
             decode_gate,
             mail: Arc::new(crate::mail::worker::MailHandle::new(mailer)),
+            scope_clock: crate::sync::scope::ScopeClock::default(),
         }
     }
 

@@ -725,6 +725,7 @@ async fn a_photo_whose_last_reference_went_gets_the_full_grace_period_from_then(
             create: None,
             changes: Vec::new(),
             projection: Some(rows),
+            schedule: None,
         }])
         .expect("commit");
     assert!(outcome.writes[0].is_ok(), "{:?}", outcome.writes);

@@ -105,6 +105,7 @@ fn commit(
         }),
         changes,
         projection: rows,
+        schedule: None,
     };
     let out = app.store().commit(&[write]).expect("commit");
     out.writes[0].as_ref().expect("write accepted");

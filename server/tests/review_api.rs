@@ -123,6 +123,7 @@ impl Doc {
             }),
             changes,
             projection: Some(rows),
+            schedule: None,
         };
         let out = app.store().commit(&[write]).expect("commit");
         out.writes[0].as_ref().expect("write accepted");

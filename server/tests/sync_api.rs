@@ -874,6 +874,7 @@ async fn a_stored_document_over_the_operation_bound_is_refused_by_review_reads_n
             .map(wijklog_server::storage::NewChange::from_change)
             .collect(),
         projection: Some(rows),
+        schedule: None,
     };
     app.store().commit(&[write]).expect("commit");
 

@@ -73,6 +73,7 @@ fn commit(
             }),
             changes,
             projection: rows,
+            schedule: None,
         }])
         .expect("commit");
     out.writes[0].as_ref().expect("accepted");

@@ -291,6 +291,7 @@ async fn record_feedback(sync: &SyncService, p: &PendingEdit) -> anyhow::Result<
                         create: None,
                         changes: new,
                         projection,
+                        schedule: None,
                     },
                     heads,
                 },

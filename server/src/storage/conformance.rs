@@ -11,8 +11,8 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 
 use super::{
-    AuditEntry, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, RefreshOutcome, SessionState,
-    Store, StoreError, WriteRejected,
+    AuditEntry, DocSchedule, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, RefreshOutcome,
+    ScopeBounds, SessionState, Store, StoreError, WriteRejected,
 };
 use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
@@ -35,6 +35,8 @@ macro_rules! store_conformance_tests {
             changes_for_unknown_document_without_create_are_rejected,
             create_of_existing_document_with_other_team_is_rejected,
             visible_docs_follow_roles_and_teams,
+            scope_candidates_follow_members_dates_and_subscriptions,
+            a_device_that_creates_a_document_is_subscribed_and_staff_are_members,
             projection_rows_are_replaced_and_searchable,
             search_folds_diacritics_matches_prefixes_and_never_parses_input,
             a_retried_refresh_within_the_grace_window_rotates_without_revoking,
@@ -121,6 +123,7 @@ fn write(
         }),
         changes,
         projection: None,
+        schedule: None,
     }
 }
 
@@ -246,6 +249,7 @@ pub fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
                 create: None,
                 changes: forged_changes,
                 projection: None,
+                schedule: None,
             },
             write(
                 good_id,
@@ -281,6 +285,7 @@ pub fn changes_for_unknown_document_without_create_are_rejected(factory: Factory
             create: None,
             changes: all_changes(&mut doc),
             projection: None,
+            schedule: None,
         }])
         .expect("commit");
     assert_eq!(out.writes[0], Err(WriteRejected::UnknownDocument));
@@ -449,6 +454,7 @@ pub fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
         create: None,
         changes: vec![],
         projection: Some(vec![row("b", "zwerfafval opgeruimd", None)]),
+        schedule: None,
     };
     store.commit(&[replace]).expect("replace");
     let rows = store.projection_rows(id).expect("rows");
@@ -561,6 +567,7 @@ pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Facto
         create: None,
         changes: second_changes,
         projection: None,
+        schedule: None,
     };
     second.projection = Some(vec![
         row("a", "tweede versie", None),
@@ -583,6 +590,7 @@ pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Facto
             .map(NewChange::from_change)
             .collect(),
         projection: Some(vec![row("x", "vervalst", None)]),
+        schedule: None,
     };
     let out = store.commit(&[first, second, third]).expect("commit");
     assert!(out.writes[0].is_ok() && out.writes[1].is_ok());
@@ -616,6 +624,7 @@ pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Facto
         create: None,
         changes: vec![],
         projection: Some(vec![row("b", "blijft", None)]),
+        schedule: None,
     };
     store.commit(&[drop_c]).expect("commit");
     let rows = store.projection_rows(id).expect("rows");
@@ -655,6 +664,7 @@ pub fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
             create: None,
             changes: late,
             projection: None,
+            schedule: None,
         }])
         .expect("late");
     let out = store.compact(id, &snapshot).expect("compact");
@@ -1185,4 +1195,227 @@ pub fn ready_check_passes_on_fresh_store(factory: Factory<'_>) {
     let store = factory();
     store.check_ready().expect("ready");
     store.check_ready().expect("ready twice");
+}
+
+const DAY: i64 = 24 * 60 * 60 * 1000;
+
+fn schedule(planned: Option<i64>, started: bool, running: bool, last: Option<i64>) -> DocSchedule {
+    DocSchedule {
+        planned_at: planned,
+        started,
+        running,
+        last_at: last,
+        staff: Vec::new(),
+    }
+}
+
+pub fn scope_candidates_follow_members_dates_and_subscriptions(factory: Factory<'_>) {
+    let store = factory();
+    let now = now_ms();
+    let bounds = ScopeBounds {
+        past: now - 14 * DAY,
+        future: now + 14 * DAY,
+        subscribed_since: now - 14 * DAY,
+    };
+    let mut actor = 0u8;
+    let mut mk = |by: &str, kind, sched: Option<DocSchedule>| {
+        actor += 1;
+        let id = DocId::new_random();
+        let mut doc = walk_doc(&[b'w', actor]);
+        let mut w = write(id, by, kind, Some("noord"), all_changes(&mut doc));
+        w.schedule = sched;
+        assert!(store.commit(&[w]).expect("commit").writes[0].is_ok());
+        (id, doc)
+    };
+    let (ended_long_ago, _) = mk(
+        "anna",
+        DocKind::Walk,
+        Some(schedule(None, true, false, Some(now - 30 * DAY))),
+    );
+    let (running_of_bert, _) = mk(
+        "bert",
+        DocKind::Walk,
+        Some(schedule(None, true, true, Some(now - DAY))),
+    );
+    let (planned_of_bert, _) = mk(
+        "bert",
+        DocKind::Walk,
+        Some(schedule(
+            Some(now + 3 * DAY),
+            false,
+            false,
+            Some(now + 3 * DAY),
+        )),
+    );
+    let (planned_far_ahead, _) = mk(
+        "bert",
+        DocKind::Walk,
+        Some(schedule(
+            Some(now + 30 * DAY),
+            false,
+            false,
+            Some(now + 30 * DAY),
+        )),
+    );
+    let (joined, mut joined_doc) = mk(
+        "bert",
+        DocKind::Walk,
+        Some(schedule(None, true, true, Some(now - 2 * DAY))),
+    );
+    let (old_of_bert, _) = mk(
+        "bert",
+        DocKind::Walk,
+        Some(schedule(None, true, false, Some(now - 40 * DAY))),
+    );
+    let (catalog, _) = mk("admin", DocKind::Catalog, None);
+    // Anna writes to Bert's running walk: she becomes a member.
+    let mut mine = joined_doc
+        .fork()
+        .with_actor(automerge::ActorId::from(&b"anna-1"[..]));
+    edit(&mut mine, "summary", "meegelopen");
+    let heads = joined_doc.get_heads();
+    let mut w = write(
+        joined,
+        "anna",
+        DocKind::Walk,
+        Some("noord"),
+        mine.get_changes(&heads)
+            .iter()
+            .map(NewChange::from_change)
+            .collect(),
+    );
+    w.create = None;
+    w.schedule = Some(schedule(None, true, true, Some(now - 2 * DAY)));
+    assert!(store.commit(&[w]).expect("commit").writes[0].is_ok());
+    // A retry of Bert's changes by Anna stores nothing and makes her no member.
+    let mut retry = write(
+        running_of_bert,
+        "anna",
+        DocKind::Walk,
+        Some("noord"),
+        Vec::new(),
+    );
+    retry.create = None;
+    assert!(store.commit(&[retry]).expect("commit").writes[0].is_ok());
+
+    let device = DeviceId::from_string("dev-anna".into());
+    store
+        .subscribe(&device, old_of_bert, now - DAY)
+        .expect("subscribe");
+    store
+        .subscribe(&device, old_of_bert, now - 5 * DAY)
+        .expect("an earlier open keeps the later");
+    assert!(matches!(
+        store.subscribe(&device, DocId::new_random(), now),
+        Err(StoreError::NotFound(_))
+    ));
+
+    let found = store
+        .scope_candidates(&uid("anna"), &device, bounds, None)
+        .expect("candidates");
+    let ids: Vec<DocId> = found.iter().map(|c| c.meta.id).collect();
+    let mut expected = vec![planned_of_bert, joined, old_of_bert, catalog];
+    let mut got = ids.clone();
+    got.sort();
+    expected.sort();
+    assert_eq!(
+        got, expected,
+        "ended_long_ago, running_of_bert and planned_far_ahead are no candidates"
+    );
+    for c in &found {
+        let id = c.meta.id;
+        assert_eq!(c.member, id == joined, "member flag of {id}");
+        assert_eq!(c.subscribed_at, (id == old_of_bert).then_some(now - DAY));
+        if id == planned_of_bert {
+            assert_eq!(
+                c.schedule,
+                Some(schedule(
+                    Some(now + 3 * DAY),
+                    false,
+                    false,
+                    Some(now + 3 * DAY)
+                ))
+            );
+        }
+        if id == catalog {
+            assert_eq!(c.schedule, None);
+        }
+    }
+    // One document: answered whatever its dates, with the same facts.
+    let one = store
+        .scope_candidates(&uid("anna"), &device, bounds, Some(ended_long_ago))
+        .expect("one");
+    assert_eq!(one.len(), 1);
+    assert!(one[0].member);
+    assert_eq!(
+        one[0].schedule,
+        Some(schedule(None, true, false, Some(now - 30 * DAY)))
+    );
+    let _ = planned_far_ahead;
+
+    assert!(
+        store
+            .unsubscribe(&device, old_of_bert)
+            .expect("unsubscribe")
+    );
+    assert!(!store.unsubscribe(&device, old_of_bert).expect("again"));
+    let after = store
+        .scope_candidates(&uid("anna"), &device, bounds, None)
+        .expect("candidates");
+    assert!(after.iter().all(|c| c.meta.id != old_of_bert));
+    // Lapsed subscriptions are no candidates.
+    store
+        .subscribe(&device, old_of_bert, now - 20 * DAY)
+        .expect("subscribe");
+    let lapsed = store
+        .scope_candidates(&uid("anna"), &device, bounds, None)
+        .expect("candidates");
+    assert!(lapsed.iter().all(|c| c.meta.id != old_of_bert));
+}
+
+pub fn a_device_that_creates_a_document_is_subscribed_and_staff_are_members(factory: Factory<'_>) {
+    let store = factory();
+    let user = store
+        .create_user(new_user("carla", &[Role::Coordinator], None))
+        .expect("user");
+    let device = store
+        .create_device(&user.id, "laptop", [9; 32], now_ms() + 60_000)
+        .expect("device");
+    let id = DocId::new_random();
+    let mut doc = walk_doc(b"carla-1");
+    let mut w = write(
+        id,
+        user.id.as_str(),
+        DocKind::Spreekuur,
+        Some("noord"),
+        all_changes(&mut doc),
+    );
+    w.device_id = Some(device.id.clone());
+    let mut sched = schedule(Some(now_ms()), false, false, Some(now_ms()));
+    sched.staff = vec!["staff-1".into()];
+    w.schedule = Some(sched);
+    assert!(store.commit(&[w]).expect("commit").writes[0].is_ok());
+    let bounds = ScopeBounds {
+        past: now_ms() - DAY,
+        future: now_ms() + DAY,
+        subscribed_since: now_ms() - DAY,
+    };
+    let mine = store
+        .scope_candidates(&user.id, &device.id, bounds, Some(id))
+        .expect("candidates");
+    assert!(
+        mine[0].subscribed_at.is_some(),
+        "the creating device is subscribed"
+    );
+    assert!(mine[0].member, "the creator is a member");
+    let staff = store
+        .scope_candidates(
+            &uid("staff-1"),
+            &DeviceId::from_string("other".into()),
+            bounds,
+            Some(id),
+        )
+        .expect("candidates");
+    assert!(staff[0].member, "staff are members");
+    assert_eq!(staff[0].subscribed_at, None);
 }

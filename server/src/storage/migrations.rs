@@ -43,6 +43,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0009_callbacks",
         include_str!("../../migrations/0009_callbacks.sql"),
     ),
+    (
+        "0010_sync_scope",
+        include_str!("../../migrations/0010_sync_scope.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -186,6 +186,55 @@ pub struct DocWrite {
     /// writes of one commit carry a projection for the same document, only
     /// the last one is written.
     pub projection: Option<Vec<ProjectionRow>>,
+    /// `Some` makes this the document's schedule (its dates for the sync
+    /// scope) and adds its staff to its members. Every accepted write also
+    /// makes its user a member when it stored a change, and a write that
+    /// creates the document subscribes the sending device to it.
+    pub schedule: Option<DocSchedule>,
+}
+
+/// The dates of a walk or spreekuur session that decide whose devices hold
+/// it (`crate::sync::scope`), read from the document by
+/// `crate::sync::scope::schedule_of` at every commit that changes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DocSchedule {
+    /// Walk `planned_at`, spreekuur `held_on` (ms).
+    pub planned_at: Option<i64>,
+    /// A walk was started; a spreekuur session has a note.
+    pub started: bool,
+    /// A walk was started and not ended.
+    pub running: bool,
+    /// The last date on the schedule: a walk's `ended_at`, else
+    /// `started_at`, else `planned_at`; a session's `held_on` (ms).
+    pub last_at: Option<i64>,
+    /// User ids of a session's staff (they become members).
+    pub staff: Vec<String>,
+}
+
+/// The bounds of [`Store::scope_candidates`] (ms since the Unix epoch).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScopeBounds {
+    /// Documents whose last date is before this left the members' scope.
+    pub past: i64,
+    /// Planned documents after this are not on the team's devices yet.
+    pub future: i64,
+    /// Subscriptions opened before this have lapsed.
+    pub subscribed_since: i64,
+}
+
+/// A document that may be in a device's scope, with what the scope rule
+/// (`crate::sync::scope::reason`) needs to decide.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeCandidate {
+    /// The document.
+    pub meta: DocMeta,
+    /// Its stored schedule (none for the catalog, and for documents not
+    /// changed since the schedule was introduced).
+    pub schedule: Option<DocSchedule>,
+    /// The user created, wrote to or staffs it.
+    pub member: bool,
+    /// When the device last opened it (its subscription), if it did.
+    pub subscribed_at: Option<i64>,
 }
 
 /// Why one write of a commit was rejected (nothing of it was stored).
@@ -400,6 +449,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn projection_rows(&self, id: DocId) -> Result<Vec<ProjectionRow>, StoreError>;
     /// Full-text search over observation/note text and place: (doc, item) ids.
     fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError>;
+
+    // ---- sync scope ----
+
+    /// The documents that may be in the scope of `device` of `user` (a
+    /// superset, ordered by creation): the catalog, documents the user is a
+    /// member of whose last date is not before `bounds.past` or that are
+    /// running, documents planned and not started between `bounds.past` and
+    /// `bounds.future`, and the device's subscriptions opened since
+    /// `bounds.subscribed_since`. The scope rule decides; `doc` narrows the
+    /// answer to one document.
+    fn scope_candidates(
+        &self,
+        user: &UserId,
+        device: &DeviceId,
+        bounds: ScopeBounds,
+        doc: Option<DocId>,
+    ) -> Result<Vec<ScopeCandidate>, StoreError>;
+    /// Records that `device` opened `doc` at `at` (ms): a new subscription,
+    /// or a later `opened_at` for an existing one. `NotFound` for an unknown document.
+    fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError>;
+    /// Ends a subscription; whether there was one.
+    fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError>;
 
     // ---- accounts ----
 

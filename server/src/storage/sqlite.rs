@@ -453,11 +453,94 @@ fn apply_write(
         }
     }
 
+    write_scope_facts(tx, write, created, inserted, now).map_err(db)?;
+
     Ok(WriteApplied {
         meta,
         created,
         inserted,
         duplicates: write.changes.len() - inserted,
+    })
+}
+
+/// The sync scope's facts of one accepted write (see [`DocWrite::schedule`]):
+/// the writer becomes a member when a change of theirs was stored, the
+/// schedule and its staff are recorded, and the device that created the
+/// document is subscribed to it.
+fn write_scope_facts(
+    tx: &Connection,
+    write: &DocWrite,
+    created: bool,
+    inserted: usize,
+    now: i64,
+) -> rusqlite::Result<()> {
+    let id = &write.doc_id.as_bytes()[..];
+    let mut member =
+        tx.prepare_cached("INSERT OR IGNORE INTO doc_members (user_id, doc_id) VALUES (?1, ?2)")?;
+    if inserted > 0 || created {
+        member.execute(params![write.user_id.as_str(), id])?;
+    }
+    if let Some(s) = &write.schedule {
+        tx.prepare_cached(
+            "INSERT INTO doc_schedule (doc_id, planned_at, started, running, last_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (doc_id) DO UPDATE SET \
+             planned_at = excluded.planned_at, started = excluded.started, \
+             running = excluded.running, last_at = excluded.last_at",
+        )?
+        .execute(params![id, s.planned_at, s.started, s.running, s.last_at])?;
+        for staff in &s.staff {
+            member.execute(params![staff, id])?;
+        }
+    }
+    if created && let Some(device) = &write.device_id {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO device_subscriptions (device_id, doc_id, opened_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![device.as_str(), id, now])?;
+    }
+    Ok(())
+}
+
+type RawCandidate = (
+    RawMeta,
+    Option<i64>,
+    Option<bool>,
+    Option<bool>,
+    Option<i64>,
+    bool,
+    Option<i64>,
+);
+
+const CANDIDATE_COLS: &str = "d.id, d.kind, d.owner, d.team, d.created_at, \
+     s.planned_at, s.started, s.running, s.last_at, \
+     EXISTS (SELECT 1 FROM doc_members m WHERE m.user_id = ?1 AND m.doc_id = d.id), \
+     (SELECT x.opened_at FROM device_subscriptions x WHERE x.device_id = ?2 AND x.doc_id = d.id)";
+
+fn read_candidate(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawCandidate> {
+    Ok((
+        read_meta(row)?,
+        row.get(5)?,
+        row.get(6)?,
+        row.get(7)?,
+        row.get(8)?,
+        row.get(9)?,
+        row.get(10)?,
+    ))
+}
+
+fn to_candidate(raw: RawCandidate) -> Result<super::ScopeCandidate, StoreError> {
+    let (meta, planned_at, started, running, last_at, member, subscribed_at) = raw;
+    Ok(super::ScopeCandidate {
+        meta: to_meta(meta)?,
+        schedule: started.map(|started| super::DocSchedule {
+            planned_at,
+            started,
+            running: running.unwrap_or(false),
+            last_at,
+            staff: Vec::new(),
+        }),
+        member,
+        subscribed_at,
     })
 }
 
@@ -787,6 +870,80 @@ impl Store for SqliteStore {
             out.truncate(limit as usize);
             Ok(out)
         })
+    }
+
+    fn scope_candidates(
+        &self,
+        user: &UserId,
+        device: &DeviceId,
+        bounds: super::ScopeBounds,
+        doc: Option<DocId>,
+    ) -> Result<Vec<super::ScopeCandidate>, StoreError> {
+        self.with_reader(|c| {
+            let raws: Vec<RawCandidate> = match doc {
+                Some(id) => {
+                    let mut stmt = c.prepare_cached(&format!(
+                        "SELECT {CANDIDATE_COLS} FROM documents d \
+                         LEFT JOIN doc_schedule s ON s.doc_id = d.id WHERE d.id = ?3"
+                    ))?;
+                    stmt.query_map(
+                        params![user.as_str(), device.as_str(), &id.as_bytes()[..]],
+                        read_candidate,
+                    )?
+                    .collect::<Result<_, _>>()?
+                }
+                None => {
+                    let mut stmt = c.prepare_cached(&format!(
+                        "SELECT {CANDIDATE_COLS} FROM documents d \
+                         LEFT JOIN doc_schedule s ON s.doc_id = d.id WHERE d.id IN ( \
+                           SELECT id FROM documents WHERE kind = 'catalog' \
+                           UNION SELECT m.doc_id FROM doc_members m \
+                             JOIN documents md ON md.id = m.doc_id \
+                             LEFT JOIN doc_schedule ms ON ms.doc_id = m.doc_id \
+                             WHERE m.user_id = ?1 \
+                               AND (ms.running = 1 OR coalesce(ms.last_at, md.created_at) >= ?3) \
+                           UNION SELECT doc_id FROM doc_schedule \
+                             WHERE started = 0 AND planned_at BETWEEN ?3 AND ?4 \
+                           UNION SELECT doc_id FROM device_subscriptions \
+                             WHERE device_id = ?2 AND opened_at >= ?5) \
+                         ORDER BY d.created_at, d.id"
+                    ))?;
+                    stmt.query_map(
+                        params![
+                            user.as_str(),
+                            device.as_str(),
+                            bounds.past,
+                            bounds.future,
+                            bounds.subscribed_since
+                        ],
+                        read_candidate,
+                    )?
+                    .collect::<Result<_, _>>()?
+                }
+            };
+            raws.into_iter().map(to_candidate).collect()
+        })
+    }
+
+    fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError> {
+        let conn = self.writer();
+        if meta_on(&conn, doc)?.is_none() {
+            return Err(StoreError::NotFound("document"));
+        }
+        conn.execute(
+            "INSERT INTO device_subscriptions (device_id, doc_id, opened_at) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (device_id, doc_id) DO UPDATE SET opened_at = max(opened_at, excluded.opened_at)",
+            params![device.as_str(), &doc.as_bytes()[..], at],
+        )?;
+        Ok(())
+    }
+
+    fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError> {
+        let n = self.writer().execute(
+            "DELETE FROM device_subscriptions WHERE device_id = ?1 AND doc_id = ?2",
+            params![device.as_str(), &doc.as_bytes()[..]],
+        )?;
+        Ok(n > 0)
     }
 
     fn create_user(&self, user: super::NewUser) -> Result<User, StoreError> {

@@ -260,6 +260,7 @@ mod tests {
                 }),
                 changes,
                 projection: None,
+                schedule: None,
             }])
             .expect("commit");
         (id, doc.get_heads())

@@ -750,10 +750,13 @@ impl Session {
                 .authors
                 .insert(c.actor_id().clone(), self.principal.user_id.clone());
         }
-        let projection = if new_changes.is_empty() {
-            None
+        let (projection, schedule) = if new_changes.is_empty() {
+            (None, None)
         } else {
-            ctx.project(meta, &guard.doc, &guard.authors)
+            (
+                ctx.project(meta, &guard.doc, &guard.authors),
+                super::scope::schedule_of(meta.kind, &guard.doc),
+            )
         };
         let heads = guard.doc.get_heads();
         let write = DocWrite {
@@ -763,6 +766,7 @@ impl Session {
             create: None,
             changes: new_changes,
             projection,
+            schedule,
         };
         self.submit(doc_id, &entry, write, heads, ctx);
         drop(guard);
@@ -946,6 +950,7 @@ impl Session {
             create: Some(create),
             changes,
             projection,
+            schedule: super::scope::schedule_of(kind, &guard.doc),
         };
         self.submit(doc_id, &entry, write, heads, ctx);
         drop(guard);

@@ -52,6 +52,7 @@ fn one_doc_write(n: u32) -> DocWrite {
             .map(NewChange::from_change)
             .collect(),
         projection: None,
+        schedule: None,
     }
 }
 
@@ -176,6 +177,7 @@ fn a_compaction_pass_snapshots_busy_documents_without_changing_them() {
                 .map(NewChange::from_change)
                 .collect(),
             projection: None,
+            schedule: None,
         }])
         .expect("commit");
     let quiet = one_doc_write(1);

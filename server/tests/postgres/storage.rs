@@ -206,6 +206,7 @@ fn walk_write(doc_id: DocId, user: &str, actor: &[u8], n: i64) -> DocWrite {
             .map(NewChange::from_change)
             .collect(),
         projection: None,
+        schedule: None,
     }
 }
 

@@ -204,6 +204,7 @@ fn build(store: &SqliteStore, items: usize) -> anyhow::Result<()> {
             }),
             changes,
             projection: Some(rows),
+            schedule: None,
         }])?;
         if let Some(Err(e)) = out.writes.first() {
             anyhow::bail!("commit rejected: {e}");

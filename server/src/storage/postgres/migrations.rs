@@ -13,10 +13,16 @@ use tokio_postgres::Client;
 use crate::storage::MigrationError;
 
 /// The migrations, in order. Index `i` upgrades version `i` to `i + 1`.
-pub(crate) const MIGRATIONS: &[(&str, &str)] = &[(
-    "0001_store",
-    include_str!("../../../migrations/postgres/0001_store.sql"),
-)];
+pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
+    (
+        "0001_store",
+        include_str!("../../../migrations/postgres/0001_store.sql"),
+    ),
+    (
+        "0002_sync_scope",
+        include_str!("../../../migrations/postgres/0002_sync_scope.sql"),
+    ),
+];
 
 /// The schema version this binary writes on PostgreSQL.
 pub const PG_LATEST_VERSION: u32 = MIGRATIONS.len() as u32;

@@ -469,11 +469,75 @@ async fn apply_write(
         .await
         .map_err(db)? as usize
     };
+    write_scope_facts(tx, write, created, inserted, now)
+        .await
+        .map_err(db)?;
     Ok(WriteApplied {
         meta,
         created,
         inserted,
         duplicates: write.changes.len() - inserted,
+    })
+}
+
+/// The sync scope's facts of one accepted write (see [`DocWrite::schedule`]),
+/// as on SQLite.
+async fn write_scope_facts(
+    tx: &impl GenericClient,
+    write: &DocWrite,
+    created: bool,
+    inserted: usize,
+    now: i64,
+) -> Result<(), tokio_postgres::Error> {
+    let id = write.doc_id.as_bytes().to_vec();
+    const MEMBER: &str =
+        "INSERT INTO doc_members (user_id, doc_id) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+    if inserted > 0 || created {
+        tx.execute(MEMBER, &[&write.user_id.as_str(), &id]).await?;
+    }
+    if let Some(s) = &write.schedule {
+        tx.execute(
+            "INSERT INTO doc_schedule (doc_id, planned_at, started, running, last_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (doc_id) DO UPDATE SET \
+             planned_at = excluded.planned_at, started = excluded.started, \
+             running = excluded.running, last_at = excluded.last_at",
+            &[&id, &s.planned_at, &s.started, &s.running, &s.last_at],
+        )
+        .await?;
+        for staff in &s.staff {
+            tx.execute(MEMBER, &[&staff.as_str(), &id]).await?;
+        }
+    }
+    if created && let Some(device) = &write.device_id {
+        tx.execute(
+            "INSERT INTO device_subscriptions (device_id, doc_id, opened_at) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+            &[&device.as_str(), &id, &now],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+const CANDIDATE_COLS: &str = "d.id, d.kind, d.owner, d.team, d.created_at, \
+     s.planned_at, s.started, s.running, s.last_at, \
+     EXISTS (SELECT 1 FROM doc_members m WHERE m.user_id = $1 AND m.doc_id = d.id), \
+     (SELECT x.opened_at FROM device_subscriptions x WHERE x.device_id = $2 AND x.doc_id = d.id)";
+
+fn to_candidate(r: &Row) -> Result<super::ScopeCandidate, StoreError> {
+    let started: Option<bool> = r.get(6);
+    let running: Option<bool> = r.get(7);
+    Ok(super::ScopeCandidate {
+        meta: to_meta(r)?,
+        schedule: started.map(|started| super::DocSchedule {
+            planned_at: r.get(5),
+            started,
+            running: running.unwrap_or(false),
+            last_at: r.get(8),
+            staff: Vec::new(),
+        }),
+        member: r.get(9),
+        subscribed_at: r.get(10),
     })
 }
 
@@ -860,6 +924,90 @@ impl Store for PgStore {
             }
             out.truncate(limit as usize);
             Ok(out)
+        })
+    }
+
+    fn scope_candidates(
+        &self,
+        user: &UserId,
+        device: &DeviceId,
+        bounds: super::ScopeBounds,
+        doc: Option<DocId>,
+    ) -> Result<Vec<super::ScopeCandidate>, StoreError> {
+        self.with_conn(async |c| {
+            let rows = match doc {
+                Some(id) => {
+                    let key = id.as_bytes().to_vec();
+                    c.query(
+                        &format!(
+                            "SELECT {CANDIDATE_COLS} FROM documents d \
+                             LEFT JOIN doc_schedule s ON s.doc_id = d.id WHERE d.id = $3"
+                        ),
+                        &[&user.as_str(), &device.as_str(), &key],
+                    )
+                    .await?
+                }
+                None => {
+                    c.query(
+                        &format!(
+                            "SELECT {CANDIDATE_COLS} FROM documents d \
+                             LEFT JOIN doc_schedule s ON s.doc_id = d.id WHERE d.id IN ( \
+                               SELECT id FROM documents WHERE kind = 'catalog' \
+                               UNION SELECT m.doc_id FROM doc_members m \
+                                 JOIN documents md ON md.id = m.doc_id \
+                                 LEFT JOIN doc_schedule ms ON ms.doc_id = m.doc_id \
+                                 WHERE m.user_id = $1 \
+                                   AND (ms.running OR coalesce(ms.last_at, md.created_at) >= $3) \
+                               UNION SELECT doc_id FROM doc_schedule \
+                                 WHERE NOT started AND planned_at BETWEEN $3 AND $4 \
+                               UNION SELECT doc_id FROM device_subscriptions \
+                                 WHERE device_id = $2 AND opened_at >= $5) \
+                             ORDER BY d.created_at, d.id"
+                        ),
+                        &[
+                            &user.as_str(),
+                            &device.as_str(),
+                            &bounds.past,
+                            &bounds.future,
+                            &bounds.subscribed_since,
+                        ],
+                    )
+                    .await?
+                }
+            };
+            rows.iter().map(to_candidate).collect()
+        })
+    }
+
+    fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError> {
+        let key = doc.as_bytes().to_vec();
+        self.with_conn(async |c| {
+            let n = c
+                .execute(
+                    "INSERT INTO device_subscriptions (device_id, doc_id, opened_at) \
+                     SELECT $1, id, $3 FROM documents WHERE id = $2 \
+                     ON CONFLICT (device_id, doc_id) DO UPDATE \
+                     SET opened_at = greatest(device_subscriptions.opened_at, excluded.opened_at)",
+                    &[&device.as_str(), &key, &at],
+                )
+                .await?;
+            if n == 0 {
+                return Err(StoreError::NotFound("document"));
+            }
+            Ok(())
+        })
+    }
+
+    fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError> {
+        let key = doc.as_bytes().to_vec();
+        self.with_conn(async |c| {
+            let n = c
+                .execute(
+                    "DELETE FROM device_subscriptions WHERE device_id = $1 AND doc_id = $2",
+                    &[&device.as_str(), &key],
+                )
+                .await?;
+            Ok(n > 0)
         })
     }
 

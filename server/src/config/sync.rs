@@ -1,0 +1,45 @@
+//! The `[sync]` section: the sync scope's windows (applied by `crate::sync::scope`).
+
+use serde::{Deserialize, Serialize};
+
+/// The `[sync]` section: the scope's windows.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncConfig {
+    /// Days a document stays on its members' devices after its last date.
+    pub scope_past_days: u32,
+    /// Days ahead a planned document is on every device of its team.
+    pub scope_future_days: u32,
+    /// Days a subscription lasts after the device last opened the document.
+    pub subscription_ttl_days: u32,
+    /// Seconds between two checks of an open connection's scope (documents
+    /// whose window passed leave it with `unscope`).
+    pub scope_check_secs: u64,
+}
+
+impl Default for SyncConfig {
+    fn default() -> Self {
+        Self {
+            scope_past_days: 14,
+            scope_future_days: 14,
+            subscription_ttl_days: 14,
+            scope_check_secs: 60,
+        }
+    }
+}
+
+impl SyncConfig {
+    /// Checks the values.
+    pub fn validate(&self) -> Result<(), &'static str> {
+        if self.scope_check_secs == 0 {
+            return Err("sync.scope_check_secs must be positive");
+        }
+        if self.scope_past_days > 3650
+            || self.scope_future_days > 3650
+            || self.subscription_ttl_days > 3650
+        {
+            return Err("sync scope windows must be at most 3650 days");
+        }
+        Ok(())
+    }
+}
