@@ -6,7 +6,7 @@
 // only after the change is committed to IndexedDB (then the UI may say
 // "opgeslagen").
 
-import { SyncState, type Doc, type DocKind, type NewSession, type NewWalk } from './model/doc';
+import { SyncState, type Doc, type DocKind, type NewSpreekuur, type NewWalk } from './model/doc';
 import { DocRepository, type SaveState } from './model/repository';
 import { LocalStore, StoreError, wipeDatabase, type PhotoInfo, type SyncRecord } from './store/db';
 import { WriteQueue } from './store/queue';
@@ -323,7 +323,7 @@ export class App {
   }
 
   /** Create a spreekuur session (model/repository.ts `newSession`). */
-  newSession(init: Omit<NewSession, 'team'> & { team?: string }, setup?: (doc: Doc) => void): Promise<string> {
+  newSession(init: Omit<NewSpreekuur, 'team'> & { team?: string }, setup?: (doc: Doc) => void): Promise<string> {
     return this.repo.newSession(init, setup);
   }
 

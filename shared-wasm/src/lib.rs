@@ -41,169 +41,14 @@ use wijklog_shared::{
     NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity, Timestamp, UserId, WalkText,
 };
 
+// The argument and result shapes in the generated `.d.ts` are derived from the
+// model's Rust types (tsify, the `ts` feature of wijklog-shared) and from this
+// module's own `EditOptions`, `PhoneCheck` and `EmailCheck`; only the error's
+// shape is written by hand.
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &'static str = r#"
-/** Milliseconds since the Unix epoch, UTC. */
-export type Millis = number;
-export type DocKind = "walk" | "spreekuur" | "catalog";
-export type Severity = "informatief" | "aandacht" | "zorgelijk" | "urgent";
-export type FollowUpStatus = "open" | "in_behandeling" | "afgerond";
-export type FeedbackChannel = "telefoon" | "e-mail" | "persoonlijk" | "brief";
-export type WalkTextField = "title" | "route" | "summary";
-export type AttemptOutcome = "bereikt" | "niet_bereikt" | "voicemail" | "verkeerd_nummer";
-export type CallbackOutcome = "gesproken" | "niet_bereikbaar" | "niet_meer_nodig";
-/** `field path -> reason` for every field that could not be read as the contract says. */
-export type InvalidFields = Record<string, string>;
-
-/** Who makes an edit and when; defaults: the document's user and `Date.now()`. */
-export interface EditOptions { by?: string; at?: Millis; }
-
-export interface NewWalk { title: string; wijk: string; route?: string; team: string; planned_at?: Millis | null; }
-export interface NewSpreekuur { location: string; wijk: string; held_on: Millis; team: string; }
-export interface LocationValue { lat: number; lon: number; accuracy_m?: number | null; }
-export interface NewItem {
-  /** Explicit item id (UUID); a random one when absent. */
-  id?: string | null;
-  category: string;
-  severity: Severity;
-  text?: string;
-  place?: string | null;
-  location?: LocationValue | null;
-  feedback_needed?: boolean;
-}
-export interface NewParticipant { id?: string | null; name: string; organisation?: string; }
-export interface ResidentContact { name?: string | null; phone?: string | null; email?: string | null; consent: boolean; }
-export interface NewCategory { id: string; label: string; color: string; positive?: boolean; }
-/** A call-back request: due date (default: the category's term in working days) and assignee (default: the team). */
-export interface CallbackRequest { due_at?: Millis | null; assignee?: string | null; }
-export interface NewAttempt { id?: string | null; called_at?: Millis | null; outcome: AttemptOutcome; note?: string | null; }
-
-export interface Location { lat: number; lon: number; accuracy_m: number | null; }
-export interface FollowUp { status: FollowUpStatus | null; note: string | null; updated_at: Millis | null; updated_by: string | null; }
-export interface Feedback { needed: boolean | null; given_at: Millis | null; channel: FeedbackChannel | null; by: string | null; }
-export interface Deleted { at: Millis | null; by: string | null; }
-/** One recorded erasure: when, by whom, `verzoek` or `bewaartermijn`. */
-export interface Erasure { at: Millis | null; by: string | null; basis: string | null; }
-/** What of an item was erased. */
-export interface Erased { contact?: Erasure; item?: Erasure; }
-export interface Resident { name: string | null; phone: string | null; phone_e164?: string | null; email: string | null; consent: boolean | null; consent_at: Millis | null; consent_withdrawn_at?: Millis | null; }
-/** What `checkPhone` made of a phone field. */
-export interface PhoneCheck { valid: boolean; code: string | null; numbers: string[]; e164: string | null; }
-/** What `checkEmail` made of an e-mail field. */
-export interface EmailCheck { valid: boolean; code: string | null; }
-export interface Attempt { at: Millis | null; by: string | null; outcome: AttemptOutcome | null; note: string | null; }
-export interface Callback {
-  requested: boolean | null;
-  requested_at: Millis | null;
-  requested_by: string | null;
-  due_at: Millis | null;
-  /** A user id; null: the session's team. */
-  assignee: string | null;
-  attempts: Record<string, Attempt>;
-  done_at: Millis | null;
-  by: string | null;
-  outcome: CallbackOutcome | null;
-}
-
-/** An observation (walk) or a note (spreekuur). */
-export interface Item {
-  id: string;
-  created_at: Millis | null;
-  created_by: string | null;
-  category: string | null;
-  severity: Severity | null;
-  text: string | null;
-  place: string | null;
-  location: Location | null;
-  photos: string[];
-  follow_up: Record<string, FollowUp>;
-  feedback: Feedback;
-  deleted: Deleted | null;
-  resident: Resident | null;
-  callback: Callback | null;
-  /** What of the item was erased; absent when nothing was. */
-  erased?: Erased;
-  invalid: InvalidFields;
-  /** Losing values of concurrently created sub-maps, `path -> values`; absent when none. */
-  conflicts?: Record<string, string[]>;
-}
-export interface Participant { name: string | null; organisation: string | null; }
-export interface Staff { name: string | null; }
-
-export interface WalkView {
-  kind: "walk";
-  schema: number | null;
-  title: string | null;
-  wijk: string | null;
-  route: string | null;
-  planned_at: Millis | null;
-  started_at: Millis | null;
-  ended_at: Millis | null;
-  reopened_at: Millis | null;
-  reopened_by: string | null;
-  team: string | null;
-  created_by: string | null;
-  participants: Record<string, Participant>;
-  observations: Record<string, Item>;
-  summary: string | null;
-  invalid: InvalidFields;
-}
-export interface SpreekuurView {
-  kind: "spreekuur";
-  schema: number | null;
-  location: string | null;
-  wijk: string | null;
-  held_on: Millis | null;
-  team: string | null;
-  created_by: string | null;
-  staff: Record<string, Staff>;
-  notes: Record<string, Item>;
-  invalid: InvalidFields;
-}
-export interface CategoryEntry { label: string | null; color: string | null; positive: boolean; order: number | null; retired: boolean; callback_days: number | null; }
-export interface SeverityEntry { label: string | null; order: number | null; }
-export interface PartnerEntry { label: string | null; order: number | null; retired: boolean; email: string | null; phone: string | null; contact: string | null; }
-export interface PartnerContact { email?: string | null; phone?: string | null; contact?: string | null; }
-export interface WijkEntry { label: string | null; bbox: [number, number, number, number] | null; order: number | null; retired: boolean; }
-export interface CatalogView {
-  kind: "catalog";
-  schema: number | null;
-  categories: Record<string, CategoryEntry>;
-  severities: Record<string, SeverityEntry>;
-  partners: Record<string, PartnerEntry>;
-  wijken: Record<string, WijkEntry>;
-  invalid: InvalidFields;
-}
-/** The typed read of a document; `kind` tells which. */
-export type View = WalkView | SpreekuurView | CatalogView;
-
-/** One projected observation or note: what the server stores for review. */
-export interface Row {
-  doc_id: string;
-  doc_kind: "walk" | "spreekuur";
-  item_id: string;
-  wijk: string | null;
-  team: string | null;
-  doc_title: string | null;
-  created_at: Millis | null;
-  created_by: string | null;
-  category: string | null;
-  severity: Severity | null;
-  text: string | null;
-  place: string | null;
-  location: Location | null;
-  photos: string[];
-  follow_up: Record<string, FollowUp>;
-  feedback: Feedback;
-  deleted: Deleted | null;
-  resident: Resident | null;
-  callback: Callback | null;
-  /** What of the item was erased; absent when nothing was. */
-  erased?: Erased;
-  invalid: InvalidFields;
-  /** Losing values of concurrently created sub-maps, `path -> values`; absent when none. */
-  conflicts?: Record<string, string[]>;
-}
+/** Milliseconds since the Unix epoch, UTC (the model's `Timestamp`). */
+export type Millis = Timestamp;
 
 /** Every error thrown by this module is an `Error` with a stable `code`. */
 export interface WijklogError extends Error { code: string; }
@@ -266,12 +111,16 @@ fn to_js<T: Serialize + ?Sized>(v: &T) -> JsResult<JsValue> {
         .map_err(|_| js_error("internal", "a value could not be converted to JavaScript"))
 }
 
+/// Who makes an edit and when; defaults: the document's user and `Date.now()`.
 /// The optional last argument of every edit.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 struct EditOptions {
+    /// A user id.
     #[serde(default)]
     by: Option<String>,
+    /// Milliseconds since the Unix epoch, UTC.
     #[serde(default)]
     at: Option<i64>,
 }
@@ -319,16 +168,20 @@ fn child(doc: &impl ReadDoc, obj: &ObjId, key: &str, want: ObjType) -> Option<Ob
 
 // ----- the contact rules (the same as the edits use) -----
 
+/// What `checkPhone` made of a phone field.
 #[derive(Serialize)]
-struct PhoneResult {
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+struct PhoneCheck {
     valid: bool,
     code: Option<&'static str>,
     numbers: Vec<String>,
     e164: Option<String>,
 }
 
+/// What `checkEmail` made of an e-mail field.
 #[derive(Serialize)]
-struct EmailResult {
+#[cfg_attr(target_arch = "wasm32", derive(tsify::Tsify))]
+struct EmailCheck {
     valid: bool,
     code: Option<&'static str>,
 }
@@ -340,7 +193,7 @@ struct EmailResult {
 pub fn check_phone(value: &str) -> JsResult<JsValue> {
     let v = value.trim();
     let r = if v.is_empty() {
-        PhoneResult {
+        PhoneCheck {
             valid: true,
             code: None,
             numbers: vec![],
@@ -348,13 +201,13 @@ pub fn check_phone(value: &str) -> JsResult<JsValue> {
         }
     } else {
         match wijklog_shared::contact::check_phone(v) {
-            Ok(c) => PhoneResult {
+            Ok(c) => PhoneCheck {
                 valid: true,
                 code: None,
                 numbers: c.numbers,
                 e164: c.e164,
             },
-            Err(e) => PhoneResult {
+            Err(e) => PhoneCheck {
                 valid: false,
                 code: Some(e.code()),
                 numbers: vec![],
@@ -372,11 +225,11 @@ pub fn check_phone(value: &str) -> JsResult<JsValue> {
 pub fn check_email(value: &str) -> JsResult<JsValue> {
     let v = value.trim();
     let r = match (v.is_empty(), wijklog_shared::contact::check_email(v)) {
-        (true, _) | (false, Ok(())) => EmailResult {
+        (true, _) | (false, Ok(())) => EmailCheck {
             valid: true,
             code: None,
         },
-        (false, Err(e)) => EmailResult {
+        (false, Err(e)) => EmailCheck {
             valid: false,
             code: Some(e.code()),
         },
@@ -729,7 +582,7 @@ impl WijkDoc {
 
     // ----- reading -----
 
-    /// The typed read model (`WalkView`, `SpreekuurView` or `CatalogView`).
+    /// The typed read model (`Walk`, `Spreekuur` or `Catalog`, told apart by `kind`).
     #[wasm_bindgen(unchecked_return_type = "View")]
     pub fn view(&self) -> JsResult<JsValue> {
         to_js(&model(self.doc.view())?)
@@ -887,7 +740,7 @@ impl WijkDoc {
     #[wasm_bindgen(js_name = spliceWalkText)]
     pub fn splice_walk_text(
         &mut self,
-        #[wasm_bindgen(unchecked_param_type = "WalkTextField")] field: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "WalkText")] field: JsValue,
         pos: usize,
         del: usize,
         text: &str,
@@ -1181,7 +1034,7 @@ impl WijkDoc {
     pub fn set_location(
         &mut self,
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
-        #[wasm_bindgen(unchecked_param_type = "LocationValue | null")] location: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Location | null")] location: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
         let r = (|| -> JsResult<()> {

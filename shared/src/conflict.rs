@@ -65,6 +65,7 @@ fn union_hydrated(winner: &mut hydrate::Map, loser: &hydrate::Map) {
 }
 
 /// Losing scalar values per field path (relative to the item), in automerge's order.
+#[cfg_attr(feature = "ts", tsify::declare)]
 pub type Conflicts = BTreeMap<String, Vec<String>>;
 
 /// The item keys whose map values are merged.

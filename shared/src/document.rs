@@ -44,6 +44,7 @@ pub const TEXT_ENCODING: TextEncoding = if cfg!(target_arch = "wasm32") {
 pub const SCHEMA_VERSION: i64 = 1;
 
 /// Arguments of [`Document::new_walk`].
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewWalk {
@@ -62,6 +63,7 @@ pub struct NewWalk {
 }
 
 /// Arguments of [`Document::new_spreekuur`].
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewSpreekuur {
@@ -76,6 +78,7 @@ pub struct NewSpreekuur {
 }
 
 /// Arguments of [`Document::add_observation`] and [`Document::add_note`].
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewItem {
@@ -101,6 +104,7 @@ pub struct NewItem {
 }
 
 /// Arguments of [`Document::add_participant`].
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewParticipant {
@@ -115,6 +119,7 @@ pub struct NewParticipant {
 }
 
 /// Arguments of [`Document::set_resident_contact`] (personal data).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ResidentContact {
@@ -134,6 +139,7 @@ pub struct ResidentContact {
 /// Arguments of [`Document::set_partner_contact`]: how a partner is reached
 /// when an item is forwarded ("doorsturen"). A field that is absent or blank
 /// is removed from the partner.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerContact {
@@ -152,6 +158,7 @@ pub struct PartnerContact {
 const MAX_PARTNER_FIELD_CHARS: usize = 200;
 
 /// Arguments of [`Document::request_callback`].
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CallbackRequest {
@@ -165,6 +172,7 @@ pub struct CallbackRequest {
 }
 
 /// Arguments of [`Document::log_callback_attempt`].
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewAttempt {
@@ -212,6 +220,7 @@ pub fn add_working_days(t: Timestamp, days: u32) -> Timestamp {
 }
 
 /// Arguments of [`Document::add_category`].
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NewCategory {
@@ -227,6 +236,7 @@ pub struct NewCategory {
 }
 
 /// A free-text field of the walk root.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WalkText {

@@ -16,6 +16,7 @@ macro_rules! uuid_newtype {
     ($(#[$meta:meta])* $name:ident, $err:ident) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[cfg_attr(feature = "ts", derive(tsify::Tsify), tsify(type = "string"))]
         pub struct $name(Uuid);
 
         impl $name {
@@ -101,6 +102,7 @@ uuid_newtype!(
 /// A user id: a non-empty string without control characters, at most 128 bytes.
 /// Stored in documents as `created_by`, `updated_by`, `by`.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify), tsify(type = "string"))]
 pub struct UserId(String);
 
 impl UserId {
@@ -154,6 +156,7 @@ impl<'de> Deserialize<'de> for UserId {
 /// documents as `ScalarValue::Timestamp`, in JSON as an integer.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, Serialize, Deserialize)]
 #[serde(transparent)]
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 pub struct Timestamp(i64);
 
 impl Timestamp {
@@ -178,8 +181,10 @@ macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident, $err:ident, { $($(#[$vmeta:meta])* $variant:ident = $s:literal),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug)]
+        // The TypeScript union is built from the same strings as the codec below.
+        #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
         pub enum $name {
-            $($(#[$vmeta])* $variant),+
+            $($(#[$vmeta])* #[cfg_attr(feature = "ts", serde(rename = $s))] $variant),+
         }
 
         impl $name {

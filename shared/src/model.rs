@@ -30,9 +30,11 @@ fn hydrate_root(doc: &impl ReadDoc, shape: Shape) -> Result<hydrate::Map, Error>
 }
 
 /// `path -> reason` for every field that could not be read as the contract says.
+#[cfg_attr(feature = "ts", tsify::declare)]
 pub type InvalidFields = BTreeMap<String, String>;
 
 /// A GPS position. In documents: a map `{ lat: f64, lon: f64, accuracy_m: f64 }`.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Location {
     /// Latitude in degrees, -90..=90.
@@ -40,10 +42,12 @@ pub struct Location {
     /// Longitude in degrees, -180..=180.
     pub lon: f64,
     /// Accuracy radius in metres (`null` when the document has none).
+    #[serde(default)]
     pub accuracy_m: Option<f64>,
 }
 
 /// One partner's follow-up of an item (`follow_up.<partner>`).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FollowUp {
     /// Status.
@@ -57,6 +61,7 @@ pub struct FollowUp {
 }
 
 /// Whether the person who raised the item must hear back, and whether they did.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Feedback {
     /// Feedback to the resident is needed (absent in the document reads as `false`).
@@ -70,6 +75,7 @@ pub struct Feedback {
 }
 
 /// The tombstone of a deleted item.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Deleted {
     /// When (ms).
@@ -79,6 +85,7 @@ pub struct Deleted {
 }
 
 /// One recorded erasure of an item (`erased.contact` / `erased.item`).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Erasure {
     /// When (ms).
@@ -90,6 +97,7 @@ pub struct Erasure {
 }
 
 /// What of an item was erased (see `docs/privacy.md`).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize, Default)]
 pub struct Erased {
     /// The resident's contact details were erased.
@@ -101,6 +109,7 @@ pub struct Erased {
 }
 
 /// A resident's contact details on a spreekuur note (personal data).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Resident {
     /// Name.
@@ -126,6 +135,7 @@ pub struct Resident {
 }
 
 /// One attempt to call the resident back (`callback.attempts.<uuid>`).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Attempt {
     /// When the call was made (ms).
@@ -139,6 +149,7 @@ pub struct Attempt {
 }
 
 /// A call-back task on a spreekuur note: the resident asked to be called back.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Callback {
     /// A call back was requested.
@@ -169,6 +180,7 @@ impl Callback {
 }
 
 /// An observation (walk) or a note (spreekuur).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Item {
     /// The item's key in its map (normally a UUID).
@@ -207,15 +219,19 @@ pub struct Item {
     /// Values of concurrently created sub-maps that lost to the shown value
     /// (`path -> values`, e.g. `resident.phone`); absent when there are none.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", tsify(optional))]
     pub conflicts: Conflicts,
 }
 
 /// An observation of a walk.
+#[cfg_attr(feature = "ts", tsify::declare)]
 pub type Observation = Item;
 /// A note of a spreekuur session.
+#[cfg_attr(feature = "ts", tsify::declare)]
 pub type Note = Item;
 
 /// A walk participant.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Participant {
     /// Name.
@@ -225,6 +241,7 @@ pub struct Participant {
 }
 
 /// A staff member of a spreekuur session.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Staff {
     /// Display name.
@@ -232,9 +249,11 @@ pub struct Staff {
 }
 
 /// The read model of a walk document.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Walk {
     /// Always [`DocKind::Walk`].
+    #[cfg_attr(feature = "ts", tsify(type = "\"walk\""))]
     pub kind: DocKind,
     /// Schema version (1).
     pub schema: Option<i64>,
@@ -269,9 +288,11 @@ pub struct Walk {
 }
 
 /// The read model of a spreekuur document.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Spreekuur {
     /// Always [`DocKind::Spreekuur`].
+    #[cfg_attr(feature = "ts", tsify(type = "\"spreekuur\""))]
     pub kind: DocKind,
     /// Schema version (1).
     pub schema: Option<i64>,
@@ -294,6 +315,7 @@ pub struct Spreekuur {
 }
 
 /// A category of the catalog.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CategoryEntry {
     /// Display label.
@@ -317,6 +339,7 @@ pub const DEFAULT_CALLBACK_DAYS: u32 = 5;
 pub const MAX_CALLBACK_DAYS: u32 = 60;
 
 /// A severity label of the catalog.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeverityEntry {
     /// Display label.
@@ -326,6 +349,7 @@ pub struct SeverityEntry {
 }
 
 /// A follow-up partner of the catalog.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartnerEntry {
     /// Display label.
@@ -343,6 +367,7 @@ pub struct PartnerEntry {
 }
 
 /// A wijk of the catalog.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WijkEntry {
     /// Display label.
@@ -356,9 +381,11 @@ pub struct WijkEntry {
 }
 
 /// The read model of the catalog document; edits validate against it.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Catalog {
     /// Always [`DocKind::Catalog`].
+    #[cfg_attr(feature = "ts", tsify(type = "\"catalog\""))]
     pub kind: DocKind,
     /// Schema version (1).
     pub schema: Option<i64>,
@@ -375,6 +402,7 @@ pub struct Catalog {
 }
 
 /// The typed read of any document, as the UI gets it from `view()`.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum View {

@@ -18,11 +18,13 @@ use crate::model::{
 };
 
 /// One observation (walk) or note (spreekuur), flattened with its document's context.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Row {
     /// The document's id.
     pub doc_id: DocId,
     /// `walk` or `spreekuur`.
+    #[cfg_attr(feature = "ts", tsify(type = "\"walk\" | \"spreekuur\""))]
     pub doc_kind: DocKind,
     /// The item's key (normally a UUID).
     pub item_id: String,
@@ -67,6 +69,7 @@ pub struct Row {
     /// Losing values of concurrently created sub-maps (see [`Item::conflicts`]);
     /// left out of the JSON when empty.
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", tsify(optional))]
     pub conflicts: Conflicts,
 }
 

@@ -5,8 +5,54 @@
 // notes, and `view()` for document-level fields.
 
 import init, { WijkDoc, SyncState, checkPhone as wasmCheckPhone, checkEmail as wasmCheckEmail } from '../wasm/pkg/wijklog_shared.js';
-import type { CatalogView, NewCategory, PartnerContact } from '../wasm/pkg/wijklog_shared.js';
+import type {
+  AttemptOutcome,
+  Callback,
+  CallbackOutcome,
+  CallbackRequest,
+  Catalog,
+  DocKind,
+  EmailCheck,
+  FeedbackChannel,
+  FollowUpStatus,
+  Location,
+  NewCategory,
+  NewItem,
+  NewSpreekuur,
+  NewWalk,
+  PartnerContact,
+  PhoneCheck,
+  ResidentContact,
+  Row,
+  Severity,
+} from '../wasm/pkg/wijklog_shared.js';
 import wasmUrl from '../wasm/pkg/wijklog_shared_bg.wasm?url';
+
+// The model's types are the ones the wasm build generates from the Rust types
+// (wijklog_shared.d.ts); this module is the one place that re-exports them.
+export type {
+  Attempt,
+  AttemptOutcome,
+  Callback,
+  CallbackOutcome,
+  CallbackRequest,
+  Catalog,
+  DocKind,
+  EmailCheck,
+  FeedbackChannel,
+  FollowUp,
+  FollowUpStatus,
+  Location,
+  NewCategory,
+  NewItem,
+  NewSpreekuur,
+  NewWalk,
+  PartnerContact,
+  PhoneCheck,
+  ResidentContact,
+  Row,
+  Severity,
+} from '../wasm/pkg/wijklog_shared.js';
 
 export { SyncState };
 export { concat, minimalSplice } from './text';
@@ -20,74 +66,11 @@ export function loadWasm(): Promise<void> {
   return ready;
 }
 
-export type DocKind = 'walk' | 'spreekuur' | 'catalog';
 export type CatalogSection = 'categories' | 'partners' | 'wijken';
 
-export interface FollowUp {
-  status: string | null;
-  note: string | null;
-  updated_at: number | null;
-  updated_by: string | null;
-}
-
-/** One observation (walk) or note (spreekuur): a projection row. */
-export interface Row {
-  doc_id: string;
-  doc_kind: 'walk' | 'spreekuur';
-  item_id: string;
-  wijk: string | null;
-  team: string | null;
-  doc_title: string | null;
-  created_at: number | null;
-  created_by: string | null;
-  category: string | null;
-  severity: string | null;
-  text: string | null;
-  place: string | null;
-  location: { lat: number; lon: number; accuracy_m: number } | null;
-  photos: string[];
-  follow_up: Record<string, FollowUp>;
-  feedback: { needed: boolean | null; given_at: number | null; channel: string | null; by: string | null } | null;
-  deleted: { at: number | null; by: string | null } | null;
-  resident: {
-    name?: string | null;
-    phone?: string | null;
-    /** E.164 form of each number in `phone` that has one, space-separated. */
-    phone_e164?: string | null;
-    email?: string | null;
-    consent?: boolean | null;
-    consent_at?: number | null;
-    consent_withdrawn_at?: number | null;
-  } | null;
-  callback: Callback | null;
-  invalid: Record<string, string>;
-}
-
-export type AttemptOutcome = 'bereikt' | 'niet_bereikt' | 'voicemail' | 'verkeerd_nummer';
-export type CallbackOutcome = 'gesproken' | 'niet_bereikbaar' | 'niet_meer_nodig';
+/** Every attempt outcome and close outcome, in the order the forms offer them. */
 export const ATTEMPT_OUTCOMES: AttemptOutcome[] = ['bereikt', 'niet_bereikt', 'voicemail', 'verkeerd_nummer'];
 export const CALLBACK_OUTCOMES: CallbackOutcome[] = ['gesproken', 'niet_bereikbaar', 'niet_meer_nodig'];
-
-export interface Attempt {
-  at: number | null;
-  by: string | null;
-  outcome: AttemptOutcome | null;
-  note: string | null;
-}
-
-/** A call-back task on a spreekuur note (docs/data-model.md). */
-export interface Callback {
-  requested?: boolean | null;
-  requested_at?: number | null;
-  requested_by?: string | null;
-  due_at?: number | null;
-  /** A user id; null: the session's team. */
-  assignee?: string | null;
-  attempts?: Record<string, Attempt>;
-  done_at?: number | null;
-  by?: string | null;
-  outcome?: CallbackOutcome | null;
-}
 
 /** Requested and not closed. */
 export function callbackOpen(c: Callback | null | undefined): boolean {
@@ -174,21 +157,15 @@ function wrap<T>(f: () => T): T {
 
 // ---- the contact rules of the model (one source: the wasm build of wijklog-shared) ----
 
-export interface PhoneCheck {
-  valid: boolean;
-  code: string | null;
-  numbers: string[];
-  e164: string | null;
-}
 
 /** Checks a phone field as `setResident` will (empty = valid: no phone). */
 export function checkPhone(value: string): PhoneCheck {
-  return wrap(() => wasmCheckPhone(value) as PhoneCheck);
+  return wrap(() => wasmCheckPhone(value));
 }
 
 /** Checks an e-mail field as `setResident` will (empty = valid: no e-mail). */
-export function checkEmail(value: string): { valid: boolean; code: string | null } {
-  return wrap(() => wasmCheckEmail(value) as { valid: boolean; code: string | null });
+export function checkEmail(value: string): EmailCheck {
+  return wrap(() => wasmCheckEmail(value));
 }
 
 // ---- test hook: make one edit fail inside the model --------------------------
@@ -243,29 +220,6 @@ function catalogEntries(v: unknown): CatalogEntry[] {
     .sort((a, b) => a.order - b.order || a.label.localeCompare(b.label));
 }
 
-export interface NewWalk {
-  title: string;
-  wijk: string;
-  route?: string;
-  planned_at?: number | null;
-  team: string;
-}
-
-export interface NewSession {
-  location: string;
-  wijk: string;
-  held_on: number;
-  team: string;
-}
-
-export interface NewItem {
-  category: string;
-  severity: string;
-  text: string;
-  place?: string | null;
-  location?: { lat: number; lon: number; accuracy_m: number } | null;
-}
-
 /** One automerge document (walk, spreekuur session or catalog). */
 export class Doc {
   private constructor(
@@ -277,7 +231,7 @@ export class Doc {
     return new Doc(id, wrap(() => WijkDoc.newWalk(id, catalog.raw, user, init)));
   }
 
-  static newSpreekuur(id: string, catalog: Doc, user: string, init: NewSession): Doc {
+  static newSpreekuur(id: string, catalog: Doc, user: string, init: NewSpreekuur): Doc {
     return new Doc(id, wrap(() => WijkDoc.newSpreekuur(id, catalog.raw, user, init)));
   }
 
@@ -342,7 +296,7 @@ export class Doc {
 
   rows(): Row[] {
     if (this.kind() === 'catalog') return [];
-    return wrap(() => this.raw.project() as unknown as Row[]);
+    return wrap(() => this.raw.project());
   }
 
   private viewJson(): Json {
@@ -435,11 +389,11 @@ export class Doc {
   }
   addObservation(catalog: Doc, init: NewItem): string {
     const i = failing('addObservation') ? { ...init, category: '' } : init;
-    return wrap(() => this.raw.addObservation(catalog.raw, i as Parameters<WijkDoc['addObservation']>[1]));
+    return wrap(() => this.raw.addObservation(catalog.raw, i));
   }
   addNote(catalog: Doc, init: NewItem): string {
     const i = failing('addNote') ? { ...init, category: '' } : init;
-    return wrap(() => this.raw.addNote(catalog.raw, i as Parameters<WijkDoc['addNote']>[1]));
+    return wrap(() => this.raw.addNote(catalog.raw, i));
   }
   /** Replace an item's text with `next` by one minimal splice (keeps concurrent edits elsewhere). */
   setText(itemId: string, prev: string, next: string): void {
@@ -450,8 +404,8 @@ export class Doc {
     const s = minimalSplice(prev, next);
     if (s) wrap(() => this.raw.spliceWalkText('summary', s.pos, failing('setSummary') ? s.del + 1e6 : s.del, s.insert));
   }
-  setSeverity(itemId: string, severity: string): void {
-    wrap(() => this.raw.setSeverity(idFor('setSeverity', itemId), severity as Parameters<WijkDoc['setSeverity']>[1]));
+  setSeverity(itemId: string, severity: Severity): void {
+    wrap(() => this.raw.setSeverity(idFor('setSeverity', itemId), severity));
   }
   setCategory(catalog: Doc, itemId: string, category: string): void {
     wrap(() => this.raw.setCategory(catalog.raw, idFor('setCategory', itemId), category));
@@ -460,14 +414,14 @@ export class Doc {
   setPlace(itemId: string, place: string): void {
     wrap(() => this.raw.setPlace(idFor('setPlace', itemId), place.trim() ? place.trim() : null));
   }
-  setLocation(itemId: string, location: { lat: number; lon: number; accuracy_m: number } | null): void {
+  setLocation(itemId: string, location: Location | null): void {
     wrap(() => this.raw.setLocation(idFor('setLocation', itemId), location));
   }
   /** Reference a photo (`sha256:<hex>`) from an item; a no-op when it is already there. */
   addPhoto(itemId: string, ref: string): void {
     wrap(() => this.raw.addPhoto(idFor('addPhoto', itemId), ref));
   }
-  setFollowUp(catalog: Doc, itemId: string, partner: string, status: 'open' | 'in_behandeling' | 'afgerond', note: string | null): void {
+  setFollowUp(catalog: Doc, itemId: string, partner: string, status: FollowUpStatus, note: string | null): void {
     wrap(() => this.raw.setFollowUp(catalog.raw, idFor('setFollowUp', itemId), partner, status, note ?? undefined));
   }
   /** Change a follow-up note by one minimal splice, so a concurrent edit elsewhere in the note survives. */
@@ -478,7 +432,7 @@ export class Doc {
   setFeedbackNeeded(itemId: string, needed: boolean): void {
     wrap(() => this.raw.setFeedbackNeeded(idFor('setFeedbackNeeded', itemId), needed));
   }
-  recordFeedbackGiven(itemId: string, channel: 'telefoon' | 'e-mail' | 'persoonlijk' | 'brief', givenAt: number): void {
+  recordFeedbackGiven(itemId: string, channel: FeedbackChannel, givenAt: number): void {
     wrap(() => this.raw.recordFeedbackGiven(idFor('recordFeedbackGiven', itemId), channel, givenAt));
   }
   deleteItem(itemId: string): void {
@@ -492,7 +446,7 @@ export class Doc {
    * is there, an empty or absent one is removed (phone kept as typed, its
    * E.164 form derived by the model). Needs consent.
    */
-  setResident(itemId: string, resident: { name?: string | null; phone?: string | null; email?: string | null; consent: boolean }): void {
+  setResident(itemId: string, resident: ResidentContact): void {
     wrap(() => this.raw.setResidentContact(idFor('setResident', itemId), resident));
   }
   /** The resident withdraws consent: name, phone and e-mail are removed. */
@@ -500,7 +454,7 @@ export class Doc {
     wrap(() => this.raw.withdrawResidentConsent(idFor('withdrawConsent', itemId)));
   }
   /** A call-back request: due date default from the catalog (the category's term in working days), assignee default the team. */
-  requestCallback(catalog: Doc, itemId: string, request?: { due_at?: number | null; assignee?: string | null }): void {
+  requestCallback(catalog: Doc, itemId: string, request?: CallbackRequest): void {
     wrap(() => this.raw.requestCallback(catalog.raw, idFor('requestCallback', itemId), request));
   }
   setCallbackDue(itemId: string, dueAt: number): void {
@@ -526,9 +480,10 @@ export class Doc {
   // ---- catalog edits (admins) -----------------------------------------------
 
   /** The catalog as stored, retired entries included (the admin screen; the field app reads `catalog()`). */
-  catalogView(): CatalogView | null {
+  catalogView(): Catalog | null {
     if (this.kind() !== 'catalog') return null;
-    return wrap(() => this.raw.view() as CatalogView);
+    const v = wrap(() => this.raw.view());
+    return v.kind === 'catalog' ? v : null;
   }
   addCategory(category: NewCategory): void {
     wrap(() => this.raw.addCategory(category));

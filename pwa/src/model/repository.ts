@@ -8,7 +8,7 @@
 // client reaches documents through `docFor`, `applyRemote`, `announced` and
 // `acked`; `pending` counts what the server has not confirmed yet.
 
-import { Doc, type NewSession, type NewWalk, type DocKind } from './doc';
+import { Doc, type NewSpreekuur, type NewWalk, type DocKind } from './doc';
 import { StoreError, toStoreError, type LocalStore, type PhotoInfo, type StoredDoc, type SyncRecord } from '../store/db';
 import type { WriteQueue } from '../store/queue';
 import type { DocAnnouncement, ServerUser } from '../sync/frames';
@@ -139,7 +139,7 @@ export class DocRepository {
   }
 
   /** Create a spreekuur session (`team` and `setup` as for newWalk). */
-  newSession(init: Omit<NewSession, 'team'> & { team?: string }, setup?: (doc: Doc) => void): Promise<string> {
+  newSession(init: Omit<NewSpreekuur, 'team'> & { team?: string }, setup?: (doc: Doc) => void): Promise<string> {
     const u = this.requireUser();
     const id = crypto.randomUUID();
     const doc = Doc.newSpreekuur(id, this.requireCatalog(), u.id, { ...init, team: init.team ?? u.team ?? '' });

@@ -1,6 +1,6 @@
 import { useState } from 'preact/hooks';
 import { hhmm, t } from '../i18n';
-import type { CatalogInfo, Row } from '../model/doc';
+import type { CatalogInfo, Row, Severity } from '../model/doc';
 import { useApp } from './hooks';
 import { FollowUpBadge } from './FollowUpBadge';
 import { PhotoPicker } from '../photo/PhotoPicker';
@@ -32,7 +32,7 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
   const app = useApp();
   const [editing, setEditing] = useState(false);
   const [text, setText] = useState(row.text ?? '');
-  const [severity, setSeverity] = useState(row.severity ?? '');
+  const [severity, setSeverity] = useState<Severity | ''>(row.severity ?? '');
   const [category, setCategory] = useState(row.category ?? '');
   const [place, setPlace] = useState(row.place ?? '');
   const [loc, setLoc] = useState<LocEdit>({ state: 'keep' });
@@ -127,7 +127,7 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
         </p>
       )}
       <p class="item-meta" data-testid="item-meta">
-        {[row.created_at !== null ? t('obs.at', { time: hhmm(row.created_at) }) : '', row.place ? t('obs.place', { place: row.place }) : '', row.location ? t('obs.gps', { m: Math.round(row.location.accuracy_m) }) : app.awaitingLocation(row.item_id) ? t('obs.location.searching') : '']
+        {[row.created_at !== null ? t('obs.at', { time: hhmm(row.created_at) }) : '', row.place ? t('obs.place', { place: row.place }) : '', row.location ? (row.location.accuracy_m != null ? t('obs.gps', { m: Math.round(row.location.accuracy_m) }) : t('obs.location')) : app.awaitingLocation(row.item_id) ? t('obs.location.searching') : '']
           .filter(Boolean)
           .join(' · ')}
       </p>
@@ -169,7 +169,7 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
             </>
           )}
           <label for={`sev-${row.item_id}`}>{t('entry.severity')}</label>
-          <select id={`sev-${row.item_id}`} value={severity} onChange={(e) => setSeverity(e.currentTarget.value)} data-testid="edit-severity">
+          <select id={`sev-${row.item_id}`} value={severity} onChange={(e) => setSeverity(e.currentTarget.value as Severity)} data-testid="edit-severity">
             {(catalog?.severities ?? []).map((s) => (
               <option key={s.id} value={s.id}>
                 {s.label}
@@ -191,7 +191,9 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
                       : loc.state === 'remove'
                         ? t('obs.location.removed')
                         : row.location
-                          ? t('obs.location.current', { m: Math.round(row.location.accuracy_m) })
+                          ? row.location.accuracy_m != null
+                            ? t('obs.location.current', { m: Math.round(row.location.accuracy_m) })
+                            : t('obs.location')
                           : t('obs.location.none')}
               </p>
               <div class="row" role="group" aria-labelledby={`eloc-${row.item_id}`}>

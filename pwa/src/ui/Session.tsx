@@ -5,7 +5,7 @@ import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState }
 import { PhotoPicker } from '../photo/PhotoPicker';
 import { NewPhotos } from '../photo/Thumbs';
 import type { ProcessedPhoto } from '../photo/process';
-import { checkEmail, checkPhone } from '../model/doc';
+import { checkEmail, checkPhone, type Severity } from '../model/doc';
 import { editError, fieldError, type EditError } from './editError';
 import { ContactFields } from './Contact';
 import { addNoteAction } from './actions';
@@ -44,7 +44,8 @@ export function SessionScreen({ id }: { id: string }) {
   const rows = doc.rows();
   const live = rows.filter((r) => !r.deleted);
   const wijk = catalog?.wijken.find((x) => x.id === s.wijk)?.label ?? s.wijk;
-  const sev = severity || catalog?.severities[0]?.id || 'informatief';
+  // The catalog's severity ids are the model's severities.
+  const sev = (severity || catalog?.severities[0]?.id || 'informatief') as Severity;
   const err = app.docErrors.get(id);
 
   async function save(e: Event) {

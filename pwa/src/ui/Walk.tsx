@@ -7,6 +7,7 @@ import { NewPhotos } from '../photo/Thumbs';
 import type { ProcessedPhoto } from '../photo/process';
 import { editError, type EditError } from './editError';
 import { addObservationAction } from './actions';
+import type { Severity } from '../model/doc';
 
 function ErrorLine({ error, testid = 'form-error' }: { error: EditError | null; testid?: string }) {
   return error ? (
@@ -278,7 +279,8 @@ export function QuickEntry({ id }: { id: string }) {
       </section>
     );
   }
-  const sev = severity || catalog.severities[0]?.id || 'informatief';
+  // The catalog's severity ids are the model's severities.
+  const sev = (severity || catalog.severities[0]?.id || 'informatief') as Severity;
 
   async function save(e: Event) {
     e.preventDefault();

@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initSync, WijkDoc } from '../wasm/pkg/wijklog_shared.js';
 import { checkEmail, checkPhone, Doc, DocError, type Row } from '../model/doc';
-import { addNoteAction, addObservationAction, editItemAction, saveFollowUpAction } from './actions';
+import { addNoteAction, addObservationAction, editItemAction, saveFollowUpAction, type NoteForm } from './actions';
 
 const g = globalThis as { __wijklogFailEdit?: string; __wijklogEditLog?: string[] };
 const USER = 'boa-1';
@@ -82,7 +82,7 @@ function everyEditFails(name: string, base: Doc, make: (d: Doc) => (d: Doc) => u
   return edits;
 }
 
-const note = { user: { id: USER, name: 'Bo' }, category: 'woonoverlast', severity: 'aandacht', text: 'Lawaai', consent: true, name: 'Jan', phone: '06.12.34.56.78', email: 'jan@example', callback: true, photos: [SHA] };
+const note: NoteForm = { user: { id: USER, name: 'Bo' }, category: 'woonoverlast', severity: 'aandacht', text: 'Lawaai', consent: true, name: 'Jan', phone: '06.12.34.56.78', email: 'jan@example', callback: true, photos: [SHA] };
 
 describe('one action, all edits or none', () => {
   it('note form: staff, note, contact, call back, photo', () => {

@@ -4,12 +4,12 @@
 // (actions.test.ts: every edit of every form made to fail) share them, so the
 // tests exercise exactly what the forms write.
 
-import type { Doc, Row } from '../model/doc';
+import type { Doc, Row, Severity } from '../model/doc';
 
 export interface NoteForm {
   user: { id: string; name: string } | null;
   category: string;
-  severity: string;
+  severity: Severity;
   text: string;
   consent: boolean;
   name: string;
@@ -36,7 +36,7 @@ export function addNoteAction(catalog: Doc, f: NoteForm): (d: Doc) => string {
 
 export interface ObservationForm {
   category: string;
-  severity: string;
+  severity: Severity;
   text: string;
   place: string;
   location: { lat: number; lon: number; accuracy_m: number } | null;
@@ -63,7 +63,8 @@ export type LocEdit =
 
 export interface ItemEditForm {
   text: string;
-  severity: string;
+  /** Empty: unchanged. */
+  severity: Severity | '';
   category: string;
   place: string;
   loc: LocEdit;

@@ -9,7 +9,7 @@ import {
   type View,
   type Row,
   type NewItem,
-  type WalkView,
+  type Walk,
   type EditOptions,
 } from "../../../pwa/src/wasm/pkg/wijklog_shared.js";
 
@@ -24,7 +24,7 @@ walk.recordFeedbackGiven(id, "e-mail", 1);
 
 const view: View = walk.view();
 if (view.kind === "walk") {
-  const w: WalkView = view;
+  const w: Walk = view;
   const text: string | null = w.observations[id].text;
   const lat: number | undefined = w.observations[id].location?.lat;
   void text;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { activeCount, dayStart, emptyFilters, filtersToApi, filtersToQuery, hashQuery, nextDay, parseFilters } from './filters';
 import { compareItems, mergeFresh, newUrgent } from './live';
-import type { Row } from '../../model/doc';
+import type { Row, Severity } from '../../model/doc';
 
 describe('filters in the hash', () => {
   it('round-trips every filter through the query string', () => {
@@ -69,10 +69,11 @@ describe('filters for the API', () => {
   });
 });
 
-function row(doc: string, item: string, created_at: number, severity = 'aandacht', deleted = false): Row {
+function row(doc: string, item: string, created_at: number, severity: Severity = 'aandacht', deleted = false): Row {
   return {
     doc_id: doc, doc_kind: 'walk', item_id: item, wijk: null, team: null, doc_title: null, created_at, created_by: null,
-    category: 'verkeer', severity, text: item, place: null, location: null, photos: [], follow_up: {}, feedback: null,
+    category: 'verkeer', severity, text: item, place: null, location: null, photos: [], follow_up: {},
+    feedback: { needed: null, given_at: null, channel: null, by: null },
     deleted: deleted ? { at: 1, by: null } : null, resident: null, callback: null, invalid: {},
   };
 }
