@@ -93,9 +93,15 @@ impl Application {
             .with_context(|| format!("binding {}", state.config.bind))?;
         let port = listener.local_addr()?.port();
         static_files::check_dir(&state.config.static_dir);
-        let sync = crate::sync::SyncService::start(&state);
+        let sync = crate::sync::SyncService::start(crate::sync::SyncApp {
+            config: state.config.clone(),
+            store: state.store.clone(),
+            auth: state.auth.clone(),
+            metrics: state.metrics.clone(),
+            shutdown: state.shutdown.clone(),
+        });
         if !postgres {
-            crate::mail::worker::spawn(sync.clone());
+            crate::mail::worker::spawn(sync.clone(), state.mail.clone(), state.review.clone());
         }
         let server = run(listener, state.clone(), sync)?;
         tracing::info!(address = %listener_display(&state.config.bind, port), "listening");
@@ -202,6 +208,8 @@ fn run(
     sync: crate::sync::SyncService,
 ) -> anyhow::Result<Server> {
     let data = web::Data::new(state.clone());
+    // The caller extractor (crate::edge::caller) reads the authenticator alone.
+    let authenticator = web::Data::new(state.auth.clone());
     let static_dir = web::Data::new(StaticDir(state.config.static_dir.clone()));
     let shutdown_timeout = state.config.shutdown_timeout_secs;
     let sync = web::Data::new(sync);
@@ -226,6 +234,7 @@ fn run(
             // unless the route chose its own caching.
             .wrap(from_fn(crate::edge::http::api_no_store))
             .app_data(data.clone())
+            .app_data(authenticator.clone())
             .app_data(static_dir.clone())
             .configure(routes::configure)
             .configure(|cfg| register_sync(cfg, &sync))

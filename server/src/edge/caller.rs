@@ -20,9 +20,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use futures_util::future::LocalBoxFuture;
 
 use super::error::ApiError;
-use crate::auth::AuthError;
+use crate::auth::{AuthError, Authenticator};
 use crate::domain::Principal;
-use crate::state::AppState;
 
 /// The token of an `Authorization` header value with the Bearer scheme: the
 /// one parser. The scheme is case-insensitive (RFC 9110 11.1: `bearer`,
@@ -43,10 +42,12 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 /// out.
 async fn authenticate(req: &HttpRequest) -> Result<Principal, ApiError> {
     let token = bearer_token(req).ok_or(AuthError::Unauthenticated(None))?;
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no application state")))?;
-    state.auth.verify_access(token).await.map_err(|e| {
+    // The application's one Authenticator (registered beside the state in
+    // `crate::startup`), so the edge needs nothing of the state's other parts.
+    let auth = req
+        .app_data::<web::Data<Authenticator>>()
+        .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("no authenticator")))?;
+    auth.verify_access(token).await.map_err(|e| {
         // The reason (expired, bad signature, ...) never includes the token.
         tracing::info!(error = %e, reason = ?std::error::Error::source(&e).map(ToString::to_string), "access token refused");
         ApiError::Auth(e)

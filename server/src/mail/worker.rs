@@ -58,19 +58,19 @@ impl MailHandle {
     }
 }
 
-/// Starts the worker when mail is on.
-pub fn spawn(sync: SyncService) {
-    let state = sync.app.clone();
-    let Some(mailer) = state.mail.mailer.clone() else {
+/// Starts the worker when mail is on: it sends through `mail`'s client,
+/// keeps the outbox in `db` and writes the "feedback given" edits through
+/// `sync`.
+pub fn spawn(sync: SyncService, mail: Arc<MailHandle>, db: Arc<ReviewDb>) {
+    let Some(mailer) = mail.mailer.clone() else {
         return;
     };
-    tokio::spawn(run(sync, mailer));
+    tokio::spawn(run(sync, mailer, mail, db));
 }
 
-async fn run(sync: SyncService, mailer: Mailer) {
+async fn run(sync: SyncService, mailer: Mailer, mail: Arc<MailHandle>, db: Arc<ReviewDb>) {
     let state = sync.app.clone();
     let config = state.config.mail.clone();
-    let db = state.review.clone();
     let shutdown = state.shutdown.clone();
     tracing::info!("mail worker started");
     // The digest check runs at most this often (the query is cheap, but not free).
@@ -138,7 +138,7 @@ async fn run(sync: SyncService, mailer: Mailer) {
         };
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = state.mail.wake.notified() => {}
+            _ = mail.wake.notified() => {}
             _ = shutdown.triggered() => break,
         }
     }

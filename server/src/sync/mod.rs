@@ -22,4 +22,4 @@ pub mod scope;
 pub mod service;
 
 pub use handler::configure;
-pub use service::SyncService;
+pub use service::{SyncApp, SyncService};

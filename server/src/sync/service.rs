@@ -18,16 +18,36 @@ use super::core::{CachedDoc, CommitJob, ConnId, ContextError, Event, SyncContext
 use super::hub::Hub;
 use super::limits::SyncLimits;
 use super::projection;
+use crate::auth::Authenticator;
+use crate::config::Config;
 use crate::domain::{DocId, UserId};
 use crate::metrics::Metrics;
-use crate::state::AppState;
+use crate::shutdown::Shutdown;
 use crate::storage::{DocMeta, ProjectionRow, Store};
+
+/// The parts of the application the sync server uses, handed over by
+/// `crate::startup` from the application state (so sync does not depend
+/// on the state, which holds the layers built on sync).
+#[derive(Debug, Clone)]
+pub struct SyncApp {
+    /// The configuration in effect.
+    pub config: Arc<Config>,
+    /// The storage backend. Blocking.
+    pub store: Arc<dyn Store>,
+    /// Token verification for the `auth` frame and the session checks.
+    pub auth: Authenticator,
+    /// Metrics registry.
+    pub metrics: Arc<Metrics>,
+    /// Graceful shutdown signal.
+    pub shutdown: Shutdown,
+}
 
 /// Everything the sync connections share.
 #[derive(Clone)]
 pub struct SyncService {
-    /// The application state (store, auth, metrics, shutdown, config).
-    pub app: AppState,
+    /// The parts of the application sync uses (store, auth, metrics,
+    /// shutdown, config).
+    pub app: SyncApp,
     /// Limits and timings.
     pub limits: SyncLimits,
     /// The document cache.
@@ -63,7 +83,7 @@ impl CommitObserver for MetricsObserver {
 impl SyncService {
     /// Builds the services and starts the group committer on the current
     /// runtime. Call once, outside `HttpServer::new`.
-    pub fn start(app: &AppState) -> Self {
+    pub fn start(app: SyncApp) -> Self {
         let limits = SyncLimits::from_config(&app.config);
         let cache = Arc::new(DocCache::with_limits(
             app.store.clone(),
@@ -85,7 +105,7 @@ impl SyncService {
             Arc::new(MetricsObserver(app.metrics.clone())),
         );
         Self {
-            app: app.clone(),
+            app,
             limits,
             cache,
             hub,
