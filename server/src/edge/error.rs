@@ -78,15 +78,15 @@ pub enum ApiError {
 
 impl From<rusqlite::Error> for ApiError {
     fn from(e: rusqlite::Error) -> Self {
-        if crate::review::SqliteOnly::is(&e) {
-            return crate::review::SqliteOnly.into();
+        if crate::storage::SqliteOnly::is(&e) {
+            return crate::storage::SqliteOnly.into();
         }
         ApiError::Internal(e.into())
     }
 }
 
-impl From<crate::review::SqliteOnly> for ApiError {
-    fn from(_: crate::review::SqliteOnly) -> Self {
+impl From<crate::storage::SqliteOnly> for ApiError {
+    fn from(_: crate::storage::SqliteOnly) -> Self {
         ApiError::Unavailable {
             code: "sqlite_only",
             message: "This part of Wijklog is not available yet on an installation that runs on PostgreSQL.",
@@ -98,8 +98,8 @@ impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound(_) => ApiError::NotFound,
-            StoreError::Sqlite(e) if crate::review::SqliteOnly::is(&e) => {
-                crate::review::SqliteOnly.into()
+            StoreError::Sqlite(e) if crate::storage::SqliteOnly::is(&e) => {
+                crate::storage::SqliteOnly.into()
             }
             other => ApiError::Internal(other.into()),
         }

@@ -31,6 +31,8 @@ use rusqlite::Connection;
 
 pub use query::{Filters, ItemPage, Scope, Sort};
 
+use crate::storage::SqliteOnly;
+
 /// How many idle connections are kept.
 const MAX_IDLE: usize = 4;
 
@@ -39,26 +41,6 @@ pub struct ReviewDb {
     /// `None` on PostgreSQL, where this layer does not run yet.
     path: Option<PathBuf>,
     idle: Mutex<Vec<Connection>>,
-}
-
-/// A layer that still reads the SQLite file directly was used on a
-/// PostgreSQL installation (answered 503 `sqlite_only`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[error("this part of Wijklog runs on SQLite only in this version")]
-pub struct SqliteOnly;
-
-impl SqliteOnly {
-    /// The error [`ReviewDb::with_conn`] hands its caller on PostgreSQL: a
-    /// rusqlite error carrying [`SqliteOnly`], so every caller's existing
-    /// conversion from rusqlite errors keeps working.
-    pub fn as_rusqlite() -> rusqlite::Error {
-        rusqlite::Error::ToSqlConversionFailure(Box::new(SqliteOnly))
-    }
-
-    /// Whether a rusqlite error is [`SqliteOnly::as_rusqlite`].
-    pub fn is(e: &rusqlite::Error) -> bool {
-        matches!(e, rusqlite::Error::ToSqlConversionFailure(inner) if inner.is::<SqliteOnly>())
-    }
 }
 
 impl std::fmt::Debug for ReviewDb {

@@ -36,7 +36,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// 503 `sqlite_only` until they have a shared store.
 fn sqlite_only_photos(state: &AppState) -> Result<(), ApiError> {
     if state.config.database.is_postgres() {
-        return Err(crate::review::SqliteOnly.into());
+        return Err(crate::storage::SqliteOnly.into());
     }
     Ok(())
 }

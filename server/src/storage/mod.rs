@@ -16,6 +16,7 @@
 mod codec;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
+mod connect;
 pub(crate) mod migrations;
 pub mod postgres;
 mod sqlite;
@@ -24,6 +25,7 @@ use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
 pub use codec::{FTS_MAX_WORDS, decode_roles, encode_roles, fts_query, search_words};
+pub use connect::SqliteOnly;
 pub use migrations::{LATEST_VERSION, MigrationError};
 pub use postgres::{PG_LATEST_VERSION, PgOptions, PgStore, is_postgres_url, redact_url};
 pub use sqlite::{
