@@ -16,6 +16,7 @@ pub mod compaction;
 pub mod config;
 pub mod domain;
 pub mod edge;
+pub mod erasure;
 pub mod mail;
 pub mod metrics;
 pub mod review;

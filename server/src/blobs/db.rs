@@ -87,6 +87,8 @@ impl BlobDb {
             conn.busy_timeout(Duration::from_secs(5))?;
             conn.pragma_update(None, "synchronous", "FULL")?;
             conn.pragma_update(None, "foreign_keys", "ON")?;
+            // Deleted rows are overwritten (an erased photo's row too).
+            conn.pragma_update(None, "secure_delete", "ON")?;
             *guard = Some(conn);
         }
         match guard.as_mut() {
@@ -199,6 +201,42 @@ impl BlobDb {
                 c.prepare_cached(&format!("SELECT {COLS} FROM blobs ORDER BY sha256"))?;
             let rows = stmt.query_map([], read_record)?;
             rows.collect()
+        })
+    }
+
+    /// Deletes one blob now if nothing references it (an erasure removed
+    /// the last item that did): `delete_file` runs inside the transaction,
+    /// the row is deleted when the file is gone. `Ok(false)` when it is
+    /// still referenced or not recorded.
+    pub(crate) fn delete_unreferenced(
+        &self,
+        hash: &BlobHash,
+        delete_file: impl FnOnce(&BlobHash) -> std::io::Result<()>,
+    ) -> rusqlite::Result<std::io::Result<bool>> {
+        self.with(|c| {
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let hex = hash.to_string();
+            let unreferenced: Option<i64> = tx
+                .query_row(
+                    "SELECT 1 FROM blobs b WHERE sha256 = ?1 \
+                     AND NOT EXISTS (SELECT 1 FROM blob_refs r WHERE r.blob = b.sha256)",
+                    [&hex],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            if unreferenced.is_none() {
+                return Ok(Ok(false));
+            }
+            if let Err(e) = delete_file(hash) {
+                return Ok(Err(e));
+            }
+            tx.execute("DELETE FROM blobs WHERE sha256 = ?1", [&hex])?;
+            tx.commit()?;
+            // No copy of the deleted row stays in the WAL.
+            if let Err(e) = crate::storage::checkpoint_truncate(c) {
+                tracing::warn!(error = %e, "WAL checkpoint after a photo erasure did not finish");
+            }
+            Ok(Ok(true))
         })
     }
 

@@ -224,6 +224,27 @@ impl BlobStore {
         Ok(self.db.reference_count(hash)?)
     }
 
+    /// Deletes at once (no grace period) each of `hashes` that nothing
+    /// references any more — file, cached thumbnails and row; used after an
+    /// erasure removed the items that referenced them. Returns how many were
+    /// deleted.
+    pub fn remove_unreferenced(&self, hashes: &[BlobHash]) -> Result<usize, BlobError> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let mut removed = 0;
+        for hash in hashes {
+            let done = self.db.delete_unreferenced(hash, |h| {
+                files::remove_if_present(&self.layout.blob_path(h))
+            })?;
+            if done? {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            thumb::sweep_orphans(&self.layout)?;
+        }
+        Ok(removed)
+    }
+
     /// Garbage collection at time `now_ms` (injectable for tests):
     /// 1. blobs with no reference, uploaded and (if they lost their last
     ///    reference) orphaned at least `gc_grace_secs` ago: file, cached

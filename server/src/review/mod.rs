@@ -78,6 +78,8 @@ impl ReviewDb {
         conn.busy_timeout(Duration::from_secs(5))?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Deleted content is overwritten (docs/privacy.md, "Erasure").
+        conn.pragma_update(None, "secure_delete", "ON")?;
         Ok(conn)
     }
 

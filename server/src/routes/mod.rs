@@ -5,6 +5,7 @@ pub mod admin;
 pub mod auth;
 pub mod blobs;
 pub mod client_config;
+pub mod erase;
 pub mod export;
 pub mod health;
 pub mod items;
@@ -34,6 +35,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     blobs::configure(cfg);
     client_config::configure(cfg);
     items::configure(cfg);
+    erase::configure(cfg);
     mail::configure(cfg);
     stats::configure(cfg);
     export::configure(cfg);

@@ -47,6 +47,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0010_sync_scope",
         include_str!("../../migrations/0010_sync_scope.sql"),
     ),
+    (
+        "0011_erasure",
+        include_str!("../../migrations/0011_erasure.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
@@ -100,6 +104,9 @@ pub(crate) fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Deleted content is overwritten with zeros, so an erased value does not
+    // linger in free pages (docs/privacy.md, "Erasure").
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(())
 }
 

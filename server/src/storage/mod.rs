@@ -28,6 +28,7 @@ pub use codec::{FTS_MAX_WORDS, decode_roles, encode_roles, fts_query, search_wor
 pub use connect::SqliteOnly;
 pub use migrations::{LATEST_VERSION, MigrationError};
 pub use postgres::{PG_LATEST_VERSION, PgOptions, PgStore, is_postgres_url, redact_url};
+pub(crate) use sqlite::checkpoint_truncate;
 pub use sqlite::{
     SqliteStore, backup_database, create_private_dir, database_path, restore_database,
 };
@@ -65,6 +66,13 @@ pub enum StoreError {
     /// File system error (opening the data directory).
     #[error("i/o error")]
     Io(#[from] std::io::Error),
+    /// The document's stored history is not the one the caller rewrote (a
+    /// change was stored meanwhile): nothing was replaced; try again.
+    #[error("the document changed while its history was rewritten")]
+    HistoryChanged,
+    /// This backend cannot do the operation yet.
+    #[error("not supported by this storage backend: {0}")]
+    Unsupported(&'static str),
 }
 
 /// Metadata of a stored document.
@@ -288,6 +296,26 @@ pub struct CompactOutcome {
     pub kept: usize,
 }
 
+/// A document's history rewritten by an erasure ([`Store::replace_history`]).
+#[derive(Debug, Clone)]
+pub struct ReplacedHistory {
+    /// Old change hash -> new change hash, for exactly the changes stored
+    /// now (the replacement is refused with [`StoreError::HistoryChanged`]
+    /// otherwise). Each row keeps its sender, actor and arrival time.
+    pub hashes: std::collections::HashMap<ChangeHash, ChangeHash>,
+    /// Changes the rewritten history adds (the erasure edit), stored as sent
+    /// by `added_by`; their actors are bound to `added_by`.
+    pub added: Vec<NewChange>,
+    /// Who the added changes are attributed to.
+    pub added_by: UserId,
+    /// `save()` of the rewritten document: the new snapshot, covering every change.
+    pub snapshot: Vec<u8>,
+    /// The rewritten document's projection rows (`None` for a catalog).
+    pub projection: Option<Vec<ProjectionRow>>,
+    /// Written in the same transaction.
+    pub audit: AuditEntry,
+}
+
 /// A new account.
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -440,6 +468,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// the stored changes it provably contains (checked by loading it).
     /// Changes it does not contain are kept.
     fn compact(&self, id: DocId, snapshot: &[u8]) -> Result<CompactOutcome, StoreError>;
+    /// Replaces a document's stored history by a rewritten one (an erasure),
+    /// in one transaction: every change row gets its new hash (sender, actor
+    /// and arrival time kept) and no bytes, the added changes are stored,
+    /// the snapshot becomes `history.snapshot`, the projection and its
+    /// full-text index are rewritten, the document's epoch goes up by one
+    /// and the audit entry is appended. Deleted content leaves no copy in
+    /// the database's free space or journal once this returns (SQLite:
+    /// `secure_delete`, full-text index merged, WAL checkpointed). Returns
+    /// the new epoch. `NotFound` for an unknown document;
+    /// [`StoreError::HistoryChanged`] when the stored changes are not
+    /// exactly the keys of `history.hashes`.
+    fn replace_history(&self, id: DocId, history: &ReplacedHistory) -> Result<i64, StoreError>;
     /// Number of stored changes of a document (covered ones included).
     fn change_count(&self, id: DocId) -> Result<u64, StoreError>;
     /// How many documents `user` created (the per-user document quota).

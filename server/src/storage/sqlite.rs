@@ -16,8 +16,8 @@ use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use super::migrations;
 use super::{
     AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite,
-    ProjectionRow, RefreshOutcome, SessionState, Store, StoreError, StoredDoc, User, WriteApplied,
-    WriteRejected,
+    ProjectionRow, RefreshOutcome, ReplacedHistory, SessionState, Store, StoreError, StoredDoc,
+    User, WriteApplied, WriteRejected,
 };
 use super::{decode_roles, encode_roles};
 use crate::domain::Principal;
@@ -336,6 +336,25 @@ fn revoke_device_on(conn: &Connection, id: &str, now: i64) -> rusqlite::Result<u
         "UPDATE devices SET revoked_at = COALESCE(revoked_at, ?2) WHERE id = ?1",
         params![id, now],
     )
+}
+
+/// Copies the WAL into the database and truncates it to zero bytes, so
+/// old page images (with content deleted since) are not left in the WAL
+/// file. Readers in the middle of a transaction hold the WAL: retried for
+/// up to about two seconds, then reported as an error (the data is
+/// committed either way; the caller logs it, the next checkpoint finishes
+/// the job).
+pub(crate) fn checkpoint_truncate(conn: &Connection) -> Result<(), StoreError> {
+    for _ in 0..40 {
+        let busy: i64 = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))?;
+        if busy == 0 {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    Err(StoreError::Unavailable(
+        "the WAL could not be checkpointed: readers kept it busy".into(),
+    ))
 }
 
 fn projection_table(kind: DocKind) -> Option<&'static str> {
@@ -779,6 +798,115 @@ impl Store for SqliteStore {
         )?;
         tx.commit()?;
         Ok(CompactOutcome { covered, kept })
+    }
+
+    fn replace_history(&self, id: DocId, history: &ReplacedHistory) -> Result<i64, StoreError> {
+        let doc =
+            automerge::Automerge::load(&history.snapshot).map_err(StoreError::InvalidSnapshot)?;
+        let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+        let heads =
+            serde_json::to_string(&heads).map_err(|_| StoreError::Corrupt("heads".into()))?;
+        let key = &id.as_bytes()[..];
+        let now = now_ms();
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let Some(meta) = meta_on(&tx, id)? else {
+            return Err(StoreError::NotFound("document"));
+        };
+        type Row = (i64, Vec<u8>, String, Vec<u8>, i64);
+        let rows: Vec<Row> = {
+            let mut stmt = tx.prepare(
+                "SELECT seq, hash, user_id, actor, received_at FROM changes WHERE doc_id = ?1 ORDER BY seq",
+            )?;
+            stmt.query_map([key], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })?
+            .collect::<Result<_, _>>()?
+        };
+        if rows.len() != history.hashes.len() {
+            return Err(StoreError::HistoryChanged);
+        }
+        let mut renamed = Vec::with_capacity(rows.len());
+        for (seq, hash, user, actor, received) in rows {
+            let old = ChangeHash::try_from(hash.as_slice())
+                .map_err(|_| StoreError::Corrupt("change hash is not 32 bytes".into()))?;
+            let new = history.hashes.get(&old).ok_or(StoreError::HistoryChanged)?;
+            renamed.push((seq, *new, user, actor, received));
+        }
+        tx.execute(
+            "UPDATE documents SET epoch = epoch + 1 WHERE id = ?1",
+            [key],
+        )?;
+        let epoch: i64 = tx.query_row("SELECT epoch FROM documents WHERE id = ?1", [key], |r| {
+            r.get(0)
+        })?;
+        tx.execute("DELETE FROM changes WHERE doc_id = ?1", [key])?;
+        {
+            let mut insert = tx.prepare(
+                "INSERT INTO changes (seq, doc_id, hash, bytes, user_id, actor, received_at, epoch) \
+                 VALUES (?1, ?2, ?3, NULL, ?4, ?5, ?6, ?7)",
+            )?;
+            for (seq, hash, user, actor, received) in &renamed {
+                insert.execute(params![
+                    seq,
+                    key,
+                    hash.as_ref(),
+                    user,
+                    actor,
+                    received,
+                    epoch
+                ])?;
+            }
+            let mut added = tx.prepare(
+                "INSERT OR IGNORE INTO changes (doc_id, hash, bytes, user_id, actor, received_at, epoch) \
+                 VALUES (?1, ?2, NULL, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut bind = tx.prepare(
+                "INSERT OR IGNORE INTO actors (actor_id, user_id, first_seen) VALUES (?1, ?2, ?3)",
+            )?;
+            for change in &history.added {
+                bind.execute(params![&change.actor, history.added_by.as_str(), now])?;
+                added.execute(params![
+                    key,
+                    change.hash.as_ref(),
+                    history.added_by.as_str(),
+                    &change.actor,
+                    now,
+                    epoch
+                ])?;
+            }
+        }
+        tx.execute(
+            "INSERT INTO snapshots (doc_id, bytes, heads, created_at) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, \
+             created_at = excluded.created_at",
+            params![key, &history.snapshot, heads, now],
+        )?;
+        if let Some(rows) = &history.projection {
+            write_projection(&tx, &meta, rows)?;
+        }
+        if let Some(table) = projection_table(meta.kind) {
+            // Merge the full-text index so no segment keeps the old words.
+            tx.execute(
+                &format!("INSERT INTO {table}_fts ({table}_fts) VALUES ('optimize')"),
+                [],
+            )?;
+        }
+        tx.execute(
+            "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                now,
+                history.audit.actor.as_ref().map(UserId::as_str),
+                history.audit.action,
+                history.audit.subject,
+                history.audit.detail.to_string()
+            ],
+        )?;
+        tx.commit()?;
+        if let Err(e) = checkpoint_truncate(&conn) {
+            tracing::warn!(error = %e, "WAL checkpoint after a history rewrite did not finish");
+        }
+        Ok(epoch)
     }
 
     fn docs_owned_by(&self, user: &UserId) -> Result<u64, StoreError> {

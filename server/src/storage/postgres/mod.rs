@@ -822,6 +822,16 @@ impl Store for PgStore {
         })
     }
 
+    fn replace_history(
+        &self,
+        _id: DocId,
+        _history: &super::ReplacedHistory,
+    ) -> Result<i64, StoreError> {
+        Err(StoreError::Unsupported(
+            "erasure (history rewrite) is built for SQLite only so far",
+        ))
+    }
+
     fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
         let key = id.as_bytes().to_vec();
         self.with_conn(async |c| {

@@ -1,0 +1,631 @@
+//! `POST /api/v1/items/{doc}/{id}/erase` against the real server on
+//! 127.0.0.1 (port 0) with SQLite in a temp directory. Marker strings go
+//! into a note's contact fields (one of them only in the history, after a
+//! correction), its text, place, location and photo; a positive control
+//! finds each of them in the data directory's files before the erasure.
+//! After it: none in any file of the data directory (database, WAL, photo
+//! and thumbnail files), in a backup made afterwards, or in the stored
+//! history loaded with automerge — while a second note's marker is still
+//! there (the search works). The answer codes for bad input and wrong
+//! callers are pinned, and the audit entry holds the reason, no values.
+
+use std::path::Path;
+
+use automerge::{ActorId, ChangeHash};
+use serde_json::{Value, json};
+use wijklog_server::blobs::BlobHash;
+use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId};
+use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User, backup_database};
+use wijklog_server::testing::{Response, TestApp, spawn_app};
+use wijklog_shared::{
+    Catalog, DocId, Document, ItemId, Location, NewItem, NewSpreekuur, NewWalk, ResidentContact,
+    Severity, Timestamp, UserId,
+};
+
+const PASSWORD: &str = "een-lang-test-wachtwoord";
+const T0: i64 = 1_767_225_600_000;
+
+const NAME: &str = "Markeernaam Qwzx";
+const NAME_OLD: &str = "Oudenaam Vbnq";
+const PHONE: &str = "06 9182 7364";
+const EMAIL: &str = "markeer.qwzx@example.nl";
+const TEXT: &str = "Markeertekst Plokj over de buren";
+const PLACE: &str = "Markeerplein Yhgt";
+const KEEP: &str = "Blijftstaan Rtzu";
+
+struct Person {
+    user: User,
+    token: String,
+}
+
+impl Person {
+    fn uid(&self) -> UserId {
+        UserId::parse(self.user.id.as_str()).expect("user id")
+    }
+    fn id(&self) -> String {
+        self.user.id.to_string()
+    }
+}
+
+async fn person(app: &TestApp, name: &str, roles: &[Role], team: Option<&str>) -> Person {
+    let user = app.add_user(name, PASSWORD, roles, team);
+    let t = app.login(name, PASSWORD).await.expect("login");
+    Person {
+        user,
+        token: t.access_token,
+    }
+}
+
+struct Doc {
+    doc: Document,
+    kind: DocKind,
+    team: String,
+    stored: Vec<ChangeHash>,
+}
+
+impl Doc {
+    fn id(&self) -> String {
+        self.doc.id().to_string()
+    }
+    /// Stores the new changes as a sync commit does (projection included).
+    fn commit(&mut self, app: &TestApp, who: &Person) {
+        let server_id = ServerDocId::from_bytes(self.doc.id().as_bytes());
+        let mut bytes = [0u8; 16];
+        for (i, b) in who.user.id.as_str().bytes().enumerate() {
+            bytes[i % 16] ^= b;
+        }
+        self.doc.set_actor(ActorId::from(&bytes[..]));
+        let am = self.doc.automerge_mut();
+        am.commit();
+        let changes: Vec<NewChange> = am
+            .get_changes(&self.stored)
+            .iter()
+            .map(NewChange::from_change)
+            .collect();
+        let heads = am.get_heads();
+        let owner = ServerUserId::new(who.id()).expect("id");
+        let meta = DocMeta {
+            id: server_id,
+            kind: self.kind,
+            owner: owner.clone(),
+            team: Some(self.team.clone()),
+            created_at: 0,
+        };
+        let me = who.id();
+        let mut author = |_: &automerge::ActorId| -> Option<String> { Some(me.clone()) };
+        let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut author)
+            .expect("projects");
+        let write = DocWrite {
+            doc_id: server_id,
+            user_id: owner.clone(),
+            device_id: None,
+            create: self.stored.is_empty().then(|| NewDoc {
+                kind: self.kind,
+                owner,
+                team: Some(self.team.clone()),
+            }),
+            changes,
+            projection: Some(rows),
+            schedule: None,
+        };
+        let out = app.store().commit(&[write]).expect("commit");
+        out.writes[0].as_ref().expect("write accepted");
+        self.stored = heads;
+    }
+}
+
+fn at(ms: i64) -> Timestamp {
+    Timestamp::from_millis(ms)
+}
+
+fn jpeg() -> Vec<u8> {
+    let mut state = 0x1234_5678u32;
+    let img = image::RgbImage::from_fn(64, 48, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [a, b, c, _] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Jpeg)
+        .expect("encode");
+    out.into_inner()
+}
+
+async fn call(
+    app: &TestApp,
+    who: &Person,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Response {
+    let auth = format!("Bearer {}", who.token);
+    let mut headers = vec![("Authorization", auth.as_str())];
+    if body.is_some() {
+        headers.push(("Content-Type", "application/json"));
+    }
+    app.request(
+        method,
+        path,
+        &headers,
+        body.map(|b| serde_json::to_vec(&b).expect("json")),
+    )
+    .await
+}
+
+/// Every file under `dir` (recursively), with its bytes.
+fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_owned()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                todo.push(p);
+            } else {
+                out.push((p.display().to_string(), std::fs::read(&p).expect("read")));
+            }
+        }
+    }
+    out
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// The markers found anywhere in the files, with where.
+fn markers_in(files: &[(String, Vec<u8>)], markers: &[(&str, Vec<u8>)]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (name, m) in markers {
+        for (path, bytes) in files {
+            if find(bytes, m) {
+                out.push(format!("{name} in {path}"));
+            }
+        }
+    }
+    out
+}
+
+struct World {
+    app: TestApp,
+    coord: Person,
+    staff: Person,
+    session: Doc,
+    note: ItemId,
+    photo: Vec<u8>,
+    photo_hex: String,
+}
+
+async fn world() -> World {
+    let app = spawn_app().await;
+    let coord = person(&app, "coord", &[Role::Coordinator], None).await;
+    let staff = person(&app, "staff", &[Role::Spreekuur], Some("noord")).await;
+    let cat = Catalog::defaults();
+    let doc = Document::new_spreekuur(
+        DocId::new_v4(),
+        &cat,
+        &staff.uid(),
+        at(T0),
+        NewSpreekuur {
+            location: "Buurthuis".into(),
+            wijk: "bovenmaten".into(),
+            held_on: at(T0),
+            team: "noord".into(),
+        },
+    )
+    .expect("spreekuur");
+    let mut session = Doc {
+        doc,
+        kind: DocKind::Spreekuur,
+        team: "noord".into(),
+        stored: Vec::new(),
+    };
+    let item = |text: &str, place: Option<&str>, loc: bool| NewItem {
+        id: None,
+        category: "woonoverlast".into(),
+        severity: Severity::Aandacht,
+        text: text.into(),
+        place: place.map(str::to_owned),
+        location: loc.then_some(Location {
+            lat: 52.123_456_789,
+            lon: 5.2,
+            accuracy_m: Some(8.0),
+        }),
+        feedback_needed: true,
+    };
+    let note = session
+        .doc
+        .add_note(
+            &cat,
+            &staff.uid(),
+            at(T0 + 1000),
+            item(TEXT, Some(PLACE), true),
+        )
+        .expect("note");
+    let contact = |name: &str| ResidentContact {
+        name: Some(name.into()),
+        phone: Some(PHONE.into()),
+        email: Some(EMAIL.into()),
+        consent: true,
+    };
+    session
+        .doc
+        .set_resident_contact(&staff.uid(), at(T0 + 2000), &note, contact(NAME_OLD))
+        .expect("contact");
+    session.commit(&app, &staff);
+    session
+        .doc
+        .set_resident_contact(&staff.uid(), at(T0 + 3000), &note, contact(NAME))
+        .expect("corrected");
+    let photo = jpeg();
+    let photo_hex = BlobHash::of(&photo).to_string();
+    session
+        .doc
+        .add_photo(
+            &staff.uid(),
+            at(T0 + 4000),
+            &note,
+            &format!("sha256:{photo_hex}"),
+        )
+        .expect("photo");
+    session
+        .doc
+        .add_note(&cat, &staff.uid(), at(T0 + 5000), item(KEEP, None, false))
+        .expect("note 2");
+    session.commit(&app, &staff);
+    let put = app
+        .request(
+            "PUT",
+            &format!("/api/v1/blobs/{photo_hex}"),
+            &[
+                ("Authorization", &format!("Bearer {}", staff.token)),
+                ("Content-Type", "image/jpeg"),
+            ],
+            Some(photo.clone()),
+        )
+        .await;
+    assert!(put.status == 201 || put.status == 200, "{put:?}");
+    // A thumbnail, so that the cache has one to remove.
+    let thumb = call(
+        &app,
+        &coord,
+        "GET",
+        &format!("/api/v1/blobs/{photo_hex}/thumb"),
+        None,
+    )
+    .await;
+    assert_eq!(thumb.status, 200, "{}", thumb.text());
+    World {
+        app,
+        coord,
+        staff,
+        session,
+        note,
+        photo,
+        photo_hex,
+    }
+}
+
+fn contact_markers() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("name", NAME.as_bytes().to_vec()),
+        ("old name", NAME_OLD.as_bytes().to_vec()),
+        ("phone", PHONE.as_bytes().to_vec()),
+        ("e-mail", EMAIL.as_bytes().to_vec()),
+    ]
+}
+
+fn item_markers(w: &World) -> Vec<(&'static str, Vec<u8>)> {
+    let mut m = contact_markers();
+    m.push(("text", "Plokj".as_bytes().to_vec()));
+    m.push(("place", PLACE.as_bytes().to_vec()));
+    m.push(("photo reference", w.photo_hex.as_bytes().to_vec()));
+    m.push(("photo bytes", w.photo[w.photo.len() / 2..][..64].to_vec()));
+    m
+}
+
+/// The decoded history as text (every value of every change).
+fn history(app: &TestApp, doc: &str) -> String {
+    let id = ServerDocId::parse(doc).expect("doc id");
+    let stored = app.store().load_doc(id).expect("load").expect("exists");
+    let am = stored.to_automerge().expect("loads");
+    let mut out = String::new();
+    for c in am.get_changes(&[]) {
+        out.push_str(&format!("{:?}\n", c.decode()));
+    }
+    out.push_str(&String::from_utf8_lossy(&am.save_nocompress()));
+    out
+}
+
+#[actix_web::test]
+async fn erasing_an_item_leaves_no_marker_in_any_file_backup_or_history() {
+    let w = world().await;
+    let markers = item_markers(&w);
+    // Positive control: each marker is somewhere in the data directory.
+    let before = markers_in(&files(&w.app.data_dir), &markers);
+    for (name, _) in &markers {
+        assert!(
+            before.iter().any(|f| f.starts_with(&format!("{name} in"))),
+            "{name} not found before the erasure: {before:?}"
+        );
+    }
+    let path = format!("/api/v1/items/{}/{}/erase", w.session.id(), w.note);
+    let res = call(
+        &w.app,
+        &w.coord,
+        "POST",
+        &path,
+        Some(json!({"what": "item", "reason": "Verzoek bewoner per brief 2026-12"})),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let body = res.json();
+    assert_eq!(body["what"], "item");
+    assert_eq!(body["epoch"], 1);
+    assert_eq!(body["photos_removed"], 1);
+
+    let all = files(&w.app.data_dir);
+    assert_eq!(markers_in(&all, &markers), Vec::<String>::new());
+    // The search finds what must stay.
+    assert!(!markers_in(&all, &[("keep", KEEP.as_bytes().to_vec())]).is_empty());
+    let wal = all.iter().find(|(p, _)| p.ends_with("-wal"));
+    assert!(wal.is_none_or(|(_, b)| b.is_empty()), "WAL truncated");
+
+    // A backup made now has none of them.
+    let backup_dir = tempfile::tempdir().expect("tmp");
+    let backup = backup_dir.path().join("backup.db");
+    backup_database(&w.app.data_dir.join("wijklog.db"), &backup).expect("backup");
+    assert_eq!(
+        markers_in(&files(backup_dir.path()), &markers),
+        Vec::<String>::new()
+    );
+
+    // The stored history, loaded with automerge.
+    let h = history(&w.app, &w.session.id());
+    for (name, m) in &markers {
+        assert!(
+            !h.contains(&*String::from_utf8_lossy(m)),
+            "{name} in history"
+        );
+    }
+    assert!(h.contains(KEEP));
+
+    // The item says it was erased; the other note is as it was.
+    let item = call(
+        &w.app,
+        &w.coord,
+        "GET",
+        &format!("/api/v1/items/{}/{}", w.session.id(), w.note),
+        None,
+    )
+    .await;
+    assert_eq!(item.status, 200);
+    let row = &item.json()["item"];
+    assert_eq!(row["erased"]["item"]["basis"], "verzoek", "{row}");
+    assert_eq!(row["erased"]["item"]["by"], w.coord.id());
+    assert_eq!(row["text"], "");
+    assert_eq!(row["category"], "woonoverlast");
+    assert_eq!(row["feedback"]["needed"], true);
+    let photo = call(
+        &w.app,
+        &w.coord,
+        "GET",
+        &format!("/api/v1/blobs/{}", w.photo_hex),
+        None,
+    )
+    .await;
+    assert_eq!(photo.status, 404);
+
+    // Audited with the reason, never the values (the file scan above
+    // covered the audit table too).
+    let audit = w.app.store().audit_entries(10).expect("audit");
+    let e = audit
+        .iter()
+        .find(|r| r.entry.action == "item.erase_item")
+        .expect("audit entry");
+    assert_eq!(
+        e.entry.actor.as_ref().map(|u| u.as_str()),
+        Some(&*w.coord.id())
+    );
+    assert_eq!(
+        e.entry.subject.as_deref(),
+        Some(&*format!("{}/{}", w.session.id(), w.note))
+    );
+    assert_eq!(
+        e.entry.detail["reason"],
+        "Verzoek bewoner per brief 2026-12"
+    );
+    assert_eq!(e.entry.detail["basis"], "verzoek");
+
+    // Full-text search no longer finds the text, still finds the other note.
+    let found = w.app.store().search_items("Plokj", 10).expect("search");
+    assert!(found.is_empty());
+    assert_eq!(
+        w.app
+            .store()
+            .search_items("Rtzu", 10)
+            .expect("search")
+            .len(),
+        1
+    );
+}
+
+#[actix_web::test]
+async fn erasing_contact_details_keeps_the_text() {
+    let w = world().await;
+    let path = format!("/api/v1/items/{}/{}/erase", w.session.id(), w.note);
+    let res = call(
+        &w.app,
+        &w.coord,
+        "POST",
+        &path,
+        Some(json!({"what": "contact", "reason": "Verzoek bewoner"})),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let all = files(&w.app.data_dir);
+    assert_eq!(markers_in(&all, &contact_markers()), Vec::<String>::new());
+    assert!(!markers_in(&all, &[("text", "Plokj".as_bytes().to_vec())]).is_empty());
+    let h = history(&w.app, &w.session.id());
+    for (name, m) in contact_markers() {
+        assert!(
+            !h.contains(&*String::from_utf8_lossy(&m)),
+            "{name} in history"
+        );
+    }
+    // A second erasure of the same item (now the whole item) works too.
+    let res = call(
+        &w.app,
+        &w.coord,
+        "POST",
+        &path,
+        Some(json!({"what": "item", "reason": "Bewaartermijn"})),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.json()["epoch"], 2);
+    assert!(markers_in(&files(&w.app.data_dir), &item_markers(&w)).is_empty());
+}
+
+#[actix_web::test]
+async fn bad_requests_and_wrong_callers_change_nothing() {
+    let w = world().await;
+    let path = format!("/api/v1/items/{}/{}/erase", w.session.id(), w.note);
+    let cases: Vec<(&Person, &str, Option<Value>, u16, &str)> = vec![
+        (
+            &w.staff,
+            &path,
+            Some(json!({"what":"item","reason":"x"})),
+            403,
+            "forbidden",
+        ),
+        (
+            &w.coord,
+            &path,
+            Some(json!({"what":"alles","reason":"x"})),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            &w.coord,
+            &path,
+            Some(json!({"what":"item"})),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            &w.coord,
+            &path,
+            Some(json!({"what":"item","reason":"  "})),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            &w.coord,
+            &path,
+            Some(json!({"what":"item","reason":"x".repeat(501)})),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            &w.coord,
+            &path,
+            Some(json!({"what":"item","reason":"x","extra":1})),
+            400,
+            "invalid_parameter",
+        ),
+        (&w.coord, &path, None, 400, "invalid_parameter"),
+    ];
+    for (who, p, body, status, code) in cases {
+        let res = call(&w.app, who, "POST", p, body.clone()).await;
+        assert_eq!(
+            (res.status, res.json()["code"].as_str()),
+            (status, Some(code)),
+            "{body:?}"
+        );
+    }
+    let unknown = format!(
+        "/api/v1/items/{}/{}/erase",
+        w.session.id(),
+        ItemId::new_v4()
+    );
+    let res = call(
+        &w.app,
+        &w.coord,
+        "POST",
+        &unknown,
+        Some(json!({"what":"item","reason":"x"})),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["code"].as_str()),
+        (404, Some("not_found"))
+    );
+
+    // Contact details of a walk observation: there are none.
+    let boa = person(&w.app, "boa", &[Role::Boa], Some("noord")).await;
+    let cat = Catalog::defaults();
+    let mut walk = Doc {
+        doc: Document::new_walk(
+            DocId::new_v4(),
+            &cat,
+            &boa.uid(),
+            at(T0),
+            NewWalk {
+                title: "Ronde".into(),
+                wijk: "bovenmaten".into(),
+                route: String::new(),
+                team: "noord".into(),
+                planned_at: None,
+            },
+        )
+        .expect("walk"),
+        kind: DocKind::Walk,
+        team: "noord".into(),
+        stored: Vec::new(),
+    };
+    let obs = walk
+        .doc
+        .add_observation(
+            &cat,
+            &boa.uid(),
+            at(T0),
+            NewItem {
+                id: None,
+                category: "woonoverlast".into(),
+                severity: Severity::Aandacht,
+                text: "x".into(),
+                place: None,
+                location: None,
+                feedback_needed: false,
+            },
+        )
+        .expect("obs");
+    walk.commit(&w.app, &boa);
+    let res = call(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("/api/v1/items/{}/{}/erase", walk.id(), obs),
+        Some(json!({"what":"contact","reason":"x"})),
+    )
+    .await;
+    assert_eq!(
+        (res.status, res.json()["code"].as_str()),
+        (409, Some("wrong_kind"))
+    );
+
+    // Nothing was erased by any of these.
+    assert!(
+        !markers_in(&files(&w.app.data_dir), &contact_markers()).is_empty(),
+        "the contact is still there"
+    );
+    let audit = w.app.store().audit_entries(50).expect("audit");
+    assert!(
+        audit
+            .iter()
+            .all(|r| !r.entry.action.starts_with("item.erase"))
+    );
+}
