@@ -16,13 +16,14 @@ DATA ?= ./data
 WIJKLOG_DEBUG_BIN := target/debug/wijklog
 WIJKLOG_RELEASE_BIN := target/release/wijklog
 
-.PHONY: help run test bench node-deps wasm pwa server-debug server-release \
+.PHONY: help run test bench soak node-deps wasm pwa server-debug server-release \
         lint test-rust test-node test-pwa test-browser chromium postgres smtp-venv clean
 
 help:
 	@echo "make run    build everything and serve Wijklog on http://$(BIND) (data in $(DATA))"
 	@echo "make test   run every test: Rust, wasm in node, interop, browser (headless Chromium)"
 	@echo "make bench  run the benchmarks and print their tables"
+	@echo "make soak   run the deterministic simulation of sync for longer (SOAK_SCENARIOS, SOAK_SECONDS)"
 
 node-deps:
 	@scripts/ensure-node-deps.sh $(NODE_DIRS)
@@ -114,6 +115,19 @@ bench: wasm node-deps pwa chromium
 	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) node tests/e2e/bench-photo.mjs
 	@echo "==> coordinator screens on 2,000 synced observations"
 	CHROMIUM=$$(scripts/ensure-chromium.sh) WIJKLOG_BIN=$(CURDIR)/$(WIJKLOG_RELEASE_BIN) node tests/e2e/bench-coordinator.mjs
+
+# The deterministic simulation of sync (tests/src/sim.rs) beyond what `make test`
+# runs (10,000 scenarios of 30 steps from seed 0): SOAK_SCENARIOS scenarios
+# (default a million) of SOAK_STEPS steps (default 120) from SOAK_FIRST_SEED,
+# stopping after SOAK_SECONDS if given. A failing seed prints itself and the
+# command that replays it (with SIM_STEPS set to the same steps).
+SOAK_SCENARIOS ?= 1000000
+SOAK_STEPS ?= 120
+SOAK_FIRST_SEED ?= 1000000
+SOAK_SECONDS ?=
+soak:
+	SIM_SCENARIOS=$(SOAK_SCENARIOS) SIM_STEPS=$(SOAK_STEPS) SIM_FIRST_SEED=$(SOAK_FIRST_SEED) SIM_SECONDS=$(SOAK_SECONDS) \
+	  cargo test --release -p wijklog-tests --test sync_sim scenarios_keep_every_promise -- --nocapture
 
 clean:
 	cargo clean

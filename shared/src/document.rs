@@ -446,6 +446,32 @@ impl Document {
         at: Timestamp,
         init: NewWalk,
     ) -> Result<Self, Error> {
+        Self::new_walk_into(Self::empty(id), catalog, by, at, init)
+    }
+
+    /// [`Document::new_walk`] with its first change written by `actor`
+    /// instead of a random one: the deterministic simulation of sync picks
+    /// every actor from its seed, so that one seed replays byte for byte.
+    pub fn new_walk_with_actor(
+        id: DocId,
+        actor: ActorId,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        init: NewWalk,
+    ) -> Result<Self, Error> {
+        let mut d = Self::empty(id);
+        d.set_actor(actor);
+        Self::new_walk_into(d, catalog, by, at, init)
+    }
+
+    fn new_walk_into(
+        mut d: Document,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        init: NewWalk,
+    ) -> Result<Self, Error> {
         non_empty("title", &init.title)?;
         non_empty("team", &init.team)?;
         catalog.check_wijk(&init.wijk)?;
@@ -453,7 +479,6 @@ impl Document {
         if let Some(p) = init.planned_at {
             check_time(p)?;
         }
-        let mut d = Self::empty(id);
         d.write(at, "new_walk", |doc| {
             doc.put(ROOT, "kind", DocKind::Walk.as_str())?;
             doc.put(ROOT, "schema", SCHEMA_VERSION)?;

@@ -3,5 +3,6 @@
 //! the benchmarks in `tests/src/bin/`.
 
 pub mod server_process;
+pub mod sim;
 pub mod sync_client;
 pub mod walks;

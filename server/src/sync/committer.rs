@@ -18,7 +18,7 @@ use tracing::{error, warn};
 use super::cache::DocCache;
 use super::core::{CachedDoc, CommitFailure, CommitJob, ConnId};
 use super::hub::{DocEvent, Hub};
-use crate::storage::{DocWrite, Store, WriteRejected};
+use crate::storage::{CommitOutcome, DocWrite, Store, WriteRejected};
 
 /// Called with the outcome of a write.
 pub type Reply = Box<dyn FnOnce(Result<(), CommitFailure>) + Send>;
@@ -130,14 +130,16 @@ fn needs_store(write: &DocWrite) -> bool {
         || write.device_id.is_some()
 }
 
-async fn commit_batch(
-    batch: Vec<QueuedWrite>,
-    store: &Arc<dyn Store>,
-    cache: &DocCache,
-    hub: &Hub,
-    observer: &dyn CommitObserver,
-) {
-    // Writes whose entry was evicted fail without touching the store.
+/// A batch split into the writes whose entry is still live and the store
+/// writes they need (see [`commit_batch_blocking`]).
+struct Prepared {
+    live: Vec<QueuedWrite>,
+    writes: Vec<DocWrite>,
+}
+
+/// Fails the writes whose entry was evicted (without touching the store)
+/// and collects what the others must store.
+fn prepare(batch: Vec<QueuedWrite>) -> Prepared {
     let (live, dead): (Vec<_>, Vec<_>) = batch.into_iter().partition(|w| !w.entry.is_poisoned());
     for w in dead {
         (w.reply)(Err(CommitFailure::Internal));
@@ -147,6 +149,17 @@ async fn commit_batch(
         .filter(|w| needs_store(&w.job.write))
         .map(|w| w.job.write.clone())
         .collect();
+    Prepared { live, writes }
+}
+
+async fn commit_batch(
+    batch: Vec<QueuedWrite>,
+    store: &Arc<dyn Store>,
+    cache: &DocCache,
+    hub: &Hub,
+    observer: &dyn CommitObserver,
+) {
+    let Prepared { live, writes } = prepare(batch);
     let n_writes = writes.len();
     let started = Instant::now();
     let outcome = if writes.is_empty() {
@@ -159,6 +172,44 @@ async fn commit_batch(
             Err(_) => Err("commit task panicked".to_owned()),
         }
     };
+    finish(live, n_writes, outcome, started, cache, hub, observer);
+}
+
+/// The same as the committer task does for one batch, on the calling
+/// thread: fail the writes of evicted entries, store the rest in one
+/// [`Store::commit`], answer each write and publish the changed documents.
+/// The deterministic simulation drives the committer through this.
+pub fn commit_batch_blocking(
+    batch: Vec<QueuedWrite>,
+    store: &dyn Store,
+    cache: &DocCache,
+    hub: &Hub,
+    observer: &dyn CommitObserver,
+) {
+    let Prepared { live, writes } = prepare(batch);
+    let n_writes = writes.len();
+    let started = Instant::now();
+    let outcome = if writes.is_empty() {
+        Ok(None)
+    } else {
+        store
+            .commit(&writes)
+            .map(Some)
+            .map_err(|e| format!("{e:?}"))
+    };
+    finish(live, n_writes, outcome, started, cache, hub, observer);
+}
+
+/// Answers the writes of a batch after the store's outcome.
+fn finish(
+    live: Vec<QueuedWrite>,
+    n_writes: usize,
+    outcome: Result<Option<CommitOutcome>, String>,
+    started: Instant,
+    cache: &DocCache,
+    hub: &Hub,
+    observer: &dyn CommitObserver,
+) {
     let mut results = match outcome {
         Err(cause) => {
             error!(writes = n_writes, %cause, "group commit failed");

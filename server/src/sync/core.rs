@@ -1094,12 +1094,18 @@ impl Session {
 
     /// The next sync message for a document, if there is one to send.
     fn generate(&mut self, doc_id: DocId) -> Vec<Effect> {
+        let waiting = self.waiting.get(&doc_id);
         let message = match self.docs.get_mut(&doc_id) {
             Some(PeerDoc::Known { entry, state }) => match entry.lock() {
-                Ok(guard) => guard.doc.generate_sync_message(state),
+                Ok(guard) => guard
+                    .doc
+                    .generate_sync_message(state)
+                    .map(|m| ask_for_missing(m, &guard.doc, waiting)),
                 Err(Poisoned) => None,
             },
-            Some(PeerDoc::Unknown { scratch, state }) => scratch.generate_sync_message(state),
+            Some(PeerDoc::Unknown { scratch, state }) => scratch
+                .generate_sync_message(state)
+                .map(|m| ask_for_missing(m, scratch, waiting)),
             None => None,
         };
         match message {
@@ -1107,6 +1113,34 @@ impl Session {
             None => Vec::new(),
         }
     }
+}
+
+/// Changes held for their dependencies are kept out of the document, so
+/// automerge's `need` names the held changes themselves: the peer then
+/// sends nothing (it does not send a change twice on one connection) and
+/// the two sides trade the same two messages forever while the held changes
+/// never apply. Ask for what they wait for instead.
+fn ask_for_missing(
+    mut message: Message,
+    doc: &Automerge,
+    waiting: Option<&Vec<Change>>,
+) -> Message {
+    let Some(waiting) = waiting.filter(|w| !w.is_empty()) else {
+        return message;
+    };
+    let held: HashSet<ChangeHash> = waiting.iter().map(Change::hash).collect();
+    message.need.retain(|h| !held.contains(h));
+    for change in waiting {
+        for dep in change.deps() {
+            if !held.contains(dep)
+                && doc.get_change_meta_by_hash(dep).is_none()
+                && !message.need.contains(dep)
+            {
+                message.need.push(*dep);
+            }
+        }
+    }
+    message
 }
 
 /// What [`Session::admit`] lets through.
@@ -2064,6 +2098,64 @@ mod tests {
             doc.get_heads(),
             "nothing of them reached the shared document"
         );
+    }
+
+    #[test]
+    fn a_change_held_for_its_dependency_makes_the_server_ask_for_that_dependency() {
+        // Found by the simulation (seed 1033): a client whose bloom-filter
+        // check wrongly left out a change sent only its child; the server
+        // held the child and asked for the child itself, which the client
+        // had already sent and never sends twice, so both sides traded the
+        // same two messages forever.
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let id = DocId::new_random();
+        let mut doc = walk(1);
+        sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
+        let base = doc.get_heads();
+        doc.put(ROOT, "title", "first").expect("put");
+        doc.commit();
+        let first = doc.get_heads();
+        doc.put(ROOT, "title", "second").expect("put");
+        doc.commit();
+        let second = doc.get_heads();
+        // Only the child arrives.
+        let effects = s.handle(
+            Event::Binary(frame_since(id, &mut doc, &first)),
+            &ctx,
+            Instant::now(),
+        );
+        assert!(errors(&effects).is_empty());
+        assert_eq!(s.waiting_changes(), 1);
+        let mut effects = effects;
+        effects.extend(ctx.commit_all(&mut s, Instant::now()));
+        let needs: Vec<Vec<ChangeHash>> = effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Binary(frame) => {
+                    let (_, bytes) = protocol::split_frame(frame).expect("frame");
+                    Some(Message::decode(bytes).expect("message").need)
+                }
+                _ => None,
+            })
+            .collect();
+        assert!(!needs.is_empty(), "the server answers");
+        for need in &needs {
+            assert_eq!(
+                need, &first,
+                "asks for the missing parent, not the held child"
+            );
+            assert!(!need.contains(&second[0]));
+        }
+        // The parent arrives: both are applied and acked.
+        let effects = s.handle(
+            Event::Binary(frame_since(id, &mut doc, &base)),
+            &ctx,
+            Instant::now(),
+        );
+        assert!(errors(&effects).is_empty());
+        let effects = ctx.commit_all(&mut s, Instant::now());
+        assert_eq!(acks(&effects), vec![(id, protocol::heads_hex(&second))]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReaso
 use tokio::sync::{broadcast, mpsc};
 use tracing::{Instrument, debug, info, info_span, warn};
 
+use super::cache::DocCache;
 use super::core::{self, Effect, Event, Session};
 use super::hub::DocEvent;
 use super::protocol::{
@@ -20,6 +21,7 @@ use super::protocol::{
 use super::service::{ServerContext, SyncService};
 use crate::auth::AuthError;
 use crate::domain::Principal;
+use crate::storage::Store;
 
 /// Registers `GET /api/v1/sync`.
 pub fn configure(cfg: &mut web::ServiceConfig, service: web::Data<SyncService>) {
@@ -144,20 +146,36 @@ async fn first_frame(
     }
 }
 
+/// Listing the documents of `ready` failed (already logged).
+#[derive(Debug, Clone, Copy, thiserror::Error)]
+#[error("listing the user's documents failed")]
+pub struct ListingFailed;
+
 /// The documents of `ready`: every document the user may see, with the
 /// committed heads (documents are loaded into the cache on the way).
-fn ready_docs(service: &SyncService, who: &Principal) -> Result<Vec<DocSummary>, ()> {
-    let metas = service.store().visible_docs(who).map_err(|e| {
+fn ready_docs(service: &SyncService, who: &Principal) -> Result<Vec<DocSummary>, ListingFailed> {
+    ready_docs_from(service.store().as_ref(), &service.cache, who)
+}
+
+/// The documents of `ready` from a store and its document cache (what the
+/// handler lists; the deterministic simulation lists the same way).
+pub fn ready_docs_from(
+    store: &dyn Store,
+    cache: &DocCache,
+    who: &Principal,
+) -> Result<Vec<DocSummary>, ListingFailed> {
+    let metas = store.visible_docs(who).map_err(|e| {
         warn!(error = ?e, "listing visible documents failed");
+        ListingFailed
     })?;
     let mut docs = Vec::with_capacity(metas.len());
     for meta in metas {
-        let heads = match service.cache.open(meta.id) {
-            Ok(Some(entry)) => entry.committed_heads().map_err(|_| ())?,
+        let heads = match cache.open(meta.id) {
+            Ok(Some(entry)) => entry.committed_heads().map_err(|_| ListingFailed)?,
             Ok(None) => continue,
             Err(e) => {
                 warn!(doc = %meta.id, error = ?e, "loading a document for ready failed");
-                return Err(());
+                return Err(ListingFailed);
             }
         };
         docs.push(DocSummary {
