@@ -14,6 +14,7 @@ mod blobs;
 mod database;
 mod http;
 mod mail;
+mod public;
 mod sync;
 
 use std::fmt;
@@ -25,6 +26,7 @@ pub use blobs::BlobsConfig;
 pub use database::{DatabaseConfig, is_postgres_url, redact_url};
 pub use http::HttpConfig;
 pub use mail::{MailConfig, TlsMode};
+pub use public::PublicConfig;
 pub use sync::SyncConfig;
 
 /// The database file inside a data directory.
@@ -135,6 +137,9 @@ pub struct Config {
     pub database: DatabaseConfig,
     /// The sync scope: which documents each device holds (see docs/sync-protocol.md).
     pub sync: SyncConfig,
+    /// The residents' public endpoints: rate limits and the form token
+    /// (see docs/security.md, "Residents").
+    pub public: PublicConfig,
 }
 
 /// The `[cache]` section: bounds of the in-memory document cache. Documents
@@ -271,6 +276,7 @@ impl Default for Config {
             compaction: CompactionConfig::default(),
             blobs: BlobsConfig::default(),
             mail: MailConfig::default(),
+            public: PublicConfig::default(),
             map: MapConfig::default(),
             cache: CacheConfig::default(),
             http: HttpConfig::default(),
@@ -462,6 +468,9 @@ impl Config {
         self.mail.validate().map_err(ConfigError::Invalid)?;
         self.database.validate()?;
         self.sync
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.into()))?;
+        self.public
             .validate()
             .map_err(|e| ConfigError::Invalid(e.into()))?;
         Ok(())

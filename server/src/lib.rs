@@ -19,6 +19,7 @@ pub mod edge;
 pub mod erasure;
 pub mod mail;
 pub mod metrics;
+pub mod public;
 pub mod review;
 pub mod routes;
 pub mod seed;

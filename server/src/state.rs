@@ -44,6 +44,8 @@ pub struct AppState {
     pub mail: Arc<crate::mail::worker::MailHandle>,
     /// The clock of the sync scope rule (tests move it forward).
     pub scope_clock: crate::sync::scope::ScopeClock,
+    /// The residents' public endpoints: limits, form tokens, schedule.
+    pub public: Arc<crate::public::Public>,
 }
 
 impl AppState {
@@ -73,7 +75,12 @@ impl AppState {
             "image",
             config.http.max_queued_image_decodes,
         ));
+        let public = Arc::new(crate::public::Public::new(
+            &config.public,
+            keys.public_form_key().clone(),
+        ));
         Self {
+            public,
             auth: Authenticator::new(store.clone(), Arc::new(keys)),
             config: Arc::new(config),
             store,

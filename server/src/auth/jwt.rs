@@ -90,6 +90,8 @@ pub struct JwtKeys {
     trust: super::mac::MacKey,
     /// Derives refresh-token successors ([`super::refresh::successor`]).
     successor: super::mac::MacKey,
+    /// Signs the public form tokens.
+    public_form: super::mac::MacKey,
 }
 
 impl std::fmt::Debug for JwtKeys {
@@ -126,12 +128,18 @@ impl JwtKeys {
             ttl_secs,
             trust: super::mac::MacKey::derive(secret, "login-trust"),
             successor: super::mac::MacKey::derive(secret, "refresh-successor"),
+            public_form: super::mac::MacKey::derive(secret, "public-form"),
         })
     }
 
     /// The key of login-trust tokens.
     pub fn trust_key(&self) -> &super::mac::MacKey {
         &self.trust
+    }
+
+    /// The key of the public form tokens (`crate::public::token`).
+    pub fn public_form_key(&self) -> &super::mac::MacKey {
+        &self.public_form
     }
 
     /// The key refresh-token successors are derived with.

@@ -71,6 +71,24 @@ pub enum ApiError {
         /// Sentence for the client.
         message: &'static str,
     },
+    /// Too many requests from this address or in all: 429 with `Retry-After`.
+    #[error("too many requests: {code}")]
+    TooMany {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence for the client.
+        message: &'static str,
+        /// Seconds to wait.
+        retry_after_secs: u64,
+    },
+    /// The request body is larger than the endpoint takes: 413.
+    #[error("too large: {code}")]
+    TooLarge {
+        /// Stable code.
+        code: &'static str,
+        /// Sentence for the client.
+        message: &'static str,
+    },
     /// Database, blocking pool, stored data that does not load.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -130,6 +148,8 @@ impl ApiError {
             ApiError::DocumentTooLarge => "document_too_large",
             ApiError::Refused { code, .. } => code,
             ApiError::Unavailable { code, .. } => code,
+            ApiError::TooMany { code, .. } => code,
+            ApiError::TooLarge { code, .. } => code,
             ApiError::Internal(_) => "internal",
         }
     }
@@ -148,6 +168,8 @@ impl ApiError {
             }
             ApiError::Refused { message, .. } => message,
             ApiError::Unavailable { message, .. } => message,
+            ApiError::TooMany { message, .. } => message,
+            ApiError::TooLarge { message, .. } => message,
             ApiError::Internal(_) => "Something went wrong on the server.",
         }
     }
@@ -157,6 +179,10 @@ impl ApiError {
         match self {
             ApiError::Auth(AuthError::RateLimited { retry_after_secs }) => Some(*retry_after_secs),
             ApiError::Auth(AuthError::Busy) | ApiError::Blob(BlobError::Busy) => Some(2),
+            ApiError::TooMany {
+                retry_after_secs, ..
+            } => Some(*retry_after_secs),
+            ApiError::Unavailable { code: "busy", .. } => Some(2),
             _ => None,
         }
     }
@@ -210,6 +236,8 @@ impl ResponseError for ApiError {
             ApiError::DocumentTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Refused { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -11,6 +11,7 @@ pub mod health;
 pub mod items;
 pub mod mail;
 pub mod openapi;
+pub mod public;
 pub mod reports;
 pub mod static_files;
 pub mod stats;
@@ -43,6 +44,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     admin::configure(cfg);
     access::configure(cfg);
     openapi::configure(cfg);
+    public::configure(cfg);
 }
 
 /// JSON bodies of the auth endpoints: small, and malformed ones answered

@@ -51,6 +51,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0011_erasure",
         include_str!("../../migrations/0011_erasure.sql"),
     ),
+    (
+        "0012_resident_points",
+        include_str!("../../migrations/0012_resident_points.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

@@ -1,0 +1,298 @@
+//! A resident's submission: the body of `POST /api/v1/public/points` (and
+//! of the HTML form), its checks, and storing it. Each refusal has a stable
+//! code and sentence; nothing is stored unless everything is right, and the
+//! form is given back filled in (the HTML page) so nothing typed is lost.
+
+use std::net::IpAddr;
+
+use serde::Deserialize;
+use wijklog_shared::Catalog;
+use wijklog_shared::contact::{MAX_CONTACT_CHARS, check_email, check_phone};
+
+use super::points::{self, Contact, NewPoint};
+use super::receipt::Receipt;
+use super::token::TokenProblem;
+use crate::domain::now_ms;
+use crate::edge::ApiError;
+use crate::state::{AppState, blocking};
+
+/// Largest body the submission endpoints read (bytes).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+/// Shortest and longest point text (characters, after trimming).
+pub const MIN_TEXT_CHARS: usize = 3;
+/// Longest point text.
+pub const MAX_TEXT_CHARS: usize = 1000;
+/// Longest place (street and number).
+pub const MAX_PLACE_CHARS: usize = 200;
+
+/// The submission as sent. Unknown fields are refused.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Submission {
+    /// Catalog wijk id.
+    pub wijk: String,
+    /// What should be looked at.
+    pub text: String,
+    /// Catalog category id.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Street and number.
+    #[serde(default)]
+    pub place: Option<String>,
+    /// A point on the map.
+    #[serde(default)]
+    pub location: Option<LocationIn>,
+    /// Contact details; need `consent: true`.
+    #[serde(default)]
+    pub contact: Option<ContactIn>,
+    /// The form token (`GET /api/v1/public/form-token`).
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The honeypot: a field people do not see and leave empty.
+    #[serde(default)]
+    pub website: Option<String>,
+}
+
+/// `{"lat","lon"}`.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationIn {
+    /// Latitude (WGS84).
+    pub lat: f64,
+    /// Longitude (WGS84).
+    pub lon: f64,
+}
+
+/// `{"name"?,"email"?,"phone"?,"consent"}`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContactIn {
+    /// Name.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// E-mail address.
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Phone number.
+    #[serde(default)]
+    pub phone: Option<String>,
+    /// The resident agrees to be contacted about this point.
+    #[serde(default)]
+    pub consent: bool,
+}
+
+fn trimmed(s: Option<&String>) -> Option<String> {
+    s.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn plain(s: &str, allow_newlines: bool) -> bool {
+    !s.chars()
+        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\r' || c == '\t')))
+}
+
+/// Checks everything but the token against the catalog.
+pub fn check(s: &Submission, catalog: &Catalog) -> Result<NewPoint, ApiError> {
+    if s.website.as_deref().is_some_and(|w| !w.trim().is_empty()) {
+        return Err(ApiError::Refused {
+            code: "automated",
+            message: "The form was filled in by a program (the field that must stay empty was filled).",
+        });
+    }
+    let wijk = s.wijk.trim();
+    if catalog.check_wijk(wijk).is_err() {
+        return Err(ApiError::param("wijk", "Unknown wijk."));
+    }
+    let text = s.text.trim();
+    let n = text.chars().count();
+    if n < MIN_TEXT_CHARS {
+        return Err(ApiError::param(
+            "text",
+            "Say in a sentence what should be looked at.",
+        ));
+    }
+    if n > MAX_TEXT_CHARS || !plain(text, true) {
+        return Err(ApiError::param(
+            "text",
+            "The text is longer than 1000 characters or holds control characters.",
+        ));
+    }
+    let category = trimmed(s.category.as_ref());
+    if let Some(c) = &category
+        && catalog.check_category(c).is_err()
+    {
+        return Err(ApiError::param("category", "Unknown category."));
+    }
+    let place = trimmed(s.place.as_ref());
+    if let Some(p) = &place
+        && (p.chars().count() > MAX_PLACE_CHARS || !plain(p, false))
+    {
+        return Err(ApiError::param(
+            "place",
+            "The place is longer than 200 characters or holds control characters.",
+        ));
+    }
+    let location = match s.location {
+        None => None,
+        Some(l) => {
+            let in_range = l.lat.is_finite()
+                && l.lon.is_finite()
+                && (-90.0..=90.0).contains(&l.lat)
+                && (-180.0..=180.0).contains(&l.lon);
+            let in_wijk = catalog.wijken.get(wijk).and_then(|w| w.bbox).is_none_or(
+                |[min_lon, min_lat, max_lon, max_lat]| {
+                    // A margin of about 500 m around the wijk.
+                    let m = 0.005;
+                    (min_lat - m..=max_lat + m).contains(&l.lat)
+                        && (min_lon - m..=max_lon + m).contains(&l.lon)
+                },
+            );
+            if !in_range || !in_wijk {
+                return Err(ApiError::param(
+                    "location",
+                    "The point on the map is not in this wijk.",
+                ));
+            }
+            Some((l.lat, l.lon))
+        }
+    };
+    let contact = match &s.contact {
+        None => None,
+        Some(c) => {
+            let name = trimmed(c.name.as_ref());
+            let email = trimmed(c.email.as_ref());
+            let phone = trimmed(c.phone.as_ref());
+            if name.is_none() && email.is_none() && phone.is_none() {
+                None
+            } else {
+                if !c.consent {
+                    return Err(ApiError::param(
+                        "consent",
+                        "Contact details are kept only with consent: tick it, or leave them out.",
+                    ));
+                }
+                if let Some(n) = &name
+                    && (n.chars().count() > MAX_CONTACT_CHARS || !plain(n, false))
+                {
+                    return Err(ApiError::param(
+                        "name",
+                        "The name is longer than 100 characters or holds control characters.",
+                    ));
+                }
+                if let Some(e) = &email
+                    && check_email(e).is_err()
+                {
+                    return Err(ApiError::param("email", "The e-mail address is not valid."));
+                }
+                if let Some(p) = &phone
+                    && check_phone(p).is_err()
+                {
+                    return Err(ApiError::param("phone", "The phone number is not valid."));
+                }
+                if email.is_none() && phone.is_none() {
+                    return Err(ApiError::param(
+                        "contact",
+                        "Give an e-mail address or a phone number to be contacted.",
+                    ));
+                }
+                Some(Contact { name, email, phone })
+            }
+        }
+    };
+    Ok(NewPoint {
+        wijk: wijk.to_owned(),
+        text: text.to_owned(),
+        category,
+        place,
+        location,
+        contact,
+    })
+}
+
+fn token_error(p: TokenProblem) -> ApiError {
+    match p {
+        TokenProblem::Invalid => ApiError::Refused {
+            code: "form_token_invalid",
+            message: "The form token is missing or not valid; open the form again.",
+        },
+        TokenProblem::TooFast => ApiError::Refused {
+            code: "form_too_fast",
+            message: "The form was sent too soon after it was opened; wait a few seconds and send it again.",
+        },
+        TokenProblem::Expired => ApiError::Refused {
+            code: "form_expired",
+            message: "The form was open too long; send it again.",
+        },
+        TokenProblem::Used => ApiError::Refused {
+            code: "form_used",
+            message: "This form was sent already; open the form again for another point.",
+        },
+        TokenProblem::Busy => busy(),
+    }
+}
+
+/// 503 `busy`.
+pub fn busy() -> ApiError {
+    ApiError::Unavailable {
+        code: "busy",
+        message: "The server is busy; try again in a moment.",
+    }
+}
+
+/// 429 for a refused limit.
+pub fn too_many(r: super::limits::Refused) -> ApiError {
+    ApiError::TooMany {
+        code: "rate_limited",
+        message: "Too many requests; try again later.",
+        retry_after_secs: r.retry_after_secs(),
+    }
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_secs() -> u64 {
+    u64::try_from(now_ms() / 1000).unwrap_or(0)
+}
+
+/// Checks and stores a submission from `ip`: the fields, the form token,
+/// the submission limits, then one insert through the public database
+/// gate. The receipt of the stored point.
+pub async fn submit(
+    state: &AppState,
+    ip: Option<IpAddr>,
+    s: Submission,
+) -> Result<Receipt, ApiError> {
+    let public = state.public.clone();
+    {
+        let store = state.store.clone();
+        let db = state.review.clone();
+        let p = public.clone();
+        let _slot = public.db_gate.acquire().await.map_err(|_| busy())?;
+        blocking::<_, ApiError>(move || {
+            p.schedule.refresh_if_stale(store.as_ref(), &db);
+            Ok(())
+        })
+        .await?;
+    }
+    let point = check(&s, &public.schedule.catalog())?;
+    let token = s.token.unwrap_or_default();
+    let now = now_secs();
+    public.tokens.redeem(&token, now).map_err(token_error)?;
+    if let Err(r) = public.submit(ip) {
+        public.tokens.give_back(&token, now);
+        return Err(too_many(r));
+    }
+    let Ok(_slot) = public.db_gate.acquire().await else {
+        public.tokens.give_back(&token, now);
+        return Err(busy());
+    };
+    let db = state.review.clone();
+    let stored =
+        blocking::<_, ApiError>(move || Ok(db.with_conn(|c| points::insert(c, &point, now_ms()))?))
+            .await;
+    match stored {
+        Ok((_, receipt)) => Ok(receipt),
+        Err(e) => {
+            public.tokens.give_back(&token, now);
+            Err(e)
+        }
+    }
+}
