@@ -22,7 +22,7 @@ use automerge::ActorId;
 use serde_json::json;
 use wijklog_shared::erase::{EraseBasis, EraseWhat, RewriteError, rewrite_history, targets_of};
 
-use crate::blobs::BlobHash;
+use crate::blobs::{BlobHash, BlobStore};
 use crate::domain::{DocId, DocKind, UserId, now_ms};
 use crate::storage::{AuditEntry, NewChange, ReplacedHistory, StoreError};
 use crate::sync::SyncService;
@@ -126,8 +126,13 @@ fn model(e: wijklog_shared::Error) -> EraseError {
     EraseError::Model(Box::new(e))
 }
 
-/// Erases (blocking: call it on the blocking pool).
-pub fn erase(sync: &SyncService, req: &EraseRequest) -> Result<EraseReport, EraseError> {
+/// Erases (blocking: call it on the blocking pool). `blobs` holds the
+/// photos the erased item may have referenced.
+pub fn erase(
+    sync: &SyncService,
+    blobs: &BlobStore,
+    req: &EraseRequest,
+) -> Result<EraseReport, EraseError> {
     let store = sync.app.store.clone();
     let entry = sync.cache.open(req.doc)?.ok_or(EraseError::NotFound)?;
     if entry.meta.kind == DocKind::Catalog {
@@ -250,7 +255,7 @@ pub fn erase(sync: &SyncService, req: &EraseRequest) -> Result<EraseReport, Eras
     let photos_removed = if photos.is_empty() || req.what != EraseWhat::Item {
         0
     } else {
-        sync.app.blobs.remove_unreferenced(&photos)?
+        blobs.remove_unreferenced(&photos)?
     };
     Ok(EraseReport {
         epoch,

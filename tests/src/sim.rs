@@ -320,6 +320,13 @@ impl Store for FaultStore {
     fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
         self.inner.change_count(id)
     }
+    fn replace_history(
+        &self,
+        id: DocId,
+        history: &wijklog_server::storage::ReplacedHistory,
+    ) -> Result<i64, StoreError> {
+        self.inner.replace_history(id, history)
+    }
     fn docs_owned_by(&self, user: &UserId) -> Result<u64, StoreError> {
         self.read()?;
         self.inner.docs_owned_by(user)

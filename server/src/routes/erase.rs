@@ -79,8 +79,9 @@ async fn erase_item(
         reason: Some(reason),
     };
     let service = sync.get_ref().clone();
+    let blobs = state.blobs.clone();
     let report = blocking(move || {
-        erase(&service, &req).map_err(|e| match e {
+        erase(&service, &blobs, &req).map_err(|e| match e {
             EraseError::NotFound => ApiError::NotFound,
             EraseError::WrongKind => ApiError::Conflict {
                 code: "wrong_kind",
