@@ -12,6 +12,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 
+/** @typedef {import('playwright-core').Browser} Browser */
+/** @typedef {import('playwright-core').BrowserContext} BrowserContext */
+/** @typedef {import('playwright-core').Page} Page */
+/** @typedef {import('node:child_process').ChildProcess} ChildProcess */
+
 const here = path.dirname(fileURLToPath(import.meta.url));
 export const ROOT = path.resolve(here, '../..');
 export const BIN = process.env.WIJKLOG_BIN || path.join(ROOT, 'target/debug/wijklog');
@@ -30,41 +35,55 @@ export const CHROMIUM_ARGS = [
 ];
 export const PASSWORD = 'correct horse battery staple 42';
 
+/** @param {number} ms */
 export function sleep(ms) {
   return new Promise((r) => setTimeout(r, ms));
 }
 
+/** @returns {Promise<number>} */
 export async function freePort() {
   return new Promise((resolve, reject) => {
     const s = createServer();
     s.once('error', reject);
     s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
+      const { port } = /** @type {import('node:net').AddressInfo} */ (s.address());
       s.close(() => resolve(port));
     });
   });
 }
 
+/**
+ * @param {string} cmd
+ * @param {string[]} args
+ * @param {{ input?: string, env?: Record<string, string> }} [opts]
+ * @returns {Promise<string>}
+ */
 function run(cmd, args, { input, env } = {}) {
   return new Promise((resolve, reject) => {
     const child = execFile(cmd, args, { env: { ...process.env, ...env }, timeout: 60_000 }, (err, stdout, stderr) => {
       if (err) reject(new Error(`${path.basename(cmd)} ${args.slice(0, 2).join(' ')} failed: ${stderr || err.message}`));
       else resolve(stdout);
     });
-    if (input !== undefined) child.stdin.end(input);
+    if (input !== undefined) child.stdin?.end(input);
   });
 }
 
 /** A real wijklog server on 127.0.0.1 with its own temp data dir; restartable on the same port. */
 export class Server {
+  /**
+   * @param {string} dataDir
+   * @param {Record<string, string>} env
+   */
   constructor(dataDir, env) {
     this.dataDir = dataDir;
     this.env = env;
+    /** @type {ChildProcess | null} */
     this.proc = null;
     this.port = 0;
     this.log = '';
   }
 
+  /** @param {{ env?: Record<string, string> }} [opts] */
   static async start({ env = {} } = {}) {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'wijklog-e2e-'));
     const s = new Server(dataDir, env);
@@ -79,19 +98,21 @@ export class Server {
 
   async boot() {
     const args = ['serve', '--bind', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--static', STATIC];
-    this.proc = spawn(BIN, args, {
+    const proc = spawn(BIN, args, {
       env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...this.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    this.proc = proc;
+    /** @param {Buffer} d */
     const onData = (d) => {
       this.log += d.toString();
       if (this.log.length > 200_000) this.log = this.log.slice(-100_000);
     };
-    this.proc.stdout.on('data', onData);
-    this.proc.stderr.on('data', onData);
+    proc.stdout.on('data', onData);
+    proc.stderr.on('data', onData);
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (this.proc.exitCode !== null) throw new Error(`wijklog serve exited early:\n${this.log}`);
+      if (proc.exitCode !== null) throw new Error(`wijklog serve exited early:\n${this.log}`);
       try {
         const r = await fetch(`${this.origin}/healthz`);
         if (r.ok) return;
@@ -130,6 +151,10 @@ export class Server {
     this.proc = null;
   }
 
+  /**
+   * @param {string} username
+   * @param {{ roles?: string[], team?: string | null, name?: string }} [opts]
+   */
   async addUser(username, { roles = ['boa'], team = 'team-oost', name = username } = {}) {
     const args = ['user', 'add', '--username', username, '--name', name, '--data', this.dataDir];
     for (const r of roles) args.push('--role', r);
@@ -137,6 +162,7 @@ export class Server {
     await run(BIN, args, { input: `${PASSWORD}\n`, env: this.env });
   }
 
+  /** @param {string} username */
   async disableUser(username) {
     await run(BIN, ['user', 'disable', username, '--data', this.dataDir], { env: this.env });
   }
@@ -153,8 +179,12 @@ export class Server {
  * connection (the WebSocket dies like on a lost signal) and refuses new ones.
  */
 export class Proxy {
+  /** @param {number} targetPort */
   constructor(targetPort) {
     this.targetPort = targetPort;
+    /** The proxy's own port (set by start). */
+    this.port = 0;
+    /** @type {Set<import('node:net').Socket>} */
     this.sockets = new Set();
     this.up = true;
     this.bytesUp = 0;
@@ -185,10 +215,11 @@ export class Proxy {
     });
   }
 
+  /** @param {number} targetPort */
   static async start(targetPort) {
     const p = new Proxy(targetPort);
-    await new Promise((r) => p.server.listen(0, '127.0.0.1', r));
-    p.port = p.server.address().port;
+    await new Promise((r) => p.server.listen(0, '127.0.0.1', () => r(undefined)));
+    p.port = /** @type {import('node:net').AddressInfo} */ (p.server.address()).port;
     return p;
   }
 
@@ -208,7 +239,7 @@ export class Proxy {
 
   async close() {
     this.cut();
-    await new Promise((r) => this.server.close(r));
+    await new Promise((r) => this.server.close(() => r(undefined)));
   }
 }
 
@@ -216,7 +247,11 @@ export async function launchBrowser() {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
 }
 
-/** A phone-sized context with geolocation granted. */
+/**
+ * A phone-sized context with geolocation granted.
+ * @param {Browser} browser
+ * @param {{ origin?: string, offline?: boolean }} [opts]
+ */
 export async function newPhone(browser, { origin, offline = false } = {}) {
   const ctx = await browser.newContext({
     viewport: { width: 360, height: 740 },
@@ -239,6 +274,8 @@ export async function newPhone(browser, { origin, offline = false } = {}) {
  * load works offline). The worker never claims the page that installed it
  * (registerType 'prompt', no clientsClaim), so on a fresh context wait until it
  * is active (precache complete) and reload once.
+ * @param {Page} page
+ * @param {string} origin
  */
 export async function openApp(page, origin) {
   await page.goto(`${origin}/`);
@@ -252,6 +289,10 @@ export async function openApp(page, origin) {
   }
 }
 
+/**
+ * @param {Page} page
+ * @param {string} username
+ */
 export async function login(page, username) {
   await page.getByLabel('Gebruikersnaam').fill(username);
   await page.getByLabel('Wachtwoord').fill(PASSWORD);
@@ -261,10 +302,16 @@ export async function login(page, username) {
   await waitForCatalog(page);
 }
 
+/** @param {Page} page */
 export async function waitForCatalog(page) {
   await page.locator('.shell[data-catalog="ready"]').waitFor({ timeout: 30_000 });
 }
 
+/**
+ * @param {Page} page
+ * @param {string} title
+ * @returns {Promise<string>} the walk's document id
+ */
 export async function createWalk(page, title) {
   await page.getByRole('link', { name: 'Nieuwe wandeling' }).click();
   await page.getByLabel('Titel').fill(title);
@@ -277,7 +324,11 @@ export async function createWalk(page, title) {
   return page.url().split('/walk/')[1];
 }
 
-/** Quick entry: category button, optional text, save; resolves once the UI says "opgeslagen". */
+/**
+ * Quick entry: category button, optional text, save; resolves once the UI says "opgeslagen".
+ * @param {Page} page
+ * @param {{ text?: string, category?: string | null }} [opts]
+ */
 export async function addObservation(page, { text = '', category = null } = {}) {
   await page.getByTestId('add-observation').click();
   await page.getByRole('heading', { name: 'Nieuwe waarneming' }).waitFor();
@@ -289,29 +340,42 @@ export async function addObservation(page, { text = '', category = null } = {}) 
   await page.getByTestId('items').waitFor();
 }
 
+/**
+ * @param {Page} page
+ * @param {number} [timeout] ms
+ */
 export async function waitAllSent(page, timeout = 30_000) {
   await page.getByTestId('sync-indicator').filter({ hasText: 'alles verstuurd' }).waitFor({ timeout });
 }
 
+/** @param {Page} page */
 export async function itemTexts(page) {
   return page.getByTestId('item-text').allTextContents();
 }
 
 /** Run axe-core in the page; returns serious and critical violations. */
+/** @type {string | null} */
 let axeSource = null;
+/** @param {Page} page */
 export async function axeSerious(page) {
   axeSource ??= await readFile(path.join(here, 'node_modules/axe-core/axe.min.js'), 'utf8');
   // Evaluated through the DevTools protocol, not added as an inline <script>:
   // the app's Content-Security-Policy (no inline scripts) stays in force.
   await page.evaluate(axeSource);
   const res = await page.evaluate(async () => {
-    // eslint-disable-next-line no-undef
+    // axe-core, evaluated into the page above.
+    /** @type {typeof import('axe-core')} */
+    const axe = /** @type {any} */ (globalThis).axe;
     const r = await axe.run(document, { resultTypes: ['violations'] });
     return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 3).map((n) => n.target.join(' ')) }));
   });
   return res.filter((v) => v.impact === 'serious' || v.impact === 'critical');
 }
 
+/**
+ * @param {Page} page
+ * @param {string} name
+ */
 export async function screenshot(page, name) {
   const dir = path.join(OUTPUT, 'screenshots');
   await mkdir(dir, { recursive: true });
@@ -319,17 +383,20 @@ export async function screenshot(page, name) {
 }
 
 /** Everything stored in IndexedDB, as raw bytes per record, read by script in the page. */
+/** @param {Page} page */
 export async function dumpIndexedDb(page) {
   return page.evaluate(async () => {
     const dbs = await indexedDB.databases();
     const out = [];
     for (const info of dbs) {
+      /** @type {IDBDatabase} */
       const db = await new Promise((res, rej) => {
-        const r = indexedDB.open(info.name);
+        const r = indexedDB.open(/** @type {string} */ (info.name));
         r.onsuccess = () => res(r.result);
         r.onerror = () => rej(r.error);
       });
       for (const storeName of db.objectStoreNames) {
+        /** @type {unknown[]} */
         const values = await new Promise((res, rej) => {
           const tx = db.transaction(storeName, 'readonly');
           const r = tx.objectStore(storeName).getAll();
@@ -338,7 +405,9 @@ export async function dumpIndexedDb(page) {
         });
         for (const v of values) {
           // Serialise every byte buffer and string in the record.
+          /** @type {string[]} */
           const parts = [];
+          /** @param {any} x */
           const walk = (x) => {
             if (x == null) return;
             if (typeof x === 'string') parts.push(x);
@@ -361,14 +430,27 @@ export async function dumpIndexedDb(page) {
  * a test can kill it with SIGKILL (a real crash: no unload, no flush).
  */
 export class CrashableBrowser {
+  /**
+   * @param {ChildProcess} proc
+   * @param {Browser} browser
+   * @param {BrowserContext} context
+   */
+  constructor(proc, browser, context) {
+    this.proc = proc;
+    this.browser = browser;
+    this.context = context;
+  }
+
+  /** @param {string} profileDir */
   static async launch(profileDir) {
     const proc = spawn(CHROMIUM, [...CHROMIUM_ARGS, `--user-data-dir=${profileDir}`, '--remote-debugging-port=0', '--window-size=360,740', 'about:blank'], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
+    /** @type {string} */
     const wsUrl = await new Promise((resolve, reject) => {
       let buf = '';
       const t = setTimeout(() => reject(new Error(`chromium did not start:\n${buf}`)), 30_000);
-      proc.stderr.on('data', (d) => {
+      proc.stderr.on('data', (/** @type {Buffer} */ d) => {
         buf += d.toString();
         const m = buf.match(/DevTools listening on (ws:\/\/\S+)/);
         if (m) {
@@ -379,11 +461,7 @@ export class CrashableBrowser {
       proc.once('exit', () => reject(new Error(`chromium exited:\n${buf}`)));
     });
     const browser = await chromium.connectOverCDP(wsUrl);
-    const b = new CrashableBrowser();
-    b.proc = proc;
-    b.browser = browser;
-    b.context = browser.contexts()[0];
-    return b;
+    return new CrashableBrowser(proc, browser, browser.contexts()[0]);
   }
 
   async page() {
@@ -411,6 +489,7 @@ export class CrashableBrowser {
 }
 
 /** Create a temp directory that the caller removes. */
+/** @param {string} prefix */
 export async function tempDir(prefix) {
   return mkdtemp(path.join(tmpdir(), prefix));
 }
@@ -418,6 +497,11 @@ export async function tempDir(prefix) {
 export { rm };
 
 /** Log in over REST (not through the app); returns the access token. */
+/**
+ * @param {string} origin
+ * @param {string} username
+ * @returns {Promise<string>}
+ */
 export async function restLogin(origin, username) {
   const r = await fetch(`${origin}/api/v1/auth/login`, {
     method: 'POST',

@@ -8,7 +8,11 @@
 // holding GPSLatitudeRef "N" and GPSLatitude 52° 17' 58.20" — the kind of
 // metadata that must never leave the phone.
 
-/** Runs in the page: returns the JPEG as base64. */
+/**
+ * Runs in the page: returns the JPEG as base64.
+ * @param {{ width: number, height: number, seed?: number, block?: number, noise?: number, quality?: number, exif?: boolean }} opts
+ * @returns {Promise<string>}
+ */
 export async function makeTestJpegInPage({ width, height, seed = 1, block = 24, noise = 0, quality = 0.92, exif = false }) {
   let s = seed >>> 0 || 1;
   const rnd = () => {
@@ -21,6 +25,7 @@ export async function makeTestJpegInPage({ width, height, seed = 1, block = 24, 
   };
   const canvas = new OffscreenCanvas(width, height);
   const ctx = canvas.getContext('2d');
+  if (!ctx) throw new Error('no 2d context');
   for (let y = 0; y < height; y += block) {
     for (let x = 0; x < width; x += block) {
       ctx.fillStyle = `rgb(${Math.floor(rnd() * 256)},${Math.floor(rnd() * 256)},${Math.floor(rnd() * 256)})`;
@@ -79,7 +84,11 @@ export async function makeTestJpegInPage({ width, height, seed = 1, block = 24, 
   return btoa(bin);
 }
 
-/** The marker segments of a JPEG before its scan data: [{marker, offset, length}]. */
+/**
+ * The marker segments of a JPEG before its scan data.
+ * @param {Uint8Array} buf
+ * @returns {{ marker: number, offset: number, length: number }[]}
+ */
 export function jpegSegments(buf) {
   if (buf[0] !== 0xff || buf[1] !== 0xd8) throw new Error('not a JPEG (no SOI)');
   const out = [];
@@ -99,12 +108,18 @@ export function jpegSegments(buf) {
   return out;
 }
 
-/** Whether the JPEG carries an APP1 segment (Exif or XMP metadata). */
+/**
+ * Whether the JPEG carries an APP1 segment (Exif or XMP metadata).
+ * @param {Uint8Array} buf
+ */
 export function hasApp1(buf) {
   return jpegSegments(buf).some((s) => s.marker === 0xe1);
 }
 
-/** Width and height from the JPEG's SOF segment. */
+/**
+ * Width and height from the JPEG's SOF segment.
+ * @param {Uint8Array} buf
+ */
 export function jpegSize(buf) {
   const sof = jpegSegments(buf).find((s) => s.marker >= 0xc0 && s.marker <= 0xcf && ![0xc4, 0xc8, 0xcc].includes(s.marker));
   if (!sof) throw new Error('no SOF segment');
@@ -116,8 +131,11 @@ export function jpegSize(buf) {
  * Runs in the page: decodes two images (base64) with createImageBitmap, draws
  * both at width x height, and returns for each region (fractions) the mean
  * absolute difference per channel value (0..255) between them.
+ * @param {{ a: string, b: string, width: number, height: number, regions: { x: number, y: number, w: number, h: number }[] }} opts
+ * @returns {Promise<number[]>}
  */
 export async function compareRegionsInPage({ a, b, width, height, regions }) {
+  /** @param {string} b64 */
   const decode = async (b64) => {
     const bin = atob(b64);
     const bytes = new Uint8Array(bin.length);
@@ -125,6 +143,7 @@ export async function compareRegionsInPage({ a, b, width, height, regions }) {
     const bmp = await createImageBitmap(new Blob([bytes], { type: 'image/jpeg' }));
     const c = new OffscreenCanvas(width, height);
     const ctx = c.getContext('2d');
+    if (!ctx) throw new Error('no 2d context');
     ctx.imageSmoothingQuality = 'high';
     ctx.drawImage(bmp, 0, 0, width, height);
     return ctx.getImageData(0, 0, width, height).data;
