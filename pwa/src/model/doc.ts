@@ -5,27 +5,7 @@
 // notes, and `view()` for document-level fields.
 
 import init, { WijkDoc, SyncState, checkPhone as wasmCheckPhone, checkEmail as wasmCheckEmail } from '../wasm/pkg/wijklog_shared.js';
-import type {
-  AttemptOutcome,
-  Callback,
-  CallbackOutcome,
-  CallbackRequest,
-  Catalog,
-  DocKind,
-  EmailCheck,
-  FeedbackChannel,
-  FollowUpStatus,
-  Location,
-  NewCategory,
-  NewItem,
-  NewSpreekuur,
-  NewWalk,
-  PartnerContact,
-  PhoneCheck,
-  ResidentContact,
-  Row,
-  Severity,
-} from '../wasm/pkg/wijklog_shared.js';
+import type * as Model from '../wasm/pkg/wijklog_shared.js';
 import wasmUrl from '../wasm/pkg/wijklog_shared_bg.wasm?url';
 
 // The model's types are the ones the wasm build generates from the Rust types
@@ -69,11 +49,11 @@ export function loadWasm(): Promise<void> {
 export type CatalogSection = 'categories' | 'partners' | 'wijken';
 
 /** Every attempt outcome and close outcome, in the order the forms offer them. */
-export const ATTEMPT_OUTCOMES: AttemptOutcome[] = ['bereikt', 'niet_bereikt', 'voicemail', 'verkeerd_nummer'];
-export const CALLBACK_OUTCOMES: CallbackOutcome[] = ['gesproken', 'niet_bereikbaar', 'niet_meer_nodig'];
+export const ATTEMPT_OUTCOMES: Model.AttemptOutcome[] = ['bereikt', 'niet_bereikt', 'voicemail', 'verkeerd_nummer'];
+export const CALLBACK_OUTCOMES: Model.CallbackOutcome[] = ['gesproken', 'niet_bereikbaar', 'niet_meer_nodig'];
 
 /** Requested and not closed. */
-export function callbackOpen(c: Callback | null | undefined): boolean {
+export function callbackOpen(c: Model.Callback | null | undefined): boolean {
   return !!c && c.requested === true && (c.done_at === null || c.done_at === undefined);
 }
 
@@ -159,12 +139,12 @@ function wrap<T>(f: () => T): T {
 
 
 /** Checks a phone field as `setResident` will (empty = valid: no phone). */
-export function checkPhone(value: string): PhoneCheck {
+export function checkPhone(value: string): Model.PhoneCheck {
   return wrap(() => wasmCheckPhone(value));
 }
 
 /** Checks an e-mail field as `setResident` will (empty = valid: no e-mail). */
-export function checkEmail(value: string): EmailCheck {
+export function checkEmail(value: string): Model.EmailCheck {
   return wrap(() => wasmCheckEmail(value));
 }
 
@@ -227,11 +207,11 @@ export class Doc {
     private readonly raw: WijkDoc,
   ) {}
 
-  static newWalk(id: string, catalog: Doc, user: string, init: NewWalk): Doc {
+  static newWalk(id: string, catalog: Doc, user: string, init: Model.NewWalk): Doc {
     return new Doc(id, wrap(() => WijkDoc.newWalk(id, catalog.raw, user, init)));
   }
 
-  static newSpreekuur(id: string, catalog: Doc, user: string, init: NewSpreekuur): Doc {
+  static newSpreekuur(id: string, catalog: Doc, user: string, init: Model.NewSpreekuur): Doc {
     return new Doc(id, wrap(() => WijkDoc.newSpreekuur(id, catalog.raw, user, init)));
   }
 
@@ -262,7 +242,7 @@ export class Doc {
     wrap(() => this.raw.setUser(user));
   }
 
-  kind(): DocKind | null {
+  kind(): Model.DocKind | null {
     try {
       const k = this.raw.kind();
       return k === 'walk' || k === 'spreekuur' || k === 'catalog' ? k : null;
@@ -294,7 +274,7 @@ export class Doc {
     wrap(() => this.raw.receiveSyncMessage(state, msg));
   }
 
-  rows(): Row[] {
+  rows(): Model.Row[] {
     if (this.kind() === 'catalog') return [];
     return wrap(() => this.raw.project());
   }
@@ -387,11 +367,11 @@ export class Doc {
   addParticipant(name: string, organisation: string): string {
     return wrap(() => this.raw.addParticipant({ name: failing('addParticipant') ? '' : name, organisation }));
   }
-  addObservation(catalog: Doc, init: NewItem): string {
+  addObservation(catalog: Doc, init: Model.NewItem): string {
     const i = failing('addObservation') ? { ...init, category: '' } : init;
     return wrap(() => this.raw.addObservation(catalog.raw, i));
   }
-  addNote(catalog: Doc, init: NewItem): string {
+  addNote(catalog: Doc, init: Model.NewItem): string {
     const i = failing('addNote') ? { ...init, category: '' } : init;
     return wrap(() => this.raw.addNote(catalog.raw, i));
   }
@@ -404,7 +384,7 @@ export class Doc {
     const s = minimalSplice(prev, next);
     if (s) wrap(() => this.raw.spliceWalkText('summary', s.pos, failing('setSummary') ? s.del + 1e6 : s.del, s.insert));
   }
-  setSeverity(itemId: string, severity: Severity): void {
+  setSeverity(itemId: string, severity: Model.Severity): void {
     wrap(() => this.raw.setSeverity(idFor('setSeverity', itemId), severity));
   }
   setCategory(catalog: Doc, itemId: string, category: string): void {
@@ -414,14 +394,14 @@ export class Doc {
   setPlace(itemId: string, place: string): void {
     wrap(() => this.raw.setPlace(idFor('setPlace', itemId), place.trim() ? place.trim() : null));
   }
-  setLocation(itemId: string, location: Location | null): void {
+  setLocation(itemId: string, location: Model.Location | null): void {
     wrap(() => this.raw.setLocation(idFor('setLocation', itemId), location));
   }
   /** Reference a photo (`sha256:<hex>`) from an item; a no-op when it is already there. */
   addPhoto(itemId: string, ref: string): void {
     wrap(() => this.raw.addPhoto(idFor('addPhoto', itemId), ref));
   }
-  setFollowUp(catalog: Doc, itemId: string, partner: string, status: FollowUpStatus, note: string | null): void {
+  setFollowUp(catalog: Doc, itemId: string, partner: string, status: Model.FollowUpStatus, note: string | null): void {
     wrap(() => this.raw.setFollowUp(catalog.raw, idFor('setFollowUp', itemId), partner, status, note ?? undefined));
   }
   /** Change a follow-up note by one minimal splice, so a concurrent edit elsewhere in the note survives. */
@@ -432,7 +412,7 @@ export class Doc {
   setFeedbackNeeded(itemId: string, needed: boolean): void {
     wrap(() => this.raw.setFeedbackNeeded(idFor('setFeedbackNeeded', itemId), needed));
   }
-  recordFeedbackGiven(itemId: string, channel: FeedbackChannel, givenAt: number): void {
+  recordFeedbackGiven(itemId: string, channel: Model.FeedbackChannel, givenAt: number): void {
     wrap(() => this.raw.recordFeedbackGiven(idFor('recordFeedbackGiven', itemId), channel, givenAt));
   }
   deleteItem(itemId: string): void {
@@ -446,7 +426,7 @@ export class Doc {
    * is there, an empty or absent one is removed (phone kept as typed, its
    * E.164 form derived by the model). Needs consent.
    */
-  setResident(itemId: string, resident: ResidentContact): void {
+  setResident(itemId: string, resident: Model.ResidentContact): void {
     wrap(() => this.raw.setResidentContact(idFor('setResident', itemId), resident));
   }
   /** The resident withdraws consent: name, phone and e-mail are removed. */
@@ -454,7 +434,7 @@ export class Doc {
     wrap(() => this.raw.withdrawResidentConsent(idFor('withdrawConsent', itemId)));
   }
   /** A call-back request: due date default from the catalog (the category's term in working days), assignee default the team. */
-  requestCallback(catalog: Doc, itemId: string, request?: CallbackRequest): void {
+  requestCallback(catalog: Doc, itemId: string, request?: Model.CallbackRequest): void {
     wrap(() => this.raw.requestCallback(catalog.raw, idFor('requestCallback', itemId), request));
   }
   setCallbackDue(itemId: string, dueAt: number): void {
@@ -464,10 +444,10 @@ export class Doc {
   assignCallback(itemId: string, assignee: string | null): void {
     wrap(() => this.raw.assignCallback(idFor('assignCallback', itemId), assignee));
   }
-  logCallbackAttempt(itemId: string, outcome: AttemptOutcome, note?: string): string {
+  logCallbackAttempt(itemId: string, outcome: Model.AttemptOutcome, note?: string): string {
     return wrap(() => this.raw.logCallbackAttempt(idFor('logCallbackAttempt', itemId), { outcome, note: note?.trim() ? note.trim() : null }));
   }
-  closeCallback(itemId: string, outcome: CallbackOutcome | null): void {
+  closeCallback(itemId: string, outcome: Model.CallbackOutcome | null): void {
     wrap(() => this.raw.closeCallback(idFor('closeCallback', itemId), outcome));
   }
   completeCallback(itemId: string): void {
@@ -480,12 +460,12 @@ export class Doc {
   // ---- catalog edits (admins) -----------------------------------------------
 
   /** The catalog as stored, retired entries included (the admin screen; the field app reads `catalog()`). */
-  catalogView(): Catalog | null {
+  catalogView(): Model.Catalog | null {
     if (this.kind() !== 'catalog') return null;
     const v = wrap(() => this.raw.view());
     return v.kind === 'catalog' ? v : null;
   }
-  addCategory(category: NewCategory): void {
+  addCategory(category: Model.NewCategory): void {
     wrap(() => this.raw.addCategory(category));
   }
   addPartner(id: string, label: string): void {
@@ -507,7 +487,7 @@ export class Doc {
   setCategoryCallbackDays(id: string, days: number): void {
     wrap(() => this.raw.setCategoryCallbackDays(id, days));
   }
-  setPartnerContact(id: string, contact: PartnerContact): void {
+  setPartnerContact(id: string, contact: Model.PartnerContact): void {
     wrap(() => this.raw.setPartnerContact(id, contact));
   }
 
