@@ -236,6 +236,9 @@ struct World {
     ids: std::collections::HashMap<&'static str, String>,
 }
 
+const PHOTO_1: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+const PHOTO_2: &str = "sha256:22222222222222222222222222222222222222222222222222222222222222ab";
+
 const B_TEXT: &str = "Fietsen tegen de gevel, \"kapot\"\nen vies; zie foto";
 
 /// Items (coordinator's view, newest first: G F D C B A H; E is deleted):
@@ -306,6 +309,15 @@ async fn world_with(adjust: impl FnOnce(&mut wijklog_server::config::Config)) ->
         None,
         false,
     );
+    {
+        // Two photos on C (the report lists them in order).
+        let uid = boa_n.uid();
+        let doc = walk_n.as_user(&boa_n);
+        for p in [PHOTO_1, PHOTO_2] {
+            doc.add_photo(&uid, at(T0 + 3 * DAY + 1000), &item_id(&c), p)
+                .expect("photo");
+        }
+    }
     walk_n.commit(&app, &boa_n);
     {
         let uid = coord.uid();
@@ -1310,6 +1322,12 @@ async fn the_walk_report_groups_observations_and_lists_actions_per_partner() {
         r["categories"][0]["items"][0]["text"], "Eerder: groep op het plein",
         "oldest first"
     );
+    // C's photos, in list order, for thumbnails; items without photos have none.
+    let c = &r["categories"][2]["items"][0];
+    assert_eq!(c["text"], "Buurtbewoners ruimen samen op");
+    assert_eq!(c["photo_count"], 2);
+    assert_eq!(c["photos"], json!([PHOTO_1, PHOTO_2]));
+    assert_eq!(r["categories"][0]["items"][0]["photos"], json!([]));
     assert_eq!(r["categories"][2]["positive"], true);
     let partners: Vec<&str> = r["partners"]
         .as_array()

@@ -41,6 +41,10 @@ export const nl = {
   'photos.redact.save': 'Foto opslaan',
   'photos.redact.cancel': 'Annuleren',
   'photos.close': 'Sluiten',
+  'photos.count.one': '1 foto',
+  'photos.count.other': "{n} foto's",
+  'photos.full_hint': 'Tik op een foto voor de volledige grootte.',
+  'photos.col': 'Foto',
 } as const;
 
 export const en: Record<keyof typeof nl, string> = {
@@ -83,4 +87,8 @@ export const en: Record<keyof typeof nl, string> = {
   'photos.redact.save': 'Save photo',
   'photos.redact.cancel': 'Cancel',
   'photos.close': 'Close',
+  'photos.count.one': '1 photo',
+  'photos.count.other': '{n} photos',
+  'photos.full_hint': 'Tap a photo to see it full size.',
+  'photos.col': 'Photo',
 };

@@ -21,6 +21,11 @@ export function refusalText(r: PhotoRefusal): string {
   return t('photos.refused', { reason });
 }
 
+/** The 64-hex digests of an item's photo references, in order (anything else is ignored). */
+export function photoShas(refs: readonly string[]): string[] {
+  return refs.map((r) => REF.exec(r)?.[1]).filter((x): x is string => !!x);
+}
+
 function Thumb({ sha, n }: { sha: string; n: number }) {
   const app = useApp();
   const [url, setUrl] = useState<string | null>(null);
@@ -98,16 +103,62 @@ function PhotoViewer({ sha, n, onClose }: { sha: string; n: number; onClose: () 
   );
 }
 
-/** The photos referenced by an item (`sha256:<hex>`; anything else is ignored). */
-export function PhotoStrip({ refs }: { refs: string[] }) {
-  const shas = refs.map((r) => REF.exec(r)?.[1]).filter((x): x is string => !!x);
+/**
+ * The photos referenced by an item (`sha256:<hex>`; anything else is ignored),
+ * as thumbnails (96 px in the field app; `large`: 160 px, the coordinator's
+ * gallery); each opens the full-size viewer.
+ */
+export function PhotoStrip({ refs, large = false, testId }: { refs: string[]; large?: boolean; testId?: string }) {
+  const shas = photoShas(refs);
   if (shas.length === 0) return null;
   return (
-    <ul class="thumbs" aria-label={t('photos.heading')}>
+    <ul class={large ? 'thumbs large' : 'thumbs'} aria-label={t('photos.heading')} data-testid={testId}>
       {shas.map((sha, i) => (
         <Thumb key={sha} sha={sha} n={i + 1} />
       ))}
     </ul>
+  );
+}
+
+/**
+ * One row's photos in a table cell: the first thumbnail (fetched only once
+ * the cell scrolls into view) and "+N" for the others; a link to the item.
+ */
+export function PhotoCell({ refs, href }: { refs: string[]; href: string }) {
+  const shas = photoShas(refs);
+  const [url, setUrl] = useState<string | null | undefined>(undefined);
+  const ref = useRef<HTMLAnchorElement>(null);
+  const first = shas[0];
+  useEffect(() => {
+    if (!first || !ref.current) return;
+    let live = true;
+    const load = () => void photoUrl(first, 'thumb').then((u) => live && setUrl(u));
+    // Only the rows on screen fetch their thumbnail (a long list stays cheap).
+    if (typeof IntersectionObserver === 'undefined') {
+      load();
+      return () => {
+        live = false;
+      };
+    }
+    const io = new IntersectionObserver((entries) => {
+      if (entries.some((e) => e.isIntersecting)) {
+        io.disconnect();
+        load();
+      }
+    });
+    io.observe(ref.current);
+    return () => {
+      live = false;
+      io.disconnect();
+    };
+  }, [first]);
+  if (!first) return <span aria-hidden="true">–</span>;
+  const label = tn('photos.count', shas.length);
+  return (
+    <a ref={ref} href={href} class="photo-cell" data-testid="row-photo" data-count={shas.length} title={label}>
+      {url ? <img src={url} alt={label} width={56} height={56} /> : <span class="thumb-missing small">{url === null ? '?' : <span class="sr-only">{label}</span>}</span>}
+      {shas.length > 1 && <span class="photo-more">+{shas.length - 1}</span>}
+    </a>
   );
 }
 

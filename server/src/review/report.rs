@@ -145,6 +145,9 @@ pub struct ReportItem {
     pub location: Option<wijklog_shared::Location>,
     /// Number of photos.
     pub photo_count: usize,
+    /// The photos (`sha256:<64 hex>`, list order; anything else in the
+    /// document's list is left out), for thumbnails in the report.
+    pub photos: Vec<String>,
 }
 
 /// All observations of one category.
@@ -254,6 +257,12 @@ pub fn walk_report(id: DocId, doc: &Automerge, catalog: &Catalog) -> Result<Walk
                 place: o.place.clone(),
                 location: o.location,
                 photo_count: o.photos.len(),
+                photos: o
+                    .photos
+                    .iter()
+                    .filter(|p| crate::blobs::BlobHash::parse_reference(p).is_ok())
+                    .cloned()
+                    .collect(),
             });
         for (partner, f) in &o.follow_up {
             let order = catalog

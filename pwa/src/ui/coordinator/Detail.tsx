@@ -17,6 +17,7 @@ import { getHistory, getItem, type History, type ItemDetail } from './api';
 import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
 import { lastListHref } from './List';
 import { MailPanel } from './Mail';
+import { photoShas, PhotoStrip } from '../../photo/Thumbs';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
 
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
@@ -114,12 +115,6 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                     </dd>
                   </>
                 )}
-                {row.photos.length > 0 && (
-                  <>
-                    <dt>{t('coordinator.detail.photos')}</dt>
-                    <dd>{row.photos.length}</dd>
-                  </>
-                )}
                 {detail?.item.resident && (
                   <>
                     <dt>{t('coordinator.detail.resident')}</dt>
@@ -133,6 +128,15 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                   </>
                 )}
               </dl>
+              {photoShas(row.photos).length > 0 && (
+                <section class="gallery" aria-labelledby="detail-photos-h" data-testid="detail-gallery">
+                  <h3 id="detail-photos-h">
+                    {t('coordinator.detail.photos')} ({photoShas(row.photos).length})
+                  </h3>
+                  <p class="hint">{t('photos.full_hint')}</p>
+                  <PhotoStrip refs={row.photos} large />
+                </section>
+              )}
               {Object.keys(row.invalid ?? {}).length > 0 && <p class="warn-text">{t('coordinator.detail.invalid', { fields: Object.keys(row.invalid).join(', ') })}</p>}
             </article>
 

@@ -12,6 +12,7 @@ import { ApiErrorLine, colorOf, fmtDateTime, labelOf, personName, useCatalog, us
 import { FilterForm } from './FilterForm';
 import { filtersToApi, filtersToQuery, hashQuery, parseFilters, type Filters } from './filters';
 import { itemKey, mergeFresh } from './live';
+import { PhotoCell } from '../../photo/Thumbs';
 
 const POLL_MS = 30_000;
 
@@ -138,6 +139,7 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
         <thead>
           <tr>
             <th scope="col">{t('coordinator.col.date')}</th>
+            <th scope="col">{t('photos.col')}</th>
             <th scope="col">{t('coordinator.col.category')}</th>
             <th scope="col">{t('coordinator.col.severity')}</th>
             <th scope="col">{t('coordinator.col.text')}</th>
@@ -153,6 +155,9 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
             return (
               <tr key={k} class={fresh?.has(k) ? 'fresh' : ''} data-testid="coord-row" data-key={k} data-severity={r.severity ?? ''}>
                 <td class="nowrap">{fmtDateTime(r.created_at)}</td>
+                <td>
+                  <PhotoCell refs={r.photos ?? []} href={`#/coord/item/${r.doc_id}/${r.item_id}`} />
+                </td>
                 <td>
                   <span class="swatch" style={{ background: colorOf(catalog, r.category) }} aria-hidden="true" /> {labelOf(catalog?.categories, r.category)}
                 </td>

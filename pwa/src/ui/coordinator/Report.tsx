@@ -2,12 +2,16 @@
 // Reads GET /api/v1/walks/{id}/report and lays it out for the wijk meeting:
 // the walk (wijk, route, date, team), participants, observations grouped by
 // category with their places, and the action list per partner. "Afdrukken"
-// calls the browser's print (and so "save as PDF"); the print stylesheet below
-// hides the app's header, navigation and buttons and keeps groups together.
+// calls the browser's print (and so "save as PDF") once the photos' thumbnails
+// are loaded; the print stylesheet (report.css) hides the app's header,
+// navigation and buttons and keeps groups together.
 import { useEffect, useState } from 'preact/hooks';
 import { dayLabel, hhmm, t, tn } from '../../i18n';
 import { useApp } from '../hooks';
 import { api, ApiError } from '../admin/api';
+import { photoShas, PhotoStrip } from '../../photo/Thumbs';
+import { photoUrl } from '../../photo/urls';
+import './report.css';
 
 interface ReportItem {
   id: string;
@@ -17,6 +21,8 @@ interface ReportItem {
   place: string | null;
   location: { lat: number; lon: number; accuracy_m: number | null } | null;
   photo_count: number;
+  /** `sha256:<hex>` references, list order. */
+  photos?: string[];
 }
 
 interface ReportAction {
@@ -45,27 +51,6 @@ export interface WalkReportData {
   observation_count: number;
 }
 
-// Print: only the report. The app shell (header, sync state, area
-// navigation, footer, banners) and every button disappear; groups are not
-// split over pages where avoidable; links print as plain text.
-const PRINT_CSS = `
-@media print {
-  @page { margin: 15mm; }
-  header.top, footer.foot, nav, .banner, .no-print, .toast, .dialog-backdrop { display: none !important; }
-  main { max-width: none !important; padding: 0 !important; }
-  body { font-size: 11pt; color: #000; background: #fff; }
-  .report a { color: #000; text-decoration: none; }
-  .report section, .report li { break-inside: avoid; }
-  .report h2 { break-after: avoid; }
-}
-.report table { width: 100%; border-collapse: collapse; }
-.report th, .report td { text-align: left; vertical-align: top; padding: 0.25rem 0.4rem; border-bottom: 1px solid var(--line, #999); }
-.report .report-meta { display: grid; grid-template-columns: max-content 1fr; gap: 0.15rem 1rem; margin: 0.5rem 0; }
-.report .report-meta dt { font-weight: 700; }
-.report .report-meta dd { margin: 0; }
-.report .positive { font-weight: 400; color: #1b5e20; }
-`;
-
 function stamp(ms: number | null): string {
   if (ms === null) return '—';
   return `${dayLabel(ms)} ${new Date(ms).getFullYear()} ${hhmm(ms)}`;
@@ -90,12 +75,26 @@ export function WalkReport({ id }: { id: string }) {
   const cat = app.catalog()?.catalog() ?? null;
   const sevLabel = (s: string | null) => (s ? (cat?.severities.find((x) => x.id === s)?.label ?? s) : '');
   const catLabel = (c: string | null) => (c ? (report?.categories.find((x) => x.id === c)?.label ?? cat?.categories.find((x) => x.id === c)?.label ?? c) : '');
+  const [printing, setPrinting] = useState(false);
+  /** Print once every thumbnail is loaded and decoded (a photo that cannot be loaded prints as its placeholder). */
+  async function print() {
+    setPrinting(true);
+    try {
+      const shas = (report?.categories ?? []).flatMap((c) => c.items.flatMap((o) => photoShas(o.photos ?? [])));
+      await Promise.all(shas.map((sha) => photoUrl(sha, 'thumb')));
+      await new Promise((r) => requestAnimationFrame(() => r(null)));
+      const imgs = [...document.querySelectorAll<HTMLImageElement>('.report img')];
+      await Promise.all(imgs.map((i) => i.decode().catch(() => undefined)));
+    } finally {
+      setPrinting(false);
+    }
+    window.print();
+  }
   const statusLabel = (s: string | null) =>
     s === 'open' || s === 'in_behandeling' || s === 'afgerond' ? t(`coordinator.status.${s}`) : (s ?? t('coordinator.report.no_status'));
 
   return (
     <article class="screen report" data-testid="walk-report">
-      <style>{PRINT_CSS}</style>
       <h1 tabIndex={-1}>{report?.title ? t('coordinator.report.heading', { title: report.title }) : t('coordinator.report.title')}</h1>
       {error && (
         <p class="error-text" role="alert">
@@ -106,8 +105,8 @@ export function WalkReport({ id }: { id: string }) {
       {report && (
         <>
           <div class="row no-print">
-            <button type="button" class="btn primary" onClick={() => window.print()} data-testid="report-print">
-              {t('coordinator.report.print')}
+            <button type="button" class="btn primary" disabled={printing} onClick={() => void print()} data-testid="report-print">
+              {printing ? t('coordinator.report.print_preparing') : t('coordinator.report.print')}
             </button>
             <a class="btn" href={`#/walk/${report.id}`}>
               {t('coordinator.report.open_walk')}
@@ -175,7 +174,7 @@ export function WalkReport({ id }: { id: string }) {
                         <td>{sevLabel(o.severity)}</td>
                         <td>
                           {o.text || '—'}
-                          {o.photo_count > 0 ? ` (${tn('coordinator.report.photos', o.photo_count)})` : ''}
+                          {(o.photos?.length ?? 0) > 0 ? <PhotoStrip refs={o.photos ?? []} testId="report-photos" /> : o.photo_count > 0 ? ` (${tn('coordinator.report.photos', o.photo_count)})` : ''}
                         </td>
                         <td>{[o.place, o.location ? `${o.location.lat.toFixed(5)}, ${o.location.lon.toFixed(5)}` : ''].filter(Boolean).join(' · ') || '—'}</td>
                       </tr>
