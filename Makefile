@@ -104,6 +104,8 @@ bench: wasm node-deps pwa chromium
 	cargo build --release --workspace --bins --examples
 	@echo "==> native document model"
 	cargo run --release -q -p wijklog-shared --example bench_add_observation
+	@echo "==> erasure: history rewrite of one item"
+	cargo run --release -q -p wijklog-shared --example bench_erase
 	@echo "==> wasm document model"
 	node tests/node/bench-wasm.mjs
 	@echo "==> sync server"
