@@ -39,6 +39,8 @@ pub enum Kind {
     Forward,
     /// The daily digest to a staff member.
     Digest,
+    /// A status change of a point a resident handed in.
+    Resident,
 }
 
 impl Kind {
@@ -47,6 +49,7 @@ impl Kind {
             Kind::Feedback => "feedback",
             Kind::Forward => "forward",
             Kind::Digest => "digest",
+            Kind::Resident => "resident",
         }
     }
 }
@@ -102,6 +105,19 @@ pub fn enqueue(
     now: i64,
 ) -> rusqlite::Result<i64> {
     let tx = conn.unchecked_transaction()?;
+    let id = enqueue_in(&tx, m, audit_info, now)?;
+    tx.commit()?;
+    Ok(id)
+}
+
+/// [`enqueue`] inside the caller's transaction on `tx` (the message is
+/// queued if and only if the caller's other writes commit).
+pub fn enqueue_in(
+    tx: &Connection,
+    m: &NewMessage,
+    audit_info: &AuditInfo,
+    now: i64,
+) -> rusqlite::Result<i64> {
     tx.execute(
         "INSERT INTO mail_outbox (message_id, kind, doc_id, item_id, partner, template, with_contact, \
          recipient, subject, body, created_by, created_at, status, attempts, next_attempt_at, doc_edit_pending, for_user) \
@@ -137,14 +153,13 @@ pub fn enqueue(
         o.insert("message_id".into(), m.message_id.clone().into());
     }
     audit(
-        &tx,
+        tx,
         now,
         m.created_by.as_deref(),
         audit_info.action,
         audit_info.subject.as_deref(),
         &detail,
     )?;
-    tx.commit()?;
     Ok(id)
 }
 

@@ -17,6 +17,7 @@
 
 pub mod limits;
 pub mod points;
+pub mod queue;
 pub mod receipt;
 pub mod schedule;
 pub mod submit;

@@ -13,6 +13,7 @@ pub mod mail;
 pub mod openapi;
 pub mod public;
 pub mod reports;
+pub mod resident_points;
 pub mod static_files;
 pub mod stats;
 
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     access::configure(cfg);
     openapi::configure(cfg);
     public::configure(cfg);
+    resident_points::configure(cfg);
 }
 
 /// JSON bodies of the auth endpoints: small, and malformed ones answered
