@@ -49,6 +49,7 @@ before(async () => {
   browser = await launchBrowser();
   // Offline start is not what this file tests: no service workers on the
   // laptops, and no waiting for the phone's worker to take control.
+  /** @type {import('playwright-core').BrowserContextOptions} */
   const desk = { viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block' };
   adminCtx = await browser.newContext(desk);
   admin = await adminCtx.newPage();

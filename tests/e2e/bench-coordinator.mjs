@@ -46,7 +46,7 @@ async function seed(server) {
   });
   await new Promise((r) => ws.on('open', r));
   const next = async () => {
-    while (inbox.length === 0) await new Promise((r) => ((wake = r), setTimeout(r, 200)));
+    while (inbox.length === 0) await new Promise((r) => ((wake = () => r(undefined)), setTimeout(r, 200)));
     return inbox.shift();
   };
   ws.send(JSON.stringify({ type: 'auth', token }));
@@ -119,6 +119,7 @@ try {
   const listReady = (q, n) =>
     page.waitForFunction(
       ([q, n]) => {
+        /** @type {HTMLElement | null} */
         const c = document.querySelector('[data-testid="list-count"]');
         return c && c.dataset.state === 'ready' && c.dataset.query === q && document.querySelectorAll('[data-testid="coord-row"]').length >= n;
       },

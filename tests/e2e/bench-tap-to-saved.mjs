@@ -122,7 +122,7 @@ try {
   console.log('\nTap on "Opslaan" to "opgeslagen" (ms; one observation, committed to IndexedDB)');
   console.log('| mode    |  n |   min |   p50 |   p95 |   max |');
   console.log('|---------|---:|------:|------:|------:|------:|');
-  for (const [mode, xs] of [['online', online], ['offline', offline]]) {
+  for (const [mode, xs] of /** @type {[string, number[]][]} */ ([['online', online], ['offline', offline]])) {
     const s = stats(xs);
     console.log(`| ${mode.padEnd(7)} | ${String(s.n).padStart(2)} | ${s.min.toFixed(1).padStart(5)} | ${s.p50.toFixed(1).padStart(5)} | ${s.p95.toFixed(1).padStart(5)} | ${s.max.toFixed(1).padStart(5)} |`);
   }
@@ -130,7 +130,7 @@ try {
   console.log('gzipped = the same bodies gzipped at level 6, what a gzip-serving server or proxy sends)');
   console.log('| load        | requests | server encoding | uncompressed (KiB) | gzipped (KiB) |');
   console.log('|-------------|---------:|-----------------|-------------------:|--------------:|');
-  for (const [name, m] of [['first load', first], ['repeat load', repeat]]) {
+  for (const [name, m] of /** @type {[string, typeof first][]} */ ([['first load', first], ['repeat load', repeat]])) {
     console.log(`| ${name.padEnd(11)} | ${String(m.requests).padStart(8)} | ${m.encodings.padEnd(15)} | ${kb(m.raw).padStart(18)} | ${kb(m.gz).padStart(13)} |`);
   }
 } finally {

@@ -109,6 +109,7 @@ async function listTexts() {
 
 async function waitRows(n) {
   await coord.waitForFunction((n) => {
+    /** @type {HTMLElement | null} */
     const c = document.querySelector('[data-testid="list-count"]');
     return c && c.dataset.state === 'ready' && document.querySelectorAll('[data-testid="coord-row"]').length === n;
   }, n);
@@ -350,7 +351,7 @@ test('(h) every list filter, written in the URL, selects the right rows', async 
     [`?to=${yesterday}`, []],
     ['?q=roef', [OBS.jeugd.text, urgent]],
   ];
-  for (const [hash, expected] of cases) assert.deepEqual((await listFor(hash)).sort(), [...expected].sort(), hash);
+  for (const [hash, expected] of cases) assert.deepEqual((await listFor(hash)).sort(), [...expected].sort(), String(hash));
   // The author filter in the form lists people by name.
   await listFor('');
   await coord.locator('summary', { hasText: 'Auteur' }).click();

@@ -123,7 +123,7 @@ test('the coordinator list and map (with tiles) run under the policy', async () 
   await page.getByText('Losse stoeptegel').first().waitFor();
   await page.goto(`${server.origin}/#/coord/map`);
   await page.locator('[data-testid="map-count"][data-state="ready"]').waitFor();
-  await page.waitForFunction(() => [...document.querySelectorAll('img.leaflet-tile')].some((i) => i.complete && i.naturalWidth === 256), null, { timeout: 30_000 });
+  await page.waitForFunction(() => [...document.querySelectorAll('img.leaflet-tile')].map((i) => /** @type {HTMLImageElement} */ (i)).some((i) => i.complete && i.naturalWidth === 256), null, { timeout: 30_000 });
   assert.ok(tileRequests > 0, 'tiles were requested from the configured origin');
   assert.deepEqual(await violations(page), []);
   // The recorder does see a violation: an injected inline script is one.

@@ -23,6 +23,13 @@ const PYTHON = process.env.WIJKLOG_SMTP_PYTHON || path.join(ROOT, 'target/smtp-v
 
 /** aiosmtpd on 127.0.0.1:port writing <n>.json per accepted message into dir. */
 class SmtpSink {
+  constructor() {
+    this.dir = '';
+    this.port = 0;
+    /** @type {import('node:child_process').ChildProcess | null} */
+    this.proc = null;
+  }
+
   static async start() {
     if (!existsSync(PYTHON)) throw new Error(`no python with aiosmtpd at ${PYTHON}: run \`make smtp-venv\` (or set WIJKLOG_SMTP_PYTHON)`);
     const s = new SmtpSink();
@@ -137,7 +144,7 @@ test('(a) admin: a partner gets an e-mail address, a category gets its own templ
   await admin.getByTestId('admin-user-digest-save').click();
   await admin.getByTestId('admin-user-msg').filter({ hasText: 'dagoverzicht opgeslagen' }).waitFor();
   await admin.reload();
-  await admin.waitForFunction(() => document.querySelector('[data-testid="admin-user-digest-email"]')?.value === 'sanne@gemeente.example', null, { timeout: 30_000, polling: 100 });
+  await admin.waitForFunction(() => /** @type {HTMLInputElement | null} */ (document.querySelector('[data-testid="admin-user-digest-email"]'))?.value === 'sanne@gemeente.example', null, { timeout: 30_000, polling: 100 });
   assert.equal(await admin.getByTestId('admin-user-digest-email').inputValue(), 'sanne@gemeente.example');
 });
 

@@ -105,6 +105,7 @@ test('crash safety: an observation saved offline survives SIGKILL of the browser
       window.__acks = [];
       const Native = window.WebSocket;
       window.WebSocket = class extends Native {
+        /** @param {ConstructorParameters<typeof WebSocket>} args */
         constructor(...args) {
           super(...args);
           this.addEventListener('message', (e) => {

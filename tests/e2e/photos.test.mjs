@@ -132,6 +132,7 @@ test('a photo taken offline is blurred, stripped and downscaled on the phone; th
   const photo = page.locator(`[data-testid="photo"][data-sha="${sha}"]`);
   assert.equal(await photo.getAttribute('data-state'), 'waiting');
   await page.waitForFunction((s) => {
+    /** @type {HTMLImageElement | null} */
     const img = document.querySelector(`[data-testid="photo"][data-sha="${s}"] img`);
     return img && img.complete && img.naturalWidth > 0;
   }, sha);
@@ -142,6 +143,7 @@ test('a photo taken offline is blurred, stripped and downscaled on the phone; th
   await photo.waitFor();
   await page.getByTestId('sync-indicator').filter({ hasText: '1 foto wacht' }).waitFor();
   await page.waitForFunction((s) => {
+    /** @type {HTMLImageElement | null} */
     const img = document.querySelector(`[data-testid="photo"][data-sha="${s}"] img`);
     return img && img.complete && img.naturalWidth > 0;
   }, sha);
@@ -156,6 +158,7 @@ test('a photo taken offline is blurred, stripped and downscaled on the phone; th
   await photo.getByTestId('photo-open').click();
   assert.equal((await full).status(), 200);
   await page.waitForFunction(() => {
+    /** @type {HTMLImageElement | null} */
     const img = document.querySelector('[data-testid="photo-full"]');
     return img && img.complete && img.naturalWidth === 1600;
   });

@@ -175,6 +175,7 @@ async function stickyShare(page) {
 async function assertHeaderFits(page, screen) {
   const bad = await page.evaluate(() => {
     const parts = [...document.querySelectorAll('.top > *, .top-actions > *')].filter((e) => !e.classList.contains('top-actions'));
+    /** @type {[string, DOMRect][]} */
     const rects = parts.map((e) => [e.className || e.tagName, e.getBoundingClientRect()]);
     const out = [];
     for (const [n, r] of rects) if (r.right > window.innerWidth + 0.5 || r.left < -0.5) out.push(`${n} outside the screen`);
@@ -206,7 +207,7 @@ async function assertCategoryLabelsFit(page, screen) {
         out.push(`${b.textContent.trim()}: ${b.scrollWidth} > ${b.clientWidth}`);
         continue;
       }
-      const node = span.firstChild;
+      const node = /** @type {Text | null} */ (span.firstChild);
       if (!node || node.nodeType !== Node.TEXT_NODE) continue;
       const re = /\S+/g;
       let m;
