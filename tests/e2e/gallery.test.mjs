@@ -84,6 +84,7 @@ after(async () => {
 /** Rendered and natural size of the full-size viewer's image, once it has loaded. */
 async function viewerImage(page) {
   await page.waitForFunction(() => {
+    /** @type {HTMLImageElement | null} */
     const img = document.querySelector('[data-testid="photo-full"]');
     return img && img.complete && img.naturalWidth > 0;
   });
@@ -108,6 +109,7 @@ test('the list has a thumbnail column: the first photo, and +1 for the second', 
   assert.equal(await cell.getAttribute('data-count'), '2');
   assert.match(await cell.textContent(), /\+1/);
   await coord.waitForFunction(() => {
+    /** @type {HTMLImageElement | null} */
     const img = document.querySelector('[data-testid="row-photo"] img');
     return img && img.complete && img.naturalWidth > 0;
   });
@@ -130,7 +132,7 @@ test('the item detail has a gallery; a photo opens full size (not 96 px) and the
   assert.match(await gallery.getByRole('heading').textContent(), /Foto’s \(2\)/);
   const photos = gallery.getByTestId('photo');
   assert.deepEqual(await photos.evaluateAll((els) => els.map((e) => e.dataset.sha)), shas);
-  await coord.waitForFunction(() => [...document.querySelectorAll('[data-testid="detail-gallery"] img')].every((i) => i.complete && i.naturalWidth > 0));
+  await coord.waitForFunction(() => [...document.querySelectorAll('[data-testid="detail-gallery"] img')].map((i) => /** @type {HTMLImageElement} */ (i)).every((i) => i.complete && i.naturalWidth > 0));
   assert.equal(await gallery.locator('img').first().evaluate((i) => i.getBoundingClientRect().width), 160);
 
   const full = coord.waitForResponse((r) => r.url().endsWith(`/api/v1/blobs/${shas[0]}`) && r.request().method() === 'GET');
@@ -171,7 +173,7 @@ test('the walk report shows the photos and prints them into the PDF', async () =
   const strip = coord.getByTestId('report-photos');
   await strip.waitFor();
   assert.equal(await strip.getByTestId('photo').count(), 2);
-  await coord.waitForFunction(() => [...document.querySelectorAll('[data-testid="report-photos"] img')].every((i) => i.complete && i.naturalWidth > 0));
+  await coord.waitForFunction(() => [...document.querySelectorAll('[data-testid="report-photos"] img')].map((i) => /** @type {HTMLImageElement} */ (i)).every((i) => i.complete && i.naturalWidth > 0));
   // The report's own stylesheet applies (an inline <style> is refused by the CSP).
   assert.equal(await coord.locator('.report table').first().evaluate((t) => getComputedStyle(t).borderCollapse), 'collapse');
   assert.deepEqual(cspViolations, []);
