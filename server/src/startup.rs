@@ -99,6 +99,7 @@ impl Application {
             auth: state.auth.clone(),
             metrics: state.metrics.clone(),
             shutdown: state.shutdown.clone(),
+            scope_clock: state.scope_clock.clone(),
         });
         if !postgres {
             crate::mail::worker::spawn(sync.clone(), state.mail.clone(), state.review.clone());

@@ -49,12 +49,15 @@ async fn two_offline_editors_converge_a_live_teammate_gets_both_edits_and_anothe
     let zed = user(&app, "zed", &[Role::Boa], Some("zuid")).await;
     let id = Uuid::new_v4();
 
-    // Ann creates the walk; Bob fetches it.
+    // Ann creates the walk, planned for tomorrow; Bob fetches it.
     let mut a = connect(&app, &ann).await;
-    a.add_doc(id, walk(id, &ann.id, "noord", 1));
+    a.add_doc(id, planned_walk(id, &ann.id, "noord", 1));
     assert!(a.sync_until_acked(id, WAIT).await, "{a:?}");
     let mut b = connect(&app, &bob).await;
-    assert!(b.ready_ids().contains(&id), "ready lists the team's walk");
+    assert!(
+        b.ready_ids().contains(&id),
+        "ready lists the team's planned walk"
+    );
     b.add_doc(id, AutoCommit::new());
     b.sync_doc(id).await;
     assert!(
@@ -74,8 +77,14 @@ async fn two_offline_editors_converge_a_live_teammate_gets_both_edits_and_anothe
     b2.add_doc(id, std::mem::take(&mut b_doc));
     observe(&mut b2, id, &bob.id, 202);
 
-    // The coordinator (live, never asks) and another team's boa are connected.
+    // The coordinator (who opened the walk once, then only listens) and
+    // another team's boa are connected.
     let mut c = connect(&app, &coordinator).await;
+    c.subscribe(id).await;
+    assert!(
+        c.pump_until(WAIT, |c| observation_texts_of(c, id).len() == 1)
+            .await
+    );
     let mut z = connect(&app, &zed).await;
     assert!(
         !z.ready_ids().contains(&id),
@@ -95,7 +104,7 @@ async fn two_offline_editors_converge_a_live_teammate_gets_both_edits_and_anothe
         hex_heads(&b2.doc(id).expect("b").get_heads())
     );
 
-    // The coordinator received both edits without sending anything for it.
+    // The coordinator received both edits without asking again.
     assert!(
         c.pump_until(WAIT, |c| observation_texts_of(c, id).len() == 3)
             .await,
@@ -131,14 +140,26 @@ async fn a_new_walk_of_a_teammate_is_announced_and_synced_live() {
     let bob = user(&app, "bob", &[Role::Boa], Some("noord")).await;
     let mut b = connect(&app, &bob).await;
     let mut a = connect(&app, &ann).await;
+    // A walk Ann starts right away is hers; one planned for tomorrow is the team's.
+    let running = Uuid::new_v4();
+    let mut now_walk = walk(running, &ann.id, "noord", 1);
+    now_walk
+        .put(
+            ROOT,
+            "started_at",
+            automerge::ScalarValue::Timestamp(wijklog_server::domain::now_ms()),
+        )
+        .expect("start");
+    a.add_doc(running, now_walk);
+    assert!(a.sync_until_acked(running, WAIT).await);
     let id = Uuid::new_v4();
-    a.add_doc(id, walk(id, &ann.id, "noord", 2));
+    a.add_doc(id, planned_walk(id, &ann.id, "noord", 2));
     assert!(a.sync_until_acked(id, WAIT).await);
     assert!(
         b.pump_until(WAIT, |c| observation_texts_of(c, id).len() == 2)
             .await
     );
-    assert_eq!(b.announced, vec![id]);
+    assert_eq!(b.announced, vec![id], "the running walk is not pushed");
     let heads = hex_heads(&a.doc(id).expect("a").get_heads());
     assert_eq!(hex_heads(&b.doc(id).expect("b").get_heads()), heads);
 }
@@ -637,7 +658,7 @@ async fn documents_dropped_from_a_full_cache_are_reloaded_and_still_sync() {
     let (first, second) = (Uuid::new_v4(), Uuid::new_v4());
 
     let mut a = connect(&app, &ann).await;
-    a.add_doc(first, walk(first, &ann.id, "noord", 3));
+    a.add_doc(first, planned_walk(first, &ann.id, "noord", 3));
     assert!(a.sync_until_acked(first, WAIT).await, "{:?}", a.errors);
     let ann_copy = a.docs[&first].doc.clone();
     a.close().await;
@@ -645,7 +666,7 @@ async fn documents_dropped_from_a_full_cache_are_reloaded_and_still_sync() {
 
     // A second walk while nobody holds the first: the first is dropped.
     let mut a = connect(&app, &ann).await;
-    a.add_doc(second, walk(second, &ann.id, "noord", 2));
+    a.add_doc(second, planned_walk(second, &ann.id, "noord", 2));
     assert!(a.sync_until_acked(second, WAIT).await, "{:?}", a.errors);
     assert_eq!(
         metric(&app, "wijklog_sync_cached_documents").await,

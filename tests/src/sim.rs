@@ -27,8 +27,9 @@
 //!   outside its acked heads) while one of its own changes is not stored;
 //! - no device ever receives a document of another team;
 //! - every stored change's actor is bound to the user whose device wrote it;
-//! - once the network heals, every device holds every document of its team
-//!   with the store's heads, and every change anyone saved is stored;
+//! - once the network heals, every device holds every document of its sync
+//!   scope, and every document of its team it holds, with the store's
+//!   heads, and every change anyone saved is stored;
 //! - SQLite's `integrity_check` is `ok` after every server restart and at the end.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -44,6 +45,7 @@ use rand_core::{Rng, SeedableRng};
 use rand_xorshift::XorShiftRng;
 use tokio::sync::broadcast;
 
+use wijklog_server::config::SyncConfig;
 use wijklog_server::domain::{DeviceId, DocId, DocKind, Principal, Role, UserId};
 use wijklog_server::storage::{
     AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, NewUser,
@@ -940,7 +942,13 @@ impl Sim {
             down: VecDeque::new(),
             device_open: true,
         };
-        let listing = ready_docs_from(server.store.as_ref(), &server.cache, &principal);
+        let listing = ready_docs_from(
+            server.store.as_ref(),
+            &server.cache,
+            &principal,
+            wijklog_server::domain::now_ms(),
+            &SyncConfig::default(),
+        );
         let dev = &mut self.devices[d];
         dev.link = Some(conn);
         dev.ready = false;
@@ -975,6 +983,7 @@ impl Sim {
                 };
                 let view = principal.view();
                 link.down.push_back(Down::Text(ServerMessage::Ready {
+                    protocol: protocol::PROTOCOL_VERSION,
                     user: ReadyUser {
                         id: view.id,
                         name: view.name,
@@ -1282,6 +1291,9 @@ impl Sim {
                 self.announced(d, id, &heads)?;
                 self.send_sync(d, id);
             }
+            // The device keeps a document that left its scope (as the app
+            // does today); syncing it again subscribes it.
+            Down::Text(ServerMessage::Unscope { .. }) => {}
             Down::Text(ServerMessage::Ack { doc, heads }) => {
                 let parsed = Self::parse_heads(&heads)?;
                 self.log(format!("d{d} c{conn} ack {doc} {}", heads.join(",")));
@@ -1536,6 +1548,7 @@ impl Sim {
                         kind: e.kind,
                         team: e.team,
                         origins: e.origins,
+                        scope: e.scope,
                     }),
                     Err(broadcast::error::TryRecvError::Lagged(_)) => {
                         c.live.push_back(Event::Resync)
@@ -1848,6 +1861,22 @@ impl Sim {
     fn check_end(&mut self) -> Check {
         self.check_promises()?;
         self.integrity()?;
+        // What each device must hold: its sync scope (every document it
+        // holds of its team must match the store as well).
+        let mut scopes: Vec<BTreeSet<DocId>> = Vec::new();
+        if let Some(server) = self.server.as_ref() {
+            for dev in &self.devices {
+                let principal = &self.accounts[dev.account].principal;
+                let ids = wijklog_server::sync::scope::current(
+                    server.store.as_ref(),
+                    principal,
+                    wijklog_server::domain::now_ms(),
+                    &SyncConfig::default(),
+                )
+                .map_err(|e| format!("listing a scope failed: {e}"))?;
+                scopes.push(ids.into_iter().map(|m| m.id).collect());
+            }
+        }
         let docs: Vec<DocId> = self.doc_team.keys().copied().collect();
         for id in docs {
             let team = self.doc_team[&id].clone();
@@ -1878,8 +1907,8 @@ impl Sim {
                             ));
                         }
                     }
-                    (true, None, Some(_)) => {
-                        return Err(format!("device {d} never received {id} of its team"));
+                    (true, None, Some(_)) if scopes.get(d).is_none_or(|s| s.contains(&id)) => {
+                        return Err(format!("device {d} never received {id} of its scope"));
                     }
                     (false, Some(mut local), _) => {
                         let empty = {

@@ -83,6 +83,8 @@ pub struct SyncClient {
     pub errors: Vec<ErrorFrame>,
     /// Every `doc` announcement received.
     pub announced: Vec<Uuid>,
+    /// Every `unscope` received (the document is kept: the caller decides).
+    pub unscoped: Vec<Uuid>,
     /// Every ack received: document and heads (hex).
     pub acks: Vec<(Uuid, Vec<String>)>,
     /// The close frame, once closed.
@@ -183,6 +185,7 @@ impl SyncClient {
             docs: HashMap::new(),
             errors: Vec::new(),
             announced: Vec::new(),
+            unscoped: Vec::new(),
             acks: Vec::new(),
             closed: None,
         };
@@ -206,9 +209,27 @@ impl SyncClient {
             docs: HashMap::new(),
             errors: Vec::new(),
             announced: Vec::new(),
+            unscoped: Vec::new(),
             acks: Vec::new(),
             closed: None,
         }
+    }
+
+    /// Sends `{"type":"subscribe","doc":id}` (the server answers with `doc`
+    /// and the usual sync, or an error).
+    pub async fn subscribe(&mut self, id: Uuid) {
+        self.send_text(
+            &serde_json::json!({"type": "subscribe", "doc": id.to_string()}).to_string(),
+        )
+        .await;
+    }
+
+    /// Sends `{"type":"unsubscribe","doc":id}`.
+    pub async fn unsubscribe(&mut self, id: Uuid) {
+        self.send_text(
+            &serde_json::json!({"type": "unsubscribe", "doc": id.to_string()}).to_string(),
+        )
+        .await;
     }
 
     /// Ids of the documents listed in `ready`.
@@ -365,6 +386,11 @@ impl SyncClient {
                             state: State::new(),
                             acked: Vec::new(),
                         });
+                    }
+                }
+                Some("unscope") => {
+                    if let Some(id) = v["doc"].as_str().and_then(|s| Uuid::parse_str(s).ok()) {
+                        self.unscoped.push(id);
                     }
                 }
                 Some("error") => {

@@ -1,4 +1,4 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { dayLabel, hhmm, t } from '../i18n';
 import { useApp } from './hooks';
 import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState } from './Items';
@@ -18,6 +18,11 @@ export function SessionScreen({ id }: { id: string }) {
   const [undo, setUndo] = useState<UndoState | null>(null);
   const [category, setCategory] = useState('');
   const [severity, setSeverity] = useState('');
+  // A document this device does not hold (a link, a coordinator opening
+  // it): ask the server for it, which subscribes this device to it.
+  useEffect(() => {
+    if (!app.docs.has(id)) app.requestDoc(id);
+  }, [id, app.version]);
   const [text, setText] = useState('');
   const [consent, setConsent] = useState(false);
   const [name, setName] = useState('');

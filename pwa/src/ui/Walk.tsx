@@ -28,6 +28,11 @@ export function WalkScreen({ id }: { id: string }) {
   const [summary, setSummary] = useState<string | null>(null);
   const [error, setError] = useState<{ where: 'state' | 'participant' | 'summary'; e: EditError } | null>(null);
   const [confirming, setConfirming] = useState<'end' | 'reopen' | null>(null);
+  // A document this device does not hold (a link, a coordinator opening
+  // it): ask the server for it, which subscribes this device to it.
+  useEffect(() => {
+    if (!app.docs.has(id)) app.requestDoc(id);
+  }, [id, app.version]);
   if (!doc || doc.kind() !== 'walk') {
     return (
       <section class="screen">

@@ -17,7 +17,7 @@ use tracing::{error, warn};
 
 use super::cache::DocCache;
 use super::core::{CachedDoc, CommitFailure, CommitJob, ConnId};
-use super::hub::{DocEvent, Hub};
+use super::hub::{DocEvent, Hub, ScopeFacts};
 use crate::storage::{CommitOutcome, DocWrite, Store, WriteRejected};
 
 /// Called with the outcome of a write.
@@ -266,18 +266,31 @@ fn finish(
                 w.entry.mark_committed(&w.job.heads);
                 if changed {
                     let id = w.entry.meta.id;
-                    match changed_docs.iter_mut().find(|e| e.doc == id) {
-                        Some(event) => {
-                            if !event.origins.contains(&w.origin) {
-                                event.origins.push(w.origin);
-                            }
+                    let event = match changed_docs.iter().position(|e| e.doc == id) {
+                        Some(i) => &mut changed_docs[i],
+                        None => {
+                            changed_docs.push(DocEvent {
+                                doc: id,
+                                kind: w.entry.meta.kind,
+                                team: w.entry.meta.team.clone(),
+                                origins: Vec::new(),
+                                scope: ScopeFacts {
+                                    owner: Some(w.entry.meta.owner.clone()),
+                                    created_at: w.entry.meta.created_at,
+                                    ..ScopeFacts::default()
+                                },
+                            });
+                            changed_docs.last_mut().expect("just pushed")
                         }
-                        None => changed_docs.push(DocEvent {
-                            doc: id,
-                            kind: w.entry.meta.kind,
-                            team: w.entry.meta.team.clone(),
-                            origins: vec![w.origin],
-                        }),
+                    };
+                    if !event.origins.contains(&w.origin) {
+                        event.origins.push(w.origin);
+                    }
+                    if !event.scope.writers.contains(&w.job.write.user_id) {
+                        event.scope.writers.push(w.job.write.user_id.clone());
+                    }
+                    if let Some(schedule) = &w.job.write.schedule {
+                        event.scope.schedule = Some(schedule.clone());
                     }
                 }
                 (w.reply)(Ok(()));

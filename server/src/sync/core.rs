@@ -39,14 +39,18 @@ use automerge::sync::{Message, State, SyncDoc};
 use automerge::{ActorId, Automerge, Change, ChangeHash, ObjType, ReadDoc, Value};
 
 use super::chunks::{self, ChunkError, ChunkLimits};
+use super::hub::ScopeFacts;
 use super::limits::SyncLimits;
 use super::protocol::{
     self, CLOSE_REVOKED, CLOSE_UNAUTHENTICATED, ClientMessage, DocSummary, ErrorCode, ServerMessage,
 };
 use super::rate::TokenBucket;
+use super::scope;
 use crate::domain::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
-use crate::storage::{DocMeta, DocWrite, NewChange, NewDoc, ProjectionRow, SessionState};
+use crate::storage::{
+    DocMeta, DocWrite, NewChange, NewDoc, ProjectionRow, ScopeCandidate, SessionState,
+};
 
 /// Identifies one open connection (for the live hub: skip the origin).
 pub type ConnId = u64;
@@ -214,6 +218,29 @@ pub trait SyncContext {
     /// [`Event::Committed`] with the same ticket. Called while the document
     /// lock is held, which keeps the writes to one document in apply order.
     fn submit(&self, ticket: Ticket, doc: Arc<CachedDoc>, job: CommitJob);
+    /// Now, for the scope rule (ms since the Unix epoch).
+    fn now_ms(&self) -> i64 {
+        now_ms()
+    }
+    /// Records that the connection's device opened `doc` at `at` (its
+    /// subscription). A context without scope storage records nothing.
+    fn subscribe(&self, _who: &Principal, _doc: DocId, _at: i64) -> Result<(), ContextError> {
+        Ok(())
+    }
+    /// Ends the device's subscription of `doc`.
+    fn unsubscribe(&self, _who: &Principal, _doc: DocId) -> Result<(), ContextError> {
+        Ok(())
+    }
+    /// Whether `doc` is in the scope of the device now, for a reason other
+    /// than what the session itself decided.
+    fn in_scope(&self, _who: &Principal, _doc: DocId) -> Result<bool, ContextError> {
+        Ok(false)
+    }
+    /// The scope of the device now; `None` when the context keeps no scope
+    /// (then the connection's scope is never checked again).
+    fn scope(&self, _who: &Principal) -> Result<Option<Vec<DocId>>, ContextError> {
+        Ok(None)
+    }
 }
 
 /// Something happened to this connection.
@@ -240,7 +267,11 @@ pub enum Event {
         team: Option<String>,
         /// The connections whose changes were committed (they are not told).
         origins: Vec<ConnId>,
+        /// What decides whether the document entered this connection's scope.
+        scope: ScopeFacts,
     },
+    /// Time to check the connection's scope again (windows pass, subscriptions lapse).
+    ScopeCheck,
     /// Live updates were missed (the hub overflowed): resync every open document.
     Resync,
     /// The periodic check of user and device came back.
@@ -295,6 +326,9 @@ pub struct Session {
     docs: HashMap<DocId, PeerDoc>,
     /// Documents the client has been told about (ready, doc) or has synced.
     known: HashSet<DocId>,
+    /// The documents in this device's scope (`ready`, then `doc` / `unscope`):
+    /// only these are pushed.
+    scope: HashSet<DocId>,
     pending: HashMap<Ticket, Pending>,
     next_ticket: Ticket,
     /// Changes of this connection whose dependencies have not arrived, per
@@ -307,7 +341,7 @@ pub struct Session {
 pub fn parse_auth(text: &str) -> Result<String, ServerMessage> {
     match serde_json::from_str::<ClientMessage>(text) {
         Ok(ClientMessage::Auth { token }) => Ok(token),
-        Err(_) => Err(ServerMessage::error(
+        Ok(_) | Err(_) => Err(ServerMessage::error(
             None,
             ErrorCode::Unauthenticated,
             "the first frame must be {\"type\":\"auth\",\"token\":\"<access token>\"}",
@@ -390,6 +424,7 @@ impl Session {
             bucket,
             docs: HashMap::new(),
             known: ready_docs.iter().map(|d| d.id).collect(),
+            scope: ready_docs.iter().map(|d| d.id).collect(),
             pending: HashMap::new(),
             next_ticket: 1,
             waiting: HashMap::new(),
@@ -414,7 +449,7 @@ impl Session {
     /// Handles one event.
     pub fn handle(&mut self, event: Event, ctx: &dyn SyncContext, now: Instant) -> Vec<Effect> {
         match event {
-            Event::Text(text) => self.on_text(&text, now),
+            Event::Text(text) => self.on_text(&text, ctx, now),
             Event::Binary(frame) => self.on_binary(&frame, ctx, now),
             Event::Committed { ticket, result } => self.on_committed(ticket, result),
             Event::DocChanged {
@@ -422,7 +457,9 @@ impl Session {
                 kind,
                 team,
                 origins,
-            } => self.on_doc_changed(doc, kind, team.as_deref(), &origins, ctx),
+                scope,
+            } => self.on_doc_changed(doc, kind, team.as_deref(), &origins, &scope, ctx),
+            Event::ScopeCheck => self.on_scope_check(ctx),
             Event::Resync => {
                 let ids: Vec<DocId> = self.docs.keys().copied().collect();
                 ids.into_iter().flat_map(|id| self.generate(id)).collect()
@@ -448,7 +485,7 @@ impl Session {
         }
     }
 
-    fn on_text(&mut self, text: &str, now: Instant) -> Vec<Effect> {
+    fn on_text(&mut self, text: &str, ctx: &dyn SyncContext, now: Instant) -> Vec<Effect> {
         if !self.bucket.take(now) {
             return err(None, ErrorCode::RateLimited, "too many messages; slow down");
         }
@@ -461,6 +498,8 @@ impl Session {
                 ErrorCode::InvalidMessage,
                 "already authenticated; reconnect to use another token",
             ),
+            Ok(ClientMessage::Subscribe { doc }) => self.on_subscribe(doc, ctx),
+            Ok(ClientMessage::Unsubscribe { doc }) => self.on_unsubscribe(doc, ctx),
             Err(_) => err(
                 None,
                 ErrorCode::InvalidMessage,
@@ -574,9 +613,175 @@ impl Session {
         message.changes = automerge::sync::ChunkList::empty();
         let incoming = inspection.changes.into_iter().map(|c| c.change).collect();
         match entry {
-            Some(entry) => self.sync_known(doc_id, entry, message, incoming, carries_changes, ctx),
+            Some(entry) => {
+                // A visible document outside the scope: an implicit subscribe.
+                let mut out = Vec::new();
+                if !self.scope.contains(&doc_id)
+                    && self
+                        .principal
+                        .may_see(entry.meta.kind, entry.meta.team.as_deref())
+                {
+                    match self.enter_by_subscribe(doc_id, &entry, ctx) {
+                        Ok(effects) => out = effects,
+                        Err(effects) => return effects,
+                    }
+                }
+                out.extend(self.sync_known(doc_id, entry, message, incoming, carries_changes, ctx));
+                out
+            }
             None => self.sync_unknown(doc_id, message, incoming, carries_changes, ctx),
         }
+    }
+
+    /// Records the device's subscription of `doc_id` and brings it into the
+    /// scope: a `doc` frame when the client had not been told of it.
+    fn enter_by_subscribe(
+        &mut self,
+        doc_id: DocId,
+        entry: &Arc<CachedDoc>,
+        ctx: &dyn SyncContext,
+    ) -> Result<Vec<Effect>, Vec<Effect>> {
+        if ctx
+            .subscribe(&self.principal, doc_id, ctx.now_ms())
+            .is_err()
+        {
+            return Err(err(
+                Some(doc_id),
+                ErrorCode::Internal,
+                "internal error; retry later",
+            ));
+        }
+        Ok(self.enter(doc_id, entry))
+    }
+
+    /// Brings a document into the scope; a `doc` frame if the client was
+    /// not told of it yet.
+    fn enter(&mut self, doc_id: DocId, entry: &Arc<CachedDoc>) -> Vec<Effect> {
+        self.scope.insert(doc_id);
+        if !self.known.insert(doc_id) {
+            return Vec::new();
+        }
+        match entry.committed_heads() {
+            Ok(heads) => vec![Effect::Text(ServerMessage::Doc {
+                id: doc_id,
+                kind: entry.meta.kind,
+                heads: protocol::heads_hex(&heads),
+            })],
+            Err(Poisoned) => Vec::new(),
+        }
+    }
+
+    /// Takes a document out of the scope: `unscope`, and nothing more of it
+    /// is sent (a commit in flight is still acked).
+    fn leave(&mut self, doc_id: DocId) -> Vec<Effect> {
+        self.scope.remove(&doc_id);
+        self.known.remove(&doc_id);
+        self.docs.remove(&doc_id);
+        self.waiting.remove(&doc_id);
+        vec![Effect::Text(ServerMessage::Unscope { doc: doc_id })]
+    }
+
+    fn on_subscribe(&mut self, doc_id: DocId, ctx: &dyn SyncContext) -> Vec<Effect> {
+        let entry = match ctx.open(doc_id) {
+            Ok(Some(entry)) => entry,
+            Ok(None) => {
+                return err(
+                    Some(doc_id),
+                    ErrorCode::NotFound,
+                    "there is no such document",
+                );
+            }
+            Err(ContextError) => {
+                return err(
+                    Some(doc_id),
+                    ErrorCode::Internal,
+                    "internal error; retry later",
+                );
+            }
+        };
+        if !self
+            .principal
+            .may_see(entry.meta.kind, entry.meta.team.as_deref())
+        {
+            return err(Some(doc_id), ErrorCode::Forbidden, FORBIDDEN);
+        }
+        let mut out = match self.enter_by_subscribe(doc_id, &entry, ctx) {
+            Ok(effects) => effects,
+            Err(effects) => return effects,
+        };
+        let reuse = matches!(self.docs.get(&doc_id), Some(PeerDoc::Known { entry: e, .. }) if Arc::ptr_eq(e, &entry));
+        if !reuse {
+            self.docs.insert(
+                doc_id,
+                PeerDoc::Known {
+                    entry,
+                    state: State::new(),
+                },
+            );
+        }
+        out.extend(self.generate(doc_id));
+        out
+    }
+
+    fn on_unsubscribe(&mut self, doc_id: DocId, ctx: &dyn SyncContext) -> Vec<Effect> {
+        let stays = ctx
+            .unsubscribe(&self.principal, doc_id)
+            .and_then(|()| ctx.in_scope(&self.principal, doc_id));
+        match stays {
+            Ok(true) => Vec::new(),
+            Ok(false) => self.leave(doc_id),
+            Err(ContextError) => err(
+                Some(doc_id),
+                ErrorCode::Internal,
+                "internal error; retry later",
+            ),
+        }
+    }
+
+    /// The scope check: documents that entered since (a window opened) get
+    /// `doc` and a sync message, documents that left (a window passed, a
+    /// subscription lapsed, access lost) get `unscope` — except while a
+    /// write of this connection to them is in flight or waiting.
+    fn on_scope_check(&mut self, ctx: &dyn SyncContext) -> Vec<Effect> {
+        let now_in = match ctx.scope(&self.principal) {
+            Ok(Some(ids)) => ids.into_iter().collect::<HashSet<DocId>>(),
+            Ok(None) => return Vec::new(),
+            Err(ContextError) => return Vec::new(),
+        };
+        let mut out = Vec::new();
+        let mut leaving: Vec<DocId> = self
+            .scope
+            .iter()
+            .filter(|id| !now_in.contains(id))
+            .filter(|id| {
+                !self.waiting.contains_key(id) && !self.pending.values().any(|p| p.doc == **id)
+            })
+            .copied()
+            .collect();
+        leaving.sort();
+        for id in leaving {
+            out.extend(self.leave(id));
+        }
+        let mut entering: Vec<DocId> = now_in
+            .into_iter()
+            .filter(|id| !self.scope.contains(id))
+            .collect();
+        entering.sort();
+        for id in entering {
+            let Ok(Some(entry)) = ctx.open(id) else {
+                continue;
+            };
+            out.extend(self.enter(id, &entry));
+            self.docs.insert(
+                id,
+                PeerDoc::Known {
+                    entry,
+                    state: State::new(),
+                },
+            );
+            out.extend(self.generate(id));
+        }
+        out
     }
 
     /// Takes this connection's waiting changes of `doc_id` together with the
@@ -954,7 +1159,9 @@ impl Session {
         };
         self.submit(doc_id, &entry, write, heads, ctx);
         drop(guard);
+        // The store subscribes the creating device in the same commit.
         self.known.insert(doc_id);
+        self.scope.insert(doc_id);
         self.docs.insert(
             doc_id,
             PeerDoc::Known {
@@ -1053,10 +1260,45 @@ impl Session {
         kind: DocKind,
         team: Option<&str>,
         origins: &[ConnId],
+        facts: &ScopeFacts,
         ctx: &dyn SyncContext,
     ) -> Vec<Effect> {
         if origins.contains(&self.conn) || !self.principal.may_see(kind, team) {
             return Vec::new();
+        }
+        if !self.scope.contains(&doc_id) {
+            // Did the change bring the document into this device's scope
+            // (a walk planned for the team, a session naming the user staff)?
+            let me = &self.principal.user_id;
+            let member = facts.owner.as_ref() == Some(me)
+                || facts.writers.contains(me)
+                || facts
+                    .schedule
+                    .as_ref()
+                    .is_some_and(|s| s.staff.iter().any(|u| u == me.as_str()));
+            let candidate = ScopeCandidate {
+                meta: DocMeta {
+                    id: doc_id,
+                    kind,
+                    owner: facts.owner.clone().unwrap_or_else(|| me.clone()),
+                    team: team.map(str::to_owned),
+                    created_at: facts.created_at,
+                },
+                schedule: facts.schedule.clone(),
+                member,
+                subscribed_at: None,
+            };
+            if scope::reason(
+                &self.principal,
+                &candidate,
+                ctx.now_ms(),
+                &self.limits.scope,
+            )
+            .is_none()
+            {
+                return Vec::new();
+            }
+            self.scope.insert(doc_id);
         }
         let mut out = Vec::new();
         let current = match self.docs.get(&doc_id) {
@@ -1568,6 +1810,7 @@ mod tests {
                 kind: DocKind::Walk,
                 team: Some("noord".into()),
                 origins: vec![1],
+                scope: ScopeFacts::default(),
             },
             &ctx,
             Instant::now(),
@@ -1849,17 +2092,32 @@ mod tests {
         let mut bob = session(2, principal("bob", &[Role::Boa], Some("noord")));
         let mut doc = walk(1);
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
-        let event = || Event::DocChanged {
+        let event = |started: bool| Event::DocChanged {
             doc: id,
             kind: DocKind::Walk,
             team: Some("noord".into()),
             origins: vec![1],
+            scope: ScopeFacts {
+                owner: Some(UserId::new("ann").expect("id")),
+                created_at: now_ms(),
+                schedule: Some(crate::storage::DocSchedule {
+                    planned_at: Some(now_ms() + 86_400_000),
+                    started,
+                    running: started,
+                    last_at: Some(now_ms()),
+                    staff: Vec::new(),
+                }),
+                writers: vec![UserId::new("ann").expect("id")],
+            },
         };
         assert!(
-            ann.handle(event(), &ctx, Instant::now()).is_empty(),
+            ann.handle(event(false), &ctx, Instant::now()).is_empty(),
             "origin skipped"
         );
-        let effects = bob.handle(event(), &ctx, Instant::now());
+        // A running walk of a teammate is not pushed (joined on demand).
+        assert!(bob.handle(event(true), &ctx, Instant::now()).is_empty());
+        // A walk planned for the team is.
+        let effects = bob.handle(event(false), &ctx, Instant::now());
         assert!(matches!(
             &effects[0],
             Effect::Text(ServerMessage::Doc { id: d, kind: DocKind::Walk, heads })
@@ -1879,6 +2137,7 @@ mod tests {
         let (x, y) = (DocId::new_random(), DocId::new_random());
         let live = |doc: DocId, origins: Vec<ConnId>| Event::DocChanged {
             doc,
+            scope: ScopeFacts::default(),
             kind: DocKind::Walk,
             team: Some("noord".into()),
             origins,

@@ -15,8 +15,8 @@ use super::cache::DocCache;
 use super::core::{self, Effect, Event, Session};
 use super::hub::DocEvent;
 use super::protocol::{
-    CLOSE_REVOKED, CLOSE_SHUTTING_DOWN, CLOSE_UNAUTHENTICATED, DocSummary, ErrorCode, ReadyUser,
-    ServerMessage, heads_hex,
+    CLOSE_REVOKED, CLOSE_SHUTTING_DOWN, CLOSE_UNAUTHENTICATED, DocSummary, ErrorCode,
+    PROTOCOL_VERSION, ReadyUser, ServerMessage, heads_hex,
 };
 use super::service::{ServerContext, SyncService};
 use crate::auth::AuthError;
@@ -151,21 +151,29 @@ async fn first_frame(
 #[error("listing the user's documents failed")]
 pub struct ListingFailed;
 
-/// The documents of `ready`: every document the user may see, with the
-/// committed heads (documents are loaded into the cache on the way).
+/// The documents of `ready`: the device's scope (`scope::current`), with
+/// the committed heads (documents are loaded into the cache on the way).
 fn ready_docs(service: &SyncService, who: &Principal) -> Result<Vec<DocSummary>, ListingFailed> {
-    ready_docs_from(service.store().as_ref(), &service.cache, who)
+    ready_docs_from(
+        service.store().as_ref(),
+        &service.cache,
+        who,
+        service.app.scope_clock.now_ms(),
+        &service.limits.scope,
+    )
 }
 
-/// The documents of `ready` from a store and its document cache (what the
-/// handler lists; the deterministic simulation lists the same way).
+/// The documents of `ready` from a store and its document cache at `now`
+/// (what the handler lists; the deterministic simulation lists the same way).
 pub fn ready_docs_from(
     store: &dyn Store,
     cache: &DocCache,
     who: &Principal,
+    now: i64,
+    scope: &crate::config::SyncConfig,
 ) -> Result<Vec<DocSummary>, ListingFailed> {
-    let metas = store.visible_docs(who).map_err(|e| {
-        warn!(error = ?e, "listing visible documents failed");
+    let metas = super::scope::current(store, who, now, scope).map_err(|e| {
+        warn!(error = ?e, "listing the documents in scope failed");
         ListingFailed
     })?;
     let mut docs = Vec::with_capacity(metas.len());
@@ -253,6 +261,7 @@ async fn run(
     };
     let view = principal.view();
     let ready = ServerMessage::Ready {
+        protocol: PROTOCOL_VERSION,
         user: ReadyUser {
             id: view.id,
             name: view.name,
@@ -281,6 +290,11 @@ async fn run(
     let mut check = tokio::time::interval(service.limits.session_check_interval);
     check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     check.tick().await;
+    let mut scope_check = tokio::time::interval(std::time::Duration::from_secs(
+        service.limits.scope.scope_check_secs.max(1),
+    ));
+    scope_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    scope_check.tick().await;
     let shutdown = service.app.shutdown.clone();
 
     loop {
@@ -313,6 +327,7 @@ async fn run(
                 Err(broadcast::error::RecvError::Lagged(_)) => Event::Resync,
                 Err(broadcast::error::RecvError::Closed) => continue,
             },
+            _ = scope_check.tick() => Event::ScopeCheck,
             _ = check.tick() => match service.app.auth.session_state(&principal).await {
                 Ok(state) => Event::SessionChecked { state },
                 Err(e) => {
@@ -385,6 +400,7 @@ fn live_event(e: DocEvent) -> Event {
         kind: e.kind,
         team: e.team,
         origins: e.origins,
+        scope: e.scope,
     }
 }
 

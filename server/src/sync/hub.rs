@@ -10,7 +10,8 @@
 use tokio::sync::broadcast;
 
 use super::core::ConnId;
-use crate::domain::{DocId, DocKind};
+use crate::domain::{DocId, DocKind, UserId};
+use crate::storage::DocSchedule;
 
 /// A document changed (or was created) by a commit.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,6 +25,22 @@ pub struct DocEvent {
     /// The connections whose writes were committed (they get their `ack`
     /// and the reply sync message anyway, so the hub skips them).
     pub origins: Vec<ConnId>,
+    /// What the scope rule needs to decide whether the document entered a
+    /// connection's scope.
+    pub scope: ScopeFacts,
+}
+
+/// The scope facts of a changed document, from the writes of one batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScopeFacts {
+    /// Who created it.
+    pub owner: Option<UserId>,
+    /// When it was created (ms).
+    pub created_at: i64,
+    /// Its schedule after the batch (none for the catalog).
+    pub schedule: Option<DocSchedule>,
+    /// The users whose changes the batch stored (they are members now).
+    pub writers: Vec<UserId>,
 }
 
 /// Publish/subscribe of [`DocEvent`]s.

@@ -42,6 +42,8 @@ pub struct SyncLimits {
     pub commit_max_delay: Duration,
     /// Group commit: the most writes in one batch.
     pub commit_max_batch: usize,
+    /// The sync scope's windows (`[sync]`).
+    pub scope: crate::config::SyncConfig,
 }
 
 /// Group commit: the longest a write waits for others (fixed in this version).
@@ -80,6 +82,7 @@ impl SyncLimits {
             session_check_interval: Duration::from_secs(config.auth.session_check_secs.max(1)),
             commit_max_delay: COMMIT_MAX_DELAY,
             commit_max_batch: COMMIT_MAX_BATCH,
+            scope: config.sync.clone(),
         }
     }
 }

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{DocId, DocKind};
 
+/// The protocol version, sent in `ready` (version 1 had no such field).
+pub const PROTOCOL_VERSION: u32 = 2;
+
 /// Length of the document id prefix of every binary frame.
 pub const DOC_ID_LEN: usize = 16;
 
@@ -40,11 +43,13 @@ pub enum ErrorCode {
     TooDeep,
     /// The user created as many documents as the quota allows.
     QuotaExceeded,
+    /// `subscribe` named a document the server does not have.
+    NotFound,
 }
 
 impl ErrorCode {
     /// Every code, in the documented order.
-    pub const ALL: [ErrorCode; 10] = [
+    pub const ALL: [ErrorCode; 11] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::TooLarge,
@@ -55,6 +60,7 @@ impl ErrorCode {
         ErrorCode::Internal,
         ErrorCode::TooDeep,
         ErrorCode::QuotaExceeded,
+        ErrorCode::NotFound,
     ];
 
     /// The code as sent on the wire.
@@ -70,6 +76,7 @@ impl ErrorCode {
             ErrorCode::Internal => "internal",
             ErrorCode::TooDeep => "too_deep",
             ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::NotFound => "not_found",
         }
     }
 }
@@ -82,6 +89,17 @@ pub enum ClientMessage {
     Auth {
         /// An access JWT from `/api/v1/auth/login` or `/refresh`.
         token: String,
+    },
+    /// Bring a document into this device's scope (and keep it there until
+    /// `sync.subscription_ttl_days` after the last subscribe).
+    Subscribe {
+        /// The document.
+        doc: DocId,
+    },
+    /// End this device's subscription of a document.
+    Unsubscribe {
+        /// The document.
+        doc: DocId,
     },
 }
 
@@ -115,9 +133,11 @@ pub struct DocSummary {
 pub enum ServerMessage {
     /// Authentication accepted.
     Ready {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
         /// Who is connected.
         user: ReadyUser,
-        /// Every document the user may see.
+        /// The documents in this device's scope.
         docs: Vec<DocSummary>,
     },
     /// Changes up to these heads are durably committed.
@@ -127,7 +147,7 @@ pub enum ServerMessage {
         /// Heads covering exactly the committed changes, lowercase hex.
         heads: Vec<String>,
     },
-    /// A document became visible to this user.
+    /// A document entered this device's scope.
     Doc {
         /// Document id.
         id: DocId,
@@ -135,6 +155,12 @@ pub enum ServerMessage {
         kind: DocKind,
         /// Its committed heads.
         heads: Vec<String>,
+    },
+    /// A document left this device's scope: the server sends nothing more
+    /// of it (until it enters again).
+    Unscope {
+        /// The document.
+        doc: DocId,
     },
     /// Something was refused or failed.
     Error {

@@ -20,7 +20,7 @@ use super::limits::SyncLimits;
 use super::projection;
 use crate::auth::Authenticator;
 use crate::config::Config;
-use crate::domain::{DocId, UserId};
+use crate::domain::{DocId, Principal, UserId};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
 use crate::storage::{DocMeta, ProjectionRow, Store};
@@ -40,6 +40,8 @@ pub struct SyncApp {
     pub metrics: Arc<Metrics>,
     /// Graceful shutdown signal.
     pub shutdown: Shutdown,
+    /// The clock of the sync scope rule (tests move it forward).
+    pub scope_clock: super::scope::ScopeClock,
 }
 
 /// Everything the sync connections share.
@@ -211,6 +213,60 @@ impl SyncContext for ServerContext {
         let rows = projection::rows(meta, doc, &mut owner);
         self.metrics().add_sync_work("project", started.elapsed());
         rows
+    }
+
+    fn now_ms(&self) -> i64 {
+        self.service.app.scope_clock.now_ms()
+    }
+
+    fn subscribe(&self, who: &Principal, doc: DocId, at: i64) -> Result<(), ContextError> {
+        self.service
+            .store()
+            .subscribe(&who.device_id, doc, at)
+            .map_err(|e| {
+                error!(doc = %doc, error = ?e, "recording a subscription failed");
+                ContextError
+            })
+    }
+
+    fn unsubscribe(&self, who: &Principal, doc: DocId) -> Result<(), ContextError> {
+        self.service
+            .store()
+            .unsubscribe(&who.device_id, doc)
+            .map(|_| ())
+            .map_err(|e| {
+                error!(doc = %doc, error = ?e, "ending a subscription failed");
+                ContextError
+            })
+    }
+
+    fn in_scope(&self, who: &Principal, doc: DocId) -> Result<bool, ContextError> {
+        super::scope::reason_for(
+            self.service.store().as_ref(),
+            who,
+            doc,
+            self.now_ms(),
+            &self.service.limits.scope,
+        )
+        .map(|r| r.is_some())
+        .map_err(|e| {
+            error!(doc = %doc, error = ?e, "checking a document's scope failed");
+            ContextError
+        })
+    }
+
+    fn scope(&self, who: &Principal) -> Result<Option<Vec<DocId>>, ContextError> {
+        super::scope::current(
+            self.service.store().as_ref(),
+            who,
+            self.now_ms(),
+            &self.service.limits.scope,
+        )
+        .map(|metas| Some(metas.into_iter().map(|m| m.id).collect()))
+        .map_err(|e| {
+            error!(error = ?e, "listing the documents in scope failed");
+            ContextError
+        })
     }
 
     fn submit(&self, ticket: Ticket, doc: Arc<CachedDoc>, job: CommitJob) {

@@ -46,6 +46,24 @@ const T0: i64 = 1_767_265_200_000;
 
 /// A walk by `by` for `team` with `observations` observations, as automerge.
 pub fn walk(id: Uuid, by: &str, team: &str, observations: usize) -> AutoCommit {
+    walk_planned(id, by, team, observations, None)
+}
+
+/// A walk planned for tomorrow: in the sync scope of every device of the
+/// team until it starts.
+pub fn planned_walk(id: Uuid, by: &str, team: &str, observations: usize) -> AutoCommit {
+    let tomorrow = wijklog_server::domain::now_ms() + 24 * 60 * 60 * 1000;
+    walk_planned(id, by, team, observations, Some(tomorrow))
+}
+
+/// A walk, planned at `planned_at` (ms) if given.
+pub fn walk_planned(
+    id: Uuid,
+    by: &str,
+    team: &str,
+    observations: usize,
+    planned_at: Option<i64>,
+) -> AutoCommit {
     let catalog = Catalog::defaults();
     let by = UserId::parse(by).expect("user id");
     let mut doc = Document::new_walk(
@@ -58,7 +76,7 @@ pub fn walk(id: Uuid, by: &str, team: &str, observations: usize) -> AutoCommit {
             wijk: "oostermeent".into(),
             route: String::new(),
             team: team.into(),
-            planned_at: None,
+            planned_at: planned_at.map(Timestamp::from_millis),
         },
     )
     .expect("new walk");
