@@ -57,7 +57,7 @@ export default defineConfig({
         globPatterns: ['**/*.{html,js,css,wasm,svg,webmanifest}', '*.png'],
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
         navigateFallback: '/index.html',
-        navigateFallbackDenylist: [/^\/api\//, /^\/healthz/, /^\/readyz/, /^\/metrics/],
+        navigateFallbackDenylist: [/^\/api\//, /^\/healthz/, /^\/readyz/, /^\/metrics/, /^\/bewoners(\/|$)/],
         // Static assets only: no runtime caching of anything else.
         runtimeCaching: [],
         skipWaiting: false,

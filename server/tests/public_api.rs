@@ -6,6 +6,7 @@
 use automerge::ChangeHash;
 use serde_json::{Value, json};
 use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId, now_ms};
+use wijklog_server::public::receipt::Receipt;
 use wijklog_server::storage::{DocWrite, NewChange, NewDoc};
 use wijklog_server::testing::{Response, TestApp, spawn_app_with};
 use wijklog_shared::{
@@ -534,4 +535,131 @@ async fn the_wijk_page_lists_coming_walks_and_spreekuren_without_titles_routes_o
         json!({"id": "stad_en_lande", "label": "Stad en Lande"})
     );
     assert_eq!(list["wijken"].as_array().map(Vec::len), Some(5));
+}
+
+fn form_token_of(html: &str) -> String {
+    let at = html.find("name=\"token\" value=\"").expect("token field") + 20;
+    html[at..].split('"').next().expect("value").to_owned()
+}
+
+fn urlencode(pairs: &[(&str, &str)]) -> Vec<u8> {
+    let enc = |s: &str| {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                    (b as char).to_string()
+                }
+                b' ' => "+".into(),
+                b => format!("%{b:02X}"),
+            })
+            .collect::<String>()
+    };
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+        .into_bytes()
+}
+
+#[actix_web::test]
+async fn the_resident_pages_work_without_javascript_and_give_a_refused_form_back_filled_in() {
+    let app = app().await;
+    let res = app.get("/bewoners/").await;
+    assert_eq!(res.status, 200);
+    assert!(
+        res.header("content-type")
+            .is_some_and(|c| c.starts_with("text/html"))
+    );
+    assert!(
+        res.header("content-security-policy")
+            .is_some_and(|c| c.contains("default-src 'self'"))
+    );
+    let html = res.text();
+    assert!(
+        html.contains("<html lang=\"nl\">") && html.contains("href=\"/bewoners/centrum\""),
+        "{html}"
+    );
+    assert!(!html.contains("<script"), "no JavaScript");
+    assert_eq!(app.get("/bewoners/stijl.css").await.status, 200);
+
+    let page = app.get("/bewoners/centrum").await;
+    assert_eq!(page.status, 200);
+    let html = page.text();
+    assert!(html.contains("<h1>Wijk Centrum</h1>"), "{html}");
+    let token = form_token_of(&html);
+
+    // A wrong e-mail address: refused, everything typed comes back, escaped.
+    let typed_text = "Auto's <script>alert(1)</script> op de stoep";
+    let body = urlencode(&[
+        ("token", &token),
+        ("text", typed_text),
+        ("place", "Markt 1"),
+        ("email", "jan@"),
+        ("consent", "ja"),
+        ("website", ""),
+    ]);
+    let headers = [("Content-Type", "application/x-www-form-urlencoded")];
+    let res = app
+        .request("POST", "/bewoners/centrum", &headers, Some(body))
+        .await;
+    assert_eq!(res.status, 400);
+    let html = res.text();
+    assert!(html.contains("Dit e-mailadres klopt niet"), "{html}");
+    assert!(
+        html.contains("Auto&#39;s &lt;script&gt;alert(1)&lt;/script&gt; op de stoep"),
+        "{html}"
+    );
+    assert!(!html.contains("<script>"), "escaped");
+    assert!(
+        html.contains("value=\"Markt 1\"") && html.contains("value=\"jan@\""),
+        "{html}"
+    );
+    assert_eq!(stored_points(&app), 0);
+
+    // Sent again with the fresh form: 303 to the status page with the code.
+    let token = form_token_of(&html);
+    let body = urlencode(&[
+        ("token", &token),
+        ("text", typed_text),
+        ("place", "Markt 1"),
+        ("website", ""),
+    ]);
+    let res = app
+        .request("POST", "/bewoners/centrum", &headers, Some(body))
+        .await;
+    // The test client follows the 303 to the status page.
+    assert_eq!(res.status, 200, "{}", res.text());
+    let html = res.text();
+    assert!(html.contains("We hebben uw punt ontvangen."), "{html}");
+    let at = html.find("<strong class=\"code\">").expect("code") + 21;
+    let code = html[at..at + 14].to_owned();
+    assert!(Receipt::parse(&code).is_some(), "{code}");
+    assert!(
+        !html.contains("stoep") && !html.contains("Markt"),
+        "never the text: {html}"
+    );
+    let res = app.get(&format!("/bewoners/status/{code}")).await;
+    assert!(res.text().contains("Code: <span class=\"code\">"));
+    let res = app
+        .get(&format!("/bewoners/status?code={}", code.to_lowercase()))
+        .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        app.get("/bewoners/status?code=0000-0000-0000").await.status,
+        404
+    );
+    assert_eq!(app.get("/bewoners/atlantis").await.status, 404);
+    // The honeypot on the form.
+    let page = app.get("/bewoners/centrum").await.text();
+    let body = urlencode(&[
+        ("token", &form_token_of(&page)),
+        ("text", "Iets ergs"),
+        ("website", "x"),
+    ]);
+    let res = app
+        .request("POST", "/bewoners/centrum", &headers, Some(body))
+        .await;
+    assert_eq!(res.status, 422);
+    assert_eq!(stored_points(&app), 1);
 }

@@ -3,6 +3,7 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod bewoners;
 pub mod blobs;
 pub mod client_config;
 pub mod erase;
@@ -46,6 +47,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     access::configure(cfg);
     openapi::configure(cfg);
     public::configure(cfg);
+    bewoners::configure(cfg);
     resident_points::configure(cfg);
 }
 
