@@ -1,0 +1,192 @@
+// The sync scope with a third-party client: built only on the official
+// @automerge/automerge package, the `ws` library and docs/sync-protocol.md
+// (version 2). A boa's client creates a walk; a coordinator's client does not
+// get it in `ready`, subscribes it (`doc`, then the usual sync), edits it
+// until acked, unsubscribes (`unscope`); the Rust client
+// (tests/src/bin/sync_dump.rs) then reads the coordinator's edit from the
+// server as the boa.
+//
+// The server is started from $WIJKLOG_BIN (default target/debug/wijklog) with
+// --data in a temp dir and --bind 127.0.0.1:0.
+
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { randomUUID } from "node:crypto";
+import * as A from "@automerge/automerge";
+import WebSocket from "ws";
+
+const ROOT = resolve(import.meta.dirname, "../..");
+const BIN = process.env.WIJKLOG_BIN ?? join(ROOT, "target/debug/wijklog");
+const DUMP = process.env.WIJKLOG_SYNC_DUMP_BIN ?? join(ROOT, "target/debug/sync_dump");
+const PASSWORD = "interop-wachtwoord-lang";
+
+function startServer(data) {
+  return new Promise((resolvePort, reject) => {
+    const child = spawn(BIN, ["serve", "--bind", "127.0.0.1:0", "--data", data, "--static", data], {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, WIJKLOG_LOG_FILTER: "warn" },
+    });
+    let buf = "";
+    child.stdout.on("data", (chunk) => {
+      buf += chunk;
+      const m = buf.match(/wijklog listening on port (\d+)/);
+      if (m) resolvePort({ child, port: Number(m[1]) });
+    });
+    child.on("exit", (code) => reject(new Error(`wijklog serve exited with ${code}`)));
+  });
+}
+
+const uuidBytes = (id) => Buffer.from(id.replaceAll("-", ""), "hex");
+
+async function login(base, username) {
+  const r = await fetch(`${base}/api/v1/auth/login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username, password: PASSWORD, device_name: "node" }),
+  });
+  assert.equal(r.status, 200);
+  return r.json();
+}
+
+/** One authenticated socket: `next()` gives the next frame, `ready` the ready frame. */
+async function connect(port, token) {
+  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/sync`);
+  const inbox = [];
+  let wake = () => {};
+  ws.on("message", (data, isBinary) => {
+    inbox.push(isBinary ? { bin: Buffer.from(data) } : { json: JSON.parse(data.toString()) });
+    wake();
+  });
+  await new Promise((r) => ws.on("open", r));
+  const next = async (ms = 10000) => {
+    const deadline = Date.now() + ms;
+    while (inbox.length === 0) {
+      if (Date.now() > deadline) throw new Error("timed out waiting for the server");
+      await new Promise((r) => {
+        wake = r;
+        setTimeout(r, 100);
+      });
+    }
+    return inbox.shift();
+  };
+  ws.send(JSON.stringify({ type: "auth", token }));
+  const ready = (await next()).json;
+  assert.equal(ready.type, "ready");
+  return { ws, next, ready };
+}
+
+/** Runs the automerge sync loop for one document until `done(doc, frame)` holds. */
+async function syncUntil(conn, id, doc, state, done) {
+  const send = () => {
+    const [s, msg] = A.generateSyncMessage(doc, state);
+    state = s;
+    if (msg) conn.ws.send(Buffer.concat([uuidBytes(id), Buffer.from(msg)]));
+  };
+  send();
+  for (;;) {
+    const item = await conn.next();
+    if (item.bin) {
+      assert.deepEqual(item.bin.subarray(0, 16), uuidBytes(id));
+      [doc, state] = A.receiveSyncMessage(doc, state, new Uint8Array(item.bin.subarray(16)));
+      send();
+    } else if (item.json.type === "error") {
+      assert.fail(`server error ${item.json.code}: ${item.json.message}`);
+    }
+    if (done(doc, item)) return { doc, state };
+  }
+}
+
+test("a third-party client subscribes a document outside its scope, edits it and unsubscribes", async (t) => {
+  assert.ok(existsSync(BIN), `${BIN} missing: run cargo build --workspace --bins`);
+  assert.ok(existsSync(DUMP), `${DUMP} missing: run cargo build --workspace --bins`);
+  const data = mkdtempSync(join(tmpdir(), "wijklog-scope-interop-"));
+  for (const [name, role, team] of [["nina", "boa", ["--team", "noord"]], ["carla", "coordinator", []]]) {
+    execFileSync(BIN, ["user", "add", "--username", name, "--role", role, ...team, "--data", data], {
+      input: `${PASSWORD}\n`,
+    });
+  }
+  const { child, port } = await startServer(data);
+  t.after(() => {
+    child.kill("SIGKILL");
+    rmSync(data, { recursive: true, force: true });
+  });
+  const base = `http://127.0.0.1:${port}`;
+
+  // Nina's walk, in the contract shape of docs/data-model.md.
+  const nina = await login(base, "nina");
+  const walkId = randomUUID();
+  const obs = randomUUID();
+  let walk = A.from({
+    kind: "walk",
+    schema: 1,
+    title: "Scope-ronde",
+    route: "",
+    summary: "",
+    wijk: "oostermeent",
+    team: "noord",
+    created_by: nina.user.id,
+    participants: {},
+    observations: {},
+  });
+  walk = A.change(walk, (d) => {
+    d.observations[obs] = {
+      created_at: new Date(),
+      created_by: nina.user.id,
+      category: "jeugdoverlast",
+      severity: "aandacht",
+      text: "vanuit node",
+      photos: [],
+      follow_up: {},
+      feedback: { needed: false },
+    };
+  });
+  const n = await connect(port, nina.access_token);
+  assert.equal(n.ready.protocol, 2);
+  const ninaHeads = A.getHeads(walk).slice().sort().join();
+  await syncUntil(n, walkId, walk, A.initSyncState(), (_, item) =>
+    item.json?.type === "ack" && item.json.heads.slice().sort().join() === ninaHeads,
+  );
+  n.ws.close();
+
+  // The coordinator: not in ready; subscribe gives `doc`, then the sync.
+  const carla = await login(base, "carla");
+  const c = await connect(port, carla.access_token);
+  assert.ok(!c.ready.docs.some((d) => d.id === walkId), "a coordinator holds only what they open");
+  c.ws.send(JSON.stringify({ type: "subscribe", doc: walkId }));
+  const announced = (await c.next()).json;
+  assert.equal(announced.type, "doc");
+  assert.equal(announced.id, walkId);
+  assert.equal(announced.kind, "walk");
+  assert.deepEqual(announced.heads.slice().sort().join(), ninaHeads);
+  let mine = A.init();
+  let state = A.initSyncState();
+  ({ doc: mine, state } = await syncUntil(c, walkId, mine, state, (d) => d.observations?.[obs]?.text === "vanuit node"));
+
+  // Edit until acked.
+  mine = A.change(mine, (d) => {
+    d.observations[obs].category = "verkeer";
+  });
+  const editHeads = A.getHeads(mine).slice().sort().join();
+  ({ doc: mine, state } = await syncUntil(c, walkId, mine, state, (_, item) =>
+    item.json?.type === "ack" && item.json.heads.slice().sort().join() === editHeads,
+  ));
+
+  // Unsubscribe: `unscope`.
+  c.ws.send(JSON.stringify({ type: "unsubscribe", doc: walkId }));
+  let item;
+  do item = await c.next();
+  while (item.bin);
+  assert.deepEqual(item.json, { type: "unscope", doc: walkId });
+  c.ws.close();
+
+  // The server holds the coordinator's edit (read back as Nina by the Rust client).
+  const again = await login(base, "nina");
+  const rows = JSON.parse(execFileSync(DUMP, [base, again.access_token, walkId], { encoding: "utf8" }));
+  assert.equal(rows.length, 1);
+  assert.equal(rows[0].category, "verkeer");
+  assert.equal(rows[0].text, "vanuit node");
+});
