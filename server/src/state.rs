@@ -6,6 +6,10 @@ use std::sync::Arc;
 
 use tokio::task::JoinError;
 
+/// The one helper for blocking work, kept in the HTTP edge so the layers
+/// below the state (the public endpoints) use it too.
+pub use crate::edge::blocking;
+
 use crate::auth::rate_limit::LoginRateLimiter;
 use crate::auth::{Authenticator, JwtKeys};
 use crate::blobs::BlobStore;
@@ -111,21 +115,6 @@ impl AppState {
         let store = self.store.clone();
         blocking(move || f(store.as_ref()).map_err(BlockingError::Inner)).await
     }
-}
-
-/// Runs blocking work (SQLite, automerge, file I/O, image decoding) on
-/// tokio's blocking pool: the one helper every handler uses. The task's
-/// error is returned as is; a panic or cancellation of the task becomes the
-/// caller's error through its `From<JoinError>` (an internal error for
-/// [`crate::edge::ApiError`] and [`crate::blobs::BlobError`],
-/// [`BlockingError::Join`] for [`AppState::blocking`]), so each caller keeps
-/// its own error mapping.
-pub async fn blocking<T, E>(f: impl FnOnce() -> Result<T, E> + Send + 'static) -> Result<T, E>
-where
-    T: Send + 'static,
-    E: From<JoinError> + Send + 'static,
-{
-    tokio::task::spawn_blocking(f).await?
 }
 
 /// A blocking task failed: its own error, or it panicked / was cancelled.

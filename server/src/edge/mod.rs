@@ -17,11 +17,13 @@
 //!
 //! See docs/security.md and docs/operations.md.
 
+mod blocking;
 pub mod caller;
 pub mod error;
 pub mod gate;
 pub mod http;
 
+pub use blocking::blocking;
 pub use caller::{
     RequireAdmin, RequireContentReader, RequireCoordinator, RequireCoordinatorOrAdmin,
     bearer_token, parse_bearer,

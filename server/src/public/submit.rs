@@ -4,17 +4,21 @@
 //! form is given back filled in (the HTML page) so nothing typed is lost.
 
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use wijklog_shared::Catalog;
 use wijklog_shared::contact::{MAX_CONTACT_CHARS, check_email, check_phone};
 
+use super::Public;
 use super::points::{self, Contact, NewPoint};
 use super::receipt::Receipt;
 use super::token::TokenProblem;
 use crate::domain::now_ms;
 use crate::edge::ApiError;
-use crate::state::{AppState, blocking};
+use crate::edge::blocking;
+use crate::review::ReviewDb;
+use crate::storage::Store;
 
 /// Largest body the submission endpoints read (bytes).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -256,14 +260,16 @@ pub fn now_secs() -> u64 {
 /// the submission limits, then one insert through the public database
 /// gate. The receipt of the stored point.
 pub async fn submit(
-    state: &AppState,
+    public: &Arc<Public>,
+    store: &Arc<dyn Store>,
+    review: &Arc<ReviewDb>,
     ip: Option<IpAddr>,
     s: Submission,
 ) -> Result<Receipt, ApiError> {
-    let public = state.public.clone();
+    let public = public.clone();
     {
-        let store = state.store.clone();
-        let db = state.review.clone();
+        let store = store.clone();
+        let db = review.clone();
         let p = public.clone();
         let _slot = public.db_gate.acquire().await.map_err(|_| busy())?;
         blocking::<_, ApiError>(move || {
@@ -284,7 +290,7 @@ pub async fn submit(
         public.tokens.give_back(&token, now);
         return Err(busy());
     };
-    let db = state.review.clone();
+    let db = review.clone();
     let stored =
         blocking::<_, ApiError>(move || Ok(db.with_conn(|c| points::insert(c, &point, now_ms()))?))
             .await;

@@ -223,7 +223,7 @@ async fn post_point(
         param: "body",
         message: "The body is not a JSON object of the expected shape (see docs/api.md).",
     })?;
-    let receipt = submit::submit(&state, peer(&req), s).await?;
+    let receipt = submit::submit(&state.public, &state.store, &state.review, peer(&req), s).await?;
     let mut res = HttpResponse::Created().json(json!({
         "receipt": receipt.display(),
         "status_url": status_path(&receipt),
