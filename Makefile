@@ -65,14 +65,16 @@ test: lint test-rust test-node test-pwa test-browser
 	@echo "==> all test suites passed"
 
 # Gates that fail fast, before the long suites: formatting, clippy with every
-# warning an error, the repository standing on its own (no citations of files
-# outside it) and the types of the browser tests' helpers (tsc over JSDoc,
-# tests/e2e/tsconfig.json). The PWA's types are checked by its build
-# (tsc --noEmit), which needs the wasm package first.
+# warning an error, no import cycle between the server's modules
+# (server/tests/module_cycles.rs), the repository standing on its own (no
+# citations of files outside it) and the types of the browser tests' helpers
+# (tsc over JSDoc, tests/e2e/tsconfig.json). The PWA's types are checked by its
+# build (tsc --noEmit), which needs the wasm package first.
 lint: node-deps
-	@echo "==> lint: rustfmt, clippy -D warnings, self-contained docs, e2e helper types"
+	@echo "==> lint: rustfmt, clippy -D warnings, module cycles, self-contained docs, e2e helper types"
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	cargo test --workspace --quiet --test module_cycles
 	scripts/check-self-contained.sh
 	npm --prefix tests/e2e run --silent typecheck
 
