@@ -1303,6 +1303,13 @@ async fn the_walk_report_groups_observations_and_lists_actions_per_partner() {
     assert_eq!(r["wijk_label"], "Oostermeent");
     assert_eq!(r["route"], "Markt, Kerkstraat, park");
     assert_eq!(r["observation_count"], 4);
+    // The walker is the boa who logged the observations (the coordinator's
+    // follow-ups do not make them a walker); there are no participants.
+    assert_eq!(
+        r["walkers"],
+        json!([{"id": w.boa_n.id(), "name": "boa-noord (test)", "observations": 4}])
+    );
+    assert_eq!(r["participants"], json!([]));
     let cats: Vec<&str> = r["categories"]
         .as_array()
         .expect("categories")
@@ -1342,6 +1349,18 @@ async fn the_walk_report_groups_observations_and_lists_actions_per_partner() {
         "Wijkagent gaat langs"
     );
     assert_eq!(r["partners"][0]["label"], "Politie (wijkagent)");
+    // A deleted observation does not count: walk Zuid has D (boa-zuid) and E (deleted).
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("/api/v1/walks/{}/report", w.walk_z.id()),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.json()["walkers"],
+        json!([{"id": w.boa_z.id(), "name": "boa-zuid (test)", "observations": 1}])
+    );
     // A spreekuur session is not a walk.
     let res = get(
         &w.app,

@@ -6,7 +6,8 @@
 //   photo large (it showed a 1200x1600 photo at 96x127: the thumbnail style
 //   applied inside the viewer), and the full-size read is audited;
 // - sees the photos in the walk report, which prints them into the PDF and
-//   applies its own stylesheet without a Content-Security-Policy violation.
+//   applies its own stylesheet without a Content-Security-Policy violation;
+//   the report names the boa who logged the walk.
 // The phone's own viewer is checked at 360 px too.
 
 import { test, before, after } from 'node:test';
@@ -173,6 +174,9 @@ test('the walk report shows the photos and prints them into the PDF', async () =
   const strip = coord.getByTestId('report-photos');
   await strip.waitFor();
   assert.equal(await strip.getByTestId('photo').count(), 2);
+  // The boa who logged the walk is named (it once said "Deelnemers: Geen.").
+  assert.deepEqual(await coord.getByTestId('report-walker').allTextContents(), ['Anna de Boer (legde 2 waarnemingen vast)']);
+  assert.doesNotMatch(String(await coord.getByTestId('report-participants').textContent()), /Geen\./);
   await coord.waitForFunction(() => [...document.querySelectorAll('[data-testid="report-photos"] img')].map((i) => /** @type {HTMLImageElement} */ (i)).every((i) => i.complete && i.naturalWidth > 0));
   // The report's own stylesheet applies (an inline <style> is refused by the CSP).
   assert.equal(await coord.locator('.report table').first().evaluate((t) => getComputedStyle(t).borderCollapse), 'collapse');

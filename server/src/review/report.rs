@@ -191,6 +191,45 @@ pub struct ReportPartner {
     pub actions: Vec<ReportAction>,
 }
 
+/// An account that logged observations in the walk.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReportWalker {
+    /// User id.
+    pub id: String,
+    /// Display name (`None` when the account no longer exists).
+    pub name: Option<String>,
+    /// Observations of the walk this account logged (deleted ones left out).
+    pub observations: usize,
+}
+
+/// The walkers of a walk: the authors of its live observations as the server
+/// recorded them (the projection's authors, taken from the actor bindings,
+/// never the document's claim), in the order of their first observation.
+/// `name_of` looks up a display name.
+pub fn walkers(
+    rows: &[crate::storage::ProjectionRow],
+    name_of: impl Fn(&str) -> Option<String>,
+) -> Vec<ReportWalker> {
+    let mut live: Vec<_> = rows
+        .iter()
+        .filter(|r| !r.deleted)
+        .filter_map(|r| r.created_by.as_deref().map(|by| (r.created_at, by)))
+        .collect();
+    live.sort();
+    let mut out: Vec<ReportWalker> = Vec::new();
+    for (_, by) in live {
+        match out.iter_mut().find(|w| w.id == by) {
+            Some(w) => w.observations += 1,
+            None => out.push(ReportWalker {
+                id: by.to_owned(),
+                name: name_of(by),
+                observations: 1,
+            }),
+        }
+    }
+    out
+}
+
 /// `GET /api/v1/walks/{id}/report`.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct WalkReport {
@@ -214,6 +253,9 @@ pub struct WalkReport {
     pub ended_at: Option<i64>,
     /// Closing summary.
     pub summary: Option<String>,
+    /// The accounts that logged observations ([`walkers`]); filled in by
+    /// the route, which has the store.
+    pub walkers: Vec<ReportWalker>,
     /// Participants (name, organisation).
     pub participants: Vec<wijklog_shared::Participant>,
     /// Observations by category, in catalog order.
@@ -325,6 +367,7 @@ pub fn walk_report(id: DocId, doc: &Automerge, catalog: &Catalog) -> Result<Walk
         started_at: w.started_at,
         ended_at: w.ended_at,
         summary: w.summary,
+        walkers: Vec::new(),
         participants: w.participants.into_values().collect(),
         categories,
         partners,

@@ -1,4 +1,4 @@
-//! `GET /api/v1/walks/{id}/report`: the printable walk report (participants,
+//! `GET /api/v1/walks/{id}/report`: the printable walk report (walkers, participants,
 //! route, observations by category with places, action list per partner),
 //! for coordinators and the walk's own team.
 
@@ -29,7 +29,13 @@ async fn walk_report(
         let meta = visible_doc(store.as_ref(), &who, &id, Some(DocKind::Walk))?;
         let doc = report::load_automerge_bounded(store.as_ref(), meta.id, max_ops)?;
         let catalog = report::load_catalog(store.as_ref());
-        report::walk_report(meta.id, &doc, &catalog)
+        let mut body = report::walk_report(meta.id, &doc, &catalog)?;
+        let rows = store.projection_rows(meta.id)?;
+        body.walkers = report::walkers(&rows, |id| {
+            let id = crate::domain::UserId::new(id).ok()?;
+            store.user_by_id(&id).ok().flatten().map(|u| u.display_name)
+        });
+        Ok::<_, ApiError>(body)
     })
     .await?;
     Ok(json_ok(&body))

@@ -45,6 +45,8 @@ export interface WalkReportData {
   started_at: number | null;
   ended_at: number | null;
   summary: string | null;
+  /** The accounts that logged the walk's observations, in order of their first one. */
+  walkers?: { id: string; name: string | null; observations: number }[];
   participants: { name: string | null; organisation: string | null }[];
   categories: { id: string; label: string; positive: boolean; items: ReportItem[] }[];
   partners: { id: string; label: string; actions: ReportAction[] }[];
@@ -129,8 +131,17 @@ export function WalkReport({ id }: { id: string }) {
 
           <section data-testid="report-participants">
             <h2>{t('coordinator.report.participants')}</h2>
+            {(report.walkers ?? []).length > 0 && (
+              <ul data-testid="report-walkers">
+                {(report.walkers ?? []).map((w) => (
+                  <li key={w.id} data-testid="report-walker">
+                    {w.name ?? t('coordinator.report.unknown_account')} ({tn('coordinator.report.logged', w.observations)})
+                  </li>
+                ))}
+              </ul>
+            )}
             {report.participants.length === 0 ? (
-              <p class="hint">{t('coordinator.report.none')}</p>
+              (report.walkers ?? []).length === 0 && <p class="hint">{t('coordinator.report.none')}</p>
             ) : (
               <ul>
                 {report.participants.map((p, i) => (
