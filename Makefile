@@ -16,7 +16,7 @@ DATA ?= ./data
 WIJKLOG_DEBUG_BIN := target/debug/wijklog
 WIJKLOG_RELEASE_BIN := target/release/wijklog
 
-.PHONY: help run test bench soak node-deps wasm pwa server-debug server-release \
+.PHONY: help run test bench soak fuzz node-deps wasm pwa server-debug server-release \
         lint test-rust test-node test-pwa test-browser chromium postgres smtp-venv clean
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make test   run every test: Rust, wasm in node, interop, browser (headless Chromium)"
 	@echo "make bench  run the benchmarks and print their tables"
 	@echo "make soak   run the deterministic simulation of sync for longer (SOAK_SCENARIOS, SOAK_SECONDS)"
+	@echo "make fuzz   fuzz the sync path, chunk inflation, query parsers and image sniffing (FUZZ_CASES)"
 
 node-deps:
 	@scripts/ensure-node-deps.sh $(NODE_DIRS)
@@ -135,6 +136,15 @@ SOAK_SECONDS ?=
 soak:
 	SIM_SCENARIOS=$(SOAK_SCENARIOS) SIM_STEPS=$(SOAK_STEPS) SIM_FIRST_SEED=$(SOAK_FIRST_SEED) SIM_SECONDS=$(SOAK_SECONDS) \
 	  cargo test --release -p wijklog-tests --test sync_sim scenarios_keep_every_promise -- --nocapture
+
+# Property-based fuzzing (proptest, on the stable toolchain): the sync frame parser
+# and automerge messages into the core (tests/tests/fuzz_sync.rs), chunk inflation,
+# the review query parsers and image sniffing (server/tests/fuzz.rs). make test runs
+# 256 cases per target; this runs FUZZ_CASES per target (default 100,000).
+FUZZ_CASES ?= 100000
+fuzz:
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p wijklog-server --test fuzz -- --nocapture
+	PROPTEST_CASES=$(FUZZ_CASES) cargo test --release -p wijklog-tests --test fuzz_sync -- --nocapture
 
 clean:
 	cargo clean

@@ -2107,3 +2107,129 @@ pub fn run_many(seeds: std::ops::Range<u64>, cfg: SimConfig, budget: Option<Dura
     }
     total
 }
+
+/// One real session (user "ann") over the real cache, committer step and
+/// SQLite store, for feeding it arbitrary frames: the fuzzing of the sync
+/// frame parser and of automerge sync messages and changes into the core.
+pub struct FrameHarness {
+    _dir: tempfile::TempDir,
+    db: PathBuf,
+    server: Server,
+    conn: Conn,
+    started: Instant,
+}
+
+impl Default for FrameHarness {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl FrameHarness {
+    /// A fresh database and an authenticated session.
+    pub fn new() -> Self {
+        let t = template();
+        let dir = sim_dir();
+        let db = dir.path().join("wijklog.db");
+        std::fs::copy(&t.db, &db).expect("copy the template database");
+        let server = Server::start(&db);
+        let principal = t.accounts[0].principal.clone();
+        let inbox: Inbox = Arc::new(Mutex::new(VecDeque::new()));
+        let started = Instant::now();
+        let conn = Conn {
+            session: Session::new(1, principal, SyncLimits::default(), &[], started),
+            ctx: SimCtx {
+                store: server.store.clone(),
+                cache: server.cache.clone(),
+                queue: server.queue.clone(),
+                conn: 1,
+                inbox,
+            },
+            hub_rx: server.hub.subscribe(),
+            live: VecDeque::new(),
+        };
+        Self {
+            _dir: dir,
+            db,
+            server,
+            conn,
+            started,
+        }
+    }
+
+    /// Feeds one frame, runs the committer and the commit results: every
+    /// effect the session answered with. `at_ms` is the time since the start
+    /// (the message budget refills with it).
+    pub fn feed(&mut self, frame: Event, at_ms: u64) -> Vec<Effect> {
+        let now = self.started + Duration::from_millis(at_ms);
+        let mut effects = self.conn.session.handle(frame, &self.conn.ctx, now);
+        loop {
+            let batch: Vec<QueuedWrite> =
+                self.server.queue.lock().expect("queue").drain(..).collect();
+            if batch.is_empty() {
+                break;
+            }
+            let store: &dyn Store = self.server.store.as_ref();
+            commit_batch_blocking(
+                batch,
+                store,
+                &self.server.cache,
+                &self.server.hub,
+                &NoObserver,
+            );
+            let events: Vec<Event> = self
+                .conn
+                .ctx
+                .inbox
+                .lock()
+                .expect("inbox")
+                .drain(..)
+                .collect();
+            for event in events {
+                effects.extend(self.conn.session.handle(event, &self.conn.ctx, now));
+            }
+        }
+        while self.conn.hub_rx.try_recv().is_ok() {}
+        effects
+    }
+
+    /// Changes the session holds for missing dependencies.
+    pub fn waiting_changes(&self) -> usize {
+        self.conn.session.waiting_changes()
+    }
+
+    /// Whether `PRAGMA integrity_check` says `ok`.
+    pub fn integrity_ok(&self) -> bool {
+        rusqlite::Connection::open(&self.db)
+            .and_then(|c| c.query_row("PRAGMA integrity_check", [], |r| r.get::<_, String>(0)))
+            .is_ok_and(|s| s == "ok")
+    }
+
+    /// Every stored document loads.
+    pub fn stored_documents_load(&self) -> Result<usize, String> {
+        let conn = rusqlite::Connection::open(&self.db).map_err(|e| e.to_string())?;
+        let mut stmt = conn
+            .prepare("SELECT DISTINCT doc_id FROM changes")
+            .map_err(|e| e.to_string())?;
+        let ids: Vec<Vec<u8>> = stmt
+            .query_map([], |r| r.get::<_, Vec<u8>>(0))
+            .map_err(|e| e.to_string())?
+            .collect::<Result<_, _>>()
+            .map_err(|e| e.to_string())?;
+        for id in &ids {
+            let bytes: [u8; 16] = id.as_slice().try_into().map_err(|_| "doc id length")?;
+            let doc = DocId::from_bytes(bytes);
+            let stored = self
+                .server
+                .store
+                .inner
+                .load_doc(doc)
+                .map_err(|e| format!("{e:?}"))?
+                .ok_or("listed document not found")?;
+            stored
+                .to_automerge()
+                .map_err(|e| format!("stored document {doc} does not load: {e}"))?;
+        }
+        Ok(ids.len())
+    }
+}

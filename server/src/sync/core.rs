@@ -1362,13 +1362,17 @@ impl Session {
 /// sends nothing (it does not send a change twice on one connection) and
 /// the two sides trade the same two messages forever while the held changes
 /// never apply. Ask for what they wait for instead.
+///
+/// The hash lists also leave sorted, as the wire format requires (automerge
+/// only debug-asserts it when encoding): a peer's unsorted heads would
+/// otherwise come back as an unsorted `need`; found by the sync fuzzer.
 fn ask_for_missing(
     mut message: Message,
     doc: &Automerge,
     waiting: Option<&Vec<Change>>,
 ) -> Message {
     let Some(waiting) = waiting.filter(|w| !w.is_empty()) else {
-        return message;
+        return sorted(message);
     };
     let held: HashSet<ChangeHash> = waiting.iter().map(Change::hash).collect();
     message.need.retain(|h| !held.contains(h));
@@ -1381,6 +1385,19 @@ fn ask_for_missing(
                 message.need.push(*dep);
             }
         }
+    }
+    sorted(message)
+}
+
+/// Sorts and deduplicates the hash lists of a message.
+fn sorted(mut message: Message) -> Message {
+    message.heads.sort();
+    message.heads.dedup();
+    message.need.sort();
+    message.need.dedup();
+    for have in &mut message.have {
+        have.last_sync.sort();
+        have.last_sync.dedup();
     }
     message
 }
