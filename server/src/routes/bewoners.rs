@@ -426,7 +426,15 @@ async fn wijk_post(
         token: opt("token"),
         website: opt("website"),
     };
-    match submit::submit(&state, req.peer_addr().map(|a| a.ip()), s).await {
+    match submit::submit(
+        &state.public,
+        &state.store,
+        &state.review,
+        req.peer_addr().map(|a| a.ip()),
+        s,
+    )
+    .await
+    {
         Ok(receipt) => HttpResponse::SeeOther()
             .insert_header((
                 header::LOCATION,
