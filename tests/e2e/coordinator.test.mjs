@@ -269,6 +269,10 @@ test('(b) a follow-up set by the coordinator and an offline text edit on the pho
   const history = await coord.getByTestId('history').textContent();
   assert.match(history, /Bo/);
   assert.match(history, /Cora/);
+  // Changed fields in words, the partner by its catalog label (never "follow_up.politie.status").
+  const fields = await coord.locator('[data-testid="history-entry"][data-message="splice_follow_up_note"] [data-testid="history-fields"]').textContent();
+  assert.equal(fields, 'opvolging Politie (wijkagent)');
+  assert.doesNotMatch(history, /follow_up|location\.|\.status/);
 });
 
 test('(c) the map shows a marker per located observation in its category colour while tiles are blocked', async () => {

@@ -18,6 +18,7 @@ import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personN
 import { lastListHref } from './List';
 import { MailPanel } from './Mail';
 import { photoShas, PhotoStrip } from '../../photo/Thumbs';
+import { fieldWords } from './historyWords';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
 
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
@@ -235,6 +236,7 @@ function historyMessage(m: string | null): string {
 }
 
 function HistoryList({ history }: { history: History | null }) {
+  const catalog = useCatalog();
   if (!history) return <p class="hint">{t('coordinator.loading')}</p>;
   if (history.entries.length === 0) return <p class="hint">{t('coordinator.history.empty')}</p>;
   return (
@@ -242,7 +244,11 @@ function HistoryList({ history }: { history: History | null }) {
       {history.entries.map((e) => (
         <li key={e.hash} data-testid="history-entry" data-message={e.message ?? ''}>
           <span class="nowrap">{fmtDateTime(e.received_at ?? e.time)}</span> · <strong>{e.user_name ?? e.user_id ?? t('coordinator.history.unknown')}</strong> · {e.created ? t('coordinator.history.created') : historyMessage(e.message)}
-          {e.fields.length > 0 && !e.created && <div class="item-meta">{e.fields.join(', ')}</div>}
+          {e.fields.length > 0 && !e.created && (
+            <div class="item-meta" data-testid="history-fields">
+              {fieldWords(e.fields, (p) => labelOf(catalog?.partners, p)).join(', ')}
+            </div>
+          )}
         </li>
       ))}
     </ol>
