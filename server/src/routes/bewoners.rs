@@ -347,7 +347,7 @@ fn render_wijk(
     let body = format!(
         "<h1>Wijk {label}</h1>\n\
          <section aria-labelledby=\"agenda-kop\">\n<h2 id=\"agenda-kop\">Wanneer zijn we in de wijk?</h2>\n{agenda}\n</section>\n\
-         <section aria-labelledby=\"form-kop\">\n<h2 id=\"form-kop\">Wat moeten we bekijken?</h2>\n\
+         <section aria-labelledby=\"form-kop\">\n<h2 id=\"form-kop\">Geef een punt door</h2>\n\
          <p>Uw punt ziet niemand anders. U krijgt een code. Daarmee ziet u wat we ermee doen.</p>\n\
          {general}\
          <form method=\"post\" action=\"/bewoners/{wijk_attr}\" novalidate>\n\
