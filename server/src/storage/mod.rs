@@ -592,6 +592,27 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Readiness: migrations done and a write transaction commits.
     fn check_ready(&self) -> Result<(), StoreError>;
+
+    // ---- several nodes ----
+
+    /// Documents changed through other processes on the same database
+    /// (other nodes), for the sync layer's document cache and live pushes.
+    /// Call once; `None` where no other process writes (SQLite: one server
+    /// per file).
+    fn remote_changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<RemoteChange>> {
+        None
+    }
+}
+
+/// What [`Store::remote_changes`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RemoteChange {
+    /// Another node committed changes to this document (or created it).
+    Changed(DocId),
+    /// The notification connection was (re)established: changes committed
+    /// elsewhere while it was down were not announced, so every cached
+    /// document must be read again. Also sent once at the start.
+    Missed,
 }
 
 impl ProjectionRow {

@@ -67,6 +67,9 @@ pub struct DocCache {
     entries: Mutex<HashMap<DocId, Slot>>,
     generation: AtomicU64,
     clock: AtomicU64,
+    /// Counts announcements of changes made through other nodes
+    /// ([`DocCache::note_remote_change`]); a load that saw it move re-reads.
+    remote: AtomicU64,
     gauge: Option<Gauge>,
 }
 
@@ -98,6 +101,7 @@ impl DocCache {
             entries: Mutex::new(HashMap::new()),
             generation: AtomicU64::new(1),
             clock: AtomicU64::new(1),
+            remote: AtomicU64::new(0),
             gauge,
         }
     }
@@ -175,6 +179,7 @@ impl DocCache {
         if let Some(entry) = self.cached(id) {
             return Ok(Some(entry));
         }
+        let remote_before = self.remote.load(Ordering::SeqCst);
         let Some(meta) = self.store.doc_meta(id)? else {
             return Ok(None);
         };
@@ -192,7 +197,59 @@ impl DocCache {
         entries.insert(id, slot);
         // The caller holds `fresh`, so it cannot be the one dropped.
         self.shrink(&mut entries);
+        drop(entries);
+        // Another node may have committed between the load and the insert,
+        // and its announcement found nothing cached: read again.
+        if self.remote.load(Ordering::SeqCst) != remote_before {
+            self.merge_stored(&fresh)?;
+        }
         Ok(Some(fresh))
+    }
+
+    /// Records that another node announced a change (before the cache looks
+    /// for the document), see [`DocCache::open`].
+    pub fn note_remote_change(&self) {
+        self.remote.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// Ids of every cached document.
+    pub fn ids(&self) -> Vec<DocId> {
+        self.entries
+            .lock()
+            .map(|e| e.keys().copied().collect())
+            .unwrap_or_default()
+    }
+
+    /// Applies to `entry` every stored change it lacks (committed through
+    /// another node). Returns how many were applied. The committed heads
+    /// move with them unless local changes are still waiting for their
+    /// commit (those heads then stay until that commit reports). Blocking.
+    pub fn merge_stored(&self, entry: &CachedDoc) -> Result<usize, CacheError> {
+        let Some(stored) = self.store.load_doc(entry.meta.id)? else {
+            return Ok(0);
+        };
+        let stored = stored.to_automerge()?;
+        let mut inner = entry.lock().map_err(|_| CacheError::Poisoned)?;
+        let missing: Vec<automerge::Change> = stored
+            .get_changes(&[])
+            .into_iter()
+            .filter(|c| automerge::ReadDoc::get_change_by_hash(&inner.doc, &c.hash()).is_none())
+            .collect();
+        if missing.is_empty() {
+            return Ok(0);
+        }
+        let settled = inner.committed_heads == inner.doc.get_heads();
+        let (bytes, ops) = missing.iter().fold((0u64, 0u64), |(b, o), c| {
+            (b + c.raw_bytes().len() as u64, o + c.len() as u64)
+        });
+        let n = missing.len();
+        inner.doc.apply_changes(missing)?;
+        inner.size_bytes += bytes;
+        inner.ops += ops;
+        if settled {
+            inner.committed_heads = inner.doc.get_heads();
+        }
+        Ok(n)
     }
 
     /// Caches a new document unless one with its id is already cached.

@@ -18,6 +18,7 @@ pub mod ops;
 pub mod projection;
 pub mod protocol;
 pub mod rate;
+pub mod remote;
 pub mod scope;
 pub mod service;
 

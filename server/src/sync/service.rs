@@ -106,6 +106,9 @@ impl SyncService {
             },
             Arc::new(MetricsObserver(app.metrics.clone())),
         );
+        if let Some(remote) = app.store.remote_changes() {
+            super::remote::spawn(remote, app.store.clone(), cache.clone(), hub.clone());
+        }
         Self {
             app,
             limits,

@@ -27,8 +27,8 @@ use tokio_postgres::{GenericClient, NoTls, Row};
 
 use super::{
     AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, NewUser,
-    ProjectionRow, RefreshOutcome, SessionState, Store, StoreError, StoredDoc, User, WriteApplied,
-    WriteRejected, decode_roles, encode_roles, search_words,
+    ProjectionRow, RefreshOutcome, RemoteChange, SessionState, Store, StoreError, StoredDoc, User,
+    WriteApplied, WriteRejected, decode_roles, encode_roles, search_words,
 };
 use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
@@ -81,6 +81,11 @@ pub struct PgStore {
     rt: Option<tokio::runtime::Runtime>,
     pool: Pool,
     url: String,
+    /// This process's name in change notifications (random per start), so
+    /// that it can skip its own.
+    node: String,
+    /// For the listening connection ([`Store::remote_changes`]).
+    config: tokio_postgres::Config,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -144,7 +149,7 @@ impl PgStore {
             .enable_all()
             .build()?;
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -158,10 +163,15 @@ impl PgStore {
             .recycle_timeout(Some(options.wait_timeout))
             .build()
             .map_err(|e| StoreError::Unavailable(e.to_string()))?;
+        let mut node = [0u8; 8];
+        getrandom::fill(&mut node)
+            .map_err(|e| StoreError::Unavailable(format!("no random node id: {e}")))?;
         let store = PgStore {
             rt: Some(rt),
             pool,
             url: redacted,
+            node: hex::encode(node),
+            config,
         };
         store.run(async {
             let mut client = store.pool.get().await.map_err(pool_error)?;
@@ -606,8 +616,102 @@ async fn write_projection(
     Ok(())
 }
 
-/// One group commit in one transaction (see [`Store::commit`]).
-async fn commit_once(conn: &mut Object, writes: &[DocWrite]) -> Result<CommitOutcome, StoreError> {
+/// Keeps one connection that LISTENs on [`CHANGES_CHANNEL`] and forwards
+/// the other nodes' announcements; reconnects (after 0.1 s, doubling up to
+/// 5 s) when the connection is lost, and then reports
+/// [`RemoteChange::Missed`]. Ends when the receiver is dropped.
+async fn listen(
+    config: tokio_postgres::Config,
+    node: String,
+    tx: tokio::sync::mpsc::UnboundedSender<RemoteChange>,
+) {
+    use futures_util::StreamExt;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        if tx.is_closed() {
+            return;
+        }
+        match config.connect(NoTls).await {
+            Ok((client, mut connection)) => {
+                let (ntx, mut nrx) = tokio::sync::mpsc::unbounded_channel::<String>();
+                let driver = tokio::spawn(async move {
+                    let mut messages =
+                        futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                    while let Some(message) = messages.next().await {
+                        match message {
+                            Ok(tokio_postgres::AsyncMessage::Notification(n)) => {
+                                if ntx.send(n.payload().to_owned()).is_err() {
+                                    return;
+                                }
+                            }
+                            Ok(_) => {}
+                            Err(e) => {
+                                tracing::warn!(error = %e, "the change notification connection failed");
+                                return;
+                            }
+                        }
+                    }
+                });
+                match client
+                    .batch_execute(&format!("LISTEN {CHANGES_CHANNEL}"))
+                    .await
+                {
+                    Ok(()) => {
+                        delay = Duration::from_millis(100);
+                        if tx.send(RemoteChange::Missed).is_err() {
+                            driver.abort();
+                            return;
+                        }
+                        while let Some(payload) = nrx.recv().await {
+                            let Some((from, doc)) = payload.split_once(':') else {
+                                continue;
+                            };
+                            if from == node {
+                                continue;
+                            }
+                            let mut id = [0u8; 16];
+                            if hex::decode_to_slice(doc, &mut id).is_err() {
+                                continue;
+                            }
+                            if tx
+                                .send(RemoteChange::Changed(DocId::from_bytes(id)))
+                                .is_err()
+                            {
+                                driver.abort();
+                                return;
+                            }
+                        }
+                        tracing::warn!("lost the change notification connection; reconnecting");
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "LISTEN failed; retrying");
+                    }
+                }
+                driver.abort();
+                drop(client);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot open the change notification connection; retrying")
+            }
+        }
+        tokio::time::sleep(delay).await;
+        delay = (delay * 2).min(Duration::from_secs(5));
+    }
+}
+
+/// The channel on which every commit names the documents it changed.
+pub const CHANGES_CHANNEL: &str = "wijklog_changes";
+
+/// One group commit in one transaction (see [`Store::commit`]). Every
+/// document that got new changes (or was created) is announced on
+/// [`CHANGES_CHANNEL`] as `<node>:<doc hex>`; PostgreSQL delivers a
+/// notification only when its transaction commits, so no other node hears
+/// of a change before it is durable.
+async fn commit_once(
+    conn: &mut Object,
+    writes: &[DocWrite],
+    node: &str,
+) -> Result<CommitOutcome, StoreError> {
     let now = now_ms();
     let mut tx = conn.transaction().await?;
     let mut results = Vec::with_capacity(writes.len());
@@ -632,6 +736,15 @@ async fn commit_once(conn: &mut Object, writes: &[DocWrite]) -> Result<CommitOut
     }
     for (meta, rows) in projections {
         write_projection(&*tx, &meta, rows).await?;
+    }
+    let mut announced: Vec<DocId> = Vec::new();
+    for applied in results.iter().flatten() {
+        if (applied.inserted > 0 || applied.created) && !announced.contains(&applied.meta.id) {
+            announced.push(applied.meta.id);
+            let payload = format!("{node}:{}", hex::encode(applied.meta.id.as_bytes()));
+            tx.execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &payload])
+                .await?;
+        }
     }
     tx.commit().await?;
     Ok(CommitOutcome { writes: results })
@@ -721,7 +834,7 @@ impl Store for PgStore {
         self.with_conn(async |c| {
             let mut attempt = 1;
             loop {
-                match commit_once(c, writes).await {
+                match commit_once(c, writes, &self.node).await {
                     Err(e) if attempt < COMMIT_ATTEMPTS && is_retryable(&e) => {
                         attempt += 1;
                         tracing::debug!(attempt, "group commit conflicted with another; retrying");
@@ -731,6 +844,13 @@ impl Store for PgStore {
                 }
             }
         })
+    }
+
+    fn remote_changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<RemoteChange>> {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let rt = self.rt.as_ref()?;
+        rt.spawn(listen(self.config.clone(), self.node.clone(), tx));
+        Some(rx)
     }
 
     fn actor_owner(&self, actor: &[u8]) -> Result<Option<UserId>, StoreError> {

@@ -1,0 +1,140 @@
+//! Changes committed through other nodes on the same database (PostgreSQL):
+//! the store announces them ([`Store::remote_changes`]); this task brings
+//! each cached copy up to date from the store, pushes the news to this
+//! node's live connections through the [`Hub`], and rewrites the document's
+//! projection from the merged copy (the other node may have projected a copy
+//! that lacked this node's latest changes). Documents nobody here has cached
+//! are skipped: they are read from the store when first opened.
+
+use std::sync::Arc;
+
+use automerge::ActorId;
+use tokio::sync::mpsc::UnboundedReceiver;
+use tracing::{debug, warn};
+
+use super::cache::DocCache;
+use super::hub::{DocEvent, Hub, ScopeFacts};
+use super::projection;
+use crate::domain::DocId;
+use crate::storage::{DocWrite, RemoteChange, Store};
+
+/// Starts the task on the current runtime; it ends when the store stops
+/// announcing.
+pub fn spawn(
+    mut rx: UnboundedReceiver<RemoteChange>,
+    store: Arc<dyn Store>,
+    cache: Arc<DocCache>,
+    hub: Hub,
+) {
+    tokio::spawn(async move {
+        while let Some(first) = rx.recv().await {
+            // Everything announced meanwhile, each document once.
+            let mut ids: Vec<DocId> = Vec::new();
+            let mut all = false;
+            let mut next = Some(first);
+            while let Some(event) = next {
+                cache.note_remote_change();
+                match event {
+                    RemoteChange::Changed(id) => {
+                        if !ids.contains(&id) {
+                            ids.push(id);
+                        }
+                    }
+                    RemoteChange::Missed => all = true,
+                }
+                next = rx.try_recv().ok();
+            }
+            if all {
+                ids = cache.ids();
+            }
+            for id in ids {
+                let Some(entry) = cache.cached(id) else {
+                    continue;
+                };
+                let (store, cache2) = (store.clone(), cache.clone());
+                let job = entry.clone();
+                let merged =
+                    tokio::task::spawn_blocking(move || refresh(store.as_ref(), &cache2, &job))
+                        .await;
+                match merged {
+                    Ok(Ok((0, _))) => {}
+                    Ok(Ok((n, schedule))) => {
+                        debug!(doc = %id, changes = n, "applied changes committed by another node");
+                        hub.publish(DocEvent {
+                            doc: id,
+                            kind: entry.meta.kind,
+                            team: entry.meta.team.clone(),
+                            origins: Vec::new(),
+                            // Who wrote is not announced: a document enters
+                            // a connection's scope here by its schedule only.
+                            scope: ScopeFacts {
+                                owner: Some(entry.meta.owner.clone()),
+                                created_at: entry.meta.created_at,
+                                schedule,
+                                writers: Vec::new(),
+                            },
+                        });
+                    }
+                    Ok(Err(e)) => {
+                        // The copy may now lack a committed change: drop it,
+                        // the next use reads the store again.
+                        warn!(doc = %id, error = %e, "reading another node's change failed; the cached copy is dropped");
+                        cache.evict(&entry);
+                    }
+                    Err(e) => {
+                        warn!(doc = %id, error = %e, "refresh task failed; the cached copy is dropped");
+                        cache.evict(&entry);
+                    }
+                }
+            }
+        }
+    });
+}
+
+/// Merges the stored changes into `entry` and, when that brought something
+/// new and no local change is waiting for its commit, stores the projection
+/// and the schedule of the merged copy. Returns the number of changes
+/// applied and the merged copy's schedule.
+fn refresh(
+    store: &dyn Store,
+    cache: &DocCache,
+    entry: &super::core::CachedDoc,
+) -> anyhow::Result<(usize, Option<crate::storage::DocSchedule>)> {
+    let n = cache.merge_stored(entry)?;
+    if n == 0 {
+        return Ok((0, None));
+    }
+    let (rows, schedule) = {
+        let inner = entry
+            .lock()
+            .map_err(|_| anyhow::anyhow!("document lock poisoned"))?;
+        if inner.committed_heads != inner.doc.get_heads() {
+            // A local commit is on its way and carries its own projection;
+            // the other node re-projects when it hears of that commit.
+            return Ok((n, super::scope::schedule_of(entry.meta.kind, &inner.doc)));
+        }
+        let mut owner = |actor: &ActorId| -> Option<String> {
+            store
+                .actor_owner(actor.to_bytes())
+                .ok()
+                .flatten()
+                .map(|u| u.as_str().to_owned())
+        };
+        (
+            projection::rows(&entry.meta, &inner.doc, &mut owner),
+            super::scope::schedule_of(entry.meta.kind, &inner.doc),
+        )
+    };
+    if let Some(rows) = rows {
+        store.commit(&[DocWrite {
+            doc_id: entry.meta.id,
+            user_id: entry.meta.owner.clone(),
+            device_id: None,
+            create: None,
+            changes: Vec::new(),
+            projection: Some(rows),
+            schedule: schedule.clone(),
+        }])?;
+    }
+    Ok((n, schedule))
+}

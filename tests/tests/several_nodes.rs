@@ -1,0 +1,336 @@
+//! Two `wijklog serve` processes on one PostgreSQL database (a throwaway
+//! PostgreSQL 15 cluster): phones on different nodes edit one walk live and
+//! converge, a coordinator connected to the other node hears of a change
+//! without asking, the projection the review reads holds every node's
+//! changes, and SIGKILL of one node during uploads loses no acked change.
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use automerge::{AutoCommit, ChangeHash};
+use uuid::Uuid;
+use wijklog_server::testing_pg::PgCluster;
+use wijklog_tests::server_process::{ServerProcess, wijklog_bin};
+use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
+use wijklog_tests::walks::{add_observation, new_walk};
+
+const PASSWORD: &str = "een-goed-wachtwoord-voor-pg";
+const SECRET: &str = "a-secret-all-nodes-share-0123456789abcdef";
+
+/// One database for one test: its name, and the environment that puts a
+/// `wijklog` command on it.
+struct Db {
+    name: String,
+    env: Vec<(String, String)>,
+}
+
+impl Db {
+    fn fresh(cluster: &PgCluster) -> Db {
+        let url = cluster.fresh_database();
+        let name = url.rsplit('/').next().expect("db name").to_owned();
+        Db {
+            env: vec![
+                (
+                    "WIJKLOG_DATABASE_URL".into(),
+                    cluster.url_without_password(&name),
+                ),
+                (
+                    "WIJKLOG_DATABASE_PASSWORD".into(),
+                    cluster.password().to_owned(),
+                ),
+                ("WIJKLOG_AUTH_JWT_SECRET".into(), SECRET.into()),
+            ],
+            name,
+        }
+    }
+
+    fn env(&self) -> Vec<(&str, &str)> {
+        self.env
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect()
+    }
+
+    fn add_user(&self, data: &Path, username: &str, role: &str, more: &[&str]) {
+        let mut cmd = Command::new(wijklog_bin());
+        cmd.args(["user", "add", "--username", username, "--role", role]);
+        for r in more {
+            cmd.args(["--role", r]);
+        }
+        cmd.args(["--team", "noord", "--data"]).arg(data);
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn wijklog user add");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(format!("{PASSWORD}\n").as_bytes())
+            .expect("password");
+        let out = child.wait_with_output().expect("user add");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+/// Handles what arrives until `client`'s copy of `id` holds `hash`, or
+/// `timeout` passes.
+async fn wait_for_change(
+    client: &mut SyncClient,
+    id: Uuid,
+    hash: ChangeHash,
+    timeout: Duration,
+) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if client
+            .docs
+            .get_mut(&id)
+            .is_some_and(|d| d.doc.get_change_by_hash(&hash).is_some())
+        {
+            return true;
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() || client.closed.is_some() {
+            return false;
+        }
+        if let Some(item) = client.next(left.min(Duration::from_millis(200))).await {
+            client.handle(item).await;
+        }
+    }
+}
+
+/// Adds observation `i` to the client's copy of `walk`; returns its hash.
+fn observe(client: &mut SyncClient, walk: Uuid, by: &str, i: usize) -> ChangeHash {
+    let held = client.docs.remove(&walk).expect("walk held");
+    let mut doc = add_observation(walk, held.doc, by, i);
+    let head = doc.get_heads()[0];
+    client.docs.insert(
+        walk,
+        ClientDoc {
+            doc,
+            state: held.state,
+            acked: held.acked,
+        },
+    );
+    head
+}
+
+fn count(cluster: &PgCluster, db: &str, sql: &str) -> u64 {
+    cluster.psql(db, sql).trim().parse().expect("a count")
+}
+
+#[actix_rt::test]
+async fn phones_on_two_nodes_converge_and_the_other_node_pushes_live() {
+    let cluster = PgCluster::shared();
+    let db = Db::fresh(cluster);
+    let dir1 = tempfile::tempdir().expect("tempdir");
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    // One account, a boa who also coordinates, on three devices (Argon2id
+    // is slow in debug builds): the token node 1 issued is valid on node 2.
+    db.add_user(dir1.path(), "anna", "boa", &["coordinator"]);
+    let node1 = ServerProcess::start(dir1.path(), &db.env());
+    let node2 = ServerProcess::start(dir2.path(), &db.env());
+
+    let anna = login(&node1.base, "anna", PASSWORD).await;
+    let anna_id = anna["user"]["id"].as_str().expect("id").to_owned();
+    let bert_id = anna_id.clone();
+    let token = anna["access_token"].as_str().expect("token").to_owned();
+
+    // Phone A starts the walk on node 1.
+    let walk = Uuid::new_v4();
+    let mut a = SyncClient::connect(&node1.base, &token).await;
+    a.add_doc(walk, new_walk(walk, &anna_id, "noord"));
+    let first = observe(&mut a, walk, &anna_id, 0);
+    assert!(a.sync_until_acked(walk, Duration::from_secs(20)).await);
+
+    // Phone B and the coordinator's laptop C, on node 2, fetch it.
+    let mut b = SyncClient::connect(&node2.base, &token).await;
+    let mut c = SyncClient::connect(&node2.base, &token).await;
+    for client in [&mut b, &mut c] {
+        client.add_doc(walk, AutoCommit::new());
+        client.sync_doc(walk).await;
+        assert!(
+            wait_for_change(client, walk, first, Duration::from_secs(20)).await,
+            "node 2 serves the walk written through node 1"
+        );
+    }
+
+    // A adds an observation on node 1; C on node 2 hears of it without
+    // sending anything (a live push, no poll by the client).
+    let second = observe(&mut a, walk, &anna_id, 1);
+    assert!(a.sync_until_acked(walk, Duration::from_secs(20)).await);
+    let pushed_at = Instant::now();
+    assert!(
+        wait_for_change(&mut c, walk, second, Duration::from_secs(10)).await,
+        "node 2 pushed node 1's change to its live connection"
+    );
+    eprintln!("node 1 ack -> node 2 push: {:?}", pushed_at.elapsed());
+
+    // Both phones edit at once, each on its own node, and converge.
+    let from_a = observe(&mut a, walk, &anna_id, 2);
+    let from_b = observe(&mut b, walk, &bert_id, 3);
+    a.sync_doc(walk).await;
+    b.sync_doc(walk).await;
+    assert!(wait_for_change(&mut a, walk, from_b, Duration::from_secs(20)).await);
+    assert!(wait_for_change(&mut b, walk, from_a, Duration::from_secs(20)).await);
+    assert!(wait_for_change(&mut c, walk, from_a, Duration::from_secs(20)).await);
+    assert!(wait_for_change(&mut c, walk, from_b, Duration::from_secs(20)).await);
+    let heads = |client: &mut SyncClient| {
+        let mut h = client.docs.get_mut(&walk).expect("held").doc.get_heads();
+        h.sort();
+        h
+    };
+    assert_eq!(heads(&mut a), heads(&mut b));
+    assert_eq!(heads(&mut a), heads(&mut c));
+
+    // The projection the review reads holds all four observations, whichever
+    // node wrote it last (each node re-projects after merging the other's).
+    let walk_hex = walk.simple().to_string();
+    let sql = format!(
+        "SELECT count(*) FROM observations WHERE doc_id = decode('{walk_hex}', 'hex') AND NOT deleted"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let mut rows = count(cluster, &db.name, &sql);
+    while rows != 4 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(100));
+        rows = count(cluster, &db.name, &sql);
+    }
+    assert_eq!(rows, 4, "every node's observation is projected");
+    drop((node1, node2));
+}
+
+/// A phone uploading to `base` until the connection dies; returns the
+/// hashes the server acked and the phone's document.
+async fn upload_until_closed(
+    base: String,
+    token: String,
+    by: String,
+    walk: Uuid,
+    doc: AutoCommit,
+    start: usize,
+) -> (AutoCommit, HashSet<ChangeHash>, usize) {
+    let mut acked = HashSet::new();
+    let mut next = start;
+    let Some(mut client) = SyncClient::try_connect(&base, &token).await else {
+        return (doc, acked, next);
+    };
+    client.add_doc(walk, doc);
+    loop {
+        observe(&mut client, walk, &by, next);
+        next += 1;
+        client.sync_doc(walk).await;
+        client
+            .pump_until(Duration::from_millis(30), |c| c.closed.is_some())
+            .await;
+        for (_, heads) in std::mem::take(&mut client.acks) {
+            let heads: Vec<ChangeHash> = heads.iter().filter_map(|h| h.parse().ok()).collect();
+            let d = &mut client.docs.get_mut(&walk).expect("held").doc;
+            // Every change up to the acked heads is acked.
+            let not_covered: HashSet<ChangeHash> =
+                d.get_changes(&heads).iter().map(|c| c.hash()).collect();
+            for c in d.get_changes(&[]) {
+                if !not_covered.contains(&c.hash()) {
+                    acked.insert(c.hash());
+                }
+            }
+        }
+        if client.closed.is_some() {
+            let doc = client.docs.remove(&walk).expect("held").doc;
+            return (doc, acked, next);
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn sigkill_of_one_node_during_uploads_loses_no_acked_change() {
+    let cluster = PgCluster::shared();
+    let db = Db::fresh(cluster);
+    let dir1 = tempfile::tempdir().expect("tempdir");
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    db.add_user(dir1.path(), "anna", "boa", &[]);
+    let node1 = ServerProcess::start(dir1.path(), &db.env());
+    let node2 = ServerProcess::start(dir2.path(), &db.env());
+    let anna = login(&node1.base, "anna", PASSWORD).await;
+    let id = anna["user"]["id"].as_str().expect("id").to_owned();
+    let token = anna["access_token"].as_str().expect("token").to_owned();
+
+    // Three phones, one walk each, upload to node 1 until it is killed.
+    let walks: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+    let tasks: Vec<_> = walks
+        .iter()
+        .map(|&w| {
+            actix_rt::spawn(upload_until_closed(
+                node1.base.clone(),
+                token.clone(),
+                id.clone(),
+                w,
+                new_walk(w, &id, "noord"),
+                0,
+            ))
+        })
+        .collect();
+    actix_rt::time::sleep(Duration::from_millis(1500)).await;
+    node1.kill();
+    let mut phones = Vec::new();
+    for t in tasks {
+        phones.push(t.await.expect("phone"));
+    }
+    let acked: usize = phones.iter().map(|p| p.1.len()).sum();
+    assert!(acked > 0, "node 1 acked something before it died");
+
+    // Every acked change is in the database...
+    for (walk, (_, acked, _)) in walks.iter().zip(&phones) {
+        let walk_hex = walk.simple().to_string();
+        let stored = cluster.psql(
+            &db.name,
+            &format!(
+                "SELECT encode(hash, 'hex') FROM changes WHERE doc_id = decode('{walk_hex}', 'hex')"
+            ),
+        );
+        let stored: HashSet<&str> = stored.lines().map(str::trim).collect();
+        for h in acked {
+            assert!(
+                stored.contains(h.to_string().as_str()),
+                "acked change {h} of {walk} is missing after node 1 died"
+            );
+        }
+    }
+
+    // ...and the phones carry on on node 2: everything they hold, acked or
+    // not, ends up acked there, and a fresh client gets all of it.
+    for (walk, (doc, _, next)) in walks.iter().zip(phones) {
+        let mut client = SyncClient::connect(&node2.base, &token).await;
+        client.add_doc(*walk, doc);
+        observe(&mut client, *walk, &id, next);
+        assert!(
+            client
+                .sync_until_acked(*walk, Duration::from_secs(30))
+                .await,
+            "node 2 acks the rest"
+        );
+        let mut all = client.docs.get_mut(walk).expect("held").doc.clone();
+        let want: HashSet<ChangeHash> = all.get_changes(&[]).iter().map(|c| c.hash()).collect();
+        let mut fresh = SyncClient::connect(&node2.base, &token).await;
+        fresh.add_doc(*walk, AutoCommit::new());
+        fresh.sync_doc(*walk).await;
+        for h in &want {
+            assert!(
+                wait_for_change(&mut fresh, *walk, *h, Duration::from_secs(20)).await,
+                "node 2 serves {h} of {walk}"
+            );
+        }
+    }
+}
