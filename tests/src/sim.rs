@@ -294,10 +294,6 @@ impl Store for FaultStore {
         self.read()?;
         self.inner.doc_meta(id)
     }
-    fn visible_docs(&self, who: &Principal) -> Result<Vec<DocMeta>, StoreError> {
-        self.read()?;
-        self.inner.visible_docs(who)
-    }
     fn docs_of_kind(&self, kind: DocKind) -> Result<Vec<DocMeta>, StoreError> {
         self.inner.docs_of_kind(kind)
     }

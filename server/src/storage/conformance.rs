@@ -14,7 +14,6 @@ use super::{
     AuditEntry, DocSchedule, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, RefreshOutcome,
     ScopeBounds, SessionState, Store, StoreError, WriteRejected,
 };
-use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
 
 /// A store factory: each call returns a fresh, empty store.
@@ -34,7 +33,6 @@ macro_rules! store_conformance_tests {
             actor_bound_to_other_user_rejects_only_that_write,
             changes_for_unknown_document_without_create_are_rejected,
             create_of_existing_document_with_other_team_is_rejected,
-            visible_docs_follow_roles_and_teams,
             scope_candidates_follow_members_dates_and_subscriptions,
             a_device_that_creates_a_document_is_subscribed_and_staff_are_members,
             projection_rows_are_replaced_and_searchable,
@@ -72,16 +70,6 @@ macro_rules! __store_conformance_cases {
 
 fn uid(s: &str) -> UserId {
     UserId::new(s).expect("non-empty")
-}
-
-fn principal(user: &str, roles: &[Role], team: Option<&str>) -> Principal {
-    Principal {
-        user_id: uid(user),
-        name: user.to_owned(),
-        roles: roles.to_vec(),
-        team: team.map(str::to_owned),
-        device_id: DeviceId::from_string(format!("dev-{user}")),
-    }
 }
 
 /// A walk document with one change per call of `edit`; returns the doc.
@@ -328,67 +316,6 @@ pub fn create_of_existing_document_with_other_team_is_rejected(factory: Factory<
         Some("noord")
     );
     assert_eq!(store.change_count(id).expect("count"), 1);
-}
-
-pub fn visible_docs_follow_roles_and_teams(factory: Factory<'_>) {
-    let store = factory();
-    let mk = |kind, team: Option<&str>, actor: &[u8]| {
-        let id = DocId::new_random();
-        let mut doc = walk_doc(actor);
-        store
-            .commit(&[write(id, "owner", kind, team, all_changes(&mut doc))])
-            .expect("commit");
-        id
-    };
-    let walk_noord = mk(DocKind::Walk, Some("noord"), b"1");
-    let walk_zuid = mk(DocKind::Walk, Some("zuid"), b"2");
-    let sp_noord = mk(DocKind::Spreekuur, Some("noord"), b"3");
-    let catalog = mk(DocKind::Catalog, None, b"4");
-    let ids = |p: &Principal| {
-        let mut v: Vec<DocId> = store
-            .visible_docs(p)
-            .expect("visible")
-            .into_iter()
-            .map(|m| m.id)
-            .collect();
-        v.sort();
-        v
-    };
-    let sorted = |mut v: Vec<DocId>| {
-        v.sort();
-        v
-    };
-    assert_eq!(
-        ids(&principal("b", &[Role::Boa], Some("noord"))),
-        sorted(vec![walk_noord, catalog])
-    );
-    assert_eq!(
-        ids(&principal(
-            "bs",
-            &[Role::Boa, Role::Spreekuur],
-            Some("noord")
-        )),
-        sorted(vec![walk_noord, sp_noord, catalog])
-    );
-    assert_eq!(
-        ids(&principal("s", &[Role::Spreekuur], Some("zuid"))),
-        sorted(vec![catalog])
-    );
-    assert_eq!(
-        ids(&principal("c", &[Role::Coordinator], None)),
-        sorted(vec![walk_noord, walk_zuid, sp_noord, catalog])
-    );
-    assert_eq!(
-        ids(&principal("a", &[Role::Admin], Some("noord"))),
-        sorted(vec![catalog])
-    );
-    let catalogs: Vec<DocId> = store
-        .docs_of_kind(DocKind::Catalog)
-        .expect("kind")
-        .into_iter()
-        .map(|m| m.id)
-        .collect();
-    assert_eq!(catalogs, vec![catalog]);
 }
 
 fn row(item: &str, text: &str, place: Option<&str>) -> ProjectionRow {

@@ -33,7 +33,6 @@ pub use sqlite::{
     SqliteStore, backup_database, create_private_dir, database_path, restore_database,
 };
 
-use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId};
 
 /// Errors of the storage layer.
@@ -453,8 +452,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Metadata of one document, if it exists.
     fn doc_meta(&self, id: DocId) -> Result<Option<DocMeta>, StoreError>;
-    /// Every document `who` may see (see [`Principal::may_see`]).
-    fn visible_docs(&self, who: &Principal) -> Result<Vec<DocMeta>, StoreError>;
     /// Every document of one kind (e.g. to find the catalog).
     fn docs_of_kind(&self, kind: DocKind) -> Result<Vec<DocMeta>, StoreError>;
     /// Snapshot plus uncovered changes of a document; `None` if unknown.

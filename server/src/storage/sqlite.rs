@@ -20,7 +20,6 @@ use super::{
     User, WriteApplied, WriteRejected,
 };
 use super::{decode_roles, encode_roles};
-use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
 /// How many idle reader connections are kept.
@@ -625,28 +624,6 @@ fn write_projection(
 impl Store for SqliteStore {
     fn doc_meta(&self, id: DocId) -> Result<Option<DocMeta>, StoreError> {
         self.with_reader(|c| meta_on(c, id))
-    }
-
-    fn visible_docs(&self, who: &Principal) -> Result<Vec<DocMeta>, StoreError> {
-        self.with_reader(|c| {
-            let raws: Vec<_> = if who.is_coordinator() {
-                let mut stmt = c.prepare_cached(&format!("SELECT {META_COLS} FROM documents ORDER BY created_at, id"))?;
-                stmt.query_map([], read_meta)?.collect::<Result<_, _>>()?
-            } else {
-                let mut stmt = c.prepare_cached(&format!(
-                    "SELECT {META_COLS} FROM documents WHERE kind = 'catalog' OR team = ?1 ORDER BY created_at, id"
-                ))?;
-                stmt.query_map([&who.team], read_meta)?.collect::<Result<_, _>>()?
-            };
-            let mut out = Vec::with_capacity(raws.len());
-            for raw in raws {
-                let meta = to_meta(raw)?;
-                if who.may_see(meta.kind, meta.team.as_deref()) {
-                    out.push(meta);
-                }
-            }
-            Ok(out)
-        })
     }
 
     fn docs_of_kind(&self, kind: DocKind) -> Result<Vec<DocMeta>, StoreError> {

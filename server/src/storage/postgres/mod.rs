@@ -30,7 +30,6 @@ use super::{
     ProjectionRow, RefreshOutcome, RemoteChange, SessionState, Store, StoreError, StoredDoc, User,
     WriteApplied, WriteRejected, decode_roles, encode_roles, search_words,
 };
-use crate::domain::Principal;
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
 pub use migrations::PG_LATEST_VERSION;
@@ -753,35 +752,6 @@ async fn commit_once(
 impl Store for PgStore {
     fn doc_meta(&self, id: DocId) -> Result<Option<DocMeta>, StoreError> {
         self.with_conn(async |c| meta_on(&***c, id).await)
-    }
-
-    fn visible_docs(&self, who: &Principal) -> Result<Vec<DocMeta>, StoreError> {
-        self.with_conn(async |c| {
-            let rows = if who.is_coordinator() {
-                c.query(
-                    &format!("SELECT {META_COLS} FROM documents ORDER BY created_at, id"),
-                    &[],
-                )
-                .await?
-            } else {
-                c.query(
-                    &format!(
-                        "SELECT {META_COLS} FROM documents WHERE kind = 'catalog' OR team = $1 \
-                         ORDER BY created_at, id"
-                    ),
-                    &[&who.team],
-                )
-                .await?
-            };
-            let mut out = Vec::with_capacity(rows.len());
-            for r in &rows {
-                let meta = to_meta(r)?;
-                if who.may_see(meta.kind, meta.team.as_deref()) {
-                    out.push(meta);
-                }
-            }
-            Ok(out)
-        })
     }
 
     fn docs_of_kind(&self, kind: DocKind) -> Result<Vec<DocMeta>, StoreError> {
