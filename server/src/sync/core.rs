@@ -913,10 +913,19 @@ impl Session {
         }
         message.changes = admitted.chunks();
         let old_heads = guard.doc.get_heads();
-        if guard.doc.receive_sync_message(&mut state, message).is_err() {
+        if let Err(e) = guard.doc.receive_sync_message(&mut state, message) {
             drop(guard);
             // automerge may have applied part of the message: forget it all.
             ctx.evict(&entry);
+            if matches!(e, automerge::AutomergeError::DuplicateSeqNumber(..)) {
+                // Same actor and sequence number, other content: the client
+                // holds history the server rewrote (an erasure).
+                return err(
+                    Some(doc_id),
+                    ErrorCode::DocumentRewritten,
+                    "the server rewrote this document's history (data was erased); replace your copy",
+                );
+            }
             return err(
                 Some(doc_id),
                 ErrorCode::InvalidChange,
@@ -1691,6 +1700,44 @@ mod tests {
             all.extend(effects);
         }
         all
+    }
+
+    #[test]
+    fn old_history_of_a_rewritten_document_is_refused_as_document_rewritten() {
+        let ctx = Fake::default();
+        let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let id = DocId::new_random();
+        let mut base = walk(1);
+        let mut stale = base.fork().with_actor(ActorId::from(vec![1; 16]));
+        // The server's (rewritten) history: seq 2 of actor 1 says "x".
+        base.put(ROOT, "title", "x").expect("put");
+        base.commit();
+        let effects = sync_until_quiet(id, &mut base, &mut State::new(), &mut s, &ctx);
+        assert!(errors(&effects).is_empty());
+        // The old history: seq 2 of actor 1 said something else.
+        stale.put(ROOT, "title", "erased value").expect("put");
+        stale.commit();
+        let mut s2 = session(2, principal("ann", &[Role::Boa], Some("noord")));
+        let mut msg = stale
+            .sync()
+            .generate_sync_message(&mut State::new())
+            .expect("msg");
+        let chunks: Vec<Vec<u8>> = stale
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.raw_bytes().to_vec())
+            .collect();
+        msg.changes = automerge::sync::ChunkList::from(chunks);
+        let effects = s2.handle(
+            Event::Binary(protocol::encode_frame(id, &msg.encode())),
+            &ctx,
+            Instant::now(),
+        );
+        assert_eq!(
+            errors(&effects),
+            vec![(Some(id), ErrorCode::DocumentRewritten)]
+        );
+        assert!(acks(&effects).is_empty());
     }
 
     #[test]

@@ -45,11 +45,15 @@ pub enum ErrorCode {
     QuotaExceeded,
     /// `subscribe` named a document the server does not have.
     NotFound,
+    /// A change has the actor and sequence number of a stored change but
+    /// other content: the client holds history the server rewrote (an
+    /// erasure); it must replace its copy of the document.
+    DocumentRewritten,
 }
 
 impl ErrorCode {
     /// Every code, in the documented order.
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 12] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::TooLarge,
@@ -61,6 +65,7 @@ impl ErrorCode {
         ErrorCode::TooDeep,
         ErrorCode::QuotaExceeded,
         ErrorCode::NotFound,
+        ErrorCode::DocumentRewritten,
     ];
 
     /// The code as sent on the wire.
@@ -77,6 +82,7 @@ impl ErrorCode {
             ErrorCode::TooDeep => "too_deep",
             ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::NotFound => "not_found",
+            ErrorCode::DocumentRewritten => "document_rewritten",
         }
     }
 }
