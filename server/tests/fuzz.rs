@@ -64,7 +64,13 @@ fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
 
 /// Real change chunks: small, and one large enough that automerge
 /// compresses it (`Change::bytes` deflates columns above a threshold).
-fn change_corpus() -> Vec<Vec<u8>> {
+/// Built once per process.
+fn change_corpus() -> &'static [Vec<u8>] {
+    static CORPUS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(build_change_corpus)
+}
+
+fn build_change_corpus() -> Vec<Vec<u8>> {
     let mut doc = AutoCommit::new();
     doc.put(ROOT, "kind", "walk").expect("put");
     doc.commit();
@@ -104,8 +110,13 @@ fn check_chunks(bytes: &[u8]) {
     }
 }
 
-/// Small real images of each accepted type.
-fn image_corpus() -> Vec<Vec<u8>> {
+/// Small real images of each accepted type, built once per process.
+fn image_corpus() -> &'static [Vec<u8>] {
+    static CORPUS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    CORPUS.get_or_init(build_image_corpus)
+}
+
+fn build_image_corpus() -> Vec<Vec<u8>> {
     let img = image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(9, 7, |x, y| {
         image::Rgb([(x * 20) as u8, (y * 30) as u8, 99])
     }));
