@@ -119,6 +119,10 @@ impl From<StoreError> for ApiError {
             StoreError::Sqlite(e) if crate::storage::SqliteOnly::is(&e) => {
                 crate::storage::SqliteOnly.into()
             }
+            // A step the PostgreSQL backend does not have yet (the history
+            // rewrite of an erasure): the same stable answer as the layers
+            // that read the SQLite file.
+            StoreError::Unsupported(_) => crate::storage::SqliteOnly.into(),
             other => ApiError::Internal(other.into()),
         }
     }
@@ -264,5 +268,17 @@ impl ResponseError for ApiError {
             code: self.code().into(),
             message: self.message().into(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_step_the_backend_lacks_is_503_sqlite_only_not_internal() {
+        let e = ApiError::from(StoreError::Unsupported("history rewrite"));
+        assert_eq!(e.code(), "sqlite_only");
+        assert_eq!(e.status_code(), StatusCode::SERVICE_UNAVAILABLE);
     }
 }

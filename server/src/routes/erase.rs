@@ -91,6 +91,7 @@ async fn erase_item(
                 code: "busy",
                 message: "The document is being written to; try again in a moment.",
             },
+            EraseError::Store(e) => ApiError::from(*e),
             other => ApiError::Internal(anyhow::Error::new(other)),
         })
     })
