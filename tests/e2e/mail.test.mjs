@@ -146,6 +146,34 @@ test('(a) admin: a partner gets an e-mail address, a category gets its own templ
   await admin.reload();
   await admin.waitForFunction(() => /** @type {HTMLInputElement | null} */ (document.querySelector('[data-testid="admin-user-digest-email"]'))?.value === 'sanne@gemeente.example', null, { timeout: 30_000, polling: 100 });
   assert.equal(await admin.getByTestId('admin-user-digest-email').inputValue(), 'sanne@gemeente.example');
+
+  // The field appears only once the stored address has arrived: an answer that
+  // comes late must not overwrite what the admin typed (it did, and a save then
+  // cleared the address), and a failed load offers a retry, never an empty field.
+  /** @type {(() => void) | null} */
+  let release = null;
+  const held = new Promise((r) => (release = () => r(undefined)));
+  let fail = true;
+  await admin.route('**/mail-address', async (route) => {
+    if (route.request().method() !== 'GET') return route.continue();
+    if (fail) {
+      fail = false;
+      return route.abort('connectionrefused');
+    }
+    await held;
+    await route.continue();
+  });
+  await admin.reload();
+  const digest = admin.getByTestId('admin-user-digest');
+  await admin.getByTestId('admin-user-digest-error').waitFor();
+  assert.equal(await admin.getByTestId('admin-user-digest-email').count(), 0, 'no field to save after a failed load');
+  await admin.getByTestId('admin-user-digest-retry').click();
+  await admin.locator('[data-testid="admin-user-digest"][data-state="loading"]').waitFor();
+  assert.equal(await digest.getByTestId('admin-user-digest-email').count(), 0, 'no field while the address is on its way');
+  release?.();
+  await admin.locator('[data-testid="admin-user-digest"][data-state="ready"]').waitFor();
+  assert.equal(await admin.getByTestId('admin-user-digest-email').inputValue(), 'sanne@gemeente.example');
+  await admin.unroute('**/mail-address');
 });
 
 test('(b) spreekuur: a note with consent and an e-mail address', async () => {

@@ -75,6 +75,8 @@ export const nl = {
   'mail.digest.hint': 'Een coördinator met een adres krijgt elke ochtend één e-mail met wat nog op terugkoppeling wacht. Leeg laten: geen dagoverzicht.',
   'mail.digest.save': 'Adres opslaan',
   'mail.digest.saved': 'Adres voor het dagoverzicht opgeslagen.',
+  'mail.digest.load_failed': 'Het adres voor het dagoverzicht kon niet worden geladen ({why}).',
+  'mail.digest.retry': 'Opnieuw proberen',
 };
 
 export const en: Record<keyof typeof nl, string> = {
@@ -151,4 +153,6 @@ export const en: Record<keyof typeof nl, string> = {
   'mail.digest.hint': 'A coordinator with an address gets one e-mail each morning listing what still waits for feedback. Leave empty: no digest.',
   'mail.digest.save': 'Save address',
   'mail.digest.saved': 'Digest address saved.',
+  'mail.digest.load_failed': 'The digest address could not be loaded ({why}).',
+  'mail.digest.retry': 'Try again',
 };

@@ -111,18 +111,32 @@ function Details({ account, onSaved }: { account: Account; onSaved: (m: Msg) => 
   );
 }
 
-/** The address the daily digest goes to (coordinators only get one). */
+/**
+ * The address the daily digest goes to (coordinators only get one). The field
+ * appears only once the stored address is known: an answer arriving after the
+ * admin started typing must not overwrite what they typed, and a failed load
+ * must not show an empty field that would clear the address when saved.
+ */
 function DigestAddress({ account, onDone }: { account: Account; onDone: (m: Msg) => void }) {
-  const [email, setEmail] = useState('');
+  const [email, setEmail] = useState<string | null>(null);
+  const [loadError, setLoadError] = useState<string | null>(null);
+  const [attempt, setAttempt] = useState(0);
   const [busy, setBusy] = useState(false);
   const path = `/api/v1/admin/users/${encodeURIComponent(account.id)}/mail-address`;
   useEffect(() => {
+    let live = true;
+    setEmail(null);
+    setLoadError(null);
     api<{ email: string | null }>('GET', path)
-      .then((r) => setEmail(r.email ?? ''))
-      .catch(() => setEmail(''));
-  }, [account.id]);
+      .then((r) => live && setEmail(r.email ?? ''))
+      .catch((e) => live && setLoadError(errorText(e)));
+    return () => {
+      live = false;
+    };
+  }, [account.id, attempt]);
   async function submit(e: Event) {
     e.preventDefault();
+    if (email === null) return;
     setBusy(true);
     try {
       await api('PUT', path, { email: email.trim() || null });
@@ -134,14 +148,29 @@ function DigestAddress({ account, onDone }: { account: Account; onDone: (m: Msg)
     }
   }
   return (
-    <form class="admin-section stack" onSubmit={submit} data-testid="admin-user-digest">
+    <form class="admin-section stack" onSubmit={submit} data-testid="admin-user-digest" data-state={email === null ? (loadError ? 'error' : 'loading') : 'ready'}>
       <h2>{t('mail.digest.title')}</h2>
       <p class="hint">{t('mail.digest.hint')}</p>
-      <label for="ud-digest">{t('mail.partner.email')}</label>
-      <input id="ud-digest" type="email" maxLength={254} value={email} onInput={(e) => setEmail(e.currentTarget.value)} data-testid="admin-user-digest-email" />
-      <button type="submit" class="btn" disabled={busy} data-testid="admin-user-digest-save">
-        {t('mail.digest.save')}
-      </button>
+      {email === null && !loadError && <p class="hint">{t('admin.loading')}</p>}
+      {loadError && (
+        <>
+          <p class="error-text" role="alert" data-testid="admin-user-digest-error">
+            {t('mail.digest.load_failed', { why: loadError })}
+          </p>
+          <button type="button" class="btn" onClick={() => setAttempt((n) => n + 1)} data-testid="admin-user-digest-retry">
+            {t('mail.digest.retry')}
+          </button>
+        </>
+      )}
+      {email !== null && (
+        <>
+          <label for="ud-digest">{t('mail.partner.email')}</label>
+          <input id="ud-digest" type="email" maxLength={254} value={email} onInput={(e) => setEmail(e.currentTarget.value)} data-testid="admin-user-digest-email" />
+          <button type="submit" class="btn" disabled={busy} data-testid="admin-user-digest-save">
+            {t('mail.digest.save')}
+          </button>
+        </>
+      )}
     </form>
   );
 }
