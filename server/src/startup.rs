@@ -82,6 +82,32 @@ impl Application {
                 .context("seeding the catalog")??;
         }
 
+        // Walks and sessions stored before schedules were kept get theirs
+        // once, in the background (the sync scope reads them).
+        {
+            let store = state.store.clone();
+            actix_web::rt::spawn(async move {
+                match tokio::task::spawn_blocking(move || {
+                    crate::sync::scope::backfill_schedules(store.as_ref())
+                })
+                .await
+                {
+                    Ok(Ok(r)) if r.stored > 0 => tracing::info!(
+                        stored = r.stored,
+                        unreadable = r.unreadable,
+                        "sync scope: schedules of older documents stored"
+                    ),
+                    Ok(Ok(_)) => {}
+                    Ok(Err(e)) => {
+                        tracing::error!(error = %e, "sync scope: the schedule backfill failed; it runs again at the next start")
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "sync scope: the schedule backfill stopped")
+                    }
+                }
+            });
+        }
+
         crate::compaction::spawn_periodic(
             state.store.clone(),
             Duration::from_secs(state.config.compaction.interval_secs),

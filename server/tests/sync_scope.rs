@@ -1,8 +1,10 @@
 //! The sync scope over the real socket: what `ready` lists, subscribe and
 //! unsubscribe, implicit subscribes of older clients, `unscope` when a window
 //! passes (the server's scope clock moved forward), subscriptions surviving a
-//! restart (a new server on the same database). Real server on loopback,
-//! SQLite in a temp dir, the Rust sync client.
+//! restart (a new server on the same database), open call backs keeping old
+//! sessions on the team's devices, and the schedules of documents stored
+//! before schedules were kept, filled in at start-up. Real server on
+//! loopback, SQLite in a temp dir, the Rust sync client.
 
 #[allow(unused_imports)]
 mod sync_support;
@@ -11,8 +13,13 @@ use std::time::Duration;
 
 use automerge::AutoCommit;
 use uuid::Uuid;
-use wijklog_server::domain::Role;
-use wijklog_server::testing::{spawn_app, spawn_app_with};
+use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId};
+use wijklog_server::storage::{DocWrite, NewChange, NewDoc};
+use wijklog_server::testing::{TestApp, spawn_app, spawn_app_with};
+use wijklog_shared::{
+    CallbackRequest, Catalog, DocId, Document, ItemId, NewItem, NewSpreekuur, Severity, Timestamp,
+    UserId,
+};
 
 use sync_support::*;
 
@@ -193,4 +200,198 @@ async fn documents_leave_the_scope_when_their_window_passes_and_subscriptions_su
     a.close().await;
     let a = connect(&app, &ann).await;
     assert!(!a.ready_ids().contains(&id));
+}
+
+/// A spreekuur session of team noord held `held_days_ago` days ago by `by`,
+/// with one note whose call back was requested for `assignee` (`None`: the
+/// team).
+fn old_session(
+    id: Uuid,
+    by: &str,
+    held_days_ago: i64,
+    assignee: Option<&str>,
+) -> (Document, ItemId) {
+    let now = wijklog_server::domain::now_ms();
+    let held = now - held_days_ago * DAY_MS;
+    let catalog = Catalog::defaults();
+    let by = UserId::parse(by).expect("user id");
+    let mut doc = Document::new_spreekuur(
+        DocId::from_bytes(*id.as_bytes()),
+        &catalog,
+        &by,
+        Timestamp::from_millis(held),
+        NewSpreekuur {
+            location: "Buurthuis De Kolk".into(),
+            wijk: "oostermeent".into(),
+            held_on: Timestamp::from_millis(held),
+            team: "noord".into(),
+        },
+    )
+    .expect("session");
+    let note = doc
+        .add_note(
+            &catalog,
+            &by,
+            Timestamp::from_millis(held + 60_000),
+            NewItem {
+                id: None,
+                category: "woonoverlast".into(),
+                severity: Severity::Aandacht,
+                text: "bewoner wil teruggebeld worden".into(),
+                place: None,
+                location: None,
+                feedback_needed: false,
+            },
+        )
+        .expect("note");
+    doc.request_callback(
+        &catalog,
+        &by,
+        Timestamp::from_millis(held + 120_000),
+        &note,
+        CallbackRequest {
+            due_at: None,
+            assignee: assignee.map(|a| UserId::parse(a).expect("assignee")),
+        },
+    )
+    .expect("request");
+    (doc, note)
+}
+
+#[actix_web::test]
+async fn open_call_backs_keep_old_sessions_on_the_teams_devices_until_closed() {
+    let app = spawn_app().await;
+    let sam = user(&app, "sam", &[Role::Spreekuur], Some("noord")).await;
+    let tom = user(&app, "tom", &[Role::Spreekuur], Some("noord")).await;
+    let uma = user(&app, "uma", &[Role::Spreekuur], Some("noord")).await;
+    let bo = user(&app, "bo", &[Role::Boa], Some("noord")).await;
+    let zoe = user(&app, "zoe", &[Role::Spreekuur], Some("zuid")).await;
+    let (team, toms, old) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+    let (team_doc, team_note) = old_session(team, &sam.id, 60, None);
+    let (toms_doc, _) = old_session(toms, &sam.id, 60, Some(&tom.id));
+    let mut s = connect(&app, &sam).await;
+    s.add_doc(team, team_doc.automerge().clone());
+    s.add_doc(toms, toms_doc.automerge().clone());
+    // A session just as old whose call back is closed: nothing keeps it.
+    let (mut old_doc, old_note) = old_session(old, &sam.id, 60, None);
+    old_doc
+        .complete_callback(
+            &UserId::parse(&sam.id).expect("id"),
+            Timestamp::from_millis(wijklog_server::domain::now_ms()),
+            &old_note,
+        )
+        .expect("close");
+    s.add_doc(old, old_doc.automerge().clone());
+    for id in [team, toms, old] {
+        assert!(s.sync_until_acked(id, WAIT).await, "{id}");
+    }
+
+    // New devices: the team's open call back is on every spreekuur phone
+    // of the team, Tom's only on his; never on a boa's or another team's.
+    let ids = |c: &SyncClient| c.ready_ids();
+    let u = connect(&app, &uma).await;
+    assert!(ids(&u).contains(&team), "{:?}", u.ready);
+    assert!(!ids(&u).contains(&toms) && !ids(&u).contains(&old));
+    let t = connect(&app, &tom).await;
+    assert!(ids(&t).contains(&team) && ids(&t).contains(&toms));
+    assert!(!ids(&t).contains(&old));
+    s.close().await;
+    for other in [&bo, &zoe] {
+        let c = connect(&app, other).await;
+        assert!(!ids(&c).contains(&team) && !ids(&c).contains(&toms));
+    }
+
+    // Uma calls the resident back and closes the task: the session leaves
+    // the team's new devices.
+    let mut u = connect(&app, &uma).await;
+    u.subscribe(team).await;
+    assert!(
+        u.pump_until(WAIT, |c| observation_texts(c, team).len() == 1)
+            .await
+    );
+    let held = u.docs.remove(&team).expect("held");
+    let mut doc = Document::from_automerge(DocId::from_bytes(*team.as_bytes()), held.doc);
+    doc.complete_callback(
+        &UserId::parse(&uma.id).expect("id"),
+        Timestamp::from_millis(wijklog_server::domain::now_ms()),
+        &team_note,
+    )
+    .expect("close");
+    u.docs.insert(
+        team,
+        sync_support::client::ClientDoc {
+            doc: doc.automerge().clone(),
+            state: held.state,
+            acked: held.acked,
+        },
+    );
+    assert!(u.sync_until_acked(team, WAIT).await);
+    let t = connect(&app, &tom).await;
+    assert!(!ids(&t).contains(&team), "closed: {:?}", t.ready);
+    assert!(ids(&t).contains(&toms), "Tom's own is still open");
+}
+
+/// Stores `doc` as a server without schedules did: changes and document row,
+/// no schedule.
+fn store_without_schedule(app: &TestApp, id: Uuid, by: &TestUser, doc: &mut AutoCommit) {
+    let changes: Vec<NewChange> = doc
+        .get_changes(&[])
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    let owner = ServerUserId::new(by.id.clone()).expect("id");
+    let write = DocWrite {
+        doc_id: ServerDocId::from_bytes(*id.as_bytes()),
+        user_id: owner.clone(),
+        device_id: None,
+        create: Some(NewDoc {
+            kind: DocKind::Walk,
+            owner,
+            team: Some("noord".into()),
+        }),
+        changes,
+        projection: None,
+        schedule: None,
+    };
+    let out = app.store().commit(&[write]).expect("commit");
+    out.writes[0].as_ref().expect("write accepted");
+}
+
+#[actix_web::test]
+async fn documents_stored_before_schedules_were_kept_get_theirs_at_the_next_start() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let bob = user(&app, "bob", &[Role::Boa], Some("noord")).await;
+    let planned = Uuid::new_v4();
+    store_without_schedule(
+        &app,
+        planned,
+        &ann,
+        &mut planned_walk(planned, &ann.id, "noord", 1),
+    );
+    // Without its dates the team rule cannot see the planned walk.
+    let b = connect(&app, &bob).await;
+    assert!(!b.ready_ids().contains(&planned), "{:?}", b.ready);
+
+    // The next start stores the schedule in the background: tomorrow's walk
+    // reaches the team's phones.
+    let second = spawn_app_with(|c| c.data_dir = app.data_dir.clone()).await;
+    let deadline = std::time::Instant::now() + WAIT;
+    loop {
+        let b = connect(&second, &bob).await;
+        if b.ready_ids().contains(&planned) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never listed: {:?}",
+            b.ready
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let one = second
+        .store()
+        .docs_without_schedule(None, 10)
+        .expect("list");
+    assert!(one.is_empty(), "{one:?}");
 }

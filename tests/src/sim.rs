@@ -48,9 +48,9 @@ use tokio::sync::broadcast;
 use wijklog_server::config::SyncConfig;
 use wijklog_server::domain::{DeviceId, DocId, DocKind, Principal, Role, UserId};
 use wijklog_server::storage::{
-    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, NewUser,
-    ProjectionRow, RefreshOutcome, ScopeBounds, ScopeCandidate, SessionState, SqliteStore, Store,
-    StoreError, StoredDoc, User,
+    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocSchedule, DocWrite,
+    NewUser, ProjectionRow, RefreshOutcome, ScopeBounds, ScopeCandidate, SessionState, SqliteStore,
+    Store, StoreError, StoredDoc, User,
 };
 use wijklog_server::sync::cache::DocCache;
 use wijklog_server::sync::committer::{CommitObserver, QueuedWrite, commit_batch_blocking};
@@ -353,6 +353,16 @@ impl Store for FaultStore {
     }
     fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError> {
         self.inner.unsubscribe(device, doc)
+    }
+    fn docs_without_schedule(
+        &self,
+        after: Option<DocId>,
+        limit: u32,
+    ) -> Result<Vec<DocMeta>, StoreError> {
+        self.inner.docs_without_schedule(after, limit)
+    }
+    fn backfill_schedule(&self, doc: DocId, schedule: &DocSchedule) -> Result<bool, StoreError> {
+        self.inner.backfill_schedule(doc, schedule)
     }
     fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
         self.inner.create_user(user)

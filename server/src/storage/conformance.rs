@@ -11,8 +11,8 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 
 use super::{
-    AuditEntry, DocSchedule, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, RefreshOutcome,
-    ScopeBounds, SessionState, Store, StoreError, WriteRejected,
+    AuditEntry, DocSchedule, DocWrite, NewChange, NewDoc, NewUser, OpenTasks, ProjectionRow,
+    RefreshOutcome, ScopeBounds, SessionState, Store, StoreError, WriteRejected,
 };
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
 
@@ -35,6 +35,8 @@ macro_rules! store_conformance_tests {
             create_of_existing_document_with_other_team_is_rejected,
             scope_candidates_follow_members_dates_and_subscriptions,
             a_device_that_creates_a_document_is_subscribed_and_staff_are_members,
+            open_call_backs_make_scope_candidates_for_the_assignee_and_the_team,
+            documents_without_a_schedule_are_listed_and_backfilled_once,
             projection_rows_are_replaced_and_searchable,
             search_folds_diacritics_matches_prefixes_and_never_parses_input,
             a_retried_refresh_within_the_grace_window_rotates_without_revoking,
@@ -1345,4 +1347,179 @@ pub fn a_device_that_creates_a_document_is_subscribed_and_staff_are_members(fact
         .expect("candidates");
     assert!(staff[0].member, "staff are members");
     assert_eq!(staff[0].subscribed_at, None);
+}
+
+/// A note's projection row with a call back (`callback` as the document model
+/// projects it).
+fn note_row(item: &str, callback: serde_json::Value, deleted: bool) -> ProjectionRow {
+    let mut r = row(item, "bel terug", None);
+    r.deleted = deleted;
+    r.row_json =
+        serde_json::json!({"item_id": item, "text": "bel terug", "callback": callback}).to_string();
+    r
+}
+
+pub fn open_call_backs_make_scope_candidates_for_the_assignee_and_the_team(factory: Factory<'_>) {
+    let store = factory();
+    let now = now_ms();
+    let bounds = ScopeBounds {
+        past: now - 14 * DAY,
+        future: now + 14 * DAY,
+        subscribed_since: now - 14 * DAY,
+    };
+    let held = now - 60 * DAY;
+    let mut n = 0u8;
+    let mut session = |callback: serde_json::Value, deleted: bool| {
+        n += 1;
+        let id = DocId::new_random();
+        let mut doc = walk_doc(&[b's', n]);
+        let mut w = write(
+            id,
+            "sam",
+            DocKind::Spreekuur,
+            Some("noord"),
+            all_changes(&mut doc),
+        );
+        w.schedule = Some(schedule(Some(held), true, false, Some(held)));
+        w.projection = Some(vec![
+            note_row("a", serde_json::json!({"requested": false}), false),
+            note_row("b", callback, deleted),
+        ]);
+        assert!(store.commit(&[w]).expect("commit").writes[0].is_ok());
+        id
+    };
+    let team = session(serde_json::json!({"requested": true, "due_at": now}), false);
+    let anna = session(
+        serde_json::json!({"requested": true, "assignee": "anna", "done_at": null}),
+        false,
+    );
+    let bert = session(
+        serde_json::json!({"requested": true, "assignee": "bert"}),
+        false,
+    );
+    let done = session(
+        serde_json::json!({"requested": true, "done_at": now - DAY}),
+        false,
+    );
+    let deleted = session(serde_json::json!({"requested": true}), true);
+    let device = DeviceId::from_string("dev-anna".into());
+    let found = store
+        .scope_candidates(&uid("anna"), &device, bounds, None)
+        .expect("candidates");
+    let mut got: Vec<(DocId, OpenTasks)> = found.iter().map(|c| (c.meta.id, c.tasks)).collect();
+    got.sort_by_key(|(id, _)| *id);
+    let mut expected = vec![
+        (
+            team,
+            OpenTasks {
+                mine: false,
+                team: true,
+            },
+        ),
+        (
+            anna,
+            OpenTasks {
+                mine: true,
+                team: false,
+            },
+        ),
+    ];
+    expected.sort_by_key(|(id, _)| *id);
+    assert_eq!(
+        got, expected,
+        "bert's, the closed and the deleted call back make no candidates"
+    );
+    for id in [bert, done, deleted] {
+        let one = store
+            .scope_candidates(&uid("anna"), &device, bounds, Some(id))
+            .expect("one");
+        assert_eq!(one[0].tasks, OpenTasks::default(), "{id}");
+    }
+    // Bert sees his own and the team's.
+    let berts = store
+        .scope_candidates(&uid("bert"), &device, bounds, None)
+        .expect("candidates");
+    let mut ids: Vec<DocId> = berts.iter().map(|c| c.meta.id).collect();
+    ids.sort();
+    let mut want = vec![team, bert];
+    want.sort();
+    assert_eq!(ids, want);
+}
+
+pub fn documents_without_a_schedule_are_listed_and_backfilled_once(factory: Factory<'_>) {
+    let store = factory();
+    let now = now_ms();
+    let mut n = 0u8;
+    let mut mk = |kind, sched: Option<DocSchedule>| {
+        n += 1;
+        let id = DocId::new_random();
+        let mut doc = walk_doc(&[b'b', n]);
+        let mut w = write(id, "anna", kind, Some("noord"), all_changes(&mut doc));
+        w.schedule = sched;
+        assert!(store.commit(&[w]).expect("commit").writes[0].is_ok());
+        id
+    };
+    let walk = mk(DocKind::Walk, None);
+    let session = mk(DocKind::Spreekuur, None);
+    let _scheduled = mk(
+        DocKind::Walk,
+        Some(schedule(Some(now), false, false, Some(now))),
+    );
+    let _catalog = mk(DocKind::Catalog, None);
+    let mut expected = vec![walk, session];
+    expected.sort();
+    let all: Vec<DocId> = store
+        .docs_without_schedule(None, 10)
+        .expect("list")
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(all, expected, "walks and sessions without one, by id");
+    let first = store.docs_without_schedule(None, 1).expect("page");
+    assert_eq!(first.len(), 1);
+    let rest = store
+        .docs_without_schedule(Some(first[0].id), 10)
+        .expect("page");
+    assert_eq!(rest.iter().map(|m| m.id).collect::<Vec<_>>(), expected[1..]);
+
+    let planned = schedule(Some(now + DAY), false, false, Some(now + DAY));
+    assert!(store.backfill_schedule(walk, &planned).expect("backfill"));
+    assert!(
+        !store
+            .backfill_schedule(walk, &schedule(None, true, true, Some(now)))
+            .expect("again"),
+        "a stored schedule is never replaced"
+    );
+    let mut staffed = schedule(Some(now - DAY), true, false, Some(now - DAY));
+    staffed.staff = vec!["sam".into()];
+    assert!(
+        store
+            .backfill_schedule(session, &staffed)
+            .expect("backfill")
+    );
+    assert!(matches!(
+        store.backfill_schedule(DocId::new_random(), &planned),
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        store
+            .docs_without_schedule(None, 10)
+            .expect("list")
+            .is_empty()
+    );
+
+    let bounds = ScopeBounds {
+        past: now - 14 * DAY,
+        future: now + 14 * DAY,
+        subscribed_since: now - 14 * DAY,
+    };
+    let device = DeviceId::from_string("d".into());
+    let w = store
+        .scope_candidates(&uid("anna"), &device, bounds, Some(walk))
+        .expect("walk");
+    assert_eq!(w[0].schedule, Some(planned));
+    let s = store
+        .scope_candidates(&uid("sam"), &device, bounds, Some(session))
+        .expect("session");
+    assert!(s[0].member, "staff of a backfilled session are members");
 }

@@ -244,6 +244,19 @@ pub struct ScopeCandidate {
     pub member: bool,
     /// When the device last opened it (its subscription), if it did.
     pub subscribed_at: Option<i64>,
+    /// Open tasks of its items (read from the projection, so documents of
+    /// any age count): a call back requested and not closed.
+    pub tasks: OpenTasks,
+}
+
+/// Open call backs of a document's notes, as [`ScopeCandidate::tasks`]
+/// sees them for one user.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenTasks {
+    /// An open call back is assigned to the user.
+    pub mine: bool,
+    /// An open call back is assigned to nobody in particular (the team).
+    pub team: bool,
 }
 
 /// Why one write of a commit was rejected (nothing of it was stored).
@@ -495,9 +508,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// superset, ordered by creation): the catalog, documents the user is a
     /// member of whose last date is not before `bounds.past` or that are
     /// running, documents planned and not started between `bounds.past` and
-    /// `bounds.future`, and the device's subscriptions opened since
-    /// `bounds.subscribed_since`. The scope rule decides; `doc` narrows the
-    /// answer to one document.
+    /// `bounds.future`, the device's subscriptions opened since
+    /// `bounds.subscribed_since`, and documents with an open call back
+    /// assigned to the user or to nobody in particular (whatever their
+    /// dates). The scope rule decides; `doc` narrows the answer to one
+    /// document.
     fn scope_candidates(
         &self,
         user: &UserId,
@@ -510,6 +525,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError>;
     /// Ends a subscription; whether there was one.
     fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError>;
+    /// Walks and spreekuur sessions without a stored schedule (stored before
+    /// schedules were kept), ordered by id, after `after`, at most `limit`.
+    fn docs_without_schedule(
+        &self,
+        after: Option<DocId>,
+        limit: u32,
+    ) -> Result<Vec<DocMeta>, StoreError>;
+    /// Stores `schedule` for `doc` unless it has one already (a commit's is
+    /// newer and wins), and adds its staff to the members; whether it was
+    /// stored. `NotFound` for an unknown document.
+    fn backfill_schedule(&self, doc: DocId, schedule: &DocSchedule) -> Result<bool, StoreError>;
 
     // ---- accounts ----
 

@@ -527,12 +527,18 @@ type RawCandidate = (
     Option<i64>,
     bool,
     Option<i64>,
+    bool,
+    bool,
 );
 
 const CANDIDATE_COLS: &str = "d.id, d.kind, d.owner, d.team, d.created_at, \
      s.planned_at, s.started, s.running, s.last_at, \
      EXISTS (SELECT 1 FROM doc_members m WHERE m.user_id = ?1 AND m.doc_id = d.id), \
-     (SELECT x.opened_at FROM device_subscriptions x WHERE x.device_id = ?2 AND x.doc_id = d.id)";
+     (SELECT x.opened_at FROM device_subscriptions x WHERE x.device_id = ?2 AND x.doc_id = d.id), \
+     EXISTS (SELECT 1 FROM notes n WHERE n.doc_id = d.id AND n.cb_open = 1 AND n.deleted = 0 \
+             AND n.cb_assignee = ?1), \
+     EXISTS (SELECT 1 FROM notes n WHERE n.doc_id = d.id AND n.cb_open = 1 AND n.deleted = 0 \
+             AND n.cb_assignee IS NULL)";
 
 fn read_candidate(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawCandidate> {
     Ok((
@@ -543,11 +549,13 @@ fn read_candidate(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawCandidate> {
         row.get(8)?,
         row.get(9)?,
         row.get(10)?,
+        row.get(11)?,
+        row.get(12)?,
     ))
 }
 
 fn to_candidate(raw: RawCandidate) -> Result<super::ScopeCandidate, StoreError> {
-    let (meta, planned_at, started, running, last_at, member, subscribed_at) = raw;
+    let (meta, planned_at, started, running, last_at, member, subscribed_at, mine, team) = raw;
     Ok(super::ScopeCandidate {
         meta: to_meta(meta)?,
         schedule: started.map(|started| super::DocSchedule {
@@ -559,6 +567,7 @@ fn to_candidate(raw: RawCandidate) -> Result<super::ScopeCandidate, StoreError> 
         }),
         member,
         subscribed_at,
+        tasks: super::OpenTasks { mine, team },
     })
 }
 
@@ -1010,7 +1019,10 @@ impl Store for SqliteStore {
                            UNION SELECT doc_id FROM doc_schedule \
                              WHERE started = 0 AND planned_at BETWEEN ?3 AND ?4 \
                            UNION SELECT doc_id FROM device_subscriptions \
-                             WHERE device_id = ?2 AND opened_at >= ?5) \
+                             WHERE device_id = ?2 AND opened_at >= ?5 \
+                           UNION SELECT doc_id FROM notes \
+                             WHERE cb_open = 1 AND deleted = 0 \
+                               AND (cb_assignee = ?1 OR cb_assignee IS NULL)) \
                          ORDER BY d.created_at, d.id"
                     ))?;
                     stmt.query_map(
@@ -1048,6 +1060,50 @@ impl Store for SqliteStore {
             "DELETE FROM device_subscriptions WHERE device_id = ?1 AND doc_id = ?2",
             params![device.as_str(), &doc.as_bytes()[..]],
         )?;
+        Ok(n > 0)
+    }
+
+    fn docs_without_schedule(
+        &self,
+        after: Option<DocId>,
+        limit: u32,
+    ) -> Result<Vec<DocMeta>, StoreError> {
+        let after = after.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {META_COLS} FROM documents d \
+                 WHERE d.kind IN ('walk', 'spreekuur') AND d.id > ?1 \
+                   AND NOT EXISTS (SELECT 1 FROM doc_schedule s WHERE s.doc_id = d.id) \
+                 ORDER BY d.id LIMIT ?2"
+            ))?;
+            let raws: Vec<_> = stmt
+                .query_map(params![after, limit], read_meta)?
+                .collect::<Result<_, _>>()?;
+            raws.into_iter().map(to_meta).collect()
+        })
+    }
+
+    fn backfill_schedule(&self, doc: DocId, s: &super::DocSchedule) -> Result<bool, StoreError> {
+        let conn = self.writer();
+        let tx = conn.unchecked_transaction()?;
+        if meta_on(&tx, doc)?.is_none() {
+            return Err(StoreError::NotFound("document"));
+        }
+        let id = &doc.as_bytes()[..];
+        let n = tx.execute(
+            "INSERT INTO doc_schedule (doc_id, planned_at, started, running, last_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (doc_id) DO NOTHING",
+            params![id, s.planned_at, s.started, s.running, s.last_at],
+        )?;
+        if n > 0 {
+            for staff in &s.staff {
+                tx.execute(
+                    "INSERT OR IGNORE INTO doc_members (user_id, doc_id) VALUES (?1, ?2)",
+                    params![staff, id],
+                )?;
+            }
+        }
+        tx.commit()?;
         Ok(n > 0)
     }
 

@@ -1296,6 +1296,9 @@ impl Session {
                 schedule: facts.schedule.clone(),
                 member,
                 subscribed_at: None,
+                // Open call backs are read from the stored projection: a
+                // session they bring in enters at the next scope check.
+                tasks: Default::default(),
             };
             if scope::reason(
                 &self.principal,

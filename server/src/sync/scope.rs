@@ -12,6 +12,7 @@
 //! | `member` | `boa` (walks), `spreekuur` (sessions) of the document's team | documents the user created, wrote to or staffs, running (a walk started and not ended) or whose last date is at most `sync.scope_past_days` ago |
 //! | `planned` | `boa` (walks), `spreekuur` (sessions) of the document's team | documents not started yet, planned from `sync.scope_past_days` ago up to `sync.scope_future_days` ahead |
 //! | `subscribed` | everyone | documents this device opened (subscribe, an implicit subscribe, or creating it) at most `sync.subscription_ttl_days` ago |
+//! | `open_task` | `spreekuur` of the session's team | sessions, of any date, with a call back requested and not closed that is assigned to the user or to nobody in particular (the team) |
 //!
 //! Coordinators and admins have no field role for a kind (unless they also
 //! hold one): they get the catalog and what they open.
@@ -67,6 +68,8 @@ pub enum Reason {
     Planned,
     /// The device opened it recently.
     Subscribed,
+    /// An open call back of it is for the user or the user's team.
+    OpenTask,
 }
 
 /// The field role that puts documents of `kind` of the user's team on the
@@ -108,6 +111,11 @@ pub fn reason(who: &Principal, c: &ScopeCandidate, now: i64, cfg: &SyncConfig) -
         {
             return Some(Reason::Planned);
         }
+        // Residents wait for a call back: the session stays on the team's
+        // devices until it is closed, however long ago it was held.
+        if meta.kind == DocKind::Spreekuur && (c.tasks.mine || c.tasks.team) {
+            return Some(Reason::OpenTask);
+        }
     }
     match c.subscribed_at {
         Some(at) if at >= bounds.subscribed_since => Some(Reason::Subscribed),
@@ -143,6 +151,52 @@ pub fn reason_for(
     let candidates =
         store.scope_candidates(&who.user_id, &who.device_id, bounds(cfg, now), Some(doc))?;
     Ok(candidates.iter().find_map(|c| reason(who, c, now, cfg)))
+}
+
+/// Most documents read per step of [`backfill_schedules`].
+pub const BACKFILL_BATCH: u32 = 200;
+
+/// What [`backfill_schedules`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BackfillReport {
+    /// Schedules stored.
+    pub stored: usize,
+    /// Documents that did not load (an empty schedule is stored for them, so
+    /// they are not read again; their creation time stands in for a date).
+    pub unreadable: usize,
+}
+
+/// Stores the schedule of every walk and session that has none (documents
+/// stored before schedules were kept, which otherwise get one only at their
+/// next change), `BACKFILL_BATCH` documents per store read. Run once at
+/// start-up, in the background; a commit meanwhile writes its own (newer)
+/// schedule, which the backfill never overwrites.
+pub fn backfill_schedules(store: &dyn Store) -> Result<BackfillReport, StoreError> {
+    let mut report = BackfillReport::default();
+    let mut after = None;
+    loop {
+        let batch = store.docs_without_schedule(after, BACKFILL_BATCH)?;
+        let Some(last) = batch.last() else {
+            return Ok(report);
+        };
+        after = Some(last.id);
+        for meta in batch {
+            let read = match store.load_doc(meta.id) {
+                Ok(Some(stored)) => stored.to_automerge().ok(),
+                Ok(None) => continue,
+                Err(e) => return Err(e),
+            };
+            let schedule = read.as_ref().and_then(|d| schedule_of(meta.kind, d));
+            if schedule.is_none() {
+                report.unreadable += 1;
+            }
+            match store.backfill_schedule(meta.id, &schedule.unwrap_or_default()) {
+                Ok(true) => report.stored += 1,
+                Ok(false) | Err(StoreError::NotFound(_)) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
 }
 
 fn timestamp(doc: &Automerge, key: &str) -> Option<i64> {
@@ -227,6 +281,7 @@ mod tests {
             schedule: None,
             member: false,
             subscribed_at: None,
+            tasks: Default::default(),
         }
     }
 
@@ -319,6 +374,40 @@ mod tests {
         assert_eq!(reason(&coord, &c, NOW, &cfg), Some(Reason::Subscribed));
         c.subscribed_at = Some(days(-15));
         assert_eq!(reason(&coord, &c, NOW, &cfg), None);
+    }
+
+    #[test]
+    fn open_call_backs_keep_a_session_on_the_teams_devices_whatever_its_date() {
+        use crate::storage::OpenTasks;
+        let cfg = SyncConfig::default();
+        let staff = who(&[Role::Spreekuur], Some("noord"));
+        let mut s = cand(DocKind::Spreekuur, Some("noord"), 60);
+        // Held 60 days ago, the user wrote notes: out of the window.
+        s.member = true;
+        s.schedule = Some(sched(Some(days(-60)), true, false, Some(days(-60))));
+        assert_eq!(reason(&staff, &s, NOW, &cfg), None);
+        s.tasks = OpenTasks {
+            mine: false,
+            team: true,
+        };
+        assert_eq!(reason(&staff, &s, NOW, &cfg), Some(Reason::OpenTask));
+        s.member = false;
+        assert_eq!(reason(&staff, &s, NOW, &cfg), Some(Reason::OpenTask));
+        s.tasks = OpenTasks {
+            mine: true,
+            team: false,
+        };
+        assert_eq!(reason(&staff, &s, NOW, &cfg), Some(Reason::OpenTask));
+        // Not for a boa of the team, another team, or a coordinator.
+        let boa = who(&[Role::Boa], Some("noord"));
+        assert_eq!(reason(&boa, &s, NOW, &cfg), None);
+        let zuid = who(&[Role::Spreekuur], Some("zuid"));
+        assert_eq!(reason(&zuid, &s, NOW, &cfg), None);
+        let coord = who(&[Role::Coordinator], None);
+        assert_eq!(reason(&coord, &s, NOW, &cfg), None);
+        // Closed (no open task): gone again.
+        s.tasks = OpenTasks::default();
+        assert_eq!(reason(&staff, &s, NOW, &cfg), None);
     }
 
     #[test]

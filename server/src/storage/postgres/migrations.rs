@@ -22,6 +22,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0002_sync_scope",
         include_str!("../../../migrations/postgres/0002_sync_scope.sql"),
     ),
+    (
+        "0003_open_callbacks",
+        include_str!("../../../migrations/postgres/0003_open_callbacks.sql"),
+    ),
 ];
 
 /// The schema version this binary writes on PostgreSQL.

@@ -531,7 +531,11 @@ async fn write_scope_facts(
 const CANDIDATE_COLS: &str = "d.id, d.kind, d.owner, d.team, d.created_at, \
      s.planned_at, s.started, s.running, s.last_at, \
      EXISTS (SELECT 1 FROM doc_members m WHERE m.user_id = $1 AND m.doc_id = d.id), \
-     (SELECT x.opened_at FROM device_subscriptions x WHERE x.device_id = $2 AND x.doc_id = d.id)";
+     (SELECT x.opened_at FROM device_subscriptions x WHERE x.device_id = $2 AND x.doc_id = d.id), \
+     EXISTS (SELECT 1 FROM notes n WHERE n.doc_id = d.id AND n.cb_open AND NOT n.deleted \
+             AND n.cb_assignee = $1), \
+     EXISTS (SELECT 1 FROM notes n WHERE n.doc_id = d.id AND n.cb_open AND NOT n.deleted \
+             AND n.cb_assignee IS NULL)";
 
 fn to_candidate(r: &Row) -> Result<super::ScopeCandidate, StoreError> {
     let started: Option<bool> = r.get(6);
@@ -547,6 +551,10 @@ fn to_candidate(r: &Row) -> Result<super::ScopeCandidate, StoreError> {
         }),
         member: r.get(9),
         subscribed_at: r.get(10),
+        tasks: super::OpenTasks {
+            mine: r.get(11),
+            team: r.get(12),
+        },
     })
 }
 
@@ -1061,7 +1069,10 @@ impl Store for PgStore {
                                UNION SELECT doc_id FROM doc_schedule \
                                  WHERE NOT started AND planned_at BETWEEN $3 AND $4 \
                                UNION SELECT doc_id FROM device_subscriptions \
-                                 WHERE device_id = $2 AND opened_at >= $5) \
+                                 WHERE device_id = $2 AND opened_at >= $5 \
+                               UNION SELECT doc_id FROM notes \
+                                 WHERE cb_open AND NOT deleted \
+                                   AND (cb_assignee = $1 OR cb_assignee IS NULL)) \
                              ORDER BY d.created_at, d.id"
                         ),
                         &[
@@ -1107,6 +1118,57 @@ impl Store for PgStore {
                     &[&device.as_str(), &key],
                 )
                 .await?;
+            Ok(n > 0)
+        })
+    }
+
+    fn docs_without_schedule(
+        &self,
+        after: Option<DocId>,
+        limit: u32,
+    ) -> Result<Vec<DocMeta>, StoreError> {
+        let after = after.map(|d| d.as_bytes().to_vec()).unwrap_or_default();
+        let limit = i64::from(limit);
+        self.with_conn(async |c| {
+            c.query(
+                "SELECT d.id, d.kind, d.owner, d.team, d.created_at FROM documents d \
+                 WHERE d.kind IN ('walk', 'spreekuur') AND d.id > $1 \
+                   AND NOT EXISTS (SELECT 1 FROM doc_schedule s WHERE s.doc_id = d.id) \
+                 ORDER BY d.id LIMIT $2",
+                &[&after, &limit],
+            )
+            .await?
+            .iter()
+            .map(to_meta)
+            .collect()
+        })
+    }
+
+    fn backfill_schedule(&self, doc: DocId, s: &super::DocSchedule) -> Result<bool, StoreError> {
+        let key = doc.as_bytes().to_vec();
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            if meta_on(&*tx, doc).await?.is_none() {
+                return Err(StoreError::NotFound("document"));
+            }
+            let n = tx
+                .execute(
+                    "INSERT INTO doc_schedule (doc_id, planned_at, started, running, last_at) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (doc_id) DO NOTHING",
+                    &[&key, &s.planned_at, &s.started, &s.running, &s.last_at],
+                )
+                .await?;
+            if n > 0 {
+                for staff in &s.staff {
+                    tx.execute(
+                        "INSERT INTO doc_members (user_id, doc_id) VALUES ($1, $2) \
+                         ON CONFLICT DO NOTHING",
+                        &[&staff.as_str(), &key],
+                    )
+                    .await?;
+                }
+            }
+            tx.commit().await?;
             Ok(n > 0)
         })
     }
