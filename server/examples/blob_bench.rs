@@ -127,7 +127,7 @@ fn main() {
     let dir = tempfile::tempdir().expect("tempdir");
     SqliteStore::open_in_dir(dir.path()).expect("database");
     let store = BlobStore::new(dir.path(), BlobsConfig::default());
-    let user = UserId::new("bench").expect("user");
+    let user = UserId::parse("bench").expect("user");
     let uploads: Vec<Vec<u8>> = (0..runs)
         .map(|i| {
             let img = photo(1600, 1200, i as u32 + 1);

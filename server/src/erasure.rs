@@ -160,16 +160,14 @@ pub fn erase(
     };
 
     // 2. The erasure edit, by a fresh actor.
-    let shared_id = wijklog_shared::DocId::from_bytes(req.doc.as_bytes());
-    let by = wijklog_shared::UserId::parse(req.by.as_str()).map_err(model)?;
     let old_changes = guard.doc.get_changes(&[]);
     let old_heads = guard.doc.get_heads();
-    let mut doc = wijklog_shared::Document::load(shared_id, &guard.doc.save()).map_err(model)?;
+    let mut doc = wijklog_shared::Document::load(req.doc, &guard.doc.save()).map_err(model)?;
     let actor = ActorId::random();
     doc.set_actor(actor.clone());
     let at = now_ms();
     doc.erase(
-        &by,
+        &req.by,
         wijklog_shared::Timestamp::from_millis(at),
         &req.item,
         req.what,
@@ -202,7 +200,7 @@ pub fn erase(
             bytes: Vec::new(),
         })
         .collect();
-    let photos = photos_of(&guard.doc, shared_id, &req.item);
+    let photos = photos_of(&guard.doc, req.doc, &req.item);
     let sender = req.by.as_str().to_owned();
     let mut owner = |a: &ActorId| -> Option<String> {
         if *a == actor {

@@ -75,7 +75,7 @@ pub fn seed_catalog(store: &dyn Store) -> anyhow::Result<DocId> {
     }
     let mut doc = Document::new_catalog_with_defaults(wijklog_shared::DocId::new_v4())
         .context("building the default catalog")?;
-    let system = UserId::new(SYSTEM_USER).map_err(|e| anyhow::anyhow!(e))?;
+    let system = UserId::parse(SYSTEM_USER).map_err(|e| anyhow::anyhow!(e))?;
     let meta = commit_document(store, &mut doc, DocKind::Catalog, &system, None)?;
     tracing::info!(doc = %meta.id, "seeded the catalog with the defaults");
     Ok(meta.id)
@@ -322,13 +322,12 @@ pub fn demo(store: &dyn Store, data_dir: &Path) -> anyhow::Result<Vec<DemoLogin>
             continue;
         }
         let owner = user_id(boa)?;
-        let by = wijklog_shared::UserId::parse(owner.as_str())?;
         let day = 86_400_000_i64;
         let at = Timestamp::from_millis(now - (i as i64 + 1) * day);
         let mut doc = Document::new_walk(
-            wijklog_shared::DocId::from_bytes(doc_id.as_bytes()),
+            doc_id,
             &catalog,
-            &by,
+            &owner,
             at,
             NewWalk {
                 title: (*title).into(),
@@ -338,11 +337,11 @@ pub fn demo(store: &dyn Store, data_dir: &Path) -> anyhow::Result<Vec<DemoLogin>
                 planned_at: None,
             },
         )?;
-        doc.start_walk(&by, at)?;
+        doc.start_walk(&owner, at)?;
         for (n, (category, severity, text, place)) in DEMO_OBSERVATIONS.iter().enumerate() {
             let item = doc.add_observation(
                 &catalog,
-                &by,
+                &owner,
                 Timestamp::from_millis(at.as_millis() + (n as i64 + 1) * 300_000),
                 NewItem {
                     id: None,
@@ -357,7 +356,7 @@ pub fn demo(store: &dyn Store, data_dir: &Path) -> anyhow::Result<Vec<DemoLogin>
             if n == 2 {
                 doc.set_follow_up(
                     &catalog,
-                    &by,
+                    &owner,
                     at,
                     &item,
                     "gemeente_openbare_ruimte",
@@ -366,19 +365,18 @@ pub fn demo(store: &dyn Store, data_dir: &Path) -> anyhow::Result<Vec<DemoLogin>
                 )?;
             }
         }
-        doc.end_walk(&by, Timestamp::from_millis(at.as_millis() + 3_600_000))?;
+        doc.end_walk(&owner, Timestamp::from_millis(at.as_millis() + 3_600_000))?;
         commit_document(store, &mut doc, DocKind::Walk, &owner, Some((*team).into()))?;
     }
 
     let sp_id = DocId::parse(DEMO_SPREEKUUR).map_err(|e| anyhow::anyhow!(e))?;
     if store.doc_meta(sp_id)?.is_none() {
         let owner = user_id("demo-spreekuur")?;
-        let by = wijklog_shared::UserId::parse(owner.as_str())?;
         let at = Timestamp::from_millis(now - 2 * 86_400_000);
         let mut doc = Document::new_spreekuur(
-            wijklog_shared::DocId::from_bytes(sp_id.as_bytes()),
+            sp_id,
             &catalog,
-            &by,
+            &owner,
             at,
             NewSpreekuur {
                 location: "Buurthuis de Roef".into(),
@@ -389,7 +387,7 @@ pub fn demo(store: &dyn Store, data_dir: &Path) -> anyhow::Result<Vec<DemoLogin>
         )?;
         doc.add_note(
             &catalog,
-            &by,
+            &owner,
             at,
             NewItem {
                 id: None,

@@ -720,7 +720,7 @@ async fn a_photo_whose_last_reference_went_gets_the_full_grace_period_from_then(
         .store()
         .commit(&[DocWrite {
             doc_id,
-            user_id: UserId::new(p.boa_a.id.clone()).expect("id"),
+            user_id: UserId::parse(&p.boa_a.id).expect("id"),
             device_id: None,
             create: None,
             changes: Vec::new(),

@@ -72,7 +72,7 @@ fn commit(
         .map(NewChange::from_change)
         .collect();
     let heads = am.get_heads();
-    let owner = ServerUserId::new(who.id()).expect("id");
+    let owner = ServerUserId::parse(&who.id()).expect("id");
     let meta = DocMeta {
         id: server_id,
         kind,

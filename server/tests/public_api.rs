@@ -360,7 +360,7 @@ fn commit(
         .map(NewChange::from_change)
         .collect();
     let heads = am.get_heads();
-    let owner = ServerUserId::new(owner.to_owned()).expect("id");
+    let owner = ServerUserId::parse(owner).expect("id");
     let write = DocWrite {
         doc_id: server_id,
         user_id: owner.clone(),

@@ -135,7 +135,7 @@ impl World {
             .iter()
             .map(NewChange::from_change)
             .collect();
-        let owner = ServerUserId::new(self.boa.clone()).expect("id");
+        let owner = ServerUserId::parse(&self.boa).expect("id");
         let id = ServerDocId::from_bytes(doc.id().as_bytes());
         self.app
             .store()

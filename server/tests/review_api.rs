@@ -93,7 +93,7 @@ impl Doc {
         let meta = DocMeta {
             id: server_id,
             kind: self.kind,
-            owner: ServerUserId::new(who.id()).expect("id"),
+            owner: ServerUserId::parse(&who.id()).expect("id"),
             team: Some(self.team.clone()),
             created_at: 0,
         };
@@ -114,11 +114,11 @@ impl Doc {
             .expect("projects");
         let write = DocWrite {
             doc_id: server_id,
-            user_id: ServerUserId::new(who.id()).expect("id"),
+            user_id: ServerUserId::parse(&who.id()).expect("id"),
             device_id: None,
             create: self.stored.is_empty().then(|| NewDoc {
                 kind: self.kind,
-                owner: ServerUserId::new(who.id()).expect("id"),
+                owner: ServerUserId::parse(&who.id()).expect("id"),
                 team: Some(self.team.clone()),
             }),
             changes,

@@ -868,7 +868,7 @@ async fn a_stored_document_over_the_operation_bound_is_refused_by_review_reads_n
     )
     .expect("splice");
     doc.commit();
-    let owner = wijklog_server::domain::UserId::new(&ann.id).expect("id");
+    let owner = wijklog_server::domain::UserId::parse(&ann.id).expect("id");
     let meta = wijklog_server::storage::DocMeta {
         id: doc_id(id),
         kind: wijklog_server::domain::DocKind::Walk,

@@ -114,6 +114,12 @@ impl UserId {
         Ok(Self(s.to_owned()))
     }
 
+    /// A fresh random id: a version 4 UUID, hyphenated lower case (the form
+    /// of the accounts the server makes).
+    pub fn new_v4() -> Self {
+        Self(Uuid::new_v4().hyphenated().to_string())
+    }
+
     /// The id as a string slice.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -352,6 +358,11 @@ mod tests {
             );
         }
         assert_eq!(UserId::parse("boa-17").unwrap().as_str(), "boa-17");
+        assert!(UserId::parse(&"x".repeat(128)).is_ok());
+        let fresh = UserId::new_v4();
+        assert_eq!(fresh.as_str().len(), 36);
+        assert_eq!(UserId::parse(fresh.as_str()).unwrap(), fresh);
+        assert_ne!(UserId::new_v4(), fresh);
     }
 
     #[test]

@@ -39,7 +39,7 @@ fn commit(
         .iter()
         .map(NewChange::from_change)
         .collect();
-    let owner = ServerUserId::new(user).expect("user");
+    let owner = ServerUserId::parse(user).expect("user");
     let meta = DocMeta {
         id,
         kind,

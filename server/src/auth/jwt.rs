@@ -200,7 +200,7 @@ impl JwtKeys {
             return Err(TokenError::BadClaim("did"));
         }
         Ok(Principal {
-            user_id: UserId::new(c.sub).map_err(|_| TokenError::BadClaim("sub"))?,
+            user_id: UserId::parse(&c.sub).map_err(|_| TokenError::BadClaim("sub"))?,
             name: c.name,
             roles,
             team: c.team,

@@ -144,7 +144,7 @@ mod tests {
 
     fn who(roles: &[Role], team: Option<&str>) -> Principal {
         Principal {
-            user_id: UserId::new("u1").expect("non-empty"),
+            user_id: UserId::parse("u1").expect("non-empty"),
             name: "Test".into(),
             roles: roles.to_vec(),
             team: team.map(str::to_owned),

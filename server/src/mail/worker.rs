@@ -218,9 +218,8 @@ async fn record_feedback(sync: &SyncService, p: &PendingEdit) -> anyhow::Result<
     let Ok(doc_id) = DocId::parse(&p.doc_id) else {
         return Ok(true);
     };
-    let (Ok(user), Ok(shared_user), Ok(item)) = (
-        UserId::new(p.created_by.clone()),
-        wijklog_shared::UserId::parse(&p.created_by),
+    let (Ok(user), Ok(item)) = (
+        UserId::parse(&p.created_by),
         wijklog_shared::ItemId::parse(&p.item_id),
     ) else {
         return Ok(true);
@@ -239,13 +238,12 @@ async fn record_feedback(sync: &SyncService, p: &PendingEdit) -> anyhow::Result<
                 .lock()
                 .map_err(|_| anyhow::anyhow!("document lock poisoned"))?;
             let old_heads = guard.doc.get_heads();
-            let shared_id = wijklog_shared::DocId::from_bytes(doc_id.as_bytes());
-            let mut doc = wijklog_shared::Document::load(shared_id, &guard.doc.save())?;
+            let mut doc = wijklog_shared::Document::load(doc_id, &guard.doc.save())?;
             let actor = ActorId::random();
             doc.set_actor(actor.clone());
             let at = wijklog_shared::Timestamp::from_millis(now_ms());
             if let Err(e) = doc.record_feedback_given(
-                &shared_user,
+                &user,
                 at,
                 &item,
                 wijklog_shared::FeedbackChannel::EMail,

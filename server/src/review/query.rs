@@ -672,7 +672,7 @@ mod tests {
     fn scope_follows_the_role_rules() {
         use crate::domain::{DeviceId, UserId};
         let who = |roles: &[Role], team: Option<&str>| Principal {
-            user_id: UserId::new("u").expect("id"),
+            user_id: UserId::parse("u").expect("id"),
             name: String::new(),
             roles: roles.to_vec(),
             team: team.map(str::to_owned),

@@ -303,7 +303,7 @@ async fn update_user(
         let team_changed = t.as_ref().is_some_and(|t| *t != current.team);
         let mut signed_out = 0;
         if roles_changed || team_changed {
-            let user = UserId::new(uid.clone()).map_err(|_| ApiError::NotFound)?;
+            let user = UserId::parse(&uid).map_err(|_| ApiError::NotFound)?;
             signed_out = store.end_sessions(&user)?;
         }
         db.with_conn(|c| {
@@ -354,7 +354,7 @@ async fn set_password(
     let m = body_object(&body)?;
     only_keys(&m, &["password"])?;
     let store = state.store.clone();
-    let uid = UserId::new(id.clone()).map_err(|_| ApiError::NotFound)?;
+    let uid = UserId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let user = blocking(move || store.user_by_id(&uid).map_err(ApiError::from))
         .await?
         .ok_or(ApiError::NotFound)?;
@@ -381,7 +381,7 @@ async fn devices(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let uid = UserId::new(id.clone()).map_err(|_| ApiError::NotFound)?;
+    let uid = UserId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let store = state.store.clone();
     let list = blocking::<_, ApiError>(move || {
         store.user_by_id(&uid)?.ok_or(ApiError::NotFound)?;

@@ -66,7 +66,7 @@ struct AddressBody {
 
 /// Checks that the account `id` exists (the caller is an admin).
 async fn account_exists(state: &AppState, id: &str) -> Result<(), ApiError> {
-    let user = crate::domain::UserId::new(id.to_owned()).map_err(|_| ApiError::NotFound)?;
+    let user = crate::domain::UserId::parse(id).map_err(|_| ApiError::NotFound)?;
     let store = state.store.clone();
     blocking::<_, ApiError>(move || {
         store.user_by_id(&user)?.ok_or(ApiError::NotFound)?;

@@ -32,7 +32,7 @@ async fn walk_report(
         let mut body = report::walk_report(meta.id, &doc, &catalog)?;
         let rows = store.projection_rows(meta.id)?;
         body.walkers = report::walkers(&rows, |id| {
-            let id = crate::domain::UserId::new(id).ok()?;
+            let id = crate::domain::UserId::parse(id).ok()?;
             store.user_by_id(&id).ok().flatten().map(|u| u.display_name)
         });
         Ok::<_, ApiError>(body)

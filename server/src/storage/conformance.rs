@@ -71,7 +71,7 @@ macro_rules! __store_conformance_cases {
 }
 
 fn uid(s: &str) -> UserId {
-    UserId::new(s).expect("non-empty")
+    UserId::parse(s).expect("valid user id")
 }
 
 /// A walk document with one change per call of `edit`; returns the doc.
@@ -119,7 +119,7 @@ fn write(
 
 pub fn commit_creates_document_and_load_rebuilds_it(factory: Factory<'_>) {
     let store = factory();
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut doc = walk_doc(b"actor-a");
     edit(&mut doc, "title", "Stad en Lande");
     let out = store
@@ -151,13 +151,13 @@ pub fn commit_creates_document_and_load_rebuilds_it(factory: Factory<'_>) {
         Some(uid("u1"))
     );
     assert_eq!(store.actor_owner(b"actor-b").expect("owner"), None);
-    assert!(store.load_doc(DocId::new_random()).expect("load").is_none());
-    assert!(store.doc_meta(DocId::new_random()).expect("meta").is_none());
+    assert!(store.load_doc(DocId::new_v4()).expect("load").is_none());
+    assert!(store.doc_meta(DocId::new_v4()).expect("meta").is_none());
 }
 
 pub fn retried_commit_stores_nothing_new(factory: Factory<'_>) {
     let store = factory();
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut doc = walk_doc(b"actor-a");
     let w = write(
         id,
@@ -184,7 +184,7 @@ pub fn group_commit_writes_many_documents_at_once(factory: Factory<'_>) {
         edit(&mut doc, "title", "wandeling");
         heads.push(doc.get_heads());
         writes.push(write(
-            DocId::new_random(),
+            DocId::new_v4(),
             "u1",
             DocKind::Walk,
             Some("noord"),
@@ -206,7 +206,7 @@ pub fn group_commit_writes_many_documents_at_once(factory: Factory<'_>) {
 
 pub fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
     let store = factory();
-    let shared = DocId::new_random();
+    let shared = DocId::new_v4();
     let mut a = walk_doc(b"actor-a");
     store
         .commit(&[write(
@@ -228,7 +228,7 @@ pub fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
         .iter()
         .map(NewChange::from_change)
         .collect();
-    let good_id = DocId::new_random();
+    let good_id = DocId::new_v4();
     let mut good = walk_doc(b"actor-m");
     let out = store
         .commit(&[
@@ -266,7 +266,7 @@ pub fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
 pub fn changes_for_unknown_document_without_create_are_rejected(factory: Factory<'_>) {
     let store = factory();
     let mut doc = walk_doc(b"actor-x");
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let out = store
         .commit(&[DocWrite {
             doc_id: id,
@@ -286,7 +286,7 @@ pub fn changes_for_unknown_document_without_create_are_rejected(factory: Factory
 
 pub fn create_of_existing_document_with_other_team_is_rejected(factory: Factory<'_>) {
     let store = factory();
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut a = walk_doc(b"actor-a");
     store
         .commit(&[write(
@@ -338,7 +338,7 @@ fn row(item: &str, text: &str, place: Option<&str>) -> ProjectionRow {
 
 pub fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
     let store = factory();
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut doc = walk_doc(b"p");
     let mut w = write(
         id,
@@ -404,7 +404,7 @@ pub fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
 
 pub fn search_folds_diacritics_matches_prefixes_and_never_parses_input(factory: Factory<'_>) {
     let store = factory();
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut doc = walk_doc(b"s");
     let mut w = write(
         id,
@@ -472,7 +472,7 @@ pub fn search_folds_diacritics_matches_prefixes_and_never_parses_input(factory: 
 
 pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Factory<'_>) {
     let store = factory();
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut doc = walk_doc(b"pa");
     let mut first = write(
         id,
@@ -563,7 +563,7 @@ pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Facto
 
 pub fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
     let store = factory();
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut doc = walk_doc(b"c1");
     edit(&mut doc, "title", "een");
     store
@@ -641,7 +641,7 @@ pub fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
 
 pub fn compaction_refuses_garbage_snapshot(factory: Factory<'_>) {
     let store = factory();
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut doc = walk_doc(b"g");
     store
         .commit(&[write(
@@ -657,7 +657,7 @@ pub fn compaction_refuses_garbage_snapshot(factory: Factory<'_>) {
         Err(StoreError::InvalidSnapshot(_))
     ));
     assert!(matches!(
-        store.compact(DocId::new_random(), &doc.save()),
+        store.compact(DocId::new_v4(), &doc.save()),
         Err(StoreError::NotFound(_))
     ));
     assert_eq!(
@@ -673,7 +673,7 @@ pub fn compaction_refuses_garbage_snapshot(factory: Factory<'_>) {
 
 pub fn uncompacted_docs_lists_candidates(factory: Factory<'_>) {
     let store = factory();
-    let big = DocId::new_random();
+    let big = DocId::new_v4();
     let mut doc = walk_doc(b"u1");
     for i in 0..4 {
         edit(&mut doc, "title", &format!("titel {i}"));
@@ -687,7 +687,7 @@ pub fn uncompacted_docs_lists_candidates(factory: Factory<'_>) {
             all_changes(&mut doc),
         )])
         .expect("commit");
-    let small = DocId::new_random();
+    let small = DocId::new_v4();
     let mut other = walk_doc(b"u2");
     store
         .commit(&[write(
@@ -1149,7 +1149,7 @@ pub fn scope_candidates_follow_members_dates_and_subscriptions(factory: Factory<
     let mut actor = 0u8;
     let mut mk = |by: &str, kind, sched: Option<DocSchedule>| {
         actor += 1;
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk_doc(&[b'w', actor]);
         let mut w = write(id, by, kind, Some("noord"), all_changes(&mut doc));
         w.schedule = sched;
@@ -1235,7 +1235,7 @@ pub fn scope_candidates_follow_members_dates_and_subscriptions(factory: Factory<
         .subscribe(&device, old_of_bert, now - 5 * DAY)
         .expect("an earlier open keeps the later");
     assert!(matches!(
-        store.subscribe(&device, DocId::new_random(), now),
+        store.subscribe(&device, DocId::new_v4(), now),
         Err(StoreError::NotFound(_))
     ));
 
@@ -1310,7 +1310,7 @@ pub fn a_device_that_creates_a_document_is_subscribed_and_staff_are_members(fact
     let device = store
         .create_device(&user.id, "laptop", [9; 32], now_ms() + 60_000)
         .expect("device");
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut doc = walk_doc(b"carla-1");
     let mut w = write(
         id,

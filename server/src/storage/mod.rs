@@ -672,8 +672,7 @@ impl ProjectionRow {
         if meta.kind == DocKind::Catalog {
             return Ok(None);
         }
-        let rows =
-            wijklog_shared::project(wijklog_shared::DocId::from_bytes(meta.id.as_bytes()), doc)?;
+        let rows = wijklog_shared::project(meta.id, doc)?;
         rows.into_iter()
             .map(|r| Self::from_shared(r, meta.team.clone()))
             .collect::<Result<Vec<_>, _>>()

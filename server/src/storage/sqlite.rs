@@ -181,7 +181,7 @@ fn doc_id_from(bytes: Vec<u8>) -> Result<DocId, StoreError> {
 }
 
 fn user_id_from(s: String) -> Result<UserId, StoreError> {
-    UserId::new(s).map_err(|_| StoreError::Corrupt("empty user id".into()))
+    UserId::parse(&s).map_err(|_| StoreError::Corrupt("stored user id is not valid".into()))
 }
 
 fn read_meta(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawMeta> {
@@ -1109,7 +1109,7 @@ impl Store for SqliteStore {
 
     fn create_user(&self, user: super::NewUser) -> Result<User, StoreError> {
         let conn = self.writer();
-        let id = UserId::new_random();
+        let id = UserId::new_v4();
         let now = now_ms();
         let res = conn.execute(
             "INSERT INTO users (id, username, display_name, password_hash, roles, team, created_at) \

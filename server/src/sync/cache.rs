@@ -294,7 +294,7 @@ mod tests {
     use automerge::{AutoCommit, ROOT};
 
     fn stored_walk(store: &dyn Store, title: &str) -> (DocId, Vec<automerge::ChangeHash>) {
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "kind", "walk").expect("put");
         doc.put(ROOT, "title", title).expect("put");
@@ -304,7 +304,7 @@ mod tests {
             .iter()
             .map(NewChange::from_change)
             .collect();
-        let user = UserId::new("u1").expect("user");
+        let user = UserId::parse("u1").expect("user");
         store
             .commit(&[DocWrite {
                 doc_id: id,

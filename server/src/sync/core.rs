@@ -1623,7 +1623,7 @@ mod tests {
 
     fn principal(user: &str, roles: &[Role], team: Option<&str>) -> Principal {
         Principal {
-            user_id: UserId::new(user).expect("user id"),
+            user_id: UserId::parse(user).expect("user id"),
             name: "Test".into(),
             roles: roles.to_vec(),
             team: team.map(str::to_owned),
@@ -1709,7 +1709,7 @@ mod tests {
     fn old_history_of_a_rewritten_document_is_refused_as_document_rewritten() {
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut base = walk(1);
         let mut stale = base.fork().with_actor(ActorId::from(vec![1; 16]));
         // The server's (rewritten) history: seq 2 of actor 1 says "x".
@@ -1747,7 +1747,7 @@ mod tests {
     fn a_boa_creates_a_walk_owned_by_their_token_and_gets_an_ack_after_the_commit() {
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         // The document's own content claims another team; the token wins.
         doc.put(ROOT, "team", "zuid").expect("put");
@@ -1782,7 +1782,7 @@ mod tests {
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
         for kind in [Some("shopping_list"), None] {
-            let id = DocId::new_random();
+            let id = DocId::new_v4();
             let mut doc = AutoCommit::new();
             match kind {
                 Some(k) => doc.put(ROOT, "kind", k).expect("put"),
@@ -1802,7 +1802,7 @@ mod tests {
     #[test]
     fn only_admins_create_the_catalog() {
         let ctx = Fake::default();
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = AutoCommit::new();
         doc.put(ROOT, "kind", "catalog").expect("put");
         doc.commit();
@@ -1832,7 +1832,7 @@ mod tests {
     fn a_coordinator_plans_a_walk_for_the_team_the_document_names() {
         let ctx = Fake::default();
         let mut coord = session(1, principal("cora", &[Role::Coordinator], None));
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         doc.put(ROOT, "team", "zuid").expect("put");
         doc.commit();
@@ -1860,7 +1860,7 @@ mod tests {
     #[test]
     fn another_team_is_refused_and_learns_nothing_of_the_content() {
         let ctx = Fake::default();
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
@@ -1888,7 +1888,7 @@ mod tests {
     #[test]
     fn a_change_from_an_actor_bound_to_another_user_is_forbidden() {
         let ctx = Fake::default();
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(7);
         let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
@@ -1908,7 +1908,7 @@ mod tests {
     #[test]
     fn a_teammate_resending_the_creators_stored_changes_with_an_edit_is_accepted() {
         let ctx = Fake::default();
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
@@ -1946,7 +1946,7 @@ mod tests {
     #[test]
     fn a_retried_upload_stores_nothing_new_but_is_acked() {
         let ctx = Fake::default();
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut ann, &ctx);
@@ -1987,7 +1987,7 @@ mod tests {
     fn bad_frames_get_their_codes_and_the_session_carries_on() {
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let now = Instant::now();
         let cases: Vec<(Event, (Option<DocId>, ErrorCode))> = vec![
             (
@@ -2042,7 +2042,7 @@ mod tests {
         };
         let p = principal("ann", &[Role::Boa], Some("noord"));
         let mut s = Session::new(1, p, limits, &[], Instant::now());
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let big = protocol::encode_frame(id, &vec![0x42; 2001]);
         assert_eq!(
             errors(&s.handle(Event::Binary(big), &ctx, Instant::now())),
@@ -2097,7 +2097,7 @@ mod tests {
     fn a_failed_commit_is_reported_as_internal_for_that_document_only() {
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
-        let (a, b) = (DocId::new_random(), DocId::new_random());
+        let (a, b) = (DocId::new_v4(), DocId::new_v4());
         let mut doc_a = walk(1);
         let mut state_a = State::new();
         let now = Instant::now();
@@ -2133,7 +2133,7 @@ mod tests {
     fn changing_the_kind_of_a_document_is_invalid_and_leaves_it_as_it_was() {
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         let mut state = State::new();
         sync_until_quiet(id, &mut doc, &mut state, &mut s, &ctx);
@@ -2154,7 +2154,7 @@ mod tests {
     #[test]
     fn a_teammates_new_walk_is_announced_then_synced_live() {
         let ctx = Fake::default();
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
         let mut bob = session(2, principal("bob", &[Role::Boa], Some("noord")));
         let mut doc = walk(1);
@@ -2165,7 +2165,7 @@ mod tests {
             team: Some("noord".into()),
             origins: vec![1],
             scope: ScopeFacts {
-                owner: Some(UserId::new("ann").expect("id")),
+                owner: Some(UserId::parse("ann").expect("id")),
                 created_at: now_ms(),
                 schedule: Some(crate::storage::DocSchedule {
                     planned_at: Some(now_ms() + 86_400_000),
@@ -2174,7 +2174,7 @@ mod tests {
                     last_at: Some(now_ms()),
                     staff: Vec::new(),
                 }),
-                writers: vec![UserId::new("ann").expect("id")],
+                writers: vec![UserId::parse("ann").expect("id")],
             },
         };
         assert!(
@@ -2201,7 +2201,7 @@ mod tests {
 
     #[test]
     fn queued_live_updates_collapse_to_one_per_document_and_skip_the_own_writes() {
-        let (x, y) = (DocId::new_random(), DocId::new_random());
+        let (x, y) = (DocId::new_v4(), DocId::new_v4());
         let live = |doc: DocId, origins: Vec<ConnId>| Event::DocChanged {
             doc,
             scope: ScopeFacts::default(),
@@ -2268,7 +2268,7 @@ mod tests {
             ..SyncLimits::default()
         };
         let mut s = session_with(limits);
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
         let heads = doc.get_heads();
@@ -2312,7 +2312,7 @@ mod tests {
             ..SyncLimits::default()
         };
         let mut s = session_with(limits);
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
         let list = |doc: &mut AutoCommit, key: &str, n: usize| {
@@ -2368,7 +2368,7 @@ mod tests {
             ..SyncLimits::default()
         };
         let mut s = session_with(limits);
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
         let base = doc.get_heads();
@@ -2435,7 +2435,7 @@ mod tests {
         // same two messages forever.
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
         let base = doc.get_heads();
@@ -2493,7 +2493,7 @@ mod tests {
         };
         let mut s = session_with(limits);
         for round in 0..3u8 {
-            let id = DocId::new_random();
+            let id = DocId::new_v4();
             let effects = sync_until_quiet(id, &mut walk(round), &mut State::new(), &mut s, &ctx);
             if round < 2 {
                 assert_eq!(acks(&effects).len(), 1, "{:?}", errors(&effects));
@@ -2509,7 +2509,7 @@ mod tests {
     fn a_write_the_store_refuses_for_a_revoked_device_is_never_acked() {
         let ctx = Fake::default();
         let mut s = session(1, principal("ann", &[Role::Boa], Some("noord")));
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk(1);
         let mut state = State::new();
         let now = Instant::now();

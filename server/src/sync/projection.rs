@@ -19,8 +19,7 @@ pub fn rows(
     doc: &Automerge,
     owner: &mut dyn FnMut(&ActorId) -> Option<String>,
 ) -> Option<Vec<ProjectionRow>> {
-    let id = wijklog_shared::DocId::from_bytes(meta.id.as_bytes());
-    let mut rows = match wijklog_shared::project(id, doc) {
+    let mut rows = match wijklog_shared::project(meta.id, doc) {
         Ok(rows) => rows,
         Err(e) => {
             warn!(doc = %meta.id, code = e.code(), "document could not be projected");
@@ -141,9 +140,7 @@ pub fn attribute(
 #[cfg(test)]
 mod tests {
     use automerge::ActorId;
-    use wijklog_shared::{
-        Catalog, Document, NewItem, NewWalk, Severity, Timestamp, UserId as SharedUserId,
-    };
+    use wijklog_shared::{Catalog, Document, NewItem, NewWalk, Severity, Timestamp};
 
     use super::rows;
     use crate::domain::{DocId, DocKind, UserId};
@@ -153,13 +150,12 @@ mod tests {
     /// (`ProjectionRow::all_for`) store the same row, severity included.
     #[test]
     fn sync_and_rebuild_paths_store_the_same_rows_and_severity_names() {
-        let id = DocId::new_random();
-        let shared_id = wijklog_shared::DocId::from_bytes(id.as_bytes());
+        let id = DocId::new_v4();
         let catalog = Catalog::defaults();
-        let boa = SharedUserId::parse("boa-1").expect("user");
+        let boa = UserId::parse("boa-1").expect("user");
         let at = Timestamp::from_millis(1_767_225_600_000);
         let mut walk = Document::new_walk(
-            shared_id,
+            id,
             &catalog,
             &boa,
             at,
@@ -193,7 +189,7 @@ mod tests {
         let meta = DocMeta {
             id,
             kind: DocKind::Walk,
-            owner: UserId::new("boa-1").expect("user"),
+            owner: UserId::parse("boa-1").expect("user"),
             team: Some("noord".into()),
             created_at: 0,
         };

@@ -261,7 +261,7 @@ mod tests {
 
     fn who(roles: &[Role], team: Option<&str>) -> Principal {
         Principal {
-            user_id: UserId::new("u1").expect("id"),
+            user_id: UserId::parse("u1").expect("id"),
             name: "Test".into(),
             roles: roles.to_vec(),
             team: team.map(str::to_owned),
@@ -274,7 +274,7 @@ mod tests {
             meta: DocMeta {
                 id: DocId::from_bytes([7; 16]),
                 kind,
-                owner: UserId::new("someone").expect("id"),
+                owner: UserId::parse("someone").expect("id"),
                 team: team.map(str::to_owned),
                 created_at: NOW - created_days_ago * DAY_MS,
             },

@@ -154,6 +154,43 @@ async fn wrong_audience_issuer_or_type_is_refused() {
     }
 }
 
+/// A token's `sub` is a user id by the document model's rule: 1 to 128
+/// bytes, no control characters, no spaces at either end. The signature
+/// check reads it with that rule; a `sub` it refuses never reaches a handler.
+#[actix_web::test]
+async fn a_sub_that_is_not_a_valid_user_id_is_refused() {
+    let f = fixture().await;
+    let keys = f.app.state.auth.keys();
+    let longest = "x".repeat(128);
+    for good in ["system", "Jan de Vries", longest.as_str()] {
+        let token = sign(Algorithm::HS256, &f.secret, &f.with(json!({ "sub": good })));
+        let principal = keys.verify(&token).expect(good);
+        assert_eq!(principal.user_id.as_str(), good);
+    }
+    let too_long = "x".repeat(129);
+    for bad in [
+        "",
+        " anna",
+        "anna ",
+        "an\nna",
+        "an\u{1b}na",
+        too_long.as_str(),
+    ] {
+        let token = sign(Algorithm::HS256, &f.secret, &f.with(json!({ "sub": bad })));
+        assert!(keys.verify(&token).is_err(), "sub {bad:?}");
+        f.refused(&token, &format!("sub {bad:?}")).await;
+    }
+    // The genuine sub with a space added is another string, not the user.
+    let sub = f.claims["sub"].as_str().expect("sub").to_owned();
+    let spaced = sign(
+        Algorithm::HS256,
+        &f.secret,
+        &f.with(json!({ "sub": format!("{sub} ") })),
+    );
+    assert!(keys.verify(&spaced).is_err());
+    f.refused(&spaced, "sub with a trailing space").await;
+}
+
 #[actix_web::test]
 async fn expired_and_not_yet_valid_tokens_are_refused() {
     let f = fixture().await;

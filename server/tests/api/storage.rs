@@ -36,9 +36,9 @@ fn one_doc_write(n: u32) -> DocWrite {
     doc.put(automerge::ROOT, "kind", "walk").expect("put");
     doc.put(automerge::ROOT, "n", i64::from(n)).expect("put");
     doc.commit();
-    let user = UserId::new("writer").expect("id");
+    let user = UserId::parse("writer").expect("id");
     DocWrite {
-        doc_id: DocId::new_random(),
+        doc_id: DocId::new_v4(),
         user_id: user.clone(),
         device_id: None,
         create: Some(NewDoc {
@@ -153,8 +153,8 @@ fn opening_a_database_from_a_newer_binary_fails_clearly() {
 fn a_compaction_pass_snapshots_busy_documents_without_changing_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open_in_dir(dir.path()).expect("open");
-    let user = UserId::new("writer").expect("id");
-    let id = DocId::new_random();
+    let user = UserId::parse("writer").expect("id");
+    let id = DocId::new_v4();
     let mut doc = automerge::AutoCommit::new();
     doc.put(automerge::ROOT, "kind", "walk").expect("put");
     for i in 0..30i64 {

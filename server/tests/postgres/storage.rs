@@ -190,7 +190,7 @@ fn walk_write(doc_id: DocId, user: &str, actor: &[u8], n: i64) -> DocWrite {
     doc.put(automerge::ROOT, "kind", "walk").expect("put");
     doc.put(automerge::ROOT, "n", n).expect("put");
     doc.commit();
-    let user = UserId::new(user).expect("id");
+    let user = UserId::parse(user).expect("id");
     DocWrite {
         doc_id,
         user_id: user.clone(),
@@ -213,7 +213,7 @@ fn walk_write(doc_id: DocId, user: &str, actor: &[u8], n: i64) -> DocWrite {
 #[test]
 fn dutch_words_are_found_by_their_stem_as_well() {
     let store = connect(&PgCluster::shared().fresh_migrated_database());
-    let id = DocId::new_random();
+    let id = DocId::new_v4();
     let mut w = walk_write(id, "u1", b"stem", 1);
     w.projection = Some(vec![
         item("a", "twee fietsen tegen het hek"),
@@ -239,7 +239,7 @@ fn two_nodes_writing_the_same_documents_and_actors_at_once_agree() {
     let url = PgCluster::shared().fresh_migrated_database();
     let a = Arc::new(connect(&url));
     let b = Arc::new(connect(&url));
-    let docs: Vec<DocId> = (0..20).map(|_| DocId::new_random()).collect();
+    let docs: Vec<DocId> = (0..20).map(|_| DocId::new_v4()).collect();
     let barrier = Arc::new(Barrier::new(2));
     let run = |store: Arc<PgStore>, docs: Vec<DocId>, barrier: Arc<Barrier>, reverse: bool| {
         std::thread::spawn(move || {
@@ -264,7 +264,7 @@ fn two_nodes_writing_the_same_documents_and_actors_at_once_agree() {
     // And one new document at a time, many times: both nodes see no row,
     // both insert, one waits for the other.
     for round in 0..40 {
-        let doc = DocId::new_random();
+        let doc = DocId::new_v4();
         let barrier = Arc::new(Barrier::new(2));
         let go = |store: Arc<PgStore>, barrier: Arc<Barrier>| {
             std::thread::spawn(move || {
@@ -295,7 +295,7 @@ fn two_nodes_writing_the_same_documents_and_actors_at_once_agree() {
         assert!(b.load_doc(*d).expect("load").is_some());
     }
     // The actor is bound to u1 on both nodes: another user is refused.
-    let other = walk_write(DocId::new_random(), "u2", b"shared-actor", 0);
+    let other = walk_write(DocId::new_v4(), "u2", b"shared-actor", 0);
     assert!(b.commit(&[other]).expect("commit").writes[0].is_err());
 }
 

@@ -174,7 +174,7 @@ fn build(store: &SqliteStore, items: usize) -> anyhow::Result<()> {
         }
         made += n;
         let server_id = ServerDocId::from_bytes(walk.id().as_bytes());
-        let owner = ServerUserId::new(user.clone()).map_err(|e| anyhow::anyhow!(e))?;
+        let owner = ServerUserId::parse(&user).map_err(|e| anyhow::anyhow!(e))?;
         let am = walk.automerge_mut();
         let changes: Vec<NewChange> = am
             .get_changes(&[])

@@ -230,7 +230,7 @@ fn doc_id_from(bytes: Vec<u8>) -> Result<DocId, StoreError> {
 }
 
 fn user_id_from(s: String) -> Result<UserId, StoreError> {
-    UserId::new(s).map_err(|_| StoreError::Corrupt("empty user id".into()))
+    UserId::parse(&s).map_err(|_| StoreError::Corrupt("stored user id is not valid".into()))
 }
 
 const META_COLS: &str = "id, kind, owner, team, created_at";
@@ -1174,7 +1174,7 @@ impl Store for PgStore {
     }
 
     fn create_user(&self, user: NewUser) -> Result<User, StoreError> {
-        let id = UserId::new_random();
+        let id = UserId::new_v4();
         let now = now_ms();
         let roles = encode_roles(&user.roles);
         self.with_conn(async |c| {
