@@ -339,7 +339,7 @@ fn store_without_schedule(app: &TestApp, id: Uuid, by: &TestUser, doc: &mut Auto
         .iter()
         .map(NewChange::from_change)
         .collect();
-    let owner = ServerUserId::new(by.id.clone()).expect("id");
+    let owner = ServerUserId::parse(&by.id).expect("id");
     let write = DocWrite {
         doc_id: ServerDocId::from_bytes(*id.as_bytes()),
         user_id: owner.clone(),

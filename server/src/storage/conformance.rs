@@ -1371,7 +1371,7 @@ pub fn open_call_backs_make_scope_candidates_for_the_assignee_and_the_team(facto
     let mut n = 0u8;
     let mut session = |callback: serde_json::Value, deleted: bool| {
         n += 1;
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk_doc(&[b's', n]);
         let mut w = write(
             id,
@@ -1452,7 +1452,7 @@ pub fn documents_without_a_schedule_are_listed_and_backfilled_once(factory: Fact
     let mut n = 0u8;
     let mut mk = |kind, sched: Option<DocSchedule>| {
         n += 1;
-        let id = DocId::new_random();
+        let id = DocId::new_v4();
         let mut doc = walk_doc(&[b'b', n]);
         let mut w = write(id, "anna", kind, Some("noord"), all_changes(&mut doc));
         w.schedule = sched;
@@ -1498,7 +1498,7 @@ pub fn documents_without_a_schedule_are_listed_and_backfilled_once(factory: Fact
             .expect("backfill")
     );
     assert!(matches!(
-        store.backfill_schedule(DocId::new_random(), &planned),
+        store.backfill_schedule(DocId::new_v4(), &planned),
         Err(StoreError::NotFound(_))
     ));
     assert!(
