@@ -17,6 +17,8 @@
 //   (h) the admin area refuses other roles;
 //   (i) the coordinators' overview lists the account creation and the
 //       password reset with the acting admin (access changes);
+//   (j) the account form keeps what is typed while another section saves,
+//       and shows the saved values after its own save;
 //   axe-core on every screen of this file, screenshots at 1280x800.
 
 import { test, before, after } from 'node:test';
@@ -356,4 +358,36 @@ test('(i) the coordinators see what the admin did to accounts that can read cont
   const created = changes.locator('li[data-action="admin.user.create"]');
   assert.match(await created.textContent(), /Ad Beheer.*Nina de Boa.*boa/);
   await assertAccessible(coord, 'coordinator overview with access changes');
+});
+
+test('(j) an account\'s details form keeps what was typed and saved: another section\'s save keeps the typing, a save shows the saved values', async () => {
+  await admin.goto(`${server.origin}/#/admin`);
+  await admin.locator(`[data-testid="admin-user-row"][data-username="${NINA.username}"]`).getByTestId('admin-user-open').click();
+  const form = admin.getByTestId('admin-user-details');
+  const name = form.getByLabel('Naam', { exact: true });
+  const team = form.getByTestId('admin-user-team');
+  await form.waitFor();
+  assert.equal(await name.inputValue(), NINA.name);
+
+  // Typing in the details, then a password reset further down: the account is
+  // read again, and the name being typed stays (the form used to start over).
+  await name.fill('Nina Jansen');
+  await admin.getByTestId('admin-user-password').fill('nina-derde-wachtwoord-3');
+  await admin.getByTestId('admin-user-reset').click();
+  await admin.getByTestId('admin-user-msg').filter({ hasText: 'Wachtwoord ingesteld' }).waitFor();
+  assert.equal(await name.inputValue(), 'Nina Jansen');
+
+  // Saved: the form shows the saved name (it used to show the one before the save) ...
+  await form.getByTestId('admin-user-save').click();
+  await admin.getByTestId('admin-user-msg').filter({ hasText: /^Opgeslagen\.$/ }).waitFor();
+  assert.equal(await name.inputValue(), 'Nina Jansen');
+  // ... and a second save, of the team, does not write the old name back.
+  await team.fill('team-west');
+  await form.getByTestId('admin-user-save').click();
+  await admin.getByTestId('admin-user-msg').filter({ hasText: 'opnieuw inloggen' }).waitFor();
+
+  await admin.reload();
+  await form.waitFor();
+  assert.equal(await name.inputValue(), 'Nina Jansen');
+  assert.equal(await team.inputValue(), 'team-west');
 });

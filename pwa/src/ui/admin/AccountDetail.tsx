@@ -54,7 +54,11 @@ export function AccountDetail({ id }: { id: string }) {
       )}
       {account && (
         <>
-          <Details key={`${account.id}-${reload}`} account={account} onSaved={(m) => (setMsg(m), refresh())} />
+          {/* Keyed by the stored values, not by the reload: the form starts over only once
+              the saved account has arrived (keyed by the reload it restarted at once from the
+              values before the save, so it showed the old name and a second save wrote it back),
+              and another section's reload keeps what is being typed here. */}
+          <Details key={`${account.id}\n${account.name}\n${account.roles.join(',')}\n${account.team ?? ''}`} account={account} onSaved={(m) => (setMsg(m), refresh())} />
           <Password account={account} onDone={(m) => (setMsg(m), refresh())} />
           <Access account={account} self={app.user?.id === account.id} onDone={(m) => (setMsg(m), refresh())} />
           <DigestAddress key={`mail-${account.id}`} account={account} onDone={(m) => setMsg(m)} />
