@@ -8,6 +8,8 @@
 //   (c) the coordinator plans a walk (team, participants) and a spreekuur
 //       (staff from the team's accounts); the phone lists the walk under
 //       "Vandaag en gepland";
+//   (c2) the names for a spreekuur's staff: a failed load says so, with a
+//       retry; the list appears once they arrive;
 //   (d) the walk report shows participants, observations by category and the
 //       per-partner action list; the print layout hides the app shell (PDF too);
 //   (e) a password reset: the phone, with unsent work, is asked to log in
@@ -199,6 +201,43 @@ test('(c) a walk the coordinator plans shows on the team\'s phone under "Vandaag
   const upcoming = phone.locator('h2:has-text("Vandaag en gepland") + ul [data-testid="doc-link"]').filter({ hasText: WALK_TITLE });
   await upcoming.waitFor({ timeout: 30_000 });
   assert.match(await upcoming.textContent(), /Oostermeent/);
+});
+
+test('(c2) planning a spreekuur says when the team\'s names could not be loaded, with a retry, and lists them once they arrive', async () => {
+  // The first read of the names is refused, the retry held until released: a
+  // failed load used to look like a team without accounts (no staff, no word).
+  /** @type {(() => void) | null} */
+  let release = null;
+  const held = new Promise((r) => (release = () => r(undefined)));
+  let fail = true;
+  await coord.route('**/api/v1/people', async (route) => {
+    if (fail) {
+      fail = false;
+      return route.abort('connectionrefused');
+    }
+    await held;
+    await route.continue();
+  });
+  try {
+    await coord.goto(`${server.origin}/#/coord/overview`);
+    await coord.getByTestId('plan-form').waitFor({ state: 'detached' });
+    await coord.goto(`${server.origin}/#/coord/plan`);
+    const form = coord.getByTestId('plan-form');
+    await coord.getByTestId('plan-kind-spreekuur').click();
+    await form.getByLabel('Team').fill('team-oost');
+    await coord.getByTestId('plan-staff-error').filter({ hasText: 'konden niet worden geladen' }).waitFor();
+    assert.equal(await coord.getByTestId('plan-staff').count(), 0);
+    await assertAccessible(coord, 'planning, names not loaded');
+    await coord.getByTestId('plan-staff-retry').click();
+    await coord.locator('[data-testid="plan-staff-state"][data-state="loading"]').waitFor();
+    assert.equal(await coord.getByTestId('plan-staff-error').count(), 0);
+    release?.();
+    await coord.getByTestId('plan-staff').getByLabel(NINA.name).waitFor();
+    assert.equal(await coord.getByTestId('plan-staff-state').count(), 0);
+  } finally {
+    release?.();
+    await coord.unroute('**/api/v1/people');
+  }
 });
 
 test('(d) the walk report lists participants, observations by category and actions per partner, and prints without the app shell', async () => {

@@ -10,7 +10,7 @@ import { dayLabel, hhmm, t, tn } from '../../i18n';
 import { StoreError } from '../../store/db';
 import { useApp } from '../hooks';
 import type { App } from '../../app';
-import { api } from '../admin/api';
+import { api, ApiError } from '../admin/api';
 
 interface Person {
   id: string;
@@ -96,19 +96,28 @@ export function Planning() {
   const [people, setPeople] = useState<{ name: string; organisation: string }[]>([]);
   const [pName, setPName] = useState('');
   const [pOrg, setPOrg] = useState('');
-  const [accounts, setAccounts] = useState<Person[]>([]);
+  // Names of the team's accounts for a session's staff: null until they arrive. Without them
+  // the form still works, but it says so (a failed load used to look like a team without
+  // accounts, and the session was planned without staff unnoticed).
+  const [accounts, setAccounts] = useState<Person[] | null>(null);
+  const [accountsError, setAccountsError] = useState<string | null>(null);
+  const [accountsAttempt, setAccountsAttempt] = useState(0);
   const [staff, setStaff] = useState<string[]>([]);
   useEffect(() => {
-    // Names of the team's accounts for a session's staff; without them the form still works.
+    let live = true;
+    setAccountsError(null);
     api<{ people: Person[] }>('GET', '/api/v1/people')
-      .then((r) => setAccounts(r.people))
-      .catch(() => setAccounts([]));
-  }, []);
+      .then((r) => live && setAccounts(r.people))
+      .catch((e) => live && setAccountsError(e instanceof ApiError ? e.code : 'internal'));
+    return () => {
+      live = false;
+    };
+  }, [accountsAttempt]);
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
   const list = upcoming(app);
-  const teams = knownTeams(app, accounts);
-  const teamPeople = accounts.filter((p) => p.team !== null && p.team === team.trim());
+  const teams = knownTeams(app, accounts ?? []);
+  const teamPeople = (accounts ?? []).filter((p) => p.team !== null && p.team === team.trim());
 
   if (!catalog) {
     return (
@@ -230,6 +239,22 @@ export function Planning() {
               {t('coordinator.plan.add_participant')}
             </button>
           </fieldset>
+        )}
+        {kind === 'spreekuur' && accounts === null && (
+          <div class="stack" data-testid="plan-staff-state" data-state={accountsError === null ? 'loading' : 'error'}>
+            {accountsError === null ? (
+              <p class="hint">{t('coordinator.plan.staff_loading')}</p>
+            ) : (
+              <>
+                <p class="error-text" role="alert" data-testid="plan-staff-error">
+                  {t('coordinator.plan.staff_failed', { code: accountsError })}
+                </p>
+                <button type="button" class="btn small" onClick={() => setAccountsAttempt((n) => n + 1)} data-testid="plan-staff-retry">
+                  {t('coordinator.plan.staff_retry')}
+                </button>
+              </>
+            )}
+          </div>
         )}
         {kind === 'spreekuur' && teamPeople.length > 0 && (
           <fieldset class="stack" data-testid="plan-staff">
