@@ -64,7 +64,13 @@ impl AppState {
             tracing::error!(error = %e, "mail is configured but cannot be used; mail is off");
             None
         });
-        let login_limiter = Arc::new(LoginRateLimiter::new(config.login_rate_limit.clone()));
+        // Several nodes share one PostgreSQL database: their login counters
+        // are in it; one SQLite server counts in memory.
+        let login_limiter = Arc::new(if config.database.is_postgres() {
+            LoginRateLimiter::shared(config.login_rate_limit.clone(), store.clone())
+        } else {
+            LoginRateLimiter::new(config.login_rate_limit.clone())
+        });
         let blobs = Arc::new(BlobStore::new(&config.data_dir, config.blobs.clone()));
         let review = Arc::new(if config.database.is_postgres() {
             crate::review::ReviewDb::sqlite_only()

@@ -334,3 +334,112 @@ async fn sigkill_of_one_node_during_uploads_loses_no_acked_change() {
         }
     }
 }
+
+/// `POST path` on `base` with a JSON body (and a bearer token): status and
+/// the JSON answer (`Null` for none).
+async fn post(base: &str, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+    let mut res = awc::Client::default()
+        .post(format!("{base}{path}"))
+        .timeout(Duration::from_secs(60))
+        .send_json(&body)
+        .await
+        .expect("request");
+    let status = res.status().as_u16();
+    let body = res.json().await.unwrap_or(serde_json::Value::Null);
+    (status, body)
+}
+
+async fn login_as(base: &str, password: &str) -> (u16, serde_json::Value) {
+    post(
+        base,
+        "/api/v1/auth/login",
+        serde_json::json!({"username": "anna", "password": password, "device_name": "test"}),
+    )
+    .await
+}
+
+#[actix_rt::test]
+async fn a_session_ended_on_one_node_ends_on_every_node_and_logins_share_one_budget() {
+    let cluster = PgCluster::shared();
+    let db = Db::fresh(cluster);
+    let dir1 = tempfile::tempdir().expect("tempdir");
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    db.add_user(dir1.path(), "anna", "boa", &[]);
+    // Two failures per (account, address) pair and window; open sync
+    // connections re-check their session every second.
+    let mut env = db.env();
+    env.push(("WIJKLOG_LOGIN_RATE_LIMIT_PAIR_MAX_FAILURES", "2"));
+    env.push(("WIJKLOG_AUTH_SESSION_CHECK_SECS", "1"));
+    let node1 = ServerProcess::start(dir1.path(), &env);
+    let node2 = ServerProcess::start(dir2.path(), &env);
+
+    // Anna logs in on node 1; her phone syncs through node 2.
+    let (status, anna) = login_as(&node1.base, PASSWORD).await;
+    assert_eq!(status, 200, "{anna}");
+    let token = anna["access_token"].as_str().expect("token").to_owned();
+    let refresh = anna["refresh_token"].as_str().expect("refresh").to_owned();
+    let mut phone = SyncClient::connect(&node2.base, &token).await;
+    let me = |base: String, token: String| async move {
+        awc::Client::default()
+            .get(format!("{base}/api/v1/auth/me"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("me")
+            .status()
+            .as_u16()
+    };
+    assert_eq!(me(node2.base.clone(), token.clone()).await, 200);
+
+    // She signs the device out on node 1: node 2 refuses its access token
+    // and its refresh token at once, and closes its sync connection.
+    let (status, _) = post(
+        &node1.base,
+        "/api/v1/auth/logout",
+        serde_json::json!({ "refresh_token": refresh }),
+    )
+    .await;
+    assert_eq!(status, 204);
+    assert_eq!(me(node2.base.clone(), token.clone()).await, 401);
+    let (status, body) = post(
+        &node2.base,
+        "/api/v1/auth/refresh",
+        serde_json::json!({ "refresh_token": refresh }),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (401, Some("revoked")),
+        "{body}"
+    );
+    phone
+        .pump_until(Duration::from_secs(30), |c| c.closed.is_some())
+        .await;
+    assert_eq!(
+        phone.closed.as_ref().and_then(|c| c.as_ref()).map(|c| c.0),
+        Some(4003),
+        "node 2 closed the revoked device's connection"
+    );
+
+    // A guesser on this address: one wrong password on each node spends
+    // the pair's budget of two, so the third attempt is refused on either
+    // node before the password is checked (even the right one). With
+    // counters per process, each node would have counted one failure only.
+    for node in [&node1, &node2] {
+        let (status, body) = login_as(&node.base, "wrong-password-123456").await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (401, Some("invalid_credentials")),
+            "{body}"
+        );
+    }
+    for node in [&node1, &node2] {
+        let (status, body) = login_as(&node.base, PASSWORD).await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (429, Some("rate_limited")),
+            "{body}"
+        );
+    }
+    drop((node1, node2));
+}

@@ -8,19 +8,19 @@
 //! the *same* successor again, never a second one); logout revokes the device.
 
 use std::net::IpAddr;
-use std::time::Instant;
 
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::auth::AuthError;
+use crate::auth::rate_limit::Attempt;
 use crate::auth::refresh::{self, NewRefreshToken};
 use crate::auth::{password, trust};
 use crate::domain::now_ms;
 use crate::domain::{Principal, UserView};
 use crate::edge::ApiError;
-use crate::state::{AppState, BlockingError};
+use crate::state::{AppState, BlockingError, blocking};
 use crate::storage::{AuditEntry, Device, RefreshOutcome, User};
 
 /// Longest username / password / device name accepted.
@@ -155,6 +155,26 @@ fn refresh_expiry(state: &AppState) -> i64 {
     now_ms().saturating_add(days.saturating_mul(86_400_000))
 }
 
+/// Gives a login attempt's counted failure back: it was never evaluated
+/// (`succeeded` false) or the password was right. Bookkeeping only: if the
+/// counters cannot be reached the attempt stays counted, and the login
+/// goes on.
+async fn give_back(state: &AppState, attempt: Attempt, succeeded: bool) {
+    let limiter = state.login_limiter.clone();
+    let done = blocking(move || {
+        if succeeded {
+            limiter.succeeded(attempt)
+        } else {
+            limiter.cancel(attempt)
+        }
+        .map_err(BlockingError::Inner)
+    })
+    .await;
+    if let Err(e) = done {
+        tracing::warn!(error = ?e, "could not give a login attempt back to the rate limiter");
+    }
+}
+
 /// `POST /api/v1/auth/login`.
 #[tracing::instrument(name = "auth.login", skip_all)]
 pub async fn login(
@@ -198,10 +218,17 @@ pub async fn login(
 
     // Counted before the password is checked: parallel guesses beyond the
     // budget are refused here and never reach Argon2.
-    let attempt = match state
-        .login_limiter
-        .begin(&username, ip, trust_id, Instant::now())
-    {
+    // On PostgreSQL the counters are in the database, shared by every node.
+    let limiter = state.login_limiter.clone();
+    let account = username.clone();
+    let verdict = blocking(move || {
+        limiter
+            .begin(&account, ip, trust_id, now_ms())
+            .map_err(BlockingError::Inner)
+    })
+    .await
+    .map_err(|e| counted(&state, internal(e)))?;
+    let attempt = match verdict {
         Ok(attempt) => attempt,
         Err(retry_after_secs) => {
             state.metrics.login_failures.inc();
@@ -213,7 +240,7 @@ pub async fn login(
     let permit = match state.password_gate.acquire().await {
         Ok(permit) => permit,
         Err(_) => {
-            state.login_limiter.cancel(attempt);
+            give_back(&state, attempt, false).await;
             tracing::warn!("login refused: password checks queue full");
             return Err(counted(&state, AuthError::Busy));
         }
@@ -246,7 +273,7 @@ pub async fn login(
         tracing::info!(user_id = %user.id, "login refused: account disabled");
         return Err(counted(&state, AuthError::AccountDisabled));
     }
-    state.login_limiter.succeeded(attempt);
+    give_back(&state, attempt, true).await;
     let new_trust = trust::issue(state.auth.keys().trust_key(), &username);
 
     let token = refresh::generate().map_err(|e| counted(&state, AuthError::Internal(e.into())))?;

@@ -17,6 +17,7 @@ mod codec;
 #[cfg(any(test, feature = "testing"))]
 pub mod conformance;
 mod connect;
+mod login;
 pub(crate) mod migrations;
 pub mod postgres;
 mod sqlite;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use codec::{FTS_MAX_WORDS, decode_roles, encode_roles, fts_query, search_words};
 pub use connect::SqliteOnly;
+pub use login::{LoginCounters, LoginKeys, LoginWindow};
 pub use migrations::{LATEST_VERSION, MigrationError};
 pub use postgres::{PG_LATEST_VERSION, PgOptions, PgStore, is_postgres_url, redact_url};
 pub(crate) use sqlite::checkpoint_truncate;
@@ -624,6 +626,34 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// per file).
     fn remote_changes(&self) -> Option<tokio::sync::mpsc::UnboundedReceiver<RemoteChange>> {
         None
+    }
+
+    /// Loads the login counters `keys` names, locked against every other
+    /// attempt on the same keys (on any node), lets `update` change them,
+    /// and stores the result in the same transaction: a window left `None`
+    /// or with no failures is removed; `trust_address` remembers the
+    /// address for the account, keeping the newest
+    /// [`LoginKeys::trusted_per_account`]. `Unsupported` where one process
+    /// owns the database (SQLite): its limiter counts in memory.
+    fn update_login_counters(
+        &self,
+        keys: &LoginKeys,
+        update: &mut dyn FnMut(&mut LoginCounters),
+    ) -> Result<(), StoreError> {
+        let _ = (keys, update);
+        Err(StoreError::Unsupported("shared login counters"))
+    }
+
+    /// Removes login windows that started before `windows_before` and
+    /// trusted addresses remembered before `trusted_before` (ms); returns
+    /// how many rows went.
+    fn prune_login_counters(
+        &self,
+        windows_before: i64,
+        trusted_before: i64,
+    ) -> Result<u64, StoreError> {
+        let _ = (windows_before, trusted_before);
+        Err(StoreError::Unsupported("shared login counters"))
     }
 }
 

@@ -353,3 +353,103 @@ fn a_refresh_token_presented_on_two_nodes_at_once_rotates_once() {
         );
     }
 }
+
+fn login_limits(
+    pair: u32,
+    address: u32,
+    account: u32,
+) -> wijklog_server::config::LoginRateLimitConfig {
+    wijklog_server::config::LoginRateLimitConfig {
+        window_secs: 600,
+        pair_max_failures: pair,
+        address_max_failures: address,
+        account_max_failures: account,
+    }
+}
+
+#[test]
+fn login_attempts_on_two_nodes_at_once_spend_one_budget_exactly() {
+    use wijklog_server::auth::rate_limit::LoginRateLimiter;
+    let url = PgCluster::shared().fresh_migrated_database();
+    // Two nodes; 40 attempts at once from one address, half on each
+    // account, half through each node. Budgets: 5 per (account, address),
+    // 8 per address: exactly 8 are let through, at most 5 per account.
+    let cfg = login_limits(5, 8, 1000);
+    let nodes: Vec<Arc<LoginRateLimiter>> = (0..2)
+        .map(|_| {
+            let store: Arc<dyn Store> = Arc::new(connect(&url));
+            Arc::new(LoginRateLimiter::shared(cfg.clone(), store))
+        })
+        .collect();
+    let addr: std::net::IpAddr = [192, 0, 2, 7].into();
+    let now = wijklog_server::domain::now_ms();
+    let barrier = Arc::new(Barrier::new(40));
+    let threads: Vec<_> = (0..40usize)
+        .map(|i| {
+            let limiter = nodes[i % 2].clone();
+            let barrier = barrier.clone();
+            let account = if i % 4 < 2 { "anna" } else { "bert" };
+            std::thread::spawn(move || {
+                barrier.wait();
+                let verdict = limiter.begin(account, addr, None, now).expect("counters");
+                (account, verdict.is_ok())
+            })
+        })
+        .collect();
+    let outcomes: Vec<(&str, bool)> = threads
+        .into_iter()
+        .map(|t| t.join().expect("thread"))
+        .collect();
+    let allowed = |who: &str| outcomes.iter().filter(|(a, ok)| *a == who && *ok).count();
+    assert_eq!(allowed("anna") + allowed("bert"), 8, "{outcomes:?}");
+    assert!(allowed("anna") <= 5 && allowed("bert") <= 5, "{outcomes:?}");
+    // The counts are rows in the database, not in either process.
+    assert_eq!(
+        PgCluster::shared()
+            .psql(
+                db_name(&url),
+                "SELECT failures FROM login_windows WHERE kind = 2"
+            )
+            .trim(),
+        "8"
+    );
+}
+
+#[test]
+fn an_address_that_logged_in_through_one_node_is_trusted_by_the_other() {
+    use wijklog_server::auth::rate_limit::LoginRateLimiter;
+    let url = PgCluster::shared().fresh_migrated_database();
+    // One failure from untrusted clients spends the account's budget.
+    let cfg = login_limits(5, 50, 1);
+    let a = LoginRateLimiter::shared(cfg.clone(), Arc::new(connect(&url)));
+    let b = LoginRateLimiter::shared(cfg, Arc::new(connect(&url)));
+    let ip = |n: u8| std::net::IpAddr::from([198, 51, 100, n]);
+    let now = wijklog_server::domain::now_ms();
+    let ok = a
+        .begin("Anna", ip(1), None, now)
+        .expect("db")
+        .expect("allowed");
+    a.succeeded(ok).expect("db");
+    let _failed = b
+        .begin("anna", ip(2), None, now)
+        .expect("db")
+        .expect("allowed");
+    assert!(
+        b.begin("anna", ip(3), None, now).expect("db").is_err(),
+        "the account's budget for untrusted clients is spent on every node"
+    );
+    let again = b.begin("anna", ip(1), None, now).expect("db");
+    assert!(again.is_ok(), "node b trusts the address node a saw log in");
+    // A cancelled attempt costs nothing, on whichever node it is given back.
+    a.cancel(again.expect("allowed")).expect("db");
+    assert_eq!(
+        PgCluster::shared()
+            .psql(
+                db_name(&url),
+                "SELECT count(*) FROM login_windows WHERE kind = 1 AND key LIKE 'anna%198.51.100.1'"
+            )
+            .trim(),
+        "0",
+        "the pair's cleared window is gone"
+    );
+}

@@ -26,6 +26,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0003_open_callbacks",
         include_str!("../../../migrations/postgres/0003_open_callbacks.sql"),
     ),
+    (
+        "0004_login_counters",
+        include_str!("../../../migrations/postgres/0004_login_counters.sql"),
+    ),
 ];
 
 /// The schema version this binary writes on PostgreSQL.

@@ -26,9 +26,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{GenericClient, NoTls, Row};
 
 use super::{
-    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, NewUser,
-    ProjectionRow, RefreshOutcome, RemoteChange, SessionState, Store, StoreError, StoredDoc, User,
-    WriteApplied, WriteRejected, decode_roles, encode_roles, search_words,
+    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite,
+    LoginCounters, LoginKeys, LoginWindow, NewUser, ProjectionRow, RefreshOutcome, RemoteChange,
+    SessionState, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected, decode_roles,
+    encode_roles, search_words,
 };
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
@@ -219,6 +220,96 @@ impl PgStore {
     /// The schema version of the database (for `wijklog migrate` and tests).
     pub fn schema_version(&self) -> Result<u32, StoreError> {
         self.with_conn(async |c| Ok(migrations::schema_version(c).await?))
+    }
+
+    /// One try of [`Store::update_login_counters`], in one transaction.
+    fn login_counters_once(
+        &self,
+        keys: &LoginKeys,
+        update: &mut dyn FnMut(&mut LoginCounters),
+    ) -> Result<(), StoreError> {
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            // One statement takes the three rows' locks in kind order (the
+            // VALUES order), so attempts sharing a key take turns and two
+            // attempts never wait for each other crosswise. A row this
+            // statement made (`xmax = 0`: inserted, not updated) stands for
+            // "no window"; it is removed below unless the rule counts one.
+            let rows = tx
+                .query(
+                    "INSERT INTO login_windows (kind, key, started_at, failures) \
+                     VALUES (1, $1, $4, 1), (2, $2, $4, 1), (3, $3, $4, 1) \
+                     ON CONFLICT (kind, key) DO UPDATE SET kind = excluded.kind \
+                     RETURNING kind, started_at, failures, xmax = 0",
+                    &[&keys.pair, &keys.address, &keys.account, &keys.now],
+                )
+                .await?;
+            let mut counters = LoginCounters::default();
+            for r in &rows {
+                let kind: i16 = r.get(0);
+                let inserted: bool = r.get(3);
+                let window = (!inserted).then(|| LoginWindow {
+                    started_at: r.get(1),
+                    failures: u32::try_from(r.get::<_, i32>(2)).unwrap_or(0),
+                });
+                match kind {
+                    1 => counters.pair = window,
+                    2 => counters.address = window,
+                    _ => counters.account = window,
+                }
+            }
+            counters.trusted_address = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM login_trusted \
+                     WHERE account = $1 AND addr = $2 AND at >= $3)",
+                    &[&keys.account, &keys.address, &keys.trusted_since],
+                )
+                .await?
+                .get(0);
+            update(&mut counters);
+            for (kind, key, window) in [
+                (1i16, &keys.pair, counters.pair),
+                (2, &keys.address, counters.address),
+                (3, &keys.account, counters.account),
+            ] {
+                match window.filter(|w| w.failures > 0) {
+                    Some(w) => {
+                        let failures = i32::try_from(w.failures).unwrap_or(i32::MAX);
+                        tx.execute(
+                            "UPDATE login_windows SET started_at = $3, failures = $4 \
+                             WHERE kind = $1 AND key = $2",
+                            &[&kind, key, &w.started_at, &failures],
+                        )
+                        .await?
+                    }
+                    None => {
+                        tx.execute(
+                            "DELETE FROM login_windows WHERE kind = $1 AND key = $2",
+                            &[&kind, key],
+                        )
+                        .await?
+                    }
+                };
+            }
+            if counters.trust_address {
+                tx.execute(
+                    "INSERT INTO login_trusted (account, addr, at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (account, addr) DO UPDATE SET at = excluded.at",
+                    &[&keys.account, &keys.address, &keys.now],
+                )
+                .await?;
+                let keep = i64::from(keys.trusted_per_account);
+                tx.execute(
+                    "DELETE FROM login_trusted WHERE account = $1 AND addr NOT IN \
+                     (SELECT addr FROM login_trusted WHERE account = $1 \
+                      ORDER BY at DESC, addr LIMIT $2)",
+                    &[&keys.account, &keep],
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
     }
 }
 
@@ -1540,6 +1631,44 @@ impl Store for PgStore {
                 })
             })
             .collect()
+        })
+    }
+
+    fn update_login_counters(
+        &self,
+        keys: &LoginKeys,
+        update: &mut dyn FnMut(&mut LoginCounters),
+    ) -> Result<(), StoreError> {
+        // A prune running at the same time may lock an expired row first:
+        // the loser of such a deadlock stored nothing and runs again.
+        let mut attempt = 1;
+        loop {
+            match self.login_counters_once(keys, update) {
+                Err(e) if is_retryable(&e) && attempt < COMMIT_ATTEMPTS => attempt += 1,
+                done => return done,
+            }
+        }
+    }
+
+    fn prune_login_counters(
+        &self,
+        windows_before: i64,
+        trusted_before: i64,
+    ) -> Result<u64, StoreError> {
+        self.with_conn(async |c| {
+            let windows = c
+                .execute(
+                    "DELETE FROM login_windows WHERE started_at < $1",
+                    &[&windows_before],
+                )
+                .await?;
+            let trusted = c
+                .execute(
+                    "DELETE FROM login_trusted WHERE at < $1",
+                    &[&trusted_before],
+                )
+                .await?;
+            Ok(windows + trusted)
         })
     }
 
