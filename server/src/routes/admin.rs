@@ -18,11 +18,15 @@ use serde_json::{Value, json};
 
 use super::items::{audit, json_ok, query_pairs};
 use crate::admin::{self, AuditFilter};
-use crate::auth::password::{WeakPassword, check_new_password, hash_password};
+use crate::auth::password::hash_password;
 use crate::domain::{DeviceId, Role, UserId};
 use crate::edge::{ApiError, RequireAdmin};
 use crate::state::{AppState, blocking};
 use crate::storage::{NewUser, StoreError};
+
+mod body;
+
+use body::{AccountChange, NewAccount, NewPassword, PasswordBody};
 
 /// Registers the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -43,96 +47,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 pub use crate::auth::password::MIN_PASSWORD_CHARS;
 
-fn body_object(body: &[u8]) -> Result<serde_json::Map<String, Value>, ApiError> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        _ => Err(ApiError::param(
-            "body",
-            "The request body must be a JSON object.",
-        )),
-    }
-}
-
-fn only_keys(m: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<(), ApiError> {
-    if m.keys().any(|k| !allowed.contains(&k.as_str())) {
-        return Err(ApiError::param(
-            "body",
-            "The request body has a field this endpoint does not know.",
-        ));
-    }
-    Ok(())
-}
-
-fn roles_field(v: &Value) -> Result<Vec<Role>, ApiError> {
-    let bad = || {
-        ApiError::param(
-            "roles",
-            "roles must be a non-empty list of boa, spreekuur, coordinator, admin.",
-        )
-    };
-    let list = v.as_array().ok_or_else(bad)?;
-    let mut roles = Vec::new();
-    for r in list {
-        let role = r
-            .as_str()
-            .and_then(|s| Role::parse(s).ok())
-            .ok_or_else(bad)?;
-        if !roles.contains(&role) {
-            roles.push(role);
-        }
-    }
-    if roles.is_empty() {
-        return Err(bad());
-    }
-    Ok(roles)
-}
-
-fn text_field(
-    v: &Value,
-    param: &'static str,
-    max: usize,
-    message: &'static str,
-) -> Result<String, ApiError> {
-    let s = v.as_str().map(str::trim).unwrap_or_default();
-    if s.is_empty() || s.chars().count() > max || s.chars().any(char::is_control) {
-        return Err(ApiError::param(param, message));
-    }
-    Ok(s.to_owned())
-}
-
-fn team_field(v: &Value) -> Result<Option<String>, ApiError> {
-    match v {
-        Value::Null => Ok(None),
-        other => text_field(
-            other,
-            "team",
-            64,
-            "team must be a non-empty text of at most 64 characters, or null.",
-        )
-        .map(Some),
-    }
-}
-
-/// The new password of an account, checked against the password policy
-/// (length, common and breached passwords, the account's own words:
-/// [`check_new_password`]).
-fn password_field(v: Option<&Value>, account_words: &[&str]) -> Result<String, ApiError> {
-    let p = v.and_then(Value::as_str).unwrap_or_default();
-    match check_new_password(p, account_words) {
-        Ok(()) => Ok(p.to_owned()),
-        Err(WeakPassword::Length) => Err(ApiError::param(
-            "password",
-            "The password must be 10 to 256 characters long.",
-        )),
-        Err(WeakPassword::Guessable) => Err(ApiError::Refused {
-            code: "weak_password",
-            message: "This password is too easy to guess (a common or leaked password, or built from the name); choose a longer phrase.",
-        }),
-    }
-}
-
 /// Hashes on the blocking pool, within the global bound on Argon2 work.
-async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
+async fn hash(state: &AppState, password: NewPassword) -> Result<String, ApiError> {
     let permit = state
         .password_gate
         .acquire()
@@ -140,7 +56,7 @@ async fn hash(state: &AppState, password: String) -> Result<String, ApiError> {
         .map_err(|_| ApiError::Auth(crate::auth::AuthError::Busy))?;
     blocking(move || {
         let _permit = permit;
-        hash_password(&password)
+        hash_password(&password.into_inner())
             .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing failed: {e:?}")))
     })
     .await
@@ -172,29 +88,13 @@ async fn create_user(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let m = body_object(&body)?;
-    only_keys(&m, &["username", "name", "password", "roles", "team"])?;
-    let username = text_field(
-        m.get("username").unwrap_or(&Value::Null),
-        "username",
-        64,
-        "username must be a non-empty text of at most 64 characters.",
-    )?;
-    if username.chars().any(char::is_whitespace) {
-        return Err(ApiError::param(
-            "username",
-            "username must not contain spaces.",
-        ));
-    }
-    let name = text_field(
-        m.get("name").unwrap_or(&Value::Null),
-        "name",
-        200,
-        "name must be a non-empty text of at most 200 characters.",
-    )?;
-    let roles = roles_field(m.get("roles").unwrap_or(&Value::Null))?;
-    let team = team_field(m.get("team").unwrap_or(&Value::Null))?;
-    let password = password_field(m.get("password"), &[&username, &name])?;
+    let NewAccount {
+        username,
+        name,
+        roles,
+        team,
+        password,
+    } = NewAccount::from_body(&body)?;
     let password_hash = hash(&state, password).await?;
     let store = state.store.clone();
     let new = NewUser {
@@ -240,30 +140,14 @@ async fn update_user(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let m = body_object(&body)?;
-    only_keys(&m, &["name", "roles", "team", "disabled"])?;
-    let name = m
-        .get("name")
-        .map(|v| {
-            text_field(
-                v,
-                "name",
-                200,
-                "name must be a non-empty text of at most 200 characters.",
-            )
-        })
-        .transpose()?;
-    let roles = m.get("roles").map(roles_field).transpose()?;
-    let team = m.get("team").map(team_field).transpose()?;
-    let disabled = m
-        .get("disabled")
-        .map(|v| {
-            v.as_bool().ok_or(ApiError::param(
-                "disabled",
-                "disabled must be true or false.",
-            ))
-        })
-        .transpose()?;
+    let change = AccountChange::from_body(&body)?;
+    let fields = change.fields();
+    let AccountChange {
+        name,
+        roles,
+        team,
+        disabled,
+    } = change;
     let myself = who.user_id.as_str() == id;
     // Admins manage accounts, not content: an admin never grants themselves
     // a role that reads content (docs/privacy.md, docs/security.md).
@@ -324,7 +208,7 @@ async fn update_user(
         Ok((view, signed_out))
     })
     .await?;
-    let mut detail = json!({"fields": m.keys().collect::<Vec<_>>()});
+    let mut detail = json!({ "fields": fields });
     if let Some(r) = &roles {
         detail["roles"] = json!(r);
     }
@@ -351,14 +235,13 @@ async fn set_password(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let m = body_object(&body)?;
-    only_keys(&m, &["password"])?;
+    let body = PasswordBody::read(&body)?;
     let store = state.store.clone();
     let uid = UserId::parse(&id).map_err(|_| ApiError::NotFound)?;
     let user = blocking(move || store.user_by_id(&uid).map_err(ApiError::from))
         .await?
         .ok_or(ApiError::NotFound)?;
-    let password = password_field(m.get("password"), &[&user.username, &user.display_name])?;
+    let password = body.check(&[&user.username, &user.display_name])?;
     let phc = hash(&state, password).await?;
     let store = state.store.clone();
     blocking::<_, ApiError>(move || Ok(store.set_password_hash(&user.username, &phc)?)).await?;
