@@ -1,6 +1,6 @@
 // SyncClient's reaction to the network coming back, with a fake WebSocket and
 // fake window/document event targets (vitest runs in node).
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SyncClient, type SyncHost } from './client';
 
 class FakeSocket {
@@ -140,5 +140,121 @@ describe('SyncClient and the "offline" event', () => {
       else delete g.navigator;
       c.stop();
     }
+  });
+});
+
+describe('SyncClient and a per-document error that says "try again"', () => {
+  const DOC = '0b6f2d4e-8a1c-4f3e-9d2a-5c7b1e0f3a69';
+  const READY = JSON.stringify({
+    type: 'ready',
+    user: { id: 'u', name: 'U', roles: ['boa'], team: 't' },
+    docs: [{ id: DOC, kind: 'walk', heads: [] }],
+  });
+
+  /** A document whose sync state machine sends one message per fresh state (as automerge does when nothing new comes back). */
+  function docHost(): { host: SyncHost; statesMade: () => number } {
+    let made = 0;
+    const h: SyncHost = {
+      ...host(),
+      localDocIds: () => [DOC],
+      docFor: () =>
+        ({
+          generateSyncMessage: (s: { sent: boolean }) => {
+            if (s.sent) return null;
+            s.sent = true;
+            return new Uint8Array([0x42, 1, 2, 3]);
+          },
+        }) as never,
+      newSyncState: () => {
+        made++;
+        return { sent: false, free() {} } as never;
+      },
+      // Nothing pending: the idle watchdog stays out of this test.
+      hasPending: () => false,
+    };
+    return { host: h, statesMade: () => made };
+  }
+
+  const framesFor = (s: FakeSocket) => s.sent.filter((d) => d instanceof Uint8Array).length;
+
+  async function connected(h: SyncHost): Promise<{ c: SyncClient; ws: FakeSocket }> {
+    const c = new SyncClient(h, 'ws://127.0.0.1:1/api/v1/sync');
+    c.start();
+    await vi.advanceTimersByTimeAsync(0);
+    const ws = FakeSocket.all[0];
+    ws.readyState = FakeSocket.OPEN;
+    ws.onopen?.();
+    ws.onmessage?.({ data: READY });
+    await vi.advanceTimersByTimeAsync(0);
+    return { c, ws };
+  }
+
+  const error = (ws: FakeSocket, code: string) =>
+    ws.onmessage?.({ data: JSON.stringify({ type: 'error', doc: DOC, code, message: 'x' }) });
+
+  beforeEach(() => {
+    vi.useFakeTimers();
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('after `internal` resends the document with a fresh sync state on the same socket, with a growing backoff', async () => {
+    const { host: h, statesMade } = docHost();
+    const { c, ws } = await connected(h);
+    expect(framesFor(ws)).toBe(1);
+    expect(statesMade()).toBe(1);
+
+    // The commit failed on the server: without a retry the old state counts the changes as sent.
+    error(ws, 'internal');
+    await vi.advanceTimersByTimeAsync(0);
+    expect(framesFor(ws)).toBe(1);
+    // The first retry comes within 1 s (backoff attempt 0: 0.5–1 s).
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(framesFor(ws)).toBe(2);
+    expect(statesMade()).toBe(2);
+    expect(FakeSocket.all).toHaveLength(1);
+    expect(ws.closed).toBeNull();
+
+    // It fails again: the next delay is 1–2 s, so nothing within the first second.
+    error(ws, 'internal');
+    await vi.advanceTimersByTimeAsync(999);
+    expect(framesFor(ws)).toBe(2);
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(framesFor(ws)).toBe(3);
+
+    // An ack resets the document's backoff: the next failure is retried within 1 s again.
+    ws.onmessage?.({ data: JSON.stringify({ type: 'ack', doc: DOC, heads: [] }) });
+    await vi.advanceTimersByTimeAsync(0);
+    error(ws, 'internal');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(framesFor(ws)).toBe(4);
+    expect(FakeSocket.all).toHaveLength(1);
+    c.stop();
+  });
+
+  it('retries a dropped frame (`rate_limited`) the same way, and never a refusal', async () => {
+    const { host: h } = docHost();
+    const { c, ws } = await connected(h);
+    error(ws, 'rate_limited');
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(framesFor(ws)).toBe(2);
+    error(ws, 'forbidden');
+    error(ws, 'too_large');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(framesFor(ws)).toBe(2);
+    c.stop();
+  });
+
+  it('drops a scheduled retry when the socket goes', async () => {
+    const { host: h, statesMade } = docHost();
+    const { c, ws } = await connected(h);
+    error(ws, 'internal');
+    ws.onclose?.({ code: 1006 });
+    await vi.advanceTimersByTimeAsync(1000);
+    // The old socket sends nothing more; only the new connection's attempt exists.
+    expect(framesFor(ws)).toBe(1);
+    expect(statesMade()).toBe(1);
+    c.stop();
   });
 });

@@ -22,6 +22,13 @@
 //   idempotent and the server deduplicates changes).
 // - Frames are processed strictly in arrival order (one promise chain), so the
 //   host's persistence of received changes never interleaves.
+// - A per-document error that says "try again" (`internal`: the server could
+//   not store the changes; `rate_limited`: the frame was dropped) concerns that
+//   document only: its SyncState is replaced by a fresh one (the old one counts
+//   the unstored changes as sent and would never send them again) and the
+//   document is synced again after a backoff of its own (RETRY_CODES), on the
+//   same socket. A busy socket never looks idle, so waiting for a reconnect
+//   could hold those changes back for as long as the socket lives.
 
 import { backoffDelay } from './backoff';
 import { decodeFrame, encodeFrame, parseServerMessage, type DocAnnouncement, type ServerUser } from './frames';
@@ -57,10 +64,14 @@ export const RESPONSE_TIMEOUT_MS = 15_000;
 export const IDLE_PENDING_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const WATCHDOG_MS = 5_000;
+/** Per-document error codes after which the document is synced again on the same socket. */
+export const RETRY_CODES: ReadonlySet<string> = new Set(['internal', 'rate_limited']);
 
 export class SyncClient {
   private ws: WebSocket | null = null;
   private states = new Map<string, SyncStateT>();
+  /** Documents waiting to be synced again after a retryable error: attempt count and timer. */
+  private docRetries = new Map<string, { attempt: number; timer: ReturnType<typeof setTimeout> | null }>();
   private attempt = 0;
   private retryTimer: ReturnType<typeof setTimeout> | null = null;
   private watchdog: ReturnType<typeof setInterval> | null = null;
@@ -291,10 +302,13 @@ export class SyncClient {
         this.sendSync(m.id);
         break;
       case 'ack':
+        // The server stored this document's changes: its retries start from the shortest delay again.
+        this.forgetRetry(m.doc);
         await this.host.onAck(m.doc, m.heads);
         break;
       case 'error':
         this.host.onServerError(m.doc, m.code);
+        if (m.doc !== null && RETRY_CODES.has(m.code)) this.retryDoc(m.doc);
         break;
     }
   }
@@ -310,6 +324,35 @@ export class SyncClient {
   private resetStates(): void {
     for (const s of this.states.values()) s.free();
     this.states = new Map();
+    // A new socket syncs every document from the start anyway.
+    for (const r of this.docRetries.values()) if (r.timer) clearTimeout(r.timer);
+    this.docRetries = new Map();
+  }
+
+  /**
+   * The server could not take this document's last frame: start its sync
+   * afresh (the server did the same on its side) after the document's next
+   * backoff delay, unless a retry is already scheduled.
+   */
+  private retryDoc(docId: string): void {
+    const ws = this.ws;
+    if (!ws) return;
+    const r = this.docRetries.get(docId) ?? { attempt: 0, timer: null };
+    this.docRetries.set(docId, r);
+    if (r.timer) return;
+    r.timer = setTimeout(() => {
+      r.timer = null;
+      if (this.ws !== ws || !this.ready) return;
+      this.states.get(docId)?.free();
+      this.states.delete(docId);
+      this.sendSync(docId);
+    }, backoffDelay(r.attempt++));
+  }
+
+  private forgetRetry(docId: string): void {
+    const r = this.docRetries.get(docId);
+    if (r?.timer) clearTimeout(r.timer);
+    this.docRetries.delete(docId);
   }
 
   private stateFor(id: string): SyncStateT {
