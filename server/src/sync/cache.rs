@@ -222,8 +222,8 @@ impl DocCache {
 
     /// Applies to `entry` every stored change it lacks (committed through
     /// another node). Returns how many were applied. The committed heads
-    /// move with them unless local changes are still waiting for their
-    /// commit (those heads then stay until that commit reports). Blocking.
+    /// take them in; local changes still waiting for their commit stay
+    /// outside until that commit reports. Blocking.
     pub fn merge_stored(&self, entry: &CachedDoc) -> Result<usize, CacheError> {
         let Some(stored) = self.store.load_doc(entry.meta.id)? else {
             return Ok(0);
@@ -243,12 +243,15 @@ impl DocCache {
             (b + c.raw_bytes().len() as u64, o + c.len() as u64)
         });
         let n = missing.len();
-        inner.doc.apply_changes(missing)?;
+        if settled {
+            inner.doc.apply_changes(missing)?;
+            inner.committed_heads = inner.doc.get_heads();
+        } else {
+            inner.doc.apply_changes(missing.iter().cloned())?;
+            inner.merge_committed(&missing);
+        }
         inner.size_bytes += bytes;
         inner.ops += ops;
-        if settled {
-            inner.committed_heads = inner.doc.get_heads();
-        }
         Ok(n)
     }
 
@@ -357,6 +360,69 @@ mod tests {
         assert_eq!(again.committed_heads().expect("heads"), docs[1].1);
         assert!(!Arc::ptr_eq(&again, &held));
         drop(held);
+    }
+
+    #[test]
+    fn changes_of_another_node_count_as_committed_while_a_local_commit_is_in_flight() {
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(tmp.path()).expect("store"));
+        let (id, base) = stored_walk(store.as_ref(), "w");
+        let cache = DocCache::new(store.clone());
+        let entry = cache.open(id).expect("open").expect("exists");
+        // A local change, applied to the shared copy, its commit in flight.
+        let local = {
+            let mut inner = entry.lock().expect("lock");
+            let mut tx = inner.doc.transaction();
+            tx.put(ROOT, "title", "local").expect("put");
+            tx.commit();
+            inner.doc.get_heads()
+        };
+        // Another node stores a change of its own.
+        let mut other = AutoCommit::load(
+            &store
+                .load_doc(id)
+                .expect("load")
+                .expect("doc")
+                .to_automerge()
+                .expect("doc")
+                .save(),
+        )
+        .expect("load");
+        other.put(ROOT, "place", "plein").expect("put");
+        other.commit();
+        let remote = other.get_heads();
+        let change = other
+            .get_changes(&base)
+            .iter()
+            .map(NewChange::from_change)
+            .collect();
+        store
+            .commit(&[DocWrite {
+                doc_id: id,
+                user_id: UserId::parse("u2").expect("user"),
+                device_id: None,
+                create: None,
+                changes: change,
+                projection: None,
+                schedule: None,
+            }])
+            .expect("commit");
+        assert_eq!(cache.merge_stored(&entry).expect("merge"), 1);
+        {
+            let mut inner = entry.lock().expect("lock");
+            // What clients are sent: the other node's change, not the local one.
+            let sent = inner.committed_doc().expect("committed copy");
+            assert_eq!(sent.get_heads(), remote);
+            assert!(automerge::ReadDoc::get_change_by_hash(sent, &local[0]).is_none());
+            assert_eq!(inner.committed_heads, remote);
+        }
+        // The local commit reports: everything is committed, the copy is gone.
+        entry.mark_committed(&local);
+        let mut inner = entry.lock().expect("lock");
+        let heads = inner.doc.get_heads();
+        assert_eq!(heads.len(), 2);
+        assert_eq!(inner.committed_heads, heads);
+        assert_eq!(inner.committed_doc().expect("doc").get_heads(), heads);
     }
 
     #[test]

@@ -85,6 +85,86 @@ pub struct DocInner {
     /// loaded, by actor (their bindings may not be committed yet); actors
     /// of stored changes are looked up in the store.
     pub authors: HashMap<ActorId, UserId>,
+    /// While commits are in flight: a copy of the document at
+    /// `committed_heads`, the one every sync message is made from (see
+    /// [`DocInner::committed_doc`]).
+    committed_view: Option<Automerge>,
+}
+
+impl DocInner {
+    /// The document as far as it is committed, the only state any client is
+    /// sent: the document itself when no commit is in flight, else a copy at
+    /// the committed heads (made once, moved along as commits finish,
+    /// dropped once they settle). A change must reach other devices only
+    /// after its commit: one that never commits would otherwise live on in
+    /// their copies (and its still unbound actor could be taken by whoever
+    /// uploads it first). `None` if the copy cannot be made; then nothing is
+    /// sent.
+    pub fn committed_doc(&mut self) -> Option<&Automerge> {
+        if self.doc.get_heads() == self.committed_heads {
+            self.committed_view = None;
+            return Some(&self.doc);
+        }
+        if self.committed_view.is_none() {
+            self.committed_view = self.doc.fork_at(&self.committed_heads).ok();
+        }
+        self.committed_view.as_ref()
+    }
+
+    /// A commit stored everything up to `heads` (commits of one document
+    /// finish in the order their changes were applied).
+    fn commit_up_to(&mut self, heads: &[ChangeHash]) {
+        let Some(view) = self.committed_view.as_mut() else {
+            self.committed_heads = heads.to_vec();
+            return;
+        };
+        // The copy may hold more than `heads` (changes merged from the
+        // store): add what just committed instead of copying again.
+        let still_uncommitted: HashSet<ChangeHash> = self
+            .doc
+            .get_changes(heads)
+            .iter()
+            .map(Change::hash)
+            .collect();
+        let newly_committed: Vec<Change> = self
+            .doc
+            .get_changes(&view.get_heads())
+            .into_iter()
+            .filter(|c| !still_uncommitted.contains(&c.hash()))
+            .collect();
+        if view.apply_changes(newly_committed).is_ok() {
+            self.committed_heads = view.get_heads();
+        } else {
+            self.committed_view = None;
+            self.committed_heads = heads.to_vec();
+        }
+        self.settle();
+    }
+
+    /// Changes that are committed (read back from the store: another node
+    /// stored them) were just applied to the document while local commits
+    /// are in flight: they count as committed, the local ones still do not.
+    pub fn merge_committed(&mut self, changes: &[Change]) {
+        if self.committed_view.is_none() {
+            self.committed_view = self.doc.fork_at(&self.committed_heads).ok();
+        }
+        if let Some(view) = self.committed_view.as_mut()
+            && view.apply_changes(changes.iter().cloned()).is_ok()
+        {
+            self.committed_heads = view.get_heads();
+        } else {
+            // Without a copy the merged changes wait for the next commit.
+            self.committed_view = None;
+        }
+        self.settle();
+    }
+
+    /// Drops the copy once everything is committed.
+    fn settle(&mut self) {
+        if self.doc.get_heads() == self.committed_heads {
+            self.committed_view = None;
+        }
+    }
 }
 
 /// A poisoned document lock (a panic while applying); the entry must be evicted.
@@ -111,6 +191,7 @@ impl CachedDoc {
                 size_bytes,
                 ops,
                 authors: HashMap::new(),
+                committed_view: None,
             }),
             poisoned: AtomicBool::new(false),
         }
@@ -143,7 +224,7 @@ impl CachedDoc {
     /// Records a successful commit up to `heads` (called by the committer).
     pub fn mark_committed(&self, heads: &[ChangeHash]) {
         if let Ok(mut inner) = self.inner.lock() {
-            inner.committed_heads = heads.to_vec();
+            inner.commit_up_to(heads);
         }
     }
 
@@ -1350,11 +1431,12 @@ impl Session {
     fn generate(&mut self, doc_id: DocId) -> Vec<Effect> {
         let waiting = self.waiting.get(&doc_id);
         let message = match self.docs.get_mut(&doc_id) {
+            // Only what is committed is sent (see `DocInner::committed_doc`).
             Some(PeerDoc::Known { entry, state }) => match entry.lock() {
-                Ok(guard) => guard
-                    .doc
-                    .generate_sync_message(state)
-                    .map(|m| ask_for_missing(m, &guard.doc, waiting)),
+                Ok(mut guard) => guard.committed_doc().and_then(|doc| {
+                    doc.generate_sync_message(state)
+                        .map(|m| ask_for_missing(m, doc, waiting))
+                }),
                 Err(Poisoned) => None,
             },
             Some(PeerDoc::Unknown { scratch, state }) => scratch
@@ -2197,6 +2279,88 @@ mod tests {
         client_receive(&mut bobs, &mut state, &effects);
         sync_until_quiet(id, &mut bobs, &mut state, &mut bob, &ctx);
         assert_eq!(bobs.get_heads(), doc.get_heads());
+    }
+
+    /// `effects`' sync messages applied to a copy of `base` (what a device
+    /// holding `base` would end up with).
+    fn received_by(base: &mut AutoCommit, effects: &[Effect]) -> AutoCommit {
+        let mut copy = base.fork();
+        let mut state = State::new();
+        // The device's view of the exchange: it starts from what it holds.
+        client_receive(&mut copy, &mut state, effects);
+        copy
+    }
+
+    #[test]
+    fn a_change_reaches_other_devices_only_after_its_commit() {
+        let ctx = Fake::default();
+        let id = DocId::new_v4();
+        let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let mut bob = session(2, principal("bob", &[Role::Boa], Some("noord")));
+        let now = Instant::now();
+        let mut anns = walk(1);
+        let mut ann_state = State::new();
+        sync_until_quiet(id, &mut anns, &mut ann_state, &mut ann, &ctx);
+        let mut bobs = AutoCommit::new();
+        let mut bob_state = State::new();
+        sync_until_quiet(id, &mut bobs, &mut bob_state, &mut bob, &ctx);
+        assert_eq!(bobs.get_heads(), anns.get_heads());
+        let committed = anns.get_heads();
+
+        // Ann's edit is applied to the shared copy; its commit is in flight.
+        anns.put(ROOT, "title", "not yet stored").expect("put");
+        anns.commit();
+        let draft = anns.get_heads()[0];
+        let frame = client_frame(id, &mut anns, &mut ann_state).expect("ann's change");
+        let effects = ann.handle(Event::Binary(frame), &ctx, now);
+        assert!(errors(&effects).is_empty() && acks(&effects).is_empty());
+        assert_eq!(ctx.submitted.borrow().len(), 1);
+
+        // Whatever Bob's connection is sent meanwhile holds only what is committed:
+        // the answer to a fresh sync, a resync, and a subscribe.
+        let mut fresh = State::new();
+        let frame = client_frame(id, &mut bobs, &mut fresh).expect("bob's first message");
+        let mut sent = bob.handle(Event::Binary(frame), &ctx, now);
+        sent.extend(bob.handle(Event::Resync, &ctx, now));
+        sent.extend(bob.handle(
+            Event::Text(format!(r#"{{"type":"subscribe","doc":"{id}"}}"#)),
+            &ctx,
+            now,
+        ));
+        let mut bobs_copy = received_by(&mut bobs, &sent);
+        assert!(
+            bobs_copy.get_change_by_hash(&draft).is_none(),
+            "a change whose commit is in flight reached another device"
+        );
+        assert_eq!(bobs_copy.get_heads(), committed);
+        for e in &sent {
+            if let Effect::Binary(frame) = e {
+                let (_, bytes) = protocol::split_frame(frame).expect("frame");
+                let msg = Message::decode(bytes).expect("message");
+                assert!(
+                    !msg.heads.contains(&draft),
+                    "heads name an uncommitted change"
+                );
+            }
+        }
+
+        // The commit finishes: Bob's push now carries the change.
+        ctx.commit_all(&mut ann, now);
+        let push = bob.handle(
+            Event::DocChanged {
+                doc: id,
+                kind: DocKind::Walk,
+                team: Some("noord".into()),
+                origins: vec![1],
+                scope: ScopeFacts::default(),
+            },
+            &ctx,
+            now,
+        );
+        client_receive(&mut bobs, &mut fresh, &push);
+        sync_until_quiet(id, &mut bobs, &mut fresh, &mut bob, &ctx);
+        assert!(bobs.get_change_by_hash(&draft).is_some());
+        assert_eq!(bobs.get_heads(), anns.get_heads());
     }
 
     #[test]
