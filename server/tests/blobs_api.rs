@@ -3,9 +3,6 @@
 //! dir), real HTTP, real sync to make documents reference photos, and the
 //! real `wijklog` binary for `blobs gc`, `backup` and `restore`.
 
-#[allow(unused_imports)]
-mod sync_support;
-
 use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -18,12 +15,12 @@ use wijklog_server::config::BlobsConfig;
 use wijklog_server::domain::{DocId, Role, UserId, now_ms};
 use wijklog_server::storage::DocWrite;
 use wijklog_server::testing::{Response, TestApp, spawn_app, spawn_app_with};
-use wijklog_shared::{Catalog, Document, NewItem, NewWalk, Severity, Timestamp};
-
-use sync_support::{SyncClient, TestUser, connect, user};
+use wijklog_shared::{Catalog, NewItem, Timestamp};
+use wijklog_testing::sync_client::SyncClient;
+use wijklog_testing::users::{TestUser, connect, user};
+use wijklog_testing::walks::{self, T0, observation};
 
 const WAIT: Duration = Duration::from_secs(10);
-const T0: i64 = 1_767_265_200_000;
 
 // ---------- test images ----------
 
@@ -113,35 +110,18 @@ fn blob_path(data_dir: &Path, hex: &str) -> PathBuf {
 /// the server through the real sync protocol and acknowledged.
 async fn walk_with_photos(app: &TestApp, who: &TestUser, team: &str, photos: &[&str]) -> Uuid {
     let id = Uuid::new_v4();
-    let by = wijklog_shared::UserId::parse(&who.id).expect("user id");
-    let catalog = Catalog::defaults();
-    let mut doc = Document::new_walk(
-        wijklog_shared::DocId::from_bytes(*id.as_bytes()),
-        &catalog,
-        &by,
-        Timestamp::from_millis(T0),
-        NewWalk {
-            title: "Avondronde".into(),
-            wijk: "oostermeent".into(),
-            route: String::new(),
-            team: team.into(),
-            planned_at: None,
-        },
-    )
-    .expect("new walk");
+    let by = walks::user_id(&who.id);
+    let mut doc = walks::walk_document(id, &by, team, None);
     let item = doc
         .add_observation(
-            &catalog,
+            &Catalog::defaults(),
             &by,
             Timestamp::from_millis(T0 + 1000),
             NewItem {
-                id: None,
                 category: "vervuiling".into(),
-                severity: Severity::Aandacht,
                 text: "gedumpt afval".into(),
                 place: None,
-                location: None,
-                feedback_needed: false,
+                ..observation(1)
             },
         )
         .expect("observation");

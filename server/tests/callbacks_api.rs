@@ -5,117 +5,24 @@
 //! with wijklog-shared's typed edits and stored with the sync layer's
 //! projection, as a sync commit stores them.
 
-use automerge::{ActorId, ChangeHash};
 use serde_json::Value;
-use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId, now_ms};
-use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User};
+use wijklog_server::domain::{DocKind, Role, now_ms};
 use wijklog_server::testing::{Response, TestApp, spawn_app};
 use wijklog_shared::{
     AttemptOutcome, CallbackOutcome, CallbackRequest, Catalog, DocId, Document, ItemId, NewAttempt,
-    NewItem, NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp, UserId,
+    NewItem, NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp,
 };
+use wijklog_testing::stored::{Person, StoredDoc, person};
 
-const PASSWORD: &str = "een-lang-test-wachtwoord";
 /// 2026-01-01T00:00:00Z, a Thursday.
 const T0: i64 = 1_767_225_600_000;
 const DAY: i64 = 86_400_000;
-
-struct Person {
-    user: User,
-    token: String,
-}
-
-impl Person {
-    fn uid(&self) -> UserId {
-        UserId::parse(self.user.id.as_str()).expect("user id")
-    }
-    fn id(&self) -> String {
-        self.user.id.to_string()
-    }
-}
-
-async fn person(app: &TestApp, name: &str, roles: &[Role], team: Option<&str>) -> Person {
-    let user = app.add_user(name, PASSWORD, roles, team);
-    let t = app.login(name, PASSWORD).await.expect("login");
-    Person {
-        user,
-        token: t.access_token,
-    }
-}
-
-struct Doc {
-    doc: Document,
-    kind: DocKind,
-    team: String,
-    stored: Vec<ChangeHash>,
-}
-
-impl Doc {
-    fn id(&self) -> String {
-        self.doc.id().to_string()
-    }
-    fn commit(&mut self, app: &TestApp, who: &Person) {
-        let server_id = ServerDocId::from_bytes(self.doc.id().as_bytes());
-        let mut bytes = [0u8; 16];
-        for (i, b) in who.user.id.as_str().bytes().enumerate() {
-            bytes[i % 16] ^= b;
-        }
-        self.doc.set_actor(ActorId::from(&bytes[..]));
-        let am = self.doc.automerge_mut();
-        am.commit();
-        let changes: Vec<NewChange> = am
-            .get_changes(&self.stored)
-            .iter()
-            .map(NewChange::from_change)
-            .collect();
-        let heads = am.get_heads();
-        let owner = ServerUserId::parse(&who.id()).expect("id");
-        let meta = DocMeta {
-            id: server_id,
-            kind: self.kind,
-            owner: owner.clone(),
-            team: Some(self.team.clone()),
-            created_at: 0,
-        };
-        // Authorship as the sync server derives it: the new changes' actors
-        // are `who`'s, the others are looked up in the store's bindings.
-        let fresh: Vec<Vec<u8>> = changes.iter().map(|c| c.actor.clone()).collect();
-        let store = app.store();
-        let mut author = |actor: &automerge::ActorId| -> Option<String> {
-            if fresh.contains(&actor.to_bytes().to_vec()) {
-                return Some(who.id());
-            }
-            store
-                .actor_owner(actor.to_bytes())
-                .expect("binding")
-                .map(|u| u.as_str().to_owned())
-        };
-        let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut author)
-            .expect("projects");
-        let write = DocWrite {
-            doc_id: server_id,
-            user_id: owner.clone(),
-            device_id: None,
-            create: self.stored.is_empty().then(|| NewDoc {
-                kind: self.kind,
-                owner,
-                team: Some(self.team.clone()),
-            }),
-            changes,
-            projection: Some(rows),
-            schedule: None,
-        };
-        let out = app.store().commit(&[write]).expect("commit");
-        out.writes[0].as_ref().expect("write accepted");
-        self.stored = heads;
-    }
-}
 
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-fn session(who: &Person, team: &str, wijk: &str) -> Doc {
+fn session(who: &Person, team: &str, wijk: &str) -> StoredDoc {
     let doc = Document::new_spreekuur(
         DocId::new_v4(),
         &Catalog::defaults(),
@@ -129,15 +36,15 @@ fn session(who: &Person, team: &str, wijk: &str) -> Doc {
         },
     )
     .expect("spreekuur");
-    Doc {
+    StoredDoc {
         doc,
         kind: DocKind::Spreekuur,
-        team: team.into(),
+        team: Some(team.into()),
         stored: Vec::new(),
     }
 }
 
-fn note(d: &mut Doc, who: &Person, when: i64, text: &str, feedback: bool) -> ItemId {
+fn note(d: &mut StoredDoc, who: &Person, when: i64, text: &str, feedback: bool) -> ItemId {
     d.doc
         .add_note(
             &Catalog::defaults(),
@@ -156,7 +63,14 @@ fn note(d: &mut Doc, who: &Person, when: i64, text: &str, feedback: bool) -> Ite
         .expect("note")
 }
 
-fn request(d: &mut Doc, who: &Person, when: i64, id: &ItemId, due: i64, assignee: Option<&Person>) {
+fn request(
+    d: &mut StoredDoc,
+    who: &Person,
+    when: i64,
+    id: &ItemId,
+    due: i64,
+    assignee: Option<&Person>,
+) {
     d.doc
         .request_callback(
             &Catalog::defaults(),
@@ -184,7 +98,7 @@ struct World {
     sp_z: Person,
     boa_n: Person,
     admin: Person,
-    noord: Doc,
+    noord: StoredDoc,
     ids: Vec<(&'static str, String)>,
     now: i64,
 }
@@ -262,7 +176,7 @@ async fn world() -> World {
     let q = note(&mut noord, &sp_n, now - DAY, "Lantaarn kapot", false);
     request(&mut noord, &sp_n, now - DAY, &q, now + 5 * DAY, Some(&sp_n));
     let r = note(&mut noord, &sp_n, T0, "Hangjongeren", true);
-    noord.commit(&app, &sp_n);
+    noord.commit_as(&app, &sp_n);
 
     let mut zuid = session(&sp_z, "zuid", "centrum");
     let s = note(
@@ -273,9 +187,9 @@ async fn world() -> World {
         false,
     );
     request(&mut zuid, &sp_z, T0 + 2 * DAY, &s, T0 + 30 * DAY, None);
-    zuid.commit(&app, &sp_z);
+    zuid.commit_as(&app, &sp_z);
 
-    let mut walk = Doc {
+    let mut walk = StoredDoc {
         doc: Document::new_walk(
             DocId::new_v4(),
             &Catalog::defaults(),
@@ -291,7 +205,7 @@ async fn world() -> World {
         )
         .expect("walk"),
         kind: DocKind::Walk,
-        team: "noord".into(),
+        team: Some("noord".into()),
         stored: Vec::new(),
     };
     let w = walk
@@ -311,7 +225,7 @@ async fn world() -> World {
             },
         )
         .expect("observation");
-    walk.commit(&app, &boa_n);
+    walk.commit_as(&app, &boa_n);
 
     let ids = vec![
         ("P", p.to_string()),
@@ -502,7 +416,7 @@ async fn an_attempt_keeps_the_task_a_close_removes_it_and_the_counts_follow() {
             },
         )
         .expect("attempt");
-    w.noord.commit(&w.app, &w.sp_n);
+    w.noord.commit_as(&w.app, &w.sp_n);
     let res = get(
         &w.app,
         Some(&w.coord),
@@ -521,7 +435,7 @@ async fn an_attempt_keeps_the_task_a_close_removes_it_and_the_counts_follow() {
         .doc
         .close_callback(&sp, at(w.now), &p, Some(CallbackOutcome::Gesproken))
         .expect("close");
-    w.noord.commit(&w.app, &w.sp_n);
+    w.noord.commit_as(&w.app, &w.sp_n);
     assert_eq!(
         w.list(&w.coord, "task=callback").await,
         vec!["callback:S", "callback:Q"]

@@ -11,18 +11,17 @@
 
 use std::path::Path;
 
-use automerge::{ActorId, ChangeHash};
 use serde_json::{Value, json};
 use wijklog_server::blobs::BlobHash;
-use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId};
-use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User, backup_database};
+use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role};
+use wijklog_server::storage::backup_database;
 use wijklog_server::testing::{Response, TestApp, spawn_app};
 use wijklog_shared::{
     Catalog, DocId, Document, ItemId, Location, NewItem, NewSpreekuur, NewWalk, ResidentContact,
-    Severity, Timestamp, UserId,
+    Severity, Timestamp,
 };
+use wijklog_testing::stored::{Person, StoredDoc, person};
 
-const PASSWORD: &str = "een-lang-test-wachtwoord";
 const T0: i64 = 1_767_225_600_000;
 
 const NAME: &str = "Markeernaam Qwzx";
@@ -32,87 +31,6 @@ const EMAIL: &str = "markeer.qwzx@example.nl";
 const TEXT: &str = "Markeertekst Plokj over de buren";
 const PLACE: &str = "Markeerplein Yhgt";
 const KEEP: &str = "Blijftstaan Rtzu";
-
-struct Person {
-    user: User,
-    token: String,
-}
-
-impl Person {
-    fn uid(&self) -> UserId {
-        UserId::parse(self.user.id.as_str()).expect("user id")
-    }
-    fn id(&self) -> String {
-        self.user.id.to_string()
-    }
-}
-
-async fn person(app: &TestApp, name: &str, roles: &[Role], team: Option<&str>) -> Person {
-    let user = app.add_user(name, PASSWORD, roles, team);
-    let t = app.login(name, PASSWORD).await.expect("login");
-    Person {
-        user,
-        token: t.access_token,
-    }
-}
-
-struct Doc {
-    doc: Document,
-    kind: DocKind,
-    team: String,
-    stored: Vec<ChangeHash>,
-}
-
-impl Doc {
-    fn id(&self) -> String {
-        self.doc.id().to_string()
-    }
-    /// Stores the new changes as a sync commit does (projection included).
-    fn commit(&mut self, app: &TestApp, who: &Person) {
-        let server_id = ServerDocId::from_bytes(self.doc.id().as_bytes());
-        let mut bytes = [0u8; 16];
-        for (i, b) in who.user.id.as_str().bytes().enumerate() {
-            bytes[i % 16] ^= b;
-        }
-        self.doc.set_actor(ActorId::from(&bytes[..]));
-        let am = self.doc.automerge_mut();
-        am.commit();
-        let changes: Vec<NewChange> = am
-            .get_changes(&self.stored)
-            .iter()
-            .map(NewChange::from_change)
-            .collect();
-        let heads = am.get_heads();
-        let owner = ServerUserId::parse(&who.id()).expect("id");
-        let meta = DocMeta {
-            id: server_id,
-            kind: self.kind,
-            owner: owner.clone(),
-            team: Some(self.team.clone()),
-            created_at: 0,
-        };
-        let me = who.id();
-        let mut author = |_: &automerge::ActorId| -> Option<String> { Some(me.clone()) };
-        let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut author)
-            .expect("projects");
-        let write = DocWrite {
-            doc_id: server_id,
-            user_id: owner.clone(),
-            device_id: None,
-            create: self.stored.is_empty().then(|| NewDoc {
-                kind: self.kind,
-                owner,
-                team: Some(self.team.clone()),
-            }),
-            changes,
-            projection: Some(rows),
-            schedule: None,
-        };
-        let out = app.store().commit(&[write]).expect("commit");
-        out.writes[0].as_ref().expect("write accepted");
-        self.stored = heads;
-    }
-}
 
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms)
@@ -192,7 +110,7 @@ struct World {
     app: TestApp,
     coord: Person,
     staff: Person,
-    session: Doc,
+    session: StoredDoc,
     note: ItemId,
     photo: Vec<u8>,
     photo_hex: String,
@@ -216,10 +134,10 @@ async fn world() -> World {
         },
     )
     .expect("spreekuur");
-    let mut session = Doc {
+    let mut session = StoredDoc {
         doc,
         kind: DocKind::Spreekuur,
-        team: "noord".into(),
+        team: Some("noord".into()),
         stored: Vec::new(),
     };
     let item = |text: &str, place: Option<&str>, loc: bool| NewItem {
@@ -254,7 +172,7 @@ async fn world() -> World {
         .doc
         .set_resident_contact(&staff.uid(), at(T0 + 2000), &note, contact(NAME_OLD))
         .expect("contact");
-    session.commit(&app, &staff);
+    session.commit_as(&app, &staff);
     session
         .doc
         .set_resident_contact(&staff.uid(), at(T0 + 3000), &note, contact(NAME))
@@ -274,7 +192,7 @@ async fn world() -> World {
         .doc
         .add_note(&cat, &staff.uid(), at(T0 + 5000), item(KEEP, None, false))
         .expect("note 2");
-    session.commit(&app, &staff);
+    session.commit_as(&app, &staff);
     let put = app
         .request(
             "PUT",
@@ -567,7 +485,7 @@ async fn bad_requests_and_wrong_callers_change_nothing() {
     // Contact details of a walk observation: there are none.
     let boa = person(&w.app, "boa", &[Role::Boa], Some("noord")).await;
     let cat = Catalog::defaults();
-    let mut walk = Doc {
+    let mut walk = StoredDoc {
         doc: Document::new_walk(
             DocId::new_v4(),
             &cat,
@@ -583,7 +501,7 @@ async fn bad_requests_and_wrong_callers_change_nothing() {
         )
         .expect("walk"),
         kind: DocKind::Walk,
-        team: "noord".into(),
+        team: Some("noord".into()),
         stored: Vec::new(),
     };
     let obs = walk
@@ -603,7 +521,7 @@ async fn bad_requests_and_wrong_callers_change_nothing() {
             },
         )
         .expect("obs");
-    walk.commit(&w.app, &boa);
+    walk.commit_as(&w.app, &boa);
     let res = call(
         &w.app,
         &w.coord,

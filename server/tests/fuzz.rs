@@ -18,49 +18,7 @@ use proptest::prelude::*;
 use wijklog_server::blobs::sniff;
 use wijklog_server::review::query::{Cursor, ListRequest, parse_limit};
 use wijklog_server::sync::chunks::{self, ChunkError, ChunkLimits};
-
-/// One mutation of a corpus entry.
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip { at: usize, bit: u8 },
-    Set { at: usize, byte: u8 },
-    Truncate { at: usize },
-    Insert { at: usize, bytes: Vec<u8> },
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
-        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Set { at, byte }),
-        any::<usize>().prop_map(|at| Mutation::Truncate { at }),
-        (any::<usize>(), prop::collection::vec(any::<u8>(), 1..16))
-            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-    ]
-}
-
-fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for m in mutations {
-        let n = bytes.len().max(1);
-        match m {
-            Mutation::Flip { at, bit } => {
-                if let Some(b) = bytes.get_mut(at % n) {
-                    *b ^= 1 << bit;
-                }
-            }
-            Mutation::Set { at, byte } => {
-                if let Some(b) = bytes.get_mut(at % n) {
-                    *b = *byte;
-                }
-            }
-            Mutation::Truncate { at } => bytes.truncate(at % n),
-            Mutation::Insert { at, bytes: more } => {
-                let at = at % (bytes.len() + 1);
-                bytes.splice(at..at, more.iter().copied());
-            }
-        }
-    }
-    bytes
-}
+use wijklog_testing::mutation::{mutate, mutation};
 
 /// Real change chunks: small, and one large enough that automerge
 /// compresses it (`Change::bytes` deflates columns above a threshold).

@@ -7,110 +7,20 @@
 
 use std::time::{Duration, Instant};
 
-use automerge::{ActorId, ChangeHash};
 use serde_json::{Value, json};
 use wijklog_server::config::TlsMode;
-use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId};
-use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User};
+use wijklog_server::domain::{DocKind, Role};
 use wijklog_server::testing::{Response, TestApp, spawn_app_with};
 use wijklog_server::testing_smtp::{ReceivedMail, SmtpSink};
 use wijklog_shared::{
     CallbackRequest, Catalog, DocId, Document, NewItem, NewSpreekuur, PartnerContact,
-    ResidentContact, Severity, Timestamp, UserId,
+    ResidentContact, Severity, Timestamp,
 };
+use wijklog_testing::stored::{Person, StoredDoc, person};
 
-const PASSWORD: &str = "een-lang-test-wachtwoord";
 /// 2026-01-01T00:00:00Z.
 const T0: i64 = 1_767_225_600_000;
 const WAIT: Duration = Duration::from_secs(20);
-
-struct Person {
-    user: User,
-    token: String,
-}
-
-impl Person {
-    fn uid(&self) -> UserId {
-        UserId::parse(self.user.id.as_str()).expect("user id")
-    }
-    fn id(&self) -> String {
-        self.user.id.to_string()
-    }
-    fn actor(&self) -> ActorId {
-        let mut bytes = [0u8; 16];
-        for (i, b) in self.user.id.as_str().bytes().enumerate() {
-            bytes[i % 16] ^= b;
-        }
-        ActorId::from(&bytes[..])
-    }
-}
-
-async fn person(app: &TestApp, name: &str, roles: &[Role], team: Option<&str>) -> Person {
-    let user = app.add_user(name, PASSWORD, roles, team);
-    let t = app.login(name, PASSWORD).await.expect("login");
-    Person {
-        user,
-        token: t.access_token,
-    }
-}
-
-/// Commits the changes of `doc` made since `stored` as `who`, like the sync layer.
-fn commit(
-    app: &TestApp,
-    doc: &mut Document,
-    kind: DocKind,
-    team: Option<&str>,
-    stored: &mut Vec<ChangeHash>,
-    who: &Person,
-    create: bool,
-) {
-    let server_id = ServerDocId::from_bytes(doc.id().as_bytes());
-    let am = doc.automerge_mut();
-    let changes: Vec<NewChange> = am
-        .get_changes(stored)
-        .iter()
-        .map(NewChange::from_change)
-        .collect();
-    let heads = am.get_heads();
-    let owner = ServerUserId::parse(&who.id()).expect("id");
-    let meta = DocMeta {
-        id: server_id,
-        kind,
-        owner: owner.clone(),
-        team: team.map(str::to_owned),
-        created_at: 0,
-    };
-    // Authorship as the sync server derives it: the new changes' actors are
-    // the sender's, the others are looked up in the store's bindings.
-    let fresh: Vec<Vec<u8>> = changes.iter().map(|c| c.actor.clone()).collect();
-    let sender = who.id().to_string();
-    let mut author = |actor: &automerge::ActorId| -> Option<String> {
-        if fresh.contains(&actor.to_bytes().to_vec()) {
-            return Some(sender.clone());
-        }
-        app.store()
-            .actor_owner(actor.to_bytes())
-            .expect("binding")
-            .map(|u| u.as_str().to_owned())
-    };
-    let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut author);
-    let write = DocWrite {
-        doc_id: server_id,
-        user_id: owner.clone(),
-        device_id: None,
-        create: create.then(|| NewDoc {
-            kind,
-            owner,
-            team: team.map(str::to_owned),
-        }),
-        changes,
-        projection: rows,
-        schedule: None,
-    };
-    let out = app.store().commit(&[write]).expect("commit");
-    out.writes[0].as_ref().expect("write accepted");
-    *stored = heads;
-}
 
 struct World {
     app: TestApp,
@@ -211,18 +121,10 @@ async fn world_on(app: TestApp, sink: SmtpSink) -> World {
         }),
     );
     let anon = add(&mut doc, "openbare_ruimte", "Losse stoeptegel", None);
-    let mut stored = Vec::new();
-    commit(
-        &app,
-        &mut doc,
-        DocKind::Spreekuur,
-        Some("noord"),
-        &mut stored,
-        &sp,
-        true,
-    );
+    let mut session = StoredDoc::new(doc, DocKind::Spreekuur, Some("noord"));
+    session.commit(&app, &sp);
     World {
-        session: doc.id().to_string(),
+        session: session.id(),
         app,
         sink,
         coord,
@@ -292,7 +194,7 @@ impl World {
             .expect("seeded catalog");
         let stored = store.load_doc(meta.id).expect("load").expect("stored");
         let am = stored.to_automerge().expect("automerge");
-        let mut heads = am.get_heads();
+        let heads = am.get_heads();
         let mut doc =
             Document::load(DocId::from_bytes(meta.id.as_bytes()), &am.save()).expect("doc");
         doc.set_actor(self.admin.actor());
@@ -307,15 +209,13 @@ impl World {
             },
         )
         .expect("partner contact");
-        commit(
-            &self.app,
-            &mut doc,
-            DocKind::Catalog,
-            None,
-            &mut heads,
-            &self.admin,
-            false,
-        );
+        StoredDoc {
+            doc,
+            kind: DocKind::Catalog,
+            team: None,
+            stored: heads,
+        }
+        .commit(&self.app, &self.admin);
     }
 }
 
@@ -869,16 +769,7 @@ async fn staff_get_a_daily_digest_of_their_call_backs_and_coordinators_of_open_f
             },
         )
         .expect("call back");
-        let mut stored = Vec::new();
-        commit(
-            &w.app,
-            &mut doc,
-            DocKind::Spreekuur,
-            Some("noord"),
-            &mut stored,
-            &sp,
-            true,
-        );
+        StoredDoc::new(doc, DocKind::Spreekuur, Some("noord")).commit(&w.app, &sp);
     }
     let path = format!("/api/v1/admin/users/{}/mail-address", w.coord.id());
 

@@ -6,17 +6,15 @@
 
 use std::collections::BTreeSet;
 
-use automerge::{ActorId, ChangeHash};
 use serde_json::{Value, json};
-use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId};
-use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User};
+use wijklog_server::domain::{DocKind, Role};
 use wijklog_server::testing::{Response, TestApp, spawn_app, spawn_app_with};
 use wijklog_shared::{
     Catalog, DocId, Document, FeedbackChannel, FollowUpStatus, ItemId, Location, NewItem,
-    NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp, UserId,
+    NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp,
 };
+use wijklog_testing::stored::{Person, StoredDoc, person};
 
-const PASSWORD: &str = "een-lang-test-wachtwoord";
 /// 2026-01-01T00:00:00Z.
 const T0: i64 = 1_767_225_600_000;
 const DAY: i64 = 86_400_000;
@@ -24,118 +22,11 @@ const DAY: i64 = 86_400_000;
 // ---------------------------------------------------------------------------
 // Fixture: users, tokens, documents committed like the sync layer does.
 
-struct Person {
-    user: User,
-    token: String,
-    refresh: String,
-    device: String,
-}
-
-impl Person {
-    fn uid(&self) -> UserId {
-        UserId::parse(self.user.id.as_str()).expect("user id")
-    }
-    fn id(&self) -> String {
-        self.user.id.to_string()
-    }
-    /// A fixed automerge actor per user, so that the server binds it to them.
-    fn actor(&self) -> ActorId {
-        let mut bytes = [0u8; 16];
-        for (i, b) in self.user.id.as_str().bytes().enumerate() {
-            bytes[i % 16] ^= b;
-        }
-        ActorId::from(&bytes[..])
-    }
-}
-
-async fn person(app: &TestApp, name: &str, roles: &[Role], team: Option<&str>) -> Person {
-    let user = app.add_user(name, PASSWORD, roles, team);
-    let t = app.login(name, PASSWORD).await.expect("login");
-    Person {
-        user,
-        token: t.access_token,
-        refresh: t.refresh_token,
-        device: t.device_id,
-    }
-}
-
-/// A document plus what the server already has of it.
-struct Doc {
-    doc: Document,
-    kind: DocKind,
-    team: String,
-    stored: Vec<ChangeHash>,
-}
-
-impl Doc {
-    fn id(&self) -> String {
-        self.doc.id().to_string()
-    }
-    fn server_id(&self) -> ServerDocId {
-        ServerDocId::from_bytes(self.doc.id().as_bytes())
-    }
-    /// Edits as `who` (their actor).
-    fn as_user(&mut self, who: &Person) -> &mut Document {
-        self.doc.set_actor(who.actor());
-        &mut self.doc
-    }
-    /// Stores the changes made since the last commit, attributed to `who`,
-    /// with the projection the sync layer computes.
-    fn commit(&mut self, app: &TestApp, who: &Person) {
-        let server_id = self.server_id();
-        let am = self.doc.automerge_mut();
-        let changes: Vec<NewChange> = am
-            .get_changes(&self.stored)
-            .iter()
-            .map(NewChange::from_change)
-            .collect();
-        let heads = am.get_heads();
-        let meta = DocMeta {
-            id: server_id,
-            kind: self.kind,
-            owner: ServerUserId::parse(&who.id()).expect("id"),
-            team: Some(self.team.clone()),
-            created_at: 0,
-        };
-        // Authorship as the sync server derives it: the new changes' actors
-        // are `who`'s, the others are looked up in the store's bindings.
-        let fresh: Vec<Vec<u8>> = changes.iter().map(|c| c.actor.clone()).collect();
-        let store = app.store();
-        let mut owner = |actor: &automerge::ActorId| -> Option<String> {
-            if fresh.contains(&actor.to_bytes().to_vec()) {
-                return Some(who.id().to_string());
-            }
-            store
-                .actor_owner(actor.to_bytes())
-                .expect("binding")
-                .map(|u| u.as_str().to_owned())
-        };
-        let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut owner)
-            .expect("projects");
-        let write = DocWrite {
-            doc_id: server_id,
-            user_id: ServerUserId::parse(&who.id()).expect("id"),
-            device_id: None,
-            create: self.stored.is_empty().then(|| NewDoc {
-                kind: self.kind,
-                owner: ServerUserId::parse(&who.id()).expect("id"),
-                team: Some(self.team.clone()),
-            }),
-            changes,
-            projection: Some(rows),
-            schedule: None,
-        };
-        let out = app.store().commit(&[write]).expect("commit");
-        out.writes[0].as_ref().expect("write accepted");
-        self.stored = heads;
-    }
-}
-
 fn at(ms: i64) -> Timestamp {
     Timestamp::from_millis(ms)
 }
 
-fn new_walk(catalog: &Catalog, who: &Person, team: &str, wijk: &str, title: &str) -> Doc {
+fn new_walk(catalog: &Catalog, who: &Person, team: &str, wijk: &str, title: &str) -> StoredDoc {
     let mut doc = Document::new_walk(
         DocId::new_v4(),
         catalog,
@@ -151,15 +42,15 @@ fn new_walk(catalog: &Catalog, who: &Person, team: &str, wijk: &str, title: &str
     )
     .expect("walk");
     doc.set_actor(who.actor());
-    Doc {
+    StoredDoc {
         doc,
         kind: DocKind::Walk,
-        team: team.into(),
+        team: Some(team.into()),
         stored: Vec::new(),
     }
 }
 
-fn new_session(catalog: &Catalog, who: &Person, team: &str, wijk: &str) -> Doc {
+fn new_session(catalog: &Catalog, who: &Person, team: &str, wijk: &str) -> StoredDoc {
     let mut doc = Document::new_spreekuur(
         DocId::new_v4(),
         catalog,
@@ -174,17 +65,17 @@ fn new_session(catalog: &Catalog, who: &Person, team: &str, wijk: &str) -> Doc {
     )
     .expect("spreekuur");
     doc.set_actor(who.actor());
-    Doc {
+    StoredDoc {
         doc,
         kind: DocKind::Spreekuur,
-        team: team.into(),
+        team: Some(team.into()),
         stored: Vec::new(),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
 fn add(
-    d: &mut Doc,
+    d: &mut StoredDoc,
     catalog: &Catalog,
     who: &Person,
     when: i64,
@@ -229,9 +120,9 @@ struct World {
     boa_z: Person,
     sp_n: Person,
     admin: Person,
-    walk_n: Doc,
-    walk_z: Doc,
-    session: Doc,
+    walk_n: StoredDoc,
+    walk_z: StoredDoc,
+    session: StoredDoc,
     /// Item ids by letter.
     ids: std::collections::HashMap<&'static str, String>,
 }

@@ -1,8 +1,6 @@
 //! Integration tests of `/api/v1/sync`: the real server (`spawn_app`, port 0,
 //! SQLite in a temp dir), real sockets, the Rust sync client.
 
-mod sync_support;
-
 use std::time::Duration;
 
 use automerge::sync::{ChunkList, Message, State, SyncDoc};
@@ -11,8 +9,9 @@ use automerge::{AutoCommit, ROOT, ReadDoc};
 use uuid::Uuid;
 use wijklog_server::domain::{DeviceId, DocId, Role};
 use wijklog_server::testing::{spawn_app, spawn_app_with};
-
-use sync_support::*;
+use wijklog_testing::sync_client::{SyncClient, hex_heads};
+use wijklog_testing::users::{TestUser, connect, observation_texts, observe, user};
+use wijklog_testing::walks::{planned_walk, walk};
 
 const WAIT: Duration = Duration::from_secs(10);
 

@@ -6,9 +6,6 @@
 //! before schedules were kept, filled in at start-up. Real server on
 //! loopback, SQLite in a temp dir, the Rust sync client.
 
-#[allow(unused_imports)]
-mod sync_support;
-
 use std::time::Duration;
 
 use automerge::AutoCommit;
@@ -20,8 +17,9 @@ use wijklog_shared::{
     CallbackRequest, Catalog, DocId, Document, ItemId, NewItem, NewSpreekuur, Severity, Timestamp,
     UserId,
 };
-
-use sync_support::*;
+use wijklog_testing::sync_client::{ClientDoc, SyncClient};
+use wijklog_testing::users::{TestUser, connect, observation_texts, observe, user};
+use wijklog_testing::walks::{planned_walk, walk};
 
 const WAIT: Duration = Duration::from_secs(10);
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -319,7 +317,7 @@ async fn open_call_backs_keep_old_sessions_on_the_teams_devices_until_closed() {
     .expect("close");
     u.docs.insert(
         team,
-        sync_support::client::ClientDoc {
+        ClientDoc {
             doc: doc.automerge().clone(),
             state: held.state,
             acked: held.acked,

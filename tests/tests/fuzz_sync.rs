@@ -21,49 +21,8 @@ use wijklog_server::domain::DocId;
 use wijklog_server::sync::core::{Effect, Event};
 use wijklog_server::sync::limits::SyncLimits;
 use wijklog_server::sync::protocol::{self, ServerMessage};
+use wijklog_testing::mutation::{Mutation, mutate, mutation};
 use wijklog_tests::sim::FrameHarness;
-
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip { at: usize, bit: u8 },
-    Set { at: usize, byte: u8 },
-    Truncate { at: usize },
-    Insert { at: usize, bytes: Vec<u8> },
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), 0u8..8).prop_map(|(at, bit)| Mutation::Flip { at, bit }),
-        (any::<usize>(), any::<u8>()).prop_map(|(at, byte)| Mutation::Set { at, byte }),
-        any::<usize>().prop_map(|at| Mutation::Truncate { at }),
-        (any::<usize>(), prop::collection::vec(any::<u8>(), 1..16))
-            .prop_map(|(at, bytes)| Mutation::Insert { at, bytes }),
-    ]
-}
-
-fn mutate(mut bytes: Vec<u8>, mutations: &[Mutation]) -> Vec<u8> {
-    for m in mutations {
-        let n = bytes.len().max(1);
-        match m {
-            Mutation::Flip { at, bit } => {
-                if let Some(b) = bytes.get_mut(at % n) {
-                    *b ^= 1 << bit;
-                }
-            }
-            Mutation::Set { at, byte } => {
-                if let Some(b) = bytes.get_mut(at % n) {
-                    *b = *byte;
-                }
-            }
-            Mutation::Truncate { at } => bytes.truncate(at % n),
-            Mutation::Insert { at, bytes: more } => {
-                let at = at % (bytes.len() + 1);
-                bytes.splice(at..at, more.iter().copied());
-            }
-        }
-    }
-    bytes
-}
 
 /// A frame carrying the changes of `doc` after `since` (all when empty).
 fn frame_with(id: DocId, doc: &mut AutoCommit, since: &[automerge::ChangeHash]) -> Vec<u8> {

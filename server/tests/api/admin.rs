@@ -4,18 +4,13 @@
 //! close with 4001), disabling revokes them (4003, the device wipes), a name
 //! change does neither; and every one of these admin actions is audited.
 
-#[path = "../sync_support/mod.rs"]
-#[allow(unused_imports)] // the shared helpers re-export more than this file uses
-mod sync_support;
-
 use std::time::Duration;
 
 use serde_json::{Value, json};
 use wijklog_server::domain::Role;
 use wijklog_server::routes::auth::TokenResponse;
 use wijklog_server::testing::{Response, TestApp, spawn_app_with};
-
-use sync_support::{connect, user};
+use wijklog_testing::users::{TestUser, connect, user};
 
 const PW: &str = "een-lang-test-wachtwoord";
 const WAIT: Duration = Duration::from_secs(10);
@@ -99,7 +94,7 @@ async fn world() -> World {
 #[actix_web::test]
 async fn a_password_reset_signs_every_device_out_without_revoking_it() {
     let w = world().await;
-    let phone = sync_support::TestUser {
+    let phone = TestUser {
         id: w.bert_id.clone(),
         token: w.app.login("bert", PW).await.expect("login").access_token,
         device_id: String::new(),
@@ -364,7 +359,7 @@ async fn the_device_list_shows_when_a_phone_last_synced_not_only_when_it_logged_
     // answer `ready` comes after that) and then every second here.
     let sync = connect(
         &w.app,
-        &sync_support::TestUser {
+        &TestUser {
             id: w.bert_id.clone(),
             token: phone.access_token.clone(),
             device_id: phone.device_id.clone(),

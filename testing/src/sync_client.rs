@@ -2,12 +2,6 @@
 //! used by the server's integration tests, the crash test, the interop
 //! check and the sync benchmark. It holds automerge documents with one sync
 //! state each, records acks, errors, announcements and the close frame.
-//!
-//! This file is also compiled into `server/tests/` via `#[path]`, so it
-//! depends only on crates both packages have (awc, automerge, serde_json,
-//! futures-util, tokio, uuid).
-
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::time::Duration;
