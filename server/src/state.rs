@@ -139,3 +139,61 @@ impl<E> From<JoinError> for BlockingError<E> {
         BlockingError::Join(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::blobs::BlobStore;
+    use crate::config::BlobsConfig;
+    use crate::review::ReviewDb;
+    use crate::storage::{SqliteStore, connection_settings};
+
+    /// What SQLite reports for a connection opened with the one pragma
+    /// list: WAL, synchronous=FULL (2), foreign keys on, secure delete on,
+    /// a busy timeout of 5 s.
+    fn the_one_list() -> Vec<(&'static str, String)> {
+        [
+            ("journal_mode", "wal"),
+            ("synchronous", "2"),
+            ("foreign_keys", "1"),
+            ("secure_delete", "1"),
+            ("busy_timeout", "5000"),
+        ]
+        .into_iter()
+        .map(|(n, v)| (n, v.to_owned()))
+        .collect()
+    }
+
+    fn review_settings(review: &ReviewDb) -> Vec<(&'static str, String)> {
+        review
+            .with_conn(|c| Ok::<_, rusqlite::Error>(connection_settings(c)))
+            .expect("review connection")
+    }
+
+    /// The three pools on the SQLite file, as the application state makes
+    /// them: the store (writer and readers), the photo table, and the
+    /// review, admin and mail queries.
+    #[test]
+    fn a_connection_of_each_pool_runs_with_the_one_pragma_list() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = SqliteStore::open_in_dir(dir.path()).expect("store");
+        let (writer, reader) = store.connection_settings();
+        assert_eq!(writer, the_one_list(), "store writer");
+        assert_eq!(reader, the_one_list(), "store reader");
+        let blobs = BlobStore::new(dir.path(), BlobsConfig::default());
+        assert_eq!(blobs.connection_settings(), the_one_list(), "photos");
+        let review = ReviewDb::in_dir(dir.path());
+        assert_eq!(review_settings(&review), the_one_list(), "review");
+    }
+
+    /// A pool that opens the file before the store does gets the whole
+    /// list too, WAL included (which only the store used to set).
+    #[test]
+    fn a_pool_that_opens_the_file_first_gets_the_whole_list() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let review = ReviewDb::in_dir(dir.path());
+        assert_eq!(review_settings(&review), the_one_list(), "review");
+        let other = tempfile::tempdir().expect("tempdir");
+        let blobs = BlobStore::new(other.path(), BlobsConfig::default());
+        assert_eq!(blobs.connection_settings(), the_one_list(), "photos");
+    }
+}

@@ -4,7 +4,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
-use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use serde::Serialize;
@@ -83,18 +82,19 @@ impl BlobDb {
         let mut guard: MutexGuard<'_, Option<Connection>> =
             self.conn.lock().unwrap_or_else(|p| p.into_inner());
         if guard.is_none() {
-            let conn = Connection::open(&self.path)?;
-            conn.busy_timeout(Duration::from_secs(5))?;
-            conn.pragma_update(None, "synchronous", "FULL")?;
-            conn.pragma_update(None, "foreign_keys", "ON")?;
-            // Deleted rows are overwritten (an erased photo's row too).
-            conn.pragma_update(None, "secure_delete", "ON")?;
-            *guard = Some(conn);
+            *guard = Some(crate::storage::open_connection(&self.path)?);
         }
         match guard.as_mut() {
             Some(conn) => f(conn),
             None => Err(rusqlite::Error::InvalidQuery),
         }
+    }
+
+    /// The settings of the photo table's connection, as SQLite reports them.
+    #[cfg(test)]
+    pub(crate) fn connection_settings(&self) -> Vec<(&'static str, String)> {
+        self.with(|c| Ok(crate::storage::connection_settings(c)))
+            .expect("connection")
     }
 
     /// Records an upload. `true` if the row is new, `false` if the blob was

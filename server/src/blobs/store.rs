@@ -88,6 +88,12 @@ impl BlobStore {
         }
     }
 
+    /// The settings of the photo table's connection, as SQLite reports them.
+    #[cfg(test)]
+    pub(crate) fn connection_settings(&self) -> Vec<(&'static str, String)> {
+        self.db.connection_settings()
+    }
+
     /// The configuration in effect.
     pub fn config(&self) -> &BlobsConfig {
         &self.config

@@ -25,7 +25,6 @@ pub mod stats;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -73,16 +72,6 @@ impl ReviewDb {
         Self::new(&crate::storage::database_path(data_dir))
     }
 
-    fn open(path: &Path) -> rusqlite::Result<Connection> {
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(5))?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        // Deleted content is overwritten (docs/privacy.md, "Erasure").
-        conn.pragma_update(None, "secure_delete", "ON")?;
-        Ok(conn)
-    }
-
     /// Runs `f` on a pooled connection ([`SqliteOnly`] on PostgreSQL).
     pub fn with_conn<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
     where
@@ -94,7 +83,7 @@ impl ReviewDb {
         let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,
-            None => Self::open(path)?,
+            None => crate::storage::open_connection(path)?,
         };
         let out = f(&conn);
         if !conn.is_autocommit() {

@@ -101,19 +101,6 @@ pub enum MigrationError {
     PgVersion(#[source] tokio_postgres::Error),
 }
 
-/// Sets the per-connection pragmas. Every connection passes through here.
-/// `journal_mode=WAL` is persistent in the file; the rest are per connection.
-pub(crate) fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
-    conn.pragma_update(None, "journal_mode", "WAL")?;
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    conn.pragma_update(None, "foreign_keys", "ON")?;
-    // Deleted content is overwritten with zeros, so an erased value does not
-    // linger in free pages (docs/privacy.md, "Erasure").
-    conn.pragma_update(None, "secure_delete", "ON")?;
-    Ok(())
-}
-
 /// Reads `PRAGMA user_version`.
 pub(crate) fn schema_version(conn: &Connection) -> Result<u32, MigrationError> {
     conn.query_row("PRAGMA user_version", [], |r| r.get::<_, u32>(0))
@@ -166,9 +153,7 @@ mod tests {
     use super::*;
 
     fn open(dir: &tempfile::TempDir) -> Connection {
-        let conn = Connection::open(dir.path().join("t.db")).expect("open");
-        apply_pragmas(&conn).expect("pragmas");
-        conn
+        crate::storage::connect::open(&dir.path().join("t.db")).expect("open")
     }
 
     fn tables(conn: &Connection) -> Vec<String> {

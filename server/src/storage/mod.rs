@@ -27,6 +27,9 @@ use serde::{Deserialize, Serialize};
 
 pub use codec::{FTS_MAX_WORDS, decode_roles, encode_roles, fts_query, search_words};
 pub use connect::SqliteOnly;
+pub(crate) use connect::open as open_connection;
+#[cfg(test)]
+pub(crate) use connect::read_back as connection_settings;
 pub use login::{LoginCounters, LoginKeys, LoginWindow};
 pub use migrations::{LATEST_VERSION, MigrationError};
 pub use postgres::{PG_LATEST_VERSION, PgOptions, PgStore, is_postgres_url, redact_url};

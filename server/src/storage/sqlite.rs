@@ -2,9 +2,9 @@
 //!
 //! One writer connection (behind a mutex: SQLite has one writer at a time
 //! anyway) and a small pool of reader connections (WAL lets them read while
-//! the writer commits). Every connection gets the same pragmas
-//! (`migrations::apply_pragmas`): WAL, `synchronous=FULL`, foreign keys,
-//! busy timeout.
+//! the writer commits). Every connection comes from `connect::open`, with
+//! the one pragma list (WAL, `synchronous=FULL`, foreign keys, secure
+//! delete, busy timeout).
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -13,12 +13,12 @@ use std::sync::{Mutex, MutexGuard};
 use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use super::migrations;
 use super::{
     AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite,
     ProjectionRow, RefreshOutcome, ReplacedHistory, SessionState, Store, StoreError, StoredDoc,
     User, WriteApplied, WriteRejected,
 };
+use super::{connect, migrations};
 use super::{decode_roles, encode_roles};
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
@@ -104,8 +104,7 @@ impl SqliteStore {
             create_private_dir(parent)?;
         }
         make_private(path)?;
-        let mut writer = Connection::open(path)?;
-        migrations::apply_pragmas(&writer)?;
+        let mut writer = connect::open(path)?;
         migrations::migrate(&mut writer)?;
         Ok(Self {
             path: path.to_owned(),
@@ -130,6 +129,17 @@ impl SqliteStore {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The settings of the writer and of a reader connection, as SQLite
+    /// reports them.
+    #[cfg(test)]
+    pub(crate) fn connection_settings(&self) -> (connect::Settings, connect::Settings) {
+        let writer = connect::read_back(&self.writer());
+        let reader = self
+            .with_reader(|c| Ok(connect::read_back(c)))
+            .expect("reader");
+        (writer, reader)
+    }
+
     fn with_reader<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, StoreError>,
@@ -137,11 +147,7 @@ impl SqliteStore {
         let pooled = self.readers.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match pooled {
             Some(c) => c,
-            None => {
-                let c = Connection::open(&self.path)?;
-                migrations::apply_pragmas(&c)?;
-                c
-            }
+            None => connect::open(&self.path)?,
         };
         let out = f(&conn);
         let mut idle = self.readers.lock().unwrap_or_else(|p| p.into_inner());
@@ -156,7 +162,7 @@ impl SqliteStore {
 /// SQLite online backup API (safe while a server writes to `src`).
 pub fn backup_database(src: &Path, dest: &Path) -> Result<(), StoreError> {
     let conn = Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)?;
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_timeout(connect::BUSY_TIMEOUT)?;
     let mut out = Connection::open(dest)?;
     {
         let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
@@ -1463,14 +1469,13 @@ pub fn restore_database(src: &Path, dest: &Path) -> Result<(), StoreError> {
     {
         create_private_dir(parent)?;
     }
-    let mut out = Connection::open(dest)?;
-    migrations::apply_pragmas(&out)?;
+    let mut out = connect::open(dest)?;
     {
         let run = rusqlite::backup::Backup::new(&backup, &mut out)?;
         run.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
     }
     // The backup file is in rollback-journal mode; the live file uses WAL.
-    migrations::apply_pragmas(&out)?;
+    connect::apply_pragmas(&out)?;
     migrations::migrate(&mut out)?;
     Ok(())
 }
