@@ -4,14 +4,15 @@
 //! racing with compaction loses nothing). Loading a compacted document reads
 //! one snapshot plus the few changes after it.
 //!
-//! Runs every `compaction.interval_secs` on the blocking pool; `wijklog
+//! Runs every `compaction.interval_secs` on the blocking pool, on one node
+//! at a time when several share a database ([`run_pass_as_leader`]); `wijklog
 //! compact` runs one pass by hand.
 
 use std::time::Duration;
 
 use crate::domain::DocId;
 use crate::shutdown::Shutdown;
-use crate::storage::{Store, StoreError};
+use crate::storage::{Singleton, Store, StoreError};
 
 /// What one pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -63,6 +64,19 @@ pub fn run_pass(store: &dyn Store, min_changes: u64) -> Result<PassReport, Store
     Ok(report)
 }
 
+/// [`run_pass`] if this process takes the lead for compaction
+/// ([`Store::try_lead`]): with several nodes on one database one of them
+/// compacts at a time. `None` if another node is compacting now.
+pub fn run_pass_as_leader(
+    store: &dyn Store,
+    min_changes: u64,
+) -> Result<Option<PassReport>, StoreError> {
+    let Some(_lead) = store.try_lead(Singleton::Compaction)? else {
+        return Ok(None);
+    };
+    run_pass(store, min_changes).map(Some)
+}
+
 /// Spawns the periodic compaction task (stops at shutdown).
 pub fn spawn_periodic(
     store: std::sync::Arc<dyn Store>,
@@ -80,8 +94,13 @@ pub fn spawn_periodic(
                 _ = tokio::time::sleep(interval) => {}
             }
             let store = store.clone();
-            match tokio::task::spawn_blocking(move || run_pass(store.as_ref(), min_changes)).await {
-                Ok(Ok(report)) if report.documents > 0 || report.failed > 0 => {
+            match tokio::task::spawn_blocking(move || {
+                run_pass_as_leader(store.as_ref(), min_changes)
+            })
+            .await
+            {
+                Ok(Ok(None)) => tracing::debug!("another node is compacting; pass skipped"),
+                Ok(Ok(Some(report))) if report.documents > 0 || report.failed > 0 => {
                     tracing::info!(
                         documents = report.documents,
                         covered = report.covered,

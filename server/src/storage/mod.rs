@@ -631,6 +631,17 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Takes the lead for a periodic `task` if no other process holds it:
+    /// `Some` while this process may run it (until the [`Lead`] is dropped),
+    /// `None` if another node runs it now. On PostgreSQL a session advisory
+    /// lock on a connection the lead keeps, so a node that dies (its
+    /// connection gone) frees the task at once; SQLite has one server per
+    /// file and always leads.
+    fn try_lead(&self, task: Singleton) -> Result<Option<Lead>, StoreError> {
+        let _ = task;
+        Ok(Some(Lead::local()))
+    }
+
     /// Loads the login counters `keys` names, locked against every other
     /// attempt on the same keys (on any node), lets `update` change them,
     /// and stores the result in the same transaction: a window left `None`
@@ -657,6 +668,73 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     ) -> Result<u64, StoreError> {
         let _ = (windows_before, trusted_before);
         Err(StoreError::Unsupported("shared login counters"))
+    }
+}
+
+/// Periodic work that runs on one node at a time when several nodes share
+/// one database ([`Store::try_lead`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Singleton {
+    /// Compaction passes (`crate::compaction`).
+    Compaction,
+    /// Photo garbage collection.
+    BlobGc,
+    /// Sending the mail outbox.
+    MailQueue,
+    /// The coordinators' daily digests.
+    Digests,
+    /// Retention: erasing what has passed its retention period.
+    Retention,
+}
+
+impl Singleton {
+    /// The task's name (for logs).
+    pub fn name(self) -> &'static str {
+        match self {
+            Singleton::Compaction => "compaction",
+            Singleton::BlobGc => "blob_gc",
+            Singleton::MailQueue => "mail_queue",
+            Singleton::Digests => "digests",
+            Singleton::Retention => "retention",
+        }
+    }
+
+    /// Its number within wijklog's advisory lock class (stable: other nodes
+    /// of other versions must agree).
+    pub fn lock_key(self) -> i32 {
+        match self {
+            Singleton::Compaction => 1,
+            Singleton::BlobGc => 2,
+            Singleton::MailQueue => 3,
+            Singleton::Digests => 4,
+            Singleton::Retention => 5,
+        }
+    }
+}
+
+/// Held while this process runs a [`Singleton`] task; dropping it lets
+/// another node take the task.
+pub struct Lead {
+    _held: Option<Box<dyn Send>>,
+}
+
+impl Lead {
+    /// A lead nobody else can contest (one process per database).
+    pub fn local() -> Self {
+        Self { _held: None }
+    }
+
+    /// A lead kept as long as `held` lives (its drop releases it).
+    pub fn holding(held: impl Send + 'static) -> Self {
+        Self {
+            _held: Some(Box::new(held)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Lead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Lead").finish_non_exhaustive()
     }
 }
 

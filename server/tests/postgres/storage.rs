@@ -24,7 +24,7 @@ use std::sync::{Arc, Barrier};
 use wijklog_server::domain::{DocId, DocKind, UserId};
 use wijklog_server::storage::{
     DocWrite, MigrationError, NewChange, NewDoc, PG_LATEST_VERSION, ProjectionRow, RefreshOutcome,
-    StoreError,
+    Singleton, StoreError,
 };
 
 fn connect(url: &str) -> PgStore {
@@ -452,4 +452,83 @@ fn an_address_that_logged_in_through_one_node_is_trusted_by_the_other() {
         "0",
         "the pair's cleared window is gone"
     );
+}
+
+/// Tries `store.try_lead(task)` until it is granted (a released lead is
+/// unlocked in the background) or 30 s pass.
+fn lead_within(store: &PgStore, task: Singleton) -> Option<wijklog_server::storage::Lead> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(lead) = store.try_lead(task).expect("try_lead") {
+            return Some(lead);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_periodic_task_runs_on_one_node_at_a_time_and_a_dead_node_frees_it() {
+    use wijklog_server::compaction::run_pass_as_leader;
+    let url = PgCluster::shared().fresh_migrated_database();
+    let (a, b) = (connect(&url), connect(&url));
+    let lead = a
+        .try_lead(Singleton::Compaction)
+        .expect("try_lead")
+        .expect("the first node leads");
+    assert!(
+        b.try_lead(Singleton::Compaction)
+            .expect("try_lead")
+            .is_none(),
+        "the other node does not while the first leads"
+    );
+    assert_eq!(
+        run_pass_as_leader(&b, 1).expect("pass"),
+        None,
+        "node b skips its compaction pass"
+    );
+    let other = b
+        .try_lead(Singleton::Retention)
+        .expect("try_lead")
+        .expect("another task is free");
+    drop(other);
+    // Released: node b takes it, and its pass runs.
+    drop(lead);
+    let lead = lead_within(&b, Singleton::Compaction).expect("released to node b");
+    assert!(
+        a.try_lead(Singleton::Compaction)
+            .expect("try_lead")
+            .is_none()
+    );
+    drop(lead);
+    assert!(lead_within(&b, Singleton::Compaction).is_some());
+    assert!(
+        run_pass_as_leader(&b, 1).expect("pass").is_some(),
+        "node b compacts when nobody else does"
+    );
+
+    // A node that dies holding the lead (its connection ends) frees it.
+    let c = connect(&url);
+    let held = c
+        .try_lead(Singleton::Compaction)
+        .expect("try_lead")
+        .expect("node c leads");
+    assert!(
+        a.try_lead(Singleton::Compaction)
+            .expect("try_lead")
+            .is_none()
+    );
+    let ended = PgCluster::shared().psql(
+        db_name(&url),
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_locks \
+         WHERE locktype = 'advisory' AND classid = 2003463020 AND objid = 1",
+    );
+    assert_eq!(ended.trim(), "1", "one connection held the lock");
+    assert!(
+        lead_within(&a, Singleton::Compaction).is_some(),
+        "node a takes over from the dead node"
+    );
+    drop(held);
 }

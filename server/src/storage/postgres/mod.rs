@@ -26,10 +26,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{GenericClient, NoTls, Row};
 
 use super::{
-    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite,
+    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, Lead,
     LoginCounters, LoginKeys, LoginWindow, NewUser, ProjectionRow, RefreshOutcome, RemoteChange,
-    SessionState, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected, decode_roles,
-    encode_roles, search_words,
+    SessionState, Singleton, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected,
+    decode_roles, encode_roles, search_words,
 };
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
@@ -103,6 +103,45 @@ impl Drop for PgStore {
         if let Some(rt) = self.rt.take() {
             rt.shutdown_background();
         }
+    }
+}
+
+/// The first key of wijklog's advisory locks for [`Singleton`] tasks (the
+/// ASCII of "wjkl"); the second is the task's [`Singleton::lock_key`].
+const LEAD_LOCK_CLASS: i32 = 0x77_6a_6b_6c;
+
+/// A [`Singleton`] lead on PostgreSQL: the pooled connection that holds the
+/// session advisory lock. Dropping it unlocks on the store's runtime and
+/// gives the connection back; if unlocking fails, the connection is closed
+/// instead (which ends the lock too), never returned to the pool locked.
+struct PgLead {
+    conn: Option<Object>,
+    rt: tokio::runtime::Handle,
+    task: Singleton,
+}
+
+impl Drop for PgLead {
+    fn drop(&mut self) {
+        let Some(conn) = self.conn.take() else {
+            return;
+        };
+        let task = self.task;
+        self.rt.spawn(async move {
+            let unlocked = conn
+                .query_one(
+                    "SELECT pg_advisory_unlock($1, $2)",
+                    &[&LEAD_LOCK_CLASS, &task.lock_key()],
+                )
+                .await
+                .map(|r| r.get::<_, bool>(0));
+            if !matches!(unlocked, Ok(true)) {
+                tracing::warn!(
+                    task = task.name(),
+                    "could not release a task's lock; closing its connection"
+                );
+                drop(Object::take(conn));
+            }
+        });
     }
 }
 
@@ -1631,6 +1670,32 @@ impl Store for PgStore {
                 })
             })
             .collect()
+        })
+    }
+
+    fn try_lead(&self, task: Singleton) -> Result<Option<Lead>, StoreError> {
+        let rt = self
+            .rt
+            .as_ref()
+            .expect("runtime until drop")
+            .handle()
+            .clone();
+        self.run(async {
+            let conn = self.conn().await?;
+            let got: bool = conn
+                .query_one(
+                    "SELECT pg_try_advisory_lock($1, $2)",
+                    &[&LEAD_LOCK_CLASS, &task.lock_key()],
+                )
+                .await?
+                .get(0);
+            Ok(got.then(|| {
+                Lead::holding(PgLead {
+                    conn: Some(conn),
+                    rt,
+                    task,
+                })
+            }))
         })
     }
 
