@@ -14,7 +14,7 @@ import { SyncClient, type ConnStatus } from './sync/client';
 import { AuthError } from './sync/auth';
 import type { DocAnnouncement, ServerUser } from './sync/frames';
 import { SessionAuth, type Session } from './session/session';
-import { Api } from './net/api';
+import { Api, ApiError } from './net/api';
 import { PhotoOutbox, type PhotoState } from './photo/outbox';
 import { PhotoUrls } from './photo/urlCache';
 import type { PhotoUploader } from './photo/uploader';
@@ -32,6 +32,9 @@ export type Notice = 'logout.done' | 'login.again' | null;
 
 /** How long a fix is awaited for an observation saved while GPS was searching. */
 export const LATE_FIX_MS = 60_000;
+
+/** How long a failed replacement of a rewritten document waits before the next try. */
+const REPLACE_RETRY_MS = 5_000;
 
 export class App {
   store: LocalStore | null = null;
@@ -188,6 +191,7 @@ export class App {
       onAnnounce: async (d) => {
         await this.repo.announced(d);
         this.emit();
+        void this.replaceRewritten();
       },
       applyRemote: (id, apply) => this.repo.applyRemote(id, apply),
       onAck: async (id, heads) => {
@@ -198,6 +202,7 @@ export class App {
       onServerError: (doc, code) => {
         this.repo.serverError(doc, code);
         this.emit();
+        void this.replaceRewritten();
       },
       onRevoked: () => this.auth.revoked(),
       onStatus: (s) => {
@@ -208,6 +213,7 @@ export class App {
         this.emit();
       },
       hasPending: () => this.totalPending() > 0,
+      paused: (id) => this.repo.rewritten.has(id),
     });
     this.client.start();
   }
@@ -215,6 +221,53 @@ export class App {
   private async onReady(user: ServerUser, docs: DocAnnouncement[]): Promise<void> {
     this.auth.updateUser(user);
     for (const d of docs) await this.repo.announced(d);
+    this.emit();
+    void this.replaceRewritten();
+  }
+
+  /** Documents whose copy is being replaced right now. */
+  private replacing = new Set<string>();
+  private replaceRetry: ReturnType<typeof setTimeout> | null = null;
+
+  /**
+   * Replace the local copy of every document whose history the server
+   * rewrote (an erasure): fetch the server's history, carry this device's
+   * unsent changes over, store it in place of the old copy, then sync the
+   * document again. A failure (offline, server busy) leaves it listed; the
+   * next `ready` tries again.
+   */
+  private async replaceRewritten(): Promise<void> {
+    for (const id of [...this.repo.rewritten.keys()]) {
+      if (!this.client) return;
+      if (this.replacing.has(id)) continue;
+      this.replacing.add(id);
+      try {
+        const res = await this.api.fetch(`/api/v1/docs/${id}/history`, { timeoutMs: 60_000 });
+        const epoch = Number(res.headers.get('x-wijklog-epoch') ?? '0');
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        await this.repo.replaceCopy(id, bytes, Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0);
+        if (!this.repo.rewritten.has(id)) this.client?.resync(id);
+      } catch (e) {
+        if (e instanceof ApiError && (e.status === 404 || e.status === 403)) {
+          // The server no longer gives this document to this user: say so, keep the copy unsynced.
+          this.repo.docErrors.set(id, e.code);
+        } else {
+          // Offline, busy, a failed write: stays listed (and unsynced), tried again.
+          this.replaceRetry ??= setTimeout(() => {
+            this.replaceRetry = null;
+            void this.replaceRewritten();
+          }, REPLACE_RETRY_MS);
+        }
+      } finally {
+        this.replacing.delete(id);
+      }
+      this.emit();
+    }
+  }
+
+  /** The user has read that offline edits of erased data were dropped. */
+  dismissDroppedEdits(docId: string): void {
+    this.repo.droppedEdits.delete(docId);
     this.emit();
   }
 

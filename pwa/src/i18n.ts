@@ -105,6 +105,11 @@ const nl = {
   'walk.location_missing.one': 'Locatie niet gevonden — voeg die toe via Bewerken. (1 waarneming zonder locatie)',
   'walk.location_missing.other': 'Locatie niet gevonden — voeg die toe via Bewerken. ({n} waarnemingen zonder locatie)',
   'walk.location_missing.dismiss': 'Begrepen',
+  'erase.dropped.one':
+    'De gegevens van 1 waarneming of notitie zijn op verzoek gewist. Wat je daar zonder verbinding aan had veranderd, is daarom niet bewaard; je andere wijzigingen wel.',
+  'erase.dropped.other':
+    'De gegevens van {n} waarnemingen of notities zijn op verzoek gewist. Wat je daar zonder verbinding aan had veranderd, is daarom niet bewaard; je andere wijzigingen wel.',
+  'erase.dropped.dismiss': 'Begrepen',
   'walk.add': 'Waarneming toevoegen',
   'walk.summary': 'Samenvatting',
   'walk.summary.save': 'Samenvatting opslaan',
@@ -292,6 +297,11 @@ const en: Record<FieldKey, string> = {
   'walk.location_missing.one': 'Location not found — add it via Edit. (1 observation without a location)',
   'walk.location_missing.other': 'Location not found — add it via Edit. ({n} observations without a location)',
   'walk.location_missing.dismiss': 'Got it',
+  'erase.dropped.one':
+    'The data of 1 observation or note was erased on request. What you changed there while offline was therefore not kept; your other changes were.',
+  'erase.dropped.other':
+    'The data of {n} observations or notes was erased on request. What you changed there while offline was therefore not kept; your other changes were.',
+  'erase.dropped.dismiss': 'Got it',
   'walk.add': 'Add observation',
   'walk.summary': 'Summary',
   'walk.summary.save': 'Save summary',

@@ -12,7 +12,9 @@
 //!    and appends the audit entry in one transaction
 //!    ([`crate::storage::Store::replace_history`]);
 //! 5. evicts the cached document (a write still queued for the old
-//!    history fails instead of storing old changes), then deletes the
+//!    history fails instead of storing old changes), tells every connection
+//!    that holds the document its new epoch (the live hub; the device then
+//!    replaces its copy, `docs/sync-protocol.md` §5a), then deletes the
 //!    photos only the erased item referenced.
 
 use std::collections::HashMap;
@@ -27,6 +29,7 @@ use crate::domain::{DocId, DocKind, UserId, now_ms};
 use crate::storage::{AuditEntry, NewChange, ReplacedHistory, StoreError};
 use crate::sync::SyncService;
 use crate::sync::cache::CacheError;
+use crate::sync::hub::{DocEvent, ScopeFacts};
 
 /// Longest reason (characters).
 pub const MAX_REASON_CHARS: usize = 500;
@@ -250,6 +253,20 @@ pub fn erase(
     // for it fail (their changes would bring it back).
     sync.cache.evict(&entry);
     drop(guard);
+    // Every connection that holds the document is told its new epoch (a
+    // `doc` frame), so its device replaces its copy.
+    sync.hub.publish(DocEvent {
+        doc: req.doc,
+        kind: entry.meta.kind,
+        team: entry.meta.team.clone(),
+        origins: Vec::new(),
+        scope: ScopeFacts {
+            owner: Some(entry.meta.owner.clone()),
+            created_at: entry.meta.created_at,
+            rewritten: true,
+            ..ScopeFacts::default()
+        },
+    });
     let photos_removed = if photos.is_empty() || req.what != EraseWhat::Item {
         0
     } else {

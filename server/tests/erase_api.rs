@@ -8,8 +8,12 @@
 //! history loaded with automerge — while a second note's marker is still
 //! there (the search works). The answer codes for bad input and wrong
 //! callers are pinned, and the audit entry holds the reason, no values.
+//! A device connected during the erasure hears of the new epoch (`doc`),
+//! a new connection's `ready` lists it, and `GET /api/v1/docs/{doc}/history`
+//! hands the rewritten history (no marker in it) to whoever may see it.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use wijklog_server::blobs::BlobHash;
@@ -21,6 +25,7 @@ use wijklog_shared::{
     Severity, Timestamp,
 };
 use wijklog_testing::stored::{Person, StoredDoc, person};
+use wijklog_testing::sync_client::{Incoming, SyncClient};
 
 const T0: i64 = 1_767_225_600_000;
 
@@ -546,4 +551,146 @@ async fn bad_requests_and_wrong_callers_change_nothing() {
             .iter()
             .all(|r| !r.entry.action.starts_with("item.erase"))
     );
+}
+
+/// Every value of every change of `save()` bytes, decoded, and the bytes
+/// saved without compression.
+fn decoded(bytes: &[u8]) -> String {
+    let doc = automerge::Automerge::load(bytes).expect("automerge bytes");
+    let mut text = String::new();
+    for c in doc.get_changes(&[]) {
+        text.push_str(&format!("{:?}\n", c.decode()));
+    }
+    text.push_str(&String::from_utf8_lossy(&doc.save_nocompress()));
+    text
+}
+
+/// The `doc` frame of `id` with `epoch`, pumping everything else as a
+/// client does (binary frames of the old history are refused by its copy).
+async fn wait_for_epoch(client: &mut SyncClient, id: uuid::Uuid, epoch: i64) -> bool {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        if left.is_zero() {
+            return false;
+        }
+        let Some(item) = client.next(left).await else {
+            return false;
+        };
+        if let Incoming::Json(v) = &item
+            && v["type"] == "doc"
+            && v["id"] == id.to_string()
+            && v["epoch"] == epoch
+        {
+            return true;
+        }
+        if matches!(item, Incoming::Closed(_)) {
+            return false;
+        }
+        client.handle(item).await;
+    }
+}
+
+#[actix_web::test]
+async fn devices_hear_of_the_new_epoch_and_fetch_the_rewritten_history() {
+    let w = world().await;
+    let id = uuid::Uuid::parse_str(&w.session.id()).expect("uuid");
+    // The staff member's device holds the session (subscribed) at epoch 0.
+    let mut phone = SyncClient::connect(&w.app.address, &w.staff.token).await;
+    assert_eq!(phone.ready["protocol"], 3);
+    let listed = |c: &SyncClient| {
+        c.ready["docs"]
+            .as_array()
+            .and_then(|d| d.iter().find(|d| d["id"] == id.to_string()).cloned())
+    };
+    match listed(&phone) {
+        // Its creator's device holds it (the scope rule).
+        Some(d) => assert_eq!(d["epoch"], 0, "{d}"),
+        None => {
+            phone.subscribe(id).await;
+            assert!(
+                wait_for_epoch(&mut phone, id, 0).await,
+                "doc frame, epoch 0"
+            );
+        }
+    }
+    phone.add_doc(id, automerge::AutoCommit::new());
+    assert!(phone.sync_doc(id).await);
+    let want = w.session.stored.clone();
+    assert!(
+        phone
+            .pump_until(Duration::from_secs(20), |c| {
+                let mut d = c.docs[&id].doc.clone();
+                let mut h = d.get_heads();
+                h.sort();
+                let mut w = want.clone();
+                w.sort();
+                h == w
+            })
+            .await,
+        "the device holds the session"
+    );
+    let history_path = format!("/api/v1/docs/{}/history", w.session.id());
+    let before = call(&w.app, &w.staff, "GET", &history_path, None).await;
+    assert_eq!(before.status, 200, "{}", before.text());
+    assert_eq!(before.header("x-wijklog-epoch"), Some("0"));
+    // Positive control: the history the device would fetch holds the text.
+    assert!(
+        decoded(&before.body).contains("Plokj"),
+        "marker in the history before"
+    );
+
+    let res = call(
+        &w.app,
+        &w.coord,
+        "POST",
+        &format!("/api/v1/items/{}/{}/erase", w.session.id(), w.note),
+        Some(json!({"what": "item", "reason": "Verzoek bewoner"})),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    // The connected device is told, without asking.
+    assert!(
+        wait_for_epoch(&mut phone, id, 1).await,
+        "no doc frame with epoch 1"
+    );
+
+    // The rewritten history: epoch 1, no marker, the other note kept.
+    let after = call(&w.app, &w.staff, "GET", &history_path, None).await;
+    assert_eq!(after.status, 200, "{}", after.text());
+    assert_eq!(after.header("x-wijklog-epoch"), Some("1"));
+    assert_eq!(
+        after.header("content-type"),
+        Some("application/octet-stream")
+    );
+    let text = decoded(&after.body);
+    for (name, m) in item_markers(&w) {
+        assert!(
+            !text.contains(&*String::from_utf8_lossy(&m)),
+            "{name} in the fetched history"
+        );
+    }
+    assert!(text.contains(KEEP));
+
+    // A new connection lists the document with its epoch.
+    phone.close().await;
+    let again = SyncClient::connect(&w.app.address, &w.staff.token).await;
+    let d = listed(&again).expect("still in the scope");
+    assert_eq!(d["epoch"], 1, "{d}");
+
+    // Only for whoever may see the document.
+    let other = person(&w.app, "zuid", &[Role::Spreekuur], Some("zuid")).await;
+    let refused = call(&w.app, &other, "GET", &history_path, None).await;
+    assert_eq!(refused.status, 404);
+    let anonymous = w.app.request("GET", &history_path, &[], None).await;
+    assert_eq!(anonymous.status, 401);
+    let unknown = call(
+        &w.app,
+        &w.staff,
+        "GET",
+        &format!("/api/v1/docs/{}/history", uuid::Uuid::new_v4()),
+        None,
+    )
+    .await;
+    assert_eq!(unknown.status, 404);
 }

@@ -49,7 +49,7 @@ async fn ready_lists_the_scope_not_everything_the_user_may_see() {
     let a = connect(&app, &ann).await;
     let mine = a.ready_ids();
     assert!(mine.contains(&own) && mine.contains(&planned), "{mine:?}");
-    assert_eq!(a.ready["protocol"], 2);
+    assert_eq!(a.ready["protocol"], 3);
     let b = connect(&app, &bob).await;
     let bobs = b.ready_ids();
     assert!(bobs.contains(&planned), "the team's planned walk");

@@ -556,6 +556,24 @@ impl WijkDoc {
         model(self.doc_mut().load_incremental(bytes))
     }
 
+    /// Replaces this replica's history by `rewritten` (the server's copy,
+    /// `save()` bytes, after it rewrote the history to erase data) and
+    /// carries this replica's changes the server does not have over to it;
+    /// edits of erased fields are dropped and the items listed in
+    /// `droppedOn`. `opts` as for an edit (who runs the erasure again where
+    /// an edit was dropped). Nothing changes on an error.
+    #[wasm_bindgen(js_name = replaceHistory, unchecked_return_type = "HistoryReplaced")]
+    pub fn replace_history(
+        &mut self,
+        rewritten: &[u8],
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<JsValue> {
+        self.no_action()?;
+        let (by, at) = self.who_when(opts)?;
+        let done = model(self.doc_mut().replace_history(rewritten, &by, at))?;
+        to_js(&done)
+    }
+
     /// Merges all changes of `other` into this document.
     pub fn merge(&mut self, other: &mut WijkDoc) -> JsResult<()> {
         self.no_action()?;

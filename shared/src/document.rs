@@ -267,6 +267,22 @@ pub struct Document {
     action: Option<Action>,
 }
 
+/// What [`Document::replace_history`] did.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryReplaced {
+    /// This replica's changes the new history did not have, carried over
+    /// (they still have to be sent).
+    pub carried: usize,
+    /// Changes of this copy that the new history already has (everything
+    /// the server had, rewritten or not).
+    pub already_there: usize,
+    /// Items whose erased fields a carried change wrote to: those edits
+    /// were dropped (tell the user).
+    pub dropped_on: Vec<String>,
+}
+
 /// The edits of an open action: their operations are pending in one automerge
 /// transaction until the action commits.
 #[derive(Debug, Default)]
@@ -1615,6 +1631,57 @@ impl Document {
                 d.put(&e, "basis", basis.as_str())?;
             }
             Ok(())
+        })
+    }
+
+    /// Replaces this replica's history by `rewritten` (the `save()` bytes of
+    /// the same document after the server rewrote its history to erase
+    /// data, see [`crate::erase`]) and carries this replica's changes that
+    /// the new history does not have over to it
+    /// ([`crate::erase::rebase_changes`]: matched by actor and sequence
+    /// number, so changes the server already had are skipped). Values those
+    /// changes wrote into erased fields are dropped, and the erasure is run
+    /// again (by `by` at `at`) for each item they touched, so nothing erased
+    /// shows. The actor id stays. Returns what was carried over; on an
+    /// error nothing changed.
+    pub fn replace_history(
+        &mut self,
+        rewritten: &[u8],
+        by: &UserId,
+        at: Timestamp,
+    ) -> Result<HistoryReplaced, Error> {
+        if self.action.is_some() {
+            return Err(Error::ActionOpen);
+        }
+        let actor = self.doc.get_actor().clone();
+        let mut new = Document::load(self.id, rewritten)?;
+        let old = self.doc.document().clone();
+        let mine = old.get_changes(&[]);
+        let rebased =
+            crate::erase::rebase_changes(&old, &mine, new.doc.document()).map_err(|e| match e {
+                crate::erase::RewriteError::Apply(e) => Error::InvalidChange(Box::new(e)),
+                _ => {
+                    Error::InvalidDocument("the rewritten history does not continue this document")
+                }
+            })?;
+        let carried = rebased.changes.len();
+        new.doc
+            .apply_changes(rebased.changes)
+            .map_err(|e| Error::InvalidChange(Box::new(e)))?;
+        new.doc.set_actor(actor);
+        let targets = crate::erase::targets_of(new.doc.document());
+        for t in &targets {
+            if !rebased.dropped_on.contains(&t.item) {
+                continue;
+            }
+            let item = ItemId::parse(&t.item)?;
+            new.erase(by, at, &item, t.what, EraseBasis::Verzoek)?;
+        }
+        self.doc = new.doc;
+        Ok(HistoryReplaced {
+            carried,
+            already_there: rebased.already_there,
+            dropped_on: rebased.dropped_on,
         })
     }
 

@@ -74,9 +74,9 @@ mod snapshot;
 
 pub use conflict::Conflicts;
 pub use document::{
-    CallbackRequest, Document, NewAttempt, NewCategory, NewItem, NewParticipant, NewSpreekuur,
-    NewWalk, PartnerContact, ResidentContact, SCHEMA_VERSION, TEXT_ENCODING, WalkText,
-    add_working_days,
+    CallbackRequest, Document, HistoryReplaced, NewAttempt, NewCategory, NewItem, NewParticipant,
+    NewSpreekuur, NewWalk, PartnerContact, ResidentContact, SCHEMA_VERSION, TEXT_ENCODING,
+    WalkText, add_working_days,
 };
 pub use error::{CatalogSection, Error};
 pub use ids::{

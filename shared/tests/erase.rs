@@ -375,3 +375,57 @@ fn a_rewrite_without_the_erasure_edit_is_refused() {
         wijklog_shared::erase::RewriteError::StateChanged
     ));
 }
+
+#[test]
+fn a_device_replaces_its_copy_with_the_rewritten_history_and_keeps_its_own_edits() {
+    let cat = Catalog::defaults();
+    let mut server = session();
+    let mut phone = server.fork();
+    let actor = ActorId::from([0x79; 16]);
+    phone.set_actor(actor.clone());
+    phone
+        .splice_text(&boa(), at(50), &item_id(1), 0, 0, OFFLINE)
+        .expect("offline edit of the erased text");
+    phone
+        .add_note(&cat, &boa(), at(52), item(3, "verkeer", OFFLINE_NEW))
+        .expect("offline note");
+    // Positive control: the phone's copy holds the markers.
+    let before = phone.automerge_mut().document().clone();
+    assert!(contains_marker(&history_text(&before)).contains(&TEXT));
+
+    let on_server = server.automerge_mut().get_changes(&[]).len();
+    let new = erase(&mut server, EraseWhat::Item);
+    let done = phone
+        .replace_history(&new.save(), &boa(), at(61))
+        .expect("replaced");
+    assert_eq!(done.carried, 2, "both offline changes carried over");
+    assert_eq!(
+        done.already_there, on_server,
+        "the server's changes are not carried"
+    );
+    assert_eq!(done.dropped_on, vec![item_id(1).to_string()]);
+    assert_eq!(phone.automerge_mut().get_actor(), &actor, "actor kept");
+    assert_eq!(note(&phone, 3).text.as_deref(), Some(OFFLINE_NEW));
+    assert_eq!(note(&phone, 2).text.as_deref(), Some(KEEP));
+    assert_eq!(note(&phone, 1).text.as_deref(), Some(""));
+    let doc = phone.automerge_mut().document().clone();
+    assert_eq!(contains_marker(&history_text(&doc)), Vec::<&str>::new());
+    assert!(history_text(&doc).contains(OFFLINE_NEW));
+
+    // Doing it again (the device fetched the same history twice before it
+    // could send) carries the same changes over again: nothing changes.
+    let heads = phone.heads();
+    phone
+        .replace_history(&new.save(), &boa(), at(62))
+        .expect("again");
+    let mut got = phone.heads();
+    got.sort();
+    let mut want = heads;
+    want.sort();
+    assert_eq!(got, want);
+
+    // Bytes that are no document are refused; nothing changes.
+    let before = phone.heads();
+    assert!(phone.replace_history(&[1, 2, 3], &boa(), at(63)).is_err());
+    assert_eq!(phone.heads(), before);
+}

@@ -22,6 +22,7 @@ export type {
   FeedbackChannel,
   FollowUp,
   FollowUpStatus,
+  HistoryReplaced,
   Location,
   NewCategory,
   NewItem,
@@ -262,6 +263,15 @@ export class Doc {
   }
   heads(): string[] {
     return wrap(() => this.raw.heads());
+  }
+  /**
+   * Replace this copy's history by the server's rewritten one (`save()`
+   * bytes after an erasure), carrying this replica's unsent changes over;
+   * edits of erased fields are dropped and their items listed in `droppedOn`.
+   * The actor id stays. Throws a DocError and changes nothing on bad bytes.
+   */
+  replaceHistory(rewritten: Uint8Array): Model.HistoryReplaced {
+    return wrap(() => this.raw.replaceHistory(rewritten));
   }
   /** Changes made by this replica that `ackedHeads` does not cover. */
   pendingChanges(ackedHeads: string[]): number {

@@ -57,7 +57,7 @@ async function harness(store?: LocalStore): Promise<Harness> {
 /** The catalog arrives the way it does in the app: announced by the server, then synced in. */
 async function receiveCatalog(repo: DocRepository): Promise<void> {
   const server = newCatalog(CATALOG_ID, 'admin-1');
-  await repo.announced({ id: CATALOG_ID, kind: 'catalog', heads: server.heads() });
+  await repo.announced({ id: CATALOG_ID, kind: 'catalog', heads: server.heads(), epoch: 0 });
   await repo.applyRemote(CATALOG_ID, (doc) => syncDocs(server, doc));
   server.free();
 }
@@ -191,6 +191,59 @@ describe('DocRepository', () => {
     expect(again.docs.has(walk)).toBe(true);
     expect(again.docs.has(broken)).toBe(false);
     expect(again.docErrors.get(broken)).toMatch(/./);
+  });
+
+  it('a later epoch pauses a held document until its copy is replaced; the replacement is stored whole, with the epoch', async () => {
+    const { repo, store } = await harness();
+    await receiveCatalog(repo);
+    const walk = await repo.newWalk({ title: 'Ronde', wijk: 'centrum' });
+    await observe(repo, walk, 'gestuurd');
+    const acked = repo.docs.get(walk)!.heads();
+    await repo.acked(walk, acked);
+    // The server's copy (here: the acked history plus a colleague's change).
+    const server = Doc.load(walk, repo.docs.get(walk)!.save(), [], 'boa-2');
+    server.addObservation(repo.catalog()!, { category: 'jeugdoverlast', severity: 'urgent', text: 'van de server' });
+    // Unsent on this device.
+    await observe(repo, walk, 'nog niet gestuurd');
+    await observe(repo, walk, 'ook niet');
+    expect(await store.countChanges(walk)).toBeGreaterThan(0);
+
+    await repo.announced({ id: walk, kind: 'walk', heads: server.heads(), epoch: 1 });
+    expect(repo.rewritten.get(walk)).toBe(1);
+    // The old copy's acked heads stay: the announced ones belong to the new history.
+    expect(repo.sync.get(walk)!.ackedHeads).toEqual(acked);
+    // A refusal for the old history is not shown as an error: the copy is replaced.
+    repo.serverError(walk, 'document_rewritten');
+    expect(repo.docErrors.has(walk)).toBe(false);
+
+    // Bytes that are no document change nothing.
+    const before = repo.docs.get(walk)!.heads();
+    await expect(repo.replaceCopy(walk, new Uint8Array([1, 2, 3]), 1)).rejects.toBeInstanceOf(DocError);
+    expect(repo.docs.get(walk)!.heads()).toEqual(before);
+    expect(repo.rewritten.has(walk)).toBe(true);
+
+    await repo.replaceCopy(walk, server.save(), 1);
+    expect(repo.rewritten.has(walk)).toBe(false);
+    expect(
+      repo.docs
+        .get(walk)!
+        .rows()
+        .map((r) => r.text)
+        .sort(),
+    ).toEqual(['gestuurd', 'nog niet gestuurd', 'ook niet', 'van de server']);
+    // What the server sent counts as stored; the two unsent changes do not.
+    expect(repo.sync.get(walk)!.ackedHeads).toEqual(server.heads());
+    expect(repo.pending.get(walk)).toBe(2);
+    // Stored whole: one saved document, no change record of the old copy left.
+    expect(await store.countChanges(walk)).toBe(0);
+    const again = await reopen();
+    expect(again.sync.get(walk)!.epoch).toBe(1);
+    expect(again.docs.get(walk)!.rows()).toHaveLength(4);
+    expect(again.pending.get(walk)).toBe(2);
+    // Announcing the same epoch again changes nothing.
+    await again.announced({ id: walk, kind: 'walk', heads: server.heads(), epoch: 1 });
+    expect(again.rewritten.has(walk)).toBe(false);
+    server.free();
   });
 
   it('refuses to create a walk before the catalog has arrived', async () => {

@@ -7,6 +7,12 @@
 // after the change is committed (then the UI may say "opgeslagen"). The sync
 // client reaches documents through `docFor`, `applyRemote`, `announced` and
 // `acked`; `pending` counts what the server has not confirmed yet.
+//
+// Rewritten documents: when the server announces a later epoch of a document
+// this device holds (an erasure rewrote its history) or refuses its changes
+// with `document_rewritten`, the document is listed in `rewritten` and is not
+// synced until `replaceCopy` has replaced the local copy (memory and store)
+// with the server's history and this device's unsent changes carried over.
 
 import { Doc, type NewSpreekuur, type NewWalk, type DocKind } from './doc';
 import { StoreError, toStoreError, type LocalStore, type PhotoInfo, type StoredDoc, type SyncRecord } from '../store/db';
@@ -47,6 +53,14 @@ export class DocRepository {
   storeError: StoreError | null = null;
   /** Per document: the code of an error (unreadable local copy, refused by the server). */
   docErrors = new Map<string, string>();
+  /**
+   * Documents whose history the server rewrote (an erasure): the epoch it
+   * announced (null: not known yet, from a `document_rewritten` error). Not
+   * synced until `replaceCopy` has run.
+   */
+  rewritten = new Map<string, number | null>();
+  /** Per document: items whose offline edits were dropped because their data was erased (shown once). */
+  droppedEdits = new Map<string, string[]>();
   private changeCounts = new Map<string, number>();
   private needsFullSave = new Set<string>();
 
@@ -80,6 +94,8 @@ export class DocRepository {
     this.changeCounts.clear();
     this.needsFullSave.clear();
     this.docErrors.clear();
+    this.rewritten.clear();
+    this.droppedEdits.clear();
     this.catalogId = null;
   }
 
@@ -177,6 +193,13 @@ export class DocRepository {
   async announced(d: DocAnnouncement): Promise<void> {
     const r = this.syncRec(d.id);
     r.kind = d.kind;
+    if (this.docs.has(d.id) && (r.epoch ?? 0) < d.epoch) {
+      // Our copy holds the old history: it is replaced before it syncs again.
+      // Its heads are not the server's, so nothing counts as acked meanwhile.
+      this.rewritten.set(d.id, d.epoch);
+      return;
+    }
+    r.epoch = d.epoch;
     r.ackedHeads = d.heads;
     if (d.kind === 'catalog' && this.catalogId !== d.id) {
       this.catalogId = d.id;
@@ -219,7 +242,42 @@ export class DocRepository {
 
   /** The server refused a document (or the whole connection when `doc` is null). */
   serverError(doc: string | null, code: string): void {
+    if (doc && code === 'document_rewritten' && this.docs.has(doc)) {
+      // Our copy predates an erasure the server made: replace it.
+      if (!this.rewritten.has(doc)) this.rewritten.set(doc, null);
+      return;
+    }
     this.docErrors.set(doc ?? '', code);
+  }
+
+  /**
+   * Replace the local copy of a rewritten document by the server's history
+   * (`bytes`, the `save()` of its committed state at `epoch`): this device's
+   * unsent changes are carried over (edits of erased fields dropped, listed
+   * in `droppedEdits`), and the new copy replaces the old one in the store in
+   * one transaction (saved bytes written, every change record deleted), so
+   * the erased values are gone from the device. Rejects (changing nothing)
+   * when the bytes do not continue this document or the store fails.
+   */
+  async replaceCopy(id: string, bytes: Uint8Array, epoch: number): Promise<void> {
+    const doc = this.docs.get(id);
+    if (!doc) return;
+    const fetched = Doc.load(id, bytes, []);
+    const heads = fetched.heads();
+    fetched.free();
+    const done = doc.replaceHistory(bytes);
+    const r = this.syncRec(id);
+    r.epoch = epoch;
+    // Everything in the server's bytes is stored there.
+    r.ackedHeads = heads;
+    this.needsFullSave.add(id);
+    await this.persist(id, new Uint8Array(0));
+    // A later epoch announced meanwhile stays listed: replaced again.
+    const wanted = this.rewritten.get(id);
+    if (wanted === undefined || wanted === null || wanted <= epoch) this.rewritten.delete(id);
+    this.docErrors.delete(id);
+    if (done.droppedOn.length > 0) this.droppedEdits.set(id, [...(this.droppedEdits.get(id) ?? []), ...done.droppedOn]);
+    this.host.changed();
   }
 
   /** A write outside an edit failed: shown in the header's banner. */

@@ -103,6 +103,11 @@ export interface SyncRecord {
   pendingSince: number | null;
   /** This device's automerge actor id for the document (hex), restored after load. */
   actor?: string;
+  /**
+   * The epoch of the server's history this copy follows (absent: 0). When the
+   * server announces a later one, the copy is replaced (an erasure rewrote it).
+   */
+  epoch?: number;
 }
 
 export interface StoredDoc {

@@ -42,6 +42,7 @@ function host(): SyncHost {
     onRevoked: () => undefined,
     onStatus: () => undefined,
     hasPending: () => true,
+    paused: () => false,
   };
 }
 

@@ -29,6 +29,9 @@
 //   document is synced again after a backoff of its own (RETRY_CODES), on the
 //   same socket. A busy socket never looks idle, so waiting for a reconnect
 //   could hold those changes back for as long as the socket lives.
+// - A document the host reports as `paused` (its history was rewritten on the
+//   server and the local copy is being replaced) is neither sent nor
+//   received; `resync` starts it again from a fresh SyncState.
 
 import { backoffDelay } from './backoff';
 import { decodeFrame, encodeFrame, parseServerMessage, type DocAnnouncement, type ServerUser } from './frames';
@@ -58,6 +61,8 @@ export interface SyncHost {
   onStatus(s: ConnStatus): void;
   /** Local changes not yet acked (for dead-socket detection). */
   hasPending(): boolean;
+  /** The document must not sync now (its local copy awaits replacement). */
+  paused(id: string): boolean;
 }
 
 export const RESPONSE_TIMEOUT_MS = 15_000;
@@ -150,6 +155,14 @@ export class SyncClient {
       }
     }
     this.connectNow();
+  }
+
+  /** Sync a document again from a fresh state (its local copy was replaced). */
+  resync(docId: string): void {
+    this.forgetRetry(docId);
+    this.states.get(docId)?.free();
+    this.states.delete(docId);
+    if (this.ready) this.sendSync(docId);
   }
 
   /** A local edit happened: send it if connected. */
@@ -316,6 +329,9 @@ export class SyncClient {
   private async onBinary(data: ArrayBuffer): Promise<void> {
     if (!this.ready) return;
     const { docId, msg } = decodeFrame(data);
+    // The old copy must not take in the rewritten history (automerge would
+    // refuse it anyway): it is replaced first, then synced afresh.
+    if (this.host.paused(docId)) return;
     const state = this.stateFor(docId);
     await this.host.applyRemote(docId, (doc) => doc.receiveSyncMessage(state, msg));
     this.sendSync(docId);
@@ -367,6 +383,7 @@ export class SyncClient {
   private sendSync(docId: string): void {
     const ws = this.ws;
     if (!ws || !this.ready || ws.readyState !== WebSocket.OPEN) return;
+    if (this.host.paused(docId)) return;
     const doc = this.host.docFor(docId);
     // Send every message the state machine has for this document now.
     for (let i = 0; i < 16; i++) {

@@ -26,7 +26,7 @@ describe('parseServerMessage', () => {
     const ready = parseServerMessage(
       JSON.stringify({ type: 'ready', user: { id: 'u1', name: 'A', roles: ['boa'], team: 't' }, docs: [{ id: ID, kind: 'walk', heads: ['aa'] }] }),
     );
-    expect(ready).toEqual({ type: 'ready', user: { id: 'u1', name: 'A', roles: ['boa'], team: 't' }, docs: [{ id: ID, kind: 'walk', heads: ['aa'] }] });
+    expect(ready).toEqual({ type: 'ready', user: { id: 'u1', name: 'A', roles: ['boa'], team: 't' }, docs: [{ id: ID, kind: 'walk', heads: ['aa'], epoch: 0 }] });
     expect(parseServerMessage(JSON.stringify({ type: 'ack', doc: ID, heads: ['bb'] }))).toEqual({ type: 'ack', doc: ID, heads: ['bb'] });
     expect(parseServerMessage(JSON.stringify({ type: 'error', doc: null, code: 'forbidden', message: 'no' }))).toEqual({
       type: 'error',
@@ -34,7 +34,17 @@ describe('parseServerMessage', () => {
       code: 'forbidden',
       message: 'no',
     });
-    expect(parseServerMessage(JSON.stringify({ type: 'doc', id: ID, kind: 'spreekuur', heads: [] }))).toEqual({ type: 'doc', id: ID, kind: 'spreekuur', heads: [] });
+    expect(parseServerMessage(JSON.stringify({ type: 'doc', id: ID, kind: 'spreekuur', heads: [] }))).toEqual({ type: 'doc', id: ID, kind: 'spreekuur', heads: [], epoch: 0 });
+  });
+
+  it('reads the epoch of ready and doc (protocol 3); anything but a whole number >= 0 is 0', () => {
+    const ready = parseServerMessage(JSON.stringify({ type: 'ready', protocol: 3, user: {}, docs: [{ id: ID, kind: 'walk', heads: [], epoch: 2 }] }));
+    expect(ready?.type === 'ready' && ready.docs[0].epoch).toBe(2);
+    const doc = (epoch: unknown) => parseServerMessage(JSON.stringify({ type: 'doc', id: ID, kind: 'walk', heads: [], epoch }));
+    expect(doc(5)).toMatchObject({ epoch: 5 });
+    expect(doc(-1)).toMatchObject({ epoch: 0 });
+    expect(doc(1.5)).toMatchObject({ epoch: 0 });
+    expect(doc('3')).toMatchObject({ epoch: 0 });
   });
 
   it('ignores garbage and unknown types instead of throwing', () => {

@@ -40,6 +40,8 @@ export interface DocAnnouncement {
   id: string;
   kind: string;
   heads: string[];
+  /** How often the server rewrote the document's history (an erasure); 0 before protocol 3. */
+  epoch: number;
 }
 
 export type ServerMessage =
@@ -74,7 +76,7 @@ export function parseServerMessage(text: string): ServerMessage | null {
         docs: docs
           .filter((d): d is Record<string, unknown> => !!d && typeof d === 'object')
           .filter((d) => typeof d.id === 'string')
-          .map((d) => ({ id: d.id as string, kind: String(d.kind ?? ''), heads: strs(d.heads) ? d.heads : [] })),
+          .map((d) => ({ id: d.id as string, kind: String(d.kind ?? ''), heads: strs(d.heads) ? d.heads : [], epoch: epochOf(d.epoch) })),
       };
     }
     case 'ack':
@@ -82,7 +84,7 @@ export function parseServerMessage(text: string): ServerMessage | null {
       return { type: 'ack', doc: m.doc, heads: m.heads };
     case 'doc':
       if (typeof m.id !== 'string') return null;
-      return { type: 'doc', id: m.id, kind: String(m.kind ?? ''), heads: strs(m.heads) ? m.heads : [] };
+      return { type: 'doc', id: m.id, kind: String(m.kind ?? ''), heads: strs(m.heads) ? m.heads : [], epoch: epochOf(m.epoch) };
     case 'error':
       return {
         type: 'error',
@@ -93,6 +95,11 @@ export function parseServerMessage(text: string): ServerMessage | null {
     default:
       return null;
   }
+}
+
+/** A document's epoch as announced: a whole number >= 0 (absent before protocol 3: 0). */
+export function epochOf(v: unknown): number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0;
 }
 
 /** Expiry (ms since epoch) of a JWT, read without verifying it; null if unreadable. */

@@ -9,6 +9,7 @@ import { checkEmail, checkPhone, type Severity } from '../model/doc';
 import { editError, fieldError, type EditError } from './editError';
 import { ContactFields } from './Contact';
 import { addNoteAction } from './actions';
+import { ErasedNotice } from './ErasedNotice';
 
 export function SessionScreen({ id }: { id: string }) {
   const app = useApp();
@@ -119,6 +120,7 @@ export function SessionScreen({ id }: { id: string }) {
           {t('sync.doc_error', { title: s.location, code: err })}
         </p>
       )}
+      <ErasedNotice docId={id} />
       {s.staff.length > 0 && (
         <p>
           {t('session.staff')}: {s.staff.map((x) => x.name).join(', ')}

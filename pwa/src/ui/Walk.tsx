@@ -7,6 +7,7 @@ import { NewPhotos } from '../photo/Thumbs';
 import type { ProcessedPhoto } from '../photo/process';
 import { editError, type EditError } from './editError';
 import { addObservationAction } from './actions';
+import { ErasedNotice } from './ErasedNotice';
 import type { Severity } from '../model/doc';
 
 function ErrorLine({ error, testid = 'form-error' }: { error: EditError | null; testid?: string }) {
@@ -93,6 +94,7 @@ export function WalkScreen({ id }: { id: string }) {
           {t('sync.doc_error', { title: w.title, code: err })}
         </p>
       )}
+      <ErasedNotice docId={id} />
       <p data-testid="walk-state">
         {w.ended_at !== null ? t('walk.ended_at', { time: hhmm(w.ended_at) }) : w.started_at !== null ? t('walk.started_at', { time: hhmm(w.started_at) }) : t('walk.not_started')}
       </p>

@@ -4,12 +4,18 @@
 //! with a reason. Answers 200 once the erasure is complete on the server
 //! (stored history, snapshot, projection, full-text index, photos, cache).
 //! See [`crate::erasure`] and `docs/privacy.md`.
+//!
+//! `GET /api/v1/docs/{doc}/history`: the document's committed history as
+//! automerge `save()` bytes, with its epoch in `X-Wijklog-Epoch`; a device
+//! that learns of a newer epoch (`docs/sync-protocol.md` §5a) replaces its
+//! copy with it.
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 use wijklog_shared::erase::{EraseBasis, EraseWhat};
 
+use crate::domain::Principal;
 use crate::edge::{ApiError, RequireCoordinator};
 use crate::erasure::{EraseError, EraseRequest, MAX_REASON_CHARS, erase};
 use crate::routes::items::{json_ok, visible_doc};
@@ -18,7 +24,8 @@ use crate::sync::SyncService;
 
 /// Registers the route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/v1/items/{doc}/{id}/erase", web::post().to(erase_item));
+    cfg.route("/api/v1/items/{doc}/{id}/erase", web::post().to(erase_item))
+        .route("/api/v1/docs/{doc}/history", web::get().to(history));
 }
 
 #[derive(Deserialize)]
@@ -104,4 +111,59 @@ async fn erase_item(
         "epoch": report.epoch,
         "photos_removed": report.photos_removed,
     })))
+}
+
+/// The header that carries the document's epoch.
+pub const EPOCH_HEADER: &str = "X-Wijklog-Epoch";
+
+/// `GET /api/v1/docs/{doc}/history`: for whoever may see the document.
+#[tracing::instrument(name = "docs.history", skip_all)]
+async fn history(
+    who: Principal,
+    path: web::Path<String>,
+    state: web::Data<AppState>,
+    sync: web::Data<SyncService>,
+) -> Result<HttpResponse, ApiError> {
+    let doc = path.into_inner();
+    let store = state.store.clone();
+    let service = sync.get_ref().clone();
+    let (bytes, epoch) = blocking(move || {
+        let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
+        let busy = || ApiError::Unavailable {
+            code: "busy",
+            message: "The document is being written to; try again in a moment.",
+        };
+        let entry = service
+            .cache
+            .open(meta.id)
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?
+            .ok_or(ApiError::NotFound)?;
+        let guard = entry.lock().map_err(|_| busy())?;
+        if entry.is_poisoned() {
+            return Err(busy());
+        }
+        // Only what is committed: a change still waiting for its commit
+        // may yet fail, and the device counts these bytes as stored.
+        let mut heads = guard.doc.get_heads();
+        let mut committed = guard.committed_heads.clone();
+        heads.sort();
+        committed.sort();
+        let bytes = if heads == committed {
+            guard.doc.save()
+        } else {
+            guard
+                .doc
+                .fork_at(&guard.committed_heads)
+                .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?
+                .save()
+        };
+        Ok::<_, ApiError>((bytes, entry.epoch))
+    })
+    .await?;
+    let res = HttpResponse::Ok()
+        .content_type("application/octet-stream")
+        .insert_header((EPOCH_HEADER, epoch.to_string()))
+        .insert_header(("Cache-Control", "no-store"))
+        .body(bytes);
+    Ok(res)
 }

@@ -102,6 +102,9 @@ pub struct StoredDoc {
     pub snapshot: Option<Vec<u8>>,
     /// Raw bytes of each change not in the snapshot.
     pub changes: Vec<Vec<u8>>,
+    /// The document's epoch: 0, raised by one each time its history is
+    /// rewritten ([`Store::replace_history`]); read in the same transaction.
+    pub epoch: i64,
 }
 
 impl StoredDoc {

@@ -668,6 +668,10 @@ impl Store for SqliteStore {
                     |r| r.get(0),
                 )
                 .optional()?;
+            let epoch: i64 =
+                tx.query_row("SELECT epoch FROM documents WHERE id = ?1", [key], |r| {
+                    r.get(0)
+                })?;
             let mut stmt = tx.prepare_cached(
                 "SELECT bytes FROM changes WHERE doc_id = ?1 AND bytes IS NOT NULL ORDER BY seq",
             )?;
@@ -676,7 +680,11 @@ impl Store for SqliteStore {
                 .collect::<Result<_, _>>()?;
             drop(stmt);
             tx.finish()?;
-            Ok(Some(StoredDoc { snapshot, changes }))
+            Ok(Some(StoredDoc {
+                snapshot,
+                changes,
+                epoch,
+            }))
         })
     }
 

@@ -187,7 +187,8 @@ impl DocCache {
             return Ok(None);
         };
         let doc = stored.to_automerge()?;
-        let fresh = Arc::new(CachedDoc::new(meta, self.next_generation(), doc));
+        let fresh =
+            Arc::new(CachedDoc::new(meta, self.next_generation(), doc).with_epoch(stored.epoch));
         let mut entries = self.entries.lock().map_err(|_| CacheError::Poisoned)?;
         // Another connection may have loaded or created it meanwhile: keep theirs.
         if let Some(slot) = entries.get(&id) {

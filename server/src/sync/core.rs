@@ -64,6 +64,9 @@ pub struct CachedDoc {
     pub meta: DocMeta,
     /// Distinguishes this load from later ones after an eviction.
     pub generation: u64,
+    /// The document's epoch when it was loaded (raised by an erasure, which
+    /// evicts the entry): sent in `ready` and `doc`.
+    pub epoch: i64,
     inner: Mutex<DocInner>,
     /// Set when the entry is evicted: writes still queued for it must fail,
     /// since its heads may cover changes that were never stored.
@@ -185,6 +188,7 @@ impl CachedDoc {
         Self {
             meta,
             generation,
+            epoch: 0,
             inner: Mutex::new(DocInner {
                 doc,
                 committed_heads,
@@ -195,6 +199,12 @@ impl CachedDoc {
             }),
             poisoned: AtomicBool::new(false),
         }
+    }
+
+    /// The same entry at `epoch`.
+    pub fn with_epoch(mut self, epoch: i64) -> Self {
+        self.epoch = epoch;
+        self
     }
 
     /// A new document that is not committed yet (nothing of it is).
@@ -747,6 +757,7 @@ impl Session {
                 id: doc_id,
                 kind: entry.meta.kind,
                 heads: protocol::heads_hex(&heads),
+                epoch: entry.epoch,
             })],
             Err(Poisoned) => Vec::new(),
         }
@@ -1357,6 +1368,10 @@ impl Session {
             return Vec::new();
         }
         if !self.scope.contains(&doc_id) {
+            if facts.rewritten {
+                // An erasure brings nothing into a scope.
+                return Vec::new();
+            }
             // Did the change bring the document into this device's scope
             // (a walk planned for the team, a session naming the user staff)?
             let me = &self.principal.user_id;
@@ -1403,6 +1418,15 @@ impl Session {
             _ => return out,
         };
         let reuse = matches!(&current, Some(c) if Arc::ptr_eq(c, &entry));
+        // An erasure rewrote the history since this connection last synced
+        // the document: its client must replace its copy, so it is told the
+        // new epoch again (even though it knows the document), and what
+        // waited for dependencies belonged to the old history.
+        let rewritten = matches!(&current, Some(c) if c.epoch != entry.epoch);
+        if rewritten {
+            self.known.remove(&doc_id);
+            self.waiting.remove(&doc_id);
+        }
         if !reuse {
             self.docs.insert(
                 doc_id,
@@ -1421,6 +1445,7 @@ impl Session {
                 id: doc_id,
                 kind: entry.meta.kind,
                 heads: protocol::heads_hex(&heads),
+                epoch: entry.epoch,
             }));
         }
         out.extend(self.generate(doc_id));
@@ -2257,6 +2282,7 @@ mod tests {
                     staff: Vec::new(),
                 }),
                 writers: vec![UserId::parse("ann").expect("id")],
+                rewritten: false,
             },
         };
         assert!(
@@ -2269,7 +2295,7 @@ mod tests {
         let effects = bob.handle(event(false), &ctx, Instant::now());
         assert!(matches!(
             &effects[0],
-            Effect::Text(ServerMessage::Doc { id: d, kind: DocKind::Walk, heads })
+            Effect::Text(ServerMessage::Doc { id: d, kind: DocKind::Walk, heads, epoch: 0 })
                 if *d == id && *heads == protocol::heads_hex(&doc.get_heads())
         ));
         assert!(matches!(effects[1], Effect::Binary(_)));

@@ -178,8 +178,11 @@ pub fn ready_docs_from(
     })?;
     let mut docs = Vec::with_capacity(metas.len());
     for meta in metas {
-        let heads = match cache.open(meta.id) {
-            Ok(Some(entry)) => entry.committed_heads().map_err(|_| ListingFailed)?,
+        let (heads, epoch) = match cache.open(meta.id) {
+            Ok(Some(entry)) => (
+                entry.committed_heads().map_err(|_| ListingFailed)?,
+                entry.epoch,
+            ),
             Ok(None) => continue,
             Err(e) => {
                 warn!(doc = %meta.id, error = ?e, "loading a document for ready failed");
@@ -190,6 +193,7 @@ pub fn ready_docs_from(
             id: meta.id,
             kind: meta.kind,
             heads: heads_hex(&heads),
+            epoch,
         });
     }
     Ok(docs)

@@ -41,6 +41,9 @@ pub struct ScopeFacts {
     pub schedule: Option<DocSchedule>,
     /// The users whose changes the batch stored (they are members now).
     pub writers: Vec<UserId>,
+    /// The event announces a rewritten history (an erasure), not a commit
+    /// of sync writes: only connections that hold the document hear of it.
+    pub rewritten: bool,
 }
 
 /// Publish/subscribe of [`DocEvent`]s.

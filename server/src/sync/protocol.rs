@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::{DocId, DocKind};
 
-/// The protocol version, sent in `ready` (version 1 had no such field).
-pub const PROTOCOL_VERSION: u32 = 2;
+/// The protocol version, sent in `ready` (version 1 had no such field;
+/// version 3 added each document's `epoch` to `ready` and `doc`).
+pub const PROTOCOL_VERSION: u32 = 3;
 
 /// Length of the document id prefix of every binary frame.
 pub const DOC_ID_LEN: usize = 16;
@@ -131,6 +132,9 @@ pub struct DocSummary {
     pub kind: DocKind,
     /// The server's committed heads, lowercase hex.
     pub heads: Vec<String>,
+    /// How often the document's history was rewritten (an erasure): a
+    /// client holding a copy of an older epoch replaces it.
+    pub epoch: i64,
 }
 
 /// A text frame sent by the server.
@@ -161,6 +165,8 @@ pub enum ServerMessage {
         kind: DocKind,
         /// Its committed heads.
         heads: Vec<String>,
+        /// Its epoch (see [`DocSummary::epoch`]).
+        epoch: i64,
     },
     /// A document left this device's scope: the server sends nothing more
     /// of it (until it enters again).

@@ -72,6 +72,7 @@ pub fn spawn(
                                 created_at: entry.meta.created_at,
                                 schedule,
                                 writers: Vec::new(),
+                                rewritten: false,
                             },
                         });
                     }

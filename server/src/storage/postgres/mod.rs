@@ -934,7 +934,13 @@ impl Store for PgStore {
                 .map(|r| r.get::<_, Vec<u8>>(0))
                 .collect();
             tx.commit().await?;
-            Ok(Some(StoredDoc { snapshot, changes }))
+            // PostgreSQL cannot rewrite a history yet: every document
+            // stays at epoch 0.
+            Ok(Some(StoredDoc {
+                snapshot,
+                changes,
+                epoch: 0,
+            }))
         })
     }
 
