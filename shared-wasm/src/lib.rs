@@ -304,12 +304,17 @@ impl WijkDoc {
         &mut self.doc
     }
 
-    /// An edit failed: if an action is open, nothing of it may be committed.
-    fn fail_action_on_err<T>(&mut self, r: &JsResult<T>) {
+    /// Runs one edit: `f` reads its arguments, who and when, and changes the
+    /// document. If it fails while an action is open, nothing of the action
+    /// may be committed (and the catalog read is dropped, since earlier
+    /// edits of the action are rolled back).
+    fn edit<T>(&mut self, f: impl FnOnce(&mut Self) -> JsResult<T>) -> JsResult<T> {
+        let r = f(self);
         if r.is_err() {
             self.catalog_cache.replace(None);
             self.doc.fail_action();
         }
+        r
     }
 
     /// Refuses saving, merging and syncing while an action is open: its
@@ -686,14 +691,12 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewItem")] init: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<String> {
-        let r = (|| -> JsResult<String> {
+        self.edit(|d| {
             let init: NewItem = from_js("init", init)?;
-            let (by, at) = self.who_when(opts)?;
+            let (by, at) = d.who_when(opts)?;
             let cat = catalog.catalog_read()?;
-            Ok(model(self.doc_mut().add_observation(&cat, &by, at, init))?.to_string())
-        })();
-        self.fail_action_on_err(&r);
-        r
+            Ok(model(d.doc_mut().add_observation(&cat, &by, at, init))?.to_string())
+        })
     }
 
     /// Records the start of the walk.
@@ -702,12 +705,10 @@ impl WijkDoc {
         &mut self,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().start_walk(&by, at))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().start_walk(&by, at))
+        })
     }
 
     /// Records the end of the walk (it must have started).
@@ -716,12 +717,10 @@ impl WijkDoc {
         &mut self,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().end_walk(&by, at))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().end_walk(&by, at))
+        })
     }
 
     /// Reopens an ended walk (`walk_not_ended` if it has not ended).
@@ -730,12 +729,10 @@ impl WijkDoc {
         &mut self,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().reopen_walk(&by, at))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().reopen_walk(&by, at))
+        })
     }
 
     /// Adds a participant to the walk; returns its id.
@@ -745,13 +742,11 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewParticipant")] init: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<String> {
-        let r = (|| -> JsResult<String> {
+        self.edit(|d| {
             let init: NewParticipant = from_js("init", init)?;
-            let (by, at) = self.who_when(opts)?;
-            Ok(model(self.doc_mut().add_participant(&by, at, init))?.to_string())
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            Ok(model(d.doc_mut().add_participant(&by, at, init))?.to_string())
+        })
     }
 
     /// Splices the walk's title, route or summary (UTF-16 positions).
@@ -764,17 +759,12 @@ impl WijkDoc {
         text: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let field: WalkText = from_js("field", field)?;
-            let (by, at) = self.who_when(opts)?;
-            check_splice(self.walk_text(field), pos, del)?;
-            model(
-                self.doc_mut()
-                    .splice_walk_text(&by, at, field, pos, del, text),
-            )
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            check_splice(d.walk_text(field), pos, del)?;
+            model(d.doc_mut().splice_walk_text(&by, at, field, pos, del, text))
+        })
     }
 
     // ----- spreekuur edits -----
@@ -787,14 +777,12 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewItem")] init: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<String> {
-        let r = (|| -> JsResult<String> {
+        self.edit(|d| {
             let init: NewItem = from_js("init", init)?;
-            let (by, at) = self.who_when(opts)?;
+            let (by, at) = d.who_when(opts)?;
             let cat = catalog.catalog_read()?;
-            Ok(model(self.doc_mut().add_note(&cat, &by, at, init))?.to_string())
-        })();
-        self.fail_action_on_err(&r);
-        r
+            Ok(model(d.doc_mut().add_note(&cat, &by, at, init))?.to_string())
+        })
     }
 
     /// Adds a staff member (by user id) to the session.
@@ -805,13 +793,11 @@ impl WijkDoc {
         name: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let staff = model(UserId::parse(user_id))?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().add_staff(&by, at, &staff, name))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().add_staff(&by, at, &staff, name))
+        })
     }
 
     /// Records a resident's contact details on a note; refused (`consent_required`) without consent.
@@ -822,14 +808,12 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "ResidentContact")] contact: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let contact: ResidentContact = from_js("contact", contact)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().set_resident_contact(&by, at, &item, contact))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_resident_contact(&by, at, &item, contact))
+        })
     }
 
     /// Removes a resident's name, phone and e-mail from a note (the consent record stays).
@@ -839,13 +823,11 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().clear_resident_contact(&by, at, &item))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().clear_resident_contact(&by, at, &item))
+        })
     }
 
     /// The resident withdraws consent: name, phone and e-mail are removed, `consent` becomes false.
@@ -855,13 +837,11 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().withdraw_resident_consent(&by, at, &item))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().withdraw_resident_consent(&by, at, &item))
+        })
     }
 
     /// Records a call-back request on a note: due date (default: the note
@@ -874,21 +854,16 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_optional_param_type = "CallbackRequest")] request: Option<JsValue>,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let request: CallbackRequest = match request {
                 Some(v) if !v.is_undefined() && !v.is_null() => from_js("request", v)?,
                 _ => CallbackRequest::default(),
             };
-            let (by, at) = self.who_when(opts)?;
+            let (by, at) = d.who_when(opts)?;
             let cat = catalog.catalog_read()?;
-            model(
-                self.doc_mut()
-                    .request_callback(&cat, &by, at, &item, request),
-            )
-        })();
-        self.fail_action_on_err(&r);
-        r
+            model(d.doc_mut().request_callback(&cat, &by, at, &item, request))
+        })
     }
 
     /// Sets the due date of an open call back.
@@ -899,14 +874,12 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = dueAt, unchecked_param_type = "Millis")] due_at: f64,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let due_at = millis("dueAt", due_at)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().set_callback_due(&by, at, &item, due_at))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_callback_due(&by, at, &item, due_at))
+        })
     }
 
     /// Assigns an open call back to a user id, or with `null` to the team.
@@ -917,20 +890,18 @@ impl WijkDoc {
         assignee: Option<String>,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let assignee = match assignee {
                 Some(a) => Some(model(UserId::parse(&a))?),
                 None => None,
             };
-            let (by, at) = self.who_when(opts)?;
+            let (by, at) = d.who_when(opts)?;
             model(
-                self.doc_mut()
+                d.doc_mut()
                     .assign_callback(&by, at, &item, assignee.as_ref()),
             )
-        })();
-        self.fail_action_on_err(&r);
-        r
+        })
     }
 
     /// Logs one attempt to call the resident back; returns the attempt id.
@@ -941,14 +912,12 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewAttempt")] attempt: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<String> {
-        let r = (|| -> JsResult<String> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let attempt: NewAttempt = from_js("attempt", attempt)?;
-            let (by, at) = self.who_when(opts)?;
-            Ok(model(self.doc_mut().log_callback_attempt(&by, at, &item, attempt))?.to_string())
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            Ok(model(d.doc_mut().log_callback_attempt(&by, at, &item, attempt))?.to_string())
+        })
     }
 
     /// Closes a call back with an outcome (`null`: no outcome).
@@ -959,17 +928,15 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "CallbackOutcome | null")] outcome: Option<String>,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let outcome = match outcome {
                 Some(o) => Some(model(CallbackOutcome::parse(&o))?),
                 None => None,
             };
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().close_callback(&by, at, &item, outcome))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().close_callback(&by, at, &item, outcome))
+        })
     }
 
     /// Marks the call back as done (a close without outcome).
@@ -979,13 +946,11 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().complete_callback(&by, at, &item))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().complete_callback(&by, at, &item))
+        })
     }
 
     // ----- item edits -----
@@ -1000,14 +965,12 @@ impl WijkDoc {
         text: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            check_splice(self.item_text(&item), pos, del)?;
-            model(self.doc_mut().splice_text(&by, at, &item, pos, del, text))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            check_splice(d.item_text(&item), pos, del)?;
+            model(d.doc_mut().splice_text(&by, at, &item, pos, del, text))
+        })
     }
 
     /// Sets an item's category (must be active in `catalog`).
@@ -1019,14 +982,12 @@ impl WijkDoc {
         category: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
+            let (by, at) = d.who_when(opts)?;
             let cat = catalog.catalog_read()?;
-            model(self.doc_mut().set_category(&cat, &by, at, &item, category))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            model(d.doc_mut().set_category(&cat, &by, at, &item, category))
+        })
     }
 
     /// Sets an item's severity.
@@ -1037,14 +998,12 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "Severity")] severity: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let severity = model(Severity::parse(severity))?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().set_severity(&by, at, &item, severity))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_severity(&by, at, &item, severity))
+        })
     }
 
     /// Sets an item's GPS location, or removes it with `null`.
@@ -1055,14 +1014,12 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "Location | null")] location: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let location: Option<Location> = from_js("location", location)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().set_location(&by, at, &item, location))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_location(&by, at, &item, location))
+        })
     }
 
     /// Sets an item's place (street, landmark), or removes it with `null` or `""`.
@@ -1073,13 +1030,11 @@ impl WijkDoc {
         place: Option<String>,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().set_place(&by, at, &item, place.as_deref()))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_place(&by, at, &item, place.as_deref()))
+        })
     }
 
     /// Appends a photo reference (`sha256:<64 hex>`) unless it is already there.
@@ -1090,13 +1045,11 @@ impl WijkDoc {
         photo: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().add_photo(&by, at, &item, photo))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().add_photo(&by, at, &item, photo))
+        })
     }
 
     /// Deletes an item (a tombstone `deleted: {at, by}`; the content stays).
@@ -1106,13 +1059,11 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().delete_item(&by, at, &item))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().delete_item(&by, at, &item))
+        })
     }
 
     /// Removes the tombstone of a deleted item.
@@ -1122,13 +1073,11 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = itemId)] item_id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().undelete_item(&by, at, &item))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().undelete_item(&by, at, &item))
+        })
     }
 
     /// Sets a partner's follow-up status; `note` (when a string) replaces the
@@ -1143,23 +1092,16 @@ impl WijkDoc {
         note: Option<String>,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let status = model(FollowUpStatus::parse(status))?;
-            let (by, at) = self.who_when(opts)?;
+            let (by, at) = d.who_when(opts)?;
             let cat = catalog.catalog_read()?;
-            model(self.doc_mut().set_follow_up(
-                &cat,
-                &by,
-                at,
-                &item,
-                partner,
-                status,
-                note.as_deref(),
-            ))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            model(
+                d.doc_mut()
+                    .set_follow_up(&cat, &by, at, &item, partner, status, note.as_deref()),
+            )
+        })
     }
 
     /// Splices the note of an existing follow-up entry (UTF-16 positions).
@@ -1173,17 +1115,15 @@ impl WijkDoc {
         text: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            check_splice(self.follow_up_note_text(&item, partner), pos, del)?;
+            let (by, at) = d.who_when(opts)?;
+            check_splice(d.follow_up_note_text(&item, partner), pos, del)?;
             model(
-                self.doc_mut()
+                d.doc_mut()
                     .splice_follow_up_note(&by, at, &item, partner, pos, del, text),
             )
-        })();
-        self.fail_action_on_err(&r);
-        r
+        })
     }
 
     /// Sets whether the resident must hear back.
@@ -1194,13 +1134,11 @@ impl WijkDoc {
         needed: bool,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().set_feedback_needed(&by, at, &item, needed))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_feedback_needed(&by, at, &item, needed))
+        })
     }
 
     /// Records that the resident was told what happened (`givenAt`, `channel`, by the editing user).
@@ -1212,18 +1150,16 @@ impl WijkDoc {
         #[wasm_bindgen(js_name = givenAt, unchecked_param_type = "Millis")] given_at: f64,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let item = parse_item(item_id)?;
             let channel = model(FeedbackChannel::parse(channel))?;
             let given_at = millis("givenAt", given_at)?;
-            let (by, at) = self.who_when(opts)?;
+            let (by, at) = d.who_when(opts)?;
             model(
-                self.doc_mut()
+                d.doc_mut()
                     .record_feedback_given(&by, at, &item, channel, given_at),
             )
-        })();
-        self.fail_action_on_err(&r);
-        r
+        })
     }
 
     // ----- catalog edits -----
@@ -1235,13 +1171,11 @@ impl WijkDoc {
         #[wasm_bindgen(unchecked_param_type = "NewCategory")] category: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let category: NewCategory = from_js("category", category)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().add_category(&by, at, category))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().add_category(&by, at, category))
+        })
     }
 
     /// Changes a category's label.
@@ -1252,12 +1186,10 @@ impl WijkDoc {
         label: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().rename_category(&by, at, id, label))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().rename_category(&by, at, id, label))
+        })
     }
 
     /// Sets a category's call-back term in working days (1..=60).
@@ -1268,12 +1200,10 @@ impl WijkDoc {
         days: u32,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().set_category_callback_days(&by, at, id, days))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_category_callback_days(&by, at, id, days))
+        })
     }
 
     /// Changes a category's colour (`#rrggbb`).
@@ -1284,12 +1214,10 @@ impl WijkDoc {
         color: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().set_category_color(&by, at, id, color))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_category_color(&by, at, id, color))
+        })
     }
 
     /// Retires a category (existing items keep it; new edits refuse it).
@@ -1299,12 +1227,10 @@ impl WijkDoc {
         id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().retire_category(&by, at, id))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().retire_category(&by, at, id))
+        })
     }
 
     /// Adds a follow-up partner.
@@ -1315,12 +1241,10 @@ impl WijkDoc {
         label: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().add_partner(&by, at, id, label))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().add_partner(&by, at, id, label))
+        })
     }
 
     /// Changes a partner's label.
@@ -1331,12 +1255,10 @@ impl WijkDoc {
         label: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().rename_partner(&by, at, id, label))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().rename_partner(&by, at, id, label))
+        })
     }
 
     /// Sets a partner's contact fields (e-mail, phone, contact person); blank ones are removed.
@@ -1359,12 +1281,10 @@ impl WijkDoc {
         id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().retire_partner(&by, at, id))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().retire_partner(&by, at, id))
+        })
     }
 
     /// Adds a wijk, with an optional bounding box `[minLon, minLat, maxLon, maxLat]`.
@@ -1377,13 +1297,11 @@ impl WijkDoc {
         bbox: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
+        self.edit(|d| {
             let bbox: Option<[f64; 4]> = from_js("bbox", bbox)?;
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().add_wijk(&by, at, id, label, bbox))
-        })();
-        self.fail_action_on_err(&r);
-        r
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().add_wijk(&by, at, id, label, bbox))
+        })
     }
 
     /// Changes a wijk's label.
@@ -1394,12 +1312,10 @@ impl WijkDoc {
         label: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().rename_wijk(&by, at, id, label))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().rename_wijk(&by, at, id, label))
+        })
     }
 
     /// Retires a wijk.
@@ -1409,12 +1325,10 @@ impl WijkDoc {
         id: &str,
         #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
     ) -> JsResult<()> {
-        let r = (|| -> JsResult<()> {
-            let (by, at) = self.who_when(opts)?;
-            model(self.doc_mut().retire_wijk(&by, at, id))
-        })();
-        self.fail_action_on_err(&r);
-        r
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().retire_wijk(&by, at, id))
+        })
     }
 }
 
