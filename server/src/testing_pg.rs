@@ -252,6 +252,13 @@ impl PgCluster {
     /// Restarts the server on the same port (`-m immediate`: like a crash,
     /// recovery replays the WAL). Used by the tests of reconnects.
     pub fn restart_immediate(&self) {
+        self.crash();
+        self.start_again();
+    }
+
+    /// Stops the server at once (`-m immediate`: like a crash or a pulled
+    /// plug) and keeps its data for [`PgCluster::start_again`].
+    pub fn crash(&self) {
         let status = self
             .command("pg_ctl")
             .arg("-D")
@@ -262,6 +269,11 @@ impl PgCluster {
             .status()
             .expect("pg_ctl stop");
         assert!(status.success(), "pg_ctl stop failed");
+    }
+
+    /// Starts the server again after [`PgCluster::crash`], on the same port
+    /// (recovery replays the WAL).
+    pub fn start_again(&self) {
         self.pg_ctl_start().expect("PostgreSQL restarts");
     }
 

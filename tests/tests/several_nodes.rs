@@ -2,7 +2,10 @@
 //! PostgreSQL 15 cluster): phones on different nodes edit one walk live and
 //! converge, a coordinator connected to the other node hears of a change
 //! without asking, the projection the review reads holds every node's
-//! changes, and SIGKILL of one node during uploads loses no acked change.
+//! changes, SIGKILL of one node during uploads loses no acked change, a
+//! session ended and login failures counted on one node hold on the other,
+//! and PostgreSQL crashing under load loses no acked change: the nodes
+//! reconnect, and the phones are told, retry and end up fully acked.
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -212,6 +215,22 @@ async fn phones_on_two_nodes_converge_and_the_other_node_pushes_live() {
     drop((node1, node2));
 }
 
+/// Adds to `acked` every change of `walk` the acks `client` received since
+/// the last call cover (every change up to the acked heads).
+fn record_acks(client: &mut SyncClient, walk: Uuid, acked: &mut HashSet<ChangeHash>) {
+    for (_, heads) in std::mem::take(&mut client.acks) {
+        let heads: Vec<ChangeHash> = heads.iter().filter_map(|h| h.parse().ok()).collect();
+        let d = &mut client.docs.get_mut(&walk).expect("held").doc;
+        let not_covered: HashSet<ChangeHash> =
+            d.get_changes(&heads).iter().map(|c| c.hash()).collect();
+        for c in d.get_changes(&[]) {
+            if !not_covered.contains(&c.hash()) {
+                acked.insert(c.hash());
+            }
+        }
+    }
+}
+
 /// A phone uploading to `base` until the connection dies; returns the
 /// hashes the server acked and the phone's document.
 async fn upload_until_closed(
@@ -235,18 +254,7 @@ async fn upload_until_closed(
         client
             .pump_until(Duration::from_millis(30), |c| c.closed.is_some())
             .await;
-        for (_, heads) in std::mem::take(&mut client.acks) {
-            let heads: Vec<ChangeHash> = heads.iter().filter_map(|h| h.parse().ok()).collect();
-            let d = &mut client.docs.get_mut(&walk).expect("held").doc;
-            // Every change up to the acked heads is acked.
-            let not_covered: HashSet<ChangeHash> =
-                d.get_changes(&heads).iter().map(|c| c.hash()).collect();
-            for c in d.get_changes(&[]) {
-                if !not_covered.contains(&c.hash()) {
-                    acked.insert(c.hash());
-                }
-            }
-        }
+        record_acks(&mut client, walk, &mut acked);
         if client.closed.is_some() {
             let doc = client.docs.remove(&walk).expect("held").doc;
             return (doc, acked, next);
@@ -441,5 +449,201 @@ async fn a_session_ended_on_one_node_ends_on_every_node_and_logins_share_one_bud
             "{body}"
         );
     }
+    drop((node1, node2));
+}
+
+/// One phone of the restart test: the node it talks to, its walk, its
+/// connection (replaced on reconnect) and every change an ack covered.
+struct Phone {
+    base: String,
+    walk: Uuid,
+    client: SyncClient,
+    next: usize,
+    acked: HashSet<ChangeHash>,
+}
+
+impl Phone {
+    /// Drops the connection and connects again, retrying until `deadline`
+    /// (the node may not take connections while the database is away),
+    /// with the same document and a fresh sync state.
+    async fn reconnect(&mut self, token: &str, deadline: Instant) {
+        let doc = self.client.docs.remove(&self.walk).expect("held").doc;
+        loop {
+            if let Some(client) = SyncClient::try_connect(&self.base, token).await {
+                self.client = client;
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} takes connections again",
+                self.base
+            );
+            actix_rt::time::sleep(Duration::from_millis(100)).await;
+        }
+        self.client.add_doc(self.walk, doc);
+    }
+}
+
+#[actix_rt::test]
+async fn postgresql_restarting_under_load_loses_no_acked_change_and_nodes_reconnect() {
+    // A cluster of this test's own: it is stopped in the middle.
+    let cluster = PgCluster::start();
+    let db = Db::fresh(&cluster);
+    let dir1 = tempfile::tempdir().expect("tempdir");
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    db.add_user(dir1.path(), "anna", "boa", &[]);
+    let node1 = ServerProcess::start(dir1.path(), &db.env());
+    let node2 = ServerProcess::start(dir2.path(), &db.env());
+    let anna = login(&node1.base, "anna", PASSWORD).await;
+    let id = anna["user"]["id"].as_str().expect("id").to_owned();
+    let token = anna["access_token"].as_str().expect("token").to_owned();
+    let deadline = Instant::now() + Duration::from_secs(90);
+
+    // Three phones, one walk each: two on node 1, one on node 2. Each
+    // uploads until it holds three acked changes.
+    let mut phones = Vec::new();
+    for base in [&node1.base, &node1.base, &node2.base] {
+        let walk = Uuid::new_v4();
+        let mut client = SyncClient::connect(base, &token).await;
+        client.add_doc(walk, new_walk(walk, &id, "noord"));
+        phones.push(Phone {
+            base: base.clone(),
+            walk,
+            client,
+            next: 0,
+            acked: HashSet::new(),
+        });
+    }
+    for p in &mut phones {
+        while p.acked.len() < 3 {
+            observe(&mut p.client, p.walk, &id, p.next);
+            p.next += 1;
+            assert!(
+                p.client
+                    .sync_until_acked(p.walk, Duration::from_secs(20))
+                    .await
+            );
+            record_acks(&mut p.client, p.walk, &mut p.acked);
+        }
+    }
+
+    // PostgreSQL goes away (like a crash). Every phone's next change is
+    // refused with an error or a closed connection, never acked.
+    cluster.crash();
+    for p in &mut phones {
+        observe(&mut p.client, p.walk, &id, p.next);
+        p.next += 1;
+        let errors = p.client.errors.len();
+        p.client.sync_doc(p.walk).await;
+        let told = p
+            .client
+            .pump_until(Duration::from_secs(30), |c| {
+                c.closed.is_some() || c.errors.len() > errors
+            })
+            .await;
+        assert!(told, "{} told the phone its change was not stored", p.base);
+        eprintln!(
+            "database away, {}: errors {:?}, closed {:?}",
+            p.base,
+            p.client
+                .errors
+                .iter()
+                .skip(errors)
+                .map(|e| &e.code)
+                .collect::<Vec<_>>(),
+            p.client.closed
+        );
+        let before = p.acked.len();
+        record_acks(&mut p.client, p.walk, &mut p.acked);
+        assert_eq!(
+            p.acked.len(),
+            before,
+            "nothing acked while the database is away"
+        );
+    }
+
+    // PostgreSQL is back. Each phone reconnects if it was cut off, makes
+    // one more change and syncs until everything it holds is acked.
+    cluster.start_again();
+    for p in &mut phones {
+        observe(&mut p.client, p.walk, &id, p.next);
+        p.next += 1;
+        loop {
+            assert!(
+                Instant::now() < deadline,
+                "{} acks everything again",
+                p.base
+            );
+            if p.client.closed.is_some() {
+                p.reconnect(&token, deadline).await;
+            }
+            let (errors, acks) = (p.client.errors.len(), p.client.acks.len());
+            p.client.sync_doc(p.walk).await;
+            p.client
+                .pump_until(Duration::from_secs(2), |c| {
+                    c.closed.is_some() || c.errors.len() > errors || c.acks.len() > acks
+                })
+                .await;
+            record_acks(&mut p.client, p.walk, &mut p.acked);
+            if p.client.fully_acked(p.walk) {
+                break;
+            }
+        }
+    }
+
+    // Every acked change is stored, and everything each phone holds is.
+    for p in &mut phones {
+        let walk_hex = p.walk.simple().to_string();
+        let stored = cluster.psql(
+            &db.name,
+            &format!(
+                "SELECT encode(hash, 'hex') FROM changes WHERE doc_id = decode('{walk_hex}', 'hex')"
+            ),
+        );
+        let stored: HashSet<String> = stored.lines().map(|l| l.trim().to_owned()).collect();
+        for h in &p.acked {
+            assert!(
+                stored.contains(&h.to_string()),
+                "acked change {h} is stored"
+            );
+        }
+        let held: HashSet<String> = p
+            .client
+            .docs
+            .get_mut(&p.walk)
+            .expect("held")
+            .doc
+            .get_changes(&[])
+            .iter()
+            .map(|c| c.hash().to_string())
+            .collect();
+        assert_eq!(
+            stored, held,
+            "the database holds exactly what the phone holds"
+        );
+    }
+
+    // Node 2's listener is back too: a laptop on node 2 hears of a change
+    // made through node 1 without asking.
+    let walk = phones[0].walk;
+    let mut laptop = SyncClient::connect(&node2.base, &token).await;
+    laptop.add_doc(walk, AutoCommit::new());
+    laptop.sync_doc(walk).await;
+    let last = {
+        let d = &mut phones[0].client.docs.get_mut(&walk).expect("held").doc;
+        d.get_heads()[0]
+    };
+    assert!(wait_for_change(&mut laptop, walk, last, Duration::from_secs(20)).await);
+    let p = &mut phones[0];
+    let pushed = observe(&mut p.client, walk, &id, p.next);
+    assert!(
+        p.client
+            .sync_until_acked(walk, Duration::from_secs(20))
+            .await
+    );
+    assert!(
+        wait_for_change(&mut laptop, walk, pushed, Duration::from_secs(20)).await,
+        "node 2 pushed node 1's change after PostgreSQL came back"
+    );
     drop((node1, node2));
 }
