@@ -26,7 +26,7 @@ use crate::domain::Role;
 use crate::routes::auth::TokenResponse;
 use crate::startup::Application;
 use crate::state::AppState;
-use crate::storage::{NewUser, SqliteStore, Store, User};
+use crate::storage::{NewUser, SqliteStore, StoreInspect, User};
 
 /// A running test server.
 #[derive(Debug)]
@@ -39,6 +39,8 @@ pub struct TestApp {
     pub state: AppState,
     /// The data directory (deleted when the `TestApp` is dropped).
     pub data_dir: PathBuf,
+    /// The same store as `state.store`, with the reads only tests make.
+    store: Arc<dyn StoreInspect>,
     _tmp: tempfile::TempDir,
 }
 
@@ -100,8 +102,8 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let mut config = test_config(tmp.path().to_owned());
     adjust(&mut config);
     let data_dir = config.data_dir.clone();
-    let store = SqliteStore::open_in_dir(&data_dir).expect("open store");
-    let app = Application::build_with_store(config, Arc::new(store))
+    let store = Arc::new(SqliteStore::open_in_dir(&data_dir).expect("open store"));
+    let app = Application::build_with_store(config, store.clone())
         .await
         .expect("build app");
     let port = app.port();
@@ -112,6 +114,7 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         port,
         state,
         data_dir,
+        store,
         _tmp: tmp,
     }
 }
@@ -126,9 +129,10 @@ pub struct ApiError {
 }
 
 impl TestApp {
-    /// The store (blocking calls are fine in tests).
-    pub fn store(&self) -> &dyn Store {
-        self.state.store.as_ref()
+    /// The store (blocking calls are fine in tests), with the reads only
+    /// tests make ([`StoreInspect`]).
+    pub fn store(&self) -> &dyn StoreInspect {
+        self.store.as_ref()
     }
 
     /// `ws://127.0.0.1:<port><path>`.

@@ -48,9 +48,9 @@ use tokio::sync::broadcast;
 use wijklog_server::config::SyncConfig;
 use wijklog_server::domain::{DeviceId, DocId, DocKind, Principal, Role, UserId};
 use wijklog_server::storage::{
-    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocSchedule, DocWrite,
-    NewUser, ProjectionRow, RefreshOutcome, ScopeBounds, ScopeCandidate, SessionState, SqliteStore,
-    Store, StoreError, StoredDoc, User,
+    AuditEntry, CommitOutcome, CompactOutcome, Device, DocMeta, DocSchedule, DocWrite, NewUser,
+    ProjectionRow, RefreshOutcome, ScopeBounds, ScopeCandidate, SessionState, SqliteStore, Store,
+    StoreError, StoredDoc, User,
 };
 use wijklog_server::sync::cache::DocCache;
 use wijklog_server::sync::committer::{CommitObserver, QueuedWrite, commit_batch_blocking};
@@ -315,9 +315,6 @@ impl Store for FaultStore {
     fn compact(&self, id: DocId, snapshot: &[u8]) -> Result<CompactOutcome, StoreError> {
         self.inner.compact(id, snapshot)
     }
-    fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
-        self.inner.change_count(id)
-    }
     fn replace_history(
         &self,
         id: DocId,
@@ -334,9 +331,6 @@ impl Store for FaultStore {
     }
     fn projection_rows(&self, id: DocId) -> Result<Vec<ProjectionRow>, StoreError> {
         self.inner.projection_rows(id)
-    }
-    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError> {
-        self.inner.search_items(query, limit)
     }
     fn scope_candidates(
         &self,
@@ -422,9 +416,6 @@ impl Store for FaultStore {
     }
     fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError> {
         self.inner.append_audit(entry)
-    }
-    fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-        self.inner.audit_entries(limit)
     }
     fn check_ready(&self) -> Result<(), StoreError> {
         self.inner.check_ready()

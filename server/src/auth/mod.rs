@@ -157,7 +157,9 @@ impl Authenticator {
     }
 
     /// Whether the principal's session may continue (user enabled, device
-    /// not revoked).
+    /// not revoked). Only tests ask this way; the server itself reads
+    /// [`Authenticator::session_state`].
+    #[cfg(any(test, feature = "testing"))]
     pub async fn session_valid(&self, who: &Principal) -> Result<bool, AuthError> {
         Ok(self.session_state(who).await? == SessionState::Active)
     }

@@ -12,15 +12,15 @@ use automerge::{AutoCommit, ROOT};
 
 use super::{
     AuditEntry, DocSchedule, DocWrite, NewChange, NewDoc, NewUser, OpenTasks, ProjectionRow,
-    RefreshOutcome, ScopeBounds, SessionState, Store, StoreError, WriteRejected,
+    RefreshOutcome, ScopeBounds, SessionState, Store, StoreError, StoreInspect, WriteRejected,
 };
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
 
 /// A store factory: each call returns a fresh, empty store.
-pub type Factory<'a> = &'a dyn Fn() -> Box<dyn Store>;
+pub type Factory<'a> = &'a dyn Fn() -> Box<dyn StoreInspect>;
 
 /// Defines one `#[test]` per conformance case, each on a fresh store from
-/// `$factory` (a path to a `fn() -> Box<dyn Store>`), so that one failing
+/// `$factory` (a path to a `fn() -> Box<dyn StoreInspect>`), so that one failing
 /// case does not hide the others. Every `pub fn` case below is listed here.
 #[macro_export]
 macro_rules! store_conformance_tests {

@@ -456,7 +456,8 @@ pub struct AuditEntry {
     pub detail: serde_json::Value,
 }
 
-/// A stored audit log entry.
+/// A stored audit log entry, as [`StoreInspect::audit_entries`] reads it.
+#[cfg(any(test, feature = "testing"))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     /// Sequence number.
@@ -498,8 +499,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// [`StoreError::HistoryChanged`] when the stored changes are not
     /// exactly the keys of `history.hashes`.
     fn replace_history(&self, id: DocId, history: &ReplacedHistory) -> Result<i64, StoreError>;
-    /// Number of stored changes of a document (covered ones included).
-    fn change_count(&self, id: DocId) -> Result<u64, StoreError>;
     /// How many documents `user` created (the per-user document quota).
     fn docs_owned_by(&self, user: &UserId) -> Result<u64, StoreError>;
     /// Documents with at least `min` changes not yet covered by a snapshot,
@@ -507,8 +506,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn uncompacted_docs(&self, min: u64) -> Result<Vec<(DocId, u64)>, StoreError>;
     /// The projection rows of a document (row JSON), ordered by item id.
     fn projection_rows(&self, id: DocId) -> Result<Vec<ProjectionRow>, StoreError>;
-    /// Full-text search over observation/note text and place: (doc, item) ids.
-    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError>;
 
     // ---- sync scope ----
 
@@ -603,10 +600,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// signed out; `SignedOut` when only the sign-out stands in the way;
     /// `Revoked` otherwise.
     fn session_state(&self, user: &UserId, device: &DeviceId) -> Result<SessionState, StoreError>;
-    /// Whether a session may continue ([`Store::session_state`] is `Active`).
-    fn session_valid(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
-        Ok(self.session_state(user, device)? == SessionState::Active)
-    }
     /// Records contact from a device (a sync session check, a REST call) at
     /// `at` (ms): its `last_seen_at` becomes `at` unless it is later already.
     /// Unknown devices are ignored.
@@ -616,8 +609,6 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Appends to the audit log.
     fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
-    /// The latest `limit` audit entries, newest first.
-    fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
 
     // ---- health ----
 
@@ -738,6 +729,26 @@ impl Lead {
 impl std::fmt::Debug for Lead {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Lead").finish_non_exhaustive()
+    }
+}
+
+/// Reads that only tests make, to check what the store holds after the
+/// fact; the server never asks them. Compiled for the crate's own tests and
+/// the `testing` feature (integration tests, the storage conformance suite),
+/// so the production binary carries none of them.
+#[cfg(any(test, feature = "testing"))]
+pub trait StoreInspect: Store {
+    /// Number of stored changes of a document (covered ones included).
+    fn change_count(&self, id: DocId) -> Result<u64, StoreError>;
+    /// Full-text search over observation/note text and place: (doc, item)
+    /// ids, with the words read by [`fts_query`] (the review list's filter
+    /// `q` runs the same words through its own query).
+    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError>;
+    /// The latest `limit` audit entries, newest first.
+    fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Whether a session may continue ([`Store::session_state`] is `Active`).
+    fn session_valid(&self, user: &UserId, device: &DeviceId) -> Result<bool, StoreError> {
+        Ok(self.session_state(user, device)? == SessionState::Active)
     }
 }
 

@@ -14,9 +14,9 @@ use automerge::ChangeHash;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use super::{
-    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite,
-    ProjectionRow, RefreshOutcome, ReplacedHistory, SessionState, Store, StoreError, StoredDoc,
-    User, WriteApplied, WriteRejected,
+    AuditEntry, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, ProjectionRow,
+    RefreshOutcome, ReplacedHistory, SessionState, Store, StoreError, StoredDoc, User,
+    WriteApplied, WriteRejected,
 };
 use super::{connect, migrations};
 use super::{decode_roles, encode_roles};
@@ -224,6 +224,7 @@ fn meta_on(conn: &Connection, id: DocId) -> Result<Option<DocMeta>, StoreError> 
     raw.map(to_meta).transpose()
 }
 
+#[cfg(any(test, feature = "testing"))]
 type RawAudit = (i64, i64, Option<String>, String, Option<String>, String);
 type RawMeta = (Vec<u8>, String, String, Option<String>, i64);
 type RawDevice = (String, String, String, i64, i64, Option<i64>, Option<i64>);
@@ -920,17 +921,6 @@ impl Store for SqliteStore {
         })
     }
 
-    fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
-        self.with_reader(|c| {
-            let n: i64 = c.query_row(
-                "SELECT count(*) FROM changes WHERE doc_id = ?1",
-                [&id.as_bytes()[..]],
-                |r| r.get(0),
-            )?;
-            Ok(u64::try_from(n).unwrap_or(0))
-        })
-    }
-
     fn uncompacted_docs(&self, min: u64) -> Result<Vec<(DocId, u64)>, StoreError> {
         self.with_reader(|c| {
             let mut stmt = c.prepare_cached(
@@ -974,28 +964,6 @@ impl Store for SqliteStore {
                     out.push(row?);
                 }
             }
-            Ok(out)
-        })
-    }
-
-    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError> {
-        let Some(fts) = super::fts_query(query) else {
-            return Ok(Vec::new());
-        };
-        self.with_reader(|c| {
-            let mut out = Vec::new();
-            for table in ["observations", "notes"] {
-                let mut stmt = c.prepare_cached(&format!(
-                    "SELECT t.doc_id, t.item_id FROM {table}_fts f JOIN {table} t ON t.rowid = f.rowid \
-                     WHERE {table}_fts MATCH ?1 ORDER BY rank LIMIT ?2"
-                ))?;
-                let rows = stmt.query_map(params![fts, limit], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))?;
-                for row in rows {
-                    let (doc, item) = row?;
-                    out.push((doc_id_from(doc)?, item));
-                }
-            }
-            out.truncate(limit as usize);
             Ok(out)
         })
     }
@@ -1407,32 +1375,6 @@ impl Store for SqliteStore {
         Ok(())
     }
 
-    fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-        self.with_reader(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
-            )?;
-            let raws: Vec<RawAudit> = stmt
-                .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
-                .collect::<Result<_, _>>()?;
-            raws.into_iter()
-                .map(|(id, at, actor, action, subject, detail)| {
-                    Ok(AuditRecord {
-                        id,
-                        at,
-                        entry: AuditEntry {
-                            actor: actor.map(user_id_from).transpose()?,
-                            action,
-                            subject,
-                            detail: serde_json::from_str(&detail)
-                                .map_err(|_| StoreError::Corrupt("audit detail is not JSON".into()))?,
-                        },
-                    })
-                })
-                .collect()
-        })
-    }
-
     fn check_ready(&self) -> Result<(), StoreError> {
         let mut conn = self.writer();
         let version = migrations::schema_version(&conn)?;
@@ -1448,6 +1390,70 @@ impl Store for SqliteStore {
         )?;
         tx.commit()?;
         Ok(())
+    }
+}
+
+/// The reads only tests make ([`StoreInspect`]): not in the
+/// production binary.
+#[cfg(any(test, feature = "testing"))]
+impl super::StoreInspect for SqliteStore {
+    fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
+        self.with_reader(|c| {
+            let n: i64 = c.query_row(
+                "SELECT count(*) FROM changes WHERE doc_id = ?1",
+                [&id.as_bytes()[..]],
+                |r| r.get(0),
+            )?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError> {
+        let Some(fts) = super::fts_query(query) else {
+            return Ok(Vec::new());
+        };
+        self.with_reader(|c| {
+            let mut out = Vec::new();
+            for table in ["observations", "notes"] {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT t.doc_id, t.item_id FROM {table}_fts f JOIN {table} t ON t.rowid = f.rowid \
+                     WHERE {table}_fts MATCH ?1 ORDER BY rank LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![fts, limit], |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))?;
+                for row in rows {
+                    let (doc, item) = row?;
+                    out.push((doc_id_from(doc)?, item));
+                }
+            }
+            out.truncate(limit as usize);
+            Ok(out)
+        })
+    }
+
+    fn audit_entries(&self, limit: u32) -> Result<Vec<super::AuditRecord>, StoreError> {
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT ?1",
+            )?;
+            let raws: Vec<RawAudit> = stmt
+                .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+                .collect::<Result<_, _>>()?;
+            raws.into_iter()
+                .map(|(id, at, actor, action, subject, detail)| {
+                    Ok(super::AuditRecord {
+                        id,
+                        at,
+                        entry: AuditEntry {
+                            actor: actor.map(user_id_from).transpose()?,
+                            action,
+                            subject,
+                            detail: serde_json::from_str(&detail)
+                                .map_err(|_| StoreError::Corrupt("audit detail is not JSON".into()))?,
+                        },
+                    })
+                })
+                .collect()
+        })
     }
 }
 

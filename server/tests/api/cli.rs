@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use wijklog_server::auth::password::verify_password;
 use wijklog_server::domain::{DocKind, Role};
-use wijklog_server::storage::{SqliteStore, Store};
+use wijklog_server::storage::{SqliteStore, Store, StoreInspect};
 
 fn wijklog(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use automerge::transaction::Transactable;
 use wijklog_server::domain::{DocId, DocKind, Role, UserId};
 use wijklog_server::storage::{
-    DocWrite, NewChange, NewDoc, SqliteStore, Store, backup_database, restore_database,
+    DocWrite, NewChange, NewDoc, SqliteStore, Store, StoreInspect, backup_database,
+    restore_database,
 };
 
 thread_local! {
@@ -17,7 +18,7 @@ thread_local! {
 }
 
 /// An empty, migrated SQLite store on disk in its own temporary directory.
-fn fresh_sqlite_store() -> Box<dyn Store> {
+fn fresh_sqlite_store() -> Box<dyn StoreInspect> {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = SqliteStore::open_in_dir(dir.path()).expect("open");
     DIRS.with(|dirs| dirs.borrow_mut().push(dir));

@@ -3,11 +3,11 @@
 //! and their refusal of a newer database, durability settings, full-text
 //! search with Dutch stems and folded diacritics.
 
-use wijklog_server::storage::{PgOptions, PgStore, Store};
+use wijklog_server::storage::{PgOptions, PgStore, Store, StoreInspect};
 use wijklog_server::testing_pg::PgCluster;
 
 /// An empty, migrated PostgreSQL store on its own database.
-fn fresh_pg_store() -> Box<dyn Store> {
+fn fresh_pg_store() -> Box<dyn StoreInspect> {
     let url = PgCluster::shared().fresh_migrated_database();
     Box::new(PgStore::connect(&url, PgOptions::default()).expect("connect"))
 }

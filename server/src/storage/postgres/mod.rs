@@ -26,10 +26,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{GenericClient, NoTls, Row};
 
 use super::{
-    AuditEntry, AuditRecord, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, Lead,
-    LoginCounters, LoginKeys, LoginWindow, NewUser, ProjectionRow, RefreshOutcome, RemoteChange,
-    SessionState, Singleton, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected,
-    decode_roles, encode_roles, search_words,
+    AuditEntry, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, Lead, LoginCounters,
+    LoginKeys, LoginWindow, NewUser, ProjectionRow, RefreshOutcome, RemoteChange, SessionState,
+    Singleton, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected, decode_roles,
+    encode_roles,
 };
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
@@ -1066,17 +1066,6 @@ impl Store for PgStore {
         ))
     }
 
-    fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
-        let key = id.as_bytes().to_vec();
-        self.with_conn(async |c| {
-            let n: i64 = c
-                .query_one("SELECT count(*) FROM changes WHERE doc_id = $1", &[&key])
-                .await?
-                .get(0);
-            Ok(u64::try_from(n).unwrap_or(0))
-        })
-    }
-
     fn docs_owned_by(&self, user: &UserId) -> Result<u64, StoreError> {
         self.with_conn(async |c| {
             let n: i64 = c
@@ -1138,35 +1127,6 @@ impl Store for PgStore {
                     row_json: r.get(9),
                 }));
             }
-            Ok(out)
-        })
-    }
-
-    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError> {
-        let words = search_words(query);
-        if words.is_empty() {
-            return Ok(Vec::new());
-        }
-        let limit = i64::from(limit);
-        self.with_conn(async |c| {
-            let mut out = Vec::new();
-            for table in ["observations", "notes"] {
-                let rows = c
-                    .query(
-                        &format!(
-                            "SELECT t.doc_id, t.item_id FROM {table} t, \
-                             wijklog_prefix_query($1::text[]) q \
-                             WHERE q IS NOT NULL AND t.fts @@ q \
-                             ORDER BY ts_rank(t.fts, q) DESC, t.doc_id, t.item_id LIMIT $2"
-                        ),
-                        &[&words, &limit],
-                    )
-                    .await?;
-                for r in &rows {
-                    out.push((doc_id_from(r.get(0))?, r.get::<_, String>(1)));
-                }
-            }
-            out.truncate(limit as usize);
             Ok(out)
         })
     }
@@ -1652,33 +1612,6 @@ impl Store for PgStore {
         })
     }
 
-    fn audit_entries(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
-        let limit = i64::from(limit);
-        self.with_conn(async |c| {
-            c.query(
-                "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT $1",
-                &[&limit],
-            )
-            .await?
-            .iter()
-            .map(|r| {
-                let detail: String = r.get(5);
-                Ok(AuditRecord {
-                    id: r.get(0),
-                    at: r.get(1),
-                    entry: AuditEntry {
-                        actor: r.get::<_, Option<String>>(2).map(user_id_from).transpose()?,
-                        action: r.get(3),
-                        subject: r.get(4),
-                        detail: serde_json::from_str(&detail)
-                            .map_err(|_| StoreError::Corrupt("audit detail is not JSON".into()))?,
-                    },
-                })
-            })
-            .collect()
-        })
-    }
-
     fn try_lead(&self, task: Singleton) -> Result<Option<Lead>, StoreError> {
         let rt = self
             .rt
@@ -1765,6 +1698,78 @@ impl Store for PgStore {
             )
             .await?;
             Ok(())
+        })
+    }
+}
+
+/// The reads only tests make ([`StoreInspect`]): not in the
+/// production binary.
+#[cfg(any(test, feature = "testing"))]
+impl crate::storage::StoreInspect for PgStore {
+    fn change_count(&self, id: DocId) -> Result<u64, StoreError> {
+        let key = id.as_bytes().to_vec();
+        self.with_conn(async |c| {
+            let n: i64 = c
+                .query_one("SELECT count(*) FROM changes WHERE doc_id = $1", &[&key])
+                .await?
+                .get(0);
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn search_items(&self, query: &str, limit: u32) -> Result<Vec<(DocId, String)>, StoreError> {
+        let words = crate::storage::search_words(query);
+        if words.is_empty() {
+            return Ok(Vec::new());
+        }
+        let limit = i64::from(limit);
+        self.with_conn(async |c| {
+            let mut out = Vec::new();
+            for table in ["observations", "notes"] {
+                let rows = c
+                    .query(
+                        &format!(
+                            "SELECT t.doc_id, t.item_id FROM {table} t, \
+                             wijklog_prefix_query($1::text[]) q \
+                             WHERE q IS NOT NULL AND t.fts @@ q \
+                             ORDER BY ts_rank(t.fts, q) DESC, t.doc_id, t.item_id LIMIT $2"
+                        ),
+                        &[&words, &limit],
+                    )
+                    .await?;
+                for r in &rows {
+                    out.push((doc_id_from(r.get(0))?, r.get::<_, String>(1)));
+                }
+            }
+            out.truncate(limit as usize);
+            Ok(out)
+        })
+    }
+
+    fn audit_entries(&self, limit: u32) -> Result<Vec<crate::storage::AuditRecord>, StoreError> {
+        let limit = i64::from(limit);
+        self.with_conn(async |c| {
+            c.query(
+                "SELECT id, at, actor, action, subject, detail FROM audit_log ORDER BY id DESC LIMIT $1",
+                &[&limit],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                let detail: String = r.get(5);
+                Ok(crate::storage::AuditRecord {
+                    id: r.get(0),
+                    at: r.get(1),
+                    entry: AuditEntry {
+                        actor: r.get::<_, Option<String>>(2).map(user_id_from).transpose()?,
+                        action: r.get(3),
+                        subject: r.get(4),
+                        detail: serde_json::from_str(&detail)
+                            .map_err(|_| StoreError::Corrupt("audit detail is not JSON".into()))?,
+                    },
+                })
+            })
+            .collect()
         })
     }
 }
