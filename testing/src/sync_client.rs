@@ -390,7 +390,7 @@ impl SyncClient {
                 Some("error") => {
                     let doc = v["doc"].as_str().and_then(|s| Uuid::parse_str(s).ok());
                     let code = v["code"].as_str().unwrap_or_default().to_owned();
-                    if code == "internal"
+                    if (code == "internal" || code == "storage_full")
                         && let Some(d) = doc.and_then(|id| self.docs.get_mut(&id))
                     {
                         // Documented client behaviour: reset this document's sync state.

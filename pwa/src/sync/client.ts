@@ -70,7 +70,7 @@ export const IDLE_PENDING_MS = 30_000;
 const CONNECT_TIMEOUT_MS = 10_000;
 const WATCHDOG_MS = 5_000;
 /** Per-document error codes after which the document is synced again on the same socket. */
-export const RETRY_CODES: ReadonlySet<string> = new Set(['internal', 'rate_limited']);
+export const RETRY_CODES: ReadonlySet<string> = new Set(['internal', 'storage_full', 'rate_limited']);
 
 export class SyncClient {
   private ws: WebSocket | null = null;

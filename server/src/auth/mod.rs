@@ -64,6 +64,9 @@ pub enum AuthError {
     /// The request body is unusable.
     #[error("invalid request: {0}")]
     InvalidRequest(&'static str),
+    /// The database's disk is full: nothing was stored (503 `storage_full`).
+    #[error("storage full")]
+    StorageFull,
     /// Anything else (database, blocking pool); details go to the log only.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -71,7 +74,11 @@ pub enum AuthError {
 
 impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
-        AuthError::Internal(e.into())
+        if e.is_storage_full() {
+            AuthError::StorageFull
+        } else {
+            AuthError::Internal(e.into())
+        }
     }
 }
 
@@ -89,6 +96,7 @@ impl AuthError {
             AuthError::InvalidRefreshToken => "invalid_refresh_token",
             AuthError::TokenReused => "token_reused",
             AuthError::InvalidRequest(_) => "invalid_request",
+            AuthError::StorageFull => "storage_full",
             AuthError::Internal(_) => "internal",
         }
     }
@@ -112,6 +120,9 @@ impl AuthError {
                 "This refresh token was already used; the device was signed out."
             }
             AuthError::InvalidRequest(_) => "The request body is not valid.",
+            AuthError::StorageFull => {
+                "The server's disk is full: nothing was saved. Try again later."
+            }
             AuthError::Internal(_) => "Something went wrong on the server.",
         }
     }

@@ -123,6 +123,10 @@ impl From<StoreError> for ApiError {
             // rewrite of an erasure): the same stable answer as the layers
             // that read the SQLite file.
             StoreError::Unsupported(_) => crate::storage::SqliteOnly.into(),
+            e if e.is_storage_full() => ApiError::Unavailable {
+                code: "storage_full",
+                message: "The server's disk is full: nothing was saved. Try again later.",
+            },
             other => ApiError::Internal(other.into()),
         }
     }
@@ -183,10 +187,15 @@ impl ApiError {
         match self {
             ApiError::Auth(AuthError::RateLimited { retry_after_secs }) => Some(*retry_after_secs),
             ApiError::Auth(AuthError::Busy) | ApiError::Blob(BlobError::Busy) => Some(2),
+            ApiError::Auth(AuthError::StorageFull) => Some(60),
             ApiError::TooMany {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
             ApiError::Unavailable { code: "busy", .. } => Some(2),
+            ApiError::Unavailable {
+                code: "storage_full",
+                ..
+            } => Some(60),
             _ => None,
         }
     }
@@ -202,7 +211,7 @@ fn auth_status(e: &AuthError) -> StatusCode {
         | AuthError::TokenReused => StatusCode::UNAUTHORIZED,
         AuthError::AccountDisabled => StatusCode::FORBIDDEN,
         AuthError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-        AuthError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+        AuthError::Busy | AuthError::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
         AuthError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
         AuthError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }

@@ -106,6 +106,14 @@ fn internal<E: std::error::Error + Send + Sync + 'static>(e: BlockingError<E>) -
     AuthError::Internal(anyhow::Error::new(e))
 }
 
+/// A store step failed: a full disk keeps its own answer (`storage_full`).
+fn store_failed(e: BlockingError<crate::storage::StoreError>) -> AuthError {
+    match e {
+        BlockingError::Inner(e) => e.into(),
+        other => internal(other),
+    }
+}
+
 fn client_ip(req: &HttpRequest) -> IpAddr {
     req.peer_addr()
         .map(|a| a.ip())
@@ -291,7 +299,7 @@ pub async fn login(
             Ok::<_, crate::storage::StoreError>(device)
         })
         .await
-        .map_err(|e| counted(&state, internal(e)))?;
+        .map_err(|e| counted(&state, store_failed(e)))?;
     tracing::info!(user_id = %user.id, device_id = %device.id, "login");
     token_response(&state, &principal_for(&user, &device), token, new_trust)
         .map_err(|e| counted(&state, e))
@@ -372,7 +380,7 @@ pub async fn logout(
             Ok::<_, crate::storage::StoreError>(device)
         })
         .await
-        .map_err(|e| counted(&state, internal(e)))?;
+        .map_err(|e| counted(&state, store_failed(e)))?;
     if let Some(device_id) = device {
         tracing::info!(%device_id, "logout: device revoked");
     }

@@ -79,6 +79,22 @@ pub enum StoreError {
     Unsupported(&'static str),
 }
 
+impl StoreError {
+    /// Whether the database could not write because its disk is full
+    /// (SQLite's `SQLITE_FULL`, `ENOSPC`, PostgreSQL's `disk_full`): the
+    /// write was not stored and may succeed once space returns.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            StoreError::Sqlite(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            StoreError::Io(e) => e.kind() == std::io::ErrorKind::StorageFull,
+            StoreError::Postgres(e) => {
+                e.code() == Some(&tokio_postgres::error::SqlState::DISK_FULL)
+            }
+            _ => false,
+        }
+    }
+}
+
 /// Metadata of a stored document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DocMeta {

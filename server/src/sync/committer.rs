@@ -18,7 +18,7 @@ use tracing::{error, warn};
 use super::cache::DocCache;
 use super::core::{CachedDoc, CommitFailure, CommitJob, ConnId};
 use super::hub::{DocEvent, Hub, ScopeFacts};
-use crate::storage::{CommitOutcome, DocWrite, Store, WriteRejected};
+use crate::storage::{CommitOutcome, DocWrite, Store, StoreError, WriteRejected};
 
 /// Called with the outcome of a write.
 pub type Reply = Box<dyn FnOnce(Result<(), CommitFailure>) + Send>;
@@ -168,8 +168,11 @@ async fn commit_batch(
         let store = store.clone();
         match tokio::task::spawn_blocking(move || store.commit(&writes)).await {
             Ok(Ok(outcome)) => Ok(Some(outcome)),
-            Ok(Err(e)) => Err(format!("{e:?}")),
-            Err(_) => Err("commit task panicked".to_owned()),
+            Ok(Err(e)) => Err(BatchFailed::from(&e)),
+            Err(_) => Err(BatchFailed {
+                cause: "commit task panicked".to_owned(),
+                failure: CommitFailure::Internal,
+            }),
         }
     };
     finish(live, n_writes, outcome, started, cache, hub, observer);
@@ -195,28 +198,49 @@ pub fn commit_batch_blocking(
         store
             .commit(&writes)
             .map(Some)
-            .map_err(|e| format!("{e:?}"))
+            .map_err(|e| BatchFailed::from(&e))
     };
     finish(live, n_writes, outcome, started, cache, hub, observer);
+}
+
+/// Why a whole batch failed: for the log, and what each write is told.
+struct BatchFailed {
+    cause: String,
+    failure: CommitFailure,
+}
+
+impl From<&StoreError> for BatchFailed {
+    fn from(e: &StoreError) -> Self {
+        Self {
+            cause: format!("{e:?}"),
+            // A full disk is its own answer: the client can tell its user,
+            // and tries again later like after any failed commit.
+            failure: if e.is_storage_full() {
+                CommitFailure::StorageFull
+            } else {
+                CommitFailure::Internal
+            },
+        }
+    }
 }
 
 /// Answers the writes of a batch after the store's outcome.
 fn finish(
     live: Vec<QueuedWrite>,
     n_writes: usize,
-    outcome: Result<Option<CommitOutcome>, String>,
+    outcome: Result<Option<CommitOutcome>, BatchFailed>,
     started: Instant,
     cache: &DocCache,
     hub: &Hub,
     observer: &dyn CommitObserver,
 ) {
     let mut results = match outcome {
-        Err(cause) => {
+        Err(BatchFailed { cause, failure }) => {
             error!(writes = n_writes, %cause, "group commit failed");
             observer.batch_failed(n_writes);
             for w in live {
                 cache.evict(&w.entry);
-                (w.reply)(Err(CommitFailure::Internal));
+                (w.reply)(Err(failure));
             }
             return;
         }

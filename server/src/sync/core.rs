@@ -274,6 +274,8 @@ pub enum CommitFailure {
     Conflict,
     /// The transaction failed (disk, database); nothing of it was stored.
     Internal,
+    /// The transaction failed because the disk is full; nothing of it was stored.
+    StorageFull,
     /// The sending device was revoked or its user disabled before the
     /// write committed: nothing of it was stored, and it is not acked.
     Revoked,
@@ -1345,6 +1347,10 @@ impl Session {
                         "a change's actor id belongs to another user",
                     ),
                     CommitFailure::Conflict => (ErrorCode::Forbidden, FORBIDDEN),
+                    CommitFailure::StorageFull => (
+                        ErrorCode::StorageFull,
+                        "the server's disk is full and nothing of these changes was stored; reset this document's sync state and resend later",
+                    ),
                     CommitFailure::Internal | CommitFailure::Revoked => (
                         ErrorCode::Internal,
                         "the changes could not be stored; reset this document's sync state and resend",

@@ -50,11 +50,13 @@ pub enum ErrorCode {
     /// other content: the client holds history the server rewrote (an
     /// erasure); it must replace its copy of the document.
     DocumentRewritten,
+    /// The server's disk is full: nothing of the changes was stored; resend later.
+    StorageFull,
 }
 
 impl ErrorCode {
     /// Every code, in the documented order.
-    pub const ALL: [ErrorCode; 12] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::TooLarge,
@@ -67,6 +69,7 @@ impl ErrorCode {
         ErrorCode::QuotaExceeded,
         ErrorCode::NotFound,
         ErrorCode::DocumentRewritten,
+        ErrorCode::StorageFull,
     ];
 
     /// The code as sent on the wire.
@@ -84,6 +87,7 @@ impl ErrorCode {
             ErrorCode::QuotaExceeded => "quota_exceeded",
             ErrorCode::NotFound => "not_found",
             ErrorCode::DocumentRewritten => "document_rewritten",
+            ErrorCode::StorageFull => "storage_full",
         }
     }
 }
