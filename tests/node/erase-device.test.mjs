@@ -16,18 +16,10 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import * as A from "@automerge/automerge";
-import WebSocket from "ws";
 import { WijkDoc, SyncState } from "./wasm.mjs";
-
-const ROOT = resolve(import.meta.dirname, "../..");
-const BIN = process.env.WIJKLOG_BIN ?? join(ROOT, "target/debug/wijklog");
-const PASSWORD = "erase-wachtwoord-lang";
+import { connect, login, serveWith, uuidBytes } from "./server.mjs";
 
 const NAME = "Markeernaam Qwzx";
 const PHONE = "06 9182 7364";
@@ -36,61 +28,6 @@ const OFFLINE = "Offlinezin Mnbv";
 const KEEP = "Blijftstaan Rtzu";
 const NEW_NOTE = "Nieuwenotitie Lkjh";
 const MARKERS = [NAME, PHONE, TEXT, "Plokj", OFFLINE, "Mnbv"];
-
-function startServer(data) {
-  return new Promise((resolvePort, reject) => {
-    const child = spawn(BIN, ["serve", "--bind", "127.0.0.1:0", "--data", data, "--static", data], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, WIJKLOG_LOG_FILTER: "warn" },
-    });
-    let buf = "";
-    child.stdout.on("data", (chunk) => {
-      buf += chunk;
-      const m = buf.match(/wijklog listening on port (\d+)/);
-      if (m) resolvePort({ child, port: Number(m[1]) });
-    });
-    child.on("exit", (code) => reject(new Error(`wijklog serve exited with ${code}`)));
-  });
-}
-
-const uuidBytes = (id) => Buffer.from(id.replaceAll("-", ""), "hex");
-
-async function login(base, username) {
-  const r = await fetch(`${base}/api/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password: PASSWORD, device_name: "node" }),
-  });
-  assert.equal(r.status, 200);
-  return r.json();
-}
-
-/** One authenticated socket: `next()` gives the next frame, `ready` the ready frame. */
-async function connect(port, token) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/sync`);
-  const inbox = [];
-  let wake = () => {};
-  ws.on("message", (data, isBinary) => {
-    inbox.push(isBinary ? { bin: Buffer.from(data) } : { json: JSON.parse(data.toString()) });
-    wake();
-  });
-  await new Promise((r) => ws.on("open", r));
-  const next = async (ms = 20000) => {
-    const deadline = Date.now() + ms;
-    while (inbox.length === 0) {
-      if (Date.now() > deadline) throw new Error("timed out waiting for the server");
-      await new Promise((r) => {
-        wake = r;
-        setTimeout(r, 100);
-      });
-    }
-    return inbox.shift();
-  };
-  ws.send(JSON.stringify({ type: "auth", token }));
-  const ready = (await next()).json;
-  assert.equal(ready.type, "ready");
-  return { ws, next, ready };
-}
 
 /** The wasm document's sync loop until the server acks every head it has. */
 async function syncUntilAcked(conn, id, doc) {
@@ -146,19 +83,10 @@ async function fetchHistory(base, token, id) {
 }
 
 test("a device that was offline during an erasure replaces its copy, keeps its new edits and holds no erased value", async (t) => {
-  assert.ok(existsSync(BIN), `${BIN} missing: run cargo build --workspace --bins`);
-  const data = mkdtempSync(join(tmpdir(), "wijklog-erase-device-"));
-  for (const [name, role, team] of [["sara", "spreekuur", ["--team", "noord"]], ["cora", "coordinator", []]]) {
-    execFileSync(BIN, ["user", "add", "--username", name, "--role", role, ...team, "--data", data], {
-      input: `${PASSWORD}\n`,
-    });
-  }
-  const { child, port } = await startServer(data);
-  t.after(() => {
-    child.kill("SIGKILL");
-    rmSync(data, { recursive: true, force: true });
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const { port, base } = await serveWith(t, [
+    ["sara", "spreekuur", "noord"],
+    ["cora", "coordinator", null],
+  ]);
 
   // Sara's device: a session held today with a note full of markers and one to keep.
   const sara = await login(base, "sara");

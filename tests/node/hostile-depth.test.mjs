@@ -8,69 +8,9 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
 import { randomUUID } from "node:crypto";
 import * as A from "@automerge/automerge";
-import WebSocket from "ws";
-
-const ROOT = resolve(import.meta.dirname, "../..");
-const BIN = process.env.WIJKLOG_BIN ?? join(ROOT, "target/debug/wijklog");
-const PASSWORD = "vijandige-node-wachtwoord";
-
-function startServer(data) {
-  return new Promise((resolvePort, reject) => {
-    const child = spawn(BIN, ["serve", "--bind", "127.0.0.1:0", "--data", data, "--static", data], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, WIJKLOG_LOG_FILTER: "warn" },
-    });
-    let buf = "";
-    child.stdout.on("data", (chunk) => {
-      buf += chunk;
-      const m = buf.match(/wijklog listening on port (\d+)/);
-      if (m) resolvePort({ child, port: Number(m[1]) });
-    });
-    child.on("exit", (code) => reject(new Error(`wijklog serve exited with ${code}`)));
-  });
-}
-
-const uuidBytes = (id) => Buffer.from(id.replaceAll("-", ""), "hex");
-
-/** A sync connection: auth, then the documented frames. */
-async function connect(port, token) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/sync`);
-  const inbox = [];
-  let wake = () => {};
-  let closed = null;
-  ws.on("message", (data, isBinary) => {
-    inbox.push(isBinary ? { bin: Buffer.from(data) } : { json: JSON.parse(data.toString()) });
-    wake();
-  });
-  ws.on("close", (code) => {
-    closed = code;
-    wake();
-  });
-  ws.on("error", () => {});
-  await new Promise((r) => ws.on("open", r));
-  const next = async (ms = 15000) => {
-    const deadline = Date.now() + ms;
-    while (inbox.length === 0) {
-      if (closed !== null) throw new Error(`connection closed (${closed})`);
-      if (Date.now() > deadline) throw new Error("timed out waiting for the server");
-      await new Promise((r) => {
-        wake = r;
-        setTimeout(r, 100);
-      });
-    }
-    return inbox.shift();
-  };
-  ws.send(JSON.stringify({ type: "auth", token }));
-  const ready = (await next()).json;
-  assert.equal(ready.type, "ready");
-  return { ws, next };
-}
+import { connect, login, serveWith, uuidBytes } from "./server.mjs";
 
 /** Syncs `doc` as `id` until an ack covers its heads or an error comes. */
 async function sync(conn, id, doc, sent = []) {
@@ -114,23 +54,8 @@ function newWalk(me) {
 }
 
 test("a change nesting maps 1,000 deep is refused with too_deep and the server keeps serving", async (t) => {
-  assert.ok(existsSync(BIN), `${BIN} missing: run cargo build -p wijklog-server --bin wijklog`);
-  const data = mkdtempSync(join(tmpdir(), "wijklog-hostile-"));
-  execFileSync(BIN, ["user", "add", "--username", "mal", "--role", "boa", "--team", "noord", "--data", data], {
-    input: `${PASSWORD}\n`,
-  });
-  const { child, port } = await startServer(data);
-  t.after(() => {
-    child.kill("SIGKILL");
-    rmSync(data, { recursive: true, force: true });
-  });
-  const login = await fetch(`http://127.0.0.1:${port}/api/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "mal", password: PASSWORD, device_name: "node" }),
-  });
-  assert.equal(login.status, 200);
-  const tokens = await login.json();
+  const { child, port, base } = await serveWith(t, [["mal", "boa", "noord"]]);
+  const tokens = await login(base, "mal");
   const me = tokens.user.id;
 
   const conn = await connect(port, tokens.access_token);

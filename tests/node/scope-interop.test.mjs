@@ -11,73 +11,11 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import * as A from "@automerge/automerge";
-import WebSocket from "ws";
-
-const ROOT = resolve(import.meta.dirname, "../..");
-const BIN = process.env.WIJKLOG_BIN ?? join(ROOT, "target/debug/wijklog");
-const DUMP = process.env.WIJKLOG_SYNC_DUMP_BIN ?? join(ROOT, "target/debug/sync_dump");
-const PASSWORD = "interop-wachtwoord-lang";
-
-function startServer(data) {
-  return new Promise((resolvePort, reject) => {
-    const child = spawn(BIN, ["serve", "--bind", "127.0.0.1:0", "--data", data, "--static", data], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, WIJKLOG_LOG_FILTER: "warn" },
-    });
-    let buf = "";
-    child.stdout.on("data", (chunk) => {
-      buf += chunk;
-      const m = buf.match(/wijklog listening on port (\d+)/);
-      if (m) resolvePort({ child, port: Number(m[1]) });
-    });
-    child.on("exit", (code) => reject(new Error(`wijklog serve exited with ${code}`)));
-  });
-}
-
-const uuidBytes = (id) => Buffer.from(id.replaceAll("-", ""), "hex");
-
-async function login(base, username) {
-  const r = await fetch(`${base}/api/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username, password: PASSWORD, device_name: "node" }),
-  });
-  assert.equal(r.status, 200);
-  return r.json();
-}
-
-/** One authenticated socket: `next()` gives the next frame, `ready` the ready frame. */
-async function connect(port, token) {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/sync`);
-  const inbox = [];
-  let wake = () => {};
-  ws.on("message", (data, isBinary) => {
-    inbox.push(isBinary ? { bin: Buffer.from(data) } : { json: JSON.parse(data.toString()) });
-    wake();
-  });
-  await new Promise((r) => ws.on("open", r));
-  const next = async (ms = 10000) => {
-    const deadline = Date.now() + ms;
-    while (inbox.length === 0) {
-      if (Date.now() > deadline) throw new Error("timed out waiting for the server");
-      await new Promise((r) => {
-        wake = r;
-        setTimeout(r, 100);
-      });
-    }
-    return inbox.shift();
-  };
-  ws.send(JSON.stringify({ type: "auth", token }));
-  const ready = (await next()).json;
-  assert.equal(ready.type, "ready");
-  return { ws, next, ready };
-}
+import { DUMP, connect, login, serveWith, uuidBytes } from "./server.mjs";
 
 /** Runs the automerge sync loop for one document until `done(doc, frame)` holds. */
 async function syncUntil(conn, id, doc, state, done) {
@@ -101,20 +39,11 @@ async function syncUntil(conn, id, doc, state, done) {
 }
 
 test("a third-party client subscribes a document outside its scope, edits it and unsubscribes", async (t) => {
-  assert.ok(existsSync(BIN), `${BIN} missing: run cargo build --workspace --bins`);
   assert.ok(existsSync(DUMP), `${DUMP} missing: run cargo build --workspace --bins`);
-  const data = mkdtempSync(join(tmpdir(), "wijklog-scope-interop-"));
-  for (const [name, role, team] of [["nina", "boa", ["--team", "noord"]], ["carla", "coordinator", []]]) {
-    execFileSync(BIN, ["user", "add", "--username", name, "--role", role, ...team, "--data", data], {
-      input: `${PASSWORD}\n`,
-    });
-  }
-  const { child, port } = await startServer(data);
-  t.after(() => {
-    child.kill("SIGKILL");
-    rmSync(data, { recursive: true, force: true });
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const { port, base } = await serveWith(t, [
+    ["nina", "boa", "noord"],
+    ["carla", "coordinator", null],
+  ]);
 
   // Nina's walk, in the contract shape of docs/data-model.md.
   const nina = await login(base, "nina");

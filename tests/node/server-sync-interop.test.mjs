@@ -10,60 +10,16 @@
 
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
 import { randomUUID } from "node:crypto";
 import * as A from "@automerge/automerge";
-import WebSocket from "ws";
-
-const ROOT = resolve(import.meta.dirname, "../..");
-const BIN = process.env.WIJKLOG_BIN ?? join(ROOT, "target/debug/wijklog");
-const DUMP = process.env.WIJKLOG_SYNC_DUMP_BIN ?? join(ROOT, "target/debug/sync_dump");
-const PASSWORD = "interop-wachtwoord-lang";
-
-function startServer(data) {
-  return new Promise((resolvePort, reject) => {
-    const child = spawn(BIN, ["serve", "--bind", "127.0.0.1:0", "--data", data, "--static", data], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, WIJKLOG_LOG_FILTER: "warn" },
-    });
-    let buf = "";
-    child.stdout.on("data", (chunk) => {
-      buf += chunk;
-      const m = buf.match(/wijklog listening on port (\d+)/);
-      if (m) resolvePort({ child, port: Number(m[1]) });
-    });
-    child.on("exit", (code) => reject(new Error(`wijklog serve exited with ${code}`)));
-  });
-}
-
-function uuidBytes(id) {
-  return Buffer.from(id.replaceAll("-", ""), "hex");
-}
+import { DUMP, connect, login, serveWith, uuidBytes } from "./server.mjs";
 
 test("a node client on @automerge/automerge syncs a walk that a Rust client then sees", async (t) => {
-  assert.ok(existsSync(BIN), `${BIN} missing: run cargo build --workspace --bins`);
   assert.ok(existsSync(DUMP), `${DUMP} missing: run cargo build --workspace --bins`);
-  const data = mkdtempSync(join(tmpdir(), "wijklog-interop-"));
-  execFileSync(BIN, ["user", "add", "--username", "nina", "--role", "boa", "--team", "noord", "--data", data], {
-    input: `${PASSWORD}\n`,
-  });
-  const { child, port } = await startServer(data);
-  t.after(() => {
-    child.kill("SIGKILL");
-    rmSync(data, { recursive: true, force: true });
-  });
-  const base = `http://127.0.0.1:${port}`;
-
-  const login = await fetch(`${base}/api/v1/auth/login`, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ username: "nina", password: PASSWORD, device_name: "node" }),
-  });
-  assert.equal(login.status, 200);
-  const tokens = await login.json();
+  const { port, base } = await serveWith(t, [["nina", "boa", "noord"]]);
+  const tokens = await login(base, "nina");
   const me = tokens.user.id;
 
   // The walk, written directly in the contract shape of docs/data-model.md.
@@ -97,29 +53,7 @@ test("a node client on @automerge/automerge syncs a walk that a Rust client then
     });
   });
 
-  const ws = new WebSocket(`ws://127.0.0.1:${port}/api/v1/sync`);
-  const inbox = [];
-  let wake = () => {};
-  ws.on("message", (data, isBinary) => {
-    inbox.push(isBinary ? { bin: Buffer.from(data) } : { json: JSON.parse(data.toString()) });
-    wake();
-  });
-  await new Promise((r) => ws.on("open", r));
-  const next = async (ms = 10000) => {
-    const deadline = Date.now() + ms;
-    while (inbox.length === 0) {
-      if (Date.now() > deadline) throw new Error("timed out waiting for the server");
-      await new Promise((r) => {
-        wake = r;
-        setTimeout(r, 100);
-      });
-    }
-    return inbox.shift();
-  };
-
-  ws.send(JSON.stringify({ type: "auth", token: tokens.access_token }));
-  const ready = (await next()).json;
-  assert.equal(ready.type, "ready");
+  const { ws, next, ready } = await connect(port, tokens.access_token);
   assert.equal(ready.user.id, me);
 
   let state = A.initSyncState();
