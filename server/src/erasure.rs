@@ -26,7 +26,7 @@ use wijklog_shared::erase::{EraseBasis, EraseWhat, RewriteError, rewrite_history
 
 use crate::blobs::{BlobHash, BlobStore};
 use crate::domain::{DocId, DocKind, UserId, now_ms};
-use crate::storage::{AuditEntry, NewChange, ReplacedHistory, StoreError};
+use crate::storage::{AuditEntry, MailScrub, NewChange, ReplacedHistory, StoreError};
 use crate::sync::SyncService;
 use crate::sync::cache::CacheError;
 use crate::sync::hub::{DocEvent, ScopeFacts};
@@ -246,6 +246,10 @@ pub fn erase(
             snapshot: rewritten.doc.save(),
             projection,
             audit,
+            scrub_mail: Some(MailScrub {
+                item: req.item.to_string(),
+                contact_only: req.what == EraseWhat::Contact,
+            }),
         },
     )?;
 

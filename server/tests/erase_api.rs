@@ -210,6 +210,22 @@ async fn world() -> World {
         )
         .await;
     assert!(put.status == 201 || put.status == 200, "{put:?}");
+    // A feedback mail to the resident waits in the outbox (not due yet).
+    let db = rusqlite::Connection::open(app.data_dir.join("wijklog.db")).expect("db");
+    db.execute(
+        "INSERT INTO mail_outbox (message_id, kind, doc_id, item_id, recipient, subject, body, \
+         created_at, next_attempt_at) VALUES ('<erase-test@wijklog>', 'feedback', ?1, ?2, ?3, \
+         'Terugkoppeling', ?4, ?5, ?6)",
+        rusqlite::params![
+            session.id(),
+            note.to_string(),
+            EMAIL,
+            format!("Beste {NAME}, over uw melding."),
+            T0,
+            i64::MAX / 2
+        ],
+    )
+    .expect("queued mail");
     // A thumbnail, so that the cache has one to remove.
     let thumb = call(
         &app,
@@ -388,6 +404,22 @@ async fn erasing_contact_details_keeps_the_text() {
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.text());
+    // The queued feedback mail lost the address and text; it will not be sent.
+    let db = rusqlite::Connection::open(w.app.data_dir.join("wijklog.db")).expect("db");
+    let (status, recipient, body, error): (String, String, String, String) = db
+        .query_row(
+            "SELECT status, recipient, body, last_error FROM mail_outbox \
+             WHERE message_id = '<erase-test@wijklog>'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("the mail row");
+    assert_eq!(
+        (status.as_str(), recipient.as_str(), body.as_str()),
+        ("failed", "", "")
+    );
+    assert_eq!(error, wijklog_server::storage::MAIL_ERASED);
+    drop(db);
     let all = files(&w.app.data_dir);
     assert_eq!(markers_in(&all, &contact_markers()), Vec::<String>::new());
     assert!(!markers_in(&all, &[("text", "Plokj".as_bytes().to_vec())]).is_empty());

@@ -350,7 +350,23 @@ pub struct ReplacedHistory {
     pub projection: Option<Vec<ProjectionRow>>,
     /// Written in the same transaction.
     pub audit: AuditEntry,
+    /// Mail about the erased item that is not sent yet and holds what was
+    /// erased: emptied and marked failed in the same transaction.
+    pub scrub_mail: Option<MailScrub>,
 }
+
+/// Which unsent mail an erasure empties (see [`ReplacedHistory::scrub_mail`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailScrub {
+    /// The item id.
+    pub item: String,
+    /// Only mail that carries the resident's contact details (feedback to
+    /// the resident, forwards with contact); otherwise every mail of the item.
+    pub contact_only: bool,
+}
+
+/// `last_error` of a mail an erasure emptied before it was sent.
+pub const MAIL_ERASED: &str = "erased: the item's data was erased before this mail was sent";
 
 /// A new account.
 #[derive(Debug, Clone)]

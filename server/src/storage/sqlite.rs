@@ -893,6 +893,22 @@ impl Store for SqliteStore {
                 [],
             )?;
         }
+        if let Some(scrub) = &history.scrub_mail {
+            // Unsent mail that still holds the erased values: its address
+            // and text go (sent mail had them emptied when it was sent).
+            tx.execute(
+                "UPDATE mail_outbox SET recipient = '', body = '', status = 'failed', \
+                 last_error = ?4, doc_edit_pending = 0 \
+                 WHERE doc_id = ?1 AND item_id = ?2 AND status != 'sent' \
+                 AND (?3 = 0 OR kind = 'feedback' OR with_contact = 1)",
+                params![
+                    id.to_string(),
+                    scrub.item,
+                    scrub.contact_only,
+                    super::MAIL_ERASED
+                ],
+            )?;
+        }
         tx.execute(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![
