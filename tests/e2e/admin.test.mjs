@@ -5,6 +5,7 @@
 // in order and build on each other:
 //   (a) the admin creates an account in the UI; that boa logs in on the phone;
 //   (b) the admin adds a category with a colour; the phone shows it as a button;
+//   (b2) a catalog row keeps a name being typed while another field is saved;
 //   (c) the coordinator plans a walk (team, participants) and a spreekuur
 //       (staff from the team's accounts); the phone lists the walk under
 //       "Vandaag en gepland";
@@ -162,6 +163,27 @@ test('(b) a category added by the admin (with a colour) becomes a button on the 
   await phone.getByTestId('entry-save').click();
   await phone.getByTestId('save-state').filter({ hasText: 'opgeslagen' }).waitFor();
   await waitAllSent(phone);
+});
+
+test('(b2) a catalog row keeps a name being typed while another field of that row is saved', async () => {
+  // The rows were keyed by their stored values: saving the call-back term
+  // started the row over and threw the typed name away.
+  const row = admin.locator('[data-testid="admin-catalog-entry"][data-id="hondenpoep"]');
+  const label = row.getByLabel('Naam van Hondenpoep');
+  await label.fill('Hondenpoep op de stoep');
+  await row.getByTestId('admin-catalog-days').fill('7');
+  await row.getByTestId('admin-catalog-days-save').click();
+  // Saved once the stored term equals the typed one (the button then has nothing to save).
+  await admin.locator('[data-testid="admin-catalog-entry"][data-id="hondenpoep"] [data-testid="admin-catalog-days-save"]:disabled').waitFor();
+  assert.equal(await row.getByTestId('admin-catalog-days').inputValue(), '7');
+  assert.equal(await label.inputValue(), 'Hondenpoep op de stoep', 'the typed name is still there');
+  await row.getByRole('button', { name: 'Naam opslaan' }).click();
+  await row.getByRole('button', { name: 'Naam opslaan' }).and(admin.locator(':disabled')).waitFor();
+  // Back to the old name, so the rest of this file finds the category as before.
+  await label.fill('Hondenpoep');
+  await row.getByRole('button', { name: 'Naam opslaan' }).click();
+  await row.getByRole('button', { name: 'Naam opslaan' }).and(admin.locator(':disabled')).waitFor();
+  await waitAllSent(admin);
 });
 
 test('(c) a walk the coordinator plans shows on the team\'s phone under "Vandaag en gepland"', async () => {

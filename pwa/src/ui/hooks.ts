@@ -16,6 +16,25 @@ export function useApp(): typeof app {
   return app;
 }
 
+/**
+ * An editable copy of a stored value, for a form field over a synced document.
+ * While it is not being edited (it still equals the stored value it last took
+ * over) it follows the stored value when that changes, by this device's own
+ * save of another field or by a change from elsewhere; once edited it keeps
+ * what was typed until the stored value is the same again. (Keying a form by
+ * the stored values instead starts it over, and throws away what is typed,
+ * whenever any of them changes.)
+ */
+export function useDraft<T>(stored: T): [T, (v: T) => void] {
+  const [draft, setDraft] = useState(stored);
+  const [base, setBase] = useState(stored);
+  useEffect(() => {
+    if (draft === base) setDraft(stored);
+    setBase(stored);
+  }, [stored]);
+  return [draft, setDraft];
+}
+
 export type Route =
   | { name: 'home' }
   | { name: 'login' }

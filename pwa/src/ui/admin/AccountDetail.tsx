@@ -4,7 +4,7 @@
 // disabling and revoking make devices wipe at their next contact.
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n';
-import { useApp } from '../hooks';
+import { useApp, useDraft } from '../hooks';
 import { api, type Account, type DeviceRow } from './api';
 import { ConfirmButton, RoleChecks, errorText, when } from './common';
 
@@ -54,11 +54,7 @@ export function AccountDetail({ id }: { id: string }) {
       )}
       {account && (
         <>
-          {/* Keyed by the stored values, not by the reload: the form starts over only once
-              the saved account has arrived (keyed by the reload it restarted at once from the
-              values before the save, so it showed the old name and a second save wrote it back),
-              and another section's reload keeps what is being typed here. */}
-          <Details key={`${account.id}\n${account.name}\n${account.roles.join(',')}\n${account.team ?? ''}`} account={account} onSaved={(m) => (setMsg(m), refresh())} />
+          <Details key={account.id} account={account} onSaved={(m) => (setMsg(m), refresh())} />
           <Password account={account} onDone={(m) => (setMsg(m), refresh())} />
           <Access account={account} self={app.user?.id === account.id} onDone={(m) => (setMsg(m), refresh())} />
           <DigestAddress key={`mail-${account.id}`} account={account} onDone={(m) => setMsg(m)} />
@@ -69,10 +65,19 @@ export function AccountDetail({ id }: { id: string }) {
   );
 }
 
+/**
+ * Name, roles and team. Each field follows the stored account until it is edited, and keeps
+ * what is typed when the account is read again (after this form's save, another section's,
+ * or a slow answer). The form used to be keyed by a reload counter: a save started it over at
+ * once from the values before the save (it showed the old name, and a second save wrote it
+ * back), and a password reset further down threw away what was being typed here.
+ */
 function Details({ account, onSaved }: { account: Account; onSaved: (m: Msg) => void }) {
-  const [name, setName] = useState(account.name);
-  const [roles, setRoles] = useState<string[]>(account.roles);
-  const [team, setTeam] = useState(account.team ?? '');
+  const [name, setName] = useDraft(account.name);
+  const [roleList, setRoleList] = useDraft([...account.roles].sort().join(','));
+  const roles = roleList ? roleList.split(',') : [];
+  const setRoles = (r: string[]) => setRoleList([...r].sort().join(','));
+  const [team, setTeam] = useDraft(account.team ?? '');
   const [busy, setBusy] = useState(false);
   async function submit(e: Event) {
     e.preventDefault();

@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import type { CatalogSection, Doc } from '../../model/doc';
-import { useApp } from '../hooks';
+import { useApp, useDraft } from '../hooks';
 import { ConfirmButton } from './common';
 import { slug } from './slug';
 
@@ -129,7 +129,7 @@ function SectionView({ section, list, edit }: { section: Section; list: Entry[];
       <h2>{t(`admin.catalog.${section}`)}</h2>
       <ul class="plain">
         {list.map((e) => (
-          <EntryRow key={`${e.id}-${e.label}-${e.color}-${e.retired}-${e.email}-${e.phone}-${e.contact}-${e.callbackDays}`} section={section} entry={e} edit={edit} />
+          <EntryRow key={e.id} section={section} entry={e} edit={edit} />
         ))}
       </ul>
       <AddForm section={section} edit={edit} />
@@ -138,9 +138,11 @@ function SectionView({ section, list, edit }: { section: Section; list: Entry[];
 }
 
 function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; edit: Edit }) {
-  const [label, setLabel] = useState(entry.label);
-  const [color, setColor] = useState(entry.color);
-  const [days, setDays] = useState(String(entry.callbackDays ?? DEFAULT_CALLBACK_DAYS));
+  // Each field follows the stored value until it is edited: saving another field of this
+  // row, or a change from another device, keeps what is typed here.
+  const [label, setLabel] = useDraft(entry.label);
+  const [color, setColor] = useDraft(entry.color);
+  const [days, setDays] = useDraft(String(entry.callbackDays ?? DEFAULT_CALLBACK_DAYS));
   const base = `cat-${section}-${entry.id}`;
   const daysNum = Number(days);
   const daysValid = Number.isInteger(daysNum) && daysNum >= 1 && daysNum <= 60;
@@ -222,9 +224,9 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
 
 /** A partner's e-mail address, phone and contact person (used by "doorsturen"). */
 function PartnerContactForm({ entry, edit }: { entry: Entry; edit: Edit }) {
-  const [email, setEmail] = useState(entry.email);
-  const [phone, setPhone] = useState(entry.phone);
-  const [contact, setContact] = useState(entry.contact);
+  const [email, setEmail] = useDraft(entry.email);
+  const [phone, setPhone] = useDraft(entry.phone);
+  const [contact, setContact] = useDraft(entry.contact);
   const base = `partner-${entry.id}`;
   const dirty = email !== entry.email || phone !== entry.phone || contact !== entry.contact;
   return (

@@ -12,7 +12,7 @@ import { editError } from '../editError';
 import { saveFollowUpAction } from '../actions';
 import { t, type MsgKey, tn } from '../../i18n';
 import type { Doc, Row } from '../../model/doc';
-import { useApp } from '../hooks';
+import { useApp, useDraft } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
 import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
 import { lastListHref } from './List';
@@ -330,15 +330,10 @@ export function FollowUpEditor({ doc, row }: { doc: Doc; row: Row }) {
 
 function FollowUpRow({ partner, status, note, updated, onSave }: { partner: string; status: Status; note: string; updated: number | null; onSave: (status: Status, prevNote: string, note: string) => Promise<boolean> }) {
   const catalog = useCatalog();
-  const [s, setS] = useState<Status>(status);
-  const [n, setN] = useState(note);
-  const [base, setBase] = useState(note);
-  // A remote change of the note (or status) while not editing it: take it over.
-  useEffect(() => {
-    if (n === base) setN(note);
-    setBase(note);
-  }, [note]);
-  useEffect(() => setS(status), [status]);
+  // A remote change of the status or the note while not editing it: take it over. A status
+  // chosen but not saved yet stays (it used to be overwritten by any change of the status).
+  const [s, setS] = useDraft<Status>(status);
+  const [n, setN] = useDraft(note);
   const dirty = s !== status || n !== note;
   const id = `fu-${partner}`;
   return (
