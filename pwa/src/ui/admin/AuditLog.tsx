@@ -1,7 +1,7 @@
 // The audit log (read-only): filter by actor, action and period, newest
 // first, paged with the server's `next_before` cursor. Reading it is itself
 // audited by the server (admin.audit.read).
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { api, type Account, type AuditEntry } from './api';
 import { errorText, when } from './common';
@@ -43,17 +43,27 @@ export function AuditLog() {
       .catch(() => setUsers([]));
   }, []);
 
+  // The filter the shown entries were read with. Until the answer for a new filter is in, the
+  // old rows stay but are marked as loading (they used to look like the new filter's answer);
+  // an answer for a filter that is no longer the current one is dropped, so a slow earlier
+  // answer never replaces a later one.
+  const [shownFor, setShownFor] = useState<Filter | null>(null);
+  const current = useRef(filter);
+  current.current = filter;
+
   async function load(f: Filter, before: number | null) {
     setBusy(true);
     setError(null);
     try {
       const r = await api<{ entries: AuditEntry[]; next_before: number | null }>('GET', auditQuery(f, before));
+      if (current.current !== f) return;
       setEntries((old) => (before === null ? r.entries : [...(old ?? []), ...r.entries]));
       setNext(r.next_before);
+      setShownFor(f);
     } catch (e) {
-      setError(errorText(e));
+      if (current.current === f) setError(errorText(e));
     } finally {
-      setBusy(false);
+      if (current.current === f) setBusy(false);
     }
   }
 
@@ -65,7 +75,7 @@ export function AuditLog() {
   const who = (id: string | null) => (id === null ? t('admin.audit.system') : (names.get(id) ?? id));
 
   return (
-    <section class="screen">
+    <section class="screen" data-testid="admin-audit-screen" data-state={shownFor === filter ? 'ready' : error ? 'error' : 'loading'}>
       <h1 tabIndex={-1}>{t('admin.audit.title')}</h1>
       <p class="hint">{t('admin.audit.intro')}</p>
       <form
@@ -112,7 +122,7 @@ export function AuditLog() {
       )}
       {entries && entries.length === 0 && <p class="hint">{t('admin.audit.none')}</p>}
       {entries && entries.length > 0 && (
-        <div class="admin-table-wrap">
+        <div class="admin-table-wrap" aria-busy={shownFor !== filter}>
           <table class="admin-table" data-testid="admin-audit">
             <thead>
               <tr>
