@@ -19,7 +19,7 @@ use wijklog_shared::{
 };
 use wijklog_testing::sync_client::{ClientDoc, SyncClient};
 use wijklog_testing::users::{TestUser, connect, observation_texts, observe, user};
-use wijklog_testing::walks::{planned_walk, walk};
+use wijklog_testing::walks::{planned_walk, walk, walk_planned};
 
 const WAIT: Duration = Duration::from_secs(10);
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -127,7 +127,7 @@ async fn subscribe_syncs_pushes_live_and_unsubscribe_unscopes() {
     assert!(c.pump_until(WAIT, |c| c.unscoped == vec![id]).await);
     c.docs.clear();
     observe(&mut a, id, &ann.id, 8);
-    assert!(a.sync_until_acked(id, WAIT).await);
+    assert!(a.sync_until_acked(id, WAIT).await, "ann: {a:?}");
     c.pump_quiet(Duration::from_millis(500)).await;
     assert!(c.docs.is_empty(), "nothing pushed after unscope");
     c.close().await;
@@ -392,4 +392,138 @@ async fn documents_stored_before_schedules_were_kept_get_theirs_at_the_next_star
         .docs_without_schedule(None, 10)
         .expect("list");
     assert!(one.is_empty(), "{one:?}");
+}
+
+/// A walk of team noord by `by`, planned `planned_days` from now, started
+/// and ended as given (days from now).
+fn dated_walk(
+    id: Uuid,
+    by: &str,
+    planned_days: i64,
+    started: Option<i64>,
+    ended: Option<i64>,
+) -> AutoCommit {
+    let now = wijklog_server::domain::now_ms();
+    let am = walk_planned(id, by, "noord", 1, Some(now + planned_days * DAY_MS));
+    let mut doc = Document::from_automerge(DocId::from_bytes(*id.as_bytes()), am);
+    let by = UserId::parse(by).expect("user id");
+    if let Some(s) = started {
+        doc.start_walk(&by, Timestamp::from_millis(now + s * DAY_MS))
+            .expect("start");
+    }
+    if let Some(e) = ended {
+        doc.end_walk(&by, Timestamp::from_millis(now + e * DAY_MS))
+            .expect("end");
+    }
+    doc.automerge().clone()
+}
+
+async fn documents(app: &TestApp, who: &TestUser, query: &str) -> (u16, serde_json::Value) {
+    let auth = format!("Bearer {}", who.token);
+    let res = app
+        .request(
+            "GET",
+            &format!("/api/v1/documents?{query}"),
+            &[("Authorization", auth.as_str())],
+            None,
+        )
+        .await;
+    (res.status, res.json())
+}
+
+fn listed(body: &serde_json::Value) -> Vec<Uuid> {
+    body["documents"]
+        .as_array()
+        .expect("documents")
+        .iter()
+        .map(|d| Uuid::parse_str(d["id"].as_str().expect("id")).expect("uuid"))
+        .collect()
+}
+
+#[actix_web::test]
+async fn what_a_device_does_not_hold_is_listed_over_rest_by_schedule() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let bob = user(&app, "bob", &[Role::Boa], Some("noord")).await;
+    let cora = user(&app, "cora", &[Role::Coordinator], None).await;
+    let zed = user(&app, "zed", &[Role::Boa], Some("zuid")).await;
+    let (running, planned, old1, old2) = (
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+        Uuid::new_v4(),
+    );
+    let mut b = connect(&app, &bob).await;
+    b.add_doc(running, dated_walk(running, &bob.id, -1, Some(0), None));
+    assert!(b.sync_until_acked(running, WAIT).await);
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(planned, dated_walk(planned, &ann.id, 2, None, None));
+    a.add_doc(old1, dated_walk(old1, &ann.id, -40, Some(-40), Some(-40)));
+    a.add_doc(old2, dated_walk(old2, &ann.id, -30, Some(-30), Some(-30)));
+    for id in [planned, old1, old2] {
+        assert!(a.sync_until_acked(id, WAIT).await);
+    }
+
+    // Ann's phone does not hold Bob's running walk; she finds it to join.
+    assert!(!connect(&app, &ann).await.ready_ids().contains(&running));
+    let (status, body) = documents(&app, &ann, "state=running").await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(listed(&body), vec![running]);
+    assert_eq!(body["documents"][0]["mine"], false);
+    assert_eq!(body["documents"][0]["running"], true);
+    assert_eq!(body["documents"][0]["context"]["title"], "Avondronde");
+    assert_eq!(body["documents"][0]["context"]["observation_count"], 1);
+    let (_, body) = documents(&app, &ann, "state=planned").await;
+    assert_eq!(listed(&body), vec![planned]);
+    assert_eq!(body["documents"][0]["mine"], true);
+
+    // "Meer laden": her older walks, newest first, a page at a time.
+    let (_, page1) = documents(&app, &ann, "state=past&mine=true&limit=1").await;
+    assert_eq!(listed(&page1), vec![old2]);
+    let next = page1["next_before"].as_str().expect("next page").to_owned();
+    let (_, page2) = documents(
+        &app,
+        &ann,
+        &format!("state=past&mine=true&limit=1&before={next}"),
+    )
+    .await;
+    assert_eq!(listed(&page2), vec![old1]);
+    let next = page2["next_before"].as_str().expect("next page").to_owned();
+    let (_, page3) = documents(
+        &app,
+        &ann,
+        &format!("state=past&mine=true&limit=1&before={next}"),
+    )
+    .await;
+    assert_eq!(listed(&page3), Vec::<Uuid>::new());
+    assert_eq!(page3["next_before"], serde_json::Value::Null);
+    // Without mine: Bob's older walks would be listed too (none here), his
+    // running one is not "past".
+    let (_, all) = documents(&app, &ann, "state=past").await;
+    assert_eq!(listed(&all), vec![old2, old1]);
+
+    // Another team sees nothing of noord; a coordinator sees every team.
+    let (_, body) = documents(&app, &zed, "state=running").await;
+    assert!(listed(&body).is_empty());
+    let (_, body) = documents(&app, &cora, "state=planned").await;
+    assert_eq!(listed(&body), vec![planned]);
+    let (_, body) = documents(&app, &cora, "state=planned&team=zuid").await;
+    assert!(listed(&body).is_empty());
+
+    // Stable codes for what is refused.
+    let (status, body) = documents(&app, &ann, "kind=spreekuur").await;
+    assert_eq!((status, body["code"].as_str()), (403, Some("forbidden")));
+    for bad in [
+        "state=soon",
+        "limit=0",
+        "limit=51",
+        "before=12",
+        "kind=catalog",
+        "x=1",
+    ] {
+        let (status, body) = documents(&app, &ann, bad).await;
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(body["code"], "invalid_parameter", "{bad}");
+        assert!(body["message"].as_str().is_some_and(|m| m.ends_with('.')));
+    }
 }

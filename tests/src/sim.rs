@@ -348,6 +348,12 @@ impl Store for FaultStore {
     fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError> {
         self.inner.unsubscribe(device, doc)
     }
+    fn list_documents(
+        &self,
+        query: &wijklog_server::storage::DocListQuery,
+    ) -> Result<Vec<wijklog_server::storage::ListedDoc>, StoreError> {
+        self.inner.list_documents(query)
+    }
     fn docs_without_schedule(
         &self,
         after: Option<DocId>,

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bewoners;
 pub mod blobs;
 pub mod client_config;
+pub mod documents;
 pub mod erase;
 pub mod export;
 pub mod health;
@@ -38,6 +39,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     blobs::configure(cfg);
     client_config::configure(cfg);
     items::configure(cfg);
+    documents::configure(cfg);
     erase::configure(cfg);
     mail::configure(cfg);
     stats::configure(cfg);

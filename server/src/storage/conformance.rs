@@ -11,8 +11,9 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 
 use super::{
-    AuditEntry, DocSchedule, DocWrite, NewChange, NewDoc, NewUser, OpenTasks, ProjectionRow,
-    RefreshOutcome, ScopeBounds, SessionState, Store, StoreError, StoreInspect, WriteRejected,
+    AuditEntry, DocListQuery, DocListState, DocSchedule, DocWrite, NewChange, NewDoc, NewUser,
+    OpenTasks, ProjectionRow, RefreshOutcome, ScopeBounds, SessionState, Store, StoreError,
+    StoreInspect, WriteRejected,
 };
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
 
@@ -37,6 +38,7 @@ macro_rules! store_conformance_tests {
             a_device_that_creates_a_document_is_subscribed_and_staff_are_members,
             open_call_backs_make_scope_candidates_for_the_assignee_and_the_team,
             documents_without_a_schedule_are_listed_and_backfilled_once,
+            documents_are_listed_by_schedule_team_and_member,
             projection_rows_are_replaced_and_searchable,
             search_folds_diacritics_matches_prefixes_and_never_parses_input,
             a_retried_refresh_within_the_grace_window_rotates_without_revoking,
@@ -1522,4 +1524,106 @@ pub fn documents_without_a_schedule_are_listed_and_backfilled_once(factory: Fact
         .scope_candidates(&uid("sam"), &device, bounds, Some(session))
         .expect("session");
     assert!(s[0].member, "staff of a backfilled session are members");
+}
+
+pub fn documents_are_listed_by_schedule_team_and_member(factory: Factory<'_>) {
+    let store = factory();
+    let now = now_ms();
+    let mut n = 0u8;
+    let mut mk = |by: &str, team: &str, sched: DocSchedule| {
+        n += 1;
+        let id = DocId::new_v4();
+        let mut doc = walk_doc(&[b'l', n]);
+        let mut w = write(id, by, DocKind::Walk, Some(team), all_changes(&mut doc));
+        w.schedule = Some(sched);
+        assert!(store.commit(&[w]).expect("commit").writes[0].is_ok());
+        id
+    };
+    let running = mk("bert", "noord", schedule(None, true, true, Some(now - DAY)));
+    let planned = mk(
+        "anna",
+        "noord",
+        schedule(Some(now + 2 * DAY), false, false, Some(now + 2 * DAY)),
+    );
+    let zuid = mk(
+        "zeno",
+        "zuid",
+        schedule(Some(now + 3 * DAY), false, false, Some(now + 3 * DAY)),
+    );
+    let old1 = mk(
+        "anna",
+        "noord",
+        schedule(None, true, false, Some(now - 40 * DAY)),
+    );
+    let old2 = mk(
+        "anna",
+        "noord",
+        schedule(None, true, false, Some(now - 30 * DAY)),
+    );
+    let q = |team: Option<&str>, state, mine_only, limit| DocListQuery {
+        kind: DocKind::Walk,
+        team: team.map(str::to_owned),
+        state,
+        user: uid("anna"),
+        mine_only,
+        limit,
+    };
+    let ids = |v: Vec<super::ListedDoc>| v.into_iter().map(|d| d.meta.id).collect::<Vec<_>>();
+    let soon = DocListState::Planned { from: now };
+    assert_eq!(
+        ids(store
+            .list_documents(&q(Some("noord"), soon, false, 10))
+            .expect("planned")),
+        vec![planned]
+    );
+    assert_eq!(
+        ids(store
+            .list_documents(&q(None, soon, false, 10))
+            .expect("planned")),
+        vec![planned, zuid],
+        "soonest first, every team"
+    );
+    let run = store
+        .list_documents(&q(Some("noord"), DocListState::Running, false, 10))
+        .expect("running");
+    assert_eq!(run.len(), 1);
+    assert_eq!(run[0].meta.id, running);
+    assert!(!run[0].member, "anna is no member of bert's walk");
+    let max = DocId::from_bytes([0xff; 16]);
+    let past = |before| DocListState::Past {
+        before: Some(before),
+    };
+    let mine = store
+        .list_documents(&q(Some("noord"), past((now, max)), true, 10))
+        .expect("past");
+    assert_eq!(
+        mine.iter().map(|d| d.meta.id).collect::<Vec<_>>(),
+        vec![old2, old1],
+        "newest first; running and planned are not past"
+    );
+    assert!(mine.iter().all(|d| d.member));
+    assert_eq!(mine[0].at, now - 30 * DAY);
+    let page = ids(store
+        .list_documents(&q(Some("noord"), past((mine[0].at, old2)), true, 1))
+        .expect("page"));
+    assert_eq!(page, vec![old1], "strictly after the previous page's key");
+    assert!(
+        store
+            .list_documents(&q(Some("noord"), past((now, max)), true, 10))
+            .expect("past")
+            .iter()
+            .all(|d| d.meta.id != running)
+    );
+    assert!(
+        ids(store
+            .list_documents(&q(
+                Some("noord"),
+                DocListState::Past { before: None },
+                false,
+                10
+            ))
+            .expect("unbounded"))
+        .contains(&planned),
+        "without a key every document that is not running"
+    );
 }

@@ -273,6 +273,54 @@ pub struct ScopeCandidate {
     pub tasks: OpenTasks,
 }
 
+/// Which walks or sessions [`Store::list_documents`] lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DocListQuery {
+    /// Walks or sessions (the catalog is never listed).
+    pub kind: DocKind,
+    /// Only this team's (`None`: every team's).
+    pub team: Option<String>,
+    /// Planned, running or older.
+    pub state: DocListState,
+    /// The user asking: [`ListedDoc::member`] is about them.
+    pub user: UserId,
+    /// Only documents the user created, wrote to or staffs.
+    pub mine_only: bool,
+    /// At most this many.
+    pub limit: u32,
+}
+
+/// The part of the schedule a [`DocListQuery`] lists, and its order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocListState {
+    /// Not started, planned at or after `from` (ms); soonest first.
+    Planned {
+        /// The earliest planned time listed.
+        from: i64,
+    },
+    /// Running (a walk started and not ended); the latest date first.
+    Running,
+    /// Not running, newest first by the last date (the creation time
+    /// without one), strictly after the key `(at, id)` of the previous page.
+    Past {
+        /// The last key of the previous page.
+        before: Option<(i64, DocId)>,
+    },
+}
+
+/// A document listed by [`Store::list_documents`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedDoc {
+    /// The document.
+    pub meta: DocMeta,
+    /// Its stored schedule, if any.
+    pub schedule: Option<DocSchedule>,
+    /// Its last date, or its creation time without one (the `Past` key).
+    pub at: i64,
+    /// The user of the query created, wrote to or staffs it.
+    pub member: bool,
+}
+
 /// Open call backs of a document's notes, as [`ScopeCandidate::tasks`]
 /// sees them for one user.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -562,6 +610,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError>;
     /// Ends a subscription; whether there was one.
     fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError>;
+    /// Walks or sessions by their schedule (`query`), for the lists the
+    /// app reads over REST (a team's planned and running walks, older
+    /// documents). Applies no role rule: the caller narrows `team`.
+    fn list_documents(&self, query: &DocListQuery) -> Result<Vec<ListedDoc>, StoreError>;
     /// Walks and spreekuur sessions without a stored schedule (stored before
     /// schedules were kept), ordered by id, after `after`, at most `limit`.
     fn docs_without_schedule(

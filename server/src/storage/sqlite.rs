@@ -1061,6 +1061,82 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
+    fn list_documents(&self, q: &super::DocListQuery) -> Result<Vec<super::ListedDoc>, StoreError> {
+        use super::DocListState;
+        let (state, order) = match q.state {
+            DocListState::Planned { .. } => {
+                ("s.started = 0 AND s.planned_at >= ?4", "s.planned_at, d.id")
+            }
+            DocListState::Running => ("s.running = 1", "at DESC, d.id DESC"),
+            DocListState::Past { .. } => (
+                "coalesce(s.running, 0) = 0 AND (coalesce(s.last_at, d.created_at), d.id) < (?4, ?5)",
+                "at DESC, d.id DESC",
+            ),
+        };
+        let (key_at, key_id): (i64, Vec<u8>) = match q.state {
+            DocListState::Planned { from } => (from, Vec::new()),
+            DocListState::Running => (0, Vec::new()),
+            DocListState::Past {
+                before: Some((at, id)),
+            } => (at, id.as_bytes().to_vec()),
+            DocListState::Past { before: None } => (i64::MAX, vec![0xff; 17]),
+        };
+        let sql = format!(
+            "SELECT d.id, d.kind, d.owner, d.team, d.created_at, \
+                    s.planned_at, s.started, s.running, s.last_at, \
+                    coalesce(s.last_at, d.created_at) AS at, \
+                    EXISTS (SELECT 1 FROM doc_members m \
+                            WHERE m.user_id = ?3 AND m.doc_id = d.id) AS member \
+             FROM documents d LEFT JOIN doc_schedule s ON s.doc_id = d.id \
+             WHERE d.kind = ?1 AND (?2 IS NULL OR d.team = ?2) \
+               AND (?7 = 0 OR member) \
+               AND {state} \
+             ORDER BY {order} LIMIT ?6"
+        );
+        self.with_reader(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(
+                params![
+                    q.kind.as_str(),
+                    q.team,
+                    q.user.as_str(),
+                    key_at,
+                    key_id,
+                    q.limit,
+                    q.mine_only
+                ],
+                |r| {
+                    Ok((
+                        read_meta(r)?,
+                        r.get::<_, Option<i64>>(5)?,
+                        r.get::<_, Option<bool>>(6)?,
+                        r.get::<_, Option<bool>>(7)?,
+                        r.get::<_, Option<i64>>(8)?,
+                        r.get::<_, i64>(9)?,
+                        r.get::<_, bool>(10)?,
+                    ))
+                },
+            )?;
+            let mut out = Vec::new();
+            for row in rows {
+                let (meta, planned_at, started, running, last_at, at, member) = row?;
+                out.push(super::ListedDoc {
+                    meta: to_meta(meta)?,
+                    schedule: started.map(|started| super::DocSchedule {
+                        planned_at,
+                        started,
+                        running: running.unwrap_or(false),
+                        last_at,
+                        staff: Vec::new(),
+                    }),
+                    at,
+                    member,
+                });
+            }
+            Ok(out)
+        })
+    }
+
     fn docs_without_schedule(
         &self,
         after: Option<DocId>,

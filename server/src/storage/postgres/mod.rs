@@ -1218,6 +1218,81 @@ impl Store for PgStore {
         })
     }
 
+    fn list_documents(&self, q: &super::DocListQuery) -> Result<Vec<super::ListedDoc>, StoreError> {
+        use super::DocListState;
+        let kind = q.kind.as_str();
+        let user = q.user.as_str();
+        let limit = i64::from(q.limit);
+        let (state, order, key_at, key_id): (&str, &str, i64, Vec<u8>) = match q.state {
+            DocListState::Planned { from } => (
+                "NOT s.started AND s.planned_at >= $5",
+                "s.planned_at, d.id",
+                from,
+                Vec::new(),
+            ),
+            DocListState::Running => ("s.running", "at DESC, d.id DESC", 0, Vec::new()),
+            DocListState::Past { before } => {
+                let (at, id) = before
+                    .map(|(at, id)| (at, id.as_bytes().to_vec()))
+                    .unwrap_or((i64::MAX, vec![0xff; 17]));
+                (
+                    "NOT coalesce(s.running, false) \
+                     AND (coalesce(s.last_at, d.created_at), d.id) < ($5, $6)",
+                    "at DESC, d.id DESC",
+                    at,
+                    id,
+                )
+            }
+        };
+        let mine = if q.mine_only {
+            "EXISTS (SELECT 1 FROM doc_members m WHERE m.user_id = $3 AND m.doc_id = d.id)"
+        } else {
+            "TRUE"
+        };
+        let sql = format!(
+            "SELECT d.id, d.kind, d.owner, d.team, d.created_at, \
+                    s.planned_at, s.started, s.running, s.last_at, \
+                    coalesce(s.last_at, d.created_at) AS at, \
+                    EXISTS (SELECT 1 FROM doc_members m \
+                            WHERE m.user_id = $3 AND m.doc_id = d.id) AS member \
+             FROM documents d LEFT JOIN doc_schedule s ON s.doc_id = d.id \
+             WHERE d.kind = $1 AND ($2::text IS NULL OR d.team = $2) \
+               AND {mine} AND {state} \
+             ORDER BY {order} LIMIT $4"
+        );
+        self.with_conn(async |c| {
+            let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> =
+                vec![&kind, &q.team, &user, &limit];
+            match q.state {
+                DocListState::Planned { .. } => params.push(&key_at),
+                DocListState::Running => {}
+                DocListState::Past { .. } => {
+                    params.push(&key_at);
+                    params.push(&key_id);
+                }
+            }
+            let rows = c.query(&sql, &params).await?;
+            rows.iter()
+                .map(|r| {
+                    let started: Option<bool> = r.get(6);
+                    let running: Option<bool> = r.get(7);
+                    Ok(super::ListedDoc {
+                        meta: to_meta(r)?,
+                        schedule: started.map(|started| super::DocSchedule {
+                            planned_at: r.get(5),
+                            started,
+                            running: running.unwrap_or(false),
+                            last_at: r.get(8),
+                            staff: Vec::new(),
+                        }),
+                        at: r.get(9),
+                        member: r.get(10),
+                    })
+                })
+                .collect()
+        })
+    }
+
     fn docs_without_schedule(
         &self,
         after: Option<DocId>,
