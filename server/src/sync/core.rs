@@ -1460,6 +1460,14 @@ impl Session {
 
     /// The next sync message for a document, if there is one to send.
     fn generate(&mut self, doc_id: DocId) -> Vec<Effect> {
+        // While a commit of this connection's changes to the document is in
+        // flight, its answer waits for the commit (`on_committed` sends the
+        // ack and generates): made from the committed copy, which lacks those
+        // changes, it would ask the device for them again, round after round
+        // until the commit lands.
+        if self.pending.values().any(|p| p.doc == doc_id) {
+            return Vec::new();
+        }
         let waiting = self.waiting.get(&doc_id);
         let message = match self.docs.get_mut(&doc_id) {
             // Only what is committed is sent (see `DocInner::committed_doc`).
@@ -2393,6 +2401,54 @@ mod tests {
         sync_until_quiet(id, &mut bobs, &mut fresh, &mut bob, &ctx);
         assert!(bobs.get_change_by_hash(&draft).is_some());
         assert_eq!(bobs.get_heads(), anns.get_heads());
+    }
+
+    #[test]
+    fn a_device_is_not_asked_again_for_a_change_whose_commit_is_in_flight() {
+        // The answer to a device about a document whose commit from this same
+        // connection is in flight waits for the commit (the ack brings it): made
+        // from the committed copy, which lacks the change, it asked the device
+        // for the change again, and device and server went round, a frame each
+        // way per round against the rate limit, until the commit landed (under
+        // load: `rate_limited`).
+        let ctx = Fake::default();
+        let id = DocId::new_v4();
+        let mut ann = session(1, principal("ann", &[Role::Boa], Some("noord")));
+        let now = Instant::now();
+        let mut anns = walk(1);
+        let mut ann_state = State::new();
+        sync_until_quiet(id, &mut anns, &mut ann_state, &mut ann, &ctx);
+
+        anns.put(ROOT, "title", "on its way").expect("put");
+        anns.commit();
+        let frame = client_frame(id, &mut anns, &mut ann_state).expect("ann's change");
+        let effects = ann.handle(Event::Binary(frame), &ctx, now);
+        assert!(acks(&effects).is_empty());
+        // The device starts this document's sync afresh on the same socket (as
+        // the app does after a retryable error) while the commit is in flight.
+        let mut again = State::new();
+        let mut rounds = 0;
+        while let Some(frame) = client_frame(id, &mut anns, &mut again) {
+            rounds += 1;
+            if rounds > 10 {
+                break;
+            }
+            let effects = ann.handle(Event::Binary(frame), &ctx, now);
+            client_receive(&mut anns, &mut again, &effects);
+        }
+        assert!(
+            rounds <= 2,
+            "device and server went round {rounds} times while the commit was in flight"
+        );
+        assert_eq!(ctx.submitted.borrow().len(), 1, "one commit for one change");
+
+        // The commit lands: the ack and the answer come together, and the exchange ends.
+        let effects = ctx.commit_all(&mut ann, now);
+        assert_eq!(acks(&effects).len(), 1);
+        client_receive(&mut anns, &mut again, &effects);
+        let rest = sync_until_quiet(id, &mut anns, &mut again, &mut ann, &ctx);
+        assert!(errors(&rest).is_empty(), "{:?}", errors(&rest));
+        assert!(ctx.submitted.borrow().is_empty());
     }
 
     #[test]
