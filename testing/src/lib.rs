@@ -10,7 +10,9 @@
 //! - [`mutation`]: byte mutations of valid inputs for the fuzz tests.
 //! - [`stored`]: documents committed to the store the way a sync commit
 //!   stores them, for the tests of the coordinators' side.
+//! - [`cli`]: the `wijklog` binary run as a command, and its output.
 
+pub mod cli;
 pub mod mutation;
 pub mod stored;
 pub mod sync_client;

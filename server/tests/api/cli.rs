@@ -9,36 +9,15 @@ use std::time::{Duration, Instant};
 use wijklog_server::auth::password::verify_password;
 use wijklog_server::domain::{DocKind, Role};
 use wijklog_server::storage::{SqliteStore, Store, StoreInspect};
+use wijklog_testing::cli::{self, text};
 
 fn wijklog(args: &[&str], stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn wijklog");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(s) = stdin {
-            // A command that fails before reading stdin (bad arguments)
-            // closes it: that broken pipe is not the test's concern.
-            match input.write_all(s.as_bytes()) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                Err(e) => panic!("write stdin: {e}"),
-            }
-        }
-    }
-    child.wait_with_output().expect("wait")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    cli::run(
+        Path::new(env!("CARGO_BIN_EXE_wijklog")),
+        args,
+        &[],
+        &[],
+        stdin,
     )
 }
 

@@ -3,46 +3,25 @@
 //! file-level ones refuse with the tool to use instead, and `serve` runs on
 //! PostgreSQL with tokens valid on every node.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use wijklog_server::testing_pg::PgCluster;
+use wijklog_testing::cli::{self, text};
 
 const JWT_SECRET: &str = "a-secret-all-nodes-share-0123456789abcdef";
 
 /// Runs `wijklog` with `args`, the cluster's password in
 /// `WIJKLOG_DATABASE_PASSWORD` (the URLs carry none) and `stdin`.
 fn wijklog(args: &[&str], password: &str, stdin: Option<&str>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .env_remove("WIJKLOG_DATABASE_URL")
-        .env("WIJKLOG_DATABASE_PASSWORD", password)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn wijklog");
-    {
-        let mut input = child.stdin.take().expect("stdin");
-        if let Some(s) = stdin {
-            match input.write_all(s.as_bytes()) {
-                Ok(()) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
-                Err(e) => panic!("write stdin: {e}"),
-            }
-        }
-    }
-    child.wait_with_output().expect("wait")
-}
-
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    cli::run(
+        Path::new(env!("CARGO_BIN_EXE_wijklog")),
+        args,
+        &[("WIJKLOG_DATABASE_PASSWORD", password)],
+        &["WIJKLOG_DATABASE_URL"],
+        stdin,
     )
 }
 
