@@ -173,16 +173,7 @@ impl SyncClient {
     /// Like [`SyncClient::connect`], but `None` if the server is gone or
     /// does not answer `ready`.
     pub async fn try_connect(base: &str, token: &str) -> Option<SyncClient> {
-        let mut client = SyncClient {
-            conn: Some(try_open_socket(base).await?),
-            ready: Value::Null,
-            docs: HashMap::new(),
-            errors: Vec::new(),
-            announced: Vec::new(),
-            unscoped: Vec::new(),
-            acks: Vec::new(),
-            closed: None,
-        };
+        let mut client = Self::on_socket(try_open_socket(base).await?);
         client
             .send_text(&serde_json::json!({"type": "auth", "token": token}).to_string())
             .await;
@@ -197,8 +188,13 @@ impl SyncClient {
 
     /// Connects without authenticating.
     pub async fn connect_unauthenticated(base: &str) -> SyncClient {
+        Self::on_socket(open_socket(base).await)
+    }
+
+    /// A client on an open socket, before `auth`: nothing held, nothing received.
+    fn on_socket(conn: Conn) -> SyncClient {
         SyncClient {
-            conn: Some(open_socket(base).await),
+            conn: Some(conn),
             ready: Value::Null,
             docs: HashMap::new(),
             errors: Vec::new(),
