@@ -10,7 +10,7 @@ import { SyncState, type Doc, type DocKind, type NewSpreekuur, type NewWalk } fr
 import { DocRepository, type SaveState } from './model/repository';
 import { LocalStore, StoreError, wipeDatabase, type PhotoInfo, type SyncRecord } from './store/db';
 import { WriteQueue } from './store/queue';
-import { SyncClient, type ConnStatus } from './sync/client';
+import { RETRY_CODES, SyncClient, type ConnStatus } from './sync/client';
 import { AuthError } from './sync/auth';
 import type { DocAnnouncement, ServerUser } from './sync/frames';
 import { SessionAuth, type Session } from './session/session';
@@ -35,6 +35,28 @@ export const LATE_FIX_MS = 60_000;
 
 /** How long a failed replacement of a rewritten document waits before the next try. */
 const REPLACE_RETRY_MS = 5_000;
+
+/** How long `subscribe` waits for the document before it gives up ('offline'). */
+export const SUBSCRIBE_TIMEOUT_MS = 30_000;
+
+/** How many evicted document ids the device remembers (to say "niet meer op dit toestel"). */
+const EVICTED_KEPT = 500;
+
+/**
+ * Why `app.subscribe` failed: `not_found` (the server has no such document),
+ * `forbidden` (this user may not see it), `offline` (no connection now, it
+ * dropped, or no answer within SUBSCRIBE_TIMEOUT_MS: try again when
+ * `app.conn` is 'online'), `failed` (the server refused it otherwise; the
+ * code is in `app.docErrors`).
+ */
+export type SubscribeErrorCode = 'not_found' | 'forbidden' | 'offline' | 'failed';
+
+export class SubscribeError extends Error {
+  constructor(readonly code: SubscribeErrorCode) {
+    super(`subscribe failed: ${code}`);
+    this.name = 'SubscribeError';
+  }
+}
 
 export class App {
   store: LocalStore | null = null;
@@ -75,6 +97,14 @@ export class App {
   private listeners = new Set<() => void>();
   /** Observations saved while GPS was still searching, by item id: the fix is attached when it comes. */
   private lateFixes = new Map<string, { docId: string; stop: () => void }>();
+  /** Documents that left this device (evicted after leaving the scope), oldest first; stored in meta "evicted". */
+  private evictedIds = new Set<string>();
+  /** Documents on screen (count of holders): not evicted while shown. */
+  private viewers = new Map<string, number>();
+  /** `subscribe` calls waiting for their document. */
+  private subscribing = new Map<string, { promise: Promise<void>; settle: (e: SubscribeError | null) => void }>();
+  /** Documents whose subscribe failed on this connection (tried again by a user action or a new connection). */
+  readonly subscribeErrors = new Map<string, SubscribeErrorCode>();
 
   // What the screens read, from the parts that own it.
   get session(): Session | null {
@@ -115,7 +145,8 @@ export class App {
     return this.outbox.uploader;
   }
 
-  subscribe(f: () => void): () => void {
+  /** Call `f` after every change the screens show; returns the unsubscribe. */
+  listen(f: () => void): () => void {
     this.listeners.add(f);
     return () => this.listeners.delete(f);
   }
@@ -145,6 +176,7 @@ export class App {
     this.auth.restore(await store.getMeta<Session>('session'));
     const catalogId = await store.getMeta<string>('catalogId');
     const sync = await store.loadAllSync();
+    this.evictedIds = new Set(await store.getMeta<string[]>('evicted') ?? []);
     this.outbox.restore(await store.listPhotos());
     this.repo.load(await store.loadAllDocs(), sync, catalogId);
     if (this.session) {
@@ -193,13 +225,21 @@ export class App {
         this.emit();
         void this.replaceRewritten();
       },
-      applyRemote: (id, apply) => this.repo.applyRemote(id, apply),
+      applyRemote: async (id, apply) => {
+        await this.repo.applyRemote(id, apply);
+        this.arrived(id);
+      },
       onAck: async (id, heads) => {
         await this.repo.acked(id, heads);
         this.emit();
         await this.logoutIfAllSent();
       },
       onServerError: (doc, code) => {
+        if (doc !== null && !RETRY_CODES.has(code)) {
+          const e: SubscribeErrorCode = code === 'not_found' || code === 'forbidden' ? code : 'failed';
+          if (this.subscribing.has(doc)) this.subscribeErrors.set(doc, e);
+          this.subscribing.get(doc)?.settle(new SubscribeError(e));
+        }
         this.repo.serverError(doc, code);
         this.emit();
         void this.replaceRewritten();
@@ -210,10 +250,17 @@ export class App {
         if (s === 'auth_needed') this.auth.authNeeded = true;
         // The server is reachable again: photos need not wait for their backoff.
         if (s === 'online') this.outbox.kick();
+        // A new connection: documents that could not be subscribed may be tried again.
+        if (s === 'online') this.subscribeErrors.clear();
+        else for (const w of [...this.subscribing.values()]) w.settle(new SubscribeError('offline'));
         this.emit();
       },
       hasPending: () => this.totalPending() > 0,
       paused: (id) => this.repo.rewritten.has(id),
+      pendingOf: (id) => this.repo.pendingOf(id),
+      knownToServer: (id) => this.repo.knownToServer(id),
+      evict: (id) => this.evict(id),
+      scopeChanged: () => this.emit(),
     });
     this.client.start();
   }
@@ -246,7 +293,10 @@ export class App {
         const epoch = Number(res.headers.get('x-wijklog-epoch') ?? '0');
         const bytes = new Uint8Array(await res.arrayBuffer());
         await this.repo.replaceCopy(id, bytes, Number.isSafeInteger(epoch) && epoch >= 0 ? epoch : 0);
-        if (!this.repo.rewritten.has(id)) this.client?.resync(id);
+        if (!this.repo.rewritten.has(id)) {
+          this.client?.resync(id);
+          this.client?.recheck(id);
+        }
       } catch (e) {
         if (e instanceof ApiError && (e.status === 404 || e.status === 403)) {
           // The server no longer gives this document to this user: say so, keep the copy unsynced.
@@ -271,12 +321,175 @@ export class App {
     this.emit();
   }
 
+  // ---- sync scope ------------------------------------------------------------------
+  //
+  // The server decides which documents this device holds (docs/sync-protocol.md
+  // §2, docs/pwa.md "Sync scope"). A screen that needs a document the device
+  // does not hold subscribes it; a document that left the scope is evicted
+  // once every local change of it is acked (sync/client.ts), never before.
+
   /**
-   * Sync one document now (creating an empty local replica to receive it if
-   * this device does not hold it yet), e.g. when a coordinator opens an item.
+   * Bring a document onto this device and keep it in the device's scope
+   * (the server keeps the subscription until `sync.subscription_ttl_days`,
+   * default 14, after the last subscribe; subscribing again renews it).
+   *
+   * - Resolves once the document is on the device: `app.docs.get(docId)`
+   *   holds it with its kind (its content is committed to IndexedDB, or the
+   *   store's failure is in `app.storeError`). A document already held
+   *   resolves at once (and the subscription is renewed when online).
+   * - Rejects with a SubscribeError: `not_found`, `forbidden`, `offline`
+   *   (not connected now — check `app.conn === 'online'` first, or retry when
+   *   it is —, the connection dropped, or no answer within
+   *   SUBSCRIBE_TIMEOUT_MS) or `failed`. A failed document is listed in
+   *   `app.subscribeErrors` until the next connection.
+   * - Concurrent calls for one document share one request. It also takes the
+   *   document off the evicted list and stops it from leaving.
+   */
+  subscribe(docId: string): Promise<void> {
+    this.subscribeErrors.delete(docId);
+    const held = this.docs.get(docId);
+    if (held && held.kind() !== null) {
+      this.client?.subscribe(docId);
+      this.forgetEvicted(docId);
+      return Promise.resolve();
+    }
+    const waiting = this.subscribing.get(docId);
+    if (waiting) return waiting.promise;
+    if (!this.client?.subscribe(docId)) {
+      this.subscribeErrors.set(docId, 'offline');
+      this.emit();
+      return Promise.reject(new SubscribeError('offline'));
+    }
+    let settle!: (e: SubscribeError | null) => void;
+    const promise = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => settle(new SubscribeError('offline')), SUBSCRIBE_TIMEOUT_MS);
+      settle = (e) => {
+        clearTimeout(timer);
+        if (this.subscribing.get(docId)?.promise !== promise) return;
+        this.subscribing.delete(docId);
+        if (e) {
+          this.subscribeErrors.set(docId, e.code);
+          reject(e);
+        } else resolve();
+        this.emit();
+      };
+    });
+    this.subscribing.set(docId, { promise, settle });
+    this.emit();
+    return promise;
+  }
+
+  /**
+   * End this device's subscription of a document (sent now, or after the
+   * next connection). The server answers `unscope` when the document leaves
+   * the device's scope (it may stay for another reason: created by the user,
+   * planned for the team); the document is then evicted as soon as every
+   * local change of it is acked and it is not on screen.
+   */
+  unsubscribe(docId: string): void {
+    this.client?.unsubscribe(docId);
+  }
+
+  /** Whether a `subscribe` of this document is waiting for it. */
+  subscribePending(docId: string): boolean {
+    return this.subscribing.has(docId);
+  }
+
+  /** Whether this document was on the device and left it (evicted after leaving the scope). */
+  wasEvicted(docId: string): boolean {
+    return this.evictedIds.has(docId);
+  }
+
+  /**
+   * Whether this document left the scope and is kept only until its changes
+   * are acked (or until it leaves the screen): it goes from the device then.
+   */
+  isLeaving(docId: string): boolean {
+    return this.client?.leavingState(docId) !== undefined;
+  }
+
+  /**
+   * A screen shows this document: it is not evicted while shown (what is
+   * typed in a form stays). Call the returned function when the screen goes.
+   */
+  hold(docId: string): () => void {
+    this.viewers.set(docId, (this.viewers.get(docId) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.viewers.get(docId) ?? 1) - 1;
+      if (n > 0) this.viewers.set(docId, n);
+      else {
+        this.viewers.delete(docId);
+        this.client?.recheck(docId);
+      }
+    };
+  }
+
+  /**
+   * Sync one document now, subscribing it if this device does not hold it
+   * (e.g. when a coordinator opens an item). Failures are listed in
+   * `subscribeErrors`; a document that failed on this connection is not
+   * asked for again until the next connection (or an explicit `subscribe`).
    */
   requestDoc(id: string): void {
-    this.client?.nudge(id);
+    if (this.subscribing.has(id) || this.subscribeErrors.has(id)) return;
+    if (this.docs.get(id)?.kind() != null) {
+      this.client?.nudge(id);
+      return;
+    }
+    this.subscribe(id).catch(() => undefined);
+  }
+
+  /** The documents held on this device, by kind (for the settings screen). */
+  heldCounts(): { walk: number; spreekuur: number; catalog: number } {
+    const n = { walk: 0, spreekuur: 0, catalog: 0 };
+    for (const d of this.docs.values()) {
+      const k: DocKind | null = d.kind();
+      if (k) n[k]++;
+    }
+    return n;
+  }
+
+  /** A received sync message was applied: a subscribed document has arrived. */
+  private arrived(id: string): void {
+    if (this.docs.get(id)?.kind() == null) return;
+    this.forgetEvicted(id);
+    this.subscribing.get(id)?.settle(null);
+  }
+
+  /** The sync client asks to evict a document that left the scope and has nothing unacked. */
+  private async evict(id: string): Promise<boolean> {
+    if (
+      this.viewers.has(id) ||
+      id === this.repo.catalogId ||
+      this.repo.rewritten.has(id) ||
+      this.replacing.has(id) ||
+      this.subscribing.has(id) ||
+      [...this.lateFixes.values()].some((w) => w.docId === id)
+    )
+      return false;
+    const held = this.docs.get(id)?.kind() != null;
+    if (!(await this.repo.evict(id))) return false;
+    if (held) {
+      this.evictedIds.delete(id);
+      this.evictedIds.add(id);
+      while (this.evictedIds.size > EVICTED_KEPT) this.evictedIds.delete(this.evictedIds.values().next().value as string);
+      await this.saveEvicted();
+    }
+    this.emit();
+    return true;
+  }
+
+  private forgetEvicted(id: string): void {
+    if (this.evictedIds.delete(id)) void this.saveEvicted();
+  }
+
+  private async saveEvicted(): Promise<void> {
+    if (!this.store) return;
+    const ids = [...this.evictedIds];
+    await this.queue.run(() => this.requireStore().putMeta('evicted', ids)).catch((e) => this.repo.reportStoreError(e));
   }
 
   /** Ask for logout: warns when changes or photos are unsent. */
@@ -329,6 +542,9 @@ export class App {
   private async wipeLocal(): Promise<void> {
     for (const w of this.lateFixes.values()) w.stop();
     this.lateFixes.clear();
+    for (const w of [...this.subscribing.values()]) w.settle(new SubscribeError('offline'));
+    this.subscribeErrors.clear();
+    this.evictedIds.clear();
     this.locationMissing.clear();
     await this.flush();
     this.outbox.clear();
@@ -413,6 +629,8 @@ export class App {
       if (watch !== null) navigator.geolocation.clearWatch(watch);
       if (timer !== null) clearTimeout(timer);
       this.lateFixes.delete(itemId);
+      // A document that left the scope waited for this fix.
+      this.client?.recheck(docId);
     };
     const fail = () => {
       if (done) return;

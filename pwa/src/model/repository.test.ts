@@ -246,6 +246,49 @@ describe('DocRepository', () => {
     server.free();
   });
 
+  it('evict refuses a document with unacked changes; after their ack it removes it from memory and from the store, and nothing else', async () => {
+    const { repo, store } = await harness();
+    await receiveCatalog(repo);
+    const walk = await repo.newWalk({ title: 'Oude ronde', wijk: 'centrum' });
+    await observe(repo, walk, 'offline getypt');
+    const other = await repo.newWalk({ title: 'Andere ronde', wijk: 'centrum' });
+    expect(repo.pendingOf(walk)).toBeGreaterThan(0);
+    expect(repo.knownToServer(walk)).toBe(false);
+
+    expect(await repo.evict(walk)).toBe(false);
+    expect(repo.docs.get(walk)!.rows().map((r) => r.text)).toEqual(['offline getypt']);
+    expect((await store.loadDoc(walk))?.changes.length ?? 0).toBeGreaterThan(0);
+
+    await repo.acked(walk, repo.docs.get(walk)!.heads());
+    expect(repo.pendingOf(walk)).toBe(0);
+    expect(repo.knownToServer(walk)).toBe(true);
+    expect(await repo.evict(walk)).toBe(true);
+    expect(repo.docs.has(walk)).toBe(false);
+    expect(repo.sync.has(walk)).toBe(false);
+    expect(await store.loadDoc(walk)).toBeNull();
+    expect((await store.loadAllSync()).has(walk)).toBe(false);
+
+    const again = await reopen();
+    expect(again.docs.has(walk)).toBe(false);
+    expect(again.docs.get(other)!.walk().title).toBe('Andere ronde');
+    expect(again.catalog()).not.toBeNull();
+  });
+
+  it('an edit made while an eviction waits in the write queue keeps the document and the edit', async () => {
+    const { repo, store } = await harness();
+    await receiveCatalog(repo);
+    const walk = await repo.newWalk({ title: 'Ronde', wijk: 'centrum' });
+    await repo.acked(walk, repo.docs.get(walk)!.heads());
+    const evicting = repo.evict(walk);
+    const typed = observe(repo, walk, 'net op tijd');
+    expect(await evicting).toBe(false);
+    await typed;
+    expect(repo.pendingOf(walk)).toBeGreaterThan(0);
+    const again = await reopen();
+    expect(again.docs.get(walk)!.rows().map((r) => r.text)).toEqual(['net op tijd']);
+    expect(await store.loadDoc(walk)).not.toBeNull();
+  });
+
   it('refuses to create a walk before the catalog has arrived', async () => {
     const { repo } = await harness();
     expect(() => repo.newWalk({ title: 'Ronde', wijk: 'centrum' })).toThrow('catalog not loaded');

@@ -125,6 +125,48 @@ export class DocRepository {
     return d;
   }
 
+  /** This document's local changes the server has not acked (0 when it is not held). */
+  pendingOf(id: string): number {
+    if (!this.docs.has(id)) return 0;
+    return this.pending.get(id) ?? this.recomputePending(id);
+  }
+
+  /** Whether the server ever confirmed this document (announced or acked heads). */
+  knownToServer(id: string): boolean {
+    return (this.sync.get(id)?.ackedHeads.length ?? 0) > 0;
+  }
+
+  /**
+   * Remove a document from the device (it left this device's scope): from
+   * memory and from the store, in the write queue's order, so every write
+   * queued before it lands first. Refuses (false, nothing removed) when the
+   * document has changes the server has not acked at that moment: unsynced
+   * work is never evicted.
+   */
+  async evict(id: string): Promise<boolean> {
+    return this.host.queue.run(async () => {
+      if (this.pendingOf(id) > 0) return false;
+      const doc = this.docs.get(id);
+      this.docs.delete(id);
+      doc?.free();
+      this.sync.delete(id);
+      this.pending.delete(id);
+      this.changeCounts.delete(id);
+      this.needsFullSave.delete(id);
+      this.docErrors.delete(id);
+      this.rewritten.delete(id);
+      this.droppedEdits.delete(id);
+      try {
+        await this.host.store().deleteDoc(id);
+      } catch (e) {
+        // Gone from memory; the stored copy comes back at the next start and leaves again.
+        this.reportStoreError(e);
+      }
+      this.host.changed();
+      return true;
+    });
+  }
+
   totalPending(): number {
     let n = 0;
     for (const v of this.pending.values()) n += v;

@@ -264,6 +264,26 @@ export class LocalStore {
     return out;
   }
 
+  /**
+   * Remove a document from the device (it left this device's scope, and
+   * every change of it was acked): its saved bytes, change records and sync
+   * record, in ONE transaction.
+   */
+  async deleteDoc(docId: string): Promise<void> {
+    const tx = this.db.transaction(['docs', 'changes', 'sync'], 'readwrite');
+    const work = (async () => {
+      await tx.objectStore('docs').delete(docId);
+      const idx = tx.objectStore('changes').index('byDoc');
+      let cursor = await idx.openKeyCursor(IDBKeyRange.only(docId));
+      while (cursor) {
+        await tx.objectStore('changes').delete(cursor.primaryKey);
+        cursor = await cursor.continue();
+      }
+      await tx.objectStore('sync').delete(docId);
+    })();
+    await settle(Promise.all([work, tx.done]));
+  }
+
   async countChanges(docId: string): Promise<number> {
     return settle(this.db.countFromIndex('changes', 'byDoc', IDBKeyRange.only(docId)));
   }

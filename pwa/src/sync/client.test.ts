@@ -2,6 +2,7 @@
 // fake window/document event targets (vitest runs in node).
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SyncClient, type SyncHost } from './client';
+import { encodeFrame } from './frames';
 
 class FakeSocket {
   static all: FakeSocket[] = [];
@@ -43,6 +44,10 @@ function host(): SyncHost {
     onStatus: () => undefined,
     hasPending: () => true,
     paused: () => false,
+    pendingOf: () => 0,
+    knownToServer: () => false,
+    evict: async () => true,
+    scopeChanged: () => undefined,
   };
 }
 
@@ -256,6 +261,256 @@ describe('SyncClient and a per-document error that says "try again"', () => {
     // The old socket sends nothing more; only the new connection's attempt exists.
     expect(framesFor(ws)).toBe(1);
     expect(statesMade()).toBe(1);
+    c.stop();
+  });
+});
+
+describe('SyncClient and the sync scope (subscribe, unscope, eviction after the ack)', () => {
+  const WALK = '3c1d2e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
+  const OTHER = '7a8b9c0d-1e2f-4a3b-9c4d-5e6f7a8b9c0d';
+  const NEW = '9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b';
+  const USER = { id: 'u', name: 'U', roles: ['boa'], team: 't' };
+
+  /**
+   * A device: documents with a count of local edits; a sync state sends one
+   * message per edit count it has not sent yet (as automerge sends new
+   * changes). An ack covers everything; eviction is refused while the
+   * document is on screen or has unacked changes, as the app does.
+   */
+  function device() {
+    const docs = new Map<string, { edits: number }>();
+    const pending = new Map<string, number>();
+    const known = new Set<string>();
+    const onScreen = new Set<string>();
+    const evicted: string[] = [];
+    const h: SyncHost = {
+      ...host(),
+      localDocIds: () => [...docs.keys()],
+      docFor: (id) => {
+        let d = docs.get(id);
+        if (!d) {
+          d = { edits: 0 };
+          docs.set(id, d);
+        }
+        const doc = d;
+        return {
+          generateSyncMessage: (s: { sent: number }) => {
+            if (s.sent === doc.edits) return null;
+            s.sent = doc.edits;
+            return new Uint8Array([0x42, doc.edits]);
+          },
+        } as never;
+      },
+      newSyncState: () => ({ sent: -1, free() {} }) as never,
+      onAck: async (id) => {
+        pending.set(id, 0);
+        known.add(id);
+      },
+      hasPending: () => false,
+      pendingOf: (id) => (docs.has(id) ? (pending.get(id) ?? 0) : 0),
+      knownToServer: (id) => known.has(id),
+      evict: async (id) => {
+        if (onScreen.has(id) || (pending.get(id) ?? 0) > 0) return false;
+        docs.delete(id);
+        evicted.push(id);
+        return true;
+      },
+    };
+    /** A document the server confirmed, with `unacked` local edits on top. */
+    const hold = (id: string, unacked: number) => {
+      docs.set(id, { edits: unacked });
+      pending.set(id, unacked);
+      known.add(id);
+    };
+    const edit = (id: string) => {
+      docs.get(id)!.edits++;
+      pending.set(id, (pending.get(id) ?? 0) + 1);
+    };
+    return { h, docs, pending, known, onScreen, evicted, hold, edit };
+  }
+
+  const sentTexts = (ws: FakeSocket) =>
+    ws.sent.filter((d): d is string => typeof d === 'string').map((d) => JSON.parse(d) as { type: string; doc?: string }).filter((m) => m.type !== 'auth');
+  const framesOf = (ws: FakeSocket, id: string) =>
+    ws.sent.filter((d) => d instanceof Uint8Array && d[0] === parseInt(id.slice(0, 2), 16) && d[1] === parseInt(id.slice(2, 4), 16)).length;
+  const recv = async (ws: FakeSocket, m: unknown) => {
+    ws.onmessage?.({ data: JSON.stringify(m) });
+    await flush();
+  };
+  const ready = (docs: string[]) => ({ type: 'ready', protocol: 3, user: USER, docs: docs.map((id) => ({ id, kind: 'walk', heads: ['aa'], epoch: 0 })) });
+
+  async function open(h: SyncHost, listed: string[]): Promise<{ c: SyncClient; ws: FakeSocket }> {
+    const c = new SyncClient(h, 'ws://127.0.0.1:1/api/v1/sync');
+    c.start();
+    await flush();
+    const ws = FakeSocket.all.at(-1)!;
+    ws.readyState = FakeSocket.OPEN;
+    ws.onopen?.();
+    await recv(ws, ready(listed));
+    return { c, ws };
+  }
+
+  it('keeps a document that leaves the scope with unacked changes, sends them, and evicts it only after the ack and the unscope of its unsubscribe', async () => {
+    const d = device();
+    d.hold(WALK, 0);
+    const { c, ws } = await open(d.h, [WALK]);
+    d.edit(WALK);
+    c.nudge(WALK);
+    const before = framesOf(ws, WALK);
+
+    // The window passed while the edit was not acked yet.
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.evicted).toEqual([]);
+    expect(d.docs.has(WALK)).toBe(true);
+    expect(c.leavingState(WALK)).toBe('out');
+    // Another edit on the leaving document goes out too: that subscribes it again on the server.
+    d.edit(WALK);
+    c.nudge(WALK);
+    expect(framesOf(ws, WALK)).toBeGreaterThan(before);
+    await recv(ws, { type: 'doc', id: WALK, kind: 'walk', heads: ['aa'], epoch: 0 });
+    expect(c.leavingState(WALK)).toBe('back');
+    expect(d.docs.has(WALK)).toBe(true);
+
+    // The ack covers everything: the client ends the implicit subscription, still holding the document.
+    await recv(ws, { type: 'ack', doc: WALK, heads: ['bb'] });
+    expect(d.docs.has(WALK)).toBe(true);
+    expect(sentTexts(ws)).toEqual([{ type: 'unsubscribe', doc: WALK }]);
+    expect(c.leavingState(WALK)).toBe('unsubscribed');
+    // The server's reply after the ack changes nothing: nothing more is sent of it.
+    const settled = framesOf(ws, WALK);
+    ws.onmessage?.({ data: encodeFrame(WALK, new Uint8Array([0x42, 0])).buffer });
+    await flush();
+    expect(framesOf(ws, WALK)).toBe(settled);
+
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.evicted).toEqual([WALK]);
+    expect(d.docs.has(WALK)).toBe(false);
+    expect(c.leavingState(WALK)).toBeUndefined();
+    c.stop();
+  });
+
+  it('evicts a document that leaves the scope with nothing unacked at once, and sends nothing of it', async () => {
+    const d = device();
+    d.hold(WALK, 0);
+    d.hold(OTHER, 0);
+    const { c, ws } = await open(d.h, [WALK, OTHER]);
+    const before = framesOf(ws, WALK);
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.evicted).toEqual([WALK]);
+    expect(d.docs.has(OTHER)).toBe(true);
+    expect(framesOf(ws, WALK)).toBe(before);
+    expect(sentTexts(ws)).toEqual([]);
+    c.stop();
+  });
+
+  it('an edit made after the ack and before the unscope keeps the document: sent, acked, then evicted', async () => {
+    const d = device();
+    d.hold(WALK, 1);
+    const { c, ws } = await open(d.h, [WALK]);
+    await recv(ws, { type: 'unscope', doc: WALK });
+    await recv(ws, { type: 'doc', id: WALK, kind: 'walk', heads: ['aa'], epoch: 0 });
+    await recv(ws, { type: 'ack', doc: WALK, heads: ['bb'] });
+    expect(c.leavingState(WALK)).toBe('unsubscribed');
+    d.edit(WALK);
+    c.nudge(WALK);
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.evicted).toEqual([]);
+    expect(d.docs.has(WALK)).toBe(true);
+    await recv(ws, { type: 'doc', id: WALK, kind: 'walk', heads: ['bb'], epoch: 0 });
+    await recv(ws, { type: 'ack', doc: WALK, heads: ['cc'] });
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.evicted).toEqual([WALK]);
+    c.stop();
+  });
+
+  it('at connect: a held document no longer listed leaves (at once, or after the ack of its changes); one created here and never acked is sent, not evicted', async () => {
+    const d = device();
+    d.hold(WALK, 0); // window passed, nothing unsent
+    d.hold(OTHER, 2); // window passed while offline, two edits unsent
+    d.docs.set(NEW, { edits: 1 }); // created offline: the server does not know it yet
+    d.pending.set(NEW, 1);
+    const { c, ws } = await open(d.h, []);
+    expect(d.evicted).toEqual([WALK]);
+    expect(d.docs.has(OTHER)).toBe(true);
+    expect(framesOf(ws, OTHER)).toBe(1);
+    expect(framesOf(ws, NEW)).toBe(1);
+    expect(c.leavingState(OTHER)).toBe('out');
+    expect(c.leavingState(NEW)).toBeUndefined();
+
+    // The new walk is created and acked: it is the user's, it stays.
+    await recv(ws, { type: 'ack', doc: NEW, heads: ['dd'] });
+    expect(d.docs.has(NEW)).toBe(true);
+    // The other one: implicit subscribe, ack, unsubscribe, unscope, gone.
+    await recv(ws, { type: 'doc', id: OTHER, kind: 'walk', heads: ['aa'], epoch: 0 });
+    await recv(ws, { type: 'ack', doc: OTHER, heads: ['ee'] });
+    expect(d.docs.has(OTHER)).toBe(true);
+    expect(sentTexts(ws)).toEqual([{ type: 'unsubscribe', doc: OTHER }]);
+    await recv(ws, { type: 'unscope', doc: OTHER });
+    expect(d.evicted).toEqual([WALK, OTHER]);
+    expect(d.docs.has(NEW)).toBe(true);
+    c.stop();
+  });
+
+  it('a connection that drops before the ack keeps the document; the next one sends the changes again', async () => {
+    const d = device();
+    d.hold(WALK, 1);
+    const first = await open(d.h, []);
+    expect(framesOf(first.ws, WALK)).toBe(1);
+    first.ws.onclose?.({ code: 1006 });
+    first.c.stop();
+    expect(d.docs.has(WALK)).toBe(true);
+
+    const { c, ws } = await open(d.h, []);
+    expect(d.docs.has(WALK)).toBe(true);
+    expect(framesOf(ws, WALK)).toBe(1);
+    c.stop();
+  });
+
+  it('a document on screen is not evicted; it goes when the screen lets it go (recheck)', async () => {
+    const d = device();
+    d.hold(WALK, 0);
+    d.onScreen.add(WALK);
+    const { c, ws } = await open(d.h, [WALK]);
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.docs.has(WALK)).toBe(true);
+    expect(c.leavingState(WALK)).toBe('out');
+    d.onScreen.delete(WALK);
+    c.recheck(WALK);
+    await flush();
+    expect(d.evicted).toEqual([WALK]);
+    c.stop();
+  });
+
+  it('subscribe sends the frame and stops the document from leaving; unsubscribe waits for the connection', async () => {
+    const d = device();
+    d.hold(WALK, 0);
+    d.onScreen.add(WALK);
+    const offline = new SyncClient(d.h, 'ws://127.0.0.1:1/api/v1/sync');
+    expect(offline.subscribe(OTHER)).toBe(false);
+
+    const { c, ws } = await open(d.h, [WALK]);
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(c.leavingState(WALK)).toBe('out');
+    expect(c.subscribe(WALK)).toBe(true);
+    expect(c.leavingState(WALK)).toBeUndefined();
+    d.onScreen.delete(WALK);
+    c.recheck(WALK);
+    await flush();
+    expect(d.evicted).toEqual([]);
+    expect(sentTexts(ws)).toEqual([{ type: 'subscribe', doc: WALK }]);
+
+    // Asked while the connection is down: sent after the next `ready`, once.
+    ws.onclose?.({ code: 1006 });
+    c.unsubscribe(OTHER);
+    expect(sentTexts(ws)).toEqual([{ type: 'subscribe', doc: WALK }]);
+    c.connectNow();
+    await flush();
+    const next = FakeSocket.all.at(-1)!;
+    expect(next).not.toBe(ws);
+    next.readyState = FakeSocket.OPEN;
+    next.onopen?.();
+    await recv(next, ready([WALK]));
+    expect(sentTexts(next)).toEqual([{ type: 'unsubscribe', doc: OTHER }]);
     c.stop();
   });
 });

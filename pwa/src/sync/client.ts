@@ -32,6 +32,22 @@
 // - A document the host reports as `paused` (its history was rewritten on the
 //   server and the local copy is being replaced) is neither sent nor
 //   received; `resync` starts it again from a fresh SyncState.
+// - Scope (docs/sync-protocol.md §2, docs/pwa.md "Sync scope"): the server
+//   decides which documents this device holds. `subscribe`/`unsubscribe`
+//   send the frames of the same names. A document leaves the device when the
+//   server says it left the scope (`unscope`, or `ready` no longer lists a
+//   document the server had confirmed before) AND every local change of it
+//   is acked: unsynced work is never evicted. Until then it is "leaving":
+//     'out'          the server said it is out; if it has unacked changes they
+//                    are sent, which subscribes it again implicitly (the
+//                    server answers `doc`, then the ack);
+//     'back'         that happened: once everything is acked the client sends
+//                    `unsubscribe` and waits for the server's `unscope`;
+//     'unsubscribed' sent; the `unscope` that follows evicts it (or nothing
+//                    comes, when it stays in the scope for another reason).
+//   A leaving document with nothing unacked is not synced (a frame would
+//   subscribe it again). The host may refuse an eviction for now (the
+//   document is on screen): it calls `recheck` when that ends.
 
 import { backoffDelay } from './backoff';
 import { decodeFrame, encodeFrame, parseServerMessage, type DocAnnouncement, type ServerUser } from './frames';
@@ -63,7 +79,23 @@ export interface SyncHost {
   hasPending(): boolean;
   /** The document must not sync now (its local copy awaits replacement). */
   paused(id: string): boolean;
+  /** This document's local changes the server has not acked (0 when it is not held). */
+  pendingOf(id: string): number;
+  /** Whether the server ever confirmed this document (announced or acked heads); false for one created here and never acked. */
+  knownToServer(id: string): boolean;
+  /**
+   * The document left this device's scope and nothing of it is unacked:
+   * remove it from the device. Resolves false when it must stay for now (on
+   * screen, being replaced, the catalog, a change arrived meanwhile); then the
+   * host calls `recheck(id)` when that ends.
+   */
+  evict(id: string): Promise<boolean>;
+  /** A document started or stopped leaving (the screens say so). */
+  scopeChanged(): void;
 }
+
+/** Where a document that left this device's scope stands (see the header). */
+export type Leaving = 'out' | 'back' | 'unsubscribed';
 
 export const RESPONSE_TIMEOUT_MS = 15_000;
 export const IDLE_PENDING_MS = 30_000;
@@ -87,6 +119,10 @@ export class SyncClient {
   private awaitingSince: number | null = null;
   private lastFrameAt = 0;
   private chain: Promise<void> = Promise.resolve();
+  /** Documents that left this device's scope and are still held (see the header). Kept across sockets. */
+  private leaving = new Map<string, Leaving>();
+  /** `unsubscribe` asked for while not connected: sent after the next `ready`. */
+  private unsubs = new Set<string>();
   private status: ConnStatus = 'offline';
   private readonly onWake = () => this.reconnectNow();
   /** The device lost its network: the socket is dead even if it has not noticed yet. */
@@ -173,6 +209,45 @@ export class SyncClient {
 
   isOnline(): boolean {
     return this.status === 'online';
+  }
+
+  /**
+   * Send `subscribe` for a document (docs/sync-protocol.md §2): the server
+   * answers `doc` and a sync message, or `error` `not_found`/`forbidden`.
+   * It also stops the document from leaving. False when there is no
+   * connection (nothing is sent or remembered).
+   */
+  subscribe(docId: string): boolean {
+    this.setLeaving(docId);
+    this.unsubs.delete(docId);
+    if (!this.sendText({ type: 'subscribe', doc: docId })) return false;
+    // The answer is expected like a sync reply: a dead socket is noticed.
+    this.awaitingSince ??= Date.now();
+    return true;
+  }
+
+  /**
+   * Send `unsubscribe` for a document, now or after the next `ready`. The
+   * server answers `unscope` when the document leaves the scope (then it is
+   * evicted once nothing of it is unacked), nothing when it stays.
+   */
+  unsubscribe(docId: string): void {
+    this.unsubs.add(docId);
+    if (this.sendText({ type: 'unsubscribe', doc: docId })) this.unsubs.delete(docId);
+  }
+
+  /** Where a document that left the scope stands; undefined when it has not left. */
+  leavingState(docId: string): Leaving | undefined {
+    return this.leaving.get(docId);
+  }
+
+  /**
+   * Something that held a leaving document back ended (it left the screen,
+   * its copy was replaced): evict it now if nothing of it is unacked.
+   */
+  recheck(docId: string): void {
+    if (!this.leaving.has(docId)) return;
+    this.chain = this.chain.then(() => this.settleLeaving(docId)).catch(() => undefined);
   }
 
   private setStatus(s: ConnStatus) {
@@ -306,18 +381,33 @@ export class SyncClient {
         this.attempt = 0;
         this.setStatus('online');
         await this.host.onReady(m.user, m.docs);
-        const ids = new Set([...this.host.localDocIds(), ...m.docs.map((d) => d.id)]);
+        const listed = new Set(m.docs.map((d) => d.id));
+        // Listed again: in the scope (maybe by our own implicit subscribe).
+        for (const id of listed) if (this.leaving.has(id)) this.setLeaving(id, 'back');
+        // Held but not listed: it left the scope while we were away.
+        for (const id of this.host.localDocIds()) if (!listed.has(id)) await this.leftScope(id, false);
+        const ids = new Set([...this.host.localDocIds(), ...listed]);
         for (const id of ids) this.sendSync(id);
+        for (const id of [...this.leaving.keys()]) await this.settleLeaving(id);
+        for (const id of [...this.unsubs]) if (this.sendText({ type: 'unsubscribe', doc: id })) this.unsubs.delete(id);
         break;
       }
       case 'doc':
+        // A leaving document announced again: our own changes subscribed it implicitly.
+        if (this.leaving.has(m.id)) this.setLeaving(m.id, 'back');
         await this.host.onAnnounce(m);
         this.sendSync(m.id);
+        break;
+      case 'unscope':
+        await this.leftScope(m.doc, true);
+        // Still held (unacked changes): they go out.
+        if (this.leaving.has(m.doc)) this.sendSync(m.doc);
         break;
       case 'ack':
         // The server stored this document's changes: its retries start from the shortest delay again.
         this.forgetRetry(m.doc);
         await this.host.onAck(m.doc, m.heads);
+        await this.settleLeaving(m.doc);
         break;
       case 'error':
         this.host.onServerError(m.doc, m.code);
@@ -335,6 +425,52 @@ export class SyncClient {
     const state = this.stateFor(docId);
     await this.host.applyRemote(docId, (doc) => doc.receiveSyncMessage(state, msg));
     this.sendSync(docId);
+  }
+
+  /**
+   * The server says (`unscope`, or `ready` without it) that this document
+   * left the scope. With nothing unacked it is evicted; with unacked changes
+   * it is kept and they go out (the caller syncs it). A document created
+   * here and never acked (`announced` false) is in no scope yet: sending it
+   * creates it.
+   */
+  private async leftScope(id: string, announced: boolean): Promise<void> {
+    if (this.host.pendingOf(id) === 0) {
+      this.setLeaving(id, 'out');
+      await this.settleLeaving(id);
+    } else if (announced || this.leaving.has(id) || this.host.knownToServer(id)) {
+      this.setLeaving(id, 'out');
+    }
+  }
+
+  /** A leaving document whose changes are all acked: evict it, or unsubscribe first if our changes re-subscribed it. */
+  private async settleLeaving(id: string): Promise<void> {
+    const state = this.leaving.get(id);
+    if (!state || this.host.pendingOf(id) > 0) return;
+    if (state === 'out') {
+      if (!(await this.host.evict(id))) return;
+      // Evicted, unless something subscribed it meanwhile.
+      if (this.leaving.get(id) === 'out') this.setLeaving(id);
+      this.states.get(id)?.free();
+      this.states.delete(id);
+      this.forgetRetry(id);
+    } else if (state === 'back') {
+      if (this.sendText({ type: 'unsubscribe', doc: id })) this.setLeaving(id, 'unsubscribed');
+    }
+  }
+
+  private setLeaving(id: string, state?: Leaving): void {
+    if (this.leaving.get(id) === state) return;
+    if (state) this.leaving.set(id, state);
+    else this.leaving.delete(id);
+    this.host.scopeChanged();
+  }
+
+  private sendText(msg: { type: 'subscribe' | 'unsubscribe'; doc: string }): boolean {
+    const ws = this.ws;
+    if (!ws || !this.ready || ws.readyState !== WebSocket.OPEN) return false;
+    ws.send(JSON.stringify(msg));
+    return true;
   }
 
   private resetStates(): void {
@@ -384,6 +520,8 @@ export class SyncClient {
     const ws = this.ws;
     if (!ws || !this.ready || ws.readyState !== WebSocket.OPEN) return;
     if (this.host.paused(docId)) return;
+    // Leaving with nothing unacked: a frame would only subscribe it again.
+    if (this.leaving.has(docId) && this.host.pendingOf(docId) === 0) return;
     const doc = this.host.docFor(docId);
     // Send every message the state machine has for this document now.
     for (let i = 0; i < 16; i++) {

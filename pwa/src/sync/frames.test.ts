@@ -47,6 +47,12 @@ describe('parseServerMessage', () => {
     expect(doc('3')).toMatchObject({ epoch: 0 });
   });
 
+  it('reads unscope (the document left the scope) and refuses one without a document id', () => {
+    expect(parseServerMessage(JSON.stringify({ type: 'unscope', doc: ID }))).toEqual({ type: 'unscope', doc: ID });
+    expect(parseServerMessage(JSON.stringify({ type: 'unscope' }))).toBeNull();
+    expect(parseServerMessage(JSON.stringify({ type: 'unscope', doc: 7 }))).toBeNull();
+  });
+
   it('ignores garbage and unknown types instead of throwing', () => {
     expect(parseServerMessage('{nope')).toBeNull();
     expect(parseServerMessage('"x"')).toBeNull();

@@ -48,6 +48,8 @@ export type ServerMessage =
   | { type: 'ready'; user: ServerUser; docs: DocAnnouncement[] }
   | { type: 'ack'; doc: string; heads: string[] }
   | ({ type: 'doc' } & DocAnnouncement)
+  /** The document left this device's scope (docs/sync-protocol.md §2): nothing more of it comes. */
+  | { type: 'unscope'; doc: string }
   | { type: 'error'; doc: string | null; code: string; message: string };
 
 /** Parse a JSON text frame; null for anything that is not a known message. */
@@ -85,6 +87,9 @@ export function parseServerMessage(text: string): ServerMessage | null {
     case 'doc':
       if (typeof m.id !== 'string') return null;
       return { type: 'doc', id: m.id, kind: String(m.kind ?? ''), heads: strs(m.heads) ? m.heads : [], epoch: epochOf(m.epoch) };
+    case 'unscope':
+      if (typeof m.doc !== 'string') return null;
+      return { type: 'unscope', doc: m.doc };
     case 'error':
       return {
         type: 'error',

@@ -6,7 +6,7 @@ import { onLangChange } from '../i18n';
 export function useApp(): typeof app {
   const [, setV] = useState(0);
   useEffect(() => {
-    const a = app.subscribe(() => setV((v) => v + 1));
+    const a = app.listen(() => setV((v) => v + 1));
     const b = onLangChange(() => setV((v) => v + 1));
     return () => {
       a();
@@ -40,6 +40,7 @@ export type Route =
   | { name: 'login' }
   | { name: 'new-walk' }
   | { name: 'new-session' }
+  | { name: 'settings' }
   | { name: 'walk'; id: string }
   | { name: 'entry'; id: string }
   | { name: 'session'; id: string }
@@ -55,6 +56,7 @@ export function parseRoute(hash: string): Route {
   if (parts[0] === 'new-walk') return { name: 'new-walk' };
   if (parts[0] === 'new-session') return { name: 'new-session' };
   if (parts[0] === 'login') return { name: 'login' };
+  if (parts[0] === 'settings') return { name: 'settings' };
   if (parts[0] === 'coord') return { name: 'coord', path: parts.slice(1) };
   if (parts[0] === 'admin') return { name: 'admin', path: parts.slice(1) };
   return { name: 'home' };

@@ -95,7 +95,7 @@ export function useDocChanges(onChange: () => void, only?: string, debounceMs = 
   useEffect(() => {
     let last = docsSignature(only);
     let timer: ReturnType<typeof setTimeout> | null = null;
-    const unsub = app.subscribe(() => {
+    const unsub = app.listen(() => {
       const sig = docsSignature(only);
       if (sig === last) return;
       last = sig;
