@@ -10,6 +10,7 @@ import * as photosMsgs from './messages/photos';
 import * as editsMsgs from './messages/edits';
 import * as mailMsgs from './messages/mail';
 import * as callbacksMsgs from './messages/callbacks';
+import * as deviceMsgs from './messages/device';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -201,7 +202,8 @@ export type MsgKey =
   | keyof typeof photosMsgs.nl
   | keyof typeof editsMsgs.nl
   | keyof typeof mailMsgs.nl
-  | keyof typeof callbacksMsgs.nl;
+  | keyof typeof callbacksMsgs.nl
+  | keyof typeof deviceMsgs.nl;
 
 const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
@@ -386,8 +388,8 @@ const en: Record<FieldKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl };
-const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en };
 const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 

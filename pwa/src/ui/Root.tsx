@@ -8,6 +8,7 @@ import { QuickEntry, WalkScreen } from './Walk';
 import { SessionScreen } from './Session';
 import { CoordinatorArea } from './coordinator';
 import { AdminArea } from './admin';
+import { Settings } from './Settings';
 
 export function Root() {
   const app = useApp();
@@ -29,6 +30,7 @@ export function Root() {
   else if (route.name === 'session') screen = <SessionScreen id={route.id} />;
   else if (route.name === 'new-walk') screen = <NewWalk />;
   else if (route.name === 'new-session') screen = <NewSession />;
+  else if (route.name === 'settings') screen = <Settings />;
   else if (route.name === 'coord') screen = <CoordinatorArea path={route.path} />;
   else if (route.name === 'admin') screen = <AdminArea path={route.path} />;
   else screen = <Home />;
@@ -81,6 +83,11 @@ export function Root() {
         {screen}
       </main>
       <footer class="foot">
+        {loggedIn && (
+          <a class="btn small ghost" href="#/settings" data-testid="nav-settings">
+            {t('settings.nav')}
+          </a>
+        )}
         <button type="button" class="btn small ghost" lang={lang() === 'nl' ? 'en' : 'nl'} onClick={() => setLang(lang() === 'nl' ? 'en' : 'nl')}>
           {t('lang.switch')}
         </button>

@@ -10,6 +10,7 @@ import { editError, fieldError, type EditError } from './editError';
 import { ContactFields } from './Contact';
 import { addNoteAction } from './actions';
 import { ErasedNotice } from './ErasedNotice';
+import { LeavingNotice, NotOnDevice } from './NotOnDevice';
 
 export function SessionScreen({ id }: { id: string }) {
   const app = useApp();
@@ -21,9 +22,12 @@ export function SessionScreen({ id }: { id: string }) {
   const [severity, setSeverity] = useState('');
   // A document this device does not hold (a link, a coordinator opening
   // it): ask the server for it, which subscribes this device to it.
+  // One that left the device is opened again only by the user (NotOnDevice).
   useEffect(() => {
-    if (!app.docs.has(id)) app.requestDoc(id);
+    if (!app.docs.has(id) && !app.wasEvicted(id)) app.requestDoc(id);
   }, [id, app.version]);
+  // Not evicted while on screen: what is typed here stays.
+  useEffect(() => app.hold(id), [id]);
   const [text, setText] = useState('');
   const [consent, setConsent] = useState(false);
   const [name, setName] = useState('');
@@ -35,6 +39,7 @@ export function SessionScreen({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<EditError | null>(null);
 
+  if (!doc && (app.wasEvicted(id) || app.conn !== 'online' || app.subscribeErrors.has(id))) return <NotOnDevice id={id} title={t('session.title')} />;
   if (!doc || doc.kind() !== 'spreekuur') {
     return (
       <section class="screen">
@@ -121,6 +126,7 @@ export function SessionScreen({ id }: { id: string }) {
         </p>
       )}
       <ErasedNotice docId={id} />
+      <LeavingNotice docId={id} />
       {s.staff.length > 0 && (
         <p>
           {t('session.staff')}: {s.staff.map((x) => x.name).join(', ')}

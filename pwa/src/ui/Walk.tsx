@@ -8,6 +8,7 @@ import type { ProcessedPhoto } from '../photo/process';
 import { editError, type EditError } from './editError';
 import { addObservationAction } from './actions';
 import { ErasedNotice } from './ErasedNotice';
+import { LeavingNotice, NotOnDevice } from './NotOnDevice';
 import type { Severity } from '../model/doc';
 
 function ErrorLine({ error, testid = 'form-error' }: { error: EditError | null; testid?: string }) {
@@ -30,10 +31,14 @@ export function WalkScreen({ id }: { id: string }) {
   const [error, setError] = useState<{ where: 'state' | 'participant' | 'summary'; e: EditError } | null>(null);
   const [confirming, setConfirming] = useState<'end' | 'reopen' | null>(null);
   // A document this device does not hold (a link, a coordinator opening
-  // it): ask the server for it, which subscribes this device to it.
+  // it): ask the server for it, which subscribes this device to it. One
+  // that left the device is opened again only by the user (NotOnDevice).
   useEffect(() => {
-    if (!app.docs.has(id)) app.requestDoc(id);
+    if (!app.docs.has(id) && !app.wasEvicted(id)) app.requestDoc(id);
   }, [id, app.version]);
+  // Not evicted while on screen.
+  useEffect(() => app.hold(id), [id]);
+  if (!doc && (app.wasEvicted(id) || app.conn !== 'online' || app.subscribeErrors.has(id))) return <NotOnDevice id={id} title={t('walk.title')} />;
   if (!doc || doc.kind() !== 'walk') {
     return (
       <section class="screen">
@@ -95,6 +100,7 @@ export function WalkScreen({ id }: { id: string }) {
         </p>
       )}
       <ErasedNotice docId={id} />
+      <LeavingNotice docId={id} />
       <p data-testid="walk-state">
         {w.ended_at !== null ? t('walk.ended_at', { time: hhmm(w.ended_at) }) : w.started_at !== null ? t('walk.started_at', { time: hhmm(w.started_at) }) : t('walk.not_started')}
       </p>
@@ -277,7 +283,10 @@ export function QuickEntry({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [missing, setMissing] = useState(false);
   const [error, setError] = useState<EditError | null>(null);
+  // Not evicted while on screen: what is typed here stays.
+  useEffect(() => app.hold(id), [id]);
 
+  if (!doc && app.wasEvicted(id)) return <NotOnDevice id={id} title={t('entry.title')} />;
   if (!doc || !catalogDoc || !catalog) {
     return (
       <section class="screen">
