@@ -165,6 +165,128 @@ async fn an_old_client_syncing_a_document_outside_its_scope_subscribes_it() {
 }
 
 #[actix_web::test]
+async fn a_subscribe_flood_is_bounded_and_the_connection_and_other_devices_carry_on() {
+    let app = spawn_app_with(|c| c.sync.max_subscriptions_per_device = 3).await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let cora = user(&app, "cora", &[Role::Coordinator], None).await;
+    let dirk = user(&app, "dirk", &[Role::Coordinator], None).await;
+    // Ann's five walks (her device subscribes them by creating them: that
+    // is never refused; the user's document quota bounds it).
+    let walks: Vec<Uuid> = (0..5).map(|_| Uuid::new_v4()).collect();
+    let mut a = connect(&app, &ann).await;
+    for id in &walks {
+        a.add_doc(*id, walk(*id, &ann.id, "noord", 1));
+        assert!(a.sync_until_acked(*id, WAIT).await);
+    }
+
+    // Cora subscribes three: the bound.
+    let mut c = connect(&app, &cora).await;
+    for id in &walks[..3] {
+        c.subscribe(*id).await;
+    }
+    assert!(
+        c.pump_until(WAIT, |c| walks[..3].iter().all(|id| observation_texts(
+            c, *id
+        )
+        .len()
+            == 1))
+            .await,
+        "{c:?}"
+    );
+    assert_eq!(c.announced, walks[..3].to_vec());
+    // A fourth is refused with its code, for that document.
+    c.subscribe(walks[3]).await;
+    assert!(c.pump_until(WAIT, |c| !c.errors.is_empty()).await);
+    assert_eq!(
+        (c.errors[0].doc, c.errors[0].code.as_str()),
+        (Some(walks[3]), "too_many_subscriptions")
+    );
+    // So is an implicit subscribe (a sync frame for a document outside the
+    // scope), and nothing of the document is sent.
+    c.add_doc(walks[4], AutoCommit::new());
+    c.sync_doc(walks[4]).await;
+    assert!(c.pump_until(WAIT, |c| c.errors.len() == 2).await);
+    assert_eq!(
+        (c.errors[1].doc, c.errors[1].code.as_str()),
+        (Some(walks[4]), "too_many_subscriptions")
+    );
+
+    // The flood: a thousand subscribes of documents the device may not add
+    // (two walks past the bound, and unknown ids). Every frame is answered
+    // with one error (the bound, not_found, or the message budget), nothing
+    // enters the scope.
+    let flood = 1000;
+    for i in 0..flood {
+        let id = match i % 3 {
+            0 => walks[3],
+            1 => walks[4],
+            _ => Uuid::new_v4(),
+        };
+        c.subscribe(id).await;
+    }
+    assert!(
+        c.pump_until(WAIT, |c| c.errors.len() == 2 + flood).await,
+        "answers: {}",
+        c.errors.len()
+    );
+    let mut codes: Vec<&str> = c.errors[2..].iter().map(|e| e.code.as_str()).collect();
+    codes.sort();
+    codes.dedup();
+    assert!(codes.contains(&"too_many_subscriptions"), "{codes:?}");
+    assert!(
+        codes
+            .iter()
+            .all(|c| ["too_many_subscriptions", "not_found", "rate_limited"].contains(c)),
+        "{codes:?}"
+    );
+    assert_eq!(c.announced, walks[..3].to_vec(), "nothing more entered");
+    assert!(observation_texts(&c, walks[3]).is_empty());
+    assert!(observation_texts(&c, walks[4]).is_empty());
+
+    // The connection carries on: Ann's next observation reaches Cora live.
+    observe(&mut a, walks[0], &ann.id, 7);
+    assert!(a.sync_until_acked(walks[0], WAIT).await, "ann: {a:?}");
+    assert!(
+        c.pump_until(WAIT, |c| observation_texts(c, walks[0]).len() == 2)
+            .await,
+        "cora: {c:?}"
+    );
+    // Another device has a bound of its own.
+    let mut d = connect(&app, &dirk).await;
+    d.subscribe(walks[3]).await;
+    assert!(
+        d.pump_until(WAIT, |c| observation_texts(c, walks[3]).len() == 1)
+            .await,
+        "dirk: {d:?}"
+    );
+    assert!(d.errors.is_empty(), "{:?}", d.errors);
+
+    // Stored as bounded: after a reconnect Cora holds the three, and an
+    // unsubscribe makes room for another.
+    c.close().await;
+    let mut c = connect(&app, &cora).await;
+    let held: Vec<Uuid> = c
+        .ready_ids()
+        .into_iter()
+        .filter(|id| walks.contains(id))
+        .collect();
+    let mut expected = walks[..3].to_vec();
+    let mut got = held.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    c.unsubscribe(walks[2]).await;
+    assert!(c.pump_until(WAIT, |c| c.unscoped == vec![walks[2]]).await);
+    c.subscribe(walks[3]).await;
+    assert!(
+        c.pump_until(WAIT, |c| observation_texts(c, walks[3]).len() == 1)
+            .await,
+        "{c:?}"
+    );
+    assert!(c.errors.is_empty(), "{:?}", c.errors);
+}
+
+#[actix_web::test]
 async fn documents_leave_the_scope_when_their_window_passes_and_subscriptions_survive_a_restart() {
     let app = spawn_app_with(|c| c.sync.scope_check_secs = 1).await;
     let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;

@@ -342,8 +342,14 @@ impl Store for FaultStore {
         self.read()?;
         self.inner.scope_candidates(user, device, bounds, doc)
     }
-    fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError> {
-        self.inner.subscribe(device, doc, at)
+    fn subscribe(
+        &self,
+        device: &DeviceId,
+        doc: DocId,
+        at: i64,
+        bound: wijklog_server::storage::SubscriptionBound,
+    ) -> Result<wijklog_server::storage::Subscribed, StoreError> {
+        self.inner.subscribe(device, doc, at, bound)
     }
     fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError> {
         self.inner.unsubscribe(device, doc)

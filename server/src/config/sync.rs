@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The `[sync]` section: the scope's windows.
+/// The `[sync]` section: the scope's windows and the subscription bound.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SyncConfig {
@@ -15,6 +15,11 @@ pub struct SyncConfig {
     /// Seconds between two checks of an open connection's scope (documents
     /// whose window passed leave it with `unscope`).
     pub scope_check_secs: u64,
+    /// Most documents one device may hold subscribed at once (subscriptions
+    /// opened within `subscription_ttl_days`, documents it created
+    /// included). A `subscribe`, or a frame that would subscribe implicitly,
+    /// beyond it is answered `too_many_subscriptions`.
+    pub max_subscriptions_per_device: u32,
 }
 
 impl Default for SyncConfig {
@@ -24,6 +29,7 @@ impl Default for SyncConfig {
             scope_future_days: 14,
             subscription_ttl_days: 14,
             scope_check_secs: 60,
+            max_subscriptions_per_device: 500,
         }
     }
 }
@@ -39,6 +45,9 @@ impl SyncConfig {
             || self.subscription_ttl_days > 3650
         {
             return Err("sync scope windows must be at most 3650 days");
+        }
+        if !(1..=100_000).contains(&self.max_subscriptions_per_device) {
+            return Err("sync.max_subscriptions_per_device must be between 1 and 100000");
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use automerge::{AutoCommit, ROOT};
 use super::{
     AuditEntry, DocListQuery, DocListState, DocSchedule, DocWrite, NewChange, NewDoc, NewUser,
     OpenTasks, ProjectionRow, RefreshOutcome, ScopeBounds, SessionState, Store, StoreError,
-    StoreInspect, WriteRejected,
+    StoreInspect, Subscribed, SubscriptionBound, WriteRejected,
 };
 use crate::domain::{DeviceId, DocId, DocKind, Role, UserId, now_ms};
 
@@ -36,6 +36,7 @@ macro_rules! store_conformance_tests {
             create_of_existing_document_with_other_team_is_rejected,
             scope_candidates_follow_members_dates_and_subscriptions,
             a_device_that_creates_a_document_is_subscribed_and_staff_are_members,
+            a_device_holds_at_most_its_bound_of_live_subscriptions,
             open_call_backs_make_scope_candidates_for_the_assignee_and_the_team,
             documents_without_a_schedule_are_listed_and_backfilled_once,
             documents_are_listed_by_schedule_team_and_member,
@@ -1230,14 +1231,21 @@ pub fn scope_candidates_follow_members_dates_and_subscriptions(factory: Factory<
     assert!(store.commit(&[retry]).expect("commit").writes[0].is_ok());
 
     let device = DeviceId::from_string("dev-anna".into());
+    let roomy = SubscriptionBound {
+        live_since: now - 14 * DAY,
+        max: 100,
+    };
+    assert_eq!(
+        store
+            .subscribe(&device, old_of_bert, now - DAY, roomy)
+            .expect("subscribe"),
+        Subscribed::Recorded
+    );
     store
-        .subscribe(&device, old_of_bert, now - DAY)
-        .expect("subscribe");
-    store
-        .subscribe(&device, old_of_bert, now - 5 * DAY)
+        .subscribe(&device, old_of_bert, now - 5 * DAY, roomy)
         .expect("an earlier open keeps the later");
     assert!(matches!(
-        store.subscribe(&device, DocId::new_v4(), now),
+        store.subscribe(&device, DocId::new_v4(), now, roomy),
         Err(StoreError::NotFound(_))
     ));
 
@@ -1296,12 +1304,94 @@ pub fn scope_candidates_follow_members_dates_and_subscriptions(factory: Factory<
     assert!(after.iter().all(|c| c.meta.id != old_of_bert));
     // Lapsed subscriptions are no candidates.
     store
-        .subscribe(&device, old_of_bert, now - 20 * DAY)
+        .subscribe(&device, old_of_bert, now - 20 * DAY, roomy)
         .expect("subscribe");
     let lapsed = store
         .scope_candidates(&uid("anna"), &device, bounds, None)
         .expect("candidates");
     assert!(lapsed.iter().all(|c| c.meta.id != old_of_bert));
+}
+
+pub fn a_device_holds_at_most_its_bound_of_live_subscriptions(factory: Factory<'_>) {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let store = factory();
+    let now = now_ms();
+    let docs: Vec<DocId> = (0..5u8)
+        .map(|i| {
+            let id = DocId::new_v4();
+            let w = write(
+                id,
+                "bert",
+                DocKind::Walk,
+                Some("noord"),
+                all_changes(&mut walk_doc(&[b'b', i])),
+            );
+            assert!(store.commit(&[w]).expect("commit").writes[0].is_ok());
+            id
+        })
+        .collect();
+    let device = DeviceId::from_string("dev-cora".into());
+    let other = DeviceId::from_string("dev-dirk".into());
+    let bound = SubscriptionBound {
+        live_since: now - 14 * DAY,
+        max: 2,
+    };
+    let sub =
+        |d: &DeviceId, doc: DocId, at: i64| store.subscribe(d, doc, at, bound).expect("subscribe");
+    // One lapsed subscription: it counts for nothing and is dropped.
+    assert_eq!(sub(&device, docs[0], now - 20 * DAY), Subscribed::Recorded);
+    assert_eq!(sub(&device, docs[1], now), Subscribed::Recorded);
+    assert_eq!(sub(&device, docs[2], now), Subscribed::Recorded);
+    assert_eq!(
+        sub(&device, docs[3], now),
+        Subscribed::Full,
+        "a third live subscription passes the bound"
+    );
+    // Renewing one it holds is never refused; another device has its own bound.
+    assert_eq!(sub(&device, docs[1], now + 1), Subscribed::Recorded);
+    assert_eq!(sub(&other, docs[3], now), Subscribed::Recorded);
+    let bounds = ScopeBounds {
+        past: now - 14 * DAY,
+        future: now + 14 * DAY,
+        subscribed_since: now - 14 * DAY,
+    };
+    let subscribed = |d: &DeviceId| -> Vec<DocId> {
+        let mut ids: Vec<DocId> = store
+            .scope_candidates(&uid("cora"), d, bounds, None)
+            .expect("candidates")
+            .into_iter()
+            .filter(|c| c.subscribed_at.is_some())
+            .map(|c| c.meta.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let mut expected = vec![docs[1], docs[2]];
+    expected.sort();
+    assert_eq!(
+        subscribed(&device),
+        expected,
+        "nothing stored for the refused one"
+    );
+    // An unsubscribe makes room again.
+    assert!(store.unsubscribe(&device, docs[2]).expect("unsubscribe"));
+    assert_eq!(sub(&device, docs[4], now), Subscribed::Recorded);
+    let mut expected = vec![docs[1], docs[4]];
+    expected.sort();
+    assert_eq!(subscribed(&device), expected);
+    // A lapsed subscription is deleted, not just ignored: renewing it later
+    // is a new subscription, which the bound refuses.
+    let later = SubscriptionBound {
+        live_since: now + 20 * DAY - 14 * DAY,
+        max: 1,
+    };
+    assert_eq!(
+        store
+            .subscribe(&device, docs[0], now + 20 * DAY, later)
+            .expect("subscribe"),
+        Subscribed::Recorded,
+        "the device's others lapsed and were dropped: room for one"
+    );
 }
 
 pub fn a_device_that_creates_a_document_is_subscribed_and_staff_are_members(factory: Factory<'_>) {

@@ -255,6 +255,27 @@ pub struct ScopeBounds {
     pub subscribed_since: i64,
 }
 
+/// The bound of [`Store::subscribe`]: a device holds at most `max`
+/// subscriptions opened at or after `live_since`; older ones have lapsed
+/// (they are in no scope) and are deleted when the device subscribes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SubscriptionBound {
+    /// Subscriptions opened before this (ms) have lapsed.
+    pub live_since: i64,
+    /// Most live subscriptions of one device, documents it created included.
+    pub max: u32,
+}
+
+/// What [`Store::subscribe`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subscribed {
+    /// The subscription is stored: new, or renewed (a later `opened_at`).
+    Recorded,
+    /// Nothing stored: the device already holds `max` live subscriptions of
+    /// other documents.
+    Full,
+}
+
 /// A document that may be in a device's scope, with what the scope rule
 /// (`crate::sync::scope::reason`) needs to decide.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -606,8 +627,18 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         doc: Option<DocId>,
     ) -> Result<Vec<ScopeCandidate>, StoreError>;
     /// Records that `device` opened `doc` at `at` (ms): a new subscription,
-    /// or a later `opened_at` for an existing one. `NotFound` for an unknown document.
-    fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError>;
+    /// or a later `opened_at` for an existing one. First deletes the
+    /// device's lapsed subscriptions (opened before `bound.live_since`); a
+    /// new one is refused (`Full`, nothing stored) while the device holds
+    /// `bound.max` others (a renewal never is). `NotFound` for an unknown
+    /// document.
+    fn subscribe(
+        &self,
+        device: &DeviceId,
+        doc: DocId,
+        at: i64,
+        bound: SubscriptionBound,
+    ) -> Result<Subscribed, StoreError>;
     /// Ends a subscription; whether there was one.
     fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError>;
     /// Walks or sessions by their schedule (`query`), for the lists the

@@ -1040,17 +1040,48 @@ impl Store for SqliteStore {
         })
     }
 
-    fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError> {
-        let conn = self.writer();
-        if meta_on(&conn, doc)?.is_none() {
+    fn subscribe(
+        &self,
+        device: &DeviceId,
+        doc: DocId,
+        at: i64,
+        bound: super::SubscriptionBound,
+    ) -> Result<super::Subscribed, StoreError> {
+        // The writer connection is held throughout: count and insert are one
+        // step for every connection of the device.
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if meta_on(&tx, doc)?.is_none() {
             return Err(StoreError::NotFound("document"));
         }
-        conn.execute(
+        let key = &doc.as_bytes()[..];
+        tx.execute(
+            "DELETE FROM device_subscriptions WHERE device_id = ?1 AND opened_at < ?2",
+            params![device.as_str(), bound.live_since],
+        )?;
+        let held: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM device_subscriptions WHERE device_id = ?1 AND doc_id = ?2)",
+            params![device.as_str(), key],
+            |r| r.get(0),
+        )?;
+        if !held {
+            let live: i64 = tx.query_row(
+                "SELECT count(*) FROM device_subscriptions WHERE device_id = ?1",
+                params![device.as_str()],
+                |r| r.get(0),
+            )?;
+            if live >= i64::from(bound.max) {
+                tx.commit()?;
+                return Ok(super::Subscribed::Full);
+            }
+        }
+        tx.execute(
             "INSERT INTO device_subscriptions (device_id, doc_id, opened_at) VALUES (?1, ?2, ?3) \
              ON CONFLICT (device_id, doc_id) DO UPDATE SET opened_at = max(opened_at, excluded.opened_at)",
-            params![device.as_str(), &doc.as_bytes()[..], at],
+            params![device.as_str(), key, at],
         )?;
-        Ok(())
+        tx.commit()?;
+        Ok(super::Subscribed::Recorded)
     }
 
     fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError> {

@@ -49,7 +49,7 @@ use super::scope;
 use crate::domain::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
 use crate::storage::{
-    DocMeta, DocWrite, NewChange, NewDoc, ProjectionRow, ScopeCandidate, SessionState,
+    DocMeta, DocWrite, NewChange, NewDoc, ProjectionRow, ScopeCandidate, SessionState, Subscribed,
 };
 
 /// Identifies one open connection (for the live hub: skip the origin).
@@ -316,9 +316,16 @@ pub trait SyncContext {
         now_ms()
     }
     /// Records that the connection's device opened `doc` at `at` (its
-    /// subscription). A context without scope storage records nothing.
-    fn subscribe(&self, _who: &Principal, _doc: DocId, _at: i64) -> Result<(), ContextError> {
-        Ok(())
+    /// subscription), within the device's bound
+    /// (`sync.max_subscriptions_per_device`): `Full` when it holds as many
+    /// others. A context without scope storage records nothing.
+    fn subscribe(
+        &self,
+        _who: &Principal,
+        _doc: DocId,
+        _at: i64,
+    ) -> Result<Subscribed, ContextError> {
+        Ok(Subscribed::Recorded)
     }
     /// Ends the device's subscription of `doc`.
     fn unsubscribe(&self, _who: &Principal, _doc: DocId) -> Result<(), ContextError> {
@@ -734,17 +741,19 @@ impl Session {
         entry: &Arc<CachedDoc>,
         ctx: &dyn SyncContext,
     ) -> Result<Vec<Effect>, Vec<Effect>> {
-        if ctx
-            .subscribe(&self.principal, doc_id, ctx.now_ms())
-            .is_err()
-        {
-            return Err(err(
+        match ctx.subscribe(&self.principal, doc_id, ctx.now_ms()) {
+            Ok(Subscribed::Recorded) => Ok(self.enter(doc_id, entry)),
+            Ok(Subscribed::Full) => Err(err(
+                Some(doc_id),
+                ErrorCode::TooManySubscriptions,
+                "this device holds as many subscriptions as allowed; unsubscribe one first",
+            )),
+            Err(ContextError) => Err(err(
                 Some(doc_id),
                 ErrorCode::Internal,
                 "internal error; retry later",
-            ));
+            )),
         }
-        Ok(self.enter(doc_id, entry))
     }
 
     /// Brings a document into the scope; a `doc` frame if the client was

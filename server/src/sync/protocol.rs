@@ -52,11 +52,14 @@ pub enum ErrorCode {
     DocumentRewritten,
     /// The server's disk is full: nothing of the changes was stored; resend later.
     StorageFull,
+    /// The device holds as many subscriptions as allowed
+    /// (`sync.max_subscriptions_per_device`): the document was not subscribed.
+    TooManySubscriptions,
 }
 
 impl ErrorCode {
     /// Every code, in the documented order.
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 14] = [
         ErrorCode::Unauthenticated,
         ErrorCode::Forbidden,
         ErrorCode::TooLarge,
@@ -70,6 +73,7 @@ impl ErrorCode {
         ErrorCode::NotFound,
         ErrorCode::DocumentRewritten,
         ErrorCode::StorageFull,
+        ErrorCode::TooManySubscriptions,
     ];
 
     /// The code as sent on the wire.
@@ -88,6 +92,7 @@ impl ErrorCode {
             ErrorCode::NotFound => "not_found",
             ErrorCode::DocumentRewritten => "document_rewritten",
             ErrorCode::StorageFull => "storage_full",
+            ErrorCode::TooManySubscriptions => "too_many_subscriptions",
         }
     }
 }

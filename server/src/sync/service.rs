@@ -23,7 +23,7 @@ use crate::config::Config;
 use crate::domain::{DocId, Principal, UserId};
 use crate::metrics::Metrics;
 use crate::shutdown::Shutdown;
-use crate::storage::{DocMeta, ProjectionRow, Store};
+use crate::storage::{DocMeta, ProjectionRow, Store, Subscribed, SubscriptionBound};
 
 /// The parts of the application the sync server uses, handed over by
 /// `crate::startup` from the application state (so sync does not depend
@@ -222,10 +222,15 @@ impl SyncContext for ServerContext {
         self.service.app.scope_clock.now_ms()
     }
 
-    fn subscribe(&self, who: &Principal, doc: DocId, at: i64) -> Result<(), ContextError> {
+    fn subscribe(&self, who: &Principal, doc: DocId, at: i64) -> Result<Subscribed, ContextError> {
+        let cfg = &self.service.limits.scope;
+        let bound = SubscriptionBound {
+            live_since: super::scope::bounds(cfg, self.now_ms()).subscribed_since,
+            max: cfg.max_subscriptions_per_device,
+        };
         self.service
             .store()
-            .subscribe(&who.device_id, doc, at)
+            .subscribe(&who.device_id, doc, at, bound)
             .map_err(|e| {
                 error!(doc = %doc, error = ?e, "recording a subscription failed");
                 ContextError

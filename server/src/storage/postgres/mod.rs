@@ -110,6 +110,11 @@ impl Drop for PgStore {
 /// ASCII of "wjkl"); the second is the task's [`Singleton::lock_key`].
 const LEAD_LOCK_CLASS: i32 = 0x77_6a_6b_6c;
 
+/// The first key of the transaction advisory lock that serializes one
+/// device's subscribes (the ASCII of "wjks"); the second is the hash of the
+/// device id (a collision only makes two devices take turns).
+const SUBSCRIBE_LOCK_CLASS: i32 = 0x77_6a_6b_73;
+
 /// A [`Singleton`] lead on PostgreSQL: the pooled connection that holds the
 /// session advisory lock. Dropping it unlocks on the store's runtime and
 /// gives the connection back; if unlocking fails, the connection is closed
@@ -1186,22 +1191,56 @@ impl Store for PgStore {
         })
     }
 
-    fn subscribe(&self, device: &DeviceId, doc: DocId, at: i64) -> Result<(), StoreError> {
+    fn subscribe(
+        &self,
+        device: &DeviceId,
+        doc: DocId,
+        at: i64,
+        bound: super::SubscriptionBound,
+    ) -> Result<super::Subscribed, StoreError> {
         let key = doc.as_bytes().to_vec();
+        let max = i64::from(bound.max);
         self.with_conn(async |c| {
-            let n = c
-                .execute(
-                    "INSERT INTO device_subscriptions (device_id, doc_id, opened_at) \
-                     SELECT $1, id, $3 FROM documents WHERE id = $2 \
-                     ON CONFLICT (device_id, doc_id) DO UPDATE \
-                     SET opened_at = greatest(device_subscriptions.opened_at, excluded.opened_at)",
-                    &[&device.as_str(), &key, &at],
-                )
-                .await?;
-            if n == 0 {
+            let tx = c.transaction().await?;
+            // One device subscribes at a time (on every node), so the count
+            // below is the count the insert sees.
+            tx.execute(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                &[&SUBSCRIBE_LOCK_CLASS, &device.as_str()],
+            )
+            .await?;
+            if meta_on(&*tx, doc).await?.is_none() {
                 return Err(StoreError::NotFound("document"));
             }
-            Ok(())
+            tx.execute(
+                "DELETE FROM device_subscriptions WHERE device_id = $1 AND opened_at < $2",
+                &[&device.as_str(), &bound.live_since],
+            )
+            .await?;
+            let row = tx
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM device_subscriptions \
+                                    WHERE device_id = $1 AND doc_id = $2), \
+                            (SELECT count(*) FROM device_subscriptions WHERE device_id = $1)",
+                    &[&device.as_str(), &key],
+                )
+                .await?;
+            let held: bool = row.get(0);
+            let live: i64 = row.get(1);
+            if !held && live >= max {
+                tx.commit().await?;
+                return Ok(super::Subscribed::Full);
+            }
+            tx.execute(
+                "INSERT INTO device_subscriptions (device_id, doc_id, opened_at) \
+                 VALUES ($1, $2, $3) \
+                 ON CONFLICT (device_id, doc_id) DO UPDATE \
+                 SET opened_at = greatest(device_subscriptions.opened_at, excluded.opened_at)",
+                &[&device.as_str(), &key, &at],
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(super::Subscribed::Recorded)
         })
     }
 
