@@ -66,9 +66,26 @@ pub struct ClientDoc {
     pub acked: Vec<ChangeHash>,
 }
 
+/// Frames and bytes a client sent and received (WebSocket payloads: the
+/// JSON text or the binary frame with its 16-byte document id; pings and
+/// close frames not counted).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Traffic {
+    /// Text and binary frames sent.
+    pub frames_sent: u64,
+    /// Their payload bytes.
+    pub bytes_sent: u64,
+    /// Text and binary frames received.
+    pub frames_received: u64,
+    /// Their payload bytes.
+    pub bytes_received: u64,
+}
+
 /// A connected sync client.
 pub struct SyncClient {
     conn: Option<Conn>,
+    /// What went over the socket so far, `ready` included.
+    pub traffic: Traffic,
     /// The `ready` message.
     pub ready: Value,
     /// Documents by id.
@@ -195,6 +212,7 @@ impl SyncClient {
     fn on_socket(conn: Conn) -> SyncClient {
         SyncClient {
             conn: Some(conn),
+            traffic: Traffic::default(),
             ready: Value::Null,
             docs: HashMap::new(),
             errors: Vec::new(),
@@ -237,6 +255,8 @@ impl SyncClient {
     /// Sends a text frame.
     pub async fn send_text(&mut self, text: &str) {
         if let Some(conn) = self.conn.as_mut() {
+            self.traffic.frames_sent += 1;
+            self.traffic.bytes_sent += text.len() as u64;
             let _ = conn.send(ws::Message::Text(text.to_owned().into())).await;
         }
     }
@@ -244,6 +264,8 @@ impl SyncClient {
     /// Sends a binary frame as is.
     pub async fn send_binary(&mut self, bytes: Vec<u8>) {
         if let Some(conn) = self.conn.as_mut() {
+            self.traffic.frames_sent += 1;
+            self.traffic.bytes_sent += bytes.len() as u64;
             let _ = conn.send(ws::Message::Binary(bytes.into())).await;
         }
     }
@@ -278,10 +300,14 @@ impl SyncClient {
             };
             match frame {
                 ws::Frame::Text(bytes) => {
+                    self.traffic.frames_received += 1;
+                    self.traffic.bytes_received += bytes.len() as u64;
                     let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
                     return Some(Incoming::Json(value));
                 }
                 ws::Frame::Binary(bytes) => {
+                    self.traffic.frames_received += 1;
+                    self.traffic.bytes_received += bytes.len() as u64;
                     if bytes.len() < 16 {
                         panic!("server sent a binary frame shorter than 16 bytes");
                     }

@@ -1,41 +1,91 @@
-//! Sync server benchmark (`make bench`; not a test).
+//! Sync server benchmark (`make bench`; not a test): a reconnect storm.
 //!
-//! For N = 1, 10, 50, 200 simulated phones: a fresh `wijklog serve`
-//! (`$WIJKLOG_BIN`, else built), one shared walk; each phone comes back
-//! online with a walk of its own holding 20 observations plus one
-//! observation added offline to the shared walk, connects, and syncs both
-//! until every change it made is acked. All phones belong to one team, so
-//! every phone also receives every other phone's walk live (the worst case
-//! for the server's fan-out). Prints, per N: time from the start until each
-//! phone's batch is fully acked (p50/p95/p99), changes committed per second
-//! over the whole run, the server's peak RSS (VmHWM), the CPU seconds the
-//! server and this client process used during the run, the binary frames
-//! the phones received, and the error frames by code.
+//! One team of N phones (N = 50, 200 by default; `WIJKLOG_BENCH_PHONES`
+//! picks the sizes, e.g. `50,200,1000`), each its own `boa` account and
+//! device. Every phone comes back online at the same moment with a walk of
+//! its own holding 20 observations, made offline, plus one observation added
+//! offline to a shared walk that all of them joined (each device is
+//! subscribed to it, as "meedoen" does); it connects and syncs both until
+//! every change it made is acked.
 //!
-//! The phones are spread over `WIJKLOG_BENCH_CLIENT_THREADS` threads (default
-//! 2), each with its own actix runtime; a phone only checks whether it is
-//! done when an ack arrives. `WIJKLOG_BENCH_PHONES=50,200` picks the sizes.
+//! Each N runs twice against a fresh `wijklog serve` (`$WIJKLOG_BIN`, else
+//! built): once on a database that already holds 10,000 older walks of the
+//! team (ended 20 to 385 days ago, outside every window of the sync scope;
+//! a third of them made by the phones' own users, with 3 observations
+//! each), and once without them. The older walks, the accounts, the
+//! devices and the shared walk are written straight into the SQLite store
+//! before the server starts (`Store::commit`, as a sync commit writes them),
+//! once, and copied for every run; the phones' access tokens are signed
+//! with the JWT secret the server is given, so nobody logs in over HTTP.
+//!
+//! Prints per N and database: time from the start until each phone's work
+//! is fully acked (p50/p95/p99), phones that did not finish, the frames and
+//! bytes per phone in each direction (WebSocket payloads, `ready`
+//! included), the server's CPU seconds during the storm (/proc/<pid>/stat)
+//! and its peak RSS (VmHWM), and the error frames by code; then the ratio of
+//! the bytes per phone with and without the older walks, and where the
+//! server's time went (its `/metrics`).
+//!
+//! All phones connect from 127.0.0.1, so the benchmark lifts the per-address
+//! request cap (`http.max_requests_per_address`), which is meant for many
+//! addresses. The phones are spread over `WIJKLOG_BENCH_CLIENT_THREADS`
+//! threads (default 2), each with its own actix runtime.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use automerge::{AutoCommit, ChangeHash};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
-use wijklog_tests::server_process::{ServerProcess, add_user};
-use wijklog_tests::sync_client::{Incoming, SyncClient, login};
-use wijklog_tests::walks::{add_observation, new_walk};
+use wijklog_server::auth::jwt::JwtKeys;
+use wijklog_server::auth::password::hash_password;
+use wijklog_server::domain::{DocKind, Principal, Role, UserId, now_ms};
+use wijklog_server::storage::{
+    DocMeta, DocWrite, NewChange, NewDoc, NewUser, SqliteStore, Store, Subscribed,
+    SubscriptionBound,
+};
+use wijklog_shared::{Catalog, Document, NewWalk, Timestamp};
+use wijklog_tests::server_process::ServerProcess;
+use wijklog_tests::sync_client::{Incoming, SyncClient, Traffic};
+use wijklog_tests::walks::{add_observation, doc_id, observe_document, walk_planned};
 
-const PASSWORD: &str = "bench-wachtwoord-lang-genoeg";
 /// `/metrics` needs a token (`http.metrics_token`); the benchmark sets one.
 const METRICS_TOKEN: &str = "bench-metrics-token-0123456789";
+/// The JWT secret the server is started with; the phones' tokens are signed with it.
+const JWT_SECRET: &str = "bench-jwt-secret-0123456789abcdefghijklmnop";
+const TEAM: &str = "noord";
 const OBSERVATIONS: usize = 20;
+/// Older walks in the database of the "with older documents" runs
+/// (`WIJKLOG_BENCH_OLDER` overrides it, for a quick try).
+const OLDER_DOCS: usize = 10_000;
+/// Observations in each older walk.
+const OLDER_OBSERVATIONS: usize = 3;
+/// Former team members who made the older walks the phones' users did not.
+const FORMER_USERS: usize = 20;
+const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// One phone's account: its token and user id.
+#[derive(Clone)]
+struct Account {
+    user: String,
+    token: String,
+}
+
+/// A database ready to be copied for a run.
+struct Template {
+    dir: tempfile::TempDir,
+    accounts: Vec<Account>,
+    shared: Uuid,
+    shared_doc: AutoCommit,
+}
 
 struct Prepared {
+    token: String,
     own: Uuid,
     own_doc: AutoCommit,
     shared_doc: AutoCommit,
-    changes: usize,
     /// Hashes of the changes this phone made (own walk and shared walk).
     mine: Vec<ChangeHash>,
 }
@@ -44,8 +94,214 @@ struct Prepared {
 #[derive(Default)]
 struct Outcome {
     done: Option<Duration>,
-    binary_frames: usize,
+    traffic: Traffic,
     errors: BTreeMap<String, usize>,
+}
+
+fn stored_user(id: &str) -> UserId {
+    UserId::parse(id).expect("user id")
+}
+
+/// Commits `doc` (all its changes) as a new walk by `owner`, with its
+/// projection and schedule, the way a sync commit stores it.
+fn store_walk(doc: &mut Document, owner: &str) -> DocWrite {
+    let id = doc.id();
+    let am = doc.automerge_mut();
+    am.commit();
+    let changes: Vec<NewChange> = am
+        .get_changes(&[])
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    let meta = DocMeta {
+        id,
+        kind: DocKind::Walk,
+        owner: stored_user(owner),
+        team: Some(TEAM.into()),
+        created_at: now_ms(),
+    };
+    let author = owner.to_owned();
+    let projection =
+        wijklog_server::sync::projection::rows(&meta, am.document(), &mut |_| Some(author.clone()));
+    let schedule = wijklog_server::sync::scope::schedule_of(DocKind::Walk, am.document());
+    DocWrite {
+        doc_id: id,
+        user_id: stored_user(owner),
+        device_id: None,
+        create: Some(NewDoc {
+            kind: DocKind::Walk,
+            owner: stored_user(owner),
+            team: Some(TEAM.into()),
+        }),
+        changes,
+        projection,
+        schedule,
+    }
+}
+
+fn commit_all(store: &SqliteStore, writes: &[DocWrite]) {
+    let out = store.commit(writes).expect("commit");
+    for w in &out.writes {
+        if let Err(e) = w {
+            panic!("seeding refused: {e}");
+        }
+    }
+}
+
+/// Accounts, devices, tokens and the shared walk (joined by every device).
+fn base_template(phones: usize) -> Template {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = SqliteStore::open_in_dir(dir.path()).expect("store");
+    let hash = hash_password("bench-wachtwoord-lang-genoeg").expect("hash");
+    let keys = JwtKeys::new(JWT_SECRET.as_bytes(), 3600, 5).expect("keys");
+    let mut accounts = Vec::with_capacity(phones);
+    let mut devices = Vec::with_capacity(phones);
+    for i in 0..phones {
+        let user = store
+            .create_user(NewUser {
+                username: format!("boa{i:04}"),
+                display_name: format!("Boa {i}"),
+                password_hash: hash.clone(),
+                roles: vec![Role::Boa],
+                team: Some(TEAM.into()),
+            })
+            .expect("user");
+        let refresh: [u8; 32] = Sha256::digest(format!("refresh {i}")).into();
+        let device = store
+            .create_device(&user.id, "telefoon", refresh, now_ms() + 30 * DAY_MS)
+            .expect("device");
+        let token = keys
+            .issue(&Principal {
+                user_id: user.id.clone(),
+                name: user.display_name.clone(),
+                roles: vec![Role::Boa],
+                team: Some(TEAM.into()),
+                device_id: device.id.clone(),
+            })
+            .expect("token");
+        accounts.push(Account {
+            user: user.id.to_string(),
+            token,
+        });
+        devices.push(device.id);
+    }
+    for k in 0..FORMER_USERS {
+        store
+            .create_user(NewUser {
+                username: format!("oud{k:02}"),
+                display_name: format!("Oud-collega {k}"),
+                password_hash: hash.clone(),
+                roles: vec![Role::Boa],
+                team: Some(TEAM.into()),
+            })
+            .expect("former user");
+    }
+    // The shared walk: made by the first phone's user, started today, and
+    // joined by every device.
+    let shared = Uuid::new_v4();
+    let first = accounts.first().map(|a| a.user.clone()).expect("a phone");
+    let mut doc =
+        Document::from_automerge(doc_id(shared), walk_planned(shared, &first, TEAM, 0, None));
+    doc.start_walk(&stored_user(&first), Timestamp::from_millis(now_ms()))
+        .expect("start");
+    let write = store_walk(&mut doc, &first);
+    commit_all(&store, &[write]);
+    let bound = SubscriptionBound {
+        live_since: now_ms() - 14 * DAY_MS,
+        max: 500,
+    };
+    for device in &devices {
+        let joined = store
+            .subscribe(device, doc_id(shared), now_ms(), bound)
+            .expect("join the shared walk");
+        assert_eq!(joined, Subscribed::Recorded);
+    }
+    let shared_doc = doc.automerge().clone();
+    drop(store);
+    Template {
+        dir,
+        accounts,
+        shared,
+        shared_doc,
+    }
+}
+
+/// Copies the files of `from` (the store closed) into a new directory.
+fn copy_dir(from: &Path) -> tempfile::TempDir {
+    let to = tempfile::tempdir().expect("tempdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        if entry.file_type().expect("type").is_file() {
+            std::fs::copy(entry.path(), to.path().join(entry.file_name())).expect("copy");
+        }
+    }
+    to
+}
+
+/// The base template plus `older` ended walks of the team, each ended
+/// 20 to 385 days ago; every third one made by a phone's user.
+fn with_older_docs(base: &Template, older: usize) -> Template {
+    let dir = copy_dir(base.dir.path());
+    let store = SqliteStore::open_in_dir(dir.path()).expect("store");
+    let catalog = Catalog::defaults();
+    let now = now_ms();
+    let former: Vec<String> = (0..FORMER_USERS)
+        .map(|k| {
+            store
+                .user_by_username(&format!("oud{k:02}"))
+                .expect("lookup")
+                .expect("former user")
+                .id
+                .to_string()
+        })
+        .collect();
+    let mut batch = Vec::new();
+    for k in 0..older {
+        let owner_id = if k % 3 == 0 {
+            base.accounts[k % base.accounts.len()].user.clone()
+        } else {
+            former[k % FORMER_USERS].clone()
+        };
+        let by = stored_user(&owner_id);
+        let planned = now - (20 + (k as i64 % 366)) * DAY_MS;
+        let id = Uuid::new_v4();
+        let mut doc = Document::new_walk(
+            doc_id(id),
+            &catalog,
+            &by,
+            Timestamp::from_millis(planned - DAY_MS),
+            NewWalk {
+                title: format!("Ronde {k}"),
+                wijk: "oostermeent".into(),
+                route: String::new(),
+                team: TEAM.into(),
+                planned_at: Some(Timestamp::from_millis(planned)),
+            },
+        )
+        .expect("walk");
+        doc.start_walk(&by, Timestamp::from_millis(planned))
+            .expect("start");
+        for i in 0..OLDER_OBSERVATIONS {
+            observe_document(&mut doc, &by, i);
+        }
+        doc.end_walk(&by, Timestamp::from_millis(planned + 2 * 60 * 60 * 1000))
+            .expect("end");
+        batch.push(store_walk(&mut doc, &owner_id));
+        if batch.len() == 200 {
+            commit_all(&store, &batch);
+            batch.clear();
+        }
+    }
+    if !batch.is_empty() {
+        commit_all(&store, &batch);
+    }
+    drop(store);
+    Template {
+        dir,
+        accounts: base.accounts.clone(),
+        shared: base.shared,
+        shared_doc: base.shared_doc.clone(),
+    }
 }
 
 /// Whether every change of `mine` that belongs to `id` is covered by its last ack.
@@ -63,9 +319,9 @@ fn covered(client: &mut SyncClient, id: Uuid, mine: &[ChangeHash]) -> bool {
         .any(|c| mine.contains(&c.hash()))
 }
 
-async fn phone(base: String, token: String, shared: Uuid, p: Prepared, start: Instant) -> Outcome {
+async fn phone(base: String, shared: Uuid, p: Prepared, start: Instant) -> Outcome {
     let mut out = Outcome::default();
-    let Some(mut client) = SyncClient::try_connect(&base, &token).await else {
+    let Some(mut client) = SyncClient::try_connect(&base, &p.token).await else {
         return out;
     };
     client.add_doc(p.own, p.own_doc);
@@ -84,10 +340,6 @@ async fn phone(base: String, token: String, shared: Uuid, p: Prepared, start: In
             break;
         };
         let ack_for = match &item {
-            Incoming::Binary(..) => {
-                out.binary_frames += 1;
-                None
-            }
             Incoming::Json(v) if v["type"] == "ack" => {
                 v["doc"].as_str().and_then(|s| Uuid::parse_str(s).ok())
             }
@@ -105,6 +357,7 @@ async fn phone(base: String, token: String, shared: Uuid, p: Prepared, start: In
     if own_done && shared_done {
         out.done = Some(start.elapsed());
     }
+    out.traffic = client.traffic;
     for e in &client.errors {
         *out.errors.entry(e.code.clone()).or_default() += 1;
     }
@@ -141,46 +394,37 @@ fn clock_ticks() -> f64 {
         .unwrap_or(100.0)
 }
 
-async fn prepare_shared(base: &str, token: &str, user: &str) -> (Uuid, AutoCommit) {
-    let shared = Uuid::new_v4();
-    let mut setup = SyncClient::connect(base, token).await;
-    setup.add_doc(shared, new_walk(shared, user, "noord"));
-    assert!(
-        setup
-            .sync_until_acked(shared, Duration::from_secs(30))
-            .await,
-        "setup"
-    );
-    let doc = setup.docs[&shared].doc.clone();
-    setup.close().await;
-    (shared, doc)
+/// One storm's numbers.
+struct Storm {
+    line: String,
+    phases: String,
+    /// Mean bytes per phone, both directions.
+    bytes_per_phone: f64,
 }
 
-fn run(n: usize, threads: usize) -> String {
-    let tmp = tempfile::tempdir().expect("tempdir");
-    add_user(tmp.path(), "boa", PASSWORD, &["boa"], Some("noord"));
-    let server = ServerProcess::start(tmp.path(), &[("WIJKLOG_HTTP_METRICS_TOKEN", METRICS_TOKEN)]);
+fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
+    let data = copy_dir(template.dir.path());
+    let max_requests = (4 * n + 64).to_string();
+    let server = ServerProcess::start(
+        data.path(),
+        &[
+            ("WIJKLOG_HTTP_METRICS_TOKEN", METRICS_TOKEN),
+            ("WIJKLOG_AUTH_JWT_SECRET", JWT_SECRET),
+            ("WIJKLOG_HTTP_MAX_REQUESTS_PER_ADDRESS", &max_requests),
+        ],
+    );
     let base = server.base.clone();
-    let (token, user, shared, mut shared_base) = actix_rt::System::new().block_on(async {
-        let tokens = login(&base, "boa", PASSWORD).await;
-        let token = tokens["access_token"].as_str().expect("token").to_owned();
-        let user = tokens["user"]["id"].as_str().expect("user").to_owned();
-        // The shared walk, created and acked before the phones come back.
-        let (shared, doc) = prepare_shared(&base, &token, &user).await;
-        (token, user, shared, doc)
-    });
+    let shared = template.shared;
 
     // Offline work of every phone (not timed).
     let mut prepared = Vec::with_capacity(n);
-    for i in 0..n {
+    for (i, account) in template.accounts.iter().take(n).enumerate() {
         let own = Uuid::new_v4();
-        let mut own_doc = new_walk(own, &user, "noord");
-        for k in 0..OBSERVATIONS {
-            own_doc = add_observation(own, own_doc, &user, k);
-        }
-        let mut shared_doc = shared_base.fork();
-        shared_doc = add_observation(shared, shared_doc, &user, 1000 + i);
+        let mut own_doc = walk_planned(own, &account.user, TEAM, OBSERVATIONS, None);
+        let mut shared_base = template.shared_doc.clone();
         let shared_heads = shared_base.get_heads();
+        let mut shared_doc = shared_base.fork();
+        shared_doc = add_observation(shared, shared_doc, &account.user, 1000 + i);
         let mut mine: Vec<ChangeHash> = own_doc.get_changes(&[]).iter().map(|c| c.hash()).collect();
         mine.extend(
             shared_doc
@@ -188,16 +432,15 @@ fn run(n: usize, threads: usize) -> String {
                 .iter()
                 .map(|c| c.hash()),
         );
-        let changes = mine.len();
         prepared.push(Prepared {
+            token: account.token.clone(),
             own,
             own_doc,
             shared_doc,
-            changes,
             mine,
         });
     }
-    let total_changes: usize = prepared.iter().map(|p| p.changes).sum();
+    assert_eq!(prepared.len(), n, "the template has too few accounts");
 
     // Deal the phones out to the client threads.
     let threads = threads.clamp(1, n.max(1));
@@ -207,20 +450,17 @@ fn run(n: usize, threads: usize) -> String {
     }
     let server_pid = server.pid().to_string();
     let server_cpu0 = cpu_seconds(&server_pid).unwrap_or(0.0);
-    let client_cpu0 = cpu_seconds("self").unwrap_or(0.0);
     let start = Instant::now();
     let (tx, rx) = mpsc::channel::<Outcome>();
     let handles: Vec<_> = groups
         .into_iter()
         .map(|group| {
-            let (tx, base, token) = (tx.clone(), base.clone(), token.clone());
+            let (tx, base) = (tx.clone(), base.clone());
             std::thread::spawn(move || {
                 actix_rt::System::new().block_on(async move {
                     let tasks: Vec<_> = group
                         .into_iter()
-                        .map(|p| {
-                            actix_rt::spawn(phone(base.clone(), token.clone(), shared, p, start))
-                        })
+                        .map(|p| actix_rt::spawn(phone(base.clone(), shared, p, start)))
                         .collect();
                     for t in tasks {
                         let _ = tx.send(t.await.unwrap_or_default());
@@ -234,13 +474,18 @@ fn run(n: usize, threads: usize) -> String {
     for h in handles {
         let _ = h.join();
     }
-    let wall = start.elapsed();
     let server_cpu = cpu_seconds(&server_pid).unwrap_or(0.0) - server_cpu0;
-    let client_cpu = cpu_seconds("self").unwrap_or(0.0) - client_cpu0;
     let mut times: Vec<Duration> = outcomes.iter().filter_map(|o| o.done).collect();
     let failed = n - times.len();
     times.sort();
-    let frames: usize = outcomes.iter().map(|o| o.binary_frames).sum();
+    let phones = outcomes.len().max(1) as f64;
+    let sum = |f: fn(&Traffic) -> u64| {
+        outcomes.iter().map(|o| f(&o.traffic)).sum::<u64>() as f64 / phones
+    };
+    let frames_rx = sum(|t| t.frames_received);
+    let frames_tx = sum(|t| t.frames_sent);
+    let bytes_rx = sum(|t| t.bytes_received);
+    let bytes_tx = sum(|t| t.bytes_sent);
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     for o in &outcomes {
         for (code, count) in &o.errors {
@@ -259,25 +504,22 @@ fn run(n: usize, threads: usize) -> String {
     let phases = actix_rt::System::new().block_on(server_phases(&base));
     let rss = server
         .peak_rss_kb()
-        .map(|kb| format!("{:.1} MiB", kb as f64 / 1024.0))
+        .map(|kb| format!("{:.1}", kb as f64 / 1024.0))
         .unwrap_or_else(|| "n/a".into());
     server.kill();
-    PHASES.with(|p| p.borrow_mut().push(format!("| {n:>4} | {phases} |")));
-    format!(
-        "| {n:>4} | {:>8.0} | {:>8.0} | {:>8.0} | {:>10.0} | {:>12} | {:>10.1} | {:>10.1} | {:>9} | {failed:>6} | {errors} |",
-        percentile(&times, 0.50).as_secs_f64() * 1000.0,
-        percentile(&times, 0.95).as_secs_f64() * 1000.0,
-        percentile(&times, 0.99).as_secs_f64() * 1000.0,
-        total_changes as f64 / wall.as_secs_f64(),
-        rss,
-        server_cpu,
-        client_cpu,
-        frames,
-    )
-}
-
-thread_local! {
-    static PHASES: std::cell::RefCell<Vec<String>> = const { std::cell::RefCell::new(Vec::new()) };
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    Storm {
+        line: format!(
+            "| {n:>5} | {label:>6} | {:>8.0} | {:>8.0} | {:>8.0} | {failed:>6} | {frames_rx:>9.1} | {frames_tx:>9.1} | {:>9.1} | {:>9.1} | {server_cpu:>12.1} | {rss:>13} | {errors} |",
+            ms(percentile(&times, 0.50)),
+            ms(percentile(&times, 0.95)),
+            ms(percentile(&times, 0.99)),
+            bytes_rx / 1024.0,
+            bytes_tx / 1024.0,
+        ),
+        phases: format!("| {n:>5} | {label:>6} | {phases} |"),
+        bytes_per_phone: bytes_rx + bytes_tx,
+    }
 }
 
 /// Where the server's sync time went, from its `/metrics`: seconds per
@@ -323,34 +565,64 @@ fn main() {
     let sizes: Vec<usize> = std::env::var("WIJKLOG_BENCH_PHONES")
         .ok()
         .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
-        .unwrap_or_else(|| vec![1, 10, 50, 200]);
+        .unwrap_or_else(|| vec![50, 200]);
     let threads: usize = std::env::var("WIJKLOG_BENCH_CLIENT_THREADS")
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(2);
+    let most = sizes.iter().copied().max().unwrap_or(1).max(1);
+    let seeding = Instant::now();
+    let older_docs: usize = std::env::var("WIJKLOG_BENCH_OLDER")
+        .ok()
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(OLDER_DOCS);
+    let base = base_template(most);
+    let older = with_older_docs(&base, older_docs);
     println!(
-        "sync: N phones (one team), each {OBSERVATIONS} observations in its own walk + 1 in a shared walk, until all acked; {threads} client threads"
+        "sync reconnect storm: N phones of one team (own account and device each), each with a new walk of {OBSERVATIONS} observations + 1 observation in a shared walk all joined, until all acked; {threads} client threads; seeding {most} accounts and {older_docs} older walks took {:.1} s",
+        seeding.elapsed().as_secs_f64()
     );
     println!(
-        "|    N | p50 (ms) | p95 (ms) | p99 (ms) | changes/s  | server peak RSS | server CPU s | client CPU s | frames rx | failed | errors |"
+        "older = walks of the team already on the server, ended 20 to 385 days ago (outside the scope); frames and KiB are per phone, WebSocket payloads, `ready` included"
     );
     println!(
-        "|-----:|---------:|---------:|---------:|-----------:|-------------:|-----------:|-----------:|----------:|-------:|:-------|"
+        "|     N |  older | p50 (ms) | p95 (ms) | p99 (ms) | failed | frames rx | frames tx |   KiB rx |   KiB tx | server CPU s | peak RSS MiB | errors |"
     );
+    println!(
+        "|------:|-------:|---------:|---------:|---------:|-------:|----------:|----------:|---------:|---------:|-------------:|-------------:|:-------|"
+    );
+    let mut phases = Vec::new();
+    let mut ratios = Vec::new();
     for n in sizes {
-        println!("{}", run(n, threads));
+        let with = run(n, threads, &older, &older_docs.to_string());
+        println!("{}", with.line);
+        let without = run(n, threads, &base, "0");
+        println!("{}", without.line);
+        ratios.push(format!(
+            "| {n:>5} | {:>12.1} | {:>12.1} | {:>6.3} |",
+            with.bytes_per_phone / 1024.0,
+            without.bytes_per_phone / 1024.0,
+            with.bytes_per_phone / without.bytes_per_phone.max(1.0)
+        ));
+        phases.push(with.phases);
+        phases.push(without.phases);
+    }
+    println!();
+    println!("bytes per phone (both directions) with and without the {older_docs} older walks");
+    println!("|     N | KiB with | KiB without | ratio |");
+    println!("|------:|-------------:|-------------:|-------:|");
+    for r in ratios {
+        println!("{r}");
     }
     println!();
     println!("server time by phase (seconds, from /metrics), group commits, live pushes");
     println!(
-        "|    N | frames s | pushes s | acks s | project s | commit s | commits | pushes | coalesced |"
+        "|     N |  older | frames s | pushes s | acks s | project s | commit s | commits | pushes | coalesced |"
     );
     println!(
-        "|-----:|---------:|---------:|-------:|----------:|---------:|--------:|-------:|----------:|"
+        "|------:|-------:|---------:|---------:|-------:|----------:|---------:|--------:|-------:|----------:|"
     );
-    PHASES.with(|p| {
-        for line in p.borrow().iter() {
-            println!("{line}");
-        }
-    });
+    for line in phases {
+        println!("{line}");
+    }
 }
