@@ -8,6 +8,8 @@
 //! and a write's heads are covered by what is committed once it succeeds.
 //! When a write fails, its cache entry is evicted and poisoned: writes still
 //! queued for that entry fail too (their heads could cover the lost changes).
+//! A batch's answers go out after every write of it is marked committed, and
+//! its live events after the answers.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -258,6 +260,12 @@ fn finish(
     };
     // One live event per changed document, published after the whole batch.
     let mut changed_docs: Vec<DocEvent> = Vec::new();
+    // Answers go out only once every write of the batch is marked committed:
+    // a connection handles its answer at once (on another thread) and syncs
+    // from the committed copy, while the batch's live event names it as an
+    // origin and so does not reach it. Answered before a later write of the
+    // same document was marked, it would never be sent that write's changes.
+    let mut replies: Vec<(Reply, Result<(), CommitFailure>)> = Vec::with_capacity(live.len());
     for w in live {
         let stored = if needs_store(&w.job.write) {
             results.next()
@@ -317,15 +325,163 @@ fn finish(
                         event.scope.schedule = Some(schedule.clone());
                     }
                 }
-                (w.reply)(Ok(()));
+                replies.push((w.reply, Ok(())));
             }
             Err(failure) => {
                 cache.evict(&w.entry);
-                (w.reply)(Err(failure));
+                replies.push((w.reply, Err(failure)));
             }
         }
     }
+    for (reply, result) in replies {
+        reply(result);
+    }
     for event in changed_docs {
         hub.publish(event);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use automerge::transaction::Transactable;
+    use automerge::{AutoCommit, ChangeHash, ROOT};
+    use wijklog_shared::{DocId, DocKind, UserId};
+
+    use super::*;
+    use crate::storage::{NewChange, NewDoc, SqliteStore};
+
+    /// What each connection's answer saw: its id and the committed heads.
+    type Seen = Arc<Mutex<Vec<(ConnId, Vec<ChangeHash>)>>>;
+
+    struct NoObserver;
+    impl CommitObserver for NoObserver {
+        fn batch_committed(&self, _: usize, _: usize, _: Duration) {}
+        fn batch_failed(&self, _: usize) {}
+    }
+
+    fn user(name: &str) -> UserId {
+        UserId::parse(name).expect("user")
+    }
+
+    /// A walk in the store, and its cache entry.
+    fn stored_walk(store: &Arc<dyn Store>, cache: &DocCache) -> Arc<CachedDoc> {
+        let id = DocId::new_v4();
+        let mut doc = AutoCommit::new();
+        doc.put(ROOT, "kind", "walk").expect("put");
+        doc.put(ROOT, "title", "Stad en Lande").expect("put");
+        doc.commit();
+        store
+            .commit(&[DocWrite {
+                doc_id: id,
+                user_id: user("anna"),
+                device_id: None,
+                create: Some(NewDoc {
+                    kind: DocKind::Walk,
+                    owner: user("anna"),
+                    team: Some("oost".into()),
+                }),
+                changes: doc
+                    .get_changes(&[])
+                    .iter()
+                    .map(NewChange::from_change)
+                    .collect(),
+                projection: None,
+                schedule: None,
+            }])
+            .expect("commit");
+        cache.open(id).expect("open").expect("exists")
+    }
+
+    /// Applies a change of a new actor to the shared copy, as a connection
+    /// does, and queues its write; the reply records the committed heads the
+    /// connection would sync from when it handles the answer.
+    fn apply(
+        entry: &Arc<CachedDoc>,
+        who: &str,
+        key: &str,
+        origin: ConnId,
+        seen: &Seen,
+    ) -> (QueuedWrite, ChangeHash) {
+        let mut inner = entry.lock().expect("lock");
+        let before = inner.doc.get_heads();
+        inner.doc.set_actor(automerge::ActorId::random());
+        let mut tx = inner.doc.transaction();
+        tx.put(ROOT, key, who).expect("put");
+        let hash = tx.commit().0.expect("a change");
+        let changes = inner
+            .doc
+            .get_changes(&before)
+            .iter()
+            .map(NewChange::from_change)
+            .collect();
+        let heads = inner.doc.get_heads();
+        drop(inner);
+        let (seen, probe) = (seen.clone(), entry.clone());
+        let write = QueuedWrite {
+            entry: entry.clone(),
+            job: CommitJob {
+                write: DocWrite {
+                    doc_id: entry.meta.id,
+                    user_id: user(who),
+                    device_id: None,
+                    create: None,
+                    changes,
+                    projection: None,
+                    schedule: None,
+                },
+                heads,
+            },
+            origin,
+            reply: Box::new(move |result| {
+                result.expect("committed");
+                let heads = probe.committed_heads().expect("heads");
+                seen.lock().expect("seen").push((origin, heads));
+            }),
+        };
+        (write, hash)
+    }
+
+    #[test]
+    fn every_answer_of_a_batch_comes_after_the_whole_batch_is_committed() {
+        // Two phones' changes to one walk commit in one batch. The batch's
+        // live event names both as origins, so neither is pushed the other's
+        // change: each syncs from the committed copy when it handles its
+        // answer. Answered before the second write was marked committed, the
+        // first phone synced from a copy without it and never got it (seen
+        // in a browser test: the phone said "alles verstuurd" and lacked the
+        // other phone's edits for good).
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(tmp.path()).expect("store"));
+        let cache = DocCache::new(store.clone());
+        let hub = Hub::new(16);
+        let mut live = hub.subscribe();
+        let entry = stored_walk(&store, &cache);
+        let seen: Seen = Arc::default();
+        let (first, a) = apply(&entry, "anna", "a", 1, &seen);
+        let (second, b) = apply(&entry, "bram", "b", 2, &seen);
+        assert_ne!(a, b);
+
+        commit_batch_blocking(
+            vec![first, second],
+            store.as_ref(),
+            &cache,
+            &hub,
+            &NoObserver,
+        );
+
+        let seen = seen.lock().expect("seen").clone();
+        assert_eq!(seen.len(), 2, "both writes answered");
+        // Bram's change was made on top of Anna's: committed, the walk's heads are Bram's change.
+        for (origin, heads) in &seen {
+            assert_eq!(
+                heads,
+                &vec![b],
+                "connection {origin} was answered before the batch was committed"
+            );
+        }
+        let event = live.try_recv().expect("one live event");
+        assert_eq!(event.origins, vec![1, 2]);
     }
 }
