@@ -585,6 +585,130 @@ async fn bad_requests_and_wrong_callers_change_nothing() {
     );
 }
 
+#[actix_web::test]
+async fn the_walk_report_shows_an_erased_observation_as_erased() {
+    let app = spawn_app().await;
+    let coord = person(&app, "coord", &[Role::Coordinator], None).await;
+    let boa = person(&app, "boa", &[Role::Boa], Some("noord")).await;
+    let cat = Catalog::defaults();
+    let mut walk = StoredDoc {
+        doc: Document::new_walk(
+            DocId::new_v4(),
+            &cat,
+            &boa.uid(),
+            at(T0),
+            NewWalk {
+                title: "Ronde".into(),
+                wijk: "bovenmaten".into(),
+                route: String::new(),
+                team: "noord".into(),
+                planned_at: None,
+            },
+        )
+        .expect("walk"),
+        kind: DocKind::Walk,
+        team: Some("noord".into()),
+        stored: Vec::new(),
+    };
+    let obs = |text: &str, place: Option<&str>| NewItem {
+        id: None,
+        category: "woonoverlast".into(),
+        severity: Severity::Aandacht,
+        text: text.into(),
+        place: place.map(str::to_owned),
+        location: None,
+        feedback_needed: false,
+    };
+    let erased = walk
+        .doc
+        .add_observation(&cat, &boa.uid(), at(T0), obs(TEXT, Some(PLACE)))
+        .expect("obs");
+    let kept = walk
+        .doc
+        .add_observation(&cat, &boa.uid(), at(T0 + 1000), obs(KEEP, None))
+        .expect("obs 2");
+    for item in [&erased, &kept] {
+        walk.doc
+            .set_follow_up(
+                &cat,
+                &boa.uid(),
+                at(T0 + 2000),
+                item,
+                "politie",
+                wijklog_shared::FollowUpStatus::InBehandeling,
+                None,
+            )
+            .expect("follow-up");
+    }
+    walk.commit_as(&app, &boa);
+    let report_path = format!("/api/v1/walks/{}/report", walk.id());
+    let report = |res: Response| {
+        assert_eq!(res.status, 200, "{}", res.text());
+        let r = res.json();
+        let items: Vec<Value> = r["categories"]
+            .as_array()
+            .expect("categories")
+            .iter()
+            .flat_map(|c| c["items"].as_array().expect("items").clone())
+            .collect();
+        let actions: Vec<Value> = r["partners"]
+            .as_array()
+            .expect("partners")
+            .iter()
+            .flat_map(|p| p["actions"].as_array().expect("actions").clone())
+            .collect();
+        let of = |list: &[Value], key: &str, id: &ItemId| {
+            list.iter()
+                .find(|v| v[key] == id.to_string())
+                .cloned()
+                .unwrap_or_else(|| panic!("{id} in {list:?}"))
+        };
+        (
+            of(&items, "id", &erased),
+            of(&actions, "item_id", &erased),
+            of(&items, "id", &kept),
+            of(&actions, "item_id", &kept),
+        )
+    };
+
+    // Before: the values are in the report and nothing says erased.
+    let (item, action, _, _) = report(call(&app, &coord, "GET", &report_path, None).await);
+    assert_eq!(
+        (item["text"].as_str(), item["place"].as_str()),
+        (Some(TEXT), Some(PLACE))
+    );
+    assert_eq!(action["text"], TEXT);
+    assert!(item.get("erased").is_none() && action.get("erased").is_none());
+
+    let res = call(
+        &app,
+        &coord,
+        "POST",
+        &format!("/api/v1/items/{}/{}/erase", walk.id(), erased),
+        Some(json!({"what": "item", "reason": "Verzoek van de bewoner"})),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let erased_at = res.json()["erased_at"].as_i64().expect("erased_at");
+
+    // After: the erased observation and its action say when, by whom and
+    // why, without the values; the other observation is as it was.
+    let (item, action, other, other_action) =
+        report(call(&app, &coord, "GET", &report_path, None).await);
+    for v in [&item, &action] {
+        assert_eq!(v["erased"]["basis"], "verzoek", "{v}");
+        assert_eq!(v["erased"]["at"], erased_at, "{v}");
+        assert_eq!(v["erased"]["by"], coord.id(), "{v}");
+        assert!(
+            !v.to_string().contains("Plokj") && !v.to_string().contains("Yhgt"),
+            "{v}"
+        );
+    }
+    assert_eq!(action["status"], "in_behandeling");
+    assert_eq!(other["text"], KEEP);
+    assert!(other.get("erased").is_none() && other_action.get("erased").is_none());
+}
+
 /// Every value of every change of `save()` bytes, decoded, and the bytes
 /// saved without compression.
 fn decoded(bytes: &[u8]) -> String {

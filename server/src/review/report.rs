@@ -148,6 +148,10 @@ pub struct ReportItem {
     /// The photos (`sha256:<64 hex>`, list order; anything else in the
     /// document's list is left out), for thumbnails in the report.
     pub photos: Vec<String>,
+    /// The erasure of the observation's content (when, by whom, on what
+    /// basis), shown in place of its values; left out when not erased.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erased: Option<wijklog_shared::Erasure>,
 }
 
 /// All observations of one category.
@@ -178,6 +182,9 @@ pub struct ReportAction {
     pub status: Option<String>,
     /// Follow-up note.
     pub note: Option<String>,
+    /// The erasure of the item's content, as in [`ReportItem::erased`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub erased: Option<wijklog_shared::Erasure>,
 }
 
 /// The action list of one partner.
@@ -266,6 +273,11 @@ pub struct WalkReport {
     pub observation_count: usize,
 }
 
+/// The erasure of an item's content, if it was erased.
+fn item_erasure(o: &wijklog_shared::Item) -> Option<wijklog_shared::Erasure> {
+    o.erased.as_ref().and_then(|e| e.item.clone())
+}
+
 /// Builds the walk report from the walk document and the catalog.
 pub fn walk_report(id: DocId, doc: &Automerge, catalog: &Catalog) -> Result<WalkReport, ApiError> {
     let w = Walk::from_doc(doc)
@@ -305,6 +317,7 @@ pub fn walk_report(id: DocId, doc: &Automerge, catalog: &Catalog) -> Result<Walk
                     .filter(|p| crate::blobs::BlobHash::parse_reference(p).is_ok())
                     .cloned()
                     .collect(),
+                erased: item_erasure(o),
             });
         for (partner, f) in &o.follow_up {
             let order = catalog
@@ -322,6 +335,7 @@ pub fn walk_report(id: DocId, doc: &Automerge, catalog: &Catalog) -> Result<Walk
                     text: o.text.clone(),
                     status: f.status.map(|s| s.as_str().to_owned()),
                     note: f.note.clone(),
+                    erased: item_erasure(o),
                 });
         }
     }
