@@ -11,6 +11,7 @@ import * as editsMsgs from './messages/edits';
 import * as mailMsgs from './messages/mail';
 import * as callbacksMsgs from './messages/callbacks';
 import * as deviceMsgs from './messages/device';
+import * as eraseMsgs from './messages/erase';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -203,7 +204,8 @@ export type MsgKey =
   | keyof typeof editsMsgs.nl
   | keyof typeof mailMsgs.nl
   | keyof typeof callbacksMsgs.nl
-  | keyof typeof deviceMsgs.nl;
+  | keyof typeof deviceMsgs.nl
+  | keyof typeof eraseMsgs.nl;
 
 const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
@@ -388,8 +390,8 @@ const en: Record<FieldKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl };
-const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl, ...eraseMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en, ...eraseMsgs.en };
 const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 

@@ -1,5 +1,6 @@
 import { t, tn } from '../i18n';
 import { useApp } from './hooks';
+import { erasedText, type Erasure } from './erased';
 
 /**
  * Shown on a walk or session after its copy on this device was replaced by
@@ -17,5 +18,18 @@ export function ErasedNotice({ docId }: { docId: string }) {
         {t('erase.dropped.dismiss')}
       </button>
     </div>
+  );
+}
+
+/**
+ * The line an erased item shows in place of its values ("Gegevens gewist op
+ * 7 december 2026 (verzoek)"); nothing when `erasure` is null.
+ */
+export function ErasedLine({ erasure, what, testId = 'erased' }: { erasure: Erasure | null; what: 'item' | 'contact'; testId?: string }) {
+  if (!erasure) return null;
+  return (
+    <span class="erased-line" data-testid={testId} data-what={what} data-basis={erasure.basis ?? ''}>
+      {erasedText(erasure, what)}
+    </span>
   );
 }

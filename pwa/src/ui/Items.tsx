@@ -8,6 +8,8 @@ import { PhotoStrip } from '../photo/Thumbs';
 import { checkEmail, checkPhone } from '../model/doc';
 import { editError, fieldError, type EditError } from './editError';
 import { ContactFields } from './Contact';
+import { ErasedLine } from './ErasedNotice';
+import { contactErasure, itemErasure } from './erased';
 
 import { editItemAction, type LocEdit } from './actions';
 
@@ -48,8 +50,11 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
   const invalid = Object.keys(row.invalid ?? {});
   const headingId = `item-${row.item_id}`;
 
+  // Erased data is shown as such; erased fields cannot be edited any more.
+  const erasedItem = itemErasure(row);
+  const erasedContact = isWalk ? null : contactErasure(row);
   const r = row.resident;
-  const contactChanged = !isWalk && consent && (rName.trim() !== (r?.name ?? '') || rPhone.trim() !== (r?.phone ?? '') || rEmail.trim() !== (r?.email ?? '') || r?.consent !== true);
+  const contactChanged = !isWalk && !erasedContact && consent && (rName.trim() !== (r?.name ?? '') || rPhone.trim() !== (r?.phone ?? '') || rEmail.trim() !== (r?.email ?? '') || r?.consent !== true);
 
   async function save(e: Event) {
     e.preventDefault();
@@ -121,10 +126,17 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
         <strong id={headingId}>{cat?.label ?? row.category ?? '?'}</strong>
         {sev && <span class={`sev sev-${row.severity}`}>{sev.label}</span>}
       </div>
-      {!editing && row.text && (
+      {erasedItem ? (
         <p class="item-text" data-testid="item-text">
-          {row.text}
+          <ErasedLine erasure={erasedItem} what="item" />
         </p>
+      ) : (
+        !editing &&
+        row.text && (
+          <p class="item-text" data-testid="item-text">
+            {row.text}
+          </p>
+        )
       )}
       <p class="item-meta" data-testid="item-meta">
         {[row.created_at !== null ? t('obs.at', { time: hhmm(row.created_at) }) : '', row.place ? t('obs.place', { place: row.place }) : '', row.location ? (row.location.accuracy_m != null ? t('obs.gps', { m: Math.round(row.location.accuracy_m) }) : t('obs.location')) : app.awaitingLocation(row.item_id) ? t('obs.location.searching') : '']
@@ -132,12 +144,17 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
           .join(' · ')}
       </p>
       <FollowUpBadge row={row} catalog={catalog} />
-      {contact && (
+      {contact && !erasedContact && (
         <p class="item-meta" data-testid="item-contact">
           {t('session.contact', { contact })}
         </p>
       )}
-      {!contact && withdrawn && (
+      {erasedContact && !erasedItem && (
+        <p class="item-meta" data-testid="item-contact-erased">
+          <ErasedLine erasure={erasedContact} what="contact" />
+        </p>
+      )}
+      {!contact && !erasedContact && withdrawn && (
         <p class="item-meta" data-testid="item-contact-withdrawn">
           {t('contact.withdrawn')}
         </p>
@@ -208,7 +225,12 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
               </div>
             </>
           )}
-          {!isWalk && (
+          {!isWalk && erasedContact && (
+            <p class="item-meta">
+              <ErasedLine erasure={erasedContact} what="contact" />
+            </p>
+          )}
+          {!isWalk && !erasedContact && (
             <>
               <label class="check">
                 <input type="checkbox" checked={consent} disabled={r?.consent === true} onChange={(e) => setConsent(e.currentTarget.checked)} data-testid="edit-consent" />
@@ -260,7 +282,7 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
             </button>
           </div>
         </form>
-      ) : (
+      ) : erasedItem ? null : (
         <div class="row">
           {error && (
             <p class="error-text" role="alert" data-testid="item-error" data-code={error.code}>

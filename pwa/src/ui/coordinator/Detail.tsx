@@ -20,6 +20,9 @@ import { MailPanel } from './Mail';
 import { photoShas, PhotoStrip } from '../../photo/Thumbs';
 import { fieldWords } from './historyWords';
 import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from './filters';
+import { EraseButton } from './Erase';
+import { ErasedLine } from '../ErasedNotice';
+import { contactErasure, itemErasure } from '../erased';
 
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
   const app = useApp();
@@ -66,7 +69,11 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
 
   const doc = app.docs.get(docId);
   const local: Row | null = localRow(docId, itemId);
-  const row: Row | null = local ?? detail?.item ?? null;
+  // The server's row when it records an erasure this device's copy does not
+  // have yet (the copy is replaced once the sync socket announces the new
+  // epoch): erased values are never shown again after the server confirmed.
+  const serverErased = (!!detail?.item.erased?.item && !local?.erased?.item) || (!!detail?.item.erased?.contact && !local?.erased?.contact);
+  const row: Row | null = (serverErased ? detail?.item : local) ?? detail?.item ?? null;
   const ctx = detail?.context;
   const isWalk = (row?.doc_kind ?? doc?.kind()) === 'walk';
   const pending = app.pending.get(docId) ?? 0;
@@ -91,7 +98,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                 {t('coordinator.detail.text')}
               </h2>
               <p class="item-text" data-testid="detail-text">
-                {row.text?.trim() ? row.text : t('coordinator.list.no_text')}
+                {itemErasure(row) ? <ErasedLine erasure={itemErasure(row)} what="item" /> : row.text?.trim() ? row.text : t('coordinator.list.no_text')}
               </p>
               <dl class="facts">
                 <dt>{t('coordinator.col.date')}</dt>
@@ -116,10 +123,12 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                     </dd>
                   </>
                 )}
-                {detail?.item.resident && (
+                {(detail?.item.resident || (row.doc_kind === 'spreekuur' && contactErasure(row))) && (
                   <>
                     <dt>{t('coordinator.detail.resident')}</dt>
-                    <dd data-testid="detail-resident">{[detail.item.resident.name, detail.item.resident.phone, detail.item.resident.email].filter(Boolean).join(', ') || '–'}</dd>
+                    <dd data-testid="detail-resident">
+                      {contactErasure(row) ? <ErasedLine erasure={contactErasure(row)} what="contact" /> : [detail?.item.resident?.name, detail?.item.resident?.phone, detail?.item.resident?.email].filter(Boolean).join(', ') || '–'}
+                    </dd>
                   </>
                 )}
                 {row.callback?.requested && (
@@ -139,6 +148,18 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                 </section>
               )}
               {Object.keys(row.invalid ?? {}).length > 0 && <p class="warn-text">{t('coordinator.detail.invalid', { fields: Object.keys(row.invalid).join(', ') })}</p>}
+              {app.user?.roles.includes('coordinator') && (
+                <div class="row">
+                  <EraseButton
+                    docId={docId}
+                    row={row}
+                    onErased={() => {
+                      void loadDetail();
+                      void loadHistory();
+                    }}
+                  />
+                </div>
+              )}
             </article>
 
             <h2>{t('coordinator.followup.title')}</h2>

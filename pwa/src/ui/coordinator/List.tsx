@@ -13,6 +13,8 @@ import { FilterForm } from './FilterForm';
 import { filtersToApi, filtersToQuery, hashQuery, parseFilters, type Filters } from './filters';
 import { itemKey, mergeFresh } from './live';
 import { PhotoCell } from '../../photo/Thumbs';
+import { ErasedLine } from '../ErasedNotice';
+import { itemErasure } from '../erased';
 
 const POLL_MS = 30_000;
 
@@ -166,7 +168,7 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
                 </td>
                 <td class="text-cell">
                   <a href={`#/coord/item/${r.doc_id}/${r.item_id}`} data-testid="row-link">
-                    {r.text?.trim() ? r.text : t('coordinator.list.no_text')}
+                    {itemErasure(r) ? <ErasedLine erasure={itemErasure(r)} what="item" /> : r.text?.trim() ? r.text : t('coordinator.list.no_text')}
                   </a>
                   <div class="item-meta">
                     {t(`coordinator.kind.${r.doc_kind}` as MsgKey)}: {r.doc_title || '–'}
@@ -181,6 +183,12 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
                     {r.place ? ` · ${r.place}` : ''}
                     {r.created_by ? ` · ${t('coordinator.list.by', { name: personName(people, r.created_by) })}` : ''}
                     {r.has_resident_contact ? ` · ${t('coordinator.list.has_contact')}` : ''}
+                    {r.erased?.contact && !itemErasure(r) && (
+                      <>
+                        {' · '}
+                        <ErasedLine erasure={r.erased.contact} what="contact" />
+                      </>
+                    )}
                   </div>
                 </td>
                 <td>{labelOf(catalog?.wijken, r.wijk)}</td>

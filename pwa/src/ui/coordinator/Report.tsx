@@ -11,6 +11,8 @@ import { useApp } from '../hooks';
 import { api, ApiError } from '../admin/api';
 import { photoShas, PhotoStrip } from '../../photo/Thumbs';
 import { photoUrl } from '../../photo/urls';
+import { ErasedLine } from '../ErasedNotice';
+import type { Erasure } from '../erased';
 import './report.css';
 
 interface ReportItem {
@@ -23,6 +25,8 @@ interface ReportItem {
   photo_count: number;
   /** `sha256:<hex>` references, list order. */
   photos?: string[];
+  /** The erasure of the observation's content, shown in place of its values. */
+  erased?: Erasure;
 }
 
 interface ReportAction {
@@ -32,6 +36,8 @@ interface ReportAction {
   text: string | null;
   status: string | null;
   note: string | null;
+  /** The erasure of the observation's content. */
+  erased?: Erasure;
 }
 
 export interface WalkReportData {
@@ -184,7 +190,7 @@ export function WalkReport({ id }: { id: string }) {
                         <td>{o.created_at !== null ? hhmm(o.created_at) : '—'}</td>
                         <td>{sevLabel(o.severity)}</td>
                         <td>
-                          {o.text || '—'}
+                          {o.erased ? <ErasedLine erasure={o.erased} what="item" /> : o.text || '—'}
                           {(o.photos?.length ?? 0) > 0 ? <PhotoStrip refs={o.photos ?? []} testId="report-photos" /> : o.photo_count > 0 ? ` (${tn('coordinator.report.photos', o.photo_count)})` : ''}
                         </td>
                         <td>{[o.place, o.location ? `${o.location.lat.toFixed(5)}, ${o.location.lon.toFixed(5)}` : ''].filter(Boolean).join(' · ') || '—'}</td>
@@ -218,7 +224,7 @@ export function WalkReport({ id }: { id: string }) {
                       <tr key={a.item_id} data-testid="report-action" data-status={a.status ?? ''}>
                         <td>{catLabel(a.category)}</td>
                         <td>
-                          {a.text || '—'}
+                          {a.erased ? <ErasedLine erasure={a.erased} what="item" /> : a.text || '—'}
                           {a.note ? ` — ${a.note}` : ''}
                         </td>
                         <td>{a.place || '—'}</td>
