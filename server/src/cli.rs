@@ -9,6 +9,8 @@
 //! wijklog demo [--data DIR] [--database URL]
 //! wijklog compact [--min-changes N] [--data DIR] [--database URL]
 //! wijklog backup --to FILE [--data DIR]          (SQLite; PostgreSQL: pg_dump)
+//! wijklog backup --to-dir DIR [--keep-days N] [--data DIR]
+//! wijklog retention run [--dry-run] [--data DIR] [--database URL]
 //! wijklog restore --from FILE [--data DIR] [--force]
 //! wijklog blobs gc [--data DIR]
 //! ```
@@ -18,6 +20,7 @@
 //! password comes from `WIJKLOG_DATABASE_PASSWORD`).
 
 mod blobs;
+mod retention;
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -111,8 +114,21 @@ pub enum Command {
         #[command(flatten)]
         common: Common,
         /// Destination file (must not exist).
-        #[arg(long, value_name = "FILE")]
-        to: PathBuf,
+        #[arg(
+            long,
+            value_name = "FILE",
+            required_unless_present = "to_dir",
+            conflicts_with = "to_dir"
+        )]
+        to: Option<PathBuf>,
+        /// Write `wijklog-<UTC time>.db` into DIR instead, and delete the
+        /// backups made there more than `--keep-days` days ago.
+        #[arg(long, value_name = "DIR")]
+        to_dir: Option<PathBuf>,
+        /// With `--to-dir`: days to keep backups (default
+        /// `retention.backup_keep_days`; 0 keeps them all).
+        #[arg(long, value_name = "N")]
+        keep_days: Option<u32>,
     },
     /// Replace the database with a backup (stop the server first).
     Restore {
@@ -131,6 +147,12 @@ pub enum Command {
         /// What to do.
         #[command(subcommand)]
         action: blobs::BlobsAction,
+    },
+    /// Retention periods: `wijklog retention run [--dry-run]` (docs/privacy.md).
+    Retention {
+        /// What to do.
+        #[command(subcommand)]
+        action: retention::RetentionAction,
     },
 }
 
@@ -261,10 +283,37 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
-        Command::Backup { common, to } => {
+        Command::Backup {
+            common,
+            to,
+            to_dir,
+            keep_days,
+        } => {
             let config = load_config(&common)?;
             init_cli_logs(&config);
-            backup(&config, &to)
+            match (to, to_dir) {
+                (Some(_), _) if keep_days.is_some() => {
+                    bail!(
+                        "--keep-days rotates the backups of --to-dir DIR; --to FILE writes one file"
+                    )
+                }
+                (Some(to), _) => backup(&config, &to),
+                (None, Some(dir)) => {
+                    let now = crate::domain::now_ms();
+                    crate::storage::create_private_dir(&dir)
+                        .with_context(|| format!("creating {}", dir.display()))?;
+                    backup(&config, &retention::backup_file(&dir, now)?)?;
+                    let keep = keep_days.unwrap_or(config.retention.backup_keep_days);
+                    let removed = retention::rotate_backups(&dir, keep, now)?;
+                    if keep == 0 {
+                        println!("backups are kept without limit (keep days 0)");
+                    } else {
+                        println!("deleted {removed} backup(s) older than {keep} days");
+                    }
+                    Ok(())
+                }
+                (None, None) => bail!("say where the backup goes: --to FILE or --to-dir DIR"),
+            }
         }
         Command::Restore {
             common,
@@ -276,6 +325,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             restore(&config, &from, force)
         }
         Command::Blobs { action } => blobs::run(action),
+        Command::Retention { action } => retention::run_command(action),
     }
 }
 

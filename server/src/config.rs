@@ -15,6 +15,7 @@ mod database;
 mod http;
 mod mail;
 mod public;
+mod retention;
 mod sync;
 
 use std::fmt;
@@ -27,6 +28,7 @@ pub use database::{DatabaseConfig, is_postgres_url, redact_url};
 pub use http::HttpConfig;
 pub use mail::{MailConfig, TlsMode};
 pub use public::PublicConfig;
+pub use retention::{DAY_MS, RetentionConfig};
 pub use sync::SyncConfig;
 
 /// The database file inside a data directory.
@@ -140,6 +142,10 @@ pub struct Config {
     /// The residents' public endpoints: rate limits and the form token
     /// (see docs/security.md, "Residents").
     pub public: PublicConfig,
+    /// Retention periods: what `wijklog retention run` and its daily timer
+    /// erase, and how long `wijklog backup --to-dir` keeps backups (see
+    /// docs/privacy.md, "Retention").
+    pub retention: RetentionConfig,
 }
 
 /// The `[cache]` section: bounds of the in-memory document cache. Documents
@@ -277,6 +283,7 @@ impl Default for Config {
             blobs: BlobsConfig::default(),
             mail: MailConfig::default(),
             public: PublicConfig::default(),
+            retention: RetentionConfig::default(),
             map: MapConfig::default(),
             cache: CacheConfig::default(),
             http: HttpConfig::default(),
@@ -471,6 +478,9 @@ impl Config {
             .validate()
             .map_err(|e| ConfigError::Invalid(e.into()))?;
         self.public
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.into()))?;
+        self.retention
             .validate()
             .map_err(|e| ConfigError::Invalid(e.into()))?;
         Ok(())

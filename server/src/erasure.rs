@@ -18,6 +18,7 @@
 //!    photos only the erased item referenced.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use automerge::ActorId;
@@ -26,10 +27,10 @@ use wijklog_shared::erase::{EraseBasis, EraseWhat, RewriteError, rewrite_history
 
 use crate::blobs::{BlobHash, BlobStore};
 use crate::domain::{DocId, DocKind, UserId, now_ms};
-use crate::storage::{AuditEntry, MailScrub, NewChange, ReplacedHistory, StoreError};
+use crate::storage::{AuditEntry, MailScrub, NewChange, ReplacedHistory, Store, StoreError};
 use crate::sync::SyncService;
-use crate::sync::cache::CacheError;
-use crate::sync::hub::{DocEvent, ScopeFacts};
+use crate::sync::cache::{CacheError, DocCache};
+use crate::sync::hub::{DocEvent, Hub, ScopeFacts};
 
 /// Longest reason (characters).
 pub const MAX_REASON_CHARS: usize = 500;
@@ -129,6 +130,49 @@ fn model(e: wijklog_shared::Error) -> EraseError {
     EraseError::Model(Box::new(e))
 }
 
+/// What an erasure works with: the store, the sync layer's document cache
+/// (whose per-document lock keeps sync writes out while it runs) and its
+/// live hub (which tells the connections holding the document its new epoch).
+#[derive(Clone)]
+pub struct Eraser {
+    store: Arc<dyn Store>,
+    cache: Arc<DocCache>,
+    hub: Hub,
+}
+
+impl std::fmt::Debug for Eraser {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Eraser").finish_non_exhaustive()
+    }
+}
+
+impl Eraser {
+    /// The running server's parts.
+    pub fn of(sync: &SyncService) -> Self {
+        Self {
+            store: sync.app.store.clone(),
+            cache: sync.cache.clone(),
+            hub: sync.hub.clone(),
+        }
+    }
+
+    /// Parts of its own, for a process that serves no sync connections
+    /// (`wijklog retention run`). Only while no server writes the same
+    /// database: a server's cached copy would not learn of the rewrite.
+    pub fn standalone(store: Arc<dyn Store>) -> Self {
+        Self {
+            cache: Arc::new(DocCache::new(store.clone())),
+            hub: Hub::new(16),
+            store,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+}
+
 /// Erases (blocking: call it on the blocking pool). `blobs` holds the
 /// photos the erased item may have referenced.
 pub fn erase(
@@ -136,7 +180,16 @@ pub fn erase(
     blobs: &BlobStore,
     req: &EraseRequest,
 ) -> Result<EraseReport, EraseError> {
-    let store = sync.app.store.clone();
+    erase_with(&Eraser::of(sync), blobs, req)
+}
+
+/// [`erase`] with the given parts.
+pub fn erase_with(
+    sync: &Eraser,
+    blobs: &BlobStore,
+    req: &EraseRequest,
+) -> Result<EraseReport, EraseError> {
+    let store = sync.store.clone();
     let entry = sync.cache.open(req.doc)?.ok_or(EraseError::NotFound)?;
     if entry.meta.kind == DocKind::Catalog {
         return Err(EraseError::NotFound);

@@ -20,6 +20,7 @@ pub mod erasure;
 pub mod mail;
 pub mod metrics;
 pub mod public;
+pub mod retention;
 pub mod review;
 pub mod routes;
 pub mod seed;

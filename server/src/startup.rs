@@ -129,6 +129,13 @@ impl Application {
         });
         if !postgres {
             crate::mail::worker::spawn(sync.clone(), state.mail.clone(), state.review.clone());
+            // Erasure rewrites history on SQLite only so far.
+            crate::retention::spawn_periodic(
+                crate::erasure::Eraser::of(&sync),
+                state.blobs.clone(),
+                &state.config.retention,
+                state.shutdown.clone(),
+            );
         }
         let server = run(listener, state.clone(), sync)?;
         tracing::info!(address = %listener_display(&state.config.bind, port), "listening");

@@ -86,6 +86,9 @@ pub fn test_config(data_dir: PathBuf) -> Config {
         ..Config::default()
     };
     config.http.metrics_token = Some(crate::config::Secret::new(TEST_METRICS_TOKEN.into()));
+    // Tests erase on their own clock (`crate::retention::run`); no timer
+    // erases their documents behind their backs.
+    config.retention.interval_secs = 0;
     config
 }
 

@@ -55,6 +55,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0012_resident_points",
         include_str!("../../migrations/0012_resident_points.sql"),
     ),
+    (
+        "0013_audit_retention",
+        include_str!("../../migrations/0013_audit_retention.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.

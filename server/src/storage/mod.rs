@@ -725,6 +725,22 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// Appends to the audit log.
     fn append_audit(&self, entry: AuditEntry) -> Result<(), StoreError>;
 
+    /// How many audit entries were written before `before` (ms): what
+    /// [`Store::prune_audit`] would delete. `Unsupported` where the audit
+    /// log's retention is not built (PostgreSQL).
+    fn audit_count_before(&self, before: i64) -> Result<u64, StoreError> {
+        let _ = before;
+        Err(StoreError::Unsupported("the audit log's retention period"))
+    }
+
+    /// Deletes the audit entries written before `before` (ms), the only
+    /// deletion the append-only log allows (its retention period); returns
+    /// how many went. `Unsupported` where it is not built (PostgreSQL).
+    fn prune_audit(&self, before: i64) -> Result<u64, StoreError> {
+        let _ = before;
+        Err(StoreError::Unsupported("the audit log's retention period"))
+    }
+
     // ---- health ----
 
     /// Readiness: migrations done and a write transaction commits.

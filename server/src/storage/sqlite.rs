@@ -1498,6 +1498,31 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn audit_count_before(&self, before: i64) -> Result<u64, StoreError> {
+        let conn = self.writer();
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM audit_log WHERE at < ?1",
+            [before],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    fn prune_audit(&self, before: i64) -> Result<u64, StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // The trigger lets only entries older than this cutoff go; it is
+        // reset before the commit, so the log is append-only again after.
+        tx.execute(
+            "UPDATE audit_retention SET before = ?1 WHERE id = 1",
+            [before],
+        )?;
+        let n = tx.execute("DELETE FROM audit_log WHERE at < ?1", [before])?;
+        tx.execute("UPDATE audit_retention SET before = 0 WHERE id = 1", [])?;
+        tx.commit()?;
+        Ok(n as u64)
+    }
+
     fn check_ready(&self) -> Result<(), StoreError> {
         let mut conn = self.writer();
         let version = migrations::schema_version(&conn)?;

@@ -582,3 +582,326 @@ fn json_logs_carry_request_ids_and_never_names_passwords_or_tokens() {
         );
     }
 }
+
+const DAY_MS: i64 = 86_400_000;
+
+fn wall_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    i64::try_from(d.as_millis()).expect("ms")
+}
+
+/// A spreekuur session held 10 days ago, stored in `dir`'s database the way
+/// a sync commit stores it, with one note per `(written at, resident name)`
+/// carrying that resident's contact details. Returns the document id and
+/// the notes' ids.
+fn stored_session(dir: &Path, notes: &[(i64, &str)]) -> (String, Vec<String>) {
+    use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc};
+    use wijklog_shared::{
+        Catalog, DocId, Document, NewItem, NewSpreekuur, ResidentContact, Severity, Timestamp,
+        UserId,
+    };
+    let store = SqliteStore::open_in_dir(dir).expect("open store");
+    let staff = UserId::parse("staff-1").expect("user");
+    let cat = Catalog::defaults();
+    let held = wall_ms() - 10 * DAY_MS;
+    let mut doc = Document::new_spreekuur(
+        DocId::new_v4(),
+        &cat,
+        &staff,
+        Timestamp::from_millis(held),
+        NewSpreekuur {
+            location: "Buurthuis".into(),
+            wijk: "bovenmaten".into(),
+            held_on: Timestamp::from_millis(held),
+            team: "noord".into(),
+        },
+    )
+    .expect("session");
+    let mut ids = Vec::new();
+    for (written, name) in notes {
+        let id = doc
+            .add_note(
+                &cat,
+                &staff,
+                Timestamp::from_millis(*written),
+                NewItem {
+                    id: None,
+                    category: "woonoverlast".into(),
+                    severity: Severity::Aandacht,
+                    text: "Overlast".into(),
+                    place: None,
+                    location: None,
+                    feedback_needed: false,
+                },
+            )
+            .expect("note");
+        doc.set_resident_contact(
+            &staff,
+            Timestamp::from_millis(written + 1),
+            &id,
+            ResidentContact {
+                name: Some((*name).into()),
+                phone: Some("06 9182 7364".into()),
+                email: None,
+                consent: true,
+            },
+        )
+        .expect("contact");
+        ids.push(id.to_string());
+    }
+    let id = doc.id();
+    let am = doc.automerge_mut();
+    am.commit();
+    let changes: Vec<NewChange> = am
+        .get_changes(&[])
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    let meta = DocMeta {
+        id,
+        kind: DocKind::Spreekuur,
+        owner: staff.clone(),
+        team: Some("noord".into()),
+        created_at: held,
+    };
+    let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut |_| {
+        Some("staff-1".into())
+    });
+    let out = store
+        .commit(&[DocWrite {
+            doc_id: id,
+            user_id: staff.clone(),
+            device_id: None,
+            create: Some(NewDoc {
+                kind: DocKind::Spreekuur,
+                owner: staff,
+                team: Some("noord".into()),
+            }),
+            changes,
+            projection: rows,
+            schedule: None,
+        }])
+        .expect("commit");
+    out.writes[0].as_ref().expect("accepted");
+    (id.to_string(), ids)
+}
+
+/// The stored documents, projections and audit log, as text.
+fn dump(dir: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(dir.join("wijklog.db")).expect("open db");
+    let mut out = Vec::new();
+    for table in ["documents", "changes", "snapshots", "notes", "audit_log"] {
+        let mut stmt = conn
+            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
+            .expect("select");
+        let n = stmt.column_count();
+        let rows = stmt
+            .query_map([], |r| {
+                let mut s = format!("{table}:");
+                for i in 0..n {
+                    s.push_str(&format!(" {:?}", r.get_ref(i)?));
+                }
+                Ok(s)
+            })
+            .expect("query");
+        out.extend(rows.map(|r| r.expect("row")));
+    }
+    out
+}
+
+#[test]
+fn retention_run_lists_without_changing_then_erases_what_is_due_and_audits_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = data_arg(dir.path());
+    let now = wall_ms();
+    // Default rules: contact details of a note without a closed task go
+    // 365 days after the note. One note is 400 days old, one 10 days.
+    let (doc, notes) = stored_session(
+        dir.path(),
+        &[
+            (now - 400 * DAY_MS, "Oudbewoner Zxq"),
+            (now - 10 * DAY_MS, "Jongbewoner Zxq"),
+        ],
+    );
+    let before = dump(dir.path());
+
+    let out = wijklog(&["retention", "run", "--dry-run", "--data", &data], None);
+    let listing = text(&out);
+    assert!(out.status.success(), "{listing}");
+    assert!(
+        listing.contains(&format!("contact {doc}/{} due since", notes[0])),
+        "{listing}"
+    );
+    assert!(!listing.contains(&notes[1]), "{listing}");
+    assert!(
+        listing.contains(": 1 contact details, 0 items' content"),
+        "{listing}"
+    );
+    assert!(!listing.contains("bewoner Zxq"), "no values: {listing}");
+    assert_eq!(dump(dir.path()), before, "a dry run changes nothing");
+
+    // A real run is refused while a server holds the data directory.
+    {
+        let lock = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.path().join("wijklog.lock"))
+            .expect("lock file");
+        lock.lock().expect("lock");
+        let out = wijklog(&["retention", "run", "--data", &data], None);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("server is running"), "{}", text(&out));
+        assert_eq!(dump(dir.path()), before, "a refused run changes nothing");
+    }
+
+    let out = wijklog(&["retention", "run", "--data", &data], None);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("erased 1 contact details and 0 items' content"),
+        "{}",
+        text(&out)
+    );
+    let store = SqliteStore::open_in_dir(dir.path()).expect("store");
+    let id = wijklog_server::domain::DocId::parse(&doc).expect("doc id");
+    let rows = store.projection_rows(id).expect("rows");
+    let row = |item: &str| {
+        let r = rows.iter().find(|r| r.item_id == item).expect("row");
+        serde_json::from_str::<serde_json::Value>(&r.row_json).expect("json")
+    };
+    let old = row(&notes[0]);
+    assert_eq!(old["erased"]["contact"]["basis"], "bewaartermijn", "{old}");
+    assert!(old["resident"]["name"].is_null(), "{old}");
+    let young = row(&notes[1]);
+    assert!(young["erased"].is_null(), "{young}");
+    assert_eq!(young["resident"]["name"], "Jongbewoner Zxq");
+    let audit = store.audit_entries(100).expect("audit");
+    let run = audit
+        .iter()
+        .find(|a| a.entry.action == "retention.run")
+        .expect("the run is audited");
+    assert_eq!(run.entry.detail["via"], "cli");
+    assert_eq!(run.entry.detail["contact"], 1);
+    assert_eq!(run.entry.detail["content"], 0);
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|a| a.entry.action == "item.erase_contact")
+            .count(),
+        1
+    );
+    // The erased name is gone from the stored history too.
+    let stored = store.load_doc(id).expect("load").expect("doc");
+    let am = stored.to_automerge().expect("automerge");
+    // Every value of every change, decoded.
+    let history: String = am
+        .get_changes(&[])
+        .iter()
+        .map(|c| format!("{:?}\n", c.decode()))
+        .collect();
+    assert!(
+        !history.contains("Oudbewoner Zxq"),
+        "the erased name is not in the history"
+    );
+    assert!(history.contains("Jongbewoner Zxq"), "positive control");
+}
+
+#[test]
+fn backup_to_dir_rotates_exactly_the_backups_older_than_the_kept_days() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = data_arg(&dir.path().join("data"));
+    let backups = dir.path().join("backups");
+    std::fs::create_dir(&backups).expect("mkdir");
+    let out = wijklog(&["migrate", "--data", &data], None);
+    assert!(out.status.success(), "{}", text(&out));
+    let name = |ms: i64| {
+        let t = jiff::Timestamp::from_millisecond(ms).expect("time");
+        format!("wijklog-{}.db", t.strftime("%Y%m%dT%H%M%SZ"))
+    };
+    let now = wall_ms();
+    let old = name(now - 31 * DAY_MS);
+    let kept = name(now - 29 * DAY_MS);
+    for f in [&old, &kept] {
+        std::fs::write(backups.join(f), b"backup").expect("write");
+    }
+    std::fs::create_dir(backups.join(format!("{old}.blobs"))).expect("mkdir");
+    std::fs::write(backups.join(format!("{old}.blobs/x")), b"photo").expect("write");
+    // Not wijklog's backups: never touched, whatever their age.
+    for f in [
+        "notes.txt",
+        "wijklog-oud.db",
+        "wijklog-20000101T000000Z.sqlite",
+    ] {
+        std::fs::write(backups.join(f), b"other").expect("write");
+    }
+    let b = data_arg(&backups);
+    let out = wijklog(
+        &[
+            "backup",
+            "--to-dir",
+            &b,
+            "--keep-days",
+            "30",
+            "--data",
+            &data,
+        ],
+        None,
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(
+        text(&out).contains("deleted 1 backup(s) older than 30 days"),
+        "{}",
+        text(&out)
+    );
+    let mut left: Vec<String> = std::fs::read_dir(&backups)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+        .collect();
+    left.sort();
+    let fresh: Vec<&String> = left
+        .iter()
+        .filter(|n| n.starts_with("wijklog-") && n.ends_with(".db") && **n != kept && n.len() == 27)
+        .collect();
+    assert_eq!(fresh.len(), 1, "one new backup: {left:?}");
+    let new_backup = fresh[0].clone();
+    let mut want = vec![
+        kept.clone(),
+        new_backup.clone(),
+        format!("{new_backup}.blobs"),
+        "notes.txt".to_owned(),
+        "wijklog-20000101T000000Z.sqlite".to_owned(),
+        "wijklog-oud.db".to_owned(),
+    ];
+    want.sort();
+    assert_eq!(left, want);
+    // The new backup is a sound database.
+    let conn = rusqlite::Connection::open(backups.join(&new_backup)).expect("open");
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity check");
+    assert_eq!(check, "ok");
+
+    // --keep-days needs --to-dir; --to and --to-dir exclude each other.
+    let single = data_arg(&dir.path().join("single.db"));
+    let out = wijklog(
+        &[
+            "backup",
+            "--to",
+            &single,
+            "--keep-days",
+            "3",
+            "--data",
+            &data,
+        ],
+        None,
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    let out = wijklog(
+        &["backup", "--to", &single, "--to-dir", &b, "--data", &data],
+        None,
+    );
+    assert!(!out.status.success(), "{}", text(&out));
+    assert!(!dir.path().join("single.db").exists());
+}
