@@ -8,8 +8,10 @@
 //! - reads are still served: a second connection syncs the walk, the
 //!   coordinator's item list answers over REST;
 //! - a write over REST (a login stores a refresh token) is refused with 503
-//!   `storage_full` and `Retry-After`;
+//!   `storage_full` and `Retry-After`, and so is a photo upload (and no
+//!   file of it is left behind);
 //! - once space returns, the same connection's resend is stored and acked,
+//!   the photo is stored,
 //!   and after the server stops every acked change is in the database and
 //!   `PRAGMA integrity_check` is `ok`.
 
@@ -134,6 +136,66 @@ async fn get(base: &str, token: &str, path: &str) -> u16 {
         .expect("request")
         .status()
         .as_u16()
+}
+
+/// A small PNG of noise (so it is not compressed away).
+fn png(seed: u8) -> Vec<u8> {
+    let mut state = 0x9E37_79B9u32 ^ u32::from(seed);
+    let img = image::RgbImage::from_fn(64, 64, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [a, b, c, _] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode");
+    out.into_inner()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+/// `PUT /api/v1/blobs/{hex}`: status, body, whether `Retry-After` was set.
+async fn put_photo(
+    base: &str,
+    token: &str,
+    hex: &str,
+    bytes: &[u8],
+) -> (u16, serde_json::Value, bool) {
+    let mut res = awc::Client::default()
+        .put(format!("{base}/api/v1/blobs/{hex}"))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", "image/png"))
+        .send_body(bytes.to_vec())
+        .await
+        .expect("photo upload");
+    let body: serde_json::Value = res.json().await.unwrap_or(serde_json::Value::Null);
+    (
+        res.status().as_u16(),
+        body,
+        res.headers().contains_key("retry-after"),
+    )
+}
+
+/// Regular files anywhere below `dir` (0 if it does not exist).
+fn files_under(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .map(|e| e.expect("entry"))
+        .map(|e| {
+            if e.file_type().expect("type").is_dir() {
+                files_under(&e.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 #[actix_rt::test]
@@ -265,6 +327,20 @@ async fn a_full_disk_refuses_writes_with_storage_full_keeps_reads_and_recovers()
     assert_eq!(body["code"], "storage_full");
     assert!(res.headers().contains_key("retry-after"));
 
+    // A photo cannot be written either: refused with the same code, and
+    // nothing of it (no file, no temp file) is left behind.
+    let photo = png(3);
+    let hex = sha256_hex(&photo);
+    let (status, body, retry_after) = put_photo(&base, &token, &hex, &photo).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["code"], "storage_full", "{body}");
+    assert!(retry_after, "no Retry-After on the photo's refusal");
+    assert_eq!(
+        files_under(&data.join("blobs")),
+        0,
+        "a refused photo left a file"
+    );
+
     // Space returns: the same connection's resend is stored and acked.
     std::fs::remove_file(fs.dir.join("filler")).expect("remove filler");
     phone.sync_doc(walk).await;
@@ -277,6 +353,10 @@ async fn a_full_disk_refuses_writes_with_storage_full_keeps_reads_and_recovers()
     assert!(phone.errors.is_empty(), "{:?}", phone.errors);
     let acked_at_end = acked(&mut phone, walk);
     assert!(acked_at_end.len() > acked_while_full.len());
+    // And the photo is stored.
+    let (status, body, _) = put_photo(&base, &token, &hex, &photo).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(files_under(&data.join("blobs")), 1);
 
     // After the server stops, every acked change is there.
     assert!(server.terminate(WAIT), "the server did not stop on SIGTERM");

@@ -161,8 +161,23 @@ pub enum BlobError {
 }
 
 impl BlobError {
+    /// Whether the photo could not be written because the disk is full
+    /// (`ENOSPC` on the file, `SQLITE_FULL` on its row): nothing of it was
+    /// kept, and the same upload may succeed once space returns.
+    pub fn is_storage_full(&self) -> bool {
+        match self {
+            BlobError::Io(e) => e.kind() == std::io::ErrorKind::StorageFull,
+            BlobError::Db(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            BlobError::Audit(e) => e.is_storage_full(),
+            _ => false,
+        }
+    }
+
     /// The stable code sent to clients.
     pub fn code(&self) -> &'static str {
+        if self.is_storage_full() {
+            return "storage_full";
+        }
         match self {
             BlobError::InvalidHash(_) => "invalid_hash",
             BlobError::HashMismatch => "hash_mismatch",
@@ -185,6 +200,9 @@ impl BlobError {
 
     /// The sentence sent to clients (never internal details).
     pub fn message(&self) -> &'static str {
+        if self.is_storage_full() {
+            return "The server's disk is full: the photo was not saved. Try again later.";
+        }
         match self {
             BlobError::InvalidHash(_) => {
                 "The blob id must be the SHA-256 of the bytes as 64 lowercase hex digits."

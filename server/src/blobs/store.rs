@@ -211,7 +211,15 @@ impl BlobStore {
         let kind = ImageType::from_mime(&record.mime).ok_or(BlobError::NotFound)?;
         let original = read_file(&self.layout.blob_path(hash))?;
         let jpeg = thumb::make_thumbnail(kind, &original, px)?;
-        files::write_atomic(&cached, &jpeg)?;
+        match files::write_atomic(&cached, &jpeg) {
+            Ok(()) => {}
+            // The cache is only a cache: on a full disk the thumbnail is
+            // served without it (reads go on; docs/operations.md "Disk full").
+            Err(e) if e.kind() == std::io::ErrorKind::StorageFull => {
+                tracing::warn!("thumbnail not cached: the disk is full");
+            }
+            Err(e) => return Err(e.into()),
+        }
         Ok(jpeg)
     }
 

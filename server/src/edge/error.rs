@@ -188,6 +188,7 @@ impl ApiError {
             ApiError::Auth(AuthError::RateLimited { retry_after_secs }) => Some(*retry_after_secs),
             ApiError::Auth(AuthError::Busy) | ApiError::Blob(BlobError::Busy) => Some(2),
             ApiError::Auth(AuthError::StorageFull) => Some(60),
+            ApiError::Blob(e) if e.is_storage_full() => Some(60),
             ApiError::TooMany {
                 retry_after_secs, ..
             } => Some(*retry_after_secs),
@@ -218,6 +219,9 @@ fn auth_status(e: &AuthError) -> StatusCode {
 }
 
 fn blob_status(e: &BlobError) -> StatusCode {
+    if e.is_storage_full() {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
     match e {
         BlobError::InvalidHash(_) | BlobError::Incomplete => StatusCode::BAD_REQUEST,
         BlobError::HashMismatch => StatusCode::UNPROCESSABLE_ENTITY,
