@@ -19,6 +19,7 @@
 //! likewise overrides `database.url` and `WIJKLOG_DATABASE_URL` (the
 //! password comes from `WIJKLOG_DATABASE_PASSWORD`).
 
+mod backup;
 mod blobs;
 mod retention;
 
@@ -503,18 +504,7 @@ fn backup(config: &Config, to: &Path) -> anyhow::Result<()> {
         "wijklog backup",
         "back it up with pg_dump (docs/operations.md, \"PostgreSQL\")",
     )?;
-    let src = config.database_path();
-    if !src.is_file() {
-        bail!("no database at {}", src.display());
-    }
-    if to.exists() {
-        bail!("{} already exists; choose a new file", to.display());
-    }
-    blobs::check_backup_target(to)?;
-    crate::storage::backup_database(&src, to).context("backing up")?;
-    println!("backup written to {}", to.display());
-    blobs::backup_blobs(config, to)?;
-    Ok(())
+    backup::backup(config, to)
 }
 
 fn restore(config: &Config, from: &Path, force: bool) -> anyhow::Result<()> {

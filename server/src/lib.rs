@@ -14,6 +14,7 @@ pub mod blobs;
 pub mod cli;
 pub mod compaction;
 pub mod config;
+pub mod crashpoint;
 pub mod domain;
 pub mod edge;
 pub mod erasure;

@@ -252,6 +252,21 @@ impl SyncClient {
             .unwrap_or_default()
     }
 
+    /// The committed heads `ready` listed for document `id` (empty if it
+    /// was not listed): what the server holds of it durably. A client whose
+    /// changes these heads cover needs no ack for them (a frame without new
+    /// changes gets none).
+    pub fn ready_heads(&self, id: Uuid) -> Vec<ChangeHash> {
+        self.ready["docs"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|d| d["id"].as_str() == Some(id.to_string().as_str()))
+            .flat_map(|d| d["heads"].as_array().cloned().unwrap_or_default())
+            .filter_map(|h| h.as_str().and_then(|h| h.parse().ok()))
+            .collect()
+    }
+
     /// Sends a text frame.
     pub async fn send_text(&mut self, text: &str) {
         if let Some(conn) = self.conn.as_mut() {

@@ -7,7 +7,7 @@
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
@@ -94,6 +94,8 @@ pub struct ServerProcess {
     pub port: u16,
     /// Every line the server printed on stdout (its log) so far.
     pub log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// The thread that reads stdout into `log` (ends when the process does).
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl ServerProcess {
@@ -145,7 +147,7 @@ impl ServerProcess {
         let (tx, rx) = std::sync::mpsc::channel();
         let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
         let keep = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             let mut sent = false;
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Ok(mut kept) = keep.lock() {
@@ -169,6 +171,7 @@ impl ServerProcess {
             base: format!("http://127.0.0.1:{port}"),
             port,
             log,
+            reader: Some(reader),
         }
     }
 
@@ -213,20 +216,42 @@ impl ServerProcess {
     }
 
     /// SIGTERM, then wait up to `timeout` for the exit; true if it exited.
-    pub fn terminate(mut self, timeout: Duration) -> bool {
+    pub fn terminate(self, timeout: Duration) -> bool {
+        self.terminate_status(timeout).is_some()
+    }
+
+    /// SIGTERM, then wait up to `timeout` for the exit: its status, or
+    /// `None` if it did not exit in time (it is killed then).
+    pub fn terminate_status(mut self, timeout: Duration) -> Option<ExitStatus> {
         let _ = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status();
+        self.wait_exit(timeout)
+    }
+
+    /// Waits up to `timeout` for the process to end on its own (a crash
+    /// point, a signal it sent itself): its status, or `None` if it was
+    /// still running (it is killed then).
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return true;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                // Every line it printed is in `log` once its stdout ends.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
+                return Some(status);
             }
-            std::thread::sleep(Duration::from_millis(20));
+            std::thread::sleep(Duration::from_millis(10));
         }
         let _ = self.child.kill();
         let _ = self.child.wait();
-        false
+        None
+    }
+
+    /// The log lines (stdout) so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
     }
 }
 

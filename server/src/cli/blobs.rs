@@ -71,12 +71,12 @@ fn describe(report: &BlobCopyReport) -> String {
     format!("{} photo(s), {} bytes", report.copied, report.bytes)
 }
 
-/// After the database copy `to` is written: copies the photos it records
-/// into `FILE.blobs/`.
-pub fn backup_blobs(config: &Config, to: &Path) -> anyhow::Result<()> {
+/// After the database copy `db` is written: copies the photos it records
+/// into `FILE.blobs/` of the backup's final name `to`.
+pub fn backup_blobs(config: &Config, db: &Path, to: &Path) -> anyhow::Result<()> {
     let dir = backup::blobs_dir_for(to);
     let report =
-        backup::backup_blobs(&config.data_dir, to, &dir).context("backing up the photos")?;
+        backup::backup_blobs(&config.data_dir, db, &dir).context("backing up the photos")?;
     println!(
         "photos written to {} ({})",
         dir.display(),

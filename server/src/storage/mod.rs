@@ -95,6 +95,17 @@ impl StoreError {
     }
 }
 
+/// `changes=<hash>,<hash>,...`: every change of a batch of writes, for the
+/// crash points' detail (`crate::crashpoint`; tests compare it with the
+/// database after the kill).
+pub fn batch_change_hashes(writes: &[DocWrite]) -> String {
+    let hashes: Vec<String> = writes
+        .iter()
+        .flat_map(|w| w.changes.iter().map(|c| c.hash.to_string()))
+        .collect();
+    format!("changes={}", hashes.join(","))
+}
+
 /// Metadata of a stored document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct DocMeta {

@@ -166,7 +166,11 @@ pub fn backup_database(src: &Path, dest: &Path) -> Result<(), StoreError> {
     let mut out = Connection::open(dest)?;
     {
         let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
-        backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+        backup.run_to_completion(
+            256,
+            std::time::Duration::from_millis(5),
+            Some(|_| crate::crashpoint::reached(crate::crashpoint::Point::BackupStep)),
+        )?;
     }
     // The copy is a standalone file: no WAL sidecar needed to read it.
     out.pragma_update(None, "journal_mode", "DELETE")?;
@@ -719,6 +723,9 @@ impl Store for SqliteStore {
         for (meta, rows) in projections {
             write_projection(&tx, &meta, rows)?;
         }
+        crate::crashpoint::reached_with(crate::crashpoint::Point::StoreCommitBefore, || {
+            super::batch_change_hashes(writes)
+        });
         tx.commit()?;
         Ok(CommitOutcome { writes: results })
     }
@@ -797,7 +804,13 @@ impl Store for SqliteStore {
              created_at = excluded.created_at",
             params![key, snapshot, heads, now_ms()],
         )?;
+        crate::crashpoint::reached_with(crate::crashpoint::Point::CompactionBeforeCommit, || {
+            format!("doc={id}")
+        });
         tx.commit()?;
+        crate::crashpoint::reached_with(crate::crashpoint::Point::CompactionCommitted, || {
+            format!("doc={id}")
+        });
         Ok(CompactOutcome { covered, kept })
     }
 

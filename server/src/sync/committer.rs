@@ -168,7 +168,18 @@ async fn commit_batch(
         Ok(None)
     } else {
         let store = store.clone();
-        match tokio::task::spawn_blocking(move || store.commit(&writes)).await {
+        match tokio::task::spawn_blocking(move || {
+            let outcome = store.commit(&writes);
+            if outcome.is_ok() {
+                crate::crashpoint::reached_with(
+                    crate::crashpoint::Point::CommitterCommitted,
+                    || crate::storage::batch_change_hashes(&writes),
+                );
+            }
+            outcome
+        })
+        .await
+        {
             Ok(Ok(outcome)) => Ok(Some(outcome)),
             Ok(Err(e)) => Err(BatchFailed::from(&e)),
             Err(_) => Err(BatchFailed {

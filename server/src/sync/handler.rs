@@ -20,6 +20,7 @@ use super::protocol::{
 };
 use super::service::{ServerContext, SyncService};
 use crate::auth::AuthError;
+use crate::crashpoint::{self, Point};
 use crate::domain::Principal;
 use crate::storage::Store;
 
@@ -75,7 +76,15 @@ async fn send_all(
                     service.app.metrics.count_error(code.as_str());
                     debug!(code = code.as_str(), "error sent");
                 }
-                session.text(message.to_json()).await
+                let is_ack = matches!(message, ServerMessage::Ack { .. });
+                if is_ack {
+                    crashpoint::reached_with(Point::AckBeforeSend, || ack_detail(&message));
+                }
+                let sent = session.text(message.to_json()).await;
+                if is_ack && sent.is_ok() {
+                    crashpoint::reached_with(Point::AckSent, || ack_detail(&message));
+                }
+                sent
             }
             Effect::Binary(frame) => session.binary(frame).await,
             Effect::Close { code, reason } => {
@@ -89,6 +98,14 @@ async fn send_all(
         }
     }
     true
+}
+
+/// The crash points' detail of an ack: `doc=<id> heads=<hash>,...`.
+fn ack_detail(message: &ServerMessage) -> String {
+    match message {
+        ServerMessage::Ack { doc, heads } => format!("doc={doc} heads={}", heads.join(",")),
+        _ => String::new(),
+    }
 }
 
 async fn close(ws: &mut Option<actix_ws::Session>, code: u16, reason: &str) {

@@ -1,0 +1,694 @@
+//! Kills at every crash point of a scripted run, not at random moments.
+//!
+//! The server's crash points (`wijklog_server::crashpoint`, armed only by
+//! the test-only variable `WIJKLOG_TEST_CRASH_AT`) name the moments of the
+//! sync write path: inside the group commit's transaction before COMMIT,
+//! after the commit before any write is answered, after an ack is decided
+//! before it is written to the socket, after it is written. A dry run of a
+//! scripted upload (two phones, three uploads, each waiting for its ack)
+//! with `trace` lists every point it passes; then, for each of them, a copy
+//! of the same data directory and the same script run until a real
+//! `wijklog serve` kills itself (SIGKILL) exactly there. After each kill:
+//! - the database passes `PRAGMA integrity_check`;
+//! - every change an ack named is stored;
+//! - at the point itself: the changes of the killed transaction are not
+//!   stored (`store.commit.before`), those of a committed batch are stored
+//!   and were acked to nobody (`committer.committed`), an ack decided or
+//!   sent names stored changes only (`sync.ack.*`);
+//! - after a restart, the phones resend what they hold and every change of
+//!   every phone is stored and acked: the phones and the store converge.
+//!
+//! The same for compaction (`wijklog compact` killed inside and after each
+//! document's transaction: every document still loads with every change)
+//! and for `wijklog backup` (killed during the copy, after it, after the
+//! photos: no backup file at all, and the next backup to that name is
+//! complete and restores every change and photo).
+
+use std::collections::HashSet;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::Duration;
+
+use automerge::{AutoCommit, Automerge, ChangeHash};
+use uuid::Uuid;
+use wijklog_server::storage::{SqliteStore, Store};
+use wijklog_testing::cli::{run, text};
+use wijklog_tests::server_process::{ServerProcess, add_user, wijklog_bin};
+use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
+use wijklog_tests::walks::{add_observation, new_walk};
+
+const PASSWORD: &str = "kill-punt-wachtwoord";
+const CRASH_AT: &str = "WIJKLOG_TEST_CRASH_AT";
+const SIGKILL: i32 = 9;
+/// Bounds against a hang; every wait is for a state.
+const WAIT: Duration = Duration::from_secs(30);
+/// The crash points of the sync write path, in the order a write passes them.
+const SYNC_POINTS: [&str; 4] = [
+    "store.commit.before",
+    "committer.committed",
+    "sync.ack.before_send",
+    "sync.ack.sent",
+];
+
+/// Copies a stopped server's data directory.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read_dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+/// The lines `wijklog crash point <name>@<n>` a traced run printed, as
+/// (name, n), in order.
+fn traced(lines: &[String]) -> Vec<(String, u64)> {
+    lines
+        .iter()
+        .filter_map(|l| l.strip_prefix("wijklog crash point "))
+        .filter_map(|rest| {
+            let (name, n) = rest.split_once('@')?;
+            Some((name.to_owned(), n.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+/// The detail of the kill line of `point@n`, e.g. `changes=ab..,cd..`.
+fn kill_detail(lines: &[String], point: &str, n: u64) -> Option<String> {
+    let prefix = format!("wijklog crash point {point}@{n}: kill");
+    lines
+        .iter()
+        .find_map(|l| l.strip_prefix(&prefix).map(|d| d.trim().to_owned()))
+}
+
+/// The hashes listed under `key=` in a crash point's detail.
+fn detail_hashes(detail: &str, key: &str) -> Vec<ChangeHash> {
+    detail
+        .split_whitespace()
+        .find_map(|part| part.strip_prefix(&format!("{key}=")))
+        .map(|list| {
+            list.split(',')
+                .filter(|h| !h.is_empty())
+                .map(|h| h.parse().expect("hash in the crash point's detail"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn killed(status: Option<std::process::ExitStatus>, what: &str) {
+    let status = status.unwrap_or_else(|| panic!("{what}: the process did not die"));
+    assert_eq!(
+        status.signal(),
+        Some(SIGKILL),
+        "{what}: the process ended with {status:?}, not by SIGKILL at the crash point"
+    );
+}
+
+/// The stored change hashes of `walk`, after `integrity_check` passed.
+fn stored(data: &Path, walk: Uuid) -> HashSet<ChangeHash> {
+    let db = rusqlite::Connection::open(data.join("wijklog.db")).expect("open db");
+    let integrity: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(integrity, "ok");
+    let mut stmt = db
+        .prepare("SELECT hash FROM changes WHERE doc_id = ?1")
+        .expect("prepare");
+    stmt.query_map([walk.as_bytes().to_vec()], |r| r.get::<_, Vec<u8>>(0))
+        .expect("query")
+        .map(|r| ChangeHash::try_from(r.expect("row").as_slice()).expect("32 bytes"))
+        .collect()
+}
+
+fn all_changes(doc: &mut AutoCommit) -> HashSet<ChangeHash> {
+    doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
+}
+
+/// The changes of `doc` that `heads` cover; panics if a head is not in `doc`
+/// (an ack naming a change the phone never made).
+fn covered(doc: &mut AutoCommit, heads: &[ChangeHash]) -> HashSet<ChangeHash> {
+    for h in heads {
+        assert!(
+            doc.get_change_by_hash(h).is_some(),
+            "an ack names a change the phone does not have"
+        );
+    }
+    let after: HashSet<ChangeHash> = doc.get_changes(heads).iter().map(|c| c.hash()).collect();
+    all_changes(doc)
+        .into_iter()
+        .filter(|h| !after.contains(h))
+        .collect()
+}
+
+/// One phone of the script: its walk in every version it will upload.
+struct Phone {
+    walk: Uuid,
+    versions: Vec<AutoCommit>,
+    /// The version it holds (the last one it started to upload).
+    at: Option<usize>,
+    /// Every change an ack to it covered.
+    acked: HashSet<ChangeHash>,
+    client: Option<SyncClient>,
+}
+
+impl Phone {
+    fn held(&self) -> Option<AutoCommit> {
+        self.at.map(|v| self.versions[v].clone())
+    }
+
+    /// Turns the acks its client received into acked changes.
+    fn record_acks(&mut self) {
+        let Some(client) = self.client.as_mut() else {
+            return;
+        };
+        let acks = std::mem::take(&mut client.acks);
+        let Some(mut doc) = self.held() else {
+            assert!(acks.is_empty(), "an ack before the phone uploaded anything");
+            return;
+        };
+        for (id, heads) in acks {
+            assert_eq!(
+                id, self.walk,
+                "an ack for a document the phone did not write"
+            );
+            let heads: Vec<ChangeHash> = heads.iter().map(|h| h.parse().expect("hash")).collect();
+            self.acked.extend(covered(&mut doc, &heads));
+        }
+    }
+}
+
+/// The script: which phone uploads which version, one at a time.
+const SCRIPT: [(usize, usize); 3] = [(0, 0), (1, 0), (0, 1)];
+
+/// A data directory with one account and its token, and the phones' walks.
+struct Fixture {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    token: String,
+    walks: Vec<(Uuid, Vec<AutoCommit>)>,
+}
+
+async fn fixture() -> Fixture {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    add_user(&data, "boa", PASSWORD, &["boa"], Some("noord"));
+    let server = ServerProcess::start(&data, &[]);
+    let tokens = login(&server.base, "boa", PASSWORD).await;
+    assert!(server.terminate(WAIT), "the set-up server did not stop");
+    let user = tokens["user"]["id"].as_str().expect("user id").to_owned();
+    let walks = (0..2)
+        .map(|_| {
+            let walk = Uuid::new_v4();
+            let created = new_walk(walk, &user, "noord");
+            let observed = add_observation(walk, created.clone(), &user, 0);
+            (walk, vec![created, observed])
+        })
+        .collect();
+    Fixture {
+        _tmp: tmp,
+        data,
+        token: tokens["access_token"].as_str().expect("token").to_owned(),
+        walks,
+    }
+}
+
+impl Fixture {
+    fn phones(&self) -> Vec<Phone> {
+        self.walks
+            .iter()
+            .map(|(walk, versions)| Phone {
+                walk: *walk,
+                versions: versions.clone(),
+                at: None,
+                acked: HashSet::new(),
+                client: None,
+            })
+            .collect()
+    }
+}
+
+/// Runs the script until it ends or the server goes away; false if it went.
+async fn run_script(base: &str, token: &str, phones: &mut [Phone]) -> bool {
+    for phone in phones.iter_mut() {
+        phone.client = Some(SyncClient::connect(base, token).await);
+    }
+    for (p, v) in SCRIPT {
+        let phone = &mut phones[p];
+        phone.at = Some(v);
+        let doc = phone.versions[v].clone();
+        let want: HashSet<ChangeHash> = doc.clone().get_heads().into_iter().collect();
+        let walk = phone.walk;
+        let client = phone.client.as_mut().expect("connected");
+        match client.docs.remove(&walk) {
+            Some(d) => {
+                client.docs.insert(
+                    walk,
+                    ClientDoc {
+                        doc,
+                        state: d.state,
+                        acked: d.acked,
+                    },
+                );
+            }
+            None => client.add_doc(walk, doc),
+        }
+        client.sync_doc(walk).await;
+        let acked = client
+            .pump_until(WAIT, |c| {
+                c.closed.is_some()
+                    || c.docs[&walk].acked.iter().copied().collect::<HashSet<_>>() == want
+            })
+            .await;
+        let closed = client.closed.is_some();
+        phone.record_acks();
+        if closed {
+            return false;
+        }
+        assert!(acked, "step ({p}, {v}) was not acked");
+        assert!(
+            client_errors(phone).is_empty(),
+            "{:?}",
+            client_errors(phone)
+        );
+    }
+    true
+}
+
+fn client_errors(phone: &Phone) -> Vec<String> {
+    phone
+        .client
+        .as_ref()
+        .map(|c| c.errors.iter().map(|e| e.code.clone()).collect())
+        .unwrap_or_default()
+}
+
+/// After a restart, each phone resends what it holds until the ack covers
+/// it; then every change of every phone is stored.
+async fn recover(data: &Path, token: &str, phones: &mut [Phone], what: &str) {
+    let server = ServerProcess::start(data, &[]);
+    for phone in phones.iter_mut() {
+        let Some(doc) = phone.held() else { continue };
+        let want: HashSet<ChangeHash> = doc.clone().get_heads().into_iter().collect();
+        let walk = phone.walk;
+        let mut client = SyncClient::connect(&server.base, token).await;
+        // Stored before the kill: `ready` says so, and a frame without new
+        // changes gets no ack.
+        let stored_already = client.ready_heads(walk).into_iter().collect::<HashSet<_>>() == want;
+        client.add_doc(walk, doc);
+        client.sync_doc(walk).await;
+        let acked = client
+            .pump_until(WAIT, |c| {
+                stored_already
+                    || c.docs[&walk].acked.iter().copied().collect::<HashSet<_>>() == want
+            })
+            .await;
+        assert!(
+            acked,
+            "{what}: the resend was not acked: {:?}",
+            client.errors
+        );
+        phone.client = Some(client);
+        phone.record_acks();
+    }
+    let status = server.terminate_status(WAIT).expect("the server stops");
+    assert!(status.success(), "{what}: exit {status:?}");
+    for phone in phones.iter() {
+        let Some(mut doc) = phone.held() else {
+            continue;
+        };
+        assert_eq!(
+            stored(data, phone.walk),
+            all_changes(&mut doc),
+            "{what}: after the resend the store does not hold exactly the phone's walk"
+        );
+    }
+}
+
+#[actix_rt::test]
+async fn a_kill_at_every_commit_point_of_a_scripted_run_loses_no_ack() {
+    let t0 = std::time::Instant::now();
+    let fx = fixture().await;
+
+    // Dry run: which points, how often.
+    let dry = tempfile::tempdir().expect("tempdir");
+    let data = dry.path().join("data");
+    copy_dir(&fx.data, &data);
+    let server = ServerProcess::start(&data, &[(CRASH_AT, "trace")]);
+    let mut phones = fx.phones();
+    assert!(
+        run_script(&server.base, &fx.token, &mut phones).await,
+        "the dry run was interrupted"
+    );
+    let lines = {
+        let mut server = server;
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &server.pid().to_string()])
+            .status();
+        let status = server.wait_exit(WAIT).expect("the dry run's server stops");
+        assert!(status.success(), "{status:?}");
+        server.log_lines()
+    };
+    let points: Vec<(String, u64)> = traced(&lines)
+        .into_iter()
+        .filter(|(name, _)| SYNC_POINTS.contains(&name.as_str()))
+        .collect();
+    for name in SYNC_POINTS {
+        let times = points.iter().filter(|(n, _)| n == name).count();
+        assert!(
+            times >= SCRIPT.len(),
+            "the script passed {name} {times} times, fewer than its {} uploads",
+            SCRIPT.len()
+        );
+    }
+    eprintln!(
+        "crash points: the script passes {} points, listed at {:?}",
+        points.len(),
+        t0.elapsed()
+    );
+
+    for (point, n) in &points {
+        let what = format!("{point}@{n}");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        copy_dir(&fx.data, &data);
+        let armed = format!("{point}@{n}");
+        let mut server = ServerProcess::start(&data, &[(CRASH_AT, &armed)]);
+        let mut phones = fx.phones();
+        let finished = run_script(&server.base, &fx.token, &mut phones).await;
+        assert!(
+            !finished,
+            "{what}: the script ended without reaching the point"
+        );
+        killed(server.wait_exit(WAIT), &what);
+        let lines = server.log_lines();
+        let detail = kill_detail(&lines, point, *n)
+            .unwrap_or_else(|| panic!("{what}: no kill line in the server's output"));
+        for phone in phones.iter_mut() {
+            phone.record_acks();
+        }
+        let acked: HashSet<ChangeHash> = phones.iter().flat_map(|p| p.acked.clone()).collect();
+        let mut in_store = HashSet::new();
+        for phone in &phones {
+            let s = stored(&data, phone.walk);
+            for h in &phone.acked {
+                assert!(s.contains(h), "{what}: acked change {h} is not stored");
+            }
+            in_store.extend(s);
+        }
+        match point.as_str() {
+            "store.commit.before" => {
+                for h in detail_hashes(&detail, "changes") {
+                    assert!(
+                        !in_store.contains(&h),
+                        "{what}: a change of the killed transaction is stored"
+                    );
+                }
+            }
+            "committer.committed" => {
+                for h in detail_hashes(&detail, "changes") {
+                    assert!(
+                        in_store.contains(&h),
+                        "{what}: a committed change is not stored"
+                    );
+                    assert!(
+                        !acked.contains(&h),
+                        "{what}: a change was acked before its batch was answered"
+                    );
+                }
+            }
+            _ => {
+                let heads = detail_hashes(&detail, "heads");
+                assert!(!heads.is_empty(), "{what}: an ack without heads: {detail}");
+                for h in heads {
+                    assert!(
+                        in_store.contains(&h),
+                        "{what}: the ack names a change that is not stored"
+                    );
+                }
+            }
+        }
+        recover(&data, &fx.token, &mut phones, &what).await;
+        eprintln!("crash points: {what} checked at {:?}", t0.elapsed());
+    }
+}
+
+/// A walk with `n` observations uploaded by one phone and acked.
+async fn upload(base: &str, token: &str, user: &str, observations: usize) -> (Uuid, AutoCommit) {
+    let walk = Uuid::new_v4();
+    let mut doc = new_walk(walk, user, "noord");
+    for i in 0..observations {
+        doc = add_observation(walk, doc, user, i);
+    }
+    let mut client = SyncClient::connect(base, token).await;
+    client.add_doc(walk, doc.clone());
+    client.sync_doc(walk).await;
+    let want = doc.clone().get_heads();
+    assert!(
+        client
+            .pump_until(WAIT, |c| c.docs[&walk].acked == want)
+            .await,
+        "the walk was not acked"
+    );
+    (walk, doc)
+}
+
+/// A data directory with two walks of several changes each and one photo.
+struct Stocked {
+    _tmp: tempfile::TempDir,
+    data: PathBuf,
+    walks: Vec<(Uuid, AutoCommit)>,
+    photo: (String, Vec<u8>),
+}
+
+async fn stocked() -> Stocked {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    add_user(&data, "boa", PASSWORD, &["boa"], Some("noord"));
+    let server = ServerProcess::start(&data, &[]);
+    let tokens = login(&server.base, "boa", PASSWORD).await;
+    let user = tokens["user"]["id"].as_str().expect("user id");
+    let token = tokens["access_token"].as_str().expect("token");
+    let mut walks = Vec::new();
+    for n in [4, 6] {
+        walks.push(upload(&server.base, token, user, n).await);
+    }
+    let photo = png(7);
+    let hex = sha256_hex(&photo);
+    let res = awc::Client::default()
+        .put(format!("{}/api/v1/blobs/{hex}", server.base))
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .insert_header(("Content-Type", "image/png"))
+        .send_body(photo.clone())
+        .await
+        .expect("photo upload");
+    assert_eq!(res.status().as_u16(), 201);
+    assert!(server.terminate(WAIT), "the set-up server did not stop");
+    Stocked {
+        _tmp: tmp,
+        data,
+        walks,
+        photo: (hex, photo),
+    }
+}
+
+/// A small PNG of noise (so it is not compressed away).
+fn png(seed: u8) -> Vec<u8> {
+    let mut state = 0x9E37_79B9u32 ^ u32::from(seed);
+    let img = image::RgbImage::from_fn(32, 32, |_, _| {
+        state ^= state << 13;
+        state ^= state >> 17;
+        state ^= state << 5;
+        let [a, b, c, _] = state.to_le_bytes();
+        image::Rgb([a, b, c])
+    });
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)
+        .expect("encode");
+    out.into_inner()
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
+}
+
+fn wijklog(args: &[&str], env: &[(&str, &str)]) -> Output {
+    run(&wijklog_bin(), args, env, &[CRASH_AT], None)
+}
+
+/// Every change of each walk, as the store loads it (snapshot + changes).
+fn loaded_changes(data: &Path, walk: Uuid) -> HashSet<ChangeHash> {
+    let store = SqliteStore::open_in_dir(data).expect("open store");
+    let stored = store
+        .load_doc(wijklog_tests::walks::doc_id(walk))
+        .expect("load")
+        .expect("the walk is stored");
+    let mut doc = match &stored.snapshot {
+        Some(bytes) => Automerge::load(bytes).expect("snapshot loads"),
+        None => Automerge::new(),
+    };
+    for change in &stored.changes {
+        doc.load_incremental(change).expect("change loads");
+    }
+    doc.get_changes(&[]).iter().map(|c| c.hash()).collect()
+}
+
+#[actix_rt::test]
+async fn a_kill_inside_or_after_any_compaction_loses_nothing() {
+    let fx = stocked().await;
+    let data_arg = |d: &Path| d.to_str().expect("utf-8").to_owned();
+
+    let dry = tempfile::tempdir().expect("tempdir");
+    let data = dry.path().join("data");
+    copy_dir(&fx.data, &data);
+    let out = wijklog(
+        &["compact", "--min-changes", "1", "--data", &data_arg(&data)],
+        &[(CRASH_AT, "trace")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
+    let points: Vec<(String, u64)> = traced(&lines)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("compaction."))
+        .collect();
+    // Each walk and the catalog document is compacted once.
+    assert_eq!(
+        points.len(),
+        2 * (fx.walks.len() + 1),
+        "two points per compacted document: {points:?}"
+    );
+
+    for (point, n) in &points {
+        let what = format!("{point}@{n}");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        copy_dir(&fx.data, &data);
+        let armed = format!("{point}@{n}");
+        let out = wijklog(
+            &["compact", "--min-changes", "1", "--data", &data_arg(&data)],
+            &[(CRASH_AT, &armed)],
+        );
+        assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
+        for (walk, doc) in &fx.walks {
+            let mut doc = doc.clone();
+            let want = all_changes(&mut doc);
+            assert_eq!(stored(&data, *walk), want, "{what}: the change rows");
+            assert_eq!(
+                loaded_changes(&data, *walk),
+                want,
+                "{what}: the walk no longer loads with every change"
+            );
+        }
+        // The next pass finishes the job.
+        let out = wijklog(
+            &["compact", "--min-changes", "1", "--data", &data_arg(&data)],
+            &[],
+        );
+        assert!(out.status.success(), "{what}: {}", text(&out));
+        for (walk, doc) in &fx.walks {
+            let mut doc = doc.clone();
+            assert_eq!(
+                loaded_changes(&data, *walk),
+                all_changes(&mut doc),
+                "{what}"
+            );
+        }
+    }
+}
+
+#[actix_rt::test]
+async fn a_kill_during_backup_leaves_no_backup_and_the_next_one_is_complete() {
+    let fx = stocked().await;
+    let arg = |p: &Path| p.to_str().expect("utf-8").to_owned();
+
+    let dry = tempfile::tempdir().expect("tempdir");
+    let target = dry.path().join("b.db");
+    let out = wijklog(
+        &["backup", "--to", &arg(&target), "--data", &arg(&fx.data)],
+        &[(CRASH_AT, "trace")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
+    let points: Vec<(String, u64)> = traced(&lines)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("backup."))
+        .collect();
+    for name in [
+        "backup.step",
+        "backup.database_copied",
+        "backup.before_rename",
+    ] {
+        assert!(
+            points.iter().any(|(n, _)| n == name),
+            "the backup never passed {name}: {points:?}"
+        );
+    }
+
+    for (point, n) in &points {
+        let what = format!("{point}@{n}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let target = dir.path().join("b.db");
+        let armed = format!("{point}@{n}");
+        let out = wijklog(
+            &["backup", "--to", &arg(&target), "--data", &arg(&fx.data)],
+            &[(CRASH_AT, &armed)],
+        );
+        assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
+        assert!(
+            !target.exists(),
+            "{what}: a killed backup left a file under the backup's name"
+        );
+        // A restore of the name finds nothing to restore.
+        let nowhere = dir.path().join("nowhere");
+        let out = wijklog(
+            &["restore", "--from", &arg(&target), "--data", &arg(&nowhere)],
+            &[],
+        );
+        assert!(!out.status.success(), "{what}: restored an absent backup");
+
+        // The next backup to the same name removes the leftovers and completes.
+        let out = wijklog(
+            &["backup", "--to", &arg(&target), "--data", &arg(&fx.data)],
+            &[],
+        );
+        assert!(out.status.success(), "{what}: {}", text(&out));
+        assert!(target.is_file());
+        let leftovers: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("read_dir")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains("partial"))
+            .collect();
+        assert!(leftovers.is_empty(), "{what}: left {leftovers:?}");
+
+        let restored = dir.path().join("restored");
+        let out = wijklog(
+            &[
+                "restore",
+                "--from",
+                &arg(&target),
+                "--data",
+                &arg(&restored),
+            ],
+            &[],
+        );
+        assert!(out.status.success(), "{what}: {}", text(&out));
+        for (walk, doc) in &fx.walks {
+            let mut doc = doc.clone();
+            assert_eq!(stored(&restored, *walk), all_changes(&mut doc), "{what}");
+        }
+        let (hex, bytes) = &fx.photo;
+        let photo = restored.join("blobs").join(&hex[..2]).join(&hex[2..]);
+        assert_eq!(
+            std::fs::read(&photo).ok().as_ref(),
+            Some(bytes),
+            "{what}: the photo was not restored"
+        );
+    }
+}
