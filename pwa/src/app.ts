@@ -44,12 +44,17 @@ const EVICTED_KEPT = 500;
 
 /**
  * Why `app.subscribe` failed: `not_found` (the server has no such document),
- * `forbidden` (this user may not see it), `offline` (no connection now, it
- * dropped, or no answer within SUBSCRIBE_TIMEOUT_MS: try again when
+ * `forbidden` (this user may not see it), `too_many_subscriptions` (the
+ * device already holds `sync.max_subscriptions_per_device` subscriptions:
+ * `unsubscribe` some, or wait until they lapse), `offline` (no connection
+ * now, it dropped, or no answer within SUBSCRIBE_TIMEOUT_MS: try again when
  * `app.conn` is 'online'), `failed` (the server refused it otherwise; the
  * code is in `app.docErrors`).
  */
-export type SubscribeErrorCode = 'not_found' | 'forbidden' | 'offline' | 'failed';
+export type SubscribeErrorCode = 'not_found' | 'forbidden' | 'too_many_subscriptions' | 'offline' | 'failed';
+
+/** The server's error codes that `subscribe` passes on as they are. */
+const SUBSCRIBE_REFUSALS: ReadonlySet<string> = new Set(['not_found', 'forbidden', 'too_many_subscriptions']);
 
 export class SubscribeError extends Error {
   constructor(readonly code: SubscribeErrorCode) {
@@ -236,7 +241,7 @@ export class App {
       },
       onServerError: (doc, code) => {
         if (doc !== null && !RETRY_CODES.has(code)) {
-          const e: SubscribeErrorCode = code === 'not_found' || code === 'forbidden' ? code : 'failed';
+          const e = (SUBSCRIBE_REFUSALS.has(code) ? code : 'failed') as SubscribeErrorCode;
           if (this.subscribing.has(doc)) this.subscribeErrors.set(doc, e);
           this.subscribing.get(doc)?.settle(new SubscribeError(e));
         }
@@ -337,7 +342,8 @@ export class App {
    *   holds it with its kind (its content is committed to IndexedDB, or the
    *   store's failure is in `app.storeError`). A document already held
    *   resolves at once (and the subscription is renewed when online).
-   * - Rejects with a SubscribeError: `not_found`, `forbidden`, `offline`
+   * - Rejects with a SubscribeError: `not_found`, `forbidden`,
+   *   `too_many_subscriptions`, `offline`
    *   (not connected now — check `app.conn === 'online'` first, or retry when
    *   it is —, the connection dropped, or no answer within
    *   SUBSCRIBE_TIMEOUT_MS) or `failed`. A failed document is listed in

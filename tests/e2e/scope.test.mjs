@@ -12,7 +12,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent, itemTexts } from './helpers.mjs';
+import { Server, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent, itemTexts, axeSerious } from './helpers.mjs';
 
 /** @type {Server} */
 let server;
@@ -111,6 +111,7 @@ test('a walk that leaves the scope while offline with an unsent observation stay
     await page.locator('[data-testid="held-docs"][data-walks="1"]').waitFor();
     assert.equal(await page.getByTestId('held-unsent').textContent(), 'Nog niet verstuurd: 1 wijziging.');
     await page.getByTestId('storage-used').filter({ hasText: /Wijklog gebruikt .+ van de .+ die de browser toestaat\./ }).waitFor();
+    assert.deepEqual(await axeSerious(page), [], 'settings screen: no serious or critical axe violation');
     const kept = await stored(page, walk);
     assert.equal(kept.doc + kept.changes > 0, true, `walk still stored: ${JSON.stringify(kept)}`);
     assert.equal(kept.sync, 1);
@@ -132,10 +133,33 @@ test('a walk that leaves the scope while offline with an unsent observation stay
     const gone = page.locator('[data-testid="not-on-device"][data-evicted="yes"]');
     await gone.waitFor();
     assert.equal(await gone.textContent(), 'Niet meer op dit toestel; online te openen.');
+    assert.deepEqual(await axeSerious(page), [], 'not-on-device screen: no serious or critical axe violation');
     await page.getByTestId('open-online').click();
     await page.getByRole('heading', { name: 'Ronde van vorige week', level: 1 }).waitFor({ timeout: 30_000 });
     await page.getByTestId('items').waitFor();
     assert.deepEqual(await itemTexts(page), [TYPED, FIRST]);
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('a link to a document the server does not have: fetched once when online, then "Dit bestaat niet op de server."', async () => {
+  if (!server.proc) await server.boot();
+  const ctx = await newPhone(browser, { origin: server.origin });
+  const page = await ctx.newPage();
+  try {
+    await openApp(page, server.origin);
+    await login(page, 'boa-bram');
+    await page.locator('[data-testid="conn"][data-conn="online"]').waitFor({ timeout: 30_000 });
+    const missing = '5d7c9e1a-2b3c-4d5e-8f6a-7b8c9d0e1f2a';
+    await page.goto(`${server.origin}/#/walk/${missing}`);
+    const error = page.getByTestId('open-online-error');
+    await error.waitFor({ timeout: 30_000 });
+    assert.equal(await error.getAttribute('data-code'), 'not_found');
+    assert.equal(await error.textContent(), 'Dit bestaat niet op de server.');
+    assert.equal(await page.getByTestId('not-on-device').getAttribute('data-evicted'), 'no');
+    // Nothing was created on the device for it.
+    assert.deepEqual(await stored(page, missing), { doc: 0, sync: 0, changes: 0 });
   } finally {
     await ctx.close();
   }
