@@ -1856,18 +1856,15 @@ async fn every_review_and_admin_answer_is_no_store() {
     assert!(checked > 50, "only {checked} answers checked");
 }
 
-/// A client that reads the first part of a large export and hangs up leaves
-/// an audit entry with `complete: false` (and the rows counted so far).
-#[actix_web::test]
-async fn an_export_left_mid_download_is_audited_as_incomplete() {
-    use std::io::{Read, Write};
+/// A world whose export holds 807 rows, about 16 MB of CSV: far more than
+/// the kernel's socket buffers and the server's chunks in flight hold, so the
+/// server is still writing rows when a client goes. Eight long observations
+/// are committed like the sync layer does, then their projection rows are
+/// copied 99 times in the database (building 800 such documents would take a
+/// minute).
+async fn world_with_a_large_export() -> World {
     let mut w = world().await;
     let catalog = Catalog::defaults();
-    // About 16 MB of CSV: far more than the kernel's socket buffers and the
-    // server's chunks in flight hold, so the server is still writing rows
-    // when the client goes. Eight long observations are committed like the
-    // sync layer does, then their projection rows are copied 100 times in
-    // the database (building 800 such documents would take a minute).
     let long = "Lange beschrijving van de situatie ter plaatse. ".repeat(400);
     for i in 0..8 {
         add(
@@ -1883,10 +1880,7 @@ async fn an_export_left_mid_download_is_audited_as_incomplete() {
         );
     }
     w.walk_n.commit(&w.app, &w.boa_n);
-    let db = rusqlite::Connection::open(w.app.data_dir.join("wijklog.db")).expect("db");
-    db.busy_timeout(std::time::Duration::from_secs(5))
-        .expect("timeout");
-    let copied = db
+    let copied = open_db(&w.app)
         .execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 99)
              INSERT INTO observations
@@ -1899,6 +1893,22 @@ async fn an_export_left_mid_download_is_audited_as_incomplete() {
         )
         .expect("copy rows");
     assert_eq!(copied, 8 * 99);
+    w
+}
+
+fn open_db(app: &TestApp) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open(app.data_dir.join("wijklog.db")).expect("db");
+    db.busy_timeout(std::time::Duration::from_secs(5))
+        .expect("timeout");
+    db
+}
+
+/// A client that reads the first part of a large export and hangs up leaves
+/// an audit entry with `complete: false` (and the rows counted so far).
+#[actix_web::test]
+async fn an_export_left_mid_download_is_audited_as_incomplete() {
+    use std::io::{Read, Write};
+    let w = world_with_a_large_export().await;
     let app = w.app.port;
     let token = w.coord.token.clone();
     let head = tokio::task::spawn_blocking(move || {
@@ -1944,4 +1954,105 @@ async fn an_export_left_mid_download_is_audited_as_incomplete() {
         .find(|e| e.entry.action == "export.csv" && e.entry.detail["complete"].is_null())
         .expect("the full export is audited");
     assert_eq!(full.entry.detail["count"], 807, "{}", full.entry.detail);
+}
+
+/// An export whose audit entry cannot be stored is cut off: the client gets
+/// an incomplete chunked body (never its final chunk), at most every 64 KiB
+/// chunk but the last, as docs/api.md promises, and never an unaudited
+/// complete export.
+#[actix_web::test]
+async fn an_export_whose_audit_entry_cannot_be_stored_is_cut_off() {
+    use std::io::{Read, Write};
+    const CHUNK: usize = 64 * 1024;
+    let w = world_with_a_large_export().await;
+    // The size of the whole export, downloaded while the audit log works.
+    let full = get(&w.app, Some(&w.coord), "/api/v1/export.csv").await;
+    assert_eq!(full.status, 200);
+    let size = full.body.len();
+    assert!(size > 10 * CHUNK, "export of {size} bytes");
+    open_db(&w.app)
+        .execute_batch(
+            "CREATE TRIGGER test_audit_fails BEFORE INSERT ON audit_log
+             WHEN NEW.action = 'export.csv'
+             BEGIN SELECT RAISE(ABORT, 'test: the audit log cannot be written'); END;",
+        )
+        .expect("trigger");
+    let app = w.app.port;
+    let token = w.coord.token.clone();
+    let raw = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", app)).expect("connect");
+        s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+            .expect("timeout");
+        write!(
+            s,
+            "GET /api/v1/export.csv HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+        )
+        .expect("send");
+        // Read until the server closes the connection (or resets it).
+        let mut got = Vec::new();
+        let mut buf = [0u8; 64 * 1024];
+        loop {
+            match s.read(&mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+        got
+    })
+    .await
+    .expect("client");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("response head");
+    let head = String::from_utf8_lossy(&raw[..split]).to_lowercase();
+    assert!(head.starts_with("http/1.1 200"), "{head}");
+    assert!(head.contains("transfer-encoding: chunked"), "{head}");
+    let (body, finished) = dechunk(&raw[split + 4..]);
+    assert!(!finished, "the chunked body ended properly: an unaudited export");
+    let most = CHUNK * ((size - 1) / CHUNK);
+    assert!(
+        body.len() <= most,
+        "{} bytes of {size} left before the audit entry was stored (at most {most})",
+        body.len()
+    );
+    assert!(body.len() < size);
+    let audit = w.app.store().audit_entries(50).expect("audit");
+    assert_eq!(
+        audit.iter().filter(|e| e.entry.action == "export.csv").count(),
+        1,
+        "only the first, working export is audited"
+    );
+    // The server carries on: with the audit log working again, the export works.
+    open_db(&w.app)
+        .execute_batch("DROP TRIGGER test_audit_fails")
+        .expect("drop trigger");
+    let again = get(&w.app, Some(&w.coord), "/api/v1/export.csv").await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.body.len(), size);
+}
+
+/// The data of a chunked body as far as it arrived, and whether its final
+/// (zero-length) chunk came.
+fn dechunk(mut rest: &[u8]) -> (Vec<u8>, bool) {
+    let mut body = Vec::new();
+    loop {
+        let Some(eol) = rest.windows(2).position(|w| w == b"\r\n") else {
+            return (body, false);
+        };
+        let len = std::str::from_utf8(&rest[..eol])
+            .ok()
+            .and_then(|l| usize::from_str_radix(l.split(';').next().unwrap_or("").trim(), 16).ok())
+            .expect("chunk size line");
+        rest = &rest[eol + 2..];
+        if len == 0 {
+            return (body, true);
+        }
+        if rest.len() < len + 2 {
+            body.extend_from_slice(&rest[..rest.len().min(len)]);
+            return (body, false);
+        }
+        body.extend_from_slice(&rest[..len]);
+        rest = &rest[len + 2..];
+    }
 }
