@@ -2009,7 +2009,10 @@ async fn an_export_whose_audit_entry_cannot_be_stored_is_cut_off() {
     assert!(head.starts_with("http/1.1 200"), "{head}");
     assert!(head.contains("transfer-encoding: chunked"), "{head}");
     let (body, finished) = dechunk(&raw[split + 4..]);
-    assert!(!finished, "the chunked body ended properly: an unaudited export");
+    assert!(
+        !finished,
+        "the chunked body ended properly: an unaudited export"
+    );
     let most = CHUNK * ((size - 1) / CHUNK);
     assert!(
         body.len() <= most,
@@ -2019,7 +2022,10 @@ async fn an_export_whose_audit_entry_cannot_be_stored_is_cut_off() {
     assert!(body.len() < size);
     let audit = w.app.store().audit_entries(50).expect("audit");
     assert_eq!(
-        audit.iter().filter(|e| e.entry.action == "export.csv").count(),
+        audit
+            .iter()
+            .filter(|e| e.entry.action == "export.csv")
+            .count(),
         1,
         "only the first, working export is audited"
     );
@@ -2030,6 +2036,38 @@ async fn an_export_whose_audit_entry_cannot_be_stored_is_cut_off() {
     let again = get(&w.app, Some(&w.coord), "/api/v1/export.csv").await;
     assert_eq!(again.status, 200);
     assert_eq!(again.body.len(), size);
+}
+
+/// A failing query answers 500 `internal` with the fixed sentence, none of
+/// the database's own words, and `no-store`; the server carries on and the
+/// same request works once the database does.
+#[actix_web::test]
+async fn a_failing_query_answers_internal_without_its_details_and_the_server_carries_on() {
+    let w = world().await;
+    let ok = get(&w.app, Some(&w.coord), "/api/v1/items").await;
+    assert_eq!(ok.status, 200);
+    open_db(&w.app)
+        .execute_batch("ALTER TABLE observations RENAME TO observations_away")
+        .expect("rename");
+    let res = get(&w.app, Some(&w.coord), "/api/v1/items").await;
+    assert_eq!(res.status, 500);
+    let body = res.json();
+    assert_eq!(body["code"], "internal", "{body}");
+    assert_eq!(
+        body["message"], "Something went wrong on the server.",
+        "{body}"
+    );
+    let text = String::from_utf8_lossy(&res.body).to_lowercase();
+    for leak in ["observations", "sqlite", "no such table", "sql"] {
+        assert!(!text.contains(leak), "the answer names {leak:?}: {text}");
+    }
+    assert_eq!(res.header("cache-control"), Some("no-store"));
+    open_db(&w.app)
+        .execute_batch("ALTER TABLE observations_away RENAME TO observations")
+        .expect("rename back");
+    let again = get(&w.app, Some(&w.coord), "/api/v1/items").await;
+    assert_eq!(again.status, 200);
+    assert_eq!(again.json(), ok.json());
 }
 
 /// The data of a chunked body as far as it arrived, and whether its final

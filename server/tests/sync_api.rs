@@ -442,6 +442,119 @@ async fn limits_answer_too_large_including_a_decompression_bomb() {
     assert!(a.sync_until_acked(fine, WAIT).await, "{a:?}");
 }
 
+/// The limits the test above leaves out, each produced: a document that
+/// would pass its size limit, a bundle chunk (refused as `invalid_change`),
+/// and a frame beyond what the WebSocket codec accepts (closed with 1009).
+/// Nothing of a refused message is stored; the connection carries on until
+/// the frame the codec cannot read.
+#[actix_web::test]
+async fn document_size_bundle_chunks_and_a_frame_past_the_codec_are_refused() {
+    let app = spawn_app_with(|c| {
+        c.limits.max_frame_bytes = 64 * 1024;
+        c.limits.max_document_bytes = 16 * 1024;
+    })
+    .await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let mut a = connect(&app, &ann).await;
+
+    // A walk well under 16 KiB is stored; observations of 2 KiB each then
+    // pass the limit within a few messages, and the one that would is refused.
+    let id = Uuid::new_v4();
+    a.add_doc(id, walk(id, &ann.id, "noord", 1));
+    assert!(a.sync_until_acked(id, WAIT).await, "{a:?}");
+    let stored = app.store().change_count(doc_id(id)).expect("count");
+    // Text that does not compress (automerge deflates large changes).
+    let mut seed = 0x2545_f491_u32;
+    let long: String = (0..2 * 1024)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 17;
+            seed ^= seed << 5;
+            char::from(b'a' + (seed % 26) as u8)
+        })
+        .collect();
+    let mut refused = false;
+    for i in 0..12 {
+        let held = a.docs.get_mut(&id).expect("held");
+        let mut doc = wijklog_shared::Document::from_automerge(doc_id(id), held.doc.clone());
+        doc.add_observation(
+            &wijklog_shared::Catalog::defaults(),
+            &wijklog_testing::walks::user_id(&ann.id),
+            wijklog_shared::Timestamp::from_millis(wijklog_testing::walks::T0 + i),
+            wijklog_shared::NewItem {
+                text: format!("{i} {long}"),
+                ..wijklog_testing::walks::observation(i as usize)
+            },
+        )
+        .expect("add observation");
+        held.doc = doc.automerge().clone();
+        let (errors, acks) = (a.errors.len(), a.acks.len());
+        a.sync_doc(id).await;
+        a.pump_until(WAIT, |c| c.errors.len() > errors || c.acks.len() > acks)
+            .await;
+        if codes(&a).last() == Some(&(Some(id), "too_large".into())) {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "16 KiB of document never refused: {a:?}");
+    let after = app.store().change_count(doc_id(id)).expect("count");
+    assert!(after >= stored, "stored changes lost");
+    let stored_bytes: usize = app
+        .store()
+        .load_doc(doc_id(id))
+        .expect("load")
+        .expect("stored")
+        .to_automerge()
+        .expect("doc")
+        .get_changes(&[])
+        .iter()
+        .map(|c| c.raw_bytes().len())
+        .sum();
+    assert!(
+        stored_bytes <= 16 * 1024,
+        "{stored_bytes} bytes stored past the 16 KiB limit"
+    );
+
+    // A bundle chunk (type 3) in a sync message: invalid_change.
+    let bundle_id = Uuid::new_v4();
+    let mut msg = walk(bundle_id, &ann.id, "noord", 1)
+        .sync()
+        .generate_sync_message(&mut State::new())
+        .expect("message");
+    let mut bundle = vec![0x85, 0x6f, 0x4a, 0x83, 1, 2, 3, 4, 3, 4];
+    bundle.extend_from_slice(&[0, 0, 0, 0]);
+    msg.changes = ChunkList::from(vec![bundle]);
+    a.send_sync(bundle_id, &msg.encode()).await;
+    assert_eq!(
+        next_error(&mut a).await,
+        (Some(bundle_id), "invalid_change".into())
+    );
+    let sentence = &a.errors.last().expect("error").message;
+    assert!(sentence.contains("bundle chunks"), "{sentence}");
+    assert!(
+        app.store()
+            .load_doc(doc_id(bundle_id))
+            .expect("load")
+            .is_none()
+    );
+
+    // The connection still works.
+    let fine = Uuid::new_v4();
+    a.add_doc(fine, walk(fine, &ann.id, "noord", 2));
+    assert!(a.sync_until_acked(fine, WAIT).await, "{a:?}");
+
+    // A frame more than twice the limit: the codec cannot go on, 1009.
+    a.send_sync(Uuid::new_v4(), &vec![0x42; 2 * 64 * 1024 + 1])
+        .await;
+    assert!(
+        a.pump_until(WAIT, |c| c.closed.is_some()).await,
+        "not closed: {a:?}"
+    );
+    assert_eq!(a.closed, Some(Some((1009, "too_large".into()))), "{a:?}");
+    assert_eq!(codes(&a).last(), Some(&(None, "too_large".into())));
+}
+
 /// A compressed automerge change chunk (type 2) whose DEFLATE body
 /// inflates to `mib` MiB of zeros.
 fn deflate_bomb_chunk(mib: usize) -> Vec<u8> {

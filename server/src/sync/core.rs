@@ -646,11 +646,11 @@ impl Session {
         ) {
             Ok(i) => i,
             Err(ChunkError::TooLarge(why)) => return err(Some(doc_id), ErrorCode::TooLarge, why),
-            Err(ChunkError::Malformed(_)) => {
+            Err(ChunkError::Malformed(why)) => {
                 return err(
                     Some(doc_id),
                     ErrorCode::InvalidChange,
-                    "the message's changes are not valid automerge changes",
+                    &format!("the message's changes are not valid automerge changes: {why}"),
                 );
             }
         };
