@@ -9,11 +9,13 @@
 // the audit log has the reason and not the values. The phone, back online,
 // shows the same line, and its store (decrypted as the app reads it) and the
 // full history of its copy hold neither the name nor the number, where a
-// positive control found both before.
+// positive control found both before. A whole walk observation erased the
+// same way shows the notice in the detail, the list, the walk report and on
+// the phone (without edit or delete), and its text is on none of them.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Proxy, launchBrowser, newPhone, openApp, login, waitAllSent, restLogin } from './helpers.mjs';
+import { Server, Proxy, launchBrowser, newPhone, openApp, login, waitAllSent, restLogin, createWalk, addObservation } from './helpers.mjs';
 import { deviceCopy, historyOf } from './device-copy.mjs';
 
 /** @type {Server} */
@@ -33,6 +35,7 @@ before(async () => {
   await server.addUser('oov-sara', { roles: ['spreekuur'], team: 'team-oost', name: 'Sara' });
   await server.addUser('coord-cor', { roles: ['coordinator'], team: 'team-oost', name: 'Cor' });
   await server.addUser('admin-ad', { roles: ['admin'], team: null, name: 'Ad' });
+  await server.addUser('boa-bas', { roles: ['boa'], team: 'team-oost', name: 'Bas' });
   browser = await launchBrowser();
 });
 
@@ -161,5 +164,73 @@ test('a coordinator erases a resident\'s contact details on the screen; the lapt
     await laptopCtx.close();
     await phoneCtx.close();
     await proxy.close();
+  }
+});
+
+test('a whole walk observation erased on the screen shows the notice in the detail, the list and the walk report', async () => {
+  const OBS = 'Markeerwaarneming Hgfd bij het hek';
+  const phoneCtx = await newPhone(browser, { origin: server.origin });
+  const laptopCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block' });
+  try {
+    const phone = await phoneCtx.newPage();
+    await openApp(phone, server.origin);
+    await login(phone, 'boa-bas');
+    const walkId = await createWalk(phone, 'Ronde Hgfd');
+    await addObservation(phone, { text: OBS });
+    await addObservation(phone, { text: 'Blijft staan Trew' });
+    const obs = phone.getByTestId('item').filter({ has: phone.getByTestId('item-text').filter({ hasText: OBS }) });
+    const itemId = /** @type {string} */ (await obs.getAttribute('data-item-id'));
+    await waitAllSent(phone);
+
+    const laptop = await laptopCtx.newPage();
+    await laptop.goto(`${server.origin}/`);
+    await login(laptop, 'coord-cor');
+    await laptop.goto(`${server.origin}/#/coord/report/${walkId}`);
+    await laptop.getByTestId('report-item').filter({ hasText: OBS }).waitFor({ timeout: 30_000 });
+    await laptop.goto(`${server.origin}/#/coord/item/${walkId}/${itemId}`);
+    await laptop.getByTestId('detail-text').filter({ hasText: OBS }).waitFor({ timeout: 30_000 });
+
+    // A walk observation has no contact details: the whole observation is the only choice.
+    await laptop.getByTestId('erase-open').click();
+    const dialog = laptop.getByTestId('erase-dialog');
+    assert.equal(await dialog.getByTestId('erase-what-contact').count(), 0);
+    await dialog.getByTestId('erase-what-item').check();
+    await dialog.getByTestId('erase-reason-other').check();
+    await dialog.getByTestId('erase-reason-detail').fill('Herleidbaar tot een bewoner');
+    await dialog.getByTestId('erase-next').click();
+    assert.match(await dialog.getByTestId('erase-consequence').textContent() ?? '', /tekst, de plaats, de locatie, de foto/);
+    const answer = laptop.waitForResponse((r) => r.url().endsWith(`/api/v1/items/${walkId}/${itemId}/erase`));
+    await dialog.getByTestId('erase-confirm').click();
+    const res = await answer;
+    assert.equal(res.status(), 200);
+    await dialog.getByTestId('erase-done').filter({ hasText: 'De gegevens zijn gewist.' }).waitFor();
+    await dialog.getByTestId('erase-close').click();
+    const day = new Date((await res.json()).erased_at).toLocaleDateString('nl-NL', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Amsterdam' });
+    const notice = `Gegevens gewist op ${day} (verzoek)`;
+
+    // Nothing left to erase: the button is gone; the notice stands in place of the text.
+    await laptop.getByTestId('detail-text').filter({ hasText: notice }).waitFor();
+    assert.equal(await laptop.getByTestId('erase-open').count(), 0);
+    assert.doesNotMatch(await laptop.locator('body').textContent() ?? '', /Hgfd bij/);
+
+    await laptop.goto(`${server.origin}/#/coord/list?kind=walk`);
+    await laptop.getByTestId('coord-row').getByTestId('erased').filter({ hasText: notice }).waitFor({ timeout: 30_000 });
+    await laptop.getByTestId('coord-row').filter({ hasText: 'Blijft staan Trew' }).waitFor();
+    assert.doesNotMatch(await laptop.locator('body').textContent() ?? '', /Hgfd bij/);
+
+    await laptop.goto(`${server.origin}/#/coord/report/${walkId}`);
+    await laptop.getByTestId('report-item').getByTestId('erased').filter({ hasText: notice }).waitFor({ timeout: 30_000 });
+    await laptop.getByTestId('report-item').filter({ hasText: 'Blijft staan Trew' }).waitFor();
+    assert.doesNotMatch(await laptop.locator('body').textContent() ?? '', /Hgfd bij/);
+
+    // The phone, online all along: the notice, without edit or delete.
+    await phone.getByTestId('item').filter({ has: phone.getByTestId('erased').filter({ hasText: notice }) }).waitFor({ timeout: 30_000 });
+    const erasedItem = phone.locator(`[data-item-id="${itemId}"]`);
+    assert.equal(await erasedItem.getByTestId('edit').count(), 0);
+    assert.equal(await erasedItem.getByTestId('delete').count(), 0);
+    assert.doesNotMatch(await phone.locator('body').textContent() ?? '', /Hgfd bij/);
+  } finally {
+    await laptopCtx.close();
+    await phoneCtx.close();
   }
 });
