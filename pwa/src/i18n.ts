@@ -12,6 +12,7 @@ import * as mailMsgs from './messages/mail';
 import * as callbacksMsgs from './messages/callbacks';
 import * as deviceMsgs from './messages/device';
 import * as eraseMsgs from './messages/erase';
+import * as remoteMsgs from './messages/remote';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -205,7 +206,8 @@ export type MsgKey =
   | keyof typeof mailMsgs.nl
   | keyof typeof callbacksMsgs.nl
   | keyof typeof deviceMsgs.nl
-  | keyof typeof eraseMsgs.nl;
+  | keyof typeof eraseMsgs.nl
+  | keyof typeof remoteMsgs.nl;
 
 const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
@@ -390,8 +392,8 @@ const en: Record<FieldKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl, ...eraseMsgs.nl };
-const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en, ...eraseMsgs.en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl, ...eraseMsgs.nl, ...remoteMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en, ...eraseMsgs.en, ...remoteMsgs.en };
 const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 

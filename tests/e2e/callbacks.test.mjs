@@ -129,6 +129,10 @@ test('a call back requested offline reaches the coordinator, late first; attempt
   // B becomes late (its due date moved to yesterday): it leads, highlighted.
   const yesterday = new Date(Date.now() - 86_400_000);
   const day = `${yesterday.getFullYear()}-${String(yesterday.getMonth() + 1).padStart(2, '0')}-${String(yesterday.getDate()).padStart(2, '0')}`;
+  // The forms need the session on the laptop: "Bewerken" brings it (the list itself is read from the server).
+  assert.equal(await entryB.getByTestId('cb-task').getAttribute('data-editable'), 'false');
+  await entryB.getByTestId('open-edit').click();
+  await entryB.locator('[data-testid="cb-task"][data-editable="true"]').waitFor({ timeout: 30_000 });
   await entryB.getByTestId('cb-due-input').fill(day);
   await entryB.getByTestId('cb-due-save').click();
   await entryB.getByTestId('cb-msg').filter({ hasText: 'Opgeslagen.' }).waitFor();
@@ -155,7 +159,7 @@ test('a call back requested offline reaches the coordinator, late first; attempt
   // Log an attempt, then close with an outcome.
   await coord.goto(`${server.origin}/#/coord/feedback`);
   const b = coord.getByTestId('feedback-list').getByTestId('feedback-item').filter({ hasText: NOTE_B.text });
-  await b.getByTestId('cb-task').waitFor({ timeout: 30_000 });
+  await b.locator('[data-testid="cb-task"][data-editable="true"]').waitFor({ timeout: 30_000 });
   await b.getByTestId('cb-attempt-outcome').selectOption('voicemail');
   await b.getByTestId('cb-attempt-note').fill('Ingesproken, belt terug na vijven');
   await b.getByTestId('cb-attempt-save').click();

@@ -18,7 +18,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import {
-  Server, Proxy, PASSWORD, freePort, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, axeSerious, screenshot,
+  Server, Proxy, PASSWORD, freePort, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, axeSerious, screenshot, openEditors,
 } from './helpers.mjs';
 
 let server;
@@ -135,10 +135,11 @@ async function serverItem(q) {
   return items[0];
 }
 
+/** Open an item and its editors: "Bewerken" brings the walk onto the laptop unless it is already there. */
 async function openDetail(text) {
   await coord.getByTestId('row-link').filter({ hasText: text }).click();
   await coord.getByTestId('detail-text').filter({ hasText: text }).waitFor();
-  await coord.getByTestId('followup-editor').waitFor({ timeout: 30_000 });
+  await openEditors(coord);
 }
 
 async function waitCoordSynced() {

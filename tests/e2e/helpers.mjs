@@ -511,3 +511,18 @@ export async function restLogin(origin, username) {
   if (!r.ok) throw new Error(`login ${username}: HTTP ${r.status}`);
   return (await r.json()).access_token;
 }
+
+/**
+ * On a coordinator's item detail: show the follow-up and feedback editors.
+ * The laptop holds only the documents it opened (the sync scope), so
+ * "Bewerken" brings the item's document onto it first, unless it is there
+ * already (then the editors show at once).
+ * @param {Page} page
+ */
+export async function openEditors(page) {
+  const editor = page.getByTestId('followup-editor');
+  const open = page.getByTestId('open-edit');
+  await editor.or(open).first().waitFor({ timeout: 30_000 });
+  if (await open.isVisible()) await open.click();
+  await editor.waitFor({ timeout: 30_000 });
+}

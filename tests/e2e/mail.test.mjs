@@ -17,7 +17,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Server, ROOT, freePort, launchBrowser, newPhone, openApp, login, waitAllSent, sleep, axeSerious, screenshot } from './helpers.mjs';
+import { Server, ROOT, freePort, launchBrowser, newPhone, openApp, login, waitAllSent, sleep, axeSerious, screenshot, openEditors } from './helpers.mjs';
 
 const PYTHON = process.env.WIJKLOG_SMTP_PYTHON || path.join(ROOT, 'target/smtp-venv/bin/python');
 
@@ -199,7 +199,7 @@ async function openNote() {
   await coord.locator('[data-testid="list-count"][data-state="ready"]').waitFor();
   await coord.getByTestId('row-link').filter({ hasText: NOTE }).click();
   await coord.getByTestId('detail-text').filter({ hasText: NOTE }).waitFor();
-  await coord.getByTestId('followup-editor').waitFor({ timeout: 30_000 });
+  await openEditors(coord);
   await coord.getByTestId('mail-panel').waitFor();
 }
 

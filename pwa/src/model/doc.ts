@@ -374,8 +374,9 @@ export class Doc {
   reopenWalk(): void {
     wrap(() => (failing('reopenWalk') ? this.raw.reopenWalk({ by: '' }) : this.raw.reopenWalk()));
   }
-  addParticipant(name: string, organisation: string): string {
-    return wrap(() => this.raw.addParticipant({ name: failing('addParticipant') ? '' : name, organisation }));
+  /** Adds a participant (`id`: an explicit item id, so that adding the same one twice fails with `item_exists`). */
+  addParticipant(name: string, organisation: string, id?: string): string {
+    return wrap(() => this.raw.addParticipant({ name: failing('addParticipant') ? '' : name, organisation, ...(id ? { id } : {}) }));
   }
   addObservation(catalog: Doc, init: Model.NewItem): string {
     const i = failing('addObservation') ? { ...init, category: '' } : init;

@@ -109,6 +109,8 @@ export function ContactLine({ contact }: { contact: ContactLinks | null }) {
 /**
  * The task of `row` (a local row of document `docId`). `people` maps user
  * ids to names; `assignable` lists who it can be assigned to (coordinators).
+ * `readOnly`: the row comes from the server's list (the document is not on
+ * this device), so the task is shown without its forms.
  */
 export function CallbackTask({
   docId,
@@ -117,6 +119,7 @@ export function CallbackTask({
   names,
   assignable,
   now,
+  readOnly = false,
 }: {
   docId: string;
   row: Row;
@@ -124,6 +127,7 @@ export function CallbackTask({
   names: (id: string | null | undefined) => string;
   assignable?: { id: string; name: string }[];
   now: number;
+  readOnly?: boolean;
 }) {
   const app = useApp();
   const cb = row.callback;
@@ -154,7 +158,7 @@ export function CallbackTask({
   }
 
   return (
-    <div class="cb-task" data-testid="cb-task" data-open={open ? 'true' : 'false'}>
+    <div class="cb-task" data-testid="cb-task" data-open={open ? 'true' : 'false'} data-editable={readOnly ? 'false' : 'true'}>
       <p class="item-meta">
         <DueLine due={cb.due_at} now={now} /> · {t('callbacks.assignee', { name: cb.assignee ? names(cb.assignee) : t('callbacks.assignee.team') })}
       </p>
@@ -181,7 +185,7 @@ export function CallbackTask({
           {t('callbacks.closed', { outcome: cb.outcome ? t(`callbacks.close.${cb.outcome}` as MsgKey) : '–' })}
         </p>
       )}
-      {open && (
+      {open && !readOnly && (
         <div class="cb-forms">
           <form
             class="stack"

@@ -1,9 +1,27 @@
-import { useState } from 'preact/hooks';
+// The home screen of the field app: what is on this device (today and
+// planned, recent), and — when online — what is not: a colleague's running
+// walk to join ("meedoen") and the team's older walks and sessions, a page
+// at a time ("meer laden"), from GET /api/v1/documents. Under the sync scope
+// (docs/sync-protocol.md §2) a phone holds its own recent documents and the
+// team's planned ones; opening one from these lists, or joining, brings that
+// one document onto the phone (ui/openDoc.ts).
+
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { dayLabel, hhmm, t, tn } from '../i18n';
 import { useApp, go } from './hooks';
 import { StoreError } from '../store/db';
 import type { App } from '../app';
 import { MyCallbacks } from './MyCallbacks';
+import { ApiError } from '../net/api';
+import { appendPage, listDocuments, listedCount, listedTitle, listedWhen, type DocListKind, type ListedDoc } from '../net/documents';
+import { heldDoc, openState, startOpen } from './openDoc';
+import { openFailureText } from './OpenToEdit';
+import { joinWalkAction, participantIdFor } from './actions';
+
+/** Documents per page of the team's older ones. */
+const OLDER_PAGE = 10;
+/** Running walks listed at most (a team rarely has more than a few at once). */
+const RUNNING_MAX = 20;
 
 interface Entry {
   id: string;
@@ -81,8 +99,149 @@ export function Home() {
       {roles.includes('spreekuur') && <MyCallbacks />}
       <h2>{t('home.today')}</h2>
       <List items={upcoming} empty={t('home.none')} app={app} />
+      {roles.includes('boa') && <RunningWalks />}
       <h2>{t('home.recent')}</h2>
       <List items={recent} empty={t('home.none_recent')} app={app} />
+      {roles.includes('boa') && <OlderDocs kind="walk" />}
+      {roles.includes('spreekuur') && <OlderDocs kind="spreekuur" />}
+    </section>
+  );
+}
+
+function listedMeta(app: App, d: ListedDoc, extra: string): string {
+  const when = listedWhen(d);
+  const n = listedCount(d);
+  return [wijkLabel(app, d.context?.wijk ?? ''), when !== null ? `${dayLabel(when)} ${hhmm(when)}` : '', extra, d.kind === 'walk' ? tn('home.observations', n) : tn('home.notes', n)]
+    .filter(Boolean)
+    .join(' · ');
+}
+
+/**
+ * Colleagues' walks that are running and not on this phone (the server does
+ * not push a running walk to the whole team): "meedoen" brings it onto the
+ * phone, adds the user as a participant (one action, so the phone keeps the
+ * walk as one it wrote to) and opens it. Read when the screen opens and when
+ * the connection comes back.
+ */
+function RunningWalks() {
+  const app = useApp();
+  const [docs, setDocs] = useState<ListedDoc[] | null>(null);
+  const online = app.conn === 'online';
+  useEffect(() => {
+    if (!online) return;
+    let live = true;
+    listDocuments(app.api, { kind: 'walk', state: 'running', limit: RUNNING_MAX })
+      .then((p) => live && setDocs(p.documents))
+      .catch(() => live && setDocs(null));
+    return () => {
+      live = false;
+    };
+  }, [online]);
+  const shown = (docs ?? []).filter((d) => !heldDoc(d.id));
+  if (shown.length === 0) return null;
+  const join = (d: ListedDoc) => {
+    const user = app.user;
+    if (!user) return;
+    startOpen(d.id, async (doc) => {
+      const pid = await participantIdFor(user.id, doc.id);
+      await app.edit(doc.id, joinWalkAction(user, pid));
+      go(`/walk/${doc.id}`);
+    });
+  };
+  return (
+    <>
+      <h2>{t('remote.running')}</h2>
+      <ul class="cards" data-testid="running-list">
+        {shown.map((d) => {
+          const st = openState(d.id);
+          return (
+            <li key={d.id} data-testid="running-walk" data-id={d.id}>
+              <div class="card">
+                <span class="card-kind">{t('home.walk')}</span>
+                <span class="card-title">{listedTitle(d) || '—'}</span>
+                <span class="card-meta">{listedMeta(app, d, t('home.started'))}</span>
+                <button type="button" class="btn primary" onClick={() => join(d)} disabled={st.kind === 'opening'} data-testid="join-walk">
+                  {st.kind === 'opening' ? t('remote.joining') : t('remote.join')}
+                </button>
+                {st.kind === 'error' && (
+                  <span class="error-text" role="alert" data-testid="open-error" data-code={st.code}>
+                    {openFailureText(st.code)}
+                  </span>
+                )}
+              </div>
+            </li>
+          );
+        })}
+      </ul>
+    </>
+  );
+}
+
+/**
+ * The team's older walks or sessions that are not on this phone, newest
+ * first, a page at a time ("meer laden"); opening one brings it onto the
+ * phone (the walk or session screen asks the server for it). Only online:
+ * offline the screen says where they are.
+ */
+function OlderDocs({ kind }: { kind: DocListKind }) {
+  const app = useApp();
+  const [docs, setDocs] = useState<ListedDoc[]>([]);
+  const [next, setNext] = useState<string | null>(null);
+  const [state, setState] = useState<'idle' | 'loading' | 'ready' | 'error'>('idle');
+  const [error, setError] = useState<string | null>(null);
+  const online = app.conn === 'online';
+  const gen = useRef(0);
+  async function load(before: string | null) {
+    const g = gen.current;
+    setState('loading');
+    try {
+      const page = await listDocuments(app.api, { kind, state: 'past', before, limit: OLDER_PAGE });
+      if (g !== gen.current) return;
+      setDocs((cur) => appendPage(before ? cur : [], page.documents));
+      setNext(page.next_before);
+      setState('ready');
+      setError(null);
+    } catch (e) {
+      if (g !== gen.current) return;
+      setState('error');
+      setError(e instanceof ApiError ? e.code : 'internal');
+    }
+  }
+  useEffect(() => {
+    if (!online || state === 'ready') return;
+    gen.current++;
+    void load(null);
+  }, [online]);
+  const shown = docs.filter((d) => !app.docs.has(d.id));
+  const title = kind === 'walk' ? t('remote.older_walks') : t('remote.older_sessions');
+  return (
+    <section aria-labelledby={`older-${kind}`} data-testid="older" data-kind={kind} data-state={state} data-count={shown.length}>
+      <h2 id={`older-${kind}`}>{title}</h2>
+      {state !== 'ready' && !online && <p class="hint">{t('remote.older_offline')}</p>}
+      {state === 'error' && online && (
+        <p class="error-text" role="alert">
+          {t('remote.older_failed', { code: error ?? 'internal' })}
+        </p>
+      )}
+      {state === 'ready' && shown.length === 0 && !next && <p class="hint">{t('home.none_recent')}</p>}
+      {shown.length > 0 && (
+        <ul class="cards" data-testid="older-list">
+          {shown.map((d) => (
+            <li key={d.id}>
+              <a class="card" href={d.kind === 'walk' ? `#/walk/${d.id}` : `#/session/${d.id}`} data-testid="older-link" data-id={d.id}>
+                <span class="card-kind">{d.kind === 'walk' ? t('home.walk') : t('home.session')}</span>
+                <span class="card-title">{listedTitle(d) || '—'}</span>
+                <span class="card-meta">{listedMeta(app, d, d.kind === 'walk' && d.context?.ended_at ? t('home.ended') : '')}</span>
+              </a>
+            </li>
+          ))}
+        </ul>
+      )}
+      {next && online && (
+        <button type="button" class="btn" onClick={() => void load(next)} disabled={state === 'loading'} data-testid="older-more">
+          {state === 'loading' ? t('remote.loading') : t('remote.more')}
+        </button>
+      )}
     </section>
   );
 }

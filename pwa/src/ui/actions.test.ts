@@ -7,7 +7,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initSync, WijkDoc } from '../wasm/pkg/wijklog_shared.js';
 import { checkEmail, checkPhone, Doc, DocError, type Row } from '../model/doc';
-import { addNoteAction, addObservationAction, editItemAction, saveFollowUpAction, type NoteForm } from './actions';
+import { addNoteAction, addObservationAction, editItemAction, joinWalkAction, participantIdFor, saveFollowUpAction, type NoteForm } from './actions';
 
 const g = globalThis as { __wijklogFailEdit?: string; __wijklogEditLog?: string[] };
 const USER = 'boa-1';
@@ -197,6 +197,46 @@ describe('one action, all edits or none', () => {
     }
     expect(code).toBe('action_failed');
     expect(state(s)).toBe(before);
+  });
+});
+
+describe('meedoen: joining a colleague’s walk', () => {
+  it('the participant id is a UUID, the same for a user and walk, another for another user or walk', async () => {
+    const a = await participantIdFor('boa-2', '11111111-1111-4111-8111-111111111111');
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(await participantIdFor('boa-2', '11111111-1111-4111-8111-111111111111')).toBe(a);
+    expect(await participantIdFor('boa-3', '11111111-1111-4111-8111-111111111111')).not.toBe(a);
+    expect(await participantIdFor('boa-2', '22222222-2222-4222-8222-222222222222')).not.toBe(a);
+  });
+
+  it('adds the user once; joining again adds nothing', async () => {
+    const w = walk();
+    const pid = await participantIdFor('boa-2', w.id);
+    expect(w.action(joinWalkAction({ name: 'Sam' }, pid))).toBe(true);
+    expect(w.walk().participants).toEqual([{ id: pid, name: 'Sam', organisation: '' }]);
+    const heads = w.heads();
+    expect(w.action(joinWalkAction({ name: 'Sam' }, pid))).toBe(false);
+    expect(w.heads()).toEqual(heads);
+  });
+
+  it('someone the coordinator listed under the same name is not added again', async () => {
+    const w = walk();
+    w.action((d) => d.addParticipant('Sam de Boer', 'Handhaving'));
+    expect(w.action(joinWalkAction({ name: ' sam de boer ' }, await participantIdFor('boa-2', w.id)))).toBe(false);
+    expect(w.walk().participants.map((p) => p.name)).toEqual(['Sam de Boer']);
+  });
+
+  it('joining from two phones of the same user at once gives one participant after the merge', async () => {
+    const base = walk();
+    const saved = base.save();
+    const phoneA = Doc.load(base.id, saved, [], 'boa-2');
+    const phoneB = Doc.load(base.id, saved, [], 'boa-2');
+    const pid = await participantIdFor('boa-2', base.id);
+    phoneA.action(joinWalkAction({ name: 'Sam' }, pid));
+    phoneB.action(joinWalkAction({ name: 'Sam' }, pid));
+    expect(phoneA.heads()).not.toEqual(phoneB.heads());
+    const merged = Doc.load(base.id, phoneA.save(), [phoneB.save()], 'boa-2');
+    expect(merged.walk().participants).toEqual([{ id: pid, name: 'Sam', organisation: '' }]);
   });
 });
 

@@ -101,3 +101,32 @@ export function saveFollowUpAction(
     d.setFollowUpNote(itemId, partner, was.note, next.note);
   };
 }
+
+/**
+ * The participant id of a user in a walk: the same on every device of the
+ * user (a name-based UUID from SHA-256 of the walk and the user), so that
+ * joining from two phones at once adds one participant, not two.
+ */
+export async function participantIdFor(userId: string, docId: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`wijklog participant\n${docId}\n${userId}`)));
+  const b = digest.slice(0, 16);
+  b[6] = (b[6] & 0x0f) | 0x50; // version 5 (name-based, SHA)
+  b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+/**
+ * "Meedoen": the user joins a colleague's walk as a participant, unless they
+ * are listed already (by this id, or by the same name, e.g. planned by the
+ * coordinator). Returns whether a participant was added.
+ */
+export function joinWalkAction(user: { name: string }, participantId: string): (d: Doc) => boolean {
+  return (d) => {
+    const name = user.name.trim();
+    const known = d.walk().participants.some((p) => p.id === participantId || (name !== '' && p.name.trim().toLowerCase() === name.toLowerCase()));
+    if (known) return false;
+    d.addParticipant(name, '', participantId);
+    return true;
+  };
+}

@@ -2,10 +2,12 @@
 // context (walk or spreekuur session, GET /api/v1/items/{doc}/{id}), its
 // history (GET .../history), and the follow-up and feedback editors.
 //
-// The editors work on the document itself: the app's local replica of the
-// walk/session (a coordinator's app syncs every document the server lists;
-// if this one is not here yet we ask the sync client for it and wait), edited
-// with the typed wasm edits and synced, so they merge with phone edits.
+// Reading is REST only: a coordinator's laptop holds no walk or session
+// unless it was opened to edit (the sync scope, docs/sync-protocol.md §2).
+// The editors work on the document itself: "Bewerken" brings this one
+// document onto the device (a subscribe, ui/openDoc.ts), and the follow-up
+// and feedback are typed wasm edits of it, synced, so they merge with phone
+// edits. A document already on the device shows its editors at once.
 
 import { useEffect, useState } from 'preact/hooks';
 import { editError } from '../editError';
@@ -23,6 +25,8 @@ import { CHANNELS, dayOf, dayStart, STATUSES, type Channel, type Status } from '
 import { EraseButton } from './Erase';
 import { ErasedLine } from '../ErasedNotice';
 import { contactErasure, itemErasure } from '../erased';
+import { heldDoc } from '../openDoc';
+import { OpenToEdit } from '../OpenToEdit';
 
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
   const app = useApp();
@@ -52,8 +56,9 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
     setHistory(null);
     void loadDetail();
     void loadHistory();
-    if (!app.docs.has(docId)) app.requestDoc(docId);
   }, [docId, itemId]);
+  // While this screen is open its document stays on the device (what is typed in the editors stays).
+  useEffect(() => app.hold(docId), [docId]);
   // The server's copy (history, context) follows once our edits are acked.
   useDocChanges(
     () => {
@@ -67,8 +72,8 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
     if (ack === 0 && detail) void loadHistory();
   }, [app.pending.get(docId) ?? 0]);
 
-  const doc = app.docs.get(docId);
-  const local: Row | null = localRow(docId, itemId);
+  const doc = heldDoc(docId);
+  const local: Row | null = doc ? localRow(docId, itemId) : null;
   // The server's row when it records an erasure this device's copy does not
   // have yet (the copy is replaced once the sync socket announces the new
   // epoch): erased values are never shown again after the server confirmed.
@@ -171,10 +176,12 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                   {pending > 0 ? tn('coordinator.detail.pending', pending) : t('coordinator.detail.synced')}
                 </p>
               </>
-            ) : (
+            ) : doc && !local ? (
               <p class="hint" data-testid="doc-loading">
                 {t('coordinator.detail.doc_loading')}
               </p>
+            ) : (
+              <OpenToEdit docId={docId} label={t('remote.edit_followup')} hint={t('remote.edit_hint')} />
             )}
             {app.user?.roles.includes('coordinator') && <MailPanel docId={docId} itemId={itemId} row={row} resident={detail?.item.resident} />}
           </div>

@@ -4,16 +4,22 @@
 // leads (highlighted). A call back shows the resident's contact as tel: and
 // mailto: links (the server audits that read), its attempts, and the forms to
 // log an attempt, assign and close it; feedback has "terugkoppeling gegeven".
-// Every change is a typed edit of the document (offline-first, merged); a
-// task changed here follows the local document at once, the server's list
-// catches up after the sync. Filters: who, kind, late only, wijk.
+// The list, the due dates, the contact and the attempts are read over REST;
+// the forms need the document on this device: "Bewerken" on an entry brings
+// that one document here (a subscribe, ui/openDoc.ts; a laptop holds no
+// walk or session otherwise, docs/sync-protocol.md §2). Every change is a
+// typed edit of the document (offline-first, merged); a task changed here
+// follows the local document at once, the server's list catches up after the
+// sync. Filters: who, kind, late only, wijk.
 
 import { useEffect, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
 import { callbackOpen } from '../../model/doc';
 import { useApp } from '../hooks';
 import { getWorkList, type WorkItem, type WorkList } from './api';
-import { ApiErrorLine, colorOf, fmtDate, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
+import { ApiErrorLine, colorOf, fmtDate, labelOf, localRow, personName, useCatalog, useLiveRefresh, usePeople } from './common';
+import { heldDoc } from '../openDoc';
+import { OpenToEdit } from '../OpenToEdit';
 import { FeedbackEditor } from './Detail';
 import { CallbackTask, DueLine } from '../CallbackTask';
 import { itemKey } from './live';
@@ -51,10 +57,7 @@ export function FeedbackScreen() {
   useEffect(() => {
     void load();
   }, [query]);
-  useDocChanges(() => void load(), undefined, 1000);
-  useEffect(() => {
-    for (const e of data?.items ?? []) if (!app.docs.has(e.item.doc_id)) app.requestDoc(e.item.doc_id);
-  }, [data]);
+  useLiveRefresh(() => void load(), 1000);
 
   // Done locally (perhaps not yet on the server): leave the list now.
   const open = (data?.items ?? []).filter((e) => {
@@ -123,8 +126,12 @@ function Entry({ e, now, names, assignable }: { e: WorkItem; now: number; names:
   const app = useApp();
   const catalog = useCatalog();
   const r = e.item;
-  const doc = app.docs.get(r.doc_id);
-  const local = localRow(r.doc_id, r.item_id);
+  const doc = heldDoc(r.doc_id);
+  const local = doc ? localRow(r.doc_id, r.item_id) : null;
+  const open = <OpenToEdit docId={r.doc_id} label={t('remote.edit')} />;
+  // An entry whose forms are shown keeps its document on the device while the list is open.
+  const held = doc !== null;
+  useEffect(() => (held ? app.hold(r.doc_id) : undefined), [r.doc_id, held]);
   const late = e.due_at !== null && e.due_at < now;
   return (
     <li
@@ -149,14 +156,17 @@ function Entry({ e, now, names, assignable }: { e: WorkItem; now: number; names:
         doc && local ? (
           <CallbackTask docId={r.doc_id} row={local} contact={e.contact ?? null} names={names} assignable={assignable} now={now} />
         ) : (
-          <p class="hint">{t('callbacks.doc_loading')}</p>
+          <>
+            <CallbackTask docId={r.doc_id} row={r} contact={e.contact ?? null} names={names} now={now} readOnly />
+            {doc ? <p class="hint">{t('callbacks.doc_loading')}</p> : open}
+          </>
         )
       ) : (
         <>
           <p class="item-meta">
             <DueLine due={e.due_at} now={now} />
           </p>
-          {doc && local ? <FeedbackEditor doc={doc} row={local} compact /> : <p class="hint">{t('coordinator.detail.doc_loading')}</p>}
+          {doc && local ? <FeedbackEditor doc={doc} row={local} compact /> : doc ? <p class="hint">{t('coordinator.detail.doc_loading')}</p> : open}
         </>
       )}
     </li>

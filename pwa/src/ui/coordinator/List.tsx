@@ -1,22 +1,21 @@
 // #/coord/list?<filters>: every observation and note the coordinator may see,
 // filtered (GET /api/v1/items), sorted, paged by cursor ("meer laden"), with
-// export of the filtered list. Live: when a synced document changes (the sync
-// client applies the server's pushes) the first page is fetched again and
-// merged in, so new observations appear without a reload; a slow poll
-// (POLL_MS, only while the tab is visible) covers anything the sync missed.
+// export of the filtered list. Live: the first page is fetched again and
+// merged in, so new observations appear without a reload, when a document on
+// this device changes and every LIVE_POLL_MS while the tab is visible
+// (useLiveRefresh: a laptop holds only the documents it opened, so the
+// server's pushes cover only those).
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
 import { ApiError, downloadExport, listItems, type ApiItem, type ExportKind } from './api';
-import { ApiErrorLine, colorOf, fmtDateTime, labelOf, personName, useCatalog, useDocChanges, usePeople } from './common';
+import { ApiErrorLine, colorOf, fmtDateTime, labelOf, personName, useCatalog, useLiveRefresh, usePeople } from './common';
 import { FilterForm } from './FilterForm';
 import { filtersToApi, filtersToQuery, hashQuery, parseFilters, type Filters } from './filters';
 import { itemKey, mergeFresh } from './live';
 import { PhotoCell } from '../../photo/Thumbs';
 import { ErasedLine } from '../ErasedNotice';
 import { itemErasure } from '../erased';
-
-const POLL_MS = 30_000;
 
 export function useHashFilters(): Filters {
   const qs = hashQuery(location.hash);
@@ -95,13 +94,7 @@ export function ListScreen() {
   useEffect(() => {
     void loadFirst();
   }, [key]);
-  useDocChanges(() => void refresh());
-  useEffect(() => {
-    const timer = setInterval(() => {
-      if (document.visibilityState === 'visible') void refresh();
-    }, POLL_MS);
-    return () => clearInterval(timer);
-  }, [key]);
+  useLiveRefresh(() => void refresh());
 
   const authors = [...new Set(rows.map((r) => r.created_by).filter((x): x is string => !!x))].sort();
   const teams = [...new Set(rows.map((r) => r.team).filter((x): x is string => !!x))].sort();

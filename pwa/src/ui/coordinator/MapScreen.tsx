@@ -8,7 +8,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import type * as Leaflet from 'leaflet';
 import { t, tn } from '../../i18n';
 import { listItems, type ApiItem } from './api';
-import { ApiErrorLine, colorOf, labelOf, useCatalog, useDocChanges } from './common';
+import { ApiErrorLine, colorOf, labelOf, LIVE_POLL_MS, useCatalog, useLiveRefresh } from './common';
 import { FilterForm } from './FilterForm';
 import { activeCount, filtersToApi, filtersToQuery } from './filters';
 import { itemKey } from './live';
@@ -54,7 +54,7 @@ export function MapScreen() {
     setLoading(true);
     void load();
   }, [key]);
-  useDocChanges(() => void load(), undefined, 1000);
+  useLiveRefresh(() => void load(), 1000, 2 * LIVE_POLL_MS);
 
   const located = rows.filter((r) => r.location && Number.isFinite(r.location.lat) && Number.isFinite(r.location.lon));
 

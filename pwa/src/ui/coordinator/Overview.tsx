@@ -6,7 +6,7 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { t, type MsgKey, tn } from '../../i18n';
 import { getAccessChanges, getStats, type AccessChange, type Stats, type Trend } from './api';
-import { ApiErrorLine, fmtDateTime, labelOf, useCatalog, useDocChanges } from './common';
+import { ApiErrorLine, fmtDateTime, labelOf, LIVE_POLL_MS, useCatalog, useLiveRefresh } from './common';
 import { dayOf, dayStart, emptyFilters, filtersToQuery, hashQuery, nextDay, type Filters } from './filters';
 import { go } from '../hooks';
 
@@ -44,7 +44,7 @@ export function OverviewScreen() {
     setTo(period.to);
     void load();
   }, [period.from, period.to]);
-  useDocChanges(() => void load(), undefined, 2000);
+  useLiveRefresh(() => void load(), 2000, 2 * LIVE_POLL_MS);
 
   const listHref = (extra: Partial<Filters>) => `#/coord/list?${filtersToQuery({ ...emptyFilters(), from: period.from, to: period.to, ...extra })}`;
   const preset = (days: number) => {

@@ -4,13 +4,18 @@
 // participants as add_participant edits; a session's staff, picked from the
 // team's accounts (GET /api/v1/people), as add_staff), stores it on this device and syncs
 // it; the server files it under that team, so the team's phones list it under
-// "Vandaag en gepland" after their next sync. Below the form: what is planned.
-import { useEffect, useState } from 'preact/hooks';
+// "Vandaag en gepland" after their next sync. Below the form: what is planned,
+// from the server (GET /api/v1/documents?state=planned: a laptop holds only
+// what it created or opened, the sync scope) merged with what is on this
+// device, so a session planned here and not sent yet is listed too (planned.ts).
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { dayLabel, hhmm, t, tn } from '../../i18n';
 import { StoreError } from '../../store/db';
 import { useApp } from '../hooks';
 import type { App } from '../../app';
 import { api, ApiError } from '../admin/api';
+import { listDocuments } from '../../net/documents';
+import { addPlannedPage, fromListed, mergePlanned, type Kind, type Planned, type PlannedPages } from './planned';
 
 interface Person {
   id: string;
@@ -18,17 +23,8 @@ interface Person {
   team: string | null;
 }
 
-type Kind = 'walk' | 'spreekuur';
-
-interface Planned {
-  id: string;
-  kind: Kind;
-  title: string;
-  wijk: string;
-  team: string;
-  when: number;
-  participants: number;
-}
+/** Documents planned per page and kind (the server's bound is 50). */
+const PAGE = 50;
 
 function localInputValue(ms: number): string {
   const d = new Date(ms - new Date(ms).getTimezoneOffset() * 60_000);
@@ -42,34 +38,40 @@ function tomorrowEvening(): number {
   return d.getTime();
 }
 
-/** Walks and sessions planned from today on that have not started. */
-function upcoming(app: App): Planned[] {
+function todayStart(): number {
   const today = new Date();
   today.setHours(0, 0, 0, 0);
+  return today.getTime();
+}
+
+/** Walks and sessions on this device planned from `from` on that have not started. */
+function localPlanned(app: App, from: number): Planned[] {
   const out: Planned[] = [];
   for (const [id, doc] of app.docs) {
+    const pending = app.pending.get(id) ?? 0;
     try {
       const kind = doc.kind();
       if (kind === 'walk') {
         const w = doc.walk();
-        if (w.planned_at !== null && w.planned_at >= today.getTime() && w.started_at === null)
-          out.push({ id, kind, title: w.title, wijk: w.wijk, team: w.team, when: w.planned_at, participants: w.participants.length });
+        if (w.planned_at !== null && w.planned_at >= from && w.started_at === null)
+          out.push({ id, kind, title: w.title, wijk: w.wijk, team: w.team, when: w.planned_at, participants: w.participants.length, pending });
       } else if (kind === 'spreekuur') {
         const s = doc.session();
-        if (s.held_on !== null && s.held_on >= today.getTime() && doc.rows().length === 0)
-          out.push({ id, kind, title: s.location, wijk: s.wijk, team: s.team, when: s.held_on, participants: s.staff.length });
+        if (s.held_on !== null && s.held_on >= from && doc.rows().length === 0)
+          out.push({ id, kind, title: s.location, wijk: s.wijk, team: s.team, when: s.held_on, participants: s.staff.length, pending });
       }
     } catch {
       // An unreadable document is not a planned one; the home screen lists it.
     }
   }
-  return out.sort((a, b) => a.when - b.when);
+  return out;
 }
 
-/** Teams of the accounts and of the documents this coordinator can see, plus their own. */
-function knownTeams(app: App, people: Person[]): string[] {
+/** Teams of the accounts, of the planned documents and of the documents on this device, plus the coordinator's own. */
+function knownTeams(app: App, people: Person[], planned: Planned[]): string[] {
   const teams = new Set<string>(people.map((p) => p.team ?? '').filter(Boolean));
   if (app.user?.team) teams.add(app.user.team);
+  for (const p of planned) if (p.team) teams.add(p.team);
   for (const doc of app.docs.values()) {
     try {
       const k = doc.kind();
@@ -80,6 +82,51 @@ function knownTeams(app: App, people: Person[]): string[] {
     }
   }
   return [...teams].sort();
+}
+
+type Remote = { state: 'loading' | 'ready' | 'error'; error: string | null; pages: Record<Kind, PlannedPages> };
+
+const EMPTY: Record<Kind, PlannedPages> = { walk: { docs: [], nextFrom: null }, spreekuur: { docs: [], nextFrom: null } };
+
+/**
+ * The server's planned walks and sessions from today on, a page per kind;
+ * `more()` reads the next pages, `reload()` starts again (after a plan was
+ * made here, or when the screen opens).
+ */
+function useRemotePlanned(): Remote & { more: () => void; reload: () => void } {
+  const app = useApp();
+  const [remote, setRemote] = useState<Remote>({ state: 'loading', error: null, pages: EMPTY });
+  const [gen, setGen] = useState(0);
+  const genRef = useRef(0);
+  async function read(pages: Record<Kind, PlannedPages>, first: boolean, g: number) {
+    const from = todayStart();
+    const next = { ...pages };
+    try {
+      for (const kind of ['walk', 'spreekuur'] as const) {
+        const at = first ? from : pages[kind].nextFrom;
+        if (at === null) continue;
+        const page = await listDocuments(app.api, { kind, state: 'planned', from: at, limit: PAGE });
+        next[kind] = addPlannedPage(first ? { docs: [], nextFrom: null } : pages[kind], page.documents, at, PAGE);
+      }
+      if (g === genRef.current) setRemote({ state: 'ready', error: null, pages: next });
+    } catch (e) {
+      if (g === genRef.current) setRemote((r) => ({ ...r, state: 'error', error: e instanceof ApiError ? e.code : 'internal' }));
+    }
+  }
+  useEffect(() => {
+    const g = ++genRef.current;
+    setRemote((r) => ({ ...r, state: 'loading' }));
+    void read(EMPTY, true, g);
+  }, [gen]);
+  return {
+    ...remote,
+    more: () => {
+      const g = genRef.current;
+      setRemote((r) => ({ ...r, state: 'loading' }));
+      void read(remote.pages, false, g);
+    },
+    reload: () => setGen((n) => n + 1),
+  };
 }
 
 export function Planning() {
@@ -115,8 +162,11 @@ export function Planning() {
   }, [accountsAttempt]);
   const [busy, setBusy] = useState(false);
   const [msg, setMsg] = useState<{ ok: boolean; text: string } | null>(null);
-  const list = upcoming(app);
-  const teams = knownTeams(app, accounts ?? []);
+  const remote = useRemotePlanned();
+  const remotePlanned = [...remote.pages.walk.docs, ...remote.pages.spreekuur.docs].map(fromListed).filter((p): p is Planned => p !== null);
+  const list = mergePlanned(localPlanned(app, todayStart()), remotePlanned, new Set(app.docs.keys()));
+  const hasMore = remote.pages.walk.nextFrom !== null || remote.pages.spreekuur.nextFrom !== null;
+  const teams = knownTeams(app, accounts ?? [], list);
   const teamPeople = (accounts ?? []).filter((p) => p.team !== null && p.team === team.trim());
 
   if (!catalog) {
@@ -282,12 +332,18 @@ export function Planning() {
         </button>
       </form>
       <h2>{t('coordinator.plan.upcoming')}</h2>
-      {list.length === 0 ? (
-        <p class="hint">{t('coordinator.plan.none')}</p>
-      ) : (
+      {remote.state === 'error' && (
+        <p class="error-text" role="alert" data-testid="plan-remote-error">
+          {remote.error === 'network' ? t('remote.plan_offline') : t('remote.plan_failed', { code: remote.error ?? 'internal' })}
+        </p>
+      )}
+      <p class="hint" role="status" data-testid="plan-state" data-state={remote.state} data-count={list.length}>
+        {remote.state === 'loading' ? t('coordinator.loading') : list.length === 0 ? t('coordinator.plan.none') : ''}
+      </p>
+      {list.length > 0 && (
         <ul class="cards" data-testid="plan-upcoming">
           {list.map((p) => (
-            <li key={p.id} data-testid="plan-item" data-kind={p.kind}>
+            <li key={p.id} data-testid="plan-item" data-kind={p.kind} data-id={p.id} data-pending={p.pending}>
               <a class="card" href={p.kind === 'walk' ? `#/walk/${p.id}` : `#/session/${p.id}`}>
                 <span class="card-kind">{p.kind === 'walk' ? t('coordinator.plan.kind_walk') : t('coordinator.plan.kind_session')}</span>
                 <span class="card-title">{p.title || '—'}</span>
@@ -297,6 +353,7 @@ export function Planning() {
                     wijkLabel(p.wijk),
                     p.team,
                     p.kind === 'walk' ? tn('coordinator.plan.n_participants', p.participants) : tn('coordinator.plan.n_staff', p.participants),
+                    p.pending > 0 ? t('remote.not_sent') : '',
                   ]
                     .filter(Boolean)
                     .join(' · ')}
@@ -305,6 +362,11 @@ export function Planning() {
             </li>
           ))}
         </ul>
+      )}
+      {hasMore && (
+        <button type="button" class="btn" onClick={remote.more} disabled={remote.state === 'loading'} data-testid="plan-more">
+          {t('remote.more')}
+        </button>
       )}
     </section>
   );

@@ -1,81 +1,68 @@
 // Announces urgent observations and notes that arrive while a coordinator
 // screen is open: a visible banner (with a link to the item) and an
-// assertive live region for screen readers. Source: the app's synced
-// documents (the server pushes every change to a coordinator's open sync
-// connection), re-projected only for documents whose heads changed. What was
-// there when the area opened counts as seen (read in the background, a few
-// documents per tick); items older than MAX_AGE_MS are not news (e.g. the
-// first sync of an old walk).
+// assertive live region for screen readers. Source: the server's list
+// (GET /api/v1/items?severity=urgent, created in the last MAX_AGE_MS), read
+// when the area opens, when a document on this device changes, when the tab
+// becomes visible and every URGENT_POLL_MS while it is (useLiveRefresh): a
+// laptop holds only the documents it opened (the sync scope), so the urgent
+// items of every other walk and session are only on the server. What the
+// first read finds counts as seen; items older than MAX_AGE_MS are not news
+// (a phone that was offline for days).
 
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import type { Row } from '../../model/doc';
-import { useApp } from '../hooks';
-import { labelOf, rowsOf, useCatalog } from './common';
-import { itemKey, newUrgent } from './live';
+import { listItems } from './api';
+import { labelOf, useCatalog, useLiveRefresh } from './common';
+import { itemKey, urgentNews, type UrgentWatch } from './live';
 
 const MAX_AGE_MS = 24 * 3600_000;
+/** How often the server is asked while the tab is visible. */
+const URGENT_POLL_MS = 20_000;
+/** The newest urgent items read at once (one bounded page). */
+const URGENT_LIMIT = 100;
 
 export function UrgentAnnouncer() {
-  const app = useApp();
   const catalog = useCatalog();
-  const seen = useRef(new Set<string>());
-  const heads = useRef(new Map<string, string>());
-  /** Documents present when the area opened whose urgent items are not yet in `seen`. */
-  const pending = useRef<Set<string> | null>(null);
-  const openedAt = useRef(Date.now());
+  const watch = useRef<UrgentWatch>({ seen: new Set(), baselined: false, openedAt: Date.now() });
   const [alerts, setAlerts] = useState<Row[]>([]);
+  /** A read in flight, and whether another was asked for meanwhile (it follows, so no change is missed). */
+  const reading = useRef<{ busy: boolean; again: boolean }>({ busy: false, again: false });
+  const live = useRef(true);
 
-  // Baseline in the background, a few documents per tick (projecting every
-  // document at once would freeze the first render of a large installation).
+  async function check(): Promise<void> {
+    const r = reading.current;
+    if (r.busy) {
+      r.again = true;
+      return;
+    }
+    r.busy = true;
+    try {
+      do {
+        r.again = false;
+        const p = new URLSearchParams({ severity: 'urgent', from: String(Date.now() - MAX_AGE_MS) });
+        try {
+          const page = await listItems(p, null, URGENT_LIMIT);
+          if (!live.current) return;
+          const found = urgentNews(watch.current, page.items, Date.now(), MAX_AGE_MS);
+          if (found.length) setAlerts((a) => [...found, ...a].slice(0, 5));
+        } catch {
+          // offline or refused: the next change or poll reads again
+        }
+      } while (r.again && live.current);
+    } finally {
+      r.busy = false;
+    }
+  }
+
   useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | null = null;
-    const step = () => {
-      const todo = pending.current;
-      if (!todo || todo.size === 0) return;
-      const until = performance.now() + 30;
-      for (const id of todo) {
-        for (const r of rowsOf(id)) if (r.severity === 'urgent') seen.current.add(itemKey(r));
-        todo.delete(id);
-        if (performance.now() > until) break;
-      }
-      timer = setTimeout(step, 0);
-    };
-    timer = setTimeout(step, 0);
+    live.current = true;
+    void check();
     return () => {
-      if (timer) clearTimeout(timer);
+      live.current = false;
     };
   }, []);
-
-  useEffect(() => {
-    const firstPass = pending.current === null;
-    if (firstPass) pending.current = new Set();
-    const found: Row[] = [];
-    for (const [id, doc] of app.docs) {
-      const kind = app.kindOf(id);
-      if (kind !== 'walk' && kind !== 'spreekuur') continue;
-      let h: string;
-      try {
-        h = doc.heads().join(',');
-      } catch {
-        continue;
-      }
-      if (heads.current.get(id) === h) continue;
-      heads.current.set(id, h);
-      if (firstPass) {
-        pending.current?.add(id);
-        continue;
-      }
-      // Changed before its baseline was taken: only what was created since the area opened is news.
-      const unbaselined = pending.current?.delete(id) ?? false;
-      const since = unbaselined ? openedAt.current : Date.now() - MAX_AGE_MS;
-      for (const r of newUrgent(rowsOf(id), seen.current, Date.now(), Date.now() - since)) {
-        seen.current.add(itemKey(r));
-        found.push(r);
-      }
-    }
-    if (found.length) setAlerts((a) => [...found, ...a].slice(0, 5));
-  }, [app.version]);
+  useLiveRefresh(() => void check(), 250, URGENT_POLL_MS);
 
   const text = (r: Row) => `${t('coordinator.urgent.label')}: ${labelOf(catalog?.categories, r.category)}, ${labelOf(catalog?.wijken, r.wijk)}${r.text ? ` — ${r.text}` : ''}`;
   return (

@@ -109,6 +109,37 @@ export function useDocChanges(onChange: () => void, only?: string, debounceMs = 
   }, [only, debounceMs]);
 }
 
+/** How often a coordinator screen reads the server again while the tab is visible. */
+export const LIVE_POLL_MS = 30_000;
+
+/**
+ * Keep a screen that reads the server up to date: `onChange` runs
+ * (debounced) when a document on this device changes (this device's own
+ * edits, and the server's pushes of the few documents it holds), when the
+ * tab becomes visible again, and every `pollMs` while it is visible. A
+ * laptop under the sync scope holds no walk or session it did not open, so
+ * the server's pushes alone no longer say that anything changed.
+ */
+export function useLiveRefresh(onChange: () => void, debounceMs = 250, pollMs = LIVE_POLL_MS): void {
+  useDocChanges(onChange, undefined, debounceMs);
+  const cb = useRef(onChange);
+  cb.current = onChange;
+  useEffect(() => {
+    const visible = () => document.visibilityState === 'visible';
+    const timer = setInterval(() => {
+      if (visible()) cb.current();
+    }, pollMs);
+    const onVisible = () => {
+      if (visible()) cb.current();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [pollMs]);
+}
+
 export function ApiErrorLine({ error }: { error: unknown }) {
   if (!error) return null;
   const code = error instanceof ApiError ? error.code : 'internal';

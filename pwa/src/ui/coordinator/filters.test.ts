@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { activeCount, dayStart, emptyFilters, filtersToApi, filtersToQuery, hashQuery, nextDay, parseFilters } from './filters';
-import { compareItems, mergeFresh, newUrgent } from './live';
+import { compareItems, mergeFresh, newUrgent, urgentNews, type UrgentWatch } from './live';
 import type { Row, Severity } from '../../model/doc';
 
 describe('filters in the hash', () => {
@@ -105,5 +105,31 @@ describe('urgent announcements', () => {
       row('d', 'mild', now, 'zorgelijk'),
     ];
     expect(newUrgent(rows, new Set(['d/seen']), now, 1_000).map((r) => r.item_id)).toEqual(['new']);
+  });
+});
+
+describe('urgent announcements from the server list', () => {
+  const opened = 1_000_000;
+  const day = 86_400_000;
+
+  it('first read: what was there when the area opened is seen, only what came after is news', () => {
+    const w: UrgentWatch = { seen: new Set(), baselined: false, openedAt: opened };
+    const first = urgentNews(w, [row('d', 'before', opened - 5_000, 'urgent'), row('d', 'after', opened + 200, 'urgent')], opened + 500, day);
+    expect(first.map((r) => r.item_id)).toEqual(['after']);
+    expect([...w.seen].sort()).toEqual(['d/after', 'd/before']);
+    // Read again: nothing is announced twice.
+    expect(urgentNews(w, [row('d', 'before', opened - 5_000, 'urgent'), row('d', 'after', opened + 200, 'urgent')], opened + 30_000, day)).toEqual([]);
+  });
+
+  it('later reads: a new urgent item is news once; one that comes in days late is not', () => {
+    const w: UrgentWatch = { seen: new Set(), baselined: false, openedAt: opened };
+    expect(urgentNews(w, [], opened + 100, day)).toEqual([]);
+    const now = opened + 60_000;
+    // Created before the area opened, but it reached the server only now: within a day, so news.
+    const late = row('e', 'late', opened - 3_600_000, 'urgent');
+    const stale = row('e', 'stale', now - 2 * day, 'urgent');
+    const news = urgentNews(w, [row('e', 'fresh', now - 1_000, 'urgent'), late, stale, row('e', 'mild', now, 'zorgelijk')], now, day);
+    expect(news.map((r) => r.item_id)).toEqual(['fresh', 'late']);
+    expect(urgentNews(w, [row('e', 'fresh', now - 1_000, 'urgent'), late], now + 20_000, day)).toEqual([]);
   });
 });

@@ -44,3 +44,28 @@ export function mergeFresh<T extends Row>(current: T[], fresh: T[], sort: 'creat
 export function newUrgent(rows: Row[], seen: Set<string>, now: number, maxAgeMs: number): Row[] {
   return rows.filter((r) => r.severity === 'urgent' && !r.deleted && !seen.has(itemKey(r)) && (r.created_at ?? 0) >= now - maxAgeMs);
 }
+
+/** What the urgent announcer knows: the urgent items seen so far, and whether it has read the server once. */
+export interface UrgentWatch {
+  seen: Set<string>;
+  baselined: boolean;
+  /** When the coordinator area opened (ms). */
+  openedAt: number;
+}
+
+/**
+ * The urgent items of a fresh read of the server that are news, marked seen:
+ * on the first read those created after the area opened (everything older
+ * was there already, and counts as seen); on later reads those not seen
+ * before and created at most `maxAgeMs` before `now` (an old item that comes
+ * in late, e.g. from a phone that was offline for days, is not news).
+ */
+export function urgentNews(w: UrgentWatch, rows: Row[], now: number, maxAgeMs: number): Row[] {
+  const news = newUrgent(rows, w.seen, now, w.baselined ? maxAgeMs : Math.min(maxAgeMs, Math.max(0, now - w.openedAt)));
+  if (!w.baselined) {
+    for (const r of rows) if (r.severity === 'urgent') w.seen.add(itemKey(r));
+    w.baselined = true;
+  }
+  for (const r of news) w.seen.add(itemKey(r));
+  return news;
+}
