@@ -3,67 +3,27 @@
 //! exactly one correct copy of the photo, with no partial or temp files.
 //! Uses the real `wijklog` binary (`user add`, `serve`) on 127.0.0.1 port 0.
 
-use std::io::{BufRead, BufReader, Cursor, Write};
+use std::io::{Cursor, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use image::{ImageFormat, RgbImage};
 use wijklog_server::blobs::BlobHash;
+use wijklog_testing::cli;
+use wijklog_testing::server::{Serve, ServerProcess};
 
 const PASSWORD: &str = "een-lang-test-wachtwoord";
 
-struct Server {
-    child: Child,
-    base: String,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // Never leave a server running, also when an assertion fails.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(data: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--data"])
-        .arg(data)
-        .arg("--static")
-        .arg(data.join("static"))
-        .env_remove("RUST_LOG")
+fn start(data: &Path) -> ServerProcess {
+    Serve::new(env!("CARGO_BIN_EXE_wijklog"), data)
         .env("WIJKLOG_LOG_FILTER", "error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn wijklog serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(port) = line
-                .strip_prefix("wijklog listening on port ")
-                .and_then(|p| p.trim().parse::<u16>().ok())
-            {
-                let _ = tx.send(port);
-            }
-        }
-    });
-    let port = rx
-        .recv_timeout(Duration::from_secs(60))
-        .expect("the server printed its port");
-    Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-    }
+        .start()
 }
 
 fn add_user(data: &Path) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
-        .args([
+    let out = cli::run(
+        Path::new(env!("CARGO_BIN_EXE_wijklog")),
+        &[
             "user",
             "add",
             "--username",
@@ -73,19 +33,13 @@ fn add_user(data: &Path) {
             "--team",
             "noord",
             "--data",
-        ])
-        .arg(data)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("spawn user add");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .expect("password");
-    assert!(child.wait().expect("wait").success());
+            data.to_str().expect("utf-8 path"),
+        ],
+        &[],
+        &[],
+        Some(&format!("{PASSWORD}\n")),
+    );
+    assert!(out.status.success(), "{}", cli::text(&out));
 }
 
 async fn login(base: &str) -> String {
@@ -150,7 +104,7 @@ async fn killing_the_server_mid_upload_leaves_nothing_and_the_retry_stores_one_c
     let bytes = photo();
     let hex = BlobHash::of(&bytes).to_string();
 
-    let mut server = start(data);
+    let server = start(data);
     let token = login(&server.base).await;
     // Half of the body, then the server dies while waiting for the rest.
     let mut socket = std::net::TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
@@ -165,9 +119,7 @@ async fn killing_the_server_mid_upload_leaves_nothing_and_the_retry_stores_one_c
         .expect("half the body");
     socket.flush().expect("flush");
     tokio::time::sleep(Duration::from_millis(200)).await;
-    server.child.kill().expect("SIGKILL");
-    server.child.wait().expect("reap");
-    drop(server);
+    server.kill();
     drop(socket);
 
     assert!(

@@ -11,9 +11,11 @@
 //! - [`stored`]: documents committed to the store the way a sync commit
 //!   stores them, for the tests of the coordinators' side.
 //! - [`cli`]: the `wijklog` binary run as a command, and its output.
+//! - [`server`]: `wijklog serve` as a child process on a loopback port.
 
 pub mod cli;
 pub mod mutation;
+pub mod server;
 pub mod stored;
 pub mod sync_client;
 pub mod users;

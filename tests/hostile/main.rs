@@ -17,7 +17,7 @@ mod photos;
 
 use std::path::Path;
 
-use wijklog_tests::server_process::{ServerProcess, add_user};
+use wijklog_tests::server_process::{ServerProcess, add_user, serve_capped};
 
 /// The server may map at most this much memory (RLIMIT_AS): the limit the
 /// findings were made under. Beyond it an allocation fails and the server
@@ -42,7 +42,7 @@ pub fn start(data: &Path, env: &[(&str, &str)]) -> ServerProcess {
         add_user(data, "cor", PASSWORD, &["coordinator"], None);
         add_user(data, "ada", PASSWORD, &["admin"], None);
     }
-    ServerProcess::start_capped(data, env, ADDRESS_SPACE_LIMIT)
+    serve_capped(data, ADDRESS_SPACE_LIMIT).envs(env).start()
 }
 
 /// Asserts that the server is still up and its peak memory under the bound.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use uuid::Uuid;
-use wijklog_tests::server_process::{ServerProcess, add_user};
+use wijklog_tests::server_process::{add_user, serve};
 use wijklog_tests::sync_client::{SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
 
@@ -169,7 +169,7 @@ async fn every_acked_change_survives_sigkill() {
     let mut total_acked_before = 0;
     for point in 0..points {
         let round = std::time::Instant::now();
-        let server = ServerProcess::start(&data, &[]);
+        let server = serve(&data).start();
         let started = round.elapsed();
         let base = server.base.clone();
         if point == 0 {
@@ -207,7 +207,7 @@ async fn every_acked_change_survives_sigkill() {
     assert!(acked > 0, "the clients got acks between the kills");
 
     // A restarted server serves every acked change to a fresh client.
-    let server = ServerProcess::start(&data, &[]);
+    let server = serve(&data).start();
     let mut by_walk: HashMap<Uuid, HashSet<ChangeHash>> = HashMap::new();
     for phone in &phones {
         let mut client = SyncClient::connect(&server.base, &phone.token).await;

@@ -34,7 +34,7 @@ use automerge::{AutoCommit, Automerge, ChangeHash};
 use uuid::Uuid;
 use wijklog_server::storage::{SqliteStore, Store};
 use wijklog_testing::cli::{run, text};
-use wijklog_tests::server_process::{ServerProcess, add_user, wijklog_bin};
+use wijklog_tests::server_process::{add_user, serve, wijklog_bin};
 use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
 
@@ -198,9 +198,12 @@ async fn fixture() -> Fixture {
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).expect("data dir");
     add_user(&data, "boa", PASSWORD, &["boa"], Some("noord"));
-    let server = ServerProcess::start(&data, &[]);
+    let mut server = serve(&data).start();
     let tokens = login(&server.base, "boa", PASSWORD).await;
-    assert!(server.terminate(WAIT), "the set-up server did not stop");
+    assert!(
+        server.terminate(WAIT).is_some(),
+        "the set-up server did not stop"
+    );
     let user = tokens["user"]["id"].as_str().expect("user id").to_owned();
     let walks = (0..2)
         .map(|_| {
@@ -291,7 +294,7 @@ fn client_errors(phone: &Phone) -> Vec<String> {
 /// After a restart, each phone resends what it holds until the ack covers
 /// it; then every change of every phone is stored.
 async fn recover(data: &Path, token: &str, phones: &mut [Phone], what: &str) {
-    let server = ServerProcess::start(data, &[]);
+    let mut server = serve(data).start();
     for phone in phones.iter_mut() {
         let Some(doc) = phone.held() else { continue };
         let want: HashSet<ChangeHash> = doc.clone().get_heads().into_iter().collect();
@@ -316,7 +319,7 @@ async fn recover(data: &Path, token: &str, phones: &mut [Phone], what: &str) {
         phone.client = Some(client);
         phone.record_acks();
     }
-    let status = server.terminate_status(WAIT).expect("the server stops");
+    let status = server.terminate(WAIT).expect("the server stops");
     assert!(status.success(), "{what}: exit {status:?}");
     for phone in phones.iter() {
         let Some(mut doc) = phone.held() else {
@@ -339,7 +342,7 @@ async fn a_kill_at_every_commit_point_of_a_scripted_run_loses_no_ack() {
     let dry = tempfile::tempdir().expect("tempdir");
     let data = dry.path().join("data");
     copy_dir(&fx.data, &data);
-    let server = ServerProcess::start(&data, &[(CRASH_AT, "trace")]);
+    let server = serve(&data).envs(&[(CRASH_AT, "trace")]).start();
     let mut phones = fx.phones();
     assert!(
         run_script(&server.base, &fx.token, &mut phones).await,
@@ -352,7 +355,7 @@ async fn a_kill_at_every_commit_point_of_a_scripted_run_loses_no_ack() {
             .status();
         let status = server.wait_exit(WAIT).expect("the dry run's server stops");
         assert!(status.success(), "{status:?}");
-        server.log_lines()
+        server.stdout_lines()
     };
     let points: Vec<(String, u64)> = traced(&lines)
         .into_iter()
@@ -378,7 +381,7 @@ async fn a_kill_at_every_commit_point_of_a_scripted_run_loses_no_ack() {
         let data = tmp.path().join("data");
         copy_dir(&fx.data, &data);
         let armed = format!("{point}@{n}");
-        let mut server = ServerProcess::start(&data, &[(CRASH_AT, &armed)]);
+        let mut server = serve(&data).envs(&[(CRASH_AT, &armed)]).start();
         let mut phones = fx.phones();
         let finished = run_script(&server.base, &fx.token, &mut phones).await;
         assert!(
@@ -386,7 +389,7 @@ async fn a_kill_at_every_commit_point_of_a_scripted_run_loses_no_ack() {
             "{what}: the script ended without reaching the point"
         );
         killed(server.wait_exit(WAIT), &what);
-        let lines = server.log_lines();
+        let lines = server.stdout_lines();
         let detail = kill_detail(&lines, point, *n)
             .unwrap_or_else(|| panic!("{what}: no kill line in the server's output"));
         for phone in phones.iter_mut() {
@@ -471,7 +474,7 @@ async fn stocked() -> Stocked {
     let data = tmp.path().join("data");
     std::fs::create_dir_all(&data).expect("data dir");
     add_user(&data, "boa", PASSWORD, &["boa"], Some("noord"));
-    let server = ServerProcess::start(&data, &[]);
+    let mut server = serve(&data).start();
     let tokens = login(&server.base, "boa", PASSWORD).await;
     let user = tokens["user"]["id"].as_str().expect("user id");
     let token = tokens["access_token"].as_str().expect("token");
@@ -489,7 +492,10 @@ async fn stocked() -> Stocked {
         .await
         .expect("photo upload");
     assert_eq!(res.status().as_u16(), 201);
-    assert!(server.terminate(WAIT), "the set-up server did not stop");
+    assert!(
+        server.terminate(WAIT).is_some(),
+        "the set-up server did not stop"
+    );
     Stocked {
         _tmp: tmp,
         data,

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use uuid::Uuid;
-use wijklog_tests::server_process::{ServerProcess, add_user};
+use wijklog_tests::server_process::{add_user, serve};
 use wijklog_tests::sync_client::{SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
 
@@ -214,7 +214,7 @@ async fn a_full_disk_refuses_writes_with_storage_full_keeps_reads_and_recovers()
         &["boa", "coordinator"],
         Some("noord"),
     );
-    let server = ServerProcess::start(&data, &[]);
+    let mut server = serve(&data).start();
     let base = server.base.clone();
     let boa = login(&base, "boa", PASSWORD).await;
     let user = boa["user"]["id"].as_str().expect("user id").to_owned();
@@ -359,7 +359,10 @@ async fn a_full_disk_refuses_writes_with_storage_full_keeps_reads_and_recovers()
     assert_eq!(files_under(&data.join("blobs")), 1);
 
     // After the server stops, every acked change is there.
-    assert!(server.terminate(WAIT), "the server did not stop on SIGTERM");
+    assert!(
+        server.terminate(WAIT).is_some(),
+        "the server did not stop on SIGTERM"
+    );
     let (in_db, integrity) = stored(&data.join("wijklog.db"), walk);
     assert_eq!(integrity, "ok");
     for h in &acked_at_end {

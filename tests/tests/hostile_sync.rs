@@ -20,7 +20,7 @@ use automerge::sync::{ChunkList, State, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{ActorId, AutoCommit, ObjType, ROOT, ScalarValue};
 use uuid::Uuid;
-use wijklog_tests::server_process::{ServerProcess, add_user};
+use wijklog_tests::server_process::{ServerProcess, add_user, serve};
 use wijklog_tests::sync_client::{SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
 
@@ -95,7 +95,7 @@ async fn one_field_account_cannot_crash_or_exhaust_the_sync_server() {
     let data = tempfile::tempdir().expect("tmp");
     add_user(data.path(), "mallory", PASSWORD, &["boa"], Some("noord"));
     add_user(data.path(), "ann", PASSWORD, &["boa"], Some("noord"));
-    let server = ServerProcess::start(data.path(), &[]);
+    let server = serve(data.path()).start();
     let mallory = account(&server, "mallory").await;
     let ann = account(&server, "ann").await;
     teammate_still_syncs(&server, &ann, 0).await;

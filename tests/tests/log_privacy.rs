@@ -10,7 +10,7 @@ use uuid::Uuid;
 use wijklog_shared::{
     Catalog, DocId, Document, NewItem, NewSpreekuur, ResidentContact, Severity, Timestamp, UserId,
 };
-use wijklog_tests::server_process::{ServerProcess, add_user};
+use wijklog_tests::server_process::{add_user, serve};
 use wijklog_tests::sync_client::{SyncClient, login};
 
 const PASSWORD: &str = "Wachtwoord-MRKpw-7731-lang";
@@ -53,7 +53,9 @@ async fn no_marker_of_personal_data_reaches_the_log() {
         &["spreekuur", "coordinator"],
         Some("noord"),
     );
-    let server = ServerProcess::start(&data, &[("WIJKLOG_LOG_FILTER", "debug")]);
+    let server = serve(&data)
+        .envs(&[("WIJKLOG_LOG_FILTER", "debug")])
+        .start();
     let base = server.base.clone();
 
     // A failed login: an unknown user name and a password, both markers.

@@ -18,7 +18,7 @@ use wijklog_shared::{
     Catalog, DocId, Document, NewItem, NewSpreekuur, PartnerContact, ResidentContact, Severity,
     Timestamp, UserId,
 };
-use wijklog_tests::server_process::{ServerProcess, add_user};
+use wijklog_tests::server_process::{add_user, serve};
 use wijklog_tests::sync_client::login;
 
 const PASSWORD: &str = "een-lang-test-wachtwoord";
@@ -207,13 +207,13 @@ async fn sigkill_while_sending_loses_no_mail_and_a_resend_keeps_its_message_id()
     add_user(&data, "coco", PASSWORD, &["coordinator"], None);
 
     // First start: migrations and the catalog; then the documents.
-    let server = ServerProcess::start(&data, &[]);
+    let mut server = serve(&data).start();
     let tokens = login(&server.base, "coco", PASSWORD).await;
     let coord_id = tokens["user"]["id"].as_str().expect("id").to_owned();
-    assert!(server.terminate(Duration::from_secs(10)));
+    assert!(server.terminate(Duration::from_secs(10)).is_some());
     let (doc, item) = seed(&data, &coord_id);
 
-    let server = ServerProcess::start(&data, &env);
+    let server = serve(&data).envs(&env).start();
     let token = login(&server.base, "coco", PASSWORD).await["access_token"]
         .as_str()
         .expect("token")
@@ -264,7 +264,7 @@ async fn sigkill_while_sending_loses_no_mail_and_a_resend_keeps_its_message_id()
 
     // Restart both; everything arrives, the interrupted one again with its Message-ID.
     sink.restart(&[]);
-    let server = ServerProcess::start(&data, &env);
+    let server = serve(&data).envs(&env).start();
     let got = sink.wait_for(4, Duration::from_secs(30)).await;
     let ids: Vec<&str> = got.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use automerge::{AutoCommit, ChangeHash};
 use uuid::Uuid;
 use wijklog_server::testing_pg::PgCluster;
-use wijklog_tests::server_process::{ServerProcess, wijklog_bin};
+use wijklog_tests::server_process::{serve, wijklog_bin};
 use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
 
@@ -144,8 +144,8 @@ async fn phones_on_two_nodes_converge_and_the_other_node_pushes_live() {
     // One account, a boa who also coordinates, on three devices (Argon2id
     // is slow in debug builds): the token node 1 issued is valid on node 2.
     db.add_user(dir1.path(), "anna", "boa", &["coordinator"]);
-    let node1 = ServerProcess::start(dir1.path(), &db.env());
-    let node2 = ServerProcess::start(dir2.path(), &db.env());
+    let node1 = serve(dir1.path()).envs(&db.env()).start();
+    let node2 = serve(dir2.path()).envs(&db.env()).start();
 
     let anna = login(&node1.base, "anna", PASSWORD).await;
     let anna_id = anna["user"]["id"].as_str().expect("id").to_owned();
@@ -269,8 +269,8 @@ async fn sigkill_of_one_node_during_uploads_loses_no_acked_change() {
     let dir1 = tempfile::tempdir().expect("tempdir");
     let dir2 = tempfile::tempdir().expect("tempdir");
     db.add_user(dir1.path(), "anna", "boa", &[]);
-    let node1 = ServerProcess::start(dir1.path(), &db.env());
-    let node2 = ServerProcess::start(dir2.path(), &db.env());
+    let node1 = serve(dir1.path()).envs(&db.env()).start();
+    let node2 = serve(dir2.path()).envs(&db.env()).start();
     let anna = login(&node1.base, "anna", PASSWORD).await;
     let id = anna["user"]["id"].as_str().expect("id").to_owned();
     let token = anna["access_token"].as_str().expect("token").to_owned();
@@ -378,8 +378,8 @@ async fn a_session_ended_on_one_node_ends_on_every_node_and_logins_share_one_bud
     let mut env = db.env();
     env.push(("WIJKLOG_LOGIN_RATE_LIMIT_PAIR_MAX_FAILURES", "2"));
     env.push(("WIJKLOG_AUTH_SESSION_CHECK_SECS", "1"));
-    let node1 = ServerProcess::start(dir1.path(), &env);
-    let node2 = ServerProcess::start(dir2.path(), &env);
+    let node1 = serve(dir1.path()).envs(&env).start();
+    let node2 = serve(dir2.path()).envs(&env).start();
 
     // Anna logs in on node 1; her phone syncs through node 2.
     let (status, anna) = login_as(&node1.base, PASSWORD).await;
@@ -492,8 +492,8 @@ async fn postgresql_restarting_under_load_loses_no_acked_change_and_nodes_reconn
     let dir1 = tempfile::tempdir().expect("tempdir");
     let dir2 = tempfile::tempdir().expect("tempdir");
     db.add_user(dir1.path(), "anna", "boa", &[]);
-    let node1 = ServerProcess::start(dir1.path(), &db.env());
-    let node2 = ServerProcess::start(dir2.path(), &db.env());
+    let node1 = serve(dir1.path()).envs(&db.env()).start();
+    let node2 = serve(dir2.path()).envs(&db.env()).start();
     let anna = login(&node1.base, "anna", PASSWORD).await;
     let id = anna["user"]["id"].as_str().expect("id").to_owned();
     let token = anna["access_token"].as_str().expect("token").to_owned();

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use uuid::Uuid;
-use wijklog_tests::server_process::{ServerProcess, add_user};
+use wijklog_tests::server_process::{add_user, serve};
 use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
 
@@ -120,7 +120,9 @@ async fn sigterm_acks_the_commit_in_flight_before_closing_and_loses_nothing() {
     add_user(&data, "boa", PASSWORD, &["boa"], Some("noord"));
 
     let armed = format!("store.commit.before@{TERM_AT_COMMIT}:term");
-    let mut server = ServerProcess::start(&data, &[("WIJKLOG_TEST_CRASH_AT", &armed)]);
+    let mut server = serve(&data)
+        .envs(&[("WIJKLOG_TEST_CRASH_AT", &armed)])
+        .start();
     let tokens = login(&server.base, "boa", PASSWORD).await;
     let user = tokens["user"]["id"].as_str().expect("user id").to_owned();
     let token = tokens["access_token"].as_str().expect("token").to_owned();
@@ -154,7 +156,7 @@ async fn sigterm_acks_the_commit_in_flight_before_closing_and_loses_nothing() {
         .wait_exit(WAIT)
         .expect("the server exits after SIGTERM");
     assert!(status.success(), "exit after SIGTERM: {status:?}");
-    let lines = server.log_lines();
+    let lines = server.stdout_lines();
     let prefix = format!("wijklog crash point store.commit.before@{TERM_AT_COMMIT}: term");
     let in_flight: Vec<ChangeHash> = lines
         .iter()
@@ -206,7 +208,7 @@ async fn sigterm_acks_the_commit_in_flight_before_closing_and_loses_nothing() {
 
     // The phones resend what was not acked; the store then holds exactly
     // what each phone holds.
-    let server = ServerProcess::start(&data, &[]);
+    let mut server = serve(&data).start();
     for phone in &mut phones {
         let mut client = SyncClient::connect(&server.base, &phone.token).await;
         let want: HashSet<ChangeHash> = phone.doc.get_heads().into_iter().collect();
@@ -227,7 +229,7 @@ async fn sigterm_acks_the_commit_in_flight_before_closing_and_loses_nothing() {
             client.errors
         );
     }
-    let status = server.terminate_status(WAIT).expect("the server stops");
+    let status = server.terminate(WAIT).expect("the server stops");
     assert!(status.success());
     for phone in &mut phones {
         let mut doc = phone.doc.clone();

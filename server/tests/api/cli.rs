@@ -1,15 +1,16 @@
 //! The `wijklog` binary: user add/disable, demo, backup and restore, serve
 //! with graceful shutdown on SIGTERM.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Output;
+use std::time::Duration;
 
 use wijklog_server::auth::password::verify_password;
 use wijklog_server::domain::{DocKind, Role};
 use wijklog_server::storage::{SqliteStore, Store, StoreInspect};
 use wijklog_testing::cli::{self, text};
+use wijklog_testing::server::Serve;
 
 fn wijklog(args: &[&str], stdin: Option<&str>) -> Output {
     cli::run(
@@ -288,42 +289,6 @@ fn demo_is_idempotent_and_its_logins_work() {
     }
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-fn start_server(data: &str) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--data",
-            data,
-            "--static",
-            "/nonexistent-pwa",
-        ])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let port = loop {
-        assert!(Instant::now() < deadline, "server did not start");
-        let line = lines.next().expect("server exited early").expect("read");
-        if let Some(rest) = line.strip_prefix("wijklog listening on port ") {
-            break rest.trim().parse().expect("port");
-        }
-    };
-    // Keep draining stdout so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, port }
-}
-
 fn http_get(port: u16, path: &str) -> String {
     use std::io::Read;
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -358,7 +323,7 @@ fn serve_backup_restore_and_graceful_sigterm() {
     );
     assert!(added.status.success(), "{}", text(&added));
 
-    let mut server = start_server(&data);
+    let mut server = Serve::new(env!("CARGO_BIN_EXE_wijklog"), &data).start();
     assert!(http_get(server.port, "/healthz").contains("\"status\":\"ok\""));
 
     // A second server on the same data directory is refused.
@@ -424,22 +389,9 @@ fn serve_backup_restore_and_graceful_sigterm() {
     assert!(http_get(server.port, "/readyz").contains("\"status\":\"ready\""));
 
     // SIGTERM: the server stops gracefully and exits 0.
-    let pid = server.child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("kill")
-            .success()
-    );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().expect("wait") {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "server did not stop on SIGTERM");
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = server
+        .terminate(Duration::from_secs(15))
+        .expect("the server stops on SIGTERM");
     assert!(status.success(), "exit status {status:?}");
 
     // Offline restore into a fresh data directory.
@@ -487,32 +439,13 @@ fn json_logs_carry_request_ids_and_never_names_passwords_or_tokens() {
         Some("geheim-wachtwoord-123\n"),
     );
     assert!(added.status.success(), "{}", text(&added));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_wijklog"))
-        .args([
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--data",
-            &data,
-            "--log-format",
-            "json",
-        ])
-        .env_remove("RUST_LOG")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let port: u16 = loop {
-        let mut line = String::new();
-        assert!(
-            stdout.read_line(&mut line).expect("read") > 0,
-            "server exited early"
-        );
-        if let Some(rest) = line.strip_prefix("wijklog listening on port ") {
-            break rest.trim().parse().expect("port");
-        }
-    };
+    // The default log filter (info): one line per finished request.
+    let mut server = Serve::new(env!("CARGO_BIN_EXE_wijklog"), &data)
+        .arg("--log-format")
+        .arg("json")
+        .env("WIJKLOG_LOG_FILTER", "info")
+        .start();
+    let port = server.port;
     let login = |password: &str| {
         let body = format!("{{\"username\":\"wilhelmina\",\"password\":\"{password}\"}}");
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -538,16 +471,11 @@ fn json_logs_carry_request_ids_and_never_names_passwords_or_tokens() {
         .to_owned();
     assert!(login("fout-wachtwoord-456").starts_with("HTTP/1.1 401"));
     assert!(http_get(port, "/healthz").contains("ok"));
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .expect("kill")
-            .success()
-    );
-    let mut rest = String::new();
-    stdout.read_to_string(&mut rest).expect("read logs");
-    assert!(child.wait().expect("wait").success());
+    let status = server
+        .terminate(Duration::from_secs(15))
+        .expect("the server stops on SIGTERM");
+    assert!(status.success(), "exit status {status:?}");
+    let rest = server.stdout_lines().join("\n");
 
     let lines: Vec<serde_json::Value> = rest
         .lines()

@@ -3,13 +3,13 @@
 //! file-level ones refuse with the tool to use instead, and `serve` runs on
 //! PostgreSQL with tokens valid on every node.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::Output;
 use std::time::Duration;
 
 use wijklog_server::testing_pg::PgCluster;
 use wijklog_testing::cli::{self, text};
+use wijklog_testing::server::{Serve, ServerProcess};
 
 const JWT_SECRET: &str = "a-secret-all-nodes-share-0123456789abcdef";
 
@@ -327,64 +327,22 @@ fn a_bad_database_url_or_password_is_a_clear_error_without_the_password() {
     );
 }
 
-/// A `wijklog serve` on PostgreSQL.
-struct Node {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(url: &str, password: &str, data: &Path, secret: Option<&str>) -> Result<Node, String> {
-    let static_dir = data.join("static");
-    std::fs::create_dir_all(&static_dir).expect("static dir");
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wijklog"));
-    cmd.args([
-        "serve",
-        "--bind",
-        "127.0.0.1:0",
-        "--database",
-        url,
-        "--data",
-    ])
-    .arg(data)
-    .arg("--static")
-    .arg(&static_dir)
-    .env_remove("RUST_LOG")
-    .env_remove("WIJKLOG_AUTH_JWT_SECRET")
-    .env("WIJKLOG_LOG_FILTER", "warn")
-    .env("WIJKLOG_DATABASE_PASSWORD", password)
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped());
+/// A `wijklog serve` on PostgreSQL, signing tokens with `secret` (none: the
+/// variable is unset); the error is the server's standard error.
+fn serve(
+    url: &str,
+    password: &str,
+    data: &Path,
+    secret: Option<&str>,
+) -> Result<ServerProcess, String> {
+    let mut serve = Serve::new(env!("CARGO_BIN_EXE_wijklog"), data)
+        .database(url)
+        .env("WIJKLOG_DATABASE_PASSWORD", password)
+        .env_remove("WIJKLOG_AUTH_JWT_SECRET");
     if let Some(s) = secret {
-        cmd.env("WIJKLOG_AUTH_JWT_SECRET", s);
+        serve = serve.env("WIJKLOG_AUTH_JWT_SECRET", s);
     }
-    let mut child = cmd.spawn().expect("spawn wijklog serve");
-    let stdout = child.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(port) = line.strip_prefix("wijklog listening on port ") {
-                let _ = tx.send(port.trim().parse::<u16>().expect("port"));
-            }
-        }
-    });
-    match rx.recv_timeout(Duration::from_secs(60)) {
-        Ok(port) => Ok(Node {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        }),
-        Err(_) => {
-            let _ = child.kill();
-            let out = child.wait_with_output().expect("wait");
-            Err(String::from_utf8_lossy(&out.stderr).into_owned())
-        }
-    }
+    serve.try_start().map_err(|failed| failed.stderr)
 }
 
 fn add_user(url: &str, password: &str, data: &Path, name: &str, roles: &[&str]) {
@@ -407,8 +365,7 @@ async fn serve_on_postgres_shares_tokens_across_nodes_and_names_what_is_sqlite_o
 
     // Without a shared signing secret a node would refuse the others' tokens.
     let err = serve(&url, &pw, dir1.path(), None)
-        .err()
-        .expect("serve without a shared secret refuses to start");
+        .expect_err("serve without a shared secret refuses to start");
     assert!(err.contains("WIJKLOG_AUTH_JWT_SECRET"), "{err}");
 
     add_user(&url, &pw, dir1.path(), "coco", &["coordinator"]);

@@ -47,7 +47,7 @@ use wijklog_server::storage::{
     SubscriptionBound,
 };
 use wijklog_shared::{Catalog, Document, NewWalk, Timestamp};
-use wijklog_tests::server_process::ServerProcess;
+use wijklog_tests::server_process::serve;
 use wijklog_tests::sync_client::{Incoming, SyncClient, Traffic};
 use wijklog_tests::walks::{add_observation, doc_id, observe_document, walk_planned};
 
@@ -405,14 +405,13 @@ struct Storm {
 fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
     let data = copy_dir(template.dir.path());
     let max_requests = (4 * n + 64).to_string();
-    let server = ServerProcess::start(
-        data.path(),
-        &[
+    let server = serve(data.path())
+        .envs(&[
             ("WIJKLOG_HTTP_METRICS_TOKEN", METRICS_TOKEN),
             ("WIJKLOG_AUTH_JWT_SECRET", JWT_SECRET),
             ("WIJKLOG_HTTP_MAX_REQUESTS_PER_ADDRESS", &max_requests),
-        ],
-    );
+        ])
+        .start();
     let base = server.base.clone();
     let shared = template.shared;
 
