@@ -138,10 +138,36 @@ impl From<tokio::task::JoinError> for ApiError {
     }
 }
 
+/// The sentence for a request body that is not JSON of the endpoint's shape
+/// (not JSON, not an object, a field of the wrong type or missing), the same
+/// on every endpoint that takes a JSON body.
+pub const BAD_BODY: &str = "The request body is not a JSON object of the expected shape.";
+
+/// The JSON request body of an endpoint as `T`, or 400 `invalid_parameter`
+/// with [`BAD_BODY`]. The body text never reaches the log (it may hold a
+/// password or a resident's details).
+pub fn json_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body).map_err(|_| ApiError::bad_body())
+}
+
 impl ApiError {
     /// Shorthand for [`ApiError::InvalidParam`].
     pub fn param(param: &'static str, message: &'static str) -> Self {
         ApiError::InvalidParam { param, message }
+    }
+
+    /// 400 `invalid_parameter` (`body`) with [`BAD_BODY`].
+    pub fn bad_body() -> Self {
+        ApiError::param("body", BAD_BODY)
+    }
+
+    /// 400 `invalid_parameter` (`query`): a query parameter the endpoint
+    /// does not take, with the same sentence on every endpoint.
+    pub fn unknown_query() -> Self {
+        ApiError::param(
+            "query",
+            "The request has a query parameter this endpoint does not know.",
+        )
     }
 
     /// The stable code sent to clients.

@@ -13,7 +13,8 @@
 //!   the one bearer-token parser) and the role guards handlers name in
 //!   their arguments.
 //! - [`error`]: [`ApiError`], the one error type of the REST endpoints, and
-//!   its `{"code","message"}` body.
+//!   its `{"code","message"}` body; [`json_body`], the one reader of a JSON
+//!   request body (one answer for a body of the wrong shape).
 //!
 //! See docs/security.md and docs/operations.md.
 
@@ -28,4 +29,4 @@ pub use caller::{
     RequireAdmin, RequireContentReader, RequireCoordinator, RequireCoordinatorOrAdmin,
     bearer_token, parse_bearer,
 };
-pub use error::{ApiError, ErrorBody};
+pub use error::{ApiError, BAD_BODY, ErrorBody, json_body};

@@ -11,6 +11,7 @@ use serde::Serialize;
 use super::points::{DECLINE_REASONS, decline_sentence};
 use super::receipt::Receipt;
 use crate::mail::outbox::{AuditInfo, Kind, NewMessage, enqueue_in};
+use crate::review::sheet::dutch_day;
 
 /// Most points one list returns.
 pub const MAX_LIST: u32 = 500;
@@ -377,37 +378,6 @@ pub fn status_sentence(
         ),
         _ => "Uw punt is in behandeling.".into(),
     }
-}
-
-/// `d-m-jjjj`-style Dutch date of `ms` in Amsterdam (`8 december 2026`).
-pub fn dutch_day(ms: i64) -> String {
-    const MONTHS: [&str; 12] = [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| {
-            let d = t
-                .to_zoned_datetime(crate::review::sheet::amsterdam())
-                .date();
-            format!(
-                "{} {} {}",
-                d.day(),
-                MONTHS[(d.month() - 1) as usize],
-                d.year()
-            )
-        })
-        .unwrap_or_default()
 }
 
 fn status_mails(

@@ -93,10 +93,7 @@ impl WorkFilters {
                 }
                 "limit" => f.limit = parse_limit(v)?,
                 _ => {
-                    return Err(ApiError::param(
-                        "query",
-                        "The request has a query parameter this endpoint does not know.",
-                    ));
+                    return Err(ApiError::unknown_query());
                 }
             }
         }

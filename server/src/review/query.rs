@@ -253,10 +253,7 @@ pub fn check_names(params: &[(String, String)], extra: &[&str]) -> Result<(), Ap
         .iter()
         .find(|(k, _)| !FILTER_NAMES.contains(&k.as_str()) && !extra.contains(&k.as_str()))
     {
-        Some(_) => Err(ApiError::param(
-            "query",
-            "The request has a query parameter this endpoint does not know.",
-        )),
+        Some(_) => Err(ApiError::unknown_query()),
         None => Ok(()),
     }
 }

@@ -140,6 +140,36 @@ pub fn amsterdam() -> TimeZone {
     TimeZone::get(TIME_ZONE).expect("Europe/Amsterdam is in the bundled time zone database")
 }
 
+/// The day of `ms` in Amsterdam in Dutch words (`8 december 2026`): the one
+/// rendering of a date in the mails and pages residents and partners read.
+pub fn dutch_day(ms: i64) -> String {
+    const MONTHS: [&str; 12] = [
+        "januari",
+        "februari",
+        "maart",
+        "april",
+        "mei",
+        "juni",
+        "juli",
+        "augustus",
+        "september",
+        "oktober",
+        "november",
+        "december",
+    ];
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| {
+            let d = t.to_zoned_datetime(amsterdam()).date();
+            format!(
+                "{} {} {}",
+                d.day(),
+                MONTHS[(d.month() - 1) as usize],
+                d.year()
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// A follow-up status as a word (`in_behandeling` -> `in behandeling`).
 fn status_label(status: &str) -> String {
     status.replace('_', " ")
@@ -462,6 +492,16 @@ pub fn write_excel_csv_to<W: Write>(
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_dutch_day_is_the_day_in_amsterdam_not_in_utc() {
+        // 2026-12-02T23:30Z is past midnight in Amsterdam (UTC+1), and
+        // 2026-07-31T22:30Z too in summer time (UTC+2).
+        assert_eq!(dutch_day(1_796_254_200_000), "3 december 2026");
+        assert_eq!(dutch_day(1_785_537_000_000), "1 augustus 2026");
+        // The same days at noon UTC.
+        assert_eq!(dutch_day(1_796_212_800_000), "2 december 2026");
+    }
 
     fn labels() -> Labels {
         Labels {

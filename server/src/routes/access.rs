@@ -107,10 +107,7 @@ async fn access_changes(
                     .ok_or(ApiError::param("limit", "limit must be 1 to 500."))?;
             }
             _ => {
-                return Err(ApiError::param(
-                    "query",
-                    "The request has a query parameter this endpoint does not know.",
-                ));
+                return Err(ApiError::unknown_query());
             }
         }
     }

@@ -357,10 +357,7 @@ async fn audit_log(
                     ))?
             }
             _ => {
-                return Err(ApiError::param(
-                    "query",
-                    "The request has a query parameter this endpoint does not know.",
-                ));
+                return Err(ApiError::unknown_query());
             }
         }
     }

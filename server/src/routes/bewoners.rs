@@ -22,8 +22,9 @@ use super::public::{
 };
 use crate::domain::{DocKind, now_ms};
 use crate::edge::ApiError;
-use crate::public::queue::{dutch_day, status_sentence};
+use crate::public::queue::status_sentence;
 use crate::public::submit::{self, ContactIn, LocationIn, Submission};
+use crate::review::sheet::dutch_day;
 
 /// Registers the pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -16,7 +16,7 @@ use serde_json::json;
 use wijklog_shared::erase::{EraseBasis, EraseWhat};
 
 use crate::domain::Principal;
-use crate::edge::{ApiError, RequireCoordinator};
+use crate::edge::{ApiError, RequireCoordinator, json_body};
 use crate::erasure::{EraseError, EraseRequest, MAX_REASON_CHARS, erase};
 use crate::routes::items::{json_ok, visible_doc};
 use crate::state::{AppState, blocking};
@@ -44,12 +44,7 @@ async fn erase_item(
     state: web::Data<AppState>,
     sync: web::Data<SyncService>,
 ) -> Result<HttpResponse, ApiError> {
-    let b: EraseBody = serde_json::from_slice(&body).map_err(|_| {
-        ApiError::param(
-            "body",
-            "The request body must be a JSON object {\"what\", \"reason\"}.",
-        )
-    })?;
+    let b: EraseBody = json_body(&body)?;
     let what = b
         .what
         .as_deref()

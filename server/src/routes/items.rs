@@ -222,10 +222,7 @@ async fn feedback_open(
                     ))?
             }
             _ => {
-                return Err(ApiError::param(
-                    "query",
-                    "The request has a query parameter this endpoint does not know.",
-                ));
+                return Err(ApiError::unknown_query());
             }
         }
     }

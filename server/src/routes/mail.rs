@@ -24,10 +24,12 @@ use crate::domain::Principal;
 use crate::domain::{DocKind, now_ms};
 use crate::edge::{
     ApiError, RequireAdmin, RequireContentReader, RequireCoordinator, RequireCoordinatorOrAdmin,
+    json_body,
 };
 use crate::mail::outbox::{self, AuditInfo, Kind, NewMessage};
 use crate::mail::templates::{self, TemplateError};
-use crate::review::{iso8601, report};
+use crate::review::report;
+use crate::review::sheet::dutch_day;
 use crate::state::{AppState, blocking};
 
 /// Registers the mail routes.
@@ -101,7 +103,7 @@ async fn put_address(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     account_exists(&state, &id).await?;
-    let b: AddressBody = parse_body(&body)?;
+    let b: AddressBody = json_body(&body)?;
     let email = b
         .email
         .map(|e| e.trim().to_owned())
@@ -134,15 +136,6 @@ fn mail_disabled() -> ApiError {
 pub const MAX_DONE_CHARS: usize = 2000;
 /// Longest reason for including resident contact (characters).
 pub const MAX_REASON_CHARS: usize = 500;
-
-fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
-    serde_json::from_slice(body).map_err(|_| {
-        ApiError::param(
-            "body",
-            "The request body is not a JSON object of the expected shape.",
-        )
-    })
-}
 
 /// `GET /api/v1/mail/status`.
 async fn status(_: Principal, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -202,7 +195,7 @@ async fn put_template(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let category = template_key(&path)?;
-    let b: TemplateBody = parse_body(&body)?;
+    let b: TemplateBody = json_body(&body)?;
     templates::check(&b.subject, &b.body).map_err(|e| match e {
         TemplateError::Empty => {
             ApiError::param("body", "Subject and text of a template must not be empty.")
@@ -325,30 +318,10 @@ fn wijk_label(l: &Loaded) -> String {
     label(l.catalog.wijken.get(id).map(|w| w.label.clone()), id)
 }
 
-/// `2026-12-03T..` → `3 december 2026` (the UTC date).
+/// The item's day in Dutch words (`3 december 2026`, in Amsterdam), or
+/// "onbekende datum".
 fn dutch_date(ms: Option<i64>) -> String {
-    const MONTHS: [&str; 12] = [
-        "januari",
-        "februari",
-        "maart",
-        "april",
-        "mei",
-        "juni",
-        "juli",
-        "augustus",
-        "september",
-        "oktober",
-        "november",
-        "december",
-    ];
-    let Some(ms) = ms else {
-        return "onbekende datum".into();
-    };
-    let iso = iso8601(ms);
-    let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
-    let m: usize = m.parse().unwrap_or(1);
-    let d: u32 = d.parse().unwrap_or(1);
-    format!("{d} {} {y}", MONTHS[(m.clamp(1, 12)) - 1])
+    ms.map_or_else(|| "onbekende datum".into(), dutch_day)
 }
 
 fn bounded_text(
@@ -393,7 +366,7 @@ async fn feedback_mail(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let b: FeedbackBody = parse_body(&body)?;
+    let b: FeedbackBody = json_body(&body)?;
     if !state.mail.enabled() {
         return Err(mail_disabled());
     }
@@ -523,7 +496,7 @@ async fn forward(
     body: web::Bytes,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    let b: ForwardBody = parse_body(&body)?;
+    let b: ForwardBody = json_body(&body)?;
     if !state.mail.enabled() {
         return Err(mail_disabled());
     }

@@ -21,7 +21,7 @@ pub mod stats;
 
 use actix_web::{HttpResponse, web};
 
-use crate::edge::ErrorBody;
+use crate::edge::{BAD_BODY, ErrorBody};
 
 /// Registers the REST routes (not the static files, which go last).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -61,9 +61,11 @@ fn json_config() -> web::JsonConfig {
         .error_handler(|err, _req| {
             // The error text may quote the body (a password), so it is not logged.
             tracing::info!("malformed JSON body");
+            // The auth endpoints' own code (docs/api.md), the sentence of
+            // every endpoint's bad body.
             let body = ErrorBody {
                 code: "invalid_request".into(),
-                message: "The request body is not valid JSON of the expected shape.".into(),
+                message: BAD_BODY.into(),
             };
             actix_web::error::InternalError::from_response(
                 err,

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use super::items::json_ok;
 use crate::domain::{DocKind, now_ms};
-use crate::edge::ApiError;
+use crate::edge::{ApiError, json_body};
 use crate::public::points;
 use crate::public::receipt::Receipt;
 use crate::public::submit::{self, MAX_BODY_BYTES, Submission, busy, too_many};
@@ -219,10 +219,7 @@ async fn post_point(
 ) -> Result<HttpResponse, ApiError> {
     count_read(&state, &req)?;
     let body = bounded_body(payload).await?;
-    let s: Submission = serde_json::from_slice(&body).map_err(|_| ApiError::InvalidParam {
-        param: "body",
-        message: "The body is not a JSON object of the expected shape (see docs/api.md).",
-    })?;
+    let s: Submission = json_body(&body)?;
     let receipt = submit::submit(&state.public, &state.store, &state.review, peer(&req), s).await?;
     let mut res = HttpResponse::Created().json(json!({
         "receipt": receipt.display(),

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::items::{json_ok, query_pairs};
 use crate::domain::{DocId, DocKind, now_ms};
-use crate::edge::{ApiError, RequireCoordinator};
+use crate::edge::{ApiError, RequireCoordinator, json_body};
 use crate::public::points::DECLINE_REASONS;
 use crate::public::queue::{self, Action, MailContext, QueueError};
 use crate::state::{AppState, blocking};
@@ -135,12 +135,7 @@ async fn act(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let id = point_id(&path)?;
-    let b: ActBody = serde_json::from_slice(&body).map_err(|_| {
-        ApiError::param(
-            "body",
-            "The body is not a JSON object of the expected shape (see docs/api.md).",
-        )
-    })?;
+    let b: ActBody = json_body(&body)?;
     super::public::fresh_schedule(&state).await?;
     let action = match b.action.as_str() {
         "agenda" => {

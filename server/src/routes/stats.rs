@@ -39,10 +39,7 @@ async fn get_stats(
             "from" => from = Some(ms("from", &v)?),
             "to" => to = Some(ms("to", &v)?),
             _ => {
-                return Err(ApiError::param(
-                    "query",
-                    "The request has a query parameter this endpoint does not know.",
-                ));
+                return Err(ApiError::unknown_query());
             }
         }
     }

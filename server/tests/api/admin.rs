@@ -494,7 +494,7 @@ async fn bad_admin_bodies_get_a_stable_answer_and_change_nothing() {
     let before = admin_call(&w.app, &w.admin, "GET", "/api/v1/admin/users", Value::Null).await;
     assert_eq!(before.status, 200, "{}", before.text());
 
-    const NOT_OBJECT: &str = "The request body must be a JSON object.";
+    const NOT_OBJECT: &str = "The request body is not a JSON object of the expected shape.";
     const UNKNOWN: &str = "The request body has a field this endpoint does not know.";
     const USERNAME: &str = "username must be a non-empty text of at most 64 characters.";
     const NAME: &str = "name must be a non-empty text of at most 200 characters.";

@@ -137,3 +137,75 @@ async fn the_metrics_token_is_read_by_the_same_parser() {
         .await;
     assert_eq!(res.status, 200, "{}", res.text());
 }
+
+/// A request body that is not a JSON object of the endpoint's shape gets
+/// one answer on every route family that takes a JSON body: 400, the
+/// family's stable code (`invalid_request` for sign-in, as documented,
+/// `invalid_parameter` elsewhere) and the same sentence. The paths are ones
+/// whose handler reads the body before anything else can refuse.
+#[actix_web::test]
+async fn a_body_of_the_wrong_shape_gets_one_sentence_on_every_route_family() {
+    const SENTENCE: &str = "The request body is not a JSON object of the expected shape.";
+    let app = spawn_app().await;
+    app.add_user("beheer", PW, &[Role::Admin], None);
+    app.add_user("coord", PW, &[Role::Coordinator], None);
+    let admin = app.login("beheer", PW).await.expect("login").access_token;
+    let coord = app.login("coord", PW).await.expect("login").access_token;
+    let doc = "00000000-0000-4000-8000-000000000000";
+    let families: [(&str, String, Option<&str>, &str); 6] = [
+        ("POST", "/api/v1/auth/login".into(), None, "invalid_request"),
+        (
+            "POST",
+            "/api/v1/admin/users".into(),
+            Some(&admin),
+            "invalid_parameter",
+        ),
+        (
+            "PUT",
+            "/api/v1/admin/mail/templates/overlast".into(),
+            Some(&admin),
+            "invalid_parameter",
+        ),
+        (
+            "POST",
+            format!("/api/v1/items/{doc}/item-1/erase"),
+            Some(&coord),
+            "invalid_parameter",
+        ),
+        (
+            "POST",
+            "/api/v1/resident-points/1".into(),
+            Some(&coord),
+            "invalid_parameter",
+        ),
+        (
+            "POST",
+            "/api/v1/public/points".into(),
+            None,
+            "invalid_parameter",
+        ),
+    ];
+    for (method, path, token, want_code) in &families {
+        for body in ["not json", "[1, 2]", "\"text\""] {
+            let auth = token.map(|t| format!("Bearer {t}"));
+            let mut headers = vec![("content-type", "application/json")];
+            if let Some(a) = &auth {
+                headers.push(("authorization", a));
+            }
+            let res = app
+                .request(method, path, &headers, Some(body.as_bytes().to_vec()))
+                .await;
+            assert_eq!(
+                (res.status, code(&res).as_str()),
+                (400, *want_code),
+                "{method} {path} with {body}: {}",
+                res.text()
+            );
+            assert_eq!(
+                res.json()["message"],
+                SENTENCE,
+                "{method} {path} with {body}"
+            );
+        }
+    }
+}

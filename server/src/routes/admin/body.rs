@@ -203,10 +203,7 @@ fn given<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
 /// counts, as everywhere in the API).
 fn shape<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let Ok(object @ Value::Object(_)) = serde_json::from_slice::<Value>(body) else {
-        return Err(ApiError::param(
-            "body",
-            "The request body must be a JSON object.",
-        ));
+        return Err(ApiError::bad_body());
     };
     // Every field accepts any JSON value: an unknown field is the only
     // thing left to refuse.
