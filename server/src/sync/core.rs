@@ -1765,6 +1765,18 @@ mod tests {
         Session::new(conn, p, SyncLimits::default(), &[], Instant::now())
     }
 
+    /// A live update: a walk of team noord changed by the connections
+    /// `origins`, with no scope facts.
+    fn noord_walk_changed(doc: DocId, origins: Vec<ConnId>) -> Event {
+        Event::DocChanged {
+            doc,
+            kind: DocKind::Walk,
+            team: Some("noord".into()),
+            origins,
+            scope: ScopeFacts::default(),
+        }
+    }
+
     fn walk(actor: u8) -> AutoCommit {
         let mut doc = AutoCommit::new().with_actor(ActorId::from(vec![actor; 16]));
         doc.put(ROOT, "kind", "walk").expect("put");
@@ -2001,17 +2013,7 @@ mod tests {
         assert!(!effects.iter().any(|e| matches!(e, Effect::Binary(_))));
         assert!(theirs.get_heads().is_empty());
         // Live updates skip them too.
-        let live = zed.handle(
-            Event::DocChanged {
-                doc: id,
-                kind: DocKind::Walk,
-                team: Some("noord".into()),
-                origins: vec![1],
-                scope: ScopeFacts::default(),
-            },
-            &ctx,
-            Instant::now(),
-        );
+        let live = zed.handle(noord_walk_changed(id, vec![1]), &ctx, Instant::now());
         assert!(live.is_empty());
     }
 
@@ -2395,17 +2397,7 @@ mod tests {
 
         // The commit finishes: Bob's push now carries the change.
         ctx.commit_all(&mut ann, now);
-        let push = bob.handle(
-            Event::DocChanged {
-                doc: id,
-                kind: DocKind::Walk,
-                team: Some("noord".into()),
-                origins: vec![1],
-                scope: ScopeFacts::default(),
-            },
-            &ctx,
-            now,
-        );
+        let push = bob.handle(noord_walk_changed(id, vec![1]), &ctx, now);
         client_receive(&mut bobs, &mut fresh, &push);
         sync_until_quiet(id, &mut bobs, &mut fresh, &mut bob, &ctx);
         assert!(bobs.get_change_by_hash(&draft).is_some());
@@ -2463,13 +2455,7 @@ mod tests {
     #[test]
     fn queued_live_updates_collapse_to_one_per_document_and_skip_the_own_writes() {
         let (x, y) = (DocId::new_v4(), DocId::new_v4());
-        let live = |doc: DocId, origins: Vec<ConnId>| Event::DocChanged {
-            doc,
-            scope: ScopeFacts::default(),
-            kind: DocKind::Walk,
-            team: Some("noord".into()),
-            origins,
-        };
+        let live = noord_walk_changed;
         let events = vec![
             live(x, vec![7]),
             Event::Committed {
