@@ -1,8 +1,9 @@
 //! The storage layer's value rules, each in one place: how roles are stored
-//! in `users.roles` and how what a user typed becomes a full-text query.
-//! The store, the review queries and account administration all use these.
+//! in `users.roles`, how stored ids are read back (for both backends) and
+//! how what a user typed becomes a full-text query. The store, the review
+//! queries and account administration all use these.
 
-use crate::domain::Role;
+use crate::domain::{DocId, Role, UserId};
 
 use super::StoreError;
 
@@ -21,6 +22,19 @@ pub fn decode_roles(s: &str) -> Result<Vec<Role>, StoreError> {
         .iter()
         .map(|n| Role::parse(n).map_err(|_| StoreError::Corrupt("unknown role stored".into())))
         .collect()
+}
+
+/// A stored document id (16 bytes); any other length is corruption.
+pub fn doc_id_from(bytes: Vec<u8>) -> Result<DocId, StoreError> {
+    let arr: [u8; 16] = bytes
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("document id is not 16 bytes".into()))?;
+    Ok(DocId::from_bytes(arr))
+}
+
+/// A stored user id; one that does not parse is corruption.
+pub fn user_id_from(s: String) -> Result<UserId, StoreError> {
+    UserId::parse(&s).map_err(|_| StoreError::Corrupt("stored user id is not valid".into()))
 }
 
 /// At most this many words of a search go into one full-text query.

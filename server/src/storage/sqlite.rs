@@ -19,7 +19,7 @@ use super::{
     WriteApplied, WriteRejected,
 };
 use super::{connect, migrations};
-use super::{decode_roles, encode_roles};
+use super::{decode_roles, doc_id_from, encode_roles, user_id_from};
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
 /// How many idle reader connections are kept.
@@ -181,17 +181,6 @@ pub fn backup_database(src: &Path, dest: &Path) -> Result<(), StoreError> {
         ));
     }
     Ok(())
-}
-
-fn doc_id_from(bytes: Vec<u8>) -> Result<DocId, StoreError> {
-    let arr: [u8; 16] = bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("document id is not 16 bytes".into()))?;
-    Ok(DocId::from_bytes(arr))
-}
-
-fn user_id_from(s: String) -> Result<UserId, StoreError> {
-    UserId::parse(&s).map_err(|_| StoreError::Corrupt("stored user id is not valid".into()))
 }
 
 fn read_meta(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawMeta> {

@@ -29,7 +29,7 @@ use super::{
     AuditEntry, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, Lead, LoginCounters,
     LoginKeys, LoginWindow, NewUser, ProjectionRow, RefreshOutcome, RemoteChange, SessionState,
     Singleton, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected, decode_roles,
-    encode_roles,
+    doc_id_from, encode_roles, user_id_from,
 };
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
@@ -355,17 +355,6 @@ impl PgStore {
             Ok(())
         })
     }
-}
-
-fn doc_id_from(bytes: Vec<u8>) -> Result<DocId, StoreError> {
-    let arr: [u8; 16] = bytes
-        .try_into()
-        .map_err(|_| StoreError::Corrupt("document id is not 16 bytes".into()))?;
-    Ok(DocId::from_bytes(arr))
-}
-
-fn user_id_from(s: String) -> Result<UserId, StoreError> {
-    UserId::parse(&s).map_err(|_| StoreError::Corrupt("stored user id is not valid".into()))
 }
 
 const META_COLS: &str = "id, kind, owner, team, created_at";
