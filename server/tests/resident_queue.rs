@@ -6,14 +6,13 @@
 
 use std::time::Duration;
 
-use automerge::ChangeHash;
 use serde_json::{Value, json};
 use wijklog_server::config::TlsMode;
-use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId, now_ms};
-use wijklog_server::storage::{DocWrite, NewChange, NewDoc};
+use wijklog_server::domain::{Role, now_ms};
 use wijklog_server::testing::{Response, TestApp, spawn_app_with};
 use wijklog_server::testing_smtp::SmtpSink;
 use wijklog_shared::{Catalog, DocId, Document, NewWalk, Timestamp, UserId};
+use wijklog_testing::stored::store_bare_walk;
 
 const PASSWORD: &str = "een-lang-test-wachtwoord";
 const DAY: i64 = 86_400_000;
@@ -127,35 +126,8 @@ impl World {
             },
         )
         .expect("walk");
-        let am = doc.automerge_mut();
-        am.commit();
-        let none: Vec<ChangeHash> = Vec::new();
-        let changes: Vec<NewChange> = am
-            .get_changes(&none)
-            .iter()
-            .map(NewChange::from_change)
-            .collect();
-        let owner = ServerUserId::parse(&self.boa).expect("id");
-        let id = ServerDocId::from_bytes(doc.id().as_bytes());
-        self.app
-            .store()
-            .commit(&[DocWrite {
-                doc_id: id,
-                user_id: owner.clone(),
-                device_id: None,
-                create: Some(NewDoc {
-                    kind: DocKind::Walk,
-                    owner,
-                    team: Some("noord".into()),
-                }),
-                changes,
-                projection: None,
-                schedule: None,
-            }])
-            .expect("commit")
-            .writes[0]
-            .as_ref()
-            .expect("accepted");
+        let id = doc.id();
+        store_bare_walk(&self.app, id, &uid, "noord", doc.automerge_mut());
         id.to_string()
     }
 }

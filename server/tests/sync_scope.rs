@@ -10,13 +10,13 @@ use std::time::Duration;
 
 use automerge::AutoCommit;
 use uuid::Uuid;
-use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role, UserId as ServerUserId};
-use wijklog_server::storage::{DocWrite, NewChange, NewDoc};
+use wijklog_server::domain::{DocId as ServerDocId, Role, UserId as ServerUserId};
 use wijklog_server::testing::{TestApp, spawn_app, spawn_app_with};
 use wijklog_shared::{
     CallbackRequest, Catalog, DocId, Document, ItemId, NewItem, NewSpreekuur, Severity, Timestamp,
     UserId,
 };
+use wijklog_testing::stored::store_bare_walk;
 use wijklog_testing::sync_client::{ClientDoc, SyncClient};
 use wijklog_testing::users::{TestUser, connect, observation_texts, observe, user};
 use wijklog_testing::walks::{planned_walk, walk, walk_planned};
@@ -451,42 +451,17 @@ async fn open_call_backs_keep_old_sessions_on_the_teams_devices_until_closed() {
     assert!(ids(&t).contains(&toms), "Tom's own is still open");
 }
 
-/// Stores `doc` as a server without schedules did: changes and document row,
-/// no schedule.
-fn store_without_schedule(app: &TestApp, id: Uuid, by: &TestUser, doc: &mut AutoCommit) {
-    let changes: Vec<NewChange> = doc
-        .get_changes(&[])
-        .iter()
-        .map(NewChange::from_change)
-        .collect();
-    let owner = ServerUserId::parse(&by.id).expect("id");
-    let write = DocWrite {
-        doc_id: ServerDocId::from_bytes(*id.as_bytes()),
-        user_id: owner.clone(),
-        device_id: None,
-        create: Some(NewDoc {
-            kind: DocKind::Walk,
-            owner,
-            team: Some("noord".into()),
-        }),
-        changes,
-        projection: None,
-        schedule: None,
-    };
-    let out = app.store().commit(&[write]).expect("commit");
-    out.writes[0].as_ref().expect("write accepted");
-}
-
 #[actix_web::test]
 async fn documents_stored_before_schedules_were_kept_get_theirs_at_the_next_start() {
     let app = spawn_app().await;
     let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
     let bob = user(&app, "bob", &[Role::Boa], Some("noord")).await;
     let planned = Uuid::new_v4();
-    store_without_schedule(
+    store_bare_walk(
         &app,
-        planned,
-        &ann,
+        ServerDocId::from_bytes(*planned.as_bytes()),
+        &ServerUserId::parse(&ann.id).expect("id"),
+        "noord",
         &mut planned_walk(planned, &ann.id, "noord", 1),
     );
     // Without its dates the team rule cannot see the planned walk.

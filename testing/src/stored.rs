@@ -5,7 +5,7 @@
 //! actor bindings). For the tests of what the coordinators' side reads:
 //! review, work lists, mail, erasure.
 
-use automerge::{ActorId, ChangeHash};
+use automerge::{ActorId, AutoCommit, ChangeHash};
 use wijklog_server::domain::{DocKind, Role};
 use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, User};
 use wijklog_server::testing::TestApp;
@@ -165,4 +165,32 @@ impl StoredDoc {
         out.writes[0].as_ref().expect("write accepted");
         self.stored = heads;
     }
+}
+
+/// Stores all of `doc`'s changes as a new walk of team `team` owned by
+/// `owner`, with no projection and no schedule: what a server that kept
+/// neither stored, for the tests of what a later start fills in. Panics
+/// unless the store accepts the write.
+pub fn store_bare_walk(app: &TestApp, id: DocId, owner: &UserId, team: &str, doc: &mut AutoCommit) {
+    doc.commit();
+    let changes: Vec<NewChange> = doc
+        .get_changes(&[])
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    let write = DocWrite {
+        doc_id: id,
+        user_id: owner.clone(),
+        device_id: None,
+        create: Some(NewDoc {
+            kind: DocKind::Walk,
+            owner: owner.clone(),
+            team: Some(team.to_owned()),
+        }),
+        changes,
+        projection: None,
+        schedule: None,
+    };
+    let out = app.store().commit(&[write]).expect("commit");
+    out.writes[0].as_ref().expect("write accepted");
 }
