@@ -5,7 +5,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Server, Proxy, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent, sleep, axeSerious,
+  Server, Proxy, launchBrowser, loggedInPhone, openApp, login, createWalk, addObservation, waitAllSent, sleep, axeSerious,
 } from './helpers.mjs';
 
 const ACCESS_TTL_SECS = 3;
@@ -41,11 +41,8 @@ async function databases(page) {
 
 test('an access token that expired offline is refreshed on reconnect; work continues and syncs without a password prompt', async () => {
   const proxy = await Proxy.start(server.port);
-  const ctx = await newPhone(browser, { origin: proxy.origin });
+  const { ctx, page } = await loggedInPhone(browser, proxy.origin, 'boa-anna');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, proxy.origin);
-    await login(page, 'boa-anna');
     const walkId = await createWalk(page, 'Nachtronde Bovenmaten');
     await waitAllSent(page);
 
@@ -74,11 +71,8 @@ test('an access token that expired offline is refreshed on reconnect; work conti
 
 test('logout with unsent changes warns and offers to wait; once acked it logs out and IndexedDB is wiped', async () => {
   const proxy = await Proxy.start(server.port);
-  const ctx = await newPhone(browser, { origin: proxy.origin });
+  const { ctx, page } = await loggedInPhone(browser, proxy.origin, 'boa-anna');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, proxy.origin);
-    await login(page, 'boa-anna');
     const walkId = await createWalk(page, 'Middagronde Centrum');
     await waitAllSent(page);
     assert.ok((await databases(page)).includes('wijklog'));
@@ -116,11 +110,8 @@ test('logout with unsent changes warns and offers to wait; once acked it logs ou
 
 test('a disabled user or revoked device is told so and the local data is wiped', async () => {
   await server.addUser('boa-rik', { roles: ['boa'], team: 'team-oost', name: 'Rik' });
-  const ctx = await newPhone(browser, { origin: server.origin });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-rik');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'boa-rik');
     await createWalk(page, 'Ronde Buitenwijken');
     await waitAllSent(page);
     assert.ok((await databases(page)).includes('wijklog'));

@@ -10,7 +10,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, newPhone, openApp, login, waitAllSent, restLogin, axeSerious, createWalk } from './helpers.mjs';
+import { Server, launchBrowser, loggedInPhone, waitAllSent, restLogin, axeSerious, createWalk } from './helpers.mjs';
 
 let server;
 let browser;
@@ -75,11 +75,8 @@ const NOTES = [
 ];
 
 test('contact typed as people type it is saved with the note, survives a reload and reaches the server', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'oov-sara');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'oov-sara');
     const docId = await newSession(page, 'Buurthuis de Kostmand');
 
     for (const n of NOTES) {
@@ -162,11 +159,8 @@ test('contact typed as people type it is saved with the note, survives a reload 
 });
 
 test('a refused value is explained at its field and a failing edit leaves nothing half-written', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'oov-sara');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'oov-sara');
     await newSession(page, 'Buurthuis de Roef');
 
     // "opgeslagen" belongs to the last committed write (the new session); it must not move.
@@ -248,11 +242,8 @@ test('a refused value is explained at its field and a failing edit leaves nothin
 });
 
 test('quick entry: a follow-up partner refused by the model leaves no observation behind', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-bo');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'boa-bo');
     const walkId = await createWalk(page, 'Ronde Stad en Lande');
     await page.getByTestId('add-observation').click();
     await page.getByRole('heading', { name: 'Nieuwe waarneming' }).waitFor();

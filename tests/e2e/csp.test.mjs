@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { deflateSync } from 'node:zlib';
 import {
-  Server, freePort, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent,
+  Server, freePort, launchBrowser, loggedInPhone, login, createWalk, addObservation, waitAllSent,
 } from './helpers.mjs';
 
 let server;
@@ -101,11 +101,7 @@ test('the served policy is the documented one', async () => {
 });
 
 test('the field app runs under the policy: install, login, walk, observation, sync', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
-  await recordViolations(ctx);
-  const page = await ctx.newPage();
-  await openApp(page, server.origin);
-  await login(page, 'boa-bo');
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-bo', { prepare: recordViolations });
   await createWalk(page, 'Avondronde onder CSP');
   await addObservation(page, { text: 'Losse stoeptegel' });
   await waitAllSent(page);

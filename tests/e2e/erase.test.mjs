@@ -13,7 +13,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, Proxy, launchBrowser, newPhone, openApp, login, waitAllSent, restLogin } from './helpers.mjs';
+import { Server, Proxy, launchBrowser, loggedInPhone, waitAllSent, restLogin } from './helpers.mjs';
 import { deviceCopy, historyOf } from './device-copy.mjs';
 
 /** @type {Server} */
@@ -86,11 +86,8 @@ const markersIn = (text) => MARKERS.filter((m) => text.includes(m));
 
 test('after an erasure the phone holds none of the erased values and keeps what was typed offline', async () => {
   const proxy = await Proxy.start(server.port);
-  const ctx = await newPhone(browser, { origin: proxy.origin });
+  const { ctx, page } = await loggedInPhone(browser, proxy.origin, 'oov-sara');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, proxy.origin);
-    await login(page, 'oov-sara');
     const docId = await newSession(page, 'Buurthuis de Wisselaar');
     await addNote(page, { text: TEXT, name: NAME, phone: PHONE });
     const erased = await noteId(page, TEXT);

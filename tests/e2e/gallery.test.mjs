@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  Server, Proxy, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, axeSerious, restLogin, screenshot, OUTPUT,
+  Server, Proxy, launchBrowser, loggedInPhone, login, createWalk, waitAllSent, axeSerious, restLogin, screenshot, OUTPUT,
 } from './helpers.mjs';
 import { makeTestJpegInPage } from './photo-fixtures.mjs';
 
@@ -37,10 +37,7 @@ before(async () => {
   await server.addUser('admin-ad', { roles: ['admin'], team: null, name: 'Ad' });
   browser = await launchBrowser();
   proxy = await Proxy.start(server.port);
-  phoneCtx = await newPhone(browser, { origin: proxy.origin });
-  phone = await phoneCtx.newPage();
-  await openApp(phone, proxy.origin);
-  await login(phone, 'boa-anna');
+  ({ ctx: phoneCtx, page: phone } = await loggedInPhone(browser, proxy.origin, 'boa-anna'));
   walkId = await createWalk(phone, 'Ronde met foto’s');
 
   // One observation with two photos (portrait 1200x1600 and landscape 1600x1200), one without.

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { spawnServe } from './serve.mjs';
 
 /** @typedef {import('playwright-core').Browser} Browser */
 /** @typedef {import('playwright-core').BrowserContext} BrowserContext */
@@ -79,15 +80,15 @@ export class Server {
     this.env = env;
     /** @type {ChildProcess | null} */
     this.proc = null;
+    /** Its port; 0 until the first boot. */
     this.port = 0;
-    this.log = '';
+    this.output = () => '';
   }
 
   /** @param {{ env?: Record<string, string> }} [opts] */
   static async start({ env = {} } = {}) {
     const dataDir = await mkdtemp(path.join(tmpdir(), 'wijklog-e2e-'));
     const s = new Server(dataDir, env);
-    s.port = await freePort();
     await s.boot();
     return s;
   }
@@ -96,32 +97,17 @@ export class Server {
     return `http://127.0.0.1:${this.port}`;
   }
 
+  /** Start the process: on a free port the first time, on the same port after that. */
   async boot() {
-    const args = ['serve', '--bind', `127.0.0.1:${this.port}`, '--data', this.dataDir, '--static', STATIC];
-    const proc = spawn(BIN, args, {
-      env: { ...process.env, RUST_LOG: process.env.RUST_LOG || 'warn', ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.proc = proc;
-    /** @param {Buffer} d */
-    const onData = (d) => {
-      this.log += d.toString();
-      if (this.log.length > 200_000) this.log = this.log.slice(-100_000);
-    };
-    proc.stdout.on('data', onData);
-    proc.stderr.on('data', onData);
-    const deadline = Date.now() + 30_000;
-    while (Date.now() < deadline) {
-      if (proc.exitCode !== null) throw new Error(`wijklog serve exited early:\n${this.log}`);
-      try {
-        const r = await fetch(`${this.origin}/healthz`);
-        if (r.ok) return;
-      } catch {
-        // not up yet
-      }
-      await sleep(100);
-    }
-    throw new Error(`wijklog serve did not become healthy:\n${this.log}`);
+    const { child, port, output } = await spawnServe(BIN, { data: this.dataDir, staticDir: STATIC, port: this.port, env: this.env });
+    this.proc = child;
+    this.port = port;
+    this.output = output;
+  }
+
+  /** What the server printed (the end of it). */
+  get log() {
+    return this.output();
   }
 
   /** Stop the process (SIGTERM, then SIGKILL after 5 s). */
@@ -220,6 +206,9 @@ export class Proxy {
     const p = new Proxy(targetPort);
     await new Promise((r) => p.server.listen(0, '127.0.0.1', () => r(undefined)));
     p.port = /** @type {import('node:net').AddressInfo} */ (p.server.address()).port;
+    // A proxy that a failing test leaves open (its step threw before the
+    // `finally` that closes it) does not keep the test process alive.
+    p.server.unref();
     return p;
   }
 
@@ -300,6 +289,32 @@ export async function login(page, username) {
   await page.getByRole('heading', { name: 'Overzicht', level: 1 }).waitFor();
   // The catalog arrives with the first sync.
   await waitForCatalog(page);
+}
+
+/**
+ * The preamble of a phone test: a phone ({@link newPhone}, geolocation granted
+ * for `origin` unless `geolocation` is false) with the app open at `origin`
+ * (the server's or a proxy's) and `username` logged in. `prepare` runs on the
+ * context before the first page opens (init scripts, recorders). If a step
+ * fails the context is closed again; otherwise the caller closes it.
+ * @param {Browser} browser
+ * @param {string} origin
+ * @param {string} username
+ * @param {{ geolocation?: boolean, prepare?: (ctx: BrowserContext) => Promise<unknown> }} [opts]
+ * @returns {Promise<{ ctx: BrowserContext, page: Page }>}
+ */
+export async function loggedInPhone(browser, origin, username, { geolocation = true, prepare } = {}) {
+  const ctx = await newPhone(browser, geolocation ? { origin } : {});
+  try {
+    if (prepare) await prepare(ctx);
+    const page = await ctx.newPage();
+    await openApp(page, origin);
+    await login(page, username);
+    return { ctx, page };
+  } catch (e) {
+    await ctx.close().catch(() => undefined);
+    throw e;
+  }
 }
 
 /** @param {Page} page */

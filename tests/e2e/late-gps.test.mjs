@@ -9,7 +9,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, restLogin } from './helpers.mjs';
+import { Server, launchBrowser, loggedInPhone, createWalk, waitAllSent, restLogin } from './helpers.mjs';
 
 let server;
 let browser;
@@ -94,13 +94,13 @@ async function serverItem(docId, itemId, want) {
 }
 
 test('a fix that arrives after "Opslaan" is attached to the same observation, on the phone and the server', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
-  await ctx.addInitScript(holdGeolocation);
-  await ctx.setGeolocation({ latitude: 52.3011, longitude: 5.2466, accuracy: 12 });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-anna', {
+    prepare: async (c) => {
+      await c.addInitScript(holdGeolocation);
+      await c.setGeolocation({ latitude: 52.3011, longitude: 5.2466, accuracy: 12 });
+    },
+  });
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'boa-anna');
     const docId = await createWalk(page, 'Late GPS');
     const itemId = await saveWhileSearching(page, 'Kapotte bank');
     const meta = page.locator(`[data-item-id="${itemId}"]`).getByTestId('item-meta');
@@ -128,12 +128,11 @@ test('a fix that arrives after "Opslaan" is attached to the same observation, on
 
 test('no fix (permission denied): the walk screen says so, dismissable, and the observation has no location', async () => {
   // No geolocation permission granted for this context.
-  const ctx = await newPhone(browser);
-  await ctx.addInitScript(holdGeolocation);
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-anna', {
+    geolocation: false,
+    prepare: (c) => c.addInitScript(holdGeolocation),
+  });
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'boa-anna');
     const docId = await createWalk(page, 'Geen GPS');
     const itemId = await saveWhileSearching(page, 'Losse stoeptegel');
     assert.equal(await page.getByTestId('location-missing').count(), 0);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  Server, Proxy, CrashableBrowser, launchBrowser, newPhone, openApp, login, createWalk, addObservation,
+  Server, Proxy, CrashableBrowser, launchBrowser, loggedInPhone, openApp, login, createWalk, addObservation,
   waitAllSent, itemTexts, dumpIndexedDb, tempDir, rm,
 } from './helpers.mjs';
 
@@ -26,10 +26,7 @@ after(async () => {
 });
 
 test('cold start offline: after one visit the app starts with network and server gone and shows the stored walks', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
-  const page = await ctx.newPage();
-  await openApp(page, server.origin);
-  await login(page, 'boa-anna');
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-anna');
   await createWalk(page, 'Avondronde Oostermeent');
   await addObservation(page, { text: 'Groep jongeren bij winkelcentrum Oostermeent' });
   await waitAllSent(page);
@@ -136,10 +133,7 @@ test('crash safety: an observation saved offline survives SIGKILL of the browser
     assert.ok(allSentAt !== null && allSentAt >= walkAcks[0].t, `indicator turned only after the first ack (${allSentAt} vs ${walkAcks[0].t})`);
 
     // The server has it: a coordinator on another browser sees the observation.
-    const coordCtx = await newPhone(browser, { origin: server.origin });
-    const coord = await coordCtx.newPage();
-    await openApp(coord, server.origin);
-    await login(coord, 'coord-carla');
+    const { ctx: coordCtx, page: coord } = await loggedInPhone(browser, server.origin, 'coord-carla');
     await coord.goto(`${server.origin}/#/walk/${walkId}`);
     await coord.getByTestId('item-text').filter({ hasText: canary }).waitFor({ timeout: 30_000 });
     await coordCtx.close();

@@ -22,7 +22,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
-  Server, Proxy, launchBrowser, newPhone, openApp, login, createWalk, waitAllSent, axeSerious, restLogin, screenshot,
+  Server, Proxy, launchBrowser, loggedInPhone, createWalk, waitAllSent, axeSerious, restLogin, screenshot,
 } from './helpers.mjs';
 import { makeTestJpegInPage, compareRegionsInPage, hasApp1, jpegSize } from './photo-fixtures.mjs';
 
@@ -40,10 +40,7 @@ before(async () => {
   await server.addUser('coord-carla', { roles: ['coordinator'], team: null, name: 'Carla' });
   browser = await launchBrowser();
   proxy = await Proxy.start(server.port);
-  ctx = await newPhone(browser, { origin: proxy.origin });
-  page = await ctx.newPage();
-  await openApp(page, proxy.origin);
-  await login(page, 'boa-anna');
+  ({ ctx, page } = await loggedInPhone(browser, proxy.origin, 'boa-anna'));
   await createWalk(page, 'Wandeling met foto');
   await waitAllSent(page);
 });

@@ -7,7 +7,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Server, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent, axeSerious, screenshot,
+  Server, launchBrowser, loggedInPhone, newPhone, openApp, login, createWalk, addObservation, waitAllSent, axeSerious, screenshot,
 } from './helpers.mjs';
 
 let server;
@@ -225,11 +225,8 @@ async function assertCategoryLabelsFit(page, screen) {
 }
 
 test('320x640 at 100 % and 200 % text: no sideways scroll, header fits, category labels fit, sticky bars at most 25 %', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-sanne');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'boa-sanne');
     await createWalk(page, 'Ronde tekstgrootte');
     const walkUrl = page.url();
     await page.setViewportSize({ width: 360, height: 740 });

@@ -8,7 +8,7 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { Server, launchBrowser, newPhone, openApp, login, createWalk, addObservation, waitAllSent, restLogin } from './helpers.mjs';
+import { Server, launchBrowser, loggedInPhone, newPhone, openApp, login, createWalk, addObservation, waitAllSent, restLogin } from './helpers.mjs';
 
 let server;
 let browser;
@@ -26,11 +26,8 @@ after(async () => {
 });
 
 test('a walk with one observation says "1 waarneming" at 360 px', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-wim');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'boa-wim');
     await createWalk(page, 'Ronde Haven');
     await page.getByTestId('walk-start').click();
     await page.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor();
@@ -48,11 +45,8 @@ test('a walk with one observation says "1 waarneming" at 360 px', async () => {
 });
 
 test('offline: the header stops saying "verbonden"; "opgeslagen" fades', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-wim');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'boa-wim');
     const conn = page.getByTestId('conn');
     await page.locator('[data-testid="conn"][data-conn="online"]').waitFor({ timeout: 30_000 });
     assert.equal(await conn.textContent(), 'verbonden');
@@ -81,11 +75,8 @@ test('offline: the header stops saying "verbonden"; "opgeslagen" fades', async (
 });
 
 test('spreekuur: severity resets to the default for the next note', async () => {
-  const ctx = await newPhone(browser, { origin: server.origin });
+  const { ctx, page } = await loggedInPhone(browser, server.origin, 'boa-wim');
   try {
-    const page = await ctx.newPage();
-    await openApp(page, server.origin);
-    await login(page, 'boa-wim');
     await page.getByRole('link', { name: 'Nieuw spreekuur' }).click();
     await page.getByLabel('Locatie (buurthuis)').fill('Buurthuis de Kemper');
     await page.getByLabel('Wijk').selectOption({ index: 1 });

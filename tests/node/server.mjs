@@ -5,11 +5,12 @@
 // on it stay third-party clients of the documented protocol.
 
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import WebSocket from "ws";
+import { spawnServe } from "../e2e/serve.mjs";
 
 export const ROOT = resolve(import.meta.dirname, "../..");
 export const BIN = process.env.WIJKLOG_BIN ?? join(ROOT, "target/debug/wijklog");
@@ -20,22 +21,6 @@ export const PASSWORD = "node-test-wachtwoord-lang";
 
 /** The 16 bytes of a UUID: the prefix of a binary sync frame. */
 export const uuidBytes = (id) => Buffer.from(id.replaceAll("-", ""), "hex");
-
-function startServer(data) {
-  return new Promise((resolvePort, reject) => {
-    const child = spawn(BIN, ["serve", "--bind", "127.0.0.1:0", "--data", data, "--static", data], {
-      stdio: ["ignore", "pipe", "inherit"],
-      env: { ...process.env, WIJKLOG_LOG_FILTER: "warn" },
-    });
-    let buf = "";
-    child.stdout.on("data", (chunk) => {
-      buf += chunk;
-      const m = buf.match(/wijklog listening on port (\d+)/);
-      if (m) resolvePort({ child, port: Number(m[1]) });
-    });
-    child.on("exit", (code) => reject(new Error(`wijklog serve exited with ${code}`)));
-  });
-}
 
 /**
  * Starts a server whose data directory holds `users` (`[username, role, team]`,
@@ -51,7 +36,7 @@ export async function serveWith(t, users) {
       input: `${PASSWORD}\n`,
     });
   }
-  const { child, port } = await startServer(data);
+  const { child, port } = await spawnServe(BIN, { data, staticDir: data });
   t.after(() => {
     child.kill("SIGKILL");
     rmSync(data, { recursive: true, force: true });
