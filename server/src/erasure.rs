@@ -257,18 +257,12 @@ pub fn erase_with(
         })
         .collect();
     let photos = photos_of(&guard.doc, req.doc, &req.item);
-    let sender = req.by.as_str().to_owned();
-    let mut owner = |a: &ActorId| -> Option<String> {
-        if *a == actor {
-            return Some(sender.clone());
-        }
-        store
-            .actor_owner(a.to_bytes())
-            .ok()
-            .flatten()
-            .map(|u| u.as_str().to_owned())
-    };
-    let projection = crate::sync::projection::rows(&entry.meta, &rewritten.doc, &mut owner);
+    let projection = crate::sync::projection::rows_from_bindings(
+        &entry.meta,
+        &rewritten.doc,
+        store.as_ref(),
+        Some((&actor, req.by.as_str())),
+    );
     let bytes_before: usize = old_changes.iter().map(|c| c.raw_bytes().len()).sum();
     let bytes_after: usize = rewritten
         .doc

@@ -263,18 +263,12 @@ async fn record_feedback(sync: &SyncService, p: &PendingEdit) -> anyhow::Result<
             guard.size_bytes += new.iter().map(|c| c.bytes.len() as u64).sum::<u64>();
             // Authorship comes from the actor bindings; this fresh actor becomes
             // the coordinator's when the write commits.
-            let sender = user.as_str().to_owned();
-            let mut owner = |a: &ActorId| -> Option<String> {
-                if *a == actor {
-                    return Some(sender.clone());
-                }
-                store
-                    .actor_owner(a.to_bytes())
-                    .ok()
-                    .flatten()
-                    .map(|u| u.as_str().to_owned())
-            };
-            let projection = crate::sync::projection::rows(&entry.meta, &guard.doc, &mut owner);
+            let projection = crate::sync::projection::rows_from_bindings(
+                &entry.meta,
+                &guard.doc,
+                store.as_ref(),
+                Some((&actor, user.as_str())),
+            );
             let heads = guard.doc.get_heads();
             let (tx, rx) = oneshot::channel();
             // Submitted while the lock is held: keeps the apply order.

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use automerge::{ActorId, Automerge, ObjId, ObjType, ROOT, ReadDoc, Value};
 use tracing::warn;
 
-use crate::storage::{DocMeta, ProjectionRow};
+use crate::storage::{DocMeta, ProjectionRow, Store};
 
 /// The projection rows of a document, or `None` if it cannot be projected
 /// (no readable kind; the sync core refuses such documents before this).
@@ -71,6 +71,32 @@ impl Authors<'_> {
         }
         None
     }
+}
+
+/// The rows of a document the server itself changed (an erasure, a
+/// coordinator's note from the mail worker, changes from another node):
+/// each actor is the user the store binds it to, except `fresh`, the
+/// server's new actor for this write (bound only when the write commits),
+/// which is that user's.
+pub fn rows_from_bindings(
+    meta: &DocMeta,
+    doc: &Automerge,
+    store: &dyn Store,
+    fresh: Option<(&ActorId, &str)>,
+) -> Option<Vec<ProjectionRow>> {
+    let mut owner = |a: &ActorId| -> Option<String> {
+        if let Some((actor, user)) = fresh
+            && a == actor
+        {
+            return Some(user.to_owned());
+        }
+        store
+            .actor_owner(a.to_bytes())
+            .ok()
+            .flatten()
+            .map(|u| u.as_str().to_owned())
+    };
+    rows(meta, doc, &mut owner)
 }
 
 fn map_at(doc: &Automerge, obj: &ObjId, key: &str) -> Option<ObjId> {

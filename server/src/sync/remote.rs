@@ -8,7 +8,6 @@
 
 use std::sync::Arc;
 
-use automerge::ActorId;
 use tokio::sync::mpsc::UnboundedReceiver;
 use tracing::{debug, warn};
 
@@ -114,15 +113,8 @@ fn refresh(
             // the other node re-projects when it hears of that commit.
             return Ok((n, super::scope::schedule_of(entry.meta.kind, &inner.doc)));
         }
-        let mut owner = |actor: &ActorId| -> Option<String> {
-            store
-                .actor_owner(actor.to_bytes())
-                .ok()
-                .flatten()
-                .map(|u| u.as_str().to_owned())
-        };
         (
-            projection::rows(&entry.meta, &inner.doc, &mut owner),
+            projection::rows_from_bindings(&entry.meta, &inner.doc, store, None),
             super::scope::schedule_of(entry.meta.kind, &inner.doc),
         )
     };
