@@ -382,16 +382,7 @@ fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 /// `wijklog migrate`: opening the store migrates it; prints the version.
 fn migrate(config: &Config) -> anyhow::Result<()> {
     if config.database.is_postgres() {
-        let store = crate::storage::PgStore::connect(
-            &config.database.url,
-            crate::storage::PgOptions::from_config(&config.database),
-        )
-        .with_context(|| {
-            format!(
-                "opening the database {}",
-                crate::storage::redact_url(&config.database.url)
-            )
-        })?;
+        let store = crate::startup::open_postgres(config)?;
         println!(
             "PostgreSQL database {} is at schema version {}",
             store.redacted_url(),

@@ -182,22 +182,27 @@ impl Application {
     }
 }
 
+/// Connects to (and migrates) the PostgreSQL database of `database.url`;
+/// the error names it without its password. Blocks.
+pub fn open_postgres(config: &Config) -> anyhow::Result<PgStore> {
+    PgStore::connect(
+        &config.database.url,
+        crate::storage::PgOptions::from_config(&config.database),
+    )
+    .with_context(|| {
+        format!(
+            "opening the database {}",
+            crate::storage::redact_url(&config.database.url)
+        )
+    })
+}
+
 /// Opens (and migrates) the store the configuration names: PostgreSQL when
 /// `database.url` is set, else SQLite in `data_dir`. Blocks: call it from a
 /// blocking thread.
 pub fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     if config.database.is_postgres() {
-        let store = PgStore::connect(
-            &config.database.url,
-            crate::storage::PgOptions::from_config(&config.database),
-        )
-        .with_context(|| {
-            format!(
-                "opening the database {}",
-                crate::storage::redact_url(&config.database.url)
-            )
-        })?;
-        Ok(Arc::new(store))
+        Ok(Arc::new(open_postgres(config)?))
     } else {
         let store = SqliteStore::open_in_dir(&config.data_dir)
             .with_context(|| format!("opening the database in {}", config.data_dir.display()))?;

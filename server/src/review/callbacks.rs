@@ -19,7 +19,7 @@ use rusqlite::types::Value;
 use serde::Serialize;
 
 pub use super::query::MAX_LIMIT;
-use super::query::{Scope, list_view, parse_limit};
+use super::query::{Scope, in_list, list, list_view, parse_limit};
 use crate::edge::ApiError;
 /// Default page of the work list.
 pub const DEFAULT_LIMIT: u32 = 200;
@@ -50,14 +50,6 @@ pub struct WorkFilters {
     pub task: Option<Task>,
     /// Page size.
     pub limit: u32,
-}
-
-fn list(v: &str) -> Vec<String> {
-    v.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
 }
 
 impl WorkFilters {
@@ -207,21 +199,6 @@ pub fn contact_of(row: &serde_json::Value) -> Option<Contact> {
         tel,
         mailto,
     })
-}
-
-fn in_list(col: &str, values: &[String], sql: &mut String, params: &mut Vec<Value>) {
-    if values.is_empty() {
-        return;
-    }
-    sql.push_str(&format!(" AND {col} IN ("));
-    for (i, v) in values.iter().enumerate() {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('?');
-        params.push(Value::Text(v.clone()));
-    }
-    sql.push(')');
 }
 
 /// The SELECTs of the work list for `scope` and `f` (columns: task, kind,

@@ -128,7 +128,8 @@ pub struct Filters {
 const SEVERITIES: &[&str] = &["informatief", "aandacht", "zorgelijk", "urgent"];
 const STATUSES: &[&str] = &["open", "in_behandeling", "afgerond"];
 
-fn list(v: &str) -> Vec<String> {
+/// A query parameter's comma-separated values, trimmed, empty ones dropped.
+pub(super) fn list(v: &str) -> Vec<String> {
     v.split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
@@ -368,7 +369,8 @@ impl RawItem {
     }
 }
 
-fn in_list(col: &str, values: &[String], sql: &mut String, params: &mut Vec<Value>) {
+/// Appends ` AND col IN (?,…)` for `values` (nothing when empty).
+pub(super) fn in_list(col: &str, values: &[String], sql: &mut String, params: &mut Vec<Value>) {
     if values.is_empty() {
         return;
     }

@@ -3,7 +3,7 @@
 //! how what a user typed becomes a full-text query. The store, the review
 //! queries and account administration all use these.
 
-use crate::domain::{DocId, Role, UserId};
+use crate::domain::{DocId, DocKind, Role, UserId};
 
 use super::StoreError;
 
@@ -30,6 +30,11 @@ pub fn doc_id_from(bytes: Vec<u8>) -> Result<DocId, StoreError> {
         .try_into()
         .map_err(|_| StoreError::Corrupt("document id is not 16 bytes".into()))?;
     Ok(DocId::from_bytes(arr))
+}
+
+/// A stored document kind; an unknown one is corruption.
+pub fn kind_from(s: &str) -> Result<DocKind, StoreError> {
+    DocKind::parse(s).map_err(|_| StoreError::Corrupt("unknown kind".into()))
 }
 
 /// A stored user id; one that does not parse is corruption.

@@ -26,7 +26,7 @@ use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
 pub use codec::{FTS_MAX_WORDS, decode_roles, encode_roles, fts_query, search_words};
-use codec::{doc_id_from, user_id_from};
+use codec::{doc_id_from, kind_from, user_id_from};
 pub use connect::SqliteOnly;
 pub(crate) use connect::open as open_connection;
 #[cfg(test)]

@@ -19,7 +19,7 @@ use super::{
     WriteApplied, WriteRejected,
 };
 use super::{connect, migrations};
-use super::{decode_roles, doc_id_from, encode_roles, user_id_from};
+use super::{decode_roles, doc_id_from, encode_roles, kind_from, user_id_from};
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
 /// How many idle reader connections are kept.
@@ -197,7 +197,7 @@ fn to_meta(raw: RawMeta) -> Result<DocMeta, StoreError> {
     let (id, kind, owner, team, created_at) = raw;
     Ok(DocMeta {
         id: doc_id_from(id)?,
-        kind: DocKind::parse(&kind).map_err(|_| StoreError::Corrupt("unknown kind".into()))?,
+        kind: kind_from(&kind)?,
         owner: user_id_from(owner)?,
         team,
         created_at,

@@ -29,7 +29,7 @@ use super::{
     AuditEntry, CommitOutcome, CompactOutcome, Device, DocMeta, DocWrite, Lead, LoginCounters,
     LoginKeys, LoginWindow, NewUser, ProjectionRow, RefreshOutcome, RemoteChange, SessionState,
     Singleton, Store, StoreError, StoredDoc, User, WriteApplied, WriteRejected, decode_roles,
-    doc_id_from, encode_roles, user_id_from,
+    doc_id_from, encode_roles, kind_from, user_id_from,
 };
 use crate::domain::{DeviceId, DocId, DocKind, UserId, now_ms};
 
@@ -363,7 +363,7 @@ fn to_meta(r: &Row) -> Result<DocMeta, StoreError> {
     let kind: String = r.get(1);
     Ok(DocMeta {
         id: doc_id_from(r.get(0))?,
-        kind: DocKind::parse(&kind).map_err(|_| StoreError::Corrupt("unknown kind".into()))?,
+        kind: kind_from(&kind)?,
         owner: user_id_from(r.get(2))?,
         team: r.get(3),
         created_at: r.get(4),
