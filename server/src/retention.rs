@@ -12,6 +12,11 @@
 //!   ended, held) and every date of its items (written, feedback given,
 //!   follow-up updated, call back closed or tried).
 //! - **Audit log entries**: `audit_days` after they were written.
+//! - **Residents' points**: their contact details by the contact periods
+//!   (closed: status `afgerond` or `afgewezen`, or merged, counted from the
+//!   last change; otherwise from when the point came in), their text, place
+//!   and map point by `content_days` after the last change
+//!   ([`Store::resident_points_due`], [`Store::erase_resident_points`]).
 //!
 //! Erasures go through [`crate::erasure`] (history rewritten, basis
 //! `bewaartermijn`, by the user `system`), at most `max_erasures_per_run`
@@ -32,7 +37,9 @@ use crate::domain::{DocId, DocKind, UserId};
 use crate::erasure::{EraseError, EraseRequest, Eraser, erase_with};
 use crate::seed::SYSTEM_USER;
 use crate::shutdown::Shutdown;
-use crate::storage::{AuditEntry, DocMeta, Singleton, Store, StoreError};
+use crate::storage::{
+    AuditEntry, DocMeta, PointRetention, PointsDue, Singleton, Store, StoreError,
+};
 
 /// The reason recorded with every retention erasure.
 pub const REASON: &str = "bewaartermijn";
@@ -90,6 +97,8 @@ pub struct Due {
     pub audit: Option<u64>,
     /// Documents that could not be read (logged by id; not erased).
     pub unreadable: usize,
+    /// Residents' points due, by id (`None`: not stored in this store).
+    pub points: Option<PointsDue>,
 }
 
 impl Due {
@@ -116,6 +125,10 @@ pub struct RunReport {
     pub photos_removed: usize,
     /// Documents that could not be read.
     pub unreadable: usize,
+    /// Residents' points whose contact details were emptied.
+    pub points_contact: usize,
+    /// Residents' points whose content was emptied.
+    pub points_content: usize,
 }
 
 /// Why a run stopped.
@@ -148,6 +161,16 @@ pub fn due(store: &dyn Store, rules: &Rules, now: i64) -> Result<Due, RetentionE
             Err(e) => return Err(e.into()),
         };
     }
+    let bounds = PointRetention {
+        contact_closed: rules.contact_closed.map(|p| now.saturating_sub(p)),
+        contact_open: rules.contact_open.map(|p| now.saturating_sub(p)),
+        content: rules.content.map(|p| now.saturating_sub(p)),
+    };
+    out.points = match store.resident_points_due(&bounds) {
+        Ok(p) => Some(p),
+        Err(StoreError::Unsupported(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
     Ok(out)
 }
 
@@ -318,6 +341,29 @@ pub fn run(
             }
         }
     }
+    if let Some(points) = &due.points {
+        let bounded = PointsDue {
+            contact: points
+                .contact
+                .iter()
+                .take(rules.max_erasures)
+                .copied()
+                .collect(),
+            content: points
+                .content
+                .iter()
+                .take(rules.max_erasures)
+                .copied()
+                .collect(),
+        };
+        report.left += points.contact.len() - bounded.contact.len();
+        report.left += points.content.len() - bounded.content.len();
+        if !bounded.contact.is_empty() || !bounded.content.is_empty() {
+            store.erase_resident_points(&bounded, &system)?;
+        }
+        report.points_contact = bounded.contact.len();
+        report.points_content = bounded.content.len();
+    }
     if let Some(period) = rules.audit {
         report.audit = store.prune_audit(audit_bound(now, period))?;
     }
@@ -334,6 +380,8 @@ pub fn run(
             "left": report.left,
             "photos_removed": report.photos_removed,
             "unreadable": report.unreadable,
+            "points_contact": report.points_contact,
+            "points_content": report.points_content,
         }),
     })?;
     Ok(report)

@@ -4,8 +4,9 @@
 //! one just outside (1 ms short). Listing what is due changes nothing; a
 //! run erases exactly what is due (through the erasure that rewrites the
 //! history, basis `bewaartermijn`), deletes exactly the audit entries past
-//! their period, audits itself with its counts, and a second run at the
-//! same moment finds nothing left.
+//! their period, empties exactly the residents' points that are due, audits
+//! itself with its counts, and a second run at the same moment finds
+//! nothing left.
 
 use std::collections::BTreeSet;
 
@@ -169,6 +170,7 @@ fn dump(app: &TestApp) -> Vec<String> {
         "observations",
         "notes",
         "audit_log",
+        "resident_points",
     ] {
         let mut stmt = conn
             .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
@@ -309,6 +311,68 @@ async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
         );
     }
 
+    // Residents' points: (receipt, status, created, last change), each
+    // with contact details.
+    let points = [
+        ("CLOSEDIN0000", "afgerond", NOW - 400 * DAY, NOW - 90 * DAY),
+        (
+            "CLOSEDOUT000",
+            "afgewezen",
+            NOW - 400 * DAY,
+            NOW - 90 * DAY + 1,
+        ),
+        (
+            "OPENIN000000",
+            "op_agenda",
+            NOW - 365 * DAY,
+            NOW - 100 * DAY,
+        ),
+        (
+            "OPENOUT00000",
+            "ontvangen",
+            NOW - 365 * DAY + 1,
+            NOW - 365 * DAY + 1,
+        ),
+        ("CONTENTIN000", "afgerond", NOW - 800 * DAY, NOW - 730 * DAY),
+        (
+            "CONTENTOUT00",
+            "afgerond",
+            NOW - 800 * DAY,
+            NOW - 730 * DAY + 1,
+        ),
+    ];
+    {
+        let conn = rusqlite::Connection::open(app.data_dir.join("wijklog.db")).expect("db");
+        for (receipt, status, created, updated) in points {
+            conn.execute(
+                "INSERT INTO resident_points (receipt, wijk, text, place, lat, lon, contact_name, \
+                 contact_email, contact_phone, contact_consent, status, created_at, updated_at) \
+                 VALUES (?1, 'bovenmaten', 'Puntentekst Mnbv', 'Puntplein 1', 52.1, 5.2, \
+                 'Puntnaam Lkjh', 'punt@example.nl', '06 1111 2222', 1, ?2, ?3, ?4)",
+                rusqlite::params![receipt, status, created, updated],
+            )
+            .expect("insert point");
+        }
+    }
+    let point_id = |receipt: &str| -> i64 {
+        let conn = rusqlite::Connection::open(app.data_dir.join("wijklog.db")).expect("db");
+        conn.query_row(
+            "SELECT id FROM resident_points WHERE receipt = ?1",
+            [receipt],
+            |r| r.get(0),
+        )
+        .expect("point id")
+    };
+    let point = |receipt: &str| -> (String, Option<String>, Option<String>, String) {
+        let conn = rusqlite::Connection::open(app.data_dir.join("wijklog.db")).expect("db");
+        conn.query_row(
+            "SELECT text, place, contact_name, status FROM resident_points WHERE receipt = ?1",
+            [receipt],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("point")
+    };
+
     let expected: BTreeSet<(String, &str)> = [
         (key(&recent, &fb_in), "contact"),
         (key(&recent, &cb_in), "contact"),
@@ -330,6 +394,21 @@ async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
     let listed_due = due(store.as_ref(), &rules(), NOW).expect("due");
     assert_eq!(listed(&listed_due), expected);
     assert_eq!(listed_due.audit, Some(1));
+    let points_due = listed_due.points.clone().expect("points on SQLite");
+    let mut contact_ids = points_due.contact.clone();
+    contact_ids.sort_unstable();
+    let mut want_contact = vec![
+        point_id("CLOSEDIN0000"),
+        point_id("OPENIN000000"),
+        point_id("CONTENTOUT00"),
+    ];
+    want_contact.sort_unstable();
+    assert_eq!(contact_ids, want_contact, "points' contact due");
+    assert_eq!(
+        points_due.content,
+        vec![point_id("CONTENTIN000")],
+        "points' content due"
+    );
     assert_eq!(listed_due.unreadable, 0);
     assert_eq!(dump(&app), before, "listing what is due changed nothing");
     // 1 ms earlier, none of the boundary items is due yet; the old
@@ -346,6 +425,15 @@ async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
         .collect()
     );
     assert_eq!(earlier.audit, Some(0));
+    let mut earlier_points = earlier.points.clone().expect("points").contact;
+    earlier_points.sort_unstable();
+    let mut want = vec![point_id("CONTENTIN000"), point_id("CONTENTOUT00")];
+    want.sort_unstable();
+    assert_eq!(
+        earlier_points, want,
+        "1 ms earlier: only the long-closed points' contact"
+    );
+    assert!(earlier.points.expect("points").content.is_empty());
 
     // The run.
     let eraser = Eraser::standalone(store.clone());
@@ -354,6 +442,27 @@ async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
     assert_eq!(report.content, 4, "{report:?}");
     assert_eq!(report.audit, 1, "{report:?}");
     assert_eq!((report.failed, report.left, report.unreadable), (0, 0, 0));
+    assert_eq!((report.points_contact, report.points_content), (3, 1));
+    let full = (
+        "Puntentekst Mnbv".to_owned(),
+        Some("Puntplein 1".to_owned()),
+        Some("Puntnaam Lkjh".to_owned()),
+    );
+    for (receipt, status, _, _) in points {
+        let (text, place, name, kept_status) = point(receipt);
+        assert_eq!(kept_status, status, "{receipt}: the status stays");
+        let got = (text, place, name);
+        let want = match receipt {
+            "CLOSEDIN0000" | "OPENIN000000" | "CONTENTOUT00" => (
+                "Puntentekst Mnbv".to_owned(),
+                Some("Puntplein 1".to_owned()),
+                None,
+            ),
+            "CONTENTIN000" => (String::new(), None, None),
+            _ => full.clone(),
+        };
+        assert_eq!(got, want, "{receipt}");
+    }
 
     let mut want = Vec::new();
     for (d, id) in [
@@ -433,6 +542,20 @@ async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
         actions.iter().filter(|a| **a == "item.erase_item").count(),
         4
     );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "resident_point.erase_contact")
+            .count(),
+        3
+    );
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| **a == "resident_point.erase_content")
+            .count(),
+        1
+    );
     let erasure = audit
         .iter()
         .find(|a| a.entry.action == "item.erase_contact")
@@ -468,6 +591,7 @@ async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
     // Nothing is left at the same moment; a second run erases nothing.
     let again = due(store.as_ref(), &rules(), NOW).expect("due");
     assert!(again.items.is_empty(), "{:?}", listed(&again));
+    assert_eq!(again.points, Some(Default::default()));
     let report = run(&eraser, &app.state.blobs, &rules(), NOW, "test").expect("run");
     assert_eq!((report.contact, report.content, report.audit), (0, 0, 0));
 }

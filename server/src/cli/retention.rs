@@ -62,6 +62,22 @@ pub fn run_command(action: RetentionAction) -> anyhow::Result<()> {
                     };
                     println!("{what} {}/{} due since {}", d.doc, d.item, date(d.since));
                 }
+                match &due.points {
+                    Some(p) => {
+                        println!(
+                            "residents' points: {} contact details, {} contents",
+                            p.contact.len(),
+                            p.content.len()
+                        );
+                        for id in &p.contact {
+                            println!("point-contact {id}");
+                        }
+                        for id in &p.content {
+                            println!("point-content {id}");
+                        }
+                    }
+                    None => println!("residents' points: not kept in this database"),
+                }
                 if due.items.len() > rules.max_erasures {
                     println!(
                         "a run erases at most {} (retention.max_erasures_per_run); the rest follows in the next runs",
@@ -80,10 +96,12 @@ pub fn run_command(action: RetentionAction) -> anyhow::Result<()> {
             let report = run(&Eraser::standalone(store), &blobs, &rules, now, "cli")
                 .context("running retention")?;
             println!(
-                "erased {} contact details and {} items' content ({} photos), deleted {} audit entries; {} failed, {} left for the next run",
+                "erased {} contact details and {} items' content ({} photos), emptied {} residents' points' contact details and {} points' content, deleted {} audit entries; {} failed, {} left for the next run",
                 report.contact,
                 report.content,
                 report.photos_removed,
+                report.points_contact,
+                report.points_content,
                 report.audit,
                 report.failed,
                 report.left

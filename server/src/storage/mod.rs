@@ -753,6 +753,26 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Err(StoreError::Unsupported("the audit log's retention period"))
     }
 
+    /// Residents' points whose contact details or content have passed
+    /// their retention period (`crate::retention`), by id, oldest first.
+    /// `Unsupported` where the residents' points are not stored (PostgreSQL).
+    fn resident_points_due(&self, bounds: &PointRetention) -> Result<PointsDue, StoreError> {
+        let _ = bounds;
+        Err(StoreError::Unsupported("residents' points"))
+    }
+
+    /// Empties the contact details of the points `due.contact`, and the
+    /// text, place, map point, photo reference and contact details of the
+    /// points `due.content`, in one transaction with one audit entry per
+    /// point (`resident_point.erase_contact` / `resident_point.erase_content`,
+    /// by `by`, basis `bewaartermijn`); the status, dates and receipt code stay, so
+    /// the resident's status page keeps working. Leaves no copy in free
+    /// pages or the journal (as [`Store::replace_history`]).
+    fn erase_resident_points(&self, due: &PointsDue, by: &UserId) -> Result<(), StoreError> {
+        let _ = (due, by);
+        Err(StoreError::Unsupported("residents' points"))
+    }
+
     // ---- health ----
 
     /// Readiness: migrations done and a write transaction commits.
@@ -806,6 +826,28 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         let _ = (windows_before, trusted_before);
         Err(StoreError::Unsupported("shared login counters"))
     }
+}
+
+/// The bounds of [`Store::resident_points_due`] (ms): a point is due when
+/// its date is at or before the bound; `None` switches the rule off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PointRetention {
+    /// Contact details of a closed point (status `afgerond` or `afgewezen`,
+    /// or merged into another), by its last change.
+    pub contact_closed: Option<i64>,
+    /// Contact details of a point never closed, by the time it came in.
+    pub contact_open: Option<i64>,
+    /// Text, place, map point and photo reference, by the last change.
+    pub content: Option<i64>,
+}
+
+/// Residents' points due for erasure, by id (see [`Store::resident_points_due`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PointsDue {
+    /// Points whose contact details are due (and whose content is not).
+    pub contact: Vec<i64>,
+    /// Points whose content (with the contact details) is due.
+    pub content: Vec<i64>,
 }
 
 /// Periodic work that runs on one node at a time when several nodes share

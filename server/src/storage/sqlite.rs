@@ -1525,6 +1525,91 @@ impl Store for SqliteStore {
         Ok(n as u64)
     }
 
+    fn resident_points_due(
+        &self,
+        bounds: &super::PointRetention,
+    ) -> Result<super::PointsDue, StoreError> {
+        let conn = self.writer();
+        let mut due = super::PointsDue::default();
+        if let Some(bound) = bounds.content {
+            let mut stmt = conn.prepare(
+                "SELECT id FROM resident_points WHERE updated_at <= ?1 AND (text <> '' OR \
+                 place IS NOT NULL OR lat IS NOT NULL OR lon IS NOT NULL OR photo IS NOT NULL OR \
+                 contact_name IS NOT NULL OR contact_email IS NOT NULL OR contact_phone IS NOT NULL) \
+                 ORDER BY updated_at, id",
+            )?;
+            due.content = stmt
+                .query_map([bound], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+        }
+        let mut stmt = conn.prepare(
+            "SELECT id FROM resident_points WHERE (contact_name IS NOT NULL OR \
+             contact_email IS NOT NULL OR contact_phone IS NOT NULL) AND ( \
+             ((status IN ('afgerond', 'afgewezen') OR merged_into IS NOT NULL) AND updated_at <= ?1) \
+             OR (status NOT IN ('afgerond', 'afgewezen') AND merged_into IS NULL AND created_at <= ?2)) \
+             ORDER BY created_at, id",
+        )?;
+        let never = i64::MIN;
+        let contact: Vec<i64> = stmt
+            .query_map(
+                params![
+                    bounds.contact_closed.unwrap_or(never),
+                    bounds.contact_open.unwrap_or(never)
+                ],
+                |r| r.get(0),
+            )?
+            .collect::<Result<_, _>>()?;
+        due.contact = contact
+            .into_iter()
+            .filter(|id| !due.content.contains(id))
+            .collect();
+        Ok(due)
+    }
+
+    fn erase_resident_points(&self, due: &super::PointsDue, by: &UserId) -> Result<(), StoreError> {
+        let mut conn = self.writer();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now = now_ms();
+        for (ids, action, content) in [
+            (&due.contact, "resident_point.erase_contact", false),
+            (&due.content, "resident_point.erase_content", true),
+        ] {
+            for id in ids {
+                let sql = if content {
+                    "UPDATE resident_points SET text = '', place = NULL, lat = NULL, lon = NULL, \
+                     photo = NULL, contact_name = NULL, contact_email = NULL, contact_phone = NULL \
+                     WHERE id = ?1"
+                } else {
+                    "UPDATE resident_points SET contact_name = NULL, contact_email = NULL, \
+                     contact_phone = NULL WHERE id = ?1"
+                };
+                if tx.execute(sql, [id])? == 0 {
+                    continue;
+                }
+                // A status mail not sent yet holds the address.
+                tx.execute(
+                    "UPDATE mail_outbox SET recipient = '', body = '', status = 'failed',                      last_error = ?2 WHERE kind = 'resident' AND item_id = ?1 AND status != 'sent'",
+                    params![format!("point/{id}"), super::MAIL_ERASED],
+                )?;
+                tx.execute(
+                    "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![
+                        now,
+                        by.as_str(),
+                        action,
+                        id.to_string(),
+                        serde_json::json!({"basis": "bewaartermijn"}).to_string()
+                    ],
+                )?;
+            }
+        }
+        tx.commit()?;
+        if let Err(e) = checkpoint_truncate(&conn) {
+            tracing::warn!(error = %e, "WAL checkpoint after erasing residents' points did not finish");
+        }
+        Ok(())
+    }
+
     fn check_ready(&self) -> Result<(), StoreError> {
         let mut conn = self.writer();
         let version = migrations::schema_version(&conn)?;
