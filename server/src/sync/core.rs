@@ -729,7 +729,21 @@ impl Session {
                 out.extend(self.sync_known(doc_id, entry, message, incoming, carries_changes, ctx));
                 out
             }
-            None => self.sync_unknown(doc_id, message, incoming, carries_changes, ctx),
+            None => {
+                let out = self.sync_unknown(doc_id, message, incoming, carries_changes, ctx);
+                // The sync state with a document the server does not have is
+                // kept only while changes of it wait in this connection for
+                // their dependencies. Otherwise it holds nothing the next
+                // frame needs (a fresh state answers as well), and keeping
+                // it would let frames for made-up ids grow the connection's
+                // memory until it closes.
+                if matches!(self.docs.get(&doc_id), Some(PeerDoc::Unknown { .. }))
+                    && !self.waiting.contains_key(&doc_id)
+                {
+                    self.docs.remove(&doc_id);
+                }
+                out
+            }
         }
     }
 
@@ -2187,6 +2201,59 @@ mod tests {
         }
         let effects = sync_until_quiet(id, &mut doc, &mut State::new(), &mut s, &ctx);
         assert_eq!(errors(&effects), vec![(Some(id), ErrorCode::TooLarge)]);
+    }
+
+    #[test]
+    fn frames_for_documents_the_server_does_not_have_leave_nothing_in_the_connection() {
+        let ctx = Fake::default();
+        let limits = SyncLimits {
+            message_burst: 10_000,
+            ..SyncLimits::default()
+        };
+        let mut s = session_with(limits);
+        let now = Instant::now();
+        // A thousand made-up ids, each with a first sync message (no
+        // changes): each is answered, and none is remembered.
+        let mut doc = walk(1);
+        for _ in 0..1000 {
+            let id = DocId::new_v4();
+            let frame = client_frame(id, &mut doc, &mut State::new()).expect("frame");
+            let effects = s.handle(Event::Binary(frame), &ctx, now);
+            assert!(errors(&effects).is_empty(), "{effects:?}");
+            assert_eq!(
+                effects
+                    .iter()
+                    .filter(|e| matches!(e, Effect::Binary(_)))
+                    .count(),
+                1,
+                "answered as by an empty document"
+            );
+        }
+        // And as many refused creations (no kind).
+        for _ in 0..1000 {
+            let id = DocId::new_v4();
+            let mut bad = AutoCommit::new();
+            bad.put(ROOT, "title", "geen soort").expect("put");
+            bad.commit();
+            let effects = s.handle(Event::Binary(frame_since(id, &mut bad, &[])), &ctx, now);
+            assert_eq!(
+                errors(&effects),
+                vec![(Some(id), ErrorCode::InvalidDocument)]
+            );
+        }
+        assert_eq!(s.docs.len(), 0, "no per-document state kept");
+        assert!(ctx.submitted.borrow().is_empty());
+        // The ordinary creation still goes through: first message, then the
+        // changes, on a fresh state each time on the server's side.
+        let id = DocId::new_v4();
+        let mut state = State::new();
+        let effects = sync_until_quiet(id, &mut doc, &mut state, &mut s, &ctx);
+        assert!(errors(&effects).is_empty(), "{effects:?}");
+        assert_eq!(
+            acks(&effects),
+            vec![(id, protocol::heads_hex(&doc.get_heads()))]
+        );
+        assert_eq!(s.docs.len(), 1);
     }
 
     #[test]
