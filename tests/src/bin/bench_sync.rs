@@ -19,12 +19,14 @@
 //! with the JWT secret the server is given, so nobody logs in over HTTP.
 //!
 //! Prints per N and database: time from the start until each phone's work
-//! is fully acked (p50/p95/p99), phones that did not finish, the frames and
-//! bytes per phone in each direction (WebSocket payloads, `ready`
-//! included), the server's CPU seconds during the storm (/proc/<pid>/stat)
-//! and its peak RSS (VmHWM), and the error frames by code; then the ratio of
-//! the bytes per phone with and without the older walks, and where the
-//! server's time went (its `/metrics`).
+//! is fully acked (p50/p95/p99), phones that did not finish (no `ready`
+//! within 10 s, or not acked within 300 s), the frames and bytes per phone
+//! that finished in each direction (WebSocket payloads, `ready` included),
+//! the server's CPU seconds during the storm (/proc/<pid>/stat) and its peak
+//! RSS (VmHWM), the CPU seconds of this process (every simulated phone: they
+//! share the machine's cores with the server), and the error frames by code;
+//! then the ratio of the bytes per phone with and without the older walks,
+//! and where the server's time went (its `/metrics`).
 //!
 //! All phones connect from 127.0.0.1, so the benchmark lifts the per-address
 //! request cap (`http.max_requests_per_address`), which is meant for many
@@ -93,8 +95,13 @@ struct Prepared {
 /// What one phone saw.
 #[derive(Default)]
 struct Outcome {
+    /// `ready` arrived (within 10 s of connecting).
+    connected: bool,
     done: Option<Duration>,
     traffic: Traffic,
+    /// Bytes of the binary frames of the shared walk received (what the
+    /// other phones' edits add: depends on the order of the storm).
+    shared_rx: u64,
     errors: BTreeMap<String, usize>,
 }
 
@@ -324,6 +331,7 @@ async fn phone(base: String, shared: Uuid, p: Prepared, start: Instant) -> Outco
     let Some(mut client) = SyncClient::try_connect(&base, &p.token).await else {
         return out;
     };
+    out.connected = true;
     client.add_doc(p.own, p.own_doc);
     client.add_doc(shared, p.shared_doc);
     client.sync_doc(p.own).await;
@@ -339,6 +347,11 @@ async fn phone(base: String, shared: Uuid, p: Prepared, start: Instant) -> Outco
         let Some(item) = client.next(left).await else {
             break;
         };
+        if let Incoming::Binary(id, bytes) = &item
+            && *id == shared
+        {
+            out.shared_rx += 16 + bytes.len() as u64;
+        }
         let ack_for = match &item {
             Incoming::Json(v) if v["type"] == "ack" => {
                 v["doc"].as_str().and_then(|s| Uuid::parse_str(s).ok())
@@ -400,6 +413,8 @@ struct Storm {
     phases: String,
     /// Mean bytes per phone, both directions.
     bytes_per_phone: f64,
+    /// The same without the shared walk's frames received.
+    bytes_but_shared: f64,
 }
 
 fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
@@ -449,6 +464,7 @@ fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
     }
     let server_pid = server.pid().to_string();
     let server_cpu0 = cpu_seconds(&server_pid).unwrap_or(0.0);
+    let client_cpu0 = cpu_seconds("self").unwrap_or(0.0);
     let start = Instant::now();
     let (tx, rx) = mpsc::channel::<Outcome>();
     let handles: Vec<_> = groups
@@ -474,17 +490,30 @@ fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
         let _ = h.join();
     }
     let server_cpu = cpu_seconds(&server_pid).unwrap_or(0.0) - server_cpu0;
+    let client_cpu = cpu_seconds("self").unwrap_or(0.0) - client_cpu0;
     let mut times: Vec<Duration> = outcomes.iter().filter_map(|o| o.done).collect();
-    let failed = n - times.len();
+    let no_ready = outcomes.iter().filter(|o| !o.connected).count() + (n - outcomes.len());
+    let not_acked = n - times.len() - no_ready;
     times.sort();
-    let phones = outcomes.len().max(1) as f64;
-    let sum = |f: fn(&Traffic) -> u64| {
-        outcomes.iter().map(|o| f(&o.traffic)).sum::<u64>() as f64 / phones
-    };
+    // Traffic per phone: the phones that finished (a phone that never got
+    // `ready` sent and received nothing).
+    let finished: Vec<&Traffic> = outcomes
+        .iter()
+        .filter(|o| o.done.is_some())
+        .map(|o| &o.traffic)
+        .collect();
+    let phones = finished.len().max(1) as f64;
+    let sum = |f: fn(&Traffic) -> u64| finished.iter().map(|t| f(t)).sum::<u64>() as f64 / phones;
     let frames_rx = sum(|t| t.frames_received);
     let frames_tx = sum(|t| t.frames_sent);
     let bytes_rx = sum(|t| t.bytes_received);
     let bytes_tx = sum(|t| t.bytes_sent);
+    let shared_rx = outcomes
+        .iter()
+        .filter(|o| o.done.is_some())
+        .map(|o| o.shared_rx)
+        .sum::<u64>() as f64
+        / phones;
     let mut errors: BTreeMap<String, usize> = BTreeMap::new();
     for o in &outcomes {
         for (code, count) in &o.errors {
@@ -509,7 +538,7 @@ fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Storm {
         line: format!(
-            "| {n:>5} | {label:>6} | {:>8.0} | {:>8.0} | {:>8.0} | {failed:>6} | {frames_rx:>9.1} | {frames_tx:>9.1} | {:>9.1} | {:>9.1} | {server_cpu:>12.1} | {rss:>13} | {errors} |",
+            "| {n:>5} | {label:>6} | {:>8.0} | {:>8.0} | {:>8.0} | {no_ready:>4} / {not_acked:>4} | {frames_rx:>9.1} | {frames_tx:>9.1} | {:>9.1} | {:>9.1} | {server_cpu:>12.1} | {rss:>13} | {client_cpu:>12.1} | {errors} |",
             ms(percentile(&times, 0.50)),
             ms(percentile(&times, 0.95)),
             ms(percentile(&times, 0.99)),
@@ -518,6 +547,7 @@ fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
         ),
         phases: format!("| {n:>5} | {label:>6} | {phases} |"),
         bytes_per_phone: bytes_rx + bytes_tx,
+        bytes_but_shared: bytes_rx + bytes_tx - shared_rx,
     }
 }
 
@@ -582,13 +612,13 @@ fn main() {
         seeding.elapsed().as_secs_f64()
     );
     println!(
-        "older = walks of the team already on the server, ended 20 to 385 days ago (outside the scope); frames and KiB are per phone, WebSocket payloads, `ready` included"
+        "older = walks of the team already on the server, ended 20 to 385 days ago (outside the scope); frames and KiB: mean per phone that finished, from connecting until its work was acked, WebSocket payloads, `ready` included; failed: no `ready` within 10 s / not acked within 300 s; client CPU: this process (all simulated phones)"
     );
     println!(
-        "|     N |  older | p50 (ms) | p95 (ms) | p99 (ms) | failed | frames rx | frames tx |   KiB rx |   KiB tx | server CPU s | peak RSS MiB | errors |"
+        "|     N |  older | p50 (ms) | p95 (ms) | p99 (ms) | failed: no ready / not acked | frames rx | frames tx |   KiB rx |   KiB tx | server CPU s | peak RSS MiB | client CPU s | errors |"
     );
     println!(
-        "|------:|-------:|---------:|---------:|---------:|-------:|----------:|----------:|---------:|---------:|-------------:|-------------:|:-------|"
+        "|------:|-------:|---------:|---------:|---------:|------------:|----------:|----------:|---------:|---------:|-------------:|-------------:|-------------:|:-------|"
     );
     let mut phases = Vec::new();
     let mut ratios = Vec::new();
@@ -598,18 +628,25 @@ fn main() {
         let without = run(n, threads, &base, "0");
         println!("{}", without.line);
         ratios.push(format!(
-            "| {n:>5} | {:>12.1} | {:>12.1} | {:>6.3} |",
+            "| {n:>5} | {:>8.1} | {:>11.1} | {:>5.3} | {:>8.1} | {:>11.1} | {:>5.3} |",
             with.bytes_per_phone / 1024.0,
             without.bytes_per_phone / 1024.0,
-            with.bytes_per_phone / without.bytes_per_phone.max(1.0)
+            with.bytes_per_phone / without.bytes_per_phone.max(1.0),
+            with.bytes_but_shared / 1024.0,
+            without.bytes_but_shared / 1024.0,
+            with.bytes_but_shared / without.bytes_but_shared.max(1.0)
         ));
         phases.push(with.phases);
         phases.push(without.phases);
     }
     println!();
-    println!("bytes per phone (both directions) with and without the {older_docs} older walks");
-    println!("|     N | KiB with | KiB without | ratio |");
-    println!("|------:|-------------:|-------------:|-------:|");
+    println!(
+        "bytes per phone (both directions) with and without the {older_docs} older walks; then the same without the shared walk's frames received (how many other phones' edits a phone is sent depends on the order of the storm, not on the older walks)"
+    );
+    println!(
+        "|     N | KiB with | KiB without | ratio | KiB with, no shared rx | KiB without, no shared rx | ratio |"
+    );
+    println!("|------:|---------:|------------:|------:|---------:|------------:|------:|");
     for r in ratios {
         println!("{r}");
     }
