@@ -1,6 +1,7 @@
 //! Crash points: named moments on the paths that must survive a crash (the
 //! group commit, its ack, compaction, backup), where a test can make the
-//! real process die.
+//! real process die (also an erasure's history rewrite, as a retention run
+//! does it).
 //!
 //! **For tests only.** Nothing happens unless the environment variable
 //! `WIJKLOG_TEST_CRASH_AT` is set when the process starts; unset, a crash
@@ -47,6 +48,13 @@ pub enum Point {
     CompactionBeforeCommit,
     /// A compaction committed.
     CompactionCommitted,
+    /// An erasure's transaction (a retention run's or an administrator's)
+    /// holds the rewritten history, snapshot, projection and audit entry;
+    /// COMMIT has not run.
+    ErasureBeforeCommit,
+    /// An erasure committed; the write-ahead log is not checkpointed, the
+    /// cached copy not evicted, no photo deleted.
+    ErasureCommitted,
     /// `wijklog backup`: one step of SQLite's online backup copied pages.
     BackupStep,
     /// `wijklog backup`: the database copy is complete and checked; the
@@ -59,13 +67,15 @@ pub enum Point {
 
 impl Point {
     /// Every point, in order.
-    pub const ALL: [Point; 9] = [
+    pub const ALL: [Point; 11] = [
         Point::StoreCommitBefore,
         Point::CommitterCommitted,
         Point::AckBeforeSend,
         Point::AckSent,
         Point::CompactionBeforeCommit,
         Point::CompactionCommitted,
+        Point::ErasureBeforeCommit,
+        Point::ErasureCommitted,
         Point::BackupStep,
         Point::BackupDatabaseCopied,
         Point::BackupBeforeRename,
@@ -80,6 +90,8 @@ impl Point {
             Point::AckSent => "sync.ack.sent",
             Point::CompactionBeforeCommit => "compaction.before_commit",
             Point::CompactionCommitted => "compaction.committed",
+            Point::ErasureBeforeCommit => "erasure.before_commit",
+            Point::ErasureCommitted => "erasure.committed",
             Point::BackupStep => "backup.step",
             Point::BackupDatabaseCopied => "backup.database_copied",
             Point::BackupBeforeRename => "backup.before_rename",

@@ -22,7 +22,9 @@
 //! document's transaction: every document still loads with every change)
 //! and for `wijklog backup` (killed during the copy, after it, after the
 //! photos: no backup file at all, and the next backup to that name is
-//! complete and restores every change and photo).
+//! complete and restores every change and photo), and for `wijklog
+//! retention run` (killed inside and after each erasure's transaction:
+//! each erasure is whole or absent, and the next run finishes the job).
 
 use std::collections::HashSet;
 use std::os::unix::process::ExitStatusExt;
@@ -695,6 +697,253 @@ async fn a_kill_during_backup_leaves_no_backup_and_the_next_one_is_complete() {
             std::fs::read(&photo).ok().as_ref(),
             Some(bytes),
             "{what}: the photo was not restored"
+        );
+    }
+}
+
+const DAY_MS: i64 = 86_400_000;
+
+fn wall_ms() -> i64 {
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock");
+    i64::try_from(d.as_millis()).expect("ms")
+}
+
+/// A spreekuur session held 10 days ago, stored in `data` the way a sync
+/// commit stores it, with one note per name, written 400 days ago, holding
+/// that resident's contact details: under the default retention rules (365
+/// days) every note's contact details are due. Returns the document id and
+/// the notes' ids.
+fn due_session(data: &Path, names: &[&str]) -> (wijklog_server::domain::DocId, Vec<String>) {
+    use wijklog_server::domain::DocKind;
+    use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc};
+    use wijklog_shared::{
+        Catalog, DocId, Document, NewItem, NewSpreekuur, ResidentContact, Severity, Timestamp,
+        UserId,
+    };
+    let store = SqliteStore::open_in_dir(data).expect("open store");
+    let staff = UserId::parse("staff-1").expect("user");
+    let cat = Catalog::defaults();
+    let now = wall_ms();
+    let held = now - 10 * DAY_MS;
+    let written = now - 400 * DAY_MS;
+    let mut doc = Document::new_spreekuur(
+        DocId::new_v4(),
+        &cat,
+        &staff,
+        Timestamp::from_millis(held),
+        NewSpreekuur {
+            location: "Buurthuis".into(),
+            wijk: "bovenmaten".into(),
+            held_on: Timestamp::from_millis(held),
+            team: "noord".into(),
+        },
+    )
+    .expect("session");
+    let mut notes = Vec::new();
+    for (i, name) in names.iter().enumerate() {
+        let at = written + i64::try_from(i).expect("small") * 1000;
+        let id = doc
+            .add_note(
+                &cat,
+                &staff,
+                Timestamp::from_millis(at),
+                NewItem {
+                    id: None,
+                    category: "woonoverlast".into(),
+                    severity: Severity::Aandacht,
+                    text: "Overlast".into(),
+                    place: None,
+                    location: None,
+                    feedback_needed: false,
+                },
+            )
+            .expect("note");
+        doc.set_resident_contact(
+            &staff,
+            Timestamp::from_millis(at + 1),
+            &id,
+            ResidentContact {
+                name: Some((*name).into()),
+                phone: Some("06 9182 7364".into()),
+                email: None,
+                consent: true,
+            },
+        )
+        .expect("contact");
+        notes.push(id.to_string());
+    }
+    let id = doc.id();
+    let am = doc.automerge_mut();
+    am.commit();
+    let changes: Vec<NewChange> = am
+        .get_changes(&[])
+        .iter()
+        .map(NewChange::from_change)
+        .collect();
+    let meta = DocMeta {
+        id,
+        kind: DocKind::Spreekuur,
+        owner: staff.clone(),
+        team: Some("noord".into()),
+        created_at: held,
+    };
+    let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut |_| {
+        Some("staff-1".into())
+    });
+    let out = store
+        .commit(&[DocWrite {
+            doc_id: id,
+            user_id: staff.clone(),
+            device_id: None,
+            create: Some(NewDoc {
+                kind: DocKind::Spreekuur,
+                owner: staff,
+                team: Some("noord".into()),
+            }),
+            changes,
+            projection: rows,
+            schedule: None,
+        }])
+        .expect("commit");
+    out.writes[0].as_ref().expect("accepted");
+    let id = wijklog_server::domain::DocId::parse(&id.to_string()).expect("doc id");
+    (id, notes)
+}
+
+/// Which notes' contact details are erased, after checking that each note
+/// is erased wholly or not at all: `integrity_check` ok, and the projection
+/// row's erasure mark, its resident name, the name's presence anywhere in
+/// the stored history and the note's `item.erase_contact` audit entry all
+/// agree.
+fn erased_notes(
+    data: &Path,
+    doc: wijklog_server::domain::DocId,
+    notes: &[String],
+    names: &[&str],
+    what: &str,
+) -> Vec<bool> {
+    use wijklog_server::storage::StoreInspect;
+    let db = rusqlite::Connection::open(data.join("wijklog.db")).expect("open db");
+    let integrity: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .expect("integrity_check");
+    assert_eq!(integrity, "ok", "{what}");
+    drop(db);
+    let store = SqliteStore::open_in_dir(data).expect("open store");
+    let rows = store.projection_rows(doc).expect("rows");
+    let stored = store.load_doc(doc).expect("load").expect("the session is stored");
+    let history: String = stored
+        .to_automerge()
+        .expect("the stored history loads")
+        .get_changes(&[])
+        .iter()
+        .map(|c| format!("{:?}\n", c.decode()))
+        .collect();
+    let audit = store.audit_entries(1000).expect("audit");
+    notes
+        .iter()
+        .zip(names)
+        .map(|(note, name)| {
+            let row = rows
+                .iter()
+                .find(|r| r.item_id == *note)
+                .unwrap_or_else(|| panic!("{what}: no row for a note"));
+            let row: serde_json::Value = serde_json::from_str(&row.row_json).expect("json");
+            let marked = !row["erased"]["contact"].is_null();
+            let audited = audit
+                .iter()
+                .filter(|a| {
+                    a.entry.action == "item.erase_contact"
+                        && a.entry.subject.as_deref() == Some(&format!("{doc}/{note}"))
+                })
+                .count();
+            assert_eq!(
+                row["resident"]["name"].is_null(),
+                marked,
+                "{what}: the row's name and its erasure mark disagree: {row}"
+            );
+            assert_eq!(
+                history.contains(name),
+                !marked,
+                "{what}: the history and the row disagree on an erasure"
+            );
+            assert_eq!(
+                audited,
+                usize::from(marked),
+                "{what}: the audit log and the row disagree on an erasure"
+            );
+            marked
+        })
+        .collect()
+}
+
+#[test]
+fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
+    let names = ["Eerstebewoner Qzv", "Tweedebewoner Qzv"];
+    let fixture = tempfile::tempdir().expect("tempdir");
+    let fixture_data = fixture.path().join("data");
+    std::fs::create_dir_all(&fixture_data).expect("data dir");
+    let (doc, notes) = due_session(&fixture_data, &names);
+    let arg = |p: &Path| p.to_str().expect("utf-8").to_owned();
+
+    // The dry run lists the points a run passes: inside and after the
+    // transaction of each of the two erasures.
+    let dry = tempfile::tempdir().expect("tempdir");
+    let data = dry.path().join("data");
+    copy_dir(&fixture_data, &data);
+    let out = wijklog(
+        &["retention", "run", "--data", &arg(&data)],
+        &[(CRASH_AT, "trace")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
+    let points: Vec<(String, u64)> = traced(&lines)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("erasure."))
+        .collect();
+    let want: Vec<(String, u64)> = [1, 2]
+        .into_iter()
+        .flat_map(|n| {
+            [
+                ("erasure.before_commit".to_owned(), n),
+                ("erasure.committed".to_owned(), n),
+            ]
+        })
+        .collect();
+    assert_eq!(points, want);
+    assert_eq!(
+        erased_notes(&data, doc, &notes, &names, "the dry run"),
+        [true, true]
+    );
+
+    for (point, n) in &points {
+        let what = format!("{point}@{n}");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        copy_dir(&fixture_data, &data);
+        let out = wijklog(
+            &["retention", "run", "--data", &arg(&data)],
+            &[(CRASH_AT, &what)],
+        );
+        assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
+        // The erasures before this one are whole; this one is whole after
+        // its COMMIT and absent before it.
+        let done = if point == "erasure.committed" { *n } else { n - 1 };
+        let erased = erased_notes(&data, doc, &notes, &names, &what);
+        assert_eq!(
+            erased.iter().filter(|e| **e).count(),
+            usize::try_from(done).expect("small"),
+            "{what}: {erased:?}"
+        );
+        // The next run finishes what the killed one began.
+        let out = wijklog(&["retention", "run", "--data", &arg(&data)], &[]);
+        assert!(out.status.success(), "{what}: {}", text(&out));
+        assert_eq!(
+            erased_notes(&data, doc, &notes, &names, &what),
+            [true, true],
+            "{what}: after the second run"
         );
     }
 }

@@ -921,7 +921,13 @@ impl Store for SqliteStore {
                 history.audit.detail.to_string()
             ],
         )?;
+        crate::crashpoint::reached_with(crate::crashpoint::Point::ErasureBeforeCommit, || {
+            format!("doc={id}")
+        });
         tx.commit()?;
+        crate::crashpoint::reached_with(crate::crashpoint::Point::ErasureCommitted, || {
+            format!("doc={id}")
+        });
         if let Err(e) = checkpoint_truncate(&conn) {
             tracing::warn!(error = %e, "WAL checkpoint after a history rewrite did not finish");
         }
