@@ -833,7 +833,10 @@ fn erased_notes(
     drop(db);
     let store = SqliteStore::open_in_dir(data).expect("open store");
     let rows = store.projection_rows(doc).expect("rows");
-    let stored = store.load_doc(doc).expect("load").expect("the session is stored");
+    let stored = store
+        .load_doc(doc)
+        .expect("load")
+        .expect("the session is stored");
     let history: String = stored
         .to_automerge()
         .expect("the stored history loads")
@@ -930,7 +933,11 @@ fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
         assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
         // The erasures before this one are whole; this one is whole after
         // its COMMIT and absent before it.
-        let done = if point == "erasure.committed" { *n } else { n - 1 };
+        let done = if point == "erasure.committed" {
+            *n
+        } else {
+            n - 1
+        };
         let erased = erased_notes(&data, doc, &notes, &names, &what);
         assert_eq!(
             erased.iter().filter(|e| **e).count(),
