@@ -63,18 +63,32 @@ impl EraseWhat {
 /// Why an erasure was done (written into the document, shown to users).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EraseBasis {
-    /// On request (of the resident, or a coordinator's decision).
+    /// On the resident's request.
     Verzoek,
+    /// Another reason, given in words by the coordinator (audited, not
+    /// written into the document).
+    Anders,
     /// The retention period passed.
     Bewaartermijn,
 }
 
 impl EraseBasis {
-    /// `verzoek` or `bewaartermijn`.
+    /// `verzoek`, `anders` or `bewaartermijn` (the API and document spelling).
     pub const fn as_str(self) -> &'static str {
         match self {
             EraseBasis::Verzoek => "verzoek",
+            EraseBasis::Anders => "anders",
             EraseBasis::Bewaartermijn => "bewaartermijn",
+        }
+    }
+
+    /// Parses `verzoek`, `anders` or `bewaartermijn`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "verzoek" => Some(EraseBasis::Verzoek),
+            "anders" => Some(EraseBasis::Anders),
+            "bewaartermijn" => Some(EraseBasis::Bewaartermijn),
+            _ => None,
         }
     }
 }

@@ -92,7 +92,8 @@ pub struct Erasure {
     pub at: Option<i64>,
     /// Who (user id).
     pub by: Option<String>,
-    /// `verzoek` (on request) or `bewaartermijn` (retention period passed).
+    /// `verzoek` (on request), `anders` (another reason, in the audit log)
+    /// or `bewaartermijn` (retention period passed).
     pub basis: Option<String>,
 }
 

@@ -10,8 +10,10 @@
 // shows the same line, and its store (decrypted as the app reads it) and the
 // full history of its copy hold neither the name nor the number, where a
 // positive control found both before. A whole walk observation erased the
-// same way shows the notice in the detail, the list, the walk report and on
-// the phone (without edit or delete), and its text is on none of them.
+// for another reason (basis "anders", in the coordinator's words) shows
+// "Gegevens gewist op … (andere reden)" in the detail, the list, the walk
+// report and on the phone (without edit or delete), the audit entry has that
+// basis and reason, and its text is on none of them.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -146,6 +148,7 @@ test('a coordinator erases a resident\'s contact details on the screen; the lapt
     assert.equal(entries.length, 1);
     assert.equal(entries[0].subject, `${docId}/${itemId}`);
     assert.equal(entries[0].detail.reason, 'Verzoek van de bewoner: telefoontje 7 december');
+    assert.equal(entries[0].detail.basis, 'verzoek');
     assert.deepEqual(markersIn(JSON.stringify(entries)), []);
 
     // The phone, back online: the same notice, and no value in its store or its copy's history.
@@ -167,7 +170,7 @@ test('a coordinator erases a resident\'s contact details on the screen; the lapt
   }
 });
 
-test('a whole walk observation erased on the screen shows the notice in the detail, the list and the walk report', async () => {
+test('a whole walk observation erased on the screen for another reason shows the notice with that basis in the detail, the list and the walk report, and the audit entry has it', async () => {
   const OBS = 'Markeerwaarneming Hgfd bij het hek';
   const phoneCtx = await newPhone(browser, { origin: server.origin });
   const laptopCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block' });
@@ -206,7 +209,14 @@ test('a whole walk observation erased on the screen shows the notice in the deta
     await dialog.getByTestId('erase-done').filter({ hasText: 'De gegevens zijn gewist.' }).waitFor();
     await dialog.getByTestId('erase-close').click();
     const day = new Date((await res.json()).erased_at).toLocaleDateString('nl-NL', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'Europe/Amsterdam' });
-    const notice = `Gegevens gewist op ${day} (verzoek)`;
+    // Another reason: the notice and the audit entry say so, with the coordinator's words.
+    const notice = `Gegevens gewist op ${day} (andere reden)`;
+    const r = await fetch(`${server.origin}/api/v1/admin/audit?action=item.erase_item`, { headers: { Authorization: `Bearer ${await restLogin(server.origin, 'admin-ad')}` } });
+    assert.equal(r.status, 200);
+    const entries = /** @type {{ entries: any[] }} */ (await r.json()).entries.filter((e) => e.subject === `${walkId}/${itemId}`);
+    assert.equal(entries.length, 1);
+    assert.equal(entries[0].detail.basis, 'anders');
+    assert.equal(entries[0].detail.reason, 'Herleidbaar tot een bewoner');
 
     // Nothing left to erase: the button is gone; the notice stands in place of the text.
     await laptop.getByTestId('detail-text').filter({ hasText: notice }).waitFor();

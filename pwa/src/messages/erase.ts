@@ -8,6 +8,7 @@ export const nl = {
   'erase.notice.item': 'Gegevens gewist op {date} ({basis})',
   'erase.notice.contact': 'Contactgegevens gewist op {date} ({basis})',
   'erase.basis.verzoek': 'verzoek',
+  'erase.basis.anders': 'andere reden',
   'erase.basis.bewaartermijn': 'bewaartermijn',
 
   'erase.open': 'Gegevens wissen',
@@ -57,6 +58,7 @@ export const en: Record<keyof typeof nl, string> = {
   'erase.notice.item': 'Data erased on {date} ({basis})',
   'erase.notice.contact': 'Contact details erased on {date} ({basis})',
   'erase.basis.verzoek': 'on request',
+  'erase.basis.anders': 'other reason',
   'erase.basis.bewaartermijn': 'retention period',
 
   'erase.open': 'Erase data',

@@ -15,12 +15,14 @@ describe('erasedText', () => {
     setLang('nl');
     expect(erasedText({ at: AT, by: 'c', basis: 'verzoek' }, 'item')).toBe('Gegevens gewist op 7 december 2026 (verzoek)');
     expect(erasedText({ at: AT, by: 'c', basis: 'bewaartermijn' }, 'contact')).toBe('Contactgegevens gewist op 7 december 2026 (bewaartermijn)');
+    expect(erasedText({ at: AT, by: 'c', basis: 'anders' }, 'item')).toBe('Gegevens gewist op 7 december 2026 (andere reden)');
   });
 
   it('English', () => {
     setLang('en');
     expect(erasedText({ at: AT, by: 'c', basis: 'verzoek' }, 'item')).toBe('Data erased on 7 December 2026 (on request)');
     expect(erasedText({ at: AT, by: 'c', basis: 'bewaartermijn' }, 'contact')).toBe('Contact details erased on 7 December 2026 (retention period)');
+    expect(erasedText({ at: AT, by: 'c', basis: 'anders' }, 'contact')).toBe('Contact details erased on 7 December 2026 (other reason)');
   });
 
   it('a record without a date or with a basis the app does not know still reads', () => {

@@ -16,7 +16,7 @@ export type Erased = NonNullable<Row['erased']>;
 /** One recorded erasure (`erased.item` or `erased.contact`). */
 export type Erasure = NonNullable<Erased['item']>;
 
-const BASES = ['verzoek', 'bewaartermijn'] as const;
+const BASES = ['verzoek', 'anders', 'bewaartermijn'] as const;
 
 /** The erasure that covers the item's content, if any. */
 export function itemErasure(row: { erased?: Erased | null } | null | undefined): Erasure | null {

@@ -1,7 +1,8 @@
 //! `POST /api/v1/items/{doc}/{id}/erase`: a coordinator erases a resident's
 //! contact details (`"what":"contact"`, spreekuur notes) or an observation's
 //! or note's content (`"what":"item"`) from the document and its history,
-//! with a reason. Answers 200 once the erasure is complete on the server
+//! on a basis (`"basis":"verzoek"`, the resident's request, or `"anders"`,
+//! another reason) with a reason in words. Answers 200 once the erasure is complete on the server
 //! (stored history, snapshot, projection, full-text index, photos, cache).
 //! See [`crate::erasure`] and `docs/privacy.md`.
 //!
@@ -32,7 +33,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[serde(deny_unknown_fields)]
 struct EraseBody {
     what: Option<String>,
+    basis: Option<String>,
     reason: Option<String>,
+}
+
+/// The basis of a coordinator's erasure: `verzoek` (also when absent: the
+/// API's first version knew no other) or `anders`. `bewaartermijn` is the
+/// retention run's alone: a coordinator erasing early says so in words.
+fn basis_of(value: Option<&str>) -> Result<EraseBasis, ApiError> {
+    match value.map(EraseBasis::parse) {
+        None => Ok(EraseBasis::Verzoek),
+        Some(Some(b @ (EraseBasis::Verzoek | EraseBasis::Anders))) => Ok(b),
+        Some(_) => Err(ApiError::param(
+            "basis",
+            "Say on what basis: \"verzoek\" (the resident asked) or \"anders\" (another reason, given in \"reason\").",
+        )),
+    }
 }
 
 /// `POST /api/v1/items/{doc}/{id}/erase`.
@@ -53,6 +69,7 @@ async fn erase_item(
             "what",
             "Say what to erase: \"contact\" or \"item\".",
         ))?;
+    let basis = basis_of(b.basis.as_deref())?;
     let reason = b
         .reason
         .map(|s| s.trim().to_owned())
@@ -76,7 +93,7 @@ async fn erase_item(
         doc: meta.id,
         item,
         what,
-        basis: EraseBasis::Verzoek,
+        basis,
         by: who.user_id.clone(),
         reason: Some(reason),
     };
@@ -102,6 +119,7 @@ async fn erase_item(
         "doc": meta.id.to_string(),
         "item": item.to_string(),
         "what": what.as_str(),
+        "basis": basis.as_str(),
         "erased_at": report.at,
         "epoch": report.epoch,
         "photos_removed": report.photos_removed,

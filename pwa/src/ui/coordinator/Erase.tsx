@@ -10,9 +10,9 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { t, tn, type MsgKey } from '../../i18n';
 import { useApp } from '../hooks';
 import type { Row } from '../../model/doc';
-import { eraseChoices, MAX_REASON_CHARS, reasonOf, requestErase, type EraseResult, type EraseWhat, type ReasonKind } from './erase';
+import { basisOf, eraseChoices, MAX_REASON_CHARS, reasonOf, requestErase, type EraseBasis, type EraseResult, type EraseWhat, type ReasonKind } from './erase';
 
-type Step = { step: 'choose' } | { step: 'confirm'; reason: string } | { step: 'busy'; reason: string } | { step: 'done'; result: EraseResult } | { step: 'failed'; key: MsgKey; code: string; reason: string };
+type Step = { step: 'choose' } | { step: 'confirm'; basis: EraseBasis; reason: string } | { step: 'busy'; basis: EraseBasis; reason: string } | { step: 'done'; result: EraseResult } | { step: 'failed'; key: MsgKey; code: string; basis: EraseBasis; reason: string };
 
 /** The button that opens the dialog, shown while something of the item can still be erased. */
 export function EraseButton({ docId, row, onErased }: { docId: string; row: Pick<Row, 'doc_kind' | 'erased' | 'item_id'>; onErased: (r: EraseResult) => void }) {
@@ -60,16 +60,16 @@ function EraseDialog(props: { docId: string; itemId: string; kind: Row['doc_kind
       return;
     }
     setReasonError(null);
-    setS({ step: 'confirm', reason: r.text });
+    setS({ step: 'confirm', basis: basisOf(reasonKind), reason: r.text });
   }
 
-  async function erase(reason: string) {
-    setS({ step: 'busy', reason });
-    const out = await requestErase(app.api, props.docId, props.itemId, what, reason, globalThis.navigator?.onLine !== false);
+  async function erase(basis: EraseBasis, reason: string) {
+    setS({ step: 'busy', basis, reason });
+    const out = await requestErase(app.api, props.docId, props.itemId, what, basis, reason, globalThis.navigator?.onLine !== false);
     if (out.ok) {
       setS({ step: 'done', result: out.result });
       props.onErased(out.result);
-    } else setS({ step: 'failed', key: out.key, code: out.code, reason });
+    } else setS({ step: 'failed', key: out.key, code: out.code, basis, reason });
   }
 
   const itemLabel = props.kind === 'walk' ? 'erase.what.item.walk' : 'erase.what.item.spreekuur';
@@ -153,7 +153,7 @@ function EraseDialog(props: { docId: string; itemId: string; kind: Row['doc_kind
               </p>
             )}
             <div class="row">
-              <button type="button" class="btn danger" disabled={busy} onClick={() => void erase(s.reason)} data-testid="erase-confirm">
+              <button type="button" class="btn danger" disabled={busy} onClick={() => void erase(s.basis, s.reason)} data-testid="erase-confirm">
                 {t('erase.confirm.yes')}
               </button>
               <button type="button" class="btn" disabled={busy} onClick={() => setS({ step: 'choose' })} data-testid="erase-back">
@@ -179,7 +179,7 @@ function EraseDialog(props: { docId: string; itemId: string; kind: Row['doc_kind
               {t(s.key, { code: s.code })}
             </p>
             <div class="row">
-              <button type="button" class="btn" onClick={() => setS({ step: 'confirm', reason: s.reason })} data-testid="erase-retry">
+              <button type="button" class="btn" onClick={() => setS({ step: 'confirm', basis: s.basis, reason: s.reason })} data-testid="erase-retry">
                 {t('erase.back')}
               </button>
               <button type="button" class="btn" onClick={props.onClose} data-testid="erase-close">

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Api, ApiError } from '../../net/api';
 import { setLang, t } from '../../i18n';
-import { eraseChoices, failureOf, MAX_REASON_CHARS, reasonOf, requestErase } from './erase';
+import { basisOf, eraseChoices, failureOf, MAX_REASON_CHARS, reasonOf, requestErase } from './erase';
 
 afterEach(() => setLang('nl'));
 
@@ -65,17 +65,31 @@ describe('reasonOf', () => {
   });
 });
 
+describe('basisOf', () => {
+  it('the resident\'s request is basis verzoek; another reason is basis anders', () => {
+    expect(basisOf('verzoek')).toBe('verzoek');
+    expect(basisOf('other')).toBe('anders');
+  });
+});
+
 describe('requestErase', () => {
-  it('posts what and reason to the item\'s erase endpoint with the bearer token; a 200 for this item is success', async () => {
+  it('posts what, basis and reason to the item\'s erase endpoint with the bearer token; a 200 for this item is success', async () => {
     const { api, calls } = recorded(() => ok('contact'));
-    const out = await requestErase(api, DOC, ITEM, 'contact', 'Verzoek van de bewoner', true);
+    const out = await requestErase(api, DOC, ITEM, 'contact', 'verzoek', 'Verzoek van de bewoner', true);
     expect(out).toEqual({ ok: true, result: { doc: DOC, item: ITEM, what: 'contact', erased_at: ERASURE.at, epoch: 1, photos_removed: 2 } });
-    expect(calls).toEqual([{ url: `/api/v1/items/${DOC}/${ITEM}/erase`, method: 'POST', body: { what: 'contact', reason: 'Verzoek van de bewoner' }, auth: 'Bearer tok' }]);
+    expect(calls).toEqual([{ url: `/api/v1/items/${DOC}/${ITEM}/erase`, method: 'POST', body: { what: 'contact', basis: 'verzoek', reason: 'Verzoek van de bewoner' }, auth: 'Bearer tok' }]);
+  });
+
+  it('another reason is sent as basis anders with the coordinator\'s words', async () => {
+    const { api, calls } = recorded(() => ok('item'));
+    const out = await requestErase(api, DOC, ITEM, 'item', 'anders', 'Herleidbaar tot een bewoner', true);
+    expect(out).toMatchObject({ ok: true });
+    expect(calls.map((c) => c.body)).toEqual([{ what: 'item', basis: 'anders', reason: 'Herleidbaar tot een bewoner' }]);
   });
 
   it('offline: nothing is sent and the answer says it needs a connection', async () => {
     const { api, calls } = recorded(() => ok('item'));
-    const out = await requestErase(api, DOC, ITEM, 'item', 'x', false);
+    const out = await requestErase(api, DOC, ITEM, 'item', 'verzoek', 'x', false);
     expect(out).toEqual({ ok: false, key: 'erase.error.offline', code: 'offline' });
     expect(calls).toEqual([]);
     expect(t('erase.error.offline')).toMatch(/alleen met verbinding/);
@@ -85,7 +99,7 @@ describe('requestErase', () => {
     const api = new Api(async () => 'tok', async () => {
       throw new TypeError('Failed to fetch');
     });
-    const out = await requestErase(api, DOC, ITEM, 'item', 'x', true);
+    const out = await requestErase(api, DOC, ITEM, 'item', 'verzoek', 'x', true);
     expect(out).toEqual({ ok: false, key: 'erase.error.network', code: 'network' });
     expect(t('erase.error.network')).toMatch(/niet zeker/);
   });
@@ -98,7 +112,7 @@ describe('requestErase', () => {
       () => json(200, { doc: DOC, item: ITEM, what: 'contact', erased_at: 1, epoch: 1 }),
       () => json(200, { doc: DOC, item: ITEM, what: 'item', epoch: 1 }),
     ]) {
-      const out = await requestErase(recorded(res).api, DOC, ITEM, 'item', 'x', true);
+      const out = await requestErase(recorded(res).api, DOC, ITEM, 'item', 'verzoek', 'x', true);
       expect(out).toMatchObject({ ok: false, key: 'erase.error.unknown' });
     }
   });
@@ -114,7 +128,7 @@ describe('requestErase', () => {
       [500, 'internal', 'erase.error.other'],
     ];
     for (const [status, code, key] of cases) {
-      const out = await requestErase(recorded(() => json(status, { code, message: 'm' })).api, DOC, ITEM, 'item', 'x', true);
+      const out = await requestErase(recorded(() => json(status, { code, message: 'm' })).api, DOC, ITEM, 'item', 'verzoek', 'x', true);
       expect(out, code).toEqual({ ok: false, key, code });
     }
     // The session's own refusals (no token to be had) ask for a new login.

@@ -1,6 +1,6 @@
 // The logic of the coordinators' "Gegevens wissen" dialog (Erase.tsx), apart
 // from the screen so it can be tested: what can still be erased of an item,
-// the reason that is sent (and audited by the server), and the call
+// the basis and reason that are sent (and audited by the server), and the call
 // POST /api/v1/items/{doc}/{id}/erase with what its answer means. Success is
 // only a 200 whose body confirms this item's erasure; everything else says
 // what happened, and whether anything may have been erased (docs/api.md).
@@ -12,6 +12,13 @@ import type { Row } from '../../model/doc';
 
 export type EraseWhat = 'contact' | 'item';
 export type ReasonKind = 'verzoek' | 'other';
+/** The basis the server records (audit log, and the item's notice): the resident's request or another reason. */
+export type EraseBasis = 'verzoek' | 'anders';
+
+/** The basis sent for the reason the coordinator chose. */
+export function basisOf(kind: ReasonKind): EraseBasis {
+  return kind === 'verzoek' ? 'verzoek' : 'anders';
+}
 
 /** The longest reason the server takes (characters). */
 export const MAX_REASON_CHARS = 500;
@@ -62,13 +69,13 @@ export type EraseOutcome = { ok: true; result: EraseResult } | { ok: false; key:
  * without one nothing is sent (erasure is a server operation; nothing can
  * wait for later here). Never rejects.
  */
-export async function requestErase(api: Api, doc: string, item: string, what: EraseWhat, reason: string, online: boolean): Promise<EraseOutcome> {
+export async function requestErase(api: Api, doc: string, item: string, what: EraseWhat, basis: EraseBasis, reason: string, online: boolean): Promise<EraseOutcome> {
   if (!online) return { ok: false, key: 'erase.error.offline', code: 'offline' };
   let res: Response;
   try {
     res = await api.fetch(`/api/v1/items/${encodeURIComponent(doc)}/${encodeURIComponent(item)}/erase`, {
       method: 'POST',
-      body: { what, reason },
+      body: { what, basis, reason },
       timeoutMs: ERASE_TIMEOUT_MS,
     });
   } catch (e) {
