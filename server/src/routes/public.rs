@@ -56,40 +56,44 @@ pub(crate) async fn fresh_schedule(state: &AppState) -> Result<(), ApiError> {
     .await
 }
 
-/// The active wijken, in catalog order.
-pub(crate) fn wijk_list(catalog: &wijklog_shared::Catalog) -> Vec<(String, String)> {
-    let mut w: Vec<_> = catalog
-        .wijken
-        .iter()
-        .filter(|(_, e)| !e.retired)
-        .map(|(id, e)| {
+/// The one rule for what residents are offered of a catalog section: the
+/// entries not retired, in catalog order (`order`, then id), each as
+/// `(id, label)`, the id standing in for a missing label.
+fn offered<'a>(
+    entries: impl Iterator<Item = (&'a String, Option<i64>, &'a Option<String>, bool)>,
+) -> Vec<(String, String)> {
+    let mut list: Vec<_> = entries
+        .filter(|&(_, _, _, retired)| !retired)
+        .map(|(id, order, label, _)| {
             (
-                e.order,
+                order,
                 id.clone(),
-                e.label.clone().unwrap_or_else(|| id.clone()),
+                label.clone().unwrap_or_else(|| id.clone()),
             )
         })
         .collect();
-    w.sort();
-    w.into_iter().map(|(_, id, label)| (id, label)).collect()
+    list.sort();
+    list.into_iter().map(|(_, id, label)| (id, label)).collect()
+}
+
+/// The active wijken, in catalog order.
+pub(crate) fn wijk_list(catalog: &wijklog_shared::Catalog) -> Vec<(String, String)> {
+    offered(
+        catalog
+            .wijken
+            .iter()
+            .map(|(id, e)| (id, e.order, &e.label, e.retired)),
+    )
 }
 
 /// The active categories offered to residents, in catalog order.
 pub(crate) fn category_list(catalog: &wijklog_shared::Catalog) -> Vec<(String, String)> {
-    let mut c: Vec<_> = catalog
-        .categories
-        .iter()
-        .filter(|(_, e)| !e.retired)
-        .map(|(id, e)| {
-            (
-                e.order,
-                id.clone(),
-                e.label.clone().unwrap_or_else(|| id.clone()),
-            )
-        })
-        .collect();
-    c.sort();
-    c.into_iter().map(|(_, id, label)| (id, label)).collect()
+    offered(
+        catalog
+            .categories
+            .iter()
+            .map(|(id, e)| (id, e.order, &e.label, e.retired)),
+    )
 }
 
 async fn wijken(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
@@ -275,4 +279,76 @@ async fn get_point(
         body["reason"] = crate::public::points::decline_sentence(r).into();
     }
     Ok(json_ok(&body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{category_list, wijk_list};
+    use wijklog_shared::{Catalog, CategoryEntry, WijkEntry};
+
+    /// Both sections follow the one rule: retired entries left out, sorted
+    /// by `order` (an entry without one first), then by id, and the id
+    /// standing in for a missing label.
+    #[test]
+    fn wijken_and_categories_are_offered_by_the_same_rule() {
+        let mut catalog = Catalog::defaults();
+        catalog.wijken.clear();
+        catalog.categories.clear();
+        catalog
+            .wijken
+            .insert("a".into(), wijk_entry(Some(3), Some("Aa"), false));
+        catalog
+            .wijken
+            .insert("b".into(), wijk_entry(Some(1), None, false));
+        catalog
+            .wijken
+            .insert("c".into(), wijk_entry(Some(2), Some("Cc"), true));
+        catalog
+            .wijken
+            .insert("d".into(), wijk_entry(None, Some("Dd"), false));
+        catalog
+            .wijken
+            .insert("e".into(), wijk_entry(Some(1), Some("Ee"), false));
+        catalog
+            .categories
+            .insert("a".into(), category_entry(Some(3), Some("Aa"), false));
+        catalog
+            .categories
+            .insert("b".into(), category_entry(Some(1), None, false));
+        catalog
+            .categories
+            .insert("c".into(), category_entry(Some(2), Some("Cc"), true));
+        catalog
+            .categories
+            .insert("d".into(), category_entry(None, Some("Dd"), false));
+        catalog
+            .categories
+            .insert("e".into(), category_entry(Some(1), Some("Ee"), false));
+        let expected: Vec<(String, String)> = [("d", "Dd"), ("b", "b"), ("e", "Ee"), ("a", "Aa")]
+            .iter()
+            .map(|(id, label)| ((*id).to_owned(), (*label).to_owned()))
+            .collect();
+        assert_eq!(wijk_list(&catalog), expected);
+        assert_eq!(category_list(&catalog), expected);
+    }
+
+    fn wijk_entry(order: Option<i64>, label: Option<&str>, retired: bool) -> WijkEntry {
+        WijkEntry {
+            label: label.map(str::to_owned),
+            bbox: None,
+            order,
+            retired,
+        }
+    }
+
+    fn category_entry(order: Option<i64>, label: Option<&str>, retired: bool) -> CategoryEntry {
+        CategoryEntry {
+            label: label.map(str::to_owned),
+            color: None,
+            positive: false,
+            order,
+            retired,
+            callback_days: None,
+        }
+    }
 }
