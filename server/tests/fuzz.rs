@@ -1,6 +1,6 @@
 //! Property-based fuzzing of the parsers that take bytes from outside:
 //! compressed chunk inflation (`sync::chunks::inspect`), the review API's
-//! query parsers (`ListRequest::parse`, `Cursor::decode`, `parse_limit`) and
+//! query parsers (`ListRequest::parse`, `Cursor::decode`, `PageLimit::parse`) and
 //! image sniffing (`blobs::sniff::inspect`). Each target gets random input
 //! and mutations (bit flips, overwritten bytes, truncation, insertion) of a
 //! corpus of valid inputs built here: real automerge changes, compressed and
@@ -16,7 +16,8 @@ use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ROOT};
 use proptest::prelude::*;
 use wijklog_server::blobs::sniff;
-use wijklog_server::review::query::{Cursor, ListRequest, parse_limit};
+use wijklog_server::edge::PageLimit;
+use wijklog_server::review::query::{Cursor, ListRequest};
 use wijklog_server::sync::chunks::{self, ChunkError, ChunkLimits};
 use wijklog_testing::mutation::{mutate, mutation};
 
@@ -170,9 +171,15 @@ proptest! {
         if let Err(e) = Cursor::decode(&b64) {
             prop_assert!(!e.code().is_empty());
         }
-        match parse_limit(&text) {
-            Ok(n) => prop_assert!((1..=500).contains(&n)),
-            Err(e) => prop_assert!(!e.code().is_empty()),
+        for (limit, max) in [
+            (PageLimit::UP_TO_50, 50),
+            (PageLimit::UP_TO_500, 500),
+            (PageLimit::UP_TO_1000, 1000),
+        ] {
+            match limit.parse(&text) {
+                Ok(n) => prop_assert!((1..=max).contains(&n)),
+                Err(e) => prop_assert_eq!(e.code(), "invalid_parameter"),
+            }
         }
     }
 }

@@ -5,13 +5,17 @@
 //!   the router's fallback "Nothing here." 404 or a 405);
 //! - every `/api/v1` path registered in `server/src` (full literals, and
 //!   `web::scope("/api/v1/..")` + `.route("/..")`/`web::resource("/..")`)
-//!   is probed with every method, and each method that answers is documented.
+//!   is probed with every method, and each method that answers is documented;
+//! - every list's `limit` answers the bound the document gives it, with the
+//!   one sentence.
 
 use std::collections::BTreeSet;
 use std::path::Path;
 
 use serde_json::Value;
+use wijklog_server::domain::Role;
 use wijklog_server::testing::{TestApp, spawn_app};
+use wijklog_testing::stored::person;
 
 const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
 
@@ -216,6 +220,71 @@ async fn every_operation_documents_its_error_body_and_every_reference_resolves()
                     op["responses"]["401"].is_object(),
                     "{method} {path} documents 401"
                 );
+            }
+        }
+    }
+}
+
+/// Each list's largest page, as docs/api.md gives it.
+const LIST_BOUNDS: &[(&str, u32)] = &[
+    ("/api/v1/access-changes", 500),
+    ("/api/v1/admin/audit", 1000),
+    ("/api/v1/callbacks", 500),
+    ("/api/v1/documents", 50),
+    ("/api/v1/feedback/open", 1000),
+    ("/api/v1/items", 500),
+    ("/api/v1/resident-points", 500),
+];
+
+#[actix_web::test]
+async fn every_list_takes_the_limit_it_documents_and_refuses_others_with_one_sentence() {
+    let app = spawn_app().await;
+    let spec = app.get("/api/v1/openapi.json").await.json();
+    let mut documented = Vec::new();
+    for (path, item) in spec["paths"].as_object().expect("paths") {
+        let params = item["get"]["parameters"].as_array().into_iter().flatten();
+        for p in params.filter(|p| p["name"] == "limit") {
+            let schema = &p["schema"];
+            assert_eq!(schema["minimum"], 1, "{path}");
+            let max = schema["maximum"].as_u64().expect("maximum");
+            documented.push((path.clone(), u32::try_from(max).expect("small")));
+        }
+    }
+    documented.sort();
+    let expected: Vec<(String, u32)> = LIST_BOUNDS
+        .iter()
+        .map(|(p, m)| ((*p).to_owned(), *m))
+        .collect();
+    assert_eq!(documented, expected, "server/openapi.json's limits");
+
+    let coordinator = person(&app, "coco", &[Role::Coordinator], None).await;
+    let admin = person(&app, "adam", &[Role::Admin], None).await;
+    for (path, max) in LIST_BOUNDS {
+        let who = if path.contains("/admin/") {
+            &admin
+        } else {
+            &coordinator
+        };
+        let auth = format!("Bearer {}", who.token);
+        let sentence = format!("limit must be a number from 1 to {max}.");
+        for (limit, ok) in [
+            ("1".to_owned(), true),
+            (max.to_string(), true),
+            ((max + 1).to_string(), false),
+            ("0".to_owned(), false),
+            ("viel".to_owned(), false),
+        ] {
+            let url = format!("{path}?limit={limit}");
+            let res = app
+                .request("GET", &url, &[("Authorization", auth.as_str())], None)
+                .await;
+            if ok {
+                assert_eq!(res.status, 200, "{url}: {}", res.text());
+            } else {
+                assert_eq!(res.status, 400, "{url}: {}", res.text());
+                let body = res.json();
+                assert_eq!(body["code"], "invalid_parameter", "{url}");
+                assert_eq!(body["message"], sentence.as_str(), "{url}");
             }
         }
     }

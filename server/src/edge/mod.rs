@@ -15,6 +15,7 @@
 //! - [`error`]: [`ApiError`], the one error type of the REST endpoints, and
 //!   its `{"code","message"}` body; [`json_body`], the one reader of a JSON
 //!   request body (one answer for a body of the wrong shape).
+//! - [`PageLimit`]: the one rule and sentence for a list's `limit`.
 //!
 //! See docs/security.md and docs/operations.md.
 
@@ -23,6 +24,7 @@ pub mod caller;
 pub mod error;
 pub mod gate;
 pub mod http;
+mod limit;
 
 pub use blocking::blocking;
 pub use caller::{
@@ -30,3 +32,4 @@ pub use caller::{
     bearer_token, parse_bearer,
 };
 pub use error::{ApiError, BAD_BODY, ErrorBody, json_body};
+pub use limit::PageLimit;

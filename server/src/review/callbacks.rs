@@ -18,9 +18,11 @@ use rusqlite::Connection;
 use rusqlite::types::Value;
 use serde::Serialize;
 
-pub use super::query::MAX_LIMIT;
-use super::query::{Scope, in_list, list, list_view, parse_limit};
-use crate::edge::ApiError;
+use super::query::{Scope, in_list, list, list_view};
+use crate::edge::{ApiError, PageLimit};
+
+/// The work list's largest page: 500.
+pub const PAGE: PageLimit = PageLimit::UP_TO_500;
 /// Default page of the work list.
 pub const DEFAULT_LIMIT: u32 = 200;
 
@@ -83,7 +85,7 @@ impl WorkFilters {
                         }
                     })
                 }
-                "limit" => f.limit = parse_limit(v)?,
+                "limit" => f.limit = PAGE.parse(v)?,
                 _ => {
                     return Err(ApiError::unknown_query());
                 }
@@ -409,7 +411,7 @@ pub fn for_person(
     }
     sql.push_str(&format!(
         ") ORDER BY cb_due_at IS NULL, cb_due_at ASC, doc_id ASC, item_id ASC LIMIT {}",
-        limit.min(MAX_LIMIT)
+        limit.min(PAGE.max())
     ));
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(params))?;

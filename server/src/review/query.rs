@@ -17,22 +17,11 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::Principal;
 use crate::domain::Role;
-use crate::edge::ApiError;
+use crate::edge::{ApiError, PageLimit};
 use crate::storage::fts_query;
 
-/// Largest page.
-pub const MAX_LIMIT: u32 = 500;
-
-/// A `limit` parameter: a whole number from 1 to [`MAX_LIMIT`].
-pub fn parse_limit(v: &str) -> Result<u32, ApiError> {
-    v.parse::<u32>()
-        .ok()
-        .filter(|n| (1..=MAX_LIMIT).contains(n))
-        .ok_or(ApiError::param(
-            "limit",
-            "limit must be a number from 1 to 500.",
-        ))
-}
+/// The item list's largest page: 500.
+pub const PAGE: PageLimit = PageLimit::UP_TO_500;
 /// Default page size.
 pub const DEFAULT_LIMIT: u32 = 50;
 
@@ -283,7 +272,7 @@ impl ListRequest {
                         }
                     }
                 }
-                "limit" => req.limit = parse_limit(v)?,
+                "limit" => req.limit = PAGE.parse(v)?,
                 "cursor" => req.cursor = Some(Cursor::decode(v)?),
                 _ => {}
             }

@@ -10,7 +10,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 
 use super::items::{json_ok, query_pairs};
-use crate::edge::{ApiError, RequireCoordinator};
+use crate::edge::{ApiError, PageLimit, RequireCoordinator};
 use crate::state::{AppState, blocking};
 
 /// Registers the route.
@@ -18,9 +18,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/access-changes", web::get().to(access_changes));
 }
 
-/// Default and largest page.
+/// Default page.
 const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 500;
+/// Largest page.
+const PAGE: PageLimit = PageLimit::UP_TO_500;
 
 #[derive(Debug, Serialize)]
 struct Who {
@@ -99,13 +100,7 @@ async fn access_changes(
     let mut limit = DEFAULT_LIMIT;
     for (k, v) in query_pairs(&req)? {
         match k.as_str() {
-            "limit" => {
-                limit = v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or(ApiError::param("limit", "limit must be 1 to 500."))?;
-            }
+            "limit" => limit = PAGE.parse(&v)?,
             _ => {
                 return Err(ApiError::unknown_query());
             }

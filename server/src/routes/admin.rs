@@ -20,13 +20,16 @@ use super::items::{audit, json_ok, query_pairs};
 use crate::admin::{self, AuditFilter};
 use crate::auth::password::hash_password;
 use crate::domain::{DeviceId, Role, UserId};
-use crate::edge::{ApiError, RequireAdmin};
+use crate::edge::{ApiError, PageLimit, RequireAdmin};
 use crate::state::{AppState, blocking};
 use crate::storage::{NewUser, StoreError};
 
 mod body;
 
 use body::{AccountChange, NewAccount, NewPassword, PasswordBody};
+
+/// The audit log's largest page.
+const AUDIT_PAGE: PageLimit = PageLimit::UP_TO_1000;
 
 /// Registers the admin routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -346,16 +349,7 @@ async fn audit_log(
             "from" => f.from = Some(int("from", &v)?),
             "to" => f.to = Some(int("to", &v)?),
             "before" => f.before = Some(int("before", &v)?),
-            "limit" => {
-                f.limit = v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or(ApiError::param(
-                        "limit",
-                        "limit must be a number from 1 to 1000.",
-                    ))?
-            }
+            "limit" => f.limit = AUDIT_PAGE.parse(&v)?,
             _ => {
                 return Err(ApiError::unknown_query());
             }

@@ -11,13 +11,13 @@ use serde_json::Value;
 
 use super::items::{json_ok, query_pairs};
 use crate::domain::{DocId, DocKind, Principal, now_ms};
-use crate::edge::{ApiError, RequireContentReader};
+use crate::edge::{ApiError, PageLimit, RequireContentReader};
 use crate::review::report;
 use crate::state::{AppState, blocking};
 use crate::storage::{DocListQuery, DocListState};
 
 /// Most documents in one answer (each is loaded for its context).
-pub const MAX_LIMIT: u32 = 50;
+pub const PAGE: PageLimit = PageLimit::UP_TO_50;
 /// Documents in one answer without `limit`.
 pub const DEFAULT_LIMIT: u32 = 20;
 
@@ -117,13 +117,7 @@ fn parse(pairs: &[(String, String)]) -> Result<Request, ApiError> {
                     _ => return Err(ApiError::param("mine", "mine must be true or false.")),
                 }
             }
-            "limit" => {
-                limit = v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=MAX_LIMIT).contains(n))
-                    .ok_or(ApiError::param("limit", "limit must be 1 to 50."))?
-            }
+            "limit" => limit = PAGE.parse(v)?,
             _ => return Err(ApiError::param("query", "Unknown query parameter.")),
         }
     }

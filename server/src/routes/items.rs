@@ -16,7 +16,7 @@ use serde_json::json;
 
 use crate::domain::Principal;
 use crate::domain::{DocId, DocKind, UserId, now_ms};
-use crate::edge::{ApiError, RequireContentReader};
+use crate::edge::{ApiError, PageLimit, RequireContentReader};
 use crate::review::callbacks::{WorkFilters, work_list as query_work_list};
 use crate::review::query::{ListRequest, has_resident_contact, list_items};
 use crate::review::{Scope, history, report};
@@ -201,6 +201,9 @@ async fn item_history(
     Ok(json_ok(&body))
 }
 
+/// The open-feedback list's largest page.
+const FEEDBACK_OPEN_PAGE: PageLimit = PageLimit::UP_TO_1000;
+
 /// `GET /api/v1/feedback/open?limit=`.
 #[tracing::instrument(name = "feedback.open", skip_all)]
 async fn feedback_open(
@@ -211,16 +214,7 @@ async fn feedback_open(
     let mut limit = 200;
     for (k, v) in query_pairs(&req)? {
         match k.as_str() {
-            "limit" => {
-                limit = v
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|n| (1..=1000).contains(n))
-                    .ok_or(ApiError::param(
-                        "limit",
-                        "limit must be a number from 1 to 1000.",
-                    ))?
-            }
+            "limit" => limit = FEEDBACK_OPEN_PAGE.parse(&v)?,
             _ => {
                 return Err(ApiError::unknown_query());
             }

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use super::items::{json_ok, query_pairs};
 use crate::domain::{DocId, DocKind, now_ms};
-use crate::edge::{ApiError, RequireCoordinator, json_body};
+use crate::edge::{ApiError, PageLimit, RequireCoordinator, json_body};
 use crate::public::points::DECLINE_REASONS;
 use crate::public::queue::{self, Action, MailContext, QueueError};
 use crate::state::{AppState, blocking};
@@ -29,6 +29,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/api/v1/resident-points/{id}", web::get().to(get))
         .route("/api/v1/resident-points/{id}", web::post().to(act));
 }
+
+/// The queue's largest page.
+const PAGE: PageLimit = PageLimit::UP_TO_500;
 
 const STATUSES: [&str; 6] = [
     "ontvangen",
@@ -56,7 +59,7 @@ async fn list(
                 }
                 status = Some(v);
             }
-            "limit" => limit = crate::review::query::parse_limit(&v)?,
+            "limit" => limit = PAGE.parse(&v)?,
             _ => return Err(ApiError::param("query", "Unknown query parameter.")),
         }
     }
