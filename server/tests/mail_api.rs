@@ -60,43 +60,9 @@ async fn world_on(app: TestApp, sink: SmtpSink) -> World {
     let coord = person(&app, "coco", &[Role::Coordinator], None).await;
     let admin = person(&app, "adam", &[Role::Admin], None).await;
     let sp = person(&app, "sanne", &[Role::Spreekuur], Some("noord")).await;
-    let catalog = Catalog::defaults();
-    let mut doc = Document::new_spreekuur(
-        DocId::new_v4(),
-        &catalog,
-        &sp.uid(),
-        Timestamp::from_millis(T0),
-        NewSpreekuur {
-            location: "Buurthuis De Schakel".into(),
-            wijk: "oostermeent".into(),
-            held_on: Timestamp::from_millis(T0),
-            team: "noord".into(),
-        },
-    )
-    .expect("session");
-    doc.set_actor(sp.actor());
+    let mut doc = session(&sp);
     let add = |doc: &mut Document, category: &str, text: &str, contact: Option<ResidentContact>| {
-        let id = doc
-            .add_note(
-                &catalog,
-                &sp.uid(),
-                Timestamp::from_millis(T0 + 3_600_000),
-                NewItem {
-                    id: None,
-                    category: category.into(),
-                    severity: Severity::Aandacht,
-                    text: text.into(),
-                    place: Some("Marktplein".into()),
-                    location: None,
-                    feedback_needed: true,
-                },
-            )
-            .expect("note");
-        if let Some(c) = contact {
-            doc.set_resident_contact(&sp.uid(), Timestamp::from_millis(T0 + 3_600_000), &id, c)
-                .expect("contact");
-        }
-        id.to_string()
+        note(doc, &sp, T0 + 3_600_000, category, text, contact)
     };
     let jan = add(
         &mut doc,
@@ -133,6 +99,58 @@ async fn world_on(app: TestApp, sink: SmtpSink) -> World {
         piet,
         anon,
     }
+}
+
+/// A spreekuur session of team noord held at `T0` by `sp`, edited as `sp`.
+fn session(sp: &Person) -> Document {
+    let mut doc = Document::new_spreekuur(
+        DocId::new_v4(),
+        &Catalog::defaults(),
+        &sp.uid(),
+        Timestamp::from_millis(T0),
+        NewSpreekuur {
+            location: "Buurthuis De Schakel".into(),
+            wijk: "oostermeent".into(),
+            held_on: Timestamp::from_millis(T0),
+            team: "noord".into(),
+        },
+    )
+    .expect("session");
+    doc.set_actor(sp.actor());
+    doc
+}
+
+/// Adds a note written by `sp` at `at` that needs feedback, with the
+/// resident's contact details if given; returns its id.
+fn note(
+    doc: &mut Document,
+    sp: &Person,
+    at: i64,
+    category: &str,
+    text: &str,
+    contact: Option<ResidentContact>,
+) -> String {
+    let id = doc
+        .add_note(
+            &Catalog::defaults(),
+            &sp.uid(),
+            Timestamp::from_millis(at),
+            NewItem {
+                id: None,
+                category: category.into(),
+                severity: Severity::Aandacht,
+                text: text.into(),
+                place: Some("Marktplein".into()),
+                location: None,
+                feedback_needed: true,
+            },
+        )
+        .expect("note");
+    if let Some(c) = contact {
+        doc.set_resident_contact(&sp.uid(), Timestamp::from_millis(at), &id, c)
+            .expect("contact");
+    }
+    id.to_string()
 }
 
 async fn send(app: &TestApp, who: &Person, method: &str, path: &str, body: Value) -> Response {
@@ -868,4 +886,50 @@ async fn staff_get_a_daily_digest_of_their_call_backs_and_coordinators_of_open_f
     // Once a day: later checks queue nothing more.
     tokio::time::sleep(Duration::from_millis(2500)).await;
     assert_eq!(w.sink.messages().len(), 2);
+}
+
+/// `{datum}` is the day the note was written in Amsterdam, through the
+/// route: 23:30 UTC on 2 December is 00:30 on 3 December (CET, +1), and
+/// 22:30 UTC on 14 July is 00:30 on 15 July (CEST, +2).
+#[actix_web::test]
+async fn the_date_in_a_feedback_mail_is_the_day_in_amsterdam_winter_and_summer() {
+    let sink = SmtpSink::start();
+    let app = spawn_app_with(mail_on(sink.port(), 4)).await;
+    let coord = person(&app, "coco", &[Role::Coordinator], None).await;
+    let sp = person(&app, "sanne", &[Role::Spreekuur], Some("noord")).await;
+    let mut doc = session(&sp);
+    let jan = || {
+        Some(ResidentContact {
+            name: Some("Jan Jansen".into()),
+            phone: None,
+            email: Some("jan@example.nl".into()),
+            consent: true,
+        })
+    };
+    // 2026-12-02T23:30:00Z and 2026-07-14T22:30:00Z.
+    let cases = [
+        (1_796_254_200_000, "3 december 2026", "2 december 2026"),
+        (1_784_068_200_000, "15 juli 2026", "14 juli 2026"),
+    ];
+    let notes: Vec<String> = cases
+        .iter()
+        .map(|(at, _, _)| note(&mut doc, &sp, *at, "woonoverlast", "Geluid", jan()))
+        .collect();
+    let mut stored = StoredDoc::new(doc, DocKind::Spreekuur, Some("noord"));
+    stored.commit(&app, &sp);
+    for (note, (_, day, utc_day)) in notes.iter().zip(cases) {
+        let path = format!("/api/v1/items/{}/{note}/feedback-mail", stored.id());
+        let res = send(
+            &app,
+            &coord,
+            "POST",
+            &path,
+            json!({"done": "Gesproken", "preview": true}),
+        )
+        .await;
+        assert_eq!(res.status, 200, "{}", res.text());
+        let body = res.json()["body"].as_str().expect("body").to_owned();
+        assert!(body.contains(day), "{day} in: {body}");
+        assert!(!body.contains(utc_day), "the UTC day {utc_day} in: {body}");
+    }
 }
