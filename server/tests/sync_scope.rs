@@ -17,7 +17,7 @@ use wijklog_shared::{
     UserId,
 };
 use wijklog_testing::stored::store_bare_walk;
-use wijklog_testing::sync_client::{ClientDoc, SyncClient};
+use wijklog_testing::sync_client::{ClientDoc, Incoming, SyncClient};
 use wijklog_testing::users::{TestUser, connect, observation_texts, observe, user};
 use wijklog_testing::walks::{planned_walk, walk, walk_planned};
 
@@ -49,7 +49,7 @@ async fn ready_lists_the_scope_not_everything_the_user_may_see() {
     let a = connect(&app, &ann).await;
     let mine = a.ready_ids();
     assert!(mine.contains(&own) && mine.contains(&planned), "{mine:?}");
-    assert_eq!(a.ready["protocol"], 3);
+    assert_eq!(a.ready["protocol"], 4);
     let b = connect(&app, &bob).await;
     let bobs = b.ready_ids();
     assert!(bobs.contains(&planned), "the team's planned walk");
@@ -623,4 +623,77 @@ async fn what_a_device_does_not_hold_is_listed_over_rest_by_schedule() {
         assert_eq!(body["code"], "invalid_parameter", "{bad}");
         assert!(body["message"].as_str().is_some_and(|m| m.ends_with('.')));
     }
+}
+
+/// The `lists_changed` frames a client got within `quiet` of silence, and
+/// whether any binary frame (a document's content) came with them.
+async fn lists_changed_frames(
+    client: &mut SyncClient,
+    first: Duration,
+    quiet: Duration,
+) -> (usize, bool) {
+    let (mut n, mut content) = (0, false);
+    let mut wait = first;
+    while let Some(item) = client.next(wait).await {
+        match item {
+            Incoming::Json(v) if v["type"] == "lists_changed" => {
+                assert_eq!(
+                    v,
+                    serde_json::json!({"type": "lists_changed"}),
+                    "no other field"
+                );
+                n += 1;
+                wait = quiet;
+            }
+            Incoming::Binary(..) => content = true,
+            Incoming::Json(_) => {}
+            Incoming::Closed(reason) => panic!("closed: {reason:?}"),
+        }
+    }
+    (n, content)
+}
+
+#[actix_web::test]
+async fn coordinators_are_told_that_the_lists_changed_without_content_at_most_once_a_second() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let bob = user(&app, "bob", &[Role::Boa], Some("noord")).await;
+    let cora = user(&app, "cora", &[Role::Coordinator], None).await;
+    let mut c = connect(&app, &cora).await;
+    let mut b = connect(&app, &bob).await;
+
+    // Ann's walk (not planned, so on no other device): the coordinator, who
+    // holds only the catalog, is told the lists changed, and nothing of the walk.
+    let id = Uuid::new_v4();
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(id, walk(id, &ann.id, "noord", 1));
+    assert!(a.sync_until_acked(id, WAIT).await);
+    let (told, content) = lists_changed_frames(&mut c, WAIT, Duration::from_millis(1500)).await;
+    assert_eq!(told, 1);
+    assert!(!content, "no document content comes with it");
+    // A boa of the team is not told (its home screen reads its own lists).
+    let (told, _) = lists_changed_frames(&mut b, Duration::from_millis(500), Duration::ZERO).await;
+    assert_eq!(told, 0);
+
+    // Twenty writes in a row: told at least once, far fewer than twenty times.
+    const WRITES: usize = 20;
+    for i in 0..WRITES {
+        observe(&mut a, id, &ann.id, 10 + i);
+        assert!(a.sync_until_acked(id, WAIT).await);
+    }
+    let (told, content) = lists_changed_frames(&mut c, WAIT, Duration::from_millis(2500)).await;
+    assert!(told >= 1, "the last change is told");
+    assert!(told < WRITES, "{told} frames for {WRITES} writes");
+    assert!(!content);
+    // The coordinator's own write is not told back to the same connection.
+    c.subscribe(id).await;
+    assert!(
+        c.pump_until(WAIT, |c| observation_texts(c, id).len() == WRITES + 1)
+            .await
+    );
+    let _ = lists_changed_frames(&mut c, Duration::from_millis(1500), Duration::from_millis(1500)).await;
+    observe(&mut c, id, &cora.id, 99);
+    assert!(c.sync_until_acked(id, WAIT).await);
+    let (told, _) = lists_changed_frames(&mut c, Duration::from_millis(1500), Duration::ZERO).await;
+    assert_eq!(told, 0);
 }

@@ -74,7 +74,7 @@ test("a third-party client subscribes a document outside its scope, edits it and
     };
   });
   const n = await connect(port, nina.access_token);
-  assert.equal(n.ready.protocol, 3);
+  assert.equal(n.ready.protocol, 4);
   const ninaHeads = A.getHeads(walk).slice().sort().join();
   await syncUntil(n, walkId, walk, A.initSyncState(), (_, item) =>
     item.json?.type === "ack" && item.json.heads.slice().sort().join() === ninaHeads,

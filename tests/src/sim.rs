@@ -1303,6 +1303,8 @@ impl Sim {
             // The device keeps a document that left its scope (as the app
             // does today); syncing it again subscribes it.
             Down::Text(ServerMessage::Unscope { .. }) => {}
+            // For a coordinator's review screens (they read REST); the simulated devices hold documents only.
+            Down::Text(ServerMessage::ListsChanged) => {}
             Down::Text(ServerMessage::Ack { doc, heads }) => {
                 let parsed = Self::parse_heads(&heads)?;
                 self.log(format!("d{d} c{conn} ack {doc} {}", heads.join(",")));

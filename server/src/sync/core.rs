@@ -42,7 +42,8 @@ use super::chunks::{self, ChunkError, ChunkLimits};
 use super::hub::ScopeFacts;
 use super::limits::SyncLimits;
 use super::protocol::{
-    self, CLOSE_REVOKED, CLOSE_UNAUTHENTICATED, ClientMessage, DocSummary, ErrorCode, ServerMessage,
+    self, CLOSE_REVOKED, CLOSE_UNAUTHENTICATED, ClientMessage, DocSummary, ErrorCode,
+    LISTS_CHANGED_MIN_INTERVAL, ServerMessage,
 };
 use super::rate::TokenBucket;
 use super::scope;
@@ -372,6 +373,9 @@ pub enum Event {
     },
     /// Time to check the connection's scope again (windows pass, subscriptions lapse).
     ScopeCheck,
+    /// The time [`Session::lists_changed_due`] named has come: a
+    /// `lists_changed` held back by its minimum interval may go now.
+    ListsChangedDue,
     /// Live updates were missed (the hub overflowed): resync every open document.
     Resync,
     /// The periodic check of user and device came back.
@@ -435,6 +439,10 @@ pub struct Session {
     /// document. They are held here, never in the shared document, count
     /// against `limits.max_waiting_changes` and go with the connection.
     waiting: HashMap<DocId, Vec<Change>>,
+    /// When the last `lists_changed` was sent, and whether another is owed
+    /// (a change came within [`LISTS_CHANGED_MIN_INTERVAL`] of it).
+    lists_sent: Option<Instant>,
+    lists_owed: bool,
 }
 
 /// Parses the first frame; the token on success, the error to send otherwise.
@@ -528,7 +536,46 @@ impl Session {
             pending: HashMap::new(),
             next_ticket: 1,
             waiting: HashMap::new(),
+            lists_sent: None,
+            lists_owed: false,
         }
+    }
+
+    /// When a `lists_changed` held back by its minimum interval is due
+    /// (the handler sends [`Event::ListsChangedDue`] then); `None` when
+    /// none is owed.
+    pub fn lists_changed_due(&self) -> Option<Instant> {
+        // Owed only while an earlier one is within its interval (else it went at once).
+        self.lists_sent
+            .filter(|_| self.lists_owed)
+            .map(|t| t + LISTS_CHANGED_MIN_INTERVAL)
+    }
+
+    /// A walk or session changed through another connection: a
+    /// coordinator's connection tells its review screens that their lists
+    /// may read differently (`lists_changed`, no content), at most once per
+    /// [`LISTS_CHANGED_MIN_INTERVAL`]; a change within the interval is told
+    /// when it has passed ([`Event::ListsChangedDue`]).
+    fn note_lists_changed(&mut self, kind: DocKind, now: Instant) -> Option<Effect> {
+        if kind == DocKind::Catalog || !self.principal.is_coordinator() {
+            return None;
+        }
+        self.lists_owed = true;
+        self.lists_changed_now(now)
+    }
+
+    /// Sends the owed `lists_changed` if its interval has passed.
+    fn lists_changed_now(&mut self, now: Instant) -> Option<Effect> {
+        if !self.lists_owed
+            || self
+                .lists_sent
+                .is_some_and(|t| now.saturating_duration_since(t) < LISTS_CHANGED_MIN_INTERVAL)
+        {
+            return None;
+        }
+        self.lists_owed = false;
+        self.lists_sent = Some(now);
+        Some(Effect::Text(ServerMessage::ListsChanged))
     }
 
     /// The authenticated principal.
@@ -558,8 +605,16 @@ impl Session {
                 team,
                 origins,
                 scope,
-            } => self.on_doc_changed(doc, kind, team.as_deref(), &origins, &scope, ctx),
+            } => {
+                let mut effects = Vec::new();
+                if !origins.contains(&self.conn) {
+                    effects.extend(self.note_lists_changed(kind, now));
+                }
+                effects.extend(self.on_doc_changed(doc, kind, team.as_deref(), &origins, &scope, ctx));
+                effects
+            }
             Event::ScopeCheck => self.on_scope_check(ctx),
+            Event::ListsChangedDue => self.lists_changed_now(now).into_iter().collect(),
             Event::Resync => {
                 let ids: Vec<DocId> = self.docs.keys().copied().collect();
                 ids.into_iter().flat_map(|id| self.generate(id)).collect()
@@ -1676,6 +1731,7 @@ fn check_depth(doc: &Automerge, ready: &[Change], max_depth: usize) -> Result<()
 #[cfg(test)]
 mod tests {
     use std::cell::{Cell, RefCell};
+    use std::time::Duration;
 
     use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ROOT, ScalarValue};
@@ -2914,6 +2970,82 @@ mod tests {
                     ..
                 })
             ));
+        }
+    }
+
+    fn lists_changed(effects: &[Effect]) -> usize {
+        effects
+            .iter()
+            .filter(|e| matches!(e, Effect::Text(ServerMessage::ListsChanged)))
+            .count()
+    }
+
+    #[test]
+    fn a_coordinator_is_told_the_lists_changed_at_most_once_a_second_and_never_misses_the_last_change() {
+        let ctx = Fake::default();
+        let t0 = Instant::now();
+        let mut coord = session(1, principal("cora", &[Role::Coordinator], None));
+        assert_eq!(coord.lists_changed_due(), None);
+        // A walk changed through another connection: told at once, with no content.
+        let effects = coord.handle(noord_walk_changed(DocId::new_v4(), vec![7]), &ctx, t0);
+        assert_eq!(lists_changed(&effects), 1);
+        assert_eq!(coord.lists_changed_due(), None, "nothing owed after sending");
+        // Three more changes within the second: none sent now, one owed for t0 + 1 s.
+        for ms in [10, 400, 900] {
+            let at = t0 + Duration::from_millis(ms);
+            let effects = coord.handle(noord_walk_changed(DocId::new_v4(), vec![7]), &ctx, at);
+            assert_eq!(lists_changed(&effects), 0, "within the interval ({ms} ms)");
+        }
+        assert_eq!(coord.lists_changed_due(), Some(t0 + LISTS_CHANGED_MIN_INTERVAL));
+        // Woken early, nothing goes; at the due time exactly one.
+        let early = coord.handle(Event::ListsChangedDue, &ctx, t0 + Duration::from_millis(999));
+        assert_eq!(lists_changed(&early), 0);
+        let due = coord.handle(Event::ListsChangedDue, &ctx, t0 + LISTS_CHANGED_MIN_INTERVAL);
+        assert_eq!(lists_changed(&due), 1);
+        assert_eq!(coord.lists_changed_due(), None);
+        let again = coord.handle(Event::ListsChangedDue, &ctx, t0 + Duration::from_secs(5));
+        assert_eq!(lists_changed(&again), 0, "told once per owed change");
+        // Long after: the next change is told at once again.
+        let later = coord.handle(noord_walk_changed(DocId::new_v4(), vec![7]), &ctx, t0 + Duration::from_secs(9));
+        assert_eq!(lists_changed(&later), 1);
+    }
+
+    #[test]
+    fn lists_changed_goes_to_coordinators_only_for_walks_and_sessions_changed_elsewhere() {
+        let ctx = Fake::default();
+        let now = Instant::now();
+        let mut coord = session(1, principal("cora", &[Role::Coordinator], None));
+        // The connection's own write: its screens already know.
+        let own = coord.handle(noord_walk_changed(DocId::new_v4(), vec![1]), &ctx, now);
+        assert_eq!(lists_changed(&own), 0);
+        // The catalog is no list's row.
+        let catalog = Event::DocChanged {
+            doc: DocId::new_v4(),
+            kind: DocKind::Catalog,
+            team: None,
+            origins: vec![7],
+            scope: ScopeFacts::default(),
+        };
+        assert_eq!(lists_changed(&coord.handle(catalog, &ctx, now)), 0);
+        assert_eq!(coord.lists_changed_due(), None);
+        // A spreekuur session counts like a walk.
+        let session_changed = Event::DocChanged {
+            doc: DocId::new_v4(),
+            kind: DocKind::Spreekuur,
+            team: Some("noord".into()),
+            origins: vec![7],
+            scope: ScopeFacts::default(),
+        };
+        assert_eq!(lists_changed(&coord.handle(session_changed, &ctx, now)), 1);
+        // A boa of the team and an admin get pushes, never lists_changed.
+        for p in [
+            principal("ann", &[Role::Boa], Some("noord")),
+            principal("adam", &[Role::Admin], None),
+        ] {
+            let mut s = session(2, p);
+            let effects = s.handle(noord_walk_changed(DocId::new_v4(), vec![7]), &ctx, now);
+            assert_eq!(lists_changed(&effects), 0);
+            assert_eq!(s.lists_changed_due(), None);
         }
     }
 }

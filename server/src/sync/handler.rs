@@ -317,8 +317,16 @@ async fn run(
     scope_check.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     scope_check.tick().await;
     let shutdown = service.app.shutdown.clone();
+    // A coordinator's `lists_changed` held back by its minimum interval.
+    let mut lists_due: Option<Instant> = None;
 
     loop {
+        let lists_timer = async move {
+            match lists_due {
+                Some(at) => tokio::time::sleep_until(at.into()).await,
+                None => std::future::pending().await,
+            }
+        };
         let event = tokio::select! {
             biased;
             _ = shutdown.triggered() => break,
@@ -349,6 +357,7 @@ async fn run(
                 Err(broadcast::error::RecvError::Closed) => continue,
             },
             _ = scope_check.tick() => Event::ScopeCheck,
+            _ = lists_timer => Event::ListsChangedDue,
             _ = check.tick() => match service.app.auth.session_state(&principal).await {
                 Ok(state) => Event::SessionChecked { state },
                 Err(e) => {
@@ -390,6 +399,7 @@ async fn run(
             close(&mut ws, 1011, "internal").await;
             return;
         };
+        lists_due = session.as_ref().and_then(Session::lists_changed_due);
         if !send_all(&service, &mut ws, effects).await {
             return;
         }

@@ -7,8 +7,13 @@ use serde::{Deserialize, Serialize};
 use crate::domain::{DocId, DocKind};
 
 /// The protocol version, sent in `ready` (version 1 had no such field;
-/// version 3 added each document's `epoch` to `ready` and `doc`).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// version 3 added each document's `epoch` to `ready` and `doc`; version 4
+/// the coordinators' `lists_changed`).
+pub const PROTOCOL_VERSION: u32 = 4;
+
+/// The shortest time between two `lists_changed` frames on one connection:
+/// changes within it are told once, when it has passed.
+pub const LISTS_CHANGED_MIN_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Length of the document id prefix of every binary frame.
 pub const DOC_ID_LEN: usize = 16;
@@ -183,6 +188,12 @@ pub enum ServerMessage {
         /// The document.
         doc: DocId,
     },
+    /// Coordinators only: walks or spreekuur sessions changed since the
+    /// last such frame, so the review lists (items, urgent items, the work
+    /// list, stats) may read differently now. No content: which documents
+    /// changed, and how, is read over REST. At most one per
+    /// [`LISTS_CHANGED_MIN_INTERVAL`] per connection (protocol 4).
+    ListsChanged,
     /// Something was refused or failed.
     Error {
         /// The document concerned, or null for the connection.
@@ -267,6 +278,10 @@ mod tests {
                 r#"{{"type":"ack","doc":"00112233-4455-6677-8899-aabbccddeeff","heads":["{}"]}}"#,
                 "ab".repeat(32)
             )
+        );
+        assert_eq!(
+            ServerMessage::ListsChanged.to_json(),
+            r#"{"type":"lists_changed"}"#
         );
         let err = ServerMessage::error(None, ErrorCode::TooLarge, "frame too large");
         assert_eq!(
