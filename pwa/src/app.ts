@@ -10,7 +10,7 @@ import { SyncState, type Doc, type DocKind, type NewSpreekuur, type NewWalk } fr
 import { DocRepository, type SaveState } from './model/repository';
 import { LocalStore, StoreError, wipeDatabase, type PhotoInfo, type SyncRecord } from './store/db';
 import { WriteQueue } from './store/queue';
-import { RETRY_CODES, SyncClient, type ConnStatus } from './sync/client';
+import { RETRY_CODES, SyncClient, type ConnStatus, type Leaving } from './sync/client';
 import { AuthError } from './sync/auth';
 import type { DocAnnouncement, ServerUser } from './sync/frames';
 import { SessionAuth, type Session } from './session/session';
@@ -110,6 +110,20 @@ export class App {
   private subscribing = new Map<string, { promise: Promise<void>; settle: (e: SubscribeError | null) => void }>();
   /** Documents whose subscribe failed on this connection (tried again by a user action or a new connection). */
   readonly subscribeErrors = new Map<string, SubscribeErrorCode>();
+  /**
+   * The sync client's leaving documents as last stored (meta "leaving"):
+   * restored into each new client, so a reload does not forget a document
+   * our own changes re-subscribed.
+   */
+  private leavingSaved: [string, Leaving][] = [];
+  /** Documents the user said "Klaar" for on this page: they leave once all their changes are acked. */
+  private finished = new Set<string>();
+  /**
+   * Counts the server's `lists_changed` frames (and new connections, which
+   * may have missed some): the coordinator screens read their lists again
+   * when it moves.
+   */
+  listsVersion = 0;
 
   // What the screens read, from the parts that own it.
   get session(): Session | null {
@@ -182,6 +196,7 @@ export class App {
     const catalogId = await store.getMeta<string>('catalogId');
     const sync = await store.loadAllSync();
     this.evictedIds = new Set(await store.getMeta<string[]>('evicted') ?? []);
+    this.leavingSaved = (await store.getMeta<[string, Leaving][]>('leaving')) ?? [];
     this.outbox.restore(await store.listPhotos());
     this.repo.load(await store.loadAllDocs(), sync, catalogId);
     if (this.session) {
@@ -255,8 +270,12 @@ export class App {
         if (s === 'auth_needed') this.auth.authNeeded = true;
         // The server is reachable again: photos need not wait for their backoff.
         if (s === 'online') this.outbox.kick();
-        // A new connection: documents that could not be subscribed may be tried again.
-        if (s === 'online') this.subscribeErrors.clear();
+        // A new connection: documents that could not be subscribed may be tried again,
+        // and the lists may have changed while there was none.
+        if (s === 'online') {
+          this.subscribeErrors.clear();
+          this.listsVersion++;
+        }
         else for (const w of [...this.subscribing.values()]) w.settle(new SubscribeError('offline'));
         this.emit();
       },
@@ -265,8 +284,13 @@ export class App {
       pendingOf: (id) => this.repo.pendingOf(id),
       knownToServer: (id) => this.repo.knownToServer(id),
       evict: (id) => this.evict(id),
-      scopeChanged: () => this.emit(),
+      scopeChanged: () => {
+        this.saveLeaving();
+        this.emit();
+      },
+      listsChanged: () => this.listsChanged(),
     });
+    this.client.restoreLeaving(this.leavingSaved);
     this.client.start();
   }
 
@@ -353,6 +377,7 @@ export class App {
    */
   subscribe(docId: string): Promise<void> {
     this.subscribeErrors.delete(docId);
+    this.finished.delete(docId);
     const held = this.docs.get(docId);
     if (held && held.kind() !== null) {
       this.client?.subscribe(docId);
@@ -394,6 +419,26 @@ export class App {
    */
   unsubscribe(docId: string): void {
     this.client?.unsubscribe(docId);
+  }
+
+  /**
+   * The user is done with a document this device opened to edit ("Klaar"):
+   * it leaves the device once every local change of it is acked (sent now,
+   * or when the connection is back), then `unsubscribe`, then the server's
+   * `unscope` (sync/client.ts `finish`). Its unsent changes are never
+   * dropped: until they are acked it stays, and `finishedHere` says so.
+   * Opening it again (`subscribe`) keeps it.
+   */
+  finish(docId: string): void {
+    if (!this.client) return;
+    this.finished.add(docId);
+    this.client.finish(docId);
+    this.emit();
+  }
+
+  /** Whether the user said "Klaar" for this document and it is still on the device (waiting for acks or the server). */
+  finishedHere(docId: string): boolean {
+    return this.finished.has(docId) && this.docs.has(docId);
   }
 
   /** Whether a `subscribe` of this document is waiting for it. */
@@ -478,6 +523,7 @@ export class App {
       return false;
     const held = this.docs.get(id)?.kind() != null;
     if (!(await this.repo.evict(id))) return false;
+    this.finished.delete(id);
     if (held) {
       this.evictedIds.delete(id);
       this.evictedIds.add(id);
@@ -486,6 +532,19 @@ export class App {
     }
     this.emit();
     return true;
+  }
+
+  /** The server says the review lists may read differently: the coordinator screens read them again. */
+  private listsChanged(): void {
+    this.listsVersion++;
+    this.emit();
+  }
+
+  private saveLeaving(): void {
+    const entries = this.client?.leavingEntries() ?? [];
+    this.leavingSaved = entries;
+    if (!this.store) return;
+    void this.queue.run(() => this.requireStore().putMeta('leaving', entries)).catch((e) => this.repo.reportStoreError(e));
   }
 
   private forgetEvicted(id: string): void {
@@ -551,6 +610,8 @@ export class App {
     for (const w of [...this.subscribing.values()]) w.settle(new SubscribeError('offline'));
     this.subscribeErrors.clear();
     this.evictedIds.clear();
+    this.leavingSaved = [];
+    this.finished.clear();
     this.locationMissing.clear();
     await this.flush();
     this.outbox.clear();

@@ -20,7 +20,11 @@
 //            (from `ready`, `doc` and `ack` frames). SyncState itself is never
 //            stored: a fresh one starts with every connection.
 //   meta     "session" -> rec: encrypted { access/refresh token, user, device };
-//            "catalogId" -> rec: encrypted catalog document id.
+//            "catalogId" -> rec: encrypted catalog document id;
+//            "evicted" -> rec: encrypted ids of documents that left the device
+//            (the last 500); "leaving" -> rec: encrypted [docId, 'out' |
+//            'back' | 'unsubscribed'][]: documents leaving the sync scope and
+//            where each stands (sync/client.ts), restored after a reload.
 //   photos   sha256 hex -> rec: encrypted bytes of a processed photo (JPEG)
 //            waiting for upload: the photo outbox (added in version 2).
 //   photoInfo sha256 hex -> rec: encrypted { sha, size, addedAt, refused:

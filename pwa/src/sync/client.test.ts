@@ -48,6 +48,7 @@ function host(): SyncHost {
     knownToServer: () => false,
     evict: async () => true,
     scopeChanged: () => undefined,
+    listsChanged: () => undefined,
   };
 }
 
@@ -511,6 +512,120 @@ describe('SyncClient and the sync scope (subscribe, unscope, eviction after the 
     next.onopen?.();
     await recv(next, ready([WALK]));
     expect(sentTexts(next)).toEqual([{ type: 'unsubscribe', doc: OTHER }]);
+    c.stop();
+  });
+
+  it('"Klaar" (finish) with an unacked edit: the edit goes first, `unsubscribe` only after its ack, eviction only after the unscope', async () => {
+    const d = device();
+    d.hold(WALK, 0);
+    d.hold(OTHER, 0);
+    const { c, ws } = await open(d.h, [WALK, OTHER]);
+    d.edit(WALK);
+    c.nudge(WALK);
+    const sent = framesOf(ws, WALK);
+    expect(sent).toBeGreaterThan(0);
+    c.finish(WALK);
+    await flush();
+    expect(c.leavingState(WALK)).toBe('back');
+    // Nothing is unsubscribed while the edit is not acked, and nothing is evicted.
+    expect(sentTexts(ws)).toEqual([]);
+    expect(d.evicted).toEqual([]);
+    // The server's reply to the edit is answered as usual (the edit may still need sending).
+    await recv(ws, { type: 'ack', doc: WALK, heads: ['bb'] });
+    expect(sentTexts(ws)).toEqual([{ type: 'unsubscribe', doc: WALK }]);
+    expect(c.leavingState(WALK)).toBe('unsubscribed');
+    expect(d.docs.has(WALK)).toBe(true);
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.evicted).toEqual([WALK]);
+    expect(c.leavingState(WALK)).toBeUndefined();
+    // Finishing OTHER with nothing unacked: unsubscribed at once.
+    c.finish(OTHER);
+    await flush();
+    expect(sentTexts(ws)).toEqual([
+      { type: 'unsubscribe', doc: WALK },
+      { type: 'unsubscribe', doc: OTHER },
+    ]);
+    c.stop();
+  });
+
+  it('"Klaar" (finish) while offline: `unsubscribe` goes after the next `ready`; subscribing again takes it back', async () => {
+    const d = device();
+    d.hold(WALK, 0);
+    d.hold(OTHER, 0);
+    const c = new SyncClient(d.h, 'ws://127.0.0.1:1/api/v1/sync');
+    c.finish(WALK);
+    c.finish(OTHER);
+    expect(c.leavingState(WALK)).toBe('back');
+    c.start();
+    await flush();
+    const ws = FakeSocket.all.at(-1)!;
+    ws.readyState = FakeSocket.OPEN;
+    ws.onopen?.();
+    // OTHER was opened again before the connection came: it stays.
+    expect(c.subscribe(OTHER)).toBe(false);
+    await recv(ws, ready([WALK, OTHER]));
+    expect(sentTexts(ws)).toEqual([{ type: 'unsubscribe', doc: WALK }]);
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.evicted).toEqual([WALK]);
+    c.stop();
+  });
+
+  it('leaving documents outlive a reload: a document re-subscribed by its own changes is unsubscribed after the next ready; without the stored state it would stay', async () => {
+    const d = device();
+    d.hold(WALK, 0);
+    d.hold(OTHER, 0);
+    // Before the reload: WALK came back by its own changes and they were acked just before the page went.
+    const before = await open(d.h, [WALK, OTHER]);
+    d.edit(WALK);
+    await recv(before.ws, { type: 'unscope', doc: WALK });
+    before.c.nudge(WALK);
+    expect(before.c.leavingState(WALK)).toBe('out');
+    await recv(before.ws, { type: 'doc', id: WALK, kind: 'walk', heads: ['aa'], epoch: 0 });
+    expect(before.c.leavingEntries()).toEqual([[WALK, 'back']]);
+    const stored = before.c.leavingEntries();
+    before.c.stop();
+    d.pending.set(WALK, 0); // acked (the ack frame was lost with the page)
+
+    // A fresh client without what was stored: the walk stays subscribed.
+    const forgetful = await open(d.h, [WALK, OTHER]);
+    expect(sentTexts(forgetful.ws)).toEqual([]);
+    forgetful.c.stop();
+
+    // With it: unsubscribed at once, evicted at the unscope; OTHER stays.
+    const c = new SyncClient(d.h, 'ws://127.0.0.1:1/api/v1/sync');
+    c.restoreLeaving([...stored, [NEW, 'bogus' as never]]);
+    expect(c.leavingEntries()).toEqual([[WALK, 'back']]);
+    c.start();
+    await flush();
+    const ws = FakeSocket.all.at(-1)!;
+    ws.readyState = FakeSocket.OPEN;
+    ws.onopen?.();
+    await recv(ws, ready([WALK, OTHER]));
+    expect(sentTexts(ws)).toEqual([{ type: 'unsubscribe', doc: WALK }]);
+    await recv(ws, { type: 'unscope', doc: WALK });
+    expect(d.evicted).toEqual([WALK]);
+    expect(d.docs.has(OTHER)).toBe(true);
+    c.stop();
+  });
+});
+
+describe('SyncClient and `lists_changed`', () => {
+  it('tells the host, and nothing else happens', async () => {
+    let told = 0;
+    const c = new SyncClient({ ...host(), hasPending: () => false, listsChanged: () => told++ }, 'ws://127.0.0.1:1/api/v1/sync');
+    c.start();
+    await flush();
+    const ws = FakeSocket.all[0];
+    ws.readyState = FakeSocket.OPEN;
+    ws.onopen?.();
+    ws.onmessage?.({ data: JSON.stringify({ type: 'ready', protocol: 4, user: { id: 'u', name: 'C', roles: ['coordinator'], team: null }, docs: [] }) });
+    await flush();
+    ws.onmessage?.({ data: JSON.stringify({ type: 'lists_changed' }) });
+    ws.onmessage?.({ data: JSON.stringify({ type: 'lists_changed' }) });
+    await flush();
+    expect(told).toBe(2);
+    expect(ws.sent.filter((d) => typeof d === 'string').map((d) => JSON.parse(d as string).type)).toEqual(['auth']);
+    expect(ws.closed).toBeNull();
     c.stop();
   });
 });

@@ -90,8 +90,10 @@ export interface SyncHost {
    * host calls `recheck(id)` when that ends.
    */
   evict(id: string): Promise<boolean>;
-  /** A document started or stopped leaving (the screens say so). */
+  /** A document started or stopped leaving (the screens say so; the host keeps `leavingEntries()`). */
   scopeChanged(): void;
+  /** The server says the coordinators' review lists may read differently (`lists_changed`). */
+  listsChanged(): void;
 }
 
 /** Where a document that left this device's scope stands (see the header). */
@@ -239,6 +241,37 @@ export class SyncClient {
   /** Where a document that left the scope stands; undefined when it has not left. */
   leavingState(docId: string): Leaving | undefined {
     return this.leaving.get(docId);
+  }
+
+  /** Every leaving document and where it stands (the host stores them: they outlive a reload). */
+  leavingEntries(): [string, Leaving][] {
+    return [...this.leaving.entries()];
+  }
+
+  /**
+   * Before `start`: the leaving documents stored before a reload. A document
+   * our own changes re-subscribed ('back', 'unsubscribed') is unsubscribed
+   * again once acked, instead of staying subscribed until its subscription
+   * lapses; one the server had said was out ('out') goes once acked.
+   */
+  restoreLeaving(entries: Iterable<[string, Leaving]>): void {
+    for (const [id, state] of entries) {
+      if (state === 'out' || state === 'back' || state === 'unsubscribed') this.leaving.set(id, state);
+    }
+  }
+
+  /**
+   * The user is done with a document this device subscribed ("Klaar"): it
+   * leaves the device like one our own changes re-subscribed. Its unacked
+   * changes are sent first; once all are acked the client sends
+   * `unsubscribe` (now, or after the next `ready`), and the server's
+   * `unscope` evicts it. A document already leaving stays where it is.
+   */
+  finish(docId: string): void {
+    if (this.leaving.has(docId)) return;
+    this.unsubs.delete(docId);
+    this.setLeaving(docId, 'back');
+    if (this.ready) this.chain = this.chain.then(() => this.settleLeaving(docId)).catch(() => undefined);
   }
 
   /**
@@ -408,6 +441,9 @@ export class SyncClient {
         this.forgetRetry(m.doc);
         await this.host.onAck(m.doc, m.heads);
         await this.settleLeaving(m.doc);
+        break;
+      case 'lists_changed':
+        this.host.listsChanged();
         break;
       case 'error':
         this.host.onServerError(m.doc, m.code);

@@ -50,6 +50,8 @@ export type ServerMessage =
   | ({ type: 'doc' } & DocAnnouncement)
   /** The document left this device's scope (docs/sync-protocol.md §2): nothing more of it comes. */
   | { type: 'unscope'; doc: string }
+  /** Coordinators (protocol 4): walks or sessions changed elsewhere; the review lists may read differently (no content). */
+  | { type: 'lists_changed' }
   | { type: 'error'; doc: string | null; code: string; message: string };
 
 /** Parse a JSON text frame; null for anything that is not a known message. */
@@ -90,6 +92,8 @@ export function parseServerMessage(text: string): ServerMessage | null {
     case 'unscope':
       if (typeof m.doc !== 'string') return null;
       return { type: 'unscope', doc: m.doc };
+    case 'lists_changed':
+      return { type: 'lists_changed' };
     case 'error':
       return {
         type: 'error',
