@@ -27,6 +27,7 @@ import { ErasedLine } from '../ErasedNotice';
 import { contactErasure, itemErasure } from '../erased';
 import { heldDoc } from '../openDoc';
 import { OpenToEdit } from '../OpenToEdit';
+import { LeavingNotice } from '../NotOnDevice';
 
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
   const app = useApp();
@@ -57,8 +58,10 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
     void loadDetail();
     void loadHistory();
   }, [docId, itemId]);
-  // While this screen is open its document stays on the device (what is typed in the editors stays).
-  useEffect(() => app.hold(docId), [docId]);
+  // While this screen is open its document stays on the device (what is typed in the editors stays),
+  // unless the user said "Klaar": then it may go once every change of it is acked.
+  const finished = app.finishedHere(docId);
+  useEffect(() => (finished ? undefined : app.hold(docId)), [docId, finished]);
   // The server's copy (history, context) follows once our edits are acked.
   useDocChanges(
     () => {
@@ -168,20 +171,36 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
             </article>
 
             <h2>{t('coordinator.followup.title')}</h2>
-            {doc && local && catalog ? (
+            {doc && finished ? (
+              <FinishingNotice docId={docId} pending={pending} />
+            ) : doc && local && catalog ? (
               <>
+                <LeavingNotice docId={docId} />
                 <FollowUpEditor doc={doc} row={local} />
                 <FeedbackEditor doc={doc} row={local} />
                 <p class="hint" role="status" data-testid="doc-pending" data-pending={pending}>
                   {pending > 0 ? tn('coordinator.detail.pending', pending) : t('coordinator.detail.synced')}
                 </p>
+                <div class="stack">
+                  <p class="hint">{t('coordinator.detail.finish_hint')}</p>
+                  <button type="button" class="btn" onClick={() => app.finish(docId)} data-testid="finish-edit">
+                    {t('coordinator.detail.finish')}
+                  </button>
+                </div>
               </>
             ) : doc && !local ? (
               <p class="hint" data-testid="doc-loading">
                 {t('coordinator.detail.doc_loading')}
               </p>
             ) : (
-              <OpenToEdit docId={docId} label={t('remote.edit_followup')} hint={t('remote.edit_hint')} />
+              <>
+                {app.wasEvicted(docId) && (
+                  <p class="hint" data-testid="evicted">
+                    {t('coordinator.detail.evicted')}
+                  </p>
+                )}
+                <OpenToEdit docId={docId} label={t('remote.edit_followup')} hint={t('remote.edit_hint')} />
+              </>
             )}
             {app.user?.roles.includes('coordinator') && <MailPanel docId={docId} itemId={itemId} row={row} resident={detail?.item.resident} />}
           </div>
@@ -194,6 +213,26 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
         </div>
       )}
     </section>
+  );
+}
+
+/**
+ * After "Klaar": the document leaves this device once every change of it is
+ * acked (app.finish); until then this says why it is still here. Unsent
+ * edits are never dropped.
+ */
+function FinishingNotice({ docId, pending }: { docId: string; pending: number }) {
+  const app = useApp();
+  return (
+    <div class="stack">
+      <p class="hint" role="status" data-testid="finishing" data-pending={pending}>
+        {pending > 0 ? tn('coordinator.detail.finishing', pending) : t('coordinator.detail.finishing_sent')}
+        {pending > 0 && app.conn !== 'online' ? ` ${t('coordinator.detail.finishing_offline')}` : ''}
+      </p>
+      <button type="button" class="btn" onClick={() => void app.subscribe(docId).catch(() => undefined)} data-testid="finish-undo">
+        {t('coordinator.detail.finish_undo')}
+      </button>
+    </div>
   );
 }
 

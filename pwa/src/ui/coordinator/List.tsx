@@ -1,10 +1,11 @@
 // #/coord/list?<filters>: every observation and note the coordinator may see,
 // filtered (GET /api/v1/items), sorted, paged by cursor ("meer laden"), with
 // export of the filtered list. Live: the first page is fetched again and
-// merged in, so new observations appear without a reload, when a document on
-// this device changes and every LIVE_POLL_MS while the tab is visible
-// (useLiveRefresh: a laptop holds only the documents it opened, so the
-// server's pushes cover only those).
+// merged in, so new observations appear without a reload, when the server
+// says the lists changed (`lists_changed`), when a document on this device
+// changes and every LIVE_POLL_MS while the tab is visible (useLiveRefresh: a
+// laptop holds only the documents it opened, so the server's pushes of
+// documents cover only those).
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';

@@ -2,10 +2,12 @@
 // screen is open: a visible banner (with a link to the item) and an
 // assertive live region for screen readers. Source: the server's list
 // (GET /api/v1/items?severity=urgent, created in the last MAX_AGE_MS), read
-// when the area opens, when a document on this device changes, when the tab
-// becomes visible and every URGENT_POLL_MS while it is (useLiveRefresh): a
-// laptop holds only the documents it opened (the sync scope), so the urgent
-// items of every other walk and session are only on the server. What the
+// when the area opens, when the server says the lists changed
+// (`lists_changed` on the sync socket), when a document on this device
+// changes, when the tab becomes visible, and every URGENT_POLL_MS while it
+// is (useLiveRefresh; the fallback): a laptop holds only the documents it
+// opened (the sync scope), so the urgent items of every other walk and
+// session are only on the server. What the
 // first read finds counts as seen; items older than MAX_AGE_MS are not news
 // (a phone that was offline for days).
 
@@ -17,8 +19,8 @@ import { labelOf, useCatalog, useLiveRefresh } from './common';
 import { itemKey, urgentNews, type UrgentWatch } from './live';
 
 const MAX_AGE_MS = 24 * 3600_000;
-/** How often the server is asked while the tab is visible. */
-const URGENT_POLL_MS = 20_000;
+/** How often the server is asked while the tab is visible without a `lists_changed` (the fallback). */
+const URGENT_POLL_MS = 60_000;
 /** The newest urgent items read at once (one bounded page). */
 const URGENT_LIMIT = 100;
 

@@ -109,21 +109,40 @@ export function useDocChanges(onChange: () => void, only?: string, debounceMs = 
   }, [only, debounceMs]);
 }
 
-/** How often a coordinator screen reads the server again while the tab is visible. */
-export const LIVE_POLL_MS = 30_000;
+/**
+ * How often a coordinator screen reads the server again while the tab is
+ * visible, when no `lists_changed` came: a fallback for a push lost with a
+ * connection (a new connection also counts as a change).
+ */
+export const LIVE_POLL_MS = 120_000;
 
 /**
  * Keep a screen that reads the server up to date: `onChange` runs
- * (debounced) when a document on this device changes (this device's own
- * edits, and the server's pushes of the few documents it holds), when the
- * tab becomes visible again, and every `pollMs` while it is visible. A
- * laptop under the sync scope holds no walk or session it did not open, so
- * the server's pushes alone no longer say that anything changed.
+ * (debounced) when the server says the lists changed (`lists_changed` on
+ * the sync socket, docs/sync-protocol.md §6: walks or sessions changed on
+ * other devices; at most one a second), when a document on this device
+ * changes (this device's edits, and the server's pushes of the few
+ * documents it holds), when the tab becomes visible again, and every
+ * `pollMs` while it is visible (the fallback).
  */
 export function useLiveRefresh(onChange: () => void, debounceMs = 250, pollMs = LIVE_POLL_MS): void {
   useDocChanges(onChange, undefined, debounceMs);
   const cb = useRef(onChange);
   cb.current = onChange;
+  useEffect(() => {
+    let seen = app.listsVersion;
+    let timer: ReturnType<typeof setTimeout> | null = null;
+    const unsub = app.listen(() => {
+      if (app.listsVersion === seen) return;
+      seen = app.listsVersion;
+      if (timer) clearTimeout(timer);
+      timer = setTimeout(() => cb.current(), debounceMs);
+    });
+    return () => {
+      unsub();
+      if (timer) clearTimeout(timer);
+    };
+  }, [debounceMs]);
   useEffect(() => {
     const visible = () => document.visibilityState === 'visible';
     const timer = setInterval(() => {
