@@ -691,7 +691,12 @@ async fn coordinators_are_told_that_the_lists_changed_without_content_at_most_on
         c.pump_until(WAIT, |c| observation_texts(c, id).len() == WRITES + 1)
             .await
     );
-    let _ = lists_changed_frames(&mut c, Duration::from_millis(1500), Duration::from_millis(1500)).await;
+    let _ = lists_changed_frames(
+        &mut c,
+        Duration::from_millis(1500),
+        Duration::from_millis(1500),
+    )
+    .await;
     observe(&mut c, id, &cora.id, 99);
     assert!(c.sync_until_acked(id, WAIT).await);
     let (told, _) = lists_changed_frames(&mut c, Duration::from_millis(1500), Duration::ZERO).await;

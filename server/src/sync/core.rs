@@ -610,7 +610,14 @@ impl Session {
                 if !origins.contains(&self.conn) {
                     effects.extend(self.note_lists_changed(kind, now));
                 }
-                effects.extend(self.on_doc_changed(doc, kind, team.as_deref(), &origins, &scope, ctx));
+                effects.extend(self.on_doc_changed(
+                    doc,
+                    kind,
+                    team.as_deref(),
+                    &origins,
+                    &scope,
+                    ctx,
+                ));
                 effects
             }
             Event::ScopeCheck => self.on_scope_check(ctx),
@@ -2981,7 +2988,8 @@ mod tests {
     }
 
     #[test]
-    fn a_coordinator_is_told_the_lists_changed_at_most_once_a_second_and_never_misses_the_last_change() {
+    fn a_coordinator_is_told_the_lists_changed_at_most_once_a_second_and_never_misses_the_last_change()
+     {
         let ctx = Fake::default();
         let t0 = Instant::now();
         let mut coord = session(1, principal("cora", &[Role::Coordinator], None));
@@ -2989,24 +2997,43 @@ mod tests {
         // A walk changed through another connection: told at once, with no content.
         let effects = coord.handle(noord_walk_changed(DocId::new_v4(), vec![7]), &ctx, t0);
         assert_eq!(lists_changed(&effects), 1);
-        assert_eq!(coord.lists_changed_due(), None, "nothing owed after sending");
+        assert_eq!(
+            coord.lists_changed_due(),
+            None,
+            "nothing owed after sending"
+        );
         // Three more changes within the second: none sent now, one owed for t0 + 1 s.
         for ms in [10, 400, 900] {
             let at = t0 + Duration::from_millis(ms);
             let effects = coord.handle(noord_walk_changed(DocId::new_v4(), vec![7]), &ctx, at);
             assert_eq!(lists_changed(&effects), 0, "within the interval ({ms} ms)");
         }
-        assert_eq!(coord.lists_changed_due(), Some(t0 + LISTS_CHANGED_MIN_INTERVAL));
+        assert_eq!(
+            coord.lists_changed_due(),
+            Some(t0 + LISTS_CHANGED_MIN_INTERVAL)
+        );
         // Woken early, nothing goes; at the due time exactly one.
-        let early = coord.handle(Event::ListsChangedDue, &ctx, t0 + Duration::from_millis(999));
+        let early = coord.handle(
+            Event::ListsChangedDue,
+            &ctx,
+            t0 + Duration::from_millis(999),
+        );
         assert_eq!(lists_changed(&early), 0);
-        let due = coord.handle(Event::ListsChangedDue, &ctx, t0 + LISTS_CHANGED_MIN_INTERVAL);
+        let due = coord.handle(
+            Event::ListsChangedDue,
+            &ctx,
+            t0 + LISTS_CHANGED_MIN_INTERVAL,
+        );
         assert_eq!(lists_changed(&due), 1);
         assert_eq!(coord.lists_changed_due(), None);
         let again = coord.handle(Event::ListsChangedDue, &ctx, t0 + Duration::from_secs(5));
         assert_eq!(lists_changed(&again), 0, "told once per owed change");
         // Long after: the next change is told at once again.
-        let later = coord.handle(noord_walk_changed(DocId::new_v4(), vec![7]), &ctx, t0 + Duration::from_secs(9));
+        let later = coord.handle(
+            noord_walk_changed(DocId::new_v4(), vec![7]),
+            &ctx,
+            t0 + Duration::from_secs(9),
+        );
         assert_eq!(lists_changed(&later), 1);
     }
 
