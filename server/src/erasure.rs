@@ -157,8 +157,12 @@ impl Eraser {
     }
 
     /// Parts of its own, for a process that serves no sync connections
-    /// (`wijklog retention run`). Only while no server writes the same
-    /// database: a server's cached copy would not learn of the rewrite.
+    /// (`wijklog retention run`). On SQLite only while no server writes
+    /// the same database: a server's cached copy would not learn of the
+    /// rewrite. On PostgreSQL the nodes hear of it (the store's change
+    /// notifications) and drop their copies; a node's commit that comes
+    /// between this process's load and its rewrite makes the rewrite start
+    /// again from the stored history.
     pub fn standalone(store: Arc<dyn Store>) -> Self {
         Self {
             cache: Arc::new(DocCache::new(store.clone())),
@@ -183,8 +187,32 @@ pub fn erase(
     erase_with(&Eraser::of(sync), blobs, req)
 }
 
+/// How often an erasure starts again when the stored history changed
+/// under it (on PostgreSQL another node may commit to the document between
+/// the load and the rewrite's transaction).
+const ATTEMPTS: u32 = 3;
+
 /// [`erase`] with the given parts.
 pub fn erase_with(
+    sync: &Eraser,
+    blobs: &BlobStore,
+    req: &EraseRequest,
+) -> Result<EraseReport, EraseError> {
+    let mut attempt = 1;
+    loop {
+        match erase_once(sync, blobs, req) {
+            Err(EraseError::Store(e))
+                if attempt < ATTEMPTS && matches!(*e, StoreError::HistoryChanged) =>
+            {
+                // Nothing was changed; the next try loads the stored history.
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+fn erase_once(
     sync: &Eraser,
     blobs: &BlobStore,
     req: &EraseRequest,
@@ -284,7 +312,7 @@ pub fn erase_with(
     };
 
     // 4. One transaction.
-    let epoch = store.replace_history(
+    let replaced = store.replace_history(
         req.doc,
         &ReplacedHistory {
             hashes,
@@ -298,7 +326,17 @@ pub fn erase_with(
                 contact_only: req.what == EraseWhat::Contact,
             }),
         },
-    )?;
+    );
+    let epoch = match replaced {
+        Ok(epoch) => epoch,
+        Err(StoreError::HistoryChanged) => {
+            // Another node committed to the document since this copy was
+            // read: the copy is stale; the next try loads it again.
+            sync.cache.evict(&entry);
+            return Err(StoreError::HistoryChanged.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
 
     // 5. The cached copy holds the old history: gone, and writes queued
     // for it fail (their changes would bring it back).
@@ -318,11 +356,12 @@ pub fn erase_with(
             ..ScopeFacts::default()
         },
     });
-    let photos_removed = if photos.is_empty() || req.what != EraseWhat::Item {
-        0
-    } else {
-        blobs.remove_unreferenced(&photos)?
-    };
+    let photos_removed =
+        if photos.is_empty() || req.what != EraseWhat::Item || !store.keeps_photos() {
+            0
+        } else {
+            blobs.remove_unreferenced(&photos)?
+        };
     Ok(EraseReport {
         epoch,
         at,

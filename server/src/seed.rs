@@ -46,6 +46,7 @@ fn commit_document(
         .map(NewChange::from_change)
         .collect();
     let out = store.commit(&[DocWrite {
+        epoch: None,
         doc_id: id,
         user_id: owner.clone(),
         device_id: None,

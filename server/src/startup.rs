@@ -68,8 +68,8 @@ impl Application {
         let postgres = state.config.database.is_postgres();
         if postgres {
             tracing::warn!(
-                "on PostgreSQL this version serves sync, accounts and health; review, exports, \
-                 statistics, mail and photos answer 503 sqlite_only (docs/operations.md)"
+                "on PostgreSQL this version serves sync, accounts, health, erasure and retention; \
+                 review, exports, statistics, mail and photos answer 503 sqlite_only (docs/operations.md)"
             );
         } else {
             crate::blobs::gc::spawn_periodic(state.blobs.clone(), state.shutdown.clone());
@@ -129,14 +129,14 @@ impl Application {
         });
         if !postgres {
             crate::mail::worker::spawn(sync.clone(), state.mail.clone(), state.review.clone());
-            // Erasure rewrites history on SQLite only so far.
-            crate::retention::spawn_periodic(
-                crate::erasure::Eraser::of(&sync),
-                state.blobs.clone(),
-                &state.config.retention,
-                state.shutdown.clone(),
-            );
         }
+        // On one node at a time (`Singleton::Retention`).
+        crate::retention::spawn_periodic(
+            crate::erasure::Eraser::of(&sync),
+            state.blobs.clone(),
+            &state.config.retention,
+            state.shutdown.clone(),
+        );
         let server = run(listener, state.clone(), sync)?;
         tracing::info!(address = %listener_display(&state.config.bind, port), "listening");
         Ok(Self {

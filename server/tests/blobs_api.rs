@@ -699,6 +699,7 @@ async fn a_photo_whose_last_reference_went_gets_the_full_grace_period_from_then(
     let outcome = app
         .store()
         .commit(&[DocWrite {
+            epoch: None,
             doc_id,
             user_id: UserId::parse(&p.boa_a.id).expect("id"),
             device_id: None,

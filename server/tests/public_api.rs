@@ -362,6 +362,7 @@ fn commit(
     let heads = am.get_heads();
     let owner = ServerUserId::parse(owner).expect("id");
     let write = DocWrite {
+        epoch: None,
         doc_id: server_id,
         user_id: owner.clone(),
         device_id: None,

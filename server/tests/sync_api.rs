@@ -986,6 +986,7 @@ async fn a_stored_document_over_the_operation_bound_is_refused_by_review_reads_n
         .expect("a walk has rows");
     let item = rows[0].item_id.clone();
     let write = wijklog_server::storage::DocWrite {
+        epoch: None,
         doc_id: doc_id(id),
         user_id: owner.clone(),
         device_id: None,

@@ -149,6 +149,7 @@ impl StoredDoc {
             "the {kind:?} document projects"
         );
         let write = DocWrite {
+            epoch: None,
             doc_id: server_id,
             user_id: owner.clone(),
             device_id: None,
@@ -179,6 +180,7 @@ pub fn store_bare_walk(app: &TestApp, id: DocId, owner: &UserId, team: &str, doc
         .map(NewChange::from_change)
         .collect();
     let write = DocWrite {
+        epoch: None,
         doc_id: id,
         user_id: owner.clone(),
         device_id: None,

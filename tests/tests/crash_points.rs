@@ -794,6 +794,7 @@ fn due_session(data: &Path, names: &[&str]) -> (wijklog_server::domain::DocId, V
     });
     let out = store
         .commit(&[DocWrite {
+            epoch: None,
             doc_id: id,
             user_id: staff.clone(),
             device_id: None,

@@ -63,6 +63,7 @@ fn commit(
     let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut author);
     let out = store
         .commit(&[DocWrite {
+            epoch: None,
             doc_id: id,
             user_id: owner.clone(),
             device_id: None,

@@ -12,6 +12,7 @@ use crate::blobs::BlobStore;
 use crate::config::DAY_MS;
 use crate::erasure::Eraser;
 use crate::retention::{Rules, due, run};
+use crate::storage::Singleton;
 
 /// `wijklog retention ...`.
 #[derive(Debug, Subcommand)]
@@ -36,13 +37,12 @@ pub fn run_command(action: RetentionAction) -> anyhow::Result<()> {
             super::init_cli_logs(&config);
             let rules = Rules::from_config(&config.retention);
             let now = crate::domain::now_ms();
-            if !dry_run {
-                if config.database.is_postgres() {
-                    bail!(
-                        "erasure rewrites history on SQLite only in this version; on PostgreSQL \
-                         `wijklog retention run --dry-run` lists what is due"
-                    );
-                }
+            // On SQLite a running server holds the documents in memory and
+            // would not learn of a rewrite; on PostgreSQL every node hears
+            // of it (the change notifications) and drops its copy, and the
+            // run takes the same lead as the nodes' timers, so it never
+            // runs beside one of them.
+            if !dry_run && !config.database.is_postgres() {
                 refuse_while_serving(&config.data_dir)?;
             }
             let store = super::open_store(&config)?;
@@ -93,8 +93,22 @@ pub fn run_command(action: RetentionAction) -> anyhow::Result<()> {
                 return Ok(());
             }
             let blobs = BlobStore::new(&config.data_dir, config.blobs.clone());
-            let report = run(&Eraser::standalone(store), &blobs, &rules, now, "cli")
-                .context("running retention")?;
+            let Some(_lead) = store
+                .try_lead(Singleton::Retention)
+                .context("taking the retention lead")?
+            else {
+                bail!(
+                    "a wijklog node on this database is running retention now; try again when it is done"
+                );
+            };
+            let report = run(
+                &Eraser::standalone(store.clone()),
+                &blobs,
+                &rules,
+                now,
+                "cli",
+            )
+            .context("running retention")?;
             println!(
                 "erased {} contact details and {} items' content ({} photos), emptied {} residents' points' contact details and {} points' content, deleted {} audit entries; {} failed, {} left for the next run",
                 report.contact,

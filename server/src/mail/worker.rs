@@ -276,6 +276,7 @@ async fn record_feedback(sync: &SyncService, p: &PendingEdit) -> anyhow::Result<
                 entry: entry.clone(),
                 job: CommitJob {
                     write: DocWrite {
+                        epoch: Some(entry.epoch),
                         doc_id,
                         user_id: user,
                         // Written by the server itself (no device session).

@@ -55,6 +55,9 @@ macro_rules! store_conformance_tests {
             a_password_change_signs_out_every_device_without_revoking,
             touching_a_device_moves_its_last_contact_forward_only,
             audit_log_appends_and_lists_newest_first,
+            a_replaced_history_raises_the_epoch_and_refuses_writes_based_on_the_old_one,
+            a_replacement_that_does_not_cover_the_stored_changes_changes_nothing,
+            audit_entries_past_their_period_are_pruned_and_younger_ones_kept,
             ready_check_passes_on_fresh_store,
         );
     };
@@ -106,6 +109,7 @@ fn write(
     changes: Vec<NewChange>,
 ) -> DocWrite {
     DocWrite {
+        epoch: None,
         doc_id,
         user_id: uid(user),
         device_id: None,
@@ -236,6 +240,7 @@ pub fn actor_bound_to_other_user_rejects_only_that_write(factory: Factory<'_>) {
     let out = store
         .commit(&[
             DocWrite {
+                epoch: None,
                 doc_id: shared,
                 user_id: uid("mallory"),
                 device_id: None,
@@ -272,6 +277,7 @@ pub fn changes_for_unknown_document_without_create_are_rejected(factory: Factory
     let id = DocId::new_v4();
     let out = store
         .commit(&[DocWrite {
+            epoch: None,
             doc_id: id,
             user_id: uid("u1"),
             device_id: None,
@@ -380,6 +386,7 @@ pub fn projection_rows_are_replaced_and_searchable(factory: Factory<'_>) {
     assert!(store.search_items("-- **", 10).expect("search").is_empty());
 
     let replace = DocWrite {
+        epoch: None,
         doc_id: id,
         user_id: uid("u1"),
         device_id: None,
@@ -493,6 +500,7 @@ pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Facto
         .map(NewChange::from_change)
         .collect();
     let mut second = DocWrite {
+        epoch: None,
         doc_id: id,
         user_id: uid("u1"),
         device_id: None,
@@ -512,6 +520,7 @@ pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Facto
     let forged_base = forged.get_heads();
     edit(&mut forged, "title", "vervalst");
     let third = DocWrite {
+        epoch: None,
         doc_id: id,
         user_id: uid("u2"),
         device_id: None,
@@ -550,6 +559,7 @@ pub fn the_last_accepted_projection_of_a_commit_is_the_one_stored(factory: Facto
     );
     // A later commit without item c removes its row and its index entry.
     let drop_c = DocWrite {
+        epoch: None,
         doc_id: id,
         user_id: uid("u1"),
         device_id: None,
@@ -590,6 +600,7 @@ pub fn compaction_keeps_uncovered_changes(factory: Factory<'_>) {
     assert_eq!(late.len(), 1);
     store
         .commit(&[DocWrite {
+            epoch: None,
             doc_id: id,
             user_id: uid("u1"),
             device_id: None,
@@ -1121,6 +1132,213 @@ pub fn audit_log_appends_and_lists_newest_first(factory: Factory<'_>) {
     assert_eq!(entries[1].entry.detail, serde_json::json!({"via": "cli"}));
     assert!(entries[0].id > entries[1].id);
     assert_eq!(store.audit_entries(1).expect("list").len(), 1);
+}
+
+/// A walk stored with a secret in its history and in its projection (two
+/// changes by `u1`), and a "rewritten" history of as many changes without
+/// it: the map from the stored hashes to the new ones and its snapshot.
+fn stored_secret_and_its_rewrite(
+    store: &dyn StoreInspect,
+    id: DocId,
+) -> (
+    std::collections::HashMap<automerge::ChangeHash, automerge::ChangeHash>,
+    AutoCommit,
+) {
+    let mut doc = walk_doc(b"secret-writer");
+    edit(&mut doc, "title", "Geheimnaam Wqpz");
+    let mut w = write(
+        id,
+        "u1",
+        DocKind::Walk,
+        Some("noord"),
+        all_changes(&mut doc),
+    );
+    w.projection = Some(vec![row("a", "Geheimnaam Wqpz belt", None)]);
+    store.commit(&[w]).expect("commit");
+    let mut new = walk_doc(b"secret-writer");
+    edit(&mut new, "title", "");
+    let hashes = doc
+        .get_changes(&[])
+        .iter()
+        .zip(new.get_changes(&[]))
+        .map(|(old, new)| (old.hash(), new.hash()))
+        .collect();
+    (hashes, new)
+}
+
+fn replaced(
+    hashes: std::collections::HashMap<automerge::ChangeHash, automerge::ChangeHash>,
+    new: &mut AutoCommit,
+) -> super::ReplacedHistory {
+    super::ReplacedHistory {
+        hashes,
+        added: Vec::new(),
+        added_by: uid("coord"),
+        snapshot: new.save(),
+        projection: Some(vec![row("a", "gewist", None)]),
+        audit: AuditEntry {
+            actor: Some(uid("coord")),
+            action: "item.erase_contact".into(),
+            subject: Some("doc/a".into()),
+            detail: serde_json::json!({"what": "contact"}),
+        },
+        scrub_mail: None,
+    }
+}
+
+/// Every value of every stored change, decoded.
+fn stored_history(store: &dyn StoreInspect, id: DocId) -> (String, i64) {
+    let stored = store.load_doc(id).expect("load").expect("exists");
+    let doc = stored.to_automerge().expect("loads");
+    let text = doc
+        .get_changes(&[])
+        .iter()
+        .map(|c| format!("{:?}", c.decode()))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (text, stored.epoch)
+}
+
+pub fn a_replaced_history_raises_the_epoch_and_refuses_writes_based_on_the_old_one(
+    factory: Factory<'_>,
+) {
+    let store = factory();
+    let id = DocId::new_v4();
+    let (hashes, mut new) = stored_secret_and_its_rewrite(store.as_ref(), id);
+    // Positive controls: the secret is in the stored history and the index.
+    let (before, epoch) = stored_history(store.as_ref(), id);
+    assert!(before.contains("Geheimnaam Wqpz"), "{before}");
+    assert_eq!(epoch, 0);
+    assert_eq!(store.search_items("Wqpz", 10).expect("search").len(), 1);
+
+    let epoch = store
+        .replace_history(id, &replaced(hashes, &mut new))
+        .expect("replace");
+    assert_eq!(epoch, 1);
+    let (after, stored_epoch) = stored_history(store.as_ref(), id);
+    assert_eq!(stored_epoch, 1);
+    assert!(!after.contains("Geheimnaam"), "{after}");
+    let mut heads = store
+        .load_doc(id)
+        .expect("load")
+        .expect("exists")
+        .to_automerge()
+        .expect("loads")
+        .get_heads();
+    heads.sort();
+    let mut want = new.get_heads();
+    want.sort();
+    assert_eq!(heads, want, "the stored history is the rewritten one");
+    assert_eq!(store.change_count(id).expect("count"), 2);
+    assert!(store.search_items("Wqpz", 10).expect("search").is_empty());
+    assert_eq!(store.projection_rows(id).expect("rows")[0].text, "gewist");
+    let audit = store.audit_entries(1).expect("audit");
+    assert_eq!(audit[0].entry.action, "item.erase_contact");
+    assert_eq!(audit[0].entry.subject.as_deref(), Some("doc/a"));
+
+    // A change applied to a copy of the old history (epoch 0) is refused,
+    // and nothing of its write is stored.
+    let mut old_copy = walk_doc(b"secret-writer");
+    edit(&mut old_copy, "title", "Geheimnaam Wqpz");
+    edit(&mut old_copy, "title", "Geheimnaam Wqpz opnieuw");
+    let late = old_copy.get_last_local_change().expect("change").clone();
+    let based_on = |epoch: i64, change: &automerge::Change| DocWrite {
+        epoch: Some(epoch),
+        doc_id: id,
+        user_id: uid("u1"),
+        device_id: None,
+        create: None,
+        changes: vec![NewChange::from_change(change)],
+        projection: Some(vec![row("a", "Geheimnaam Wqpz terug", None)]),
+        schedule: None,
+    };
+    let out = store.commit(&[based_on(0, &late)]).expect("commit");
+    assert_eq!(out.writes[0], Err(WriteRejected::Rewritten));
+    assert_eq!(store.change_count(id).expect("count"), 2);
+    assert!(store.search_items("Wqpz", 10).expect("search").is_empty());
+    let (still, _) = stored_history(store.as_ref(), id);
+    assert!(!still.contains("Geheimnaam"), "{still}");
+
+    // One based on the new epoch is stored.
+    edit(&mut new, "title", "Nieuwe titel");
+    let next = new.get_last_local_change().expect("change").clone();
+    let mut ok = based_on(1, &next);
+    ok.projection = Some(vec![row("a", "nieuwe tekst", None)]);
+    let out = store.commit(&[ok]).expect("commit");
+    assert_eq!(out.writes[0].as_ref().expect("accepted").inserted, 1);
+    assert_eq!(store.change_count(id).expect("count"), 3);
+}
+
+pub fn a_replacement_that_does_not_cover_the_stored_changes_changes_nothing(factory: Factory<'_>) {
+    let store = factory();
+    let id = DocId::new_v4();
+    let (hashes, mut new) = stored_secret_and_its_rewrite(store.as_ref(), id);
+    let audit_before = store.audit_entries(100).expect("audit").len();
+    let unchanged = |store: &dyn StoreInspect| {
+        let (history, epoch) = stored_history(store, id);
+        assert!(history.contains("Geheimnaam Wqpz"), "{history}");
+        assert_eq!(epoch, 0);
+        assert_eq!(store.change_count(id).expect("count"), 2);
+        assert_eq!(store.search_items("Wqpz", 10).expect("search").len(), 1);
+        assert_eq!(store.audit_entries(100).expect("audit").len(), audit_before);
+    };
+    // One stored change missing from the map.
+    let mut short = hashes.clone();
+    let dropped = *short.keys().next().expect("a change");
+    short.remove(&dropped);
+    let e = store
+        .replace_history(id, &replaced(short, &mut new))
+        .expect_err("refused");
+    assert!(matches!(e, StoreError::HistoryChanged), "{e:?}");
+    unchanged(store.as_ref());
+    // As many entries, but one of them is not a stored change.
+    let mut wrong = hashes.clone();
+    let target = wrong.remove(&dropped).expect("entry");
+    wrong.insert(automerge::ChangeHash([7; 32]), target);
+    let e = store
+        .replace_history(id, &replaced(wrong, &mut new))
+        .expect_err("refused");
+    assert!(matches!(e, StoreError::HistoryChanged), "{e:?}");
+    unchanged(store.as_ref());
+    // An unknown document.
+    let e = store
+        .replace_history(DocId::new_v4(), &replaced(hashes, &mut new))
+        .expect_err("refused");
+    assert!(matches!(e, StoreError::NotFound(_)), "{e:?}");
+    unchanged(store.as_ref());
+}
+
+pub fn audit_entries_past_their_period_are_pruned_and_younger_ones_kept(factory: Factory<'_>) {
+    let store = factory();
+    let entry = |action: &str| AuditEntry {
+        actor: None,
+        action: action.into(),
+        subject: None,
+        detail: serde_json::json!({}),
+    };
+    store.append_audit(entry("old")).expect("append");
+    let old_at = store.audit_entries(1).expect("audit")[0].at;
+    // The next entry is written in a later millisecond.
+    while now_ms() <= old_at {
+        std::thread::yield_now();
+    }
+    store.append_audit(entry("young")).expect("append");
+    let young_at = store.audit_entries(1).expect("audit")[0].at;
+    assert!(young_at > old_at);
+    assert_eq!(store.audit_count_before(young_at).expect("count"), 1);
+    assert_eq!(store.audit_count_before(old_at).expect("count"), 0);
+    assert_eq!(store.prune_audit(young_at).expect("prune"), 1);
+    let left: Vec<String> = store
+        .audit_entries(10)
+        .expect("audit")
+        .into_iter()
+        .map(|r| r.entry.action)
+        .collect();
+    assert_eq!(left, vec!["young".to_owned()]);
+    assert_eq!(store.audit_count_before(young_at).expect("count"), 0);
+    // Appending still works after a prune (the cutoff was reset).
+    store.append_audit(entry("later")).expect("append");
+    assert_eq!(store.audit_entries(10).expect("audit").len(), 2);
 }
 
 pub fn ready_check_passes_on_fresh_store(factory: Factory<'_>) {

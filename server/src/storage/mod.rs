@@ -236,6 +236,13 @@ pub struct DocWrite {
     /// makes its user a member when it stored a change, and a write that
     /// creates the document subscribes the sending device to it.
     pub schedule: Option<DocSchedule>,
+    /// The document's epoch the write was based on (the epoch of the copy
+    /// its changes were applied to, [`StoredDoc::epoch`]): the write is
+    /// rejected with [`WriteRejected::Rewritten`] when the stored document
+    /// is at another epoch (an erasure rewrote its history meanwhile, on
+    /// this node or another). `None`: not based on a loaded copy (a new
+    /// document, seeding, tools); stored at the current epoch.
+    pub epoch: Option<i64>,
 }
 
 /// The dates of a walk or spreekuur session that decide whose devices hold
@@ -382,6 +389,10 @@ pub enum WriteRejected {
     /// The sending device was revoked or its user disabled.
     #[error("the device was revoked or the user disabled")]
     SessionRevoked,
+    /// The write was based on an older epoch of the document: its history
+    /// was rewritten (an erasure) since the copy was loaded.
+    #[error("the document's history was rewritten")]
+    Rewritten,
 }
 
 /// The result of one [`DocWrite`].
@@ -739,7 +750,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// How many audit entries were written before `before` (ms): what
     /// [`Store::prune_audit`] would delete. `Unsupported` where the audit
-    /// log's retention is not built (PostgreSQL).
+    /// log's retention is not built.
     fn audit_count_before(&self, before: i64) -> Result<u64, StoreError> {
         let _ = before;
         Err(StoreError::Unsupported("the audit log's retention period"))
@@ -747,7 +758,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
 
     /// Deletes the audit entries written before `before` (ms), the only
     /// deletion the append-only log allows (its retention period); returns
-    /// how many went. `Unsupported` where it is not built (PostgreSQL).
+    /// how many went. `Unsupported` where it is not built.
     fn prune_audit(&self, before: i64) -> Result<u64, StoreError> {
         let _ = before;
         Err(StoreError::Unsupported("the audit log's retention period"))
@@ -771,6 +782,14 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn erase_resident_points(&self, due: &PointsDue, by: &UserId) -> Result<(), StoreError> {
         let _ = (due, by);
         Err(StoreError::Unsupported("residents' points"))
+    }
+
+    /// Whether the photo layer (`crate::blobs`, whose rows are in the
+    /// SQLite file) serves this store's documents. `false` on PostgreSQL:
+    /// photos answer `sqlite_only` there and none are stored, so an
+    /// erasure has no photo files to delete.
+    fn keeps_photos(&self) -> bool {
+        true
     }
 
     // ---- health ----

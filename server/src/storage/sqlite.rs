@@ -401,6 +401,23 @@ fn apply_write(
         }
     };
 
+    // A write based on a copy of an older epoch: the history it was
+    // applied to was rewritten (an erasure) since.
+    if let Some(based_on) = write.epoch
+        && !created
+    {
+        let epoch: i64 = tx
+            .query_row(
+                "SELECT epoch FROM documents WHERE id = ?1",
+                [&id[..]],
+                |r| r.get(0),
+            )
+            .map_err(db)?;
+        if epoch != based_on {
+            return Err(Ok(WriteRejected::Rewritten));
+        }
+    }
+
     // The sender must still be allowed to write: checked inside this
     // transaction, so a revocation committed before it is always seen.
     if let Some(device) = &write.device_id {

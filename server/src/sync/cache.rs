@@ -32,6 +32,11 @@ pub enum CacheError {
     /// The cache's own lock was poisoned by a panic.
     #[error("cache lock poisoned")]
     Poisoned,
+    /// The stored document is at another epoch than the cached copy: its
+    /// history was rewritten (an erasure, on another node). The copy must
+    /// go, never be merged with the new history.
+    #[error("the document's history was rewritten")]
+    Rewritten,
 }
 
 /// The cache's bounds.
@@ -176,6 +181,18 @@ impl DocCache {
     /// The document, loaded from the store on first use. Blocking: call it
     /// off the async threads.
     pub fn open(&self, id: DocId) -> Result<Option<Arc<CachedDoc>>, CacheError> {
+        // A load that raced with another node's rewrite of the document
+        // is dropped and done again (bounded: each try saw a new epoch).
+        let mut tries = 0;
+        loop {
+            match self.open_once(id) {
+                Err(CacheError::Rewritten) if tries < 3 => tries += 1,
+                other => return other,
+            }
+        }
+    }
+
+    fn open_once(&self, id: DocId) -> Result<Option<Arc<CachedDoc>>, CacheError> {
         if let Some(entry) = self.cached(id) {
             return Ok(Some(entry));
         }
@@ -201,8 +218,11 @@ impl DocCache {
         drop(entries);
         // Another node may have committed between the load and the insert,
         // and its announcement found nothing cached: read again.
-        if self.remote.load(Ordering::SeqCst) != remote_before {
-            self.merge_stored(&fresh)?;
+        if self.remote.load(Ordering::SeqCst) != remote_before
+            && let Err(e) = self.merge_stored(&fresh)
+        {
+            self.evict(&fresh);
+            return Err(e);
         }
         Ok(Some(fresh))
     }
@@ -224,11 +244,16 @@ impl DocCache {
     /// Applies to `entry` every stored change it lacks (committed through
     /// another node). Returns how many were applied. The committed heads
     /// take them in; local changes still waiting for their commit stay
-    /// outside until that commit reports. Blocking.
+    /// outside until that commit reports. [`CacheError::Rewritten`] (and
+    /// nothing applied) when the stored document is at another epoch: the
+    /// caller evicts the entry. Blocking.
     pub fn merge_stored(&self, entry: &CachedDoc) -> Result<usize, CacheError> {
         let Some(stored) = self.store.load_doc(entry.meta.id)? else {
             return Ok(0);
         };
+        if stored.epoch != entry.epoch {
+            return Err(CacheError::Rewritten);
+        }
         let stored = stored.to_automerge()?;
         let mut inner = entry.lock().map_err(|_| CacheError::Poisoned)?;
         let missing: Vec<automerge::Change> = stored
@@ -311,6 +336,7 @@ mod tests {
         let user = UserId::parse("u1").expect("user");
         store
             .commit(&[DocWrite {
+                epoch: None,
                 doc_id: id,
                 user_id: user.clone(),
                 device_id: None,
@@ -399,6 +425,7 @@ mod tests {
             .collect();
         store
             .commit(&[DocWrite {
+                epoch: None,
                 doc_id: id,
                 user_id: UserId::parse("u2").expect("user"),
                 device_id: None,

@@ -295,6 +295,7 @@ fn finish(
                         CommitFailure::Conflict
                     }
                     WriteRejected::SessionRevoked => CommitFailure::Revoked,
+                    WriteRejected::Rewritten => CommitFailure::Rewritten,
                 })
             }
         };
@@ -385,6 +386,7 @@ mod tests {
         doc.commit();
         store
             .commit(&[DocWrite {
+                epoch: None,
                 doc_id: id,
                 user_id: user("anna"),
                 device_id: None,
@@ -434,6 +436,7 @@ mod tests {
             entry: entry.clone(),
             job: CommitJob {
                 write: DocWrite {
+                    epoch: None,
                     doc_id: entry.meta.id,
                     user_id: user(who),
                     device_id: None,

@@ -280,6 +280,10 @@ pub enum CommitFailure {
     /// The sending device was revoked or its user disabled before the
     /// write committed: nothing of it was stored, and it is not acked.
     Revoked,
+    /// The document's history was rewritten (an erasure, possibly on
+    /// another node) after the changes were applied to the copy of the old
+    /// history: nothing of the write was stored.
+    Rewritten,
 }
 
 /// What the session needs from the server.
@@ -1160,6 +1164,7 @@ impl Session {
             changes: new_changes,
             projection,
             schedule,
+            epoch: Some(entry.epoch),
         };
         self.submit(doc_id, &entry, write, heads, ctx);
         drop(guard);
@@ -1344,6 +1349,7 @@ impl Session {
             changes,
             projection,
             schedule: super::scope::schedule_of(kind, &guard.doc),
+            epoch: Some(entry.epoch),
         };
         self.submit(doc_id, &entry, write, heads, ctx);
         drop(guard);
@@ -1432,6 +1438,10 @@ impl Session {
                         "a change's actor id belongs to another user",
                     ),
                     CommitFailure::Conflict => (ErrorCode::Forbidden, FORBIDDEN),
+                    CommitFailure::Rewritten => (
+                        ErrorCode::DocumentRewritten,
+                        "the server rewrote this document's history (data was erased); replace your copy",
+                    ),
                     CommitFailure::StorageFull => (
                         ErrorCode::StorageFull,
                         "the server's disk is full and nothing of these changes was stored; reset this document's sync state and resend later",

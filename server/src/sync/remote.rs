@@ -56,8 +56,29 @@ pub fn spawn(
                     tokio::task::spawn_blocking(move || refresh(store.as_ref(), &cache2, &job))
                         .await;
                 match merged {
-                    Ok(Ok((0, _))) => {}
-                    Ok(Ok((n, schedule))) => {
+                    Ok(Ok(Refreshed::Rewritten)) => {
+                        // Another node erased data from this document: the
+                        // copy of the old history goes (writes queued for it
+                        // fail), and this node's connections that hold the
+                        // document are told its new epoch, as on the node
+                        // that erased (`crate::erasure`).
+                        debug!(doc = %id, "another node rewrote the document's history; the cached copy is dropped");
+                        cache.evict(&entry);
+                        hub.publish(DocEvent {
+                            doc: id,
+                            kind: entry.meta.kind,
+                            team: entry.meta.team.clone(),
+                            origins: Vec::new(),
+                            scope: ScopeFacts {
+                                owner: Some(entry.meta.owner.clone()),
+                                created_at: entry.meta.created_at,
+                                rewritten: true,
+                                ..ScopeFacts::default()
+                            },
+                        });
+                    }
+                    Ok(Ok(Refreshed::Applied(0, _))) => {}
+                    Ok(Ok(Refreshed::Applied(n, schedule))) => {
                         debug!(doc = %id, changes = n, "applied changes committed by another node");
                         hub.publish(DocEvent {
                             doc: id,
@@ -91,18 +112,31 @@ pub fn spawn(
     });
 }
 
+/// What [`refresh`] found.
+enum Refreshed {
+    /// This many changes applied, and the merged copy's schedule.
+    Applied(usize, Option<crate::storage::DocSchedule>),
+    /// The stored document is at a new epoch: nothing applied.
+    Rewritten,
+}
+
 /// Merges the stored changes into `entry` and, when that brought something
 /// new and no local change is waiting for its commit, stores the projection
 /// and the schedule of the merged copy. Returns the number of changes
-/// applied and the merged copy's schedule.
+/// applied and the merged copy's schedule, or that the history was
+/// rewritten (the copy must go).
 fn refresh(
     store: &dyn Store,
     cache: &DocCache,
     entry: &super::core::CachedDoc,
-) -> anyhow::Result<(usize, Option<crate::storage::DocSchedule>)> {
-    let n = cache.merge_stored(entry)?;
+) -> anyhow::Result<Refreshed> {
+    let n = match cache.merge_stored(entry) {
+        Ok(n) => n,
+        Err(super::cache::CacheError::Rewritten) => return Ok(Refreshed::Rewritten),
+        Err(e) => return Err(e.into()),
+    };
     if n == 0 {
-        return Ok((0, None));
+        return Ok(Refreshed::Applied(0, None));
     }
     let (rows, schedule) = {
         let inner = entry
@@ -111,7 +145,10 @@ fn refresh(
         if inner.committed_heads != inner.doc.get_heads() {
             // A local commit is on its way and carries its own projection;
             // the other node re-projects when it hears of that commit.
-            return Ok((n, super::scope::schedule_of(entry.meta.kind, &inner.doc)));
+            return Ok(Refreshed::Applied(
+                n,
+                super::scope::schedule_of(entry.meta.kind, &inner.doc),
+            ));
         }
         (
             projection::rows_from_bindings(&entry.meta, &inner.doc, store, None),
@@ -120,6 +157,7 @@ fn refresh(
     };
     if let Some(rows) = rows {
         store.commit(&[DocWrite {
+            epoch: Some(entry.epoch),
             doc_id: entry.meta.id,
             user_id: entry.meta.owner.clone(),
             device_id: None,
@@ -129,5 +167,5 @@ fn refresh(
             schedule: schedule.clone(),
         }])?;
     }
-    Ok((n, schedule))
+    Ok(Refreshed::Applied(n, schedule))
 }

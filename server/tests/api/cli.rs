@@ -599,6 +599,7 @@ fn stored_session(dir: &Path, notes: &[(i64, &str)]) -> (String, Vec<String>) {
     });
     let out = store
         .commit(&[DocWrite {
+            epoch: None,
             doc_id: id,
             user_id: staff.clone(),
             device_id: None,

@@ -39,6 +39,7 @@ fn one_doc_write(n: u32) -> DocWrite {
     doc.commit();
     let user = UserId::parse("writer").expect("id");
     DocWrite {
+        epoch: None,
         doc_id: DocId::new_v4(),
         user_id: user.clone(),
         device_id: None,
@@ -164,6 +165,7 @@ fn a_compaction_pass_snapshots_busy_documents_without_changing_them() {
     }
     store
         .commit(&[DocWrite {
+            epoch: None,
             doc_id: id,
             user_id: user.clone(),
             device_id: None,

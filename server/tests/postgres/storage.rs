@@ -192,6 +192,7 @@ fn walk_write(doc_id: DocId, user: &str, actor: &[u8], n: i64) -> DocWrite {
     doc.commit();
     let user = UserId::parse(user).expect("id");
     DocWrite {
+        epoch: None,
         doc_id,
         user_id: user.clone(),
         device_id: None,

@@ -194,6 +194,7 @@ fn build(store: &SqliteStore, items: usize) -> anyhow::Result<()> {
         })
         .context("projection")?;
         let out = store.commit(&[DocWrite {
+            epoch: None,
             doc_id: server_id,
             user_id: owner.clone(),
             device_id: None,

@@ -132,6 +132,7 @@ fn store_walk(doc: &mut Document, owner: &str) -> DocWrite {
         wijklog_server::sync::projection::rows(&meta, am.document(), &mut |_| Some(author.clone()));
     let schedule = wijklog_server::sync::scope::schedule_of(DocKind::Walk, am.document());
     DocWrite {
+        epoch: None,
         doc_id: id,
         user_id: stored_user(owner),
         device_id: None,

@@ -30,6 +30,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0004_login_counters",
         include_str!("../../../migrations/postgres/0004_login_counters.sql"),
     ),
+    (
+        "0005_erasure",
+        include_str!("../../../migrations/postgres/0005_erasure.sql"),
+    ),
 ];
 
 /// The schema version this binary writes on PostgreSQL.

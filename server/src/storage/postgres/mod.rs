@@ -535,6 +535,26 @@ async fn apply_write(
         (None, _) => return Err(Ok(WriteRejected::UnknownDocument)),
     };
 
+    // The document's epoch, key-share-locked until the commit (the lock
+    // the foreign keys of the inserts below take anyway): an erasure (on
+    // any node) locks the row `FOR UPDATE`, so it either committed before
+    // and is seen here, or waits for this commit. A write based on a copy
+    // of an older epoch is refused: its changes belong to the old history.
+    let epoch: i64 = tx
+        .query_one(
+            "SELECT epoch FROM documents WHERE id = $1 FOR KEY SHARE",
+            &[&id],
+        )
+        .await
+        .map_err(db)?
+        .get(0);
+    if let Some(based_on) = write.epoch
+        && !created
+        && based_on != epoch
+    {
+        return Err(Ok(WriteRejected::Rewritten));
+    }
+
     // The sender must still be allowed to write. The device and user rows
     // are share-locked until the commit: a revocation or disabling on any
     // node either commits first (and is seen here) or waits for this commit.
@@ -592,12 +612,20 @@ async fn apply_write(
         0
     } else {
         tx.execute(
-            "INSERT INTO changes (doc_id, hash, bytes, user_id, actor, received_at) \
-             SELECT $1, t.h, t.b, $4, t.a, $5 \
+            "INSERT INTO changes (doc_id, hash, bytes, user_id, actor, received_at, epoch) \
+             SELECT $1, t.h, t.b, $4, t.a, $5, $7 \
              FROM unnest($2::bytea[], $3::bytea[], $6::bytea[]) WITH ORDINALITY AS t(h, b, a, ord) \
              ORDER BY t.ord \
              ON CONFLICT (doc_id, hash) DO NOTHING",
-            &[&id, &hashes, &bytes, &write.user_id.as_str(), &now, &actors],
+            &[
+                &id,
+                &hashes,
+                &bytes,
+                &write.user_id.as_str(),
+                &now,
+                &actors,
+                &epoch,
+            ],
         )
         .await
         .map_err(db)? as usize
@@ -881,6 +909,139 @@ async fn commit_once(
     Ok(CommitOutcome { writes: results })
 }
 
+/// One try of [`Store::replace_history`], in one transaction. The document
+/// row is locked `FOR UPDATE` first: a commit on any node that writes to
+/// the document (which key-share-locks the row) either committed before,
+/// and then its changes make the stored history differ from the one
+/// rewritten ([`StoreError::HistoryChanged`], nothing changed), or waits
+/// for this transaction and then finds the new epoch (its write is
+/// refused as [`WriteRejected::Rewritten`]). The rewrite is announced on
+/// [`CHANGES_CHANNEL`] like a commit; PostgreSQL delivers it once the
+/// transaction has committed, and the other nodes drop their cached copy
+/// of the old history when they read the new epoch
+/// (`crate::sync::remote`).
+async fn replace_history_once(
+    conn: &mut Object,
+    id: DocId,
+    history: &super::ReplacedHistory,
+    heads: &str,
+    node: &str,
+) -> Result<i64, StoreError> {
+    let key = id.as_bytes().to_vec();
+    let now = now_ms();
+    let tx = conn.transaction().await?;
+    if tx
+        .query_opt("SELECT 1 FROM documents WHERE id = $1 FOR UPDATE", &[&key])
+        .await?
+        .is_none()
+    {
+        return Err(StoreError::NotFound("document"));
+    }
+    let meta = meta_on(&*tx, id)
+        .await?
+        .ok_or(StoreError::NotFound("document"))?;
+    let rows = tx
+        .query(
+            "SELECT seq, hash, user_id, actor, received_at FROM changes \
+             WHERE doc_id = $1 ORDER BY seq",
+            &[&key],
+        )
+        .await?;
+    if rows.len() != history.hashes.len() {
+        return Err(StoreError::HistoryChanged);
+    }
+    let mut seqs: Vec<i64> = Vec::with_capacity(rows.len());
+    let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
+    let mut users: Vec<String> = Vec::with_capacity(rows.len());
+    let mut actors: Vec<Vec<u8>> = Vec::with_capacity(rows.len());
+    let mut received: Vec<i64> = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let hash: Vec<u8> = r.get(1);
+        let old = ChangeHash::try_from(hash.as_slice())
+            .map_err(|_| StoreError::Corrupt("change hash is not 32 bytes".into()))?;
+        let new = history.hashes.get(&old).ok_or(StoreError::HistoryChanged)?;
+        seqs.push(r.get(0));
+        hashes.push(new.as_ref().to_vec());
+        users.push(r.get(2));
+        actors.push(r.get(3));
+        received.push(r.get(4));
+    }
+    let epoch: i64 = tx
+        .query_one(
+            "UPDATE documents SET epoch = epoch + 1 WHERE id = $1 RETURNING epoch",
+            &[&key],
+        )
+        .await?
+        .get(0);
+    tx.execute("DELETE FROM changes WHERE doc_id = $1", &[&key])
+        .await?;
+    tx.execute(
+        "INSERT INTO changes (seq, doc_id, hash, bytes, user_id, actor, received_at, epoch) \
+         SELECT t.s, $1, t.h, NULL, t.u, t.a, t.r, $7 \
+         FROM unnest($2::bigint[], $3::bytea[], $4::text[], $5::bytea[], $6::bigint[]) \
+              AS t(s, h, u, a, r)",
+        &[&key, &seqs, &hashes, &users, &actors, &received, &epoch],
+    )
+    .await?;
+    let by = history.added_by.as_str();
+    for change in &history.added {
+        tx.execute(
+            "INSERT INTO actors (actor_id, user_id, first_seen) VALUES ($1, $2, $3) \
+             ON CONFLICT (actor_id) DO NOTHING",
+            &[&change.actor, &by, &now],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO changes (doc_id, hash, bytes, user_id, actor, received_at, epoch) \
+             VALUES ($1, $2, NULL, $3, $4, $5, $6) ON CONFLICT (doc_id, hash) DO NOTHING",
+            &[
+                &key,
+                &change.hash.as_ref(),
+                &by,
+                &change.actor,
+                &now,
+                &epoch,
+            ],
+        )
+        .await?;
+    }
+    tx.execute(
+        "INSERT INTO snapshots (doc_id, bytes, heads, created_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (doc_id) DO UPDATE SET bytes = excluded.bytes, heads = excluded.heads, \
+         created_at = excluded.created_at",
+        &[&key, &history.snapshot, &heads, &now],
+    )
+    .await?;
+    if let Some(rows) = &history.projection {
+        write_projection(&*tx, &meta, rows).await?;
+    }
+    // Mail is not kept on PostgreSQL (it answers `sqlite_only`): there is
+    // no outbox to empty (`history.scrub_mail`).
+    let detail = history.audit.detail.to_string();
+    tx.execute(
+        "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &now,
+            &history.audit.actor.as_ref().map(UserId::as_str),
+            &history.audit.action,
+            &history.audit.subject,
+            &detail,
+        ],
+    )
+    .await?;
+    let payload = format!("{node}:{}", hex::encode(id.as_bytes()));
+    tx.execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &payload])
+        .await?;
+    crate::crashpoint::reached_with(crate::crashpoint::Point::ErasureBeforeCommit, || {
+        format!("doc={id}")
+    });
+    tx.commit().await?;
+    crate::crashpoint::reached_with(crate::crashpoint::Point::ErasureCommitted, || {
+        format!("doc={id}")
+    });
+    Ok(epoch)
+}
+
 impl Store for PgStore {
     fn doc_meta(&self, id: DocId) -> Result<Option<DocMeta>, StoreError> {
         self.with_conn(async |c| meta_on(&***c, id).await)
@@ -918,6 +1079,10 @@ impl Store for PgStore {
                 .query_opt("SELECT bytes FROM snapshots WHERE doc_id = $1", &[&key])
                 .await?
                 .map(|r| r.get(0));
+            let epoch: i64 = tx
+                .query_one("SELECT epoch FROM documents WHERE id = $1", &[&key])
+                .await?
+                .get(0);
             let changes = tx
                 .query(
                     "SELECT bytes FROM changes WHERE doc_id = $1 AND bytes IS NOT NULL ORDER BY seq",
@@ -928,12 +1093,10 @@ impl Store for PgStore {
                 .map(|r| r.get::<_, Vec<u8>>(0))
                 .collect();
             tx.commit().await?;
-            // PostgreSQL cannot rewrite a history yet: every document
-            // stays at epoch 0.
             Ok(Some(StoredDoc {
                 snapshot,
                 changes,
-                epoch: 0,
+                epoch,
             }))
         })
     }
@@ -1052,12 +1215,27 @@ impl Store for PgStore {
 
     fn replace_history(
         &self,
-        _id: DocId,
-        _history: &super::ReplacedHistory,
+        id: DocId,
+        history: &super::ReplacedHistory,
     ) -> Result<i64, StoreError> {
-        Err(StoreError::Unsupported(
-            "erasure (history rewrite) is built for SQLite only so far",
-        ))
+        let doc =
+            automerge::Automerge::load(&history.snapshot).map_err(StoreError::InvalidSnapshot)?;
+        let heads: Vec<String> = doc.get_heads().iter().map(|h| h.to_string()).collect();
+        let heads =
+            serde_json::to_string(&heads).map_err(|_| StoreError::Corrupt("heads".into()))?;
+        drop(doc);
+        self.with_conn(async |c| {
+            let mut attempt = 1;
+            loop {
+                match replace_history_once(c, id, history, &heads, &self.node).await {
+                    Err(e) if attempt < COMMIT_ATTEMPTS && is_retryable(&e) => {
+                        attempt += 1;
+                        tokio::time::sleep(Duration::from_millis(5 * u64::from(attempt))).await;
+                    }
+                    other => return other,
+                }
+            }
+        })
     }
 
     fn docs_owned_by(&self, user: &UserId) -> Result<u64, StoreError> {
@@ -1712,6 +1890,39 @@ impl Store for PgStore {
             )
             .await?;
             Ok(())
+        })
+    }
+
+    fn keeps_photos(&self) -> bool {
+        false
+    }
+
+    fn audit_count_before(&self, before: i64) -> Result<u64, StoreError> {
+        self.with_conn(async |c| {
+            let n: i64 = c
+                .query_one("SELECT count(*) FROM audit_log WHERE at < $1", &[&before])
+                .await?
+                .get(0);
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn prune_audit(&self, before: i64) -> Result<u64, StoreError> {
+        self.with_conn(async |c| {
+            let tx = c.transaction().await?;
+            // The row lock also makes two prunes (two nodes) take turns.
+            tx.execute(
+                "UPDATE audit_retention SET before = $1 WHERE id = 1",
+                &[&before],
+            )
+            .await?;
+            let n = tx
+                .execute("DELETE FROM audit_log WHERE at < $1", &[&before])
+                .await?;
+            tx.execute("UPDATE audit_retention SET before = 0 WHERE id = 1", &[])
+                .await?;
+            tx.commit().await?;
+            Ok(n)
         })
     }
 
