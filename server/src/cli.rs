@@ -368,8 +368,11 @@ fn serve(config: Config) -> anyhow::Result<()> {
     }
     let result = actix_web::rt::System::new().block_on(async move {
         let app = Application::build(config).await?;
-        println!("wijklog listening on port {}", app.port());
-        app.run_until_stopped().await.context("serving")
+        let port = app.port();
+        // Signals are handled from here on: the port is announced after.
+        let serving = app.run_until_stopped();
+        println!("wijklog listening on port {port}");
+        serving.await.context("serving")
     });
     drop(lock);
     result

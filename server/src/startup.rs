@@ -162,13 +162,19 @@ impl Application {
     /// 2. waits for all [`crate::shutdown::ShutdownGuard`]s (bounded by
     ///    `shutdown_timeout_secs`);
     /// 3. stops the HTTP server (no new connections; in-flight requests finish).
-    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+    ///
+    /// SIGTERM and Ctrl-C are listened for from this call on, not from the
+    /// first poll of the returned server: a caller that announces its port
+    /// after this call cannot be stopped by a signal's default action (an
+    /// exit without the graceful shutdown). Call it inside the runtime.
+    pub fn run_until_stopped(self) -> actix_web::dev::Server {
+        let signals = listen_for_signals();
         let handle = self.server.handle();
         let shutdown = self.state.shutdown.clone();
         let timeout = Duration::from_secs(self.state.config.shutdown_timeout_secs);
         actix_web::rt::spawn(async move {
             tokio::select! {
-                _ = wait_for_signal() => tracing::info!("shutdown signal received"),
+                _ = wait_for_signal(signals) => tracing::info!("shutdown signal received"),
                 _ = shutdown.triggered() => tracing::info!("shutdown requested"),
             }
             shutdown.trigger();
@@ -178,7 +184,7 @@ impl Application {
             handle.stop(true).await;
             tracing::info!("server stopped");
         });
-        self.server.await
+        self.server
     }
 }
 
@@ -217,23 +223,35 @@ fn listener_display(bind: &str, port: u16) -> String {
     }
 }
 
-async fn wait_for_signal() {
+/// SIGTERM and SIGINT listeners, registered when made (`None`: they could
+/// not be, and Ctrl-C is waited for the portable way).
+#[cfg(unix)]
+type Signals = Option<(tokio::signal::unix::Signal, tokio::signal::unix::Signal)>;
+#[cfg(not(unix))]
+type Signals = ();
+
+fn listen_for_signals() -> Signals {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
+        Some((
+            signal(SignalKind::terminate()).ok()?,
+            signal(SignalKind::interrupt()).ok()?,
+        ))
+    }
+}
+
+async fn wait_for_signal(signals: Signals) {
+    #[cfg(unix)]
+    if let Some((mut term, mut interrupt)) = signals {
         tokio::select! {
             _ = term.recv() => {}
-            _ = tokio::signal::ctrl_c() => {}
+            _ = interrupt.recv() => {}
         }
+        return;
     }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
+    let _ = signals;
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 /// Registers the sync layer's routes. The sync module adds itself here.

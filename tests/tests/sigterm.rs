@@ -236,3 +236,24 @@ async fn sigterm_acks_the_commit_in_flight_before_closing_and_loses_nothing() {
         assert_eq!(stored(&data, phone.walk), all_changes(&mut doc));
     }
 }
+
+/// A SIGTERM sent the moment the server announced its port stops it
+/// gracefully (exit status 0), not by the signal's default action: the
+/// server listens for SIGTERM before it prints `wijklog listening on port`.
+/// (It printed the port first and registered its handler only when the
+/// serving task first ran, so a test that stopped a server it had just
+/// started saw it die of signal 15.)
+#[actix_rt::test]
+async fn a_sigterm_right_after_the_port_is_announced_stops_gracefully() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    std::fs::create_dir_all(&data).expect("data dir");
+    for round in 0..5 {
+        let mut server = serve(&data).start();
+        let status = server.terminate(WAIT).expect("the server stops");
+        assert!(
+            status.success(),
+            "round {round}: SIGTERM right after start ended the server with {status:?}"
+        );
+    }
+}
