@@ -23,7 +23,7 @@ help:
 	@echo "make run    build everything and serve Wijklog on http://$(BIND) (data in $(DATA))"
 	@echo "make test   run every test: Rust, wasm in node, interop, browser (headless Chromium)"
 	@echo "make bench  run the benchmarks and print their tables"
-	@echo "make soak   run the deterministic simulation of sync for longer (SOAK_SCENARIOS, SOAK_SECONDS)"
+	@echo "make soak   run the deterministic simulation of sync for longer (SOAK_SCENARIOS, SOAK_SECONDS), and a power cut before every write of the crash-point script"
 	@echo "make fuzz   fuzz the sync path, chunk inflation, query parsers and image sniffing (FUZZ_CASES)"
 
 node-deps:
@@ -128,7 +128,9 @@ bench: wasm node-deps pwa chromium
 # runs (10,000 scenarios of 30 steps from seed 0): SOAK_SCENARIOS scenarios
 # (default a million) of SOAK_STEPS steps (default 120) from SOAK_FIRST_SEED,
 # stopping after SOAK_SECONDS if given. A failing seed prints itself and the
-# command that replays it (with SIM_STEPS set to the same steps).
+# command that replays it (with SIM_STEPS set to the same steps). Then the power
+# cut before every write of the crash-point script, not only the 12 make test cuts
+# before (docs/operations.md, "Power loss").
 SOAK_SCENARIOS ?= 1000000
 SOAK_STEPS ?= 120
 SOAK_FIRST_SEED ?= 1000000
@@ -136,6 +138,7 @@ SOAK_SECONDS ?=
 soak:
 	SIM_SCENARIOS=$(SOAK_SCENARIOS) SIM_STEPS=$(SOAK_STEPS) SIM_FIRST_SEED=$(SOAK_FIRST_SEED) SIM_SECONDS=$(SOAK_SECONDS) \
 	  cargo test --release -p wijklog-tests --test sync_sim scenarios_keep_every_promise -- --nocapture
+	POWERLOSS_ALL_WRITES=1 cargo test --release -p wijklog-tests --test crash_points power_cut_before -- --nocapture
 
 # Property-based fuzzing (proptest, on the stable toolchain): the sync frame parser
 # and automerge messages into the core (tests/tests/fuzz_sync.rs), chunk inflation,

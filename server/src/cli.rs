@@ -225,6 +225,11 @@ pub fn load_config(common: &Common) -> anyhow::Result<Config> {
 pub fn main() -> ExitCode {
     private_files_by_default();
     large_allocations_return_to_the_system();
+    // Test-only: the power-loss VFS, before any connection opens.
+    if let Err(e) = crate::crashpoint::powerloss::install_from_env() {
+        eprintln!("wijklog: {e}");
+        return ExitCode::FAILURE;
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

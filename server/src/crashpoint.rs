@@ -21,10 +21,16 @@
 //!
 //! The points, in the order a sync write passes them ([`Point`]): see
 //! docs/operations.md, "Crash points", for what a kill at each proves.
+//!
+//! [`powerloss`]: the test-only SQLite VFS that journals every write so a
+//! test can take back the unsynced ones (a power cut); its `sqlite.write`
+//! point is reached only when that VFS is armed.
 
 use std::io::Write;
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+
+pub mod powerloss;
 
 /// The environment variable that arms the crash points (tests only).
 pub const ENV: &str = "WIJKLOG_TEST_CRASH_AT";
@@ -63,11 +69,14 @@ pub enum Point {
     /// `wijklog backup`: everything is copied; the backup file still has
     /// its `.partial` name.
     BackupBeforeRename,
+    /// The power-loss VFS ([`powerloss`], armed only by its own variable)
+    /// journaled a write to the database or its log and is about to make it.
+    SqliteWrite,
 }
 
 impl Point {
     /// Every point, in order.
-    pub const ALL: [Point; 11] = [
+    pub const ALL: [Point; 12] = [
         Point::StoreCommitBefore,
         Point::CommitterCommitted,
         Point::AckBeforeSend,
@@ -79,6 +88,7 @@ impl Point {
         Point::BackupStep,
         Point::BackupDatabaseCopied,
         Point::BackupBeforeRename,
+        Point::SqliteWrite,
     ];
 
     /// The name used in `WIJKLOG_TEST_CRASH_AT` and in the printed lines.
@@ -95,6 +105,7 @@ impl Point {
             Point::BackupStep => "backup.step",
             Point::BackupDatabaseCopied => "backup.database_copied",
             Point::BackupBeforeRename => "backup.before_rename",
+            Point::SqliteWrite => "sqlite.write",
         }
     }
 

@@ -12,9 +12,12 @@
 //!   stores them, for the tests of the coordinators' side.
 //! - [`cli`]: the `wijklog` binary run as a command, and its output.
 //! - [`server`]: `wijklog serve` as a child process on a loopback port.
+//! - [`powerloss`]: the power cut: takes back the writes a killed server
+//!   never synced, from its power-loss VFS's journal.
 
 pub mod cli;
 pub mod mutation;
+pub mod powerloss;
 pub mod server;
 pub mod stored;
 pub mod sync_client;

@@ -25,6 +25,12 @@
 //! complete and restores every change and photo), and for `wijklog
 //! retention run` (killed inside and after each erasure's transaction:
 //! each erasure is whole or absent, and the next run finishes the job).
+//!
+//! Power loss (the `power` tests): the same script with the server's
+//! power-loss VFS armed, killed right after each ack or before a write,
+//! then every write no sync covered taken back (`cut_power`): every acked
+//! change is still stored. With `synchronous=OFF` the same cut loses acked
+//! changes (the negative control: the cut really drops unsynced writes).
 
 use std::collections::HashSet;
 use std::os::unix::process::ExitStatusExt;
@@ -36,6 +42,7 @@ use automerge::{AutoCommit, Automerge, ChangeHash};
 use uuid::Uuid;
 use wijklog_server::storage::{SqliteStore, Store};
 use wijklog_testing::cli::{run, text};
+use wijklog_testing::powerloss::{Cut, Record, Survivors, cut_power, read_journal};
 use wijklog_tests::server_process::{add_user, serve, wijklog_bin};
 use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
@@ -206,6 +213,7 @@ async fn fixture() -> Fixture {
         server.terminate(WAIT).is_some(),
         "the set-up server did not stop"
     );
+    checkpointed(&data);
     let user = tokens["user"]["id"].as_str().expect("user id").to_owned();
     let walks = (0..2)
         .map(|_| {
@@ -238,10 +246,30 @@ impl Fixture {
     }
 }
 
+/// Moves a stopped server's write-ahead log into the database file and
+/// removes it (whether the server's own shutdown did varies), so every run
+/// of the script starts from the same files and makes the same writes.
+fn checkpointed(data: &Path) {
+    let db = rusqlite::Connection::open(data.join("wijklog.db")).expect("open db");
+    let busy: i64 = db
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| r.get(0))
+        .expect("checkpoint");
+    assert_eq!(busy, 0, "the checkpoint was blocked");
+    drop(db);
+    assert!(
+        !data.join("wijklog.db-wal").exists(),
+        "the log is still there"
+    );
+}
+
 /// Runs the script until it ends or the server goes away; false if it went.
 async fn run_script(base: &str, token: &str, phones: &mut [Phone]) -> bool {
     for phone in phones.iter_mut() {
-        phone.client = Some(SyncClient::connect(base, token).await);
+        // A power-loss run may be killed at a write while a phone connects.
+        let Some(client) = SyncClient::try_connect(base, token).await else {
+            return false;
+        };
+        phone.client = Some(client);
     }
     for (p, v) in SCRIPT {
         let phone = &mut phones[p];
@@ -953,5 +981,246 @@ fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
             [true, true],
             "{what}: after the second run"
         );
+    }
+}
+
+// Power loss: a kill keeps the page cache, so the tests above cannot tell
+// `synchronous=FULL` from `OFF`. Here the server runs with the power-loss
+// VFS (`WIJKLOG_TEST_POWERLOSS_JOURNAL`), which journals every write to the
+// database and its log; after the kill `cut_power` takes back every write
+// no sync covered (or, seeded, keeps a random part of them, some torn):
+// the disk after a power cut at that moment.
+
+const POWERLOSS_JOURNAL: &str = "WIJKLOG_TEST_POWERLOSS_JOURNAL";
+const POWERLOSS_SYNCHRONOUS: &str = "WIJKLOG_TEST_POWERLOSS_SYNCHRONOUS";
+/// How many of a scripted run's writes `make test` cuts the power before.
+const POWERLOSS_SAMPLE: usize = 12;
+
+/// The script on a copy of the fixture's data in `dir`, with the power-loss
+/// VFS armed, until the server kills itself at `armed`; then the power cut.
+/// Returns the phones (their acks recorded), the changes an ack decided or
+/// sent at the kill covers (the phone may not have read it), and what the
+/// cut did.
+async fn run_to_power_cut(
+    fx: &Fixture,
+    dir: &Path,
+    armed: &str,
+    synchronous_off: bool,
+    survivors: Survivors,
+) -> (Vec<Phone>, HashSet<ChangeHash>, Cut) {
+    let data = dir.join("data");
+    copy_dir(&fx.data, &data);
+    let journal = dir.join("powerloss.journal");
+    let journal_arg = journal.to_str().expect("utf-8 path");
+    let mut envs = vec![(CRASH_AT, armed), (POWERLOSS_JOURNAL, journal_arg)];
+    if synchronous_off {
+        envs.push((POWERLOSS_SYNCHRONOUS, "OFF"));
+    }
+    let mut server = serve(&data).envs(&envs).start();
+    let mut phones = fx.phones();
+    if run_script(&server.base, &fx.token, &mut phones).await {
+        // The point is in the graceful shutdown (its final checkpoint).
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &server.pid().to_string()])
+            .status();
+    }
+    killed(server.wait_exit(WAIT), armed);
+    for phone in phones.iter_mut() {
+        phone.record_acks();
+    }
+    let (point, n) = armed.split_once('@').expect("point@n");
+    let detail = kill_detail(&server.stdout_lines(), point, n.parse().expect("n"))
+        .unwrap_or_else(|| panic!("{armed}: no kill line in the server's output"));
+    let heads = detail_hashes(&detail, "heads");
+    let mut sent = HashSet::new();
+    for phone in &phones {
+        if let Some(mut doc) = phone.held()
+            && heads.iter().all(|h| doc.get_change_by_hash(h).is_some())
+            && !heads.is_empty()
+        {
+            sent.extend(covered(&mut doc, &heads));
+        }
+    }
+    let cut = cut_power(&journal, survivors);
+    (phones, sent, cut)
+}
+
+/// After `integrity_check` passed, how many of the changes acked to a
+/// phone, or covered by the ack `sent` at the kill, are not stored.
+fn acked_lost(data: &Path, phones: &[Phone], sent: &HashSet<ChangeHash>) -> usize {
+    let mut in_store = HashSet::new();
+    for phone in phones {
+        in_store.extend(stored(data, phone.walk));
+    }
+    acked(phones, sent)
+        .iter()
+        .filter(|h| !in_store.contains(h))
+        .count()
+}
+
+/// Every change acked to a phone or covered by the ack sent at the kill.
+fn acked(phones: &[Phone], sent: &HashSet<ChangeHash>) -> HashSet<ChangeHash> {
+    phones
+        .iter()
+        .flat_map(|p| p.acked.iter().copied())
+        .chain(sent.iter().copied())
+        .collect()
+}
+
+#[actix_rt::test]
+async fn a_power_cut_right_after_each_ack_loses_no_acked_change() {
+    let t0 = std::time::Instant::now();
+    let fx = fixture().await;
+    for k in 1..=SCRIPT.len() {
+        let what = format!("power cut at sync.ack.sent@{k}");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (mut phones, sent, cut) = run_to_power_cut(
+            &fx,
+            tmp.path(),
+            &format!("sync.ack.sent@{k}"),
+            false,
+            Survivors::None,
+        )
+        .await;
+        let data = tmp.path().join("data");
+        assert!(!sent.is_empty(), "{what}: the kill line names no ack");
+        assert!(
+            cut.writes > 0 && cut.syncs > 0,
+            "{what}: the VFS saw no I/O: {cut:?}"
+        );
+        assert_eq!(
+            acked_lost(&data, &phones, &sent),
+            0,
+            "{what}: an acked change is lost ({cut:?})"
+        );
+        recover(&data, &fx.token, &mut phones, &what).await;
+        eprintln!("power loss: {what}: {cut:?}, checked at {:?}", t0.elapsed());
+    }
+}
+
+/// The negative control: the same power cut with `synchronous=OFF` loses
+/// acked changes, so the cut really takes back what was not synced.
+#[actix_rt::test]
+async fn with_synchronous_off_the_same_power_cut_loses_acked_changes() {
+    let fx = fixture().await;
+    let what = format!(
+        "synchronous=OFF, power cut at sync.ack.sent@{}",
+        SCRIPT.len()
+    );
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let (mut phones, sent, cut) = run_to_power_cut(
+        &fx,
+        tmp.path(),
+        &format!("sync.ack.sent@{}", SCRIPT.len()),
+        true,
+        Survivors::None,
+    )
+    .await;
+    let data = tmp.path().join("data");
+    let lost = acked_lost(&data, &phones, &sent);
+    eprintln!(
+        "power loss: {what}: {cut:?}, {lost} of {} acked changes lost",
+        acked(&phones, &sent).len()
+    );
+    assert!(cut.unsynced > 0, "{what}: nothing was unsynced: {cut:?}");
+    assert!(
+        lost > 0,
+        "{what}: no acked change was lost: the cut took back nothing that mattered"
+    );
+    // Resending still converges: the phones hold what the disk lost.
+    recover(&data, &fx.token, &mut phones, &what).await;
+}
+
+#[actix_rt::test]
+async fn a_power_cut_before_any_write_of_a_scripted_run_loses_no_acked_change() {
+    let t0 = std::time::Instant::now();
+    let fx = fixture().await;
+
+    // Dry run: the writes the script makes once the server listens.
+    let dry = tempfile::tempdir().expect("tempdir");
+    let data = dry.path().join("data");
+    copy_dir(&fx.data, &data);
+    let journal = dry.path().join("powerloss.journal");
+    let server = serve(&data)
+        .envs(&[
+            (CRASH_AT, "trace"),
+            (POWERLOSS_JOURNAL, journal.to_str().expect("utf-8")),
+        ])
+        .start();
+    let mut phones = fx.phones();
+    assert!(
+        run_script(&server.base, &fx.token, &mut phones).await,
+        "the dry run was interrupted"
+    );
+    // The script's writes: journaled before they are made, so all there
+    // once the last ack arrived. (The shutdown's final checkpoint is left
+    // out: whether it runs before the process exits varies.)
+    let script_writes = read_journal(&journal)
+        .iter()
+        .filter(|r| matches!(r, Record::Write { .. }))
+        .count() as u64;
+    let lines = {
+        let mut server = server;
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &server.pid().to_string()])
+            .status();
+        let status = server.wait_exit(WAIT).expect("the dry run's server stops");
+        assert!(status.success(), "{status:?}");
+        server.stdout_lines()
+    };
+    let listening = lines
+        .iter()
+        .position(|l| l.starts_with("wijklog listening on port"))
+        .expect("the listening line");
+    let writes: Vec<u64> = traced(&lines[listening..])
+        .into_iter()
+        .filter(|(name, n)| name == "sqlite.write" && *n <= script_writes)
+        .map(|(_, n)| n)
+        .collect();
+    eprintln!("power loss: the script makes {} writes", writes.len());
+    assert_eq!(
+        writes.len() as u64,
+        script_writes,
+        "every journaled write passed the crash point once the server listened"
+    );
+    assert!(writes.len() >= SCRIPT.len(), "{writes:?}");
+
+    // All of them with `POWERLOSS_ALL_WRITES=1` (`make soak`); in `make
+    // test` an even spread of at most POWERLOSS_SAMPLE, first and last
+    // included (each costs two server starts).
+    let all = std::env::var("POWERLOSS_ALL_WRITES").is_ok_and(|v| v == "1");
+    let chosen: Vec<u64> = if all || writes.len() <= POWERLOSS_SAMPLE {
+        writes
+    } else {
+        (0..POWERLOSS_SAMPLE)
+            .map(|i| writes[i * (writes.len() - 1) / (POWERLOSS_SAMPLE - 1)])
+            .collect()
+    };
+    for n in chosen {
+        // Every other point loses all unsynced writes; the others keep a
+        // seeded part of them.
+        let survivors = if n % 2 == 0 {
+            Survivors::None
+        } else {
+            Survivors::Seeded(n)
+        };
+        let what = format!("power cut before sqlite.write@{n} ({survivors:?})");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let (mut phones, sent, cut) = run_to_power_cut(
+            &fx,
+            tmp.path(),
+            &format!("sqlite.write@{n}"),
+            false,
+            survivors,
+        )
+        .await;
+        let data = tmp.path().join("data");
+        assert_eq!(
+            acked_lost(&data, &phones, &sent),
+            0,
+            "{what}: an acked change is lost ({cut:?})"
+        );
+        recover(&data, &fx.token, &mut phones, &what).await;
+        eprintln!("power loss: {what}: {cut:?}, checked at {:?}", t0.elapsed());
     }
 }

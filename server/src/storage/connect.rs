@@ -40,6 +40,12 @@ pub(crate) fn open(path: &Path) -> rusqlite::Result<Connection> {
 pub(crate) fn apply_pragmas(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     for (name, value) in PRAGMAS {
+        // The power-loss test's negative control may turn syncing off
+        // (test-only variable; docs/operations.md, "Power loss").
+        let value = match *name {
+            "synchronous" => crate::crashpoint::powerloss::synchronous(value),
+            _ => value,
+        };
         conn.pragma_update(None, name, value)?;
     }
     Ok(())
