@@ -628,7 +628,11 @@ impl Session {
             Event::ListsChangedDue => self.lists_changed_now(now).into_iter().collect(),
             Event::Resync => {
                 let ids: Vec<DocId> = self.docs.keys().copied().collect();
-                ids.into_iter().flat_map(|id| self.generate(id)).collect()
+                let mut effects: Vec<Effect> =
+                    ids.into_iter().flat_map(|id| self.generate(id)).collect();
+                // The missed updates may have been of any walk or session.
+                effects.extend(self.note_lists_changed(DocKind::Walk, now));
+                effects
             }
             Event::SessionChecked { state } => match state {
                 SessionState::Active => Vec::new(),
@@ -3038,6 +3042,9 @@ mod tests {
         assert_eq!(coord.lists_changed_due(), None);
         let again = coord.handle(Event::ListsChangedDue, &ctx, t0 + Duration::from_secs(5));
         assert_eq!(lists_changed(&again), 0, "told once per owed change");
+        // Live updates were missed (the hub overflowed): they may have changed the lists.
+        let missed = coord.handle(Event::Resync, &ctx, t0 + Duration::from_secs(7));
+        assert_eq!(lists_changed(&missed), 1);
         // Long after: the next change is told at once again.
         let later = coord.handle(
             noord_walk_changed(DocId::new_v4(), vec![7]),
