@@ -16,7 +16,7 @@ DATA ?= ./data
 WIJKLOG_DEBUG_BIN := target/debug/wijklog
 WIJKLOG_RELEASE_BIN := target/release/wijklog
 
-.PHONY: help run test bench soak fuzz node-deps wasm pwa server-debug server-release \
+.PHONY: help run test bench soak crash fuzz node-deps wasm pwa server-debug server-release \
         lint test-rust test-node test-pwa test-browser chromium postgres smtp-venv clean
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make test   run every test: Rust, wasm in node, interop, browser (headless Chromium)"
 	@echo "make bench  run the benchmarks and print their tables"
 	@echo "make soak   run the deterministic simulation of sync for longer (SOAK_SCENARIOS, SOAK_SECONDS), and a power cut before every write of the crash-point script"
+	@echo "make crash  kill retention runs at 50 seeded moments of their history rewrites (CRASH_KILLS, CRASH_SEED)"
 	@echo "make fuzz   fuzz the sync path, chunk inflation, query parsers and image sniffing (FUZZ_CASES)"
 
 node-deps:
@@ -139,6 +140,15 @@ soak:
 	SIM_SCENARIOS=$(SOAK_SCENARIOS) SIM_STEPS=$(SOAK_STEPS) SIM_FIRST_SEED=$(SOAK_FIRST_SEED) SIM_SECONDS=$(SOAK_SECONDS) \
 	  cargo test --release -p wijklog-tests --test sync_sim scenarios_keep_every_promise -- --nocapture
 	POWERLOSS_ALL_WRITES=1 cargo test --release -p wijklog-tests --test crash_points power_cut_before -- --nocapture
+
+# SIGKILL at seeded moments of history rewrites (tests/tests/crash_points.rs,
+# kills_at_seeded_...): make test runs seeds 0-4, this CRASH_KILLS seeds from
+# CRASH_SEED. Each seed prints itself and the command that replays it.
+CRASH_KILLS ?= 50
+CRASH_SEED ?= 0
+crash:
+	CRASH_KILLS=$(CRASH_KILLS) CRASH_SEED=$(CRASH_SEED) \
+	  cargo test -p wijklog-tests --test crash_points kills_at_seeded -- --nocapture
 
 # Property-based fuzzing (proptest, on the stable toolchain): the sync frame parser
 # and automerge messages into the core (tests/tests/fuzz_sync.rs), chunk inflation,

@@ -61,6 +61,14 @@ pub enum Point {
     /// An erasure committed; the write-ahead log is not checkpointed, the
     /// cached copy not evicted, no photo deleted.
     ErasureCommitted,
+    /// One of the many small steps of an erasure, from the moment it holds
+    /// the document's lock to the photos' deletion: after the erasure edit,
+    /// after the history rewrite, inside the transaction after each
+    /// rewritten change row and each table it replaces, after the WAL
+    /// checkpoint, after the cache eviction. Counted over the whole run, so
+    /// `erasure.step@n` is the n-th moment of a retention run's erasures
+    /// (the kill line's detail names the step).
+    ErasureStep,
     /// `wijklog backup`: one step of SQLite's online backup copied pages.
     BackupStep,
     /// `wijklog backup`: the database copy is complete and checked; the
@@ -76,7 +84,7 @@ pub enum Point {
 
 impl Point {
     /// Every point, in order.
-    pub const ALL: [Point; 12] = [
+    pub const ALL: [Point; 13] = [
         Point::StoreCommitBefore,
         Point::CommitterCommitted,
         Point::AckBeforeSend,
@@ -85,6 +93,7 @@ impl Point {
         Point::CompactionCommitted,
         Point::ErasureBeforeCommit,
         Point::ErasureCommitted,
+        Point::ErasureStep,
         Point::BackupStep,
         Point::BackupDatabaseCopied,
         Point::BackupBeforeRename,
@@ -102,6 +111,7 @@ impl Point {
             Point::CompactionCommitted => "compaction.committed",
             Point::ErasureBeforeCommit => "erasure.before_commit",
             Point::ErasureCommitted => "erasure.committed",
+            Point::ErasureStep => "erasure.step",
             Point::BackupStep => "backup.step",
             Point::BackupDatabaseCopied => "backup.database_copied",
             Point::BackupBeforeRename => "backup.before_rename",

@@ -243,6 +243,7 @@ fn erase_once(
         std::thread::sleep(Duration::from_millis(10));
     };
 
+    step(req.doc, "locked");
     // 2. The erasure edit, by a fresh actor.
     let old_changes = guard.doc.get_changes(&[]);
     let old_heads = guard.doc.get_heads();
@@ -263,9 +264,11 @@ fn erase_once(
         _ => model(e),
     })?;
     let erased = doc.automerge_mut().document().clone();
+    step(req.doc, "edited");
 
     // 3. The rewrite.
     let rewritten = rewrite_history(&erased, &targets_of(&erased))?;
+    step(req.doc, "rewritten");
     let mut hashes = HashMap::with_capacity(old_changes.len());
     for c in &old_changes {
         let new = rewritten
@@ -311,6 +314,7 @@ fn erase_once(
         }),
     };
 
+    step(req.doc, "prepared");
     // 4. One transaction.
     let replaced = store.replace_history(
         req.doc,
@@ -342,6 +346,7 @@ fn erase_once(
     // for it fail (their changes would bring it back).
     sync.cache.evict(&entry);
     drop(guard);
+    step(req.doc, "evicted");
     // Every connection that holds the document is told its new epoch (a
     // `doc` frame), so its device replaces its copy.
     sync.hub.publish(DocEvent {
@@ -362,6 +367,7 @@ fn erase_once(
         } else {
             blobs.remove_unreferenced(&photos)?
         };
+    step(req.doc, "photos");
     Ok(EraseReport {
         epoch,
         at,
@@ -371,6 +377,13 @@ fn erase_once(
         bytes_after,
         photos_removed,
     })
+}
+
+/// Crash point `erasure.step` (tests only, [`crate::crashpoint::Point::ErasureStep`]).
+fn step(doc: DocId, step: &'static str) {
+    crate::crashpoint::reached_with(crate::crashpoint::Point::ErasureStep, || {
+        format!("doc={doc} step={step}")
+    });
 }
 
 /// The photo references of one item in the document as it is now.

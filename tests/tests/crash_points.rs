@@ -31,6 +31,10 @@
 //! then every write no sync covered taken back (`cut_power`): every acked
 //! change is still stored. With `synchronous=OFF` the same cut loses acked
 //! changes (the negative control: the cut really drops unsynced writes).
+//!
+//! And at seeded moments of history rewrites: one of the hundreds of
+//! `erasure.step` points of a retention run picked by each seed, and a kill
+//! from outside after a seeded delay (`make crash` runs 50 seeds).
 
 use std::collections::HashSet;
 use std::os::unix::process::ExitStatusExt;
@@ -741,9 +745,16 @@ fn wall_ms() -> i64 {
 /// A spreekuur session held 10 days ago, stored in `data` the way a sync
 /// commit stores it, with one note per name, written 400 days ago, holding
 /// that resident's contact details: under the default retention rules (365
-/// days) every note's contact details are due. Returns the document id and
-/// the notes' ids.
-fn due_session(data: &Path, names: &[&str]) -> (wijklog_server::domain::DocId, Vec<String>) {
+/// days) every note's contact details are due. `filler_edits` more changes
+/// of history come from one recent note without contact details (nothing
+/// of it is due) whose text is edited that many times, so that every
+/// erasure rewrites that much more. Returns the document id and the due
+/// notes' ids.
+fn due_session(
+    data: &Path,
+    names: &[&str],
+    filler_edits: usize,
+) -> (wijklog_server::domain::DocId, Vec<String>) {
     use wijklog_server::domain::DocKind;
     use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc};
     use wijklog_shared::{
@@ -801,6 +812,30 @@ fn due_session(data: &Path, names: &[&str]) -> (wijklog_server::domain::DocId, V
         )
         .expect("contact");
         notes.push(id.to_string());
+    }
+    if filler_edits > 0 {
+        let recent = now - 5 * DAY_MS;
+        let filler = doc
+            .add_note(
+                &cat,
+                &staff,
+                Timestamp::from_millis(recent),
+                NewItem {
+                    id: None,
+                    category: "woonoverlast".into(),
+                    severity: Severity::Aandacht,
+                    text: "Vuilnis".into(),
+                    place: None,
+                    location: None,
+                    feedback_needed: false,
+                },
+            )
+            .expect("filler note");
+        for e in 0..filler_edits {
+            let at = recent + 1 + i64::try_from(e).expect("small");
+            doc.splice_text(&staff, Timestamp::from_millis(at), &filler, 0, 0, "x")
+                .expect("filler edit");
+        }
     }
     let id = doc.id();
     let am = doc.automerge_mut();
@@ -917,7 +952,7 @@ fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
     let fixture = tempfile::tempdir().expect("tempdir");
     let fixture_data = fixture.path().join("data");
     std::fs::create_dir_all(&fixture_data).expect("data dir");
-    let (doc, notes) = due_session(&fixture_data, &names);
+    let (doc, notes) = due_session(&fixture_data, &names, 0);
     let arg = |p: &Path| p.to_str().expect("utf-8").to_owned();
 
     // The dry run lists the points a run passes: inside and after the
@@ -933,7 +968,7 @@ fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
     let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
     let points: Vec<(String, u64)> = traced(&lines)
         .into_iter()
-        .filter(|(name, _)| name.starts_with("erasure."))
+        .filter(|(name, _)| name == "erasure.before_commit" || name == "erasure.committed")
         .collect();
     let want: Vec<(String, u64)> = [1, 2]
         .into_iter()
@@ -1222,5 +1257,210 @@ async fn a_power_cut_before_any_write_of_a_scripted_run_loses_no_acked_change() 
         );
         recover(&data, &fx.token, &mut phones, &what).await;
         eprintln!("power loss: {what}: {cut:?}, checked at {:?}", t0.elapsed());
+    }
+}
+
+/// The number of changes in the stored history of `doc`.
+fn stored_changes(data: &Path, doc: wijklog_server::domain::DocId) -> usize {
+    let store = SqliteStore::open_in_dir(data).expect("open store");
+    store
+        .load_doc(doc)
+        .expect("load")
+        .expect("the session is stored")
+        .to_automerge()
+        .expect("the stored history loads")
+        .get_changes(&[])
+        .len()
+}
+
+/// splitmix64: the seed's kill moment, the same on every machine.
+fn splitmix64(seed: u64) -> u64 {
+    let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A variable of the seeded kills (`CRASH_KILLS`, `CRASH_SEED`).
+fn env_u64(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+/// Changes of history the seeded kills' session has beyond its due notes.
+const FILLER_EDITS: usize = 200;
+
+/// SIGKILL at seeded moments of a retention run's history rewrites, not
+/// only at the two named points: `erasure.step` is reached at every small
+/// step of an erasure (after the edit, after the rewrite, inside the
+/// transaction after each rewritten change row and each table it
+/// replaces, after COMMIT's checkpoint, after the cache eviction), so a
+/// traced run lists a few hundred moments of three erasures of a session
+/// with a long history. Each seed picks one of them (splitmix64); the run
+/// is killed exactly there. After each kill: `integrity_check` ok, each
+/// note erased wholly or not at all (row mark, row name, name in the
+/// stored history and audit entry agree), exactly the erasures committed
+/// before the moment are done, the history has every change (the original
+/// ones plus one erasure edit per done erasure, none lost or doubled), and
+/// a second run erases the rest. Each seed also SIGKILLs a run from
+/// outside after a seeded delay within an untraced run's length (moments
+/// between the steps: inside COMMIT or the checkpoint), with the same
+/// checks except which erasures are done (unknowable there).
+///
+/// `CRASH_KILLS` seeds from `CRASH_SEED` (defaults 5 and 0; `make crash`
+/// runs 50). Each seed prints itself and its replay command first, so a
+/// failing one is on the failure's output; the same seed kills at the same
+/// step again.
+#[test]
+fn kills_at_seeded_moments_of_a_retention_rewrite_leave_each_erasure_whole_or_undone() {
+    let kills = env_u64("CRASH_KILLS", 5);
+    let first_seed = env_u64("CRASH_SEED", 0);
+    let names = ["Eerstebewoner Rwx", "Tweedebewoner Rwx", "Derdebewoner Rwx"];
+    let fixture = tempfile::tempdir().expect("tempdir");
+    let fixture_data = fixture.path().join("data");
+    std::fs::create_dir_all(&fixture_data).expect("data dir");
+    let (doc, notes) = due_session(&fixture_data, &names, FILLER_EDITS);
+    let original = stored_changes(&fixture_data, doc);
+    let arg = |p: &Path| p.to_str().expect("utf-8").to_owned();
+
+    // The traced run: every erasure.step in order, each with the number of
+    // erasures committed before it.
+    let dry = tempfile::tempdir().expect("tempdir");
+    let data = dry.path().join("data");
+    copy_dir(&fixture_data, &data);
+    let out = wijklog(
+        &["retention", "run", "--data", &arg(&data)],
+        &[(CRASH_AT, "trace")],
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
+    let mut committed = 0u64;
+    let mut steps: Vec<(u64, u64)> = Vec::new();
+    for (name, n) in traced(&lines) {
+        match name.as_str() {
+            "erasure.committed" => committed += 1,
+            "erasure.step" => steps.push((n, committed)),
+            _ => {}
+        }
+    }
+    assert_eq!(committed, 3, "the traced run erased the three notes");
+    // At least one step per rewritten change row of each erasure: the
+    // moments are inside the rewrite, not only around it.
+    assert!(
+        steps.len() > names.len() * original,
+        "{} steps for {} changes",
+        steps.len(),
+        original
+    );
+    assert_eq!(
+        erased_notes(&data, doc, &notes, &names, "the traced run"),
+        [true, true, true]
+    );
+    assert_eq!(stored_changes(&data, doc), original + names.len());
+    // An untraced run's length: the range of the timed kills' delays.
+    let timed = tempfile::tempdir().expect("tempdir");
+    let data = timed.path().join("data");
+    copy_dir(&fixture_data, &data);
+    let t0 = std::time::Instant::now();
+    let out = wijklog(&["retention", "run", "--data", &arg(&data)], &[]);
+    assert!(out.status.success(), "{}", text(&out));
+    let run_us = u64::try_from(t0.elapsed().as_micros()).expect("short");
+    println!(
+        "{original} changes, 3 erasures: {} moments; an untraced run takes {:.2} s",
+        steps.len(),
+        run_us as f64 / 1e6
+    );
+
+    for seed in first_seed..first_seed + kills {
+        let pick = splitmix64(seed) % u64::try_from(steps.len()).expect("small");
+        let (n, done) = steps[usize::try_from(pick).expect("small")];
+        let point = format!("erasure.step@{n}");
+        let what = format!("seed {seed} ({point})");
+        println!(
+            "{what}; replay: CRASH_SEED={seed} CRASH_KILLS=1 cargo test -p wijklog-tests --test crash_points kills_at_seeded -- --nocapture"
+        );
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        copy_dir(&fixture_data, &data);
+        let out = wijklog(
+            &["retention", "run", "--data", &arg(&data)],
+            &[(CRASH_AT, &point)],
+        );
+        assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
+        let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
+        let step = kill_detail(&lines, "erasure.step", n)
+            .unwrap_or_else(|| panic!("{what}: no kill line: {}", text(&out)));
+        let what = format!("{what} [{step}]");
+        let erased = erased_notes(&data, doc, &notes, &names, &what);
+        assert_eq!(
+            erased.iter().filter(|e| **e).count(),
+            usize::try_from(done).expect("small"),
+            "{what}: exactly the erasures committed before the kill are done: {erased:?}"
+        );
+        assert_eq!(
+            stored_changes(&data, doc),
+            original + usize::try_from(done).expect("small"),
+            "{what}: the stored history lost or doubled a change"
+        );
+        let out = wijklog(&["retention", "run", "--data", &arg(&data)], &[]);
+        assert!(out.status.success(), "{what}: {}", text(&out));
+        assert_eq!(
+            erased_notes(&data, doc, &notes, &names, &what),
+            [true, true, true],
+            "{what}: after the second run"
+        );
+        assert_eq!(
+            stored_changes(&data, doc),
+            original + names.len(),
+            "{what}: after the second run"
+        );
+
+        // The same seed also kills a run from outside after a delay in
+        // the run's length: moments between the steps (inside SQLite's
+        // COMMIT or checkpoint, the process's start). Not exactly
+        // replayable (the machine's speed moves the moment), so only the
+        // whole-or-nothing checks; what the moment was is unknown.
+        let delay = splitmix64(seed ^ 0x7469_6d65) % run_us.max(1);
+        let what = format!("seed {seed} (SIGKILL after {delay} us)");
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let data = tmp.path().join("data");
+        copy_dir(&fixture_data, &data);
+        let mut child = std::process::Command::new(wijklog_bin())
+            .args(["retention", "run", "--data", &arg(&data)])
+            .env_remove(CRASH_AT)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn wijklog");
+        std::thread::sleep(Duration::from_micros(delay));
+        // Fails only if the run already ended (then it was not killed).
+        let _ = child.kill();
+        let status = child.wait().expect("wait");
+        let done = erased_notes(&data, doc, &notes, &names, &what)
+            .iter()
+            .filter(|e| **e)
+            .count();
+        println!("{what}: {status:?}, {done} erasures done");
+        if status.signal() != Some(SIGKILL) {
+            assert!(status.success(), "{what}: {status:?}");
+            assert_eq!(done, names.len(), "{what}: a finished run erased all");
+        }
+        assert_eq!(
+            stored_changes(&data, doc),
+            original + done,
+            "{what}: the stored history lost or doubled a change"
+        );
+        let out = wijklog(&["retention", "run", "--data", &arg(&data)], &[]);
+        assert!(out.status.success(), "{what}: {}", text(&out));
+        assert_eq!(
+            erased_notes(&data, doc, &notes, &names, &what),
+            [true, true, true],
+            "{what}: after the second run"
+        );
     }
 }

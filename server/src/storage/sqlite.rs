@@ -861,6 +861,7 @@ impl Store for SqliteStore {
             r.get(0)
         })?;
         tx.execute("DELETE FROM changes WHERE doc_id = ?1", [key])?;
+        erasure_step(id, "old_changes_deleted");
         {
             let mut insert = tx.prepare(
                 "INSERT INTO changes (seq, doc_id, hash, bytes, user_id, actor, received_at, epoch) \
@@ -876,6 +877,7 @@ impl Store for SqliteStore {
                     received,
                     epoch
                 ])?;
+                erasure_step(id, "change_row");
             }
             let mut added = tx.prepare(
                 "INSERT OR IGNORE INTO changes (doc_id, hash, bytes, user_id, actor, received_at, epoch) \
@@ -894,6 +896,7 @@ impl Store for SqliteStore {
                     now,
                     epoch
                 ])?;
+                erasure_step(id, "added_change_row");
             }
         }
         tx.execute(
@@ -902,8 +905,10 @@ impl Store for SqliteStore {
              created_at = excluded.created_at",
             params![key, &history.snapshot, heads, now],
         )?;
+        erasure_step(id, "snapshot");
         if let Some(rows) = &history.projection {
             write_projection(&tx, &meta, rows)?;
+            erasure_step(id, "projection");
         }
         if let Some(table) = projection_table(meta.kind) {
             // Merge the full-text index so no segment keeps the old words.
@@ -911,6 +916,7 @@ impl Store for SqliteStore {
                 &format!("INSERT INTO {table}_fts ({table}_fts) VALUES ('optimize')"),
                 [],
             )?;
+            erasure_step(id, "fts_merged");
         }
         if let Some(scrub) = &history.scrub_mail {
             // Unsent mail that still holds the erased values: its address
@@ -927,6 +933,7 @@ impl Store for SqliteStore {
                     super::MAIL_ERASED
                 ],
             )?;
+            erasure_step(id, "mail_scrubbed");
         }
         tx.execute(
             "INSERT INTO audit_log (at, actor, action, subject, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -948,6 +955,7 @@ impl Store for SqliteStore {
         if let Err(e) = checkpoint_truncate(&conn) {
             tracing::warn!(error = %e, "WAL checkpoint after a history rewrite did not finish");
         }
+        erasure_step(id, "checkpointed");
         Ok(epoch)
     }
 
@@ -1750,4 +1758,12 @@ pub fn restore_database(src: &Path, dest: &Path) -> Result<(), StoreError> {
     connect::apply_pragmas(&out)?;
     migrations::migrate(&mut out)?;
     Ok(())
+}
+
+/// An erasure's crash point `erasure.step` (tests only; see
+/// [`crate::crashpoint::Point::ErasureStep`]).
+fn erasure_step(doc: DocId, step: &'static str) {
+    crate::crashpoint::reached_with(crate::crashpoint::Point::ErasureStep, || {
+        format!("doc={doc} step={step}")
+    });
 }
