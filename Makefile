@@ -110,6 +110,8 @@ bench: wasm node-deps pwa chromium
 	cargo run --release -q -p wijklog-shared --example bench_add_observation
 	@echo "==> erasure: history rewrite of one item"
 	cargo run --release -q -p wijklog-shared --example bench_erase
+	@echo "==> erasure on the server (SQLite on disk): time, peak memory, stored size before/after"
+	cargo run --release -q -p wijklog-server --example erase_bench
 	@echo "==> wasm document model"
 	node tests/node/bench-wasm.mjs
 	@echo "==> sync server"
