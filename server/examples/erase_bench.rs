@@ -115,11 +115,10 @@ fn store(dir: &Path, doc: &mut Document) -> wijklog_server::domain::DocId {
         team: Some("team-centrum".into()),
         created_at: T0,
     };
-    let rows = wijklog_server::sync::projection::rows(
-        &meta,
-        doc.automerge_mut().document(),
-        &mut |_| Some("boa-17".into()),
-    );
+    let rows =
+        wijklog_server::sync::projection::rows(&meta, doc.automerge_mut().document(), &mut |_| {
+            Some("boa-17".into())
+        });
     let out = store
         .commit(&[DocWrite {
             doc_id: id,
