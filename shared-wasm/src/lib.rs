@@ -36,7 +36,7 @@ use wijklog_shared::automerge::sync;
 use wijklog_shared::automerge::{ActorId, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use wijklog_shared::{
-    CallbackOutcome, CallbackRequest, Catalog, DocId, DocKind, Document, Error, FeedbackChannel,
+    CallbackOutcome, CallbackRequest, Catalog, CatalogSection, DocId, DocKind, Document, Error, FeedbackChannel,
     FollowUpStatus, ItemId, Location, NewAttempt, NewCategory, NewItem, NewParticipant,
     NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity, Timestamp, UserId, WalkText,
 };
@@ -1328,6 +1328,70 @@ impl WijkDoc {
         self.edit(|d| {
             let (by, at) = d.who_when(opts)?;
             model(d.doc_mut().retire_wijk(&by, at, id))
+        })
+    }
+
+    /// Sets the English label of a category, severity or partner (`section`:
+    /// `"categories"`, `"severities"` or `"partners"`); blank removes it.
+    #[wasm_bindgen(js_name = setLabelEn)]
+    pub fn set_label_en(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "\"categories\" | \"severities\" | \"partners\"")]
+        section: &str,
+        id: &str,
+        label: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        let section = match section {
+            "categories" => CatalogSection::Category,
+            "severities" => CatalogSection::Severity,
+            "partners" => CatalogSection::Partner,
+            _ => return Err(invalid_argument("section")),
+        };
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_label_en(&by, at, section, id, label))
+        })
+    }
+
+    /// Adds a team (slug id, label).
+    #[wasm_bindgen(js_name = addTeam)]
+    pub fn add_team(
+        &mut self,
+        id: &str,
+        label: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().add_team(&by, at, id, label))
+        })
+    }
+
+    /// Changes a team's label.
+    #[wasm_bindgen(js_name = renameTeam)]
+    pub fn rename_team(
+        &mut self,
+        id: &str,
+        label: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().rename_team(&by, at, id, label))
+        })
+    }
+
+    /// Retires a team.
+    #[wasm_bindgen(js_name = retireTeam)]
+    pub fn retire_team(
+        &mut self,
+        id: &str,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        self.edit(|d| {
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().retire_team(&by, at, id))
         })
     }
 }

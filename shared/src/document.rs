@@ -21,7 +21,7 @@ use crate::erase::{EraseBasis, EraseWhat, is_erased};
 use crate::error::{CatalogSection, Error};
 use crate::ids::{
     AttemptOutcome, CallbackOutcome, DocId, DocKind, FeedbackChannel, FollowUpStatus, ItemId,
-    Severity, Timestamp, UserId, is_slug,
+    Severity, Timestamp, UserId, is_slug, is_team_id,
 };
 use crate::model::{
     Catalog, DEFAULT_CATEGORIES, DEFAULT_PARTNERS, DEFAULT_SEVERITIES, DEFAULT_WIJKEN, Location,
@@ -156,6 +156,8 @@ pub struct PartnerContact {
 
 /// Longest partner phone or contact-person text (characters).
 const MAX_PARTNER_FIELD_CHARS: usize = 200;
+/// Longest English label of a catalog entry.
+const MAX_LABEL_CHARS: usize = 200;
 
 /// Arguments of [`Document::request_callback`].
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
@@ -433,6 +435,8 @@ fn section_key(section: CatalogSection) -> &'static str {
         CatalogSection::Category => "categories",
         CatalogSection::Partner => "partners",
         CatalogSection::Wijk => "wijken",
+        CatalogSection::Severity => "severities",
+        CatalogSection::Team => "teams",
     }
 }
 
@@ -551,24 +555,29 @@ impl Document {
             doc.put(ROOT, "kind", DocKind::Catalog.as_str())?;
             doc.put(ROOT, "schema", SCHEMA_VERSION)?;
             let cats = doc.put_object(ROOT, "categories", ObjType::Map)?;
-            for (order, &(id, label, color, positive)) in (0i64..).zip(DEFAULT_CATEGORIES) {
+            for (order, &(id, label, label_en, color, positive)) in
+                (0i64..).zip(DEFAULT_CATEGORIES)
+            {
                 let e = doc.put_object(&cats, id, ObjType::Map)?;
                 doc.put(&e, "label", label)?;
+                doc.put(&e, "label_en", label_en)?;
                 doc.put(&e, "color", color)?;
                 doc.put(&e, "positive", positive)?;
                 doc.put(&e, "order", order)?;
                 doc.put(&e, "retired", false)?;
             }
             let sev = doc.put_object(ROOT, "severities", ObjType::Map)?;
-            for (order, &(id, label)) in (0i64..).zip(DEFAULT_SEVERITIES) {
+            for (order, &(id, label, label_en)) in (0i64..).zip(DEFAULT_SEVERITIES) {
                 let e = doc.put_object(&sev, id, ObjType::Map)?;
                 doc.put(&e, "label", label)?;
+                doc.put(&e, "label_en", label_en)?;
                 doc.put(&e, "order", order)?;
             }
             let partners = doc.put_object(ROOT, "partners", ObjType::Map)?;
-            for (order, &(id, label)) in (0i64..).zip(DEFAULT_PARTNERS) {
+            for (order, &(id, label, label_en)) in (0i64..).zip(DEFAULT_PARTNERS) {
                 let e = doc.put_object(&partners, id, ObjType::Map)?;
                 doc.put(&e, "label", label)?;
+                doc.put(&e, "label_en", label_en)?;
                 doc.put(&e, "order", order)?;
                 doc.put(&e, "retired", false)?;
             }
@@ -579,6 +588,7 @@ impl Document {
                 doc.put(&e, "order", order)?;
                 doc.put(&e, "retired", false)?;
             }
+            doc.put_object(ROOT, "teams", ObjType::Map)?;
             Ok(())
         })?;
         Ok(d)
@@ -878,6 +888,8 @@ impl Document {
                 "staff" => "staff is not a map",
                 "categories" => "categories is not a map",
                 "partners" => "partners is not a map",
+                "severities" => "severities is not a map",
+                "teams" => "teams is not a map",
                 _ => "wijken is not a map",
             })),
         }
@@ -1857,6 +1869,14 @@ impl Document {
 
     fn catalog_entry(&self, section: CatalogSection, id: &str) -> Result<ObjId, Error> {
         self.need(DocKind::Catalog)?;
+        if section == CatalogSection::Team
+            && matches!(get_map(&self.doc, &ROOT, "teams"), Got::Missing)
+        {
+            return Err(Error::NotInCatalog {
+                section,
+                id: id.to_owned(),
+            });
+        }
         let map = self.root_map(section_key(section))?;
         get_map(&self.doc, &map, id)
             .ok()
@@ -1876,7 +1896,12 @@ impl Document {
         fill: impl FnOnce(&mut AutoCommit, &ObjId) -> Result<(), AutomergeError>,
     ) -> Result<(), Error> {
         self.need(DocKind::Catalog)?;
-        if !is_slug(id) {
+        let valid = if section == CatalogSection::Team {
+            is_team_id(id)
+        } else {
+            is_slug(id)
+        };
+        if !valid {
             return Err(Error::InvalidSlug);
         }
         non_empty("label", label)?;
@@ -2121,6 +2146,92 @@ impl Document {
     /// Retires a wijk.
     pub fn retire_wijk(&mut self, _by: &UserId, at: Timestamp, id: &str) -> Result<(), Error> {
         self.retire_entry(at, "retire_wijk", CatalogSection::Wijk, id)
+    }
+
+    /// Sets the English label of a category, severity or partner; a blank
+    /// label removes it (the app then shows the Dutch one). Other sections
+    /// have names rather than words and carry no English label.
+    pub fn set_label_en(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        section: CatalogSection,
+        id: &str,
+        label: &str,
+    ) -> Result<(), Error> {
+        if !matches!(
+            section,
+            CatalogSection::Category | CatalogSection::Severity | CatalogSection::Partner
+        ) {
+            return Err(Error::InvalidDocument(
+                "only categories, severities and partners have English labels",
+            ));
+        }
+        let e = self.catalog_entry(section, id)?;
+        let label = label.trim();
+        if label.chars().count() > MAX_LABEL_CHARS || label.chars().any(char::is_control) {
+            return Err(Error::FieldTooLong("label_en"));
+        }
+        let has = map_keys(&self.doc, &e).iter().any(|k| k == "label_en");
+        self.write(at, "set_label_en", |d| {
+            if label.is_empty() {
+                if has {
+                    d.delete(&e, "label_en")?;
+                }
+                Ok(())
+            } else {
+                d.put(&e, "label_en", label)
+            }
+        })
+    }
+
+    /// Adds a team (slug id such as `team-oost`, label `Team Oost`); it sorts
+    /// last. A catalog made before teams were kept gets its `teams` map here.
+    pub fn add_team(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        label: &str,
+    ) -> Result<(), Error> {
+        self.need(DocKind::Catalog)?;
+        match get_map(&self.doc, &ROOT, "teams") {
+            Got::Ok(_) => {}
+            Got::Missing => {
+                if !is_team_id(id) {
+                    return Err(Error::InvalidSlug);
+                }
+                non_empty("label", label)?;
+                let label = label.trim().to_owned();
+                return self.write(at, "add_team", |d| {
+                    let teams = d.put_object(ROOT, "teams", ObjType::Map)?;
+                    let e = d.put_object(&teams, id, ObjType::Map)?;
+                    d.put(&e, "label", label.as_str())?;
+                    d.put(&e, "order", 0i64)?;
+                    d.put(&e, "retired", false)
+                });
+            }
+            Got::Invalid(_) => return Err(Error::InvalidDocument("teams is not a map")),
+        }
+        self.add_entry(at, "add_team", CatalogSection::Team, id, label, |_, _| {
+            Ok(())
+        })
+    }
+
+    /// Changes a team's label (its id, which accounts and documents hold, stays).
+    pub fn rename_team(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        id: &str,
+        label: &str,
+    ) -> Result<(), Error> {
+        self.rename_entry(at, "rename_team", CatalogSection::Team, id, label)
+    }
+
+    /// Retires a team: its accounts and documents keep it, it is no longer offered.
+    pub fn retire_team(&mut self, _by: &UserId, at: Timestamp, id: &str) -> Result<(), Error> {
+        self.retire_entry(at, "retire_team", CatalogSection::Team, id)
     }
 }
 

@@ -15,15 +15,21 @@ pub enum CatalogSection {
     Partner,
     /// `wijken`
     Wijk,
+    /// `severities` (labels only: severities are fixed)
+    Severity,
+    /// `teams`
+    Team,
 }
 
 impl CatalogSection {
-    /// The section's singular name (`category`, `partner`, `wijk`).
+    /// The section's singular name (`category`, `partner`, `wijk`, `severity`, `team`).
     pub const fn as_str(self) -> &'static str {
         match self {
             CatalogSection::Category => "category",
             CatalogSection::Partner => "partner",
             CatalogSection::Wijk => "wijk",
+            CatalogSection::Severity => "severity",
+            CatalogSection::Team => "team",
         }
     }
 }
@@ -246,11 +252,15 @@ impl Error {
                 CatalogSection::Category => "unknown_category",
                 CatalogSection::Partner => "unknown_partner",
                 CatalogSection::Wijk => "unknown_wijk",
+                CatalogSection::Severity => "invalid_severity",
+                CatalogSection::Team => "unknown_team",
             },
             Error::Retired { section, .. } => match section {
                 CatalogSection::Category => "retired_category",
                 CatalogSection::Partner => "retired_partner",
                 CatalogSection::Wijk => "retired_wijk",
+                CatalogSection::Severity => "invalid_severity",
+                CatalogSection::Team => "retired_team",
             },
             Error::CatalogEntryExists { .. } => "catalog_entry_exists",
             Error::ItemNotFound(_) => "item_not_found",

@@ -320,6 +320,15 @@ string_enum!(
 );
 
 /// Checks a catalog id: 1 to 64 characters of `a-z`, `0-9` and `_`, starting with a letter.
+/// A team id: like a slug, and hyphens allowed (`team-oost`), as accounts
+/// have held them since before teams were kept in the catalog.
+pub(crate) fn is_team_id(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some('a'..='z'))
+        && s.len() <= 64
+        && chars.all(|c| matches!(c, 'a'..='z' | '0'..='9' | '_' | '-'))
+}
+
 pub(crate) fn is_slug(s: &str) -> bool {
     let mut chars = s.chars();
     matches!(chars.next(), Some('a'..='z'))

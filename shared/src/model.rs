@@ -319,8 +319,10 @@ pub struct Spreekuur {
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CategoryEntry {
-    /// Display label.
+    /// Display label (Dutch).
     pub label: Option<String>,
+    /// English display label; the app falls back to `label` without it.
+    pub label_en: Option<String>,
     /// `#rrggbb`.
     pub color: Option<String>,
     /// A positive signal (veerkracht) rather than a problem.
@@ -343,8 +345,10 @@ pub const MAX_CALLBACK_DAYS: u32 = 60;
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SeverityEntry {
-    /// Display label.
+    /// Display label (Dutch).
     pub label: Option<String>,
+    /// English display label; the app falls back to `label` without it.
+    pub label_en: Option<String>,
     /// Sort order.
     pub order: Option<i64>,
 }
@@ -353,8 +357,10 @@ pub struct SeverityEntry {
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PartnerEntry {
-    /// Display label.
+    /// Display label (Dutch).
     pub label: Option<String>,
+    /// English display label; the app falls back to `label` without it.
+    pub label_en: Option<String>,
     /// Sort order.
     pub order: Option<i64>,
     /// Retired.
@@ -381,6 +387,18 @@ pub struct WijkEntry {
     pub retired: bool,
 }
 
+/// A team of the catalog: the teams accounts, walks and spreekuren belong to.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeamEntry {
+    /// Display label (`Team Oost`); the id (`team-oost`) is what is stored elsewhere.
+    pub label: Option<String>,
+    /// Sort order.
+    pub order: Option<i64>,
+    /// Retired: still shown for old data, not offered for new accounts or plans.
+    pub retired: bool,
+}
+
 /// The read model of the catalog document; edits validate against it.
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -398,6 +416,8 @@ pub struct Catalog {
     pub partners: BTreeMap<String, PartnerEntry>,
     /// Wijken by id.
     pub wijken: BTreeMap<String, WijkEntry>,
+    /// Teams by id (empty in catalogs made before teams were kept here).
+    pub teams: BTreeMap<String, TeamEntry>,
     /// Invalid fields (paths like `categories.drugs.color`).
     pub invalid: InvalidFields,
 }
@@ -415,47 +435,110 @@ pub enum View {
     Catalog(Catalog),
 }
 
-/// The default categories: `(id, label, colour, positive)`, in order.
-pub(crate) const DEFAULT_CATEGORIES: &[(&str, &str, &str, bool)] = &[
-    ("jeugdoverlast", "Jeugdoverlast", "#e8590c", false),
-    ("drugs", "Drugs", "#862e9c", false),
-    ("vervuiling", "Vervuiling / zwerfafval", "#5c940d", false),
-    ("vernieling", "Vernieling", "#c92a2a", false),
-    ("brandjes", "Brandjes", "#f76707", false),
-    ("verkeer", "Verkeer", "#1971c2", false),
-    ("onbegrepen_gedrag", "Onbegrepen gedrag", "#9c36b5", false),
-    ("woonoverlast", "Woonoverlast", "#a61e4d", false),
-    ("intimidatie", "Intimidatie / bedreiging", "#212529", false),
+/// The default categories: `(id, label, English label, colour, positive)`, in order.
+pub(crate) const DEFAULT_CATEGORIES: &[(&str, &str, &str, &str, bool)] = &[
+    (
+        "jeugdoverlast",
+        "Jeugdoverlast",
+        "Youth nuisance",
+        "#e8590c",
+        false,
+    ),
+    ("drugs", "Drugs", "Drugs", "#862e9c", false),
+    (
+        "vervuiling",
+        "Vervuiling / zwerfafval",
+        "Litter / pollution",
+        "#5c940d",
+        false,
+    ),
+    ("vernieling", "Vernieling", "Vandalism", "#c92a2a", false),
+    ("brandjes", "Brandjes", "Small fires", "#f76707", false),
+    ("verkeer", "Verkeer", "Traffic", "#1971c2", false),
+    (
+        "onbegrepen_gedrag",
+        "Onbegrepen gedrag",
+        "Confused behaviour",
+        "#9c36b5",
+        false,
+    ),
+    (
+        "woonoverlast",
+        "Woonoverlast",
+        "Housing nuisance",
+        "#a61e4d",
+        false,
+    ),
+    (
+        "intimidatie",
+        "Intimidatie / bedreiging",
+        "Intimidation / threats",
+        "#212529",
+        false,
+    ),
     (
         "discriminatie",
         "Discriminatie / spanningen",
+        "Discrimination / tensions",
         "#5f3dc4",
         false,
     ),
-    ("openbare_ruimte", "Openbare ruimte", "#495057", false),
-    ("positief_signaal", "Positief signaal", "#2b8a3e", true),
+    (
+        "openbare_ruimte",
+        "Openbare ruimte",
+        "Public space",
+        "#495057",
+        false,
+    ),
+    (
+        "positief_signaal",
+        "Positief signaal",
+        "Positive signal",
+        "#2b8a3e",
+        true,
+    ),
 ];
 
-/// The severity labels, in order.
-pub(crate) const DEFAULT_SEVERITIES: &[(&str, &str)] = &[
-    ("informatief", "Informatief"),
-    ("aandacht", "Aandacht"),
-    ("zorgelijk", "Zorgelijk"),
-    ("urgent", "Urgent"),
+/// The severity labels `(id, label, English label)`, in order.
+pub(crate) const DEFAULT_SEVERITIES: &[(&str, &str, &str)] = &[
+    ("informatief", "Informatief", "Informational"),
+    ("aandacht", "Aandacht", "Attention"),
+    ("zorgelijk", "Zorgelijk", "Worrying"),
+    ("urgent", "Urgent", "Urgent"),
 ];
 
-/// The default follow-up partners, in order.
-pub(crate) const DEFAULT_PARTNERS: &[(&str, &str)] = &[
-    ("politie", "Politie (wijkagent)"),
-    ("woningcorporatie", "Woningcorporatie"),
-    ("jongerenwerk", "Jongerenwerk (welzijnsorganisatie)"),
-    ("interventieteam", "Interventieteam"),
-    ("ambulant_team", "Ambulant team sociaal domein"),
-    ("ggz_fact", "GGZ / FACT-team"),
-    ("gemeente_oov", "Gemeente OOV"),
-    ("gemeente_openbare_ruimte", "Gemeente openbare ruimte"),
-    ("participatiecoach", "Participatiecoach"),
-    ("school", "School"),
+/// The default follow-up partners `(id, label, English label)`, in order.
+pub(crate) const DEFAULT_PARTNERS: &[(&str, &str, &str)] = &[
+    (
+        "politie",
+        "Politie (wijkagent)",
+        "Police (community officer)",
+    ),
+    ("woningcorporatie", "Woningcorporatie", "Housing association"),
+    (
+        "jongerenwerk",
+        "Jongerenwerk (welzijnsorganisatie)",
+        "Youth work (welfare organisation)",
+    ),
+    ("interventieteam", "Interventieteam", "Intervention team"),
+    (
+        "ambulant_team",
+        "Ambulant team sociaal domein",
+        "Outreach team (social care)",
+    ),
+    ("ggz_fact", "GGZ / FACT-team", "Mental health / FACT team"),
+    (
+        "gemeente_oov",
+        "Gemeente OOV",
+        "Municipality (public order and safety)",
+    ),
+    (
+        "gemeente_openbare_ruimte",
+        "Gemeente openbare ruimte",
+        "Municipality (public space)",
+    ),
+    ("participatiecoach", "Participatiecoach", "Participation coach"),
+    ("school", "School", "School"),
 ];
 
 /// The default (demo) wijken, in order.
@@ -469,7 +552,8 @@ pub(crate) const DEFAULT_WIJKEN: &[(&str, &str)] = &[
 
 impl Catalog {
     /// The default catalog: 12 categories (incl. `positief_signaal`),
-    /// 4 severities, 10 partners, 5 wijken (no bounding boxes).
+    /// 4 severities, 10 partners (each with an English label), 5 wijken (no
+    /// bounding boxes), no teams.
     pub fn defaults() -> Catalog {
         Catalog {
             kind: DocKind::Catalog,
@@ -477,11 +561,12 @@ impl Catalog {
             categories: DEFAULT_CATEGORIES
                 .iter()
                 .zip(0i64..)
-                .map(|(&(id, label, color, positive), order)| {
+                .map(|(&(id, label, label_en, color, positive), order)| {
                     (
                         id.to_owned(),
                         CategoryEntry {
                             label: Some(label.to_owned()),
+                            label_en: Some(label_en.to_owned()),
                             color: Some(color.to_owned()),
                             positive,
                             order: Some(order),
@@ -494,11 +579,12 @@ impl Catalog {
             severities: DEFAULT_SEVERITIES
                 .iter()
                 .zip(0i64..)
-                .map(|(&(id, label), order)| {
+                .map(|(&(id, label, label_en), order)| {
                     (
                         id.to_owned(),
                         SeverityEntry {
                             label: Some(label.to_owned()),
+                            label_en: Some(label_en.to_owned()),
                             order: Some(order),
                         },
                     )
@@ -507,11 +593,12 @@ impl Catalog {
             partners: DEFAULT_PARTNERS
                 .iter()
                 .zip(0i64..)
-                .map(|(&(id, label), order)| {
+                .map(|(&(id, label, label_en), order)| {
                     (
                         id.to_owned(),
                         PartnerEntry {
                             label: Some(label.to_owned()),
+                            label_en: Some(label_en.to_owned()),
                             order: Some(order),
                             retired: false,
                             email: None,
@@ -536,6 +623,7 @@ impl Catalog {
                     )
                 })
                 .collect(),
+            teams: BTreeMap::new(),
             invalid: InvalidFields::new(),
         }
     }
@@ -558,6 +646,7 @@ impl Catalog {
                     id,
                     CategoryEntry {
                         label: None,
+                        label_en: None,
                         color: None,
                         positive: false,
                         order: None,
@@ -580,6 +669,7 @@ impl Catalog {
                 id,
                 CategoryEntry {
                     label: e.req("label", h::str(obj, "label")),
+                    label_en: e.opt("label_en", h::str(obj, "label_en")),
                     color,
                     positive: e.opt("positive", h::bool(obj, "positive")).unwrap_or(false),
                     order: e.opt("order", h::int(obj, "order")),
@@ -605,6 +695,7 @@ impl Catalog {
                     id,
                     SeverityEntry {
                         label: None,
+                        label_en: None,
                         order: None,
                     },
                 );
@@ -614,6 +705,7 @@ impl Catalog {
                 id,
                 SeverityEntry {
                     label: e.req("label", h::str(obj, "label")),
+                    label_en: e.opt("label_en", h::str(obj, "label_en")),
                     order: e.opt("order", h::int(obj, "order")),
                 },
             );
@@ -628,6 +720,7 @@ impl Catalog {
                     id,
                     PartnerEntry {
                         label: None,
+                        label_en: None,
                         order: None,
                         retired: false,
                         email: None,
@@ -641,6 +734,7 @@ impl Catalog {
                 id,
                 PartnerEntry {
                     label: e.req("label", h::str(obj, "label")),
+                    label_en: e.opt("label_en", h::str(obj, "label_en")),
                     order: e.opt("order", h::int(obj, "order")),
                     retired: e.opt("retired", h::bool(obj, "retired")).unwrap_or(false),
                     email: e.opt("email", h::str(obj, "email")),
@@ -684,6 +778,31 @@ impl Catalog {
             );
         }
 
+        let mut teams = BTreeMap::new();
+        for (id, obj) in entries(root, &mut f, "teams") {
+            let mut e = f.nested("teams");
+            let mut e = e.nested(&id);
+            let Some(obj) = entry_map(&mut e, obj) else {
+                teams.insert(
+                    id,
+                    TeamEntry {
+                        label: None,
+                        order: None,
+                        retired: false,
+                    },
+                );
+                continue;
+            };
+            teams.insert(
+                id,
+                TeamEntry {
+                    label: e.req("label", h::str(obj, "label")),
+                    order: e.opt("order", h::int(obj, "order")),
+                    retired: e.opt("retired", h::bool(obj, "retired")).unwrap_or(false),
+                },
+            );
+        }
+
         Ok(Catalog {
             kind: DocKind::Catalog,
             schema,
@@ -691,6 +810,7 @@ impl Catalog {
             severities,
             partners,
             wijken,
+            teams,
             invalid,
         })
     }
@@ -720,6 +840,15 @@ impl Catalog {
             CatalogSection::Partner,
             id,
             self.partners.get(id).map(|e| e.retired),
+        )
+    }
+
+    /// Ok when `id` is an active team.
+    pub fn check_team(&self, id: &str) -> Result<(), Error> {
+        check(
+            CatalogSection::Team,
+            id,
+            self.teams.get(id).map(|e| e.retired),
         )
     }
 

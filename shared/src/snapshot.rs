@@ -147,6 +147,7 @@ pub(crate) const CATALOG: Shape = Fields(&[
         "categories",
         Entries(&Fields(&[
             ("label", Leaf),
+            ("label_en", Leaf),
             ("color", Leaf),
             ("positive", Leaf),
             ("order", Leaf),
@@ -156,12 +157,13 @@ pub(crate) const CATALOG: Shape = Fields(&[
     ),
     (
         "severities",
-        Entries(&Fields(&[("label", Leaf), ("order", Leaf)])),
+        Entries(&Fields(&[("label", Leaf), ("label_en", Leaf), ("order", Leaf)])),
     ),
     (
         "partners",
         Entries(&Fields(&[
             ("label", Leaf),
+            ("label_en", Leaf),
             ("order", Leaf),
             ("retired", Leaf),
             ("email", Leaf),
@@ -177,6 +179,10 @@ pub(crate) const CATALOG: Shape = Fields(&[
             ("order", Leaf),
             ("retired", Leaf),
         ])),
+    ),
+    (
+        "teams",
+        Entries(&Fields(&[("label", Leaf), ("order", Leaf), ("retired", Leaf)])),
     ),
 ]);
 

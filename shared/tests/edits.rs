@@ -1457,3 +1457,118 @@ fn every_error_code_is_distinct() {
         "unknown category 'graffiti'"
     );
 }
+
+// ---------- teams and English labels ----------
+
+#[test]
+fn catalog_teams_are_added_renamed_and_retired() {
+    let mut c = Document::new_catalog_with_defaults(doc_id(3)).unwrap();
+    assert!(c.catalog().unwrap().teams.is_empty());
+    assert_eq!(stored(c.automerge(), &["teams"]), "map");
+    c.add_team(&boa(), at(1), "team-oost", "Team Oost").unwrap();
+    c.add_team(&boa(), at(1), "team-west", " Team West ")
+        .unwrap();
+    c.rename_team(&boa(), at(2), "team-oost", "Team Oost (Bovenmaten)")
+        .unwrap();
+    c.retire_team(&boa(), at(3), "team-west").unwrap();
+    let d = c.automerge();
+    assert_eq!(stored(d, &["teams", "team-west", "label"]), "str:Team West");
+    assert_eq!(stored(d, &["teams", "team-west", "order"]), "int:1");
+    let cat = c.catalog().unwrap();
+    assert!(cat.invalid.is_empty(), "{:?}", cat.invalid);
+    assert_eq!(
+        cat.teams["team-oost"].label.as_deref(),
+        Some("Team Oost (Bovenmaten)")
+    );
+    assert!(cat.teams["team-west"].retired);
+    assert!(cat.check_team("team-oost").is_ok());
+    assert_eq!(code(cat.check_team("team-west")), "retired_team");
+    assert_eq!(code(cat.check_team("Team Oost")), "unknown_team");
+    assert_eq!(
+        code(c.add_team(&boa(), at(4), "Team Oost", "Team Oost")),
+        "invalid_slug"
+    );
+    assert_eq!(
+        code(c.add_team(&boa(), at(4), "team-oost", "Nog een")),
+        "catalog_entry_exists"
+    );
+    assert_eq!(
+        code(c.add_team(&boa(), at(4), "team-noord", "  ")),
+        "empty_field"
+    );
+    assert_eq!(
+        code(c.rename_team(&boa(), at(4), "team-zuid", "Zuid")),
+        "unknown_team"
+    );
+    assert_eq!(
+        code(c.retire_team(&boa(), at(4), "team-west")),
+        "retired_team"
+    );
+}
+
+#[test]
+fn a_catalog_made_before_teams_gets_its_team_list_with_the_first_team() {
+    let mut c = Document::new_catalog_with_defaults(doc_id(3)).unwrap();
+    c.automerge_mut().delete(ROOT, "teams").unwrap();
+    c.automerge_mut().commit();
+    let cat = c.catalog().unwrap();
+    assert!(cat.teams.is_empty());
+    assert!(cat.invalid.is_empty(), "{:?}", cat.invalid);
+    assert_eq!(
+        code(c.rename_team(&boa(), at(1), "team-oost", "x")),
+        "unknown_team"
+    );
+    c.add_team(&boa(), at(1), "team-oost", "Team Oost").unwrap();
+    c.add_team(&boa(), at(1), "team-west", "Team West").unwrap();
+    let cat = c.catalog().unwrap();
+    assert_eq!(cat.teams.len(), 2);
+    assert_eq!(cat.teams["team-oost"].order, Some(0));
+    assert_eq!(cat.teams["team-west"].order, Some(1));
+}
+
+#[test]
+fn english_labels_are_set_cleared_and_only_for_words() {
+    use wijklog_shared::CatalogSection;
+    let mut c = Document::new_catalog_with_defaults(doc_id(3)).unwrap();
+    let cat = c.catalog().unwrap();
+    assert_eq!(
+        cat.categories["woonoverlast"].label_en.as_deref(),
+        Some("Housing nuisance")
+    );
+    assert_eq!(cat.severities["zorgelijk"].label_en.as_deref(), Some("Worrying"));
+    assert_eq!(
+        cat.partners["politie"].label_en.as_deref(),
+        Some("Police (community officer)")
+    );
+    c.add_partner(&boa(), at(1), "brandweer", "Brandweer")
+        .unwrap();
+    assert_eq!(c.catalog().unwrap().partners["brandweer"].label_en, None);
+    c.set_label_en(&boa(), at(2), CatalogSection::Partner, "brandweer", " Fire brigade ")
+        .unwrap();
+    c.set_label_en(&boa(), at(2), CatalogSection::Severity, "urgent", "Urgent!")
+        .unwrap();
+    c.set_label_en(&boa(), at(2), CatalogSection::Category, "drugs", "")
+        .unwrap();
+    let d = c.automerge();
+    assert_eq!(
+        stored(d, &["partners", "brandweer", "label_en"]),
+        "str:Fire brigade"
+    );
+    assert_eq!(stored(d, &["categories", "drugs", "label_en"]), "absent");
+    let cat = c.catalog().unwrap();
+    assert_eq!(cat.severities["urgent"].label_en.as_deref(), Some("Urgent!"));
+    assert_eq!(cat.categories["drugs"].label_en, None);
+    assert_eq!(cat.categories["drugs"].label.as_deref(), Some("Drugs"));
+    assert_eq!(
+        code(c.set_label_en(&boa(), at(3), CatalogSection::Category, "nope", "x")),
+        "unknown_category"
+    );
+    assert_eq!(
+        code(c.set_label_en(&boa(), at(3), CatalogSection::Wijk, "centrum", "Centre")),
+        "invalid_document"
+    );
+    assert_eq!(
+        code(c.set_label_en(&boa(), at(3), CatalogSection::Partner, "politie", &"x".repeat(201))),
+        "field_too_long"
+    );
+}
