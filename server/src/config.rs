@@ -17,6 +17,7 @@ mod mail;
 mod public;
 mod retention;
 mod sync;
+mod theme;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -30,6 +31,7 @@ pub use mail::{MailConfig, TlsMode};
 pub use public::PublicConfig;
 pub use retention::{DAY_MS, RetentionConfig};
 pub use sync::SyncConfig;
+pub use theme::{MAX_LOGO_BYTES, ThemeConfig};
 
 /// The database file inside a data directory.
 pub fn database_path(data_dir: &Path) -> PathBuf {
@@ -146,6 +148,9 @@ pub struct Config {
     /// erase, and how long `wijklog backup --to-dir` keeps backups (see
     /// docs/privacy.md, "Retention").
     pub retention: RetentionConfig,
+    /// How the app presents the municipality: name, colour, logo (served
+    /// by `GET /api/v1/client-config`; the web manifest follows it).
+    pub theme: ThemeConfig,
 }
 
 /// The `[cache]` section: bounds of the in-memory document cache. Documents
@@ -289,6 +294,7 @@ impl Default for Config {
             http: HttpConfig::default(),
             database: DatabaseConfig::default(),
             sync: SyncConfig::default(),
+            theme: ThemeConfig::default(),
         }
     }
 }
@@ -473,6 +479,7 @@ impl Config {
             .validate()
             .map_err(|e| ConfigError::Invalid(e.into()))?;
         self.mail.validate().map_err(ConfigError::Invalid)?;
+        self.theme.validate().map_err(ConfigError::Invalid)?;
         self.database.validate()?;
         self.sync
             .validate()
@@ -506,6 +513,7 @@ fn optional_keys(section: &str) -> &'static [&'static str] {
         "auth" => &["jwt_secret"],
         "http" => &["metrics_token"],
         "database" => &["password"],
+        "theme" => &["logo"],
         _ => &[],
     }
 }

@@ -475,3 +475,128 @@ async fn the_reminder_query_lists_a_persons_own_and_team_call_backs_overdue_firs
     assert_eq!(own.len(), 1);
     assert_eq!(w.name(own[0].item["item_id"].as_str().unwrap()), "Q");
 }
+
+/// The lines of a CSV download, byte order mark removed.
+fn csv_lines(res: &Response) -> Vec<String> {
+    let text = res.text();
+    let text = text.strip_prefix('\u{feff}').expect("a byte order mark");
+    text.split("\r\n")
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+#[actix_web::test]
+async fn the_call_back_export_has_name_and_phone_only_needs_a_reason_and_is_audited() {
+    let w = world().await;
+    let path = "/api/v1/export/callbacks.csv";
+    let audited = |app: &TestApp| {
+        app.store()
+            .audit_entries(1000)
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.entry.action == "export.callbacks")
+            .count()
+    };
+
+    // Refusals: no reason, a bad dialect, the work list's own task filter, a field worker.
+    for (who, query, status, code) in [
+        (&w.coord, "?dialect=excel", 400, "invalid_parameter"),
+        (&w.coord, "?reason=%20%20", 400, "invalid_parameter"),
+        (&w.coord, "?reason=x&dialect=xls", 400, "invalid_parameter"),
+        (&w.coord, "?reason=x&task=feedback", 400, "invalid_parameter"),
+        (&w.sp_n, "?reason=x", 403, "forbidden"),
+    ] {
+        let res = get(&w.app, Some(who), &format!("{path}{query}")).await;
+        assert_eq!(res.status, status, "{query}: {}", res.text());
+        assert_eq!(res.json()["code"], code, "{query}");
+    }
+    assert_eq!(audited(&w.app), 0, "a refused export is not an export");
+
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("{path}?dialect=excel&reason=Belronde%20maandag"),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.header("content-type"), Some("text/csv; charset=utf-8"));
+    assert!(
+        res.header("content-disposition")
+            .is_some_and(|d| d.starts_with("attachment; filename=\"wijklog-terugbellen-")),
+        "{:?}",
+        res.header("content-disposition")
+    );
+    let lines = csv_lines(&res);
+    assert_eq!(
+        lines[0],
+        "Terugbellen vóór;Te laat;Toegewezen aan;Wijk;Team;Spreekuur;Categorie;\
+         Naam bewoner;Telefoon bewoner;Pogingen;Document;Item"
+    );
+    // The call backs only (no feedback tasks), due date first: P, S, Q.
+    assert_eq!(lines.len(), 4, "{lines:#?}");
+    // 21 January 00:00 UTC is 01:00 in Amsterdam.
+    assert_eq!(
+        lines[1],
+        format!(
+            "21-01-2026 01:00;ja;team;Oostermeent;noord;Buurthuis noord;Woonoverlast;\
+             Jan Jansen;06 1234 5678 (na 17u);0;{};{}",
+            w.noord.id(),
+            w.id("P")
+        )
+    );
+    assert!(lines[2].ends_with(&w.id("S").to_string()), "{}", lines[2]);
+    assert!(lines[2].contains(";Centrum;zuid;"), "{}", lines[2]);
+    assert!(lines[3].contains(";nee;sp-noord (test);"), "{}", lines[3]);
+    let all = lines.join("\n");
+    for absent in ["jan@example", "Overlast bovenburen", "Hangjongeren", "Hard rijden"] {
+        assert!(!all.contains(absent), "{absent} is not in the call-back list");
+    }
+
+    let entries = w.app.store().audit_entries(1000).expect("audit");
+    let entry = entries
+        .iter()
+        .find(|e| e.entry.action == "export.callbacks")
+        .expect("the export is audited");
+    assert_eq!(
+        entry.entry.actor.as_ref().map(|a| a.as_str().to_owned()),
+        Some(w.coord.id())
+    );
+    let d = &entry.entry.detail;
+    assert_eq!(d["reason"], "Belronde maandag");
+    assert_eq!(d["count"], 3);
+    assert_eq!(d["format"], "excel");
+    assert_eq!(
+        d["personal_items"],
+        serde_json::json!([format!("{}/{}", w.noord.id(), w.id("P"))])
+    );
+    let text = serde_json::to_string(d).unwrap();
+    assert!(!text.contains("Jansen") && !text.contains("1234"));
+
+    // The work list's filters apply; the machine dialect has codes, ids and UTC.
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        &format!("{path}?reason=x&team=noord&assignee={}", w.sp_n.id()),
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let lines = csv_lines(&res);
+    assert_eq!(
+        lines[0],
+        "due_at,overdue,assignee,wijk,team,doc_title,category,resident_name,resident_phone,\
+         attempts,doc_id,item_id"
+    );
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert_eq!(
+        lines[1],
+        format!(
+            "{},false,{},oostermeent,noord,Buurthuis noord,woonoverlast,,,0,{},{}",
+            wijklog_server::review::iso8601(w.now + 5 * DAY),
+            w.sp_n.id(),
+            w.noord.id(),
+            w.id("Q")
+        )
+    );
+    assert_eq!(audited(&w.app), 2);
+}

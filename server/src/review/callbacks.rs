@@ -37,7 +37,7 @@ pub enum Task {
 }
 
 /// The filters of `GET /api/v1/callbacks`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct WorkFilters {
     /// Assignee user ids; `team` stands for "not assigned to a person"
     /// (call backs without assignee, and every feedback task).
@@ -333,6 +333,61 @@ pub fn work_list(
         });
     }
     Ok(out)
+}
+
+/// One open call back as the call-back export reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenCallback {
+    /// When it is due (ms); `None` for one without a due date.
+    pub due_at: Option<i64>,
+    /// The assignee's user id; `None`: the team.
+    pub assignee: Option<String>,
+    /// The note's id.
+    pub item_id: String,
+    /// The stored row, contact details included (the caller writes only
+    /// the name and phone and audits that).
+    pub row: serde_json::Value,
+}
+
+/// Every open call back of the work list's filters `f` (its `task` and
+/// `limit` are ignored), due date first, one at a time: memory stays one
+/// row however many match.
+pub fn for_each_callback(
+    conn: &Connection,
+    scope: &Scope,
+    f: &WorkFilters,
+    now: i64,
+    mut each: impl FnMut(OpenCallback) -> Result<(), ApiError>,
+) -> Result<(), ApiError> {
+    let f = WorkFilters {
+        task: Some(Task::Callback),
+        ..f.clone()
+    };
+    let mut params = Vec::new();
+    let parts = selects(scope, &f, now, &mut params);
+    if parts.is_empty() {
+        return Ok(());
+    }
+    let sql = format!(
+        "SELECT due, assignee, item_id, row_json FROM ({}) \
+         ORDER BY due IS NULL, due ASC, doc_id ASC, item_id ASC",
+        parts.join(" UNION ALL ")
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+    while let Some(r) = rows.next()? {
+        let json: String = r.get(3)?;
+        let row = serde_json::from_str(&json).map_err(|e| {
+            ApiError::Internal(anyhow::Error::new(e).context("stored row_json"))
+        })?;
+        each(OpenCallback {
+            due_at: r.get(0)?,
+            assignee: r.get(1)?,
+            item_id: r.get(2)?,
+            row,
+        })?;
+    }
+    Ok(())
 }
 
 /// Counts of the work list for the overview.

@@ -100,6 +100,10 @@ impl Labels {
         label(&self.catalog.wijken, id, |w| &w.label)
     }
 
+    fn team(&self, id: &str) -> String {
+        label(&self.catalog.teams, id, |t| &t.label)
+    }
+
     fn person(&self, id: &str) -> String {
         self.people
             .get(id)
@@ -252,7 +256,12 @@ fn cells(
                 .map(|w| labels.wijk(w))
                 .unwrap_or_default(),
         ),
-        Cell::text(str_of(&row["team"])),
+        Cell::text(
+            row["team"]
+                .as_str()
+                .map(|t| labels.team(t))
+                .unwrap_or_default(),
+        ),
         when(&row["created_at"]),
         Cell::text(
             row["created_by"]
@@ -482,6 +491,139 @@ pub fn write_excel_csv_to<W: Write>(
                 w.write_record(&record).map_err(csv_err)
             },
         )?;
+        w.flush().map_err(io_err)?;
+    }
+    out.flush().map_err(io_err)?;
+    Ok(())
+}
+
+/// The call-back list's columns for people (`dialect=excel`): only what
+/// calling back needs; no e-mail address, no note text, no consent.
+pub const CALLBACK_COLUMNS: &[&str] = &[
+    "Terugbellen vóór",
+    "Te laat",
+    "Toegewezen aan",
+    "Wijk",
+    "Team",
+    "Spreekuur",
+    "Categorie",
+    "Naam bewoner",
+    "Telefoon bewoner",
+    "Pogingen",
+    "Document",
+    "Item",
+];
+
+/// The same columns for machines (`dialect=rfc4180`): codes, ids, UTC.
+pub const CALLBACK_MACHINE_COLUMNS: &[&str] = &[
+    "due_at",
+    "overdue",
+    "assignee",
+    "wijk",
+    "team",
+    "doc_title",
+    "category",
+    "resident_name",
+    "resident_phone",
+    "attempts",
+    "doc_id",
+    "item_id",
+];
+
+/// The call-back list: every open call back of `filters`, due date first.
+/// `excel`: `;`, Dutch headings, words, local time (`07-12-2026 18:15`);
+/// otherwise RFC 4180 with codes, user ids and UTC. Both with a byte order
+/// mark and CRLF, every text cell neutralised against formulas. `summary`
+/// counts the rows and names the items whose name or phone was written.
+#[allow(clippy::too_many_arguments)]
+pub fn write_callbacks_csv_to<W: Write>(
+    conn: &Connection,
+    scope: &Scope,
+    filters: &super::callbacks::WorkFilters,
+    now: i64,
+    labels: &Labels,
+    excel: bool,
+    mut out: W,
+    summary: &mut ExportSummary,
+) -> Result<(), ApiError> {
+    out.write_all(BOM).map_err(io_err)?;
+    let csv_err = |e: csv::Error| ApiError::Internal(anyhow::Error::new(e).context("CSV"));
+    {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(if excel { b';' } else { b',' })
+            .terminator(csv::Terminator::CRLF)
+            .quote_style(csv::QuoteStyle::Necessary)
+            .from_writer(&mut out);
+        w.write_record(if excel {
+            CALLBACK_COLUMNS
+        } else {
+            CALLBACK_MACHINE_COLUMNS
+        })
+        .map_err(csv_err)?;
+        super::callbacks::for_each_callback(conn, scope, filters, now, |cb| {
+            let row = &cb.row;
+            let r = &row["resident"];
+            let (name, phone) = (str_of(&r["name"]).trim(), str_of(&r["phone"]).trim());
+            let doc_id = str_of(&row["doc_id"]);
+            if !name.is_empty() || !phone.is_empty() {
+                summary
+                    .personal_items
+                    .push(format!("{doc_id}/{}", cb.item_id));
+            }
+            let attempts = row["callback"]["attempts"]
+                .as_object()
+                .map_or(0, serde_json::Map::len)
+                .to_string();
+            let overdue = cb.due_at.is_some_and(|d| d < now);
+            // An id as its label; nothing for none.
+            let word = |key: &str, label: &dyn Fn(&str) -> String| match str_of(&row[key]) {
+                "" => String::new(),
+                id => label(id),
+            };
+            let record: Vec<String> = if excel {
+                vec![
+                    cb.due_at
+                        .and_then(|ms| labels.local(ms))
+                        .map(|d| d.strftime("%d-%m-%Y %H:%M").to_string())
+                        .unwrap_or_default(),
+                    (if overdue { "ja" } else { "nee" }).to_owned(),
+                    cb.assignee
+                        .as_deref()
+                        .map_or_else(|| "team".to_owned(), |a| labels.person(a)),
+                    word("wijk", &|w| labels.wijk(w)),
+                    word("team", &|t| labels.team(t)),
+                    str_of(&row["doc_title"]).to_owned(),
+                    word("category", &|c| labels.category(c)),
+                    name.to_owned(),
+                    phone.to_owned(),
+                    attempts,
+                    doc_id.to_owned(),
+                    cb.item_id.clone(),
+                ]
+            } else {
+                vec![
+                    cb.due_at.map(super::iso8601).unwrap_or_default(),
+                    overdue.to_string(),
+                    cb.assignee.clone().unwrap_or_default(),
+                    str_of(&row["wijk"]).to_owned(),
+                    str_of(&row["team"]).to_owned(),
+                    str_of(&row["doc_title"]).to_owned(),
+                    str_of(&row["category"]).to_owned(),
+                    name.to_owned(),
+                    phone.to_owned(),
+                    attempts,
+                    doc_id.to_owned(),
+                    cb.item_id.clone(),
+                ]
+            };
+            let record: Vec<String> = record
+                .into_iter()
+                .map(|c| neutralise_formula(&c).into_owned())
+                .collect();
+            w.write_record(&record).map_err(csv_err)?;
+            summary.count += 1;
+            Ok(())
+        })?;
         w.flush().map_err(io_err)?;
     }
     out.flush().map_err(io_err)?;

@@ -1,6 +1,8 @@
 //! `GET /api/v1/export.csv` and `GET /api/v1/export.geojson`: the filtered
 //! list (the same filters as `GET /api/v1/items`) as a download, for
-//! coordinators. Every export is audited (`export.csv` / `export.geojson`:
+//! coordinators. `GET /api/v1/export/callbacks.csv`: the open call backs
+//! (the work list's filters) with only the resident's name and phone,
+//! always with a reason, audited as `export.callbacks`. Every export is audited (`export.csv` / `export.geojson`:
 //! the filters, the row count, and with `include_personal=true` the reason
 //! and the items whose resident contact details were included). Resident
 //! contact columns need `include_personal=true` AND a non-empty `reason`.
@@ -146,7 +148,77 @@ fn stream_export(
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/export.csv", web::get().to(csv))
         .route("/api/v1/export.xlsx", web::get().to(xlsx))
-        .route("/api/v1/export.geojson", web::get().to(geojson));
+        .route("/api/v1/export.geojson", web::get().to(geojson))
+        .route("/api/v1/export/callbacks.csv", web::get().to(callbacks_csv));
+}
+
+/// `GET /api/v1/export/callbacks.csv?reason=&dialect=&assignee=&wijk=&team=&overdue=`:
+/// the call-back list for whoever calls back (coordinators). Name and phone
+/// are personal data, so a reason is always needed; the audit entry holds
+/// the filters, the reason, the count and the items whose name or phone was
+/// written. `dialect=excel` for a Dutch Excel, `rfc4180` (default) for machines.
+#[tracing::instrument(name = "export.callbacks", skip_all)]
+async fn callbacks_csv(
+    RequireCoordinator(who): RequireCoordinator,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let mut params = query_pairs(&req)?;
+    let excel = match take(&mut params, "dialect").as_deref() {
+        None | Some("rfc4180") => false,
+        Some("excel") => true,
+        Some(_) => return Err(ApiError::param("dialect", "Expected rfc4180 or excel.")),
+    };
+    let reason = checked_reason(take(&mut params, "reason").unwrap_or_default(), true)?;
+    if params.iter().any(|(k, _)| k == "task" || k == "limit") {
+        return Err(ApiError::unknown_query());
+    }
+    let filters = crate::review::callbacks::WorkFilters::parse(&params)?;
+    let scope = Scope::of(&who);
+    let f = filters.clone();
+    let store = state.store.clone();
+    let now = crate::domain::now_ms();
+    let body = stream_export(
+        &state,
+        &who,
+        "export.callbacks",
+        move |c, out, summary| {
+            let labels = sheet::Labels::load(c, load_catalog(&*store))?;
+            sheet::write_callbacks_csv_to(c, &scope, &f, now, &labels, excel, out, summary)
+        },
+        move |summary, complete| {
+            let mut detail = json!({
+                "filters": {
+                    "assignee": filters.assignee,
+                    "wijk": filters.wijk,
+                    "team": filters.team,
+                    "overdue": filters.overdue,
+                },
+                "count": summary.count,
+                "reason": reason,
+                "personal_items": summary.personal_items,
+                "format": if excel { "excel" } else { "rfc4180" },
+            });
+            if !complete {
+                detail["complete"] = false.into();
+            }
+            detail
+        },
+    );
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/csv; charset=utf-8"))
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            attachment_named("wijklog-terugbellen", "csv"),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(body))
+}
+
+/// Removes the first `name` from `params` and returns its value.
+fn take(params: &mut Vec<(String, String)>, name: &str) -> Option<String> {
+    let i = params.iter().position(|(k, _)| k == name)?;
+    Some(params.remove(i).1)
 }
 
 /// Longest accepted reason.
@@ -175,7 +247,15 @@ fn personal_params(params: &[(String, String)]) -> Result<(bool, String), ApiErr
             _ => {}
         }
     }
-    if include_personal && reason.is_empty() {
+    let reason = checked_reason(reason, include_personal)?;
+    Ok((include_personal, reason))
+}
+
+/// The reason of an export with contact details: trimmed, at most
+/// [`MAX_REASON`] characters, and not empty when `needed`.
+fn checked_reason(reason: String, needed: bool) -> Result<String, ApiError> {
+    let reason = reason.trim().to_owned();
+    if needed && reason.is_empty() {
         return Err(ApiError::param(
             "reason",
             "Exporting resident contact details needs a reason.",
@@ -184,7 +264,7 @@ fn personal_params(params: &[(String, String)]) -> Result<(bool, String), ApiErr
     if reason.chars().count() > MAX_REASON {
         return Err(ApiError::param("reason", "The reason is too long."));
     }
-    Ok((include_personal, reason))
+    Ok(reason)
 }
 
 /// The audit details of a list export.
@@ -218,13 +298,18 @@ fn list_detail(
 /// (Amsterdam) time, so that a second download does not overwrite the first
 /// and the file says when it was made.
 fn attachment(ext: &str) -> String {
+    attachment_named("wijklog-meldingen", ext)
+}
+
+/// `attachment; filename="STEM-2026-12-07.EXT"`, dated in Amsterdam.
+fn attachment_named(stem: &str, ext: &str) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
     let date = jiff::Timestamp::from_millisecond(now)
         .map(|t| t.to_zoned_datetime(sheet::amsterdam()).date().to_string())
         .unwrap_or_default();
-    format!("attachment; filename=\"wijklog-meldingen-{date}.{ext}\"")
+    format!("attachment; filename=\"{stem}-{date}.{ext}\"")
 }
 
 /// `GET /api/v1/export.csv`: RFC 4180 for machines (codes, ids, UTC), or
