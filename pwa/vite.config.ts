@@ -17,44 +17,16 @@ export default defineConfig({
       injectRegister: false,
       strategies: 'generateSW',
       includeAssets: ['icon.svg', 'apple-touch-icon.png'],
-      manifest: {
-        name: 'Wijklog',
-        short_name: 'Wijklog',
-        id: '/',
-        description:
-          'Veldlog voor wijkveiligheidswandelingen en wijkspreekuren: waarnemingen en notities vastleggen, ook zonder bereik.',
-        lang: 'nl',
-        start_url: '/',
-        scope: '/',
-        display: 'standalone',
-        background_color: '#ffffff',
-        theme_color: '#0b3d91',
-        icons: [
-          { src: 'icon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' },
-          { src: 'icon-192.png', sizes: '192x192', type: 'image/png', purpose: 'any' },
-          { src: 'icon-512.png', sizes: '512x512', type: 'image/png', purpose: 'any' },
-          { src: 'icon-maskable-512.png', sizes: '512x512', type: 'image/png', purpose: 'maskable' },
-        ],
-        screenshots: [
-          {
-            src: 'screenshots/home-narrow.png',
-            sizes: '360x740',
-            type: 'image/png',
-            form_factor: 'narrow',
-            label: 'Het startscherm met de wandelingen en spreekuren van het team',
-          },
-          {
-            src: 'screenshots/walk-narrow.png',
-            sizes: '360x740',
-            type: 'image/png',
-            form_factor: 'narrow',
-            label: 'Een wandeling: waarnemingen vastleggen, ook zonder bereik',
-          },
-        ],
-      },
+      // The web manifest is public/manifest.webmanifest, linked in index.html,
+      // not generated here: the plugin would add it to the precache, and the
+      // server puts the configured theme (name, colour) into it
+      // (GET /manifest.webmanifest), so it must always come from the server.
+      manifest: false,
       workbox: {
-        // The screenshots are for install dialogs only: not precached.
-        globPatterns: ['**/*.{html,js,css,wasm,svg,webmanifest}', '*.png'],
+        // The screenshots are for install dialogs only: not precached. The web
+        // manifest is not precached either: the server puts the configured
+        // theme (name, colour) into it, so it must come from the server.
+        globPatterns: ['**/*.{html,js,css,wasm,svg}', '*.png'],
         maximumFileSizeToCacheInBytes: 16 * 1024 * 1024,
         navigateFallback: '/index.html',
         navigateFallbackDenylist: [/^\/api\//, /^\/healthz/, /^\/readyz/, /^\/metrics/, /^\/bewoners(\/|$)/],

@@ -4,10 +4,13 @@ import { loadWasm } from './model/doc';
 import { app } from './app';
 import { Root } from './ui/Root';
 import { t } from './i18n';
+import { loadTheme } from './theme';
 
 async function start(): Promise<void> {
   const el = document.getElementById('app')!;
   el.textContent = t('app.loading');
+  // Not awaited: the app starts with the stored theme and follows when the server answers.
+  void loadTheme();
   try {
     await loadWasm();
     await app.boot();

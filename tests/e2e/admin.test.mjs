@@ -3,7 +3,8 @@
 // whole file — an admin's laptop and a coordinator's laptop (1280x800) and a
 // boa's phone behind a TCP proxy (so its network can be cut). The tests run
 // in order and build on each other:
-//   (a) the admin creates an account in the UI; that boa logs in on the phone;
+//   (a) the admin adds the teams to the catalog, then creates an account in
+//       the UI with a team chosen from that list; that boa logs in on the phone;
 //   (b) the admin adds a category with a colour; the phone shows it as a button;
 //   (b2) a catalog row keeps a name being typed while another field is saved;
 //   (c) the coordinator plans a walk (team, participants) and a spreekuur
@@ -105,6 +106,15 @@ async function reportOf(walkId) {
 }
 
 test('(a) the admin creates an account in the UI and that user can log in', async () => {
+  // Teams are a list in the catalog; accounts and plans choose from it.
+  await admin.goto(`${server.origin}/#/admin/catalog`);
+  const teams = admin.getByTestId('admin-add-teams');
+  for (const label of ['Team Oost', 'Team West']) {
+    await teams.getByLabel('Naam', { exact: true }).fill(label);
+    await admin.getByTestId('admin-add-teams-submit').click();
+    await admin.locator(`[data-testid="admin-catalog-teams"] [data-testid="admin-catalog-entry"][data-id="${label.toLowerCase().replace(' ', '-')}"]`).waitFor();
+  }
+  await waitAllSent(admin);
   await admin.goto(`${server.origin}/#/admin`);
   await admin.getByRole('heading', { name: 'Accounts', level: 1 }).waitFor();
   await admin.getByTestId('admin-user-row').first().waitFor();
@@ -112,14 +122,14 @@ test('(a) the admin creates an account in the UI and that user can log in', asyn
   await form.getByLabel('Gebruikersnaam').fill(NINA.username);
   await form.getByLabel('Naam', { exact: true }).fill(NINA.name);
   await form.getByLabel('Beginwachtwoord (minstens 10 tekens)').fill(NINA.password);
-  await form.getByLabel('Team').fill('team-oost');
+  await form.getByLabel('Team').selectOption({ label: 'Team Oost' });
   // "boa" is ticked by default.
   assert.equal(await admin.getByTestId('nu-role-boa').isChecked(), true);
   await admin.getByTestId('admin-create-user').click();
   await admin.getByTestId('admin-new-user-msg').filter({ hasText: 'is aangemaakt' }).waitFor();
   const row = admin.locator(`[data-testid="admin-user-row"][data-username="${NINA.username}"]`);
   await row.waitFor();
-  assert.match(await row.textContent(), /team-oost/);
+  assert.match(await row.textContent(), /Team Oost/);
   await assertAccessible(admin, 'accounts');
   await shoot(admin, 'admin-accounts');
 
@@ -193,17 +203,17 @@ test('(c) a walk the coordinator plans shows on the team\'s phone under "Vandaag
   await form.getByLabel('Titel').fill(WALK_TITLE);
   await form.getByLabel('Wijk').selectOption({ label: 'Oostermeent' });
   await form.getByLabel('Route (optioneel)').fill('Kostmand – de Roef – winkelcentrum');
-  await form.getByLabel('Team').fill('team-oost');
+  await form.getByLabel('Team').selectOption('team-oost');
   for (const [name, org] of [['Wethouder Jansen', 'gemeente'], ['Sanne', 'woningcorporatie']]) {
     await form.getByLabel('Naam deelnemer').fill(name);
     await form.getByLabel('Organisatie (optioneel)').fill(org);
     await coord.getByTestId('plan-add-participant').click();
   }
   await coord.getByTestId('plan-create').click();
-  await coord.getByTestId('plan-msg').filter({ hasText: 'Gepland voor team-oost' }).waitFor();
+  await coord.getByTestId('plan-msg').filter({ hasText: 'Gepland voor Team Oost' }).waitFor();
   const item = coord.getByTestId('plan-item').filter({ hasText: WALK_TITLE });
   await item.waitFor();
-  assert.match(await item.textContent(), /team-oost · 2 deelnemers/);
+  assert.match(await item.textContent(), /Team Oost · 2 deelnemers/);
   plannedId = (await item.locator('a').getAttribute('href')).split('/walk/')[1];
   // A spreekuur session for the same team, staffed from the team's accounts.
   await coord.getByTestId('plan-kind-spreekuur').click();
@@ -213,7 +223,7 @@ test('(c) a walk the coordinator plans shows on the team\'s phone under "Vandaag
   await coord.getByTestId('plan-create').click();
   const session = coord.locator('[data-testid="plan-item"][data-kind="spreekuur"]').filter({ hasText: 'Buurthuis de Roef' });
   await session.waitFor();
-  assert.match(await session.textContent(), /team-oost · 1 medewerker(?!s)/);
+  assert.match(await session.textContent(), /Team Oost · 1 medewerker(?!s)/);
   await waitAllSent(coord);
   await assertAccessible(coord, 'planning');
   await shoot(coord, 'planning');
@@ -246,7 +256,7 @@ test('(c2) planning a spreekuur says when the team\'s names could not be loaded,
     await coord.goto(`${server.origin}/#/coord/plan`);
     const form = coord.getByTestId('plan-form');
     await coord.getByTestId('plan-kind-spreekuur').click();
-    await form.getByLabel('Team').fill('team-oost');
+    await form.getByLabel('Team').selectOption('team-oost');
     await coord.getByTestId('plan-staff-error').filter({ hasText: 'konden niet worden geladen' }).waitFor();
     assert.equal(await coord.getByTestId('plan-staff').count(), 0);
     await assertAccessible(coord, 'planning, names not loaded');
@@ -468,7 +478,7 @@ test('(j) an account\'s details form keeps what was typed and saved: another sec
   await admin.getByTestId('admin-user-msg').filter({ hasText: /^Opgeslagen\.$/ }).waitFor();
   assert.equal(await name.inputValue(), 'Nina Jansen');
   // ... and a second save, of the team, does not write the old name back.
-  await team.fill('team-west');
+  await team.selectOption('team-west');
   await form.getByTestId('admin-user-save').click();
   await admin.getByTestId('admin-user-msg').filter({ hasText: 'opnieuw inloggen' }).waitFor();
 

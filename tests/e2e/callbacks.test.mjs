@@ -10,9 +10,14 @@
 //      overview counts it.
 //   3. The coordinator logs an attempt and closes it; the server's row has
 //      both; the phone shows it closed and no longer lists it as its own.
+//   4. The coordinator downloads the call-back list for Excel (laptop, Dutch):
+//      only the open call back, with name and phone and none of the note's
+//      other words; without a reason there is no download; the audit log has
+//      the export with its reason and the item, never the name.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
 import {
   Server, Proxy, PASSWORD, launchBrowser, newPhone, openApp, login, waitAllSent, axeSerious, screenshot,
 } from './helpers.mjs';
@@ -32,11 +37,12 @@ before(async () => {
   server = await Server.start();
   await server.addUser('sp-sanne', { roles: ['spreekuur'], team: 'team-oost', name: 'Sanne' });
   await server.addUser('coord-cora', { roles: ['coordinator'], team: null, name: 'Cora' });
+  await server.addUser('admin-ad', { roles: ['admin'], team: null, name: 'Ad' });
   browser = await launchBrowser();
   proxy = await Proxy.start(server.port);
   phoneCtx = await newPhone(browser, { origin: proxy.origin });
   phone = await phoneCtx.newPage();
-  coordCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block' });
+  coordCtx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block', acceptDownloads: true });
   coord = await coordCtx.newPage();
 });
 
@@ -189,4 +195,47 @@ test('a call back requested offline reaches the coordinator, late first; attempt
   await phone.goto(sessionUrl);
   const itemB = phone.getByTestId('item').filter({ hasText: NOTE_B.text });
   await itemB.getByText('Teruggebeld').waitFor({ timeout: 30_000 });
+});
+
+test('the call-back list for Excel holds the open call back with name and phone only, needs a reason and is audited', async () => {
+  // After the first test: A is open, B closed.
+  await coord.goto(`${server.origin}/#/coord/feedback`);
+  await coord.locator('[data-testid="feedback-count"][data-count="1"]').waitFor({ timeout: 30_000 });
+  const panel = coord.getByTestId('callback-export');
+  await panel.waitFor();
+  // No reason, no download.
+  assert.equal(await coord.getByTestId('callback-export-excel').isDisabled(), true);
+  await coord.getByTestId('callback-export-reason').fill('Belronde dinsdagochtend');
+  const [download] = await Promise.all([coord.waitForEvent('download'), coord.getByTestId('callback-export-excel').click()]);
+  assert.match(download.suggestedFilename(), /^wijklog-terugbellen-\d{4}-\d{2}-\d{2}\.csv$/);
+  const file = await download.path();
+  assert.ok(file, 'the download is saved');
+  const text = await readFile(file, 'utf8');
+  assert.ok(text.startsWith('\ufeff'), 'a byte order mark, so Excel reads the accents');
+  const lines = text.slice(1).split('\r\n').filter(Boolean);
+  assert.equal(lines[0], 'Terugbellen vóór;Te laat;Toegewezen aan;Wijk;Team;Spreekuur;Categorie;Naam bewoner;Telefoon bewoner;Pogingen;Document;Item');
+  assert.equal(lines.length, 2, lines.join('\n'));
+  const cells = lines[1].split(';');
+  assert.equal(cells[2], 'team');
+  assert.equal(cells[5], 'Buurthuis de Kostmand');
+  assert.equal(cells[6], 'Woonoverlast');
+  assert.equal(cells[7], NOTE_A.name);
+  assert.equal(cells[8], NOTE_A.phone);
+  assert.match(cells[0], /^\d{2}-\d{2}-\d{4} \d{2}:\d{2}$/, 'local date and time');
+  for (const absent of [NOTE_A.text, NOTE_B.name, NOTE_B.text]) assert.ok(!text.includes(absent), `${absent} is not in the list`);
+  await coord.getByTestId('callback-export-status').filter({ hasText: 'Export klaar' }).waitFor();
+  const v = await axeSerious(coord);
+  assert.deepEqual(v, [], `call-back export: ${JSON.stringify(v, null, 1)}`);
+
+  // The audit log: who, why, which item; not the name or the number.
+  const res = await fetch(`${server.origin}/api/v1/admin/audit?action=export.callbacks`, { headers: { Authorization: `Bearer ${await token('admin-ad')}` } });
+  assert.equal(res.status, 200);
+  const entries = (await res.json()).entries;
+  assert.equal(entries.length, 1);
+  assert.equal(entries[0].detail.reason, 'Belronde dinsdagochtend');
+  assert.equal(entries[0].detail.count, 1);
+  assert.equal(entries[0].detail.personal_items.length, 1);
+  assert.ok(entries[0].detail.personal_items[0].endsWith(`/${cells[11]}`));
+  const audit = JSON.stringify(entries[0]);
+  assert.ok(!audit.includes('Jansen') && !audit.includes('1234'), 'no personal data in the audit log');
 });

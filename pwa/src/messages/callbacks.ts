@@ -6,6 +6,9 @@
 export const nl = {
   'callbacks.title': 'Terugbellen en terugkoppeling',
   'callbacks.hint': 'Bewoners die teruggebeld willen worden en bewoners die moeten horen wat er gebeurd is. Wat te laat is staat bovenaan.',
+  'callbacks.export.title': 'Terugbellijst downloaden',
+  'callbacks.export.hint': 'De open terugbelverzoeken van de filters hierboven, met alleen naam en telefoonnummer van de bewoner (geen e-mailadres, geen notitie). De download komt in het auditlog.',
+  'callbacks.export.excel': 'Terugbellijst voor Excel',
   'callbacks.count': '{n} open · {late} te laat',
   'callbacks.none': 'Niets open. Goed bezig!',
   'callbacks.task.callback': 'Terugbellen',
@@ -69,6 +72,9 @@ export const nl = {
 export const en: Record<keyof typeof nl, string> = {
   'callbacks.title': 'Call backs and feedback',
   'callbacks.hint': 'Residents who want a call back and residents who must hear what happened. Late ones first.',
+  'callbacks.export.title': 'Download the call-back list',
+  'callbacks.export.hint': 'The open call backs of the filters above, with only the resident’s name and phone number (no e-mail address, no note). The download is recorded in the audit log.',
+  'callbacks.export.excel': 'Call-back list for Excel',
   'callbacks.count': '{n} open · {late} late',
   'callbacks.none': 'Nothing open. Well done!',
   'callbacks.task.callback': 'Call back',

@@ -38,6 +38,7 @@ export type {
 export { SyncState };
 export { concat, minimalSplice } from './text';
 import { concat, minimalSplice } from './text';
+import { lang } from '../i18n';
 
 let ready: Promise<void> | null = null;
 
@@ -47,7 +48,9 @@ export function loadWasm(): Promise<void> {
   return ready;
 }
 
-export type CatalogSection = 'categories' | 'partners' | 'wijken';
+export type CatalogSection = 'categories' | 'partners' | 'wijken' | 'teams';
+/** The sections whose entries carry an English label beside the Dutch one. */
+export type WordSection = 'categories' | 'severities' | 'partners';
 
 /** Every attempt outcome and close outcome, in the order the forms offer them. */
 export const ATTEMPT_OUTCOMES: Model.AttemptOutcome[] = ['bereikt', 'niet_bereikt', 'voicemail', 'verkeerd_nummer'];
@@ -94,6 +97,8 @@ export interface SessionInfo {
 export interface CatalogEntry {
   id: string;
   label: string;
+  /** The language of `label`: 'en' when the English label was used, else 'nl'. */
+  label_lang?: 'nl' | 'en';
   color?: string;
   positive?: boolean;
   order: number;
@@ -108,6 +113,14 @@ export interface CatalogInfo {
   severities: CatalogEntry[];
   partners: CatalogEntry[];
   wijken: CatalogEntry[];
+  /** Every team, retired ones included (old accounts and documents still name them): offer only the active ones. */
+  teams: CatalogEntry[];
+}
+
+/** A team's label from the catalog; the id itself for a team the catalog does not know (old data). */
+export function teamLabel(catalog: CatalogInfo | null, id: string | null | undefined): string {
+  if (!id) return '';
+  return catalog?.teams.find((x) => x.id === id)?.label ?? id;
 }
 
 /** An error thrown by the document model, with its stable code. */
@@ -186,11 +199,13 @@ function entries(v: unknown): Json[] {
   return Object.entries(obj(v)).map(([id, e]) => ({ id, ...obj(e) }));
 }
 
-function catalogEntries(v: unknown): CatalogEntry[] {
+/** The entries of a catalog section, each labelled in the app's language (English when set, else Dutch). */
+function catalogEntries(v: unknown, english = false): CatalogEntry[] {
   return entries(v)
     .map((e) => ({
       id: str(e.id),
-      label: str(e.label) || str(e.id),
+      label: (english && str(e.label_en)) || str(e.label) || str(e.id),
+      label_lang: english && str(e.label_en) ? ('en' as const) : ('nl' as const),
       color: typeof e.color === 'string' ? e.color : undefined,
       positive: e.positive === true,
       order: num(e.order) ?? 0,
@@ -331,12 +346,14 @@ export class Doc {
 
   catalog(): CatalogInfo {
     const v = this.viewJson();
+    const en = lang() === 'en';
     return {
       kind: 'catalog',
-      categories: catalogEntries(v.categories).filter((c) => !c.retired),
-      severities: catalogEntries(v.severities),
-      partners: catalogEntries(v.partners).filter((c) => !c.retired),
+      categories: catalogEntries(v.categories, en).filter((c) => !c.retired),
+      severities: catalogEntries(v.severities, en),
+      partners: catalogEntries(v.partners, en).filter((c) => !c.retired),
       wijken: catalogEntries(v.wijken).filter((c) => !c.retired),
+      teams: catalogEntries(v.teams),
     };
   }
 
@@ -485,11 +502,34 @@ export class Doc {
   addWijk(id: string, label: string): void {
     wrap(() => this.raw.addWijk(id, label, null));
   }
+  addTeam(id: string, label: string): void {
+    wrap(() => this.raw.addTeam(id, label));
+  }
   renameEntry(section: CatalogSection, id: string, label: string): void {
-    wrap(() => (section === 'categories' ? this.raw.renameCategory(id, label) : section === 'partners' ? this.raw.renamePartner(id, label) : this.raw.renameWijk(id, label)));
+    wrap(() =>
+      section === 'categories'
+        ? this.raw.renameCategory(id, label)
+        : section === 'partners'
+          ? this.raw.renamePartner(id, label)
+          : section === 'teams'
+            ? this.raw.renameTeam(id, label)
+            : this.raw.renameWijk(id, label),
+    );
   }
   retireEntry(section: CatalogSection, id: string): void {
-    wrap(() => (section === 'categories' ? this.raw.retireCategory(id) : section === 'partners' ? this.raw.retirePartner(id) : this.raw.retireWijk(id)));
+    wrap(() =>
+      section === 'categories'
+        ? this.raw.retireCategory(id)
+        : section === 'partners'
+          ? this.raw.retirePartner(id)
+          : section === 'teams'
+            ? this.raw.retireTeam(id)
+            : this.raw.retireWijk(id),
+    );
+  }
+  /** The English label of a category, severity or partner; blank removes it (Dutch is shown). */
+  setLabelEn(section: WordSection, id: string, label: string): void {
+    wrap(() => this.raw.setLabelEn(section, id, label));
   }
   setCategoryColor(id: string, color: string): void {
     wrap(() => this.raw.setCategoryColor(id, color));

@@ -354,7 +354,7 @@ export function CategoryButtons({ catalog, value, onPick, labelledBy = 'cat-labe
           data-category={c.id}
           onClick={() => onPick(c.id)}
         >
-          <span lang="nl">{c.label}</span>
+          <span lang={c.label_lang ?? 'nl'}>{c.label}</span>
         </button>
       ))}
     </div>

@@ -9,6 +9,21 @@ import { SessionScreen } from './Session';
 import { CoordinatorArea } from './coordinator';
 import { AdminArea } from './admin';
 import { Settings } from './Settings';
+import { onThemeChange, theme } from '../theme';
+
+/** The app's name (and the municipality's logo) from the server's theme. */
+function Brand() {
+  const [, setV] = useState(0);
+  useEffect(() => onThemeChange(() => setV((v) => v + 1)), []);
+  const th = theme();
+  return (
+    <a class="brand" href="#/" data-testid="brand">
+      {th.logoUrl && <img class="brand-logo" src={th.logoUrl} alt={th.municipality || ''} data-testid="brand-logo" />}
+      <span>{th.name}</span>
+      {th.municipality && <span class="brand-sub">{th.municipality}</span>}
+    </a>
+  );
+}
 
 export function Root() {
   const app = useApp();
@@ -38,9 +53,7 @@ export function Root() {
   return (
     <div class="shell" data-catalog={app.catalog() ? 'ready' : 'missing'}>
       <header class="top">
-        <a class="brand" href="#/">
-          {t('app.name')}
-        </a>
+        <Brand />
         {loggedIn && <SyncIndicator />}
         <div class="top-actions">
           {loggedIn && app.user?.roles.includes('coordinator') && (

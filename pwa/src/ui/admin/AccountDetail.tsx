@@ -5,6 +5,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../../i18n';
 import { useApp, useDraft } from '../hooks';
+import { TeamSelect } from '../TeamSelect';
 import { api, type Account, type DeviceRow } from './api';
 import { ConfirmButton, RoleChecks, errorText, when } from './common';
 
@@ -73,6 +74,8 @@ export function AccountDetail({ id }: { id: string }) {
  * back), and a password reset further down threw away what was being typed here.
  */
 function Details({ account, onSaved }: { account: Account; onSaved: (m: Msg) => void }) {
+  const app = useApp();
+  const catalog = app.catalog()?.catalog() ?? null;
   const [name, setName] = useDraft(account.name);
   const [roleList, setRoleList] = useDraft([...account.roles].sort().join(','));
   const roles = roleList ? roleList.split(',') : [];
@@ -108,7 +111,10 @@ function Details({ account, onSaved }: { account: Account; onSaved: (m: Msg) => 
         </div>
         <div>
           <label for="ud-team">{t('admin.users.team')}</label>
-          <input id="ud-team" maxLength={64} value={team} onInput={(e) => setTeam(e.currentTarget.value)} data-testid="admin-user-team" />
+          <TeamSelect id="ud-team" value={team} onChange={setTeam} catalog={catalog} allowNone describedBy="ud-team-hint" testid="admin-user-team" />
+          <span id="ud-team-hint" class="hint">
+            {t('admin.users.team_hint')}
+          </span>
         </div>
       </div>
       <RoleChecks idPrefix="ud" value={roles} onChange={setRoles} />

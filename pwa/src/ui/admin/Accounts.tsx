@@ -2,10 +2,15 @@
 // create an account with roles, team, name and an initial password.
 import { useEffect, useState } from 'preact/hooks';
 import { t, tn } from '../../i18n';
+import { teamLabel } from '../../model/doc';
+import { useApp } from '../hooks';
+import { TeamSelect } from '../TeamSelect';
 import { api, type Account } from './api';
 import { RoleChecks, errorText, roleLabel, when } from './common';
 
 export function Accounts() {
+  const app = useApp();
+  const catalog = app.catalog()?.catalog() ?? null;
   const [users, setUsers] = useState<Account[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [reload, setReload] = useState(0);
@@ -56,7 +61,7 @@ export function Accounts() {
                   <td>{u.username}</td>
                   <td>{u.name}</td>
                   <td>{u.roles.map(roleLabel).join(', ')}</td>
-                  <td>{u.team ?? t('admin.users.no_team')}</td>
+                  <td>{u.team ? teamLabel(catalog, u.team) : t('admin.users.no_team')}</td>
                   <td class={u.disabled ? 'status-off' : 'status-ok'}>{u.disabled ? t('admin.users.disabled') : t('admin.users.active')}</td>
                   <td>{u.active_devices}</td>
                   <td>{when(u.last_seen_at)}</td>
@@ -71,12 +76,14 @@ export function Accounts() {
           </table>
         </div>
       )}
-      <NewAccount onCreated={() => setReload((n) => n + 1)} />
+      <NewAccount onCreated={() => setReload((n) => n + 1)} known={(users ?? []).map((u) => u.team ?? '')} />
     </section>
   );
 }
 
-function NewAccount({ onCreated }: { onCreated: () => void }) {
+function NewAccount({ onCreated, known }: { onCreated: () => void; known: string[] }) {
+  const app = useApp();
+  const catalog = app.catalog()?.catalog() ?? null;
   const [username, setUsername] = useState('');
   const [name, setName] = useState('');
   const [password, setPassword] = useState('');
@@ -132,7 +139,7 @@ function NewAccount({ onCreated }: { onCreated: () => void }) {
         </div>
         <div>
           <label for="nu-team">{t('admin.users.team')}</label>
-          <input id="nu-team" maxLength={64} aria-describedby="nu-team-hint" value={team} onInput={(e) => setTeam(e.currentTarget.value)} />
+          <TeamSelect id="nu-team" value={team} onChange={setTeam} catalog={catalog} known={known} allowNone describedBy="nu-team-hint" testid="admin-new-user-team" />
           <span id="nu-team-hint" class="hint">
             {t('admin.users.team_hint')}
           </span>

@@ -1,18 +1,21 @@
-// The catalog: categories (colour, positive flag), partners and wijken; add,
-// rename, recolour, retire. Every change is a typed edit of the catalog
+// The catalog: categories (colour, positive flag, English name), partners
+// (English name, contact), wijken and teams; add, rename, recolour, retire;
+// the severities' English names. Every change is a typed edit of the catalog
 // document through the wasm WijkDoc (app.edit), stored on this device first
 // and synced like any document; phones get it at their next sync. The server
 // accepts catalog changes from admins only.
 import { useState } from 'preact/hooks';
 import { t } from '../../i18n';
-import type { CatalogSection, Doc } from '../../model/doc';
+import type { CatalogSection, Doc, WordSection } from '../../model/doc';
 import { useApp, useDraft } from '../hooks';
 import { ConfirmButton } from './common';
-import { slug } from './slug';
+import { slug, teamSlug } from './slug';
 
 interface Entry {
   id: string;
   label: string;
+  /** The English label ('' when none: English mode shows the Dutch one). */
+  labelEn: string;
   color: string;
   positive: boolean;
   order: number;
@@ -32,6 +35,7 @@ interface FullCatalog {
   partners: Entry[];
   wijken: Entry[];
   severities: Entry[];
+  teams: Entry[];
 }
 
 type Section = CatalogSection;
@@ -44,6 +48,7 @@ function entries(v: unknown): Entry[] {
     .map((e) => ({
       id: typeof e.id === 'string' ? e.id : '',
       label: typeof e.label === 'string' ? e.label : '',
+      labelEn: typeof e.label_en === 'string' ? e.label_en : '',
       color: typeof e.color === 'string' ? e.color : '#777777',
       positive: e.positive === true,
       order: typeof e.order === 'number' ? e.order : 0,
@@ -60,7 +65,7 @@ function entries(v: unknown): Entry[] {
 /** The whole catalog, retired entries included (the field app hides them). */
 function fullCatalog(doc: Doc): FullCatalog {
   const v = (doc.catalogView() ?? {}) as Record<string, unknown>;
-  return { categories: entries(v.categories), partners: entries(v.partners), wijken: entries(v.wijken), severities: entries(v.severities) };
+  return { categories: entries(v.categories), partners: entries(v.partners), wijken: entries(v.wijken), severities: entries(v.severities), teams: entries(v.teams) };
 }
 
 export function CatalogAdmin() {
@@ -113,9 +118,17 @@ export function CatalogAdmin() {
       <SectionView section="categories" list={cat.categories} edit={edit} />
       <SectionView section="partners" list={cat.partners} edit={edit} />
       <SectionView section="wijken" list={cat.wijken} edit={edit} />
-      <div class="admin-section">
+      <SectionView section="teams" list={cat.teams} edit={edit} />
+      <div class="admin-section" data-testid="admin-catalog-severities">
         <h2>{t('admin.catalog.severities')}</h2>
-        <p>{cat.severities.map((s) => s.label).join(' · ')}</p>
+        <ul class="plain">
+          {cat.severities.map((s) => (
+            <li key={s.id} class="cat-row partner" data-testid="admin-catalog-entry" data-id={s.id}>
+              <span>{s.label}</span>
+              <EnglishLabel section="severities" entry={s} edit={edit} />
+            </li>
+          ))}
+        </ul>
       </div>
     </section>
   );
@@ -206,6 +219,7 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
         </span>
       )}
       {section === 'categories' && <span>{entry.positive ? t('admin.catalog.positive') : ''}</span>}
+      {(section === 'categories' || section === 'partners') && !entry.retired && <EnglishLabel section={section} entry={entry} edit={edit} />}
       {section === 'partners' && !entry.retired && <PartnerContactForm entry={entry} edit={edit} />}
       {!entry.retired && (
         <ConfirmButton
@@ -219,6 +233,23 @@ function EntryRow({ section, entry, edit }: { section: Section; entry: Entry; ed
         />
       )}
     </li>
+  );
+}
+
+/** The English name of a category, severity or partner; empty: English mode shows the Dutch one. */
+function EnglishLabel({ section, entry, edit }: { section: WordSection; entry: Entry; edit: Edit }) {
+  const [value, setValue] = useDraft(entry.labelEn);
+  const id = `cat-${section}-${entry.id}-en`;
+  return (
+    <span class="row" style={{ margin: 0 }}>
+      <label for={id} title={t('admin.catalog.label_en_hint')}>
+        {t('admin.catalog.label_en')}
+      </label>
+      <input id={id} lang="en" value={value} maxLength={200} aria-label={t('admin.catalog.label_en_of', { label: entry.label })} onInput={(e) => setValue(e.currentTarget.value)} style={{ flex: '1 1 8rem', width: 'auto' }} data-testid="admin-catalog-label-en" />
+      <button type="button" class="btn small" disabled={value.trim() === entry.labelEn} onClick={() => void edit((d) => d.setLabelEn(section, entry.id, value.trim()))} data-testid="admin-catalog-label-en-save">
+        {t('admin.catalog.save_label_en')}
+      </button>
+    </span>
   );
 }
 
@@ -267,14 +298,16 @@ function AddForm({ section, edit }: { section: Section; edit: Edit }) {
   const [color, setColor] = useState('#1565c0');
   const [positive, setPositive] = useState(false);
   const p = `add-${section}`;
-  const addLabel = section === 'categories' ? t('admin.catalog.add_category') : section === 'partners' ? t('admin.catalog.add_partner') : t('admin.catalog.add_wijk');
-  const effectiveId = idTouched ? id : slug(label);
+  const addLabel =
+    section === 'categories' ? t('admin.catalog.add_category') : section === 'partners' ? t('admin.catalog.add_partner') : section === 'teams' ? t('admin.catalog.add_team') : t('admin.catalog.add_wijk');
+  const effectiveId = idTouched ? id : section === 'teams' ? teamSlug(label) : slug(label);
   async function submit(e: Event) {
     e.preventDefault();
     const l = label.trim();
     const ok = await edit((d) => {
       if (section === 'categories') d.addCategory({ id: effectiveId, label: l, color: color.toLowerCase(), positive });
       else if (section === 'partners') d.addPartner(effectiveId, l);
+      else if (section === 'teams') d.addTeam(effectiveId, l);
       else d.addWijk(effectiveId, l);
     });
     if (ok) {
@@ -297,7 +330,7 @@ function AddForm({ section, edit }: { section: Section; edit: Edit }) {
           <input
             id={`${p}-id`}
             required
-            pattern="[a-z][a-z0-9_]*"
+            pattern={section === 'teams' ? '[a-z][a-z0-9_\\-]*' : '[a-z][a-z0-9_]*'}
             maxLength={48}
             aria-describedby={`${p}-id-hint`}
             value={effectiveId}
@@ -307,7 +340,7 @@ function AddForm({ section, edit }: { section: Section; edit: Edit }) {
             }}
           />
           <span id={`${p}-id-hint`} class="hint">
-            {t('admin.catalog.id_hint')}
+            {section === 'teams' ? t('admin.catalog.team_id_hint') : t('admin.catalog.id_hint')}
           </span>
         </div>
         {section === 'categories' && (

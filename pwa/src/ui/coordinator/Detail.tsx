@@ -13,7 +13,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { editError } from '../editError';
 import { saveFollowUpAction } from '../actions';
 import { t, type MsgKey, tn } from '../../i18n';
-import type { Doc, Row } from '../../model/doc';
+import { teamLabel, type Doc, type Row } from '../../model/doc';
 import { useApp, useDraft } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
 import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
@@ -116,7 +116,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                 <dt>{t('coordinator.col.wijk')}</dt>
                 <dd>{labelOf(catalog?.wijken, row.wijk)}</dd>
                 <dt>{t('coordinator.detail.team')}</dt>
-                <dd>{row.team ?? '–'}</dd>
+                <dd>{teamLabel(catalog, row.team) || '–'}</dd>
                 {row.place && (
                   <>
                     <dt>{t('coordinator.detail.place')}</dt>

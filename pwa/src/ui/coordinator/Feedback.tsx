@@ -16,7 +16,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
 import { callbackOpen } from '../../model/doc';
 import { useApp } from '../hooks';
-import { getWorkList, type WorkItem, type WorkList } from './api';
+import { ApiError, downloadCallbacks, getWorkList, type WorkItem, type WorkList } from './api';
 import { ApiErrorLine, colorOf, fmtDate, labelOf, localRow, personName, useCatalog, useLiveRefresh, usePeople } from './common';
 import { heldDoc } from '../openDoc';
 import { OpenToEdit } from '../OpenToEdit';
@@ -118,6 +118,50 @@ export function FeedbackScreen() {
           <Entry key={`${e.task}:${itemKey(e.item)}`} e={e} now={now} names={names} assignable={assignable} />
         ))}
       </ol>
+      {app.user?.roles.includes('coordinator') && task !== 'feedback' && <CallbackExport query={query} />}
+    </section>
+  );
+}
+
+/**
+ * The call-back list as a file, for whoever calls back: the open call backs of
+ * the filters above with only the resident's name and phone (no e-mail, no
+ * note text). Coordinators only; a reason is asked because it holds personal
+ * data, and the server records the export in the audit log.
+ */
+function CallbackExport({ query }: { query: string }) {
+  const [reason, setReason] = useState('');
+  const [status, setStatus] = useState<{ kind: 'idle' } | { kind: 'busy' } | { kind: 'done'; bytes: number } | { kind: 'error'; error: unknown }>({ kind: 'idle' });
+  async function run(excel: boolean) {
+    if (!reason.trim()) return;
+    setStatus({ kind: 'busy' });
+    try {
+      setStatus({ kind: 'done', bytes: await downloadCallbacks(new URLSearchParams(query), reason.trim(), excel) });
+    } catch (e) {
+      setStatus({ kind: 'error', error: e instanceof ApiError ? e : new ApiError(0, 'network', '') });
+    }
+  }
+  return (
+    <section class="card-form export" aria-labelledby="cb-export-h" data-testid="callback-export">
+      <h2 id="cb-export-h">{t('callbacks.export.title')}</h2>
+      <p class="hint">{t('callbacks.export.hint')}</p>
+      <label for="cb-export-reason">{t('coordinator.export.reason')}</label>
+      <textarea id="cb-export-reason" rows={2} maxLength={500} required value={reason} aria-describedby="cb-export-reason-hint" onInput={(e) => setReason(e.currentTarget.value)} data-testid="callback-export-reason" />
+      <p id="cb-export-reason-hint" class="hint">
+        {t('coordinator.export.reason_hint')}
+      </p>
+      <div class="row">
+        <button type="button" class="btn primary" disabled={!reason.trim() || status.kind === 'busy'} onClick={() => void run(true)} data-testid="callback-export-excel">
+          {t('callbacks.export.excel')}
+        </button>
+        <button type="button" class="btn" disabled={!reason.trim() || status.kind === 'busy'} onClick={() => void run(false)} data-testid="callback-export-csv">
+          {t('coordinator.export.csv')}
+        </button>
+      </div>
+      <p role="status" class="hint" data-testid="callback-export-status">
+        {status.kind === 'busy' ? t('coordinator.loading') : status.kind === 'done' ? t('coordinator.export.done', { kb: Math.max(1, Math.round(status.bytes / 1024)) }) : ''}
+      </p>
+      {status.kind === 'error' && <ApiErrorLine error={status.error} />}
     </section>
   );
 }

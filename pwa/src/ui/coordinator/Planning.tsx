@@ -12,6 +12,8 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { dayLabel, hhmm, t, tn } from '../../i18n';
 import { StoreError } from '../../store/db';
 import { useApp } from '../hooks';
+import { TeamSelect } from '../TeamSelect';
+import { teamLabel } from '../../model/doc';
 import type { App } from '../../app';
 import { api, ApiError } from '../admin/api';
 import { listDocuments } from '../../net/documents';
@@ -206,7 +208,7 @@ export function Planning() {
           for (const p of chosen) doc.addStaff(p.id, p.name);
         });
       }
-      setMsg({ ok: true, text: t('coordinator.plan.created', { team: team.trim() }) });
+      setMsg({ ok: true, text: t('coordinator.plan.created', { team: teamLabel(catalog, team.trim()) }) });
       setTitle('');
       setRoute('');
       setPeople([]);
@@ -254,12 +256,7 @@ export function Planning() {
         <label for="pl-route">{kind === 'walk' ? t('coordinator.plan.route') : t('coordinator.plan.location')}</label>
         <input id="pl-route" required={kind === 'spreekuur'} maxLength={500} value={route} onInput={(e) => setRoute(e.currentTarget.value)} />
         <label for="pl-team">{t('coordinator.plan.team')}</label>
-        <input id="pl-team" required list="pl-teams" maxLength={64} aria-describedby="pl-team-hint" value={team} onInput={(e) => setTeam(e.currentTarget.value)} />
-        <datalist id="pl-teams">
-          {teams.map((x) => (
-            <option key={x} value={x} />
-          ))}
-        </datalist>
+        <TeamSelect id="pl-team" value={team} onChange={setTeam} catalog={catalog} known={teams} required describedBy="pl-team-hint" testid="plan-team" />
         <span id="pl-team-hint" class="hint">
           {t('coordinator.plan.team_hint')}
         </span>
@@ -351,7 +348,7 @@ export function Planning() {
                   {[
                     `${dayLabel(p.when)} ${hhmm(p.when)}`,
                     wijkLabel(p.wijk),
-                    p.team,
+                    teamLabel(catalog, p.team),
                     p.kind === 'walk' ? tn('coordinator.plan.n_participants', p.participants) : tn('coordinator.plan.n_staff', p.participants),
                     p.pending > 0 ? t('remote.not_sent') : '',
                   ]

@@ -8,6 +8,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { dayLabel, hhmm, t, tn } from '../../i18n';
 import { useApp } from '../hooks';
+import { teamLabel } from '../../model/doc';
 import { api, ApiError } from '../admin/api';
 import { photoShas, PhotoStrip } from '../../photo/Thumbs';
 import { photoUrl } from '../../photo/urls';
@@ -130,7 +131,7 @@ export function WalkReport({ id }: { id: string }) {
             <dt>{t('coordinator.report.walked')}</dt>
             <dd>{report.started_at !== null ? `${stamp(report.started_at)} – ${report.ended_at !== null ? hhmm(report.ended_at) : t('coordinator.report.not_ended')}` : t('coordinator.report.not_started')}</dd>
             <dt>{t('coordinator.report.team')}</dt>
-            <dd>{report.team ?? '—'}</dd>
+            <dd>{teamLabel(cat, report.team) || '—'}</dd>
             <dt>{t('coordinator.report.count')}</dt>
             <dd>{report.observation_count}</dd>
           </dl>

@@ -169,11 +169,29 @@ export async function downloadExport(kind: ExportKind, params: URLSearchParams):
   const q = new URLSearchParams(params);
   if (kind === 'excel-csv') q.set('dialect', 'excel');
   const ext = kind === 'excel-csv' ? 'csv' : kind;
-  const res = await app.api.fetch(`/api/v1/export.${ext}?${q}`);
+  return download(`/api/v1/export.${ext}?${q}`, `wijklog-export.${ext}`);
+}
+
+/**
+ * The call-back list (GET /api/v1/export/callbacks.csv): the work list's
+ * filters (`assignee`, `wijk`, `overdue`), a reason (required: name and phone
+ * are personal data; the server audits the export), `;` CSV for Excel or RFC 4180.
+ */
+export async function downloadCallbacks(params: URLSearchParams, reason: string, excel: boolean): Promise<number> {
+  const q = new URLSearchParams(params);
+  q.delete('task');
+  q.set('reason', reason);
+  if (excel) q.set('dialect', 'excel');
+  return download(`/api/v1/export/callbacks.csv?${q}`, 'wijklog-terugbellen.csv');
+}
+
+/** Fetches `path` and saves it under the server's file name (or `fallback`); the size in bytes. */
+async function download(path: string, fallback: string): Promise<number> {
+  const res = await app.api.fetch(path);
   const blob = await res.blob();
   const cd = res.headers.get('Content-Disposition') ?? '';
   const m = /filename="?([^";]+)"?/.exec(cd);
-  const name = m?.[1] ?? `wijklog-export.${ext}`;
+  const name = m?.[1] ?? fallback;
   const url = URL.createObjectURL(blob);
   const a = document.createElement('a');
   a.href = url;

@@ -10,12 +10,12 @@ import { ApiError, getPeople, type Person } from './api';
 
 let catalogCache: { heads: string; info: CatalogInfo } | null = null;
 
-/** The catalog (categories, severities, partners, wijken), read again only when it changed. */
+/** The catalog (categories, severities, partners, wijken, teams), read again only when it or the language changed. */
 export function useCatalog(): CatalogInfo | null {
   const c = app.catalog();
   if (!c) return null;
   try {
-    const heads = c.heads().join(',');
+    const heads = `${lang()}:${c.heads().join(',')}`;
     if (catalogCache?.heads !== heads) catalogCache = { heads, info: c.catalog() };
     return catalogCache.info;
   } catch {
