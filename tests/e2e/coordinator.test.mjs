@@ -239,7 +239,10 @@ test('(b) a follow-up set by the coordinator and an offline text edit on the pho
   await phone.getByTestId('item-text').filter({ hasText: edited }).waitFor();
 
   await listFor('?category=verkeer');
+  // One date format per context: the list compact, the detail with the weekday, the history with seconds.
+  assert.match(await coord.getByTestId('row-date').first().textContent(), /^\d{1,2} [a-z]{3} \d{4} \d{2}:\d{2}$/);
   await openDetail(OBS.verkeer.text);
+  assert.match(await coord.getByTestId('detail-date').textContent(), /^(ma|di|wo|do|vr|za|zo) \d{1,2} [a-z]{3} \d{4} om \d{2}:\d{2}$/);
   assert.equal(await coord.getByRole('link', { name: /Terug naar de lijst/ }).getAttribute('href'), '#/coord/list?category=verkeer');
   await assignPartner('politie', 'Snelheidscontrole aanvragen');
   await coord.getByTestId('fu-entry-status').selectOption('in_behandeling');
@@ -274,6 +277,9 @@ test('(b) a follow-up set by the coordinator and an offline text edit on the pho
   const fields = await coord.locator('[data-testid="history-entry"][data-message="splice_follow_up_note"] [data-testid="history-fields"]').textContent();
   assert.equal(fields, 'opvolging Politie (wijkagent)');
   assert.doesNotMatch(history, /follow_up|location\.|\.status/);
+  const stamps = await coord.getByTestId('history-when').allTextContents();
+  assert.ok(stamps.length >= 3, `${stamps.length} history entries`);
+  for (const s of stamps) assert.match(s, /^\d{1,2} [a-z]{3} \d{4} \d{2}:\d{2}:\d{2}$/, `history date "${s}"`);
 });
 
 test('(c) the map shows a marker per located observation in its category colour while tiles are blocked', async () => {

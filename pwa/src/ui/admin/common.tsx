@@ -1,7 +1,8 @@
 // Small pieces shared by the admin screens: error text by code, dates,
 // role checkboxes and a two-step confirm button (no browser dialogs).
 import { useState } from 'preact/hooks';
-import { dayLabel, hhmm, t } from '../../i18n';
+import { t } from '../../i18n';
+import { formatWhen } from '../../dates';
 import { ApiError } from './api';
 
 export const ROLES = ['boa', 'spreekuur', 'coordinator', 'admin'] as const;
@@ -36,8 +37,7 @@ export function errorText(e: unknown): string {
 
 export function when(ms: number | null | undefined): string {
   if (ms === null || ms === undefined) return t('admin.users.never');
-  const d = new Date(ms);
-  return `${dayLabel(ms)} ${d.getFullYear()} ${hhmm(ms)}`;
+  return formatWhen(ms, 'list');
 }
 
 export function RoleChecks({ value, onChange, idPrefix }: { value: string[]; onChange: (r: string[]) => void; idPrefix: string }) {

@@ -110,7 +110,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
               </p>
               <dl class="facts">
                 <dt>{t('coordinator.col.date')}</dt>
-                <dd>{fmtDateTime(row.created_at)}</dd>
+                <dd data-testid="detail-date">{fmtDateTime(row.created_at, 'detail')}</dd>
                 <dt>{t('coordinator.detail.author')}</dt>
                 <dd>{people.some((p) => p.id === row.created_by) ? personName(people, row.created_by) : authorName(history, row.created_by)}</dd>
                 <dt>{t('coordinator.col.wijk')}</dt>
@@ -142,7 +142,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                 {row.callback?.requested && (
                   <>
                     <dt>{t('coordinator.detail.callback')}</dt>
-                    <dd>{row.callback.done_at ? t('coordinator.detail.callback_done', { date: fmtDateTime(row.callback.done_at) }) : t('coordinator.detail.callback_open')}</dd>
+                    <dd>{row.callback.done_at ? t('coordinator.detail.callback_done', { date: fmtDateTime(row.callback.done_at, 'detail') }) : t('coordinator.detail.callback_open')}</dd>
                   </>
                 )}
               </dl>
@@ -260,7 +260,7 @@ function Context({ ctx, isWalk, docId }: { ctx: NonNullable<ItemDetail['context'
             </>
           )}
           <dt>{t('coordinator.ctx.when')}</dt>
-          <dd>{fmtDateTime(ctx.started_at ?? ctx.planned_at ?? null)}</dd>
+          <dd>{fmtDateTime(ctx.started_at ?? ctx.planned_at ?? null, 'detail')}</dd>
           <dt>{t('coordinator.ctx.observations')}</dt>
           <dd>{ctx.observation_count ?? '–'}</dd>
           <dt>{t('coordinator.ctx.participants')}</dt>
@@ -280,7 +280,7 @@ function Context({ ctx, isWalk, docId }: { ctx: NonNullable<ItemDetail['context'
         <dt>{t('coordinator.col.wijk')}</dt>
         <dd>{labelOf(catalog?.wijken, ctx.wijk)}</dd>
         <dt>{t('coordinator.ctx.held_on')}</dt>
-        <dd>{fmtDate(ctx.held_on ?? null)}</dd>
+        <dd>{fmtDate(ctx.held_on ?? null, 'detail')}</dd>
         <dt>{t('coordinator.ctx.notes')}</dt>
         <dd>{ctx.note_count ?? '–'}</dd>
         <dt>{t('coordinator.ctx.staff')}</dt>
@@ -310,7 +310,7 @@ function HistoryList({ history }: { history: History | null }) {
     <ol class="history" data-testid="history">
       {history.entries.map((e) => (
         <li key={e.hash} data-testid="history-entry" data-message={e.message ?? ''}>
-          <span class="nowrap">{fmtDateTime(e.received_at ?? e.time)}</span> · <strong>{e.user_name ?? e.user_id ?? t('coordinator.history.unknown')}</strong> · {e.created ? t('coordinator.history.created') : historyMessage(e.message)}
+          <span class="nowrap" data-testid="history-when">{fmtDateTime(e.received_at ?? e.time, 'history')}</span> · <strong>{e.user_name ?? e.user_id ?? t('coordinator.history.unknown')}</strong> · {e.created ? t('coordinator.history.created') : historyMessage(e.message)}
           {e.fields.length > 0 && !e.created && (
             <div class="item-meta" data-testid="history-fields">
               {fieldWords(e.fields, (p) => labelOf(catalog?.partners, p)).join(', ')}
@@ -416,7 +416,7 @@ function FollowUpRow({ partner, status, note, updated, onSave }: { partner: stri
       }}
     >
       <h3 id={`${id}-h`}>{labelOf(catalog?.partners, partner)}</h3>
-      {updated !== null && <p class="hint">{t('coordinator.followup.updated', { date: fmtDateTime(updated) })}</p>}
+      {updated !== null && <p class="hint">{t('coordinator.followup.updated', { date: fmtDateTime(updated, 'detail') })}</p>}
       <label for={`${id}-status`}>{t('coordinator.followup.status')}</label>
       <select id={`${id}-status`} value={s} onChange={(e) => setS(e.currentTarget.value as Status)} data-testid="fu-entry-status">
         {STATUSES.map((x) => (
@@ -472,7 +472,7 @@ export function FeedbackEditor({ doc, row, compact = false, onGiven }: { doc: Do
         </label>
       )}
       {fb?.given_at ? (
-        <p data-testid="fb-given">{t('coordinator.feedback.given', { date: fmtDate(fb.given_at), channel: t(`coordinator.channel.${fb.channel ?? 'telefoon'}` as MsgKey) })}</p>
+        <p data-testid="fb-given">{t('coordinator.feedback.given', { date: fmtDate(fb.given_at, 'detail'), channel: t(`coordinator.channel.${fb.channel ?? 'telefoon'}` as MsgKey) })}</p>
       ) : (
         (fb?.needed || compact) && (
           <form class="row fb-form" onSubmit={give} aria-label={t('coordinator.feedback.mark')}>

@@ -190,7 +190,7 @@ function Entry({ e, now, names, assignable }: { e: WorkItem; now: number; names:
         <strong>{t(`callbacks.task.${e.task}` as MsgKey)}</strong>
         <span>{labelOf(catalog?.categories, r.category)}</span>
         <span class="hint">
-          {t(`coordinator.kind.${r.doc_kind}` as MsgKey)}: {r.doc_title || '–'} · {labelOf(catalog?.wijken, r.wijk)} · {fmtDate(r.created_at)}
+          {t(`coordinator.kind.${r.doc_kind}` as MsgKey)}: {r.doc_title || '–'} · {labelOf(catalog?.wijken, r.wijk)} · {fmtDate(r.created_at, 'list')}
         </span>
       </div>
       <p class="item-text">

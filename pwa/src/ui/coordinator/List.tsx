@@ -150,7 +150,7 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
             const partners = Object.entries(r.follow_up ?? {});
             return (
               <tr key={k} class={fresh?.has(k) ? 'fresh' : ''} data-testid="coord-row" data-key={k} data-severity={r.severity ?? ''}>
-                <td class="nowrap">{fmtDateTime(r.created_at)}</td>
+                <td class="nowrap" data-testid="row-date">{fmtDateTime(r.created_at, 'list')}</td>
                 <td>
                   <PhotoCell refs={r.photos ?? []} href={`#/coord/item/${r.doc_id}/${r.item_id}`} />
                 </td>
@@ -196,7 +196,7 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
                       ))}
                 </td>
                 <td data-testid="row-feedback">
-                  {r.feedback?.given_at ? t('coordinator.feedback.given_short', { date: fmtDateTime(r.feedback.given_at) }) : r.feedback?.needed ? t('coordinator.feedback.outstanding') : '–'}
+                  {r.feedback?.given_at ? t('coordinator.feedback.given_short', { date: fmtDateTime(r.feedback.given_at, 'list') }) : r.feedback?.needed ? t('coordinator.feedback.outstanding') : '–'}
                 </td>
               </tr>
             );

@@ -350,14 +350,14 @@ function MessageList({ messages }: { messages: MailMessage[] | null }) {
           {messages.map((m) => (
             <li key={m.id} data-testid="mail-entry" data-status={m.status} data-kind={m.kind} data-attempts={m.attempts}>
               <strong>{m.kind === 'forward' ? t('mail.kind.forward', { partner: labelOf(catalog?.partners, m.partner) }) : t(`mail.kind.${m.kind}` as MsgKey)}</strong>
-              {m.with_contact && <> · {t('mail.with_contact')}</>} · {fmtDateTime(m.created_at)}
+              {m.with_contact && <> · {t('mail.with_contact')}</>} · {fmtDateTime(m.created_at, 'detail')}
               <div class={m.status === 'failed' ? 'error-text' : 'item-meta'} data-testid="mail-entry-status">
                 {m.status === 'sent'
-                  ? t('mail.status.sent', { time: fmtDateTime(m.sent_at) })
+                  ? t('mail.status.sent', { time: fmtDateTime(m.sent_at, 'detail') })
                   : m.status === 'failed'
                     ? t('mail.status.failed', { n: m.attempts, reason: m.last_error ?? '' })
                     : m.attempts > 0
-                      ? t('mail.status.retry', { n: m.attempts, time: fmtDateTime(m.next_attempt_at), reason: m.last_error ?? '' })
+                      ? t('mail.status.retry', { n: m.attempts, time: fmtDateTime(m.next_attempt_at, 'detail'), reason: m.last_error ?? '' })
                       : t('mail.status.queued')}
               </div>
             </li>

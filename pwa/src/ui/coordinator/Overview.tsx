@@ -196,7 +196,7 @@ function AccessChanges() {
         <ul>
           {changes.map((c, i) => (
             <li key={i} data-action={c.action}>
-              <time dateTime={new Date(c.at).toISOString()}>{fmtDateTime(c.at)}</time> — {t('coordinator.access.by', { actor: who(c.actor) })} {what(c)}
+              <time dateTime={new Date(c.at).toISOString()}>{fmtDateTime(c.at, 'list')}</time> — {t('coordinator.access.by', { actor: who(c.actor) })} {what(c)}
             </li>
           ))}
         </ul>

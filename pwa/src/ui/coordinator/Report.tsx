@@ -6,9 +6,10 @@
 // are loaded; the print stylesheet (report.css) hides the app's header,
 // navigation and buttons and keeps groups together.
 import { useEffect, useState } from 'preact/hooks';
-import { dayLabel, hhmm, t, tn } from '../../i18n';
+import { hhmm, t, tn } from '../../i18n';
 import { useApp } from '../hooks';
 import { teamLabel } from '../../model/doc';
+import { formatWhen } from '../../dates';
 import { api, ApiError } from '../admin/api';
 import { photoShas, PhotoStrip } from '../../photo/Thumbs';
 import { photoUrl } from '../../photo/urls';
@@ -62,7 +63,7 @@ export interface WalkReportData {
 
 function stamp(ms: number | null): string {
   if (ms === null) return '—';
-  return `${dayLabel(ms)} ${new Date(ms).getFullYear()} ${hhmm(ms)}`;
+  return formatWhen(ms, 'report');
 }
 
 export function WalkReport({ id }: { id: string }) {

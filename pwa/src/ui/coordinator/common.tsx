@@ -7,6 +7,7 @@ import { app } from '../../app';
 import { lang, t } from '../../i18n';
 import type { CatalogInfo, Row } from '../../model/doc';
 import { ApiError, getPeople, type Person } from './api';
+import { formatDay, formatWhen, type DateContext } from '../../dates';
 
 let catalogCache: { heads: string; info: CatalogInfo } | null = null;
 
@@ -32,14 +33,14 @@ export function colorOf(catalog: CatalogInfo | null, category: string | null | u
   return catalog?.categories.find((c) => c.id === category)?.color ?? '#555555';
 }
 
-export function fmtDateTime(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '–';
-  return new Date(ms).toLocaleString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium', timeStyle: 'short' });
+/** A moment in the one format of its context (src/dates.ts). */
+export function fmtDateTime(ms: number | null | undefined, ctx: DateContext): string {
+  return formatWhen(ms, ctx);
 }
 
-export function fmtDate(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '–';
-  return new Date(ms).toLocaleDateString(lang() === 'nl' ? 'nl-NL' : 'en-GB', { dateStyle: 'medium' });
+/** A day in the one format of its context (src/dates.ts). */
+export function fmtDate(ms: number | null | undefined, ctx: DateContext): string {
+  return formatDay(ms, ctx);
 }
 
 const rowsCache = new Map<string, { heads: string; rows: Row[] }>();
