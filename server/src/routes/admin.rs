@@ -98,6 +98,7 @@ async fn create_user(
         team,
         password,
     } = NewAccount::from_body(&body)?;
+    check_team(&state, team.as_deref()).await?;
     let password_hash = hash(&state, password).await?;
     let store = state.store.clone();
     let new = NewUser {
@@ -151,6 +152,9 @@ async fn update_user(
         team,
         disabled,
     } = change;
+    if let Some(Some(t)) = &team {
+        check_team(&state, Some(t)).await?;
+    }
     let myself = who.user_id.as_str() == id;
     // Admins manage accounts, not content: an admin never grants themselves
     // a role that reads content (docs/privacy.md, docs/security.md).
@@ -371,5 +375,29 @@ async fn audit_log(
     .await?;
     Ok(json_ok(
         &json!({"entries": entries, "next_before": next_before}),
+    ))
+}
+
+/// Once the catalog keeps teams, an account's new team must be one of its
+/// active teams: a team typed by hand ("Team Oost" where the others hold
+/// `team-oost`) would be a team nobody else is in, and that user would see
+/// none of the team's walks. Without teams in the catalog (an installation
+/// from before they were kept there) any team is taken as before. An account
+/// keeps its team when another field changes (the team is not sent then).
+async fn check_team(state: &AppState, team: Option<&str>) -> Result<(), ApiError> {
+    let Some(team) = team.map(str::to_owned) else {
+        return Ok(());
+    };
+    let store = state.store.clone();
+    let catalog = blocking(move || {
+        Ok::<_, ApiError>(crate::review::report::load_catalog(&*store))
+    })
+    .await?;
+    if catalog.teams.is_empty() || catalog.check_team(&team).is_ok() {
+        return Ok(());
+    }
+    Err(ApiError::param(
+        "team",
+        "The team is not one of the catalog's active teams.",
     ))
 }

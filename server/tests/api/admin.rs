@@ -737,3 +737,76 @@ async fn bad_admin_bodies_get_a_stable_answer_and_change_nothing() {
         .await
         .expect("old password still works");
 }
+
+/// "Team Oost" typed by hand used to make a team nobody was in. Once the
+/// catalog keeps teams, an account's team must be one of its active teams;
+/// before that (an installation from before teams were kept) any team is
+/// taken, and an account keeps its team when other fields change.
+#[actix_web::test]
+async fn once_the_catalog_keeps_teams_an_account_takes_only_one_of_them() {
+    use wijklog_server::domain::DocKind;
+    use wijklog_shared::{Document, Timestamp};
+    use wijklog_testing::stored::{StoredDoc, person};
+
+    let app = spawn_app_with(|_| {}).await;
+    let admin = person(&app, "beheer", &[Role::Admin], None).await;
+    let new = |username: &str, team: &str| {
+        json!({"username": username, "name": "N", "password": PW, "roles": ["boa"], "team": team})
+    };
+    let create = |body: Value| admin_call(&app, &admin.token, "POST", "/api/v1/admin/users", body);
+    let res = create(new("vroeg", "team-noord")).await;
+    assert_eq!(res.status, 201, "no teams in the catalog yet: {}", res.text());
+    let vroeg = res.json()["id"].as_str().expect("id").to_owned();
+
+    // The admin adds two teams and retires one, as the catalog screen does.
+    let meta = app
+        .store()
+        .docs_of_kind(DocKind::Catalog)
+        .expect("catalog")
+        .into_iter()
+        .next()
+        .expect("seeded");
+    let stored = app.store().load_doc(meta.id).expect("load").expect("stored");
+    let bytes = stored.to_automerge().expect("automerge").save();
+    let mut catalog = StoredDoc {
+        doc: Document::load(meta.id, &bytes).expect("document"),
+        kind: DocKind::Catalog,
+        team: None,
+        stored: Vec::new(),
+    };
+    catalog.stored = catalog.doc.heads();
+    let at = Timestamp::from_millis(1_796_000_000_000);
+    let d = catalog.as_user(&admin);
+    d.add_team(&admin.uid(), at, "team-oost", "Team Oost").expect("add");
+    d.add_team(&admin.uid(), at, "team-zuid", "Team Zuid").expect("add");
+    d.retire_team(&admin.uid(), at, "team-zuid").expect("retire");
+    catalog.commit(&app, &admin);
+
+    for (team, why) in [
+        ("Team Oost", "the label typed by hand"),
+        ("team-west", "not in the list"),
+        ("team-zuid", "retired"),
+    ] {
+        let res = create(new("laat", team)).await;
+        assert_eq!(code(&res), (400, "invalid_parameter".into()), "{why}");
+        assert_eq!(
+            res.json()["message"],
+            "The team is not one of the catalog's active teams.",
+            "{why}"
+        );
+    }
+    let res = create(new("laat", "team-oost")).await;
+    assert_eq!(res.status, 201, "{}", res.text());
+
+    // The early account keeps its old team when its name changes, and can
+    // only move to a team of the list.
+    let path = format!("/api/v1/admin/users/{vroeg}");
+    let res = admin_call(&app, &admin.token, "PATCH", &path, json!({"name": "Vroeg"})).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = admin_call(&app, &admin.token, "PATCH", &path, json!({"team": "Team Oost"})).await;
+    assert_eq!(code(&res), (400, "invalid_parameter".into()));
+    let res = admin_call(&app, &admin.token, "PATCH", &path, json!({"team": "team-oost"})).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = admin_call(&app, &admin.token, "PATCH", &path, json!({"team": null})).await;
+    assert_eq!(res.status, 200, "no team is always allowed: {}", res.text());
+}
