@@ -504,7 +504,12 @@ async fn the_call_back_export_has_name_and_phone_only_needs_a_reason_and_is_audi
         (&w.coord, "?dialect=excel", 400, "invalid_parameter"),
         (&w.coord, "?reason=%20%20", 400, "invalid_parameter"),
         (&w.coord, "?reason=x&dialect=xls", 400, "invalid_parameter"),
-        (&w.coord, "?reason=x&task=feedback", 400, "invalid_parameter"),
+        (
+            &w.coord,
+            "?reason=x&task=feedback",
+            400,
+            "invalid_parameter",
+        ),
         (&w.sp_n, "?reason=x", 403, "forbidden"),
     ] {
         let res = get(&w.app, Some(who), &format!("{path}{query}")).await;
@@ -549,8 +554,16 @@ async fn the_call_back_export_has_name_and_phone_only_needs_a_reason_and_is_audi
     assert!(lines[2].contains(";Centrum;zuid;"), "{}", lines[2]);
     assert!(lines[3].contains(";nee;sp-noord (test);"), "{}", lines[3]);
     let all = lines.join("\n");
-    for absent in ["jan@example", "Overlast bovenburen", "Hangjongeren", "Hard rijden"] {
-        assert!(!all.contains(absent), "{absent} is not in the call-back list");
+    for absent in [
+        "jan@example",
+        "Overlast bovenburen",
+        "Hangjongeren",
+        "Hard rijden",
+    ] {
+        assert!(
+            !all.contains(absent),
+            "{absent} is not in the call-back list"
+        );
     }
 
     let entries = w.app.store().audit_entries(1000).expect("audit");

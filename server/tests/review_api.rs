@@ -1825,7 +1825,10 @@ async fn the_theme_and_the_manifest_follow_the_configuration() {
     assert_eq!(res.text(), svg);
     let res = app.get("/manifest.webmanifest").await;
     assert_eq!(res.status, 200, "{}", res.text());
-    assert_eq!(res.header("content-type"), Some("application/manifest+json"));
+    assert_eq!(
+        res.header("content-type"),
+        Some("application/manifest+json")
+    );
     let m = res.json();
     assert_eq!(m["name"], "Buurtlog — Gemeente Eemdal");
     assert_eq!(m["short_name"], "Buurtlog");

@@ -36,9 +36,10 @@ use wijklog_shared::automerge::sync;
 use wijklog_shared::automerge::{ActorId, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use wijklog_shared::{
-    CallbackOutcome, CallbackRequest, Catalog, CatalogSection, DocId, DocKind, Document, Error, FeedbackChannel,
-    FollowUpStatus, ItemId, Location, NewAttempt, NewCategory, NewItem, NewParticipant,
-    NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity, Timestamp, UserId, WalkText,
+    CallbackOutcome, CallbackRequest, Catalog, CatalogSection, DocId, DocKind, Document, Error,
+    FeedbackChannel, FollowUpStatus, ItemId, Location, NewAttempt, NewCategory, NewItem,
+    NewParticipant, NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity, Timestamp,
+    UserId, WalkText,
 };
 
 // The argument and result shapes in the generated `.d.ts` are derived from the

@@ -555,8 +555,7 @@ impl Document {
             doc.put(ROOT, "kind", DocKind::Catalog.as_str())?;
             doc.put(ROOT, "schema", SCHEMA_VERSION)?;
             let cats = doc.put_object(ROOT, "categories", ObjType::Map)?;
-            for (order, &(id, label, label_en, color, positive)) in
-                (0i64..).zip(DEFAULT_CATEGORIES)
+            for (order, &(id, label, label_en, color, positive)) in (0i64..).zip(DEFAULT_CATEGORIES)
             {
                 let e = doc.put_object(&cats, id, ObjType::Map)?;
                 doc.put(&e, "label", label)?;

@@ -87,8 +87,7 @@ pub use model::{
     Attempt, Callback, Catalog, CategoryEntry, DEFAULT_CALLBACK_DAYS, Deleted, Erased, Erasure,
     Feedback, FollowUp, InvalidFields, Item, Location, MAX_CALLBACK_DAYS, Note, Observation,
     Participant, PartnerEntry, Resident, SeverityEntry, Spreekuur, Staff, TeamEntry, View, Walk,
-    WijkEntry,
-    doc_kind,
+    WijkEntry, doc_kind,
 };
 pub use project::{Row, project};
 

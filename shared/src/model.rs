@@ -514,7 +514,11 @@ pub(crate) const DEFAULT_PARTNERS: &[(&str, &str, &str)] = &[
         "Politie (wijkagent)",
         "Police (community officer)",
     ),
-    ("woningcorporatie", "Woningcorporatie", "Housing association"),
+    (
+        "woningcorporatie",
+        "Woningcorporatie",
+        "Housing association",
+    ),
     (
         "jongerenwerk",
         "Jongerenwerk (welzijnsorganisatie)",
@@ -537,7 +541,11 @@ pub(crate) const DEFAULT_PARTNERS: &[(&str, &str, &str)] = &[
         "Gemeente openbare ruimte",
         "Municipality (public space)",
     ),
-    ("participatiecoach", "Participatiecoach", "Participation coach"),
+    (
+        "participatiecoach",
+        "Participatiecoach",
+        "Participation coach",
+    ),
     ("school", "School", "School"),
 ];
 

@@ -157,7 +157,11 @@ pub(crate) const CATALOG: Shape = Fields(&[
     ),
     (
         "severities",
-        Entries(&Fields(&[("label", Leaf), ("label_en", Leaf), ("order", Leaf)])),
+        Entries(&Fields(&[
+            ("label", Leaf),
+            ("label_en", Leaf),
+            ("order", Leaf),
+        ])),
     ),
     (
         "partners",
@@ -182,7 +186,11 @@ pub(crate) const CATALOG: Shape = Fields(&[
     ),
     (
         "teams",
-        Entries(&Fields(&[("label", Leaf), ("order", Leaf), ("retired", Leaf)])),
+        Entries(&Fields(&[
+            ("label", Leaf),
+            ("order", Leaf),
+            ("retired", Leaf),
+        ])),
     ),
 ]);
 

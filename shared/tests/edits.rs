@@ -1535,7 +1535,10 @@ fn english_labels_are_set_cleared_and_only_for_words() {
         cat.categories["woonoverlast"].label_en.as_deref(),
         Some("Housing nuisance")
     );
-    assert_eq!(cat.severities["zorgelijk"].label_en.as_deref(), Some("Worrying"));
+    assert_eq!(
+        cat.severities["zorgelijk"].label_en.as_deref(),
+        Some("Worrying")
+    );
     assert_eq!(
         cat.partners["politie"].label_en.as_deref(),
         Some("Police (community officer)")
@@ -1543,8 +1546,14 @@ fn english_labels_are_set_cleared_and_only_for_words() {
     c.add_partner(&boa(), at(1), "brandweer", "Brandweer")
         .unwrap();
     assert_eq!(c.catalog().unwrap().partners["brandweer"].label_en, None);
-    c.set_label_en(&boa(), at(2), CatalogSection::Partner, "brandweer", " Fire brigade ")
-        .unwrap();
+    c.set_label_en(
+        &boa(),
+        at(2),
+        CatalogSection::Partner,
+        "brandweer",
+        " Fire brigade ",
+    )
+    .unwrap();
     c.set_label_en(&boa(), at(2), CatalogSection::Severity, "urgent", "Urgent!")
         .unwrap();
     c.set_label_en(&boa(), at(2), CatalogSection::Category, "drugs", "")
@@ -1556,7 +1565,10 @@ fn english_labels_are_set_cleared_and_only_for_words() {
     );
     assert_eq!(stored(d, &["categories", "drugs", "label_en"]), "absent");
     let cat = c.catalog().unwrap();
-    assert_eq!(cat.severities["urgent"].label_en.as_deref(), Some("Urgent!"));
+    assert_eq!(
+        cat.severities["urgent"].label_en.as_deref(),
+        Some("Urgent!")
+    );
     assert_eq!(cat.categories["drugs"].label_en, None);
     assert_eq!(cat.categories["drugs"].label.as_deref(), Some("Drugs"));
     assert_eq!(
@@ -1568,7 +1580,13 @@ fn english_labels_are_set_cleared_and_only_for_words() {
         "invalid_document"
     );
     assert_eq!(
-        code(c.set_label_en(&boa(), at(3), CatalogSection::Partner, "politie", &"x".repeat(201))),
+        code(c.set_label_en(
+            &boa(),
+            at(3),
+            CatalogSection::Partner,
+            "politie",
+            &"x".repeat(201)
+        )),
         "field_too_long"
     );
 }

@@ -40,7 +40,12 @@ impl Default for ThemeConfig {
 impl ThemeConfig {
     /// The logo's content type from its file name.
     pub fn logo_type(&self) -> Option<&'static str> {
-        let ext = self.logo.as_ref()?.extension()?.to_str()?.to_ascii_lowercase();
+        let ext = self
+            .logo
+            .as_ref()?
+            .extension()?
+            .to_str()?
+            .to_ascii_lowercase();
         match ext.as_str() {
             "png" => Some("image/png"),
             "webp" => Some("image/webp"),

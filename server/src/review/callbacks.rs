@@ -377,9 +377,8 @@ pub fn for_each_callback(
     let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
     while let Some(r) = rows.next()? {
         let json: String = r.get(3)?;
-        let row = serde_json::from_str(&json).map_err(|e| {
-            ApiError::Internal(anyhow::Error::new(e).context("stored row_json"))
-        })?;
+        let row = serde_json::from_str(&json)
+            .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
         each(OpenCallback {
             due_at: r.get(0)?,
             assignee: r.get(1)?,

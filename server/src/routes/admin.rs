@@ -389,10 +389,8 @@ async fn check_team(state: &AppState, team: Option<&str>) -> Result<(), ApiError
         return Ok(());
     };
     let store = state.store.clone();
-    let catalog = blocking(move || {
-        Ok::<_, ApiError>(crate::review::report::load_catalog(&*store))
-    })
-    .await?;
+    let catalog =
+        blocking(move || Ok::<_, ApiError>(crate::review::report::load_catalog(&*store))).await?;
     if catalog.teams.is_empty() || catalog.check_team(&team).is_ok() {
         return Ok(());
     }

@@ -130,9 +130,8 @@ async fn manifest(
     let Some(built) = built else {
         return Err(ApiError::NotFound);
     };
-    let mut value: serde_json::Value = serde_json::from_slice(&built).map_err(|e| {
-        ApiError::Internal(anyhow::Error::new(e).context("the built web manifest"))
-    })?;
+    let mut value: serde_json::Value = serde_json::from_slice(&built)
+        .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("the built web manifest")))?;
     themed_manifest(&mut value, &state.config.theme);
     Ok(HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "application/manifest+json"))

@@ -750,12 +750,15 @@ async fn once_the_catalog_keeps_teams_an_account_takes_only_one_of_them() {
 
     let app = spawn_app_with(|_| {}).await;
     let admin = person(&app, "beheer", &[Role::Admin], None).await;
-    let new = |username: &str, team: &str| {
-        json!({"username": username, "name": "N", "password": PW, "roles": ["boa"], "team": team})
-    };
+    let new = |username: &str, team: &str| json!({"username": username, "name": "N", "password": PW, "roles": ["boa"], "team": team});
     let create = |body: Value| admin_call(&app, &admin.token, "POST", "/api/v1/admin/users", body);
     let res = create(new("vroeg", "team-noord")).await;
-    assert_eq!(res.status, 201, "no teams in the catalog yet: {}", res.text());
+    assert_eq!(
+        res.status,
+        201,
+        "no teams in the catalog yet: {}",
+        res.text()
+    );
     let vroeg = res.json()["id"].as_str().expect("id").to_owned();
 
     // The admin adds two teams and retires one, as the catalog screen does.
@@ -766,7 +769,11 @@ async fn once_the_catalog_keeps_teams_an_account_takes_only_one_of_them() {
         .into_iter()
         .next()
         .expect("seeded");
-    let stored = app.store().load_doc(meta.id).expect("load").expect("stored");
+    let stored = app
+        .store()
+        .load_doc(meta.id)
+        .expect("load")
+        .expect("stored");
     let bytes = stored.to_automerge().expect("automerge").save();
     let mut catalog = StoredDoc {
         doc: Document::load(meta.id, &bytes).expect("document"),
@@ -777,9 +784,12 @@ async fn once_the_catalog_keeps_teams_an_account_takes_only_one_of_them() {
     catalog.stored = catalog.doc.heads();
     let at = Timestamp::from_millis(1_796_000_000_000);
     let d = catalog.as_user(&admin);
-    d.add_team(&admin.uid(), at, "team-oost", "Team Oost").expect("add");
-    d.add_team(&admin.uid(), at, "team-zuid", "Team Zuid").expect("add");
-    d.retire_team(&admin.uid(), at, "team-zuid").expect("retire");
+    d.add_team(&admin.uid(), at, "team-oost", "Team Oost")
+        .expect("add");
+    d.add_team(&admin.uid(), at, "team-zuid", "Team Zuid")
+        .expect("add");
+    d.retire_team(&admin.uid(), at, "team-zuid")
+        .expect("retire");
     catalog.commit(&app, &admin);
 
     for (team, why) in [
@@ -803,9 +813,23 @@ async fn once_the_catalog_keeps_teams_an_account_takes_only_one_of_them() {
     let path = format!("/api/v1/admin/users/{vroeg}");
     let res = admin_call(&app, &admin.token, "PATCH", &path, json!({"name": "Vroeg"})).await;
     assert_eq!(res.status, 200, "{}", res.text());
-    let res = admin_call(&app, &admin.token, "PATCH", &path, json!({"team": "Team Oost"})).await;
+    let res = admin_call(
+        &app,
+        &admin.token,
+        "PATCH",
+        &path,
+        json!({"team": "Team Oost"}),
+    )
+    .await;
     assert_eq!(code(&res), (400, "invalid_parameter".into()));
-    let res = admin_call(&app, &admin.token, "PATCH", &path, json!({"team": "team-oost"})).await;
+    let res = admin_call(
+        &app,
+        &admin.token,
+        "PATCH",
+        &path,
+        json!({"team": "team-oost"}),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.text());
     let res = admin_call(&app, &admin.token, "PATCH", &path, json!({"team": null})).await;
     assert_eq!(res.status, 200, "no team is always allowed: {}", res.text());
