@@ -344,6 +344,7 @@ mod tests {
     fn category_entry(order: Option<i64>, label: Option<&str>, retired: bool) -> CategoryEntry {
         CategoryEntry {
             label: label.map(str::to_owned),
+            label_en: None,
             color: None,
             positive: false,
             order,
