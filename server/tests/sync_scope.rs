@@ -322,6 +322,65 @@ async fn documents_leave_the_scope_when_their_window_passes_and_subscriptions_su
     assert!(!a.ready_ids().contains(&id));
 }
 
+#[actix_web::test]
+async fn the_periodic_job_deletes_lapsed_subscriptions_of_devices_that_never_come_back() {
+    use wijklog_server::domain::DeviceId;
+    use wijklog_server::storage::ScopeBounds;
+    let app = spawn_app_with(|c| c.sync.lapsed_subscriptions_secs = 1).await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let cora = user(&app, "cora", &[Role::Coordinator], None).await;
+    let dirk = user(&app, "dirk", &[Role::Coordinator], None).await;
+    let id = Uuid::new_v4();
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(id, walk(id, &ann.id, "noord", 1));
+    assert!(a.sync_until_acked(id, WAIT).await);
+    a.close().await;
+    let mut c = connect(&app, &cora).await;
+    c.subscribe(id).await;
+    assert!(
+        c.pump_until(WAIT, |c| observation_texts(c, id).len() == 1)
+            .await
+    );
+    c.close().await;
+    // Rows of the subscriptions stored for a device, lapsed or not.
+    let subscribed = |who: &TestUser| -> bool {
+        let everything = ScopeBounds {
+            past: i64::MAX,
+            future: i64::MIN,
+            subscribed_since: 0,
+        };
+        app.state
+            .store
+            .scope_candidates(
+                &ServerUserId::parse(&who.id).expect("user id"),
+                &DeviceId::from_string(who.device_id.clone()),
+                everything,
+                Some(ServerDocId::from_bytes(*id.as_bytes())),
+            )
+            .expect("candidates")
+            .iter()
+            .any(|c| c.subscribed_at.is_some())
+    };
+    assert!(subscribed(&cora) && subscribed(&ann));
+
+    // Fifteen days later cora's and ann's subscriptions have lapsed; dirk
+    // opens the walk now. Neither cora's nor ann's device comes back.
+    app.state.scope_clock.advance_ms(15 * DAY_MS);
+    let mut d = connect(&app, &dirk).await;
+    d.subscribe(id).await;
+    assert!(
+        d.pump_until(WAIT, |c| observation_texts(c, id).len() == 1)
+            .await
+    );
+    let deadline = std::time::Instant::now() + WAIT;
+    while (subscribed(&cora) || subscribed(&ann)) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(!subscribed(&cora), "cora's lapsed row is deleted");
+    assert!(!subscribed(&ann), "the creator's lapsed row is deleted");
+    assert!(subscribed(&dirk), "a live subscription stays");
+}
+
 /// A spreekuur session of team noord held `held_days_ago` days ago by `by`,
 /// with one note whose call back was requested for `assignee` (`None`: the
 /// team).

@@ -20,6 +20,11 @@ pub struct SyncConfig {
     /// included). A `subscribe`, or a frame that would subscribe implicitly,
     /// beyond it is answered `too_many_subscriptions`.
     pub max_subscriptions_per_device: u32,
+    /// Seconds between two runs of the job that deletes lapsed subscriptions
+    /// (opened more than `subscription_ttl_days` ago) of every device; 0
+    /// turns it off. Without it a lapsed row goes only when its device
+    /// subscribes again.
+    pub lapsed_subscriptions_secs: u64,
 }
 
 impl Default for SyncConfig {
@@ -30,6 +35,7 @@ impl Default for SyncConfig {
             subscription_ttl_days: 14,
             scope_check_secs: 60,
             max_subscriptions_per_device: 500,
+            lapsed_subscriptions_secs: 3600,
         }
     }
 }

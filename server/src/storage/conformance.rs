@@ -37,6 +37,7 @@ macro_rules! store_conformance_tests {
             scope_candidates_follow_members_dates_and_subscriptions,
             a_device_that_creates_a_document_is_subscribed_and_staff_are_members,
             a_device_holds_at_most_its_bound_of_live_subscriptions,
+            lapsed_subscriptions_of_every_device_are_deleted_in_bounded_batches,
             open_call_backs_make_scope_candidates_for_the_assignee_and_the_team,
             documents_without_a_schedule_are_listed_and_backfilled_once,
             documents_are_listed_by_schedule_team_and_member,
@@ -1609,6 +1610,92 @@ pub fn a_device_holds_at_most_its_bound_of_live_subscriptions(factory: Factory<'
             .expect("subscribe"),
         Subscribed::Recorded,
         "the device's others lapsed and were dropped: room for one"
+    );
+}
+
+pub fn lapsed_subscriptions_of_every_device_are_deleted_in_bounded_batches(factory: Factory<'_>) {
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+    let store = factory();
+    let now = now_ms();
+    let docs: Vec<DocId> = (0..3u8)
+        .map(|i| {
+            let id = DocId::new_v4();
+            let w = write(
+                id,
+                "bert",
+                DocKind::Walk,
+                Some("noord"),
+                all_changes(&mut walk_doc(&[b'l', i])),
+            );
+            assert!(store.commit(&[w]).expect("commit").writes[0].is_ok());
+            id
+        })
+        .collect();
+    let bound = SubscriptionBound {
+        live_since: now - 100 * DAY,
+        max: 10,
+    };
+    let devices: Vec<DeviceId> = ["dev-a", "dev-b", "dev-c"]
+        .iter()
+        .map(|d| DeviceId::from_string((*d).into()))
+        .collect();
+    // Lapsed at `now - 14 days`: three rows of three devices; live: two.
+    for (device, doc, age) in [
+        (&devices[0], docs[0], 20),
+        (&devices[1], docs[1], 30),
+        (&devices[2], docs[2], 15),
+        (&devices[0], docs[1], 1),
+        (&devices[2], docs[0], 14),
+    ] {
+        assert_eq!(
+            store
+                .subscribe(device, doc, now - age * DAY, bound)
+                .expect("subscribe"),
+            Subscribed::Recorded
+        );
+    }
+    let held = |device: &DeviceId| -> Vec<DocId> {
+        let everything = ScopeBounds {
+            past: now,
+            future: now,
+            subscribed_since: 0,
+        };
+        let mut ids: Vec<DocId> = store
+            .scope_candidates(&uid("zoe"), device, everything, None)
+            .expect("candidates")
+            .into_iter()
+            .filter(|c| c.subscribed_at.is_some())
+            .map(|c| c.meta.id)
+            .collect();
+        ids.sort();
+        ids
+    };
+    let cutoff = now - 14 * DAY;
+    assert_eq!(
+        store
+            .delete_lapsed_subscriptions(cutoff, 2)
+            .expect("first batch"),
+        2,
+        "at most the batch"
+    );
+    assert_eq!(
+        store
+            .delete_lapsed_subscriptions(cutoff, 2)
+            .expect("second batch"),
+        1
+    );
+    assert_eq!(
+        store
+            .delete_lapsed_subscriptions(cutoff, 2)
+            .expect("nothing left"),
+        0
+    );
+    assert_eq!(held(&devices[0]), vec![docs[1]], "the live one stays");
+    assert_eq!(held(&devices[1]), Vec::<DocId>::new());
+    assert_eq!(
+        held(&devices[2]),
+        vec![docs[0]],
+        "opened exactly at the cutoff is live"
     );
 }
 

@@ -1125,6 +1125,19 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
+    fn delete_lapsed_subscriptions(
+        &self,
+        lapsed_before: i64,
+        max: u32,
+    ) -> Result<u64, StoreError> {
+        let n = self.writer().execute(
+            "DELETE FROM device_subscriptions WHERE (device_id, doc_id) IN \
+             (SELECT device_id, doc_id FROM device_subscriptions WHERE opened_at < ?1 LIMIT ?2)",
+            params![lapsed_before, i64::from(max)],
+        )?;
+        Ok(n as u64)
+    }
+
     fn list_documents(&self, q: &super::DocListQuery) -> Result<Vec<super::ListedDoc>, StoreError> {
         use super::DocListState;
         let (state, order) = match q.state {

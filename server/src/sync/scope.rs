@@ -37,6 +37,67 @@ pub fn bounds(cfg: &SyncConfig, now: i64) -> ScopeBounds {
     }
 }
 
+/// Rows one statement of [`delete_lapsed_subscriptions`] deletes.
+pub const LAPSED_BATCH: u32 = 1_000;
+/// Statements one run of [`delete_lapsed_subscriptions`] issues at most (the
+/// rest waits for the next run).
+pub const LAPSED_BATCHES_PER_RUN: u32 = 100;
+
+/// Deletes the subscriptions that lapsed by `now` (ms) under `cfg`, of every
+/// device, in batches of [`LAPSED_BATCH`] and at most
+/// [`LAPSED_BATCHES_PER_RUN`] of them; how many rows went.
+pub fn delete_lapsed_subscriptions(
+    store: &dyn Store,
+    cfg: &SyncConfig,
+    now: i64,
+) -> Result<u64, StoreError> {
+    let before = bounds(cfg, now).subscribed_since;
+    let mut deleted = 0;
+    for _ in 0..LAPSED_BATCHES_PER_RUN {
+        let n = store.delete_lapsed_subscriptions(before, LAPSED_BATCH)?;
+        deleted += n;
+        if n < u64::from(LAPSED_BATCH) {
+            break;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Spawns the job deleting lapsed subscriptions every
+/// `cfg.lapsed_subscriptions_secs` (off at 0), by the scope clock; stops
+/// at shutdown. Every node may run it: deleting a lapsed row twice is
+/// deleting it once.
+pub fn spawn_lapsed_subscriptions_job(
+    store: Arc<dyn Store>,
+    cfg: SyncConfig,
+    clock: ScopeClock,
+    shutdown: crate::shutdown::Shutdown,
+) {
+    if cfg.lapsed_subscriptions_secs == 0 {
+        return;
+    }
+    let interval = std::time::Duration::from_secs(cfg.lapsed_subscriptions_secs);
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.triggered() => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+            let (store, cfg, now) = (store.clone(), cfg.clone(), clock.now_ms());
+            match tokio::task::spawn_blocking(move || {
+                delete_lapsed_subscriptions(store.as_ref(), &cfg, now)
+            })
+            .await
+            {
+                Ok(Ok(0)) => {}
+                Ok(Ok(n)) => tracing::info!(deleted = n, "lapsed subscriptions deleted"),
+                Ok(Err(e)) => tracing::error!(error = %e, "deleting lapsed subscriptions failed"),
+                Err(e) => tracing::error!(error = %e, "the lapsed subscriptions job stopped"),
+            }
+        }
+    });
+}
+
 /// The clock of the scope rule: wall time plus an offset that tests move
 /// forward (a window passing without waiting days). Shared by every
 /// connection of one server.

@@ -106,6 +106,12 @@ impl SyncService {
             },
             Arc::new(MetricsObserver(app.metrics.clone())),
         );
+        super::scope::spawn_lapsed_subscriptions_job(
+            app.store.clone(),
+            app.config.sync.clone(),
+            app.scope_clock.clone(),
+            app.shutdown.clone(),
+        );
         if let Some(remote) = app.store.remote_changes() {
             super::remote::spawn(remote, app.store.clone(), cache.clone(), hub.clone());
         }

@@ -1424,6 +1424,25 @@ impl Store for PgStore {
         })
     }
 
+    fn delete_lapsed_subscriptions(
+        &self,
+        lapsed_before: i64,
+        max: u32,
+    ) -> Result<u64, StoreError> {
+        let max = i64::from(max);
+        self.with_conn(async |c| {
+            let n = c
+                .execute(
+                    "DELETE FROM device_subscriptions WHERE (device_id, doc_id) IN \
+                     (SELECT device_id, doc_id FROM device_subscriptions \
+                      WHERE opened_at < $1 LIMIT $2)",
+                    &[&lapsed_before, &max],
+                )
+                .await?;
+            Ok(n)
+        })
+    }
+
     fn list_documents(&self, q: &super::DocListQuery) -> Result<Vec<super::ListedDoc>, StoreError> {
         use super::DocListState;
         let kind = q.kind.as_str();
