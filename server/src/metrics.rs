@@ -14,6 +14,9 @@
 //! (`project`)), `wijklog_sync_pushes_total` (live updates a connection
 //! handled) and `wijklog_sync_pushes_coalesced_total` (live updates folded
 //! into another push of the same document or skipped as the connection's own),
+//! `wijklog_sync_messages_generated_total` and
+//! `wijklog_sync_messages_shared_total` (sync messages of stored documents
+//! generated, and handed on to a connection in the same sync state instead),
 //! `wijklog_sync_cached_documents` (gauge: documents in the sync cache).
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -62,6 +65,11 @@ pub struct Metrics {
     pub sync_pushes: Counter,
     /// Live updates coalesced away.
     pub sync_pushes_coalesced: Counter,
+    /// Sync messages of stored documents generated.
+    pub sync_messages_generated: Counter,
+    /// Sync messages handed on to a connection in the same sync state
+    /// instead of being generated again.
+    pub sync_messages_shared: Counter,
     /// Documents in the sync cache.
     pub sync_cached_documents: Gauge,
 }
@@ -85,6 +93,18 @@ impl Metrics {
         let sync_work = Family::<PhaseLabels, SecondsCounter>::default();
         let sync_pushes = Counter::default();
         let sync_pushes_coalesced = Counter::default();
+        let sync_messages_generated = Counter::default();
+        let sync_messages_shared = Counter::default();
+        registry.register(
+            "sync_messages_generated",
+            "Sync messages of stored documents generated",
+            sync_messages_generated.clone(),
+        );
+        registry.register(
+            "sync_messages_shared",
+            "Sync messages handed on to a connection in the same sync state instead of generated",
+            sync_messages_shared.clone(),
+        );
         let sync_cached_documents = Gauge::default();
         registry.register(
             "sync_cached_documents",
@@ -143,6 +163,8 @@ impl Metrics {
             sync_work,
             sync_pushes,
             sync_pushes_coalesced,
+            sync_messages_generated,
+            sync_messages_shared,
             sync_cached_documents,
         }
     }

@@ -25,6 +25,12 @@ pub struct SyncConfig {
     /// turns it off. Without it a lapsed row goes only when its device
     /// subscribes again.
     pub lapsed_subscriptions_secs: u64,
+    /// Connections in the same sync state with a document (the same heads
+    /// on both sides, the same changes in flight) share one generated sync
+    /// message per committed state of it, instead of each generating its
+    /// own (the fan-out of a document many devices hold). Off: every
+    /// connection generates its own (for comparison).
+    pub share_messages: bool,
 }
 
 impl Default for SyncConfig {
@@ -36,6 +42,7 @@ impl Default for SyncConfig {
             scope_check_secs: 60,
             max_subscriptions_per_device: 500,
             lapsed_subscriptions_secs: 3600,
+            share_messages: true,
         }
     }
 }

@@ -93,6 +93,60 @@ pub struct DocInner {
     /// `committed_heads`, the one every sync message is made from (see
     /// [`DocInner::committed_doc`]).
     committed_view: Option<Automerge>,
+    /// Sync messages made from the committed state, by the sync state they
+    /// were made for (see [`SharedMessages`]).
+    shared: SharedMessages,
+}
+
+/// The most sync states of one document whose messages [`SharedMessages`] keeps.
+pub const SHARED_MESSAGES_MAX_STATES: usize = 64;
+/// The most bytes (messages and the sync states they are keyed by)
+/// [`SharedMessages`] keeps per document.
+pub const SHARED_MESSAGES_MAX_BYTES: usize = 2 * 1024 * 1024;
+
+/// The sync messages made from a document's committed state, by the sync
+/// state of the peer they were made for. Making a message is a function of
+/// the document's changes and the sync state alone (automerge's
+/// `generate_sync_message`), so a connection in a state already seen at the
+/// same committed heads gets the message and the next state made then
+/// instead of generating them again: when one edit of a document many
+/// devices hold is pushed to all of them, the devices that were in step
+/// (same heads on both sides, same changes in flight) cost one generation.
+/// Emptied whenever the committed heads move; bounded by
+/// [`SHARED_MESSAGES_MAX_STATES`] and [`SHARED_MESSAGES_MAX_BYTES`] (a
+/// state beyond them is generated and not kept).
+#[derive(Debug, Default)]
+pub struct SharedMessages {
+    /// The committed heads the messages were made at.
+    heads: Vec<ChangeHash>,
+    /// Sync state before → the state after and the encoded message (`None`:
+    /// nothing to send).
+    made: HashMap<State, (State, Option<Arc<[u8]>>)>,
+    /// Bytes kept in `made` (roughly).
+    bytes: usize,
+}
+
+/// Roughly the bytes a sync state holds.
+fn state_bytes(state: &State) -> usize {
+    let hashes = state.shared_heads.len()
+        + state.last_sent_heads.len()
+        + state.their_heads.as_ref().map_or(0, Vec::len)
+        + state.their_need.as_ref().map_or(0, Vec::len)
+        + state.sent_hashes.len();
+    let haves: usize = state.their_have.as_ref().map_or(0, |h| {
+        h.iter()
+            .map(|h| h.last_sync.len() * 32 + h.bloom.to_bytes().len())
+            .sum()
+    });
+    std::mem::size_of::<State>() + hashes * 32 + haves
+}
+
+/// Whether a sync message was generated or handed on from
+/// [`SharedMessages`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Made {
+    Generated,
+    Reused,
 }
 
 impl DocInner {
@@ -163,6 +217,41 @@ impl DocInner {
         self.settle();
     }
 
+    /// The next sync message (encoded) for a peer in `state`, made from the
+    /// committed document, or handed on from another connection that was
+    /// in the same state at the same committed heads (see
+    /// [`SharedMessages`]). `state` moves on exactly as generating would
+    /// move it.
+    fn shared_message(&mut self, state: &mut State) -> (Option<Vec<u8>>, Option<Made>) {
+        if self.shared.heads != self.committed_heads {
+            self.shared.made.clear();
+            self.shared.bytes = 0;
+            self.shared.heads.clone_from(&self.committed_heads);
+        }
+        if let Some((after, message)) = self.shared.made.get(state) {
+            *state = after.clone();
+            return (message.as_deref().map(<[u8]>::to_vec), Some(Made::Reused));
+        }
+        let before = state.clone();
+        let Some(doc) = self.committed_doc() else {
+            return (None, None);
+        };
+        let message = doc
+            .generate_sync_message(state)
+            .map(|m| sorted(m).encode());
+        let size = 2 * state_bytes(&before) + message.as_ref().map_or(0, Vec::len);
+        if self.shared.made.len() < SHARED_MESSAGES_MAX_STATES
+            && self.shared.bytes + size <= SHARED_MESSAGES_MAX_BYTES
+        {
+            self.shared.bytes += size;
+            self.shared.made.insert(
+                before,
+                (state.clone(), message.as_deref().map(Arc::<[u8]>::from)),
+            );
+        }
+        (message, Some(Made::Generated))
+    }
+
     /// Drops the copy once everything is committed.
     fn settle(&mut self) {
         if self.doc.get_heads() == self.committed_heads {
@@ -197,6 +286,7 @@ impl CachedDoc {
                 ops,
                 authors: HashMap::new(),
                 committed_view: None,
+                shared: SharedMessages::default(),
             }),
             poisoned: AtomicBool::new(false),
         }
@@ -447,6 +537,9 @@ pub struct Session {
     /// (a change came within [`LISTS_CHANGED_MIN_INTERVAL`] of it).
     lists_sent: Option<Instant>,
     lists_owed: bool,
+    /// Sync messages of known documents generated and handed on from
+    /// another connection (see [`SharedMessages`]) since last taken.
+    messages: (u64, u64),
 }
 
 /// Parses the first frame; the token on success, the error to send otherwise.
@@ -542,6 +635,7 @@ impl Session {
             waiting: HashMap::new(),
             lists_sent: None,
             lists_owed: false,
+            messages: (0, 0),
         }
     }
 
@@ -1567,25 +1661,47 @@ impl Session {
         if self.pending.values().any(|p| p.doc == doc_id) {
             return Vec::new();
         }
-        let waiting = self.waiting.get(&doc_id);
+        let waiting = self.waiting.get(&doc_id).filter(|w| !w.is_empty());
+        let share = self.limits.scope.share_messages;
+        let mut made = None;
         let message = match self.docs.get_mut(&doc_id) {
             // Only what is committed is sent (see `DocInner::committed_doc`).
             Some(PeerDoc::Known { entry, state }) => match entry.lock() {
+                // Changes held for their dependencies change the message
+                // (`ask_for_missing`): only a connection without any shares.
+                Ok(mut guard) if share && waiting.is_none() => {
+                    let (message, how) = guard.shared_message(state);
+                    made = how;
+                    message
+                }
                 Ok(mut guard) => guard.committed_doc().and_then(|doc| {
+                    made = Some(Made::Generated);
                     doc.generate_sync_message(state)
-                        .map(|m| ask_for_missing(m, doc, waiting))
+                        .map(|m| ask_for_missing(m, doc, waiting).encode())
                 }),
                 Err(Poisoned) => None,
             },
             Some(PeerDoc::Unknown { scratch, state }) => scratch
                 .generate_sync_message(state)
-                .map(|m| ask_for_missing(m, scratch, waiting)),
+                .map(|m| ask_for_missing(m, scratch, waiting).encode()),
             None => None,
         };
+        match made {
+            Some(Made::Generated) => self.messages.0 += 1,
+            Some(Made::Reused) => self.messages.1 += 1,
+            None => {}
+        }
         match message {
-            Some(m) => vec![Effect::Binary(protocol::encode_frame(doc_id, &m.encode()))],
+            Some(m) => vec![Effect::Binary(protocol::encode_frame(doc_id, &m))],
             None => Vec::new(),
         }
+    }
+
+    /// Sync messages of known documents this session generated, and got
+    /// from another connection in the same state instead, since the last
+    /// call (for the metrics).
+    pub fn take_message_counts(&mut self) -> (u64, u64) {
+        std::mem::take(&mut self.messages)
     }
 }
 
@@ -2474,6 +2590,98 @@ mod tests {
         client_receive(&mut bobs, &mut state, &effects);
         sync_until_quiet(id, &mut bobs, &mut state, &mut bob, &ctx);
         assert_eq!(bobs.get_heads(), doc.get_heads());
+    }
+
+    /// The binary frames among `effects`.
+    fn binaries(effects: &[Effect]) -> Vec<Vec<u8>> {
+        effects
+            .iter()
+            .filter_map(|e| match e {
+                Effect::Binary(f) => Some(f.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Pushes one committed edit of Ann's walk to Bob and Cara, whose
+    /// connections are in step with it, and to Dirk, whose device has not
+    /// answered the server's first message yet. Returns the three pushes,
+    /// the messages generated and reused for them, and whether
+    /// every device ends with Ann's heads.
+    fn push_to_three(share: bool) -> ([Vec<Vec<u8>>; 3], (u64, u64), bool) {
+        let ctx = Fake::default();
+        let id = DocId::new_v4();
+        let mut limits = SyncLimits::default();
+        limits.scope.share_messages = share;
+        let boa = |conn: ConnId, name: &str| {
+            Session::new(
+                conn,
+                principal(name, &[Role::Boa], Some("noord")),
+                limits.clone(),
+                &[],
+                Instant::now(),
+            )
+        };
+        let (mut ann, mut bob, mut cara, mut dirk) =
+            (boa(1, "ann"), boa(2, "bob"), boa(3, "cara"), boa(4, "dirk"));
+        let now = Instant::now();
+        let mut anns = walk(1);
+        let mut ann_state = State::new();
+        sync_until_quiet(id, &mut anns, &mut ann_state, &mut ann, &ctx);
+        let mut devices: Vec<(AutoCommit, State)> =
+            (0..3).map(|_| (AutoCommit::new(), State::new())).collect();
+        for (device, session) in devices.iter_mut().zip([&mut bob, &mut cara]) {
+            let (doc, state) = device;
+            sync_until_quiet(id, doc, state, session, &ctx);
+        }
+        // Dirk sends his first message and gets the answer, but does not reply.
+        let (dirks, dirk_state) = &mut devices[2];
+        let frame = client_frame(id, dirks, dirk_state).expect("dirk's first message");
+        let answer = dirk.handle(Event::Binary(frame), &ctx, now);
+        client_receive(dirks, dirk_state, &answer);
+
+        anns.put(ROOT, "title", "Avondronde").expect("put");
+        anns.commit();
+        let frame = client_frame(id, &mut anns, &mut ann_state).expect("ann's edit");
+        ann.handle(Event::Binary(frame), &ctx, now);
+        ctx.commit_all(&mut ann, now);
+        let mut counts = (0, 0);
+        let pushes = [&mut bob, &mut cara, &mut dirk].map(|s| {
+            s.take_message_counts();
+            let push = binaries(&s.handle(noord_walk_changed(id, vec![1]), &ctx, now));
+            let (generated, reused) = s.take_message_counts();
+            counts = (counts.0 + generated, counts.1 + reused);
+            push
+        });
+        let sessions = [&mut bob, &mut cara, &mut dirk];
+        let mut converged = true;
+        for ((device, session), push) in devices.iter_mut().zip(sessions).zip(&pushes) {
+            let (doc, state) = device;
+            let effects: Vec<Effect> = push.iter().cloned().map(Effect::Binary).collect();
+            client_receive(doc, state, &effects);
+            sync_until_quiet(id, doc, state, session, &ctx);
+            converged &= doc.get_heads() == anns.get_heads();
+        }
+        (pushes, counts, converged)
+    }
+
+    #[test]
+    fn connections_in_the_same_sync_state_share_one_generated_message() {
+        let ([bob, cara, dirk], (generated, reused), converged) = push_to_three(true);
+        assert_eq!(bob.len(), 1, "one push to Bob");
+        assert_eq!(bob, cara, "Bob and Cara were in the same state: the same bytes");
+        assert_ne!(bob, dirk, "Dirk was not in step: a message of his own");
+        assert_eq!(
+            (generated, reused),
+            (2, 1),
+            "one generation for Bob and Cara, one for Dirk"
+        );
+        assert!(converged, "every device ends with Ann's edit");
+        // Without sharing: the same messages, each generated.
+        let (unshared, (generated, reused), converged) = push_to_three(false);
+        assert_eq!((generated, reused), (3, 0));
+        assert_eq!(unshared[0], unshared[1]);
+        assert!(converged);
     }
 
     /// `effects`' sync messages applied to a copy of `base` (what a device

@@ -458,6 +458,9 @@ async fn handle(
             effects.extend(owned.handle(event, ctx.as_ref(), now));
             ctx.metrics().add_sync_work(phase, started.elapsed());
         }
+        let (generated, shared) = owned.take_message_counts();
+        ctx.metrics().sync_messages_generated.inc_by(generated);
+        ctx.metrics().sync_messages_shared.inc_by(shared);
         (owned, effects)
     })
     .await;

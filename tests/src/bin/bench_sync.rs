@@ -8,11 +8,13 @@
 //! subscribed to it, as "meedoen" does); it connects and syncs both until
 //! every change it made is acked.
 //!
-//! Each N runs twice against a fresh `wijklog serve` (`$WIJKLOG_BIN`, else
-//! built): once on a database that already holds 10,000 older walks of the
+//! Each N runs three times against a fresh `wijklog serve` (`$WIJKLOG_BIN`,
+//! else built): with shared sync messages (`sync.share_messages`, the
+//! default) once on a database that already holds 10,000 older walks of the
 //! team (ended 20 to 385 days ago, outside every window of the sync scope;
 //! a third of them made by the phones' own users, with 3 observations
-//! each), and once without them. The older walks, the accounts, the
+//! each) and once without them, then on the older walks again with shared
+//! messages off, for the side-by-side table. The older walks, the accounts, the
 //! devices and the shared walk are written straight into the SQLite store
 //! before the server starts (`Store::commit`, as a sync commit writes them),
 //! once, and copied for every run; the phones' access tokens are signed
@@ -416,9 +418,13 @@ struct Storm {
     bytes_per_phone: f64,
     /// The same without the shared walk's frames received.
     bytes_but_shared: f64,
+    /// Times until acked, sorted.
+    times: Vec<Duration>,
+    /// The server's CPU seconds during the storm.
+    server_cpu: f64,
 }
 
-fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
+fn run(n: usize, threads: usize, template: &Template, label: &str, share: bool) -> Storm {
     let data = copy_dir(template.dir.path());
     let max_requests = (4 * n + 64).to_string();
     let server = serve(data.path())
@@ -426,8 +432,13 @@ fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
             ("WIJKLOG_HTTP_METRICS_TOKEN", METRICS_TOKEN),
             ("WIJKLOG_AUTH_JWT_SECRET", JWT_SECRET),
             ("WIJKLOG_HTTP_MAX_REQUESTS_PER_ADDRESS", &max_requests),
+            (
+                "WIJKLOG_SYNC_SHARE_MESSAGES",
+                if share { "true" } else { "false" },
+            ),
         ])
         .start();
+    let label = format!("{label} {}", if share { "on" } else { "off" });
     let base = server.base.clone();
     let shared = template.shared;
 
@@ -539,16 +550,18 @@ fn run(n: usize, threads: usize, template: &Template, label: &str) -> Storm {
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
     Storm {
         line: format!(
-            "| {n:>5} | {label:>6} | {:>8.0} | {:>8.0} | {:>8.0} | {no_ready:>4} / {not_acked:>4} | {frames_rx:>9.1} | {frames_tx:>9.1} | {:>9.1} | {:>9.1} | {server_cpu:>12.1} | {rss:>13} | {client_cpu:>12.1} | {errors} |",
+            "| {n:>5} | {label:>9} | {:>8.0} | {:>8.0} | {:>8.0} | {no_ready:>4} / {not_acked:>4} | {frames_rx:>9.1} | {frames_tx:>9.1} | {:>9.1} | {:>9.1} | {server_cpu:>12.1} | {rss:>13} | {client_cpu:>12.1} | {errors} |",
             ms(percentile(&times, 0.50)),
             ms(percentile(&times, 0.95)),
             ms(percentile(&times, 0.99)),
             bytes_rx / 1024.0,
             bytes_tx / 1024.0,
         ),
-        phases: format!("| {n:>5} | {label:>6} | {phases} |"),
+        phases: format!("| {n:>5} | {label:>9} | {phases} |"),
         bytes_per_phone: bytes_rx + bytes_tx,
         bytes_but_shared: bytes_rx + bytes_tx - shared_rx,
+        times,
+        server_cpu,
     }
 }
 
@@ -587,6 +600,8 @@ async fn server_phases(base: &str) -> String {
         show(value("wijklog_commit_latency_seconds_count"), 0),
         show(value("wijklog_sync_pushes_total"), 0),
         show(value("wijklog_sync_pushes_coalesced_total"), 0),
+        show(value("wijklog_sync_messages_generated_total"), 0),
+        show(value("wijklog_sync_messages_shared_total"), 0),
     ]
     .join(" | ")
 }
@@ -616,18 +631,35 @@ fn main() {
         "older = walks of the team already on the server, ended 20 to 385 days ago (outside the scope); frames and KiB: mean per phone that finished, from connecting until its work was acked, WebSocket payloads, `ready` included; failed: no `ready` within 10 s / not acked within 300 s; client CPU: this process (all simulated phones)"
     );
     println!(
-        "|     N |  older | p50 (ms) | p95 (ms) | p99 (ms) | failed: no ready / not acked | frames rx | frames tx |   KiB rx |   KiB tx | server CPU s | peak RSS MiB | client CPU s | errors |"
+        "|     N | older, sharing | p50 (ms) | p95 (ms) | p99 (ms) | failed: no ready / not acked | frames rx | frames tx |   KiB rx |   KiB tx | server CPU s | peak RSS MiB | client CPU s | errors |"
     );
     println!(
-        "|------:|-------:|---------:|---------:|---------:|------------:|----------:|----------:|---------:|---------:|-------------:|-------------:|-------------:|:-------|"
+        "|------:|----------:|---------:|---------:|---------:|------------:|----------:|----------:|---------:|---------:|-------------:|-------------:|-------------:|:-------|"
     );
     let mut phases = Vec::new();
     let mut ratios = Vec::new();
+    let mut sharing = Vec::new();
     for n in sizes {
-        let with = run(n, threads, &older, &older_docs.to_string());
+        let with = run(n, threads, &older, &older_docs.to_string(), true);
         println!("{}", with.line);
-        let without = run(n, threads, &base, "0");
+        let without = run(n, threads, &base, "0", true);
         println!("{}", without.line);
+        let unshared = run(n, threads, &older, &older_docs.to_string(), false);
+        println!("{}", unshared.line);
+        let ms = |t: &[Duration], p: f64| percentile(t, p).as_secs_f64() * 1000.0;
+        sharing.push(format!(
+            "| {n:>5} | {:>8.0} | {:>8.0} | {:>5.2} | {:>8.0} | {:>8.0} | {:>5.2} | {:>6.1} | {:>6.1} | {:>5.2} |",
+            ms(&unshared.times, 0.50),
+            ms(&with.times, 0.50),
+            ms(&unshared.times, 0.50) / ms(&with.times, 0.50).max(1.0),
+            ms(&unshared.times, 0.95),
+            ms(&with.times, 0.95),
+            ms(&unshared.times, 0.95) / ms(&with.times, 0.95).max(1.0),
+            unshared.server_cpu,
+            with.server_cpu,
+            unshared.server_cpu / with.server_cpu.max(0.01),
+        ));
+        phases.push(unshared.phases);
         ratios.push(format!(
             "| {n:>5} | {:>8.1} | {:>11.1} | {:>5.3} | {:>8.1} | {:>11.1} | {:>5.3} |",
             with.bytes_per_phone / 1024.0,
@@ -652,12 +684,25 @@ fn main() {
         println!("{r}");
     }
     println!();
-    println!("server time by phase (seconds, from /metrics), group commits, live pushes");
     println!(
-        "|     N |  older | frames s | pushes s | acks s | project s | commit s | commits | pushes | coalesced |"
+        "shared sync messages (`sync.share_messages`) off and on, {older_docs} older walks: time to acked and server CPU, and off / on"
     );
     println!(
-        "|------:|-------:|---------:|---------:|-------:|----------:|---------:|--------:|-------:|----------:|"
+        "|     N | p50 off | p50 on | ratio | p95 off | p95 on | ratio | CPU s off | CPU s on | ratio |"
+    );
+    println!("|------:|--------:|-------:|------:|--------:|-------:|------:|------:|------:|------:|");
+    for r in sharing {
+        println!("{r}");
+    }
+    println!();
+    println!(
+        "server time by phase (seconds, from /metrics), group commits, live pushes, sync messages generated and shared"
+    );
+    println!(
+        "|     N | older, sharing | frames s | pushes s | acks s | project s | commit s | commits | pushes | coalesced | generated | shared |"
+    );
+    println!(
+        "|------:|----------:|---------:|---------:|-------:|----------:|---------:|--------:|-------:|----------:|----------:|-------:|"
     );
     for line in phases {
         println!("{line}");
