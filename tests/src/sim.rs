@@ -354,11 +354,7 @@ impl Store for FaultStore {
     fn unsubscribe(&self, device: &DeviceId, doc: DocId) -> Result<bool, StoreError> {
         self.inner.unsubscribe(device, doc)
     }
-    fn delete_lapsed_subscriptions(
-        &self,
-        lapsed_before: i64,
-        max: u32,
-    ) -> Result<u64, StoreError> {
+    fn delete_lapsed_subscriptions(&self, lapsed_before: i64, max: u32) -> Result<u64, StoreError> {
         self.inner.delete_lapsed_subscriptions(lapsed_before, max)
     }
     fn list_documents(

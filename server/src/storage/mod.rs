@@ -668,8 +668,7 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     /// before `lapsed_before`, ms); how many it deleted. The periodic job
     /// calls it until fewer than `max` go, so that rows of devices that never
     /// subscribe again do not stay forever.
-    fn delete_lapsed_subscriptions(&self, lapsed_before: i64, max: u32)
-    -> Result<u64, StoreError>;
+    fn delete_lapsed_subscriptions(&self, lapsed_before: i64, max: u32) -> Result<u64, StoreError>;
     /// Walks or sessions by their schedule (`query`), for the lists the
     /// app reads over REST (a team's planned and running walks, older
     /// documents). Applies no role rule: the caller narrows `team`.

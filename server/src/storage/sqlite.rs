@@ -1125,11 +1125,7 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
-    fn delete_lapsed_subscriptions(
-        &self,
-        lapsed_before: i64,
-        max: u32,
-    ) -> Result<u64, StoreError> {
+    fn delete_lapsed_subscriptions(&self, lapsed_before: i64, max: u32) -> Result<u64, StoreError> {
         let n = self.writer().execute(
             "DELETE FROM device_subscriptions WHERE (device_id, doc_id) IN \
              (SELECT device_id, doc_id FROM device_subscriptions WHERE opened_at < ?1 LIMIT ?2)",

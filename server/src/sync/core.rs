@@ -236,9 +236,7 @@ impl DocInner {
         let Some(doc) = self.committed_doc() else {
             return (None, None);
         };
-        let message = doc
-            .generate_sync_message(state)
-            .map(|m| sorted(m).encode());
+        let message = doc.generate_sync_message(state).map(|m| sorted(m).encode());
         let size = 2 * state_bytes(&before) + message.as_ref().map_or(0, Vec::len);
         if self.shared.made.len() < SHARED_MESSAGES_MAX_STATES
             && self.shared.bytes + size <= SHARED_MESSAGES_MAX_BYTES
@@ -2669,7 +2667,10 @@ mod tests {
     fn connections_in_the_same_sync_state_share_one_generated_message() {
         let ([bob, cara, dirk], (generated, reused), converged) = push_to_three(true);
         assert_eq!(bob.len(), 1, "one push to Bob");
-        assert_eq!(bob, cara, "Bob and Cara were in the same state: the same bytes");
+        assert_eq!(
+            bob, cara,
+            "Bob and Cara were in the same state: the same bytes"
+        );
         assert_ne!(bob, dirk, "Dirk was not in step: a message of his own");
         assert_eq!(
             (generated, reused),

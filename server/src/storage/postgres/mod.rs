@@ -1424,11 +1424,7 @@ impl Store for PgStore {
         })
     }
 
-    fn delete_lapsed_subscriptions(
-        &self,
-        lapsed_before: i64,
-        max: u32,
-    ) -> Result<u64, StoreError> {
+    fn delete_lapsed_subscriptions(&self, lapsed_before: i64, max: u32) -> Result<u64, StoreError> {
         let max = i64::from(max);
         self.with_conn(async |c| {
             let n = c
