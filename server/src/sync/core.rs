@@ -121,10 +121,14 @@ pub struct SharedMessages {
     heads: Vec<ChangeHash>,
     /// Sync state before → the state after and the encoded message (`None`:
     /// nothing to send).
-    made: HashMap<State, (State, Option<Arc<[u8]>>)>,
+    made: HashMap<State, AfterMessage>,
     /// Bytes kept in `made` (roughly).
     bytes: usize,
 }
+
+/// The sync state after a message was made, and the message (encoded;
+/// `None`: nothing to send).
+type AfterMessage = (State, Option<Arc<[u8]>>);
 
 /// Roughly the bytes a sync state holds.
 fn state_bytes(state: &State) -> usize {
