@@ -3,12 +3,12 @@
 //! dir), real HTTP, real sync to make documents reference photos, and the
 //! real `wijklog` binary for `blobs gc`, `backup` and `restore`.
 
-use std::io::{Cursor, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Duration;
 
-use image::{ImageFormat, RgbImage};
+use image::ImageFormat;
 use uuid::Uuid;
 use wijklog_server::blobs::{BlobHash, BlobStore};
 use wijklog_server::config::BlobsConfig;
@@ -16,6 +16,7 @@ use wijklog_server::domain::{DocId, Role, UserId, now_ms};
 use wijklog_server::storage::DocWrite;
 use wijklog_server::testing::{Response, TestApp, spawn_app, spawn_app_with};
 use wijklog_shared::{Catalog, NewItem, Timestamp};
+use wijklog_testing::images::noise;
 use wijklog_testing::sync_client::SyncClient;
 use wijklog_testing::users::{TestUser, connect, user};
 use wijklog_testing::walks::{self, T0, observation};
@@ -24,23 +25,8 @@ const WAIT: Duration = Duration::from_secs(10);
 
 // ---------- test images ----------
 
-fn image_bytes(format: ImageFormat, w: u32, h: u32, seed: u8) -> Vec<u8> {
-    // Noise (a small xorshift) so that PNG cannot compress it away.
-    let mut state = 0x9E37_79B9u32 ^ u32::from(seed);
-    let img = RgbImage::from_fn(w, h, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let [a, b, c, _] = state.to_le_bytes();
-        image::Rgb([a, b, c])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, format).expect("encode test image");
-    out.into_inner()
-}
-
 fn jpeg(seed: u8) -> Vec<u8> {
-    image_bytes(ImageFormat::Jpeg, 64, 48, seed)
+    noise(ImageFormat::Jpeg, 64, 48, seed)
 }
 
 fn hex_of(bytes: &[u8]) -> String {
@@ -174,7 +160,7 @@ async fn a_new_photo_is_stored_under_its_hash_and_recorded_with_uploader() {
         (ImageFormat::Png, "image/png"),
         (ImageFormat::WebP, "image/webp"),
     ] {
-        let bytes = image_bytes(format, 40, 30, 7);
+        let bytes = noise(format, 40, 30, 7);
         let hex = hex_of(&bytes);
         let before = now_ms();
         let res = put_blob(&app, &boa.token, &hex, bytes.clone()).await;
@@ -274,7 +260,7 @@ async fn malformed_ids_are_refused() {
 async fn a_photo_over_the_size_limit_is_refused() {
     let app = spawn_app_with(|c| c.blobs.max_bytes = 2_000).await;
     let boa = user(&app, "boa-a", &[Role::Boa], Some("noord")).await;
-    let big = image_bytes(ImageFormat::Png, 200, 200, 9);
+    let big = noise(ImageFormat::Png, 200, 200, 9);
     assert!(
         big.len() > 2_000,
         "test image must exceed the limit ({} bytes)",
@@ -294,7 +280,7 @@ async fn a_photo_over_the_size_limit_is_refused() {
 
     assert!(blob_files(&app).is_empty());
     // A photo under the limit still goes through.
-    let small = image_bytes(ImageFormat::Jpeg, 8, 8, 5);
+    let small = noise(ImageFormat::Jpeg, 8, 8, 5);
     assert!(small.len() < 2_000);
     assert_eq!(
         put_blob(&app, &boa.token, &hex_of(&small), small.clone())
@@ -420,7 +406,7 @@ async fn raw_request(port: u16, bytes: &[u8], read_answer: bool) -> String {
 async fn an_upload_cut_off_mid_body_leaves_nothing_and_the_retry_succeeds() {
     let app = spawn_app().await;
     let boa = user(&app, "boa-a", &[Role::Boa], Some("noord")).await;
-    let bytes = image_bytes(ImageFormat::Png, 120, 90, 11);
+    let bytes = noise(ImageFormat::Png, 120, 90, 11);
     let hex = hex_of(&bytes);
 
     let mut partial = put_head(&hex, &boa.token, bytes.len()).into_bytes();
@@ -448,7 +434,7 @@ async fn an_upload_cut_off_mid_body_leaves_nothing_and_the_retry_succeeds() {
 async fn a_body_that_ends_before_its_content_length_is_answered_incomplete_body() {
     let app = spawn_app().await;
     let boa = user(&app, "boa-a", &[Role::Boa], Some("noord")).await;
-    let bytes = image_bytes(ImageFormat::Png, 120, 90, 12);
+    let bytes = noise(ImageFormat::Png, 120, 90, 12);
     let hex = hex_of(&bytes);
     // Half the body, then the client closes its sending side (the phone's
     // network dropped the rest) but still reads the answer.
@@ -576,7 +562,7 @@ async fn a_reference_synced_before_the_upload_makes_the_photo_readable_once_it_a
 async fn the_thumbnail_is_a_jpeg_no_larger_than_thumb_px_and_is_cached() {
     let app = spawn_app_with(|c| c.blobs.thumb_px = 160).await;
     let p = people(&app).await;
-    let bytes = image_bytes(ImageFormat::WebP, 800, 600, 30);
+    let bytes = noise(ImageFormat::WebP, 800, 600, 30);
     let hex = hex_of(&bytes);
     assert_eq!(
         put_blob(&app, &p.boa_a.token, &hex, bytes).await.status,
@@ -804,7 +790,7 @@ async fn wijklog_blobs_gc_deletes_an_orphan_with_grace_zero() {
 async fn backup_includes_the_photos_and_restore_puts_them_back() {
     let app = spawn_app().await;
     let p = people(&app).await;
-    let photo = image_bytes(ImageFormat::Png, 50, 50, 60);
+    let photo = noise(ImageFormat::Png, 50, 50, 60);
     let hex = hex_of(&photo);
     assert_eq!(
         put_blob(&app, &p.boa_a.token, &hex, photo.clone())

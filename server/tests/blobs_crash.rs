@@ -3,13 +3,14 @@
 //! exactly one correct copy of the photo, with no partial or temp files.
 //! Uses the real `wijklog` binary (`user add`, `serve`) on 127.0.0.1 port 0.
 
-use std::io::{Cursor, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use image::{ImageFormat, RgbImage};
+use image::ImageFormat;
 use wijklog_server::blobs::BlobHash;
 use wijklog_testing::cli;
+use wijklog_testing::images::noise;
 use wijklog_testing::server::{Serve, ServerProcess};
 
 const PASSWORD: &str = "een-lang-test-wachtwoord";
@@ -83,17 +84,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn photo() -> Vec<u8> {
-    let mut state = 0x1234_5678u32;
-    let img = RgbImage::from_fn(400, 300, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let [a, b, c, _] = state.to_le_bytes();
-        image::Rgb([a, b, c])
-    });
-    let mut out = Cursor::new(Vec::new());
-    img.write_to(&mut out, ImageFormat::Png).expect("encode");
-    out.into_inner()
+    noise(ImageFormat::Png, 400, 300, 1)
 }
 
 #[actix_web::test]

@@ -15,6 +15,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use image::ImageFormat;
 use serde_json::{Value, json};
 use wijklog_server::blobs::BlobHash;
 use wijklog_server::domain::{DocId as ServerDocId, DocKind, Role};
@@ -24,6 +25,7 @@ use wijklog_shared::{
     Catalog, DocId, Document, ItemId, Location, NewItem, NewSpreekuur, NewWalk, ResidentContact,
     Severity, Timestamp,
 };
+use wijklog_testing::images::noise;
 use wijklog_testing::stored::{Person, StoredDoc, person};
 use wijklog_testing::sync_client::{Incoming, SyncClient};
 
@@ -42,18 +44,26 @@ fn at(ms: i64) -> Timestamp {
 }
 
 fn jpeg() -> Vec<u8> {
-    let mut state = 0x1234_5678u32;
-    let img = image::RgbImage::from_fn(64, 48, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let [a, b, c, _] = state.to_le_bytes();
-        image::Rgb([a, b, c])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Jpeg)
-        .expect("encode");
-    out.into_inner()
+    noise(ImageFormat::Jpeg, 64, 48, 1)
+}
+
+/// A new walk of team noord by `boa`, planned for no date, not stored yet.
+fn walk(boa: &Person) -> StoredDoc {
+    let doc = Document::new_walk(
+        DocId::new_v4(),
+        &Catalog::defaults(),
+        &boa.uid(),
+        at(T0),
+        NewWalk {
+            title: "Ronde".into(),
+            wijk: "bovenmaten".into(),
+            route: String::new(),
+            team: "noord".into(),
+            planned_at: None,
+        },
+    )
+    .expect("walk");
+    StoredDoc::new(doc, DocKind::Walk, Some("noord"))
 }
 
 async fn call(
@@ -614,25 +624,7 @@ async fn bad_requests_and_wrong_callers_change_nothing() {
     // Contact details of a walk observation: there are none.
     let boa = person(&w.app, "boa", &[Role::Boa], Some("noord")).await;
     let cat = Catalog::defaults();
-    let mut walk = StoredDoc {
-        doc: Document::new_walk(
-            DocId::new_v4(),
-            &cat,
-            &boa.uid(),
-            at(T0),
-            NewWalk {
-                title: "Ronde".into(),
-                wijk: "bovenmaten".into(),
-                route: String::new(),
-                team: "noord".into(),
-                planned_at: None,
-            },
-        )
-        .expect("walk"),
-        kind: DocKind::Walk,
-        team: Some("noord".into()),
-        stored: Vec::new(),
-    };
+    let mut walk = walk(&boa);
     let obs = walk
         .doc
         .add_observation(
@@ -683,25 +675,7 @@ async fn the_walk_report_shows_an_erased_observation_as_erased() {
     let coord = person(&app, "coord", &[Role::Coordinator], None).await;
     let boa = person(&app, "boa", &[Role::Boa], Some("noord")).await;
     let cat = Catalog::defaults();
-    let mut walk = StoredDoc {
-        doc: Document::new_walk(
-            DocId::new_v4(),
-            &cat,
-            &boa.uid(),
-            at(T0),
-            NewWalk {
-                title: "Ronde".into(),
-                wijk: "bovenmaten".into(),
-                route: String::new(),
-                team: "noord".into(),
-                planned_at: None,
-            },
-        )
-        .expect("walk"),
-        kind: DocKind::Walk,
-        team: Some("noord".into()),
-        stored: Vec::new(),
-    };
+    let mut walk = walk(&boa);
     let obs = |text: &str, place: Option<&str>| NewItem {
         id: None,
         category: "woonoverlast".into(),

@@ -19,6 +19,7 @@ use wijklog_shared::{
     CallbackOutcome, CallbackRequest, Catalog, DocId, Document, FeedbackChannel, ItemId, NewItem,
     NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp,
 };
+use wijklog_testing::data::dump;
 use wijklog_testing::stored::{Person, StoredDoc, person};
 
 const DAY: i64 = 86_400_000;
@@ -158,37 +159,17 @@ fn listed(due: &Due) -> BTreeSet<(String, &'static str)> {
         .collect()
 }
 
-/// Everything the store holds of documents and the audit log, as text.
-fn dump(app: &TestApp) -> Vec<String> {
-    let conn = rusqlite::Connection::open(app.data_dir.join("wijklog.db")).expect("open db");
-    let mut out = Vec::new();
-    for table in [
-        "documents",
-        "changes",
-        "snapshots",
-        "actors",
-        "observations",
-        "notes",
-        "audit_log",
-        "resident_points",
-    ] {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .expect("select");
-        let n = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let mut s = format!("{table}:");
-                for i in 0..n {
-                    s.push_str(&format!(" {:?}", r.get_ref(i)?));
-                }
-                Ok(s)
-            })
-            .expect("query");
-        out.extend(rows.map(|r| r.expect("row")));
-    }
-    out
-}
+/// Everything the store holds of documents and the audit log.
+const TABLES: [&str; 8] = [
+    "documents",
+    "changes",
+    "snapshots",
+    "actors",
+    "observations",
+    "notes",
+    "audit_log",
+    "resident_points",
+];
 
 #[actix_web::test]
 async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
@@ -389,7 +370,7 @@ async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
     .collect();
 
     // Listing: exactly the due ones; nothing stored changes.
-    let before = dump(&app);
+    let before = dump(&app.data_dir, &TABLES);
     let store = app.state.store.clone();
     let listed_due = due(store.as_ref(), &rules(), NOW).expect("due");
     assert_eq!(listed(&listed_due), expected);
@@ -410,7 +391,11 @@ async fn each_rule_erases_exactly_what_is_due_and_a_dry_run_changes_nothing() {
         "points' content due"
     );
     assert_eq!(listed_due.unreadable, 0);
-    assert_eq!(dump(&app), before, "listing what is due changed nothing");
+    assert_eq!(
+        dump(&app.data_dir, &TABLES),
+        before,
+        "listing what is due changed nothing"
+    );
     // 1 ms earlier, none of the boundary items is due yet; the old
     // session's notes are, for their contact only (never closed, written
     // long ago), until their content is due too.

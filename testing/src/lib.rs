@@ -10,12 +10,18 @@
 //! - [`mutation`]: byte mutations of valid inputs for the fuzz tests.
 //! - [`stored`]: documents committed to the store the way a sync commit
 //!   stores them, for the tests of the coordinators' side.
+//! - [`data`]: a stopped server's data directory read and written
+//!   directly (integrity, stored changes, tables as text, a session with
+//!   residents' contact details).
+//! - [`images`]: test photos of noise.
 //! - [`cli`]: the `wijklog` binary run as a command, and its output.
 //! - [`server`]: `wijklog serve` as a child process on a loopback port.
 //! - [`powerloss`]: the power cut: takes back the writes a killed server
 //!   never synced, from its power-loss VFS's journal.
 
 pub mod cli;
+pub mod data;
+pub mod images;
 pub mod mutation;
 pub mod powerloss;
 pub mod server;

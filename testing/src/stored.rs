@@ -174,25 +174,7 @@ impl StoredDoc {
 /// unless the store accepts the write.
 pub fn store_bare_walk(app: &TestApp, id: DocId, owner: &UserId, team: &str, doc: &mut AutoCommit) {
     doc.commit();
-    let changes: Vec<NewChange> = doc
-        .get_changes(&[])
-        .iter()
-        .map(NewChange::from_change)
-        .collect();
-    let write = DocWrite {
-        epoch: None,
-        doc_id: id,
-        user_id: owner.clone(),
-        device_id: None,
-        create: Some(NewDoc {
-            kind: DocKind::Walk,
-            owner: owner.clone(),
-            team: Some(team.to_owned()),
-        }),
-        changes,
-        projection: None,
-        schedule: None,
-    };
+    let write = DocWrite::creating(id, DocKind::Walk, owner, Some(team), doc.document());
     let out = app.store().commit(&[write]).expect("commit");
     out.writes[0].as_ref().expect("write accepted");
 }

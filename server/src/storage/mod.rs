@@ -245,6 +245,40 @@ pub struct DocWrite {
     pub epoch: Option<i64>,
 }
 
+#[cfg(any(test, feature = "testing"))]
+impl DocWrite {
+    /// For tests: a write by `owner` (from no device) that creates document
+    /// `id` of `kind` and `team`, owned by `owner`, with every change of
+    /// `doc`, and neither projection nor schedule (set them on the result
+    /// where the test needs them).
+    pub fn creating(
+        id: DocId,
+        kind: DocKind,
+        owner: &UserId,
+        team: Option<&str>,
+        doc: &automerge::Automerge,
+    ) -> DocWrite {
+        DocWrite {
+            epoch: None,
+            doc_id: id,
+            user_id: owner.clone(),
+            device_id: None,
+            create: Some(NewDoc {
+                kind,
+                owner: owner.clone(),
+                team: team.map(str::to_owned),
+            }),
+            changes: doc
+                .get_changes(&[])
+                .iter()
+                .map(NewChange::from_change)
+                .collect(),
+            projection: None,
+            schedule: None,
+        }
+    }
+}
+
 /// The dates of a walk or spreekuur session that decide whose devices hold
 /// it (`crate::sync::scope`), read from the document by
 /// `crate::sync::scope::schedule_of` at every commit that changes it.

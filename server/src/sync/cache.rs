@@ -318,7 +318,7 @@ impl DocCache {
 mod tests {
     use super::*;
     use crate::domain::{DocKind, UserId};
-    use crate::storage::{DocWrite, NewChange, NewDoc, SqliteStore};
+    use crate::storage::{DocWrite, NewChange, SqliteStore};
     use automerge::transaction::Transactable;
     use automerge::{AutoCommit, ROOT};
 
@@ -328,28 +328,9 @@ mod tests {
         doc.put(ROOT, "kind", "walk").expect("put");
         doc.put(ROOT, "title", title).expect("put");
         doc.commit();
-        let changes = doc
-            .get_changes(&[])
-            .iter()
-            .map(NewChange::from_change)
-            .collect();
         let user = UserId::parse("u1").expect("user");
-        store
-            .commit(&[DocWrite {
-                epoch: None,
-                doc_id: id,
-                user_id: user.clone(),
-                device_id: None,
-                create: Some(NewDoc {
-                    kind: DocKind::Walk,
-                    owner: user,
-                    team: Some("noord".into()),
-                }),
-                changes,
-                projection: None,
-                schedule: None,
-            }])
-            .expect("commit");
+        let write = DocWrite::creating(id, DocKind::Walk, &user, Some("noord"), doc.document());
+        store.commit(&[write]).expect("commit");
         (id, doc.get_heads())
     }
 

@@ -362,7 +362,7 @@ mod tests {
     use wijklog_shared::{DocId, DocKind, UserId};
 
     use super::*;
-    use crate::storage::{NewChange, NewDoc, SqliteStore};
+    use crate::storage::{NewChange, SqliteStore};
 
     /// What each connection's answer saw: its id and the committed heads.
     type Seen = Arc<Mutex<Vec<(ConnId, Vec<ChangeHash>)>>>;
@@ -384,26 +384,14 @@ mod tests {
         doc.put(ROOT, "kind", "walk").expect("put");
         doc.put(ROOT, "title", "Stad en Lande").expect("put");
         doc.commit();
-        store
-            .commit(&[DocWrite {
-                epoch: None,
-                doc_id: id,
-                user_id: user("anna"),
-                device_id: None,
-                create: Some(NewDoc {
-                    kind: DocKind::Walk,
-                    owner: user("anna"),
-                    team: Some("oost".into()),
-                }),
-                changes: doc
-                    .get_changes(&[])
-                    .iter()
-                    .map(NewChange::from_change)
-                    .collect(),
-                projection: None,
-                schedule: None,
-            }])
-            .expect("commit");
+        let write = DocWrite::creating(
+            id,
+            DocKind::Walk,
+            &user("anna"),
+            Some("oost"),
+            doc.document(),
+        );
+        store.commit(&[write]).expect("commit");
         cache.open(id).expect("open").expect("exists")
     }
 

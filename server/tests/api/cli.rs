@@ -7,9 +7,10 @@ use std::process::Output;
 use std::time::Duration;
 
 use wijklog_server::auth::password::verify_password;
-use wijklog_server::domain::{DocKind, Role};
+use wijklog_server::domain::{DocKind, Role, now_ms};
 use wijklog_server::storage::{SqliteStore, Store, StoreInspect};
 use wijklog_testing::cli::{self, text};
+use wijklog_testing::data::{dump, store_contact_session};
 use wijklog_testing::server::Serve;
 
 fn wijklog(args: &[&str], stdin: Option<&str>) -> Output {
@@ -513,148 +514,25 @@ fn json_logs_carry_request_ids_and_never_names_passwords_or_tokens() {
 
 const DAY_MS: i64 = 86_400_000;
 
-fn wall_ms() -> i64 {
-    let d = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock");
-    i64::try_from(d.as_millis()).expect("ms")
-}
-
-/// A spreekuur session held 10 days ago, stored in `dir`'s database the way
-/// a sync commit stores it, with one note per `(written at, resident name)`
-/// carrying that resident's contact details. Returns the document id and
-/// the notes' ids.
-fn stored_session(dir: &Path, notes: &[(i64, &str)]) -> (String, Vec<String>) {
-    use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc};
-    use wijklog_shared::{
-        Catalog, DocId, Document, NewItem, NewSpreekuur, ResidentContact, Severity, Timestamp,
-        UserId,
-    };
-    let store = SqliteStore::open_in_dir(dir).expect("open store");
-    let staff = UserId::parse("staff-1").expect("user");
-    let cat = Catalog::defaults();
-    let held = wall_ms() - 10 * DAY_MS;
-    let mut doc = Document::new_spreekuur(
-        DocId::new_v4(),
-        &cat,
-        &staff,
-        Timestamp::from_millis(held),
-        NewSpreekuur {
-            location: "Buurthuis".into(),
-            wijk: "bovenmaten".into(),
-            held_on: Timestamp::from_millis(held),
-            team: "noord".into(),
-        },
-    )
-    .expect("session");
-    let mut ids = Vec::new();
-    for (written, name) in notes {
-        let id = doc
-            .add_note(
-                &cat,
-                &staff,
-                Timestamp::from_millis(*written),
-                NewItem {
-                    id: None,
-                    category: "woonoverlast".into(),
-                    severity: Severity::Aandacht,
-                    text: "Overlast".into(),
-                    place: None,
-                    location: None,
-                    feedback_needed: false,
-                },
-            )
-            .expect("note");
-        doc.set_resident_contact(
-            &staff,
-            Timestamp::from_millis(written + 1),
-            &id,
-            ResidentContact {
-                name: Some((*name).into()),
-                phone: Some("06 9182 7364".into()),
-                email: None,
-                consent: true,
-            },
-        )
-        .expect("contact");
-        ids.push(id.to_string());
-    }
-    let id = doc.id();
-    let am = doc.automerge_mut();
-    am.commit();
-    let changes: Vec<NewChange> = am
-        .get_changes(&[])
-        .iter()
-        .map(NewChange::from_change)
-        .collect();
-    let meta = DocMeta {
-        id,
-        kind: DocKind::Spreekuur,
-        owner: staff.clone(),
-        team: Some("noord".into()),
-        created_at: held,
-    };
-    let rows = wijklog_server::sync::projection::rows(&meta, am.document(), &mut |_| {
-        Some("staff-1".into())
-    });
-    let out = store
-        .commit(&[DocWrite {
-            epoch: None,
-            doc_id: id,
-            user_id: staff.clone(),
-            device_id: None,
-            create: Some(NewDoc {
-                kind: DocKind::Spreekuur,
-                owner: staff,
-                team: Some("noord".into()),
-            }),
-            changes,
-            projection: rows,
-            schedule: None,
-        }])
-        .expect("commit");
-    out.writes[0].as_ref().expect("accepted");
-    (id.to_string(), ids)
-}
-
-/// The stored documents, projections and audit log, as text.
-fn dump(dir: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(dir.join("wijklog.db")).expect("open db");
-    let mut out = Vec::new();
-    for table in ["documents", "changes", "snapshots", "notes", "audit_log"] {
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY 1, 2"))
-            .expect("select");
-        let n = stmt.column_count();
-        let rows = stmt
-            .query_map([], |r| {
-                let mut s = format!("{table}:");
-                for i in 0..n {
-                    s.push_str(&format!(" {:?}", r.get_ref(i)?));
-                }
-                Ok(s)
-            })
-            .expect("query");
-        out.extend(rows.map(|r| r.expect("row")));
-    }
-    out
-}
+/// The tables a retention run may change.
+const TABLES: [&str; 5] = ["documents", "changes", "snapshots", "notes", "audit_log"];
 
 #[test]
 fn retention_run_lists_without_changing_then_erases_what_is_due_and_audits_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = data_arg(dir.path());
-    let now = wall_ms();
+    let now = now_ms();
     // Default rules: contact details of a note without a closed task go
     // 365 days after the note. One note is 400 days old, one 10 days.
-    let (doc, notes) = stored_session(
+    let (doc, notes) = store_contact_session(
         dir.path(),
+        now - 10 * DAY_MS,
         &[
             (now - 400 * DAY_MS, "Oudbewoner Zxq"),
             (now - 10 * DAY_MS, "Jongbewoner Zxq"),
         ],
     );
-    let before = dump(dir.path());
+    let before = dump(dir.path(), &TABLES);
 
     let out = wijklog(&["retention", "run", "--dry-run", "--data", &data], None);
     let listing = text(&out);
@@ -669,7 +547,11 @@ fn retention_run_lists_without_changing_then_erases_what_is_due_and_audits_it() 
         "{listing}"
     );
     assert!(!listing.contains("bewoner Zxq"), "no values: {listing}");
-    assert_eq!(dump(dir.path()), before, "a dry run changes nothing");
+    assert_eq!(
+        dump(dir.path(), &TABLES),
+        before,
+        "a dry run changes nothing"
+    );
 
     // A real run is refused while a server holds the data directory.
     {
@@ -683,7 +565,11 @@ fn retention_run_lists_without_changing_then_erases_what_is_due_and_audits_it() 
         let out = wijklog(&["retention", "run", "--data", &data], None);
         assert!(!out.status.success(), "{}", text(&out));
         assert!(text(&out).contains("server is running"), "{}", text(&out));
-        assert_eq!(dump(dir.path()), before, "a refused run changes nothing");
+        assert_eq!(
+            dump(dir.path(), &TABLES),
+            before,
+            "a refused run changes nothing"
+        );
     }
 
     let out = wijklog(&["retention", "run", "--data", &data], None);
@@ -694,8 +580,7 @@ fn retention_run_lists_without_changing_then_erases_what_is_due_and_audits_it() 
         text(&out)
     );
     let store = SqliteStore::open_in_dir(dir.path()).expect("store");
-    let id = wijklog_server::domain::DocId::parse(&doc).expect("doc id");
-    let rows = store.projection_rows(id).expect("rows");
+    let rows = store.projection_rows(doc).expect("rows");
     let row = |item: &str| {
         let r = rows.iter().find(|r| r.item_id == item).expect("row");
         serde_json::from_str::<serde_json::Value>(&r.row_json).expect("json")
@@ -722,7 +607,7 @@ fn retention_run_lists_without_changing_then_erases_what_is_due_and_audits_it() 
         1
     );
     // The erased name is gone from the stored history too.
-    let stored = store.load_doc(id).expect("load").expect("doc");
+    let stored = store.load_doc(doc).expect("load").expect("doc");
     let am = stored.to_automerge().expect("automerge");
     // Every value of every change, decoded.
     let history: String = am
@@ -749,7 +634,7 @@ fn backup_to_dir_rotates_exactly_the_backups_older_than_the_kept_days() {
         let t = jiff::Timestamp::from_millisecond(ms).expect("time");
         format!("wijklog-{}.db", t.strftime("%Y%m%dT%H%M%SZ"))
     };
-    let now = wall_ms();
+    let now = now_ms();
     let old = name(now - 31 * DAY_MS);
     let kept = name(now - 29 * DAY_MS);
     for f in [&old, &kept] {

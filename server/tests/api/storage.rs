@@ -7,8 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use automerge::transaction::Transactable;
 use wijklog_server::domain::{DocId, DocKind, Role, UserId};
 use wijklog_server::storage::{
-    DocWrite, NewChange, NewDoc, SqliteStore, Store, StoreInspect, backup_database,
-    restore_database,
+    DocWrite, SqliteStore, Store, StoreInspect, backup_database, restore_database,
 };
 
 thread_local! {
@@ -38,24 +37,13 @@ fn one_doc_write(n: u32) -> DocWrite {
     doc.put(automerge::ROOT, "n", i64::from(n)).expect("put");
     doc.commit();
     let user = UserId::parse("writer").expect("id");
-    DocWrite {
-        epoch: None,
-        doc_id: DocId::new_v4(),
-        user_id: user.clone(),
-        device_id: None,
-        create: Some(NewDoc {
-            kind: DocKind::Walk,
-            owner: user,
-            team: Some("noord".into()),
-        }),
-        changes: doc
-            .get_changes(&[])
-            .iter()
-            .map(NewChange::from_change)
-            .collect(),
-        projection: None,
-        schedule: None,
-    }
+    DocWrite::creating(
+        DocId::new_v4(),
+        DocKind::Walk,
+        &user,
+        Some("noord"),
+        doc.document(),
+    )
 }
 
 #[test]
@@ -164,24 +152,13 @@ fn a_compaction_pass_snapshots_busy_documents_without_changing_them() {
         doc.commit();
     }
     store
-        .commit(&[DocWrite {
-            epoch: None,
-            doc_id: id,
-            user_id: user.clone(),
-            device_id: None,
-            create: Some(NewDoc {
-                kind: DocKind::Walk,
-                owner: user,
-                team: Some("noord".into()),
-            }),
-            changes: doc
-                .get_changes(&[])
-                .iter()
-                .map(NewChange::from_change)
-                .collect(),
-            projection: None,
-            schedule: None,
-        }])
+        .commit(&[DocWrite::creating(
+            id,
+            DocKind::Walk,
+            &user,
+            Some("noord"),
+            doc.document(),
+        )])
         .expect("commit");
     let quiet = one_doc_write(1);
     store.commit(std::slice::from_ref(&quiet)).expect("commit");
