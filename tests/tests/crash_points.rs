@@ -43,9 +43,13 @@ use std::process::Output;
 use std::time::Duration;
 
 use automerge::{AutoCommit, Automerge, ChangeHash};
+use image::ImageFormat;
 use uuid::Uuid;
+use wijklog_server::domain::DocId;
 use wijklog_server::storage::{SqliteStore, Store};
 use wijklog_testing::cli::{run, text};
+use wijklog_testing::data::{intact, stored_changes};
+use wijklog_testing::images::noise;
 use wijklog_testing::powerloss::{Cut, Record, Survivors, cut_power, read_journal};
 use wijklog_tests::server_process::{add_user, serve, wijklog_bin};
 use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
@@ -91,6 +95,34 @@ fn traced(lines: &[String]) -> Vec<(String, u64)> {
         .collect()
 }
 
+/// A copy of the stopped server's data directory `from`, in a temporary
+/// directory that lives as long as the returned guard.
+fn copy_of(from: &Path) -> (tempfile::TempDir, PathBuf) {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let data = tmp.path().join("data");
+    copy_dir(from, &data);
+    (tmp, data)
+}
+
+/// The crash points whose names start with `prefix` that a traced run of
+/// the command `args` passes, in order; the run must succeed.
+fn traced_run(args: &[&str], prefix: &str) -> Vec<(String, u64)> {
+    let out = wijklog(args, &[(CRASH_AT, "trace")]);
+    assert!(out.status.success(), "{}", text(&out));
+    let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
+    traced(&lines)
+        .into_iter()
+        .filter(|(name, _)| name.starts_with(prefix))
+        .collect()
+}
+
+/// Runs the command `args` armed to kill itself at `what` (`point@n`);
+/// panics unless it died there, by SIGKILL.
+fn kill_at(args: &[&str], what: &str) {
+    let out = wijklog(args, &[(CRASH_AT, what)]);
+    assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
+}
+
 /// The detail of the kill line of `point@n`, e.g. `changes=ab..,cd..`.
 fn kill_detail(lines: &[String], point: &str, n: u64) -> Option<String> {
     let prefix = format!("wijklog crash point {point}@{n}: kill");
@@ -120,22 +152,6 @@ fn killed(status: Option<std::process::ExitStatus>, what: &str) {
         Some(SIGKILL),
         "{what}: the process ended with {status:?}, not by SIGKILL at the crash point"
     );
-}
-
-/// The stored change hashes of `walk`, after `integrity_check` passed.
-fn stored(data: &Path, walk: Uuid) -> HashSet<ChangeHash> {
-    let db = rusqlite::Connection::open(data.join("wijklog.db")).expect("open db");
-    let integrity: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check");
-    assert_eq!(integrity, "ok");
-    let mut stmt = db
-        .prepare("SELECT hash FROM changes WHERE doc_id = ?1")
-        .expect("prepare");
-    stmt.query_map([walk.as_bytes().to_vec()], |r| r.get::<_, Vec<u8>>(0))
-        .expect("query")
-        .map(|r| ChangeHash::try_from(r.expect("row").as_slice()).expect("32 bytes"))
-        .collect()
 }
 
 fn all_changes(doc: &mut AutoCommit) -> HashSet<ChangeHash> {
@@ -360,7 +376,7 @@ async fn recover(data: &Path, token: &str, phones: &mut [Phone], what: &str) {
             continue;
         };
         assert_eq!(
-            stored(data, phone.walk),
+            stored_changes(data, phone.walk),
             all_changes(&mut doc),
             "{what}: after the resend the store does not hold exactly the phone's walk"
         );
@@ -432,7 +448,7 @@ async fn a_kill_at_every_commit_point_of_a_scripted_run_loses_no_ack() {
         let acked: HashSet<ChangeHash> = phones.iter().flat_map(|p| p.acked.clone()).collect();
         let mut in_store = HashSet::new();
         for phone in &phones {
-            let s = stored(&data, phone.walk);
+            let s = stored_changes(&data, phone.walk);
             for h in &phone.acked {
                 assert!(s.contains(h), "{what}: acked change {h} is not stored");
             }
@@ -516,7 +532,7 @@ async fn stocked() -> Stocked {
     for n in [4, 6] {
         walks.push(upload(&server.base, token, user, n).await);
     }
-    let photo = png(7);
+    let photo = noise(ImageFormat::Png, 32, 32, 7);
     let hex = sha256_hex(&photo);
     let res = awc::Client::default()
         .put(format!("{}/api/v1/blobs/{hex}", server.base))
@@ -536,22 +552,6 @@ async fn stocked() -> Stocked {
         walks,
         photo: (hex, photo),
     }
-}
-
-/// A small PNG of noise (so it is not compressed away).
-fn png(seed: u8) -> Vec<u8> {
-    let mut state = 0x9E37_79B9u32 ^ u32::from(seed);
-    let img = image::RgbImage::from_fn(32, 32, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let [a, b, c, _] = state.to_le_bytes();
-        image::Rgb([a, b, c])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
-        .expect("encode");
-    out.into_inner()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -585,19 +585,11 @@ async fn a_kill_inside_or_after_any_compaction_loses_nothing() {
     let fx = stocked().await;
     let data_arg = |d: &Path| d.to_str().expect("utf-8").to_owned();
 
-    let dry = tempfile::tempdir().expect("tempdir");
-    let data = dry.path().join("data");
-    copy_dir(&fx.data, &data);
-    let out = wijklog(
+    let (_dry, data) = copy_of(&fx.data);
+    let points = traced_run(
         &["compact", "--min-changes", "1", "--data", &data_arg(&data)],
-        &[(CRASH_AT, "trace")],
+        "compaction.",
     );
-    assert!(out.status.success(), "{}", text(&out));
-    let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
-    let points: Vec<(String, u64)> = traced(&lines)
-        .into_iter()
-        .filter(|(name, _)| name.starts_with("compaction."))
-        .collect();
     // Each walk and the catalog document is compacted once.
     assert_eq!(
         points.len(),
@@ -607,19 +599,18 @@ async fn a_kill_inside_or_after_any_compaction_loses_nothing() {
 
     for (point, n) in &points {
         let what = format!("{point}@{n}");
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let data = tmp.path().join("data");
-        copy_dir(&fx.data, &data);
-        let armed = format!("{point}@{n}");
-        let out = wijklog(
-            &["compact", "--min-changes", "1", "--data", &data_arg(&data)],
-            &[(CRASH_AT, &armed)],
-        );
-        assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
+        let (_tmp, data) = copy_of(&fx.data);
+        let data_text = data_arg(&data);
+        let compact = ["compact", "--min-changes", "1", "--data", &data_text];
+        kill_at(&compact, &what);
         for (walk, doc) in &fx.walks {
             let mut doc = doc.clone();
             let want = all_changes(&mut doc);
-            assert_eq!(stored(&data, *walk), want, "{what}: the change rows");
+            assert_eq!(
+                stored_changes(&data, *walk),
+                want,
+                "{what}: the change rows"
+            );
             assert_eq!(
                 loaded_changes(&data, *walk),
                 want,
@@ -627,10 +618,7 @@ async fn a_kill_inside_or_after_any_compaction_loses_nothing() {
             );
         }
         // The next pass finishes the job.
-        let out = wijklog(
-            &["compact", "--min-changes", "1", "--data", &data_arg(&data)],
-            &[],
-        );
+        let out = wijklog(&compact, &[]);
         assert!(out.status.success(), "{what}: {}", text(&out));
         for (walk, doc) in &fx.walks {
             let mut doc = doc.clone();
@@ -650,16 +638,10 @@ async fn a_kill_during_backup_leaves_no_backup_and_the_next_one_is_complete() {
 
     let dry = tempfile::tempdir().expect("tempdir");
     let target = dry.path().join("b.db");
-    let out = wijklog(
+    let points = traced_run(
         &["backup", "--to", &arg(&target), "--data", &arg(&fx.data)],
-        &[(CRASH_AT, "trace")],
+        "backup.",
     );
-    assert!(out.status.success(), "{}", text(&out));
-    let lines: Vec<String> = text(&out).lines().map(str::to_owned).collect();
-    let points: Vec<(String, u64)> = traced(&lines)
-        .into_iter()
-        .filter(|(name, _)| name.starts_with("backup."))
-        .collect();
     for name in [
         "backup.step",
         "backup.database_copied",
@@ -675,12 +657,9 @@ async fn a_kill_during_backup_leaves_no_backup_and_the_next_one_is_complete() {
         let what = format!("{point}@{n}");
         let dir = tempfile::tempdir().expect("tempdir");
         let target = dir.path().join("b.db");
-        let armed = format!("{point}@{n}");
-        let out = wijklog(
-            &["backup", "--to", &arg(&target), "--data", &arg(&fx.data)],
-            &[(CRASH_AT, &armed)],
-        );
-        assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
+        let (to, from) = (arg(&target), arg(&fx.data));
+        let backup = ["backup", "--to", &to, "--data", &from];
+        kill_at(&backup, &what);
         assert!(
             !target.exists(),
             "{what}: a killed backup left a file under the backup's name"
@@ -694,10 +673,7 @@ async fn a_kill_during_backup_leaves_no_backup_and_the_next_one_is_complete() {
         assert!(!out.status.success(), "{what}: restored an absent backup");
 
         // The next backup to the same name removes the leftovers and completes.
-        let out = wijklog(
-            &["backup", "--to", &arg(&target), "--data", &arg(&fx.data)],
-            &[],
-        );
+        let out = wijklog(&backup, &[]);
         assert!(out.status.success(), "{what}: {}", text(&out));
         assert!(target.is_file());
         let leftovers: Vec<String> = std::fs::read_dir(dir.path())
@@ -721,7 +697,11 @@ async fn a_kill_during_backup_leaves_no_backup_and_the_next_one_is_complete() {
         assert!(out.status.success(), "{what}: {}", text(&out));
         for (walk, doc) in &fx.walks {
             let mut doc = doc.clone();
-            assert_eq!(stored(&restored, *walk), all_changes(&mut doc), "{what}");
+            assert_eq!(
+                stored_changes(&restored, *walk),
+                all_changes(&mut doc),
+                "{what}"
+            );
         }
         let (hex, bytes) = &fx.photo;
         let photo = restored.join("blobs").join(&hex[..2]).join(&hex[2..]);
@@ -883,18 +863,13 @@ fn due_session(
 /// agree.
 fn erased_notes(
     data: &Path,
-    doc: wijklog_server::domain::DocId,
+    doc: DocId,
     notes: &[String],
     names: &[&str],
     what: &str,
 ) -> Vec<bool> {
     use wijklog_server::storage::StoreInspect;
-    let db = rusqlite::Connection::open(data.join("wijklog.db")).expect("open db");
-    let integrity: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check");
-    assert_eq!(integrity, "ok", "{what}");
-    drop(db);
+    drop(intact(data, what));
     let store = SqliteStore::open_in_dir(data).expect("open store");
     let rows = store.projection_rows(doc).expect("rows");
     let stored = store
@@ -948,6 +923,9 @@ fn erased_notes(
 
 #[test]
 fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
+    // A session held 10 days ago whose two notes, written 400 days ago,
+    // hold contact details: under the default retention rules (365 days)
+    // both are due.
     let names = ["Eerstebewoner Qzv", "Tweedebewoner Qzv"];
     let fixture = tempfile::tempdir().expect("tempdir");
     let fixture_data = fixture.path().join("data");
@@ -987,14 +965,10 @@ fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
 
     for (point, n) in &points {
         let what = format!("{point}@{n}");
-        let tmp = tempfile::tempdir().expect("tempdir");
-        let data = tmp.path().join("data");
-        copy_dir(&fixture_data, &data);
-        let out = wijklog(
-            &["retention", "run", "--data", &arg(&data)],
-            &[(CRASH_AT, &what)],
-        );
-        assert_eq!(out.status.signal(), Some(SIGKILL), "{what}: {}", text(&out));
+        let (_tmp, data) = copy_of(&fixture_data);
+        let data_text = arg(&data);
+        let retention = ["retention", "run", "--data", &data_text];
+        kill_at(&retention, &what);
         // The erasures before this one are whole; this one is whole after
         // its COMMIT and absent before it.
         let done = if point == "erasure.committed" {
@@ -1009,7 +983,7 @@ fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
             "{what}: {erased:?}"
         );
         // The next run finishes what the killed one began.
-        let out = wijklog(&["retention", "run", "--data", &arg(&data)], &[]);
+        let out = wijklog(&retention, &[]);
         assert!(out.status.success(), "{what}: {}", text(&out));
         assert_eq!(
             erased_notes(&data, doc, &notes, &names, &what),
@@ -1018,13 +992,6 @@ fn a_kill_inside_or_after_a_retention_erasure_leaves_it_whole_or_undone() {
         );
     }
 }
-
-// Power loss: a kill keeps the page cache, so the tests above cannot tell
-// `synchronous=FULL` from `OFF`. Here the server runs with the power-loss
-// VFS (`WIJKLOG_TEST_POWERLOSS_JOURNAL`), which journals every write to the
-// database and its log; after the kill `cut_power` takes back every write
-// no sync covered (or, seeded, keeps a random part of them, some torn):
-// the disk after a power cut at that moment.
 
 const POWERLOSS_JOURNAL: &str = "WIJKLOG_TEST_POWERLOSS_JOURNAL";
 const POWERLOSS_SYNCHRONOUS: &str = "WIJKLOG_TEST_POWERLOSS_SYNCHRONOUS";
@@ -1085,7 +1052,7 @@ async fn run_to_power_cut(
 fn acked_lost(data: &Path, phones: &[Phone], sent: &HashSet<ChangeHash>) -> usize {
     let mut in_store = HashSet::new();
     for phone in phones {
-        in_store.extend(stored(data, phone.walk));
+        in_store.extend(stored_changes(data, phone.walk));
     }
     acked(phones, sent)
         .iter()
@@ -1261,7 +1228,7 @@ async fn a_power_cut_before_any_write_of_a_scripted_run_loses_no_acked_change() 
 }
 
 /// The number of changes in the stored history of `doc`.
-fn stored_changes(data: &Path, doc: wijklog_server::domain::DocId) -> usize {
+fn history_len(data: &Path, doc: wijklog_server::domain::DocId) -> usize {
     let store = SqliteStore::open_in_dir(data).expect("open store");
     store
         .load_doc(doc)
@@ -1325,7 +1292,7 @@ fn kills_at_seeded_moments_of_a_retention_rewrite_leave_each_erasure_whole_or_un
     let fixture_data = fixture.path().join("data");
     std::fs::create_dir_all(&fixture_data).expect("data dir");
     let (doc, notes) = due_session(&fixture_data, &names, FILLER_EDITS);
-    let original = stored_changes(&fixture_data, doc);
+    let original = history_len(&fixture_data, doc);
     let arg = |p: &Path| p.to_str().expect("utf-8").to_owned();
 
     // The traced run: every erasure.step in order, each with the number of
@@ -1361,7 +1328,7 @@ fn kills_at_seeded_moments_of_a_retention_rewrite_leave_each_erasure_whole_or_un
         erased_notes(&data, doc, &notes, &names, "the traced run"),
         [true, true, true]
     );
-    assert_eq!(stored_changes(&data, doc), original + names.len());
+    assert_eq!(history_len(&data, doc), original + names.len());
     // An untraced run's length: the range of the timed kills' delays.
     let timed = tempfile::tempdir().expect("tempdir");
     let data = timed.path().join("data");
@@ -1403,7 +1370,7 @@ fn kills_at_seeded_moments_of_a_retention_rewrite_leave_each_erasure_whole_or_un
             "{what}: exactly the erasures committed before the kill are done: {erased:?}"
         );
         assert_eq!(
-            stored_changes(&data, doc),
+            history_len(&data, doc),
             original + usize::try_from(done).expect("small"),
             "{what}: the stored history lost or doubled a change"
         );
@@ -1415,7 +1382,7 @@ fn kills_at_seeded_moments_of_a_retention_rewrite_leave_each_erasure_whole_or_un
             "{what}: after the second run"
         );
         assert_eq!(
-            stored_changes(&data, doc),
+            history_len(&data, doc),
             original + names.len(),
             "{what}: after the second run"
         );
@@ -1451,7 +1418,7 @@ fn kills_at_seeded_moments_of_a_retention_rewrite_leave_each_erasure_whole_or_un
             assert_eq!(done, names.len(), "{what}: a finished run erased all");
         }
         assert_eq!(
-            stored_changes(&data, doc),
+            history_len(&data, doc),
             original + done,
             "{what}: the stored history lost or doubled a change"
         );

@@ -22,7 +22,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
+use image::ImageFormat;
 use uuid::Uuid;
+use wijklog_testing::images::noise;
 use wijklog_tests::server_process::{add_user, serve};
 use wijklog_tests::sync_client::{SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
@@ -136,22 +138,6 @@ async fn get(base: &str, token: &str, path: &str) -> u16 {
         .expect("request")
         .status()
         .as_u16()
-}
-
-/// A small PNG of noise (so it is not compressed away).
-fn png(seed: u8) -> Vec<u8> {
-    let mut state = 0x9E37_79B9u32 ^ u32::from(seed);
-    let img = image::RgbImage::from_fn(64, 64, |_, _| {
-        state ^= state << 13;
-        state ^= state >> 17;
-        state ^= state << 5;
-        let [a, b, c, _] = state.to_le_bytes();
-        image::Rgb([a, b, c])
-    });
-    let mut out = std::io::Cursor::new(Vec::new());
-    img.write_to(&mut out, image::ImageFormat::Png)
-        .expect("encode");
-    out.into_inner()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -329,7 +315,7 @@ async fn a_full_disk_refuses_writes_with_storage_full_keeps_reads_and_recovers()
 
     // A photo cannot be written either: refused with the same code, and
     // nothing of it (no file, no temp file) is left behind.
-    let photo = png(3);
+    let photo = noise(ImageFormat::Png, 64, 64, 3);
     let hex = sha256_hex(&photo);
     let (status, body, retry_after) = put_photo(&base, &token, &hex, &photo).await;
     assert_eq!(status, 503, "{body}");

@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use automerge::{AutoCommit, ChangeHash, ReadDoc};
 use uuid::Uuid;
+use wijklog_testing::data::stored_changes;
 use wijklog_tests::server_process::{add_user, serve};
 use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
 use wijklog_tests::walks::{add_observation, new_walk};
@@ -97,21 +98,6 @@ async fn upload_until_closed(mut client: SyncClient, mut phone: Phone) -> Phone 
     }
 }
 
-fn stored(data: &std::path::Path, walk: Uuid) -> HashSet<ChangeHash> {
-    let db = rusqlite::Connection::open(data.join("wijklog.db")).expect("open db");
-    let integrity: String = db
-        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
-        .expect("integrity_check");
-    assert_eq!(integrity, "ok");
-    let mut stmt = db
-        .prepare("SELECT hash FROM changes WHERE doc_id = ?1")
-        .expect("prepare");
-    stmt.query_map([walk.as_bytes().to_vec()], |r| r.get::<_, Vec<u8>>(0))
-        .expect("query")
-        .map(|r| ChangeHash::try_from(r.expect("row").as_slice()).expect("32 bytes"))
-        .collect()
-}
-
 #[actix_rt::test]
 async fn sigterm_acks_the_commit_in_flight_before_closing_and_loses_nothing() {
     let tmp = tempfile::tempdir().expect("tempdir");
@@ -181,7 +167,7 @@ async fn sigterm_acks_the_commit_in_flight_before_closing_and_loses_nothing() {
             Some(Some((1001, "shutting_down".to_owned()))),
             "a phone's socket was not closed with 1001 shutting_down"
         );
-        let in_store = stored(&data, phone.walk);
+        let in_store = stored_changes(&data, phone.walk);
         for h in &phone.acked {
             assert!(in_store.contains(h), "acked change {h} is not stored");
         }
@@ -233,7 +219,7 @@ async fn sigterm_acks_the_commit_in_flight_before_closing_and_loses_nothing() {
     assert!(status.success());
     for phone in &mut phones {
         let mut doc = phone.doc.clone();
-        assert_eq!(stored(&data, phone.walk), all_changes(&mut doc));
+        assert_eq!(stored_changes(&data, phone.walk), all_changes(&mut doc));
     }
 }
 

@@ -20,7 +20,7 @@ use anyhow::Context;
 use wijklog_server::domain::{DocId as ServerDocId, DocKind, UserId as ServerUserId};
 use wijklog_server::review::query::{Filters, ListRequest, list_items};
 use wijklog_server::review::{ReviewDb, Scope, export, stats};
-use wijklog_server::storage::{DocMeta, DocWrite, NewChange, NewDoc, SqliteStore, Store};
+use wijklog_server::storage::{DocMeta, DocWrite, SqliteStore, Store};
 use wijklog_shared::{
     Catalog, DocId, Document, FollowUpStatus, Location, NewItem, NewWalk, Severity, Timestamp,
     UserId,
@@ -176,11 +176,6 @@ fn build(store: &SqliteStore, items: usize) -> anyhow::Result<()> {
         let server_id = ServerDocId::from_bytes(walk.id().as_bytes());
         let owner = ServerUserId::parse(&user).map_err(|e| anyhow::anyhow!(e))?;
         let am = walk.automerge_mut();
-        let changes: Vec<NewChange> = am
-            .get_changes(&[])
-            .iter()
-            .map(NewChange::from_change)
-            .collect();
         let meta = DocMeta {
             id: server_id,
             kind: DocKind::Walk,
@@ -194,18 +189,8 @@ fn build(store: &SqliteStore, items: usize) -> anyhow::Result<()> {
         })
         .context("projection")?;
         let out = store.commit(&[DocWrite {
-            epoch: None,
-            doc_id: server_id,
-            user_id: owner.clone(),
-            device_id: None,
-            create: Some(NewDoc {
-                kind: DocKind::Walk,
-                owner,
-                team: Some(team.into()),
-            }),
-            changes,
             projection: Some(rows),
-            schedule: None,
+            ..DocWrite::creating(server_id, DocKind::Walk, &owner, Some(team), am.document())
         }])?;
         if let Some(Err(e)) = out.writes.first() {
             anyhow::bail!("commit rejected: {e}");

@@ -47,8 +47,7 @@ use wijklog_server::auth::jwt::JwtKeys;
 use wijklog_server::auth::password::hash_password;
 use wijklog_server::domain::{DocKind, Principal, Role, UserId, now_ms};
 use wijklog_server::storage::{
-    DocMeta, DocWrite, NewChange, NewDoc, NewUser, SqliteStore, Store, Subscribed,
-    SubscriptionBound,
+    DocMeta, DocWrite, NewUser, SqliteStore, Store, Subscribed, SubscriptionBound,
 };
 use wijklog_shared::{Catalog, Document, NewWalk, Timestamp};
 use wijklog_tests::server_process::serve;
@@ -117,11 +116,6 @@ fn store_walk(doc: &mut Document, owner: &str) -> DocWrite {
     let id = doc.id();
     let am = doc.automerge_mut();
     am.commit();
-    let changes: Vec<NewChange> = am
-        .get_changes(&[])
-        .iter()
-        .map(NewChange::from_change)
-        .collect();
     let meta = DocMeta {
         id,
         kind: DocKind::Walk,
@@ -134,18 +128,15 @@ fn store_walk(doc: &mut Document, owner: &str) -> DocWrite {
         wijklog_server::sync::projection::rows(&meta, am.document(), &mut |_| Some(author.clone()));
     let schedule = wijklog_server::sync::scope::schedule_of(DocKind::Walk, am.document());
     DocWrite {
-        epoch: None,
-        doc_id: id,
-        user_id: stored_user(owner),
-        device_id: None,
-        create: Some(NewDoc {
-            kind: DocKind::Walk,
-            owner: stored_user(owner),
-            team: Some(TEAM.into()),
-        }),
-        changes,
         projection,
         schedule,
+        ..DocWrite::creating(
+            id,
+            DocKind::Walk,
+            &stored_user(owner),
+            Some(TEAM),
+            am.document(),
+        )
     }
 }
 
