@@ -15,9 +15,7 @@ use wijklog_shared::{
 
 use crate::auth::password::hash_password;
 use crate::domain::{DocId, DocKind, Role, UserId, now_ms};
-use crate::storage::{
-    AuditEntry, DocMeta, DocWrite, NewChange, NewDoc, NewUser, ProjectionRow, Store,
-};
+use crate::storage::{AuditEntry, DocMeta, DocWrite, NewUser, ProjectionRow, Store};
 
 /// The owner recorded for documents the server creates itself.
 pub const SYSTEM_USER: &str = "system";
@@ -40,24 +38,10 @@ fn commit_document(
         created_at: now_ms(),
     };
     let projection = ProjectionRow::all_for(&meta, &am).context("projecting the new document")?;
-    let changes = am
-        .get_changes(&[])
-        .iter()
-        .map(NewChange::from_change)
-        .collect();
     let out = store.commit(&[DocWrite {
-        epoch: None,
-        doc_id: id,
-        user_id: owner.clone(),
-        device_id: None,
-        create: Some(NewDoc {
-            kind,
-            owner: owner.clone(),
-            team,
-        }),
-        changes,
         projection,
         schedule: crate::sync::scope::schedule_of(kind, &am),
+        ..DocWrite::creating(id, kind, owner, team.as_deref(), &am)
     }])?;
     match out.writes.into_iter().next() {
         Some(Ok(applied)) => Ok(applied.meta),

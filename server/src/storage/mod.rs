@@ -245,12 +245,11 @@ pub struct DocWrite {
     pub epoch: Option<i64>,
 }
 
-#[cfg(any(test, feature = "testing"))]
 impl DocWrite {
-    /// For tests: a write by `owner` (from no device) that creates document
-    /// `id` of `kind` and `team`, owned by `owner`, with every change of
-    /// `doc`, and neither projection nor schedule (set them on the result
-    /// where the test needs them).
+    /// A write by `owner` (from no device, based on no loaded copy) that
+    /// creates document `id` of `kind` and `team`, owned by `owner`, with
+    /// every change of `doc`, and neither projection nor schedule (set them
+    /// on the result where needed): the seed's documents and the tests'.
     pub fn creating(
         id: DocId,
         kind: DocKind,
