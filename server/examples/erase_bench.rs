@@ -9,10 +9,11 @@
 //! observations, each edited 99 times).
 //!
 //! Per case: the wall time of the erasure (median of `RUNS`, each on a fresh
-//! copy of the same database), the process's peak resident memory during
-//! it (the kernel's high-water mark, reset just before the erasure through
-//! `/proc/self/clear_refs`, so the setup does not count) and the resident
-//! memory just before it, and the stored document's size before and after:
+//! copy of the same database), run in a fresh process of this program
+//! (`--erase-once`) that opens the database and erases, so its peak
+//! resident memory (the kernel's high-water mark, `VmHWM`) is the
+//! erasure's and not the fixture's; the resident memory that process had
+//! just before the erasure; and the stored document's size before and after:
 //! the bytes the database holds for it (stored change bytes plus the
 //! snapshot: before, every change as it came in over sync; after, one
 //! rewritten snapshot), the same document saved as one automerge file
@@ -180,9 +181,27 @@ fn status_kib(key: &str) -> u64 {
         .expect("a VmHWM/VmRSS line")
 }
 
-/// Resets the peak resident memory to the current one.
-fn reset_peak() {
-    std::fs::write("/proc/self/clear_refs", "5").expect("reset the peak (clear_refs)");
+/// `--erase-once DIR DOC ITEM`: erases ITEM of DOC in the database in DIR
+/// and prints `ms rss_kib peak_kib changes`.
+fn erase_once(dir: &Path, doc: &str, item: &str) {
+    let id = wijklog_server::domain::DocId::parse(doc).expect("doc id");
+    let item = ItemId::parse(item).expect("item id");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(dir).expect("store"));
+    let blobs = BlobStore::new(dir, BlobsConfig::default());
+    let eraser = Eraser::standalone(store);
+    let req = EraseRequest {
+        doc: id,
+        item,
+        what: EraseWhat::Item,
+        basis: EraseBasis::Verzoek,
+        by: UserId::parse("coord-1").expect("user"),
+        reason: Some("benchmark".into()),
+    };
+    let rss = status_kib("VmRSS");
+    let start = Instant::now();
+    let report = erase_with(&eraser, &blobs, &req).expect("the erasure succeeds");
+    let ms = start.elapsed().as_secs_f64() * 1000.0;
+    println!("{ms} {rss} {} {}", status_kib("VmHWM"), report.changes);
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -200,6 +219,11 @@ fn mib(kib: u64) -> f64 {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--erase-once") {
+        erase_once(Path::new(&args[2]), &args[3], &args[4]);
+        return;
+    }
     println!(
         "| document | changes | erase p50 ms | min ms | max ms | RSS before MiB | peak RSS MiB | stored bytes before | saved as one file before | stored after | after/stored before | after/saved before | db file before | db file after |"
     );
@@ -217,7 +241,6 @@ fn main() {
         let id = store(&fixture, &mut doc);
         drop(doc);
         let before = stored_bytes(&fixture, id);
-        let coord = UserId::parse("coord-1").expect("user");
         let mut times = Vec::with_capacity(RUNS);
         let (mut rss, mut peak) = (0, 0);
         let (mut after, mut file_before, mut file_after) = (0, 0, 0);
@@ -227,25 +250,23 @@ fn main() {
             // The database as the server leaves it between writes: checkpointed.
             drop(SqliteStore::open_in_dir(&dir).expect("store"));
             file_before = file_bytes(&dir);
-            let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(&dir).expect("store"));
-            let blobs = BlobStore::new(&dir, BlobsConfig::default());
-            let eraser = Eraser::standalone(store);
-            let req = EraseRequest {
-                doc: id,
-                item: target,
-                what: EraseWhat::Item,
-                basis: EraseBasis::Verzoek,
-                by: coord.clone(),
-                reason: Some("benchmark".into()),
-            };
-            rss = status_kib("VmRSS");
-            reset_peak();
-            let start = Instant::now();
-            let report = erase_with(&eraser, &blobs, &req).expect("the erasure succeeds");
-            times.push(start.elapsed().as_secs_f64() * 1000.0);
-            peak = peak.max(status_kib("VmHWM"));
-            assert_eq!(report.changes, changes, "every change was rewritten");
-            drop(eraser);
+            let out = std::process::Command::new(std::env::current_exe().expect("this program"))
+                .arg("--erase-once")
+                .arg(&dir)
+                .arg(id.to_string())
+                .arg(target.to_string())
+                .output()
+                .expect("run the erasure");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let line = String::from_utf8(out.stdout).expect("utf-8");
+            let f: Vec<f64> = line
+                .split_whitespace()
+                .map(|v| v.parse().expect("a number"))
+                .collect();
+            times.push(f[0]);
+            rss = f[1] as u64;
+            peak = peak.max(f[2] as u64);
+            assert_eq!(f[3] as usize, changes, "every change was rewritten");
             after = stored_bytes(&dir, id);
             file_after = file_bytes(&dir);
         }
