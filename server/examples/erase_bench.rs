@@ -257,7 +257,11 @@ fn main() {
                 .arg(target.to_string())
                 .output()
                 .expect("run the erasure");
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let line = String::from_utf8(out.stdout).expect("utf-8");
             let f: Vec<f64> = line
                 .split_whitespace()
