@@ -78,13 +78,16 @@ pub enum Point {
     /// its `.partial` name.
     BackupBeforeRename,
     /// The power-loss VFS ([`powerloss`], armed only by its own variable)
-    /// journaled a write to the database or its log and is about to make it.
+    /// is about to journal and make a write to the database or its log.
     SqliteWrite,
+    /// The mail worker: the SMTP server accepted a message (its `250`
+    /// arrived); the outbox does not record it as sent yet.
+    MailAccepted,
 }
 
 impl Point {
     /// Every point, in order.
-    pub const ALL: [Point; 13] = [
+    pub const ALL: [Point; 14] = [
         Point::StoreCommitBefore,
         Point::CommitterCommitted,
         Point::AckBeforeSend,
@@ -98,6 +101,7 @@ impl Point {
         Point::BackupDatabaseCopied,
         Point::BackupBeforeRename,
         Point::SqliteWrite,
+        Point::MailAccepted,
     ];
 
     /// The name used in `WIJKLOG_TEST_CRASH_AT` and in the printed lines.
@@ -116,6 +120,7 @@ impl Point {
             Point::BackupDatabaseCopied => "backup.database_copied",
             Point::BackupBeforeRename => "backup.before_rename",
             Point::SqliteWrite => "sqlite.write",
+            Point::MailAccepted => "mail.accepted",
         }
     }
 

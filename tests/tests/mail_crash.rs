@@ -2,10 +2,15 @@
 //! is lost, and a message sent again after the restart keeps its Message-ID
 //! (at-least-once delivery, docs/operations.md "Mail").
 //!
-//! The SMTP server (aiosmtpd on loopback, tests/smtp/smtp_sink.py) stores the
-//! first message and then holds back its "250" answer; wijklog is killed
-//! meanwhile, so it never learns that the message was accepted. After the
-//! restart it sends that message again (same Message-ID) and the others.
+//! Two moments of the first message's delivery:
+//! - the SMTP server (aiosmtpd on loopback, tests/smtp/smtp_sink.py) stores
+//!   it and holds back its "250" answer; the test kills wijklog meanwhile,
+//!   so it never learns that the message was accepted;
+//! - the "250" arrived and wijklog kills itself before the outbox records
+//!   the message as sent (the crash point `mail.accepted`).
+//!
+//! Either way, after the restart it sends that message again (same
+//! Message-ID) and the others: at most a duplicate, never a loss.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -188,12 +193,33 @@ async fn post(base: &str, token: &str, path: &str, body: Value) -> (u16, Value) 
     (status, res.json().await.unwrap_or(Value::Null))
 }
 
+/// How the server dies while it sends the first message.
+#[derive(Clone, Copy, Debug)]
+enum Kill {
+    /// The sink holds back its "250"; the test kills the server.
+    BeforeTheAnswer,
+    /// The "250" arrived; the server kills itself at `mail.accepted@1`,
+    /// before the outbox records it.
+    AfterTheAnswer,
+}
+
 #[actix_rt::test]
 async fn sigkill_while_sending_loses_no_mail_and_a_resend_keeps_its_message_id() {
+    kill_while_sending(Kill::BeforeTheAnswer).await;
+}
+
+#[actix_rt::test]
+async fn sigkill_after_the_smtp_answer_before_it_is_recorded_loses_no_mail() {
+    kill_while_sending(Kill::AfterTheAnswer).await;
+}
+
+async fn kill_while_sending(kill: Kill) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let data = tmp.path().to_owned();
     let mut sink = SmtpSink::start();
-    sink.restart(&["--hold-first", "30"]);
+    if let Kill::BeforeTheAnswer = kill {
+        sink.restart(&["--hold-first", "30"]);
+    }
     let port = sink.port().to_string();
     let env = [
         ("WIJKLOG_MAIL_HOST", "127.0.0.1"),
@@ -204,6 +230,8 @@ async fn sigkill_while_sending_loses_no_mail_and_a_resend_keeps_its_message_id()
         ("WIJKLOG_MAIL_RETRY_MAX_MS", "500"),
         ("WIJKLOG_MAIL_POLL_MS", "100"),
         ("WIJKLOG_MAIL_TIMEOUT_SECS", "60"),
+        // Sends while the sink is down (below) are retried, never given up.
+        ("WIJKLOG_MAIL_MAX_ATTEMPTS", "1000"),
     ];
     add_user(&data, "coco", PASSWORD, &["coordinator"], None);
 
@@ -214,7 +242,18 @@ async fn sigkill_while_sending_loses_no_mail_and_a_resend_keeps_its_message_id()
     assert!(server.terminate(Duration::from_secs(10)).is_some());
     let (doc, item) = seed(&data, &coord_id);
 
-    let server = serve(&data).envs(&env).start();
+    if let Kill::AfterTheAnswer = kill {
+        // Down while the three messages are queued, so the kill at the first
+        // acceptance finds the other two queued as well.
+        sink.stop();
+    }
+    let armed = match kill {
+        Kill::BeforeTheAnswer => serve(&data).envs(&env),
+        Kill::AfterTheAnswer => serve(&data)
+            .envs(&env)
+            .env("WIJKLOG_TEST_CRASH_AT", "mail.accepted@1"),
+    };
+    let mut server = armed.start();
     let token = login(&server.base, "coco", PASSWORD).await["access_token"]
         .as_str()
         .expect("token")
@@ -252,14 +291,38 @@ async fn sigkill_while_sending_loses_no_mail_and_a_resend_keeps_its_message_id()
         );
     }
 
-    // The sink has stored the first message and holds back its answer: kill now.
+    if let Kill::AfterTheAnswer = kill {
+        sink.restart(&[]);
+    }
+    // The sink has stored the first message and holds back its answer (kill
+    // now), or has answered it (the server killed itself).
     let got = sink.wait_for(1, Duration::from_secs(20)).await;
-    assert_eq!(
-        got.len(),
-        1,
+    assert!(
+        !got.is_empty(),
         "the first message never reached the SMTP server"
     );
-    server.kill();
+    match kill {
+        Kill::BeforeTheAnswer => server.kill(),
+        Kill::AfterTheAnswer => {
+            let status = server
+                .wait_exit(Duration::from_secs(20))
+                .expect("the server killed itself at mail.accepted@1");
+            assert_eq!(
+                std::os::unix::process::ExitStatusExt::signal(&status),
+                Some(9),
+                "{status:?}"
+            );
+            assert!(
+                server
+                    .stdout_lines()
+                    .iter()
+                    .any(|l| l.starts_with("wijklog crash point mail.accepted@1: kill")),
+                "no kill line"
+            );
+        }
+    }
+    let got = sink.messages();
+    assert_eq!(got.len(), 1, "more than the first message was sent");
     let first = got[0].message_id.clone();
     assert!(queued.contains(&first));
 

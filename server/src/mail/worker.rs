@@ -153,6 +153,13 @@ async fn send_one(mailer: &Mailer, config: &MailConfig, db: &Arc<ReviewDb>, m: D
         body: m.body.clone(),
     };
     let result = mailer.send(&out).await;
+    if result.is_ok() {
+        // A kill here leaves the message queued: it is sent again after the
+        // restart, with the same Message-ID (at-least-once).
+        crate::crashpoint::reached_with(crate::crashpoint::Point::MailAccepted, || {
+            format!("outbox_id={}", m.id)
+        });
+    }
     let id = m.id;
     let tries = m.attempts + 1;
     let max = config.max_attempts;
