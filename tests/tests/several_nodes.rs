@@ -89,30 +89,14 @@ impl Db {
 }
 
 /// Handles what arrives until `client`'s copy of `id` holds `hash`, or
-/// `timeout` passes.
+/// `timeout` passes ([`wait_for_all`] with one client).
 async fn wait_for_change(
     client: &mut SyncClient,
     id: Uuid,
     hash: ChangeHash,
     timeout: Duration,
 ) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if client
-            .docs
-            .get_mut(&id)
-            .is_some_and(|d| d.doc.get_change_by_hash(&hash).is_some())
-        {
-            return true;
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || client.closed.is_some() {
-            return false;
-        }
-        if let Some(item) = client.next(left.min(Duration::from_millis(200))).await {
-            client.handle(item).await;
-        }
-    }
+    wait_for_all(&mut [client], id, &[(0, hash)], timeout).await
 }
 
 /// Handles what arrives on every client, round robin, until each wanted
