@@ -28,6 +28,7 @@ import { contactErasure, itemErasure } from '../erased';
 import { heldDoc } from '../openDoc';
 import { OpenToEdit } from '../OpenToEdit';
 import { LeavingNotice } from '../NotOnDevice';
+import { FinishButton, FinishingNotice } from './Finish';
 
 export function DetailScreen({ docId, itemId }: { docId: string; itemId: string }) {
   const app = useApp();
@@ -172,7 +173,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
 
             <h2>{t('coordinator.followup.title')}</h2>
             {doc && finished ? (
-              <FinishingNotice docId={docId} pending={pending} />
+              <FinishingNotice docId={docId} />
             ) : doc && local && catalog ? (
               <>
                 <LeavingNotice docId={docId} />
@@ -181,12 +182,7 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                 <p class="hint" role="status" data-testid="doc-pending" data-pending={pending}>
                   {pending > 0 ? tn('coordinator.detail.pending', pending) : t('coordinator.detail.synced')}
                 </p>
-                <div class="stack">
-                  <p class="hint">{t('coordinator.detail.finish_hint')}</p>
-                  <button type="button" class="btn" onClick={() => app.finish(docId)} data-testid="finish-edit">
-                    {t('coordinator.detail.finish')}
-                  </button>
-                </div>
+                <FinishButton docId={docId} />
               </>
             ) : doc && !local ? (
               <p class="hint" data-testid="doc-loading">
@@ -213,26 +209,6 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
         </div>
       )}
     </section>
-  );
-}
-
-/**
- * After "Klaar": the document leaves this device once every change of it is
- * acked (app.finish); until then this says why it is still here. Unsent
- * edits are never dropped.
- */
-function FinishingNotice({ docId, pending }: { docId: string; pending: number }) {
-  const app = useApp();
-  return (
-    <div class="stack">
-      <p class="hint" role="status" data-testid="finishing" data-pending={pending}>
-        {pending > 0 ? tn('coordinator.detail.finishing', pending) : t('coordinator.detail.finishing_sent')}
-        {pending > 0 && app.conn !== 'online' ? ` ${t('coordinator.detail.finishing_offline')}` : ''}
-      </p>
-      <button type="button" class="btn" onClick={() => void app.subscribe(docId).catch(() => undefined)} data-testid="finish-undo">
-        {t('coordinator.detail.finish_undo')}
-      </button>
-    </div>
   );
 }
 

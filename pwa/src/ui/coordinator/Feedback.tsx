@@ -23,6 +23,7 @@ import { OpenToEdit } from '../OpenToEdit';
 import { FeedbackEditor } from './Detail';
 import { CallbackTask, DueLine } from '../CallbackTask';
 import { itemKey } from './live';
+import { FinishButton, FinishingNotice, HeldDocs } from './Finish';
 
 type Who = '' | 'me' | 'team';
 type Task = '' | 'callback' | 'feedback';
@@ -118,6 +119,7 @@ export function FeedbackScreen() {
           <Entry key={`${e.task}:${itemKey(e.item)}`} e={e} now={now} names={names} assignable={assignable} />
         ))}
       </ol>
+      <HeldDocs />
       {app.user?.roles.includes('coordinator') && task !== 'feedback' && <CallbackExport query={query} />}
     </section>
   );
@@ -173,8 +175,10 @@ function Entry({ e, now, names, assignable }: { e: WorkItem; now: number; names:
   const doc = heldDoc(r.doc_id);
   const local = doc ? localRow(r.doc_id, r.item_id) : null;
   const open = <OpenToEdit docId={r.doc_id} label={t('remote.edit')} />;
-  // An entry whose forms are shown keeps its document on the device while the list is open.
-  const held = doc !== null;
+  // An entry whose forms are shown keeps its document on the device while the list is open,
+  // unless the user said "Klaar": then it may go once every change of it is acked.
+  const finished = app.finishedHere(r.doc_id);
+  const held = doc !== null && !finished;
   useEffect(() => (held ? app.hold(r.doc_id) : undefined), [r.doc_id, held]);
   const late = e.due_at !== null && e.due_at < now;
   return (
@@ -197,12 +201,12 @@ function Entry({ e, now, names, assignable }: { e: WorkItem; now: number; names:
         <a href={`#/coord/item/${r.doc_id}/${r.item_id}`}>{r.text?.trim() || t('coordinator.list.no_text')}</a>
       </p>
       {e.task === 'callback' ? (
-        doc && local ? (
+        doc && local && !finished ? (
           <CallbackTask docId={r.doc_id} row={local} contact={e.contact ?? null} names={names} assignable={assignable} now={now} />
         ) : (
           <>
             <CallbackTask docId={r.doc_id} row={r} contact={e.contact ?? null} names={names} now={now} readOnly />
-            {doc ? <p class="hint">{t('callbacks.doc_loading')}</p> : open}
+            {finished ? null : doc ? <p class="hint">{t('callbacks.doc_loading')}</p> : open}
           </>
         )
       ) : (
@@ -210,9 +214,10 @@ function Entry({ e, now, names, assignable }: { e: WorkItem; now: number; names:
           <p class="item-meta">
             <DueLine due={e.due_at} now={now} />
           </p>
-          {doc && local ? <FeedbackEditor doc={doc} row={local} compact /> : doc ? <p class="hint">{t('coordinator.detail.doc_loading')}</p> : open}
+          {finished ? null : doc && local ? <FeedbackEditor doc={doc} row={local} compact /> : doc ? <p class="hint">{t('coordinator.detail.doc_loading')}</p> : open}
         </>
       )}
+      {finished ? <FinishingNotice docId={r.doc_id} /> : doc && local && <FinishButton docId={r.doc_id} compact />}
     </li>
   );
 }
