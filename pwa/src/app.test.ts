@@ -8,7 +8,7 @@ import { IDBFactory } from 'fake-indexeddb';
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App, SUBSCRIBE_TIMEOUT_MS, SubscribeError } from './app';
 import { LocalStore } from './store/db';
-import { loadWasmForTests } from './testing/wasm';
+import { loadWasmForTests, newCatalog, syncDocs } from './testing/wasm';
 import type { Session } from './sync/auth';
 
 class FakeSocket {
@@ -212,6 +212,42 @@ describe('App and the documents leaving the scope', () => {
     // And that is stored too: a further reload has nothing left to do.
     const store = await LocalStore.open();
     expect(await store.getMeta('leaving')).toEqual([]);
+    stop(app);
+  });
+
+  it('"Klaar" with an unacked edit outlives a reload: the new page still says so, and unsubscribes once the edit is acked', async () => {
+    await loggedIn();
+    const first = await bootApp();
+    await recv(first.ws, ready([]));
+    // The catalog arrives as from the server; the coordinator has a walk with a change the server has not acked.
+    const CATALOG = '0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e';
+    const server = newCatalog(CATALOG, 'admin-1');
+    await first.app.repo.announced({ id: CATALOG, kind: 'catalog', heads: server.heads(), epoch: 0 });
+    await first.app.repo.applyRemote(CATALOG, (doc) => syncDocs(server, doc));
+    server.free();
+    const walk = await first.app.newWalk({ title: 'Ronde', wijk: 'centrum', team: 'team-oost' });
+    expect(first.app.pending.get(walk)).toBeGreaterThan(0);
+    first.app.finish(walk);
+    expect(first.app.finishedHere(walk)).toBe(true);
+    await first.app.flush();
+    stop(first.app);
+
+    // Reload before the ack: the new page knows the user said "Klaar" (the screens show it, not the editors).
+    const { app, ws } = await bootApp();
+    expect(app.finishedHere(walk)).toBe(true);
+    expect(app.isLeaving(walk)).toBe(true);
+    // The server has the walk (the page went before its ack came).
+    await recv(ws, ready([walk]));
+    expect(ws.texts()).toEqual([]);
+    // The server acks the change: then `unsubscribe`, then its `unscope` takes the walk off the device.
+    await recv(ws, { type: 'ack', doc: walk, heads: app.docs.get(walk)!.heads() });
+    expect(ws.texts()).toEqual([{ type: 'unsubscribe', doc: walk }]);
+    await recv(ws, { type: 'unscope', doc: walk });
+    await app.flush();
+    expect(app.docs.has(walk)).toBe(false);
+    expect(app.finishedHere(walk)).toBe(false);
+    const store = await LocalStore.open();
+    expect(await store.getMeta('finished')).toEqual([]);
     stop(app);
   });
 });

@@ -116,7 +116,12 @@ export class App {
    * our own changes re-subscribed.
    */
   private leavingSaved: [string, Leaving][] = [];
-  /** Documents the user said "Klaar" for on this page: they leave once all their changes are acked. */
+  /**
+   * Documents the user said "Klaar" for: they leave once all their changes
+   * are acked. Stored in meta "finished" (with the sync client's leaving
+   * documents, meta "leaving"), so a reload or restart before the acks
+   * still says so on screen and still unsubscribes them.
+   */
   private finished = new Set<string>();
   /**
    * Counts the server's `lists_changed` frames (and new connections, which
@@ -199,6 +204,8 @@ export class App {
     this.leavingSaved = (await store.getMeta<[string, Leaving][]>('leaving')) ?? [];
     this.outbox.restore(await store.listPhotos());
     this.repo.load(await store.loadAllDocs(), sync, catalogId);
+    // "Klaar" of a document still held (one evicted meanwhile is done with).
+    this.finished = new Set(((await store.getMeta<string[]>('finished')) ?? []).filter((id) => this.docs.has(id)));
     if (this.session) {
       this.startSync();
       this.outbox.start();
@@ -291,6 +298,8 @@ export class App {
       listsChanged: () => this.listsChanged(),
     });
     this.client.restoreLeaving(this.leavingSaved);
+    // A "Klaar" whose leaving state was not stored (the page went between the two writes) still leaves.
+    for (const id of this.finished) this.client.finish(id);
     this.client.start();
   }
 
@@ -377,7 +386,7 @@ export class App {
    */
   subscribe(docId: string): Promise<void> {
     this.subscribeErrors.delete(docId);
-    this.finished.delete(docId);
+    if (this.finished.delete(docId)) this.saveFinished();
     const held = this.docs.get(docId);
     if (held && held.kind() !== null) {
       this.client?.subscribe(docId);
@@ -432,6 +441,7 @@ export class App {
   finish(docId: string): void {
     if (!this.client) return;
     this.finished.add(docId);
+    this.saveFinished();
     this.client.finish(docId);
     this.emit();
   }
@@ -523,7 +533,7 @@ export class App {
       return false;
     const held = this.docs.get(id)?.kind() != null;
     if (!(await this.repo.evict(id))) return false;
-    this.finished.delete(id);
+    if (this.finished.delete(id)) this.saveFinished();
     if (held) {
       this.evictedIds.delete(id);
       this.evictedIds.add(id);
@@ -545,6 +555,12 @@ export class App {
     this.leavingSaved = entries;
     if (!this.store) return;
     void this.queue.run(() => this.requireStore().putMeta('leaving', entries)).catch((e) => this.repo.reportStoreError(e));
+  }
+
+  private saveFinished(): void {
+    const ids = [...this.finished];
+    if (!this.store) return;
+    void this.queue.run(() => this.requireStore().putMeta('finished', ids)).catch((e) => this.repo.reportStoreError(e));
   }
 
   private forgetEvicted(id: string): void {

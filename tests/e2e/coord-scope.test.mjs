@@ -11,6 +11,11 @@
 //       says why the document stays, IndexedDB keeps it and the edit; back
 //       online the edit is acked, and only then does the document leave the
 //       laptop; the server has the edit.
+//   (d) the work list: "Klaar met bewerken" on an entry whose forms are shown
+//       (and in its "Op dit toestel" section), with a change the server has
+//       not acked; a reload before the ack still says "Klaar" (not the forms
+//       again) and keeps the document; once the change is acked it leaves the
+//       laptop and the entry offers "Bewerken" again; the server has the change.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -43,11 +48,17 @@ async function serverWithWalk(env = {}) {
   return { server, walk: ids[0] };
 }
 
-/** A 1280x800 laptop, loopback only, logged in as the coordinator. */
-async function laptop(server) {
+/**
+ * A 1280x800 laptop, loopback only, logged in as the coordinator;
+ * `prepare` runs on the page before anything is loaded (routes).
+ * @param {Server} server
+ * @param {(page: import('playwright-core').Page) => Promise<unknown>} [prepare]
+ */
+async function laptop(server, prepare) {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block' });
   await ctx.route('**/*', (r) => (['127.0.0.1', 'localhost'].includes(new URL(r.request().url()).hostname) ? r.continue() : r.abort()));
   const page = await ctx.newPage();
+  await prepare?.(page);
   await page.goto(`${server.origin}/`);
   await login(page, 'coord-cora');
   await page.locator('[data-testid="conn"][data-conn="online"]').waitFor({ timeout: 30_000 });
@@ -208,6 +219,75 @@ test('(c) "Klaar met bewerken" with an unsent edit: kept and explained until the
     const res = await fetch(`${server.origin}/api/v1/items/${walk}/${itemId}`, { headers: { Authorization: `Bearer ${token}` } });
     const body = await res.json();
     assert.equal(body.item.follow_up?.politie?.note, note, JSON.stringify(body.item.follow_up));
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('(d) the work list: "Klaar met bewerken" on an entry outlives a reload before the ack; the document leaves once its change is acked', async () => {
+  const server = await Server.start();
+  servers.push(server);
+  await server.addUser('boa-bo', { roles: ['boa'], team: 'team-oost', name: 'Bo' });
+  await server.addUser('coord-cora', { roles: ['coordinator'], team: null, name: 'Cora' });
+  const { ids } = await seedWalks(server, 'boa-bo', 'team-oost', [{ title: 'Ronde met terugkoppeling', at: Date.now() - 30 * DAY, observations: 2, feedbackEvery: true }]);
+  const walk = ids[0];
+  // The laptop's binary frames of `hold` (a document id in hex) do not reach the server: its changes stay unacked.
+  let hold = '';
+  const { ctx, page } = await laptop(server, (p) =>
+    p.routeWebSocket(/\/api\/v1\/sync$/, (ws) => {
+      const upstream = ws.connectToServer();
+      ws.onMessage((m) => {
+        if (hold && typeof m !== 'string' && Buffer.from(m).subarray(0, 16).toString('hex') === hold) return;
+        upstream.send(m);
+      });
+      upstream.onMessage((m) => ws.send(m));
+    }),
+  );
+  try {
+    await page.goto(`${server.origin}/#/coord/feedback`);
+    await page.locator('[data-testid="feedback-count"][data-count="2"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByTestId('on-device').count(), 0, 'nothing on the laptop yet');
+    const given = String(await page.getByTestId('feedback-item').first().getAttribute('data-key')).split('/')[1];
+    await page.getByTestId('feedback-item').first().getByTestId('open-edit').click();
+    // Both entries are of the one walk: both show their forms and "Klaar met bewerken".
+    await page.locator('[data-testid="feedback-item"] [data-testid="fb-give"]').nth(1).waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-testid="feedback-item"] [data-testid="finish-edit"]').count(), 2);
+    await waitStored(page, walk, true);
+    await page.locator(`[data-testid="on-device-doc"][data-doc="${walk}"] [data-testid="finish-edit"]`).waitFor();
+
+    hold = walk.replace(/-/g, '');
+    await page.getByTestId('feedback-item').first().getByTestId('fb-give').click();
+    // Given here: that entry leaves the list at once; its change is not acked.
+    await page.locator('[data-testid="feedback-count"][data-count="1"]').waitFor();
+    const entry = page.getByTestId('feedback-item');
+    await entry.getByTestId('finish-edit').click();
+    const finishing = entry.locator('[data-testid="finishing"][data-pending="1"]');
+    await finishing.waitFor();
+    assert.match(String(await finishing.textContent()), /^Klaar met bewerken\. Dit blijft op dit toestel tot je laatste wijziging bij de server is, zodat er niets verloren gaat; daarna gaat het eraf\./);
+    assert.equal(await entry.getByTestId('fb-give').count(), 0, 'the form is closed');
+    await page.locator(`[data-testid="on-device-doc"][data-doc="${walk}"] [data-testid="finishing"][data-pending="1"]`).waitFor();
+
+    // A reload before the ack: still "Klaar" (not the form again), still on the laptop.
+    await page.reload();
+    await page.locator('[data-testid="feedback-item"] [data-testid="finishing"][data-pending="1"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.locator('[data-testid="feedback-item"] [data-testid="fb-give"]').count(), 0, 'the form stays closed after the reload');
+    assert.equal((await storedDocIds(page)).includes(walk), true, 'kept while its change is unacked');
+
+    // The frames go through again; a new connection sends the change: acked, unsubscribed, gone.
+    hold = '';
+    await ctx.setOffline(true);
+    await page.locator('[data-testid="conn"][data-conn="offline"]').waitFor({ timeout: 30_000 });
+    await ctx.setOffline(false);
+    await waitStored(page, walk, false);
+    // The list reads the server again (the walk left): the given entry is gone there too.
+    await page.locator('[data-testid="feedback-count"][data-count="1"]').waitFor({ timeout: 30_000 });
+    await page.locator('[data-testid="feedback-item"] [data-testid="open-edit"]').waitFor({ timeout: 30_000 });
+    assert.equal(await page.getByTestId('on-device').count(), 0, 'nothing left on the laptop');
+
+    const token = await restLogin(server.origin, 'coord-cora');
+    const res = await fetch(`${server.origin}/api/v1/items/${walk}/${given}`, { headers: { Authorization: `Bearer ${token}` } });
+    const body = await res.json();
+    assert.equal(typeof body.item.feedback?.given_at, 'number', JSON.stringify(body.item.feedback));
   } finally {
     await ctx.close();
   }

@@ -24,7 +24,9 @@
 //            "evicted" -> rec: encrypted ids of documents that left the device
 //            (the last 500); "leaving" -> rec: encrypted [docId, 'out' |
 //            'back' | 'unsubscribed'][]: documents leaving the sync scope and
-//            where each stands (sync/client.ts), restored after a reload.
+//            where each stands (sync/client.ts), restored after a reload;
+//            "finished" -> rec: encrypted ids of documents the user said
+//            "Klaar" for that are still on the device (app.ts `finish`).
 //   photos   sha256 hex -> rec: encrypted bytes of a processed photo (JPEG)
 //            waiting for upload: the photo outbox (added in version 2).
 //   photoInfo sha256 hex -> rec: encrypted { sha, size, addedAt, refused:
