@@ -799,6 +799,42 @@ async fn stats_count_the_period_and_the_previous_one_with_positive_signals_apart
         s["by_severity"]["informatief"],
         json!({"current": 1, "previous": 0})
     );
+    // Over time: ten steps of a day, each beside the same day of the
+    // previous ten (H, five days before T0, is in step 5 of those).
+    assert_eq!(s["step_ms"], DAY);
+    let series = s["series"].as_array().expect("series");
+    assert_eq!(series.len(), 10);
+    assert_eq!(series[0]["start"], T0);
+    assert_eq!(series[9]["start"], T0 + 9 * DAY);
+    let pairs = |key: &str| -> Vec<(u64, u64)> {
+        series
+            .iter()
+            .map(|x| {
+                (
+                    x[key]["current"].as_u64().expect("n"),
+                    x[key]["previous"].as_u64().expect("n"),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(
+        pairs("problems"),
+        [
+            (0, 0),
+            (1, 0),
+            (1, 0),
+            (0, 0),
+            (1, 0),
+            (0, 1),
+            (1, 0),
+            (1, 0),
+            (0, 0),
+            (0, 0)
+        ]
+    );
+    let mut positive = vec![(0, 0); 10];
+    positive[3] = (1, 0);
+    assert_eq!(pairs("positive"), positive);
     let res = get(
         &w.app,
         Some(&w.coord),

@@ -234,6 +234,7 @@ const LIST_BOUNDS: &[(&str, u32)] = &[
     ("/api/v1/feedback/open", 1000),
     ("/api/v1/items", 500),
     ("/api/v1/resident-points", 500),
+    ("/api/v1/wijkberichten", 500),
 ];
 
 #[actix_web::test]

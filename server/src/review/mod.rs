@@ -22,6 +22,7 @@ pub mod query;
 pub mod report;
 pub mod sheet;
 pub mod stats;
+pub mod wijkbericht;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -65,6 +66,12 @@ impl ReviewDb {
             path: None,
             idle: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Whether this layer runs here (SQLite), i.e. [`ReviewDb::with_conn`]
+    /// does not fail with [`SqliteOnly`].
+    pub fn is_sqlite(&self) -> bool {
+        self.path.is_some()
     }
 
     /// For `wijklog.db` in a data directory.

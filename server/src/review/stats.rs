@@ -41,6 +41,45 @@ pub struct Stats {
     pub by_severity: BTreeMap<String, Trend>,
     /// Positive signals per wijk id.
     pub positive_by_wijk: BTreeMap<String, Trend>,
+    /// Length of one step of [`Stats::series`] (ms): a day for periods up
+    /// to 31 days, a week up to 182 days, else 30 days (longer when that
+    /// would make more than [`MAX_STEPS`] steps).
+    pub step_ms: i64,
+    /// The period in steps from `from` (the last one may be shorter), each
+    /// with the counts of the same step of the previous period.
+    pub series: Vec<Step>,
+}
+
+/// Most steps [`Stats::series`] has.
+pub const MAX_STEPS: i64 = 60;
+
+/// One step of the period and the same step of the previous period.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Step {
+    /// Start (ms) in this period.
+    pub start: i64,
+    /// Problems in this step of this period and of the previous one.
+    pub problems: Trend,
+    /// Positive signals likewise.
+    pub positive: Trend,
+}
+
+/// The step length for a period of `len` ms.
+pub fn step_ms(len: i64) -> i64 {
+    let day = super::DAY_MS;
+    let base = if len <= 31 * day {
+        day
+    } else if len <= 182 * day {
+        7 * day
+    } else {
+        30 * day
+    };
+    let steps = (len + base - 1) / base;
+    if steps > MAX_STEPS {
+        (len + MAX_STEPS - 1) / MAX_STEPS
+    } else {
+        base
+    }
 }
 
 /// Counts for `scope` in `from..to` and the period before it.
@@ -53,10 +92,19 @@ pub fn stats(
     positive: &BTreeSet<String>,
 ) -> Result<Stats, ApiError> {
     let previous_from = from - (to - from);
+    let step = step_ms(to - from);
+    let steps = usize::try_from((to - from + step - 1) / step).unwrap_or(0);
     let mut out = Stats {
         from,
         to,
         previous_from,
+        step_ms: step,
+        series: (0..steps)
+            .map(|i| Step {
+                start: from + step * i as i64,
+                ..Step::default()
+            })
+            .collect(),
         ..Stats::default()
     };
     for (table, part) in [("observations", &scope.walks), ("notes", &scope.notes)] {
@@ -99,5 +147,60 @@ pub fn stats(
             }
         }
     }
+    // The series: per step of either period, problems and positive signals.
+    for (table, part) in [("observations", &scope.walks), ("notes", &scope.notes)] {
+        let Some(team) = part else { continue };
+        let mut sql = format!(
+            "SELECT created_at >= ?1, (created_at - iif(created_at >= ?1, ?1, ?2)) / ?3, \
+             coalesce(category, ''), count(*) FROM {table} \
+             WHERE deleted = 0 AND created_at >= ?2 AND created_at < ?4"
+        );
+        if team.is_some() {
+            sql.push_str(" AND team = ?5");
+        }
+        sql.push_str(" GROUP BY 1, 2, 3");
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut rows = match team {
+            Some(t) => stmt.query(rusqlite::params![from, previous_from, step, to, t])?,
+            None => stmt.query(rusqlite::params![from, previous_from, step, to])?,
+        };
+        while let Some(r) = rows.next()? {
+            let current: bool = r.get(0)?;
+            let i = usize::try_from(r.get::<_, i64>(1)?).unwrap_or(usize::MAX);
+            let category: String = r.get(2)?;
+            let n = u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0);
+            let Some(s) = out.series.get_mut(i) else {
+                continue;
+            };
+            let t = if positive.contains(&category) {
+                &mut s.positive
+            } else {
+                &mut s.problems
+            };
+            if current {
+                t.current += n;
+            } else {
+                t.previous += n;
+            }
+        }
+    }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::DAY_MS as DAY;
+
+    #[test]
+    fn steps_are_days_weeks_or_months_and_at_most_sixty() {
+        assert_eq!(step_ms(DAY), DAY);
+        assert_eq!(step_ms(30 * DAY), DAY);
+        assert_eq!(step_ms(31 * DAY), DAY);
+        assert_eq!(step_ms(32 * DAY), 7 * DAY);
+        assert_eq!(step_ms(90 * DAY), 7 * DAY);
+        assert_eq!(step_ms(366 * DAY), 30 * DAY);
+        let long = 20 * 365 * DAY;
+        assert!((long + step_ms(long) - 1) / step_ms(long) <= MAX_STEPS);
+    }
 }

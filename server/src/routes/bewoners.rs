@@ -6,7 +6,8 @@
 //! the reason next to it, so nothing typed is lost.
 //!
 //! - `GET /bewoners/`: the wijken, and a box to look up a receipt code.
-//! - `GET /bewoners/{wijk}`: coming walks and spreekuren, and the form.
+//! - `GET /bewoners/{wijk}`: coming walks and spreekuren, the published
+//!   wijkbericht ("U meldde, wij deden"), and the form.
 //! - `POST /bewoners/{wijk}`: hand in (form fields) → 303 to the status page.
 //! - `GET /bewoners/status?code=` and `GET /bewoners/status/{code}`: the status.
 //! - `GET /bewoners/stijl.css`: the style sheet.
@@ -18,13 +19,14 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::public::{
     bounded_body, category_list, count_read, fresh_schedule, local_date_time, lookup,
-    start_of_today, wijk_list,
+    published_wijkbericht, start_of_today, wijk_list,
 };
 use crate::domain::{DocKind, now_ms};
 use crate::edge::ApiError;
 use crate::public::queue::status_sentence;
 use crate::public::submit::{self, ContactIn, LocationIn, Submission};
 use crate::review::sheet::dutch_day;
+use crate::review::wijkbericht::{Block, Published, blocks, period_words};
 
 /// Registers the pages.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -260,7 +262,44 @@ async fn wijk_page(
     if let Err(e) = fresh_schedule(&state).await {
         return error_page(&e);
     }
-    render_wijk(&state, &path.into_inner(), &Typed::default(), None)
+    let wijk = path.into_inner();
+    let bericht = match published_wijkbericht(&state, &wijk).await {
+        Ok(b) => b,
+        Err(e) => return error_page(&e),
+    };
+    render_wijk(&state, &wijk, &Typed::default(), None, bericht.as_ref())
+}
+
+/// The published wijkbericht as HTML: its blocks (headings, paragraphs,
+/// lists) escaped, under a heading with the period.
+fn bericht_section(w: &Published) -> String {
+    let mut body = String::new();
+    for b in blocks(&w.text) {
+        match b {
+            Block::Heading(h) => body.push_str(&format!("<h3>{}</h3>\n", esc(&h))),
+            Block::Paragraph(lines) => body.push_str(&format!(
+                "<p>{}</p>\n",
+                lines
+                    .iter()
+                    .map(|l| esc(l))
+                    .collect::<Vec<_>>()
+                    .join("<br>\n")
+            )),
+            Block::List(items) => {
+                body.push_str("<ul>\n");
+                for i in items {
+                    body.push_str(&format!("<li>{}</li>\n", esc(&i)));
+                }
+                body.push_str("</ul>\n");
+            }
+        }
+    }
+    format!(
+        "<section class=\"wijkbericht\" aria-labelledby=\"bericht-kop\">\n\
+         <h2 id=\"bericht-kop\">Wijkbericht: u meldde, wij deden</h2>\n\
+         <p class=\"periode\">Over {}</p>\n{body}</section>\n",
+        esc(&period_words(&w.from, &w.to))
+    )
 }
 
 fn render_wijk(
@@ -268,6 +307,7 @@ fn render_wijk(
     wijk: &str,
     typed: &Typed,
     err: Option<&ApiError>,
+    bericht: Option<&Published>,
 ) -> HttpResponse {
     let catalog = state.public.schedule.catalog();
     let Some(label) = catalog
@@ -347,7 +387,7 @@ fn render_wijk(
     };
     let body = format!(
         "<h1>Wijk {label}</h1>\n\
-         <section aria-labelledby=\"agenda-kop\">\n<h2 id=\"agenda-kop\">Wanneer zijn we in de wijk?</h2>\n{agenda}\n</section>\n\
+         <section aria-labelledby=\"agenda-kop\">\n<h2 id=\"agenda-kop\">Wanneer zijn we in de wijk?</h2>\n{agenda}\n</section>\n{bericht}\
          <section aria-labelledby=\"form-kop\">\n<h2 id=\"form-kop\">Geef een punt door</h2>\n\
          <p>Uw punt ziet niemand anders. U krijgt een code. Daarmee ziet u wat we ermee doen.</p>\n\
          {general}\
@@ -380,6 +420,7 @@ fn render_wijk(
         email = esc(typed.get("email")),
         phone = esc(typed.get("phone")),
         status = status_form(),
+        bericht = bericht.map(bericht_section).unwrap_or_default(),
     );
     let status = err.map_or(actix_web::http::StatusCode::OK, |e| {
         use actix_web::ResponseError;
@@ -403,7 +444,7 @@ async fn wijk_post(
     }
     let body = match bounded_body(payload).await {
         Ok(b) => b,
-        Err(e) => return render_wijk(&state, &wijk, &Typed::default(), Some(&e)),
+        Err(e) => return render_wijk(&state, &wijk, &Typed::default(), Some(&e), None),
     };
     let fields = std::str::from_utf8(&body)
         .ok()
@@ -444,7 +485,10 @@ async fn wijk_post(
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .finish(),
         Err(ApiError::NotFound) => error_page(&ApiError::NotFound),
-        Err(e) => render_wijk(&state, &wijk, &typed, Some(&e)),
+        Err(e) => {
+            let bericht = published_wijkbericht(&state, &wijk).await.ok().flatten();
+            render_wijk(&state, &wijk, &typed, Some(&e), bericht.as_ref())
+        }
     }
 }
 

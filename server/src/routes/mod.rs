@@ -18,6 +18,7 @@ pub mod reports;
 pub mod resident_points;
 pub mod static_files;
 pub mod stats;
+pub mod wijkberichten;
 
 use actix_web::{HttpResponse, web};
 
@@ -51,6 +52,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     public::configure(cfg);
     bewoners::configure(cfg);
     resident_points::configure(cfg);
+    wijkberichten::configure(cfg);
 }
 
 /// JSON bodies of the auth endpoints: small, and malformed ones answered

@@ -6,7 +6,7 @@
 //! - `GET /api/v1/public/wijken`: the wijken (id, label).
 //! - `GET /api/v1/public/wijken/{wijk}`: a wijk's page data: label,
 //!   categories in plain words, the coming walks and spreekuren (kind, date,
-//!   time, and for a spreekuur its place), the published wijkbericht.
+//!   time, and for a spreekuur its place), the newest published wijkbericht.
 //! - `GET /api/v1/public/form-token`: a form token for one submission.
 //! - `POST /api/v1/public/points`: hand in a point → 201 `{"receipt","status_url"}`.
 //! - `GET /api/v1/public/points/{receipt}`: its status and dates only.
@@ -21,7 +21,7 @@ use crate::edge::{ApiError, json_body};
 use crate::public::points;
 use crate::public::receipt::Receipt;
 use crate::public::submit::{self, MAX_BODY_BYTES, Submission, busy, too_many};
-use crate::review::iso8601;
+use crate::review::{iso8601, wijkbericht};
 use crate::state::{AppState, blocking};
 
 /// Registers the public routes.
@@ -168,13 +168,37 @@ async fn wijk(
         .into_iter()
         .map(|(id, label)| json!({"id": id, "label": label}))
         .collect();
+    let bericht = published_wijkbericht(&state, &id).await?.map(|w| {
+        json!({
+            "from": w.from,
+            "to": w.to,
+            "period": wijkbericht::period_words(&w.from, &w.to),
+            "published_at": iso8601(w.published_at),
+            "text": w.text,
+        })
+    });
     Ok(json_ok(&json!({
         "wijk": {"id": id, "label": entry.label.clone().unwrap_or_else(|| id.clone())},
         "categories": categories,
         "coming": coming,
-        // The published wijkbericht of the period; none is published yet.
-        "wijkbericht": Value::Null,
+        "wijkbericht": bericht,
     })))
+}
+
+/// The newest published wijkbericht of `wijk` (never a draft), through the
+/// public database gate; none on PostgreSQL, where the review layer does
+/// not run yet.
+pub(crate) async fn published_wijkbericht(
+    state: &AppState,
+    wijk: &str,
+) -> Result<Option<wijkbericht::Published>, ApiError> {
+    if !state.review.is_sqlite() {
+        return Ok(None);
+    }
+    let _slot = state.public.db_gate.acquire().await.map_err(|_| busy())?;
+    let db = state.review.clone();
+    let wijk = wijk.to_owned();
+    blocking::<_, ApiError>(move || db.with_conn(|c| wijkbericht::published(c, &wijk))).await
 }
 
 async fn form_token(

@@ -59,6 +59,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0013_audit_retention",
         include_str!("../../migrations/0013_audit_retention.sql"),
     ),
+    (
+        "0014_wijkberichten",
+        include_str!("../../migrations/0014_wijkberichten.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
