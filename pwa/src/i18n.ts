@@ -13,6 +13,8 @@ import * as callbacksMsgs from './messages/callbacks';
 import * as deviceMsgs from './messages/device';
 import * as eraseMsgs from './messages/erase';
 import * as remoteMsgs from './messages/remote';
+import * as wijkberichtMsgs from './messages/wijkbericht';
+import * as chartMsgs from './messages/charts';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -207,7 +209,9 @@ export type MsgKey =
   | keyof typeof callbacksMsgs.nl
   | keyof typeof deviceMsgs.nl
   | keyof typeof eraseMsgs.nl
-  | keyof typeof remoteMsgs.nl;
+  | keyof typeof remoteMsgs.nl
+  | keyof typeof wijkberichtMsgs.nl
+  | keyof typeof chartMsgs.nl;
 
 const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
@@ -392,8 +396,8 @@ const en: Record<FieldKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl, ...eraseMsgs.nl, ...remoteMsgs.nl };
-const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en, ...eraseMsgs.en, ...remoteMsgs.en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl, ...eraseMsgs.nl, ...remoteMsgs.nl, ...wijkberichtMsgs.nl, ...chartMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en, ...eraseMsgs.en, ...remoteMsgs.en, ...wijkberichtMsgs.en, ...chartMsgs.en };
 const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 

@@ -2,6 +2,8 @@
 // period, each beside the previous period of equal length (GET
 // /api/v1/stats), with "positief signaal" counted beside the problems. The
 // totals and every row name link to the list with the same period and filter.
+// Charts (Charts.tsx) show the same counts per category and per wijk, and
+// over time, each beside the previous period.
 
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { t, type MsgKey, tn } from '../../i18n';
@@ -9,6 +11,7 @@ import { getAccessChanges, getStats, type AccessChange, type Stats, type Trend }
 import { ApiErrorLine, fmtDateTime, labelOf, LIVE_POLL_MS, useCatalog, useLiveRefresh } from './common';
 import { dayOf, dayStart, emptyFilters, filtersToQuery, hashQuery, nextDay, type Filters } from './filters';
 import { go } from '../hooks';
+import { ChartLegend, PairBarChart, SeriesChart } from './Charts';
 
 const DAY_MS = 86_400_000;
 
@@ -121,6 +124,32 @@ export function OverviewScreen() {
               <TrendText trend={stats.positive} />
             </a>
           </div>
+          <section class="charts" aria-labelledby="charts-title" data-testid="charts">
+            <h2 id="charts-title">{t('chart.title')}</h2>
+            <ChartLegend />
+            <div class="chart-grid">
+              <PairBarChart
+                id="chart-category"
+                title={t('chart.by_category')}
+                rows={sorted(stats.by_category, catalog?.categories).map((id) => ({
+                  id,
+                  label: labelOf(catalog?.categories, id) + (positiveIds.has(id) ? ` (${t('coordinator.overview.positive_short')})` : ''),
+                  trend: stats.by_category[id],
+                }))}
+              />
+              <PairBarChart
+                id="chart-wijk"
+                title={t('chart.by_wijk')}
+                rows={sorted(stats.by_wijk, catalog?.wijken).map((id) => ({ id, label: labelOf(catalog?.wijken, id), trend: stats.by_wijk[id] }))}
+              />
+              {stats.series && (
+                <SeriesChart id="chart-problems-time" title={t('chart.problems_time')} steps={stats.series} pick="problems" stepMs={stats.step_ms ?? DAY_MS} />
+              )}
+              {stats.series && (
+                <SeriesChart id="chart-positive-time" title={t('chart.positive_time')} steps={stats.series} pick="positive" stepMs={stats.step_ms ?? DAY_MS} />
+              )}
+            </div>
+          </section>
           <div class="stat-grid">
             <StatTable
               testid="by-wijk"

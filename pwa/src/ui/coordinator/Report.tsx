@@ -6,7 +6,7 @@
 // are loaded; the print stylesheet (report.css) hides the app's header,
 // navigation and buttons and keeps groups together.
 import { useEffect, useState } from 'preact/hooks';
-import { hhmm, t, tn } from '../../i18n';
+import { hhmm, lang, t, tn } from '../../i18n';
 import { useApp } from '../hooks';
 import { teamLabel } from '../../model/doc';
 import { formatWhen } from '../../dates';
@@ -59,6 +59,18 @@ export interface WalkReportData {
   categories: { id: string; label: string; positive: boolean; items: ReportItem[] }[];
   partners: { id: string; label: string; actions: ReportAction[] }[];
   observation_count: number;
+}
+
+/** A GPS position in words: "GPS 52,37000° NB, 5,21000° OL (op 8 m nauwkeurig)". */
+export function gpsWords(l: { lat: number; lon: number; accuracy_m: number | null }): string {
+  const num = (v: number) => new Intl.NumberFormat(lang() === 'nl' ? 'nl-NL' : 'en-GB', { minimumFractionDigits: 5, maximumFractionDigits: 5 }).format(Math.abs(v));
+  const words = t('coordinator.report.gps', {
+    lat: num(l.lat),
+    ns: t(l.lat < 0 ? 'coordinator.report.south' : 'coordinator.report.north'),
+    lon: num(l.lon),
+    eo: t(l.lon < 0 ? 'coordinator.report.west' : 'coordinator.report.east'),
+  });
+  return l.accuracy_m !== null && l.accuracy_m !== undefined ? `${words} (${t('coordinator.report.gps_accuracy', { m: Math.round(l.accuracy_m) })})` : words;
 }
 
 function stamp(ms: number | null): string {
@@ -175,7 +187,7 @@ export function WalkReport({ id }: { id: string }) {
             {report.categories.map((c) => (
               <section key={c.id} data-testid="report-category" data-category={c.id}>
                 <h3>
-                  {c.label} ({c.items.length}){c.positive && <span class="positive"> · {t('coordinator.report.positive')}</span>}
+                  {c.label} ({tn('coordinator.report.n_items', c.items.length)}){c.positive && <span class="positive"> · {t('coordinator.report.positive')}</span>}
                 </h3>
                 <table>
                   <thead>
@@ -195,7 +207,7 @@ export function WalkReport({ id }: { id: string }) {
                           {o.erased ? <ErasedLine erasure={o.erased} what="item" /> : o.text || '—'}
                           {(o.photos?.length ?? 0) > 0 ? <PhotoStrip refs={o.photos ?? []} testId="report-photos" /> : o.photo_count > 0 ? ` (${tn('coordinator.report.photos', o.photo_count)})` : ''}
                         </td>
-                        <td>{[o.place, o.location ? `${o.location.lat.toFixed(5)}, ${o.location.lon.toFixed(5)}` : ''].filter(Boolean).join(' · ') || '—'}</td>
+                        <td>{[o.place, o.location ? gpsWords(o.location) : ''].filter(Boolean).join(' · ') || '—'}</td>
                       </tr>
                     ))}
                   </tbody>
@@ -210,7 +222,7 @@ export function WalkReport({ id }: { id: string }) {
             {report.partners.map((p) => (
               <section key={p.id} data-testid="report-partner" data-partner={p.id}>
                 <h3>
-                  {p.label} ({p.actions.length})
+                  {p.label} ({tn('coordinator.report.n_actions', p.actions.length)})
                 </h3>
                 <table>
                   <thead>

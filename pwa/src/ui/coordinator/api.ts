@@ -32,6 +32,10 @@ export interface Stats {
   positive_by_wijk: Record<string, Trend>;
   /** Open and late call backs and feedback now (not bound to the period). */
   work_list?: WorkCounts;
+  /** Length of one step of `series` (ms). */
+  step_ms?: number;
+  /** The period in steps from `from`, each beside the same step of the previous period. */
+  series?: { start: number; problems: Trend; positive: Trend }[];
 }
 
 export interface WalkContext {

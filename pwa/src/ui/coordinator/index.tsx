@@ -6,6 +6,7 @@
 //   #/coord/item/<doc>/<item>             one item: context, history, follow-up, feedback
 //   #/coord/feedback                      feedback work list (oldest first)
 //   #/coord/plan, #/coord/report/<walk>   planning and the walk report (Planning.tsx, Report.tsx)
+//   #/coord/berichten, #/coord/bericht/<id> the wijkberichten for residents (Wijkbericht.tsx)
 // Every screen shows the area navigation and announces urgent items that arrive.
 import { useEffect, useRef } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
@@ -18,6 +19,7 @@ import { MapScreen } from './MapScreen';
 import { DetailScreen } from './Detail';
 import { FeedbackScreen } from './Feedback';
 import { UrgentAnnouncer } from './Urgent';
+import { WijkberichtenScreen, WijkberichtScreen } from './Wijkbericht';
 import './coordinator.css';
 
 const NAV: { id: string; href: string; key: MsgKey }[] = [
@@ -26,6 +28,7 @@ const NAV: { id: string; href: string; key: MsgKey }[] = [
   { id: 'map', href: '#/coord/map', key: 'coordinator.nav.map' },
   { id: 'feedback', href: '#/coord/feedback', key: 'coordinator.nav.feedback' },
   { id: 'plan', href: '#/coord/plan', key: 'coordinator.nav.plan' },
+  { id: 'berichten', href: '#/coord/berichten', key: 'wijkbericht.nav' },
 ];
 
 export function CoordinatorArea({ path }: { path: string[] }) {
@@ -56,8 +59,10 @@ export function CoordinatorArea({ path }: { path: string[] }) {
   else if (sub === 'map') screen = <MapScreen />;
   else if (sub === 'item' && clean[1] && clean[2]) screen = <DetailScreen docId={clean[1]} itemId={clean[2]} />;
   else if (sub === 'feedback') screen = <FeedbackScreen />;
+  else if (sub === 'berichten') screen = <WijkberichtenScreen />;
+  else if (sub === 'bericht' && clean[1]) screen = <WijkberichtScreen id={clean[1]} />;
   else screen = <OverviewScreen />;
-  const active = sub === 'item' ? 'list' : sub === 'report' ? '' : sub;
+  const active = sub === 'item' ? 'list' : sub === 'report' ? '' : sub === 'bericht' ? 'berichten' : sub;
 
   return (
     <div class="coord" ref={ref}>
