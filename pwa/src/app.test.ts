@@ -250,4 +250,39 @@ describe('App and the documents leaving the scope', () => {
     expect(await store.getMeta('finished')).toEqual([]);
     stop(app);
   });
+
+  it('"Klaar" of a document the server keeps (`kept`): no longer finished, the reason is kept for the screens, and a reload does not finish it again', async () => {
+    await loggedIn();
+    const { app, ws } = await bootApp();
+    await recv(ws, ready([]));
+    const CATALOG = '0b1c2d3e-4f5a-4b6c-8d7e-9f0a1b2c3d4e';
+    const server = newCatalog(CATALOG, 'admin-1');
+    await app.repo.announced({ id: CATALOG, kind: 'catalog', heads: server.heads(), epoch: 0 });
+    await app.repo.applyRemote(CATALOG, (doc) => syncDocs(server, doc));
+    server.free();
+    const walk = await app.newWalk({ title: 'Geplande ronde', wijk: 'centrum', team: 'team-oost' });
+    await recv(ws, { type: 'ack', doc: walk, heads: app.docs.get(walk)!.heads() });
+    app.finish(walk);
+    await flush();
+    expect(ws.texts()).toEqual([{ type: 'unsubscribe', doc: walk }]);
+    expect(app.finishedHere(walk)).toBe(true);
+    await recv(ws, { type: 'kept', doc: walk, reason: 'planned' });
+    expect(app.finishedHere(walk)).toBe(false);
+    expect(app.keptReason(walk)).toBe('planned');
+    expect(app.isLeaving(walk)).toBe(false);
+    expect(app.docs.has(walk)).toBe(true);
+    await app.flush();
+    const store = await LocalStore.open();
+    expect(await store.getMeta('finished')).toEqual([]);
+    expect(await store.getMeta('leaving')).toEqual([]);
+    // Pressing "Klaar" again asks again.
+    app.finish(walk);
+    await flush();
+    expect(app.keptReason(walk)).toBeNull();
+    expect(ws.texts()).toEqual([
+      { type: 'unsubscribe', doc: walk },
+      { type: 'unsubscribe', doc: walk },
+    ]);
+    stop(app);
+  });
 });

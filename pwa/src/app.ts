@@ -124,6 +124,12 @@ export class App {
    */
   private finished = new Set<string>();
   /**
+   * Documents the user said "Klaar" for that the server keeps on the device
+   * (its `kept` answer to the unsubscribe), with the server's reason; until
+   * the document leaves, is opened again or "Klaar" is pressed again.
+   */
+  private keptReasons = new Map<string, string>();
+  /**
    * Counts the server's `lists_changed` frames (and new connections, which
    * may have missed some): the coordinator screens read their lists again
    * when it moves.
@@ -296,6 +302,12 @@ export class App {
         this.emit();
       },
       listsChanged: () => this.listsChanged(),
+      kept: (id, reason) => {
+        if (!this.finished.delete(id)) return;
+        this.saveFinished();
+        this.keptReasons.set(id, reason);
+        this.emit();
+      },
     });
     this.client.restoreLeaving(this.leavingSaved);
     // A "Klaar" whose leaving state was not stored (the page went between the two writes) still leaves.
@@ -386,6 +398,7 @@ export class App {
    */
   subscribe(docId: string): Promise<void> {
     this.subscribeErrors.delete(docId);
+    this.keptReasons.delete(docId);
     if (this.finished.delete(docId)) this.saveFinished();
     const held = this.docs.get(docId);
     if (held && held.kind() !== null) {
@@ -441,6 +454,7 @@ export class App {
   finish(docId: string): void {
     if (!this.client) return;
     this.finished.add(docId);
+    this.keptReasons.delete(docId);
     this.saveFinished();
     this.client.finish(docId);
     this.emit();
@@ -449,6 +463,15 @@ export class App {
   /** Whether the user said "Klaar" for this document and it is still on the device (waiting for acks or the server). */
   finishedHere(docId: string): boolean {
     return this.finished.has(docId) && this.docs.has(docId);
+  }
+
+  /**
+   * Why the server keeps a document the user said "Klaar" for on this device
+   * (protocol 5 `kept`: `member`, `planned`, `open_task`, `subscribed`,
+   * `catalog`), or null. The document then stays and syncs as usual.
+   */
+  keptReason(docId: string): string | null {
+    return this.docs.has(docId) ? (this.keptReasons.get(docId) ?? null) : null;
   }
 
   /** Whether a `subscribe` of this document is waiting for it. */
@@ -534,6 +557,7 @@ export class App {
     const held = this.docs.get(id)?.kind() != null;
     if (!(await this.repo.evict(id))) return false;
     if (this.finished.delete(id)) this.saveFinished();
+    this.keptReasons.delete(id);
     if (held) {
       this.evictedIds.delete(id);
       this.evictedIds.add(id);
@@ -628,6 +652,7 @@ export class App {
     this.evictedIds.clear();
     this.leavingSaved = [];
     this.finished.clear();
+    this.keptReasons.clear();
     this.locationMissing.clear();
     await this.flush();
     this.outbox.clear();

@@ -819,7 +819,7 @@ async fn devices_hear_of_the_new_epoch_and_fetch_the_rewritten_history() {
     let id = uuid::Uuid::parse_str(&w.session.id()).expect("uuid");
     // The staff member's device holds the session (subscribed) at epoch 0.
     let mut phone = SyncClient::connect(&w.app.address, &w.staff.token).await;
-    assert_eq!(phone.ready["protocol"], 4);
+    assert_eq!(phone.ready["protocol"], 5);
     let listed = |c: &SyncClient| {
         c.ready["docs"]
             .as_array()

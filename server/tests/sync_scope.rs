@@ -49,7 +49,7 @@ async fn ready_lists_the_scope_not_everything_the_user_may_see() {
     let a = connect(&app, &ann).await;
     let mine = a.ready_ids();
     assert!(mine.contains(&own) && mine.contains(&planned), "{mine:?}");
-    assert_eq!(a.ready["protocol"], 4);
+    assert_eq!(a.ready["protocol"], 5);
     let b = connect(&app, &bob).await;
     let bobs = b.ready_ids();
     assert!(bobs.contains(&planned), "the team's planned walk");
@@ -134,10 +134,55 @@ async fn subscribe_syncs_pushes_live_and_unsubscribe_unscopes() {
     let c = connect(&app, &cora).await;
     assert!(!c.ready_ids().contains(&id));
 
-    // Ann created it: unsubscribing leaves it in her scope, nothing is sent.
+    // Ann created it: unsubscribing leaves it in her scope, and the server says why (protocol 5).
     a.unsubscribe(id).await;
-    a.pump_quiet(Duration::from_millis(500)).await;
+    assert!(a.pump_until(WAIT, |c| !c.kept.is_empty()).await, "{a:?}");
+    assert_eq!(
+        a.kept,
+        vec![serde_json::json!({"type": "kept", "doc": id.to_string(), "reason": "member"})]
+    );
     assert!(a.unscoped.is_empty());
+    // It still syncs: Cora's subscription is gone, Ann's next observation is acked and stays hers.
+    observe(&mut a, id, &ann.id, 9);
+    assert!(a.sync_until_acked(id, WAIT).await, "ann: {a:?}");
+    assert!(a.unscoped.is_empty());
+}
+
+#[actix_web::test]
+async fn unsubscribing_a_planned_walk_of_the_team_is_answered_kept_planned() {
+    let app = spawn_app().await;
+    let ann = user(&app, "ann", &[Role::Boa], Some("noord")).await;
+    let bob = user(&app, "bob", &[Role::Boa], Some("noord")).await;
+    let planned = Uuid::new_v4();
+    let mut a = connect(&app, &ann).await;
+    a.add_doc(planned, planned_walk(planned, &ann.id, "noord", 1));
+    assert!(a.sync_until_acked(planned, WAIT).await);
+
+    // Bob's phone holds it because it is planned for his team: unsubscribing changes nothing, and says so.
+    let mut b = connect(&app, &bob).await;
+    assert!(b.ready_ids().contains(&planned));
+    b.subscribe(planned).await;
+    b.unsubscribe(planned).await;
+    assert!(b.pump_until(WAIT, |c| !c.kept.is_empty()).await, "{b:?}");
+    assert_eq!(
+        b.kept,
+        vec![serde_json::json!({"type": "kept", "doc": planned.to_string(), "reason": "planned"})]
+    );
+    assert!(b.unscoped.is_empty());
+    b.close().await;
+    let b = connect(&app, &bob).await;
+    assert!(b.ready_ids().contains(&planned), "still in his scope");
+
+    // A document outside every other reason is unscoped, as before.
+    let cora = user(&app, "cora", &[Role::Coordinator], None).await;
+    let mut c = connect(&app, &cora).await;
+    c.subscribe(planned).await;
+    c.unsubscribe(planned).await;
+    assert!(
+        c.pump_until(WAIT, |c| c.unscoped == vec![planned]).await,
+        "{c:?}"
+    );
+    assert!(c.kept.is_empty());
 }
 
 #[actix_web::test]

@@ -96,6 +96,9 @@ pub struct SyncClient {
     pub announced: Vec<Uuid>,
     /// Every `unscope` received (the document is kept: the caller decides).
     pub unscoped: Vec<Uuid>,
+    /// Every `kept` received (the answer to an `unsubscribe` of a document
+    /// that stays in the scope), as received.
+    pub kept: Vec<Value>,
     /// Every ack received: document and heads (hex).
     pub acks: Vec<(Uuid, Vec<String>)>,
     /// The close frame, once closed.
@@ -218,6 +221,7 @@ impl SyncClient {
             errors: Vec::new(),
             announced: Vec::new(),
             unscoped: Vec::new(),
+            kept: Vec::new(),
             acks: Vec::new(),
             closed: None,
         }
@@ -419,6 +423,7 @@ impl SyncClient {
                         });
                     }
                 }
+                Some("kept") => self.kept.push(v),
                 Some("unscope") => {
                     if let Some(id) = v["doc"].as_str().and_then(|s| Uuid::parse_str(s).ok()) {
                         self.unscoped.push(id);

@@ -15,7 +15,11 @@
 //       (and in its "Op dit toestel" section), with a change the server has
 //       not acked; a reload before the ack still says "Klaar" (not the forms
 //       again) and keeps the document; once the change is acked it leaves the
-//       laptop and the entry offers "Bewerken" again; the server has the change.
+//       laptop and the entry offers "Bewerken" again; the server has the change;
+//   (e) "Klaar met bewerken" of a walk that stays in the laptop's scope for
+//       another reason (a coordinator who is also a boa of the team holds the
+//       team's planned walk): the server answers `kept` and the screen says
+//       why it stays, instead of waiting for it to leave.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,13 +58,13 @@ async function serverWithWalk(env = {}) {
  * @param {Server} server
  * @param {(page: import('playwright-core').Page) => Promise<unknown>} [prepare]
  */
-async function laptop(server, prepare) {
+async function laptop(server, prepare, username = 'coord-cora') {
   const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 }, locale: 'nl-NL', timezoneId: 'Europe/Amsterdam', serviceWorkers: 'block' });
   await ctx.route('**/*', (r) => (['127.0.0.1', 'localhost'].includes(new URL(r.request().url()).hostname) ? r.continue() : r.abort()));
   const page = await ctx.newPage();
   await prepare?.(page);
   await page.goto(`${server.origin}/`);
-  await login(page, 'coord-cora');
+  await login(page, username);
   await page.locator('[data-testid="conn"][data-conn="online"]').waitFor({ timeout: 30_000 });
   return { ctx, page };
 }
@@ -288,6 +292,44 @@ test('(d) the work list: "Klaar met bewerken" on an entry outlives a reload befo
     const res = await fetch(`${server.origin}/api/v1/items/${walk}/${given}`, { headers: { Authorization: `Bearer ${token}` } });
     const body = await res.json();
     assert.equal(typeof body.item.feedback?.given_at, 'number', JSON.stringify(body.item.feedback));
+  } finally {
+    await ctx.close();
+  }
+});
+
+test('(e) "Klaar met bewerken" of the team\'s planned walk: the server keeps it, and the screen says why', async () => {
+  const server = await Server.start();
+  servers.push(server);
+  await server.addUser('boa-bo', { roles: ['boa'], team: 'team-oost', name: 'Bo' });
+  await server.addUser('coord-kim', { roles: ['coordinator', 'boa'], team: 'team-oost', name: 'Kim' });
+  const { ids } = await seedWalks(server, 'boa-bo', 'team-oost', [{ title: 'Avondronde volgende week', at: Date.now() + 2 * DAY, observations: 0, planned: true }]);
+  const walk = ids[0];
+  /** @type {string[]} */
+  const frames = [];
+  const { ctx, page } = await laptop(
+    server,
+    async (p) => {
+      p.on('websocket', (ws) => ws.on('framereceived', (f) => {
+        if (typeof f.payload === 'string' && f.payload.includes('"kept"')) frames.push(f.payload);
+      }));
+    },
+    'coord-kim',
+  );
+  try {
+    await page.goto(`${server.origin}/#/coord/feedback`);
+    const held = page.locator(`[data-testid="on-device-doc"][data-doc="${walk}"]`);
+    await held.waitFor({ timeout: 30_000 });
+    await held.getByTestId('finish-edit').click();
+    const kept = held.locator('[data-testid="kept"][data-reason="planned"]');
+    await kept.waitFor({ timeout: 30_000 });
+    assert.equal(await kept.textContent(), 'Blijft op dit toestel: geplande wandeling van je team. Het gaat er vanzelf af als dat niet meer zo is.');
+    assert.deepEqual(frames, [`{"type":"kept","doc":"${walk}","reason":"planned"}`]);
+    assert.equal(await held.getByTestId('finishing').count(), 0, 'not waiting to leave');
+    assert.equal((await storedDocIds(page)).includes(walk), true, 'still on the laptop');
+    // After a reload it is simply on the laptop again, with "Klaar met bewerken".
+    await page.reload();
+    await held.getByTestId('finish-edit').waitFor({ timeout: 30_000 });
+    assert.equal(await held.getByTestId('finishing').count(), 0);
   } finally {
     await ctx.close();
   }

@@ -27,6 +27,7 @@ function uuidBytes(id) {
  * @property {number} observations
  * @property {boolean} [running] started, not ended (else ended two hours after `at`)
  * @property {boolean} [feedbackEvery] every observation needs feedback
+ * @property {boolean} [planned] planned at `at`, not started (no observations)
  */
 
 /**
@@ -53,7 +54,7 @@ export async function seedWalks(server, username, team, plans) {
   for (const [w, plan] of plans.entries()) {
     const id = randomUUID();
     const doc = WijkDoc.newWalk(id, catalog, user.id, { title: plan.title, wijk: 'oostermeent', team, planned_at: plan.at }, plan.at - DAY);
-    doc.startWalk({ at: plan.at });
+    if (!plan.planned) doc.startWalk({ at: plan.at });
     for (let i = 0; i < plan.observations; i++, items++) {
       doc.addObservation(
         catalog,
@@ -67,7 +68,7 @@ export async function seedWalks(server, username, team, plans) {
         { at: plan.at + (i + 1) * 60_000 },
       );
     }
-    if (!plan.running) doc.endWalk({ at: plan.at + 2 * 3_600_000 });
+    if (!plan.running && !plan.planned) doc.endWalk({ at: plan.at + 2 * 3_600_000 });
     docs.set(id, { doc, state: new SyncState(), heads: [...doc.heads()].sort().join() });
     ids.push(id);
   }

@@ -97,7 +97,7 @@ test("a device that was offline during an erasure replaces its copy, keeps its n
   doc.setResidentContact(erased, { name: NAME, phone: PHONE, consent: true });
   const kept = doc.addNote(cat, { category: "verkeer", severity: "informatief", text: KEEP });
   let conn = await connect(port, sara.access_token);
-  assert.equal(conn.ready.protocol, 4);
+  assert.equal(conn.ready.protocol, 5);
   await syncUntilAcked(conn, id, doc);
   conn.ws.close();
 

@@ -1,8 +1,9 @@
 // The sync scope with a third-party client: built only on the official
 // @automerge/automerge package, the `ws` library and docs/sync-protocol.md
-// (version 2). A boa's client creates a walk; a coordinator's client does not
-// get it in `ready`, subscribes it (`doc`, then the usual sync), edits it
-// until acked, unsubscribes (`unscope`); the Rust client
+// (version 5). A boa's client creates a walk and unsubscribes it: it stays in
+// her scope, and the server says why (`kept`, `member`); a coordinator's
+// client does not get it in `ready`, subscribes it (`doc`, then the usual
+// sync), edits it until acked, unsubscribes (`unscope`); the Rust client
 // (tests/src/bin/sync_dump.rs) then reads the coordinator's edit from the
 // server as the boa.
 //
@@ -74,11 +75,17 @@ test("a third-party client subscribes a document outside its scope, edits it and
     };
   });
   const n = await connect(port, nina.access_token);
-  assert.equal(n.ready.protocol, 4);
+  assert.equal(n.ready.protocol, 5);
   const ninaHeads = A.getHeads(walk).slice().sort().join();
   await syncUntil(n, walkId, walk, A.initSyncState(), (_, item) =>
     item.json?.type === "ack" && item.json.heads.slice().sort().join() === ninaHeads,
   );
+  // She created it: unsubscribing leaves it in her scope, and the answer says why, in exactly these bytes.
+  n.ws.send(JSON.stringify({ type: "unsubscribe", doc: walkId }));
+  let answer;
+  do answer = await n.next();
+  while (answer.bin);
+  assert.equal(answer.text, `{"type":"kept","doc":"${walkId}","reason":"member"}`);
   n.ws.close();
 
   // The coordinator: not in ready; subscribe gives `doc`, then the sync.

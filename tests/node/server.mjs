@@ -66,7 +66,7 @@ export async function connect(port, token) {
   let wake = () => {};
   let closed = null;
   ws.on("message", (data, isBinary) => {
-    inbox.push(isBinary ? { bin: Buffer.from(data) } : { json: JSON.parse(data.toString()) });
+    inbox.push(isBinary ? { bin: Buffer.from(data) } : { json: JSON.parse(data.toString()), text: data.toString() });
     wake();
   });
   ws.on("close", (code) => {

@@ -1306,6 +1306,8 @@ impl Sim {
             // The device keeps a document that left its scope (as the app
             // does today); syncing it again subscribes it.
             Down::Text(ServerMessage::Unscope { .. }) => {}
+            // The simulated devices never unsubscribe.
+            Down::Text(ServerMessage::Kept { .. }) => {}
             // For a coordinator's review screens (they read REST); the simulated devices hold documents only.
             Down::Text(ServerMessage::ListsChanged) => {}
             Down::Text(ServerMessage::Ack { doc, heads }) => {

@@ -49,6 +49,7 @@ function host(): SyncHost {
     evict: async () => true,
     scopeChanged: () => undefined,
     listsChanged: () => undefined,
+    kept: () => undefined,
   };
 }
 
@@ -567,6 +568,34 @@ describe('SyncClient and the sync scope (subscribe, unscope, eviction after the 
     expect(sentTexts(ws)).toEqual([{ type: 'unsubscribe', doc: WALK }]);
     await recv(ws, { type: 'unscope', doc: WALK });
     expect(d.evicted).toEqual([WALK]);
+    c.stop();
+  });
+
+  it('"Klaar" of a document that stays in the scope (`kept`, protocol 5): no longer leaving, the host is told why, it syncs again; a `kept` that answers no unsubscribe of ours changes nothing', async () => {
+    const d = device();
+    const kept: [string, string][] = [];
+    d.h.kept = (id, reason) => kept.push([id, reason]);
+    d.hold(WALK, 0);
+    d.hold(OTHER, 0);
+    const { c, ws } = await open(d.h, [WALK, OTHER]);
+    c.finish(WALK);
+    await flush();
+    expect(sentTexts(ws)).toEqual([{ type: 'unsubscribe', doc: WALK }]);
+    expect(c.leavingState(WALK)).toBe('unsubscribed');
+    await recv(ws, { type: 'kept', doc: OTHER, reason: 'planned' });
+    expect(kept).toEqual([]);
+    await recv(ws, { type: 'kept', doc: WALK, reason: 'planned' });
+    expect(kept).toEqual([[WALK, 'planned']]);
+    expect(c.leavingState(WALK)).toBeUndefined();
+    expect(c.leavingEntries()).toEqual([]);
+    // It syncs as any document in the scope: a new edit goes out, and its ack unsubscribes nothing.
+    const before = framesOf(ws, WALK);
+    d.edit(WALK);
+    c.nudge(WALK);
+    expect(framesOf(ws, WALK)).toBeGreaterThan(before);
+    await recv(ws, { type: 'ack', doc: WALK, heads: ['bb'] });
+    expect(sentTexts(ws)).toEqual([{ type: 'unsubscribe', doc: WALK }]);
+    expect(d.evicted).toEqual([]);
     c.stop();
   });
 

@@ -43,8 +43,10 @@
 //                    server answers `doc`, then the ack);
 //     'back'         that happened: once everything is acked the client sends
 //                    `unsubscribe` and waits for the server's `unscope`;
-//     'unsubscribed' sent; the `unscope` that follows evicts it (or nothing
-//                    comes, when it stays in the scope for another reason).
+//     'unsubscribed' sent; the `unscope` that follows evicts it, or the
+//                    server answers `kept` (protocol 5: it stays in the
+//                    scope for another reason, named): then it is no longer
+//                    leaving and syncs as any document in the scope.
 //   A leaving document with nothing unacked is not synced (a frame would
 //   subscribe it again). The host may refuse an eviction for now (the
 //   document is on screen): it calls `recheck` when that ends.
@@ -94,6 +96,12 @@ export interface SyncHost {
   scopeChanged(): void;
   /** The server says the coordinators' review lists may read differently (`lists_changed`). */
   listsChanged(): void;
+  /**
+   * The server answered our `unsubscribe` with `kept`: the document stays in
+   * this device's scope for `reason` (`member`, `planned`, `open_task`, …)
+   * and is no longer leaving.
+   */
+  kept(id: string, reason: string): void;
 }
 
 /** Where a document that left this device's scope stands (see the header). */
@@ -444,6 +452,14 @@ export class SyncClient {
         break;
       case 'lists_changed':
         this.host.listsChanged();
+        break;
+      case 'kept':
+        // Only the answer to our own unsubscribe counts; a subscribe since has already taken it back.
+        if (this.leaving.get(m.doc) === 'unsubscribed') {
+          this.setLeaving(m.doc);
+          this.host.kept(m.doc, m.reason);
+          this.sendSync(m.doc);
+        }
         break;
       case 'error':
         this.host.onServerError(m.doc, m.code);

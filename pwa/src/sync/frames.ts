@@ -52,6 +52,8 @@ export type ServerMessage =
   | { type: 'unscope'; doc: string }
   /** Coordinators (protocol 4): walks or sessions changed elsewhere; the review lists may read differently (no content). */
   | { type: 'lists_changed' }
+  /** Protocol 5: the answer to `unsubscribe` when the document stays in this device's scope, and why (`member`, `planned`, `open_task`, …). */
+  | { type: 'kept'; doc: string; reason: string }
   | { type: 'error'; doc: string | null; code: string; message: string };
 
 /** Parse a JSON text frame; null for anything that is not a known message. */
@@ -94,6 +96,9 @@ export function parseServerMessage(text: string): ServerMessage | null {
       return { type: 'unscope', doc: m.doc };
     case 'lists_changed':
       return { type: 'lists_changed' };
+    case 'kept':
+      if (typeof m.doc !== 'string') return null;
+      return { type: 'kept', doc: m.doc, reason: typeof m.reason === 'string' ? m.reason : '' };
     case 'error':
       return {
         type: 'error',

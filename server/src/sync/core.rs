@@ -428,10 +428,14 @@ pub trait SyncContext {
     fn unsubscribe(&self, _who: &Principal, _doc: DocId) -> Result<(), ContextError> {
         Ok(())
     }
-    /// Whether `doc` is in the scope of the device now, for a reason other
-    /// than what the session itself decided.
-    fn in_scope(&self, _who: &Principal, _doc: DocId) -> Result<bool, ContextError> {
-        Ok(false)
+    /// Why `doc` is in the scope of the device now, for a reason other
+    /// than what the session itself decided; `None` when it is not.
+    fn scope_reason(
+        &self,
+        _who: &Principal,
+        _doc: DocId,
+    ) -> Result<Option<scope::Reason>, ContextError> {
+        Ok(None)
     }
     /// The scope of the device now; `None` when the context keeps no scope
     /// (then the connection's scope is never checked again).
@@ -1009,10 +1013,13 @@ impl Session {
     fn on_unsubscribe(&mut self, doc_id: DocId, ctx: &dyn SyncContext) -> Vec<Effect> {
         let stays = ctx
             .unsubscribe(&self.principal, doc_id)
-            .and_then(|()| ctx.in_scope(&self.principal, doc_id));
+            .and_then(|()| ctx.scope_reason(&self.principal, doc_id));
         match stays {
-            Ok(true) => Vec::new(),
-            Ok(false) => self.leave(doc_id),
+            Ok(Some(reason)) => vec![Effect::Text(ServerMessage::Kept {
+                doc: doc_id,
+                reason,
+            })],
+            Ok(None) => self.leave(doc_id),
             Err(ContextError) => err(
                 Some(doc_id),
                 ErrorCode::Internal,

@@ -4,12 +4,14 @@
 use automerge::ChangeHash;
 use serde::{Deserialize, Serialize};
 
+pub use super::scope::Reason;
 use crate::domain::{DocId, DocKind};
 
 /// The protocol version, sent in `ready` (version 1 had no such field;
 /// version 3 added each document's `epoch` to `ready` and `doc`; version 4
-/// the coordinators' `lists_changed`).
-pub const PROTOCOL_VERSION: u32 = 4;
+/// the coordinators' `lists_changed`; version 5 `kept`, the answer to an
+/// `unsubscribe` of a document that stays in the device's scope).
+pub const PROTOCOL_VERSION: u32 = 5;
 
 /// The shortest time between two `lists_changed` frames on one connection:
 /// changes within it are told once, when it has passed.
@@ -187,6 +189,16 @@ pub enum ServerMessage {
     Unscope {
         /// The document.
         doc: DocId,
+    },
+    /// The answer to an `unsubscribe` of a document that stays in this
+    /// device's scope for another reason (protocol 5): the subscription
+    /// ended, the document stays, and the server goes on syncing it.
+    Kept {
+        /// The document.
+        doc: DocId,
+        /// Why it stays (`member`, `planned`, `open_task`, `subscribed`
+        /// through another connection of the device, `catalog`).
+        reason: Reason,
     },
     /// Coordinators only: walks or spreekuur sessions changed since the
     /// last such frame, so the review lists (items, urgent items, the work

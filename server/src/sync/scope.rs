@@ -118,8 +118,10 @@ impl ScopeClock {
     }
 }
 
-/// Why a document is in a device's scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a document is in a device's scope; also sent, snake_case, in the
+/// `kept` answer to an `unsubscribe` of a document that stays (protocol 5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Reason {
     /// The catalog.
     Catalog,

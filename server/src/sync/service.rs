@@ -254,7 +254,11 @@ impl SyncContext for ServerContext {
             })
     }
 
-    fn in_scope(&self, who: &Principal, doc: DocId) -> Result<bool, ContextError> {
+    fn scope_reason(
+        &self,
+        who: &Principal,
+        doc: DocId,
+    ) -> Result<Option<super::scope::Reason>, ContextError> {
         super::scope::reason_for(
             self.service.store().as_ref(),
             who,
@@ -262,7 +266,6 @@ impl SyncContext for ServerContext {
             self.now_ms(),
             &self.service.limits.scope,
         )
-        .map(|r| r.is_some())
         .map_err(|e| {
             error!(doc = %doc, error = ?e, "checking a document's scope failed");
             ContextError

@@ -5,15 +5,26 @@
 // show the same notice: why the document is still here (unsent changes, no
 // connection, the server's confirmation) until it leaves, with "Toch verder
 // bewerken" to take it back. Unsent edits are never dropped (docs/pwa.md
-// "Sync scope on the device").
+// "Sync scope on the device"). A document the server keeps on the device for
+// another reason (its `kept` answer, protocol 5) says why instead.
+
+import type { DocKind } from '../../model/doc';
 
 import type { App } from '../../app';
 import { t, tn, type MsgKey } from '../../i18n';
 import { useApp } from '../hooks';
 
-/** The "Klaar met bewerken" button (with its explanation unless `compact`). */
+/** The "Klaar met bewerken" button (with its explanation unless `compact`), or why the server keeps the document here. */
 export function FinishButton({ docId, compact = false }: { docId: string; compact?: boolean }) {
   const app = useApp();
+  const kept = app.keptReason(docId);
+  if (kept !== null) {
+    return (
+      <p class="hint" role="status" data-testid="kept" data-doc={docId} data-reason={kept}>
+        {keptText(kept, app.kindOf(docId))}
+      </p>
+    );
+  }
   return (
     <div class={compact ? 'row' : 'stack'}>
       {!compact && <p class="hint">{t('coordinator.detail.finish_hint')}</p>}
@@ -42,6 +53,22 @@ export function FinishingNotice({ docId }: { docId: string }) {
       </button>
     </div>
   );
+}
+
+/**
+ * Why the server keeps a document on this device after "Klaar" (its reason
+ * in the `kept` frame), in the user's words, and that it goes when that ends.
+ */
+export function keptText(reason: string, kind: DocKind | null): string {
+  const k = kind === 'spreekuur' ? 'spreekuur' : 'walk';
+  let why: string;
+  if (reason === 'planned') why = t(`device.kept.planned.${k}`);
+  else if (reason === 'member') why = t(`device.kept.member.${k}`);
+  else if (reason === 'open_task') why = t('device.kept.open_task');
+  else if (reason === 'subscribed') why = t('device.kept.subscribed');
+  else if (reason === 'catalog') why = t('device.kept.catalog');
+  else why = t('device.kept.other', { reason });
+  return `${why} ${t('device.kept.then')}`;
 }
 
 /** What one held walk or session is called in a list: its title, or where and when the session is. */
