@@ -19,7 +19,11 @@
 //   (e) "Klaar met bewerken" of a walk that stays in the laptop's scope for
 //       another reason (a coordinator who is also a boa of the team holds the
 //       team's planned walk): the server answers `kept` and the screen says
-//       why it stays, instead of waiting for it to leave.
+//       why it stays, instead of waiting for it to leave;
+//   (f) an item detail read over REST (its walk not on the laptop) reads
+//       again when another coordinator's edit comes as `lists_changed`, and
+//       when the laptop's connection comes back after an edit made while it
+//       was offline: the history shows both edits without a reload.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -332,5 +336,42 @@ test('(e) "Klaar met bewerken" of the team\'s planned walk: the server keeps it,
     assert.equal(await held.getByTestId('finishing').count(), 0);
   } finally {
     await ctx.close();
+  }
+});
+
+test('(f) the item detail reads its REST data again on `lists_changed` and on reconnect', async () => {
+  const { server, walk } = await serverWithWalk();
+  await server.addUser('coord-dirk', { roles: ['coordinator'], team: null, name: 'Dirk' });
+  const reader = await laptop(server);
+  const editor = await laptop(server, undefined, 'coord-dirk');
+  try {
+    const itemId = await openToEdit(editor.page, server, walk);
+    await reader.page.goto(`${server.origin}/#/coord/item/${walk}/${itemId}`);
+    await reader.page.getByTestId('history-entry').first().waitFor();
+    const before = await reader.page.getByTestId('history-entry').count();
+    assert.equal((await storedDocIds(reader.page)).includes(walk), false, 'the reader holds nothing');
+
+    // Another coordinator assigns a partner: the reader's detail follows the server's `lists_changed`.
+    await editor.page.getByTestId('fu-partner').selectOption('politie');
+    await editor.page.getByTestId('fu-note').fill('Wijkagent kijkt ernaar');
+    await editor.page.getByTestId('fu-add').click();
+    await editor.page.locator('[data-testid="doc-pending"][data-pending="0"]').waitFor({ timeout: 30_000 });
+    await reader.page.locator('[data-testid="history-entry"]').nth(before).waitFor({ timeout: 30_000 });
+    assert.equal(await reader.page.getByTestId('history-entry').count(), before + 1);
+
+    // The reader's laptop goes offline; meanwhile the other sets the status. Back online: read again.
+    await reader.ctx.setOffline(true);
+    await reader.page.locator('[data-testid="conn"][data-conn="offline"]').waitFor({ timeout: 30_000 });
+    await editor.page.locator('[data-testid="fu-entry"][data-partner="politie"] [data-testid="fu-entry-status"]').selectOption('in_behandeling');
+    await editor.page.locator('[data-testid="fu-entry"][data-partner="politie"] [data-testid="fu-entry-save"]').click();
+    await editor.page.locator('[data-testid="doc-pending"][data-pending="0"]').waitFor({ timeout: 30_000 });
+    await editor.page.locator('[data-testid="fu-entry"][data-partner="politie"][data-status="in_behandeling"]').waitFor();
+    assert.equal(await reader.page.getByTestId('history-entry').count(), before + 1, 'offline: nothing new yet');
+    await reader.ctx.setOffline(false);
+    await reader.page.locator('[data-testid="history-entry"]').nth(before + 1).waitFor({ timeout: 30_000 });
+    assert.equal(await reader.page.getByTestId('history-entry').count(), before + 2);
+  } finally {
+    await reader.ctx.close();
+    await editor.ctx.close();
   }
 });

@@ -16,7 +16,7 @@ import { t, type MsgKey, tn } from '../../i18n';
 import { teamLabel, type Doc, type Row } from '../../model/doc';
 import { useApp, useDraft } from '../hooks';
 import { getHistory, getItem, type History, type ItemDetail } from './api';
-import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, usePeople } from './common';
+import { ApiErrorLine, colorOf, fmtDate, fmtDateTime, labelOf, localRow, personName, useCatalog, useDocChanges, useListsChanged, usePeople } from './common';
 import { lastListHref } from './List';
 import { MailPanel } from './Mail';
 import { photoShas, PhotoStrip } from '../../photo/Thumbs';
@@ -63,6 +63,14 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
   // unless the user said "Klaar": then it may go once every change of it is acked.
   const finished = app.finishedHere(docId);
   useEffect(() => (finished ? undefined : app.hold(docId)), [docId, finished]);
+  // Read again when the server says walks or sessions changed elsewhere
+  // (`lists_changed`) and when the connection comes back: the text,
+  // context and history of a document this device does not hold are read
+  // over REST only.
+  useListsChanged(() => {
+    void loadDetail();
+    void loadHistory();
+  });
   // The server's copy (history, context) follows once our edits are acked.
   useDocChanges(
     () => {

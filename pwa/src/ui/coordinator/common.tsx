@@ -128,6 +128,32 @@ export const LIVE_POLL_MS = 120_000;
  */
 export function useLiveRefresh(onChange: () => void, debounceMs = 250, pollMs = LIVE_POLL_MS): void {
   useDocChanges(onChange, undefined, debounceMs);
+  useListsChanged(onChange, debounceMs);
+  const cb = useRef(onChange);
+  cb.current = onChange;
+  useEffect(() => {
+    const visible = () => document.visibilityState === 'visible';
+    const timer = setInterval(() => {
+      if (visible()) cb.current();
+    }, pollMs);
+    const onVisible = () => {
+      if (visible()) cb.current();
+    };
+    document.addEventListener('visibilitychange', onVisible);
+    return () => {
+      clearInterval(timer);
+      document.removeEventListener('visibilitychange', onVisible);
+    };
+  }, [pollMs]);
+}
+
+/**
+ * Call `onChange` (debounced) when the server says the lists changed
+ * (`lists_changed` on the sync socket: walks or sessions changed on other
+ * devices) and when the sync connection comes (back): what was read over
+ * REST may be stale then (`app.listsVersion`).
+ */
+export function useListsChanged(onChange: () => void, debounceMs = 250): void {
   const cb = useRef(onChange);
   cb.current = onChange;
   useEffect(() => {
@@ -144,20 +170,6 @@ export function useLiveRefresh(onChange: () => void, debounceMs = 250, pollMs = 
       if (timer) clearTimeout(timer);
     };
   }, [debounceMs]);
-  useEffect(() => {
-    const visible = () => document.visibilityState === 'visible';
-    const timer = setInterval(() => {
-      if (visible()) cb.current();
-    }, pollMs);
-    const onVisible = () => {
-      if (visible()) cb.current();
-    };
-    document.addEventListener('visibilitychange', onVisible);
-    return () => {
-      clearInterval(timer);
-      document.removeEventListener('visibilitychange', onVisible);
-    };
-  }, [pollMs]);
 }
 
 export function ApiErrorLine({ error }: { error: unknown }) {
