@@ -12,7 +12,7 @@
 //! wijklog backup --to-dir DIR [--keep-days N] [--data DIR]
 //! wijklog retention run [--dry-run] [--data DIR] [--database URL]
 //! wijklog restore --from FILE [--data DIR] [--force]
-//! wijklog blobs gc [--data DIR]
+//! wijklog blobs gc [--data DIR] [--database URL]
 //! ```
 //! Every subcommand also takes `--config FILE`; `--data` overrides the
 //! file's `data_dir`, which overrides `WIJKLOG_DATA_DIR`; `--database URL`
@@ -407,7 +407,7 @@ fn migrate(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Refuses a file-level command (backup, restore, blobs gc) on PostgreSQL.
+/// Refuses a file-level command (backup, restore) on PostgreSQL.
 pub(crate) fn refuse_on_postgres(config: &Config, what: &str, instead: &str) -> anyhow::Result<()> {
     if config.database.is_postgres() {
         bail!(

@@ -361,12 +361,11 @@ fn erase_once(
             ..ScopeFacts::default()
         },
     });
-    let photos_removed =
-        if photos.is_empty() || req.what != EraseWhat::Item || !store.keeps_photos() {
-            0
-        } else {
-            blobs.remove_unreferenced(&photos)?
-        };
+    let photos_removed = if photos.is_empty() || req.what != EraseWhat::Item {
+        0
+    } else {
+        blobs.remove_unreferenced(&photos)?
+    };
     step(req.doc, "photos");
     Ok(EraseReport {
         epoch,

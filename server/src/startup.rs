@@ -68,12 +68,12 @@ impl Application {
         let postgres = state.config.database.is_postgres();
         if postgres {
             tracing::warn!(
-                "on PostgreSQL this version serves sync, accounts, health, erasure and retention; \
-                 review, exports, statistics, mail and photos answer 503 sqlite_only (docs/operations.md)"
+                "on PostgreSQL this version serves sync, accounts, photos, health, erasure and retention; \
+                 review, exports, statistics and mail answer 503 sqlite_only (docs/operations.md)"
             );
-        } else {
-            crate::blobs::gc::spawn_periodic(state.blobs.clone(), state.shutdown.clone());
         }
+        // On PostgreSQL one node at a time collects (`Singleton::BlobGc`).
+        crate::blobs::gc::spawn_periodic(state.blobs.clone(), state.shutdown.clone());
 
         {
             let store = state.store.clone();

@@ -35,7 +35,8 @@ pub struct AppState {
     pub login_limiter: Arc<LoginRateLimiter>,
     /// Graceful shutdown signal.
     pub shutdown: Shutdown,
-    /// Photos (blobs): files under `<data_dir>/blobs`. Blocking.
+    /// Photos (blobs): files under `<data_dir>/blobs` on SQLite, in the
+    /// database on PostgreSQL. Blocking.
     pub blobs: Arc<BlobStore>,
     /// The review and admin queries' own connections to the database file. Blocking.
     pub review: Arc<crate::review::ReviewDb>,
@@ -71,7 +72,13 @@ impl AppState {
         } else {
             LoginRateLimiter::new(config.login_rate_limit.clone())
         });
-        let blobs = Arc::new(BlobStore::new(&config.data_dir, config.blobs.clone()));
+        // On PostgreSQL the photos are in the shared database (every node
+        // reads what any node stored); on SQLite in the data directory.
+        let blobs = Arc::new(BlobStore::for_store(
+            &store,
+            &config.data_dir,
+            config.blobs.clone(),
+        ));
         let review = Arc::new(if config.database.is_postgres() {
             crate::review::ReviewDb::sqlite_only()
         } else {

@@ -5,7 +5,9 @@
 //! changes, SIGKILL of one node during uploads loses no acked change, a
 //! session ended and login failures counted on one node hold on the other,
 //! and PostgreSQL crashing under load loses no acked change: the nodes
-//! reconnect, and the phones are told, retry and end up fully acked.
+//! reconnect, and the phones are told, retry and end up fully acked. A
+//! photo uploaded through one node is read through the other (the bytes are
+//! in the database, not on either node's disk).
 
 use std::collections::HashSet;
 use std::io::Write;
@@ -18,7 +20,7 @@ use uuid::Uuid;
 use wijklog_server::testing_pg::PgCluster;
 use wijklog_tests::server_process::{serve, wijklog_bin};
 use wijklog_tests::sync_client::{ClientDoc, SyncClient, login};
-use wijklog_tests::walks::{add_observation, new_walk};
+use wijklog_tests::walks::{T0, add_observation, new_walk, observation, user_id, walk_document};
 
 const PASSWORD: &str = "een-goed-wachtwoord-voor-pg";
 const SECRET: &str = "a-secret-all-nodes-share-0123456789abcdef";
@@ -671,5 +673,113 @@ async fn postgresql_restarting_under_load_loses_no_acked_change_and_nodes_reconn
         wait_for_change(&mut laptop, walk, pushed, Duration::from_secs(20)).await,
         "node 2 pushed node 1's change after PostgreSQL came back"
     );
+    drop((node1, node2));
+}
+
+/// A request with the bearer token: status, content type and body.
+async fn send(
+    req: awc::ClientRequest,
+    token: &str,
+    body: Option<Vec<u8>>,
+) -> (u16, String, Vec<u8>) {
+    let req = req
+        .insert_header(("Authorization", format!("Bearer {token}")))
+        .timeout(Duration::from_secs(60));
+    let mut res = match body {
+        Some(b) => req.send_body(b).await,
+        None => req.send().await,
+    }
+    .expect("request");
+    let kind = res
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = res.body().limit(64 << 20).await.expect("body").to_vec();
+    (res.status().as_u16(), kind, body)
+}
+
+#[actix_rt::test]
+async fn a_photo_uploaded_through_one_node_is_read_through_the_other() {
+    let cluster = PgCluster::shared();
+    let db = Db::fresh(cluster);
+    let dir1 = tempfile::tempdir().expect("tempdir");
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    db.add_user(dir1.path(), "anna", "boa", &[]);
+    let node1 = serve(dir1.path()).envs(&db.env()).start();
+    let node2 = serve(dir2.path()).envs(&db.env()).start();
+    let anna = login(&node1.base, "anna", PASSWORD).await;
+    let token = anna["access_token"].as_str().expect("token").to_owned();
+    let by = user_id(anna["user"]["id"].as_str().expect("id"));
+
+    // The observation showing the photo syncs through node 1.
+    let bytes = wijklog_testing::images::noise(image::ImageFormat::Png, 320, 240, 1);
+    let hex = {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(&bytes))
+    };
+    let walk = Uuid::new_v4();
+    let mut doc = walk_document(walk, &by, "noord", None);
+    let catalog = wijklog_shared::Catalog::defaults();
+    let item = doc
+        .add_observation(
+            &catalog,
+            &by,
+            wijklog_shared::Timestamp::from_millis(T0),
+            observation(0),
+        )
+        .expect("observation");
+    doc.add_photo(
+        &by,
+        wijklog_shared::Timestamp::from_millis(T0 + 1000),
+        &item,
+        &format!("sha256:{hex}"),
+    )
+    .expect("photo reference");
+    let mut phone = SyncClient::connect(&node1.base, &token).await;
+    phone.add_doc(walk, doc.automerge().clone());
+    assert!(phone.sync_until_acked(walk, Duration::from_secs(20)).await);
+
+    // Uploaded through node 1 ...
+    let client = awc::Client::default();
+    let url = |base: &str, tail: &str| format!("{base}/api/v1/blobs/{hex}{tail}");
+    let (status, _, body) = send(
+        client.put(url(&node1.base, "")),
+        &token,
+        Some(bytes.clone()),
+    )
+    .await;
+    assert_eq!(status, 201, "{}", String::from_utf8_lossy(&body));
+
+    // ... read through node 2: the same bytes, and a thumbnail.
+    let (status, kind, body) = send(client.get(url(&node2.base, "")), &token, None).await;
+    assert_eq!((status, kind.as_str()), (200, "image/png"));
+    assert!(body == bytes, "node 2 serves the bytes node 1 stored");
+    let (status, kind, thumb) = send(client.get(url(&node2.base, "/thumb")), &token, None).await;
+    assert_eq!((status, kind.as_str()), (200, "image/jpeg"));
+    assert!(thumb.starts_with(&[0xFF, 0xD8, 0xFF]));
+
+    // Uploaded again through node 2 (a retry after a lost answer): already
+    // stored, once.
+    let (status, _, body) = send(
+        client.put(url(&node2.base, "")),
+        &token,
+        Some(bytes.clone()),
+    )
+    .await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let answer: serde_json::Value = serde_json::from_slice(&body).expect("json");
+    assert_eq!(answer["status"], "already_stored");
+    assert_eq!(count(cluster, &db.name, "SELECT count(*) FROM blobs"), 1);
+    assert_eq!(
+        count(cluster, &db.name, "SELECT count(*) FROM blob_thumbs"),
+        1
+    );
+    // Neither node keeps photos on its own disk.
+    for dir in [&dir1, &dir2] {
+        assert!(!dir.path().join("blobs").exists());
+        assert!(!dir.path().join("thumbs").exists());
+    }
     drop((node1, node2));
 }

@@ -12,8 +12,7 @@ use super::BlobHash;
 use super::sniff::ImageInfo;
 use crate::domain::{DocId, DocKind, UserId};
 
-/// A reference to a blob: (document, its kind, its team, the item id).
-pub(crate) type ItemRef = (DocId, DocKind, Option<String>, String);
+use super::backend::ItemRef;
 
 /// One row of `blobs`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

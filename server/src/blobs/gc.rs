@@ -23,6 +23,9 @@ pub struct GcReport {
     pub thumbnails: usize,
     /// Blobs whose file could not be deleted (kept for the next run).
     pub failed: usize,
+    /// Another node holds the lead and runs the collection now (PostgreSQL);
+    /// this one did nothing.
+    pub skipped: bool,
 }
 
 /// Starts the periodic collection on the current runtime; it stops when

@@ -1,23 +1,29 @@
-//! Photos ("blobs"): content-addressed files outside the CRDT and outside
-//! the SQLite file, with a table recording who uploaded what and when.
+//! Photos ("blobs"): content-addressed by SHA-256, outside the CRDT, with a
+//! table recording who uploaded what and when.
 //!
 //! - [`BlobHash`]: a SHA-256, parsed once from 64 lowercase hex digits.
 //! - [`sniff`]: JPEG / PNG / WebP recognised by their magic bytes, then
 //!   decoded for real (with size limits) so that a text file named `.jpg`,
 //!   a truncated image or a decompression bomb is refused.
-//! - [`files`]: the on-disk layout (`<data>/blobs/ab/cdef...`) and the
-//!   atomic write (temp file in the same directory, fsync, rename, fsync dir).
-//! - [`BlobStore`]: upload, read, thumbnails (cached under `<data>/thumbs/`),
-//!   read permission (a blob is readable by whoever may see a document that
-//!   references it: `blob_refs` + [`crate::domain::Principal::may_see`]).
+//! - [`BlobStore`]: upload, read, thumbnails, read permission (a blob is
+//!   readable by whoever may see a document that references it:
+//!   `blob_refs` + [`crate::domain::Principal::may_see`]), over a backend:
+//!   - `local` (SQLite installations): files under `<data>/blobs/`
+//!     ([`files`]: the layout and the atomic write) and rows in
+//!     `wijklog.db`;
+//!   - `pg` (PostgreSQL installations, several nodes): rows, bytes and
+//!     thumbnails in the shared database (ADR 0022).
+//!
+//!   `conformance` (tests only) is the one suite both backends pass.
 //! - [`gc`]: deletes blobs unreferenced for longer than the grace period,
 //!   periodically in the server and via `wijklog blobs gc`.
 //! - [`backup`]: `wijklog backup --to FILE` copies the blobs into the
-//!   directory `FILE.blobs/`; `wijklog restore` puts them back.
+//!   directory `FILE.blobs/`; `wijklog restore` puts them back (SQLite;
+//!   on PostgreSQL `pg_dump` holds them).
 //!
-//! References are maintained by SQLite triggers on the projection tables
-//! (migration `0003_blobs.sql`), so the document commit path needs no
-//! knowledge of blobs. See docs/blobs.md.
+//! References are maintained by database triggers on the projection tables
+//! (SQLite migration `0003_blobs.sql`, PostgreSQL `0006_blobs.sql`), so the
+//! document commit path needs no knowledge of blobs. See docs/blobs.md.
 //!
 //! ```
 //! use wijklog_server::blobs::BlobHash;
@@ -26,10 +32,15 @@
 //! assert!(BlobHash::parse("ABC").is_err());
 //! ```
 
+mod backend;
 pub mod backup;
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
 mod db;
 pub mod files;
 pub mod gc;
+mod local;
+mod pg;
 pub mod sniff;
 mod store;
 pub mod thumb;
@@ -140,9 +151,12 @@ pub enum BlobError {
     /// The caller's roles do not allow uploading.
     #[error("not allowed to upload")]
     Forbidden,
-    /// Database failure.
+    /// Database failure (SQLite).
     #[error("blob database error")]
     Db(#[from] rusqlite::Error),
+    /// Database failure (PostgreSQL, through the store's pool).
+    #[error("blob database error")]
+    Store(#[source] Box<crate::storage::StoreError>),
     /// File system failure.
     #[error("blob file error")]
     Io(#[from] std::io::Error),
@@ -169,6 +183,7 @@ impl BlobError {
             BlobError::Io(e) => e.kind() == std::io::ErrorKind::StorageFull,
             BlobError::Db(e) => e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
             BlobError::Audit(e) => e.is_storage_full(),
+            BlobError::Store(e) => e.is_storage_full(),
             _ => false,
         }
     }
@@ -191,6 +206,7 @@ impl BlobError {
             BlobError::NotFound => "not_found",
             BlobError::Forbidden => "forbidden",
             BlobError::Db(_)
+            | BlobError::Store(_)
             | BlobError::Io(_)
             | BlobError::Thumbnail(_)
             | BlobError::Join(_)
@@ -220,6 +236,7 @@ impl BlobError {
             BlobError::NotFound => "No such photo, or you may not see it.",
             BlobError::Forbidden => "Your role may not upload photos.",
             BlobError::Db(_)
+            | BlobError::Store(_)
             | BlobError::Io(_)
             | BlobError::Thumbnail(_)
             | BlobError::Join(_)

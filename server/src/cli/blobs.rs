@@ -29,19 +29,19 @@ pub fn run(action: BlobsAction) -> anyhow::Result<()> {
         BlobsAction::Gc { common } => {
             let config = load_config(&common)?;
             crate::telemetry::init(config.log_format, "warn", std::io::stderr);
-            crate::cli::refuse_on_postgres(
-                &config,
-                "wijklog blobs gc",
-                "photos are not kept on PostgreSQL installations in this version",
-            )?;
-            // Opening the main store runs the migrations (the blob tables).
-            crate::storage::SqliteStore::open_in_dir(&config.data_dir).with_context(|| {
-                format!("opening the database in {}", config.data_dir.display())
-            })?;
-            let store = BlobStore::new(&config.data_dir, config.blobs.clone());
+            // Opening the store runs the migrations (the blob tables). On
+            // PostgreSQL it may run beside the nodes: one collects at a
+            // time (`Singleton::BlobGc`).
+            let db = crate::startup::open_store(&config)?;
+            let store = BlobStore::for_store(&db, &config.data_dir, config.blobs.clone());
             let report = store
                 .collect_garbage(crate::domain::now_ms())
                 .context("collecting garbage")?;
+            if report.skipped {
+                bail!(
+                    "a wijklog node on this database is collecting photo garbage now; try again when it is done"
+                );
+            }
             println!(
                 "deleted {} unreferenced photo(s), {} stray file(s), {} temp file(s), {} thumbnail(s); {} could not be deleted",
                 report.deleted.len(),

@@ -92,7 +92,7 @@ pub fn run_command(action: RetentionAction) -> anyhow::Result<()> {
                 }
                 return Ok(());
             }
-            let blobs = BlobStore::new(&config.data_dir, config.blobs.clone());
+            let blobs = BlobStore::for_store(&store, &config.data_dir, config.blobs.clone());
             let Some(_lead) = store
                 .try_lead(Singleton::Retention)
                 .context("taking the retention lead")?

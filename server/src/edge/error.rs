@@ -260,6 +260,7 @@ fn blob_status(e: &BlobError) -> StatusCode {
         BlobError::NotFound => StatusCode::NOT_FOUND,
         BlobError::Forbidden => StatusCode::FORBIDDEN,
         BlobError::Db(_)
+        | BlobError::Store(_)
         | BlobError::Io(_)
         | BlobError::Thumbnail(_)
         | BlobError::Join(_)

@@ -32,15 +32,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-/// Photos keep their metadata in the SQLite file: on PostgreSQL they answer
-/// 503 `sqlite_only` until they have a shared store.
-fn sqlite_only_photos(state: &AppState) -> Result<(), ApiError> {
-    if state.config.database.is_postgres() {
-        return Err(crate::storage::SqliteOnly.into());
-    }
-    Ok(())
-}
-
 /// `PUT /api/v1/blobs/{sha256}`: 201 stored, 200 already stored.
 #[tracing::instrument(name = "blob_upload", skip_all, fields(blob = %path.as_str()))]
 async fn upload(
@@ -50,7 +41,6 @@ async fn upload(
     body: web::Payload,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    sqlite_only_photos(&state)?;
     if !who.may_upload_photos() {
         return Err(BlobError::Forbidden.into());
     }
@@ -144,7 +134,6 @@ async fn download(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    sqlite_only_photos(&state)?;
     let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
     let tag = etag(&hash, "");
     let revalidation = not_modified(&req, &tag);
@@ -185,7 +174,6 @@ async fn thumbnail(
     path: web::Path<String>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
-    sqlite_only_photos(&state)?;
     let hash = BlobHash::parse(&path).map_err(BlobError::from)?;
     let blobs = state.blobs.clone();
     let px = blobs.config().thumb_px;

@@ -822,12 +822,11 @@ pub trait Store: Send + Sync + std::fmt::Debug {
         Err(StoreError::Unsupported("residents' points"))
     }
 
-    /// Whether the photo layer (`crate::blobs`, whose rows are in the
-    /// SQLite file) serves this store's documents. `false` on PostgreSQL:
-    /// photos answer `sqlite_only` there and none are stored, so an
-    /// erasure has no photo files to delete.
-    fn keeps_photos(&self) -> bool {
-        true
+    /// The PostgreSQL store this is, for the layers that keep their own
+    /// tables in the same database (photos: `crate::blobs`); `None` on
+    /// SQLite.
+    fn postgres(&self) -> Option<&PgStore> {
+        None
     }
 
     // ---- health ----

@@ -3,6 +3,7 @@
 
 mod admin;
 mod auth;
+mod blob_backend;
 mod cli;
 mod compression;
 mod edge;

@@ -34,6 +34,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0005_erasure",
         include_str!("../../../migrations/postgres/0005_erasure.sql"),
     ),
+    (
+        "0006_blobs",
+        include_str!("../../../migrations/postgres/0006_blobs.sql"),
+    ),
 ];
 
 /// The schema version this binary writes on PostgreSQL.

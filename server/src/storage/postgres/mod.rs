@@ -252,6 +252,29 @@ impl PgStore {
         })
     }
 
+    /// Runs `f` with a pooled connection, blocking the calling thread (never
+    /// call it on an async worker thread), for the layers above the store
+    /// that keep their own tables in this database (photos:
+    /// `crate::blobs::pg`). The connection runs with `synchronous_commit =
+    /// on` like every other.
+    pub fn with_client<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        F: for<'c> AsyncFnOnce(&'c mut tokio_postgres::Client) -> Result<T, StoreError>,
+    {
+        self.run(async {
+            let mut conn = self.conn().await?;
+            f(&mut conn).await
+        })
+    }
+
+    /// The two keys of `task`'s advisory lock (what [`Store::try_lead`]
+    /// takes for the session), for work that takes the same lock for one
+    /// transaction (`pg_try_advisory_xact_lock`): it is released at commit,
+    /// and conflicts with a node's session lead on the same task.
+    pub fn lead_lock_keys(task: Singleton) -> (i32, i32) {
+        (LEAD_LOCK_CLASS, task.lock_key())
+    }
+
     /// A run-time setting as a pooled session sees it (`SHOW name`); `name`
     /// must be a plain setting name.
     pub fn setting(&self, name: &str) -> Result<String, StoreError> {
@@ -1908,8 +1931,8 @@ impl Store for PgStore {
         })
     }
 
-    fn keeps_photos(&self) -> bool {
-        false
+    fn postgres(&self) -> Option<&PgStore> {
+        Some(self)
     }
 
     fn audit_count_before(&self, before: i64) -> Result<u64, StoreError> {
