@@ -37,9 +37,9 @@ use wijklog_shared::automerge::{ActorId, ChangeHash, ObjId, ObjType, ROOT, ReadD
 
 use wijklog_shared::{
     CallbackOutcome, CallbackRequest, Catalog, CatalogSection, DocId, DocKind, Document, Error,
-    FeedbackChannel, FollowUpStatus, ItemId, Location, NewAttempt, NewCategory, NewItem,
-    NewParticipant, NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity, Timestamp,
-    UserId, WalkText,
+    FeedbackChannel, FollowUpStatus, ItemId, Location, NewAgendaPoint, NewAttempt, NewCategory,
+    NewItem, NewParticipant, NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity,
+    Timestamp, UserId, WalkText,
 };
 
 // The argument and result shapes in the generated `.d.ts` are derived from the
@@ -412,6 +412,17 @@ fn parse_item(id: &str) -> JsResult<ItemId> {
     model(ItemId::parse(id))
 }
 
+/// A resident point id from JavaScript: a positive whole number.
+fn parse_point(point: f64) -> JsResult<i64> {
+    if point.fract() == 0.0 && (1.0..=9_007_199_254_740_991.0).contains(&point) {
+        // Exact: a whole number within JavaScript's safe integers.
+        #[allow(clippy::cast_possible_truncation)]
+        Ok(point as i64)
+    } else {
+        Err(model_error(Error::InvalidPoint))
+    }
+}
+
 #[wasm_bindgen]
 impl WijkDoc {
     // ----- creating and loading -----
@@ -765,6 +776,72 @@ impl WijkDoc {
             let (by, at) = d.who_when(opts)?;
             check_splice(d.walk_text(field), pos, del)?;
             model(d.doc_mut().splice_walk_text(&by, at, field, pos, del, text))
+        })
+    }
+
+    // ----- the walk's agenda (residents' points) -----
+
+    /// Puts a resident's point on the walk's agenda (the server does this when
+    /// a coordinator accepts a point; category checked against `catalog`).
+    #[wasm_bindgen(js_name = addAgendaPoint)]
+    pub fn add_agenda_point(
+        &mut self,
+        catalog: &WijkDoc,
+        #[wasm_bindgen(unchecked_param_type = "NewAgendaPoint")] init: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        self.edit(|d| {
+            let init: NewAgendaPoint = from_js("init", init)?;
+            let (by, at) = d.who_when(opts)?;
+            let cat = catalog.catalog_read()?;
+            model(d.doc_mut().add_agenda_point(&cat, &by, at, init))
+        })
+    }
+
+    /// Takes a point off the walk's agenda.
+    #[wasm_bindgen(js_name = removeAgendaPoint)]
+    pub fn remove_agenda_point(
+        &mut self,
+        point: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        self.edit(|d| {
+            let point = parse_point(point)?;
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().remove_agenda_point(&by, at, point))
+        })
+    }
+
+    /// Marks an agenda point as looked at, linked to the observation it led to (or none).
+    #[wasm_bindgen(js_name = markAgendaLookedAt)]
+    pub fn mark_agenda_looked_at(
+        &mut self,
+        point: f64,
+        observation: Option<String>,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        self.edit(|d| {
+            let point = parse_point(point)?;
+            let observation = observation.as_deref().map(parse_item).transpose()?;
+            let (by, at) = d.who_when(opts)?;
+            model(
+                d.doc_mut()
+                    .mark_agenda_looked_at(&by, at, point, observation.as_ref()),
+            )
+        })
+    }
+
+    /// Removes an agenda point's looked-at mark (nothing happens when it has none).
+    #[wasm_bindgen(js_name = unmarkAgendaLookedAt)]
+    pub fn unmark_agenda_looked_at(
+        &mut self,
+        point: f64,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        self.edit(|d| {
+            let point = parse_point(point)?;
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().unmark_agenda_looked_at(&by, at, point))
         })
     }
 

@@ -118,6 +118,33 @@ pub struct NewParticipant {
     pub organisation: String,
 }
 
+/// Arguments of [`Document::add_agenda_point`]: a resident's point that a
+/// coordinator put on the walk's agenda. Never the resident's contact details
+/// (the walk goes to the phones of everyone on it).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewAgendaPoint {
+    /// The resident point's id on the server (a positive number); the entry's key.
+    pub point: i64,
+    /// What to look at: the resident's words as accepted, or the coordinator's rewording.
+    pub text: String,
+    /// Catalog category id (checked: exists, not retired).
+    #[serde(default)]
+    pub category: Option<String>,
+    /// Street and number, or a landmark.
+    #[serde(default)]
+    pub place: Option<String>,
+    /// Where the resident pointed (WGS84).
+    #[serde(default)]
+    pub location: Option<Location>,
+}
+
+/// Most characters of an agenda entry's text (the residents' form takes 1000).
+pub const MAX_AGENDA_TEXT_CHARS: usize = 2000;
+/// Most characters of an agenda entry's place.
+const MAX_AGENDA_PLACE_CHARS: usize = 200;
+
 /// Arguments of [`Document::set_resident_contact`] (personal data).
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -1121,6 +1148,156 @@ impl Document {
             text,
             |_| Ok(()),
         )
+    }
+
+    // ----- the walk's agenda (residents' points) -----
+
+    /// The walk's `agenda` map, if it has one (`None`: no point was ever
+    /// added); `invalid_document` when `agenda` is not a map.
+    fn agenda(&self) -> Result<Option<ObjId>, Error> {
+        match get_map(&self.doc, &ROOT, "agenda") {
+            Got::Ok(o) => Ok(Some(o)),
+            Got::Missing => Ok(None),
+            Got::Invalid(_) => Err(Error::InvalidDocument("agenda is not a map")),
+        }
+    }
+
+    /// The agenda entry of `point`, or `agenda_point_not_found`.
+    fn agenda_entry(&self, point: i64) -> Result<ObjId, Error> {
+        self.need(DocKind::Walk)?;
+        let agenda = self.agenda()?.ok_or(Error::AgendaPointNotFound(point))?;
+        match get_map(&self.doc, &agenda, point.to_string().as_str()) {
+            Got::Ok(o) => Ok(o),
+            _ => Err(Error::AgendaPointNotFound(point)),
+        }
+    }
+
+    /// Puts a resident's point on the walk's agenda (`agenda.<point>`): its
+    /// text (Text), category, place and location, who added it and when.
+    /// Refused when the walk has ended (`walk_already_ended`) or the point is
+    /// on it already (`agenda_point_exists`). The first point of a walk
+    /// creates the `agenda` map in the same change.
+    pub fn add_agenda_point(
+        &mut self,
+        catalog: &Catalog,
+        by: &UserId,
+        at: Timestamp,
+        init: NewAgendaPoint,
+    ) -> Result<(), Error> {
+        self.need(DocKind::Walk)?;
+        check_time(at)?;
+        if init.point <= 0 {
+            return Err(Error::InvalidPoint);
+        }
+        non_empty("text", &init.text)?;
+        let text = init.text.trim();
+        if text.chars().count() > MAX_AGENDA_TEXT_CHARS {
+            return Err(Error::FieldTooLong("text"));
+        }
+        if let Some(c) = &init.category {
+            catalog.check_category(c)?;
+        }
+        let place = init
+            .place
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty());
+        if let Some(p) = place
+            && (p.chars().count() > MAX_AGENDA_PLACE_CHARS || p.chars().any(char::is_control))
+        {
+            return Err(Error::FieldTooLong("place"));
+        }
+        if let Some(l) = &init.location {
+            check_location(l)?;
+        }
+        if !matches!(get_timestamp(&self.doc, &ROOT, "ended_at"), Got::Missing) {
+            return Err(Error::WalkAlreadyEnded);
+        }
+        let agenda = self.agenda()?;
+        let key = init.point.to_string();
+        if let Some(a) = &agenda
+            && !matches!(get_map(&self.doc, a, key.as_str()), Got::Missing)
+        {
+            return Err(Error::AgendaPointExists(init.point));
+        }
+        self.write(at, "add_agenda_point", |d| {
+            let agenda = match agenda {
+                Some(a) => a,
+                None => d.put_object(ROOT, "agenda", ObjType::Map)?,
+            };
+            let e = d.put_object(&agenda, key.as_str(), ObjType::Map)?;
+            put_text(d, &e, "text", text)?;
+            if let Some(c) = &init.category {
+                d.put(&e, "category", c.as_str())?;
+            }
+            if let Some(p) = place {
+                d.put(&e, "place", p)?;
+            }
+            if let Some(l) = &init.location {
+                put_location(d, &e, l)?;
+            }
+            d.put(&e, "added_at", ts(at))?;
+            d.put(&e, "added_by", by.as_str())?;
+            Ok(())
+        })
+    }
+
+    /// Takes a point off the walk's agenda (it moved to another walk).
+    pub fn remove_agenda_point(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        point: i64,
+    ) -> Result<(), Error> {
+        self.agenda_entry(point)?;
+        let agenda = self.agenda()?.ok_or(Error::AgendaPointNotFound(point))?;
+        self.write(at, "remove_agenda_point", |d| {
+            d.delete(&agenda, point.to_string().as_str())
+        })
+    }
+
+    /// Marks an agenda point as looked at: `looked_at = { at, by,
+    /// observation? }`, written as a whole map (a second mark replaces the
+    /// first). `observation` links the observation it led to; it must be an
+    /// observation of this walk (`item_not_found`).
+    pub fn mark_agenda_looked_at(
+        &mut self,
+        by: &UserId,
+        at: Timestamp,
+        point: i64,
+        observation: Option<&ItemId>,
+    ) -> Result<(), Error> {
+        check_time(at)?;
+        let entry = self.agenda_entry(point)?;
+        if let Some(o) = observation {
+            self.item(o)?;
+        }
+        self.write(at, "mark_agenda_looked_at", |d| {
+            let l = d.put_object(&entry, "looked_at", ObjType::Map)?;
+            d.put(&l, "at", ts(at))?;
+            d.put(&l, "by", by.as_str())?;
+            if let Some(o) = observation {
+                d.put(&l, "observation", o.to_string().as_str())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Removes the looked-at mark of an agenda point (the "bekeken" toggle
+    /// switched off). A point that is not marked is left as it is.
+    pub fn unmark_agenda_looked_at(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        point: i64,
+    ) -> Result<(), Error> {
+        let entry = self.agenda_entry(point)?;
+        if matches!(get_map(&self.doc, &entry, "looked_at"), Got::Missing) {
+            return Ok(());
+        }
+        self.write(at, "unmark_agenda_looked_at", |d| {
+            d.delete(&entry, "looked_at")
+        })
     }
 
     // ----- spreekuur edits -----

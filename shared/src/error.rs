@@ -153,6 +153,15 @@ pub enum Error {
     /// Undelete of an item that is not deleted.
     #[error("item {0} is not deleted")]
     NotDeleted(ItemId),
+    /// A resident point id that is not a positive number.
+    #[error("the point id must be a positive number")]
+    InvalidPoint,
+    /// The walk's agenda has no entry for this point.
+    #[error("point {0} is not on the walk's agenda")]
+    AgendaPointNotFound(i64),
+    /// The point is on the walk's agenda already.
+    #[error("point {0} is on the walk's agenda already")]
+    AgendaPointExists(i64),
     /// The walk has already been started.
     #[error("the walk has already started")]
     WalkAlreadyStarted,
@@ -268,6 +277,9 @@ impl Error {
             Error::ItemDeleted(_) => "item_deleted",
             Error::ItemErased(_) => "item_erased",
             Error::NotDeleted(_) => "not_deleted",
+            Error::InvalidPoint => "invalid_point",
+            Error::AgendaPointNotFound(_) => "agenda_point_not_found",
+            Error::AgendaPointExists(_) => "agenda_point_exists",
             Error::WalkAlreadyStarted => "walk_already_started",
             Error::WalkNotStarted => "walk_not_started",
             Error::WalkAlreadyEnded => "walk_already_ended",

@@ -74,9 +74,9 @@ mod snapshot;
 
 pub use conflict::Conflicts;
 pub use document::{
-    CallbackRequest, Document, HistoryReplaced, NewAttempt, NewCategory, NewItem, NewParticipant,
-    NewSpreekuur, NewWalk, PartnerContact, ResidentContact, SCHEMA_VERSION, TEXT_ENCODING,
-    WalkText, add_working_days,
+    CallbackRequest, Document, HistoryReplaced, MAX_AGENDA_TEXT_CHARS, NewAgendaPoint, NewAttempt,
+    NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, PartnerContact, ResidentContact,
+    SCHEMA_VERSION, TEXT_ENCODING, WalkText, add_working_days,
 };
 pub use error::{CatalogSection, Error};
 pub use ids::{
@@ -84,10 +84,10 @@ pub use ids::{
     Severity, Timestamp, UserId,
 };
 pub use model::{
-    Attempt, Callback, Catalog, CategoryEntry, DEFAULT_CALLBACK_DAYS, Deleted, Erased, Erasure,
-    Feedback, FollowUp, InvalidFields, Item, Location, MAX_CALLBACK_DAYS, Note, Observation,
-    Participant, PartnerEntry, Resident, SeverityEntry, Spreekuur, Staff, TeamEntry, View, Walk,
-    WijkEntry, doc_kind,
+    AgendaLook, AgendaPoint, Attempt, Callback, Catalog, CategoryEntry, DEFAULT_CALLBACK_DAYS,
+    Deleted, Erased, Erasure, Feedback, FollowUp, InvalidFields, Item, Location, MAX_CALLBACK_DAYS,
+    Note, Observation, Participant, PartnerEntry, Resident, SeverityEntry, Spreekuur, Staff,
+    TeamEntry, View, Walk, WijkEntry, doc_kind,
 };
 pub use project::{Row, project};
 

@@ -249,6 +249,42 @@ pub struct Staff {
     pub name: Option<String>,
 }
 
+/// A resident's point on a walk's agenda (`agenda.<point>`).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgendaPoint {
+    /// What to look at.
+    pub text: Option<String>,
+    /// Category id.
+    pub category: Option<String>,
+    /// Street and number, or a landmark.
+    pub place: Option<String>,
+    /// Where the resident pointed.
+    pub location: Option<Location>,
+    /// When it was put on the agenda (ms).
+    pub added_at: Option<i64>,
+    /// Who put it there (user id).
+    pub added_by: Option<String>,
+    /// Looked at during the walk (absent: not yet).
+    pub looked_at: Option<AgendaLook>,
+    /// Fields that could not be read (paths relative to the entry).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", tsify(optional))]
+    pub invalid: InvalidFields,
+}
+
+/// The looked-at mark of an agenda point.
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AgendaLook {
+    /// When (ms).
+    pub at: Option<i64>,
+    /// Who (user id).
+    pub by: Option<String>,
+    /// The observation it led to (item id).
+    pub observation: Option<String>,
+}
+
 /// The read model of a walk document.
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -284,6 +320,10 @@ pub struct Walk {
     pub observations: BTreeMap<String, Observation>,
     /// Closing summary.
     pub summary: Option<String>,
+    /// Residents' points on the agenda, by point id (left out of the JSON when empty).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[cfg_attr(feature = "ts", tsify(optional))]
+    pub agenda: BTreeMap<String, AgendaPoint>,
     /// Invalid root and participant fields (items carry their own).
     pub invalid: InvalidFields,
 }
@@ -994,6 +1034,12 @@ impl Walk {
             }
         }
         let observations = read_items(root, &mut f, "observations", false, conflicts);
+        let mut agenda = BTreeMap::new();
+        if let Some(map) = f.opt("agenda", h::map(root, "agenda")) {
+            for (id, value) in h::entries(map) {
+                agenda.insert(id.clone(), read_agenda_point(h::v_map(Some(value))));
+            }
+        }
         Ok(Walk {
             kind: DocKind::Walk,
             schema,
@@ -1010,9 +1056,73 @@ impl Walk {
             participants,
             observations,
             summary,
+            agenda,
             invalid,
         })
     }
+}
+
+fn read_location(f: &mut Fields<'_>, got: Got<&hydrate::Map>) -> Option<Location> {
+    f.opt("location", got).and_then(|loc| {
+        let mut l = f.nested("location");
+        let lat = l.req("lat", h::f64(loc, "lat"));
+        let lon = l.req("lon", h::f64(loc, "lon"));
+        let accuracy_m = l.opt("accuracy_m", h::f64(loc, "accuracy_m"));
+        match (lat, lon) {
+            (Some(lat), Some(lon))
+                if (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon) =>
+            {
+                Some(Location {
+                    lat,
+                    lon,
+                    accuracy_m,
+                })
+            }
+            (Some(_), Some(_)) => {
+                l.mark("lat", "out of range");
+                None
+            }
+            _ => None,
+        }
+    })
+}
+
+fn read_agenda_point(got: Got<&hydrate::Map>) -> AgendaPoint {
+    let mut invalid = InvalidFields::new();
+    let mut f = Fields::new(&mut invalid);
+    let mut p = AgendaPoint {
+        text: None,
+        category: None,
+        place: None,
+        location: None,
+        added_at: None,
+        added_by: None,
+        looked_at: None,
+        invalid: InvalidFields::new(),
+    };
+    match got {
+        Got::Ok(obj) => {
+            p.text = f.req("text", h::text(obj, "text"));
+            p.category = f.opt("category", h::str(obj, "category"));
+            p.place = f.opt("place", h::str(obj, "place"));
+            p.location = read_location(&mut f, h::map(obj, "location"));
+            p.added_at = f.opt("added_at", h::timestamp(obj, "added_at"));
+            p.added_by = f.opt("added_by", h::str(obj, "added_by"));
+            p.looked_at = f.opt("looked_at", h::map(obj, "looked_at")).map(|l| {
+                let mut lf = f.nested("looked_at");
+                AgendaLook {
+                    at: lf.req("at", h::timestamp(l, "at")),
+                    by: lf.req("by", h::str(l, "by")),
+                    observation: lf.opt("observation", h::str(l, "observation")),
+                }
+            });
+        }
+        other => {
+            entry_map(&mut f, other);
+        }
+    }
+    p.invalid = invalid;
+    p
 }
 
 impl Spreekuur {

@@ -124,6 +124,24 @@ pub(crate) const WALK: Shape = Fields(&[
         Entries(&Fields(&[("name", Leaf), ("organisation", Leaf)])),
     ),
     ("observations", Entries(&ITEM)),
+    ("agenda", Entries(&AGENDA_POINT)),
+]);
+
+/// `agenda.<point>` of a walk.
+const AGENDA_POINT: Shape = Fields(&[
+    ("text", Leaf),
+    ("category", Leaf),
+    ("place", Leaf),
+    (
+        "location",
+        Fields(&[("lat", Leaf), ("lon", Leaf), ("accuracy_m", Leaf)]),
+    ),
+    ("added_at", Leaf),
+    ("added_by", Leaf),
+    (
+        "looked_at",
+        Fields(&[("at", Leaf), ("by", Leaf), ("observation", Leaf)]),
+    ),
 ]);
 
 /// A spreekuur document.
