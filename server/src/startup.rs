@@ -129,6 +129,12 @@ impl Application {
         });
         if !postgres {
             crate::mail::worker::spawn(sync.clone(), state.mail.clone(), state.review.clone());
+            // Residents' points follow the "bekeken" marks in their walks.
+            crate::public::agenda::spawn_follower(
+                sync.clone(),
+                state.review.clone(),
+                state.mail.clone(),
+            );
         }
         // On one node at a time (`Singleton::Retention`).
         crate::retention::spawn_periodic(

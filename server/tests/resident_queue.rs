@@ -344,3 +344,179 @@ async fn duplicates_follow_the_point_they_were_merged_into_and_declines_give_a_g
     assert_eq!(res.status, 403);
     assert_eq!(w.app.get("/api/v1/resident-points").await.status, 401);
 }
+
+/// The agenda of a walk the phone holds: point id -> entry.
+fn agenda_of(
+    phone: &wijklog_testing::sync_client::SyncClient,
+    walk: uuid::Uuid,
+) -> std::collections::BTreeMap<String, wijklog_shared::AgendaPoint> {
+    phone
+        .docs
+        .get(&walk)
+        .and_then(|d| wijklog_shared::Walk::from_doc(&d.doc).ok())
+        .map(|w| w.agenda)
+        .unwrap_or_default()
+}
+
+/// A point a coordinator puts on a walk is written into the walk document
+/// (the coordinator's wording, never the resident's contact details) and
+/// reaches the boa's phone by sync; moved to another walk, it leaves the
+/// first one. The boa, offline, makes an observation from it (one action:
+/// the observation and the "bekeken" mark that links it); once the phone
+/// syncs, the server moves the point to `bekeken` with that observation and
+/// the resident's status page and status mail follow. (Without the follower
+/// the status stays `op_agenda` and the wait for `bekeken` fails.)
+#[actix_web::test]
+async fn a_point_on_a_walks_agenda_reaches_the_phone_and_its_looked_at_mark_moves_the_status() {
+    use wijklog_testing::sync_client::{self, ClientDoc, SyncClient};
+    const WAIT: Duration = Duration::from_secs(10);
+    let w = world().await;
+    let (receipt, id) = w
+        .hand_in(
+            "Fietswrakken bij het station, al weken",
+            Some("geheim-adres@example.nl"),
+        )
+        .await;
+    let tomorrow_10 = (now_ms() / DAY + 1) * DAY + 10 * 3_600_000;
+    let first = w.planned_walk("centrum", tomorrow_10);
+    let second = w.planned_walk("centrum", tomorrow_10 + DAY);
+    let res = w.act(id, json!({"action": "agenda", "walk": first})).await;
+    assert_eq!(res.status, 200, "{}", res.text());
+
+    let tokens = sync_client::login(&w.app.address, "boa", PASSWORD).await;
+    let mut phone = SyncClient::connect(
+        &w.app.address,
+        tokens["access_token"].as_str().expect("token"),
+    )
+    .await;
+    let (first_id, second_id) = (
+        uuid::Uuid::parse_str(&first).expect("uuid"),
+        uuid::Uuid::parse_str(&second).expect("uuid"),
+    );
+    let key = id.to_string();
+    phone.subscribe(first_id).await;
+    assert!(
+        phone
+            .pump_until(WAIT, |c| agenda_of(c, first_id).contains_key(&key))
+            .await
+    );
+    assert_eq!(
+        agenda_of(&phone, first_id)[&key].text.as_deref(),
+        Some("Fietswrakken bij het station, al weken")
+    );
+
+    // Moved to the next walk, in the coordinator's words.
+    let res = w
+        .act(
+            id,
+            json!({"action": "agenda", "walk": second, "text": "  Fietswrakken bij het station  "}),
+        )
+        .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+    let res = w
+        .act(id, json!({"action": "agenda", "walk": second, "text": " "}))
+        .await;
+    assert_eq!(res.status, 400, "{}", res.text());
+    assert!(
+        phone
+            .pump_until(WAIT, |c| !agenda_of(c, first_id).contains_key(&key))
+            .await,
+        "the point left the first walk"
+    );
+    phone.subscribe(second_id).await;
+    assert!(
+        phone
+            .pump_until(WAIT, |c| agenda_of(c, second_id).contains_key(&key))
+            .await
+    );
+    let entry = agenda_of(&phone, second_id)[&key].clone();
+    assert_eq!(entry.text.as_deref(), Some("Fietswrakken bij het station"));
+    // The walk goes to phones: the resident's contact details are not in it, not even in its history.
+    let bytes = phone.docs.get_mut(&second_id).expect("held").doc.save();
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(!raw.contains("geheim-adres"), "contact details in the walk");
+
+    // Offline on the phone: an observation made from the point, marked and linked in one action.
+    let held = phone.docs.remove(&second_id).expect("held");
+    let mut doc = Document::from_automerge(DocId::parse(&second).expect("doc id"), held.doc);
+    let boa = UserId::parse(&w.boa).expect("uid");
+    let at = Timestamp::from_millis(now_ms());
+    let catalog = Catalog::defaults();
+    let obs = doc
+        .action(at, |d| {
+            let o = d.add_observation(
+                &catalog,
+                &boa,
+                at,
+                wijklog_shared::NewItem {
+                    id: None,
+                    category: "vervuiling".into(),
+                    severity: wijklog_shared::Severity::Aandacht,
+                    text: "Vijf fietswrakken".into(),
+                    place: None,
+                    location: None,
+                    feedback_needed: false,
+                },
+            )?;
+            d.mark_agenda_looked_at(&boa, at, id, Some(&o))?;
+            Ok(o)
+        })
+        .expect("action");
+    phone.docs.insert(
+        second_id,
+        ClientDoc {
+            doc: doc.automerge().clone(),
+            state: held.state,
+            acked: held.acked,
+        },
+    );
+    assert_eq!(w.public_status(&receipt).await["status"], "op_agenda");
+    assert!(phone.sync_until_acked(second_id, WAIT).await);
+
+    // The server follows the mark: bekeken, linked to the observation (read
+    // on the coordinators' side: the public reads have a budget per address).
+    let mut point = Value::Null;
+    for _ in 0..100 {
+        point = w
+            .call("GET", &format!("/api/v1/resident-points/{id}"), None)
+            .await
+            .json()["point"]
+            .clone();
+        if point["status"] == "bekeken" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(point["status"], "bekeken", "{point}");
+    assert_eq!(point["observation"], obs.to_string());
+    assert_eq!(w.public_status(&receipt).await["status"], "bekeken");
+    // Three status mails: on the agenda (twice: first and second walk) and looked at.
+    let mut got = Vec::new();
+    for _ in 0..100 {
+        got = w.sink.messages();
+        if got.len() >= 3 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(got.len(), 3, "{got:?}");
+    assert!(
+        got[2].body.contains("bekeken tijdens de wandeling"),
+        "{}",
+        got[2].body
+    );
+    // The audit names the boa who marked it, not the coordinator.
+    let by: String = w
+        .app
+        .state
+        .review
+        .with_conn(|c| {
+            c.query_row(
+                "SELECT actor FROM audit_log WHERE action = 'resident_point.looked_at'",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .expect("audit");
+    assert_eq!(by, w.boa);
+}

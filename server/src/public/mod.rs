@@ -6,6 +6,8 @@
 //! - [`token`]: the time-based form token (with the honeypot field, the
 //!   protection against automated submissions).
 //! - [`points`]: the points in the database (`resident_points`).
+//! - [`agenda`]: points on a walk's agenda, in the walk document, and the
+//!   follower that moves them to `bekeken` when a boa marks them.
 //! - [`schedule`]: the coming walks and spreekuren per wijk, as the public
 //!   may see them.
 //!
@@ -15,6 +17,7 @@
 //! own [`WorkGate`] (one at a time, a short queue, then 503 `busy`), so a
 //! flood of submissions cannot crowd out the field app's sync.
 
+pub mod agenda;
 pub mod limits;
 pub mod points;
 pub mod queue;

@@ -176,6 +176,16 @@ impl Schedule {
     }
 }
 
+/// Walk `id` as stored now (not as of the last refresh): a coordinator may
+/// put a point on a walk planned a moment ago. `None` when it is not a walk
+/// with a wijk and a planned start. Blocks.
+pub fn walk_now(store: &dyn Store, id: DocId) -> Option<Event> {
+    let meta = store.doc_meta(id).ok()??;
+    (meta.kind == DocKind::Walk)
+        .then(|| event_of(store, id, DocKind::Walk))
+        .flatten()
+}
+
 /// The public face of one document, if it has a time and a wijk.
 fn event_of(store: &dyn Store, id: DocId, kind: DocKind) -> Option<Event> {
     let doc = crate::review::report::load_automerge(store, id).ok()?;

@@ -21,6 +21,8 @@ use crate::edge::{ApiError, PageLimit, RequireCoordinator, json_body};
 use crate::public::points::DECLINE_REASONS;
 use crate::public::queue::{self, Action, MailContext, QueueError};
 use crate::state::{AppState, blocking};
+use crate::sync::SyncService;
+use wijklog_shared::{Location, MAX_AGENDA_TEXT_CHARS, NewAgendaPoint};
 
 /// Registers the routes.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -129,6 +131,9 @@ struct ActBody {
     reason: Option<String>,
     #[serde(default)]
     into: Option<i64>,
+    /// `agenda`: the wording on the walk's agenda (default: the resident's text).
+    #[serde(default)]
+    text: Option<String>,
 }
 
 async fn act(
@@ -136,10 +141,19 @@ async fn act(
     path: web::Path<String>,
     body: web::Bytes,
     state: web::Data<AppState>,
+    sync: web::Data<SyncService>,
 ) -> Result<HttpResponse, ApiError> {
     let id = point_id(&path)?;
     let b: ActBody = json_body(&body)?;
     super::public::fresh_schedule(&state).await?;
+    if let Some(t) = &b.text
+        && (t.trim().is_empty() || t.chars().count() > MAX_AGENDA_TEXT_CHARS)
+    {
+        return Err(ApiError::param(
+            "text",
+            "The text for the agenda must be 1 to 2000 characters.",
+        ));
+    }
     let action = match b.action.as_str() {
         "agenda" => {
             let walk = b
@@ -147,15 +161,16 @@ async fn act(
                 .as_deref()
                 .and_then(|w| DocId::parse(w).ok())
                 .ok_or(ApiError::param("walk", "Give the id of a planned walk."))?;
-            let event = state
-                .public
-                .schedule
-                .walk(walk)
-                .filter(|e| e.kind == DocKind::Walk && !e.ended)
-                .ok_or(ApiError::param(
-                    "walk",
-                    "This is not a planned walk that has not ended.",
-                ))?;
+            let store = state.store.clone();
+            let event = blocking::<_, ApiError>(move || {
+                Ok(crate::public::schedule::walk_now(store.as_ref(), walk))
+            })
+            .await?
+            .filter(|e| e.kind == DocKind::Walk && !e.ended)
+            .ok_or(ApiError::param(
+                "walk",
+                "This is not a planned walk that has not ended.",
+            ))?;
             Action::Agenda {
                 walk: walk.as_bytes(),
                 walk_date: event.starts_at,
@@ -190,6 +205,18 @@ async fn act(
         },
         _ => return Err(ApiError::param("action", "Unknown action.")),
     };
+    if let Action::Agenda { walk, wijk, .. } = &action {
+        put_on_agenda(
+            &state,
+            &sync,
+            &who.user_id,
+            id,
+            DocId::from_bytes(*walk),
+            wijk,
+            b.text,
+        )
+        .await?;
+    }
     let db = state.review.clone();
     let by = who.user_id.as_str().to_owned();
     let mail = MailContext {
@@ -223,4 +250,77 @@ async fn act(
         state.mail.wake();
     }
     Ok(json_ok(&json!({ "point": point, "mails_queued": mails })))
+}
+
+/// Writes the point onto the walk's agenda in the walk document (and takes it
+/// off the walk it was on) before the point's status changes: the checks of
+/// [`queue::apply`] that can be made now are made first, so a refused change
+/// writes nothing into a document. `text` is the coordinator's wording.
+async fn put_on_agenda(
+    state: &AppState,
+    sync: &SyncService,
+    by: &crate::domain::UserId,
+    id: i64,
+    walk: DocId,
+    walk_wijk: &str,
+    text: Option<String>,
+) -> Result<(), ApiError> {
+    let db = state.review.clone();
+    let (point, _) = blocking::<_, ApiError>(move || {
+        db.with_conn(|c| queue::get(c, id))?
+            .ok_or(ApiError::NotFound)
+    })
+    .await?;
+    if point.merged_into.is_some() {
+        return Err(ApiError::Conflict {
+            code: "point_merged",
+            message: "This point was merged into another; change that one.",
+        });
+    }
+    if point.status != "ontvangen" && point.status != "op_agenda" {
+        return Err(ApiError::Conflict {
+            code: "wrong_status",
+            message: "The point's status does not allow this change.",
+        });
+    }
+    if point.wijk != walk_wijk {
+        return Err(ApiError::param(
+            "walk",
+            "The walk is in another wijk than the point.",
+        ));
+    }
+    let catalog = state.public.schedule.catalog();
+    // A category retired since the point came in is left out.
+    let category = point
+        .category
+        .clone()
+        .filter(|c| catalog.check_category(c).is_ok());
+    let location = point.location.as_ref().and_then(|l| {
+        Some(Location {
+            lat: l.get("lat")?.as_f64()?,
+            lon: l.get("lon")?.as_f64()?,
+            accuracy_m: None,
+        })
+    });
+    let left = point.walk.as_deref().and_then(|w| DocId::parse(w).ok());
+    let entry = NewAgendaPoint {
+        point: id,
+        text: text.map_or(point.text.clone(), |t| t.trim().to_owned()),
+        category,
+        place: point.place.clone(),
+        location,
+    };
+    crate::public::agenda::write_agenda(sync, catalog, walk, left, by, entry)
+        .await
+        .map_err(|e| match e {
+            crate::public::agenda::EditFailed::NotFound => {
+                ApiError::param("walk", "This is not a planned walk that has not ended.")
+            }
+            crate::public::agenda::EditFailed::Refused(e) if e.code() == "walk_already_ended" => {
+                ApiError::param("walk", "This is not a planned walk that has not ended.")
+            }
+            other => ApiError::Internal(anyhow::anyhow!(
+                "writing point {id} onto a walk's agenda failed: {other}"
+            )),
+        })
 }
