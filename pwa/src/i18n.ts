@@ -15,6 +15,7 @@ import * as eraseMsgs from './messages/erase';
 import * as remoteMsgs from './messages/remote';
 import * as wijkberichtMsgs from './messages/wijkbericht';
 import * as chartMsgs from './messages/charts';
+import * as residentsMsgs from './messages/residents';
 
 const nl = {
   'app.name': 'Wijklog',
@@ -211,7 +212,8 @@ export type MsgKey =
   | keyof typeof eraseMsgs.nl
   | keyof typeof remoteMsgs.nl
   | keyof typeof wijkberichtMsgs.nl
-  | keyof typeof chartMsgs.nl;
+  | keyof typeof chartMsgs.nl
+  | keyof typeof residentsMsgs.nl;
 
 const en: Record<FieldKey, string> = {
   'app.name': 'Wijklog',
@@ -396,8 +398,8 @@ const en: Record<FieldKey, string> = {
 };
 
 export type Lang = 'nl' | 'en';
-const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl, ...eraseMsgs.nl, ...remoteMsgs.nl, ...wijkberichtMsgs.nl, ...chartMsgs.nl };
-const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en, ...eraseMsgs.en, ...remoteMsgs.en, ...wijkberichtMsgs.en, ...chartMsgs.en };
+const nlAll: Record<MsgKey, string> = { ...nl, ...coordinatorMsgs.nl, ...adminMsgs.nl, ...photosMsgs.nl, ...editsMsgs.nl, ...mailMsgs.nl, ...callbacksMsgs.nl, ...deviceMsgs.nl, ...eraseMsgs.nl, ...remoteMsgs.nl, ...wijkberichtMsgs.nl, ...chartMsgs.nl, ...residentsMsgs.nl };
+const enAll: Record<MsgKey, string> = { ...en, ...coordinatorMsgs.en, ...adminMsgs.en, ...photosMsgs.en, ...editsMsgs.en, ...mailMsgs.en, ...callbacksMsgs.en, ...deviceMsgs.en, ...eraseMsgs.en, ...remoteMsgs.en, ...wijkberichtMsgs.en, ...chartMsgs.en, ...residentsMsgs.en };
 const tables: Record<Lang, Record<MsgKey, string>> = { nl: nlAll, en: enAll };
 const LANG_KEY = 'wijklog.lang';
 

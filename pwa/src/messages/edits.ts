@@ -27,6 +27,7 @@ export const nl = {
   'edit.error.callback_not_requested': 'er is geen terugbelverzoek.',
   'edit.error.callback_already_done': 'het terugbellen is al afgerond.',
   'edit.error.text_out_of_range': 'de tekst is intussen veranderd; open het formulier opnieuw.',
+  'edit.error.agenda_point_not_found': 'dit punt staat niet (meer) op de agenda van deze wandeling.',
   'edit.error.other': 'het document weigerde de wijziging ({code}).',
 
   'contact.heading': 'Contactgegevens bewoner',
@@ -61,6 +62,7 @@ export const en: Record<keyof typeof nl, string> = {
   'edit.error.callback_not_requested': 'no call back was requested.',
   'edit.error.callback_already_done': 'the call back is already done.',
   'edit.error.text_out_of_range': 'the text changed meanwhile; open the form again.',
+  'edit.error.agenda_point_not_found': 'this point is not (or no longer) on the agenda of this walk.',
   'edit.error.other': 'the document refused the change ({code}).',
 
   'contact.heading': 'Resident contact details',

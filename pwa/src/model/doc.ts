@@ -11,6 +11,8 @@ import wasmUrl from '../wasm/pkg/wijklog_shared_bg.wasm?url';
 // The model's types are the ones the wasm build generates from the Rust types
 // (wijklog_shared.d.ts); this module is the one place that re-exports them.
 export type {
+  AgendaLook,
+  AgendaPoint,
   Attempt,
   AttemptOutcome,
   Callback,
@@ -67,6 +69,17 @@ export interface Participant {
   organisation: string;
 }
 
+/** A resident's point on the walk's agenda (the entries of `agenda`, by point id). */
+export interface AgendaEntry {
+  point: number;
+  text: string;
+  category: string | null;
+  place: string | null;
+  location: { lat: number; lon: number } | null;
+  /** Looked at during the walk (and the observation it led to), or null. */
+  looked_at: { at: number | null; by: string | null; observation: string | null } | null;
+}
+
 export interface WalkInfo {
   kind: 'walk';
   title: string;
@@ -82,6 +95,8 @@ export interface WalkInfo {
   created_by: string;
   participants: Participant[];
   summary: string;
+  /** Residents' points on the agenda, in the order they were added. */
+  agenda: AgendaEntry[];
 }
 
 export interface SessionInfo {
@@ -216,6 +231,29 @@ function catalogEntries(v: unknown, english = false): CatalogEntry[] {
     .sort((a, b) => a.order - b.order || a.label.localeCompare(b.label));
 }
 
+/** The walk's agenda entries, oldest first (then by point id); entries without a readable point id are left out. */
+function agendaEntries(v: unknown): (AgendaEntry & { added_at: number })[] {
+  return Object.entries(obj(v))
+    .map(([key, raw]) => {
+      const e = obj(raw);
+      const loc = obj(e.location);
+      const look = e.looked_at == null ? null : obj(e.looked_at);
+      const lat = num(loc.lat);
+      const lon = num(loc.lon);
+      return {
+        point: /^[1-9][0-9]*$/.test(key) ? Number(key) : NaN,
+        text: str(e.text),
+        category: typeof e.category === 'string' ? e.category : null,
+        place: typeof e.place === 'string' ? e.place : null,
+        location: lat !== null && lon !== null ? { lat, lon } : null,
+        looked_at: look ? { at: num(look.at), by: typeof look.by === 'string' ? look.by : null, observation: typeof look.observation === 'string' ? look.observation : null } : null,
+        added_at: num(e.added_at) ?? 0,
+      };
+    })
+    .filter((e) => Number.isSafeInteger(e.point))
+    .sort((a, b) => a.added_at - b.added_at || a.point - b.point);
+}
+
 /** One automerge document (walk, spreekuur session or catalog). */
 export class Doc {
   private constructor(
@@ -328,6 +366,7 @@ export class Doc {
         organisation: str(p.organisation),
       })),
       summary: str(v.summary),
+      agenda: agendaEntries(v.agenda),
     };
   }
 
@@ -394,6 +433,14 @@ export class Doc {
   /** Adds a participant (`id`: an explicit item id, so that adding the same one twice fails with `item_exists`). */
   addParticipant(name: string, organisation: string, id?: string): string {
     return wrap(() => this.raw.addParticipant({ name: failing('addParticipant') ? '' : name, organisation, ...(id ? { id } : {}) }));
+  }
+  /** Mark a resident's point on the agenda as looked at, linked to the observation it led to (or none). */
+  markAgendaLookedAt(point: number, observation: string | null): void {
+    wrap(() => this.raw.markAgendaLookedAt(failing('markAgendaLookedAt') ? 0 : point, observation ?? undefined));
+  }
+  /** Switch a point's "bekeken" off again (nothing happens when it is not marked). */
+  unmarkAgendaLookedAt(point: number): void {
+    wrap(() => this.raw.unmarkAgendaLookedAt(failing('unmarkAgendaLookedAt') ? 0 : point));
   }
   addObservation(catalog: Doc, init: Model.NewItem): string {
     const i = failing('addObservation') ? { ...init, category: '' } : init;

@@ -41,7 +41,7 @@ export function Root() {
   let screen;
   if (!loggedIn || route.name === 'login') screen = <Login />;
   else if (route.name === 'walk') screen = <WalkScreen id={route.id} />;
-  else if (route.name === 'entry') screen = <QuickEntry id={route.id} />;
+  else if (route.name === 'entry') screen = <QuickEntry id={route.id} point={route.point} />;
   else if (route.name === 'session') screen = <SessionScreen id={route.id} />;
   else if (route.name === 'new-walk') screen = <NewWalk />;
   else if (route.name === 'new-session') screen = <NewSession />;

@@ -21,6 +21,9 @@ function ErrorLine({ error, testid = 'form-error' }: { error: EditError | null; 
 
 const GPS_WARN_M = 50;
 
+/** Where a refused edit of the walk screen is shown. */
+type Where = 'state' | 'participant' | 'summary' | 'agenda';
+
 export function WalkScreen({ id }: { id: string }) {
   const app = useApp();
   const doc = app.docs.get(id);
@@ -28,7 +31,7 @@ export function WalkScreen({ id }: { id: string }) {
   const [pName, setPName] = useState('');
   const [pOrg, setPOrg] = useState('');
   const [summary, setSummary] = useState<string | null>(null);
-  const [error, setError] = useState<{ where: 'state' | 'participant' | 'summary'; e: EditError } | null>(null);
+  const [error, setError] = useState<{ where: Where; e: EditError } | null>(null);
   const [confirming, setConfirming] = useState<'end' | 'reopen' | null>(null);
   // A document this device does not hold (a link, a coordinator opening
   // it): ask the server for it, which subscribes this device to it. One
@@ -64,7 +67,7 @@ export function WalkScreen({ id }: { id: string }) {
   const canReopen = !!app.user && (app.user.roles.includes('boa') || app.user.roles.includes('coordinator'));
 
   /** One action; true when it was stored. A refusal is shown at `where`, a storage failure by the header. */
-  const edit = async (where: 'state' | 'participant' | 'summary', f: Parameters<typeof app.edit>[1]): Promise<boolean> => {
+  const edit = async (where: Where, f: Parameters<typeof app.edit>[1]): Promise<boolean> => {
     try {
       await app.edit(id, f);
       setError(null);
@@ -75,7 +78,7 @@ export function WalkScreen({ id }: { id: string }) {
       return false;
     }
   };
-  const errorAt = (where: 'state' | 'participant' | 'summary') => (error?.where === where ? error.e : null);
+  const errorAt = (where: Where) => (error?.where === where ? error.e : null);
 
   return (
     <section class="screen">
@@ -133,6 +136,47 @@ export function WalkScreen({ id }: { id: string }) {
             {t('walk.location_missing.dismiss')}
           </button>
         </div>
+      )}
+
+      {w.agenda.length > 0 && (
+        <section class="agenda" data-testid="agenda" aria-labelledby="agenda-heading">
+          <h2 id="agenda-heading">{t('agenda.heading')}</h2>
+          <p class="hint">{t('agenda.hint')}</p>
+          <ul class="plain agenda-list">
+            {w.agenda.map((p) => {
+              const obs = p.looked_at?.observation ?? null;
+              const madeObservation = obs !== null && live.some((r) => r.item_id === obs);
+              const where = [catalog?.categories.find((c) => c.id === p.category)?.label ?? p.category, p.place].filter(Boolean).join(' · ');
+              return (
+                <li key={p.point} class="agenda-point" data-testid="agenda-point" data-point={p.point}>
+                  <p class="agenda-text">{p.text}</p>
+                  <p class="hint">{where || t('agenda.no_place')}</p>
+                  <div class="actions">
+                    <button
+                      type="button"
+                      class="chip"
+                      aria-pressed={p.looked_at !== null}
+                      data-testid="agenda-looked"
+                      onClick={() => void edit('agenda', (d) => (p.looked_at ? d.unmarkAgendaLookedAt(p.point) : d.markAgendaLookedAt(p.point, null)))}
+                    >
+                      {p.looked_at?.at ? t('agenda.looked_at', { time: hhmm(p.looked_at.at) }) : t('agenda.looked')}
+                    </button>
+                    {madeObservation ? (
+                      <span class="hint" data-testid="agenda-observation">{t('agenda.observation_made')}</span>
+                    ) : (
+                      w.ended_at === null && (
+                        <a class="btn small" href={`#/walk/${id}/new/point/${p.point}`} data-testid="agenda-observe">
+                          {t('agenda.observe')}
+                        </a>
+                      )
+                    )}
+                  </div>
+                </li>
+              );
+            })}
+          </ul>
+          <ErrorLine error={errorAt('agenda')} testid="agenda-error" />
+        </section>
       )}
 
       <h2>{t('walk.observations', { n: live.length })}</h2>
@@ -268,16 +312,27 @@ function useGps(): Gps {
   return gps;
 }
 
-export function QuickEntry({ id }: { id: string }) {
+export function QuickEntry({ id, point }: { id: string; point?: number }) {
   const app = useApp();
   const doc = app.docs.get(id);
   const catalogDoc = app.catalog();
   const catalog = catalogDoc?.catalog() ?? null;
   const gps = useGps();
-  const [category, setCategory] = useState('');
+  // Made from a resident's point on the agenda: its words, category and place to start from.
+  const agendaPoint = point !== undefined && doc?.kind() === 'walk' ? (doc.walk().agenda.find((p) => p.point === point) ?? null) : null;
+  const [category, setCategory] = useState(() => (agendaPoint?.category && catalog?.categories.some((c) => c.id === agendaPoint.category) ? agendaPoint.category : ''));
   const [severity, setSeverity] = useState('');
-  const [text, setText] = useState('');
-  const [place, setPlace] = useState('');
+  const [text, setText] = useState(() => agendaPoint?.text ?? '');
+  const [place, setPlace] = useState(() => agendaPoint?.place ?? '');
+  // The document or catalog may arrive after the first render: start from the point once they are there.
+  const prefilled = useRef(agendaPoint !== null && catalog !== null);
+  useEffect(() => {
+    if (prefilled.current || !agendaPoint || !catalog) return;
+    prefilled.current = true;
+    setText((x) => x || agendaPoint.text);
+    setPlace((x) => x || (agendaPoint.place ?? ''));
+    if (agendaPoint.category && catalog.categories.some((c) => c.id === agendaPoint.category)) setCategory((x) => x || agendaPoint.category!);
+  });
   const [partners, setPartners] = useState<string[]>([]);
   const [photos, setPhotos] = useState<ProcessedPhoto[]>([]);
   const [busy, setBusy] = useState(false);
@@ -320,6 +375,7 @@ export function QuickEntry({ id }: { id: string }) {
           location: gps.state === 'ok' ? { lat: gps.lat, lon: gps.lon, accuracy_m: gps.accuracy } : null,
           partners,
           photos: photos.map((p) => p.sha),
+          ...(agendaPoint ? { point: agendaPoint.point } : {}),
         }),
         { photos },
       );
@@ -337,6 +393,12 @@ export function QuickEntry({ id }: { id: string }) {
   return (
     <section class="screen entry">
       <h1 tabIndex={-1}>{t('entry.title')}</h1>
+      {agendaPoint && (
+        <div class="banner" data-testid="entry-from-point">
+          <p>{t('entry.from_point')}</p>
+          <p class="agenda-text">{agendaPoint.text}</p>
+        </div>
+      )}
       <form onSubmit={save} class="stack">
         <h2 id="cat-label">{t('entry.category')}</h2>
         <CategoryButtons catalog={catalog} value={category} onPick={(c) => { setCategory(c); setMissing(false); }} />

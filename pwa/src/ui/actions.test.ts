@@ -100,6 +100,27 @@ describe('one action, all edits or none', () => {
     expect(edits).toEqual(['addObservation', 'setFollowUp', 'addPhoto']);
   });
 
+  it('quick entry from a resident\'s point: the observation and the point marked looked at, linked', () => {
+    // The server puts points on the agenda (addAgendaPoint); the phone only marks them.
+    const base = walk();
+    const raw = WijkDoc.load(base.id, base.save(), USER);
+    const catRaw = WijkDoc.load(CATALOG_ID, catalog.save(), USER);
+    raw.addAgendaPoint(catRaw, { point: 12, text: 'Lamp kapot', category: 'openbare_ruimte', place: 'Kostmand 3' });
+    const w = Doc.load(base.id, raw.save(), [], USER);
+    raw.free();
+    catRaw.free();
+    expect(w.walk().agenda.map((e) => [e.point, e.text, e.looked_at])).toEqual([[12, 'Lamp kapot', null]]);
+    const make = () => addObservationAction(catalog, { category: 'openbare_ruimte', severity: 'aandacht', text: 'Lamp is kapot', place: 'Kostmand 3', location: null, partners: [], photos: [], point: 12 });
+    const edits = everyEditFails('observation from a point', w, make, 2);
+    expect(edits).toEqual(['addObservation', 'markAgendaLookedAt']);
+    const id = w.action(make());
+    const look = w.walk().agenda[0].looked_at;
+    expect(look?.observation).toBe(id);
+    expect(look?.by).toBe(USER);
+    w.action((d) => d.unmarkAgendaLookedAt(12));
+    expect(w.walk().agenda[0].looked_at).toBeNull();
+  });
+
   it('observation edit: text, severity, category, place, position', () => {
     const w = walk();
     const id = w.action((d) => d.addObservation(catalog, { category: 'verkeer', severity: 'aandacht', text: 'Oud', place: 'A' }));

@@ -42,14 +42,17 @@ export interface ObservationForm {
   location: { lat: number; lon: number; accuracy_m: number } | null;
   partners: string[];
   photos: string[];
+  /** Made from this resident's point on the walk's agenda: it is marked looked at, linked to the observation. */
+  point?: number;
 }
 
-/** Quick entry "Opslaan": observation, follow-up partners, photos. */
+/** Quick entry "Opslaan": observation, follow-up partners, photos (and the agenda point it answers). */
 export function addObservationAction(catalog: Doc, f: ObservationForm): (d: Doc) => string {
   return (d) => {
     const itemId = d.addObservation(catalog, { category: f.category, severity: f.severity, text: f.text.trim(), place: f.place.trim() || null, location: f.location });
     for (const p of f.partners) d.setFollowUp(catalog, itemId, p, 'open', '');
     for (const sha of f.photos) d.addPhoto(itemId, `sha256:${sha}`);
+    if (f.point !== undefined) d.markAgendaLookedAt(f.point, itemId);
     return itemId;
   };
 }

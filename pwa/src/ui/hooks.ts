@@ -42,7 +42,8 @@ export type Route =
   | { name: 'new-session' }
   | { name: 'settings' }
   | { name: 'walk'; id: string }
-  | { name: 'entry'; id: string }
+  /** Quick entry; `point`: made from a resident's point on the walk's agenda. */
+  | { name: 'entry'; id: string; point?: number }
   | { name: 'session'; id: string }
   /** The coordinator area; `path` is the rest of the hash after `coord/`. */
   | { name: 'coord'; path: string[] }
@@ -51,7 +52,11 @@ export type Route =
 
 export function parseRoute(hash: string): Route {
   const parts = hash.replace(/^#\/?/, '').split('/').filter(Boolean);
-  if (parts[0] === 'walk' && parts[1]) return parts[2] === 'new' ? { name: 'entry', id: parts[1] } : { name: 'walk', id: parts[1] };
+  if (parts[0] === 'walk' && parts[1]) {
+    if (parts[2] !== 'new') return { name: 'walk', id: parts[1] };
+    const point = parts[3] === 'point' && /^[1-9][0-9]{0,15}$/.test(parts[4] ?? '') ? Number(parts[4]) : undefined;
+    return point === undefined ? { name: 'entry', id: parts[1] } : { name: 'entry', id: parts[1], point };
+  }
   if (parts[0] === 'session' && parts[1]) return { name: 'session', id: parts[1] };
   if (parts[0] === 'new-walk') return { name: 'new-walk' };
   if (parts[0] === 'new-session') return { name: 'new-session' };

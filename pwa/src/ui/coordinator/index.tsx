@@ -7,6 +7,7 @@
 //   #/coord/feedback                      feedback work list (oldest first)
 //   #/coord/plan, #/coord/report/<walk>   planning and the walk report (Planning.tsx, Report.tsx)
 //   #/coord/berichten, #/coord/bericht/<id> the wijkberichten for residents (Wijkbericht.tsx)
+//   #/coord/points                        residents' points: agenda, merge, answer, decline (Points.tsx)
 // Every screen shows the area navigation and announces urgent items that arrive.
 import { useEffect, useRef } from 'preact/hooks';
 import { t, type MsgKey } from '../../i18n';
@@ -20,6 +21,7 @@ import { DetailScreen } from './Detail';
 import { FeedbackScreen } from './Feedback';
 import { UrgentAnnouncer } from './Urgent';
 import { WijkberichtenScreen, WijkberichtScreen } from './Wijkbericht';
+import { PointsScreen } from './Points';
 import './coordinator.css';
 
 const NAV: { id: string; href: string; key: MsgKey }[] = [
@@ -29,6 +31,7 @@ const NAV: { id: string; href: string; key: MsgKey }[] = [
   { id: 'feedback', href: '#/coord/feedback', key: 'coordinator.nav.feedback' },
   { id: 'plan', href: '#/coord/plan', key: 'coordinator.nav.plan' },
   { id: 'berichten', href: '#/coord/berichten', key: 'wijkbericht.nav' },
+  { id: 'points', href: '#/coord/points', key: 'coordinator.nav.points' },
 ];
 
 export function CoordinatorArea({ path }: { path: string[] }) {
@@ -61,6 +64,7 @@ export function CoordinatorArea({ path }: { path: string[] }) {
   else if (sub === 'feedback') screen = <FeedbackScreen />;
   else if (sub === 'berichten') screen = <WijkberichtenScreen />;
   else if (sub === 'bericht' && clean[1]) screen = <WijkberichtScreen id={clean[1]} />;
+  else if (sub === 'points') screen = <PointsScreen />;
   else screen = <OverviewScreen />;
   const active = sub === 'item' ? 'list' : sub === 'report' ? '' : sub === 'bericht' ? 'berichten' : sub;
 
