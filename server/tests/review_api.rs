@@ -835,6 +835,52 @@ async fn stats_count_the_period_and_the_previous_one_with_positive_signals_apart
     let mut positive = vec![(0, 0); 10];
     positive[3] = (1, 0);
     assert_eq!(pairs("positive"), positive);
+    // The series of one category, of one wijk; the other counts stay.
+    let series_of = |q: String| {
+        let app = &w.app;
+        let coord = &w.coord;
+        async move {
+            let res = get(
+                app,
+                Some(coord),
+                &format!("/api/v1/stats?from={T0}&to={}&{q}", T0 + 10 * DAY),
+            )
+            .await;
+            assert_eq!(res.status, 200, "{q}: {}", res.text());
+            let s = res.json();
+            assert_eq!(s["problems"], json!({"current": 5, "previous": 1}), "{q}");
+            s["series"]
+                .as_array()
+                .expect("series")
+                .iter()
+                .map(|x| {
+                    (
+                        x["problems"]["current"].as_u64().expect("n"),
+                        x["problems"]["previous"].as_u64().expect("n"),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    let mut jeugd = vec![(0, 0); 10];
+    jeugd[1] = (1, 0);
+    jeugd[5] = (0, 1);
+    assert_eq!(
+        series_of("series_category=jeugdoverlast".into()).await,
+        jeugd
+    );
+    let mut centrum = vec![(0, 0); 10];
+    centrum[4] = (1, 0);
+    assert_eq!(series_of("series_wijk=centrum".into()).await, centrum);
+    assert_eq!(
+        series_of("series_wijk=centrum&series_category=jeugdoverlast".into()).await,
+        vec![(0, 0); 10]
+    );
+    for q in ["series_wijk=atlantis", "series_category=geen"] {
+        let res = get(&w.app, Some(&w.coord), &format!("/api/v1/stats?{q}")).await;
+        assert_eq!(res.status, 400, "{q}: {}", res.text());
+        assert_eq!(res.json()["code"], "invalid_parameter");
+    }
     let res = get(
         &w.app,
         Some(&w.coord),

@@ -180,6 +180,17 @@ test('the overview charts show this period beside the previous one, with names, 
   const perStep = await page.locator('[data-testid="chart-problems-time"] g[data-current]').evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-current'))));
   assert.equal(perStep.length, 30, 'thirty days, a step each');
   assert.equal(perStep.reduce((a, b) => a + b, 0), 4);
+  // Over time for one wijk and one category: the same chart, counted for those only.
+  const sum = async () =>
+    (await page.locator('[data-testid="chart-problems-time"] g[data-current]').evaluateAll((gs) => gs.map((g) => Number(g.getAttribute('data-current'))))).reduce((a, b) => a + b, 0);
+  await page.getByTestId('series-filter').getByLabel('Wijk').selectOption({ label: 'Centrum' });
+  await page.getByRole('img', { name: 'Problemen over tijd: Centrum' }).waitFor();
+  assert.equal(await sum(), 0);
+  await page.getByTestId('series-filter').getByLabel('Wijk').selectOption({ label: 'Oostermeent' });
+  await page.getByTestId('series-filter').getByLabel('Categorie').selectOption({ label: 'Jeugdoverlast' });
+  await page.getByRole('img', { name: 'Problemen over tijd: Oostermeent, Jeugdoverlast' }).waitFor();
+  assert.equal(await sum(), 1);
+  assert.equal(await page.locator('[data-testid="chart-category"] g[data-id="vervuiling"]').getAttribute('data-current'), '1', 'the bars stay of every item');
   await page.locator('[data-testid="chart-problems-time"] summary').click();
   const rows = await page.getByTestId('chart-problems-time-table').locator('tbody tr').count();
   assert.equal(rows, 30);

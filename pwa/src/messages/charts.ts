@@ -17,6 +17,9 @@ export const nl = {
   'chart.legend_lines': 'doorgetrokken lijn met rondjes: deze periode; streepjeslijn met vierkantjes: vorige periode',
   'chart.as_table': 'Als tabel',
   'chart.col.from': 'Vanaf',
+  'chart.over_time': 'Over tijd',
+  'chart.all_wijken': 'Alle wijken',
+  'chart.all_categories': 'Alle categorieën',
 };
 
 export const en: Record<keyof typeof nl, string> = {
@@ -35,4 +38,7 @@ export const en: Record<keyof typeof nl, string> = {
   'chart.legend_lines': 'solid line with dots: this period; dashed line with squares: previous period',
   'chart.as_table': 'As a table',
   'chart.col.from': 'From',
+  'chart.over_time': 'Over time',
+  'chart.all_wijken': 'All neighbourhoods',
+  'chart.all_categories': 'All categories',
 };

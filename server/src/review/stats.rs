@@ -82,6 +82,16 @@ pub fn step_ms(len: i64) -> i64 {
     }
 }
 
+/// What [`Stats::series`] counts: every item, or those of one wijk and/or
+/// one category.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SeriesFilter {
+    /// Only items of this wijk.
+    pub wijk: Option<String>,
+    /// Only items of this category.
+    pub category: Option<String>,
+}
+
 /// Counts for `scope` in `from..to` and the period before it.
 /// `positive` holds the ids of the positive categories.
 pub fn stats(
@@ -90,6 +100,19 @@ pub fn stats(
     from: i64,
     to: i64,
     positive: &BTreeSet<String>,
+) -> Result<Stats, ApiError> {
+    stats_with(conn, scope, from, to, positive, &SeriesFilter::default())
+}
+
+/// [`stats`] with the series limited by `filter` (the other counts are
+/// always of every item).
+pub fn stats_with(
+    conn: &Connection,
+    scope: &Scope,
+    from: i64,
+    to: i64,
+    positive: &BTreeSet<String>,
+    filter: &SeriesFilter,
 ) -> Result<Stats, ApiError> {
     let previous_from = from - (to - from);
     let step = step_ms(to - from);
@@ -155,15 +178,26 @@ pub fn stats(
              coalesce(category, ''), count(*) FROM {table} \
              WHERE deleted = 0 AND created_at >= ?2 AND created_at < ?4"
         );
-        if team.is_some() {
-            sql.push_str(" AND team = ?5");
+        use rusqlite::types::Value;
+        let mut params = vec![
+            Value::Integer(from),
+            Value::Integer(previous_from),
+            Value::Integer(step),
+            Value::Integer(to),
+        ];
+        for (column, value) in [
+            ("team", team.as_ref()),
+            ("wijk", filter.wijk.as_ref()),
+            ("category", filter.category.as_ref()),
+        ] {
+            if let Some(v) = value {
+                params.push(Value::Text(v.clone()));
+                sql.push_str(&format!(" AND {column} = ?{}", params.len()));
+            }
         }
         sql.push_str(" GROUP BY 1, 2, 3");
         let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = match team {
-            Some(t) => stmt.query(rusqlite::params![from, previous_from, step, to, t])?,
-            None => stmt.query(rusqlite::params![from, previous_from, step, to])?,
-        };
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
         while let Some(r) = rows.next()? {
             let current: bool = r.get(0)?;
             let i = usize::try_from(r.get::<_, i64>(1)?).unwrap_or(usize::MAX);

@@ -1,5 +1,7 @@
-//! `GET /api/v1/stats?from=&to=`: counts per wijk, category and severity for
-//! the period and the previous period of equal length (coordinators only).
+//! `GET /api/v1/stats?from=&to=&series_wijk=&series_category=`: counts per
+//! wijk, category and severity for the period and the previous period of
+//! equal length, and both over time (`series`, of one wijk and/or category
+//! when asked) (coordinators only).
 //! Defaults: the 30 days up to now.
 
 use std::collections::BTreeSet;
@@ -34,10 +36,13 @@ async fn get_stats(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     let (mut from, mut to) = (None, None);
+    let mut filter = stats::SeriesFilter::default();
     for (k, v) in query_pairs(&req)? {
         match k.as_str() {
             "from" => from = Some(ms("from", &v)?),
             "to" => to = Some(ms("to", &v)?),
+            "series_wijk" => filter.wijk = Some(v),
+            "series_category" => filter.category = Some(v),
             _ => {
                 return Err(ApiError::unknown_query());
             }
@@ -59,8 +64,22 @@ async fn get_stats(
             .filter(|(_, c)| c.positive)
             .map(|(id, _)| id.clone())
             .collect();
+        if filter
+            .wijk
+            .as_ref()
+            .is_some_and(|w| !catalog.wijken.contains_key(w))
+        {
+            return Err(ApiError::param("series_wijk", "Unknown wijk."));
+        }
+        if filter
+            .category
+            .as_ref()
+            .is_some_and(|c| !catalog.categories.contains_key(c))
+        {
+            return Err(ApiError::param("series_category", "Unknown category."));
+        }
         db.with_conn(|c| {
-            let stats = stats::stats(c, &scope, from, to, &positive)?;
+            let stats = stats::stats_with(c, &scope, from, to, &positive, &filter)?;
             let work = callbacks::counts(c, &scope, now_ms())?;
             let mut body = serde_json::to_value(stats)
                 .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;

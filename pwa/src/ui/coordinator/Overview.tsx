@@ -5,7 +5,7 @@
 // Charts (Charts.tsx) show the same counts per category and per wijk, and
 // over time, each beside the previous period.
 
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { t, type MsgKey, tn } from '../../i18n';
 import { getAccessChanges, getStats, type AccessChange, type Stats, type Trend } from './api';
 import { ApiErrorLine, fmtDateTime, labelOf, LIVE_POLL_MS, useCatalog, useLiveRefresh } from './common';
@@ -33,20 +33,29 @@ export function OverviewScreen() {
   const [to, setTo] = useState(period.to);
   const [stats, setStats] = useState<Stats | null>(null);
   const [error, setError] = useState<unknown>(null);
+  const [seriesWijk, setSeriesWijk] = useState('');
+  const [seriesCat, setSeriesCat] = useState('');
+  const asked = useRef(0);
+  /** The wijk and category the shown series counts (set with the answer, so the titles always match the lines). */
+  const [shown, setShown] = useState({ wijk: '', category: '' });
 
   async function load() {
+    const n = ++asked.current;
     try {
-      setStats(await getStats(dayStart(period.from), dayStart(nextDay(period.to))));
+      const s = await getStats(dayStart(period.from), dayStart(nextDay(period.to)), { wijk: seriesWijk, category: seriesCat });
+      if (n !== asked.current) return;
+      setStats(s);
+      setShown({ wijk: seriesWijk, category: seriesCat });
       setError(null);
     } catch (e) {
-      setError(e);
+      if (n === asked.current) setError(e);
     }
   }
   useEffect(() => {
     setFrom(period.from);
     setTo(period.to);
     void load();
-  }, [period.from, period.to]);
+  }, [period.from, period.to, seriesWijk, seriesCat]);
   useLiveRefresh(() => void load(), 2000, 2 * LIVE_POLL_MS);
 
   const listHref = (extra: Partial<Filters>) => `#/coord/list?${filtersToQuery({ ...emptyFilters(), from: period.from, to: period.to, ...extra })}`;
@@ -63,6 +72,8 @@ export function OverviewScreen() {
     };
     return ids.sort((a, b) => pos(a) - pos(b) || a.localeCompare(b));
   };
+  const seriesLabels = [shown.wijk && labelOf(catalog?.wijken, shown.wijk), shown.category && labelOf(catalog?.categories, shown.category)].filter(Boolean);
+  const seriesSuffix = seriesLabels.length ? `: ${seriesLabels.join(', ')}` : '';
   const wijkIds = [...new Set([...sorted(stats?.by_wijk, catalog?.wijken), ...sorted(stats?.positive_by_wijk, catalog?.wijken)])];
 
   return (
@@ -142,11 +153,38 @@ export function OverviewScreen() {
                 title={t('chart.by_wijk')}
                 rows={sorted(stats.by_wijk, catalog?.wijken).map((id) => ({ id, label: labelOf(catalog?.wijken, id), trend: stats.by_wijk[id] }))}
               />
+            </div>
+            <h3>{t('chart.over_time')}</h3>
+            <div class="frow" data-testid="series-filter">
+              <div class="field">
+                <label for="series-wijk">{t('coordinator.col.wijk')}</label>
+                <select id="series-wijk" value={seriesWijk} onChange={(e) => setSeriesWijk(e.currentTarget.value)}>
+                  <option value="">{t('chart.all_wijken')}</option>
+                  {(catalog?.wijken ?? []).map((w) => (
+                    <option key={w.id} value={w.id}>
+                      {w.label}
+                    </option>
+                  ))}
+                </select>
+              </div>
+              <div class="field">
+                <label for="series-category">{t('coordinator.col.category')}</label>
+                <select id="series-category" value={seriesCat} onChange={(e) => setSeriesCat(e.currentTarget.value)}>
+                  <option value="">{t('chart.all_categories')}</option>
+                  {(catalog?.categories ?? []).map((c) => (
+                    <option key={c.id} value={c.id}>
+                      {c.label}
+                    </option>
+                  ))}
+                </select>
+              </div>
+            </div>
+            <div class="chart-grid">
               {stats.series && (
-                <SeriesChart id="chart-problems-time" title={t('chart.problems_time')} steps={stats.series} pick="problems" stepMs={stats.step_ms ?? DAY_MS} />
+                <SeriesChart id="chart-problems-time" title={t('chart.problems_time') + seriesSuffix} steps={stats.series} pick="problems" stepMs={stats.step_ms ?? DAY_MS} />
               )}
               {stats.series && (
-                <SeriesChart id="chart-positive-time" title={t('chart.positive_time')} steps={stats.series} pick="positive" stepMs={stats.step_ms ?? DAY_MS} />
+                <SeriesChart id="chart-positive-time" title={t('chart.positive_time') + seriesSuffix} steps={stats.series} pick="positive" stepMs={stats.step_ms ?? DAY_MS} />
               )}
             </div>
           </section>

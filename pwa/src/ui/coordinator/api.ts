@@ -116,8 +116,12 @@ export function listItems(params: URLSearchParams, cursor: string | null, limit 
   return getJson<ItemPage>(`/api/v1/items?${p}`);
 }
 
-export function getStats(from: number, to: number): Promise<Stats> {
-  return getJson<Stats>(`/api/v1/stats?from=${from}&to=${to}`);
+/** The overview's counts; `series` limits only the counts over time to one wijk and/or category. */
+export function getStats(from: number, to: number, series: { wijk?: string; category?: string } = {}): Promise<Stats> {
+  const p = new URLSearchParams({ from: String(from), to: String(to) });
+  if (series.wijk) p.set('series_wijk', series.wijk);
+  if (series.category) p.set('series_category', series.category);
+  return getJson<Stats>(`/api/v1/stats?${p}`);
 }
 
 export function getItem(doc: string, id: string): Promise<ItemDetail> {
