@@ -783,3 +783,97 @@ async fn a_photo_uploaded_through_one_node_is_read_through_the_other() {
     }
     drop((node1, node2));
 }
+
+/// Connects a phone of `user` to `base` (logged in through `login_base`):
+/// the connection and the login answer.
+async fn phone_of(login_base: &str, base: &str, user: &str) -> (SyncClient, serde_json::Value) {
+    let answer = login(login_base, user, PASSWORD).await;
+    let token = answer["access_token"].as_str().expect("token");
+    (SyncClient::connect(base, token).await, answer)
+}
+
+/// Handles what arrives until the server closed `phone`, at most 30 s:
+/// the close code and the time since `start`.
+async fn closed_within(phone: &mut SyncClient, start: Instant) -> (Option<u16>, Duration) {
+    phone
+        .pump_until(Duration::from_secs(30), |c| c.closed.is_some())
+        .await;
+    (
+        phone.closed.as_ref().and_then(|c| c.as_ref()).map(|c| c.0),
+        start.elapsed(),
+    )
+}
+
+#[actix_rt::test]
+async fn a_device_revoked_or_a_user_disabled_anywhere_is_dropped_by_every_node_at_once() {
+    let cluster = PgCluster::shared();
+    let db = Db::fresh(cluster);
+    let dir1 = tempfile::tempdir().expect("tempdir");
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    db.add_user(dir1.path(), "anna", "boa", &[]);
+    db.add_user(dir1.path(), "beheer", "admin", &[]);
+    // Open connections re-check their session only once an hour: whatever
+    // closes them within the test comes from the announcement.
+    let mut env = db.env();
+    env.push(("WIJKLOG_AUTH_SESSION_CHECK_SECS", "3600"));
+    let node1 = serve(dir1.path()).envs(&env).start();
+    let node2 = serve(dir2.path()).envs(&env).start();
+    let admin = login(&node1.base, "beheer", PASSWORD).await;
+    let admin_token = admin["access_token"].as_str().expect("token").to_owned();
+    let admin_post = |path: String, body: serde_json::Value| {
+        let token = admin_token.clone();
+        let base = node1.base.clone();
+        async move {
+            awc::Client::default()
+                .post(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send_json(&body)
+                .await
+                .expect("admin request")
+                .status()
+                .as_u16()
+        }
+    };
+
+    // Anna's phone syncs through node 2 (and another of her phones through
+    // node 1); the admin revokes the first device through node 1.
+    let (mut phone, answer) = phone_of(&node1.base, &node2.base, "anna").await;
+    let (mut other, _) = phone_of(&node1.base, &node1.base, "anna").await;
+    let device = answer["device_id"].as_str().expect("device id").to_owned();
+    let start = Instant::now();
+    let status = admin_post(
+        format!("/api/v1/admin/devices/{device}/revoke"),
+        serde_json::json!({}),
+    )
+    .await;
+    assert_eq!(status, 204);
+    let (code, took) = closed_within(&mut phone, start).await;
+    assert_eq!(code, Some(4003), "node 2 dropped the revoked device");
+    eprintln!("revoke request to node 1 -> closed by node 2: {took:?}");
+    assert!(other.closed.is_none(), "her other device stays connected");
+
+    // Anna's account is disabled from the command line (a third process on
+    // the same database; the admin screen's account change still reads the
+    // SQLite file): her other phone (node 1) and a new one on node 2 are
+    // dropped.
+    let (mut third, _) = phone_of(&node1.base, &node2.base, "anna").await;
+    let mut cmd = Command::new(wijklog_bin());
+    cmd.args(["user", "disable", "anna", "--data"])
+        .arg(dir1.path());
+    for (k, v) in db.env() {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("wijklog user disable");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (code, took) = closed_within(&mut third, start).await;
+    assert_eq!(code, Some(4003), "node 2 dropped the disabled user");
+    eprintln!("`wijklog user disable` started -> closed by node 2: {took:?}");
+    let (code, took) = closed_within(&mut other, start).await;
+    assert_eq!(code, Some(4003), "node 1 dropped the disabled user too");
+    eprintln!("`wijklog user disable` started -> closed by node 1: {took:?}");
+    drop((node1, node2));
+}

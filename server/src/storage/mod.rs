@@ -1002,6 +1002,10 @@ pub enum RemoteChange {
     /// elsewhere while it was down were not announced, so every cached
     /// document must be read again. Also sent once at the start.
     Missed,
+    /// A session ended on some node, this one included (a device revoked
+    /// or signed out, a user disabled, a password changed): every live
+    /// connection checks its session now instead of at its next interval.
+    SessionsChanged,
 }
 
 impl ProjectionRow {

@@ -268,6 +268,8 @@ async fn run(
 
     // 2. Subscribe to live updates before listing, so nothing falls between.
     let mut hub = service.hub.subscribe();
+    let mut bell = service.hub.session_bell();
+    let mut bell_open = true;
     let listing = {
         let service = service.clone();
         let who = principal.clone();
@@ -358,6 +360,23 @@ async fn run(
             },
             _ = scope_check.tick() => Event::ScopeCheck,
             _ = lists_timer => Event::ListsChangedDue,
+            // A session ended somewhere (PostgreSQL announces it to every
+            // node): check this one now, not at the next tick.
+            rung = bell.recv(), if bell_open => match rung {
+                Err(broadcast::error::RecvError::Closed) => {
+                    bell_open = false;
+                    continue;
+                }
+                Ok(()) | Err(broadcast::error::RecvError::Lagged(_)) => {
+                    match service.app.auth.session_state(&principal).await {
+                        Ok(state) => Event::SessionChecked { state },
+                        Err(e) => {
+                            warn!(error = ?e, "session check failed");
+                            continue;
+                        }
+                    }
+                }
+            },
             _ = check.tick() => match service.app.auth.session_state(&principal).await {
                 Ok(state) => Event::SessionChecked { state },
                 Err(e) => {

@@ -50,6 +50,8 @@ pub struct ScopeFacts {
 #[derive(Debug, Clone)]
 pub struct Hub {
     tx: broadcast::Sender<DocEvent>,
+    /// Rung when sessions ended somewhere ([`Hub::ring_sessions`]).
+    sessions: broadcast::Sender<()>,
 }
 
 impl Hub {
@@ -57,7 +59,8 @@ impl Hub {
     /// subscriber that falls further behind resyncs all its documents.
     pub fn new(capacity: usize) -> Self {
         let (tx, _) = broadcast::channel(capacity.max(16));
-        Self { tx }
+        let (sessions, _) = broadcast::channel(4);
+        Self { tx, sessions }
     }
 
     /// Announces a committed change.
@@ -69,5 +72,19 @@ impl Hub {
     /// A new subscription (one per connection).
     pub fn subscribe(&self) -> broadcast::Receiver<DocEvent> {
         self.tx.subscribe()
+    }
+
+    /// Tells every connection to check its session now: a session ended
+    /// (device revoked or signed out, user disabled), possibly through
+    /// another node.
+    pub fn ring_sessions(&self) {
+        // No connections is fine.
+        let _ = self.sessions.send(());
+    }
+
+    /// The bell of [`Hub::ring_sessions`] (one per connection). A
+    /// connection that missed rings (`Lagged`) checks once, as for one.
+    pub fn session_bell(&self) -> broadcast::Receiver<()> {
+        self.sessions.subscribe()
     }
 }

@@ -4,7 +4,10 @@
 //! node's live connections through the [`Hub`], and rewrites the document's
 //! projection from the merged copy (the other node may have projected a copy
 //! that lacked this node's latest changes). Documents nobody here has cached
-//! are skipped: they are read from the store when first opened.
+//! are skipped: they are read from the store when first opened. A session
+//! ended on any node rings the hub's session bell: every live connection
+//! checks its session at once (a revoked device is dropped within
+//! milliseconds, not at its next `auth.session_check_secs`).
 
 use std::sync::Arc;
 
@@ -30,6 +33,7 @@ pub fn spawn(
             // Everything announced meanwhile, each document once.
             let mut ids: Vec<DocId> = Vec::new();
             let mut all = false;
+            let mut sessions = false;
             let mut next = Some(first);
             while let Some(event) = next {
                 cache.note_remote_change();
@@ -39,9 +43,18 @@ pub fn spawn(
                             ids.push(id);
                         }
                     }
-                    RemoteChange::Missed => all = true,
+                    // Announcements missed meanwhile may have ended
+                    // sessions too.
+                    RemoteChange::Missed => {
+                        all = true;
+                        sessions = true;
+                    }
+                    RemoteChange::SessionsChanged => sessions = true,
                 }
                 next = rx.try_recv().ok();
+            }
+            if sessions {
+                hub.ring_sessions();
             }
             if all {
                 ids = cache.ids();

@@ -473,7 +473,28 @@ async fn device_on(
     .transpose()
 }
 
-async fn end_sessions_on(c: &impl GenericClient, user: &str, now: i64) -> Result<u64, StoreError> {
+/// The payload (after `<node>:`) on [`CHANGES_CHANNEL`] that says a
+/// session ended: no user or device id, only that every node should check
+/// its live connections' sessions now.
+const SESSIONS_PAYLOAD: &str = "sessions";
+
+/// Announces, inside the transaction that ends a session, that sessions
+/// changed; PostgreSQL delivers it when the transaction commits (and once
+/// per transaction, however often it is sent).
+async fn announce_sessions(c: &impl GenericClient, node: &str) -> Result<(), StoreError> {
+    let payload = format!("{node}:{SESSIONS_PAYLOAD}");
+    c.execute("SELECT pg_notify($1, $2)", &[&CHANGES_CHANNEL, &payload])
+        .await?;
+    Ok(())
+}
+
+async fn end_sessions_on(
+    c: &impl GenericClient,
+    user: &str,
+    now: i64,
+    node: &str,
+) -> Result<u64, StoreError> {
+    announce_sessions(c, node).await?;
     c.execute(
         "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE device_id IN \
          (SELECT id FROM devices WHERE user_id = $1 AND revoked_at IS NULL AND signed_out_at IS NULL)",
@@ -488,7 +509,13 @@ async fn end_sessions_on(c: &impl GenericClient, user: &str, now: i64) -> Result
     .await?)
 }
 
-async fn revoke_device_on(c: &impl GenericClient, id: &str, now: i64) -> Result<u64, StoreError> {
+async fn revoke_device_on(
+    c: &impl GenericClient,
+    id: &str,
+    now: i64,
+    node: &str,
+) -> Result<u64, StoreError> {
+    announce_sessions(c, node).await?;
     c.execute(
         "UPDATE refresh_tokens SET used_at = COALESCE(used_at, $2) WHERE device_id = $1",
         &[&id, &now],
@@ -848,6 +875,15 @@ async fn listen(
                             let Some((from, doc)) = payload.split_once(':') else {
                                 continue;
                             };
+                            // Every node checks its sessions, the one
+                            // that ended them too.
+                            if doc == SESSIONS_PAYLOAD {
+                                if tx.send(RemoteChange::SessionsChanged).is_err() {
+                                    driver.abort();
+                                    return;
+                                }
+                                continue;
+                            }
                             if from == node {
                                 continue;
                             }
@@ -1652,7 +1688,7 @@ impl Store for PgStore {
                     .map(|r| r.get(0))
                     .collect();
                 for id in ids {
-                    revoke_device_on(&*tx, &id, now).await?;
+                    revoke_device_on(&*tx, &id, now, &self.node).await?;
                 }
             } else {
                 tx.execute(
@@ -1680,7 +1716,7 @@ impl Store for PgStore {
                 &[&user.id.as_str(), &hash],
             )
             .await?;
-            end_sessions_on(&*tx, user.id.as_str(), now_ms()).await?;
+            end_sessions_on(&*tx, user.id.as_str(), now_ms(), &self.node).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -1689,7 +1725,7 @@ impl Store for PgStore {
     fn end_sessions(&self, user: &UserId) -> Result<usize, StoreError> {
         self.with_conn(async |c| {
             let tx = c.transaction().await?;
-            let n = end_sessions_on(&*tx, user.as_str(), now_ms()).await?;
+            let n = end_sessions_on(&*tx, user.as_str(), now_ms(), &self.node).await?;
             tx.commit().await?;
             Ok(n as usize)
         })
@@ -1747,7 +1783,7 @@ impl Store for PgStore {
     fn revoke_device(&self, id: &DeviceId) -> Result<(), StoreError> {
         self.with_conn(async |c| {
             let tx = c.transaction().await?;
-            if revoke_device_on(&*tx, id.as_str(), now_ms()).await? == 0 {
+            if revoke_device_on(&*tx, id.as_str(), now_ms(), &self.node).await? == 0 {
                 return Err(StoreError::NotFound("device"));
             }
             tx.commit().await?;
@@ -1805,7 +1841,7 @@ impl Store for PgStore {
                         .get(0);
                     let retry = now.saturating_sub(used) < reuse_grace_ms && used_since == 0;
                     if !retry {
-                        revoke_device_on(&*tx, &device_id, now).await?;
+                        revoke_device_on(&*tx, &device_id, now, &self.node).await?;
                         tx.commit().await?;
                         return Ok(RefreshOutcome::Reused {
                             device_id: DeviceId::from_string(device_id),
@@ -1833,7 +1869,7 @@ impl Store for PgStore {
                     .await?
                     .get(0);
                 if successor_unused == 0 {
-                    revoke_device_on(&*tx, &device_id, now).await?;
+                    revoke_device_on(&*tx, &device_id, now, &self.node).await?;
                     tx.commit().await?;
                     return Ok(RefreshOutcome::Reused {
                         device_id: DeviceId::from_string(device_id),
@@ -1877,7 +1913,7 @@ impl Store for PgStore {
                 .await?
                 .map(|r| r.get(0));
             if let Some(id) = &device {
-                revoke_device_on(&*tx, id, now_ms()).await?;
+                revoke_device_on(&*tx, id, now_ms(), &self.node).await?;
             }
             tx.commit().await?;
             Ok(device.map(DeviceId::from_string))
