@@ -36,10 +36,10 @@ use wijklog_shared::automerge::sync;
 use wijklog_shared::automerge::{ActorId, ChangeHash, ObjId, ObjType, ROOT, ReadDoc, Value};
 
 use wijklog_shared::{
-    CallbackOutcome, CallbackRequest, Catalog, CatalogSection, DocId, DocKind, Document, Error,
-    FeedbackChannel, FollowUpStatus, ItemId, Location, NewAgendaPoint, NewAttempt, NewCategory,
-    NewItem, NewParticipant, NewSpreekuur, NewWalk, PartnerContact, ResidentContact, Severity,
-    Timestamp, UserId, WalkText,
+    Address, CallbackOutcome, CallbackRequest, Catalog, CatalogSection, DocId, DocKind, Document,
+    Error, FeedbackChannel, FollowUpStatus, ItemId, Location, NewAgendaPoint, NewAttempt,
+    NewCategory, NewItem, NewParticipant, NewSpreekuur, NewWalk, PartnerContact, ResidentContact,
+    Severity, Timestamp, UserId, WalkText,
 };
 
 // The argument and result shapes in the generated `.d.ts` are derived from the
@@ -1097,6 +1097,23 @@ impl WijkDoc {
             let location: Option<Location> = from_js("location", location)?;
             let (by, at) = d.who_when(opts)?;
             model(d.doc_mut().set_location(&by, at, &item, location))
+        })
+    }
+
+    /// Sets the nearest address of an item's position (`{label, lat, lon}`:
+    /// the position it was looked up for), or removes it with `null`.
+    #[wasm_bindgen(js_name = setAddress)]
+    pub fn set_address(
+        &mut self,
+        #[wasm_bindgen(js_name = itemId)] item_id: &str,
+        #[wasm_bindgen(unchecked_param_type = "Address | null")] address: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "EditOptions")] opts: Option<JsValue>,
+    ) -> JsResult<()> {
+        self.edit(|d| {
+            let item = parse_item(item_id)?;
+            let address: Option<Address> = from_js("address", address)?;
+            let (by, at) = d.who_when(opts)?;
+            model(d.doc_mut().set_address(&by, at, &item, address))
         })
     }
 

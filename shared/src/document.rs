@@ -24,8 +24,8 @@ use crate::ids::{
     Severity, Timestamp, UserId, is_slug, is_team_id,
 };
 use crate::model::{
-    Catalog, DEFAULT_CATEGORIES, DEFAULT_PARTNERS, DEFAULT_SEVERITIES, DEFAULT_WIJKEN, Location,
-    MAX_CALLBACK_DAYS, Spreekuur, View, Walk, doc_kind, expect_kind, is_color,
+    Address, Catalog, DEFAULT_CATEGORIES, DEFAULT_PARTNERS, DEFAULT_SEVERITIES, DEFAULT_WIJKEN,
+    Location, MAX_CALLBACK_DAYS, Spreekuur, View, Walk, doc_kind, expect_kind, is_color,
 };
 use crate::project::{Row, project};
 use crate::read::{
@@ -185,6 +185,8 @@ pub struct PartnerContact {
 const MAX_PARTNER_FIELD_CHARS: usize = 200;
 /// Longest English label of a catalog entry.
 const MAX_LABEL_CHARS: usize = 200;
+/// Longest address label (characters).
+const MAX_ADDRESS_CHARS: usize = 200;
 
 /// Arguments of [`Document::request_callback`].
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
@@ -354,6 +356,26 @@ fn check_location(l: &Location) -> Result<(), Error> {
     } else {
         Err(Error::InvalidLocation)
     }
+}
+
+/// An address with its label trimmed, or why it is refused.
+fn check_address(a: Address) -> Result<Address, Error> {
+    check_location(&Location {
+        lat: a.lat,
+        lon: a.lon,
+        accuracy_m: None,
+    })?;
+    let label = a.label.trim();
+    if label.is_empty() {
+        return Err(Error::EmptyField("address.label"));
+    }
+    if label.chars().count() > MAX_ADDRESS_CHARS || label.chars().any(char::is_control) {
+        return Err(Error::FieldTooLong("address.label"));
+    }
+    Ok(Address {
+        label: label.to_owned(),
+        ..a
+    })
 }
 
 /// The personal fields of a note's `resident` map.
@@ -1731,6 +1753,33 @@ impl Document {
         self.write(at, "set_location", |d| match &location {
             Some(l) => put_location(d, &obj, l),
             None => d.delete(&obj, "location"),
+        })
+    }
+
+    /// Sets (or with `None` removes) the nearest address of an item's
+    /// position, with the position it was looked up for (see
+    /// [`crate::Address`]). The label is trimmed and must be 1 to 200
+    /// characters without control characters.
+    pub fn set_address(
+        &mut self,
+        _by: &UserId,
+        at: Timestamp,
+        item: &ItemId,
+        address: Option<Address>,
+    ) -> Result<(), Error> {
+        let (_, obj) = self.live_item(item)?;
+        let address = match address {
+            Some(a) => Some(check_address(a)?),
+            None => None,
+        };
+        self.write(at, "set_address", |d| match &address {
+            Some(a) => {
+                let m = d.put_object(&obj, "address", ObjType::Map)?;
+                d.put(&m, "label", a.label.as_str())?;
+                d.put(&m, "lat", a.lat)?;
+                d.put(&m, "lon", a.lon)
+            }
+            None => d.delete(&obj, "address"),
         })
     }
 

@@ -84,10 +84,10 @@ pub use ids::{
     Severity, Timestamp, UserId,
 };
 pub use model::{
-    AgendaLook, AgendaPoint, Attempt, Callback, Catalog, CategoryEntry, DEFAULT_CALLBACK_DAYS,
-    Deleted, Erased, Erasure, Feedback, FollowUp, InvalidFields, Item, Location, MAX_CALLBACK_DAYS,
-    Note, Observation, Participant, PartnerEntry, Resident, SeverityEntry, Spreekuur, Staff,
-    TeamEntry, View, Walk, WijkEntry, doc_kind,
+    Address, AgendaLook, AgendaPoint, Attempt, Callback, Catalog, CategoryEntry,
+    DEFAULT_CALLBACK_DAYS, Deleted, Erased, Erasure, Feedback, FollowUp, InvalidFields, Item,
+    Location, MAX_CALLBACK_DAYS, Note, Observation, Participant, PartnerEntry, Resident,
+    SeverityEntry, Spreekuur, Staff, TeamEntry, View, Walk, WijkEntry, doc_kind,
 };
 pub use project::{Row, project};
 

@@ -46,6 +46,30 @@ pub struct Location {
     pub accuracy_m: Option<f64>,
 }
 
+/// The nearest address of an item's position, as an address service named
+/// it. In documents: a map `{ label: str, lat: f64, lon: f64 }`, where
+/// `lat`/`lon` are the item's position the address was looked up for; when
+/// the position changes since, the address no longer describes it (the
+/// projection's `address` is then empty until it is looked up again).
+#[cfg_attr(feature = "ts", derive(tsify::Tsify))]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    /// How people write it: `Stationsplein 1, 3818LE Amersfoort`.
+    pub label: String,
+    /// Latitude of the position it was looked up for.
+    pub lat: f64,
+    /// Longitude of the position it was looked up for.
+    pub lon: f64,
+}
+
+impl Address {
+    /// Whether this address was looked up for `location` (the same position
+    /// to a millionth of a degree, about 0.1 m).
+    pub fn describes(&self, location: &Location) -> bool {
+        (self.lat - location.lat).abs() < 1e-6 && (self.lon - location.lon).abs() < 1e-6
+    }
+}
+
 /// One partner's follow-up of an item (`follow_up.<partner>`).
 #[cfg_attr(feature = "ts", derive(tsify::Tsify))]
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -200,6 +224,8 @@ pub struct Item {
     pub place: Option<String>,
     /// GPS position.
     pub location: Option<Location>,
+    /// The nearest address of a position (see [`Address`]).
+    pub address: Option<Address>,
     /// Photo references (`sha256:<hex>`), in list order.
     pub photos: Vec<String>,
     /// Follow-up per partner id.
@@ -222,6 +248,17 @@ pub struct Item {
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     #[cfg_attr(feature = "ts", tsify(optional))]
     pub conflicts: Conflicts,
+}
+
+impl Item {
+    /// The stored address when it was looked up for the item's current
+    /// position (see [`Address`]); `None` otherwise.
+    pub fn current_address(&self) -> Option<&str> {
+        match (&self.address, &self.location) {
+            (Some(a), Some(l)) if a.describes(l) => Some(a.label.as_str()),
+            _ => None,
+        }
+    }
 }
 
 /// An observation of a walk.
@@ -1226,6 +1263,7 @@ fn empty_item(id: String, invalid: InvalidFields) -> Item {
         text: None,
         place: None,
         location: None,
+        address: None,
         photos: Vec::new(),
         follow_up: BTreeMap::new(),
         feedback: Feedback::default(),
@@ -1267,6 +1305,16 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
                 l.mark("lat", "out of range");
                 None
             }
+            _ => None,
+        }
+    });
+    let address = f.opt("address", h::map(obj, "address")).and_then(|a| {
+        let mut n = f.nested("address");
+        let label = n.req("label", h::str(a, "label"));
+        let lat = n.req("lat", h::f64(a, "lat"));
+        let lon = n.req("lon", h::f64(a, "lon"));
+        match (label, lat, lon) {
+            (Some(label), Some(lat), Some(lon)) => Some(Address { label, lat, lon }),
             _ => None,
         }
     });
@@ -1430,6 +1478,7 @@ pub(crate) fn read_item(obj: &hydrate::Map, id: String, spreekuur: bool) -> Item
         text,
         place,
         location,
+        address,
         photos,
         follow_up,
         feedback,

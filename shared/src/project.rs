@@ -48,6 +48,10 @@ pub struct Row {
     pub place: Option<String>,
     /// GPS position.
     pub location: Option<Location>,
+    /// The nearest address of the GPS position, as an address service named
+    /// it; `null` without a position, before it was looked up, or when the
+    /// position changed after the lookup (see [`crate::Address`]).
+    pub address: Option<String>,
     /// Photo references.
     pub photos: Vec<String>,
     /// Follow-up by partner id.
@@ -145,6 +149,7 @@ fn row(
     item: Item,
 ) -> Row {
     let mut invalid = doc_invalid.clone();
+    let address = item.current_address().map(str::to_owned);
     invalid.extend(item.invalid);
     Row {
         doc_id,
@@ -159,6 +164,7 @@ fn row(
         severity: item.severity,
         text: item.text,
         place: item.place,
+        address,
         location: item.location,
         photos: item.photos,
         follow_up: item.follow_up,

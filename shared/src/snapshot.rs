@@ -90,6 +90,10 @@ pub(crate) const ITEM: Shape = Fields(&[
         "location",
         Fields(&[("lat", Leaf), ("lon", Leaf), ("accuracy_m", Leaf)]),
     ),
+    (
+        "address",
+        Fields(&[("label", Leaf), ("lat", Leaf), ("lon", Leaf)]),
+    ),
     ("photos", Items(&Leaf)),
     ("follow_up", FOLLOW_UPS),
     ("feedback", FEEDBACK),

@@ -8,9 +8,9 @@ use wijklog_shared::automerge::sync;
 use wijklog_shared::automerge::transaction::Transactable;
 use wijklog_shared::automerge::{ROOT, ReadDoc};
 use wijklog_shared::{
-    CallbackRequest, Catalog, DocKind, Document, Error, FeedbackChannel, FollowUpStatus, Location,
-    NewCategory, NewParticipant, NewSpreekuur, NewWalk, ResidentContact, Severity, Timestamp,
-    WalkText,
+    Address, CallbackRequest, Catalog, DocKind, Document, Error, FeedbackChannel, FollowUpStatus,
+    Location, NewCategory, NewParticipant, NewSpreekuur, NewWalk, ResidentContact, Severity,
+    Timestamp, WalkText,
 };
 
 fn code<T: std::fmt::Debug>(r: Result<T, Error>) -> &'static str {
@@ -385,6 +385,97 @@ fn splice_walk_text_edits_title_route_and_summary() {
     assert_eq!(
         code(spreekuur().splice_walk_text(&boa(), at(1), WalkText::Title, 0, 0, "x")),
         "wrong_kind"
+    );
+}
+
+#[test]
+fn the_nearest_address_is_stored_with_its_position_and_shown_only_for_that_position() {
+    let c = Catalog::defaults();
+    let mut w = walk();
+    w.add_observation(&c, &boa(), at(1), item(1, "drugs", ""))
+        .unwrap();
+    let id = item_id(1);
+    let k = obs_key(1);
+    let here = Location {
+        lat: 52.153061,
+        lon: 5.374739,
+        accuracy_m: Some(8.0),
+    };
+    let address = |label: &str, l: &Location| Address {
+        label: label.into(),
+        lat: l.lat,
+        lon: l.lon,
+    };
+    w.set_location(&boa(), at(2), &id, Some(here)).unwrap();
+    w.set_address(
+        &boa(),
+        at(3),
+        &id,
+        Some(address("  Stationsplein 1, 3818LE Amersfoort ", &here)),
+    )
+    .unwrap();
+    let d = w.automerge();
+    assert_eq!(
+        stored(d, &["observations", &k, "address", "label"]),
+        "str:Stationsplein 1, 3818LE Amersfoort"
+    );
+    assert_eq!(
+        stored(d, &["observations", &k, "address", "lat"]),
+        "f64:52.153061"
+    );
+    let row = &w.project().unwrap()[0];
+    assert_eq!(
+        row.address.as_deref(),
+        Some("Stationsplein 1, 3818LE Amersfoort")
+    );
+    // It survives a save and load (it syncs like any field).
+    let loaded = Document::load(w.id(), &w.save()).unwrap();
+    assert_eq!(loaded.project().unwrap()[0].address, row.address);
+
+    // The position moves (the pin was dragged): the old address no longer
+    // describes it, until the address of the new position is stored.
+    let there = Location {
+        lat: 52.1541,
+        lon: 5.3751,
+        accuracy_m: None,
+    };
+    w.set_location(&boa(), at(4), &id, Some(there)).unwrap();
+    assert_eq!(w.project().unwrap()[0].address, None);
+    w.set_address(&boa(), at(5), &id, Some(address("Stationsplein 5", &there)))
+        .unwrap();
+    assert_eq!(
+        w.project().unwrap()[0].address.as_deref(),
+        Some("Stationsplein 5")
+    );
+    w.set_location(&boa(), at(6), &id, None).unwrap();
+    assert_eq!(
+        w.project().unwrap()[0].address,
+        None,
+        "no position, no address"
+    );
+
+    assert_eq!(
+        code(w.set_address(&boa(), at(7), &id, Some(address("  ", &there)))),
+        "empty_field"
+    );
+    assert_eq!(
+        code(w.set_address(&boa(), at(7), &id, Some(address(&"x".repeat(201), &there)))),
+        "field_too_long"
+    );
+    assert_eq!(
+        code(w.set_address(&boa(), at(7), &id, Some(address("a\u{7}b", &there)))),
+        "field_too_long"
+    );
+    let mut far = address("Nergens", &there);
+    far.lat = 91.0;
+    assert_eq!(
+        code(w.set_address(&boa(), at(7), &id, Some(far))),
+        "invalid_location"
+    );
+    w.set_address(&boa(), at(8), &id, None).unwrap();
+    assert_eq!(
+        stored(w.automerge(), &["observations", &k, "address"]),
+        "absent"
     );
 }
 

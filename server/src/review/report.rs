@@ -143,6 +143,9 @@ pub struct ReportItem {
     pub place: Option<String>,
     /// GPS position.
     pub location: Option<wijklog_shared::Location>,
+    /// The nearest address of the GPS position, when it was looked up for
+    /// this position (shown instead of the coordinates).
+    pub address: Option<String>,
     /// Number of photos.
     pub photo_count: usize,
     /// The photos (`sha256:<64 hex>`, list order; anything else in the
@@ -310,6 +313,7 @@ pub fn walk_report(id: DocId, doc: &Automerge, catalog: &Catalog) -> Result<Walk
                 text: o.text.clone(),
                 place: o.place.clone(),
                 location: o.location,
+                address: o.current_address().map(str::to_owned),
                 photo_count: o.photos.len(),
                 photos: o
                     .photos
