@@ -12,6 +12,7 @@
 
 mod blobs;
 mod database;
+mod geocoding;
 mod http;
 mod mail;
 mod public;
@@ -26,6 +27,7 @@ use serde::{Deserialize, Serialize};
 
 pub use blobs::BlobsConfig;
 pub use database::{DatabaseConfig, is_postgres_url, redact_url};
+pub use geocoding::GeocodingConfig;
 pub use http::HttpConfig;
 pub use mail::{MailConfig, TlsMode};
 pub use public::PublicConfig;
@@ -130,6 +132,9 @@ pub struct Config {
     pub blobs: BlobsConfig,
     /// The coordinator map's tiles (served to the PWA by `GET /api/v1/client-config`).
     pub map: MapConfig,
+    /// The address service asked for the nearest address of a position and
+    /// for the coordinator map's search (off by default; see `crate::geocode`).
+    pub geocoding: GeocodingConfig,
     /// The sync server's in-memory document cache.
     pub cache: CacheConfig,
     /// The HTTP listener's limits: timeouts, connection caps, work queues,
@@ -290,6 +295,7 @@ impl Default for Config {
             public: PublicConfig::default(),
             retention: RetentionConfig::default(),
             map: MapConfig::default(),
+            geocoding: GeocodingConfig::default(),
             cache: CacheConfig::default(),
             http: HttpConfig::default(),
             database: DatabaseConfig::default(),
@@ -479,6 +485,9 @@ impl Config {
             .validate()
             .map_err(|e| ConfigError::Invalid(e.into()))?;
         self.mail.validate().map_err(ConfigError::Invalid)?;
+        self.geocoding
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.into()))?;
         self.theme.validate().map_err(ConfigError::Invalid)?;
         self.database.validate()?;
         self.sync

@@ -18,6 +18,7 @@ pub mod crashpoint;
 pub mod domain;
 pub mod edge;
 pub mod erasure;
+pub mod geocode;
 pub mod mail;
 pub mod metrics;
 pub mod public;

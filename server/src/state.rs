@@ -51,6 +51,8 @@ pub struct AppState {
     pub scope_clock: crate::sync::scope::ScopeClock,
     /// The residents' public endpoints: limits, form tokens, schedule.
     pub public: Arc<crate::public::Public>,
+    /// Address lookups (`[geocoding]`): cache and limits.
+    pub geocoder: Arc<crate::geocode::Geocoder>,
 }
 
 impl AppState {
@@ -96,8 +98,10 @@ impl AppState {
             &config.public,
             keys.public_form_key().clone(),
         ));
+        let geocoder = Arc::new(crate::geocode::Geocoder::new(&config.geocoding));
         Self {
             public,
+            geocoder,
             auth: Authenticator::new(store.clone(), Arc::new(keys)),
             config: Arc::new(config),
             store,

@@ -9,6 +9,7 @@ pub mod client_config;
 pub mod documents;
 pub mod erase;
 pub mod export;
+pub mod geocode;
 pub mod health;
 pub mod items;
 pub mod mail;
@@ -39,6 +40,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         );
     blobs::configure(cfg);
     client_config::configure(cfg);
+    geocode::configure(cfg);
     items::configure(cfg);
     documents::configure(cfg);
     erase::configure(cfg);
