@@ -28,6 +28,7 @@ function uuidBytes(id) {
  * @property {boolean} [running] started, not ended (else ended two hours after `at`)
  * @property {boolean} [feedbackEvery] every observation needs feedback
  * @property {boolean} [planned] planned at `at`, not started (no observations)
+ * @property {{ lat: number, lon: number }[]} [locations] the observations' positions, in order (else spread over Huizen)
  */
 
 /**
@@ -62,7 +63,9 @@ export async function seedWalks(server, username, team, plans) {
           category: CATEGORIES[(w + i) % CATEGORIES.length],
           severity: SEVERITIES[items % SEVERITIES.length],
           text: `${plan.title}: waarneming ${i + 1}`,
-          location: { lat: 52.28 + ((items * 37) % 400) / 10000, lon: 5.22 + ((items * 53) % 500) / 10000, accuracy_m: 10 },
+          location: plan.locations?.[i]
+            ? { ...plan.locations[i], accuracy_m: 10 }
+            : { lat: 52.28 + ((items * 37) % 400) / 10000, lon: 5.22 + ((items * 53) % 500) / 10000, accuracy_m: 10 },
           feedback_needed: plan.feedbackEvery === true,
         },
         { at: plan.at + (i + 1) * 60_000 },

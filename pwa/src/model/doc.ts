@@ -11,6 +11,7 @@ import wasmUrl from '../wasm/pkg/wijklog_shared_bg.wasm?url';
 // The model's types are the ones the wasm build generates from the Rust types
 // (wijklog_shared.d.ts); this module is the one place that re-exports them.
 export type {
+  Address,
   AgendaLook,
   AgendaPoint,
   Attempt,
@@ -471,6 +472,10 @@ export class Doc {
   }
   setLocation(itemId: string, location: Model.Location | null): void {
     wrap(() => this.raw.setLocation(idFor('setLocation', itemId), location));
+  }
+  /** Store the nearest address of the position `{lat, lon}` it was looked up for (null removes it). */
+  setAddress(itemId: string, address: Model.Address | null): void {
+    wrap(() => this.raw.setAddress(idFor('setAddress', itemId), address));
   }
   /** Reference a photo (`sha256:<hex>`) from an item; a no-op when it is already there. */
   addPhoto(itemId: string, ref: string): void {

@@ -7,6 +7,8 @@ import { NewPhotos } from '../photo/Thumbs';
 import type { ProcessedPhoto } from '../photo/process';
 import { editError, type EditError } from './editError';
 import { addObservationAction } from './actions';
+import { AddressFill } from './AddressFill';
+import { PinMap, type Pin } from './PinMap';
 import { ErasedNotice } from './ErasedNotice';
 import { LeavingNotice, NotOnDevice } from './NotOnDevice';
 import type { Severity } from '../model/doc';
@@ -20,6 +22,8 @@ function ErrorLine({ error, testid = 'form-error' }: { error: EditError | null; 
 }
 
 const GPS_WARN_M = 50;
+/** Where the form's map starts without a GPS fix: the centre of Huizen. */
+const MAP_START: Pin = { lat: 52.2995, lon: 5.2435 };
 
 /** Where a refused edit of the walk screen is shown. */
 type Where = 'state' | 'participant' | 'summary' | 'agenda';
@@ -182,6 +186,7 @@ export function WalkScreen({ id }: { id: string }) {
       <h2>{t('walk.observations', { n: live.length })}</h2>
       {live.length === 0 && <p class="hint">{t('walk.no_observations')}</p>}
       <ItemList docId={id} rows={rows} catalog={catalog} onDeleted={setUndo} />
+      <AddressFill docId={id} rows={live} />
       <UndoToast undo={undo} onDone={() => setUndo(null)} />
 
       <h2>{t('walk.participants')}</h2>
@@ -338,6 +343,9 @@ export function QuickEntry({ id, point }: { id: string; point?: number }) {
   const [busy, setBusy] = useState(false);
   const [missing, setMissing] = useState(false);
   const [error, setError] = useState<EditError | null>(null);
+  // The position chosen on the map (it replaces the GPS fix), and whether the map is open.
+  const [pin, setPin] = useState<Pin | null>(null);
+  const [mapOpen, setMapOpen] = useState(false);
   // Not evicted while on screen: what is typed here stays.
   useEffect(() => app.hold(id), [id]);
 
@@ -364,7 +372,7 @@ export function QuickEntry({ id, point }: { id: string; point?: number }) {
     try {
       // One action: the observation, its follow-up partners and photos (stored
       // in the outbox in the same IndexedDB transaction), all or nothing.
-      const searching = gps.state === 'waiting';
+      const searching = gps.state === 'waiting' && !pin;
       const itemId = await app.edit(
         id,
         addObservationAction(catalogDoc!, {
@@ -372,7 +380,7 @@ export function QuickEntry({ id, point }: { id: string; point?: number }) {
           severity: sev,
           text,
           place,
-          location: gps.state === 'ok' ? { lat: gps.lat, lon: gps.lon, accuracy_m: gps.accuracy } : null,
+          location: pin ? { lat: pin.lat, lon: pin.lon, accuracy_m: null } : gps.state === 'ok' ? { lat: gps.lat, lon: gps.lon, accuracy_m: gps.accuracy } : null,
           partners,
           photos: photos.map((p) => p.sha),
           ...(agendaPoint ? { point: agendaPoint.point } : {}),
@@ -412,8 +420,10 @@ export function QuickEntry({ id, point }: { id: string; point?: number }) {
         <label for="e-text">{t('entry.text')}</label>
         <textarea id="e-text" rows={2} value={text} onInput={(e) => setText(e.currentTarget.value)} data-testid="entry-text" />
         <h2>{t('entry.gps')}</h2>
-        <p class={gps.state === 'ok' && gps.accuracy <= GPS_WARN_M ? 'gps ok' : 'gps warn'} role="status" data-testid="gps">
-          {gps.state === 'waiting'
+        <p class={pin || (gps.state === 'ok' && gps.accuracy <= GPS_WARN_M) ? 'gps ok' : 'gps warn'} role="status" data-testid="gps">
+          {pin
+            ? t('entry.gps.pinned')
+            : gps.state === 'waiting'
             ? t('entry.gps.waiting')
             : gps.state === 'unavailable'
               ? t('entry.gps.unavailable')
@@ -421,6 +431,17 @@ export function QuickEntry({ id, point }: { id: string; point?: number }) {
                 ? t('entry.gps.inaccurate', { m: Math.round(gps.accuracy) })
                 : t('entry.gps.ok', { m: Math.round(gps.accuracy) })}
         </p>
+        <div class="row">
+          <button type="button" class="btn small" aria-expanded={mapOpen} onClick={() => setMapOpen((o) => !o)} data-testid="pin-map-toggle">
+            {mapOpen ? t('entry.map.close') : t('entry.map.open')}
+          </button>
+          {pin && (
+            <button type="button" class="btn small ghost" onClick={() => setPin(null)} data-testid="pin-reset">
+              {t('entry.map.use_gps')}
+            </button>
+          )}
+        </div>
+        {mapOpen && <PinMap start={pin ?? (gps.state === 'ok' ? { lat: gps.lat, lon: gps.lon } : MAP_START)} onMove={setPin} />}
         <label for="e-place">{t('entry.place')}</label>
         <input id="e-place" value={place} onInput={(e) => setPlace(e.currentTarget.value)} />
         <h2>{t('photos.heading')}</h2>

@@ -39,7 +39,8 @@ export interface ObservationForm {
   severity: Severity;
   text: string;
   place: string;
-  location: { lat: number; lon: number; accuracy_m: number } | null;
+  /** `accuracy_m` null: a position chosen on the map. */
+  location: { lat: number; lon: number; accuracy_m: number | null } | null;
   partners: string[];
   photos: string[];
   /** Made from this resident's point on the walk's agenda: it is marked looked at, linked to the observation. */

@@ -132,7 +132,15 @@ export function DetailScreen({ docId, itemId }: { docId: string; itemId: string 
                     <dd>{row.place}</dd>
                   </>
                 )}
-                {row.location && (
+                {row.location && row.address && (
+                  <>
+                    <dt>{t('coordinator.detail.address')}</dt>
+                    <dd data-testid="detail-address" title={`${row.location.lat.toFixed(5)}, ${row.location.lon.toFixed(5)}`}>
+                      {row.address}
+                    </dd>
+                  </>
+                )}
+                {row.location && !row.address && (
                   <>
                     <dt>{t('coordinator.detail.gps')}</dt>
                     <dd>
@@ -274,7 +282,7 @@ function Context({ ctx, isWalk, docId }: { ctx: NonNullable<ItemDetail['context'
   );
 }
 
-const KNOWN_EDITS = new Set(['add_observation', 'add_note', 'add_staff', 'withdraw_resident_consent', 'add_photo', 'complete_callback', 'delete_item', 'undelete_item', 'record_feedback_given', 'request_callback', 'set_category', 'set_feedback_needed', 'set_follow_up', 'set_location', 'set_place', 'set_resident_contact', 'set_severity', 'splice_follow_up_note', 'splice_text']);
+const KNOWN_EDITS = new Set(['add_observation', 'add_note', 'add_staff', 'withdraw_resident_consent', 'add_photo', 'complete_callback', 'delete_item', 'undelete_item', 'record_feedback_given', 'request_callback', 'set_category', 'set_feedback_needed', 'set_follow_up', 'set_location', 'set_address', 'set_place', 'set_resident_contact', 'set_severity', 'splice_follow_up_note', 'splice_text']);
 
 /** A readable name for a typed edit ("set_follow_up" -> "opvolging gewijzigd"); unknown ones as they are. */
 function historyMessage(m: string | null): string {

@@ -175,6 +175,7 @@ export function ItemTable({ rows, fresh }: { rows: ApiItem[]; fresh?: Set<string
                       </>
                     )}
                     {r.place ? ` · ${r.place}` : ''}
+                    {r.address ? <span data-testid="row-address">{` · ${r.address}`}</span> : ''}
                     {r.created_by ? ` · ${t('coordinator.list.by', { name: personName(people, r.created_by) })}` : ''}
                     {r.has_resident_contact ? ` · ${t('coordinator.list.has_contact')}` : ''}
                     {r.erased?.contact && !itemErasure(r) && (

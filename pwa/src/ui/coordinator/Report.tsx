@@ -24,6 +24,8 @@ interface ReportItem {
   text: string | null;
   place: string | null;
   location: { lat: number; lon: number; accuracy_m: number | null } | null;
+  /** The nearest address of the position (instead of the coordinates), when looked up. */
+  address?: string | null;
   photo_count: number;
   /** `sha256:<hex>` references, list order. */
   photos?: string[];
@@ -207,7 +209,7 @@ export function WalkReport({ id }: { id: string }) {
                           {o.erased ? <ErasedLine erasure={o.erased} what="item" /> : o.text || '—'}
                           {(o.photos?.length ?? 0) > 0 ? <PhotoStrip refs={o.photos ?? []} testId="report-photos" /> : o.photo_count > 0 ? ` (${tn('coordinator.report.photos', o.photo_count)})` : ''}
                         </td>
-                        <td>{[o.place, o.location ? gpsWords(o.location) : ''].filter(Boolean).join(' · ') || '—'}</td>
+                        <td data-testid="report-where">{[o.place, o.address || (o.location ? gpsWords(o.location) : '')].filter(Boolean).join(' · ') || '—'}</td>
                       </tr>
                     ))}
                   </tbody>

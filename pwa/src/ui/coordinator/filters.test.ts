@@ -72,7 +72,7 @@ describe('filters for the API', () => {
 function row(doc: string, item: string, created_at: number, severity: Severity = 'aandacht', deleted = false): Row {
   return {
     doc_id: doc, doc_kind: 'walk', item_id: item, wijk: null, team: null, doc_title: null, created_at, created_by: null,
-    category: 'verkeer', severity, text: item, place: null, location: null, photos: [], follow_up: {},
+    category: 'verkeer', severity, text: item, place: null, location: null, address: null, photos: [], follow_up: {},
     feedback: { needed: null, given_at: null, channel: null, by: null },
     deleted: deleted ? { at: 1, by: null } : null, resident: null, callback: null, invalid: {},
   };

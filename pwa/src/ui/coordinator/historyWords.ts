@@ -6,7 +6,7 @@
 
 import { t, type MsgKey } from '../../i18n';
 
-const GROUPS = ['category', 'severity', 'text', 'place', 'location', 'photos', 'feedback', 'follow_up', 'resident', 'callback', 'deleted'] as const;
+const GROUPS = ['category', 'severity', 'text', 'place', 'location', 'address', 'photos', 'feedback', 'follow_up', 'resident', 'callback', 'deleted'] as const;
 
 /** `paths` in words; `partnerLabel` names a partner id (the catalog's label). */
 export function fieldWords(paths: readonly string[], partnerLabel: (id: string) => string): string[] {
