@@ -28,6 +28,15 @@ impl Refused {
     }
 }
 
+/// A request [`WindowLimiter::check`] counted: where, and in which windows,
+/// so [`WindowLimiter::give_back`] can take it off again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    key: [u8; 16],
+    address_window: Instant,
+    global_window: Instant,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct Window {
     start: Instant,
@@ -93,7 +102,7 @@ impl WindowLimiter {
     }
 
     /// Counts one request from `ip` at `now`, or refuses it (uncounted).
-    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<(), Refused> {
+    pub fn check(&self, ip: IpAddr, now: Instant) -> Result<Counted, Refused> {
         let key = address_key(ip);
         let window = self.window;
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
@@ -134,10 +143,29 @@ impl WindowLimiter {
             return Err(Refused::Global(self.retry_after(&w, now)));
         }
         s.global.count += 1;
-        if let Some(entry) = s.addresses.get_mut(&key) {
-            entry.count += 1;
+        let global_window = s.global.start;
+        let entry = s.addresses.get_mut(&key).expect("inserted above");
+        entry.count += 1;
+        Ok(Counted {
+            key,
+            address_window: entry.start,
+            global_window,
+        })
+    }
+
+    /// Takes a counted request off again (what it was counted for did not
+    /// happen). Only from the windows it was counted in: once a window has
+    /// ended, its count is gone already.
+    pub fn give_back(&self, counted: Counted) {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if s.global.start == counted.global_window {
+            s.global.count = s.global.count.saturating_sub(1);
         }
-        Ok(())
+        if let Some(entry) = s.addresses.get_mut(&counted.key)
+            && entry.start == counted.address_window
+        {
+            entry.count = entry.count.saturating_sub(1);
+        }
     }
 }
 
@@ -195,6 +223,32 @@ mod tests {
         l.check(ip("::ffff:203.0.113.5"), t0)
             .expect("2: the same client");
         assert!(l.check(ip("203.0.113.5"), t0).is_err());
+    }
+
+    #[test]
+    fn a_request_given_back_frees_its_place_in_its_own_window_only() {
+        let l = WindowLimiter::new(Duration::from_secs(60), 2, 3, 1000);
+        let t0 = Instant::now();
+        let a = l.check(ip("192.0.2.1"), t0).expect("1");
+        l.check(ip("192.0.2.1"), t0).expect("2");
+        assert!(l.check(ip("192.0.2.1"), t0).is_err(), "spent");
+        l.give_back(a);
+        l.check(ip("192.0.2.1"), t0)
+            .expect("the place given back is free again");
+        assert!(l.check(ip("192.0.2.1"), t0).is_err(), "and only that one");
+        let b = l.check(ip("192.0.2.2"), t0).expect("3 in all");
+        assert_eq!(l.check(ip("192.0.2.3"), t0), Err(Refused::Global(60)));
+        l.give_back(b);
+        let c = l.check(ip("192.0.2.3"), t0).expect("the global place too");
+        // Given back after its window ended: the new window is not touched.
+        let t1 = t0 + Duration::from_secs(60);
+        l.check(ip("192.0.2.3"), t1).expect("1 in the new window");
+        l.check(ip("192.0.2.3"), t1).expect("2 in the new window");
+        l.give_back(c);
+        assert!(
+            l.check(ip("192.0.2.3"), t1).is_err(),
+            "an old window's request does not free a place in the new one"
+        );
     }
 
     #[test]

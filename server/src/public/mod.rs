@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use crate::auth::mac::MacKey;
 use crate::config::PublicConfig;
 use crate::edge::gate::WorkGate;
-use limits::{Refused, WindowLimiter};
+use limits::{Counted, Refused, WindowLimiter};
 use schedule::Schedule;
 use token::FormTokens;
 
@@ -81,16 +81,17 @@ impl Public {
     /// Counts a read from `ip`.
     pub fn read(&self, ip: Option<IpAddr>) -> Result<(), Refused> {
         match ip {
-            Some(ip) => self.reads.check(ip, Instant::now()),
+            Some(ip) => self.reads.check(ip, Instant::now()).map(|_| ()),
             None => Ok(()),
         }
     }
 
-    /// Counts a submission from `ip`.
-    pub fn submit(&self, ip: Option<IpAddr>) -> Result<(), Refused> {
+    /// Counts a submission from `ip` (nothing is counted without an
+    /// address); give it back with `submits.give_back` if it is not stored.
+    pub fn submit(&self, ip: Option<IpAddr>) -> Result<Option<Counted>, Refused> {
         match ip {
-            Some(ip) => self.submits.check(ip, Instant::now()),
-            None => Ok(()),
+            Some(ip) => self.submits.check(ip, Instant::now()).map(Some),
+            None => Ok(None),
         }
     }
 }
