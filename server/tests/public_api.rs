@@ -344,6 +344,61 @@ async fn one_address_hands_in_at_most_its_budget_and_reads_are_bounded_too() {
     assert_eq!(app.get("/healthz").await.status, 200);
 }
 
+/// A point whose write fails is not stored and costs nothing: the
+/// address keeps its whole budget and the form can be sent again. (Before,
+/// the budget was counted before the write and kept when it failed.)
+#[actix_web::test]
+async fn a_failed_write_costs_neither_budget_nor_form() {
+    let app = spawn_app_with(|c| {
+        c.public.form_min_secs = 0;
+        c.public.submits_per_address = 2;
+    })
+    .await;
+    let fail = |sql: &str| {
+        app.state
+            .review
+            .with_conn(|c| c.execute_batch(sql))
+            .expect("trigger");
+    };
+    fail(
+        "CREATE TRIGGER refuse_points BEFORE INSERT ON resident_points \
+         BEGIN SELECT RAISE(ABORT, 'refused for the test'); END;",
+    );
+    let mut forms = Vec::new();
+    for i in 0..4 {
+        let form = token(&app).await;
+        let res = submit(
+            &app,
+            json!({"wijk": "centrum", "text": format!("Punt nummer {i}"), "token": form}),
+        )
+        .await;
+        assert_eq!(res.status, 500, "{}", res.text());
+        forms.push(form);
+    }
+    assert_eq!(stored_points(&app), 0);
+    fail("DROP TRIGGER refuse_points;");
+    for (i, form) in forms.iter().enumerate().take(2) {
+        let res = submit(
+            &app,
+            json!({"wijk": "centrum", "text": format!("Punt nummer {i}"), "token": form}),
+        )
+        .await;
+        assert_eq!(
+            res.status,
+            201,
+            "the same form, within the budget: {}",
+            res.text()
+        );
+    }
+    let res = submit(
+        &app,
+        json!({"wijk": "centrum", "text": "Punt nummer 2", "token": forms[2]}),
+    )
+    .await;
+    assert_refused(&res, 429, "rate_limited");
+    assert_eq!(stored_points(&app), 2);
+}
+
 fn commit(
     app: &TestApp,
     doc: &mut Document,

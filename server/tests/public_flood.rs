@@ -4,8 +4,9 @@
 //! all at once. Counted, never timed: every observation the phone sends
 //! meanwhile is acked; the one address stores at most its budget; all
 //! addresses together at most the global budget; every answer is 201, 429
-//! `rate_limited` or 503 `busy`; and exactly the points answered 201 are
-//! stored.
+//! `rate_limited` or 503 `busy`; exactly the points answered 201 are
+//! stored; and afterwards the one address can still store the rest of its
+//! budget, because a `busy` answer costs none of it.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -146,4 +147,31 @@ async fn a_flood_of_submissions_stays_within_its_budgets_and_the_field_app_keeps
         ok_one + ok_many,
         "exactly the points answered 201 are stored"
     );
+
+    // Only stored points count: what the flood got `busy` for is given
+    // back, so the one address can now hand in the rest of its budget,
+    // one after another, and then no more. (Checked while the global
+    // budget has room for it, which it had in every run.)
+    if ok_one + ok_many + PER_ADDRESS <= GLOBAL {
+        let mut more = 0;
+        loop {
+            let body =
+                json!({"wijk": "centrum", "text": "Nog een punt", "token": token(&app).await})
+                    .to_string();
+            let (status, text) = post_from(Ipv4Addr::new(127, 0, 0, 2), port, body).await;
+            if status == 429 {
+                assert!(text.contains("rate_limited"), "{text}");
+                break;
+            }
+            assert_eq!(status, 201, "{text}");
+            more += 1;
+            assert!(more <= PER_ADDRESS, "stored beyond the budget");
+        }
+        println!("after the flood: {more} more from the one address");
+        assert_eq!(
+            ok_one + more,
+            PER_ADDRESS,
+            "the one address stores exactly its budget over the flood and after it"
+        );
+    }
 }

@@ -11,6 +11,7 @@ use wijklog_shared::Catalog;
 use wijklog_shared::contact::{MAX_CONTACT_CHARS, check_email, check_phone};
 
 use super::Public;
+use super::limits::Counted;
 use super::points::{self, Contact, NewPoint};
 use super::receipt::Receipt;
 use super::token::TokenProblem;
@@ -256,9 +257,8 @@ pub fn now_secs() -> u64 {
     u64::try_from(now_ms() / 1000).unwrap_or(0)
 }
 
-/// Checks and stores a submission from `ip`: the fields, the form token,
-/// the submission limits, then one insert through the public database
-/// gate. The receipt of the stored point.
+/// Checks and stores a submission from `ip`: the fields, then
+/// [`hand_in`]. The receipt of the stored point.
 pub async fn submit(
     public: &Arc<Public>,
     store: &Arc<dyn Store>,
@@ -266,7 +266,6 @@ pub async fn submit(
     ip: Option<IpAddr>,
     s: Submission,
 ) -> Result<Receipt, ApiError> {
-    let public = public.clone();
     {
         let store = store.clone();
         let db = review.clone();
@@ -279,26 +278,164 @@ pub async fn submit(
         .await?;
     }
     let point = check(&s, &public.schedule.catalog())?;
-    let token = s.token.unwrap_or_default();
+    hand_in(public, review, ip, s.token.unwrap_or_default(), point).await
+}
+
+/// What a submission has taken before its point is stored: its form token
+/// and its place in the submission budgets. The one rule: a claim that is
+/// dropped without [`Claim::stored`] gives both back, whatever kept the
+/// point from being stored (a limit, `busy`, a failed write, a request
+/// given up on before the write). The budgets count stored points, and
+/// the resident may send the same form again.
+struct Claim {
+    public: Arc<Public>,
+    token: String,
+    redeemed_at: u64,
+    budget: Option<Counted>,
+    stored: bool,
+}
+
+impl Claim {
+    /// The point is stored: the token stays used, the budget spent.
+    fn stored(mut self) {
+        self.stored = true;
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if self.stored {
+            return;
+        }
+        self.public.tokens.give_back(&self.token, self.redeemed_at);
+        if let Some(counted) = self.budget.take() {
+            self.public.submits.give_back(counted);
+        }
+    }
+}
+
+/// Stores a checked point from `ip` with its form `token`: redeems the
+/// token, counts the point against the submission limits, then one insert
+/// through the public database gate. A point that is not stored takes
+/// nothing: see [`Claim`]. The receipt of the stored point.
+pub async fn hand_in(
+    public: &Arc<Public>,
+    review: &Arc<ReviewDb>,
+    ip: Option<IpAddr>,
+    token: String,
+    point: NewPoint,
+) -> Result<Receipt, ApiError> {
     let now = now_secs();
     public.tokens.redeem(&token, now).map_err(token_error)?;
-    if let Err(r) = public.submit(ip) {
-        public.tokens.give_back(&token, now);
-        return Err(too_many(r));
-    }
-    let Ok(_slot) = public.db_gate.acquire().await else {
-        public.tokens.give_back(&token, now);
-        return Err(busy());
+    let mut claim = Claim {
+        public: public.clone(),
+        token,
+        redeemed_at: now,
+        budget: None,
+        stored: false,
     };
+    claim.budget = public.submit(ip).map_err(too_many)?;
+    let slot = public.db_gate.acquire().await.map_err(|_| busy())?;
     let db = review.clone();
-    let stored =
-        blocking::<_, ApiError>(move || Ok(db.with_conn(|c| points::insert(c, &point, now_ms()))?))
-            .await;
-    match stored {
-        Ok((_, receipt)) => Ok(receipt),
-        Err(e) => {
-            public.tokens.give_back(&token, now);
-            Err(e)
+    // The claim and the slot go into the write itself: if the request is
+    // given up on meanwhile, the write still decides what is given back.
+    blocking::<_, ApiError>(move || {
+        let _slot = slot;
+        let (_, receipt) = db.with_conn(|c| points::insert(c, &point, now_ms()))?;
+        claim.stored();
+        Ok(receipt)
+    })
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::mac::MacKey;
+    use crate::config::PublicConfig;
+    use crate::storage::SqliteStore;
+
+    fn point(i: usize) -> NewPoint {
+        NewPoint {
+            wijk: "centrum".into(),
+            text: format!("Punt nummer {i}"),
+            category: None,
+            place: None,
+            location: None,
+            contact: None,
         }
+    }
+
+    fn stored(review: &ReviewDb) -> i64 {
+        review
+            .with_conn(|c| c.query_row("SELECT count(*) FROM resident_points", [], |r| r.get(0)))
+            .expect("count")
+    }
+
+    /// The database gate is full (its slot taken, 16 waiting), so every
+    /// point of one address gets `busy`; once the gate is free, the same
+    /// form is stored and the address still has its whole budget. Before
+    /// the budget was given back, the first point after the gate freed up
+    /// was `rate_limited` although nothing had been stored.
+    #[tokio::test]
+    async fn points_refused_as_busy_cost_neither_budget_nor_form() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        drop(SqliteStore::open_in_dir(dir.path()).expect("store"));
+        let review = Arc::new(ReviewDb::in_dir(dir.path()));
+        let cfg = PublicConfig {
+            form_min_secs: 0,
+            submits_per_address: 2,
+            submits_global: 3,
+            ..PublicConfig::default()
+        };
+        let public = Arc::new(Public::new(&cfg, MacKey::derive(b"secret", "public-form")));
+        let ip: Option<IpAddr> = "192.0.2.7".parse().ok();
+
+        let slot = public.db_gate.acquire().await.expect("the slot");
+        let mut waiters = Vec::new();
+        for _ in 0..16 {
+            let p = public.clone();
+            waiters.push(tokio::spawn(async move {
+                drop(p.db_gate.acquire().await.expect("a place in the queue"));
+            }));
+        }
+        while public.db_gate.waiting() < 16 {
+            tokio::task::yield_now().await;
+        }
+        let form = public.tokens.issue(now_secs()).expect("token");
+        for i in 0..5 {
+            let e = hand_in(&public, &review, ip, form.clone(), point(i))
+                .await
+                .expect_err("the gate is full");
+            assert_eq!(e.code(), "busy");
+        }
+        assert_eq!(stored(&review), 0);
+
+        drop(slot);
+        for w in waiters {
+            w.await.expect("waiter");
+        }
+        hand_in(&public, &review, ip, form.clone(), point(5))
+            .await
+            .expect("the same form, within the address's budget");
+        let e = hand_in(&public, &review, ip, form, point(6))
+            .await
+            .expect_err("a stored form is used");
+        assert_eq!(e.code(), "form_used");
+        let second = public.tokens.issue(now_secs()).expect("token");
+        hand_in(&public, &review, ip, second, point(7))
+            .await
+            .expect("the second point of the budget");
+        let third = public.tokens.issue(now_secs()).expect("token");
+        let e = hand_in(&public, &review, ip, third.clone(), point(8))
+            .await
+            .expect_err("the budget is spent");
+        assert_eq!(e.code(), "rate_limited");
+        // The refused form stays usable: from another address it is stored
+        // (the third and last place of the global budget).
+        hand_in(&public, &review, "192.0.2.8".parse().ok(), third, point(9))
+            .await
+            .expect("global budget: 2 of 3 used");
+        assert_eq!(stored(&review), 3);
     }
 }
