@@ -53,7 +53,9 @@ use wijklog_server::storage::{
     StoreError, StoredDoc, User,
 };
 use wijklog_server::sync::cache::DocCache;
-use wijklog_server::sync::committer::{CommitObserver, QueuedWrite, commit_batch_blocking};
+use wijklog_server::sync::committer::{
+    CommitObserver, QueuedWrite, commit_batch_blocking, store_without_answers,
+};
 use wijklog_server::sync::core::{
     self, CachedDoc, CommitJob, ConnId, ContextError, Effect, Event, Session, SyncContext, Ticket,
 };
@@ -1596,12 +1598,7 @@ impl Sim {
         if self.fault(40) {
             // The transaction commits, then the process dies before any reply.
             let server = self.server.as_ref().expect("server");
-            let writes: Vec<DocWrite> = batch
-                .iter()
-                .filter(|w| !w.entry.is_poisoned())
-                .map(|w| w.job.write.clone())
-                .collect();
-            let stored = server.store.inner.commit(&writes).is_ok();
+            let stored = store_without_answers(&batch, &server.store.inner).is_ok();
             self.stored_cache.borrow_mut().clear();
             drop(batch);
             self.faults.crashes_after_commit += 1;

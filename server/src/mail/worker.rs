@@ -294,6 +294,8 @@ async fn record_feedback(sync: &SyncService, p: &PendingEdit) -> anyhow::Result<
                         schedule: None,
                     },
                     heads,
+                    // Projected above, with the fresh actor's binding.
+                    project: false,
                 },
                 origin: 0,
                 reply: Box::new(move |r| {

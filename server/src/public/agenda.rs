@@ -111,6 +111,8 @@ pub async fn edit_walk(
                         schedule: None,
                     },
                     heads,
+                    // Projected above, with the fresh actor's binding.
+                    project: false,
                 },
                 origin: 0,
                 reply: Box::new(move |r| {

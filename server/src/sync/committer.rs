@@ -3,6 +3,18 @@
 //! write and publishes the committed documents on the [`Hub`]: one event
 //! per changed document per batch, naming every connection that wrote to it.
 //!
+//! Projection: a write to a known document carries no projection rows
+//! ([`CommitJob::project`]); the committer makes them once per document
+//! and batch, at the heads of the batch's last write to it, from a copy
+//! taken under the document's lock (the lock is held only for the copy).
+//! Each projection is the whole document's, so the last one is all the
+//! store needs; 200 writes to one walk in a batch cost one projection, not
+//! 200 projections of a growing walk under its lock.
+//!
+//! Batches are bounded by count ([`BatchLimits::max_batch`]) and by the
+//! bytes of their changes ([`BatchLimits::max_bytes`]), so one large batch
+//! does not hold up the answers of the writes queued behind it.
+//!
 //! Ordering: writes reach the queue while their document's lock is held, so
 //! the writes to one document are committed in the order they were applied,
 //! and a write's heads are covered by what is committed once it succeeds.
@@ -11,16 +23,18 @@
 //! A batch's answers go out after every write of it is marked committed, and
 //! its live events after the answers.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use automerge::ChangeHash;
 use tokio::sync::mpsc;
 use tracing::{error, warn};
 
 use super::cache::DocCache;
 use super::core::{CachedDoc, CommitFailure, CommitJob, ConnId};
 use super::hub::{DocEvent, Hub, ScopeFacts};
-use crate::storage::{CommitOutcome, DocWrite, Store, StoreError, WriteRejected};
+use crate::storage::{CommitOutcome, DocWrite, ProjectionRow, Store, StoreError, WriteRejected};
 
 /// Called with the outcome of a write.
 pub type Reply = Box<dyn FnOnce(Result<(), CommitFailure>) + Send>;
@@ -52,6 +66,8 @@ pub trait CommitObserver: Send + Sync {
     fn batch_committed(&self, writes: usize, inserted: usize, elapsed: Duration);
     /// A batch failed.
     fn batch_failed(&self, writes: usize);
+    /// The projections of a batch took `elapsed`.
+    fn projected(&self, _elapsed: Duration) {}
 }
 
 /// Batching limits.
@@ -61,6 +77,14 @@ pub struct BatchLimits {
     pub max_delay: Duration,
     /// The most writes in one batch.
     pub max_batch: usize,
+    /// The most bytes of changes in one batch (a single larger write is a
+    /// batch of its own).
+    pub max_bytes: usize,
+}
+
+/// The bytes of changes a write stores.
+fn write_bytes(w: &QueuedWrite) -> usize {
+    w.job.write.changes.iter().map(|c| c.bytes.len()).sum()
 }
 
 /// The handle connections submit writes to.
@@ -101,25 +125,42 @@ async fn run(
     observer: Arc<dyn CommitObserver>,
 ) {
     let max_batch = limits.max_batch.max(1);
-    while let Some(first) = rx.recv().await {
+    // A write taken from the queue that did not fit the batch before it.
+    let mut carried: Option<QueuedWrite> = None;
+    loop {
+        let first = match carried.take() {
+            Some(w) => w,
+            None => match rx.recv().await {
+                Some(w) => w,
+                None => break,
+            },
+        };
+        let mut bytes = write_bytes(&first);
         let mut batch = vec![first];
         let deadline = tokio::time::Instant::now() + limits.max_delay;
-        while batch.len() < max_batch {
-            match rx.try_recv() {
-                Ok(w) => batch.push(w),
+        while batch.len() < max_batch && bytes < limits.max_bytes {
+            let next = match rx.try_recv() {
+                Ok(w) => w,
                 Err(mpsc::error::TryRecvError::Disconnected) => break,
                 Err(mpsc::error::TryRecvError::Empty) => {
                     if limits.max_delay.is_zero() {
                         break;
                     }
                     match tokio::time::timeout_at(deadline, rx.recv()).await {
-                        Ok(Some(w)) => batch.push(w),
+                        Ok(Some(w)) => w,
                         _ => break,
                     }
                 }
+            };
+            let more = write_bytes(&next);
+            if bytes + more > limits.max_bytes {
+                carried = Some(next);
+                break;
             }
+            bytes += more;
+            batch.push(next);
         }
-        commit_batch(batch, &store, &cache, &hub, observer.as_ref()).await;
+        commit_batch(batch, &store, &cache, &hub, &observer).await;
     }
 }
 
@@ -132,26 +173,201 @@ fn needs_store(write: &DocWrite) -> bool {
         || write.device_id.is_some()
 }
 
-/// A batch split into the writes whose entry is still live and the store
-/// writes they need (see [`commit_batch_blocking`]).
+/// A batch split into the writes whose entry is still live, the store
+/// writes they need and the projections to make for them (see
+/// [`commit_batch_blocking`]).
 struct Prepared {
     live: Vec<QueuedWrite>,
     writes: Vec<DocWrite>,
+    projections: Vec<Projection>,
+}
+
+/// A projection the committer makes: of `entry`'s document at `heads`
+/// (those of the batch's last write to it), carried by `writes[write]`.
+struct Projection {
+    entry: Arc<CachedDoc>,
+    heads: Vec<ChangeHash>,
+    write: usize,
 }
 
 /// Fails the writes whose entry was evicted (without touching the store)
-/// and collects what the others must store.
+/// and collects what the others must store, and the projections to make:
+/// one per document whose writes in the batch ask for one, carried by its
+/// last write.
 fn prepare(batch: Vec<QueuedWrite>) -> Prepared {
     let (live, dead): (Vec<_>, Vec<_>) = batch.into_iter().partition(|w| !w.entry.is_poisoned());
     for w in dead {
         (w.reply)(Err(CommitFailure::Internal));
     }
-    let writes: Vec<DocWrite> = live
-        .iter()
-        .filter(|w| needs_store(&w.job.write))
-        .map(|w| w.job.write.clone())
+    let (writes, projections) = plan(&live);
+    Prepared {
+        live,
+        writes,
+        projections,
+    }
+}
+
+/// The store writes of `live` writes and the projections to make for them.
+fn plan<'a>(live: impl IntoIterator<Item = &'a QueuedWrite>) -> (Vec<DocWrite>, Vec<Projection>) {
+    let mut writes: Vec<DocWrite> = Vec::new();
+    // Per cache entry: its last store write (its index in `writes`, the
+    // write) and whether any of its writes asks for a projection.
+    let mut last: HashMap<*const CachedDoc, (usize, &QueuedWrite, bool)> = HashMap::new();
+    for w in live {
+        if !needs_store(&w.job.write) {
+            continue;
+        }
+        let at = writes.len();
+        writes.push(w.job.write.clone());
+        let slot = last.entry(Arc::as_ptr(&w.entry)).or_insert((at, w, false));
+        slot.0 = at;
+        slot.1 = w;
+        slot.2 |= w.job.project;
+    }
+    let mut projections: Vec<Projection> = last
+        .into_values()
+        .filter(|&(at, _, project)| project && writes[at].projection.is_none())
+        .map(|(at, w, _)| Projection {
+            entry: w.entry.clone(),
+            heads: w.job.heads.clone(),
+            write: at,
+        })
         .collect();
-    Prepared { live, writes }
+    projections.sort_by_key(|p| p.write);
+    (writes, projections)
+}
+
+/// Stores the writes of `batch` whose entry is live as the committer does
+/// (projections included) and answers none of them: what is on disk when
+/// the process dies right after a commit (the deterministic simulation).
+pub fn store_without_answers(
+    batch: &[QueuedWrite],
+    store: &dyn Store,
+) -> Result<CommitOutcome, StoreError> {
+    let (mut writes, projections) = plan(batch.iter().filter(|w| !w.entry.is_poisoned()));
+    store_batch(&projections, &mut writes, store, &NoObserver)
+}
+
+/// Observes nothing.
+struct NoObserver;
+
+impl CommitObserver for NoObserver {
+    fn batch_committed(&self, _: usize, _: usize, _: Duration) {}
+    fn batch_failed(&self, _: usize) {}
+}
+
+/// The projection rows of `entry`'s document at `heads`: copied under its
+/// lock, projected without it (sessions wait for that lock). `None` if the
+/// document cannot be projected (then the store keeps its rows).
+fn project_at(
+    entry: &CachedDoc,
+    heads: &[ChangeHash],
+    store: &dyn Store,
+) -> Option<Vec<ProjectionRow>> {
+    let (doc, authors) = {
+        let inner = entry.lock().ok()?;
+        (inner.doc.clone(), inner.authors.clone())
+    };
+    // Later writes may have been applied since: project only what this
+    // batch stores.
+    let doc = if doc.get_heads() == heads {
+        doc
+    } else {
+        match doc.fork_at(heads) {
+            Ok(doc) => doc,
+            Err(e) => {
+                error!(doc = %entry.meta.id, error = %e, "the committed state could not be projected");
+                return None;
+            }
+        }
+    };
+    super::projection::rows_with_authors(&entry.meta, &doc, &authors, store)
+}
+
+/// Makes the batch's projections (see [`prepare`]).
+fn project(
+    projections: &[Projection],
+    writes: &mut [DocWrite],
+    store: &dyn Store,
+    observer: &dyn CommitObserver,
+) {
+    if projections.is_empty() {
+        return;
+    }
+    let started = Instant::now();
+    for p in projections {
+        writes[p.write].projection = project_at(&p.entry, &p.heads, store);
+    }
+    observer.projected(started.elapsed());
+}
+
+/// Stores a batch: projections, then one [`Store::commit`]. When a write
+/// that carries a projection is refused while another write of its
+/// document in the batch was stored, the stored rows would lack that
+/// write's items: the document is projected again from the store.
+fn store_batch(
+    projections: &[Projection],
+    writes: &mut [DocWrite],
+    store: &dyn Store,
+    observer: &dyn CommitObserver,
+) -> Result<CommitOutcome, StoreError> {
+    project(projections, writes, store, observer);
+    let outcome = store.commit(writes)?;
+    for p in projections {
+        let refused = matches!(outcome.writes.get(p.write), Some(Err(_)));
+        let doc = writes[p.write].doc_id;
+        let others_stored = outcome
+            .writes
+            .iter()
+            .zip(writes.iter())
+            .any(|(r, w)| r.is_ok() && w.doc_id == doc);
+        if refused && others_stored {
+            reproject_from_store(store, doc);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Writes the projection of the stored document `id` (every change in the
+/// store, authors from the store's actor bindings). Failures are logged:
+/// the rows are then as the last stored projection left them.
+fn reproject_from_store(store: &dyn Store, id: crate::domain::DocId) {
+    let result = (|| -> Result<(), String> {
+        let meta = store
+            .doc_meta(id)
+            .map_err(|e| format!("{e:?}"))?
+            .ok_or("no such document")?;
+        let stored = store
+            .load_doc(id)
+            .map_err(|e| format!("{e:?}"))?
+            .ok_or("no such document")?;
+        let doc = stored.to_automerge().map_err(|e| e.to_string())?;
+        let rows = super::projection::rows_from_bindings(&meta, &doc, store, None)
+            .ok_or("not projectable")?;
+        // Rows only: no changes, no device, based on no copy.
+        let write = DocWrite {
+            epoch: None,
+            doc_id: id,
+            user_id: meta.owner.clone(),
+            device_id: None,
+            create: None,
+            changes: Vec::new(),
+            projection: Some(rows),
+            schedule: None,
+        };
+        match store
+            .commit(&[write])
+            .map_err(|e| format!("{e:?}"))?
+            .writes
+            .pop()
+        {
+            Some(Ok(_)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        }
+    })();
+    if let Err(cause) = result {
+        error!(doc = %id, %cause, "the projection could not be made again from the store");
+    }
 }
 
 async fn commit_batch(
@@ -159,17 +375,21 @@ async fn commit_batch(
     store: &Arc<dyn Store>,
     cache: &DocCache,
     hub: &Hub,
-    observer: &dyn CommitObserver,
+    observer: &Arc<dyn CommitObserver>,
 ) {
-    let Prepared { live, writes } = prepare(batch);
+    let Prepared {
+        live,
+        mut writes,
+        projections,
+    } = prepare(batch);
     let n_writes = writes.len();
     let started = Instant::now();
     let outcome = if writes.is_empty() {
         Ok(None)
     } else {
-        let store = store.clone();
+        let (store, observer) = (store.clone(), observer.clone());
         match tokio::task::spawn_blocking(move || {
-            let outcome = store.commit(&writes);
+            let outcome = store_batch(&projections, &mut writes, store.as_ref(), observer.as_ref());
             if outcome.is_ok() {
                 crate::crashpoint::reached_with(
                     crate::crashpoint::Point::CommitterCommitted,
@@ -188,7 +408,15 @@ async fn commit_batch(
             }),
         }
     };
-    finish(live, n_writes, outcome, started, cache, hub, observer);
+    finish(
+        live,
+        n_writes,
+        outcome,
+        started,
+        cache,
+        hub,
+        observer.as_ref(),
+    );
 }
 
 /// The same as the committer task does for one batch, on the calling
@@ -202,14 +430,17 @@ pub fn commit_batch_blocking(
     hub: &Hub,
     observer: &dyn CommitObserver,
 ) {
-    let Prepared { live, writes } = prepare(batch);
+    let Prepared {
+        live,
+        mut writes,
+        projections,
+    } = prepare(batch);
     let n_writes = writes.len();
     let started = Instant::now();
     let outcome = if writes.is_empty() {
         Ok(None)
     } else {
-        store
-            .commit(&writes)
+        store_batch(&projections, &mut writes, store, observer)
             .map(Some)
             .map_err(|e| BatchFailed::from(&e))
     };
@@ -277,6 +508,10 @@ fn finish(
     // origin and so does not reach it. Answered before a later write of the
     // same document was marked, it would never be sent that write's changes.
     let mut replies: Vec<(Reply, Result<(), CommitFailure>)> = Vec::with_capacity(live.len());
+    // Per cache entry, the heads of its last committed write: each entry is
+    // marked once (its writes commit in order, so the last covers the rest).
+    let mut committed: Vec<(Arc<CachedDoc>, Vec<ChangeHash>)> = Vec::new();
+    let mut committed_at: HashMap<*const CachedDoc, usize> = HashMap::new();
     for w in live {
         let stored = if needs_store(&w.job.write) {
             results.next()
@@ -307,7 +542,13 @@ fn finish(
         };
         match result {
             Ok(changed) => {
-                w.entry.mark_committed(&w.job.heads);
+                match committed_at.get(&Arc::as_ptr(&w.entry)) {
+                    Some(&i) => committed[i].1.clone_from(&w.job.heads),
+                    None => {
+                        committed_at.insert(Arc::as_ptr(&w.entry), committed.len());
+                        committed.push((w.entry.clone(), w.job.heads.clone()));
+                    }
+                }
                 if changed {
                     let id = w.entry.meta.id;
                     let event = match changed_docs.iter().position(|e| e.doc == id) {
@@ -344,6 +585,9 @@ fn finish(
                 replies.push((w.reply, Err(failure)));
             }
         }
+    }
+    for (entry, heads) in committed {
+        entry.mark_committed(&heads);
     }
     for (reply, result) in replies {
         reply(result);
@@ -434,6 +678,7 @@ mod tests {
                     schedule: None,
                 },
                 heads,
+                project: false,
             },
             origin,
             reply: Box::new(move |result| {
@@ -485,5 +730,231 @@ mod tests {
         }
         let event = live.try_recv().expect("one live event");
         assert_eq!(event.origins, vec![1, 2]);
+    }
+
+    /// A walk in the store made by `owner` (no observations), its cache
+    /// entry, and the walk as the phones have it.
+    fn empty_walk(
+        store: &Arc<dyn Store>,
+        cache: &DocCache,
+        owner: &UserId,
+    ) -> (Arc<CachedDoc>, wijklog_shared::Document) {
+        let id = DocId::new_v4();
+        let mut walk = wijklog_shared::Document::new_walk(
+            id,
+            &wijklog_shared::Catalog::defaults(),
+            owner,
+            wijklog_shared::Timestamp::from_millis(1_767_225_600_000),
+            wijklog_shared::NewWalk {
+                title: "Avondronde".into(),
+                wijk: "oostermeent".into(),
+                route: String::new(),
+                team: "oost".into(),
+                planned_at: None,
+            },
+        )
+        .expect("walk");
+        walk.automerge_mut().commit();
+        let write = DocWrite::creating(
+            id,
+            DocKind::Walk,
+            owner,
+            Some("oost"),
+            walk.automerge_mut().document(),
+        );
+        store.commit(&[write]).expect("commit");
+        (cache.open(id).expect("open").expect("exists"), walk)
+    }
+
+    /// The answer a queued write got, once it got one.
+    type Answer = Arc<Mutex<Option<Result<(), CommitFailure>>>>;
+
+    /// A phone of `who` adds an observation `text` to its copy of `walk`;
+    /// the change is applied to the shared copy as a connection applies it
+    /// (the sender recorded as its author) and its write is queued with
+    /// `project` set, as a session queues a write to a known document.
+    fn observe(
+        entry: &Arc<CachedDoc>,
+        walk: &mut wijklog_shared::Document,
+        who: &UserId,
+        device: Option<&crate::domain::DeviceId>,
+        text: &str,
+    ) -> (QueuedWrite, Answer) {
+        let mut phone = walk.fork();
+        let before = phone.heads();
+        phone
+            .add_observation(
+                &wijklog_shared::Catalog::defaults(),
+                who,
+                wijklog_shared::Timestamp::from_millis(1_767_225_660_000),
+                wijklog_shared::NewItem {
+                    id: None,
+                    category: "jeugdoverlast".into(),
+                    severity: wijklog_shared::Severity::ALL[0],
+                    text: text.into(),
+                    place: None,
+                    location: None,
+                    feedback_needed: false,
+                },
+            )
+            .expect("observation");
+        let changes = phone.automerge_mut().get_changes(&before);
+        let mut inner = entry.lock().expect("lock");
+        inner.doc.apply_changes(changes.clone()).expect("apply");
+        for c in &changes {
+            inner.authors.insert(c.actor_id().clone(), who.clone());
+        }
+        let heads = inner.doc.get_heads();
+        drop(inner);
+        let answer: Answer = Arc::default();
+        let seen = answer.clone();
+        let write = QueuedWrite {
+            entry: entry.clone(),
+            job: CommitJob {
+                write: DocWrite {
+                    epoch: Some(entry.epoch),
+                    doc_id: entry.meta.id,
+                    user_id: who.clone(),
+                    device_id: device.cloned(),
+                    create: None,
+                    changes: changes.iter().map(NewChange::from_change).collect(),
+                    projection: None,
+                    schedule: None,
+                },
+                heads,
+                project: true,
+            },
+            origin: 1,
+            reply: Box::new(move |result| {
+                *seen.lock().expect("answer") = Some(result);
+            }),
+        };
+        (write, answer)
+    }
+
+    /// The stored rows of `entry`'s document: (text, created_by), sorted.
+    fn stored_rows(store: &Arc<dyn Store>, entry: &CachedDoc) -> Vec<(String, Option<String>)> {
+        let mut rows: Vec<_> = store
+            .projection_rows(entry.meta.id)
+            .expect("rows")
+            .into_iter()
+            .map(|r| (r.text, r.created_by))
+            .collect();
+        rows.sort();
+        rows
+    }
+
+    #[test]
+    fn a_batch_stores_one_projection_per_document_made_at_its_last_writes_heads() {
+        // Two phones' observations of one walk commit in one batch; a third
+        // phone's observation is applied to the shared copy but its write is
+        // still queued behind the batch. The committer projects the walk
+        // once, at the heads of the batch's last write: both observations of
+        // the batch, attributed to their senders, and not the third (its
+        // changes are not stored yet; projected from the document as it is
+        // now, the rows would show it).
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(tmp.path()).expect("store"));
+        let cache = DocCache::new(store.clone());
+        let hub = Hub::new(16);
+        let (anna, bram, cas) = (user("anna"), user("bram"), user("cas"));
+        let (entry, mut walk) = empty_walk(&store, &cache, &anna);
+        let (first, first_answer) = observe(&entry, &mut walk, &anna, None, "scooters bij de Roef");
+        let (second, second_answer) =
+            observe(&entry, &mut walk, &bram, None, "graffiti aan de Lindenlaan");
+        let (third, _) = observe(&entry, &mut walk, &cas, None, "losliggende stoeptegel");
+        assert!(first.job.write.projection.is_none() && second.job.write.projection.is_none());
+
+        commit_batch_blocking(
+            vec![first, second],
+            store.as_ref(),
+            &cache,
+            &hub,
+            &NoObserver,
+        );
+
+        assert_eq!(*first_answer.lock().expect("answer"), Some(Ok(())));
+        assert_eq!(*second_answer.lock().expect("answer"), Some(Ok(())));
+        assert_eq!(
+            stored_rows(&store, &entry),
+            vec![
+                (
+                    "graffiti aan de Lindenlaan".to_owned(),
+                    Some("bram".to_owned())
+                ),
+                ("scooters bij de Roef".to_owned(), Some("anna".to_owned())),
+            ]
+        );
+        commit_batch_blocking(vec![third], store.as_ref(), &cache, &hub, &NoObserver);
+        assert_eq!(stored_rows(&store, &entry).len(), 3);
+    }
+
+    #[test]
+    fn when_the_write_carrying_the_projection_is_refused_the_stored_writes_are_projected() {
+        // Anna's and Bram's observations of one walk commit in one batch;
+        // Bram's device was revoked meanwhile, so the store refuses his write,
+        // the last of the batch, which carried the walk's projection. Anna's
+        // observation is stored and acked: the rows are made again from the
+        // store and show hers (and not Bram's). Without that, the walk's rows
+        // would lack Anna's acked observation until its next commit.
+        let tmp = tempfile::tempdir().expect("tmp");
+        let store: Arc<dyn Store> = Arc::new(SqliteStore::open_in_dir(tmp.path()).expect("store"));
+        let cache = DocCache::new(store.clone());
+        let hub = Hub::new(16);
+        let account = |name: &str, refresh: u8| {
+            let u = store
+                .create_user(crate::storage::NewUser {
+                    username: name.into(),
+                    display_name: name.into(),
+                    password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNo"
+                        .into(),
+                    roles: vec![crate::domain::Role::Boa],
+                    team: Some("oost".into()),
+                })
+                .expect("user");
+            let d = store
+                .create_device(&u.id, "telefoon", [refresh; 32], i64::MAX / 2)
+                .expect("device");
+            (u.id, d.id)
+        };
+        let (anna, anna_phone) = account("anna", 1);
+        let (bram, bram_phone) = account("bram", 2);
+        let (entry, mut walk) = empty_walk(&store, &cache, &anna);
+        let (first, first_answer) = observe(
+            &entry,
+            &mut walk,
+            &anna,
+            Some(&anna_phone),
+            "scooters bij de Roef",
+        );
+        let (second, second_answer) = observe(
+            &entry,
+            &mut walk,
+            &bram,
+            Some(&bram_phone),
+            "graffiti aan de Lindenlaan",
+        );
+        store.revoke_device(&bram_phone).expect("revoke");
+
+        commit_batch_blocking(
+            vec![first, second],
+            store.as_ref(),
+            &cache,
+            &hub,
+            &NoObserver,
+        );
+
+        assert_eq!(*first_answer.lock().expect("answer"), Some(Ok(())));
+        assert_eq!(
+            *second_answer.lock().expect("answer"),
+            Some(Err(CommitFailure::Revoked))
+        );
+        assert_eq!(
+            stored_rows(&store, &entry),
+            vec![(
+                "scooters bij de Roef".to_owned(),
+                Some(anna.as_str().to_owned())
+            )]
+        );
     }
 }

@@ -356,6 +356,11 @@ pub struct CommitJob {
     /// job commits, every change up to them is durable (writes to one
     /// document are committed in the order they were applied).
     pub heads: Vec<ChangeHash>,
+    /// The group committer makes the document's projection rows (the write
+    /// carries none): once per batch, at the heads of the batch's last write
+    /// to the document, instead of every write projecting the whole
+    /// document while holding its lock.
+    pub project: bool,
 }
 
 /// Why a submitted commit failed.
@@ -394,10 +399,12 @@ pub trait SyncContext {
     fn actor_owner(&self, actor: &ActorId) -> Result<Option<UserId>, ContextError>;
     /// How many documents `user` has created (for the per-user quota).
     fn docs_owned_by(&self, user: &UserId) -> Result<u64, ContextError>;
-    /// The projection rows of a document (observations or notes), or `None`
-    /// when the document kind has none. Authorship comes from the senders of
-    /// the changes: `authors` for changes not yet committed, the store's
-    /// actor bindings for the rest.
+    /// The projection rows of a new document (observations or notes), or
+    /// `None` when the document kind has none. Authorship comes from the
+    /// senders of the changes: `authors` for changes not yet committed, the
+    /// store's actor bindings for the rest. (The changes to a known document
+    /// are projected by the group committer, once per batch: see
+    /// [`CommitJob::project`].)
     fn project(
         &self,
         meta: &DocMeta,
@@ -1254,13 +1261,13 @@ impl Session {
                 .authors
                 .insert(c.actor_id().clone(), self.principal.user_id.clone());
         }
-        let (projection, schedule) = if new_changes.is_empty() {
-            (None, None)
+        // The projection is made by the committer, once per batch (see
+        // `CommitJob::project`); the schedule is a few root fields.
+        let project = !new_changes.is_empty();
+        let schedule = if project {
+            super::scope::schedule_of(meta.kind, &guard.doc)
         } else {
-            (
-                ctx.project(meta, &guard.doc, &guard.authors),
-                super::scope::schedule_of(meta.kind, &guard.doc),
-            )
+            None
         };
         let heads = guard.doc.get_heads();
         let write = DocWrite {
@@ -1269,11 +1276,11 @@ impl Session {
             device_id: Some(self.principal.device_id.clone()),
             create: None,
             changes: new_changes,
-            projection,
+            projection: None,
             schedule,
             epoch: Some(entry.epoch),
         };
-        self.submit(doc_id, &entry, write, heads, ctx);
+        self.submit(doc_id, &entry, write, heads, project, ctx);
         drop(guard);
         self.docs.insert(doc_id, PeerDoc::Known { entry, state });
         Vec::new()
@@ -1458,7 +1465,7 @@ impl Session {
             schedule: super::scope::schedule_of(kind, &guard.doc),
             epoch: Some(entry.epoch),
         };
-        self.submit(doc_id, &entry, write, heads, ctx);
+        self.submit(doc_id, &entry, write, heads, false, ctx);
         drop(guard);
         // The store subscribes the creating device in the same commit.
         self.known.insert(doc_id);
@@ -1495,6 +1502,7 @@ impl Session {
         entry: &Arc<CachedDoc>,
         write: DocWrite,
         heads: Vec<ChangeHash>,
+        project: bool,
         ctx: &dyn SyncContext,
     ) {
         let ticket = self.next_ticket;
@@ -1506,7 +1514,15 @@ impl Session {
                 heads: heads.clone(),
             },
         );
-        ctx.submit(ticket, entry.clone(), CommitJob { write, heads });
+        ctx.submit(
+            ticket,
+            entry.clone(),
+            CommitJob {
+                write,
+                heads,
+                project,
+            },
+        );
     }
 
     fn on_committed(&mut self, ticket: Ticket, result: Result<(), CommitFailure>) -> Vec<Effect> {

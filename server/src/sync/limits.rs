@@ -42,6 +42,8 @@ pub struct SyncLimits {
     pub commit_max_delay: Duration,
     /// Group commit: the most writes in one batch.
     pub commit_max_batch: usize,
+    /// Group commit: the most bytes of changes in one batch.
+    pub commit_max_bytes: usize,
     /// The sync scope's windows (`[sync]`).
     pub scope: crate::config::SyncConfig,
 }
@@ -50,6 +52,9 @@ pub struct SyncLimits {
 pub const COMMIT_MAX_DELAY: Duration = Duration::from_millis(2);
 /// Group commit: the most writes in one transaction (fixed in this version).
 pub const COMMIT_MAX_BATCH: usize = 256;
+/// Group commit: the most bytes of changes in one transaction (fixed in
+/// this version; a single larger write is committed on its own).
+pub const COMMIT_MAX_BYTES: usize = 4 * 1024 * 1024;
 
 impl Default for SyncLimits {
     /// The limits of the default configuration: the same numbers as
@@ -82,6 +87,7 @@ impl SyncLimits {
             session_check_interval: Duration::from_secs(config.auth.session_check_secs.max(1)),
             commit_max_delay: COMMIT_MAX_DELAY,
             commit_max_batch: COMMIT_MAX_BATCH,
+            commit_max_bytes: COMMIT_MAX_BYTES,
             scope: config.sync.clone(),
         }
     }
@@ -120,6 +126,7 @@ mod tests {
         assert_eq!(l.session_check_interval, Duration::from_secs(5));
         assert_eq!(l.commit_max_delay, Duration::from_millis(2));
         assert_eq!(l.commit_max_batch, 256);
+        assert_eq!(l.commit_max_bytes, 4 * MIB as usize);
     }
 
     #[test]

@@ -39,6 +39,32 @@ pub fn rows(
     Some(out)
 }
 
+/// The projection rows of a document of the sync cache: an actor is the
+/// user in `authors` (the senders of the changes applied to the cached copy,
+/// whose bindings may not be committed yet), else the user the store binds
+/// it to. What a sync commit stores (the session for a new document, the
+/// group committer once per batch for a known one).
+pub fn rows_with_authors(
+    meta: &DocMeta,
+    doc: &Automerge,
+    authors: &HashMap<ActorId, crate::domain::UserId>,
+    store: &dyn Store,
+) -> Option<Vec<ProjectionRow>> {
+    let mut owner = |actor: &ActorId| -> Option<String> {
+        if let Some(user) = authors.get(actor) {
+            return Some(user.as_str().to_owned());
+        }
+        match store.actor_owner(actor.to_bytes()) {
+            Ok(user) => user.map(|u| u.as_str().to_owned()),
+            Err(e) => {
+                tracing::error!(error = ?e, "reading an actor binding failed");
+                None
+            }
+        }
+    };
+    rows(meta, doc, &mut owner)
+}
+
 /// Who wrote what, from the server's records rather than the document.
 struct Authors<'a> {
     owner: &'a mut dyn FnMut(&ActorId) -> Option<String>,

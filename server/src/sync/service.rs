@@ -80,6 +80,9 @@ impl CommitObserver for MetricsObserver {
     fn batch_failed(&self, writes: usize) {
         self.0.commit_batch_size.observe(writes as f64);
     }
+    fn projected(&self, elapsed: Duration) {
+        self.0.add_sync_work("project", elapsed);
+    }
 }
 
 impl SyncService {
@@ -103,6 +106,7 @@ impl SyncService {
             BatchLimits {
                 max_delay: limits.commit_max_delay,
                 max_batch: limits.commit_max_batch,
+                max_bytes: limits.commit_max_bytes,
             },
             Arc::new(MetricsObserver(app.metrics.clone())),
         );
@@ -206,20 +210,7 @@ impl SyncContext for ServerContext {
         authors: &HashMap<ActorId, UserId>,
     ) -> Option<Vec<ProjectionRow>> {
         let started = std::time::Instant::now();
-        let store = self.service.store().clone();
-        let mut owner = |actor: &ActorId| -> Option<String> {
-            if let Some(user) = authors.get(actor) {
-                return Some(user.as_str().to_owned());
-            }
-            match store.actor_owner(actor.to_bytes()) {
-                Ok(user) => user.map(|u| u.as_str().to_owned()),
-                Err(e) => {
-                    error!(error = ?e, "reading an actor binding failed");
-                    None
-                }
-            }
-        };
-        let rows = projection::rows(meta, doc, &mut owner);
+        let rows = projection::rows_with_authors(meta, doc, authors, self.service.store().as_ref());
         self.metrics().add_sync_work("project", started.elapsed());
         rows
     }

@@ -30,6 +30,11 @@
 //! then the ratio of the bytes per phone with and without the older walks,
 //! and where the server's time went (its `/metrics`).
 //!
+//! With `WIJKLOG_BENCH_BEFORE_BIN` set to another `wijklog` binary (an
+//! older build), each N also runs on the older walks with that binary,
+//! right before the same storm with `$WIJKLOG_BIN`, labelled `before`: the
+//! two side by side in one run, on the same machine load.
+//!
 //! All phones connect from 127.0.0.1, so the benchmark lifts the per-address
 //! request cap (`http.max_requests_per_address`), which is meant for many
 //! addresses. The phones are spread over `WIJKLOG_BENCH_CLIENT_THREADS`
@@ -50,7 +55,7 @@ use wijklog_server::storage::{
     DocMeta, DocWrite, NewUser, SqliteStore, Store, Subscribed, SubscriptionBound,
 };
 use wijklog_shared::{Catalog, Document, NewWalk, Timestamp};
-use wijklog_tests::server_process::serve;
+use wijklog_tests::server_process::{Serve, serve};
 use wijklog_tests::sync_client::{Incoming, SyncClient, Traffic};
 use wijklog_tests::walks::{add_observation, doc_id, observe_document, walk_planned};
 
@@ -415,10 +420,21 @@ struct Storm {
     server_cpu: f64,
 }
 
-fn run(n: usize, threads: usize, template: &Template, label: &str, share: bool) -> Storm {
+fn run(
+    n: usize,
+    threads: usize,
+    template: &Template,
+    label: &str,
+    share: bool,
+    bin: Option<&Path>,
+) -> Storm {
     let data = copy_dir(template.dir.path());
     let max_requests = (4 * n + 64).to_string();
-    let server = serve(data.path())
+    let server = match bin {
+        Some(bin) => Serve::new(bin, data.path()),
+        None => serve(data.path()),
+    };
+    let server = server
         .envs(&[
             ("WIJKLOG_HTTP_METRICS_TOKEN", METRICS_TOKEN),
             ("WIJKLOG_AUTH_JWT_SECRET", JWT_SECRET),
@@ -429,7 +445,11 @@ fn run(n: usize, threads: usize, template: &Template, label: &str, share: bool) 
             ),
         ])
         .start();
-    let label = format!("{label} {}", if share { "on" } else { "off" });
+    let label = format!(
+        "{label} {}{}",
+        if share { "on" } else { "off" },
+        if bin.is_some() { " before" } else { "" }
+    );
     let base = server.base.clone();
     let shared = template.shared;
 
@@ -630,12 +650,18 @@ fn main() {
     let mut phases = Vec::new();
     let mut ratios = Vec::new();
     let mut sharing = Vec::new();
+    let before_bin = std::env::var_os("WIJKLOG_BENCH_BEFORE_BIN").map(std::path::PathBuf::from);
     for n in sizes {
-        let with = run(n, threads, &older, &older_docs.to_string(), true);
+        if let Some(bin) = &before_bin {
+            let before = run(n, threads, &older, &older_docs.to_string(), true, Some(bin));
+            println!("{}", before.line);
+            phases.push(before.phases);
+        }
+        let with = run(n, threads, &older, &older_docs.to_string(), true, None);
         println!("{}", with.line);
-        let without = run(n, threads, &base, "0", true);
+        let without = run(n, threads, &base, "0", true, None);
         println!("{}", without.line);
-        let unshared = run(n, threads, &older, &older_docs.to_string(), false);
+        let unshared = run(n, threads, &older, &older_docs.to_string(), false, None);
         println!("{}", unshared.line);
         let ms = |t: &[Duration], p: f64| percentile(t, p).as_secs_f64() * 1000.0;
         sharing.push(format!(
