@@ -63,6 +63,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0014_wijkberichten",
         include_str!("../../migrations/0014_wijkberichten.sql"),
     ),
+    (
+        "0015_subscriptions_opened_at",
+        include_str!("../../migrations/0015_subscriptions_opened_at.sql"),
+    ),
 ];
 
 /// The schema version this binary writes.
@@ -207,6 +211,46 @@ mod tests {
         ] {
             assert!(t.iter().any(|n| n == want), "missing table {want}");
         }
+    }
+
+    /// `EXPLAIN QUERY PLAN` of `sql` with two parameters (its `detail` lines).
+    fn plan(conn: &Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .expect("prepare");
+        stmt.query_map(rusqlite::params![0i64, 1000i64], |r| r.get(3))
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect()
+    }
+
+    #[test]
+    fn the_lapsed_subscriptions_job_finds_its_rows_by_index_from_0015_on() {
+        // Before 0015 the job's statement read the whole subscriptions table
+        // (a row per device and document it opened) on every run.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut conn = open(&dir);
+        migrate_to(&mut conn, 14).expect("to v14");
+        let sql = crate::storage::sqlite::LAPSED_SUBSCRIPTIONS_DELETE;
+        let before = plan(&conn, sql);
+        assert!(
+            before
+                .iter()
+                .any(|l| l.starts_with("SCAN device_subscriptions")),
+            "{before:?}"
+        );
+        migrate_to(&mut conn, 15).expect("to v15");
+        let after = plan(&conn, sql);
+        assert!(
+            after.iter().all(|l| !l.starts_with("SCAN")),
+            "no full scan: {after:?}"
+        );
+        assert!(
+            after.iter().any(|l| l
+                .contains("USING COVERING INDEX device_subscriptions_opened (opened_at<?)")
+                || l.contains("USING INDEX device_subscriptions_opened (opened_at<?)")),
+            "{after:?}"
+        );
     }
 
     #[test]

@@ -356,6 +356,12 @@ pub(crate) fn checkpoint_truncate(conn: &Connection) -> Result<(), StoreError> {
     ))
 }
 
+/// Deletes up to `?2` subscriptions opened before `?1` (the lapsed ones);
+/// finds them by the index on `opened_at` (migration 0015).
+pub(crate) const LAPSED_SUBSCRIPTIONS_DELETE: &str = "DELETE FROM device_subscriptions \
+     WHERE (device_id, doc_id) IN \
+     (SELECT device_id, doc_id FROM device_subscriptions WHERE opened_at < ?1 LIMIT ?2)";
+
 fn projection_table(kind: DocKind) -> Option<&'static str> {
     match kind {
         DocKind::Walk => Some("observations"),
@@ -1127,8 +1133,7 @@ impl Store for SqliteStore {
 
     fn delete_lapsed_subscriptions(&self, lapsed_before: i64, max: u32) -> Result<u64, StoreError> {
         let n = self.writer().execute(
-            "DELETE FROM device_subscriptions WHERE (device_id, doc_id) IN \
-             (SELECT device_id, doc_id FROM device_subscriptions WHERE opened_at < ?1 LIMIT ?2)",
+            LAPSED_SUBSCRIPTIONS_DELETE,
             params![lapsed_before, i64::from(max)],
         )?;
         Ok(n as u64)

@@ -38,6 +38,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0006_blobs",
         include_str!("../../../migrations/postgres/0006_blobs.sql"),
     ),
+    (
+        "0007_subscriptions_opened_at",
+        include_str!("../../../migrations/postgres/0007_subscriptions_opened_at.sql"),
+    ),
 ];
 
 /// The schema version this binary writes on PostgreSQL.
