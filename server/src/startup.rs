@@ -68,8 +68,9 @@ impl Application {
         let postgres = state.config.database.is_postgres();
         if postgres {
             tracing::warn!(
-                "on PostgreSQL this version serves sync, accounts, photos, health, erasure and retention; \
-                 review, exports, statistics and mail answer 503 sqlite_only (docs/operations.md)"
+                "on PostgreSQL this version serves sync, accounts, photos, health, erasure, \
+                 retention, review, statistics and exports; mail, admin pages, the people list \
+                 and the residents' endpoints answer 503 sqlite_only (docs/operations.md)"
             );
         }
         // On PostgreSQL one node at a time collects (`Singleton::BlobGc`).

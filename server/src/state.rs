@@ -38,7 +38,8 @@ pub struct AppState {
     /// Photos (blobs): files under `<data_dir>/blobs` on SQLite, in the
     /// database on PostgreSQL. Blocking.
     pub blobs: Arc<BlobStore>,
-    /// The review and admin queries' own connections to the database file. Blocking.
+    /// The review and admin queries' own connections to the database (the
+    /// SQLite file, or the PostgreSQL store's pool). Blocking.
     pub review: Arc<crate::review::ReviewDb>,
     /// Bounds concurrent Argon2id work (logins, password changes): one per
     /// core, a bounded queue, then 503 `busy`.
@@ -81,11 +82,11 @@ impl AppState {
             &config.data_dir,
             config.blobs.clone(),
         ));
-        let review = Arc::new(if config.database.is_postgres() {
-            crate::review::ReviewDb::sqlite_only()
-        } else {
-            crate::review::ReviewDb::in_dir(&config.data_dir)
-        });
+        let review = Arc::new(crate::review::ReviewDb::for_store(
+            store.as_ref(),
+            config.database.is_postgres(),
+            &config.data_dir,
+        ));
         let password_gate = Arc::new(WorkGate::per_core(
             "password",
             config.http.max_queued_password_checks,

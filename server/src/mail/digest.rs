@@ -66,6 +66,7 @@ pub fn due_at(now: i64, hour: u8) -> i64 {
 /// Queues today's digests that are due and not queued yet; returns how many.
 pub fn queue_due(
     conn: &Connection,
+    review: &crate::review::ReviewDb,
     store: &dyn Store,
     domain: &str,
     hour: u8,
@@ -109,7 +110,7 @@ pub fn queue_due(
         let calls = callbacks::for_person(conn, &user, team_calls, now, 10_000)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let items = if coordinator {
-            report::open_feedback(conn, &Scope::all(), now, 10_000)
+            report::open_feedback(review, &Scope::all(), now, 10_000)
                 .map_err(|e| anyhow::anyhow!("{e}"))?
         } else {
             Vec::new()

@@ -88,7 +88,7 @@ async fn run(sync: SyncService, mailer: Mailer, mail: Arc<MailHandle>, db: Arc<R
             );
             let done = tokio::task::spawn_blocking(move || {
                 db.with_conn(|c| {
-                    super::digest::queue_due(c, store.as_ref(), &domain, hour, now_ms())
+                    super::digest::queue_due(c, &db, store.as_ref(), &domain, hour, now_ms())
                 })
             })
             .await;

@@ -19,6 +19,7 @@ use rusqlite::types::Value;
 use serde::Serialize;
 
 use super::query::{Scope, in_list, list, list_view};
+use super::{Dialect, ReviewDb};
 use crate::edge::{ApiError, PageLimit};
 
 /// The work list's largest page: 500.
@@ -205,7 +206,13 @@ pub fn contact_of(row: &serde_json::Value) -> Option<Contact> {
 
 /// The SELECTs of the work list for `scope` and `f` (columns: task, kind,
 /// due, assignee, doc_id, item_id, row_json).
-fn selects(scope: &Scope, f: &WorkFilters, now: i64, params: &mut Vec<Value>) -> Vec<String> {
+fn selects(
+    dialect: Dialect,
+    scope: &Scope,
+    f: &WorkFilters,
+    now: i64,
+    params: &mut Vec<Value>,
+) -> Vec<String> {
     let mut parts = Vec::new();
     let common = |sql: &mut String, team: &Option<String>, due: &str, params: &mut Vec<Value>| {
         if let Some(t) = team {
@@ -236,13 +243,16 @@ fn selects(scope: &Scope, f: &WorkFilters, now: i64, params: &mut Vec<Value>) ->
     if f.task != Some(Task::Feedback)
         && let Some(team) = &scope.notes
     {
-        let mut sql = "SELECT 'callback' AS task, 'spreekuur' AS kind, cb_due_at AS due, \
-                       cb_assignee AS assignee, doc_id, item_id, row_json FROM notes \
-                       WHERE cb_open = 1 AND deleted = 0"
-            .to_owned();
+        let mut sql = format!(
+            "SELECT 'callback' AS task, 'spreekuur' AS kind, cb_due_at AS due, \
+             cb_assignee AS assignee, doc_id, item_id, row_json FROM notes \
+             WHERE {} AND {}",
+            dialect.is_true("cb_open"),
+            dialect.is_false("deleted")
+        );
         common(&mut sql, team, "cb_due_at", params);
         if !f.assignee.is_empty() {
-            sql.push_str(" AND (0");
+            sql.push_str(" AND (1 = 0");
             if !people.is_empty() {
                 sql.push_str(" OR cb_assignee IN (");
                 for (i, p) in people.iter().enumerate() {
@@ -270,7 +280,9 @@ fn selects(scope: &Scope, f: &WorkFilters, now: i64, params: &mut Vec<Value>) ->
             let mut sql = format!(
                 "SELECT 'feedback' AS task, '{kind}' AS kind, fb_due_at AS due, NULL AS assignee, \
                  doc_id, item_id, row_json FROM {table} \
-                 WHERE fb_needed = 1 AND fb_given_at IS NULL AND deleted = 0"
+                 WHERE {} AND fb_given_at IS NULL AND {}",
+                dialect.is_true("fb_needed"),
+                dialect.is_false("deleted")
             );
             common(&mut sql, team, "fb_due_at", params);
             parts.push(sql);
@@ -283,32 +295,29 @@ fn selects(scope: &Scope, f: &WorkFilters, now: i64, params: &mut Vec<Value>) ->
 /// and task; at most `f.limit` entries. `contacts` adds the resident's
 /// contact to each entry that has one (the caller audits that read).
 pub fn work_list(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     f: &WorkFilters,
     now: i64,
     contacts: bool,
 ) -> Result<Vec<WorkItem>, ApiError> {
     let mut params = Vec::new();
-    let parts = selects(scope, f, now, &mut params);
+    let parts = selects(db.require_dialect()?, scope, f, now, &mut params);
     if parts.is_empty() {
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT task, kind, due, assignee, doc_id, item_id, row_json FROM ({}) \
+        "SELECT task, kind, due, assignee, doc_id, item_id, row_json FROM ({}) AS w \
          ORDER BY due IS NULL, due ASC, doc_id ASC, item_id ASC, task ASC LIMIT {}",
         parts.join(" UNION ALL "),
         f.limit
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    let mut out = Vec::new();
-    while let Some(r) = rows.next()? {
-        let task: String = r.get(0)?;
-        let kind: String = r.get(1)?;
-        let due_at: Option<i64> = r.get(2)?;
-        let assignee: Option<String> = r.get(3)?;
-        let json: String = r.get(6)?;
+    db.rows(&sql, &params, |r| {
+        let task = r.text(0)?;
+        let kind = r.text(1)?;
+        let due_at = r.opt_int(2)?;
+        let assignee = r.opt_text(3)?;
+        let json = r.text(6)?;
         let task = if task == "callback" {
             Task::Callback
         } else {
@@ -322,7 +331,7 @@ pub fn work_list(
         } else {
             None
         };
-        out.push(WorkItem {
+        Ok(WorkItem {
             task,
             kind: if kind == "walk" { "walk" } else { "spreekuur" },
             due_at,
@@ -330,9 +339,8 @@ pub fn work_list(
             assignee,
             item: list_view(&json)?,
             contact,
-        });
-    }
-    Ok(out)
+        })
+    })
 }
 
 /// One open call back as the call-back export reads it.
@@ -353,7 +361,7 @@ pub struct OpenCallback {
 /// `limit` are ignored), due date first, one at a time: memory stays one
 /// row however many match.
 pub fn for_each_callback(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     f: &WorkFilters,
     now: i64,
@@ -364,29 +372,26 @@ pub fn for_each_callback(
         ..f.clone()
     };
     let mut params = Vec::new();
-    let parts = selects(scope, &f, now, &mut params);
+    let parts = selects(db.require_dialect()?, scope, &f, now, &mut params);
     if parts.is_empty() {
         return Ok(());
     }
     let sql = format!(
-        "SELECT due, assignee, item_id, row_json FROM ({}) \
+        "SELECT due, assignee, item_id, row_json FROM ({}) AS w \
          ORDER BY due IS NULL, due ASC, doc_id ASC, item_id ASC",
         parts.join(" UNION ALL ")
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(r) = rows.next()? {
-        let json: String = r.get(3)?;
+    db.each_row(&sql, &params, |r| {
+        let json = r.text(3)?;
         let row = serde_json::from_str(&json)
             .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
         each(OpenCallback {
-            due_at: r.get(0)?,
-            assignee: r.get(1)?,
-            item_id: r.get(2)?,
+            due_at: r.opt_int(0)?,
+            assignee: r.opt_text(1)?,
+            item_id: r.text(2)?,
             row,
-        })?;
-    }
-    Ok(())
+        })
+    })
 }
 
 /// Counts of the work list for the overview.
@@ -403,18 +408,19 @@ pub struct WorkCounts {
 }
 
 /// The work-list counts for `scope` at `now`.
-pub fn counts(conn: &Connection, scope: &Scope, now: i64) -> Result<WorkCounts, ApiError> {
+pub fn counts(db: &ReviewDb, scope: &Scope, now: i64) -> Result<WorkCounts, ApiError> {
+    let dialect = db.require_dialect()?;
     let mut out = WorkCounts::default();
     let count = |sql: &str, team: &Option<String>| -> Result<(u64, u64), ApiError> {
         let mut sql = sql.to_owned();
-        if team.is_some() {
+        let mut params = vec![Value::Integer(now)];
+        if let Some(t) = team {
             sql.push_str(" AND team = ?2");
+            params.push(Value::Text(t.clone()));
         }
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let (open, overdue): (i64, i64) = match team {
-            Some(t) => stmt.query_row(rusqlite::params![now, t], |r| Ok((r.get(0)?, r.get(1)?)))?,
-            None => stmt.query_row(rusqlite::params![now], |r| Ok((r.get(0)?, r.get(1)?)))?,
-        };
+        let (open, overdue) = db
+            .first_row(&sql, &params, |r| Ok((r.int(0)?, r.int(1)?)))?
+            .unwrap_or_default();
         Ok((
             u64::try_from(open).unwrap_or(0),
             u64::try_from(overdue).unwrap_or(0),
@@ -422,8 +428,12 @@ pub fn counts(conn: &Connection, scope: &Scope, now: i64) -> Result<WorkCounts, 
     };
     if let Some(team) = &scope.notes {
         let (o, d) = count(
-            "SELECT count(*), coalesce(sum(cb_due_at < ?1), 0) FROM notes \
-             WHERE cb_open = 1 AND deleted = 0",
+            &format!(
+                "SELECT count(*), {} FROM notes WHERE {} AND {}",
+                dialect.count_where("cb_due_at < ?1"),
+                dialect.is_true("cb_open"),
+                dialect.is_false("deleted")
+            ),
             team,
         )?;
         out.callbacks_open += o;
@@ -433,8 +443,11 @@ pub fn counts(conn: &Connection, scope: &Scope, now: i64) -> Result<WorkCounts, 
         let Some(team) = part else { continue };
         let (o, d) = count(
             &format!(
-                "SELECT count(*), coalesce(sum(fb_due_at < ?1), 0) FROM {table} \
-                 WHERE fb_needed = 1 AND fb_given_at IS NULL AND deleted = 0"
+                "SELECT count(*), {} FROM {table} \
+                 WHERE {} AND fb_given_at IS NULL AND {}",
+                dialect.count_where("fb_due_at < ?1"),
+                dialect.is_true("fb_needed"),
+                dialect.is_false("deleted")
             ),
             team,
         )?;

@@ -7,7 +7,7 @@
 //! them with a reason (checked and audited by the route); GeoJSON never
 //! carries them.
 
-use rusqlite::Connection;
+use super::ReviewDb;
 use serde_json::{Value, json};
 
 use super::iso8601;
@@ -110,21 +110,14 @@ fn csv_err(e: csv::Error) -> ApiError {
 
 /// Writes the CSV export of `filters` for `scope` (newest first) into memory.
 pub fn write_csv(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     filters: &Filters,
     include_personal: bool,
 ) -> Result<(Vec<u8>, ExportSummary), ApiError> {
     let mut out = Vec::new();
     let mut summary = ExportSummary::default();
-    write_csv_to(
-        conn,
-        scope,
-        filters,
-        include_personal,
-        &mut out,
-        &mut summary,
-    )?;
+    write_csv_to(db, scope, filters, include_personal, &mut out, &mut summary)?;
     Ok((out, summary))
 }
 
@@ -137,7 +130,7 @@ fn io_err(e: std::io::Error) -> ApiError {
 /// writer's buffer. `summary` is filled as rows are written, so it is
 /// meaningful even when writing stops early (the reader went away).
 pub fn write_csv_to<W: std::io::Write>(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     filters: &Filters,
     include_personal: bool,
@@ -156,7 +149,7 @@ pub fn write_csv_to<W: std::io::Write>(
         }
         w.write_record(&header).map_err(csv_err)?;
         let mut record: Vec<String> = Vec::with_capacity(header.len());
-        for_each_item(conn, scope, filters, Sort::CreatedAt, None, None, |raw| {
+        for_each_item(db, scope, filters, Sort::CreatedAt, None, None, |raw| {
             let row = parse(&raw.row_json)?;
             record.clear();
             record.extend([
@@ -211,13 +204,13 @@ pub fn write_csv_to<W: std::io::Write>(
 
 /// Writes the GeoJSON export (every matching item with a location) into memory.
 pub fn write_geojson(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     filters: &Filters,
 ) -> Result<(Value, ExportSummary), ApiError> {
     let mut out = Vec::new();
     let mut summary = ExportSummary::default();
-    write_geojson_to(conn, scope, filters, &mut out, &mut summary)?;
+    write_geojson_to(db, scope, filters, &mut out, &mut summary)?;
     let value = serde_json::from_slice(&out)
         .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("GeoJSON")))?;
     Ok((value, summary))
@@ -226,7 +219,7 @@ pub fn write_geojson(
 /// Streams the GeoJSON export into `out`, one feature at a time (a
 /// `FeatureCollection`; memory bounded by one feature plus the buffer).
 pub fn write_geojson_to<W: std::io::Write>(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     filters: &Filters,
     mut out: W,
@@ -236,7 +229,7 @@ pub fn write_geojson_to<W: std::io::Write>(
     filters.with_location = true;
     out.write_all(br#"{"type":"FeatureCollection","features":["#)
         .map_err(io_err)?;
-    for_each_item(conn, scope, &filters, Sort::CreatedAt, None, None, |raw| {
+    for_each_item(db, scope, &filters, Sort::CreatedAt, None, None, |raw| {
         let row = parse(&raw.row_json)?;
         let (Some(lat), Some(lon)) = (
             row["location"]["lat"].as_f64(),

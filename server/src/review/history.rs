@@ -13,11 +13,13 @@ use std::collections::{BTreeSet, HashMap};
 
 use automerge::legacy::{Key, ObjectId, OpType};
 use automerge::{ActorId, Automerge, Change};
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::types::Value;
 use serde::Serialize;
 
 use crate::domain::DocId;
 use crate::edge::ApiError;
+
+use super::ReviewDb;
 
 /// One change that touched the item.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -128,28 +130,21 @@ impl<'a> Tracker<'a> {
 /// The history of `item` in `doc`, oldest first. `items_key` is
 /// `observations` (walks) or `notes` (spreekuur).
 pub fn item_history(
-    conn: &Connection,
+    db: &ReviewDb,
     doc_id: DocId,
     doc: &Automerge,
     items_key: &str,
     item: &str,
 ) -> Result<Vec<HistoryEntry>, ApiError> {
     let mut who: HashMap<Vec<u8>, (String, i64)> = HashMap::new();
-    {
-        let mut stmt = conn
-            .prepare_cached("SELECT hash, user_id, received_at FROM changes WHERE doc_id = ?1")?;
-        let rows = stmt.query_map([&doc_id.as_bytes()[..]], |r| {
-            Ok((
-                r.get::<_, Vec<u8>>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-            ))
-        })?;
-        for row in rows {
-            let (hash, user, at) = row?;
-            who.insert(hash, (user, at));
-        }
-    }
+    db.each_row(
+        "SELECT hash, user_id, received_at FROM changes WHERE doc_id = ?1",
+        &[Value::Blob(doc_id.as_bytes().to_vec())],
+        |r| {
+            who.insert(r.blob(0)?, (r.text(1)?, r.int(2)?));
+            Ok(())
+        },
+    )?;
     let mut names: HashMap<String, Option<String>> = HashMap::new();
     let mut out = Vec::new();
     let mut tracker = Tracker::new(items_key, item);
@@ -165,11 +160,11 @@ pub fn item_history(
             Some(u) => match names.get(u) {
                 Some(n) => n.clone(),
                 None => {
-                    let n: Option<String> = conn
-                        .query_row("SELECT display_name FROM users WHERE id = ?1", [u], |r| {
-                            r.get(0)
-                        })
-                        .optional()?;
+                    let n = db.first_row(
+                        "SELECT display_name FROM users WHERE id = ?1",
+                        &[Value::Text(u.clone())],
+                        |r| r.text(0),
+                    )?;
                     names.insert(u.clone(), n.clone());
                     n
                 }

@@ -10,12 +10,17 @@
 //! sessions of their team, admins no content ([`Scope`]). Something a caller
 //! may not see is reported as not found.
 //!
-//! The layer reads the server's database file through connections of its
-//! own ([`ReviewDb`]), the way the blob layer does, so the storage trait
-//! stays about documents and accounts. Every method blocks: call it from
-//! `spawn_blocking`.
+//! The layer reads the server's database through connections of its own
+//! ([`ReviewDb`]: SQLite's file, or the PostgreSQL store's pool), so the
+//! storage trait stays about documents and accounts. Its queries are
+//! written once for both backends ([`db`], ADR 0023); a conformance suite
+//! (`conformance`, test builds only) runs them on both. Every method
+//! blocks: call it from `spawn_blocking`.
 
 pub mod callbacks;
+#[cfg(any(test, feature = "testing"))]
+pub mod conformance;
+pub mod db;
 pub mod export;
 pub mod history;
 pub mod query;
@@ -24,86 +29,8 @@ pub mod sheet;
 pub mod stats;
 pub mod wijkbericht;
 
-use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-
-use rusqlite::Connection;
-
+pub use db::{Dialect, ReviewDb, Row};
 pub use query::{Filters, ItemPage, Scope, Sort};
-
-use crate::storage::SqliteOnly;
-
-/// How many idle connections are kept.
-const MAX_IDLE: usize = 4;
-
-/// Connections of the review layer to the server's database file.
-pub struct ReviewDb {
-    /// `None` on PostgreSQL, where this layer does not run yet.
-    path: Option<PathBuf>,
-    idle: Mutex<Vec<Connection>>,
-}
-
-impl std::fmt::Debug for ReviewDb {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReviewDb")
-            .field("path", &self.path)
-            .finish_non_exhaustive()
-    }
-}
-
-impl ReviewDb {
-    /// For the database file at `path` (opened lazily, per use).
-    pub fn new(path: &Path) -> Self {
-        Self {
-            path: Some(path.to_owned()),
-            idle: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// For a PostgreSQL installation: every use fails with [`SqliteOnly`].
-    pub fn sqlite_only() -> Self {
-        Self {
-            path: None,
-            idle: Mutex::new(Vec::new()),
-        }
-    }
-
-    /// Whether this layer runs here (SQLite), i.e. [`ReviewDb::with_conn`]
-    /// does not fail with [`SqliteOnly`].
-    pub fn is_sqlite(&self) -> bool {
-        self.path.is_some()
-    }
-
-    /// For `wijklog.db` in a data directory.
-    pub fn in_dir(data_dir: &Path) -> Self {
-        Self::new(&crate::storage::database_path(data_dir))
-    }
-
-    /// Runs `f` on a pooled connection ([`SqliteOnly`] on PostgreSQL).
-    pub fn with_conn<T, E>(&self, f: impl FnOnce(&Connection) -> Result<T, E>) -> Result<T, E>
-    where
-        E: From<rusqlite::Error>,
-    {
-        let Some(path) = &self.path else {
-            return Err(SqliteOnly::as_rusqlite().into());
-        };
-        let pooled = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let conn = match pooled {
-            Some(c) => c,
-            None => crate::storage::open_connection(path)?,
-        };
-        let out = f(&conn);
-        if !conn.is_autocommit() {
-            // A failed closure left a transaction open: drop the connection.
-            return out;
-        }
-        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
-        }
-        out
-    }
-}
 
 /// Milliseconds in a day.
 pub const DAY_MS: i64 = 86_400_000;

@@ -11,14 +11,15 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use rusqlite::Connection;
 use rusqlite::types::Value;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Principal;
 use crate::domain::Role;
 use crate::edge::{ApiError, PageLimit};
-use crate::storage::fts_query;
+use crate::storage::{fts_query, search_words};
+
+use super::{Dialect, ReviewDb};
 
 /// The item list's largest page: 500.
 pub const PAGE: PageLimit = PageLimit::UP_TO_500;
@@ -376,7 +377,9 @@ pub(super) fn in_list(col: &str, values: &[String], sql: &mut String, params: &m
 
 /// The SELECT over one projection table, or `None` when the scope or the
 /// kind filter excludes the table.
+#[allow(clippy::too_many_arguments)]
 fn table_select(
+    dialect: Dialect,
     table: &'static str,
     kind: Kind,
     scope: &Option<Option<String>>,
@@ -397,10 +400,10 @@ fn table_select(
     // planner from scanning the `deleted` index instead of seeking the
     // driver's rowids.
     let driven = fts.is_some() || !f.status.is_empty() || !f.partner.is_empty();
-    let deleted = if driven {
-        "+t.deleted = 0"
-    } else {
-        "t.deleted = 0"
+    let deleted = match dialect {
+        Dialect::Sqlite if driven => "+t.deleted = 0",
+        Dialect::Sqlite => "t.deleted = 0",
+        Dialect::Postgres => "NOT t.deleted",
     };
     let mut sql = format!(
         "SELECT '{label}' AS kind, t.doc_id AS doc_id, t.item_id AS item_id, t.sort_at AS sort_at, \
@@ -424,28 +427,45 @@ fn table_select(
         params.push(Value::Integer(to));
     }
     if !f.status.is_empty() || !f.partner.is_empty() {
-        // Driven by item_partners' (partner, status) index: the candidate
-        // items are looked up by their (doc_id, item_id) key.
-        sql.push_str(&format!(
-            " AND t.rowid IN (SELECT o.rowid FROM item_partners p JOIN {table} o \
-             ON o.doc_id = p.doc_id AND o.item_id = p.item_id WHERE 1 = 1"
-        ));
+        match dialect {
+            // Driven by item_partners' (partner, status) index: the candidate
+            // items are looked up by their (doc_id, item_id) key.
+            Dialect::Sqlite => sql.push_str(&format!(
+                " AND t.rowid IN (SELECT o.rowid FROM item_partners p JOIN {table} o \
+                 ON o.doc_id = p.doc_id AND o.item_id = p.item_id WHERE 1 = 1"
+            )),
+            Dialect::Postgres => sql.push_str(
+                " AND EXISTS (SELECT 1 FROM item_partners p \
+                 WHERE p.doc_id = t.doc_id AND p.item_id = t.item_id",
+            ),
+        }
         in_list("p.partner", &f.partner, &mut sql, params);
         in_list("p.status", &f.status, &mut sql, params);
         sql.push(')');
     }
+    let outstanding = format!(
+        "{} AND t.fb_given_at IS NULL",
+        dialect.is_true("t.fb_needed")
+    );
     match f.feedback_outstanding {
-        Some(true) => sql.push_str(" AND t.fb_needed = 1 AND t.fb_given_at IS NULL"),
-        Some(false) => sql.push_str(" AND NOT (t.fb_needed = 1 AND t.fb_given_at IS NULL)"),
+        Some(true) => sql.push_str(&format!(" AND {outstanding}")),
+        Some(false) => sql.push_str(&format!(" AND NOT ({outstanding})")),
         None => {}
     }
     if f.with_location {
         sql.push_str(" AND t.lat IS NOT NULL AND t.lon IS NOT NULL");
     }
     if let Some(fts) = fts {
-        sql.push_str(&format!(
-            " AND t.rowid IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?)"
-        ));
+        match dialect {
+            Dialect::Sqlite => sql.push_str(&format!(
+                " AND t.rowid IN (SELECT rowid FROM {table}_fts WHERE {table}_fts MATCH ?)"
+            )),
+            // Every word a prefix, stemmed or not, diacritics folded
+            // (PostgreSQL migration 0001); the words are space-separated.
+            Dialect::Postgres => {
+                sql.push_str(" AND t.fts @@ wijklog_prefix_query(string_to_array(?, ' '))")
+            }
+        }
         params.push(Value::Text(fts.to_owned()));
     }
     if let Some(c) = after {
@@ -469,24 +489,31 @@ fn table_select(
 /// Builds the whole statement: both tables, ordered, optionally limited.
 /// `None` when the scope leaves nothing to select.
 fn build(
+    dialect: Dialect,
     scope: &Scope,
     f: &Filters,
     sort: Sort,
     after: Option<&Cursor>,
     limit: Option<u32>,
 ) -> Option<(String, Vec<Value>)> {
+    // The search as the dialect takes it: an FTS5 query, or the words
+    // separated by one space (`search_words` splits on white space).
     let fts = match &f.q {
-        Some(q) => match fts_query(q) {
-            Some(fts) => Some(fts),
-            None if q.trim().is_empty() => None,
-            // Only punctuation: nothing can match.
-            None => return None,
-        },
         None => None,
+        Some(q) if q.trim().is_empty() => None,
+        Some(q) => {
+            let words = match dialect {
+                Dialect::Sqlite => fts_query(q),
+                Dialect::Postgres => Some(search_words(q).join(" ")).filter(|w| !w.is_empty()),
+            };
+            // Only punctuation: nothing can match.
+            Some(words?)
+        }
     };
     let mut params = Vec::new();
     let parts: Vec<String> = [
         table_select(
+            dialect,
             "observations",
             Kind::Walk,
             &scope.walks,
@@ -496,6 +523,7 @@ fn build(
             &mut params,
         ),
         table_select(
+            dialect,
             "notes",
             Kind::Spreekuur,
             &scope.notes,
@@ -524,7 +552,7 @@ fn build(
 
 /// Runs the query and calls `each` for every row, in order.
 pub fn for_each_item(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     f: &Filters,
     sort: Sort,
@@ -532,23 +560,20 @@ pub fn for_each_item(
     limit: Option<u32>,
     mut each: impl FnMut(RawItem) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    let Some((sql, params)) = build(scope, f, sort, after, limit) else {
+    let Some((sql, params)) = build(db.require_dialect()?, scope, f, sort, after, limit) else {
         return Ok(());
     };
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(r) = rows.next()? {
-        let kind: String = r.get(0)?;
+    db.each_row(&sql, &params, |r| {
+        let kind = r.text(0)?;
         each(RawItem {
             kind: if kind == "walk" { "walk" } else { "spreekuur" },
-            doc_id: r.get(1)?,
-            item_id: r.get(2)?,
-            sort_at: r.get(3)?,
-            sev_rank: r.get(4)?,
-            row_json: r.get(5)?,
-        })?;
-    }
-    Ok(())
+            doc_id: r.blob(1)?,
+            item_id: r.text(2)?,
+            sort_at: r.int(3)?,
+            sev_rank: r.int(4)?,
+            row_json: r.text(5)?,
+        })
+    })
 }
 
 /// One page of the list.
@@ -582,14 +607,10 @@ pub fn has_resident_contact(row: &serde_json::Value) -> bool {
 }
 
 /// One page of the list for `scope`.
-pub fn list_items(
-    conn: &Connection,
-    scope: &Scope,
-    req: &ListRequest,
-) -> Result<ItemPage, ApiError> {
+pub fn list_items(db: &ReviewDb, scope: &Scope, req: &ListRequest) -> Result<ItemPage, ApiError> {
     let mut raws = Vec::with_capacity(req.limit as usize + 1);
     for_each_item(
-        conn,
+        db,
         scope,
         &req.filters,
         req.sort,

@@ -5,7 +5,6 @@
 use std::collections::BTreeMap;
 
 use automerge::Automerge;
-use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use serde_json::{Value, json};
 use wijklog_shared::{Catalog, Spreekuur, Walk};
@@ -13,6 +12,8 @@ use wijklog_shared::{Catalog, Spreekuur, Walk};
 use crate::domain::{DocId, DocKind};
 use crate::edge::ApiError;
 use crate::storage::Store;
+
+use super::{Dialect, ReviewDb};
 
 /// Most operations a document loaded for a review read may have: the sync
 /// server's default bound on a document (`limits.max_ops_per_document`).
@@ -71,7 +72,7 @@ pub fn load_catalog(store: &dyn Store) -> Catalog {
 
 /// The stored projection row of one item (`None` when there is none).
 pub fn item_row(
-    conn: &Connection,
+    db: &ReviewDb,
     kind: DocKind,
     doc: DocId,
     item: &str,
@@ -81,13 +82,14 @@ pub fn item_row(
         DocKind::Spreekuur => "notes",
         DocKind::Catalog => return Ok(None),
     };
-    Ok(conn
-        .query_row(
-            &format!("SELECT row_json FROM {table} WHERE doc_id = ?1 AND item_id = ?2"),
-            rusqlite::params![&doc.as_bytes()[..], item],
-            |r| r.get(0),
-        )
-        .optional()?)
+    db.first_row(
+        &format!("SELECT row_json FROM {table} WHERE doc_id = ?1 AND item_id = ?2"),
+        &[
+            rusqlite::types::Value::Blob(doc.as_bytes().to_vec()),
+            rusqlite::types::Value::Text(item.to_owned()),
+        ],
+        |r| r.text(0),
+    )
 }
 
 /// The context of an item: its walk (title, wijk, route, times,
@@ -406,12 +408,12 @@ pub struct OpenFeedback {
 
 /// Everything where feedback is needed and not given, oldest first.
 pub fn open_feedback(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &super::Scope,
     now: i64,
     limit: u32,
 ) -> Result<Vec<OpenFeedback>, ApiError> {
-    let mut out = Vec::new();
+    let dialect: Dialect = db.require_dialect()?;
     let mut params: Vec<rusqlite::types::Value> = Vec::new();
     let mut parts = Vec::new();
     for (table, kind, part) in [
@@ -420,8 +422,10 @@ pub fn open_feedback(
     ] {
         let Some(team) = part else { continue };
         let mut sql = format!(
-            "SELECT '{kind}', sort_at, row_json, doc_id, item_id FROM {table} \
-             WHERE deleted = 0 AND fb_needed = 1 AND fb_given_at IS NULL"
+            "SELECT '{kind}' AS kind, sort_at, row_json, doc_id, item_id FROM {table} \
+             WHERE {} AND {} AND fb_given_at IS NULL",
+            dialect.is_false("deleted"),
+            dialect.is_true("fb_needed"),
         );
         if let Some(t) = team {
             sql.push_str(" AND team = ?");
@@ -430,23 +434,20 @@ pub fn open_feedback(
         parts.push(sql);
     }
     if parts.is_empty() {
-        return Ok(out);
+        return Ok(Vec::new());
     }
     let sql = format!(
         "{} ORDER BY 2 ASC, 4 ASC, 5 ASC LIMIT {limit}",
         parts.join(" UNION ALL ")
     );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-    while let Some(r) = rows.next()? {
-        let kind: String = r.get(0)?;
-        let created: i64 = r.get(1)?;
-        let json: String = r.get(2)?;
-        out.push(OpenFeedback {
+    db.rows(&sql, &params, |r| {
+        let kind = r.text(0)?;
+        let created = r.int(1)?;
+        let json = r.text(2)?;
+        Ok(OpenFeedback {
             kind: if kind == "walk" { "walk" } else { "spreekuur" },
             age_days: (now - created).max(0) / super::DAY_MS,
             item: super::query::list_view(&json)?,
-        });
-    }
-    Ok(out)
+        })
+    })
 }

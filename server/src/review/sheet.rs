@@ -15,9 +15,9 @@
 use std::collections::HashMap;
 use std::io::{Seek, Write};
 
+use super::ReviewDb;
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
-use rusqlite::Connection;
 use rust_xlsxwriter::{ExcelDateTime, Format, FormatAlign, Workbook, XlsxError};
 use serde_json::Value;
 use wijklog_shared::Catalog;
@@ -71,12 +71,13 @@ pub struct Labels {
 }
 
 impl Labels {
-    /// Labels from `catalog` and the `users` table of `conn`.
-    pub fn load(conn: &Connection, catalog: Catalog) -> Result<Self, ApiError> {
-        let mut stmt = conn.prepare_cached("SELECT id, display_name FROM users")?;
-        let people = stmt
-            .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<Result<HashMap<_, _>, _>>()?;
+    /// Labels from `catalog` and the `users` table of `db`.
+    pub fn load(db: &ReviewDb, catalog: Catalog) -> Result<Self, ApiError> {
+        let mut people = HashMap::new();
+        db.each_row("SELECT id, display_name FROM users", &[], |r| {
+            people.insert(r.text(0)?, r.text(1)?);
+            Ok(())
+        })?;
         Ok(Self {
             catalog,
             people,
@@ -322,7 +323,7 @@ fn headings(include_personal: bool) -> Vec<&'static str> {
 
 /// Visits every matching item's cells, newest first, filling `summary`.
 fn each_row(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     filters: &Filters,
     labels: &Labels,
@@ -330,7 +331,7 @@ fn each_row(
     summary: &mut ExportSummary,
     mut each: impl FnMut(Vec<Cell>) -> Result<(), ApiError>,
 ) -> Result<(), ApiError> {
-    for_each_item(conn, scope, filters, Sort::CreatedAt, None, None, |raw| {
+    for_each_item(db, scope, filters, Sort::CreatedAt, None, None, |raw| {
         let row = parse(&raw.row_json)?;
         if include_personal && has_resident_contact(&row) {
             summary
@@ -365,7 +366,7 @@ fn io_err(e: std::io::Error) -> ApiError {
 /// number of rows; then the file is copied into `out`.
 #[allow(clippy::too_many_arguments)]
 pub fn write_xlsx_to<W: Write>(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     filters: &Filters,
     labels: &Labels,
@@ -400,7 +401,7 @@ pub fn write_xlsx_to<W: Write>(
     sheet.set_freeze_panes(1, 0).map_err(xlsx_err)?;
     let mut row_no: u32 = 0;
     each_row(
-        conn,
+        db,
         scope,
         filters,
         labels,
@@ -454,7 +455,7 @@ pub fn write_xlsx_to<W: Write>(
 /// between fields, CRLF, headings and values as in the workbook, local
 /// times as `07-12-2026 18:15`, decimal commas, formula cells neutralised.
 pub fn write_excel_csv_to<W: Write>(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     filters: &Filters,
     labels: &Labels,
@@ -474,7 +475,7 @@ pub fn write_excel_csv_to<W: Write>(
             .map_err(csv_err)?;
         let mut record: Vec<String> = Vec::new();
         each_row(
-            conn,
+            db,
             scope,
             filters,
             labels,
@@ -537,7 +538,7 @@ pub const CALLBACK_MACHINE_COLUMNS: &[&str] = &[
 /// counts the rows and names the items whose name or phone was written.
 #[allow(clippy::too_many_arguments)]
 pub fn write_callbacks_csv_to<W: Write>(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     filters: &super::callbacks::WorkFilters,
     now: i64,
@@ -560,7 +561,7 @@ pub fn write_callbacks_csv_to<W: Write>(
             CALLBACK_MACHINE_COLUMNS
         })
         .map_err(csv_err)?;
-        super::callbacks::for_each_callback(conn, scope, filters, now, |cb| {
+        super::callbacks::for_each_callback(db, scope, filters, now, |cb| {
             let row = &cb.row;
             let r = &row["resident"];
             let (name, phone) = (str_of(&r["name"]).trim(), str_of(&r["phone"]).trim());

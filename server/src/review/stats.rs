@@ -5,9 +5,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use rusqlite::Connection;
+use rusqlite::types::Value;
 use serde::Serialize;
 
+use super::ReviewDb;
 use super::query::Scope;
 use crate::edge::ApiError;
 
@@ -95,19 +96,19 @@ pub struct SeriesFilter {
 /// Counts for `scope` in `from..to` and the period before it.
 /// `positive` holds the ids of the positive categories.
 pub fn stats(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     from: i64,
     to: i64,
     positive: &BTreeSet<String>,
 ) -> Result<Stats, ApiError> {
-    stats_with(conn, scope, from, to, positive, &SeriesFilter::default())
+    stats_with(db, scope, from, to, positive, &SeriesFilter::default())
 }
 
 /// [`stats`] with the series limited by `filter` (the other counts are
 /// always of every item).
 pub fn stats_with(
-    conn: &Connection,
+    db: &ReviewDb,
     scope: &Scope,
     from: i64,
     to: i64,
@@ -130,28 +131,31 @@ pub fn stats_with(
             .collect(),
         ..Stats::default()
     };
+    let dialect = db.require_dialect()?;
     for (table, part) in [("observations", &scope.walks), ("notes", &scope.notes)] {
         let Some(team) = part else { continue };
         let mut sql = format!(
             "SELECT coalesce(wijk, ''), coalesce(category, ''), coalesce(severity, ''), \
              created_at >= ?1, count(*) FROM {table} \
-             WHERE deleted = 0 AND created_at >= ?2 AND created_at < ?3"
+             WHERE {} AND created_at >= ?2 AND created_at < ?3",
+            dialect.is_false("deleted")
         );
-        if team.is_some() {
+        let mut params = vec![
+            Value::Integer(from),
+            Value::Integer(previous_from),
+            Value::Integer(to),
+        ];
+        if let Some(t) = team {
             sql.push_str(" AND team = ?4");
+            params.push(Value::Text(t.clone()));
         }
         sql.push_str(" GROUP BY 1, 2, 3, 4");
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = match team {
-            Some(t) => stmt.query(rusqlite::params![from, previous_from, to, t])?,
-            None => stmt.query(rusqlite::params![from, previous_from, to])?,
-        };
-        while let Some(r) = rows.next()? {
-            let wijk: String = r.get(0)?;
-            let category: String = r.get(1)?;
-            let severity: String = r.get(2)?;
-            let current: bool = r.get(3)?;
-            let n = u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0);
+        db.each_row(&sql, &params, |r| {
+            let wijk = r.text(0)?;
+            let category = r.text(1)?;
+            let severity = r.text(2)?;
+            let current = r.boolean(3)?;
+            let n = u64::try_from(r.int(4)?).unwrap_or(0);
             let bump = |t: &mut Trend| {
                 if current {
                     t.current += n
@@ -168,17 +172,19 @@ pub fn stats_with(
                 bump(out.by_wijk.entry(wijk).or_default());
                 bump(out.by_severity.entry(severity).or_default());
             }
-        }
+            Ok(())
+        })?;
     }
     // The series: per step of either period, problems and positive signals.
     for (table, part) in [("observations", &scope.walks), ("notes", &scope.notes)] {
         let Some(team) = part else { continue };
         let mut sql = format!(
-            "SELECT created_at >= ?1, (created_at - iif(created_at >= ?1, ?1, ?2)) / ?3, \
+            "SELECT created_at >= ?1, \
+             (created_at - CASE WHEN created_at >= ?1 THEN ?1 ELSE ?2 END) / ?3, \
              coalesce(category, ''), count(*) FROM {table} \
-             WHERE deleted = 0 AND created_at >= ?2 AND created_at < ?4"
+             WHERE {} AND created_at >= ?2 AND created_at < ?4",
+            dialect.is_false("deleted")
         );
-        use rusqlite::types::Value;
         let mut params = vec![
             Value::Integer(from),
             Value::Integer(previous_from),
@@ -196,15 +202,13 @@ pub fn stats_with(
             }
         }
         sql.push_str(" GROUP BY 1, 2, 3");
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
-        while let Some(r) = rows.next()? {
-            let current: bool = r.get(0)?;
-            let i = usize::try_from(r.get::<_, i64>(1)?).unwrap_or(usize::MAX);
-            let category: String = r.get(2)?;
-            let n = u64::try_from(r.get::<_, i64>(3)?).unwrap_or(0);
+        db.each_row(&sql, &params, |r| {
+            let current = r.boolean(0)?;
+            let i = usize::try_from(r.int(1)?).unwrap_or(usize::MAX);
+            let category = r.text(2)?;
+            let n = u64::try_from(r.int(3)?).unwrap_or(0);
             let Some(s) = out.series.get_mut(i) else {
-                continue;
+                return Ok(());
             };
             let t = if positive.contains(&category) {
                 &mut s.positive
@@ -216,7 +220,8 @@ pub fn stats_with(
             } else {
                 t.previous += n;
             }
-        }
+            Ok(())
+        })?;
     }
     Ok(out)
 }

@@ -105,7 +105,7 @@ fn stream_export(
     who: &crate::domain::Principal,
     action: &'static str,
     write: impl FnOnce(
-        &rusqlite::Connection,
+        &crate::review::ReviewDb,
         &mut ChannelWriter,
         &mut ExportSummary,
     ) -> Result<(), ApiError>
@@ -120,7 +120,7 @@ fn stream_export(
     tokio::task::spawn_blocking(move || {
         let mut writer = ChannelWriter::new(tx);
         let mut summary = ExportSummary::default();
-        let written = db.with_conn(|c| write(c, &mut writer, &mut summary));
+        let written = write(&db, &mut writer, &mut summary);
         if let Err(e) = &written {
             tracing::warn!(error = ?e, action, "export stopped");
         }

@@ -114,7 +114,7 @@ async fn list(
     let request = ListRequest::parse(&query_pairs(&req)?)?;
     let scope = Scope::of(&who);
     let db = state.review.clone();
-    let page = blocking(move || db.with_conn(|c| list_items(c, &scope, &request))).await?;
+    let page = blocking(move || list_items(&db, &scope, &request)).await?;
     Ok(json_ok(&page))
 }
 
@@ -132,9 +132,7 @@ async fn item(
     let viewer = who.clone();
     let (meta, row, context) = blocking::<_, ApiError>(move || {
         let meta = visible_doc(store.as_ref(), &viewer, &doc, None)?;
-        let row = db
-            .with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
-            .ok_or(ApiError::NotFound)?;
+        let row = report::item_row(&db, meta.kind, meta.id, &item)?.ok_or(ApiError::NotFound)?;
         let row: serde_json::Value = serde_json::from_str(&row)
             .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
         let am = report::load_automerge_bounded(store.as_ref(), meta.id, max_ops)?;
@@ -185,15 +183,14 @@ async fn item_history(
         .map_err(|e| ApiError::Internal(e.into()))?;
     let body = blocking::<_, ApiError>(move || {
         let meta = visible_doc(store.as_ref(), &who, &doc, None)?;
-        db.with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
-            .ok_or(ApiError::NotFound)?;
+        report::item_row(&db, meta.kind, meta.id, &item)?.ok_or(ApiError::NotFound)?;
         let am = report::load_automerge_bounded(store.as_ref(), meta.id, max_ops)?;
         let key = if meta.kind == DocKind::Walk {
             "observations"
         } else {
             "notes"
         };
-        let entries = db.with_conn(|c| history::item_history(c, meta.id, &am, key, &item))?;
+        let entries = history::item_history(&db, meta.id, &am, key, &item)?;
         drop(permit);
         Ok(json!({"doc_id": meta.id, "item_id": item, "entries": entries}))
     })
@@ -222,9 +219,7 @@ async fn feedback_open(
     }
     let scope = Scope::of(&who);
     let db = state.review.clone();
-    let items =
-        blocking(move || db.with_conn(|c| report::open_feedback(c, &scope, now_ms(), limit)))
-            .await?;
+    let items = blocking(move || report::open_feedback(&db, &scope, now_ms(), limit)).await?;
     Ok(json_ok(&json!({"items": items})))
 }
 
@@ -251,9 +246,7 @@ async fn work_list(
     let scope = Scope::of(&who);
     let db = state.review.clone();
     let now = now_ms();
-    let items =
-        blocking(move || db.with_conn(|c| query_work_list(c, &scope, &filters, now, contacts)))
-            .await?;
+    let items = blocking(move || query_work_list(&db, &scope, &filters, now, contacts)).await?;
     let read: Vec<String> = items
         .iter()
         .filter(|e| e.contact.is_some())

@@ -281,9 +281,7 @@ async fn load_item(
     let viewer = who.clone();
     blocking(move || {
         let meta = visible_doc(store.as_ref(), &viewer, &doc, None)?;
-        let row = db
-            .with_conn(|c| report::item_row(c, meta.kind, meta.id, &item))?
-            .ok_or(ApiError::NotFound)?;
+        let row = report::item_row(&db, meta.kind, meta.id, &item)?.ok_or(ApiError::NotFound)?;
         let row: Value = serde_json::from_str(&row)
             .map_err(|e| ApiError::Internal(anyhow::Error::new(e).context("stored row_json")))?;
         if !row["deleted"].is_null() {

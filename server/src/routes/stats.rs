@@ -78,15 +78,13 @@ async fn get_stats(
         {
             return Err(ApiError::param("series_category", "Unknown category."));
         }
-        db.with_conn(|c| {
-            let stats = stats::stats_with(c, &scope, from, to, &positive, &filter)?;
-            let work = callbacks::counts(c, &scope, now_ms())?;
-            let mut body = serde_json::to_value(stats)
-                .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
-            body["work_list"] = serde_json::to_value(work)
-                .map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
-            Ok::<_, ApiError>(body)
-        })
+        let stats = stats::stats_with(&db, &scope, from, to, &positive, &filter)?;
+        let work = callbacks::counts(&db, &scope, now_ms())?;
+        let mut body =
+            serde_json::to_value(stats).map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+        body["work_list"] =
+            serde_json::to_value(work).map_err(|e| ApiError::Internal(anyhow::Error::new(e)))?;
+        Ok::<_, ApiError>(body)
     })
     .await?;
     Ok(json_ok(&body))

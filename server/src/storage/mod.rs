@@ -33,7 +33,7 @@ pub(crate) use connect::open as open_connection;
 pub(crate) use connect::read_back as connection_settings;
 pub use login::{LoginCounters, LoginKeys, LoginWindow};
 pub use migrations::{LATEST_VERSION, MigrationError};
-pub use postgres::{PG_LATEST_VERSION, PgOptions, PgStore, is_postgres_url, redact_url};
+pub use postgres::{PG_LATEST_VERSION, PgHandle, PgOptions, PgStore, is_postgres_url, redact_url};
 pub(crate) use sqlite::checkpoint_truncate;
 pub use sqlite::{
     SqliteStore, backup_database, create_private_dir, database_path, restore_database,
@@ -823,7 +823,8 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     }
 
     /// The PostgreSQL store this is, for the layers that keep their own
-    /// tables in the same database (photos: `crate::blobs`); `None` on
+    /// tables in the same database (photos: `crate::blobs`) or run their
+    /// own queries on it (the review layer: [`PgStore::handle`]); `None` on
     /// SQLite.
     fn postgres(&self) -> Option<&PgStore> {
         None

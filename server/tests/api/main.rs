@@ -10,4 +10,5 @@ mod edge;
 mod health;
 mod helpers;
 mod jwt;
+mod review;
 mod storage;

@@ -134,12 +134,24 @@ fn rows_projected_before_the_migration_get_their_references() {
     let url = cluster.fresh_database();
     let db = db_name(&url).to_owned();
     let hash = BlobHash::of(b"photo");
-    // Up to the version before photos, with one observation showing it.
+    // Up to the version before photos (0007 and 0008, the review columns, undone
+    // too), with one observation showing it.
     let store = PgStore::connect(&url, PgOptions::default()).expect("connect");
     drop(store);
     cluster.psql(
         &db,
         "UPDATE wijklog_schema SET version = 5; \
+         DROP TABLE item_partners; \
+         DROP FUNCTION item_partners_in_step, wijklog_item_partners CASCADE; \
+         ALTER TABLE observations DROP COLUMN sort_at, DROP COLUMN sev_rank, \
+           DROP COLUMN fb_needed, DROP COLUMN fb_given_at, DROP COLUMN lat, DROP COLUMN lon, \
+           DROP COLUMN fb_due_at; \
+         ALTER TABLE notes DROP COLUMN sort_at, DROP COLUMN sev_rank, \
+           DROP COLUMN fb_needed, DROP COLUMN fb_given_at, DROP COLUMN lat, DROP COLUMN lon, \
+           DROP COLUMN fb_due_at, DROP COLUMN cb_due_at; \
+         DROP INDEX observations_author, notes_author, observations_stats, notes_stats, \
+           device_subscriptions_opened; \
+         DROP FUNCTION wijklog_json_ms, wijklog_json_float; \
          DROP TABLE blob_thumbs, blob_refs, blobs; \
          DROP FUNCTION wijklog_item_blob_refs, wijklog_blob_orphans, wijklog_photo_refs CASCADE;",
     );

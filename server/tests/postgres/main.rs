@@ -5,4 +5,5 @@ mod blobs;
 mod cli;
 mod cluster;
 mod erasure;
+mod review;
 mod storage;

@@ -266,25 +266,21 @@ fn main() -> anyhow::Result<()> {
     let positive: BTreeSet<String> = ["positief_signaal".to_owned()].into();
 
     let q = |req: &ListRequest| -> anyhow::Result<usize> {
-        let page = db
-            .with_conn(|c| list_items(c, &scope, req))
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let page = list_items(&db, &scope, req).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(page.items.len())
     };
     let list = time_runs(runs, || q(&filtered))?;
     let search = time_runs(runs, || q(&fts))?;
     let by_partner = time_runs(runs, || q(&partner))?;
     let stat = time_runs(runs, || {
-        let s = db
-            .with_conn(|c| stats::stats(c, &scope, T0 - 90 * DAY, T0, &positive))
+        let s = stats::stats(&db, &scope, T0 - 90 * DAY, T0, &positive)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(usize::try_from(s.problems.current + s.positive.current).unwrap_or(0))
     })?;
     let export_runs = 3;
     let mut bytes = 0;
     let csv = time_runs(export_runs, || {
-        let (out, summary) = db
-            .with_conn(|c| export::write_csv(c, &scope, &Filters::default(), false))
+        let (out, summary) = export::write_csv(&db, &scope, &Filters::default(), false)
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         bytes = out.len();
         Ok(summary.count)
@@ -295,16 +291,14 @@ fn main() -> anyhow::Result<()> {
     let csv_streamed = time_runs(export_runs, || {
         let mut sink = CountingSink(0);
         let mut summary = export::ExportSummary::default();
-        db.with_conn(|c| {
-            export::write_csv_to(
-                c,
-                &scope,
-                &Filters::default(),
-                false,
-                &mut sink,
-                &mut summary,
-            )
-        })
+        export::write_csv_to(
+            &db,
+            &scope,
+            &Filters::default(),
+            false,
+            &mut sink,
+            &mut summary,
+        )
         .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         streamed_bytes = sink.0;
         Ok(summary.count)

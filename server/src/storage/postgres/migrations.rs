@@ -42,6 +42,10 @@ pub(crate) const MIGRATIONS: &[(&str, &str)] = &[
         "0007_subscriptions_opened_at",
         include_str!("../../../migrations/postgres/0007_subscriptions_opened_at.sql"),
     ),
+    (
+        "0008_review",
+        include_str!("../../../migrations/postgres/0008_review.sql"),
+    ),
 ];
 
 /// The schema version this binary writes on PostgreSQL.

@@ -106,6 +106,38 @@ impl Drop for PgStore {
     }
 }
 
+/// The store's pool and the runtime that drives its connections, for a
+/// layer that runs its own queries on the same database (the review layer:
+/// `crate::review::ReviewDb`), from [`PgStore::handle`]. Cheap to clone.
+/// Like the store's methods, [`PgHandle::block_on`] blocks the calling
+/// thread and panics on an async worker: call it from the blocking pool.
+/// It works while the [`PgStore`] it came from lives (the application
+/// state holds both).
+#[derive(Clone)]
+pub struct PgHandle {
+    pool: Pool,
+    rt: tokio::runtime::Handle,
+}
+
+impl std::fmt::Debug for PgHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgHandle").finish_non_exhaustive()
+    }
+}
+
+impl PgHandle {
+    /// Runs a future on the store's runtime, blocking the calling thread.
+    pub fn block_on<F: Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
+    /// A pooled connection (inside [`PgHandle::block_on`]); it goes back
+    /// to the pool when dropped.
+    pub async fn conn(&self) -> Result<Object, StoreError> {
+        self.pool.get().await.map_err(pool_error)
+    }
+}
+
 /// The first key of wijklog's advisory locks for [`Singleton`] tasks (the
 /// ASCII of "wjkl"); the second is the task's [`Singleton::lock_key`].
 const LEAD_LOCK_CLASS: i32 = 0x77_6a_6b_6c;
@@ -223,6 +255,20 @@ impl PgStore {
             Ok::<_, StoreError>(())
         })?;
         Ok(store)
+    }
+
+    /// The pool and the runtime that drives it, for the review layer's own
+    /// queries (`crate::review::ReviewDb`).
+    pub fn handle(&self) -> PgHandle {
+        PgHandle {
+            pool: self.pool.clone(),
+            rt: self
+                .rt
+                .as_ref()
+                .expect("runtime until drop")
+                .handle()
+                .clone(),
+        }
     }
 
     /// The database URL without its password.
