@@ -890,6 +890,43 @@ async fn stats_count_the_period_and_the_previous_one_with_positive_signals_apart
     assert_eq!(res.status, 400);
 }
 
+/// Every list that takes a time in its query answers one rule with one
+/// sentence: whole ms from 0 to the end of the year 9999. Before, the stats
+/// took any `i64`, and `from - (to - from)` overflowed on the extremes
+/// (a panic in a debug build, a wrapped period in a release build).
+#[actix_web::test]
+async fn a_time_in_a_query_is_whole_ms_from_zero_to_the_year_9999_everywhere() {
+    let w = world().await;
+    const SENTENCE: &str = "A time must be a whole number of milliseconds since 1970-01-01 UTC, from 0 to 253402300799999.";
+    let (min, max) = (i64::MIN, i64::MAX);
+    let cases: Vec<(&Person, String)> = vec![
+        (&w.coord, format!("/api/v1/stats?from={min}&to={max}")),
+        (&w.coord, format!("/api/v1/stats?from=0&to={max}")),
+        (&w.coord, "/api/v1/stats?to=-1".into()),
+        (&w.coord, format!("/api/v1/items?from={min}")),
+        (&w.coord, "/api/v1/items?to=253402300800000".into()),
+        (&w.coord, "/api/v1/items?from=1.5".into()),
+        (&w.coord, format!("/api/v1/documents?from={max}")),
+        (&w.admin, format!("/api/v1/admin/audit?from={min}")),
+        (&w.admin, "/api/v1/admin/audit?to=gisteren".into()),
+    ];
+    for (who, path) in cases {
+        let res = get(&w.app, Some(who), &path).await;
+        assert_eq!(res.status, 400, "{path}: {}", res.text());
+        let body = res.json();
+        assert_eq!(body["code"], "invalid_parameter", "{path}");
+        assert_eq!(body["message"], SENTENCE, "{path}");
+    }
+    // The widest period the rule allows is answered, not overflowed.
+    let res = get(
+        &w.app,
+        Some(&w.coord),
+        "/api/v1/stats?from=0&to=253402300799999",
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.text());
+}
+
 #[actix_web::test]
 async fn csv_export_quotes_commas_quotes_and_newlines_and_starts_with_a_bom() {
     let w = world().await;

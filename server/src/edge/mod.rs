@@ -16,6 +16,7 @@
 //!   its `{"code","message"}` body; [`json_body`], the one reader of a JSON
 //!   request body (one answer for a body of the wrong shape).
 //! - [`PageLimit`]: the one rule and sentence for a list's `limit`.
+//! - [`time_param`]: the one rule and sentence for a time in a query.
 //!
 //! See docs/security.md and docs/operations.md.
 
@@ -25,6 +26,7 @@ pub mod error;
 pub mod gate;
 pub mod http;
 mod limit;
+mod time;
 
 pub use blocking::blocking;
 pub use caller::{
@@ -33,3 +35,4 @@ pub use caller::{
 };
 pub use error::{ApiError, BAD_BODY, ErrorBody, json_body};
 pub use limit::PageLimit;
+pub use time::{MAX_TIME_MS, TIME_SENTENCE, time_param};

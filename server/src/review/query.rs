@@ -127,15 +127,6 @@ pub(super) fn list(v: &str) -> Vec<String> {
         .collect()
 }
 
-fn ms(name: &'static str, v: &str) -> Result<i64, ApiError> {
-    v.trim().parse::<i64>().map_err(|_| {
-        ApiError::param(
-            name,
-            "A time must be an integer: milliseconds since the Unix epoch.",
-        )
-    })
-}
-
 fn bool_param(name: &'static str, v: &str) -> Result<bool, ApiError> {
     match v {
         "true" | "1" => Ok(true),
@@ -176,8 +167,8 @@ impl Filters {
                     }
                     f.severity.extend(s);
                 }
-                "from" => f.from = Some(ms("from", v)?),
-                "to" => f.to = Some(ms("to", v)?),
+                "from" => f.from = Some(crate::edge::time_param("from", v)?),
+                "to" => f.to = Some(crate::edge::time_param("to", v)?),
                 "team" => f.team.extend(list(v)),
                 "author" => f.author.extend(list(v)),
                 "status" => {

@@ -350,8 +350,8 @@ async fn audit_log(
             "actor" => f.actor = Some(v),
             "action" => f.action = Some(v),
             "subject" => f.subject = Some(v),
-            "from" => f.from = Some(int("from", &v)?),
-            "to" => f.to = Some(int("to", &v)?),
+            "from" => f.from = Some(crate::edge::time_param("from", &v)?),
+            "to" => f.to = Some(crate::edge::time_param("to", &v)?),
             "before" => f.before = Some(int("before", &v)?),
             "limit" => f.limit = AUDIT_PAGE.parse(&v)?,
             _ => {

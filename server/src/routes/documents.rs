@@ -90,11 +90,7 @@ fn parse(pairs: &[(String, String)]) -> Result<Request, ApiError> {
                     }
                 }
             }
-            "from" => {
-                from = Some(v.parse::<i64>().map_err(|_| {
-                    ApiError::param("from", "from must be a time in ms since 1970.")
-                })?)
-            }
+            "from" => from = Some(crate::edge::time_param("from", &v)?),
             "before" => {
                 let parsed = v
                     .split_once(':')

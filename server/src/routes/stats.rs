@@ -10,22 +10,13 @@ use actix_web::{HttpRequest, HttpResponse, web};
 
 use super::items::{json_ok, query_pairs};
 use crate::domain::now_ms;
-use crate::edge::{ApiError, RequireCoordinator};
+use crate::edge::{ApiError, RequireCoordinator, time_param};
 use crate::review::{DAY_MS, Scope, callbacks, report, stats};
 use crate::state::{AppState, blocking};
 
 /// Registers the stats route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/stats", web::get().to(get_stats));
-}
-
-fn ms(name: &'static str, v: &str) -> Result<i64, ApiError> {
-    v.trim().parse::<i64>().map_err(|_| {
-        ApiError::param(
-            name,
-            "A time must be an integer: milliseconds since the Unix epoch.",
-        )
-    })
 }
 
 /// `GET /api/v1/stats`.
@@ -39,8 +30,8 @@ async fn get_stats(
     let mut filter = stats::SeriesFilter::default();
     for (k, v) in query_pairs(&req)? {
         match k.as_str() {
-            "from" => from = Some(ms("from", &v)?),
-            "to" => to = Some(ms("to", &v)?),
+            "from" => from = Some(time_param("from", &v)?),
+            "to" => to = Some(time_param("to", &v)?),
             "series_wijk" => filter.wijk = Some(v),
             "series_category" => filter.category = Some(v),
             _ => {
@@ -49,7 +40,7 @@ async fn get_stats(
         }
     }
     let to = to.unwrap_or_else(now_ms);
-    let from = from.unwrap_or(to - 30 * DAY_MS);
+    let from = from.unwrap_or((to - 30 * DAY_MS).max(0));
     if from >= to {
         return Err(ApiError::param("from", "from must be before to."));
     }
