@@ -1969,6 +1969,17 @@ async fn every_review_and_admin_answer_is_no_store() {
     )
     .expect("json");
     let personal_tags = ["review", "admin", "mail", "auth"];
+    // A wijkbericht draft, for `/api/v1/wijkberichten/{id}`.
+    let draft = send(
+        &w.app,
+        Some(&w.coord),
+        "POST",
+        "/api/v1/wijkberichten",
+        json!({"wijk": "oostermeent", "from": "2026-01-01", "to": "2026-01-31"}),
+    )
+    .await;
+    assert_eq!(draft.status, 201, "{}", draft.text());
+    let draft_id = draft.json()["wijkbericht"]["id"].clone();
     let mut checked = 0;
     for (path, ops) in spec["paths"].as_object().expect("paths") {
         let Some(op) = ops.get("get") else { continue };
@@ -1993,7 +2004,8 @@ async fn every_review_and_admin_answer_is_no_store() {
                 &format!("/items/{}/{}", w.session.id(), w.ids["F"]),
             )
             .replace("/walks/{id}", &format!("/walks/{}", w.walk_n.id()))
-            .replace("/users/{id}", &format!("/users/{}", w.boa_n.id()));
+            .replace("/users/{id}", &format!("/users/{}", w.boa_n.id()))
+            .replace("/wijkberichten/{id}", &format!("/wijkberichten/{draft_id}"));
         assert!(!real.contains('{'), "no fixture value for {path}");
         let unknown = path
             .replace("{doc}", &uuid::Uuid::new_v4().to_string())

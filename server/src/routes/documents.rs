@@ -90,7 +90,7 @@ fn parse(pairs: &[(String, String)]) -> Result<Request, ApiError> {
                     }
                 }
             }
-            "from" => from = Some(crate::edge::time_param("from", &v)?),
+            "from" => from = Some(crate::edge::time_param("from", v)?),
             "before" => {
                 let parsed = v
                     .split_once(':')
