@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { formatDay, formatWhen } from './dates';
+import { formatDay, formatTime, formatWhen } from './dates';
 import { setLang } from './i18n';
 
 // Monday 7 December 2026, 13:05:09 UTC = 14:05:09 in Amsterdam (winter time).
@@ -20,6 +20,8 @@ describe('one date format per context', () => {
     expect(formatDay(MON, 'list', AMS)).toBe('7 dec 2026');
     expect(formatDay(MON, 'report', AMS)).toBe('maandag 7 december 2026');
     expect(formatWhen(SUMMER, 'list', AMS)).toBe('2 jul 2026 00:30');
+    expect(formatTime(MON, AMS)).toBe('14:05');
+    expect(formatTime(SUMMER, AMS)).toBe('00:30');
   });
 
   it('and in English', () => {
@@ -33,5 +35,6 @@ describe('one date format per context', () => {
   it('says so when there is no moment', () => {
     expect(formatWhen(null, 'list')).toBe('–');
     expect(formatDay(undefined, 'detail')).toBe('–');
+    expect(formatTime(null)).toBe('–');
   });
 });

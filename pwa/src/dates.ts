@@ -9,6 +9,9 @@
 //
 // A date without a time (a spreekuur's day, feedback given on) is `day`:
 // "7 dec 2026" in lists and details, "maandag 7 december 2026" in reports.
+// A time of day beside a day already shown (a walk started, an observation
+// saved, changes waiting since) is `formatTime`: "14:05".
+// Every screen formats dates here; the app has no other date helper.
 // Times are the device's local time (the municipality's), 24-hour.
 import { lang } from './i18n';
 
@@ -33,6 +36,13 @@ export function formatDay(ms: number | null | undefined, ctx: DateContext, timeZ
   }
   const p = parts(ms, { day: 'numeric', month: 'short', year: 'numeric' }, timeZone);
   return `${p.day} ${p.month.replace(/\.$/, '')} ${p.year}`;
+}
+
+/** The time of day of `ms`, "14:05" (24-hour, local). `timeZone` only for tests. */
+export function formatTime(ms: number | null | undefined, timeZone?: string): string {
+  if (ms === null || ms === undefined) return '–';
+  const p = parts(ms, { hour: '2-digit', minute: '2-digit' }, timeZone);
+  return `${p.hour}:${p.minute}`;
 }
 
 /** The moment `ms` (day and time) in the context's form. `timeZone` only for tests. */

@@ -3,7 +3,18 @@
 // plural key has both forms in both languages.
 
 import { afterEach, describe, expect, it } from 'vitest';
-import { setLang, tn } from './i18n';
+import { setLang, t, tn } from './i18n';
+import { DEFAULT_THEME, loadTheme } from './theme';
+import * as deviceMsgs from './messages/device';
+import * as mailMsgs from './messages/mail';
+import * as remoteMsgs from './messages/remote';
+import * as wijkberichtMsgs from './messages/wijkbericht';
+import * as adminMsgs from './messages/admin';
+import * as callbacksMsgs from './messages/callbacks';
+import * as chartsMsgs from './messages/charts';
+import * as editsMsgs from './messages/edits';
+import * as eraseMsgs from './messages/erase';
+import * as photosMsgs from './messages/photos';
 import * as coordinatorMsgs from './messages/coordinator';
 
 afterEach(() => setLang('nl'));
@@ -49,6 +60,34 @@ describe('tn (Intl.PluralRules)', () => {
       for (const k of keys.filter((k) => k.endsWith('.one'))) expect(keys).toContain(k.replace(/\.one$/, '.other'));
       for (const k of keys.filter((k) => k.endsWith('.other'))) expect(keys).toContain(k.replace(/\.other$/, '.one'));
       expect(keys.filter((k) => k.endsWith('_one'))).toEqual([]);
+    }
+  });
+
+  it('a count of mail attempts meets its noun through the plural rules', () => {
+    setLang('nl');
+    expect(tn('mail.status.failed', 1, { reason: 'time-out' })).toBe('mislukt na 1 poging: time-out');
+    expect(tn('mail.status.failed', 3, { reason: 'time-out' })).toBe('mislukt na 3 pogingen: time-out');
+    setLang('en');
+    expect(tn('mail.status.failed', 1, { reason: 'timeout' })).toBe('failed after 1 try: timeout');
+  });
+});
+
+describe('the app\'s name in sentences', () => {
+  it('is the theme\'s name ({app}); no sentence names "Wijklog" itself', async () => {
+    const serve = (name: string) => async () => new Response(JSON.stringify({ theme: { name, color: '#a61e4d' } }), { status: 200 });
+    try {
+      await loadTheme(serve('Buurtlog'));
+      setLang('nl');
+      expect(t('app.loading')).toBe('Buurtlog wordt geladen…');
+      expect(t('settings.used', { used: '1 MB', quota: '2 GB' })).toBe('Buurtlog gebruikt 1 MB van de 2 GB die de browser toestaat.');
+      expect(t('remote.edit_hint')).toMatch(/^Om te bewerken zet Buurtlog /);
+      setLang('en');
+      expect(t('store.persist_denied')).toBe('The browser may clear Buurtlog’s data when storage runs low.');
+      for (const table of [coordinatorMsgs.nl, coordinatorMsgs.en, deviceMsgs.nl, deviceMsgs.en, mailMsgs.nl, mailMsgs.en, remoteMsgs.nl, remoteMsgs.en, wijkberichtMsgs.nl, wijkberichtMsgs.en, adminMsgs.nl, adminMsgs.en, callbacksMsgs.nl, callbacksMsgs.en, chartsMsgs.nl, chartsMsgs.en, editsMsgs.nl, editsMsgs.en, eraseMsgs.nl, eraseMsgs.en, photosMsgs.nl, photosMsgs.en]) {
+        for (const [k, v] of Object.entries(table)) expect(v, k).not.toMatch(/Wijklog/);
+      }
+    } finally {
+      await loadTheme(serve(DEFAULT_THEME.name));
     }
   });
 });

@@ -1,6 +1,8 @@
 // Every user-visible string of the app, in Dutch (default) and English.
 // Components call t('key', {param}) and never hold literal text of their own.
 // Category, severity and partner labels come from the catalog document.
+// The app's name is never written into a string: `{app}` is the theme's name
+// (theme.ts, the municipality's [theme] on the server), in every string.
 // Each area of the app keeps its strings in its own file under ./messages/,
 // merged here into one table per language.
 
@@ -13,14 +15,15 @@ import * as callbacksMsgs from './messages/callbacks';
 import * as deviceMsgs from './messages/device';
 import * as eraseMsgs from './messages/erase';
 import * as remoteMsgs from './messages/remote';
+import { theme } from './theme';
 import * as wijkberichtMsgs from './messages/wijkbericht';
 import * as chartMsgs from './messages/charts';
 import * as residentsMsgs from './messages/residents';
 
 const nl = {
-  'app.name': 'Wijklog',
-  'app.loading': 'Wijklog wordt geladen…',
-  'app.fatal': 'Wijklog kan niet starten: {msg}',
+  'app.name': '{app}',
+  'app.loading': '{app} wordt geladen…',
+  'app.fatal': '{app} kan niet starten: {msg}',
   'app.update': 'Nieuwe versie — herladen',
   'app.update.hint': 'Er is een nieuwe versie klaar. Herlaad als je klaar bent met typen.',
   'lang.switch': 'English',
@@ -55,7 +58,7 @@ const nl = {
   'store.saving': 'opslaan…',
   'store.quota': 'Het geheugen van dit toestel is vol. Je laatste wijziging is NIET opgeslagen. Maak ruimte vrij of verstuur eerst je werk.',
   'store.error': 'Opslaan op dit toestel is mislukt ({code}). Je laatste wijziging is NIET opgeslagen.',
-  'store.persist_denied': 'De browser mag gegevens van Wijklog wissen als het geheugen vol raakt.',
+  'store.persist_denied': 'De browser mag gegevens van {app} wissen als het geheugen vol raakt.',
 
   'home.title': 'Overzicht',
   'home.hello': 'Hallo {name}',
@@ -91,8 +94,8 @@ const nl = {
   'walk.end': 'Wandeling beëindigen',
   'walk.started_at': 'Gestart om {time}',
   'walk.ended_at': 'Beëindigd om {time}',
-  'walk.reopened': 'Heropend om {time} door {name}.',
-  'walk.reopened_other': 'Heropend om {time} door een collega.',
+  'walk.reopened': 'Heropend op {time} door {name}.',
+  'walk.reopened_other': 'Heropend op {time} door een collega.',
   'walk.reopen': 'Wandeling heropenen',
   'walk.end.confirm_title': 'Wandeling beëindigen?',
   'walk.end.confirm_text': 'Na het beëindigen kun je geen waarnemingen meer toevoegen. Deelnemers en coördinatoren kunnen de wandeling later heropenen; dat wordt vastgelegd.',
@@ -226,9 +229,9 @@ export type MsgKey =
   | keyof typeof residentsMsgs.nl;
 
 const en: Record<FieldKey, string> = {
-  'app.name': 'Wijklog',
-  'app.loading': 'Loading Wijklog…',
-  'app.fatal': 'Wijklog cannot start: {msg}',
+  'app.name': '{app}',
+  'app.loading': 'Loading {app}…',
+  'app.fatal': '{app} cannot start: {msg}',
   'app.update': 'New version — reload',
   'app.update.hint': 'A new version is ready. Reload when you have finished typing.',
   'lang.switch': 'Nederlands',
@@ -263,7 +266,7 @@ const en: Record<FieldKey, string> = {
   'store.saving': 'saving…',
   'store.quota': 'This device’s storage is full. Your last change was NOT saved. Free some space or send your work first.',
   'store.error': 'Saving on this device failed ({code}). Your last change was NOT saved.',
-  'store.persist_denied': 'The browser may clear Wijklog’s data when storage runs low.',
+  'store.persist_denied': 'The browser may clear {app}’s data when storage runs low.',
 
   'home.title': 'Overview',
   'home.hello': 'Hello {name}',
@@ -299,8 +302,8 @@ const en: Record<FieldKey, string> = {
   'walk.end': 'End walk',
   'walk.started_at': 'Started at {time}',
   'walk.ended_at': 'Ended at {time}',
-  'walk.reopened': 'Reopened at {time} by {name}.',
-  'walk.reopened_other': 'Reopened at {time} by a colleague.',
+  'walk.reopened': 'Reopened on {time} by {name}.',
+  'walk.reopened_other': 'Reopened on {time} by a colleague.',
   'walk.reopen': 'Reopen walk',
   'walk.end.confirm_title': 'End the walk?',
   'walk.end.confirm_text': 'After ending you can no longer add observations. Participants and coordinators can reopen the walk later; that is recorded.',
@@ -455,10 +458,11 @@ export function onLangChange(f: () => void): () => void {
   return () => listeners.delete(f);
 }
 
-/** Translate `key`, replacing `{name}` placeholders with `params`. */
+/** Translate `key`, replacing `{name}` placeholders with `params` (and `{app}` with the theme's name). */
 export function t(key: MsgKey, params: Record<string, string | number> = {}): string {
   const s = tables[current][key] ?? nlAll[key];
-  return s.replace(/\{(\w+)\}/g, (m, p: string) => (p in params ? String(params[p]) : m));
+  const all: Record<string, string | number> = { app: theme().name, ...params };
+  return s.replace(/\{(\w+)\}/g, (m, p: string) => (p in all ? String(all[p]) : m));
 }
 
 /** The base keys that have plural forms: `key.one` and `key.other` in every table. */
@@ -480,21 +484,8 @@ export function tn(key: PluralKey, n: number, params: Record<string, string | nu
   const table = tables[current];
   const cat = pluralCategory(current, n);
   const s = table[`${key}.${cat}` as MsgKey] ?? table[`${key}.other` as MsgKey] ?? nlAll[`${key}.other` as MsgKey];
-  const all: Record<string, string | number> = { ...params, n };
+  const all: Record<string, string | number> = { app: theme().name, ...params, n };
   return s.replace(/\{(\w+)\}/g, (m, p: string) => (p in all ? String(all[p]) : m));
 }
 
-/** Local clock time HH:MM of a ms timestamp. */
-export function hhmm(ms: number): string {
-  const d = new Date(ms);
-  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
-}
 
-/** Local date like "ma 30 nov" / "Mon 30 Nov". */
-export function dayLabel(ms: number): string {
-  return new Date(ms).toLocaleDateString(current === 'nl' ? 'nl-NL' : 'en-GB', {
-    weekday: 'short',
-    day: 'numeric',
-    month: 'short',
-  });
-}

@@ -10,10 +10,12 @@
 //      the planning form choose from the list (a select, no free text: "Team
 //      Oost" typed by hand used to make a team nobody was in); a retired team
 //      is not offered; an account whose team the list does not know (old data)
-//      still shows it, marked.
+//      still shows it, marked; the coordinators' team filter is a select of
+//      the list, by name (it was a text box of codes).
 //   3. The theme from the server's configuration ([theme] through WIJKLOG_*):
 //      the window title, the header's name and logo, the browser bar colour,
-//      the buttons' colour and the web manifest, on a phone at 320 px.
+//      the buttons' colour and the web manifest, on a phone at 320 px; the
+//      app's name in sentences is the theme's (settings: "Buurtlog gebruikt …").
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -182,6 +184,17 @@ test('teams are chosen from the catalog\'s list on the account and planning form
     await item.waitFor();
     assert.match(await item.textContent(), /Team West \(Kostmand\)/);
     await assertAccessible(coord, 'planning with the team list');
+
+    // The list's team filter: chosen from the list by name, the URL holds the code.
+    await coord.goto(`${server.origin}/#/coord/list`);
+    const filter = coord.getByTestId('filters').getByLabel('Team', { exact: true });
+    await coord.getByTestId('filters').locator('option', { hasText: 'Team West (Kostmand)' }).waitFor({ state: 'attached', timeout: 30_000 });
+    assert.equal(await filter.evaluate((el) => el.tagName), 'SELECT', 'the team filter is chosen, not typed');
+    assert.deepEqual(await offered(filter), ['Alle teams', 'Team Oost', 'Team West (Kostmand)']);
+    await filter.selectOption({ label: 'Team West (Kostmand)' });
+    await coord.getByTestId('filter-apply').click();
+    await coord.waitForFunction(() => location.hash.includes('team=team-west'));
+    assert.equal(await coord.getByTestId('filters').getByLabel('Team', { exact: true }).inputValue(), 'team-west');
   } finally {
     await adminCtx.close();
     await coordCtx.close();
@@ -222,6 +235,13 @@ test('the theme comes from the server\'s configuration: title, name, logo, colou
       const wide = await page.evaluate(() => document.documentElement.scrollWidth > window.innerWidth);
       assert.equal(wide, false, 'no sideways scrolling at 320 px with the logo');
       await assertAccessible(page, 'themed home at 320 px');
+      // Sentences name the app by its theme name, not "Wijklog".
+      await page.goto(`${themed.origin}/#/settings`);
+      const used = page.getByTestId('storage-used');
+      await used.waitFor();
+      assert.match(String(await used.textContent()), /Buurtlog/);
+      assert.doesNotMatch(String(await page.locator('body').textContent()), /Wijklog/);
+      await page.goto(`${themed.origin}/#/`);
       await screenshot(page, 'theme-320');
 
       // Offline, the next start keeps the theme it saw.

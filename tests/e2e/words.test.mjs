@@ -157,12 +157,12 @@ test('ending a walk asks first; an ended walk is reopened by a coordinator and s
     await c.getByRole('alertdialog', { name: 'Wandeling heropenen?' }).waitFor();
     await c.getByTestId('confirm-yes').click();
     await c.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor();
-    assert.match(await c.getByTestId('walk-reopened').textContent(), /^Heropend om .* door Cor\.$/);
+    assert.match(await c.getByTestId('walk-reopened').textContent(), /^Heropend op (ma|di|wo|do|vr|za|zo) \d{1,2} [a-z]{3} \d{4} om \d{2}:\d{2} door Cor\.$/);
     await waitAllSent(c);
     assert.equal((await report()).ended_at, null, 'the server reads the walk as open again');
 
     await page.getByTestId('walk-state').filter({ hasText: 'Gestart' }).waitFor({ timeout: 15_000 });
-    assert.match(await page.getByTestId('walk-reopened').textContent(), /^Heropend om .* door een collega\.$/);
+    assert.match(await page.getByTestId('walk-reopened').textContent(), /^Heropend op (ma|di|wo|do|vr|za|zo) \d{1,2} [a-z]{3} \d{4} om \d{2}:\d{2} door een collega\.$/);
     await page.getByTestId('add-observation').waitFor();
     // The boa can end it again (and reopen it: a participant may too).
     await page.getByTestId('walk-end').click();

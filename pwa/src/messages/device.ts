@@ -34,8 +34,8 @@ export const nl = {
   'settings.sessions.other': '{n} spreekuren',
   'settings.catalog': 'de catalogus',
   'settings.held': 'Op dit toestel: {list}.',
-  'settings.used': 'Wijklog gebruikt {used} van de {quota} die de browser toestaat.',
-  'settings.used_unknown': 'Hoeveel ruimte Wijklog gebruikt, kan deze browser niet zeggen.',
+  'settings.used': '{app} gebruikt {used} van de {quota} die de browser toestaat.',
+  'settings.used_unknown': 'Hoeveel ruimte {app} gebruikt, kan deze browser niet zeggen.',
   'settings.unsent.one': 'Nog niet verstuurd: 1 wijziging.',
   'settings.unsent.other': 'Nog niet verstuurd: {n} wijzigingen.',
   'settings.scope_hint':
@@ -73,8 +73,8 @@ export const en: Record<keyof typeof nl, string> = {
   'settings.sessions.other': '{n} consultation hours',
   'settings.catalog': 'the catalog',
   'settings.held': 'On this device: {list}.',
-  'settings.used': 'Wijklog uses {used} of the {quota} the browser allows.',
-  'settings.used_unknown': 'This browser cannot tell how much space Wijklog uses.',
+  'settings.used': '{app} uses {used} of the {quota} the browser allows.',
+  'settings.used_unknown': 'This browser cannot tell how much space {app} uses.',
   'settings.unsent.one': 'Not sent yet: 1 change.',
   'settings.unsent.other': 'Not sent yet: {n} changes.',
   'settings.scope_hint':

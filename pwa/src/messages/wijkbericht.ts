@@ -6,7 +6,7 @@ export const nl = {
   'wijkbericht.nav': 'Wijkbericht',
   'wijkbericht.list.title': 'Wijkberichten',
   'wijkbericht.list.intro':
-    'Een wijkbericht vertelt bewoners wat we in hun wijk zagen en deden. Wijklog schrijft een concept uit de aantallen: per onderwerp, wat partners oppakten en wat klaar is. Namen, telefoonnummers en de tekst van waarnemingen en notities komen er nooit in. Lees het concept, pas het aan en publiceer het. Dan staat het op de bewonerspagina van de wijk.',
+    'Een wijkbericht vertelt bewoners wat we in hun wijk zagen en deden. {app} schrijft een concept uit de aantallen: per onderwerp, wat partners oppakten en wat klaar is. Namen, telefoonnummers en de tekst van waarnemingen en notities komen er nooit in. Lees het concept, pas het aan en publiceer het. Dan staat het op de bewonerspagina van de wijk.',
   'wijkbericht.new': 'Nieuw concept',
   'wijkbericht.wijk': 'Wijk',
   'wijkbericht.from': 'Van',
@@ -58,7 +58,7 @@ export const en: Record<keyof typeof nl, string> = {
   'wijkbericht.nav': 'Neighbourhood update',
   'wijkbericht.list.title': 'Neighbourhood updates',
   'wijkbericht.list.intro':
-    'A neighbourhood update tells residents what we saw and did in their neighbourhood. Wijklog writes a draft from the counts: per topic, what partners picked up and what is done. Names, phone numbers and the text of observations and notes never go in. Read the draft, edit it and publish it. It then appears on the neighbourhood’s residents’ page.',
+    'A neighbourhood update tells residents what we saw and did in their neighbourhood. {app} writes a draft from the counts: per topic, what partners picked up and what is done. Names, phone numbers and the text of observations and notes never go in. Read the draft, edit it and publish it. It then appears on the neighbourhood’s residents’ page.',
   'wijkbericht.new': 'New draft',
   'wijkbericht.wijk': 'Neighbourhood',
   'wijkbericht.from': 'From',

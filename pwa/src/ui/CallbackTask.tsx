@@ -9,6 +9,7 @@
 // Used by the coordinators' work list and the field app's "Mijn
 // terugbelverzoeken".
 
+import { formatWhen } from '../dates';
 import { useState } from 'preact/hooks';
 import { t, type MsgKey } from '../i18n';
 import { ATTEMPT_OUTCOMES, CALLBACK_OUTCOMES, callbackOpen, type AttemptOutcome, type CallbackOutcome, type Row } from '../model/doc';
@@ -48,8 +49,7 @@ export function contactOf(row: Row): ContactLinks | null {
 }
 
 function fmt(ms: number | null | undefined): string {
-  if (ms === null || ms === undefined) return '–';
-  return new Date(ms).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+  return formatWhen(ms, 'list');
 }
 
 /** `yyyy-mm-dd` of a time, local. */

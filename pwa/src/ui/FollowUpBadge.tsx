@@ -4,7 +4,8 @@
 // when there is neither follow-up nor a feedback flag. Self-contained: the
 // labels come from the catalog, the strings from messages/coordinator.ts.
 
-import { lang, t, type MsgKey } from '../i18n';
+import { formatDay } from '../dates';
+import { t, type MsgKey } from '../i18n';
 import type { CatalogInfo, Row } from '../model/doc';
 
 export function FollowUpBadge({ row, catalog }: { row: Row; catalog: CatalogInfo | null }) {
@@ -28,7 +29,7 @@ export function FollowUpBadge({ row, catalog }: { row: Row; catalog: CatalogInfo
       {(fb?.needed || fb?.given_at) && (
         <p class="item-meta" data-testid="followup-feedback" data-given={fb?.given_at ? 'true' : 'false'}>
           {fb?.given_at
-            ? t('coordinator.badge.feedback_given', { date: new Date(fb.given_at).toLocaleDateString(lang() === 'nl' ? 'nl-NL' : 'en-GB'), channel: t(`coordinator.channel.${fb.channel ?? 'telefoon'}` as MsgKey) })
+            ? t('coordinator.badge.feedback_given', { date: formatDay(fb.given_at, 'detail'), channel: t(`coordinator.channel.${fb.channel ?? 'telefoon'}` as MsgKey) })
             : t('coordinator.badge.feedback_needed')}
         </p>
       )}

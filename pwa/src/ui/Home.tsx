@@ -7,7 +7,8 @@
 // one document onto the phone (ui/openDoc.ts).
 
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { dayLabel, hhmm, t, tn } from '../i18n';
+import { t, tn } from '../i18n';
+import { formatWhen } from '../dates';
 import { useApp, go } from './hooks';
 import { StoreError } from '../store/db';
 import type { App } from '../app';
@@ -111,7 +112,7 @@ export function Home() {
 function listedMeta(app: App, d: ListedDoc, extra: string): string {
   const when = listedWhen(d);
   const n = listedCount(d);
-  return [wijkLabel(app, d.context?.wijk ?? ''), when !== null ? `${dayLabel(when)} ${hhmm(when)}` : '', extra, d.kind === 'walk' ? tn('home.observations', n) : tn('home.notes', n)]
+  return [wijkLabel(app, d.context?.wijk ?? ''), when !== null ? formatWhen(when, 'list') : '', extra, d.kind === 'walk' ? tn('home.observations', n) : tn('home.notes', n)]
     .filter(Boolean)
     .join(' · ');
 }
@@ -256,7 +257,7 @@ function List({ items, empty, app }: { items: Entry[]; empty: string; app: App }
             <span class="card-kind">{e.kind === 'walk' ? t('home.walk') : t('home.session')}</span>
             <span class="card-title">{e.title || '—'}</span>
             <span class="card-meta">
-              {[wijkLabel(app, e.wijk), e.when !== null ? `${dayLabel(e.when)} ${hhmm(e.when)}` : '', e.live ? t('home.started') : e.ended ? t('home.ended') : '',
+              {[wijkLabel(app, e.wijk), e.when !== null ? formatWhen(e.when, 'list') : '', e.live ? t('home.started') : e.ended ? t('home.ended') : '',
                 e.kind === 'walk' ? tn('home.observations', e.count) : tn('home.notes', e.count)]
                 .filter(Boolean)
                 .join(' · ')}

@@ -1,5 +1,6 @@
 import { useState } from 'preact/hooks';
-import { hhmm, t } from '../i18n';
+import { t } from '../i18n';
+import { formatTime } from '../dates';
 import type { CatalogInfo, Row, Severity } from '../model/doc';
 import { useApp } from './hooks';
 import { FollowUpBadge } from './FollowUpBadge';
@@ -139,7 +140,7 @@ function ItemView({ docId, row, catalog, onDeleted }: { docId: string; row: Row;
         )
       )}
       <p class="item-meta" data-testid="item-meta">
-        {[row.created_at !== null ? t('obs.at', { time: hhmm(row.created_at) }) : '', row.place ? t('obs.place', { place: row.place }) : '', row.location ? (row.address ? t('obs.address', { address: row.address }) : row.location.accuracy_m != null ? t('obs.gps', { m: Math.round(row.location.accuracy_m) }) : t('obs.location')) : app.awaitingLocation(row.item_id) ? t('obs.location.searching') : '']
+        {[row.created_at !== null ? t('obs.at', { time: formatTime(row.created_at) }) : '', row.place ? t('obs.place', { place: row.place }) : '', row.location ? (row.address ? t('obs.address', { address: row.address }) : row.location.accuracy_m != null ? t('obs.gps', { m: Math.round(row.location.accuracy_m) }) : t('obs.location')) : app.awaitingLocation(row.item_id) ? t('obs.location.searching') : '']
           .filter(Boolean)
           .join(' · ')}
       </p>

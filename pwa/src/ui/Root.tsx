@@ -1,6 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { useRegisterSW } from 'virtual:pwa-register/preact';
-import { hhmm, lang, setLang, t, tn } from '../i18n';
+import { lang, setLang, t, tn } from '../i18n';
+import { formatTime } from '../dates';
 import { useApp, useRoute, go } from './hooks';
 import { Login } from './Login';
 import { Home, NewSession, NewWalk } from './Home';
@@ -120,7 +121,7 @@ export function SyncIndicator() {
     n === 0 && photos === 0
       ? t('sync.all_sent')
       : [
-          n === 0 ? '' : tn('sync.waiting', n, { time: hhmm(since ?? Date.now()) }),
+          n === 0 ? '' : tn('sync.waiting', n, { time: formatTime(since ?? Date.now()) }),
           photos === 0 ? '' : tn('photos.waiting', photos),
         ]
           .filter(Boolean)
@@ -248,5 +249,5 @@ function Dialogs() {
 function SyncIndicatorInline() {
   const app = useApp();
   const n = app.unsentWork();
-  return <p>{n === 0 ? t('sync.all_sent') : tn('sync.waiting', n, { time: hhmm(app.pendingSince() ?? Date.now()) })}</p>;
+  return <p>{n === 0 ? t('sync.all_sent') : tn('sync.waiting', n, { time: formatTime(app.pendingSince() ?? Date.now()) })}</p>;
 }

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { dayLabel, hhmm, t } from '../i18n';
+import { t } from '../i18n';
+import { formatWhen } from '../dates';
 import { useApp } from './hooks';
 import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState } from './Items';
 import { PhotoPicker } from '../photo/PhotoPicker';
@@ -118,7 +119,7 @@ export function SessionScreen({ id }: { id: string }) {
       </h1>
       <p class="hint">
         {wijk}
-        {s.held_on !== null ? ` · ${dayLabel(s.held_on)} ${hhmm(s.held_on)}` : ''}
+        {s.held_on !== null ? ` · ${formatWhen(s.held_on, 'detail')}` : ''}
       </p>
       {err && (
         <p class="banner error" role="alert">

@@ -33,6 +33,7 @@ export function TeamSelect({
   catalog,
   known,
   allowNone,
+  noneLabel,
   required,
   describedBy,
   testid,
@@ -43,6 +44,8 @@ export function TeamSelect({
   catalog: CatalogInfo | null;
   known?: readonly string[];
   allowNone?: boolean;
+  /** What the empty choice says when `allowNone` (default: "geen team"). */
+  noneLabel?: string;
   required?: boolean;
   describedBy?: string;
   testid?: string;
@@ -50,7 +53,7 @@ export function TeamSelect({
   const choices = teamChoices(catalog, value, known);
   return (
     <select id={id} value={value} required={required} aria-describedby={describedBy} onChange={(e) => onChange(e.currentTarget.value)} data-testid={testid}>
-      {(allowNone || !value) && <option value="">{allowNone ? t('admin.users.team_none') : '—'}</option>}
+      {(allowNone || !value) && <option value="">{allowNone ? (noneLabel ?? t('admin.users.team_none')) : '—'}</option>}
       {choices.map((c) => (
         <option key={c.id} value={c.id}>
           {c.label}

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { dayLabel, hhmm, t, tn } from '../i18n';
+import { t, tn } from '../i18n';
+import { formatTime, formatWhen } from '../dates';
 import { useApp, go } from './hooks';
 import { CategoryButtons, ItemList, SeverityButtons, UndoToast, type UndoState } from './Items';
 import { PhotoPicker } from '../photo/PhotoPicker';
@@ -109,14 +110,14 @@ export function WalkScreen({ id }: { id: string }) {
       <ErasedNotice docId={id} />
       <LeavingNotice docId={id} />
       <p data-testid="walk-state">
-        {w.ended_at !== null ? t('walk.ended_at', { time: hhmm(w.ended_at) }) : w.started_at !== null ? t('walk.started_at', { time: hhmm(w.started_at) }) : t('walk.not_started')}
+        {w.ended_at !== null ? t('walk.ended_at', { time: formatTime(w.ended_at) }) : w.started_at !== null ? t('walk.started_at', { time: formatTime(w.started_at) }) : t('walk.not_started')}
       </p>
       {w.reopened_at !== null && (
         <p class="hint" data-testid="walk-reopened">
           {/* The document holds the user id; only our own name is known here (the server's history names everyone). */}
           {app.user && w.reopened_by === app.user.id
-            ? t('walk.reopened', { time: `${dayLabel(w.reopened_at)} ${hhmm(w.reopened_at)}`, name: app.user.name })
-            : t('walk.reopened_other', { time: `${dayLabel(w.reopened_at)} ${hhmm(w.reopened_at)}` })}
+            ? t('walk.reopened', { time: formatWhen(w.reopened_at, 'detail'), name: app.user.name })
+            : t('walk.reopened_other', { time: formatWhen(w.reopened_at, 'detail') })}
         </p>
       )}
       <div class="actions">

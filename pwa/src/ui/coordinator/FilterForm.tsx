@@ -4,22 +4,21 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { t, type MsgKey, tn } from '../../i18n';
-import type { CatalogEntry } from '../../model/doc';
+import { teamLabel, type CatalogEntry } from '../../model/doc';
 import { go } from '../hooks';
 import { activeCount, emptyFilters, filtersToQuery, SEVERITIES, STATUSES, type Filters } from './filters';
 import { useCatalog, usePeople } from './common';
+import { TeamSelect } from '../TeamSelect';
 
-type ListKey = 'wijk' | 'category' | 'severity' | 'status' | 'partner' | 'team' | 'author';
+type ListKey = 'wijk' | 'category' | 'severity' | 'status' | 'partner' | 'author';
 
 export function FilterForm({ screen, filters, authors, teams }: { screen: 'list' | 'map'; filters: Filters; authors: string[]; teams: string[] }) {
   const catalog = useCatalog();
   const people = usePeople();
   const [f, setF] = useState<Filters>(filters);
-  const [teamText, setTeamText] = useState(filters.team.join(', '));
   const [authorText, setAuthorText] = useState(filters.author.join(', '));
   useEffect(() => {
     setF(filters);
-    setTeamText(filters.team.join(', '));
     setAuthorText(filters.author.join(', '));
   }, [filtersToQuery(filters)]);
 
@@ -34,7 +33,7 @@ export function FilterForm({ screen, filters, authors, teams }: { screen: 'list'
   };
   const submit = (e: Event) => {
     e.preventDefault();
-    apply(people.length > 0 ? f : { ...f, team: list(teamText), author: list(authorText) });
+    apply(people.length > 0 ? f : { ...f, author: list(authorText) });
   };
   const toggle = (k: ListKey, id: string, on: boolean) => setF({ ...f, [k]: on ? [...f[k], id] : f[k].filter((x) => x !== id) });
   const group = (k: ListKey, legend: MsgKey, entries: { id: string; label: string }[]) => (
@@ -118,22 +117,25 @@ export function FilterForm({ screen, filters, authors, teams }: { screen: 'list'
         {group('partner', 'coordinator.f.partner', catalog?.partners ?? [])}
       </div>
       <div class="frow">
+        <div class="field">
+          <label for="f-team">{t('coordinator.f.team')}</label>
+          <TeamSelect
+            id="f-team"
+            value={f.team[0] ?? ''}
+            onChange={(v) => setF({ ...f, team: v ? [v] : [] })}
+            catalog={catalog}
+            known={[...people.map((p) => p.team).filter((x): x is string => !!x), ...teams]}
+            allowNone
+            noneLabel={t('coordinator.f.team_all')}
+            testid="filter-team"
+          />
+        </div>
         {people.length > 0 ? (
           <>
-            {group('team', 'coordinator.f.team_group', [...new Set([...people.map((p) => p.team).filter((x): x is string => !!x), ...teams])].sort().map((x) => ({ id: x, label: x })))}
-            {group('author', 'coordinator.f.author_group', [...people].sort((a, b) => a.name.localeCompare(b.name)).map((p) => ({ id: p.id, label: p.team ? `${p.name} (${p.team})` : p.name })))}
+            {group('author', 'coordinator.f.author_group', [...people].sort((a, b) => a.name.localeCompare(b.name)).map((p) => ({ id: p.id, label: p.team ? `${p.name} (${teamLabel(catalog, p.team)})` : p.name })))}
           </>
         ) : (
           <>
-            <div class="field">
-              <label for="f-team">{t('coordinator.f.team')}</label>
-              <input id="f-team" list="f-team-list" value={teamText} onInput={(e) => setTeamText(e.currentTarget.value)} />
-              <datalist id="f-team-list">
-                {teams.map((x) => (
-                  <option key={x} value={x} />
-                ))}
-              </datalist>
-            </div>
             <div class="field">
               <label for="f-author">{t('coordinator.f.author')}</label>
               <input id="f-author" list="f-author-list" value={authorText} onInput={(e) => setAuthorText(e.currentTarget.value)} />
@@ -154,7 +156,6 @@ export function FilterForm({ screen, filters, authors, teams }: { screen: 'list'
             class="btn"
             onClick={() => {
               setF(emptyFilters());
-              setTeamText('');
               setAuthorText('');
               apply(emptyFilters());
             }}

@@ -10,7 +10,7 @@
 
 import { useEffect, useState } from 'preact/hooks';
 import { app } from '../../app';
-import { t, type MsgKey } from '../../i18n';
+import { t, tn, type MsgKey } from '../../i18n';
 import type { Row } from '../../model/doc';
 import { api, ApiError } from '../admin/api';
 import { fmtDateTime, labelOf, useCatalog } from './common';
@@ -355,7 +355,7 @@ function MessageList({ messages }: { messages: MailMessage[] | null }) {
                 {m.status === 'sent'
                   ? t('mail.status.sent', { time: fmtDateTime(m.sent_at, 'detail') })
                   : m.status === 'failed'
-                    ? t('mail.status.failed', { n: m.attempts, reason: m.last_error ?? '' })
+                    ? tn('mail.status.failed', m.attempts, { reason: m.last_error ?? '' })
                     : m.attempts > 0
                       ? t('mail.status.retry', { n: m.attempts, time: fmtDateTime(m.next_attempt_at, 'detail'), reason: m.last_error ?? '' })
                       : t('mail.status.queued')}

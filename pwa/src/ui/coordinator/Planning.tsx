@@ -9,7 +9,8 @@
 // what it created or opened, the sync scope) merged with what is on this
 // device, so a session planned here and not sent yet is listed too (planned.ts).
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { dayLabel, hhmm, t, tn } from '../../i18n';
+import { t, tn } from '../../i18n';
+import { formatWhen } from '../../dates';
 import { StoreError } from '../../store/db';
 import { useApp } from '../hooks';
 import { TeamSelect } from '../TeamSelect';
@@ -346,7 +347,7 @@ export function Planning() {
                 <span class="card-title">{p.title || '—'}</span>
                 <span class="card-meta">
                   {[
-                    `${dayLabel(p.when)} ${hhmm(p.when)}`,
+                    formatWhen(p.when, 'list'),
                     wijkLabel(p.wijk),
                     teamLabel(catalog, p.team),
                     p.kind === 'walk' ? tn('coordinator.plan.n_participants', p.participants) : tn('coordinator.plan.n_staff', p.participants),

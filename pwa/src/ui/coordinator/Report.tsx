@@ -6,7 +6,8 @@
 // are loaded; the print stylesheet (report.css) hides the app's header,
 // navigation and buttons and keeps groups together.
 import { useEffect, useState } from 'preact/hooks';
-import { hhmm, lang, t, tn } from '../../i18n';
+import { lang, t, tn } from '../../i18n';
+import { formatTime } from '../../dates';
 import { useApp } from '../hooks';
 import { teamLabel } from '../../model/doc';
 import { formatWhen } from '../../dates';
@@ -144,7 +145,7 @@ export function WalkReport({ id }: { id: string }) {
             <dt>{t('coordinator.report.planned')}</dt>
             <dd>{stamp(report.planned_at)}</dd>
             <dt>{t('coordinator.report.walked')}</dt>
-            <dd>{report.started_at !== null ? `${stamp(report.started_at)} – ${report.ended_at !== null ? hhmm(report.ended_at) : t('coordinator.report.not_ended')}` : t('coordinator.report.not_started')}</dd>
+            <dd>{report.started_at !== null ? `${stamp(report.started_at)} – ${report.ended_at !== null ? formatTime(report.ended_at) : t('coordinator.report.not_ended')}` : t('coordinator.report.not_started')}</dd>
             <dt>{t('coordinator.report.team')}</dt>
             <dd>{teamLabel(cat, report.team) || '—'}</dd>
             <dt>{t('coordinator.report.count')}</dt>
@@ -203,7 +204,7 @@ export function WalkReport({ id }: { id: string }) {
                   <tbody>
                     {c.items.map((o) => (
                       <tr key={o.id} data-testid="report-item">
-                        <td>{o.created_at !== null ? hhmm(o.created_at) : '—'}</td>
+                        <td>{o.created_at !== null ? formatTime(o.created_at) : '—'}</td>
                         <td>{sevLabel(o.severity)}</td>
                         <td>
                           {o.erased ? <ErasedLine erasure={o.erased} what="item" /> : o.text || '—'}
