@@ -15,6 +15,7 @@ import * as chartsMsgs from './messages/charts';
 import * as editsMsgs from './messages/edits';
 import * as eraseMsgs from './messages/erase';
 import * as photosMsgs from './messages/photos';
+import * as residentsMsgs from './messages/residents';
 import * as coordinatorMsgs from './messages/coordinator';
 
 afterEach(() => setLang('nl'));
@@ -83,7 +84,7 @@ describe('the app\'s name in sentences', () => {
       expect(t('remote.edit_hint')).toMatch(/^Om te bewerken zet Buurtlog /);
       setLang('en');
       expect(t('store.persist_denied')).toBe('The browser may clear Buurtlog’s data when storage runs low.');
-      for (const table of [coordinatorMsgs.nl, coordinatorMsgs.en, deviceMsgs.nl, deviceMsgs.en, mailMsgs.nl, mailMsgs.en, remoteMsgs.nl, remoteMsgs.en, wijkberichtMsgs.nl, wijkberichtMsgs.en, adminMsgs.nl, adminMsgs.en, callbacksMsgs.nl, callbacksMsgs.en, chartsMsgs.nl, chartsMsgs.en, editsMsgs.nl, editsMsgs.en, eraseMsgs.nl, eraseMsgs.en, photosMsgs.nl, photosMsgs.en]) {
+      for (const table of [coordinatorMsgs.nl, coordinatorMsgs.en, deviceMsgs.nl, deviceMsgs.en, mailMsgs.nl, mailMsgs.en, remoteMsgs.nl, remoteMsgs.en, wijkberichtMsgs.nl, wijkberichtMsgs.en, adminMsgs.nl, adminMsgs.en, callbacksMsgs.nl, callbacksMsgs.en, chartsMsgs.nl, chartsMsgs.en, editsMsgs.nl, editsMsgs.en, eraseMsgs.nl, eraseMsgs.en, photosMsgs.nl, photosMsgs.en, residentsMsgs.nl, residentsMsgs.en]) {
         for (const [k, v] of Object.entries(table)) expect(v, k).not.toMatch(/Wijklog/);
       }
     } finally {

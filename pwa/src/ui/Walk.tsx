@@ -164,7 +164,7 @@ export function WalkScreen({ id }: { id: string }) {
                       data-testid="agenda-looked"
                       onClick={() => void edit('agenda', (d) => (p.looked_at ? d.unmarkAgendaLookedAt(p.point) : d.markAgendaLookedAt(p.point, null)))}
                     >
-                      {p.looked_at?.at ? t('agenda.looked_at', { time: hhmm(p.looked_at.at) }) : t('agenda.looked')}
+                      {p.looked_at?.at ? t('agenda.looked_at', { time: formatTime(p.looked_at.at) }) : t('agenda.looked')}
                     </button>
                     {madeObservation ? (
                       <span class="hint" data-testid="agenda-observation">{t('agenda.observation_made')}</span>
