@@ -5,7 +5,7 @@
 // demand (its own chunk), so the field app never pays for it.
 //
 // Points that would cover each other (closer than MARKER_CLUSTER_PX on the
-// screen) are grouped by leaflet.markercluster (docs/decisions/0022) into a
+// screen) are grouped by leaflet.markercluster (docs/decisions/0024-map-clusters-markercluster-and-an-address-proxy.md) into a
 // numbered circle; activating it zooms in, or, when its points stay together
 // down to the closest zoom (the same spot), spreads them out around it. The
 // address search above the map asks the server (GET /api/v1/geocode/search)
