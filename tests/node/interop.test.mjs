@@ -57,6 +57,7 @@ const EXPECTED_ROWS = [
     text: OBS1_TEXT,
     place: "winkelcentrum Oostermeent",
     location: { lat: 53.1904, lon: 6.8803, accuracy_m: 8 },
+    address: null,
     photos: [PHOTO],
     follow_up: {
       politie: { status: "open", note: "Wijkagent informeren", updated_at: OBS1_AT, updated_by: "boa-17" },
@@ -81,6 +82,7 @@ const EXPECTED_ROWS = [
     text: "Bewoners ruimen zelf zwerfafval op",
     place: null,
     location: null,
+    address: null,
     photos: [],
     follow_up: {},
     feedback: { needed: true, given_at: FEEDBACK_AT, channel: "telefoon", by: "boa-17" },
@@ -156,6 +158,7 @@ test("a spreekuur written by JS loads in wasm; its malformed note is reported, n
     created_by: "boa-17",
     place: null,
     location: null,
+    address: null,
     photos: [],
     follow_up: {},
     deleted: null,
